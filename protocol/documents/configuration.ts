@@ -1,0 +1,78 @@
+// The configuration document (GetConfig): bundles of bound entries, sorted as upstream sorts them.
+import { ProtocolError } from "../errors.js";
+import { el, parseXml, serializeXml, type XmlElement, type ParseOptions, type SerializeOptions } from "../xml.js";
+
+export interface Bundle {
+  name: string;
+  /** Bundle attributes other than name (kept in order). */
+  attrs: Record<string, string>;
+  entries: XmlElement[];
+}
+
+export interface Configuration {
+  version: string;
+  revision: string;
+  bundles: Bundle[];
+  /** Entries outside any bundle (<Independent>). */
+  independent: XmlElement[];
+}
+
+/**
+ * Sorts every level by the `name` attribute, stably, as Bcfg2's Core.sort_xml does under
+ * Python 3: a level with two or more children where any child lacks a name keeps its order
+ * (Python raises TypeError comparing None with str and leaves that list unsorted).
+ */
+export function sortByName(e: XmlElement): void {
+  for (const c of e.children) sortByName(c);
+  if (e.children.length < 2) return;
+  if (e.children.some((c) => c.attrs.name === undefined)) return;
+  e.children = e.children
+    .map((c, i) => ({ c, i }))
+    .sort((a, b) => {
+      const x = a.c.attrs.name!;
+      const y = b.c.attrs.name!;
+      return x < y ? -1 : x > y ? 1 : a.i - b.i;
+    })
+    .map((p) => p.c);
+}
+
+export function configurationToXml(cfg: Configuration): XmlElement {
+  const root = el("Configuration", { version: cfg.version, revision: cfg.revision });
+  for (const b of cfg.bundles) root.children.push(el("Bundle", { name: b.name, ...b.attrs }, b.entries));
+  if (cfg.independent.length) root.children.push(el("Independent", {}, cfg.independent));
+  return root;
+}
+
+export function serializeConfiguration(cfg: Configuration, opts: SerializeOptions = {}): string {
+  const root = configurationToXml(cfg);
+  sortByName(root);
+  return serializeXml(root, opts);
+}
+
+export function parseConfiguration(xml: string, opts: ParseOptions = {}): Configuration {
+  const root = parseXml(xml, { source: "GetConfig", keepBlankText: true, ...opts });
+  if (root.tag === "error") {
+    throw new ProtocolError("DOC_INVALID", `server sent an error instead of a configuration: ${root.attrs.type ?? "unknown"}`);
+  }
+  if (root.tag !== "Configuration") throw new ProtocolError("DOC_INVALID", `GetConfig: root is <${root.tag}>, not <Configuration>`);
+  const cfg: Configuration = { version: root.attrs.version ?? "2.0", revision: root.attrs.revision ?? "-1", bundles: [], independent: [] };
+  for (const c of root.children) {
+    if (c.tag === "Bundle") {
+      const { name, ...attrs } = c.attrs;
+      cfg.bundles.push({ name: name ?? "", attrs, entries: c.children });
+    } else if (c.tag === "Independent") {
+      cfg.independent.push(...c.children);
+    } else {
+      cfg.independent.push(c);
+    }
+  }
+  return cfg;
+}
+
+/** Every entry of the configuration with the bundle it belongs to (undefined for independent ones). */
+export function allEntries(cfg: Configuration): Array<{ bundle?: string; entry: XmlElement }> {
+  const out: Array<{ bundle?: string; entry: XmlElement }> = [];
+  for (const b of cfg.bundles) for (const e of b.entries) out.push({ bundle: b.name, entry: e });
+  for (const e of cfg.independent) out.push({ entry: e });
+  return out;
+}

@@ -1,0 +1,32 @@
+// What every plugin is given when it is constructed: where the repository is, the store,
+// a logger, and the server settings. Plugins find each other's roles through `core`.
+import type { Logger } from "pino";
+import type { Store } from "../store/store.js";
+import type { AnyPlugin, MetadataRole } from "./roles.js";
+
+export interface ServerSettings {
+  /** Repository root (Bcfg2 layout). */
+  repo: string;
+  /** Directory for the SQLite file, TLS material, generated keys. */
+  dataDir: string;
+  /** Site-wide client password ([communication] password). */
+  password: string;
+  /** Plugins to load, in order (Bcfg2's [server] plugins). */
+  plugins: string[];
+  /** Default auth mode for clients without auth= ("cert+password" like Bcfg2). */
+  defaultAuth: "cert" | "cert+password" | "bootstrap";
+  /** Probe groups a client may assert (regexes); empty = any. */
+  allowedProbeGroups: RegExp[];
+}
+
+export interface PluginContext {
+  settings: ServerSettings;
+  store: Store;
+  logger: Logger;
+  /** The Metadata plugin, for plugins that need other clients' names (SSHbase). Set before init(). */
+  metadata: () => MetadataRole;
+  /** All loaded plugins (for plugins that cooperate, e.g. Cfg asking Properties). */
+  plugins: () => AnyPlugin[];
+}
+
+export type PluginFactory = (ctx: PluginContext) => AnyPlugin;

@@ -1,0 +1,98 @@
+// The plugin roles (Bcfg2's Server/Plugin/interfaces.py): the core asks "who plays this
+// role?", never "is plugin X loaded?". A plugin is one object implementing one or more roles.
+import type { Probe, ProbeDataItem } from "../../protocol/documents/probes.js";
+import type { Statistics } from "../../protocol/documents/statistics.js";
+import type { XmlRpcValue } from "../../protocol/xmlrpc/values.js";
+import type { XmlElement } from "../../protocol/xml.js";
+import type { AuthRequest, ClientMetadata } from "./metadata.js";
+
+export interface Plugin {
+  readonly name: string;
+  /** Called once after every plugin is constructed (load caches, create directories). */
+  init?(): Promise<void>;
+  close?(): Promise<void>;
+}
+
+/** Metadata: who the client is, which profile and groups. Exactly one plugin plays it. */
+export interface MetadataRole {
+  /** Settles the client name from credentials, or returns undefined (→ HTTP 401). Registers unknown clients. */
+  authenticate(req: AuthRequest): Promise<string | undefined>;
+  /** Builds metadata (groups from groups.xml/clients.xml plus the given additional groups). */
+  buildMetadata(client: string, additionalGroups: Iterable<string>): Promise<ClientMetadata>;
+  /** AssertProfile: the group must exist and be profile="true" public="true"; the new profile is saved. */
+  setProfile(client: string, profile: string): Promise<void>;
+  /** DeclareVersion: records the client's version. */
+  setVersion(client: string, version: string): Promise<void>;
+  /** All client names known (clients.xml + registered), for SSHbase known_hosts and reports. */
+  listClients(): Promise<string[]>;
+  /** Names (hostname + aliases) and addresses of a client, for ssh_known_hosts. */
+  clientNames(client: string): Promise<{ names: string[]; addresses: string[] }>;
+}
+
+/** Connector: adds groups and template data to a client's metadata. */
+export interface ConnectorRole {
+  additionalGroups?(client: string): Promise<string[]>;
+  /** Stored as metadata.connectors[plugin.name]. */
+  additionalData?(meta: ClientMetadata): Promise<unknown>;
+}
+
+/** Probing: which probes the client runs, and what to do with their output. */
+export interface ProbingRole {
+  getProbes(meta: ClientMetadata): Promise<Probe[]>;
+  receiveData(meta: ClientMetadata, items: ProbeDataItem[]): Promise<void>;
+}
+
+/** Structure: the abstract entries a client needs, as <Bundle name=..> elements (Group/Client resolved). */
+export interface StructureRole {
+  buildStructures(meta: ClientMetadata): Promise<XmlElement[]>;
+}
+
+/** StructureValidator: may change the structures before binding (e.g. Defaults fills attributes). */
+export interface StructureValidatorRole {
+  validateStructures(meta: ClientMetadata, structures: XmlElement[]): Promise<void>;
+}
+
+/**
+ * Generator: binds abstract entries to content. `entryNames` lists names it handles by exact
+ * name (Cfg paths); `handlesEntry` is asked when no exact-name generator exists (Rules regexes).
+ * `bindEntry` fills attributes/text of the entry in place, or throws (→ failure="bind error: …").
+ */
+export interface GeneratorRole {
+  entryNames?(tag: string, meta: ClientMetadata): Promise<Set<string>> | Set<string>;
+  handlesEntry?(entry: XmlElement, meta: ClientMetadata): boolean;
+  bindEntry(entry: XmlElement, meta: ClientMetadata): Promise<void>;
+}
+
+/** GoalValidator: checks (and may complete) the finished configuration before it is sent. */
+export interface GoalValidatorRole {
+  validateGoals(meta: ClientMetadata, config: XmlElement): Promise<void>;
+}
+
+/** Statistics: store what the client reported. */
+export interface StatisticsRole {
+  processStatistics(meta: ClientMetadata, stats: Statistics, raw: string): Promise<void>;
+}
+
+/** Decision: whitelist/blacklist entries for GetDecisionList. */
+export interface DecisionRole {
+  getDecisions(meta: ClientMetadata, mode: string): Promise<Array<[string, string]>>;
+}
+
+/** RMI: admin methods exposed as "Plugin.method" (localhost only). */
+export interface RmiRole {
+  rmi: Record<string, { help: string; call: (...args: XmlRpcValue[]) => Promise<XmlRpcValue> }>;
+}
+
+export type AnyPlugin = Plugin &
+  Partial<
+    MetadataRole &
+      ConnectorRole &
+      ProbingRole &
+      StructureRole &
+      StructureValidatorRole &
+      GeneratorRole &
+      GoalValidatorRole &
+      StatisticsRole &
+      DecisionRole &
+      RmiRole
+  >;

@@ -1,0 +1,103 @@
+// The store interface: everything the server keeps that is not in the repository.
+// Two implementations (SQLite embedded default, PostgreSQL for several servers) pass one test suite.
+
+/** A client as the server knows it at run time (clients.xml stays the admin's source of truth). */
+export interface ClientRegistration {
+  name: string;
+  profile: string;
+  /** When the server first saw this client (ms since epoch). */
+  firstSeen: number;
+  /** Client version string from DeclareVersion, if any. */
+  version?: string;
+}
+
+/** One probe's stored output, as the client sent it (group: lines already removed). */
+export interface ProbeValue {
+  name: string;
+  source: string;
+  value: string;
+}
+
+export interface ClientProbeData {
+  client: string;
+  values: ProbeValue[];
+  /** Groups the client's probes put it in (from `group:` lines). */
+  groups: string[];
+  /** When the data was received (ms since epoch). */
+  timestamp: number;
+}
+
+export type StatsEntryKind = "good" | "bad" | "modified" | "extra";
+
+/** One entry of one run's statistics (a copy of the config entry plus the client's current_* findings). */
+export interface StatsEntry {
+  kind: StatsEntryKind;
+  tag: string;
+  name: string;
+  /** All attributes as the client sent them (includes current_*, qtext stripped). */
+  attrs: Record<string, string>;
+  /** Unified diff (decoded from current_bdiff) or current file contents (current_bfile), if sent. */
+  diff?: string;
+}
+
+/** One client run as reported by RecvStats. */
+export interface RunRecord {
+  client: string;
+  /** Server receive time (ms since epoch). */
+  timestamp: number;
+  state: "clean" | "dirty";
+  total: number;
+  good: number;
+  bad: number;
+  modified: number;
+  extra: number;
+  revision: string;
+  dryRun: boolean;
+  flags: Record<string, string>;
+  /** OpStamps: phase name -> unix time (seconds, float), as sent. */
+  timings: Record<string, number>;
+  entries: StatsEntry[];
+}
+
+export interface StoredRun extends Omit<RunRecord, "entries"> {
+  id: number;
+}
+
+export interface RunQuery {
+  client?: string;
+  /** Only runs at or before this time (ms), for "as of" views. */
+  before?: number;
+  limit?: number;
+}
+
+/** A generic JSON document store for later features (deployments, VMs, attestations, address leases). */
+export interface RecordTable {
+  put(kind: string, key: string, value: unknown): Promise<void>;
+  get<T>(kind: string, key: string): Promise<T | undefined>;
+  list<T>(kind: string): Promise<Array<{ key: string; value: T }>>;
+  delete(kind: string, key: string): Promise<boolean>;
+  /** Atomically insert only if absent; returns false when the key exists (used to lease addresses once). */
+  insertIfAbsent(kind: string, key: string, value: unknown): Promise<boolean>;
+}
+
+export interface Store extends RecordTable {
+  readonly kind: "sqlite" | "postgres";
+  /** Runs pending versioned migrations. Idempotent; safe with several processes starting at once. */
+  migrate(): Promise<void>;
+  close(): Promise<void>;
+
+  upsertClient(c: ClientRegistration): Promise<void>;
+  getClient(name: string): Promise<ClientRegistration | undefined>;
+  listClients(): Promise<ClientRegistration[]>;
+
+  /** Replaces the client's probe data (values + probe groups) in one transaction. */
+  putProbeData(d: ClientProbeData): Promise<void>;
+  getProbeData(client: string): Promise<ClientProbeData | undefined>;
+
+  /** Stores a run durably (committed, fsynced by the engine) before resolving. Returns its id. */
+  recordRun(run: RunRecord): Promise<number>;
+  listRuns(q?: RunQuery): Promise<StoredRun[]>;
+  /** The newest run of each client (as of `before` when given). */
+  latestRuns(before?: number): Promise<StoredRun[]>;
+  getRunEntries(runId: number): Promise<StatsEntry[]>;
+}
