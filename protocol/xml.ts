@@ -63,7 +63,8 @@ export function parseXml(src: string, opts: ParseOptions = {}): XmlElement {
     parseTagValue: false,
     parseAttributeValue: false,
     trimValues: false,
-    processEntities: true,
+    // Entities are decoded by decodeEntities below: the parser leaves character references alone.
+    processEntities: false,
     htmlEntities: false,
     ignoreDeclaration: true,
     ignorePiTags: true,
@@ -72,14 +73,14 @@ export function parseXml(src: string, opts: ParseOptions = {}): XmlElement {
     captureMetaData: true,
     maxNestedTags: 256,
   });
-  let raw: unknown[];
+  let roots: XmlElement[];
   try {
-    raw = parser.parse(src) as unknown[];
+    const raw = parser.parse(src) as unknown[];
+    const meta = XMLParser.getMetaDataSymbol() as unknown as symbol;
+    roots = convertList(raw, src, meta, opts.keepBlankText ?? false);
   } catch (err) {
     throw new ProtocolError("XML_MALFORMED", `${source}: ${(err as Error).message}`);
   }
-  const meta = XMLParser.getMetaDataSymbol() as unknown as symbol;
-  const roots = convertList(raw, src, meta, opts.keepBlankText ?? false);
   if (roots.length !== 1) {
     throw new ProtocolError("XML_MALFORMED", `${source}: expected exactly one root element, found ${roots.length}`);
   }
@@ -87,6 +88,27 @@ export function parseXml(src: string, opts: ParseOptions = {}): XmlElement {
 }
 
 type RawNode = Record<string, unknown>;
+
+const NAMED: Record<string, string> = { lt: "<", gt: ">", amp: "&", quot: '"', apos: "'" };
+
+/** Decodes the five predefined entities and character references; anything else is an error. */
+export function decodeEntities(s: string): string {
+  if (!s.includes("&")) return s;
+  return s.replace(/&(#x[0-9a-fA-F]+|#[0-9]+|[A-Za-z][\w.-]*);?/g, (m, ref: string) => {
+    if (!m.endsWith(";")) throw new ProtocolError("XML_MALFORMED", `unterminated entity reference "${m}"`);
+    if (ref[0] === "#") {
+      const cp = ref[1] === "x" ? parseInt(ref.slice(2), 16) : parseInt(ref.slice(1), 10);
+      const legal = cp === 0x9 || cp === 0xa || cp === 0xd || (cp >= 0x20 && cp <= 0xd7ff) || (cp >= 0xe000 && cp <= 0xfffd) || (cp >= 0x10000 && cp <= 0x10ffff);
+      if (!legal) {
+        throw new ProtocolError("XML_MALFORMED", `character reference "${m}" is not a legal XML character`);
+      }
+      return String.fromCodePoint(cp);
+    }
+    const v = NAMED[ref];
+    if (v === undefined) throw new ProtocolError("XML_MALFORMED", `undefined entity "${m}"`);
+    return v;
+  });
+}
 
 function convertList(nodes: unknown[], src: string, meta: symbol, keepBlank: boolean): XmlElement[] {
   const out: XmlElement[] = [];
@@ -100,7 +122,7 @@ function convertList(nodes: unknown[], src: string, meta: symbol, keepBlank: boo
   const lead = { text: "" };
   for (const n of nodes as RawNode[]) {
     if ("#text" in n) {
-      pendingText += String(n["#text"]);
+      pendingText += decodeEntities(String(n["#text"]));
       continue;
     }
     if ("#cdata" in n) {
@@ -114,7 +136,7 @@ function convertList(nodes: unknown[], src: string, meta: symbol, keepBlank: boo
     flushInto(out[out.length - 1], lead);
     const attrs: Attrs = {};
     const rawAttrs = (n[":@"] ?? {}) as Record<string, unknown>;
-    for (const [k, v] of Object.entries(rawAttrs)) attrs[k] = String(v);
+    for (const [k, v] of Object.entries(rawAttrs)) attrs[k] = decodeEntities(String(v));
     const inner = convertList((n[tag] as unknown[]) ?? [], src, meta, keepBlank);
     const e: XmlElement = { tag, attrs, children: inner };
     const leadText = (inner as XmlElement[] & { leadText?: string }).leadText;

@@ -1,0 +1,125 @@
+// The XML-RPC codec against Python's own xmlrpc.client (the upstream client's library) and the recorded transcripts.
+import { expect } from "chai";
+import { execFileSync } from "node:child_process";
+import { readdirSync, readFileSync, existsSync } from "node:fs";
+import { join } from "node:path";
+import {
+  parseMethodCall,
+  parseMethodResponse,
+  serializeMethodCall,
+  serializeMethodResponse,
+  XmlRpcDouble,
+  type XmlRpcValue,
+} from "../../protocol/xmlrpc/index.js";
+import { ProtocolError } from "../../protocol/errors.js";
+import { transcriptsDir } from "../support/paths.js";
+
+function python(code: string, input = ""): string {
+  return execFileSync("python3", ["-c", code], { input, encoding: "utf8" });
+}
+
+describe("XML-RPC codec", () => {
+  it("reads every type as Python's xmlrpc.client writes it", () => {
+    const xml = python(`
+import xmlrpc.client, datetime, sys
+v = ["s <&> é", 42, -7, True, False, 1.5, 3.0, None, datetime.datetime(2026, 11, 25, 16, 1, 2),
+     xmlrpc.client.Binary(b"\\x00\\xffbin"), [1, ["n"]], {"a": 1, "b": {"c": "d"}}]
+sys.stdout.write(xmlrpc.client.dumps((v,), methodname="Test.method", allow_none=True))`);
+    const call = parseMethodCall(xml);
+    expect(call.methodName).to.equal("Test.method");
+    const [v] = call.params as [XmlRpcValue[]];
+    expect(v[0]).to.equal("s <&> é");
+    expect(v[1]).to.equal(42);
+    expect(v[2]).to.equal(-7);
+    expect(v[3]).to.equal(true);
+    expect(v[4]).to.equal(false);
+    expect(v[5]).to.be.instanceOf(XmlRpcDouble).and.have.property("value", 1.5);
+    expect(v[6]).to.be.instanceOf(XmlRpcDouble).and.have.property("value", 3);
+    expect(v[7]).to.equal(null);
+    expect((v[8] as Date).toISOString()).to.equal("2026-11-25T16:01:02.000Z");
+    expect(Buffer.compare(v[9] as Buffer, Buffer.from([0, 0xff, 0x62, 0x69, 0x6e]))).to.equal(0);
+    expect(v[10]).to.deep.equal([1, ["n"]]);
+    expect(v[11]).to.deep.equal({ a: 1, b: { c: "d" } });
+  });
+
+  it("writes what Python's xmlrpc.client reads back identically", () => {
+    const body = serializeMethodCall({
+      methodName: "RecvStats",
+      params: ["<x a=\"1\">&amp;</x>", 2147483647, new XmlRpcDouble(2), 0.25, true, null, new Date(Date.UTC(2026, 0, 2, 3, 4, 5)), Buffer.from("hi"), [], {}],
+    });
+    const out = python(
+      `import xmlrpc.client, sys, json
+p, m = xmlrpc.client.loads(sys.stdin.read(), use_builtin_types=True)
+print(json.dumps([m, [repr(x) for x in p]]))`,
+      body,
+    );
+    const [method, reprs] = JSON.parse(out) as [string, string[]];
+    expect(method).to.equal("RecvStats");
+    expect(reprs).to.deep.equal([
+      "'<x a=\"1\">&amp;</x>'",
+      "2147483647",
+      "2.0",
+      "0.25",
+      "True",
+      "None",
+      "datetime.datetime(2026, 1, 2, 3, 4, 5)",
+      "b'hi'",
+      "[]",
+      "{}",
+    ]);
+  });
+
+  it("accepts bare text as a string and whitespace between structural tags", () => {
+    const call = parseMethodCall("<methodCall><methodName> GetConfig </methodName><params>\n <param><value>plain</value></param>\n</params></methodCall>");
+    expect(call).to.deep.equal({ methodName: "GetConfig", params: ["plain"] });
+  });
+
+  it("round-trips every recorded request and response byte for byte", () => {
+    expect(existsSync(transcriptsDir), `${transcriptsDir} (shared/bcfg2-ref) is missing`).to.equal(true);
+    let checked = 0;
+    for (const scenario of readdirSync(transcriptsDir).filter((d) => /^0[1-4]-/.test(d) && !d.endsWith(".txt"))) {
+      for (const f of readdirSync(join(transcriptsDir, scenario))) {
+        const body = readFileSync(join(transcriptsDir, scenario, f), "utf8");
+        if (f.endsWith(".request.xml")) expect(serializeMethodCall(parseMethodCall(body)), f).to.equal(body);
+        else if (f.endsWith(".response.xml")) expect(serializeMethodResponse(parseMethodResponse(body)), f).to.equal(body);
+        else continue;
+        checked++;
+      }
+    }
+    expect(checked).to.be.greaterThan(30);
+  });
+
+  it("serializes faults exactly as the upstream server does", () => {
+    const body = serializeMethodResponse({ kind: "fault", faultCode: -32601, faultString: "Unknown method NoSuchMethod" });
+    expect(body).to.equal(
+      "<?xml version='1.0'?>\n<methodResponse>\n<fault>\n<value><struct>\n<member>\n<name>faultCode</name>\n<value><int>-32601</int></value>\n</member>\n<member>\n<name>faultString</name>\n<value><string>Unknown method NoSuchMethod</string></value>\n</member>\n</struct></value>\n</fault>\n</methodResponse>\n",
+    );
+    expect(parseMethodResponse(body)).to.deep.equal({ kind: "fault", faultCode: -32601, faultString: "Unknown method NoSuchMethod" });
+  });
+
+  const bad: Array<[string, string, RegExp]> = [
+    ["not XML", "hello", /XML|root|expected/i],
+    ["unknown type", "<methodCall><methodName>x</methodName><params><param><value><float>1</float></value></param></params></methodCall>", /unknown XML-RPC type <float>/],
+    ["bad int", "<methodCall><methodName>x</methodName><params><param><value><int>1.5</int></value></param></params></methodCall>", /not an integer/],
+    ["bad boolean", "<methodCall><methodName>x</methodName><params><param><value><boolean>yes</boolean></value></param></params></methodCall>", /not 0 or 1/],
+    ["no methodName", "<methodCall><params/></methodCall>", /no <methodName>/],
+    ["wrong root", "<methodResponse><params/></methodResponse>", /not <methodCall>/],
+    ["unclosed", "<methodCall><methodName>x</methodName>", /methodCall:1: Unclosed tag/],
+    ["entity", '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaa">]><methodCall><methodName>&a;</methodName></methodCall>', /DOCTYPE/],
+  ];
+  for (const [what, body, msg] of bad) {
+    it(`refuses a methodCall with ${what}, naming the cause`, () => {
+      expect(() => parseMethodCall(body)).to.throw(ProtocolError, msg);
+    });
+  }
+
+  it("refuses a body over the size limit before parsing it", () => {
+    const body = serializeMethodCall({ methodName: "x", params: ["a".repeat(2048)] });
+    expect(() => parseMethodCall(body, { maxBytes: 1024 })).to.throw(ProtocolError, /exceeds 1024 bytes/);
+  });
+
+  it("refuses a fault without faultCode/faultString", () => {
+    const body = "<methodResponse><fault><value><struct><member><name>x</name><value>1</value></member></struct></value></fault></methodResponse>";
+    expect(() => parseMethodResponse(body)).to.throw(ProtocolError, /faultCode/);
+  });
+});
