@@ -1,0 +1,176 @@
+// The embedded store: one SQLite file (WAL, synchronous=FULL) behind the Store interface.
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import Database from "better-sqlite3";
+import type {
+  ClientProbeData,
+  ClientRegistration,
+  RunQuery,
+  RunRecord,
+  StatsEntry,
+  Store,
+  StoredRun,
+} from "./store.js";
+import { SCHEMA_VERSION_DDL, SQLITE_DIALECT, pendingMigrations } from "./migrations.js";
+import { SQL, latestRunsSql, listRunsSql } from "./store-sql.js";
+import { clientParams, entryParams, fromJson, rowToClient, rowToEntry, rowToRun, runParams, toJson } from "./store-rows.js";
+import { storeError, storeOp } from "./store-error.js";
+
+type Row = Record<string, unknown>;
+
+/** How long a writer waits for another process's write lock before failing (ms). */
+const BUSY_TIMEOUT_MS = 10_000;
+
+export class SqliteStore implements Store {
+  readonly kind = "sqlite" as const;
+  private readonly db: Database.Database;
+  // Statements are prepared on first use: tables exist only after migrate().
+  private readonly statements = new Map<string, Database.Statement>();
+
+  private constructor(db: Database.Database) {
+    this.db = db;
+  }
+
+  /** Opens (creating when missing) the database file; call migrate() before use. */
+  static open(path: string): SqliteStore {
+    try {
+      if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+      const db = new Database(path);
+      db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+      db.pragma("journal_mode = WAL");
+      // FULL: every commit fsyncs the WAL, so an acknowledged RecvStats survives a crash or power loss.
+      db.pragma("synchronous = FULL");
+      db.pragma("foreign_keys = ON");
+      return new SqliteStore(db);
+    } catch (e) {
+      throw storeError("sqlite", `open ${path}`, e);
+    }
+  }
+
+  private stmt(sql: string): Database.Statement {
+    let s = this.statements.get(sql);
+    if (!s) {
+      s = this.db.prepare(sql);
+      this.statements.set(sql, s);
+    }
+    return s;
+  }
+
+  private op<T>(name: string, fn: () => T): Promise<T> {
+    return storeOp("sqlite", name, fn);
+  }
+
+  migrate(): Promise<void> {
+    return this.op("migrate", () => {
+      // IMMEDIATE takes the write lock first, so processes starting together apply each migration once.
+      this.db
+        .transaction(() => {
+          this.db.exec(SCHEMA_VERSION_DDL);
+          const applied = this.db.prepare(SQL.appliedVersions).all().map((r) => Number((r as Row).version));
+          for (const m of pendingMigrations(applied)) {
+            this.db.exec(m.sql(SQLITE_DIALECT));
+            this.db.prepare(SQL.markApplied).run(m.version, m.name, Date.now());
+          }
+        })
+        .immediate();
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+
+  upsertClient(c: ClientRegistration): Promise<void> {
+    return this.op("upsertClient", () => {
+      this.stmt(SQL.upsertClient).run(...clientParams(c));
+    });
+  }
+
+  getClient(name: string): Promise<ClientRegistration | undefined> {
+    return this.op("getClient", () => {
+      const r = this.stmt(SQL.getClient).get(name) as Row | undefined;
+      return r && rowToClient(r);
+    });
+  }
+
+  listClients(): Promise<ClientRegistration[]> {
+    return this.op("listClients", () => (this.stmt(SQL.listClients).all() as Row[]).map(rowToClient));
+  }
+
+  putProbeData(d: ClientProbeData): Promise<void> {
+    return this.op("putProbeData", () => {
+      const groups = toJson(d.groups, "groups");
+      this.db.transaction(() => {
+        this.stmt(SQL.deleteProbeValues).run(d.client);
+        this.stmt(SQL.upsertProbeSet).run(d.client, groups, d.timestamp);
+        d.values.forEach((v, i) => this.stmt(SQL.insertProbeValue).run(d.client, i, v.name, v.source, v.value));
+      })();
+    });
+  }
+
+  getProbeData(client: string): Promise<ClientProbeData | undefined> {
+    return this.op("getProbeData", () => {
+      const set = this.stmt(SQL.getProbeSet).get(client) as Row | undefined;
+      if (!set) return undefined;
+      const values = this.stmt(SQL.getProbeValues).all(client) as Array<{ name: string; source: string; value: string }>;
+      return { client, values, groups: fromJson<string[]>(set.groups_json), timestamp: Number(set.received_at) };
+    });
+  }
+
+  recordRun(run: RunRecord): Promise<number> {
+    return this.op("recordRun", () =>
+      this.db.transaction(() => {
+        const { id } = this.stmt(SQL.insertRun).get(...runParams(run)) as { id: number };
+        run.entries.forEach((e, i) => this.stmt(SQL.insertRunEntry).run(id, ...entryParams(e, i)));
+        return Number(id);
+      })(),
+    );
+  }
+
+  listRuns(q?: RunQuery): Promise<StoredRun[]> {
+    return this.op("listRuns", () => {
+      const { sql, params } = listRunsSql(q);
+      return (this.stmt(sql).all(...params) as Row[]).map(rowToRun);
+    });
+  }
+
+  latestRuns(before?: number): Promise<StoredRun[]> {
+    return this.op("latestRuns", () => {
+      const { sql, params } = latestRunsSql(before);
+      return (this.stmt(sql).all(...params) as Row[]).map(rowToRun);
+    });
+  }
+
+  getRunEntries(runId: number): Promise<StatsEntry[]> {
+    return this.op("getRunEntries", () => (this.stmt(SQL.getRunEntries).all(runId) as Row[]).map(rowToEntry));
+  }
+
+  put(kind: string, key: string, value: unknown): Promise<void> {
+    return this.op("put", () => {
+      this.stmt(SQL.putRecord).run(kind, key, toJson(value, `${kind}/${key}`));
+    });
+  }
+
+  get<T>(kind: string, key: string): Promise<T | undefined> {
+    return this.op("get", () => {
+      const r = this.stmt(SQL.getRecord).get(kind, key) as Row | undefined;
+      return r && fromJson<T>(r.value_json);
+    });
+  }
+
+  list<T>(kind: string): Promise<Array<{ key: string; value: T }>> {
+    return this.op("list", () =>
+      (this.stmt(SQL.listRecords).all(kind) as Row[]).map((r) => ({ key: String(r.key), value: fromJson<T>(r.value_json) })),
+    );
+  }
+
+  delete(kind: string, key: string): Promise<boolean> {
+    return this.op("delete", () => this.stmt(SQL.deleteRecord).run(kind, key).changes > 0);
+  }
+
+  insertIfAbsent(kind: string, key: string, value: unknown): Promise<boolean> {
+    return this.op("insertIfAbsent", () => {
+      return this.stmt(SQL.insertRecordIfAbsent).run(kind, key, toJson(value, `${kind}/${key}`)).changes === 1;
+    });
+  }
+}
