@@ -4,6 +4,7 @@ import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { ensureUpstreamInstalled } from "../support/upstream-bcfg2.js";
 
 const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
 
@@ -37,6 +38,8 @@ function ensureDebianPackages(): void {
 }
 
 ensureDebianPackages();
+// The upstream Bcfg2 kit (shared/bcfg2-ref) is the oracle for compatibility tests.
+if (!ensureUpstreamInstalled()) console.warn("[setup] upstream Bcfg2 reference not available: compatibility tests will fail");
 const mocha = join(projectRoot, "node_modules/mocha/bin/mocha.js");
 const args = process.argv.slice(2);
 const r = spawnSync(process.execPath, [mocha, ...(args.length ? args : [])], { stdio: "inherit", cwd: projectRoot });

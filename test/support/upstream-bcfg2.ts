@@ -1,0 +1,78 @@
+// The real upstream Bcfg2 server and client from shared/bcfg2-ref, as test peers:
+// installs the kit when missing (as root), starts a server on a free port, runs the real client.
+import { execFile, execFileSync, spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { createServer } from "node:net";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { bcfg2RefInstall, bcfg2RefKit } from "./paths.js";
+
+const run = promisify(execFile);
+
+/** True when the upstream reference is installed (or could be installed now). */
+export function ensureUpstreamInstalled(): boolean {
+  if (existsSync(join(bcfg2RefInstall, "src/src/lib/Bcfg2"))) return true;
+  if (!existsSync(join(bcfg2RefKit, "setup.sh")) || process.getuid?.() !== 0) return false;
+  const r = spawnSync("bash", [join(bcfg2RefKit, "setup.sh"), bcfg2RefInstall], { stdio: "inherit" });
+  return r.status === 0;
+}
+
+export async function freePort(host = "127.0.0.1"): Promise<number> {
+  return await new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once("error", reject);
+    s.listen(0, host, () => {
+      const addr = s.address();
+      s.close(() => resolve(typeof addr === "object" && addr ? addr.port : 0));
+    });
+  });
+}
+
+export interface UpstreamServer {
+  url: string;
+  port: number;
+  stop(): Promise<void>;
+}
+
+/** Starts the real bcfg2-server on a copy of `repo` (never modified) on a free port. */
+export async function startUpstreamServer(repo: string, password = "labsecret"): Promise<UpstreamServer> {
+  if (!ensureUpstreamInstalled()) throw new Error(`upstream Bcfg2 is not installed at ${bcfg2RefInstall} (run ${bcfg2RefKit}/setup.sh)`);
+  const port = await freePort();
+  await run(join(bcfg2RefInstall, "start-server.sh"), ["--repo", repo, "--port", String(port), "--password", password], {
+    env: { ...process.env, BCFG2_REF: bcfg2RefInstall },
+  });
+  return {
+    url: `https://127.0.0.1:${port}`,
+    port,
+    stop: async () => {
+      await run(join(bcfg2RefInstall, "stop-server.sh"), ["--port", String(port)], { env: { ...process.env, BCFG2_REF: bcfg2RefInstall } }).catch(() => undefined);
+    },
+  };
+}
+
+/** Calls one method through the kit's xmlrpc-call.py (Python's own xmlrpc.client). */
+export function upstreamCall(url: string, client: string, password: string, method: string, ...args: string[]): string {
+  return execFileSync("/usr/bin/python3", [join(bcfg2RefInstall, "xmlrpc-call.py"), url, client, password, method, ...args], {
+    encoding: "utf8",
+    maxBuffer: 64 * 1024 * 1024,
+  });
+}
+
+export interface RealClientRun {
+  status: number;
+  output: string;
+}
+
+/** Runs the real upstream `bcfg2` client (dry run) against a server. */
+export async function runRealClient(url: string, client: string, password: string, args: string[] = []): Promise<RealClientRun> {
+  try {
+    const r = await run(join(bcfg2RefInstall, "run-real-client.sh"), [url, client, password, ...args], {
+      env: { ...process.env, BCFG2_REF: bcfg2RefInstall, BCFG2_CA: "" },
+      maxBuffer: 64 * 1024 * 1024,
+    });
+    return { status: 0, output: r.stdout + r.stderr };
+  } catch (e) {
+    const err = e as { code?: number; stdout?: string; stderr?: string };
+    return { status: typeof err.code === "number" ? err.code : 1, output: (err.stdout ?? "") + (err.stderr ?? "") };
+  }
+}
