@@ -38,6 +38,19 @@ function fail(source: string, line: number | undefined, msg: string): never {
   throw new ProtocolError("PARAMS_INVALID", `${source}:${line ?? "?"}: ${msg}`);
 }
 
+/**
+ * Figure 1 as printed closes <Parameters> early and carries on; the XML parser then blames the
+ * next element. Name the line of the early close too, since that is the line to fix.
+ */
+function strayCloseHint(xml: string): string {
+  const m = /<\/Parameters\s*>/.exec(xml);
+  if (!m) return "";
+  const rest = xml.slice(m.index + m[0].length);
+  if (!/<[A-Za-z]/.test(rest)) return "";
+  const line = xml.slice(0, m.index).split("\n").length;
+  return `; the root is closed by </Parameters> at line ${line} before the document ends`;
+}
+
 /** Parses a parameter file; errors (PARAMS_INVALID) name source:line and the Param. */
 export function parseParameterFile(xml: string, source = "parameter file"): ParameterFile {
   let root: XmlElement;
@@ -46,7 +59,7 @@ export function parseParameterFile(xml: string, source = "parameter file"): Para
   } catch (err) {
     // Keep the XML parser's "source:line: reason" text; the code says which document failed.
     const msg = err instanceof Error ? err.message : String(err);
-    throw new ProtocolError("PARAMS_INVALID", `${msg} (not a well-formed parameter file)`, { cause: err });
+    throw new ProtocolError("PARAMS_INVALID", `${msg} (not a well-formed parameter file${strayCloseHint(xml)})`, { cause: err });
   }
   if (root.tag !== "Parameters") fail(source, root.line, `root element is <${root.tag}>, expected <Parameters>`);
   if (root.text !== undefined && root.text.trim() !== "") fail(source, root.line, "<Parameters> may hold only <Param> elements");

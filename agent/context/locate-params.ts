@@ -1,0 +1,111 @@
+// Where the agent finds its contextualization parameters at boot, in a fixed order:
+// patched file, kernel command line, DHCP-provided location, cloud-init NoCloud seed.
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { decodeCtxFromCmdline } from "../../protocol/ctx-cmdline.js";
+import { ProtocolError } from "../../protocol/errors.js";
+import { CONTEXT_FILE_PATH, parseParameterFile, type ParameterFile } from "../../protocol/params.js";
+
+export type ParamSource = "file" | "cmdline" | "dhcp" | "nocloud";
+
+export interface LocateInput {
+  /** The guest's root directory ("/" in a real boot, a sandbox in tests). */
+  root: string;
+  /** Kernel command line; default: <root>/proc/cmdline when it exists. */
+  cmdline?: string;
+  /** Files a DHCP hook wrote holding the parameter location; default [<root>/run/vacfg/dhcp-ctx-url]. */
+  dhcpLeaseFiles?: string[];
+  /** NoCloud seed directories (e.g. a mounted cidata volume), tried after <root>/var/lib/cloud/seed/nocloud{,-net}. */
+  nocloudDirs?: string[];
+  /** Timeout for an https parameter location (ms, default 10000). */
+  fetchTimeoutMs?: number;
+}
+
+export interface LocatedParameters {
+  source: ParamSource;
+  /** The file, URL or "kernel command line" the parameters came from. */
+  origin: string;
+  params: ParameterFile;
+}
+
+const MAX_FETCH = 4 * 1024 * 1024;
+
+function readIfExists(path: string): string | undefined {
+  return existsSync(path) ? readFileSync(path, "utf8") : undefined;
+}
+
+/** The first source present wins; a present but invalid source is an error (PARAMS_INVALID), never skipped. */
+export async function locateParameters(input: LocateInput): Promise<LocatedParameters | undefined> {
+  const { root } = input;
+
+  const patched = join(root, CONTEXT_FILE_PATH);
+  const patchedText = readIfExists(patched);
+  if (patchedText !== undefined) return { source: "file", origin: patched, params: parseParameterFile(patchedText, patched) };
+
+  const cmdline = input.cmdline ?? readIfExists(join(root, "proc/cmdline"));
+  if (cmdline !== undefined) {
+    const params = decodeCtxFromCmdline(cmdline);
+    if (params) return { source: "cmdline", origin: "kernel command line", params };
+  }
+
+  for (const lf of input.dhcpLeaseFiles ?? [join(root, "run/vacfg/dhcp-ctx-url")]) {
+    const loc = readIfExists(lf)?.trim();
+    if (!loc) continue;
+    const { origin, text } = await fetchLocation(root, loc, lf, input.fetchTimeoutMs ?? 10000);
+    return { source: "dhcp", origin, params: parseParameterFile(text, origin) };
+  }
+
+  const seeds = [join(root, "var/lib/cloud/seed/nocloud"), join(root, "var/lib/cloud/seed/nocloud-net"), ...(input.nocloudDirs ?? [])];
+  for (const dir of seeds) {
+    const userData = readIfExists(join(dir, "user-data"));
+    if (userData === undefined) continue;
+    const text = contextFromUserData(userData);
+    if (text !== undefined) return { source: "nocloud", origin: join(dir, "user-data"), params: parseParameterFile(text, `${dir}/user-data`) };
+  }
+  return undefined;
+}
+
+/** A DHCP-provided location: file:///path or /path (inside root) or https://. */
+async function fetchLocation(root: string, loc: string, from: string, timeoutMs: number): Promise<{ origin: string; text: string }> {
+  if (loc.startsWith("https://")) {
+    let res: Response;
+    try {
+      res = await fetch(loc, { signal: AbortSignal.timeout(timeoutMs), redirect: "error" });
+    } catch (err) {
+      throw new ProtocolError("PARAMS_INVALID", `${loc} (from ${from}): ${(err as Error).message}`, { cause: err });
+    }
+    if (!res.ok) throw new ProtocolError("PARAMS_INVALID", `${loc} (from ${from}): HTTP ${res.status}`);
+    const body = Buffer.from(await res.arrayBuffer());
+    if (body.length > MAX_FETCH) throw new ProtocolError("PARAMS_INVALID", `${loc}: larger than ${MAX_FETCH} bytes`);
+    return { origin: loc, text: body.toString("utf8") };
+  }
+  const path = loc.startsWith("file:///") ? decodeURIComponent(loc.slice("file://".length)) : loc;
+  if (!path.startsWith("/") || path.split("/").includes("..")) {
+    throw new ProtocolError("PARAMS_INVALID", `${from}: "${loc}" is neither an absolute file path nor an https URL`);
+  }
+  const full = join(root, path);
+  const text = readIfExists(full);
+  if (text === undefined) throw new ProtocolError("PARAMS_INVALID", `${from}: parameter file ${full} does not exist`);
+  return { origin: full, text };
+}
+
+/** The parameter file that a vacfg-built NoCloud user-data would write; undefined if it holds none. */
+export function contextFromUserData(userData: string): string | undefined {
+  const nl = userData.indexOf("\n");
+  if (!userData.startsWith("#cloud-config") || nl < 0) return undefined;
+  let cfg: unknown;
+  try {
+    cfg = JSON.parse(userData.slice(nl + 1));
+  } catch {
+    return undefined; // hand-written YAML user-data: not one vacfg built
+  }
+  const files = (cfg as { write_files?: unknown }).write_files;
+  if (!Array.isArray(files)) return undefined;
+  const f = files.find((x) => typeof x === "object" && x !== null && (x as { path?: unknown }).path === CONTEXT_FILE_PATH) as
+    | { content?: unknown; encoding?: unknown }
+    | undefined;
+  if (!f || typeof f.content !== "string") return undefined;
+  if (f.encoding === "b64" || f.encoding === "base64") return Buffer.from(f.content, "base64").toString("utf8");
+  if (f.encoding === undefined || f.encoding === "text/plain") return f.content;
+  throw new ProtocolError("PARAMS_INVALID", `NoCloud user-data: write_files encoding "${String(f.encoding)}" is not supported`);
+}
