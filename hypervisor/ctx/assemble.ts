@@ -56,6 +56,7 @@ export function bindValue(p: TemplateParam, v: ParamJson, from: string): ParamVa
       }),
     };
   }
+  if (got !== "named-list" && arr.length > 0) mismatch();
   return {
     kind: "list",
     items: arr.map((i) => {

@@ -3,7 +3,8 @@
 // failure at any step leaves the original untouched.
 import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { renameSync, rmSync, statSync } from "node:fs";
+import { closeSync, mkdtempSync, openSync, readSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { CONTEXT_FILE_PATH, serializeParameterFile, type ParameterFile } from "../../protocol/params.js";
 import { VacfgError } from "../../protocol/errors.js";
@@ -69,24 +70,73 @@ function copySparse(from: string, to: string): void {
   tool("cp", ["--sparse=always", "--reflink=auto", "--", from, to]);
 }
 
-interface Qcow2Info {
-  compat?: string;
-  clusterSize?: number;
-  backing?: string;
-  backingFormat?: string;
-  snapshots: number;
+const BLOCK = 4096;
+
+/** Byte ranges (4 KiB aligned, merged) where two equally long raw images differ. */
+export function changedRanges(a: string, b: string): { offset: number; length: number }[] {
+  const size = statSync(a).size;
+  if (statSync(b).size !== size) throw new VacfgError("IMAGE", `${a} and ${b} differ in size`);
+  const fa = openSync(a, "r");
+  const fb = openSync(b, "r");
+  const CHUNK = 4 * 1024 * 1024;
+  const ba = Buffer.alloc(CHUNK);
+  const bb = Buffer.alloc(CHUNK);
+  const out: { offset: number; length: number }[] = [];
+  try {
+    for (let pos = 0; pos < size; pos += CHUNK) {
+      const n = readSync(fa, ba, 0, Math.min(CHUNK, size - pos), pos);
+      readSync(fb, bb, 0, n, pos);
+      if (ba.subarray(0, n).equals(bb.subarray(0, n))) continue;
+      for (let o = 0; o < n; o += BLOCK) {
+        const len = Math.min(BLOCK, n - o);
+        if (ba.subarray(o, o + len).equals(bb.subarray(o, o + len))) continue;
+        const last = out[out.length - 1];
+        if (last && last.offset + last.length === pos + o) last.length += len;
+        else out.push({ offset: pos + o, length: len });
+      }
+    }
+  } finally {
+    closeSync(fa);
+    closeSync(fb);
+  }
+  return out;
 }
 
-function qcow2Info(image: string): Qcow2Info {
-  const j = JSON.parse(tool("qemu-img", ["info", "--output=json", "-f", "qcow2", image])) as Record<string, unknown>;
-  const spec = (j["format-specific"] as { data?: { compat?: string } } | undefined)?.data;
-  return {
-    compat: spec?.compat,
-    clusterSize: j["cluster-size"] as number | undefined,
-    backing: j["backing-filename"] as string | undefined,
-    backingFormat: j["backing-filename-format"] as string | undefined,
-    snapshots: ((j.snapshots as unknown[]) ?? []).length,
-  };
+/**
+ * qcow2 without converting the image itself: patch a raw view, then write only the changed
+ * blocks into a copy with qemu-io. Backing file, snapshots and the other clusters stay as they were.
+ */
+function patchQcow2(image: string, files: GuestFile[], opts: PatchOptions, temps: string[]): PatchResult {
+  const before = tempSibling(image, "raw-before");
+  const after = tempSibling(image, "raw-after");
+  const out = tempSibling(image, "qcow2");
+  const chunks = mkdtempSync(join(tmpdir(), "vacfg-qcow2-"));
+  temps.push(before, after, out, chunks);
+  tool("qemu-img", ["convert", "-f", "qcow2", "-O", "raw", image, before]);
+  const loc = locateFilesystem(before, opts);
+  copySparse(before, after);
+  writeGuestFiles(fsSpec(after, loc.offset), files);
+  const ranges = changedRanges(before, after);
+  copySparse(image, out);
+  const fd = openSync(after, "r");
+  const cmds: string[] = [];
+  try {
+    ranges.forEach((r, i) => {
+      const buf = Buffer.alloc(r.length);
+      readSync(fd, buf, 0, r.length, r.offset);
+      const chunk = join(chunks, `c${i}`);
+      writeFileSync(chunk, buf, { mode: 0o600 });
+      cmds.push("-c", `write -q -s ${chunk} ${r.offset} ${r.length}`);
+    });
+  } finally {
+    closeSync(fd);
+  }
+  // one qemu-io run per 200 ranges ("-c", cmd pairs) keeps the argument list bounded
+  for (let i = 0; i < cmds.length; i += 400) tool("qemu-io", ["-f", "qcow2", ...cmds.slice(i, i + 400), out]);
+  const check = JSON.parse(tool("qemu-img", ["check", "--output=json", "-f", "qcow2", out])) as { "check-errors"?: number; corruptions?: number };
+  if (check["check-errors"] || check.corruptions) throw new VacfgError("IMAGE", `${image}: patched qcow2 does not check clean`);
+  renameSync(out, image);
+  return { format: "qcow2", ...loc };
 }
 
 /** Writes files into the image atomically (copy, patch, verify, rename). */
@@ -95,28 +145,7 @@ export function patchImage(image: string, files: GuestFile[], opts: PatchOptions
   const format = detectImageFormat(image);
   const temps: string[] = [];
   try {
-    if (format === "qcow2") {
-      const info = qcow2Info(image);
-      // Converting drops internal snapshots; refusing beats silently losing them.
-      if (info.snapshots) throw new VacfgError("IMAGE", `${image}: qcow2 with ${info.snapshots} internal snapshot(s) is not patched`);
-      const raw = tempSibling(image, "raw");
-      temps.push(raw);
-      tool("qemu-img", ["convert", "-f", "qcow2", "-O", "raw", image, raw]);
-      const loc = locateFilesystem(raw, opts);
-      writeGuestFiles(fsSpec(raw, loc.offset), files);
-      const out = tempSibling(image, "qcow2");
-      temps.push(out);
-      const o: string[] = [];
-      if (info.compat) o.push(`compat=${info.compat}`);
-      if (info.clusterSize) o.push(`cluster_size=${info.clusterSize}`);
-      const args = ["convert", "-f", "raw", "-O", "qcow2"];
-      if (o.length) args.push("-o", o.join(","));
-      // With a backing file, -B keeps the overlay an overlay: only clusters differing from the base are written.
-      if (info.backing) args.push("-B", info.backing, ...(info.backingFormat ? ["-F", info.backingFormat] : []));
-      tool("qemu-img", [...args, raw, out]);
-      renameSync(out, image);
-      return { format, ...loc };
-    }
+    if (format === "qcow2") return patchQcow2(image, files, opts, temps);
     const loc = locateFilesystem(image, opts);
     const copy = tempSibling(image, "patch");
     temps.push(copy);
@@ -125,7 +154,7 @@ export function patchImage(image: string, files: GuestFile[], opts: PatchOptions
     renameSync(copy, image);
     return { format, ...loc };
   } finally {
-    for (const t of temps) rmSync(t, { force: true });
+    for (const t of temps) rmSync(t, { recursive: true, force: true });
   }
 }
 

@@ -1,0 +1,129 @@
+// The appliance boot protocol: the initramfs /init, the stage-2 init inside the root image,
+// the kernel command-line parameters both read (vacfg.*), and the markers they print on the
+// serial console so a host can tell how far a guest got.
+
+/** Printed by the initramfs once proc/sys/dev are mounted, drivers loaded and addresses set. */
+export const BOOT_MARKER = "VACFG-BOOT-OK";
+/** Printed by the root image's init after switch_root. */
+export const STAGE2_MARKER = "VACFG-STAGE2";
+/** Printed after the command ran, followed by its exit status. */
+export const EXIT_MARKER = "VACFG-EXIT";
+/** Printed before powering off when boot cannot continue. */
+export const ERROR_MARKER = "VACFG-ERROR";
+
+export interface BootParams {
+  /** Shell command run after boot (in the initramfs, or in the root image after switch_root). */
+  command?: string;
+  /** Block device to mount: at /mnt in the initramfs, or as the new root with switchRoot. */
+  root?: string;
+  switchRoot?: boolean;
+  /** Static IPv4 address/prefix per guest interface, eth0 first. */
+  addresses?: string[];
+  /** Further kernel parameters. */
+  extra?: string;
+}
+
+/**
+ * The kernel command line for a boot. The command travels base64-encoded so that no quoting of
+ * the kernel's own parameter parser (spaces, quotes) can change it.
+ */
+export function bootCmdline(p: BootParams): string {
+  const args = ["console=ttyS0", "panic=-1", "quiet", "loglevel=3"];
+  if (p.root) args.push(`vacfg.root=${p.root}`);
+  if (p.switchRoot) args.push("vacfg.switch=1");
+  (p.addresses ?? []).forEach((a, i) => args.push(`vacfg.ip${i}=${a}`));
+  if (p.command !== undefined) args.push(`vacfg.cmd=${Buffer.from(p.command).toString("base64")}`);
+  if (p.extra) args.push(p.extra);
+  return args.join(" ");
+}
+
+export const INITRAMFS_INIT = `#!/bin/busybox sh
+# vacfg appliance initramfs: mount the kernel filesystems, load virtio drivers, set static
+# addresses, then either switch_root into the appliance image or run a command here; power off.
+/bin/busybox --install -s /bin
+export PATH=/bin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+die() { echo "${ERROR_MARKER} $*"; sync; poweroff -f; sleep 30; }
+while read -r m; do
+  [ -n "$m" ] && { insmod "/lib/modules/$m" || echo "vacfg-init: insmod $m failed"; }
+done < /lib/modules/load.order
+ip link set lo up
+ROOT=""; CMD=""; SWITCH=""
+for a in $(cat /proc/cmdline); do
+  case "$a" in
+    vacfg.root=*) ROOT="\${a#vacfg.root=}" ;;
+    vacfg.switch=1) SWITCH=1 ;;
+    vacfg.cmd=*) CMD="$(echo "\${a#vacfg.cmd=}" | base64 -d)" || die "bad vacfg.cmd" ;;
+    vacfg.ip[0-9]*=*)
+      n="\${a%%=*}"; n="eth\${n#vacfg.ip}"; addr="\${a#*=}"
+      i=0; while [ ! -e "/sys/class/net/$n" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done
+      ip addr add "$addr" dev "$n" && ip link set "$n" up || echo "vacfg-init: cannot set $addr on $n" ;;
+  esac
+done
+# The host's ACPI power-down (QMP system_powerdown) powers the guest off; started before the
+# marker so a host that saw the marker knows the request will be heard. Not after switch_root,
+# where the root image owns the machine.
+[ -z "$SWITCH" ] && acpid -f -c /etc/acpi -l /dev/null -p /tmp/acpid.pid &
+echo "${BOOT_MARKER}"
+if [ -n "$ROOT" ]; then
+  i=0; while [ ! -b "$ROOT" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done
+  [ -b "$ROOT" ] || die "no block device $ROOT"
+  if [ -n "$SWITCH" ]; then
+    mount -t ext4 -o rw "$ROOT" /newroot || die "cannot mount $ROOT"
+    [ -x /newroot/sbin/vacfg-init ] || die "$ROOT has no /sbin/vacfg-init"
+    umount /proc /sys /dev
+    exec switch_root /newroot /sbin/vacfg-init
+  fi
+  mount "$ROOT" /mnt || die "cannot mount $ROOT"
+fi
+if [ -n "$CMD" ]; then
+  sh -c "$CMD"
+  echo "${EXIT_MARKER} $?"
+fi
+[ -n "$ROOT" ] && umount /mnt
+sync
+poweroff -f
+sleep 30
+`;
+
+/** Printed when the guest powers off because the host pressed the ACPI power button. */
+export const POWERDOWN_MARKER = "VACFG-POWERDOWN";
+
+export const POWER_BUTTON_ACTION = `#!/bin/sh
+echo "${POWERDOWN_MARKER}" > /dev/console
+sync
+poweroff -f
+`;
+
+export const STAGE2_INIT = `#!/bin/sh
+# vacfg appliance stage 2 (PID 1 after switch_root): mount the kernel filesystems, run the
+# command given on the kernel command line, then power off. Addresses were set by the initramfs.
+PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+HOME=/root
+export PATH HOME
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+mkdir -p /dev/pts /dev/shm
+mount -t devpts devpts /dev/pts
+mount -t tmpfs tmpfs /run
+mount -t tmpfs tmpfs /tmp
+CMD=""
+for a in $(cat /proc/cmdline); do
+  case "$a" in
+    vacfg.cmd=*) CMD="$(echo "\${a#vacfg.cmd=}" | base64 -d)" ;;
+  esac
+done
+echo "${STAGE2_MARKER}"
+if [ -n "$CMD" ]; then
+  /bin/sh -c "$CMD"
+  echo "${EXIT_MARKER} $?"
+fi
+sync
+mount -o remount,ro / 2>/dev/null
+# No init system in the image: the magic SysRq power-off needs none.
+echo o > /proc/sysrq-trigger
+sleep 30
+`;

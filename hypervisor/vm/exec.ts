@@ -1,0 +1,55 @@
+// Running host tools (xl, qemu-img, ip, apt-get, ...) as child processes: collected output,
+// a timeout, and failures turned into catalogue errors that quote the tool's own message.
+import { spawn } from "node:child_process";
+import { VacfgError, type ErrorCode } from "../../protocol/errors.js";
+
+export interface ToolResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface ToolOptions {
+  timeoutMs?: number;
+  input?: string | Buffer;
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+  /** Called with each chunk of stderr+stdout, for progress output of long builds. */
+  onOutput?: (chunk: string) => void;
+}
+
+/** Runs a tool and resolves with its result whatever the exit status; rejects only when it cannot start. */
+export function runTool(cmd: string, args: readonly string[], opts: ToolOptions = {}): Promise<ToolResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env ?? process.env, stdio: ["pipe", "pipe", "pipe"] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    let timer: NodeJS.Timeout | undefined;
+    if (opts.timeoutMs) timer = setTimeout(() => child.kill("SIGKILL"), opts.timeoutMs);
+    child.stdout.on("data", (b: Buffer) => { out.push(b); opts.onOutput?.(b.toString()); });
+    child.stderr.on("data", (b: Buffer) => { err.push(b); opts.onOutput?.(b.toString()); });
+    child.on("error", (e) => { if (timer) clearTimeout(timer); reject(e); });
+    child.on("close", (code, signal) => {
+      if (timer) clearTimeout(timer);
+      resolve({ code, signal, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() });
+    });
+    child.stdin.on("error", () => { /* tool exited before reading its input: its exit status tells */ });
+    child.stdin.end(opts.input ?? "");
+  });
+}
+
+/** Runs a tool and throws a catalogue error (default VM) unless it exits 0. */
+export async function runChecked(cmd: string, args: readonly string[], opts: ToolOptions & { code?: ErrorCode } = {}): Promise<string> {
+  let r: ToolResult;
+  try {
+    r = await runTool(cmd, args, opts);
+  } catch (e) {
+    throw new VacfgError(opts.code ?? "VM", `${cmd}: cannot run: ${(e as Error).message}`, { cause: e });
+  }
+  if (r.code !== 0) {
+    const why = (r.stderr.trim() || r.stdout.trim()).split("\n").slice(-6).join(" | ");
+    throw new VacfgError(opts.code ?? "VM", `${cmd} ${args.join(" ")}: exit ${r.code ?? r.signal}: ${why}`);
+  }
+  return r.stdout;
+}
