@@ -1,0 +1,166 @@
+// Checks that span files: groups, profiles and bundles named in one file must be
+// defined in another (groups.xml, clients.xml, Bundler/, Cfg/ and Probes/ names).
+import type { XmlElement } from "../../protocol/xml.js";
+import { problem, type LintProblem } from "./problem.js";
+
+export interface ParsedRepository {
+  /** Every file of the repository (relative paths). */
+  files: readonly string[];
+  /** Parsed repository XML by relative path (only files that are well formed). */
+  trees: ReadonlyMap<string, XmlElement>;
+}
+
+const TRUE = new Set(["true", "1"]);
+
+function walk(e: XmlElement, visit: (e: XmlElement, parent: XmlElement | undefined) => void, parent?: XmlElement): void {
+  visit(e, parent);
+  for (const c of e.children) walk(c, visit, e);
+}
+
+interface GroupIndex {
+  /** Every group name groups.xml mentions (declarations and conditionals). */
+  names: Set<string>;
+  profiles: Set<string>;
+}
+
+/** groups.xml plus the Metadata files it XIncludes (already parsed into trees). */
+function metadataTrees(repo: ParsedRepository): [string, XmlElement][] {
+  const main = repo.trees.get("Metadata/groups.xml");
+  if (!main) return [];
+  const out: [string, XmlElement][] = [["Metadata/groups.xml", main]];
+  walk(main, (e) => {
+    const href = e.tag === "xi:include" ? e.attrs.href : undefined;
+    const inc = href ? repo.trees.get(`Metadata/${href}`) : undefined;
+    if (href && inc) out.push([`Metadata/${href}`, inc]);
+  });
+  return out;
+}
+
+/** Group declarations: children of a Groups element (top level, or nested after XInclude). */
+function checkGroups(docs: [string, XmlElement][], idx: GroupIndex, repo: ParsedRepository): LintProblem[] {
+  const out: LintProblem[] = [];
+  const declared = new Map<string, string>();
+  const defaults: { file: string; e: XmlElement }[] = [];
+  for (const [file, root] of docs) {
+    walk(root, (e, parent) => {
+      if (e.tag === "Group" && e.attrs.name !== undefined) {
+        idx.names.add(e.attrs.name);
+        const isDecl = parent?.tag === "Groups" || e.children.length === 0;
+        if (!isDecl) return;
+        if (TRUE.has(e.attrs.profile ?? "")) idx.profiles.add(e.attrs.name);
+        if (TRUE.has(e.attrs.default ?? "")) {
+          defaults.push({ file, e });
+          if (!TRUE.has(e.attrs.profile ?? "")) {
+            out.push(problem(file, e.line, "default-is-not-profile", `default group "${e.attrs.name}" is not profile="true"`));
+          }
+        }
+        if (parent?.tag === "Groups") {
+          const prev = declared.get(e.attrs.name);
+          if (prev !== undefined) {
+            out.push(problem(file, e.line, "duplicate-group", `group "${e.attrs.name}" is declared twice (first at ${prev})`));
+          } else declared.set(e.attrs.name, `${file}:${e.line ?? 0}`);
+        }
+      }
+      if (e.tag === "Bundle" && parent?.tag !== undefined && e.attrs.name !== undefined) {
+        const n = e.attrs.name;
+        if (!repo.files.includes(`Bundler/${n}.xml`)) {
+          out.push(problem(file, e.line, "bundle-not-found", `bundle "${n}" has no Bundler/${n}.xml`));
+        }
+      }
+    });
+  }
+  for (const d of defaults.slice(1)) {
+    out.push(problem(d.file, d.e.line, "multiple-default-groups", `more than one default group ("${d.e.attrs.name}")`));
+  }
+  return out;
+}
+
+function checkClients(root: XmlElement, idx: GroupIndex): LintProblem[] {
+  const out: LintProblem[] = [];
+  const file = "Metadata/clients.xml";
+  const seen = new Map<string, number>();
+  walk(root, (e) => {
+    if (e.tag !== "Client" || e.attrs.name === undefined) return;
+    const { name, profile } = e.attrs;
+    const first = seen.get(name);
+    if (first !== undefined) out.push(problem(file, e.line, "duplicate-client", `client "${name}" is listed twice (first at line ${first})`));
+    else seen.set(name, e.line ?? 0);
+    if (profile === undefined) return;
+    if (!idx.names.has(profile)) {
+      out.push(problem(file, e.line, "nonexistent-profile-group", `client "${name}": profile "${profile}" is not a group in groups.xml`));
+    } else if (!idx.profiles.has(profile)) {
+      out.push(problem(file, e.line, "non-profile-set-as-profile", `client "${name}": group "${profile}" is not profile="true"`));
+    }
+  });
+  return out;
+}
+
+// Files whose <Group name=..> elements are conditionals on a client's groups.
+const CONDITIONAL_FILES = /^(Bundler|Rules|Defaults|Decisions)\/[^/]+\.xml$|^(Cfg|SSHbase)\/(.+\/)?info\.xml$/;
+
+function checkConditionals(repo: ParsedRepository, idx: GroupIndex): LintProblem[] {
+  const out: LintProblem[] = [];
+  for (const [file, root] of repo.trees) {
+    if (!CONDITIONAL_FILES.test(file)) continue;
+    walk(root, (e) => {
+      if (e.tag === "Group" && e.attrs.name !== undefined && !idx.names.has(e.attrs.name)) {
+        out.push(problem(file, e.line, "undefined-group", `group "${e.attrs.name}" is not defined in groups.xml`));
+      }
+    });
+  }
+  return out;
+}
+
+const CFG_GROUP_SUFFIX = /^G\d+_(.+?)(\.(jinja2|genshi|cheetah|crypt))?$/;
+const PROBE_NAME = /^(?<name>\S+?)(\.(?<mode>G\d\d|H)_(?<who>\S+))?$/;
+
+/** Specificity suffixes (file.G50_group, probe.G50_group) must name known groups. */
+function checkSpecificity(repo: ParsedRepository, idx: GroupIndex): LintProblem[] {
+  const out: LintProblem[] = [];
+  for (const file of repo.files) {
+    const parts = file.split("/");
+    const fname = parts[parts.length - 1];
+    if (parts[0] === "Cfg" && parts.length >= 3) {
+      const base = parts[parts.length - 2];
+      if (!fname.startsWith(`${base}.`)) continue;
+      const m = CFG_GROUP_SUFFIX.exec(fname.slice(base.length + 1));
+      if (m && !idx.names.has(m[1])) out.push(problem(file, 0, "undefined-group", `group "${m[1]}" is not defined in groups.xml`));
+    } else if (parts[0] === "Probes" && parts.length === 2) {
+      const m = PROBE_NAME.exec(fname);
+      if (m?.groups?.mode?.startsWith("G") && !idx.names.has(m.groups.who)) {
+        out.push(problem(file, 0, "undefined-group", `group "${m.groups.who}" is not defined in groups.xml`));
+      }
+    }
+  }
+  return out;
+}
+
+/** Probe file names: a probe name without white space, optionally .G##_group or .H_host. */
+export function checkProbeNames(files: readonly string[]): LintProblem[] {
+  const out: LintProblem[] = [];
+  for (const file of files) {
+    const parts = file.split("/");
+    if (parts[0] !== "Probes") continue;
+    if (parts.length !== 2) {
+      out.push(problem(file, 0, "invalid-probe-name", "probes are files directly in Probes/ (sub-folders are not read)"));
+      continue;
+    }
+    if (parts[1] === "probed.xml") continue; // probe data the server writes
+    if (/\s/.test(parts[1]) || !PROBE_NAME.test(parts[1])) {
+      out.push(problem(file, 0, "invalid-probe-name", `"${parts[1]}" is not a valid probe name (no white space allowed)`));
+    }
+  }
+  return out;
+}
+
+/** All cross-file checks; skipped (empty) when groups.xml is missing or did not parse. */
+export function checkCrossReferences(repo: ParsedRepository): LintProblem[] {
+  const docs = metadataTrees(repo);
+  if (docs.length === 0) return [];
+  const idx: GroupIndex = { names: new Set(), profiles: new Set() };
+  const out = checkGroups(docs, idx, repo);
+  const clients = repo.trees.get("Metadata/clients.xml");
+  if (clients) out.push(...checkClients(clients, idx));
+  out.push(...checkConditionals(repo, idx), ...checkSpecificity(repo, idx));
+  return out;
+}
