@@ -17,6 +17,12 @@ export interface ServerSettings {
   defaultAuth: "cert" | "cert+password" | "bootstrap";
   /** Probe groups a client may assert (regexes); empty = any. */
   allowedProbeGroups: RegExp[];
+  /** [rules] regex: Rules entry names are regexes (upstream default false). */
+  rulesRegex?: boolean;
+  /** [rules] replace_name: %{name} in Rules attributes becomes the entry name. */
+  rulesReplaceName?: boolean;
+  /** [defaults] replace_name: the same for Defaults. */
+  defaultsReplaceName?: boolean;
 }
 
 export interface PluginContext {

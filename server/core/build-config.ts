@@ -1,0 +1,145 @@
+// One GetConfig: structures → structure validators → bind every entry → goal validators →
+// sort, with upstream Core.BuildConfiguration/BindStructure/Bind semantics (failure= attributes).
+import type { Logger } from "pino";
+import { sortByName } from "../../protocol/documents/configuration.js";
+import { el, type XmlElement } from "../../protocol/xml.js";
+import type { ClientMetadata } from "./metadata.js";
+import type { AnyPlugin } from "./roles.js";
+import type { Timings } from "./timings.js";
+
+export class StructureError extends Error {}
+
+/** Per-run view of which generator serves which exact names (asked once per tag per run). */
+class GeneratorIndex {
+  private readonly byTag = new Map<string, Array<{ gen: AnyPlugin; names: Set<string> }>>();
+  constructor(
+    private readonly gens: AnyPlugin[],
+    private readonly meta: ClientMetadata,
+  ) {}
+
+  async exact(tag: string, name: string): Promise<AnyPlugin[]> {
+    let sets = this.byTag.get(tag);
+    if (!sets) {
+      sets = [];
+      for (const gen of this.gens) if (gen.entryNames) sets.push({ gen, names: await gen.entryNames(tag, this.meta) });
+      this.byTag.set(tag, sets);
+    }
+    return sets.filter((s) => s.names.has(name)).map((s) => s.gen);
+  }
+}
+
+function errorText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+/** Upstream Core.Bind: exact-name generators first, then HandlesEntry; failure= set when none. */
+async function bind(entry: XmlElement, meta: ClientMetadata, gens: AnyPlugin[], index: GeneratorIndex, log: Logger): Promise<void> {
+  const altsrc = entry.attrs.altsrc;
+  if (altsrc !== undefined) {
+    const oldname = entry.attrs.name ?? "";
+    entry.attrs.name = altsrc;
+    entry.attrs.realname = oldname;
+    delete entry.attrs.altsrc;
+    try {
+      await bind(entry, meta, gens, index, log);
+      entry.attrs.name = oldname;
+      delete entry.attrs.realname;
+      return;
+    } catch (e) {
+      log.error({ entry: `${entry.tag}:${oldname}`, altsrc, err: errorText(e) }, "binding with altsrc failed; falling back");
+      entry.attrs.name = oldname;
+    }
+  }
+  const name = entry.attrs.name ?? "";
+  const exact = await index.exact(entry.tag, name);
+  if (exact.length === 1) return exact[0].bindEntry!(entry, meta);
+  if (exact.length > 1) {
+    log.error({ entry: `${entry.tag}:${name}`, generators: exact.map((g) => g.name) }, "entry served by multiple generators");
+    // Upstream rebinds its `generators` list to the joined names string here and then calls
+    // HandlesEntry on its characters; clients see exactly this bind error.
+    throw new Error("'str' object has no attribute 'HandlesEntry'");
+  }
+  const handlers = gens.filter((g) => g.handlesEntry?.(entry, meta));
+  if (handlers.length === 1) return handlers[0].bindEntry!(entry, meta);
+  entry.attrs.failure = "no matching generator";
+  throw new Error(`No matching generator: ${entry.tag}:${name}`);
+}
+
+/** Upstream Core.BindStructure: Bound* entries lose the prefix and pass through; failures are marked. */
+export async function bindStructure(structure: XmlElement, meta: ClientMetadata, gens: AnyPlugin[], index: GeneratorIndex, log: Logger, timings: Timings): Promise<void> {
+  for (const entry of [...structure.children]) {
+    if (entry.tag.startsWith("Bound")) {
+      entry.tag = entry.tag.slice(5);
+      continue;
+    }
+    const start = process.hrtime.bigint();
+    try {
+      await bind(entry, meta, gens, index, log);
+    } catch (e) {
+      if (entry.attrs.failure === undefined) entry.attrs.failure = `bind error: ${errorText(e)}`;
+      log.error({ client: meta.hostname, entry: `${entry.tag}:${entry.attrs.name ?? ""}`, err: errorText(e) }, "failed to bind entry");
+    } finally {
+      timings.add(`Core:Bind:${entry.tag}`, Number(process.hrtime.bigint() - start) / 1e9);
+    }
+  }
+}
+
+export interface BuildOptions {
+  plugins: AnyPlugin[];
+  logger: Logger;
+  timings: Timings;
+  revision?: string;
+}
+
+/** Builds the <Configuration> tree for a client whose metadata is already built. Throws StructureError. */
+export async function buildConfiguration(meta: ClientMetadata, opts: BuildOptions): Promise<XmlElement> {
+  const { plugins, logger: log, timings } = opts;
+  const config = el("Configuration", { version: "2.0", revision: opts.revision ?? "-1" });
+  const gens = plugins.filter((p) => p.bindEntry);
+  const index = new GeneratorIndex(gens, meta);
+  let structures: XmlElement[];
+  try {
+    structures = await timings.time("Core:GetStructures", async () => {
+      const out: XmlElement[] = [];
+      for (const p of plugins) if (p.buildStructures) out.push(...(await p.buildStructures(meta)));
+      return out;
+    });
+  } catch (e) {
+    log.error({ client: meta.hostname, err: errorText(e) }, "error in GetStructures");
+    throw new StructureError(errorText(e));
+  }
+  const have = new Set(structures.filter((s) => s.tag === "Bundle" || s.tag === "Independent").map((s) => s.attrs.name));
+  const missing = [...meta.bundles].filter((b) => !have.has(b));
+  if (missing.length) log.error({ client: meta.hostname, missing }, "configuration missing bundles");
+
+  await timings.time("Core:validate_structures", async () => {
+    for (const p of plugins) {
+      if (!p.validateStructures) continue;
+      try {
+        await p.validateStructures(meta, structures);
+      } catch (e) {
+        log.error({ plugin: p.name, err: errorText(e) }, "structure validation failed");
+      }
+    }
+  });
+
+  await timings.time("Core:BindStructures", async () => {
+    for (const s of structures) {
+      await bindStructure(s, meta, gens, index, log, timings);
+      config.children.push(s);
+    }
+  });
+
+  await timings.time("Core:validate_goals", async () => {
+    for (const p of plugins) {
+      if (!p.validateGoals) continue;
+      try {
+        await p.validateGoals(meta, config);
+      } catch (e) {
+        log.error({ plugin: p.name, err: errorText(e) }, "goal validation failed");
+      }
+    }
+  });
+  sortByName(config);
+  return config;
+}

@@ -1,0 +1,251 @@
+// The server core: finds plugins by role and implements every client-run method with upstream
+// Bcfg2 Core semantics (faults, <error/> documents, statistics hand-off, admin methods).
+import type { Logger } from "pino";
+import { VacfgError } from "../../protocol/errors.js";
+import { serializeProbes } from "../../protocol/documents/probes.js";
+import { parseStatistics } from "../../protocol/documents/statistics.js";
+import { parseXml, serializeXml, el } from "../../protocol/xml.js";
+import type { XmlRpcValue } from "../../protocol/xmlrpc/values.js";
+import type { Store } from "../store/store.js";
+import { buildConfiguration, StructureError } from "./build-config.js";
+import type { AdminMethod, ClientRunApi } from "./client-api.js";
+import type { ServerSettings } from "./context.js";
+import type { AuthRequest, ClientMetadata } from "./metadata.js";
+import { METHOD_HELP } from "./method-help.js";
+import type { AnyPlugin, MetadataRole } from "./roles.js";
+import { Timings } from "./timings.js";
+
+function msg(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+/** Upstream's critical_error: an XML-RPC fault -32500 "Critical failure: …". */
+function critical(message: string, code: "CRITICAL" | "PROFILE" = "CRITICAL", cause?: unknown): VacfgError {
+  return new VacfgError(code, `Critical failure: ${message}`, cause !== undefined ? { cause } : undefined);
+}
+
+function asBool(v: XmlRpcValue | undefined): boolean {
+  if (typeof v === "boolean") return v;
+  return String(v ?? "").toLowerCase() === "true";
+}
+
+export class Core implements ClientRunApi {
+  readonly timings = new Timings();
+  private debug = false;
+  private readonly pluginDebug = new Map<string, boolean>();
+  private readonly metadata: MetadataRole;
+
+  constructor(
+    readonly settings: ServerSettings,
+    readonly store: Store,
+    readonly logger: Logger,
+    readonly plugins: AnyPlugin[],
+  ) {
+    const metas = plugins.filter((p) => p.buildMetadata && p.authenticate);
+    if (metas.length === 0) throw new VacfgError("METADATA", "no Metadata plugin loaded");
+    if (metas.length > 1) logger.error({ using: metas[0].name }, "multiple Metadata plugins loaded");
+    this.metadata = metas[0] as unknown as MetadataRole;
+  }
+
+  /** Calls every plugin's init() in order. */
+  async init(): Promise<void> {
+    for (const p of this.plugins) await p.init?.();
+  }
+
+  async close(): Promise<void> {
+    for (const p of [...this.plugins].reverse()) {
+      try {
+        await p.close?.();
+      } catch (e) {
+        this.logger.error({ plugin: p.name, err: msg(e) }, "plugin close failed");
+      }
+    }
+  }
+
+  private byName(name: string): AnyPlugin | undefined {
+    return this.plugins.find((p) => p.name === name);
+  }
+
+  /** Upstream build_metadata: initial metadata, then connector groups, then connector data. */
+  async buildMetadata(client: string): Promise<ClientMetadata> {
+    return this.timings.time("Core:build_metadata", async () => {
+      const extra: string[] = [];
+      for (const p of this.plugins) if (p.additionalGroups) extra.push(...(await p.additionalGroups(client)));
+      const meta = await this.metadata.buildMetadata(client, extra);
+      for (const p of this.plugins) {
+        if (p.additionalData && !(p.name in meta.connectors)) meta.connectors[p.name] = await p.additionalData(meta);
+      }
+      return meta;
+    });
+  }
+
+  /** build_metadata as the client methods call it: any failure is a critical fault. */
+  private async resolve(client: string): Promise<ClientMetadata> {
+    try {
+      return await this.buildMetadata(client);
+    } catch (e) {
+      this.logger.error({ client, err: msg(e) }, "metadata resolution failed");
+      throw critical(`Client metadata resolution error for ${client}: ${msg(e)}`, "CRITICAL", e);
+    }
+  }
+
+  authenticate(req: AuthRequest): Promise<string | undefined> {
+    return this.timings.time("Core:authenticate", () => this.metadata.authenticate(req));
+  }
+
+  async assertProfile(client: string, profile: string): Promise<boolean> {
+    try {
+      await this.metadata.setProfile(client, profile);
+    } catch (e) {
+      throw critical(`Unable to assert profile for ${client}: ${msg(e)}`, "PROFILE", e);
+    }
+    return true;
+  }
+
+  async declareVersion(client: string, version: string): Promise<boolean> {
+    return this.timings.time("Core:DeclareVersion", async () => {
+      try {
+        await this.metadata.setVersion(client, version);
+      } catch (e) {
+        throw critical(`Unable to set version for ${client}: ${msg(e)}`, "CRITICAL", e);
+      }
+      return true;
+    });
+  }
+
+  async getProbes(client: string): Promise<string> {
+    const meta = await this.resolve(client);
+    try {
+      const probes = [];
+      for (const p of this.plugins) if (p.getProbes) probes.push(...(await p.getProbes(meta)));
+      return serializeProbes(probes);
+    } catch (e) {
+      throw critical(`Error determining probes for ${client}: ${msg(e)}`, "CRITICAL", e);
+    }
+  }
+
+  async recvProbeData(client: string, probeData: string): Promise<boolean> {
+    const meta = await this.resolve(client);
+    let root;
+    try {
+      root = parseXml(probeData, { source: "RecvProbeData", keepBlankText: true });
+    } catch (e) {
+      throw critical(`Failed to parse probe data from client ${client}: ${msg(e)}`, "CRITICAL", e);
+    }
+    const sources: string[] = [];
+    for (const d of root.children) {
+      const source = d.attrs.source ?? "";
+      if (sources.includes(source)) continue;
+      if (!this.byName(source)?.receiveData) {
+        this.logger.warn({ client, source }, "failed to locate plugin for probe data");
+        continue;
+      }
+      sources.push(source);
+    }
+    for (const source of sources) {
+      const items = root.children
+        .filter((d) => (d.attrs.source ?? "") === source)
+        .map((d) => ({ name: d.attrs.name ?? "", source, output: d.text ?? "" }));
+      try {
+        await this.byName(source)!.receiveData!(meta, items);
+      } catch (e) {
+        throw critical(`Failed to process probe data from client ${client}: ${msg(e)}`, "CRITICAL", e);
+      }
+    }
+    return true;
+  }
+
+  async getDecisionList(client: string, mode: string): Promise<Array<[string, string]>> {
+    const meta = await this.resolve(client);
+    const out: Array<[string, string]> = [];
+    for (const p of this.plugins) {
+      if (!p.getDecisions) continue;
+      try {
+        out.push(...(await p.getDecisions(meta, mode)));
+      } catch (e) {
+        this.logger.error({ plugin: p.name, err: msg(e) }, "failed to generate decision list");
+      }
+    }
+    return out;
+  }
+
+  async getConfig(client: string): Promise<string> {
+    return this.timings.time("Core:GetConfig", async () => {
+      let meta: ClientMetadata;
+      try {
+        meta = await this.buildMetadata(client);
+      } catch (e) {
+        this.logger.error({ client, err: msg(e) }, "metadata error");
+        return serializeXml(el("error", { type: "metadata error" }));
+      }
+      try {
+        const config = await buildConfiguration(meta, { plugins: this.plugins, logger: this.logger, timings: this.timings });
+        return serializeXml(config);
+      } catch (e) {
+        if (e instanceof StructureError) return serializeXml(el("error", { type: "structure error" }));
+        throw e;
+      }
+    });
+  }
+
+  async recvStats(client: string, statistics: string): Promise<boolean> {
+    const meta = await this.resolve(client);
+    try {
+      parseXml(statistics, { source: "RecvStats" });
+    } catch (e) {
+      // Upstream lets the XMLSyntaxError escape the method: fault code 1 with its text.
+      throw new VacfgError("METHOD_FAILED", msg(e), { cause: e });
+    }
+    let stats;
+    try {
+      stats = parseStatistics(statistics);
+    } catch (e) {
+      this.logger.error({ client, err: msg(e) }, "statistics document not understood");
+      return true;
+    }
+    if (stats.version >= "2.0") {
+      for (const p of this.plugins) {
+        if (!p.processStatistics) continue;
+        try {
+          await p.processStatistics(meta, stats, statistics);
+        } catch (e) {
+          this.logger.error({ plugin: p.name, client, err: msg(e) }, "plugin failed to process statistics");
+        }
+      }
+    }
+    this.logger.info({ client, state: stats.state }, "client reported state");
+    return true;
+  }
+
+  private setDebug(v: XmlRpcValue | undefined): boolean {
+    this.debug = asBool(v);
+    this.logger.level = this.debug ? "debug" : "info";
+    return this.debug;
+  }
+
+  adminMethods(): Record<string, AdminMethod> {
+    const out: Record<string, AdminMethod> = {
+      get_statistics: { help: METHOD_HELP.get_statistics, call: async () => this.timings.display() },
+      toggle_debug: { help: METHOD_HELP.toggle_debug, call: async () => this.setDebug(!this.debug) },
+      set_debug: { help: METHOD_HELP.set_debug, call: async (d) => this.setDebug(d) },
+      toggle_core_debug: { help: METHOD_HELP.toggle_core_debug, call: async () => this.setDebug(!this.debug) },
+      set_core_debug: { help: METHOD_HELP.set_core_debug, call: async (d) => this.setDebug(d) },
+      expire_metadata_cache: {
+        help: METHOD_HELP.expire_metadata_cache,
+        // Metadata is rebuilt on every call from stat-cached files, so there is nothing to expire.
+        call: async () => null,
+      },
+    };
+    for (const p of this.plugins) {
+      const flip = (v: boolean) => (this.pluginDebug.set(p.name, v), v);
+      out[`${p.name}.toggle_debug`] = { help: "Turn debugging output on or off.", call: async () => flip(!this.pluginDebug.get(p.name)) };
+      out[`${p.name}.set_debug`] = { help: "Explicitly enable or disable debugging.", call: async (d) => flip(asBool(d)) };
+      for (const [m, rmi] of Object.entries(p.rmi ?? {})) out[`${p.name}.${m}`] = rmi;
+    }
+    return out;
+  }
+
+  methodHelp(name: string): string | undefined {
+    return METHOD_HELP[name] ?? this.adminMethods()[name]?.help;
+  }
+}

@@ -1,0 +1,140 @@
+// The Bundler plugin: Bundler/*.xml bundles with Group/Client conditionals resolved, named by
+// their file as upstream, RequiredBundle expansion, independent bundles and <Path glob=..>.
+import { join } from "node:path";
+import { el, type XmlElement } from "../../protocol/xml.js";
+import { DirCache, FileCache } from "../core/file-cache.js";
+import type { PluginContext, PluginFactory } from "../core/context.js";
+import type { ClientMetadata } from "../core/metadata.js";
+import type { AnyPlugin, StructureRole, StructureValidatorRole } from "../core/roles.js";
+import { parseRepoXml, xmlMatch } from "./struct-match.js";
+
+const BUNDLE_FILE = /^(.*)\.(xml|genshi)$/;
+
+/** Python fnmatch.translate for *, ?, [..]. */
+export function globToRegExp(glob: string): RegExp {
+  let re = "";
+  for (let i = 0; i < glob.length; i++) {
+    const c = glob[i];
+    if (c === "*") re += ".*";
+    else if (c === "?") re += ".";
+    else if (c === "[" && glob.indexOf("]", i + 2) > 0) {
+      const j = glob.indexOf("]", i + 2);
+      let body = glob.slice(i + 1, j).replace(/\\/g, "\\\\");
+      if (body.startsWith("!")) body = "^" + body.slice(1);
+      re += `[${body}]`;
+      i = j;
+    } else re += c.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
+  }
+  return new RegExp(`^(?:${re})$`, "s");
+}
+
+/** Whether the client's version is at least 1.4.0pre2 (upstream compares Bcfg2VersionInfo tuples). */
+function supportsInheritModification(version: string | undefined): boolean {
+  if (version === undefined) {
+    // Upstream compares None with a tuple here and the TypeError fails the whole structure build.
+    throw new TypeError("'>=' not supported between instances of 'NoneType' and 'Bcfg2VersionInfo'");
+  }
+  const m = /^(\d+)\.(\d+)\.(\d+)(?:(pre|rc)(\d+))?/.exec(version);
+  if (!m) return false;
+  const nums = [Number(m[1]), Number(m[2]), Number(m[3])];
+  const want = [1, 4, 0];
+  for (let i = 0; i < 3; i++) if (nums[i] !== want[i]) return nums[i] > want[i];
+  if (!m[4]) return true;
+  return m[4] === "rc" || Number(m[5]) >= 2;
+}
+
+export class BundlerPlugin implements AnyPlugin, StructureRole, StructureValidatorRole {
+  readonly name = "Bundler";
+  private readonly dir: string;
+  private readonly dirCache = new DirCache();
+  private readonly files = new FileCache<XmlElement>(parseRepoXml);
+
+  constructor(private readonly ctx: PluginContext) {
+    this.dir = join(ctx.settings.repo, "Bundler");
+  }
+
+  /** Bundle name → file name, from the directory listing (bundle names come from file names). */
+  private bundleFiles(): Map<string, string> {
+    const out = new Map<string, string>();
+    for (const f of this.dirCache.list(this.dir)) {
+      const m = BUNDLE_FILE.exec(f);
+      if (m) out.set(m[1], f);
+    }
+    return out;
+  }
+
+  async buildStructures(meta: ClientMetadata): Promise<XmlElement[]> {
+    const files = this.bundleFiles();
+    const out: XmlElement[] = [];
+    const pending = [...meta.bundles];
+    const added = new Set(pending);
+    while (pending.length) {
+      const name = pending.shift()!;
+      const file = files.get(name);
+      if (!file) {
+        this.ctx.logger.error({ bundle: name }, "Bundler: bundle does not exist");
+        continue;
+      }
+      let data: XmlElement;
+      try {
+        const src = this.files.get(join(this.dir, file));
+        if (!src) continue;
+        if (file.endsWith(".genshi")) throw new Error("Genshi bundle templates are not supported");
+        data = xmlMatch(src, meta);
+      } catch (e) {
+        this.ctx.logger.error({ bundle: name, err: (e as Error).message }, "Bundler: failed to load bundle");
+        continue;
+      }
+      if ((data.attrs.independent ?? "false").toLowerCase() === "true") {
+        data.tag = "Independent";
+        delete data.attrs.independent;
+      }
+      data.attrs.name = name;
+      for (const child of data.children.filter((c) => c.tag === "Bundle")) {
+        // An XIncluded bundle: its entries join this bundle; an empty <Bundle/> is dropped.
+        data.children.push(...child.children);
+        data.children.splice(data.children.indexOf(child), 1);
+      }
+      for (const child of data.children.filter((c) => c.tag === "RequiredBundle")) {
+        const req = child.attrs.name;
+        if (req) {
+          if (!added.has(req)) {
+            pending.push(req);
+            added.add(req);
+          }
+          if (child.attrs.inherit_modification === "true") {
+            if (supportsInheritModification(meta.version)) data.children.push(el("Bundle", { name: req }));
+            else this.ctx.logger.warn({ bundle: name }, 'inherit_modification="true" needs a 1.4.0pre2+ client');
+          }
+        } else {
+          this.ctx.logger.warn({ bundle: name }, "Bundler: RequiredBundle without name");
+        }
+        data.children.splice(data.children.indexOf(child), 1);
+      }
+      out.push(data);
+    }
+    return out;
+  }
+
+  /** Upstream's validate_structures: <Path glob=..> → one <Path name=..> per generator path that matches. */
+  async validateStructures(meta: ClientMetadata, structures: XmlElement[]): Promise<void> {
+    for (const s of structures) await this.expandIn(s, meta);
+  }
+
+  private async expandIn(parent: XmlElement, meta: ClientMetadata): Promise<void> {
+    for (const child of [...parent.children]) {
+      if (child.tag === "Path" && child.attrs.glob !== undefined) {
+        const re = globToRegExp(child.attrs.glob);
+        for (const gen of this.ctx.plugins()) {
+          if (!gen.bindEntry || !gen.entryNames) continue;
+          for (const name of await gen.entryNames("Path", meta)) if (re.test(name)) parent.children.push(el("Path", { name }));
+        }
+        parent.children.splice(parent.children.indexOf(child), 1);
+      } else {
+        await this.expandIn(child, meta);
+      }
+    }
+  }
+}
+
+export const bundlerPlugin: PluginFactory = (ctx) => new BundlerPlugin(ctx);

@@ -1,0 +1,45 @@
+// The Defaults plugin: Defaults/*.xml (priority=) fills attributes a bound entry lacks, after
+// binding (upstream runs it as a GoalValidator), names always matched as regexes.
+import type { XmlElement } from "../../protocol/xml.js";
+import type { PluginContext, PluginFactory } from "../core/context.js";
+import type { ClientMetadata } from "../core/metadata.js";
+import type { AnyPlugin, GoalValidatorRole } from "../core/roles.js";
+import { PluginExecutionError, PrioDir } from "./prio-dir.js";
+
+export class DefaultsPlugin extends PrioDir implements AnyPlugin, GoalValidatorRole {
+  readonly name = "Defaults";
+
+  constructor(ctx: PluginContext) {
+    super(ctx, "Defaults");
+  }
+
+  protected regexEnabled(): boolean {
+    return true;
+  }
+
+  protected replaceNameEnabled(): boolean {
+    return this.ctx.settings.defaultsReplaceName ?? false;
+  }
+
+  /** Defaults binds nothing itself: it is not a generator for the core. */
+  override handlesEntry(): boolean {
+    return false;
+  }
+
+  async validateGoals(meta: ClientMetadata, config: XmlElement): Promise<void> {
+    for (const struct of config.children) {
+      for (const entry of struct.children) {
+        try {
+          await this.bindEntry(entry, meta);
+        } catch (e) {
+          // No (or conflicting) defaults are fine; anything else (a bad regex) stops, as upstream.
+          if (!(e instanceof PluginExecutionError)) throw e;
+        }
+      }
+    }
+  }
+}
+
+// It has bindEntry (from PrioDir) but handlesEntry() is false and it serves no exact names,
+// so the core never picks it as a generator, exactly as upstream.
+export const defaultsPlugin: PluginFactory = (ctx) => new DefaultsPlugin(ctx);

@@ -1,0 +1,195 @@
+// Safe edits of clients.xml: text-level changes (one new <Client/> line, or one attribute of one
+// element) that keep the admin's comments and layout, written temp file + fsync + rename, with
+// writers serialized in-process (a queue) and across processes (an O_EXCL lock file, as upstream).
+import { closeSync, fsyncSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync, existsSync } from "node:fs";
+import { dirname } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { VacfgError } from "../../../protocol/errors.js";
+import { escapeAttr, decodeEntities } from "../../../protocol/xml.js";
+
+const queues = new Map<string, Promise<unknown>>();
+
+/** Runs `fn` after every earlier edit of the same file in this process has finished. */
+function serialized<T>(path: string, fn: () => Promise<T>): Promise<T> {
+  const prev = queues.get(path) ?? Promise.resolve();
+  const next = prev.then(fn, fn);
+  const tail = next.catch(() => undefined);
+  queues.set(path, tail);
+  void tail.then(() => {
+    if (queues.get(path) === tail) queues.delete(path);
+  });
+  return next;
+}
+
+const LOCK_STALE_MS = 10_000;
+
+/** Holds `<path>.lock` (O_EXCL) while `fn` runs, so two server processes never interleave edits. */
+async function withFileLock<T>(path: string, fn: () => T): Promise<T> {
+  const lock = `${path}.lock`;
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    try {
+      const fd = openSync(lock, "wx");
+      closeSync(fd);
+      break;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+      try {
+        // A lock left by a killed process must not block the server forever.
+        if (Date.now() - statSync(lock).mtimeMs > LOCK_STALE_MS) unlinkSync(lock);
+      } catch {
+        /* the holder just released it */
+      }
+      if (Date.now() > deadline) throw new VacfgError("REPO_FILE", `${path}: timed out waiting for ${lock}`);
+      await sleep(5);
+    }
+  }
+  try {
+    return fn();
+  } finally {
+    try {
+      unlinkSync(lock);
+    } catch {
+      /* already gone */
+    }
+  }
+}
+
+/** Writes `text` to `path` atomically: temp file, fsync, rename, fsync of the directory. */
+export function writeFileAtomic(path: string, text: string): void {
+  const tmp = `${path}.new.${process.pid}`;
+  const fd = openSync(tmp, "w", existsSync(path) ? statSync(path).mode & 0o777 : 0o644);
+  try {
+    writeSync(fd, text);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, path);
+  try {
+    const dfd = openSync(dirname(path), "r");
+    try {
+      fsyncSync(dfd);
+    } finally {
+      closeSync(dfd);
+    }
+  } catch {
+    /* some filesystems refuse fsync on a directory; the rename is still atomic */
+  }
+}
+
+interface TagSpan {
+  start: number;
+  end: number; // index just after '>'
+  text: string;
+}
+
+const ATTR_RE = /([A-Za-z_:][\w:.-]*)\s*=\s*("([^"]*)"|'([^']*)')/g;
+
+/** Start tags `<Tag ...>` outside comments, CDATA and processing instructions. */
+function startTags(text: string, tag: string): TagSpan[] {
+  const out: TagSpan[] = [];
+  const re = new RegExp(`<!--[\\s\\S]*?-->|<!\\[CDATA\\[[\\s\\S]*?\\]\\]>|<\\?[\\s\\S]*?\\?>|<${tag}(?=[\\s/>])(?:\\s+[A-Za-z_:][\\w:.-]*\\s*=\\s*(?:"[^"]*"|'[^']*'))*\\s*/?>`, "g");
+  for (let m = re.exec(text); m; m = re.exec(text)) {
+    if (m[0].startsWith(`<${tag}`)) out.push({ start: m.index, end: m.index + m[0].length, text: m[0] });
+  }
+  return out;
+}
+
+function attrsOf(tagText: string): Map<string, { value: string; index: number; length: number }> {
+  const out = new Map<string, { value: string; index: number; length: number }>();
+  for (const m of tagText.matchAll(ATTR_RE)) {
+    out.set(m[1], { value: decodeEntities(m[3] ?? m[4] ?? ""), index: m.index!, length: m[0].length });
+  }
+  return out;
+}
+
+/** Finds the <Client> start tag named `name` (or having an <Alias name=`name`>), case-insensitively. */
+function findClientTag(text: string, name: string): TagSpan | undefined {
+  const lname = name.toLowerCase();
+  const tags = startTags(text, "Client");
+  const hit = tags.find((t) => attrsOf(t.text).get("name")?.value.toLowerCase() === lname);
+  if (hit) return hit;
+  for (const a of startTags(text, "Alias")) {
+    if (attrsOf(a.text).get("name")?.value.toLowerCase() !== lname) continue;
+    // The alias belongs to the nearest <Client> start tag before it.
+    const owner = tags.filter((t) => t.start < a.start).pop();
+    if (owner) return owner;
+  }
+  return undefined;
+}
+
+function formatAttrs(attrs: Array<[string, string]>): string {
+  return attrs.map(([k, v]) => ` ${k}="${escapeAttr(v)}"`).join("");
+}
+
+/** Text with a new `<Client name=.. attrs/>` line before `</Clients>`; unchanged if the client exists. */
+export function insertClient(text: string, name: string, attrs: Array<[string, string]>): string {
+  if (findClientTag(text, name)) return text;
+  const line = `<Client${formatAttrs([["name", name], ...attrs])}/>`;
+  const existing = startTags(text, "Client")[0];
+  let indent = "  ";
+  if (existing) {
+    const bol = text.lastIndexOf("\n", existing.start) + 1;
+    const lead = text.slice(bol, existing.start);
+    if (/^[ \t]*$/.test(lead)) indent = lead;
+  }
+  const close = text.lastIndexOf("</Clients>");
+  if (close >= 0) {
+    const bol = text.lastIndexOf("\n", close) + 1;
+    const before = text.slice(bol, close);
+    if (/^[ \t]*$/.test(before)) {
+      return `${text.slice(0, bol)}${indent}${line}\n${text.slice(bol)}`;
+    }
+    return `${text.slice(0, close)}\n${indent}${line}\n${text.slice(close)}`;
+  }
+  const selfClosed = startTags(text, "Clients")[0];
+  if (selfClosed && selfClosed.text.endsWith("/>")) {
+    const open = selfClosed.text.replace(/\s*\/>$/, ">");
+    return `${text.slice(0, selfClosed.start)}${open}\n${indent}${line}\n</Clients>${text.slice(selfClosed.end)}`;
+  }
+  throw new VacfgError("REPO_FILE", "clients.xml has no <Clients> root element");
+}
+
+/** Text with attribute `attr` of client `name` set to `value` (changed in place or appended). */
+export function setClientAttr(text: string, name: string, attr: string, value: string): string {
+  const tag = findClientTag(text, name);
+  if (!tag) throw new VacfgError("METADATA", `Client "${name}" does not exist`);
+  const attrs = attrsOf(tag.text);
+  const cur = attrs.get(attr);
+  let newTag: string;
+  if (cur) {
+    if (cur.value === value) return text;
+    newTag = tag.text.slice(0, cur.index) + `${attr}="${escapeAttr(value)}"` + tag.text.slice(cur.index + cur.length);
+  } else {
+    const m = /\s*\/?>$/.exec(tag.text)!;
+    newTag = tag.text.slice(0, m.index) + ` ${attr}="${escapeAttr(value)}"` + tag.text.slice(m.index);
+  }
+  return text.slice(0, tag.start) + newTag + text.slice(tag.end);
+}
+
+export function clientExistsInText(text: string, name: string): boolean {
+  return findClientTag(text, name) !== undefined;
+}
+
+/**
+ * Applies `edit` to the current text of clients.xml (re-read under the lock, so concurrent
+ * writers in other processes are not lost) and writes the result atomically if it changed.
+ * The file is created as `<Clients>\n</Clients>\n` when missing.
+ */
+export function editClientsXml(path: string, edit: (text: string) => string): Promise<boolean> {
+  return serialized(path, () =>
+    withFileLock(path, () => {
+      let text: string;
+      try {
+        text = readFileSync(path, "utf8");
+      } catch {
+        text = "<Clients>\n</Clients>\n";
+      }
+      const next = edit(text);
+      if (next === text && existsSync(path)) return false;
+      writeFileAtomic(path, next);
+      return true;
+    }),
+  );
+}

@@ -1,0 +1,183 @@
+// The Metadata plugin: groups.xml + clients.xml (cached by stat signature), the store's client
+// registrations (shared by several server processes), AssertProfile/DeclareVersion write-back.
+import { join } from "node:path";
+import { VacfgError } from "../../../protocol/errors.js";
+import type { XmlRpcValue } from "../../../protocol/xmlrpc/values.js";
+import { FileCache } from "../../core/file-cache.js";
+import type { PluginContext, PluginFactory } from "../../core/context.js";
+import type { AuthRequest, ClientMetadata } from "../../core/metadata.js";
+import type { AnyPlugin, MetadataRole, RmiRole } from "../../core/roles.js";
+import { emptyClients, parseClientsXml, type ClientsModel } from "./clients-file.js";
+import { editClientsXml, insertClient, setClientAttr } from "./clients-writer.js";
+import { parseGroupsXml, type GroupsModel } from "./groups-file.js";
+import { authenticate } from "./identity.js";
+import { addGroup, bundlesOf, firstProfile, mergeGroups, type GroupState } from "./resolve-groups.js";
+
+const CERT_SEEN = "bootstrap-cert-seen";
+
+export class MetadataPlugin implements AnyPlugin, MetadataRole, RmiRole {
+  readonly name = "Metadata";
+  private readonly groupsCache = new FileCache<GroupsModel>(parseGroupsXml);
+  private readonly clientsCache = new FileCache<ClientsModel>(parseClientsXml);
+  readonly groupsPath: string;
+  readonly clientsPath: string;
+  readonly rmi: RmiRole["rmi"];
+
+  constructor(private readonly ctx: PluginContext) {
+    this.groupsPath = join(ctx.settings.repo, "Metadata", "groups.xml");
+    this.clientsPath = join(ctx.settings.repo, "Metadata", "clients.xml");
+    this.rmi = {
+      list_clients: {
+        help: "List all clients known to the server (clients.xml and the store).",
+        call: async () => (await this.listClients()) as XmlRpcValue,
+      },
+    };
+  }
+
+  /** groups.xml, parsed; a broken file throws REPO_FILE naming file:line. */
+  groups(): GroupsModel {
+    const g = this.groupsCache.get(this.groupsPath);
+    if (!g) throw new VacfgError("REPO_FILE", `${this.groupsPath}: file does not exist`);
+    return g;
+  }
+
+  clients(): ClientsModel {
+    return this.clientsCache.get(this.clientsPath) ?? emptyClients();
+  }
+
+  async authenticate(req: AuthRequest): Promise<string | undefined> {
+    let clients: ClientsModel;
+    try {
+      clients = this.clients();
+    } catch (e) {
+      this.ctx.logger.error({ err: (e as Error).message }, "clients.xml unreadable; refusing authentication");
+      return undefined;
+    }
+    const store = this.ctx.store;
+    return authenticate(clients, req, {
+      sitePassword: this.ctx.settings.password,
+      defaultAuth: this.ctx.settings.defaultAuth,
+      certSeen: async (c) => (await store.get(CERT_SEEN, c)) !== undefined,
+      recordCert: async (c) => {
+        if ((await store.get(CERT_SEEN, c)) === undefined) await store.put(CERT_SEEN, c, { at: Date.now() });
+      },
+    });
+  }
+
+  /** Writes a new client to the store and clients.xml (upstream's add_client). */
+  private async register(client: string, profile: string): Promise<void> {
+    this.ctx.logger.info({ client, profile }, "registering new client");
+    await this.ctx.store.upsertClient({ name: client, profile, firstSeen: Date.now() });
+    await editClientsXml(this.clientsPath, (t) => insertClient(t, client, [["profile", profile]]));
+  }
+
+  /** Upstream's get_initial_metadata, registering unknown clients with the default profile. */
+  private async initial(name: string): Promise<{ meta: ClientMetadata; st: GroupState; model: GroupsModel }> {
+    const model = this.groups();
+    const c = this.clients();
+    let client = name.toLowerCase();
+    client = c.aliases.get(client) ?? client;
+    const st: GroupState = { groups: new Set(), categories: new Map() };
+    let clientGroups = c.profiles.get(client) ?? [];
+    let stored = undefined as Awaited<ReturnType<PluginContext["store"]["getClient"]>>;
+    if (!c.known.has(client)) {
+      stored = await this.ctx.store.getClient(client);
+      if (stored) {
+        clientGroups = [stored.profile];
+      } else {
+        const pgroup = clientGroups[0] ?? model.defaultGroup;
+        if (!pgroup) throw new VacfgError("METADATA", `Cannot add new client ${client}; no default group set`);
+        await this.register(client, pgroup);
+        addGroup(model, st, pgroup);
+        clientGroups = [pgroup];
+      }
+    }
+    for (const g of clientGroups) if (!st.groups.has(g)) addGroup(model, st, g);
+    mergeGroups(model, client, st);
+    if (st.groups.size === 0 && model.defaultGroup) {
+      addGroup(model, st, model.defaultGroup);
+      mergeGroups(model, client, st);
+    }
+    const uuid = [...c.uuid].find(([, v]) => v === client)?.[0];
+    const meta: ClientMetadata = {
+      hostname: client,
+      profile: st.profile ?? firstProfile(model, st.groups) ?? "",
+      groups: st.groups,
+      bundles: bundlesOf(model, st.groups),
+      aliases: new Set(c.raliases.get(client) ?? []),
+      addresses: new Set(c.raddresses.get(client) ?? []),
+      categories: st.categories,
+      connectors: {},
+    };
+    if (uuid !== undefined) meta.uuid = uuid;
+    const password = c.passwords.get(client);
+    if (password !== undefined) meta.password = password;
+    const version = c.versions.get(client) ?? stored?.version;
+    if (version !== undefined) meta.version = version;
+    st.profile = meta.profile || undefined;
+    return { meta, st, model };
+  }
+
+  async buildMetadata(client: string, additionalGroups: Iterable<string>): Promise<ClientMetadata> {
+    const { meta, st, model } = await this.initial(client);
+    // Upstream's merge_additional_groups (connector groups such as probe groups).
+    const extra = [...additionalGroups];
+    for (const g of extra) if (!st.groups.has(g)) addGroup(model, st, g, false);
+    mergeGroups(model, meta.hostname, st);
+    meta.bundles = bundlesOf(model, st.groups);
+    if (!meta.profile) meta.profile = firstProfile(model, extra) ?? model.defaultGroup ?? "";
+    return meta;
+  }
+
+  async setProfile(client: string, profile: string): Promise<void> {
+    const model = this.groups();
+    const decl = model.groups.get(profile);
+    if (!decl) throw new VacfgError("PROFILE", `Profile group ${profile} does not exist`);
+    if (!decl.isPublic) throw new VacfgError("PROFILE", `Cannot set client ${client} to private group ${profile}`);
+    const lc = client.toLowerCase();
+    const c = this.clients();
+    const known = c.known.has(lc) || c.aliases.has(lc) || (await this.ctx.store.getClient(lc)) !== undefined;
+    if (!known) {
+      await this.register(lc, profile);
+      return;
+    }
+    const { meta } = await this.initial(lc);
+    if (meta.profile === profile) return;
+    this.ctx.logger.info({ client: lc, from: meta.profile, to: profile }, "changing client profile");
+    const prev = await this.ctx.store.getClient(meta.hostname);
+    await this.ctx.store.upsertClient({ name: meta.hostname, profile, firstSeen: prev?.firstSeen ?? Date.now(), ...(meta.version ? { version: meta.version } : {}) });
+    await editClientsXml(this.clientsPath, (t) => (this.clientsHas(t, meta.hostname) ? setClientAttr(t, meta.hostname, "profile", profile) : insertClient(t, meta.hostname, [["profile", profile]])));
+  }
+
+  private clientsHas(text: string, name: string): boolean {
+    try {
+      setClientAttr(text, name, "name", name);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async setVersion(client: string, version: string): Promise<void> {
+    // Building metadata registers an unknown client, as upstream's set_version does.
+    const { meta } = await this.initial(client);
+    if (meta.version === version) return;
+    const prev = await this.ctx.store.getClient(meta.hostname);
+    await this.ctx.store.upsertClient({ name: meta.hostname, profile: meta.profile, firstSeen: prev?.firstSeen ?? Date.now(), version });
+    await editClientsXml(this.clientsPath, (t) => (this.clientsHas(t, meta.hostname) ? setClientAttr(t, meta.hostname, "version", version) : t));
+  }
+
+  async listClients(): Promise<string[]> {
+    const names = new Set(this.clients().clients);
+    for (const r of await this.ctx.store.listClients()) names.add(r.name);
+    return [...names];
+  }
+
+  async clientNames(client: string): Promise<{ names: string[]; addresses: string[] }> {
+    const c = this.clients();
+    const lc = client.toLowerCase();
+    return { names: [lc, ...(c.raliases.get(lc) ?? [])], addresses: [...(c.raddresses.get(lc) ?? [])] };
+  }
+}
+
+export const metadataPlugin: PluginFactory = (ctx) => new MetadataPlugin(ctx);

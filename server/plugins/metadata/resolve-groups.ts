@@ -1,0 +1,68 @@
+// Group resolution as upstream Metadata does it: profile and clients.xml groups, then repeated
+// passes over groups.xml membership predicates and negations, with category suppression.
+import type { GroupsModel } from "./groups-file.js";
+
+export interface GroupState {
+  groups: Set<string>;
+  categories: Map<string, string>;
+  profile?: string;
+}
+
+/**
+ * Adds one group the way upstream's _add_group / _check_and_add_category do: a declared group
+ * whose category the client already has is suppressed; the first profile group becomes the profile.
+ */
+export function addGroup(model: GroupsModel, st: GroupState, name: string, takeProfile = true): void {
+  const decl = model.groups.get(name);
+  if (decl) {
+    if (decl.category) {
+      if (st.categories.has(decl.category)) return;
+      st.categories.set(decl.category, name);
+    }
+    st.groups.add(name);
+    if (takeProfile && !st.profile && decl.isProfile) st.profile = name;
+  } else {
+    st.groups.add(name);
+  }
+}
+
+/** Upstream's _merge_groups: fixpoint over membership predicates, then negations, until stable. */
+export function mergeGroups(model: GroupsModel, client: string, st: GroupState): void {
+  let count = -1;
+  while (count !== st.groups.size) {
+    count = st.groups.size;
+    const added = new Set<string>();
+    for (const g of model.ordered) {
+      if (st.groups.has(g)) continue;
+      if (model.membership.get(g)!.some((p) => p(client, st.groups, st.categories))) {
+        added.add(g);
+        const cat = model.groups.get(g)?.category;
+        if (cat) st.categories.set(cat, g);
+      }
+    }
+    for (const g of added) st.groups.add(g);
+    const removed = new Set<string>();
+    for (const [g, preds] of model.negated) {
+      if (!st.groups.has(g)) continue;
+      if (preds.some((p) => p(client, st.groups, st.categories))) {
+        removed.add(g);
+        const cat = model.groups.get(g)?.category;
+        if (cat) st.categories.delete(cat);
+      }
+    }
+    for (const g of removed) st.groups.delete(g);
+  }
+}
+
+/** Bundles of every declared group the client is in. */
+export function bundlesOf(model: GroupsModel, groups: Iterable<string>): Set<string> {
+  const out = new Set<string>();
+  for (const g of groups) for (const b of model.groups.get(g)?.bundles ?? []) out.add(b);
+  return out;
+}
+
+/** The first profile group among `groups` (upstream's last-ditch profile choice). */
+export function firstProfile(model: GroupsModel, groups: Iterable<string>): string | undefined {
+  for (const g of groups) if (model.groups.get(g)?.isProfile) return g;
+  return undefined;
+}

@@ -1,0 +1,143 @@
+// A directory of XML files with priority= (upstream PrioDir), shared by Rules and Defaults:
+// candidates after Group/Client resolution, highest priority wins, same-priority conflicts fail.
+import { join } from "node:path";
+import { VacfgError } from "../../protocol/errors.js";
+import { cloneElement, type XmlElement } from "../../protocol/xml.js";
+import { DirCache, FileCache } from "../core/file-cache.js";
+import type { PluginContext } from "../core/context.js";
+import type { ClientMetadata } from "../core/metadata.js";
+import { findAll, parseRepoXml, xmlMatch } from "./struct-match.js";
+
+export interface PrioFile {
+  path: string;
+  root: XmlElement;
+  priority: number;
+}
+
+/** Upstream's PluginExecutionError: an expected bind failure (Defaults ignores these, not others). */
+export class PluginExecutionError extends VacfgError {
+  constructor(message: string) {
+    super("REPO_FILE", message);
+  }
+}
+
+function parsePrioFile(text: string, path: string): PrioFile {
+  const root = parseRepoXml(text, path);
+  const p = root.attrs.priority;
+  if (p === undefined || !/^\s*[+-]?\d+\s*$/.test(p)) {
+    throw new PluginExecutionError(`Got bogus priority ${p ?? "None"} for file ${path}`);
+  }
+  return { path, root, priority: parseInt(p, 10) };
+}
+
+/** Python string.Template with "%" as delimiter, safe_substitute(name=..) (upstream NameTemplate). */
+function substituteName(value: string, name: string): string {
+  return value.replace(/%(%|\{name\}|name(?![A-Za-z0-9_]))/g, (m, what: string) => (what === "%" ? "%" : name));
+}
+
+export abstract class PrioDir {
+  protected readonly dir: string;
+  private readonly dirCache = new DirCache();
+  private readonly files = new FileCache<PrioFile>(parsePrioFile);
+  /** Per-metadata-object resolved files: one XMLMatch per file per client run, not per entry. */
+  private readonly matched = new WeakMap<ClientMetadata, Array<{ file: PrioFile; tree: XmlElement }>>();
+  private readonly regexCache = new Map<string, RegExp>();
+
+  constructor(
+    protected readonly ctx: PluginContext,
+    folder: string,
+  ) {
+    this.dir = join(ctx.settings.repo, folder);
+  }
+
+  protected abstract regexEnabled(): boolean;
+  protected abstract replaceNameEnabled(): boolean;
+
+  /** The loaded files (a broken file is logged and left out, as upstream's failed Index). */
+  protected loadedFiles(): PrioFile[] {
+    const out: PrioFile[] = [];
+    for (const f of this.dirCache.list(this.dir)) {
+      if (!f.endsWith(".xml")) continue;
+      try {
+        const pf = this.files.get(join(this.dir, f));
+        if (pf) out.push(pf);
+      } catch (e) {
+        this.ctx.logger.error({ file: join(this.dir, f), err: (e as Error).message }, "failed to load file");
+      }
+    }
+    return out;
+  }
+
+  private resolved(meta: ClientMetadata): Array<{ file: PrioFile; tree: XmlElement }> {
+    let r = this.matched.get(meta);
+    const files = this.loadedFiles();
+    if (!r || r.length !== files.length || r.some((x, i) => x.file !== files[i])) {
+      r = files.map((file) => ({ file, tree: xmlMatch(file.root, meta) }));
+      this.matched.set(meta, r);
+    }
+    return r;
+  }
+
+  protected matches(entry: XmlElement, candidate: XmlElement): boolean {
+    const name = entry.attrs.name ?? "";
+    const cname = candidate.attrs.name ?? "";
+    if (entry.tag === candidate.tag && name === cname) return true;
+    // Path names match with or without a trailing slash (upstream ticket 967).
+    if (entry.tag === "Path" && name.replace(/\/+$/, "") === cname.replace(/\/+$/, "")) return true;
+    if (this.regexEnabled()) {
+      let re = this.regexCache.get(cname);
+      if (!re) {
+        // re.compile("%s$" % rule).match(name): anchored at the start by match(), at the end by "$".
+        re = new RegExp(`^(?:${cname})$`);
+        this.regexCache.set(cname, re);
+      }
+      if (re.test(name)) return true;
+    }
+    return false;
+  }
+
+  handlesEntry(entry: XmlElement, meta: ClientMetadata): boolean {
+    for (const { tree } of this.resolved(meta)) {
+      for (const c of findAll(tree, entry.tag)) if (this.matches(entry, c)) return true;
+    }
+    return false;
+  }
+
+  async bindEntry(entry: XmlElement, meta: ClientMetadata): Promise<void> {
+    const matching: Array<{ file: PrioFile; cand: XmlElement }> = [];
+    for (const { file, tree } of this.resolved(meta)) {
+      for (const cand of findAll(tree, entry.tag)) if (this.matches(entry, cand)) matching.push({ file, cand });
+    }
+    const name = entry.attrs.name ?? "";
+    if (matching.length === 0) {
+      throw new PluginExecutionError(`No matching source for entry when retrieving attributes for ${entry.tag}:${name}`);
+    }
+    let data = matching[0].cand;
+    if (matching.length > 1) {
+      const top = Math.max(...matching.map((m) => m.file.priority));
+      const atTop = matching.filter((m) => m.file.priority === top);
+      if (atTop.length > 1) {
+        const msg = `Found conflicting sources with same priority (${top}) for ${entry.tag}:${name} for ${meta.hostname}`;
+        this.ctx.logger.error({ files: matching.map((m) => m.file.path) }, msg);
+        throw new PluginExecutionError(msg);
+      }
+      data = atTop[0].cand;
+    }
+    this.apply(entry, data);
+  }
+
+  /** Upstream _apply: non-blank text, copies of children, and every attribute the entry lacks. */
+  private apply(entry: XmlElement, data: XmlElement): void {
+    if (this.replaceNameEnabled()) {
+      data = cloneElement(data);
+      for (const k of Object.keys(data.attrs)) data.attrs[k] = substituteName(data.attrs[k], entry.attrs.name ?? "");
+    }
+    if (data.text !== undefined && data.text.trim() !== "") entry.text = data.text;
+    for (const c of data.children) {
+      const copy = cloneElement(c);
+      delete copy.tail;
+      entry.children.push(copy);
+    }
+    for (const [k, v] of Object.entries(data.attrs)) if (!(k in entry.attrs)) entry.attrs[k] = v;
+  }
+}

@@ -1,0 +1,134 @@
+// A small Bcfg2 repository exercising groups (nesting, categories, negation), bundles with
+// conditionals, Rules priorities, Defaults, Decisions and probes. Only features upstream serves
+// the same way, so the reference server can be compared on it.
+
+export const GROUPS_XML = `<?xml version="1.0" encoding="UTF-8"?>
+<Groups>
+  <Group name="web" profile="true" public="true" default="true">
+    <Bundle name="base"/>
+    <Bundle name="web"/>
+    <Group name="linux"/>
+  </Group>
+  <Group name="db" profile="true" public="true">
+    <Bundle name="base"/>
+    <Group name="linux"/>
+    <Group name="debian"/>
+    <Group name="redhat"/>
+  </Group>
+  <Group name="hidden" profile="true" public="false"/>
+  <Group name="linux">
+    <Bundle name="linux"/>
+  </Group>
+  <Group name="debian" category="os"/>
+  <Group name="redhat" category="os"/>
+  <Group name="linux">
+    <Group name="unix"/>
+  </Group>
+  <Client name="odd">
+    <Group name="linux" negate="true"/>
+    <Group name="special"/>
+  </Client>
+  <Group name="special"/>
+  <Group name="big">
+    <Group name="bighost"/>
+  </Group>
+</Groups>
+`;
+
+export const CLIENTS_XML = `<?xml version="1.0" encoding="UTF-8"?>
+<Clients>
+  <!-- admin note: keep this comment -->
+  <Client name="web1" profile="web" password="web1pw"/>
+  <Client name="db1" profile="db" secure="true" password="db1pw" address="127.0.0.5"/>
+  <Client name="odd" profile="web"/>
+  <Client name="roamer" profile="web" floating="true"/>
+  <Client name="certy" profile="web" address="127.0.0.9" auth="cert"/>
+  <Client name="boot" profile="web" auth="bootstrap" floating="true"/>
+  <Client name="uuidclient" profile="web" uuid="ABC-123">
+    <Alias name="uu-alias" address="127.0.0.7"/>
+  </Client>
+</Clients>
+`;
+
+export const BASE_BUNDLE = `<Bundle>
+  <Service name="ssh"/>
+  <Package name="openssh-server"/>
+  <Group name="debian">
+    <Package name="apt"/>
+  </Group>
+  <Group name="debian" negate="true">
+    <Package name="yum"/>
+  </Group>
+  <Client name="db1">
+    <Path name="/srv/data/"/>
+  </Client>
+  <BoundPath name="/etc/bound" type="file" owner="root" group="root" mode="0600">hello</BoundPath>
+  <Path name="/etc/unbound-thing"/>
+  <Package name="conflicted"/>
+  <Action name="aaa-first"/>
+</Bundle>
+`;
+
+export const REPO: Record<string, string> = {
+  "Metadata/groups.xml": GROUPS_XML,
+  "Metadata/clients.xml": CLIENTS_XML,
+  "Bundler/base.xml": BASE_BUNDLE,
+  "Bundler/web.xml": `<Bundle>
+  <Package name="nginx"/>
+  <Service name="nginx"/>
+  <Package name="libfoo"/>
+  <Group name="bighost">
+    <Package name="bigpkg"/>
+  </Group>
+</Bundle>
+`,
+  "Bundler/linux.xml": `<Bundle>
+  <Path name="/etc/os-marker"/>
+</Bundle>
+`,
+  "Rules/services.xml": `<Rules priority="0">
+  <Service name="ssh" status="on"/>
+  <Service name="nginx" status="on" restart="interactive"/>
+  <Package name="openssh-server" type="deb" version="auto"/>
+  <Package name="apt" type="deb" version="auto"/>
+  <Package name="yum" type="rpm" version="any"/>
+  <Package name="nginx" type="deb" version="1.2"/>
+  <Package name="lib.*" type="deb" version="any"/>
+  <Path name="/srv/data" type="directory" owner="root" group="root" mode="0755"/>
+  <Path name="/etc/os-marker" type="symlink" to="/etc/os-release"/>
+  <Action name="aaa-first" timing="post" when="modified" status="check" command="/bin/true"/>
+  <Group name="bighost">
+    <Package name="bigpkg" type="deb" version="any"/>
+  </Group>
+</Rules>
+`,
+  "Rules/db-overrides.xml": `<Rules priority="10">
+  <Group name="db">
+    <Service name="ssh" status="off"/>
+  </Group>
+</Rules>
+`,
+  "Rules/conflict-a.xml": `<Rules priority="5">
+  <Package name="conflicted" type="deb" version="1"/>
+</Rules>
+`,
+  "Rules/conflict-b.xml": `<Rules priority="5">
+  <Package name="conflicted" type="deb" version="2"/>
+</Rules>
+`,
+  "Defaults/defaults.xml": `<Defaults priority="0">
+  <Service name=".*" type="systemd" restart="true"/>
+</Defaults>
+`,
+  "Decisions/whitelist.xml": `<Decisions>
+  <Decision type="Service" name="*"/>
+  <Group name="db">
+    <Decision type="Package" name="apt"/>
+  </Group>
+</Decisions>
+`,
+  "Probes/os": "#!/bin/sh\necho plain\n",
+  "Probes/os.G50_db": "#!/bin/bash\necho group-db\n",
+  "Probes/os.H_web1": "#!/usr/bin/env python3\nprint('host-web1')\n",
+  "Probes/hw": "#!/bin/sh\necho '{\"cpus\": 4}'\necho group:big\n",
+};
