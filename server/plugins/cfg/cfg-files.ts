@@ -1,0 +1,65 @@
+// How a file in a Cfg entry directory is handled, decided from its name alone (upstream's
+// handler classes, tried in __priority__ order): info files, key creators, generators.
+import { specificRegex, specificityFromMatch, type Specificity } from "./specificity.js";
+
+export type GeneratorKind = "plain" | "jinja2" | "genshi" | "cheetah" | "encrypted" | "authorizedkeys";
+export type CreatorKind = "privkey" | "pubkey";
+
+export type CfgFile =
+  | { role: "info"; kind: "infoxml" | "legacy"; path: string; name: string }
+  | { role: "creator"; kind: CreatorKind; path: string; name: string }
+  | { role: "generator"; kind: GeneratorKind; spec: Specificity; path: string; name: string };
+
+/** Bcfg2's default ignore_files: editor backups and VCS droppings never become entries. */
+export function isIgnoredName(name: string): boolean {
+  return (
+    name.endsWith("~") ||
+    name.endsWith("#") ||
+    name.startsWith(".#") ||
+    name.endsWith(".swp") ||
+    name.endsWith(".swpx") ||
+    name.endsWith(".swx") ||
+    name === "SCCS" ||
+    name === ".svn" ||
+    name === ".git" ||
+    name === "4913" ||
+    name === ".gitignore" ||
+    // our own in-progress atomic writes (see sshbase/atomic-file.ts)
+    (name.startsWith(".") && name.endsWith(".tmp"))
+  );
+}
+
+/** Template-ish handlers, most specific extension first (upstream priority 50 before plain 100). */
+const EXTENSION_HANDLERS: Array<{ kind: GeneratorKind; extensions: string[] }> = [
+  { kind: "encrypted", extensions: ["genshi.crypt", "crypt.genshi", "jinja2.crypt", "crypt.jinja2", "cheetah.crypt", "crypt.cheetah"] },
+  { kind: "genshi", extensions: ["genshi"] },
+  { kind: "jinja2", extensions: ["jinja2"] },
+  { kind: "cheetah", extensions: ["cheetah"] },
+  { kind: "encrypted", extensions: ["crypt", "gpg"] },
+];
+
+/** Include fragments are read by templates, never served (upstream __ignore__). */
+const IGNORED_EXTENSIONS = ["genshi_include", "jinja2_include", "cheetah_include"];
+
+/**
+ * Classifies `name` found in the entry directory whose last path component is `basename`.
+ * Returns undefined for files no handler takes (upstream logs and ignores them).
+ */
+export function classifyCfgFile(basename: string, name: string, path: string): CfgFile | undefined {
+  if (isIgnoredName(name)) return undefined;
+  if (name === "info.xml") return { role: "info", kind: "infoxml", path, name };
+  if (name === ":info" || name === "info") return { role: "info", kind: "legacy", path, name };
+  if (name === "privkey.xml") return { role: "creator", kind: "privkey", path, name };
+  if (name === "pubkey.xml") return { role: "creator", kind: "pubkey", path, name };
+  if (name === "authorizedkeys.xml" || name === "authorized_keys.xml") {
+    return { role: "generator", kind: "authorizedkeys", spec: { kind: "all" }, path, name };
+  }
+  if (IGNORED_EXTENSIONS.some((e) => name.endsWith("." + e))) return undefined;
+  for (const h of EXTENSION_HANDLERS) {
+    const m = specificRegex([basename], h.extensions).exec(name);
+    if (m) return { role: "generator", kind: h.kind, spec: specificityFromMatch(m), path, name };
+  }
+  const m = specificRegex([basename], []).exec(name);
+  if (m) return { role: "generator", kind: "plain", spec: specificityFromMatch(m), path, name };
+  return undefined;
+}

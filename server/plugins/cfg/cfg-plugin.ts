@@ -1,0 +1,199 @@
+// The Cfg plugin (Generator role): serves Path entries from Cfg/<abs path>/ directories,
+// choosing the most specific file per client, with info.xml metadata and templates.
+import { join, relative } from "node:path";
+import { statSync } from "node:fs";
+import { VacfgError } from "../../../protocol/errors.js";
+import type { XmlElement } from "../../../protocol/xml.js";
+import { DirCache, FileCache } from "../../core/file-cache.js";
+import type { PluginContext } from "../../core/context.js";
+import type { ClientMetadata } from "../../core/metadata.js";
+import type { GeneratorRole, Plugin } from "../../core/roles.js";
+import { classifyCfgFile, isIgnoredName, type CfgFile } from "./cfg-files.js";
+import { DEFAULT_PATH_METADATA, parseInfoXml, parseLegacyInfo, type FileInfoSource } from "./file-info.js";
+import { compileJinja2, type CompiledTemplate } from "./jinja2-template.js";
+import { compileGenshi } from "./genshi-template.js";
+import { parsePlainFile, type PlainData } from "./plain-file.js";
+import { bestMatching } from "./specificity.js";
+import { templateVars } from "./template-data.js";
+import { KeyCreators } from "./key-creators.js";
+import { renderAuthorizedKeys } from "./authorized-keys.js";
+import { parseCfgXml } from "./cfg-xml.js";
+
+/** What one directory holds, classified once per listing (the DirCache returns the same array while unchanged). */
+interface DirScan {
+  files: CfgFile[];
+  subdirs: string[];
+  /** The directory holds at least one (non-ignored) file: it is a Cfg entry. */
+  isEntry: boolean;
+}
+
+/** Data produced for an entry, before encoding. */
+interface Generated {
+  text: string;
+  binary: boolean;
+}
+
+export class CfgPlugin implements Plugin, GeneratorRole {
+  readonly name = "Cfg";
+  readonly root: string;
+  /** Parses done by this plugin's caches (tests and the bench read it: unchanged files are never re-parsed). */
+  parseCount = 0;
+  private readonly dirs = new DirCache();
+  private readonly scans = new WeakMap<string[], DirScan>();
+  private readonly plain: FileCache<PlainData>;
+  private readonly infoXml: FileCache<FileInfoSource>;
+  private readonly legacyInfo: FileCache<FileInfoSource>;
+  private readonly jinja2: FileCache<CompiledTemplate>;
+  private readonly genshi: FileCache<CompiledTemplate>;
+  private readonly xml: FileCache<XmlElement>;
+  private readonly creators: KeyCreators;
+
+  constructor(private readonly ctx: PluginContext) {
+    this.root = join(ctx.settings.repo, "Cfg");
+    const counted = <T>(parse: (text: string, path: string) => T) => (text: string, path: string): T => {
+      this.parseCount++;
+      return parse(text, path);
+    };
+    this.plain = new FileCache(counted(parsePlainFile));
+    this.infoXml = new FileCache(counted(parseInfoXml));
+    this.legacyInfo = new FileCache(counted(parseLegacyInfo));
+    this.jinja2 = new FileCache(counted((t, p) => compileJinja2(t, p, ctx.settings.repo)));
+    this.genshi = new FileCache(counted((t, p) => compileGenshi(t, p)));
+    this.xml = new FileCache(counted(parseCfgXml));
+    this.creators = new KeyCreators(this, (p) => this.xml.get(p));
+  }
+
+  /** Every Cfg entry name (directories holding files), for tag Path. */
+  entryNames(tag: string): Set<string> {
+    const names = new Set<string>();
+    if (tag !== "Path") return names;
+    const walk = (dir: string) => {
+      const scan = this.scan(dir);
+      if (scan.isEntry) names.add("/" + relative(this.root, dir));
+      for (const sub of scan.subdirs) walk(join(dir, sub));
+    };
+    walk(this.root);
+    names.delete("/"); // files directly in Cfg/ are not entries
+    return names;
+  }
+
+  handlesEntry(entry: XmlElement): boolean {
+    return entry.tag === "Path" && this.scan(this.dirOf(entry.attrs.name ?? "")).isEntry;
+  }
+
+  async bindEntry(entry: XmlElement, meta: ClientMetadata): Promise<void> {
+    const name = entry.attrs.name ?? "";
+    const dir = this.dirOf(name);
+    const scan = this.scan(dir);
+    if (!scan.isEntry) throw new VacfgError("REPO_FILE", `Cfg has no directory for ${name}`);
+    // Upstream order: default metadata, then info, then type (this fixes the attribute order on the wire).
+    this.bindInfo(entry, meta, scan.files);
+    if (entry.tag === "Path") entry.attrs.type = "file";
+    const data = await this.generate(entry, meta, scan.files, dir);
+    let text = data.text;
+    if (entry.attrs.encoding === "base64") {
+      if (!data.binary) text = Buffer.from(text, "utf8").toString("base64");
+    } else if (data.binary) {
+      // encoding goes before type, where upstream puts an info.xml encoding="base64"
+      const type = entry.attrs.type;
+      delete entry.attrs.type;
+      entry.attrs.encoding = "base64";
+      if (type !== undefined) entry.attrs.type = type;
+    }
+    if (text) {
+      entry.text = text;
+      delete entry.attrs.empty;
+    } else {
+      delete entry.text;
+      entry.attrs.empty = "true";
+    }
+  }
+
+  /** Directory of the entry named by an absolute path (refuses names escaping Cfg/). */
+  private dirOf(name: string): string {
+    const dir = join(this.root, name);
+    const rel = relative(this.root, dir);
+    if (!name.startsWith("/") || rel.startsWith("..") || rel === "") return join(this.root, "\0invalid");
+    return dir;
+  }
+
+  private scan(dir: string): DirScan {
+    const listing = this.dirs.list(dir);
+    const cached = this.scans.get(listing);
+    if (cached) return cached;
+    const base = dir.slice(dir.lastIndexOf("/") + 1);
+    const scan: DirScan = { files: [], subdirs: [], isEntry: false };
+    for (const n of listing) {
+      if (isIgnoredName(n)) continue;
+      const path = join(dir, n);
+      let isDir: boolean;
+      try {
+        isDir = statSync(path).isDirectory();
+      } catch {
+        continue;
+      }
+      if (isDir) {
+        scan.subdirs.push(n);
+        continue;
+      }
+      scan.isEntry = true;
+      const f = classifyCfgFile(base, n, path);
+      if (f) scan.files.push(f);
+      else this.ctx.logger.debug({ path }, "Cfg: no handler for file; ignoring");
+    }
+    this.scans.set(listing, scan);
+    return scan;
+  }
+
+  private bindInfo(entry: XmlElement, meta: ClientMetadata, files: CfgFile[]): void {
+    for (const [k, v] of DEFAULT_PATH_METADATA) entry.attrs[k] = v;
+    const infos = files.filter((f) => f.role === "info");
+    const source = infos.find((f) => f.kind === "infoxml") ?? infos[0];
+    if (!source) return;
+    const info = source.kind === "infoxml" ? this.infoXml.get(source.path) : this.legacyInfo.get(source.path);
+    if (!info) return; // deleted since the listing
+    for (const [k, v] of info.attributesFor(entry.attrs.realname ?? entry.attrs.name ?? "", meta)) entry.attrs[k] = v;
+  }
+
+  private async generate(entry: XmlElement, meta: ClientMetadata, files: CfgFile[], dir: string): Promise<Generated> {
+    const name = entry.attrs.name ?? "";
+    const generators = files.filter((f): f is Extract<CfgFile, { role: "generator" }> => f.role === "generator");
+    const best = bestMatching(generators, meta);
+    if (!best) {
+      const creator = files.find((f) => f.role === "creator");
+      if (creator) return { text: await this.creators.create(creator.kind as "privkey" | "pubkey", creator.path, entry, meta), binary: false };
+      throw new VacfgError("REPO_FILE", `No matching entries available for ${dir} for ${meta.hostname}`);
+    }
+    const failRendering = (e: unknown): never => {
+      throw new VacfgError("REPO_TEMPLATE", `Cfg: Error rendering ${name}: ${(e as Error).message}`, { cause: e });
+    };
+    switch (best.kind) {
+      case "plain": {
+        const data = this.plain.get(best.path);
+        if (!data) throw new VacfgError("REPO_FILE", `${best.path} disappeared while binding ${name}`);
+        return data;
+      }
+      case "jinja2":
+      case "genshi": {
+        try {
+          const cache = best.kind === "jinja2" ? this.jinja2 : this.genshi;
+          const tmpl = cache.get(best.path);
+          if (!tmpl) throw new VacfgError("REPO_FILE", `${best.path} disappeared while binding ${name}`);
+          const vars = templateVars(entry, meta, best.path, this.ctx.settings.repo, best.kind === "jinja2" ? "entry" : "template");
+          return { text: tmpl.render(vars), binary: false };
+        } catch (e) {
+          return failRendering(e);
+        }
+      }
+      case "authorizedkeys": {
+        const spec = this.xml.get(best.path);
+        if (!spec) throw new VacfgError("REPO_FILE", `${best.path} disappeared while binding ${name}`);
+        return { text: await renderAuthorizedKeys(spec, meta, this, this.ctx), binary: false };
+      }
+      case "cheetah":
+        throw new VacfgError("REPO_TEMPLATE", `Cfg: Error rendering ${name}: ${best.path}: cheetah templates are not supported`);
+      case "encrypted":
+        throw new VacfgError("REPO_TEMPLATE", `Cfg: Error rendering ${name}: ${best.path}: encrypted Cfg files are not supported`);
+    }
+  }
+}

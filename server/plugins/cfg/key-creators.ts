@@ -1,0 +1,111 @@
+// Cfg's privkey.xml / pubkey.xml creators: when no file applies to a client, generate an SSH
+// key pair with ssh-keygen and write it into the repository as host- (or group-) specific
+// files, as upstream's CfgPrivateKeyCreator / CfgPublicKeyCreator do. Created once, then served as plain files.
+import { readFile } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
+import { VacfgError } from "../../../protocol/errors.js";
+import type { XmlElement } from "../../../protocol/xml.js";
+import type { ClientMetadata } from "../../core/metadata.js";
+import { createFileExclusive, writeFileAtomic } from "../sshbase/atomic-file.js";
+import { generateKeyPair, publicKeyOf } from "../sshbase/ssh-keygen.js";
+import { matchConditionals } from "./xml-match.js";
+
+interface Binder {
+  bindEntry(entry: XmlElement, meta: ClientMetadata): Promise<void>;
+}
+
+/** Upstream XMLCfgCreator.get_specificity, rendered as the filename suffix. */
+function specificitySuffix(spec: XmlElement, meta: ClientMetadata): string {
+  const category = spec.attrs.category;
+  const perHost = (spec.attrs.perhost ?? (category ? "false" : "true")).toLowerCase() === "true";
+  if (category && !perHost) {
+    const group = meta.categories.get(category);
+    if (group) return `.G${String(Number.parseInt(spec.attrs.priority ?? "50", 10)).padStart(2, "0")}_${group}`;
+  }
+  return `.H_${meta.hostname}`;
+}
+
+async function readIfExists(path: string): Promise<string | undefined> {
+  try {
+    return await readFile(path, "utf8");
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw e;
+  }
+}
+
+export class KeyCreators {
+  /** In-flight creations by target file: concurrent binds for the same client create once. */
+  private readonly inflight = new Map<string, Promise<string>>();
+
+  constructor(
+    private readonly cfg: Binder,
+    private readonly loadXml: (path: string) => XmlElement | undefined,
+  ) {}
+
+  create(kind: "privkey" | "pubkey", specPath: string, entry: XmlElement, meta: ClientMetadata): Promise<string> {
+    return kind === "privkey" ? this.createPrivate(specPath, meta) : this.createPublic(specPath, entry, meta);
+  }
+
+  private spec(path: string, meta: ClientMetadata): XmlElement {
+    const xml = this.loadXml(path);
+    if (!xml) throw new VacfgError("REPO_FILE", `${path} disappeared`);
+    return matchConditionals(xml, meta);
+  }
+
+  private once(key: string, fn: () => Promise<string>): Promise<string> {
+    let p = this.inflight.get(key);
+    if (!p) {
+      p = fn().finally(() => this.inflight.delete(key));
+      this.inflight.set(key, p);
+    }
+    return p;
+  }
+
+  private createPrivate(specPath: string, meta: ClientMetadata): Promise<string> {
+    const privDir = dirname(specPath);
+    const spec = this.spec(specPath, meta);
+    const suffix = specificitySuffix(spec, meta);
+    const privFile = join(privDir, basename(privDir) + suffix);
+    const pubDir = privDir + ".pub";
+    const pubFile = join(pubDir, basename(pubDir) + suffix);
+    return this.once(privFile, async () => {
+      const existing = await readIfExists(privFile);
+      if (existing !== undefined) return existing;
+      const params = spec.children.find((c) => c.tag === "Params");
+      const passphrase = spec.children.find((c) => c.tag === "Passphrase")?.text ?? "";
+      const pair = await generateKeyPair({ type: params?.attrs.type ?? "rsa", bits: params?.attrs.bits, passphrase });
+      // The private key claims the slot (another server process may race us); the public
+      // key carries the repository path of its file as comment, as upstream writes it.
+      if (!(await createFileExclusive(privFile, pair.privateKey, 0o600))) return (await readIfExists(privFile)) ?? "";
+      const fields = pair.publicKey.split(/\s+/).slice(0, 2);
+      await writeFileAtomic(pubFile, [...fields, pubFile].join(" ") + "\n");
+      return pair.privateKey;
+    });
+  }
+
+  private async createPublic(specPath: string, entry: XmlElement, meta: ClientMetadata): Promise<string> {
+    const name = entry.attrs.name ?? "";
+    if (!name.endsWith(".pub")) {
+      throw new VacfgError("REPO_FILE", `Cfg: Could not determine private key for ${name}: Filename does not end in .pub`);
+    }
+    const privName = name.slice(0, -4);
+    const privEntry: XmlElement = { tag: "Path", attrs: { name: privName }, children: [] };
+    try {
+      await this.cfg.bindEntry(privEntry, meta);
+    } catch (e) {
+      throw new VacfgError("REPO_FILE", `Cfg: Could not bind ${privName} (private key for ${specPath}): ${(e as Error).message}`, { cause: e });
+    }
+    const pubDir = dirname(specPath);
+    const privSpecPath = join(pubDir.slice(0, -4), "privkey.xml");
+    if (!this.loadXml(privSpecPath)) throw new VacfgError("REPO_FILE", `Cfg: No privkey.xml defined for ${privName} (private key for ${specPath})`);
+    const pubFile = join(pubDir, basename(pubDir) + specificitySuffix(this.spec(privSpecPath, meta), meta));
+    return this.once(pubFile, async () => {
+      const existing = await readIfExists(pubFile);
+      if (existing !== undefined) return existing;
+      const pub = await publicKeyOf(privEntry.text ?? "");
+      await writeFileAtomic(pubFile, pub);
+      return pub;
+    });
+  }
+}

@@ -1,0 +1,120 @@
+// The SSHbase repository directory: which host key files exist (ssh_host_<type>_key[.pub]
+// [.H_host|.G##_group]) and generating a client's missing keys exactly once.
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { DirCache, FileCache } from "../../core/file-cache.js";
+import type { ClientMetadata } from "../../core/metadata.js";
+import { isIgnoredName } from "../cfg/cfg-files.js";
+import { bestMatching, specificRegex, specificityFromMatch, type Specificity } from "../cfg/specificity.js";
+import { createFileExclusive } from "./atomic-file.js";
+import { generateKeyPair, publicKeyOf } from "./ssh-keygen.js";
+
+/** Key types served and generated, in upstream's keypatterns order. */
+export const KEY_TYPES = ["ecdsa", "ed25519", "rsa"] as const;
+export type KeyType = (typeof KEY_TYPES)[number];
+
+/** Every key file basename SSHbase knows, private and public (upstream keypatterns). */
+export const KEY_BASENAMES: string[] = [
+  ...KEY_TYPES.map((t) => `ssh_host_${t}_key`),
+  ...KEY_TYPES.map((t) => `ssh_host_${t}_key.pub`),
+];
+
+export interface KeyFile {
+  /** e.g. ssh_host_rsa_key.pub */
+  basename: string;
+  spec: Specificity;
+  path: string;
+}
+
+export class HostKeyStore {
+  readonly dir: string;
+  parseCount = 0;
+  private readonly dirs = new DirCache();
+  private readonly data: FileCache<string>;
+  private readonly scans = new WeakMap<string[], KeyFile[]>();
+  private readonly generating = new Map<string, Promise<void>>();
+  private readonly patterns = KEY_BASENAMES.map((b) => ({ basename: b, re: specificRegex([b], []) }));
+
+  constructor(repo: string) {
+    this.dir = join(repo, "SSHbase");
+    this.data = new FileCache((text) => {
+      this.parseCount++;
+      return text;
+    });
+  }
+
+  /** All key files, classified (cached while the directory is unchanged). */
+  files(): KeyFile[] {
+    const listing = this.dirs.list(this.dir);
+    const cached = this.scans.get(listing);
+    if (cached) return cached;
+    const files: KeyFile[] = [];
+    for (const name of listing) {
+      if (isIgnoredName(name)) continue;
+      for (const p of this.patterns) {
+        const m = p.re.exec(name);
+        if (m) {
+          files.push({ basename: p.basename, spec: specificityFromMatch(m), path: join(this.dir, name) });
+          break;
+        }
+      }
+    }
+    this.scans.set(listing, files);
+    return files;
+  }
+
+  /** Static known_hosts lines: SSHbase/*.static files. */
+  staticFiles(): string[] {
+    return this.dirs
+      .list(this.dir)
+      .filter((n) => n.endsWith(".static") && !isIgnoredName(n))
+      .map((n) => join(this.dir, n));
+  }
+
+  read(path: string): string {
+    const v = this.data.get(path);
+    if (v === undefined) throw new Error(`${path} disappeared`);
+    return v;
+  }
+
+  best(basename: string, meta: ClientMetadata): KeyFile | undefined {
+    return bestMatching(
+      this.files().filter((f) => f.basename === basename),
+      meta,
+    );
+  }
+
+  /**
+   * Generates the client's missing host keys (every KEY_TYPE), once: concurrent callers share
+   * one generation, and files are created exclusively, so other server processes never
+   * overwrite a key that exists.
+   */
+  ensureKeys(meta: ClientMetadata): Promise<void> {
+    const missing = KEY_TYPES.filter((t) => !this.best(`ssh_host_${t}_key`, meta) || !this.best(`ssh_host_${t}_key.pub`, meta));
+    if (missing.length === 0) return Promise.resolve();
+    const host = meta.hostname;
+    let p = this.generating.get(host);
+    if (!p) {
+      p = Promise.all(missing.map((t) => this.generate(host, t)))
+        .then(() => undefined)
+        .finally(() => this.generating.delete(host));
+      this.generating.set(host, p);
+    }
+    return p;
+  }
+
+  private async generate(host: string, type: KeyType): Promise<void> {
+    if (!/^[A-Za-z0-9_.-]+$/.test(host)) throw new Error(`refusing to generate keys for client name "${host}"`);
+    const priv = join(this.dir, `ssh_host_${type}_key.H_${host}`);
+    const pub = join(this.dir, `ssh_host_${type}_key.pub.H_${host}`);
+    if (!existsSync(priv)) {
+      const pair = await generateKeyPair({ type, comment: `root@${host}` });
+      if (await createFileExclusive(priv, pair.privateKey, 0o600)) {
+        await createFileExclusive(pub, pair.publicKey, 0o644);
+        return;
+      }
+    }
+    // The private key exists (maybe written by another process just now): derive its public half if missing.
+    if (!existsSync(pub)) await createFileExclusive(pub, await publicKeyOf(readFileSync(priv, "utf8")), 0o644);
+  }
+}

@@ -1,0 +1,128 @@
+// The SSHbase plugin (Generator role): per-client SSH host keys generated on first request
+// and kept in SSHbase/, and /etc/ssh/ssh_known_hosts built from every client's public keys.
+import type { XmlElement } from "../../../protocol/xml.js";
+import { VacfgError } from "../../../protocol/errors.js";
+import type { PluginContext } from "../../core/context.js";
+import type { ClientMetadata } from "../../core/metadata.js";
+import type { GeneratorRole, Plugin } from "../../core/roles.js";
+import { FileCache } from "../../core/file-cache.js";
+import { HostKeyStore, KEY_BASENAMES, type KeyFile } from "./host-keys.js";
+
+const KNOWN_HOSTS = "/etc/ssh/ssh_known_hosts";
+
+/** Upstream's HostKeyEntrySet/KnownHostsEntrySet metadata, in its order. */
+function bindKeyInfo(entry: XmlElement, mode: string): void {
+  entry.attrs.owner = "root";
+  entry.attrs.group = "root";
+  entry.attrs.type = "file";
+  entry.attrs.mode = mode;
+}
+
+function setText(entry: XmlElement, text: string): void {
+  if (text) entry.text = text;
+  else {
+    delete entry.text;
+    entry.attrs.empty = "true";
+  }
+}
+
+export class SSHbasePlugin implements Plugin, GeneratorRole {
+  readonly name = "SSHbase";
+  readonly keys: HostKeyStore;
+  private readonly staticKnownHosts: FileCache<string>;
+
+  constructor(private readonly ctx: PluginContext) {
+    this.keys = new HostKeyStore(ctx.settings.repo);
+    this.staticKnownHosts = new FileCache((t) => t);
+  }
+
+  entryNames(tag: string): Set<string> {
+    if (tag !== "Path") return new Set();
+    return new Set([KNOWN_HOSTS, ...KEY_BASENAMES.map((b) => `/etc/ssh/${b}`)]);
+  }
+
+  async bindEntry(entry: XmlElement, meta: ClientMetadata): Promise<void> {
+    const name = entry.attrs.name ?? "";
+    await this.keys.ensureKeys(meta);
+    if (name === KNOWN_HOSTS) {
+      bindKeyInfo(entry, "0644");
+      setText(entry, await this.knownHostsFor(meta));
+      return;
+    }
+    const basename = name.slice("/etc/ssh/".length);
+    if (!name.startsWith("/etc/ssh/") || !KEY_BASENAMES.includes(basename)) {
+      throw new VacfgError("REPO_FILE", `SSHbase does not handle ${name}`);
+    }
+    bindKeyInfo(entry, basename.endsWith(".pub") ? "0644" : "0600");
+    const file = this.keys.best(basename, meta);
+    if (!file) throw new VacfgError("REPO_FILE", `SSHbase: no ${basename} for ${meta.hostname} in ${this.keys.dir}`);
+    setText(entry, this.keys.read(file.path));
+  }
+
+  /**
+   * ssh_known_hosts as upstream builds it: a static SSHbase/ssh_known_hosts wins; otherwise
+   * the *.static files, then one line per public key file ("names,aliases,addrs type key"),
+   * then the client's own keys for localhost.
+   */
+  async knownHostsFor(meta: ClientMetadata): Promise<string> {
+    const fixed = this.staticKnownHosts.get(`${this.keys.dir}/ssh_known_hosts`);
+    if (fixed !== undefined) return fixed;
+    const lines: string[] = this.keys.staticFiles().map((p) => this.keys.read(p).trimEnd());
+    const names = await this.allClientNames();
+    const pubFiles = this.keys.files().filter((f) => f.basename.endsWith(".pub"));
+    const byBasename = [...new Set(pubFiles.map((f) => f.basename))].sort();
+    for (const basename of byBasename) {
+      const files = pubFiles
+        .filter((f) => f.basename === basename)
+        .sort((a, b) => cmp(specKey(a), specKey(b)));
+      for (const f of files) {
+        const hostnames = await this.hostnamesFor(f, names);
+        if (hostnames.length === 0) continue; // a key for an unknown client or group
+        lines.push(`${hostnames.join(",")} ${this.keys.read(f.path).trimEnd()}`);
+      }
+    }
+    let text = lines.length > 0 ? lines.join("\n") + "\n" : "";
+    const own = KEY_BASENAMES.filter((b) => b.endsWith(".pub"))
+      .map((b) => this.keys.best(b, meta))
+      .filter((f): f is KeyFile => f !== undefined)
+      .sort((a, b) => cmp(a.path, b.path));
+    for (const f of own) text += `localhost,localhost.localdomain,127.0.0.1 ${this.keys.read(f.path)}`;
+    return text;
+  }
+
+  /** Every known client's names: hostname, aliases, their short forms, and addresses, sorted (no DNS). */
+  private async allClientNames(): Promise<Map<string, string[]>> {
+    const md = this.ctx.metadata();
+    const out = new Map<string, string[]>();
+    for (const client of await md.listClients()) {
+      const { names, addresses } = await md.clientNames(client);
+      const all = new Set<string>([client, ...names]);
+      for (const n of [...all]) all.add(n.split(".")[0]!);
+      for (const a of addresses) all.add(a);
+      out.set(client, [...all].sort(cmp));
+    }
+    return out;
+  }
+
+  private async hostnamesFor(f: KeyFile, names: Map<string, string[]>): Promise<string[]> {
+    if (f.spec.kind === "host") return names.get(f.spec.hostname) ?? [];
+    if (f.spec.kind === "all") return [...names.values()].flat();
+    const group = f.spec.group;
+    const md = this.ctx.metadata();
+    const out: string[] = [];
+    for (const [client, n] of names) {
+      const cm = await md.buildMetadata(client, []);
+      if (cm.groups.has(group)) out.push(...n);
+    }
+    return out;
+  }
+}
+
+function specKey(f: KeyFile): string {
+  return f.spec.kind === "host" ? f.spec.hostname : f.spec.kind === "group" ? f.spec.group : "";
+}
+
+/** Python's default string ordering (code points), not localeCompare. */
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
