@@ -1,7 +1,7 @@
 // Files inside an ext2/3/4 filesystem image without root and without mounting: e2fsprogs'
 // debugfs. `fsSpec` is an image path, optionally "path?offset=BYTES" for a partition.
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { VacfgError } from "../../protocol/errors.js";
@@ -129,30 +129,34 @@ function parents(path: string): string[] {
  */
 export function writeGuestFiles(spec: string, files: GuestFile[]): void {
   for (const f of files) checkPath(f.path);
-  const features = fsFeatures(spec);
-  // debugfs bypasses the journal; writing under an unreplayed journal could corrupt the image.
-  if (features.includes("needs_recovery")) throw new VacfgError("IMAGE", `${spec}: journal needs recovery (run e2fsck first)`);
-
   const dirs = [...new Set(files.flatMap((f) => parents(f.path)))];
-  const dirStats = dirs.length ? statGuestPaths(spec, dirs) : [];
-  const missing = dirs.filter((_, i) => !dirStats[i]);
+  // One read-only pass for everything we need to know; each debugfs start re-reads the group descriptors.
+  const probe = run(spec, ["features", ...dirs.map((d) => `stat ${d}`), ...files.map((f) => `stat ${f.path}`)], false);
+  const feat = /Filesystem features:\s*(.*)/.exec(probe.chunks[0] ?? "");
+  if (!feat) throw new VacfgError("IMAGE", `${spec}: not an ext2/3/4 filesystem (${probe.errors.join("; ") || "no features reported"})`);
+  // debugfs bypasses the journal; writing under an unreplayed journal could corrupt the image.
+  if (feat[1].split(/\s+/).includes("needs_recovery")) throw new VacfgError("IMAGE", `${spec}: journal needs recovery (run e2fsck first)`);
+  const dirStats = dirs.map((_, i) => parseStat(probe.chunks[1 + i] ?? ""));
+  const targetStats = files.map((_, i) => parseStat(probe.chunks[1 + dirs.length + i] ?? ""));
   dirs.forEach((d, i) => {
     const st = dirStats[i];
     if (st && st.type !== "directory") throw new VacfgError("IMAGE", `${spec}:${d} exists and is a ${st.type}, not a directory`);
   });
-  const targetStats = statGuestPaths(spec, files.map((f) => f.path));
+  files.forEach((f, i) => {
+    const st = targetStats[i];
+    if (st && st.type !== "regular") throw new VacfgError("IMAGE", `${spec}:${f.path} exists and is a ${st.type}`);
+  });
+  const missing = dirs.filter((_, i) => !dirStats[i]);
 
   const tmp = mkdtempSync(join(tmpdir(), "vacfg-guestfile-"));
   try {
     const cmds: string[] = [];
     for (const d of missing) cmds.push(`mkdir ${d}`, `sif ${d} mode 040755`, `sif ${d} uid 0`, `sif ${d} gid 0`);
     files.forEach((f, i) => {
-      const st = targetStats[i];
-      if (st && st.type !== "regular") throw new VacfgError("IMAGE", `${spec}:${f.path} exists and is a ${st.type}`);
       const local = join(tmp, `f${i}`);
       // Secret contents never sit world-readable on the host, even briefly.
       writeFileSync(local, f.data, { mode: 0o600 });
-      if (st) cmds.push(`rm ${f.path}`);
+      if (targetStats[i]) cmds.push(`rm ${f.path}`);
       cmds.push(
         `write ${local} ${f.path}`,
         `sif ${f.path} mode 0${(0o100000 | (f.mode & 0o7777)).toString(8)}`,
@@ -162,17 +166,18 @@ export function writeGuestFiles(spec: string, files: GuestFile[]): void {
     });
     const r = run(spec, cmds, true);
     if (r.errors.length) throw new VacfgError("IMAGE", `debugfs -w ${spec}: ${r.errors.join("; ")}`);
+
+    // Read back: debugfs does not fail on most command errors, so trust only what is there now.
+    const back = run(spec, files.flatMap((f, i) => [`stat ${f.path}`, `dump ${f.path} ${join(tmp, `b${i}`)}`]), false);
+    files.forEach((f, i) => {
+      const want = typeof f.data === "string" ? Buffer.from(f.data, "utf8") : f.data;
+      const st = parseStat(back.chunks[2 * i] ?? "");
+      const got = existsSync(join(tmp, `b${i}`)) ? readFileSync(join(tmp, `b${i}`)) : undefined;
+      if (!got || !got.equals(want) || !st || st.mode !== (f.mode & 0o7777) || st.uid !== (f.uid ?? 0) || st.gid !== (f.gid ?? 0)) {
+        throw new VacfgError("IMAGE", `${spec}:${f.path}: read-back after write does not match`);
+      }
+    });
   } finally {
     rmSync(tmp, { recursive: true, force: true });
-  }
-
-  // Read back: debugfs does not fail on most command errors, so trust only what is there now.
-  for (const f of files) {
-    const want = typeof f.data === "string" ? Buffer.from(f.data, "utf8") : f.data;
-    const got = readGuestFile(spec, f.path);
-    const st = statGuestPath(spec, f.path);
-    if (!got || !got.equals(want) || !st || st.mode !== (f.mode & 0o7777) || st.uid !== (f.uid ?? 0) || st.gid !== (f.gid ?? 0)) {
-      throw new VacfgError("IMAGE", `${spec}:${f.path}: read-back after write does not match`);
-    }
   }
 }
