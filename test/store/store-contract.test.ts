@@ -122,6 +122,20 @@ export function storeContract(t: StoreTarget): void {
         expect(await store.getProbeData("c")).to.equal(undefined);
       });
 
+      it("concurrent replacements through several connections never interleave", async () => {
+        const stores = [store, await open(), await open()];
+        const sets = Array.from({ length: 12 }, (_, i) => ({
+          client: "a",
+          values: Array.from({ length: 1 + (i % 4) }, (_, j) => ({ name: `p${j}`, source: "Probes", value: `set${i}` })),
+          groups: [`g${i}`],
+          timestamp: i,
+        }));
+        await Promise.all(sets.map((d, i) => stores[i % stores.length].putProbeData(d)));
+        const got = await store.getProbeData("a");
+        expect(got).to.not.equal(undefined);
+        expect(got).to.deep.equal(sets[got!.timestamp]);
+      });
+
       it("keeps the old data when a replacement fails half way", async () => {
         await store.putProbeData({ client: "a", values: [{ name: "arch", source: "P", value: "x" }], groups: ["g"], timestamp: 1 });
         const bad = { name: "broken", source: "P", value: null as unknown as string };

@@ -1,8 +1,8 @@
 // Starts a real, throwaway PostgreSQL from Debian's binaries for tests and benchmarks
 // (initdb into a temp dir, 127.0.0.1 on a free port, socket in the temp dir).
 import { execFile as execFileCb, spawnSync } from "node:child_process";
-import { existsSync, readdirSync } from "node:fs";
-import { chown, mkdtemp, rm } from "node:fs/promises";
+import { existsSync, readFileSync, readdirSync } from "node:fs";
+import { chown, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
@@ -62,8 +62,10 @@ function freePort(): Promise<number> {
 export async function startPostgres(options: PostgresOptions = {}): Promise<PostgresServer> {
   const bin = findPostgresBin();
   if (!bin) throw new Error("PostgreSQL is not installed (apt-get install postgresql; see test/setup/debian-packages.txt)");
-  const dir = await mkdtemp(join(tmpdir(), "vacfg-pg-"));
+  await reapOrphans(bin);
+  const dir = await mkdtemp(join(tmpdir(), DIR_PREFIX));
   const data = join(dir, "data");
+  await writeFile(join(dir, "owner.pid"), String(process.pid));
   if (asRoot) {
     const { uid, gid } = postgresUser();
     await chown(dir, uid, gid);
@@ -107,23 +109,61 @@ export async function startPostgres(options: PostgresOptions = {}): Promise<Post
       if (stopped) return;
       stopped = true;
       process.off("exit", stopNow);
+      for (const sig of SIGNALS) process.off(sig, onSignal);
       await runPg(bin, "pg_ctl", ["-D", data, "-m", "immediate", "-w", "stop"]).catch(() => undefined);
       await rm(dir, { recursive: true, force: true });
     };
     // If the test process dies first, still take the server and its files down with it.
     const stopNow = (): void => {
       if (stopped) return;
+      stopped = true;
       const argv = ["-D", data, "-m", "immediate", "-w", "stop"];
       const pgCtl = join(bin, "pg_ctl");
       spawnSync(asRoot ? "runuser" : pgCtl, asRoot ? ["-u", "postgres", "--", pgCtl, ...argv] : argv);
       spawnSync("rm", ["-rf", dir]);
     };
+    // A signal skips "exit" handlers: stop the server, then die of the signal as the default would.
+    const onSignal = (sig: NodeJS.Signals): void => {
+      stopNow();
+      if (process.listenerCount(sig) === 0) process.kill(process.pid, sig);
+    };
     process.on("exit", stopNow);
+    for (const sig of SIGNALS) process.once(sig, onSignal);
     return { url: await createDatabase(), createDatabase, stop };
   } catch (e) {
     if (started) await runPg(bin, "pg_ctl", ["-D", data, "-m", "immediate", "-w", "stop"]).catch(() => undefined);
     await rm(dir, { recursive: true, force: true });
     throw e;
+  }
+}
+
+const DIR_PREFIX = "vacfg-pg-";
+const SIGNALS: NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP"];
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/** Stops and removes servers left by test processes that were SIGKILLed (their exit handlers never ran). */
+async function reapOrphans(bin: string): Promise<void> {
+  for (const name of readdirSync(tmpdir()).filter((n) => n.startsWith(DIR_PREFIX))) {
+    const dir = join(tmpdir(), name);
+    let owner: number;
+    try {
+      owner = Number(readFileSync(join(dir, "owner.pid"), "utf8"));
+    } catch {
+      continue; // being created right now, or not ours
+    }
+    if (!owner || alive(owner)) continue;
+    if (existsSync(join(dir, "data", "postmaster.pid"))) {
+      await runPg(bin, "pg_ctl", ["-D", join(dir, "data"), "-m", "immediate", "-w", "stop"]).catch(() => undefined);
+    }
+    await rm(dir, { recursive: true, force: true });
   }
 }
 
