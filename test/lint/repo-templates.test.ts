@@ -1,0 +1,118 @@
+// The example repository's templates must render byte for byte the same under
+// upstream's Jinja2 (python3-jinja2, as CfgJinja2Generator sets it up) and under
+// nunjucks (what vacfg renders with), for full, empty, partial and broken context
+// parameters: the compare runs serve repo/ from both servers.
+import { expect } from "chai";
+import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import nunjucks from "nunjucks";
+import { listRepositoryFiles } from "../../server/lint/repo-files.js";
+
+const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
+const repo = join(projectRoot, "repo");
+
+interface Case {
+  hostname: string;
+  groups: string[];
+  probes: Record<string, string>;
+}
+
+const full = {
+  domain: "hpc.example.org",
+  DNSServer: ["10.0.0.2", "10.0.0.3"],
+  nodenames: ["head", "w1", "w2"],
+  addresses: ["10.1.0.1", "10.1.0.2"],
+  np: "4",
+  users: [{ name: "alice", value: "ssh-ed25519 AAAA" }],
+};
+
+const CASES: Record<string, Case> = {
+  "no probe data at all": { hostname: "node0", groups: ["torque-head"], probes: {} },
+  "an empty parameter object": { hostname: "node1", groups: ["torque-worker"], probes: { "vacfg-context": "{}\n" } },
+  "every parameter": { hostname: "node0", groups: ["torque-head"], probes: { "vacfg-context": `${JSON.stringify(full)}\n` } },
+  "a scalar DNSServer and no nodes": {
+    hostname: "node2",
+    groups: ["torque-worker"],
+    probes: { "vacfg-context": JSON.stringify({ DNSServer: "10.9.9.9", nodenames: [] }) },
+  },
+  "probe output that is not JSON": { hostname: "node3", groups: ["torque-worker"], probes: { "vacfg-context": "oops" } },
+  "empty probe output": { hostname: "node4", groups: ["torque-worker"], probes: { "vacfg-context": "" } },
+};
+
+/** nunjucks side: probe data as an object with the text and its parsed .json (null if not JSON). */
+function renderNunjucks(src: string, c: Case): string {
+  const env = new nunjucks.Environment(null, { autoescape: false });
+  const Probes = Object.fromEntries(
+    Object.entries(c.probes).map(([k, v]) => {
+      let json: unknown = null;
+      try {
+        json = JSON.parse(v);
+      } catch {
+        json = null;
+      }
+      return [k, { data: v, json, toString: () => v }];
+    }),
+  );
+  try {
+    return env.renderString(src, { metadata: { hostname: c.hostname, groups: c.groups, Probes, Properties: {} } });
+  } catch (err) {
+    return `ERROR: ${(err as Error).message}`;
+  }
+}
+
+describe("example repository templates: Jinja2 and nunjucks agree", function () {
+  const templates = Object.fromEntries(
+    listRepositoryFiles(repo)
+      .filter((f) => f.endsWith(".jinja2"))
+      .map((f) => [f, readFileSync(join(repo, f), "utf8")]),
+  );
+  const cases = Object.values(CASES);
+  let jinja: Record<string, string>[] = [];
+
+  before(function () {
+    const py = spawnSync("python3", [join(projectRoot, "test/lint/jinja2-render.py")], {
+      input: JSON.stringify({ templates, cases }),
+      encoding: "utf8",
+    });
+    if (py.status !== 0) throw new Error(`python3 jinja2 renderer failed (needs python3-jinja2): ${py.stderr}`);
+    jinja = JSON.parse(py.stdout) as Record<string, string>[];
+  });
+
+  it("the repository has the templates this test is about", () => {
+    expect(Object.keys(templates)).to.include.members([
+      "Cfg/etc/resolv.conf/resolv.conf.jinja2",
+      "Cfg/etc/hosts/hosts.jinja2",
+      "Cfg/var/spool/torque/server_name/server_name.jinja2",
+      "Cfg/var/spool/torque/server_priv/nodes/nodes.jinja2",
+      "Cfg/var/spool/torque/mom_priv/config/config.jinja2",
+    ]);
+  });
+
+  Object.keys(CASES).forEach((label, i) => {
+    it(`renders identically with ${label}, without errors`, () => {
+      for (const [path, src] of Object.entries(templates)) {
+        const mine = renderNunjucks(src, cases[i]);
+        expect(jinja[i][path], `${path} (Jinja2)`).not.to.match(/^ERROR/);
+        expect(mine, path).to.equal(jinja[i][path]);
+      }
+    });
+  });
+
+  it("renders the parameters themselves, not the fallbacks, when they are given", () => {
+    const i = Object.keys(CASES).indexOf("every parameter");
+    expect(jinja[i]["Cfg/etc/resolv.conf/resolv.conf.jinja2"]).to.contain("search hpc.example.org\nnameserver 10.0.0.2\nnameserver 10.0.0.3\n");
+    expect(jinja[i]["Cfg/var/spool/torque/server_name/server_name.jinja2"]).to.equal("head\n");
+    expect(jinja[i]["Cfg/var/spool/torque/server_priv/nodes/nodes.jinja2"]).to.equal("w1 np=4\nw2 np=4\n");
+    expect(jinja[i]["Cfg/var/spool/torque/mom_priv/config/config.jinja2"]).to.contain("$pbsserver head\n");
+    expect(jinja[i]["Cfg/etc/hosts/hosts.jinja2"]).to.contain("10.1.0.2\tw1.hpc.example.org w1\n# w2: no address parameter\n");
+  });
+
+  it("falls back to the clients.xml cluster when there are no parameters", () => {
+    const i = Object.keys(CASES).indexOf("an empty parameter object");
+    expect(jinja[i]["Cfg/var/spool/torque/server_name/server_name.jinja2"]).to.equal("node0\n");
+    expect(jinja[i]["Cfg/var/spool/torque/server_priv/nodes/nodes.jinja2"]).to.equal("node1 np=1\nnode2 np=1\nnode3 np=1\nnode4 np=1\n");
+    expect(jinja[i]["Cfg/etc/resolv.conf/resolv.conf.jinja2"]).to.contain("search cluster.local\n");
+  });
+});
