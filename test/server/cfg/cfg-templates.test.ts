@@ -1,0 +1,92 @@
+// Jinja2 Cfg templates: the variables upstream passes (metadata with groups, Probes,
+// Properties; name, path, source_path, repo) plus params; a failing template fails only its entry.
+import { expect } from "chai";
+import { join } from "node:path";
+import { CfgPlugin } from "../../../server/plugins/cfg/index.js";
+import { bindPath, clientMeta, pluginContext, probeValue, propertiesConnector, tempRepo, type TempRepo } from "./plugin-fixture.js";
+
+describe("Cfg Jinja2 templates", () => {
+  let repo: TempRepo;
+  let cfg: CfgPlugin;
+  const meta = () =>
+    clientMeta("node0", {
+      groups: ["torque-head", "cluster"],
+      connectors: {
+        Probes: { cpus: probeValue("8\n"), disks: probeValue('{"sda": 100, "sdb": 200}') },
+        Properties: propertiesConnector({
+          "cluster.xml": `<Properties><Domain>lab</Domain><Node name="node0" np="8"/><Node name="node1" np="16"/></Properties>`,
+        }),
+        Context: { head: "10.0.0.1", users: ["alice", "bob"] },
+      },
+    });
+  before(() => {
+    repo = tempRepo();
+    repo.write(
+      "Cfg/etc/info/info.jinja2",
+      [
+        "host={{ metadata.hostname }} profile={{ metadata.profile }}",
+        "{% if 'torque-head' in metadata.groups %}head{% else %}not head{% endif %}",
+        "{% if 'nope' in metadata.groups %}bad{% endif %}groups={{ metadata.groups | join(',') }}",
+        "cpus={{ metadata.Probes['cpus'].strip() }} raw=[{{ metadata.Probes['cpus'] }}] sdb={{ metadata.Probes['disks'].json.sdb }}",
+        "missing={{ metadata.Probes.get('nope', 'dflt') }}",
+        "{% set props = metadata.Properties['cluster.xml'].xdata -%}",
+        "domain={{ props.find('Domain').text }}",
+        "{% for n in props.findall('Node') %}{{ n.get('name') }}:{{ n.get('np') }} {% endfor %}",
+        "params={{ params.head }} {{ params.users | join('+') }}",
+        "name={{ name }} path={{ path }} source={{ source_path }} repo={{ repo }}",
+        "<&>",
+      ].join("\n") + "\n",
+    );
+    repo.write("Cfg/etc/broken/broken.jinja2", "line one\nline two {{ metadata.nothing.call() }}\n");
+    repo.write("Cfg/etc/syntax/syntax.jinja2", "ok\n{% if %}\n");
+    repo.write("Cfg/etc/fine/fine", "fine\n");
+    repo.write("Cfg/etc/cheetah/cheetah.cheetah", "$metadata.hostname\n");
+    repo.write("Cfg/etc/inc/inc.jinja2", "[{% include 'part.jinja2_include' %}]\n");
+    repo.write("Cfg/etc/inc/part.jinja2_include", "included {{ metadata.hostname }}");
+    cfg = new CfgPlugin(pluginContext(repo.root));
+  });
+  after(() => repo.cleanup());
+
+  it("renders metadata, group membership, probes, properties, params and the upstream variables, unescaped", async () => {
+    const e = await bindPath(cfg, "/etc/info", meta());
+    expect(e.attrs.failure).to.equal(undefined);
+    const src = join(repo.root, "Cfg/etc/info/info.jinja2");
+    expect(e.text).to.equal(
+      [
+        "host=node0 profile=torque-head",
+        "head",
+        "groups=cluster,torque-head",
+        "cpus=8 raw=[8\n] sdb=200",
+        "missing=dflt",
+        "domain=lab",
+        "node0:8 node1:16 ",
+        "params=10.0.0.1 alice+bob",
+        `name=/etc/info path=/etc/info source=${src} repo=${repo.root}`,
+        "<&>",
+      ].join("\n") + "\n",
+    );
+  });
+
+  it("fails only the entry whose template throws, naming the template file and line", async () => {
+    const broken = await bindPath(cfg, "/etc/broken", meta());
+    const file = join(repo.root, "Cfg/etc/broken/broken.jinja2");
+    expect(broken.attrs.failure).to.match(new RegExp(`^bind error: Cfg: Error rendering /etc/broken: ${file}:2: `));
+    expect(broken.text).to.equal(undefined);
+    const fine = await bindPath(cfg, "/etc/fine", meta());
+    expect(fine.attrs.failure).to.equal(undefined);
+    expect(fine.text).to.equal("fine\n");
+  });
+
+  it("reports a template syntax error with its line", async () => {
+    const e = await bindPath(cfg, "/etc/syntax", meta());
+    expect(e.attrs.failure).to.contain(`${join(repo.root, "Cfg/etc/syntax/syntax.jinja2")}:2: `);
+  });
+
+  it("includes files relative to the template", async () => {
+    expect((await bindPath(cfg, "/etc/inc", meta())).text).to.equal("[included node0]\n");
+  });
+
+  it("refuses Cheetah templates with a bind error", async () => {
+    expect((await bindPath(cfg, "/etc/cheetah", meta())).attrs.failure).to.match(/cheetah templates are not supported$/);
+  });
+});
