@@ -90,5 +90,12 @@ export async function runLibxml(docs: XmlDocument[], schema?: SchemaSet): Promis
     const { kind, text } = classify(e.message);
     out.push({ file, line: e.loc.lineNumber, kind, message: text });
   }
+  // Never let a failing document pass silently, even if libxml2 said nothing we could place.
+  for (const m of result.rawOutput.matchAll(/^(doc\d+\.xml) fails to (validate|parse)/gm)) {
+    const file = byName.get(m[1]);
+    if (file !== undefined && !out.some((o) => o.file === file)) {
+      out.push({ file, line: 0, kind: m[2] === "parse" ? "parse" : "schema", message: `fails to ${m[2]}` });
+    }
+  }
   return out;
 }
