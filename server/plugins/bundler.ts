@@ -28,12 +28,9 @@ export function globToRegExp(glob: string): RegExp {
   return new RegExp(`^(?:${re})$`, "s");
 }
 
-/** Whether the client's version is at least 1.4.0pre2 (upstream compares Bcfg2VersionInfo tuples). */
+/** Whether the client's version is at least 1.4.0pre2 (upstream compares Bcfg2VersionInfo tuples; no version → false). */
 function supportsInheritModification(version: string | undefined): boolean {
-  if (version === undefined) {
-    // Upstream compares None with a tuple here and the TypeError fails the whole structure build.
-    throw new TypeError("'>=' not supported between instances of 'NoneType' and 'Bcfg2VersionInfo'");
-  }
+  if (version === undefined) return false;
   const m = /^(\d+)\.(\d+)\.(\d+)(?:(pre|rc)(\d+))?/.exec(version);
   if (!m) return false;
   const nums = [Number(m[1]), Number(m[2]), Number(m[3])];

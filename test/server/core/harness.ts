@@ -41,7 +41,7 @@ export interface Harness {
   cleanup(): Promise<void>;
 }
 
-async function makeCore(settings: ServerSettings, store: Store): Promise<{ core: Core; plugins: AnyPlugin[] }> {
+async function makeCore(settings: ServerSettings, store: Store, extra: AnyPlugin[] = []): Promise<{ core: Core; plugins: AnyPlugin[] }> {
   let plugins: AnyPlugin[] = [];
   const logger = pino({ level: "silent" });
   const ctx: PluginContext = {
@@ -51,13 +51,13 @@ async function makeCore(settings: ServerSettings, store: Store): Promise<{ core:
     metadata: () => plugins[0] as unknown as MetadataRole,
     plugins: () => plugins,
   };
-  plugins = settings.plugins.map((n) => STRUCTURAL[n as keyof typeof STRUCTURAL](ctx));
+  plugins = [...settings.plugins.map((n) => STRUCTURAL[n as keyof typeof STRUCTURAL](ctx)), ...extra];
   const core = new Core(settings, store, logger, plugins);
   await core.init();
   return { core, plugins };
 }
 
-export async function harness(files: Record<string, string>, over: Partial<ServerSettings> = {}): Promise<Harness> {
+export async function harness(files: Record<string, string>, over: Partial<ServerSettings> = {}, extra: AnyPlugin[] = []): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), "vacfg-core-"));
   const repo = join(dir, "repo");
   writeRepo(repo, files);
@@ -72,7 +72,7 @@ export async function harness(files: Record<string, string>, over: Partial<Serve
     allowedProbeGroups: [],
     ...over,
   };
-  const { core, plugins } = await makeCore(settings, store);
+  const { core, plugins } = await makeCore(settings, store, extra);
   const others: Array<{ core: Core; store: Store }> = [];
   return {
     dir,
