@@ -20,7 +20,10 @@ export const ERRORS = {
   HTTP_METHOD: { http: 501, summary: "only POST is served" },
   BODY_TOO_LARGE: { http: 413, summary: "request body exceeds the limit" },
   AUTH_FAILED: { http: 401, summary: "authentication failed" },
-  ADMIN_ONLY_LOCALHOST: { fault: 1, summary: "admin methods are accepted only from 127.0.0.1" },
+  // Upstream (SSLServer, DefaultACL) answers an ACL denial with HTTP 401, not a fault.
+  ADMIN_ONLY_LOCALHOST: { http: 401, summary: "admin methods are accepted only from 127.0.0.1" },
+  SERVER_CONFIG: { summary: "server configuration file is invalid" },
+  TLS_MATERIAL: { summary: "TLS certificate or key is missing or invalid" },
   // Dispatch (codes as upstream Bcfg2)
   UNKNOWN_METHOD: { fault: -32601, summary: "unknown method" },
   CRITICAL: { fault: -32500, summary: "critical failure" },
@@ -37,6 +40,9 @@ export const ERRORS = {
   PROFILE: { fault: -32500, summary: "profile cannot be asserted" },
   // Store
   STORE: { summary: "store operation failed" },
+  // Reporting (web UI, `vacfg reports`)
+  REPORT_QUERY: { http: 400, summary: "report query parameter is invalid" },
+  REPORT_LOGIN: { http: 401, summary: "reporting login required or refused" },
   // Contextualization
   PARAMS_INVALID: { summary: "parameter file is invalid" },
   CTX_TEMPLATE: { summary: "contextualization template is invalid" },

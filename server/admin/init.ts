@@ -1,0 +1,96 @@
+// `vacfg init DIR`: lays out a new site — repository skeleton, site CA and server
+// certificate, site password and vacfg.conf. Idempotent: what exists is never overwritten.
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { VacfgError } from "../../protocol/errors.js";
+import { writeFileOnce } from "./fs-safe.js";
+import { renderIni } from "./ini.js";
+import { DEFAULT_PLUGINS, DEFAULT_PORT, defaultHostname } from "./server-config.js";
+import { ensureTlsMaterial } from "./tls-material.js";
+
+export interface InitOptions {
+  /** CN of the server certificate (default: this machine's hostname). */
+  hostname?: string;
+  port?: number;
+  listenHost?: string;
+}
+
+export interface InitResult {
+  dir: string;
+  configPath: string;
+  /** Paths created by this run (empty on a re-run over a complete site). */
+  created: string[];
+}
+
+const REPO_DIRS = ["Metadata", "Bundler", "Rules", "Cfg", "Probes", "Properties", "Defaults", "Decisions", "SSHbase"];
+
+const GROUPS_XML = `<Groups>
+  <!-- The profile group a new client gets; add groups and bundles here. -->
+  <Group name="default" profile="true" public="true" default="true"/>
+</Groups>
+`;
+
+const CLIENTS_XML = `<Clients>
+  <!-- Clients are added here the first time they connect (with the default profile). -->
+</Clients>
+`;
+
+/** Creates the Bcfg2-layout repository skeleton unless `repo` already exists. */
+export function createRepoSkeleton(repo: string): string[] {
+  if (existsSync(repo)) return [];
+  const created: string[] = [repo];
+  for (const d of REPO_DIRS) mkdirSync(join(repo, d), { recursive: true });
+  if (writeFileOnce(join(repo, "Metadata/groups.xml"), GROUPS_XML)) created.push(join(repo, "Metadata/groups.xml"));
+  if (writeFileOnce(join(repo, "Metadata/clients.xml"), CLIENTS_XML)) created.push(join(repo, "Metadata/clients.xml"));
+  return created;
+}
+
+/** The site password in DIR/password (mode 0600), created at random when missing. */
+export function ensurePassword(path: string): { password: string; created: boolean } {
+  const created = writeFileOnce(path, randomBytes(18).toString("base64url") + "\n", 0o600);
+  const password = readFileSync(path, "utf8").trim();
+  if (!password) throw new VacfgError("SERVER_CONFIG", `${path}: the site password file is empty`);
+  return { password, created };
+}
+
+export function renderServerConfig(password: string, opts: InitOptions = {}): string {
+  return renderIni(
+    [
+      [
+        "server",
+        [
+          ["repository", "repo"],
+          ["plugins", DEFAULT_PLUGINS.join(",")],
+          ["store", "vacfg.db"],
+        ],
+      ],
+      [
+        "communication",
+        [
+          ["protocol", "xmlrpc/ssl"],
+          ["password", password],
+          ["certificate", "tls/server.crt"],
+          ["key", "tls/server.key"],
+          ["ca", "tls/ca.crt"],
+          ["listen_host", opts.listenHost ?? "0.0.0.0"],
+          ["listen_port", String(opts.port ?? DEFAULT_PORT)],
+        ],
+      ],
+    ],
+    "# vacfg server configuration (bcfg2.conf section and key names). Paths are relative to this file.",
+  );
+}
+
+export function initSite(dir: string, opts: InitOptions = {}): InitResult {
+  const root = resolve(dir);
+  mkdirSync(root, { recursive: true });
+  const created = createRepoSkeleton(join(root, "repo"));
+  created.push(...ensureTlsMaterial(join(root, "tls"), opts.hostname ?? defaultHostname()));
+  const pw = ensurePassword(join(root, "password"));
+  if (pw.created) created.push(join(root, "password"));
+  const configPath = join(root, "vacfg.conf");
+  // The file holds the password, so it is private like the key.
+  if (writeFileOnce(configPath, renderServerConfig(pw.password, opts), 0o600)) created.push(configPath);
+  return { dir: root, configPath, created };
+}

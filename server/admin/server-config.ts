@@ -1,0 +1,144 @@
+// vacfg.conf: the server's configuration file (INI, bcfg2.conf's section and key names where
+// Bcfg2 has them) → ServerSettings plus where to listen, the TLS material and the store URL.
+import { readFileSync } from "node:fs";
+import { hostname as osHostname } from "node:os";
+import { dirname, resolve } from "node:path";
+import { VacfgError } from "../../protocol/errors.js";
+import type { ServerSettings } from "../core/context.js";
+import { parseIni, type IniValue } from "./ini.js";
+
+export const DEFAULT_PORT = 6789;
+export const DEFAULT_PLUGINS = ["Metadata", "Bundler", "Rules", "Cfg", "Probes", "Properties", "Defaults", "Decisions", "SSHbase"];
+
+export interface TlsFiles {
+  cert: string;
+  key: string;
+  ca: string;
+}
+
+export interface ServerConfig {
+  settings: ServerSettings;
+  listen: { host: string; port: number };
+  /** PEM contents, read from `tlsFiles`. */
+  tls: { cert: string; key: string; ca: string };
+  tlsFiles: TlsFiles;
+  storeUrl: string;
+  bodyLimit?: number;
+  gzipMinBytes?: number;
+}
+
+const AUTH_MODES = ["cert", "cert+password", "bootstrap"] as const;
+
+/** Machine name used for the server certificate's CN. */
+export function defaultHostname(): string {
+  return osHostname().toLowerCase() || "localhost";
+}
+
+export function loadServerConfig(path: string): ServerConfig {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (e) {
+    throw new VacfgError("SERVER_CONFIG", `${path}: cannot be read: ${(e as Error).message}`, { cause: e });
+  }
+  const ini = parseIni(text, path);
+  const base = dirname(resolve(path));
+  const get = (section: string, key: string): IniValue | undefined => ini.get(section)?.get(key);
+  const where = (v: IniValue): string => `${path}:${v.line}`;
+  const required = (section: string, key: string): IniValue => {
+    const v = get(section, key);
+    if (!v || v.value === "") throw new VacfgError("SERVER_CONFIG", `${path}: [${section}] ${key} is required`);
+    return v;
+  };
+  const pathOf = (v: IniValue): string => resolve(base, v.value);
+  const intOf = (v: IniValue, min: number, max: number, what: string): number => {
+    if (!/^\d+$/.test(v.value) || Number(v.value) < min || Number(v.value) > max) {
+      throw new VacfgError("SERVER_CONFIG", `${where(v)}: ${what} must be an integer from ${min} to ${max}, found "${v.value}"`);
+    }
+    return Number(v.value);
+  };
+  const readPem = (v: IniValue, what: string): string => {
+    try {
+      return readFileSync(pathOf(v), "utf8");
+    } catch (e) {
+      throw new VacfgError("SERVER_CONFIG", `${where(v)}: ${what} ${pathOf(v)} cannot be read: ${(e as Error).message}`, { cause: e });
+    }
+  };
+
+  const repo = pathOf(required("server", "repository"));
+  const pluginsV = get("server", "plugins");
+  const plugins = pluginsV ? pluginsV.value.split(/[\s,]+/).filter(Boolean) : DEFAULT_PLUGINS;
+  for (const p of plugins) {
+    if (!/^[A-Za-z][A-Za-z0-9_]*$/.test(p)) throw new VacfgError("SERVER_CONFIG", `${where(pluginsV!)}: "${p}" is not a plugin name`);
+  }
+  const dataDirV = get("server", "data_dir");
+  const dataDir = dataDirV ? pathOf(dataDirV) : base;
+  const storeV = get("server", "store");
+  // A store value that is not a URL is a SQLite path relative to the configuration file.
+  const storeUrl = storeV ? (/^[a-z][a-z0-9+]*:/i.test(storeV.value) ? storeV.value : resolve(base, storeV.value)) : resolve(dataDir, "vacfg.db");
+
+  const password = required("communication", "password").value;
+  const authV = get("communication", "authentication");
+  let defaultAuth: ServerSettings["defaultAuth"] = "cert+password";
+  if (authV) {
+    if (!(AUTH_MODES as readonly string[]).includes(authV.value)) {
+      throw new VacfgError("SERVER_CONFIG", `${where(authV)}: authentication must be one of ${AUTH_MODES.join(", ")}, found "${authV.value}"`);
+    }
+    defaultAuth = authV.value as ServerSettings["defaultAuth"];
+  }
+  const protoV = get("communication", "protocol");
+  if (protoV && protoV.value !== "xmlrpc/ssl" && protoV.value !== "xmlrpc/tlsv1") {
+    throw new VacfgError("SERVER_CONFIG", `${where(protoV)}: protocol must be xmlrpc/ssl or xmlrpc/tlsv1, found "${protoV.value}"`);
+  }
+
+  const allowedV = get("probes", "allowed_groups");
+  const allowedProbeGroups = (allowedV?.value.split(/[\n,]+/) ?? [])
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map((s) => {
+      try {
+        return new RegExp(`^(?:${s})$`);
+      } catch (e) {
+        throw new VacfgError("SERVER_CONFIG", `${where(allowedV!)}: allowed_groups "${s}" is not a valid regex: ${(e as Error).message}`);
+      }
+    });
+
+  // Listen address: vacfg's listen_host/listen_port, else Bcfg2's [components] bcfg2 URL.
+  let host = "0.0.0.0";
+  let port = DEFAULT_PORT;
+  const comp = get("components", "bcfg2");
+  if (comp) {
+    const m = /^https:\/\/([^/:\]]+|\[[^\]]+\])(?::(\d+))?\/?$/.exec(comp.value);
+    if (!m) throw new VacfgError("SERVER_CONFIG", `${where(comp)}: bcfg2 must be a URL like https://host:6789, found "${comp.value}"`);
+    host = m[1].replace(/^\[|\]$/g, "");
+    if (m[2]) port = intOf({ value: m[2], line: comp.line }, 0, 65535, "port");
+  }
+  const hostV = get("communication", "listen_host");
+  if (hostV) host = hostV.value;
+  const portV = get("communication", "listen_port");
+  if (portV) port = intOf(portV, 0, 65535, "listen_port");
+
+  const tlsFiles: TlsFiles = {
+    cert: pathOf(required("communication", "certificate")),
+    key: pathOf(required("communication", "key")),
+    ca: pathOf(required("communication", "ca")),
+  };
+  const tls = {
+    cert: readPem(required("communication", "certificate"), "certificate"),
+    key: readPem(required("communication", "key"), "key"),
+    ca: readPem(required("communication", "ca"), "ca"),
+  };
+
+  const cfg: ServerConfig = {
+    settings: { repo, dataDir, password, plugins, defaultAuth, allowedProbeGroups },
+    listen: { host, port },
+    tls,
+    tlsFiles,
+    storeUrl,
+  };
+  const limitV = get("server", "max_request_bytes");
+  if (limitV) cfg.bodyLimit = intOf(limitV, 1024, 2 ** 31, "max_request_bytes");
+  const gzV = get("server", "gzip_min_bytes");
+  if (gzV) cfg.gzipMinBytes = intOf(gzV, 0, 2 ** 31, "gzip_min_bytes");
+  return cfg;
+}

@@ -1,0 +1,181 @@
+// The HTTPS XML-RPC front: express on an https server, POST on any path, authentication
+// before the body is read, then parse → dispatch → methodResponse. Bad input never throws
+// out of here: each refusal is a status code and one log line.
+import https from "node:https";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { gzipSync } from "node:zlib";
+import express, { type Express } from "express";
+import type { Logger } from "pino";
+import { VacfgError } from "../../protocol/errors.js";
+import { parseMethodCall } from "../../protocol/xmlrpc/parser.js";
+import { serializeMethodResponse } from "../../protocol/xmlrpc/serializer.js";
+import type { MethodCall } from "../../protocol/xmlrpc/values.js";
+import type { ClientRunApi } from "../core/client-api.js";
+import type { AuthRequest } from "../core/metadata.js";
+import { parseBasicAuth } from "./basic-auth.js";
+import { PAGES, sendErrorPage } from "./error-page.js";
+import { DEFAULT_BODY_LIMIT, HEADERS_TIMEOUT_MS, KEEP_ALIVE_TIMEOUT_MS, readBody, REQUEST_TIMEOUT_MS } from "./limits.js";
+import { peerAddress, verifiedCertCN } from "./peer.js";
+import { XmlRpcDispatcher } from "./xmlrpc-handler.js";
+
+export interface FrontOptions {
+  api: ClientRunApi;
+  logger: Logger;
+  /** Largest request body in bytes (default 32 MiB); larger → HTTP 413. */
+  bodyLimit?: number;
+  /**
+   * Gzip responses at least this large when the client sends Accept-Encoding: gzip.
+   * Off by default: upstream never gzips, and some tools built on Python's xmlrpc read the raw body.
+   */
+  gzipMinBytes?: number;
+}
+
+export interface TlsMaterial {
+  /** PEM strings (or buffers) of the server certificate, its key and the site CA. */
+  cert: string | Buffer;
+  key: string | Buffer;
+  ca: string | Buffer;
+}
+
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+function authRequest(req: IncomingMessage): AuthRequest | undefined {
+  const creds = parseBasicAuth(req.headers.authorization);
+  if (!creds) return undefined;
+  const out: AuthRequest = { user: creds.user, password: creds.password, address: peerAddress(req.socket) };
+  const cn = verifiedCertCN(req.socket);
+  if (cn !== undefined) out.certCN = cn;
+  return out;
+}
+
+function wantsGzip(req: IncomingMessage): boolean {
+  const ae = req.headers["accept-encoding"];
+  return typeof ae === "string" && /(^|,)\s*gzip\s*(;\s*q=(?!0(\.0*)?\s*(,|$))[\d.]+)?\s*(,|$)/i.test(ae);
+}
+
+/** The request handler behind every path and method. */
+export function createXmlRpcHandler(opts: FrontOptions): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
+  const log = opts.logger;
+  const limit = opts.bodyLimit ?? DEFAULT_BODY_LIMIT;
+  const dispatcher = new XmlRpcDispatcher(opts.api, log);
+
+  return async (req, res) => {
+    const started = process.hrtime.bigint();
+    const address = peerAddress(req.socket);
+    const done = (status: number, extra: Record<string, unknown> = {}): void => {
+      const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      log.debug({ status, address, path: req.url, ms, ...extra }, "request");
+    };
+    try {
+      if (req.method !== "POST") {
+        sendErrorPage(res, PAGES.notImplemented(req.method ?? ""));
+        return done(501);
+      }
+      // Upstream authenticates in parse_request, before reading the body: a caller without
+      // credentials never makes us buffer anything.
+      const auth = authRequest(req);
+      let client: string | undefined;
+      if (auth) {
+        try {
+          client = await opts.api.authenticate(auth);
+        } catch (err) {
+          log.error({ err, user: auth.user, address }, "authentication raised an error");
+        }
+      }
+      if (client === undefined) {
+        log.warn({ user: auth?.user, address, certCN: auth?.certCN }, auth ? "authentication failed" : "no Basic credentials presented");
+        sendErrorPage(res, PAGES.unauthorized);
+        return done(401);
+      }
+
+      let body: Buffer;
+      try {
+        body = await readBody(req, limit);
+      } catch (err) {
+        if (err instanceof VacfgError && err.code === "BODY_TOO_LARGE") {
+          log.warn({ client, address }, err.message);
+          sendErrorPage(res, PAGES.tooLarge(err.message));
+          return done(413);
+        }
+        log.warn({ err, client, address }, "request body could not be read");
+        req.socket.destroy();
+        return done(0);
+      }
+
+      let call: MethodCall;
+      try {
+        call = parseMethodCall(utf8.decode(body), { maxBytes: limit });
+      } catch (err) {
+        // Upstream answers anything that xmlrpclib.loads refuses with 500 and an empty body.
+        log.warn({ client, address, reason: (err as Error).message }, "body is not an XML-RPC methodCall");
+        res.writeHead(500, { "Content-length": "0" });
+        res.end();
+        return done(500);
+      }
+
+      const outcome = await dispatcher.dispatch(call, { client, address });
+      if (outcome.kind === "denied") {
+        log.warn({ client, address, method: call.methodName }, outcome.reason);
+        sendErrorPage(res, PAGES.unauthorized);
+        return done(401, { method: call.methodName });
+      }
+      let payload = Buffer.from(serializeMethodResponse(outcome.response), "utf8");
+      const headers: Record<string, string> = { "Content-type": "text/xml" };
+      if (opts.gzipMinBytes !== undefined && payload.length >= opts.gzipMinBytes && wantsGzip(req)) {
+        payload = gzipSync(payload, { level: 1 });
+        headers["Content-Encoding"] = "gzip";
+      }
+      headers["Content-length"] = String(payload.length);
+      res.writeHead(200, headers);
+      res.end(payload);
+      return done(200, { method: call.methodName, client, fault: outcome.response.kind === "fault" ? outcome.response.faultCode : undefined });
+    } catch (err) {
+      // Nothing above should throw; if it does, the caller gets upstream's bare 500.
+      log.error({ err, address }, "unexpected error in the request handler");
+      if (!res.headersSent) {
+        res.writeHead(500, { "Content-length": "0" });
+        res.end();
+      } else res.destroy();
+      return done(500);
+    }
+  };
+}
+
+export function createApp(opts: FrontOptions): Express {
+  const app = express();
+  app.disable("x-powered-by");
+  app.set("etag", false);
+  const handler = createXmlRpcHandler(opts);
+  // One handler for every path and method: upstream ignores the path, and answers non-POST with 501.
+  app.use((req, res) => handler(req, res));
+  return app;
+}
+
+/** The TLS server around the app: TLS 1.2+, client certificate optional but checked against the site CA. */
+export function createHttpsFront(opts: FrontOptions & { tls: TlsMaterial }): https.Server {
+  const server = https.createServer(
+    {
+      cert: opts.tls.cert,
+      key: opts.tls.key,
+      ca: opts.tls.ca,
+      requestCert: true,
+      rejectUnauthorized: false,
+      minVersion: "TLSv1.2",
+    },
+    createApp(opts),
+  );
+  // HTTP/1.1 clients that keep the connection save a TLS handshake per call; HTTP/1.0 and
+  // "Connection: close" are closed after the response, as node does by default.
+  server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+  server.headersTimeout = HEADERS_TIMEOUT_MS;
+  server.requestTimeout = REQUEST_TIMEOUT_MS;
+  server.on("tlsClientError", (err, socket) => {
+    opts.logger.debug({ err: err.message, address: socket.remoteAddress }, "TLS handshake failed");
+  });
+  server.on("clientError", (err, socket) => {
+    opts.logger.debug({ err: err.message }, "malformed HTTP request");
+    if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
+    else socket.destroy();
+  });
+  return server;
+}

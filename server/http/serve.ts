@@ -1,0 +1,66 @@
+// Serving a ClientRunApi over HTTPS: listen, report the bound port and URL, and close
+// cleanly (stop accepting, drop idle kept-alive connections, then close what the API holds).
+import type { Logger } from "pino";
+import type { ClientRunApi } from "../core/client-api.js";
+import { createHttpsFront, type TlsMaterial } from "./app.js";
+import { componentLogger, createLogger } from "./logger.js";
+
+export interface ServeOptions {
+  api: ClientRunApi;
+  listen: { host: string; port: number };
+  tls: TlsMaterial;
+  bodyLimit?: number;
+  gzipMinBytes?: number;
+  logger?: Logger;
+  /** Run after the HTTPS server and the API are closed (e.g. close the store). */
+  onClose?: () => Promise<void>;
+}
+
+export interface RunningServer {
+  port: number;
+  /** https://HOST:PORT, with a wildcard listen address replaced by loopback. */
+  url: string;
+  close(): Promise<void>;
+}
+
+const CLOSE_GRACE_MS = 2_000;
+
+function urlHost(host: string): string {
+  if (host === "0.0.0.0" || host === "") return "127.0.0.1";
+  if (host === "::") return "[::1]";
+  return host.includes(":") ? `[${host}]` : host;
+}
+
+export async function serveApi(opts: ServeOptions): Promise<RunningServer> {
+  const root = opts.logger ?? createLogger();
+  const log = componentLogger(root, "http");
+  const server = createHttpsFront({ api: opts.api, logger: log, bodyLimit: opts.bodyLimit, gzipMinBytes: opts.gzipMinBytes, tls: opts.tls });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(opts.listen.port, opts.listen.host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  const addr = server.address();
+  const port = typeof addr === "object" && addr ? addr.port : opts.listen.port;
+  const url = `https://${urlHost(opts.listen.host)}:${port}`;
+  log.info({ url }, "listening");
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> =>
+    (closing ??= (async () => {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      // Requests in flight get a short grace period, then their connections are cut.
+      const timer = setTimeout(() => server.closeAllConnections(), CLOSE_GRACE_MS);
+      await closed;
+      clearTimeout(timer);
+      try {
+        await opts.api.close();
+      } finally {
+        await opts.onClose?.();
+      }
+      log.info({ url }, "closed");
+    })());
+  return { port, url, close };
+}
