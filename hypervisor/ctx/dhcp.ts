@@ -78,3 +78,11 @@ export function dnsmasqConfig(p: DhcpPolicy): string {
   });
   return lines.join("\n") + "\n";
 }
+
+/** DHCP entries for assembled nodes (assemble() or nodes.json); each node needs an address. */
+export function dhcpNodesFrom(nodes: { fqdn: string; mac: string; address?: string }[], urlFor: (fqdn: string) => string): DhcpNode[] {
+  return nodes.map((n) => {
+    if (!n.address) throw new VacfgError("CTX_BINDING", `DHCP policy: ${n.fqdn} has no address (template has no address-pool parameter)`);
+    return { fqdn: n.fqdn, mac: n.mac, address: n.address, paramsUrl: urlFor(n.fqdn) };
+  });
+}

@@ -12,7 +12,7 @@ export { loadSiteFile, loadInstanceRequest, validateSiteFile, validateInstanceRe
 export { createSiteCa, writeSiteCa, loadSiteCa, issueHostCertificate } from "./site-ca.js";
 export { generateSshHostKey } from "./ssh-host-key.js";
 export { buildKernelCmdline, CMDLINE_LIMITS, type CmdlineTarget } from "./cmdline.js";
-export { dnsmasqConfig, CTX_DHCP_OPTION, type DhcpPolicy, type DhcpNode } from "./dhcp.js";
+export { dnsmasqConfig, dhcpNodesFrom, CTX_DHCP_OPTION, type DhcpPolicy, type DhcpNode } from "./dhcp.js";
 export { noCloudSeed, buildNoCloudVolume, type NoCloudSeed, type NoCloudOptions } from "./nocloud.js";
 
 export interface AssembleCommandOptions {

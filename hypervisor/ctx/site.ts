@@ -4,7 +4,7 @@ import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { VacfgError } from "../../protocol/errors.js";
 import type { ParamJson } from "../../protocol/params.js";
-import type { PoolSpec } from "./address-pool.js";
+import { AddressPool, type PoolSpec } from "./address-pool.js";
 
 export interface SiteFile {
   domain: string;
@@ -70,6 +70,11 @@ export function validateSiteFile(raw: unknown, source = "site file"): SiteFile {
         spec.gateway = p.gateway;
       }
       if (p.reserved !== undefined) spec.reserved = strArray(p.reserved, `${w}.reserved`);
+      try {
+        new AddressPool(name, spec); // checks cidr, range and reserved addresses now, not at assembly
+      } catch (err) {
+        bad(w, (err as Error).message);
+      }
       pools[name] = spec;
     }
   }

@@ -11,7 +11,7 @@ import { VacfgError } from "../../protocol/errors.js";
 import { parseParameterFile, paramValues, serializeParameterFile } from "../../protocol/params.js";
 import { assemble } from "../../hypervisor/ctx/assemble.js";
 import { assembleCommand } from "../../hypervisor/ctx/index.js";
-import { loadSiteFile, type InstanceRequest } from "../../hypervisor/ctx/site.js";
+import { loadSiteFile, validateInstanceRequest, validateSiteFile, type InstanceRequest } from "../../hypervisor/ctx/site.js";
 import { ALICE_KEY, BOB_KEY, makeSiteSandbox, TORQUE_TEMPLATE, type SiteSandbox } from "./fixtures/figure1.js";
 
 function bindingError(fn: () => unknown): VacfgError {
@@ -132,6 +132,13 @@ describe("assembly (hypervisor/ctx/assemble.ts)", () => {
     expect(e2.message).to.match(/^Param "DNSServer": type mismatch: value given for list/);
     const e3 = bindingError(() => assemble(template(), loadSiteFile(sb.sitePath), { count: 1, users: undefined, params: { users: ["alice"] } }));
     expect(e3.message).to.match(/^Param "users": type mismatch: list given for named-list/);
+  });
+
+  it("refuses malformed site files and requests, naming the field", () => {
+    expect(bindingError(() => validateSiteFile({ domain: "cluster", pools: { cluster: { cidr: "10.0.0.0/33" } } }, "site.json")).message).to.contain("site.json: pools.cluster");
+    expect(bindingError(() => validateSiteFile({ dnsServers: ["10.0.0.1"] }, "site.json")).message).to.contain("site.json: domain");
+    expect(bindingError(() => validateInstanceRequest({ count: 0 }, "req.json")).message).to.contain("req.json: count");
+    expect(bindingError(() => validateSiteFile({ domain: "c", pools: { p: { cidr: "10.0.0.0/24", range: ["10.0.1.1", "10.0.1.9"] } } })).message).to.contain("not inside 10.0.0.0/24");
   });
 
   it("lets per-node values win over deployment values", () => {

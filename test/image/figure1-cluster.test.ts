@@ -5,7 +5,7 @@ import { copyFileSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { X509Certificate } from "node:crypto";
 import { CONTEXT_FILE_PATH, parseParameterFile } from "../../protocol/params.js";
-import { assembleCommand } from "../../hypervisor/ctx/index.js";
+import { assembleCommand, dhcpNodesFrom, dnsmasqConfig } from "../../hypervisor/ctx/index.js";
 import { patchParameterFile } from "../../hypervisor/image/patch-image.js";
 import { makeSiteSandbox, type SiteSandbox } from "../ctx/fixtures/figure1.js";
 import { debugfsRaw, e2fsckClean, guestStat, mkExt4 } from "./helpers.js";
@@ -40,5 +40,8 @@ describe("Figure 1 cluster: assemble 5 nodes and patch each image", () => {
       expect(cert.verify(ca.publicKey)).to.equal(true);
       expect(cert.subjectAltName).to.equal(`DNS:${node.fqdn}, IP Address:${node.address}`);
     });
+    // the same deployment as a DHCP policy: one host line per node, with its assigned address
+    const conf = dnsmasqConfig({ cidr: "10.0.0.0/24", nodes: dhcpNodesFrom(r.nodes, (fqdn) => `file:///srv/vacfg/${fqdn}.xml`) });
+    for (const n of r.nodes) expect(conf).to.contain(`dhcp-host=${n.mac},`).and.to.contain(`,${n.address},${n.name}\n`);
   });
 });
