@@ -1,0 +1,9 @@
+// Every vacfg subcommand, in the order `vacfg --help` lists them.
+import type { Command } from "commander";
+import { registerLint } from "./lint.js";
+import { registerCtx } from "./ctx.js";
+
+export function registerCommands(program: Command): void {
+  registerLint(program);
+  registerCtx(program);
+}
