@@ -5,10 +5,11 @@ import { hostname as osHostname } from "node:os";
 import { dirname, resolve } from "node:path";
 import { VacfgError } from "../../protocol/errors.js";
 import type { ServerSettings } from "../core/context.js";
+import { DEFAULT_PLUGINS } from "../plugins/registry.js";
 import { parseIni, type IniValue } from "./ini.js";
 
 export const DEFAULT_PORT = 6789;
-export const DEFAULT_PLUGINS = ["Metadata", "Bundler", "Rules", "Cfg", "Probes", "Properties", "Defaults", "Decisions", "SSHbase"];
+export { DEFAULT_PLUGINS };
 
 export interface TlsFiles {
   cert: string;

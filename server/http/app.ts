@@ -17,6 +17,7 @@ import { PAGES, sendErrorPage } from "./error-page.js";
 import { DEFAULT_BODY_LIMIT, HEADERS_TIMEOUT_MS, KEEP_ALIVE_TIMEOUT_MS, readBody, REQUEST_TIMEOUT_MS } from "./limits.js";
 import { peerAddress, verifiedCertCN } from "./peer.js";
 import { XmlRpcDispatcher } from "./xmlrpc-handler.js";
+import type { ServerMetrics } from "./metrics.js";
 
 export interface FrontOptions {
   api: ClientRunApi;
@@ -28,6 +29,10 @@ export interface FrontOptions {
    * Off by default: upstream never gzips, and some tools built on Python's xmlrpc read the raw body.
    */
   gzipMinBytes?: number;
+  /** Request counters and timings for /metrics (server/http/metrics.ts). */
+  metrics?: ServerMetrics;
+  /** Extra routes mounted before the XML-RPC catch-all (the reporting UI at /reports, /metrics). */
+  routes?: (app: Express) => void;
 }
 
 export interface TlsMaterial {
@@ -65,6 +70,7 @@ export function createXmlRpcHandler(opts: FrontOptions): (req: IncomingMessage, 
     const done = (status: number, extra: Record<string, unknown> = {}): void => {
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
       log.debug({ status, address, path: req.url, ms, ...extra }, "request");
+      opts.metrics?.observeRequest({ method: extra.method as string | undefined, status, fault: extra.fault as number | undefined, seconds: ms / 1000 });
     };
     try {
       if (req.method !== "POST") {
@@ -146,6 +152,7 @@ export function createApp(opts: FrontOptions): Express {
   app.disable("x-powered-by");
   app.set("etag", false);
   const handler = createXmlRpcHandler(opts);
+  opts.routes?.(app);
   // One handler for every path and method: upstream ignores the path, and answers non-POST with 501.
   app.use((req, res) => handler(req, res));
   return app;

@@ -2,7 +2,7 @@
 // cleanly (stop accepting, drop idle kept-alive connections, then close what the API holds).
 import type { Logger } from "pino";
 import type { ClientRunApi } from "../core/client-api.js";
-import { createHttpsFront, type TlsMaterial } from "./app.js";
+import { createHttpsFront, type FrontOptions, type TlsMaterial } from "./app.js";
 import { componentLogger, createLogger } from "./logger.js";
 
 export interface ServeOptions {
@@ -11,6 +11,9 @@ export interface ServeOptions {
   tls: TlsMaterial;
   bodyLimit?: number;
   gzipMinBytes?: number;
+  /** Passed to the front: /metrics counters and extra routes (reporting UI). */
+  metrics?: FrontOptions["metrics"];
+  routes?: FrontOptions["routes"];
   logger?: Logger;
   /** Run after the HTTPS server and the API are closed (e.g. close the store). */
   onClose?: () => Promise<void>;
@@ -34,7 +37,7 @@ function urlHost(host: string): string {
 export async function serveApi(opts: ServeOptions): Promise<RunningServer> {
   const root = opts.logger ?? createLogger();
   const log = componentLogger(root, "http");
-  const server = createHttpsFront({ api: opts.api, logger: log, bodyLimit: opts.bodyLimit, gzipMinBytes: opts.gzipMinBytes, tls: opts.tls });
+  const server = createHttpsFront({ api: opts.api, logger: log, bodyLimit: opts.bodyLimit, gzipMinBytes: opts.gzipMinBytes, tls: opts.tls, metrics: opts.metrics, routes: opts.routes });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(opts.listen.port, opts.listen.host, () => {

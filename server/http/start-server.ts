@@ -1,0 +1,60 @@
+// startServer: the whole configuration server from its settings — open the store, load the
+// plugins into a Core, and serve it over HTTPS. Everything opened is closed again on failure.
+import { mkdirSync } from "node:fs";
+import type { Logger } from "pino";
+import type { ServerSettings } from "../core/context.js";
+import { Core } from "../core/core.js";
+import { instantiatePlugins } from "../plugins/registry.js";
+import { openStore } from "../store/open-store.js";
+import type { TlsMaterial } from "./app.js";
+import { componentLogger, createLogger } from "./logger.js";
+import { serveApi, type RunningServer } from "./serve.js";
+import { reportingWeb } from "../reporting/mount.js";
+
+export type { RunningServer } from "./serve.js";
+
+export interface StartServerOptions {
+  settings: ServerSettings;
+  /** Port 0 picks a free port (see the returned `port`). */
+  listen: { host: string; port: number };
+  tls: TlsMaterial;
+  /** sqlite:/path, a plain path, or postgres://… (server/store/open-store.ts). */
+  storeUrl: string;
+  bodyLimit?: number;
+  gzipMinBytes?: number;
+  logger?: Logger;
+  /** Reporting UI settings (admin password, stale interval); see server/reporting/mount.ts. */
+  reporting?: { adminPassword?: string; staleHours?: number };
+}
+
+export interface StartedServer extends RunningServer {
+  core: Core;
+}
+
+export async function startServer(opts: StartServerOptions): Promise<StartedServer> {
+  const logger = opts.logger ?? createLogger();
+  mkdirSync(opts.settings.dataDir, { recursive: true });
+  const store = await openStore(opts.storeUrl);
+  let core: Core | undefined;
+  try {
+    const coreLog = componentLogger(logger, "core");
+    core = new Core(opts.settings, store, coreLog, instantiatePlugins(opts.settings, store, coreLog));
+    await core.init();
+    const running = await serveApi({
+      api: core,
+      listen: opts.listen,
+      tls: opts.tls,
+      bodyLimit: opts.bodyLimit,
+      gzipMinBytes: opts.gzipMinBytes,
+      // Reporting UI (/reports) and /metrics: server/reporting/mount.ts.
+      ...reportingWeb({ store, dataDir: opts.settings.dataDir, logger, ...opts.reporting }),
+      logger,
+      onClose: () => store.close(),
+    });
+    return { ...running, core };
+  } catch (e) {
+    await core?.close().catch(() => undefined);
+    await store.close().catch(() => undefined);
+    throw e;
+  }
+}
