@@ -1,0 +1,142 @@
+// The root's passwd/group/shadow/gshadow as one locked transaction: the shadow tools' lock files
+// are taken, all four files are parsed, changed in memory, and written back atomically in an
+// order that keeps them consistent after a kill at any point.
+import { closeSync, existsSync, linkSync, openSync, readFileSync, rmSync, statSync, writeSync, constants } from "node:fs";
+import { VacfgError } from "../protocol/errors.js";
+import { writeFileAtomic } from "./atomic-file.js";
+import { inRoot } from "./root.js";
+
+export type AccountFile = "passwd" | "group" | "shadow" | "gshadow";
+const FILES: AccountFile[] = ["passwd", "group", "shadow", "gshadow"];
+
+/** One colon-separated line; the field count is kept as read. */
+export type Row = string[];
+
+export interface AccountTables {
+  passwd: Row[];
+  group: Row[];
+  shadow: Row[];
+  gshadow: Row[];
+  /** Which files existed when read (gshadow is optional). */
+  present: Set<AccountFile>;
+}
+
+export function parseTable(text: string): Row[] {
+  return text
+    .split("\n")
+    .filter((l) => l.trim() !== "" && !l.startsWith("#"))
+    .map((l) => l.split(":"));
+}
+
+export function serializeTable(rows: Row[]): string {
+  return rows.map((r) => r.join(":")).join("\n") + (rows.length ? "\n" : "");
+}
+
+export function readAccountTables(root: string): AccountTables {
+  const t: AccountTables = { passwd: [], group: [], shadow: [], gshadow: [], present: new Set() };
+  for (const f of FILES) {
+    const p = inRoot(root, `/etc/${f}`);
+    if (!existsSync(p)) continue;
+    t.present.add(f);
+    t[f] = parseTable(readFileSync(p, "utf8"));
+  }
+  return t;
+}
+
+function pidAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+function sleepSync(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+/**
+ * shadow-utils' commonio lock: write our pid to FILE.<pid>, hard-link it to FILE.lock (atomic
+ * create), and treat a lock whose pid is dead as stale. useradd/passwd/vipw use the same files,
+ * so they and the agent exclude each other.
+ */
+function lockOne(path: string, timeoutMs: number): () => void {
+  const mine = `${path}.${process.pid}`;
+  const lock = `${path}.lock`;
+  const fd = openSync(mine, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC, 0o600);
+  writeSync(fd, String(process.pid));
+  closeSync(fd);
+  const deadline = Date.now() + timeoutMs;
+  try {
+    for (;;) {
+      try {
+        linkSync(mine, lock);
+        break;
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+        let holder = NaN;
+        try {
+          holder = Number(readFileSync(lock, "utf8").replace(/\0.*$/s, "").trim());
+        } catch {
+          continue; // vanished between link and read: try again
+        }
+        if (holder === process.pid) break;
+        if (!pidAlive(holder)) {
+          rmSync(lock, { force: true });
+          continue;
+        }
+        if (Date.now() > deadline) throw new VacfgError("AGENT_RUN", `${lock} is held by process ${holder}`);
+        sleepSync(100);
+      }
+    }
+  } finally {
+    rmSync(mine, { force: true });
+  }
+  return () => rmSync(lock, { force: true });
+}
+
+/**
+ * Runs `change` with every account file locked. lckpwdf(3) takes a POSIX record lock on
+ * /etc/.pwd.lock; Node cannot take fcntl locks, so the agent creates that file (mode 0600, as
+ * lckpwdf does) and relies on the per-file .lock files, which every shadow tool also takes.
+ */
+export function withAccountLock<T>(root: string, change: () => T, timeoutMs = 15000): T {
+  const pwdLock = inRoot(root, "/etc/.pwd.lock");
+  closeSync(openSync(pwdLock, constants.O_WRONLY | constants.O_CREAT, 0o600));
+  const unlocks: Array<() => void> = [];
+  try {
+    for (const f of FILES) {
+      const p = inRoot(root, `/etc/${f}`);
+      if (existsSync(p) || f === "passwd" || f === "group" || f === "shadow") unlocks.push(lockOne(p, timeoutMs));
+    }
+    return change();
+  } finally {
+    for (const u of unlocks.reverse()) u();
+  }
+}
+
+const DEFAULT_MODE: Record<AccountFile, number> = { passwd: 0o644, group: 0o644, shadow: 0o640, gshadow: 0o640 };
+
+/**
+ * Writes the tables that changed. Order matters for a kill between two renames: when adding,
+ * group → gshadow → shadow → passwd (a user never appears in passwd before its shadow line and
+ * group exist); when removing, the reverse.
+ */
+export function writeAccountTables(root: string, before: AccountTables, after: AccountTables, removing: boolean): void {
+  const order: AccountFile[] = removing ? ["passwd", "shadow", "group", "gshadow"] : ["group", "gshadow", "shadow", "passwd"];
+  const shadowGid = after.group.find((r) => r[0] === "shadow")?.[2];
+  for (const f of order) {
+    if (f === "gshadow" && !before.present.has("gshadow")) continue;
+    const text = serializeTable(after[f]);
+    if (before.present.has(f) && text === serializeTable(before[f])) continue;
+    const p = inRoot(root, `/etc/${f}`);
+    let meta = { uid: 0, gid: f === "shadow" || f === "gshadow" ? Number(shadowGid ?? 0) : 0, mode: DEFAULT_MODE[f] };
+    if (existsSync(p)) {
+      const st = statSync(p);
+      meta = { uid: st.uid, gid: st.gid, mode: st.mode & 0o7777 };
+    }
+    writeFileAtomic(p, text, meta);
+  }
+}

@@ -1,0 +1,87 @@
+// Crash-safe file replacement: a temporary sibling is written, fsynced, given its final owner
+// and mode, and renamed over the target, so a kill at any point leaves the old or the new file.
+import { closeSync, fchmodSync, fchownSync, fsyncSync, openSync, readdirSync, renameSync, rmSync, symlinkSync, linkSync, unlinkSync, writeSync, constants } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { dirname, basename, join } from "node:path";
+
+export const TEMP_MARK = ".vacfg-tmp-";
+
+export function tempSibling(target: string): string {
+  return join(dirname(target), `.${basename(target)}${TEMP_MARK}${process.pid}-${randomBytes(4).toString("hex")}`);
+}
+
+/** fsync a directory so a rename in it survives a power cut. */
+export function fsyncDir(dir: string): void {
+  let fd: number | undefined;
+  try {
+    fd = openSync(dir, constants.O_RDONLY | constants.O_DIRECTORY);
+    fsyncSync(fd);
+  } catch {
+    // some filesystems refuse fsync on directories; the rename is still atomic
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+export interface FileMeta {
+  uid?: number;
+  gid?: number;
+  mode?: number;
+}
+
+export function writeFileAtomic(target: string, data: Buffer | string, meta: FileMeta = {}): void {
+  const tmp = tempSibling(target);
+  const fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+  try {
+    const buf = typeof data === "string" ? Buffer.from(data, "utf8") : data;
+    let off = 0;
+    while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
+    if (meta.uid !== undefined || meta.gid !== undefined) fchownSync(fd, meta.uid ?? -1, meta.gid ?? -1);
+    // chmod after chown: chown clears setuid/setgid bits
+    fchmodSync(fd, meta.mode ?? 0o644);
+    fsyncSync(fd);
+  } catch (e) {
+    closeSync(fd);
+    rmSync(tmp, { force: true });
+    throw e;
+  }
+  closeSync(fd);
+  try {
+    renameSync(tmp, target);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw e;
+  }
+  fsyncDir(dirname(target));
+}
+
+/** Replaces `target` with a symlink (or hard link) atomically. */
+export function linkAtomic(kind: "symlink" | "hardlink", to: string, target: string): void {
+  const tmp = tempSibling(target);
+  if (kind === "symlink") symlinkSync(to, tmp);
+  else linkSync(to, tmp);
+  try {
+    renameSync(tmp, target);
+  } catch (e) {
+    try {
+      unlinkSync(tmp);
+    } catch {
+      /* already gone */
+    }
+    throw e;
+  }
+  fsyncDir(dirname(target));
+}
+
+/** Removes temporaries a killed run left next to `target` (never anything else). */
+export function removeStaleTemps(target: string): void {
+  const dir = dirname(target);
+  const prefix = `.${basename(target)}${TEMP_MARK}`;
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const n of names) if (n.startsWith(prefix)) rmSync(join(dir, n), { force: true, recursive: true });
+}

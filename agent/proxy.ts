@@ -1,0 +1,126 @@
+// The agent's XML-RPC client: node:https with a keep-alive agent, the site CA, an optional client
+// certificate, Basic auth, and upstream's retry rule (any failure, N tries, a fixed delay apart).
+import { readFileSync } from "node:fs";
+import { Agent, request } from "node:https";
+import { gunzipSync } from "node:zlib";
+import { VacfgError, XmlRpcFault } from "../protocol/errors.js";
+import { parseMethodResponse, serializeMethodCall, type XmlRpcValue } from "../protocol/xmlrpc/index.js";
+import type { Logger } from "./log.js";
+
+export interface ProxyOptions {
+  url: string;
+  user: string;
+  password: string;
+  ca?: string;
+  cert?: string;
+  key?: string;
+  retries: number;
+  retryDelayMs: number;
+  timeoutMs: number;
+  log: Logger;
+}
+
+/** Responses bigger than this are refused (a configuration is a few MB at most). */
+const MAX_RESPONSE = 256 * 1024 * 1024;
+
+export class XmlRpcProxy {
+  private readonly agent: Agent;
+  private readonly target: URL;
+  private readonly auth: string;
+
+  constructor(private readonly o: ProxyOptions) {
+    this.target = new URL(o.url);
+    if (this.target.protocol !== "https:") throw new VacfgError("AGENT_CONFIG", `server URL ${o.url}: only https is spoken`);
+    if (!this.target.pathname || this.target.pathname === "/") this.target.pathname = "/RPC2";
+    const read = (what: string, p?: string) => {
+      if (!p) return undefined;
+      try {
+        return readFileSync(p);
+      } catch (e) {
+        throw new VacfgError("AGENT_CONFIG", `${what} ${p}: ${(e as Error).message}`);
+      }
+    };
+    this.agent = new Agent({
+      keepAlive: true,
+      maxSockets: 1,
+      ca: read("--ca", o.ca),
+      cert: read("--cert", o.cert),
+      key: read("--key", o.key),
+      // without a CA the upstream client also talks to any server (with a warning)
+      rejectUnauthorized: !!o.ca,
+    });
+    if (!o.ca) o.log.warn(`no CA given: the server certificate of ${this.target.host} is not verified`);
+    this.auth = "Basic " + Buffer.from(`${o.user}:${o.password}`).toString("base64");
+  }
+
+  /** One call with retries; a fault or HTTP error after the last try is thrown. */
+  async call(method: string, ...params: XmlRpcValue[]): Promise<XmlRpcValue> {
+    let last: unknown;
+    for (let attempt = 1; attempt <= this.o.retries; attempt++) {
+      try {
+        return await this.once(method, params);
+      } catch (e) {
+        last = e;
+        this.o.log.debug(`${method} try ${attempt}/${this.o.retries} failed: ${(e as Error).message}`);
+        if (attempt < this.o.retries) await new Promise((r) => setTimeout(r, this.o.retryDelayMs));
+      }
+    }
+    throw last;
+  }
+
+  private once(method: string, params: XmlRpcValue[]): Promise<XmlRpcValue> {
+    const body = Buffer.from(serializeMethodCall({ methodName: method, params }), "utf8");
+    return new Promise((resolve, reject) => {
+      const req = request(
+        {
+          agent: this.agent,
+          protocol: "https:",
+          hostname: this.target.hostname,
+          port: this.target.port || 443,
+          path: this.target.pathname,
+          method: "POST",
+          timeout: this.o.timeoutMs,
+          headers: {
+            "Content-Type": "text/xml",
+            "Content-Length": body.length,
+            "User-Agent": "vacfg-agent",
+            "Accept-Encoding": "gzip",
+            Authorization: this.auth,
+          },
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          let size = 0;
+          res.on("data", (c: Buffer) => {
+            size += c.length;
+            if (size > MAX_RESPONSE) req.destroy(new VacfgError("AGENT_RUN", `${method}: response exceeds ${MAX_RESPONSE} bytes`));
+            else chunks.push(c);
+          });
+          res.on("error", reject);
+          res.on("end", () => {
+            if (res.statusCode !== 200) {
+              reject(new VacfgError("AGENT_RUN", `${method}: HTTP ${res.statusCode} ${res.statusMessage ?? ""}`.trim()));
+              return;
+            }
+            try {
+              let raw = Buffer.concat(chunks);
+              if (res.headers["content-encoding"] === "gzip") raw = gunzipSync(raw);
+              const r = parseMethodResponse(raw.toString("utf8"));
+              if (r.kind === "fault") reject(new XmlRpcFault(r.faultCode, r.faultString));
+              else resolve(r.value);
+            } catch (e) {
+              reject(e);
+            }
+          });
+        },
+      );
+      req.on("timeout", () => req.destroy(new VacfgError("AGENT_RUN", `${method}: no answer within ${this.o.timeoutMs} ms`)));
+      req.on("error", reject);
+      req.end(body);
+    });
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
+}

@@ -1,0 +1,47 @@
+// Paths under the target root (--root): resolving a client path the way a chroot would, so a
+// symlink inside the root that points at an absolute path never escapes to the host.
+import { lstatSync, readlinkSync } from "node:fs";
+import { posix } from "node:path";
+
+const MAX_HOPS = 40;
+
+/**
+ * Maps an absolute client path to a host path under `root`. Intermediate symlinks are
+ * resolved relative to the root (as the kernel would inside a chroot); the last component
+ * is left alone (lstat semantics), so the caller sees the link itself.
+ */
+export function inRoot(root: string, clientPath: string): string {
+  if (root === "/" || root === "") return posix.normalize(clientPath);
+  const parts = posix.normalize("/" + clientPath).split("/").filter(Boolean);
+  let resolved: string[] = [];
+  let hops = 0;
+  while (parts.length > 0) {
+    const part = parts.shift()!;
+    if (part === "..") {
+      resolved.pop();
+      continue;
+    }
+    if (part === ".") continue;
+    const candidate = [...resolved, part];
+    if (parts.length === 0) {
+      resolved = candidate;
+      break;
+    }
+    const host = posix.join(root, ...candidate);
+    let target: string | undefined;
+    try {
+      if (lstatSync(host).isSymbolicLink()) target = readlinkSync(host);
+    } catch {
+      // a missing component: nothing more to resolve, the rest is taken literally
+    }
+    if (target === undefined) {
+      resolved = candidate;
+      continue;
+    }
+    if (++hops > MAX_HOPS) throw new Error(`${clientPath}: too many levels of symbolic links under ${root}`);
+    const tparts = target.split("/").filter(Boolean);
+    if (target.startsWith("/")) resolved = [];
+    parts.unshift(...tparts);
+  }
+  return posix.join(root, ...resolved);
+}

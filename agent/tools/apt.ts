@@ -1,0 +1,135 @@
+// The Debian package tool: reads <root>/var/lib/dpkg/status, verifies versions (auto|any|exact)
+// and, unless -q, the md5sums dpkg recorded; installs and removes with apt-get, into the root
+// (chroot when the root has apt, else the host's apt-get pointed at the root's state).
+import { createHash } from "node:crypto";
+import { existsSync, readFileSync } from "node:fs";
+import { packageEntry } from "../../protocol/entries.js";
+import { el, type XmlElement } from "../../protocol/xml.js";
+import { inRoot } from "../root.js";
+import type { States, Tool, ToolContext } from "./tool.js";
+
+export interface InstalledPackage {
+  name: string;
+  version: string;
+  arch: string;
+}
+
+/** Installed packages from a dpkg status file (only "install ok installed" stanzas). */
+export function parseDpkgStatus(text: string): Map<string, InstalledPackage> {
+  const out = new Map<string, InstalledPackage>();
+  for (const stanza of text.split(/\n\s*\n/)) {
+    const f: Record<string, string> = {};
+    for (const line of stanza.split("\n")) {
+      const m = /^([A-Za-z-]+):\s*(.*)$/.exec(line);
+      if (m) f[m[1]] = m[2];
+    }
+    if (!f.Package || !/\binstalled$/.test(f.Status ?? "") || !(f.Status ?? "").includes("ok")) continue;
+    out.set(f.Package, { name: f.Package, version: f.Version ?? "", arch: f.Architecture ?? "" });
+  }
+  return out;
+}
+
+export class AptTool implements Tool {
+  readonly name = "APT";
+  private installed?: Map<string, InstalledPackage>;
+
+  handles(entry: XmlElement): boolean {
+    return (entry.tag === "Package" || entry.tag === "BoundPackage") && (entry.attrs.type === "deb" || entry.attrs.type === "apt");
+  }
+
+  private db(ctx: ToolContext): Map<string, InstalledPackage> {
+    if (!this.installed) {
+      const p = inRoot(ctx.root, "/var/lib/dpkg/status");
+      this.installed = existsSync(p) ? parseDpkgStatus(readFileSync(p, "utf8")) : new Map();
+    }
+    return this.installed;
+  }
+
+  /** Files whose md5 differs from what dpkg recorded (conffiles are not in md5sums). */
+  private badFiles(pkg: InstalledPackage, ctx: ToolContext): string[] {
+    const info = inRoot(ctx.root, "/var/lib/dpkg/info");
+    const list = [`${info}/${pkg.name}.md5sums`, `${info}/${pkg.name}:${pkg.arch}.md5sums`].find((p) => existsSync(p));
+    if (!list) return [];
+    const bad: string[] = [];
+    for (const line of readFileSync(list, "utf8").split("\n")) {
+      const m = /^([0-9a-f]{32})\s+(.+)$/.exec(line);
+      if (!m) continue;
+      const file = inRoot(ctx.root, "/" + m[2]);
+      try {
+        if (createHash("md5").update(readFileSync(file)).digest("hex") !== m[1]) bad.push("/" + m[2]);
+      } catch {
+        bad.push("/" + m[2]);
+      }
+    }
+    return bad;
+  }
+
+  async verify(entry: XmlElement, ctx: ToolContext): Promise<boolean> {
+    const p = packageEntry(entry);
+    const have = this.db(ctx).get(p.name);
+    if (!have) {
+      entry.attrs.current_exists = "false";
+      return false;
+    }
+    const wanted = p.instances[0]?.version ?? p.version;
+    if (wanted !== "auto" && wanted !== "any" && wanted !== have.version) {
+      entry.attrs.current_version = have.version;
+      return false;
+    }
+    if (!ctx.quick) {
+      const bad = this.badFiles(have, ctx);
+      if (bad.length) {
+        ctx.log.info(`Package ${p.name}: ${bad.length} file(s) fail their dpkg checksum: ${bad.slice(0, 5).join(" ")}`);
+        entry.attrs.current_modified_files = bad.join(" ");
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** apt-get argv for this root: chroot into it when it has apt, else aim the host's apt at it. */
+  aptArgv(ctx: ToolContext, args: string[]): string[] {
+    const base = ["-q", "-y", "-o", "DPkg::Options::=--force-confold", "-o", "DPkg::Options::=--force-confdef"];
+    if (ctx.root === "/") return ["apt-get", ...base, ...args];
+    if (existsSync(inRoot(ctx.root, "/usr/bin/apt-get"))) return ["chroot", ctx.root, "apt-get", ...base, ...args];
+    const r = ctx.root;
+    return ["apt-get", ...base, "-o", `Dir=${r}`, "-o", `Dir::State::status=${r}/var/lib/dpkg/status`, "-o", `DPkg::Options::=--root=${r}`, "-o", "Dir::Bin::dpkg=/usr/bin/dpkg", ...args];
+  }
+
+  async install(entries: XmlElement[], ctx: ToolContext): Promise<States> {
+    const states: States = new Map();
+    const specs: string[] = [];
+    let reinstall = false;
+    for (const e of entries) {
+      const p = packageEntry(e);
+      const v = p.instances[0]?.version ?? p.version;
+      specs.push(v === "auto" || v === "any" ? p.name : `${p.name}=${v}`);
+      if (e.attrs.current_modified_files) reinstall = true;
+    }
+    if (specs.length) {
+      const r = await ctx.exec(this.aptArgv(ctx, [...(reinstall ? ["--reinstall"] : []), "install", ...specs]), {
+        env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" },
+      });
+      if (r.code !== 0) ctx.log.error(`APT: apt-get install ${specs.join(" ")} failed (exit ${r.code}): ${r.stderr.trim().split("\n").slice(-3).join(" / ")}`);
+    }
+    this.installed = undefined;
+    for (const e of entries) {
+      for (const k of Object.keys(e.attrs)) if (k.startsWith("current_")) delete e.attrs[k];
+      states.set(e, await this.verify(e, ctx));
+    }
+    return states;
+  }
+
+  async findExtra(managed: XmlElement[], ctx: ToolContext): Promise<XmlElement[]> {
+    const names = new Set(managed.map((e) => e.attrs.name));
+    return [...this.db(ctx).values()].filter((p) => !names.has(p.name)).map((p) => el("Package", { name: p.name, type: "deb", current_version: p.version }));
+  }
+
+  async remove(extras: XmlElement[], ctx: ToolContext): Promise<void> {
+    const names = extras.map((e) => e.attrs.name!).filter(Boolean);
+    if (!names.length) return;
+    const r = await ctx.exec(this.aptArgv(ctx, ["remove", ...names]), { env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" } });
+    if (r.code !== 0) ctx.log.error(`APT: apt-get remove ${names.join(" ")} failed (exit ${r.code}): ${r.stderr.trim()}`);
+    this.installed = undefined;
+  }
+}

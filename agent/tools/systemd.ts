@@ -1,0 +1,102 @@
+// The systemd tool: Service entries of type systemd. Enablement through `systemctl [--root=DIR]
+// enable|disable` (works offline on an image); start/stop/restart only on a host booted with systemd.
+import { existsSync } from "node:fs";
+import { serviceEntry } from "../../protocol/entries.js";
+import { el, type XmlElement } from "../../protocol/xml.js";
+import { restartBundleServices, type ServiceControl } from "./service-restart.js";
+import type { States, Tool, ToolContext } from "./tool.js";
+
+export class SystemdTool implements Tool, ServiceControl {
+  readonly name = "Systemd";
+  private readonly restarted = new Set<string>();
+
+  handles(entry: XmlElement): boolean {
+    return (entry.tag === "Service" || entry.tag === "BoundService") && entry.attrs.type === "systemd";
+  }
+
+  private systemctl(ctx: ToolContext, args: string[]): string[] {
+    return ctx.root === "/" ? ["systemctl", ...args] : ["systemctl", `--root=${ctx.root}`, ...args];
+  }
+
+  /** sd_booted(): systemd runs this host (and we are not applying to another root). */
+  private live(ctx: ToolContext): boolean {
+    return ctx.root === "/" && existsSync("/run/systemd/system");
+  }
+
+  cannotControl(ctx: ToolContext): string | undefined {
+    if (ctx.root !== "/") return `applying under --root ${ctx.root}`;
+    if (!this.live(ctx)) return "systemd is not running on this host";
+    return undefined;
+  }
+
+  async control(name: string, action: "restart" | "stop", ctx: ToolContext): Promise<boolean> {
+    return (await ctx.exec(this.systemctl(ctx, [action, name]))).code === 0;
+  }
+
+  async verify(entry: XmlElement, ctx: ToolContext): Promise<boolean> {
+    const s = serviceEntry(entry);
+    if (s.status === "ignore") return true;
+    const en = await ctx.exec(this.systemctl(ctx, ["is-enabled", s.name]));
+    const state = en.stdout.trim();
+    if (en.code !== 0 && !["disabled", "masked", "static", "indirect", "linked"].includes(state)) {
+      ctx.log.info(`Service ${s.name}: ${en.stderr.trim() || "unit not found"}`);
+    }
+    let on = state === "enabled" || state === "enabled-runtime" || state === "alias";
+    if (this.live(ctx)) {
+      const act = await ctx.exec(this.systemctl(ctx, ["is-active", s.name]));
+      const active = act.stdout.trim() === "active";
+      on = s.status === "on" ? on && active : on || active;
+    }
+    entry.attrs.target_status = s.status;
+    entry.attrs.current_status = on ? "on" : "off";
+    const ok = (s.status === "on") === on;
+    if (ok) {
+      delete entry.attrs.target_status;
+      delete entry.attrs.current_status;
+    }
+    return ok;
+  }
+
+  async install(entries: XmlElement[], ctx: ToolContext): Promise<States> {
+    const states: States = new Map();
+    for (const e of entries) {
+      const s = serviceEntry(e);
+      if (e.attrs.install === "false" || s.status === "ignore") {
+        states.set(e, s.status === "ignore");
+        continue;
+      }
+      const r = await ctx.exec(this.systemctl(ctx, [s.status === "on" ? "enable" : "disable", s.name]));
+      if (r.code !== 0) ctx.log.error(`Systemd: ${s.status === "on" ? "enable" : "disable"} ${s.name} failed: ${r.stderr.trim()}`);
+      if (this.live(ctx)) {
+        const r2 = await ctx.exec(this.systemctl(ctx, [s.status === "on" ? "start" : "stop", s.name]));
+        if (r2.code !== 0) ctx.log.error(`Systemd: ${s.status === "on" ? "start" : "stop"} ${s.name} failed: ${r2.stderr.trim()}`);
+        else if (s.status === "on") this.restarted.add(s.name); // just started: no restart needed this run
+      }
+      states.set(e, await this.verify(e, ctx));
+    }
+    return states;
+  }
+
+  async findExtra(managed: XmlElement[], ctx: ToolContext): Promise<XmlElement[]> {
+    const names = new Set(managed.map((e) => e.attrs.name ?? "").flatMap((n) => [n, `${n}.service`]));
+    const r = await ctx.exec(this.systemctl(ctx, ["list-unit-files", "--state=enabled", "--no-legend", "--no-pager"]));
+    if (r.code !== 0) return [];
+    return r.stdout
+      .split("\n")
+      .map((l) => l.trim().split(/\s+/)[0])
+      .filter((n) => n && !names.has(n))
+      .map((n) => el("Service", { name: n, type: "systemd" }));
+  }
+
+  async remove(extras: XmlElement[], ctx: ToolContext): Promise<void> {
+    for (const e of extras) {
+      const r = await ctx.exec(this.systemctl(ctx, ["disable", e.attrs.name ?? ""]));
+      if (r.code !== 0) ctx.log.error(`Systemd: disable ${e.attrs.name} failed: ${r.stderr.trim()}`);
+      if (this.live(ctx)) await ctx.exec(this.systemctl(ctx, ["stop", e.attrs.name ?? ""]));
+    }
+  }
+
+  bundleUpdated(bundle: XmlElement, ctx: ToolContext): Promise<States> {
+    return restartBundleServices(this, bundle, ctx, this.restarted);
+  }
+}

@@ -1,0 +1,58 @@
+// The one interface every entry family implements (inventory/verify, install, remove, extras),
+// and the context a tool gets: the root, dry run, accounts, logging, prompting.
+import type { XmlElement } from "../../protocol/xml.js";
+import type { AccountDb } from "../accounts.js";
+import type { Logger } from "../log.js";
+
+export interface ToolContext {
+  /** "/" or the directory everything is applied under (--root). */
+  root: string;
+  dryRun: boolean;
+  interactive: boolean;
+  /** -q: skip expensive checks (package checksums). */
+  quick: boolean;
+  /** -P / [client] paranoid: back up files before replacing them (entries with paranoid="true"). */
+  paranoid: boolean;
+  /** Where paranoid backups go, as a client path (under root). */
+  paranoidPath: string;
+  paranoidCopies: number;
+  log: Logger;
+  accounts(): AccountDb;
+  /** Re-reads the root's passwd/group after users changed. */
+  reloadAccounts(): void;
+  /** Asks the operator (interactive mode); resolves false on no/EOF. */
+  prompt(question: string): Promise<boolean>;
+  /** Runs a command, never through a shell unless argv says so. */
+  exec(argv: string[], opts?: { env?: NodeJS.ProcessEnv; timeoutMs?: number; input?: string }): Promise<ExecResult>;
+}
+
+export interface ExecResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Outcome of install: per entry, true when the entry is now correct. */
+export type States = Map<XmlElement, boolean>;
+
+export interface Tool {
+  readonly name: string;
+  /** True when this tool manages the entry (tag and type). */
+  handles(entry: XmlElement): boolean;
+  /** Checks one entry against the machine; records current_* attributes on it. */
+  verify(entry: XmlElement, ctx: ToolContext): Promise<boolean>;
+  /** Brings entries to their wanted state (never called in dry run). */
+  install(entries: XmlElement[], ctx: ToolContext): Promise<States>;
+  /** Things on the machine this tool would manage but the configuration does not name. */
+  findExtra?(managed: XmlElement[], ctx: ToolContext): Promise<XmlElement[]>;
+  /** Removes extra entries (-r). */
+  remove?(extras: XmlElement[], ctx: ToolContext): Promise<void>;
+  /** Called for each bundle in which something was modified (service restarts, post actions). */
+  bundleUpdated?(bundle: XmlElement, ctx: ToolContext): Promise<States>;
+  bundleNotUpdated?(bundle: XmlElement, ctx: ToolContext): Promise<States>;
+}
+
+/** Attribute helper: the entry's name. */
+export function nameOf(e: XmlElement): string {
+  return e.attrs.name ?? "";
+}
