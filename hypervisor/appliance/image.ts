@@ -1,0 +1,112 @@
+// The appliance disk: the cached rootfs tarball plus the stage-2 init (and any trees such as a
+// built vacfg), packed into ext4 with mkfs.ext4 -d (no loop mount, no root-only mount calls),
+// converted to a qcow2 base; each VM then boots a copy-on-write overlay of that base.
+import { createHash } from "node:crypto";
+import { chmod, mkdir, readFile, readdir, writeFile } from "node:fs/promises";
+import { basename, join } from "node:path";
+import { VacfgError } from "../../protocol/errors.js";
+import type { VmSpec } from "../vm/driver.js";
+import { runChecked } from "../vm/exec.js";
+import { STAGE2_INIT, bootCmdline } from "./boot-protocol.js";
+import { buildOnce, type Progress } from "./cache.js";
+import { ensureBootBits } from "./initramfs.js";
+import { ensureRootfsTarball, type RootfsOptions } from "./rootfs.js";
+
+export interface ApplianceTree {
+  /** Directory on the host. */
+  from: string;
+  /** Absolute path inside the image, e.g. /opt/vacfg/dist. */
+  to: string;
+}
+
+export interface ApplianceImageOptions extends RootfsOptions {
+  trees?: ApplianceTree[];
+  /** Free space left in the filesystem beyond its contents (default 256 MiB). */
+  freeMiB?: number;
+}
+
+export interface ApplianceImage {
+  /** qcow2 base image; never boot it directly, boot an overlay. */
+  base: string;
+  vmlinuz: string;
+  initrd: string;
+  kernelRelease: string;
+}
+
+async function hashTree(h: ReturnType<typeof createHash>, dir: string, rel = ""): Promise<void> {
+  const entries = (await readdir(join(dir, rel), { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : 1));
+  for (const e of entries) {
+    const r = join(rel, e.name);
+    if (e.isDirectory()) await hashTree(h, dir, r);
+    else if (e.isFile()) h.update(r).update("\0").update(await readFile(join(dir, r)));
+  }
+}
+
+export async function ensureApplianceImage(cacheDir: string, o: ApplianceImageOptions, progress: Progress): Promise<ApplianceImage> {
+  for (const t of o.trees ?? []) {
+    if (!t.to.startsWith("/") || t.to.split("/").includes("..")) throw new VacfgError("IMAGE", `appliance tree target must be absolute without '..': ${t.to}`);
+  }
+  const tarball = await ensureRootfsTarball(cacheDir, o, progress);
+  const boot = await ensureBootBits(cacheDir, progress);
+  const h = createHash("sha256").update(basename(tarball)).update(STAGE2_INIT).update(String(o.freeMiB ?? 256));
+  for (const t of o.trees ?? []) {
+    h.update(`\0tree\0${t.to}\0`);
+    await hashTree(h, t.from);
+  }
+  const base = join(cacheDir, "images", `appliance-${h.digest("hex").slice(0, 16)}.qcow2`);
+  await buildOnce(base, "appliance image (ext4 -> qcow2)", progress, async (tmp) => {
+    const root = `${tmp}.root`;
+    const raw = `${tmp}.raw`;
+    await mkdir(root);
+    progress(`unpacking ${basename(tarball)}`);
+    await runChecked("tar", ["-xzf", tarball, "-C", root, "--numeric-owner"], { code: "IMAGE", timeoutMs: 600_000 });
+    await writeFile(join(root, "sbin", "vacfg-init"), STAGE2_INIT);
+    await chmod(join(root, "sbin", "vacfg-init"), 0o755);
+    for (const t of o.trees ?? []) {
+      const dest = join(root, t.to);
+      await mkdir(dest, { recursive: true });
+      await runChecked("cp", ["-a", `${t.from}/.`, dest], { code: "IMAGE" });
+    }
+    const bytes = Number((await runChecked("du", ["-sb", root], { code: "IMAGE" })).split(/\s/)[0]);
+    // ext4 metadata and block rounding take roughly a fifth on top of the file bytes.
+    const sizeMiB = Math.ceil((bytes * 1.25) / 2 ** 20) + (o.freeMiB ?? 256);
+    progress(`mkfs.ext4 -d (${sizeMiB} MiB)`);
+    await runChecked("mkfs.ext4", ["-q", "-F", "-L", "vacfg-root", "-d", root, raw, `${sizeMiB}M`], { code: "IMAGE", timeoutMs: 600_000 });
+    progress("qemu-img convert -> qcow2");
+    await runChecked("qemu-img", ["convert", "-f", "raw", "-O", "qcow2", raw, tmp], { code: "IMAGE", timeoutMs: 600_000 });
+  });
+  return { base, vmlinuz: boot.vmlinuz, initrd: boot.initrd, kernelRelease: boot.kernel.release };
+}
+
+/** A copy-on-write qcow2 overlay of `base` for one VM: the base stays untouched and shared. */
+export async function createOverlay(base: string, overlay: string): Promise<string> {
+  await runChecked("qemu-img", ["create", "-q", "-f", "qcow2", "-b", base, "-F", "qcow2", overlay], { code: "IMAGE" });
+  return overlay;
+}
+
+export interface ApplianceBoot {
+  name: string;
+  image: ApplianceImage;
+  /** The VM's own overlay (see createOverlay). */
+  disk: string;
+  command: string;
+  memoryMiB?: number;
+  vcpus?: number;
+  serialLog?: string;
+  nics?: VmSpec["nics"];
+}
+
+/** The VmSpec that boots an appliance overlay: initramfs mounts /dev/vda, switch_root, runs the command. */
+export function applianceVmSpec(b: ApplianceBoot): VmSpec {
+  return {
+    name: b.name,
+    memoryMiB: b.memoryMiB ?? 512,
+    vcpus: b.vcpus ?? 1,
+    disks: [{ path: b.disk, format: "qcow2", kind: "file", target: "vda" }],
+    nics: b.nics ?? [],
+    kernel: b.image.vmlinuz,
+    ramdisk: b.image.initrd,
+    cmdline: bootCmdline({ root: "/dev/vda", switchRoot: true, command: b.command }),
+    serialLog: b.serialLog,
+  };
+}
