@@ -2,8 +2,12 @@
 import type { Command } from "commander";
 import { registerLint } from "./lint.js";
 import { registerCtx } from "./ctx.js";
+import { registerInit } from "./init.js";
+import { registerServer } from "./server.js";
 
 export function registerCommands(program: Command): void {
   registerLint(program);
   registerCtx(program);
+  registerInit(program);
+  registerServer(program);
 }

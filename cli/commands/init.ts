@@ -1,0 +1,18 @@
+// `vacfg init DIR`: a new site (repository skeleton, CA + server certificate, password, vacfg.conf).
+import type { Command } from "commander";
+import { initSite } from "../../server/admin/init.js";
+
+export function registerInit(program: Command): void {
+  program
+    .command("init")
+    .description("create a site: DIR/repo skeleton, DIR/tls (CA, server certificate), DIR/password, DIR/vacfg.conf; never overwrites")
+    .argument("<dir>", "site directory")
+    .option("--hostname <name>", "server certificate name (default: this host's name)")
+    .option("--port <n>", "listen port written to vacfg.conf", "6789")
+    .action((dir: string, opts: { hostname?: string; port: string }) => {
+      const r = initSite(dir, { hostname: opts.hostname, port: Number(opts.port) });
+      for (const p of r.created) console.log(`created ${p}`);
+      if (r.created.length === 0) console.log(`${r.dir}: already initialised, nothing changed`);
+      console.log(`start the server with: vacfg server -c ${r.configPath}`);
+    });
+}
