@@ -1,0 +1,44 @@
+// clients.xml text edits: layout and comments kept, atomic writes, several processes at once.
+import { execFile } from "node:child_process";
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { fileURLToPath } from "node:url";
+import { expect } from "chai";
+import { parseXml } from "../../../protocol/xml.js";
+import { insertClient, setClientAttr } from "../../../server/plugins/metadata/clients-writer.js";
+import { CLIENTS_XML } from "./fixture-repo.js";
+
+const run = promisify(execFile);
+
+describe("clients.xml writer", function () {
+  it("inserts a line before </Clients> with the file's indentation, and edits one attribute in place", () => {
+    const text = '<Clients>\n    <!-- c -->\n    <Client name="a" profile="p"/>\n    <!-- <Client name="b" profile="commented"/> -->\n    <Client name="b"\n            profile="x" >\n      <Alias name="bee"/>\n    </Client>\n</Clients>\n';
+    const added = insertClient(text, "n&1", [["profile", "web"]]);
+    expect(added).to.equal(text.replace("</Clients>", '    <Client name="n&amp;1" profile="web"/>\n</Clients>'));
+    expect(insertClient(added, "A", [["profile", "web"]])).to.equal(added);
+    const changed = setClientAttr(text, "bee", "profile", "y");
+    expect(changed).to.equal(text.replace('profile="x" >', 'profile="y" >'));
+    expect(setClientAttr(text, "a", "version", "1.4")).to.include('<Client name="a" profile="p" version="1.4"/>');
+    expect(insertClient("<Clients/>\n", "z", [])).to.equal('<Clients>\n  <Client name="z"/>\n</Clients>\n');
+  });
+
+  it("three processes adding and updating clients at once lose nothing and leave no temp files", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "vacfg-clients-"));
+    try {
+      const path = join(dir, "clients.xml");
+      writeFileSync(path, CLIENTS_XML);
+      const child = fileURLToPath(new URL("./clients-writer-child.js", import.meta.url));
+      await Promise.all(["p", "q", "r"].map((prefix) => run(process.execPath, [child, path, prefix, "12"])));
+      const text = readFileSync(path, "utf8");
+      const clients = parseXml(text).children.filter((c) => c.tag === "Client");
+      expect(clients).to.have.length(7 + 36);
+      for (const p of ["p", "q", "r"]) for (let i = 0; i < 12; i++) expect(clients.find((c) => c.attrs.name === `${p}${i}`)?.attrs.version).to.equal(`v${i}`);
+      expect(text).to.include("<!-- admin note: keep this comment -->");
+      expect(readdirSync(dir)).to.deep.equal(["clients.xml"]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
