@@ -89,7 +89,16 @@ export async function runAgent(o: AgentOptions, log: Logger, tools: Tool[] = def
       }
       times.probe_download = now();
       const items: ProbeDataItem[] = [];
+      // The built-in context probe speaks for vacfg-context. When the repository also has a probe
+      // of that name (it can only read a copy of the parameters), the agent's data answers it
+      // under that probe's source, so the server files it where templates read it.
+      const ctxItem = await contextProbeData(o.root, log);
+      if (ctxItem) items.push(ctxItem);
       for (const probe of probes) {
+        if (ctxItem && probe.name === ctxItem.name) {
+          ctxItem.source = probe.source;
+          continue;
+        }
         const r = await runProbe(probe, o.probeTimeoutMs, log);
         if (r.failure) {
           if (o.exitOnProbeFailure) fatal(`Failed to execute probe ${probe.name}: ${r.failure}`);
@@ -97,8 +106,6 @@ export async function runAgent(o: AgentOptions, log: Logger, tools: Tool[] = def
         }
         items.push(r.item);
       }
-      const ctxItem = await contextProbeData(o.root, log);
-      if (ctxItem) items.push(ctxItem);
       if (items.length) await call("Failed to upload probe data", "RecvProbeData", serializeProbeData(items));
       times.probe_upload = now();
       if (o.decision === "whitelist" || o.decision === "blacklist") {

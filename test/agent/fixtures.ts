@@ -94,9 +94,19 @@ export function torquePackages(): DebSpec[] {
     { name: "coreutils", version: "9.1-1", files: { "usr/share/doc/vacfg-test/coreutils": "coreutils\n" } },
     { name: "openssh-client", version: "1:9.2p1-2", files: { "usr/share/doc/vacfg-test/openssh-client": "ssh\n" } },
     { name: "torque-client", version: "6.1.2-1", files: { "var/spool/torque/": ["", 0o755], "var/spool/torque/spool/": ["", 0o1777], "usr/bin/qstat": ["#!/bin/sh\n", 0o755] } },
-    { name: "torque-mom", version: "6.1.2-1", files: { "lib/systemd/system/torque-mom.service": unit("Torque MOM") } },
-    { name: "torque-scheduler", version: "6.1.2-1", files: { "lib/systemd/system/torque-scheduler.service": unit("Torque scheduler") } },
-    { name: "torque-server", version: "6.1.2-1", files: { "lib/systemd/system/torque-server.service": unit("Torque server"), "usr/bin/qmgr": ["#!/bin/sh\necho \"$@\" >> /var/log/qmgr.log\n", 0o755] } },
+    { name: "torque-mom", version: "6.1.2-1", files: { "lib/systemd/system/torque-mom.service": unit("Torque MOM"), "lib/systemd/system/pbs_mom.service": unit("Torque MOM") } },
+    { name: "torque-scheduler", version: "6.1.2-1", files: { "lib/systemd/system/torque-scheduler.service": unit("Torque scheduler"), "lib/systemd/system/pbs_sched.service": unit("Torque scheduler") } },
+    {
+      name: "torque-server",
+      version: "6.1.2-1",
+      files: {
+        "lib/systemd/system/torque-server.service": unit("Torque server"),
+        "lib/systemd/system/pbs_server.service": unit("Torque server"),
+        "usr/bin/qmgr": ["#!/bin/sh\necho \"$@\" >> /var/log/qmgr.log\n", 0o755],
+        "var/log/": ["", 0o755],
+      },
+    },
+    { name: "openssh-server", version: "1:9.2p1-2", files: { "lib/systemd/system/ssh.service": unit("OpenBSD Secure Shell server"), "etc/ssh/": ["", 0o755] } },
     { name: "vacfg-hello", version: "1.0-1", files: { "usr/share/vacfg-hello/hello.txt": "hello\n" } },
   ];
 }
