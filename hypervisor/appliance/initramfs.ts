@@ -8,6 +8,7 @@ import { VacfgError } from "../../protocol/errors.js";
 import { INITRAMFS_INIT, POWER_BUTTON_ACTION } from "./boot-protocol.js";
 import { buildOnce, exists, type Progress } from "./cache.js";
 import { writeCpioNewc, type CpioEntry } from "./cpio.js";
+import { ensureUnpackedDeb } from "./deb.js";
 import { ensureKernel, type ApplianceKernel } from "./kernel.js";
 import { resolveModules } from "./kmod.js";
 
@@ -16,10 +17,12 @@ import { resolveModules } from "./kmod.js";
  * ACPI power button + evdev so busybox acpid can turn the host's power-down request into poweroff.
  */
 export const INITRAMFS_MODULES = ["virtio_pci", "virtio_blk", "virtio_net", "button", "evdev"];
-export const BUSYBOX_STATIC = "/bin/busybox";
+/** Unpacked, not installed: it conflicts with the dynamic busybox package other tools use. */
+export const BUSYBOX_STATIC_PACKAGE = "busybox-static";
 
-export async function ensureInitramfs(cacheDir: string, kernel: ApplianceKernel, progress: Progress, busybox = BUSYBOX_STATIC): Promise<string> {
-  if (!(await exists(busybox))) throw new VacfgError("IMAGE", `${busybox} missing: install the busybox-static package`);
+export async function ensureInitramfs(cacheDir: string, kernel: ApplianceKernel, progress: Progress): Promise<string> {
+  const busybox = join(await ensureUnpackedDeb(cacheDir, BUSYBOX_STATIC_PACKAGE, progress), "bin", "busybox");
+  if (!(await exists(busybox))) throw new VacfgError("IMAGE", `${BUSYBOX_STATIC_PACKAGE} has no bin/busybox`);
   const bb = await readFile(busybox);
   const modules = await resolveModules(kernel.modulesDir, INITRAMFS_MODULES);
   // The cache key covers everything that goes into the archive, so a changed init or busybox rebuilds it.

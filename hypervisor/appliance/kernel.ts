@@ -1,10 +1,10 @@
-// The appliance kernel: Debian's linux-image-cloud-amd64, fetched with apt-get download and
-// unpacked with dpkg-deb (nothing is installed on the host), cached as vmlinuz + its modules.
-import { mkdir, readdir, rename } from "node:fs/promises";
+// The appliance kernel: Debian's linux-image-cloud-amd64 (the concrete linux-image package it
+// points at), unpacked into the cache as vmlinuz + modules; nothing is installed on the host.
 import { join } from "node:path";
 import { VacfgError } from "../../protocol/errors.js";
 import { runChecked } from "../vm/exec.js";
-import { buildOnce, exists, type Progress } from "./cache.js";
+import type { Progress } from "./cache.js";
+import { ensureUnpackedDeb } from "./deb.js";
 
 export const KERNEL_META_PACKAGE = "linux-image-cloud-amd64";
 
@@ -27,21 +27,6 @@ async function resolveKernelPackage(): Promise<string> {
 export async function ensureKernel(cacheDir: string, progress: Progress): Promise<ApplianceKernel> {
   const pkg = await resolveKernelPackage();
   const release = pkg.replace(/^linux-image-/, "");
-  const dir = join(cacheDir, "kernel", release);
-  const kernel = { release, vmlinuz: join(dir, "vmlinuz"), modulesDir: join(dir, "root", "lib", "modules", release) };
-  if (await exists(kernel.vmlinuz)) return kernel;
-  await buildOnce(dir, `kernel ${pkg}`, progress, async (tmp) => {
-    await mkdir(tmp, { recursive: true });
-    progress(`apt-get download ${pkg}`);
-    // apt drops privileges to _apt for downloads into a dir it can write; a root-owned temp dir
-    // only earns a warning ("download is performed unsandboxed"), which is harmless here.
-    await runChecked("apt-get", ["download", "-q", pkg], { cwd: tmp, code: "IMAGE", timeoutMs: 600_000 });
-    const deb = (await readdir(tmp)).find((f) => f.endsWith(".deb"));
-    if (!deb) throw new VacfgError("IMAGE", `apt-get download ${pkg} produced no .deb`);
-    progress(`dpkg-deb -x ${deb}`);
-    await runChecked("dpkg-deb", ["-x", join(tmp, deb), join(tmp, "root")], { code: "IMAGE" });
-    await rename(join(tmp, "root", "boot", `vmlinuz-${release}`), join(tmp, "vmlinuz"));
-    await runChecked("rm", ["-f", join(tmp, deb)]);
-  });
-  return kernel;
+  const root = await ensureUnpackedDeb(cacheDir, pkg, progress);
+  return { release, vmlinuz: join(root, "boot", `vmlinuz-${release}`), modulesDir: join(root, "lib", "modules", release) };
 }
