@@ -1,0 +1,97 @@
+// Admin login for the reporting UI and /metrics: a signed session cookie (HMAC-SHA256) after a form
+// login, or HTTP Basic `admin:PASSWORD` for scripts. The key derives from the admin password, so
+// every server process behind a load balancer accepts the same cookie, and changing the password
+// logs everyone out.
+import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import type { IncomingMessage } from "node:http";
+import { VacfgError } from "../../protocol/errors.js";
+import { writeFileOnce } from "../admin/fs-safe.js";
+
+export const SESSION_COOKIE = "vacfg_reports";
+export const ADMIN_USER = "admin";
+/** Session lifetime: a working day. */
+export const SESSION_MS = 12 * 3600_000;
+
+export interface AdminAuth {
+  /** A Set-Cookie value for a new session. */
+  issueCookie(now?: number): string;
+  clearCookie(): string;
+  /** True when the request carries a valid session cookie or Basic admin credentials. */
+  isAdmin(req: IncomingMessage, now?: number): boolean;
+  checkPassword(user: string, password: string): boolean;
+}
+
+function safeEqual(a: string, b: string): boolean {
+  // Compare digests so that the length of the secret does not leak through timing.
+  const ha = createHmac("sha256", "vacfg-compare").update(a).digest();
+  const hb = createHmac("sha256", "vacfg-compare").update(b).digest();
+  return timingSafeEqual(ha, hb);
+}
+
+function cookieValue(header: string | undefined, name: string): string | undefined {
+  if (!header) return undefined;
+  for (const part of header.split(";")) {
+    const i = part.indexOf("=");
+    if (i > 0 && part.slice(0, i).trim() === name) return part.slice(i + 1).trim();
+  }
+  return undefined;
+}
+
+export function createAdminAuth(adminPassword: string, cookiePath = "/"): AdminAuth {
+  if (adminPassword.length < 8) throw new VacfgError("REPORT_LOGIN", "the reporting admin password must have at least 8 characters");
+  const key = createHmac("sha256", "vacfg-reports-session").update(adminPassword).digest();
+  const sign = (payload: string): string => createHmac("sha256", key).update(payload).digest("base64url");
+  const attrs = `Path=${cookiePath}; HttpOnly; Secure; SameSite=Strict`;
+
+  const checkPassword = (user: string, password: string): boolean => {
+    // Evaluate both comparisons always: no early exit on the user name.
+    const u = safeEqual(user, ADMIN_USER);
+    const p = safeEqual(password, adminPassword);
+    return u && p;
+  };
+
+  const validSession = (value: string | undefined, now: number): boolean => {
+    const m = value ? /^v1\.(\d{1,15})\.([A-Za-z0-9_-]{43})$/.exec(value) : null;
+    if (!m) return false;
+    if (!safeEqual(sign(`v1.${m[1]}`), m[2])) return false;
+    return Number(m[1]) > now;
+  };
+
+  const basicAdmin = (header: string | undefined): boolean => {
+    const m = header ? /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header) : null;
+    if (!m) return false;
+    const decoded = Buffer.from(m[1], "base64").toString("utf8");
+    const i = decoded.indexOf(":");
+    return i >= 0 && checkPassword(decoded.slice(0, i), decoded.slice(i + 1));
+  };
+
+  return {
+    issueCookie(now = Date.now()) {
+      const payload = `v1.${now + SESSION_MS}`;
+      return `${SESSION_COOKIE}=${payload}.${sign(payload)}; ${attrs}; Max-Age=${SESSION_MS / 1000}`;
+    },
+    clearCookie() {
+      return `${SESSION_COOKIE}=; ${attrs}; Max-Age=0`;
+    },
+    isAdmin(req, now = Date.now()) {
+      return validSession(cookieValue(req.headers.cookie, SESSION_COOKIE), now) || basicAdmin(req.headers.authorization);
+    },
+    checkPassword,
+  };
+}
+
+/**
+ * The admin password for the reporting UI: $VACFG_ADMIN_PASSWORD, else DATA_DIR/admin-password
+ * (created at random, mode 0600, on first use; the admin reads it from there).
+ */
+export function loadAdminPassword(dataDir: string): string {
+  const env = process.env.VACFG_ADMIN_PASSWORD;
+  if (env) return env;
+  const path = join(dataDir, "admin-password");
+  if (!existsSync(path)) writeFileOnce(path, randomBytes(18).toString("base64url") + "\n", 0o600);
+  const pw = readFileSync(path, "utf8").trim();
+  if (!pw) throw new VacfgError("REPORT_LOGIN", `${path}: the admin password file is empty`);
+  return pw;
+}

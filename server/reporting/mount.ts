@@ -1,0 +1,60 @@
+// What the HTTPS front mounts besides XML-RPC: the reporting UI at /reports and /metrics, plus the
+// metric set the XML-RPC handler feeds. startServer calls reportingWeb() and hands both to serveApi.
+import type { Express, Request, Response } from "express";
+import type { Logger } from "pino";
+import type { Store } from "../store/store.js";
+import { createServerMetrics, METRICS_CONTENT_TYPE, type ServerMetrics } from "../http/metrics.js";
+import { isLocalhost, peerAddress } from "../http/peer.js";
+import { createAdminAuth, loadAdminPassword } from "./admin-session.js";
+import { CLIENT_STATES, clientRows, DEFAULT_STALE_HOURS, reportOptions } from "./report-model.js";
+import { createReportsRouter } from "./router.js";
+
+export const REPORTS_PATH = "/reports";
+export const METRICS_PATH = "/metrics";
+
+export interface ReportingWebOptions {
+  store: Store;
+  /** Admin password; default $VACFG_ADMIN_PASSWORD or DATA_DIR/admin-password (see admin-session.ts). */
+  adminPassword?: string;
+  dataDir: string;
+  staleHours?: number;
+  logger?: Logger;
+}
+
+export interface ReportingWeb {
+  metrics: ServerMetrics;
+  routes: (app: Express) => void;
+}
+
+/** Clients per state right now (for the vacfg_clients gauge). */
+export async function clientStateCounts(store: Store, staleHours = DEFAULT_STALE_HOURS): Promise<Record<string, number>> {
+  const counts: Record<string, number> = Object.fromEntries(CLIENT_STATES.map((s) => [s, 0]));
+  for (const r of await clientRows(store, reportOptions(Date.now(), staleHours))) counts[r.state]++;
+  return counts;
+}
+
+export function reportingWeb(opts: ReportingWebOptions): ReportingWeb {
+  const adminPassword = opts.adminPassword ?? loadAdminPassword(opts.dataDir);
+  const staleHours = opts.staleHours ?? DEFAULT_STALE_HOURS;
+  const metrics = createServerMetrics(() => clientStateCounts(opts.store, staleHours));
+  const auth = createAdminAuth(adminPassword, REPORTS_PATH);
+  const log = opts.logger?.child({ component: "reporting" });
+  const router = createReportsRouter({ store: opts.store, adminPassword, staleHours, mountPath: REPORTS_PATH, ...(log ? { logger: log } : {}) });
+
+  const serveMetrics = async (req: Request, res: Response): Promise<void> => {
+    // Prometheus on the server itself scrapes without credentials; from elsewhere, the admin's.
+    if (!isLocalhost(peerAddress(req.socket)) && !auth.isAdmin(req)) {
+      res.status(401).set({ "WWW-Authenticate": 'Basic realm="vacfg metrics"', "Content-Type": "text/plain" }).send("admin credentials required\n");
+      return;
+    }
+    res.set("Content-Type", METRICS_CONTENT_TYPE).send(await metrics.registry.render());
+  };
+
+  return {
+    metrics,
+    routes: (app) => {
+      app.get(METRICS_PATH, serveMetrics);
+      app.use(REPORTS_PATH, router);
+    },
+  };
+}

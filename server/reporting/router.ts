@@ -1,0 +1,200 @@
+// The read-only reporting web UI as an express Router (mounted at /reports): login, summary,
+// client grid, one client's history and entries, entries across clients, common problems and run
+// timings, each "as of" ?as_of=ISO-time. Pages are nunjucks templates with autoescape on: every
+// entry name, attribute and diff comes from a client and is untrusted.
+import { readFileSync } from "node:fs";
+import express, { type NextFunction, type Request, type Response, type Router } from "express";
+import nunjucks from "nunjucks";
+import type { Logger } from "pino";
+import { VacfgError } from "../../protocol/errors.js";
+import type { Store } from "../store/store.js";
+import { createAdminAuth, type AdminAuth } from "./admin-session.js";
+import { stylesheetPath, viewsDir } from "./assets.js";
+import {
+  clientDetail,
+  clientRows,
+  commonProblems,
+  DEFAULT_STALE_HOURS,
+  entriesAcross,
+  filterRows,
+  parseAsOf,
+  parseStaleHours,
+  phaseMeans,
+  phaseNames,
+  PROBLEM_KINDS,
+  reportOptions,
+  runPhases,
+  summarize,
+  timingRows,
+  type ProblemKind,
+  type ReportOptions,
+} from "./report-model.js";
+
+export interface ReportsOptions {
+  store: Store;
+  adminPassword: string;
+  /** Default stale interval (hours) when the page does not say (?stale_hours=). */
+  staleHours?: number;
+  logger?: Logger;
+  /** Where the router is mounted (for the session cookie's Path); default /reports. */
+  mountPath?: string;
+}
+
+function one(v: unknown): string | undefined {
+  return typeof v === "string" ? v : undefined;
+}
+
+function createEnvironment(): nunjucks.Environment {
+  const env = new nunjucks.Environment(new nunjucks.FileSystemLoader(viewsDir()), { autoescape: true, throwOnUndefined: false });
+  env.addFilter("iso", (ms: unknown) => (typeof ms === "number" && Number.isFinite(ms) ? new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z") : ""));
+  env.addFilter("secs", (s: unknown) => (typeof s === "number" ? s.toFixed(3) : ""));
+  env.addFilter("ago", (ms: unknown, asOf: unknown) => {
+    if (typeof ms !== "number" || typeof asOf !== "number") return "";
+    const d = Math.max(0, asOf - ms) / 1000;
+    if (d < 90) return `${Math.round(d)} s ago`;
+    if (d < 5400) return `${Math.round(d / 60)} min ago`;
+    if (d < 172800) return `${Math.round(d / 3600)} h ago`;
+    return `${Math.round(d / 86400)} days ago`;
+  });
+  // One class per diff line so that +/- lines are coloured; the text itself is escaped by the template.
+  env.addFilter("diffLines", (text: unknown) =>
+    String(text ?? "")
+      .split("\n")
+      .map((line) => ({ line, cls: line.startsWith("+++") || line.startsWith("---") ? "hdr" : line.startsWith("+") ? "add" : line.startsWith("-") ? "del" : line.startsWith("@@") ? "hunk" : "" })),
+  );
+  return env;
+}
+
+export function createReportsRouter(opts: ReportsOptions): Router {
+  const env = createEnvironment();
+  const css = readFileSync(stylesheetPath());
+  const auth: AdminAuth = createAdminAuth(opts.adminPassword, opts.mountPath ?? "/reports");
+  const defaultStale = opts.staleHours ?? DEFAULT_STALE_HOURS;
+  const store = opts.store;
+  const router = express.Router();
+
+  /** The as-of/stale settings of this request, and the query string that keeps them on every link. */
+  const viewOf = (req: Request): { ro: ReportOptions; keep: string; asOfGiven: boolean; staleHours: number } => {
+    const asOfRaw = one(req.query.as_of);
+    const staleRaw = one(req.query.stale_hours);
+    const staleHours = parseStaleHours(staleRaw, defaultStale);
+    const ro = reportOptions(parseAsOf(asOfRaw), staleHours);
+    const params = new URLSearchParams();
+    if (asOfRaw) params.set("as_of", new Date(ro.asOf).toISOString());
+    if (staleRaw) params.set("stale_hours", String(staleHours));
+    const s = params.toString();
+    return { ro, keep: s ? `?${s}` : "", asOfGiven: !!asOfRaw, staleHours };
+  };
+
+  const render = (req: Request, res: Response, view: string, ctx: Record<string, unknown>, status = 200): void => {
+    const v = ctx.view ?? viewOf(req);
+    const html = env.render(view, { base: req.baseUrl, path: req.path, ...ctx, view: v });
+    res.status(status).set({ "Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store", ...SECURITY_HEADERS }).send(html);
+  };
+
+  router.get("/reports.css", (_req, res) => {
+    res.set({ "Content-Type": "text/css; charset=utf-8", "Cache-Control": "max-age=300" }).send(css);
+  });
+
+  router.get("/login", (req, res) => render(req, res, "login.njk", { anonymous: true, view: { keep: "", ro: reportOptions(Date.now(), defaultStale) }, next: safeNext(one(req.query.next)) }));
+  router.post("/login", express.urlencoded({ extended: false, limit: "8kb" }), (req, res) => {
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    const next = safeNext(one(body.next));
+    if (auth.checkPassword(one(body.user) ?? "", one(body.password) ?? "")) {
+      opts.logger?.info({ address: req.socket.remoteAddress }, "reporting admin logged in");
+      res.set("Set-Cookie", auth.issueCookie()).redirect(303, `${req.baseUrl}${next}`);
+      return;
+    }
+    opts.logger?.warn({ address: req.socket.remoteAddress }, "reporting login refused");
+    render(req, res, "login.njk", { anonymous: true, view: { keep: "", ro: reportOptions(Date.now(), defaultStale) }, next, failed: true }, 401);
+  });
+  router.post("/logout", (req, res) => {
+    res.set("Set-Cookie", auth.clearCookie()).redirect(303, `${req.baseUrl}/login`);
+  });
+
+  // Everything below needs the admin.
+  router.use((req, res, next) => {
+    if (auth.isAdmin(req)) return next();
+    if (req.method === "GET" || req.method === "HEAD") {
+      res.redirect(303, `${req.baseUrl}/login?next=${encodeURIComponent(req.url)}`);
+      return;
+    }
+    res.status(401).set({ "Content-Type": "text/plain; charset=utf-8", ...SECURITY_HEADERS }).send("login required\n");
+  });
+
+  router.get("/", async (req, res) => {
+    const view = viewOf(req);
+    const rows = await clientRows(store, view.ro);
+    const problems = await commonProblems(store, rows, 2);
+    render(req, res, "summary.njk", { view, summary: summarize(rows, view.ro), problems: problems.slice(0, 10), recent: rows.filter((r) => r.lastRun).sort((a, b) => b.lastRun!.timestamp - a.lastRun!.timestamp).slice(0, 10) });
+  });
+
+  router.get("/clients", async (req, res) => {
+    const view = viewOf(req);
+    const filter = { client: one(req.query.client) ?? "", state: one(req.query.state) ?? "" };
+    const rows = filterRows(await clientRows(store, view.ro), filter);
+    render(req, res, "clients.njk", { view, rows, filter, states: ["clean", "bad", "modified", "extra", "dirty", "stale", "never"] });
+  });
+
+  router.get("/client/:name", async (req, res) => {
+    const view = viewOf(req);
+    const name = String(req.params.name);
+    const runRaw = one(req.query.run);
+    if (runRaw !== undefined && !/^\d{1,15}$/.test(runRaw)) throw new VacfgError("REPORT_QUERY", `run: "${runRaw.slice(0, 32)}" is not a run id`);
+    const detail = await clientDetail(store, name, view.ro, runRaw === undefined ? undefined : Number(runRaw));
+    if (!detail) return render(req, res, "error.njk", { view, status: 404, message: `No client named "${name}" is known as of ${new Date(view.ro.asOf).toISOString()}.` }, 404);
+    render(req, res, "client.njk", { view, d: detail, phases: detail.run ? runPhases(detail.run) : undefined, kinds: PROBLEM_KINDS });
+  });
+
+  router.get("/entries/:kind", async (req, res) => {
+    const view = viewOf(req);
+    const kind = String(req.params.kind);
+    if (!(PROBLEM_KINDS as readonly string[]).includes(kind)) throw new VacfgError("REPORT_QUERY", `entry kind "${kind.slice(0, 32)}" is not one of ${PROBLEM_KINDS.join(", ")}`);
+    const list = await entriesAcross(store, kind as ProblemKind, await clientRows(store, view.ro));
+    render(req, res, "entries.njk", { view, kind, list });
+  });
+
+  router.get("/common", async (req, res) => {
+    const view = viewOf(req);
+    const minRaw = one(req.query.min) ?? "2";
+    if (!/^\d{1,6}$/.test(minRaw) || Number(minRaw) < 1) throw new VacfgError("REPORT_QUERY", `min: "${minRaw.slice(0, 32)}" must be a whole number of clients, 1 or more`);
+    const problems = await commonProblems(store, await clientRows(store, view.ro), Number(minRaw));
+    render(req, res, "common.njk", { view, problems, min: Number(minRaw) });
+  });
+
+  router.get("/timings", async (req, res) => {
+    const view = viewOf(req);
+    const rows = timingRows(await clientRows(store, view.ro));
+    const names = phaseNames(rows);
+    const cells = rows.map((r) => ({ ...r, byPhase: Object.fromEntries(r.phases.map((p) => [p.phase, p.seconds])) }));
+    render(req, res, "timings.njk", { view, rows: cells, names, means: phaseMeans(rows) });
+  });
+
+  router.use((req, res) => render(req, res, "error.njk", { status: 404, message: `No report at ${req.path}.` }, 404));
+
+  // Express 5 sends rejected promises here. A bad query parameter is the caller's mistake (400,
+  // with its message); anything else is logged and shown without internals.
+  router.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+    const bad = err instanceof VacfgError && err.code === "REPORT_QUERY";
+    if (!bad) opts.logger?.error({ err, path: req.path }, "reporting page failed");
+    const status = bad ? 400 : 500;
+    const message = bad ? (err as Error).message : "The report could not be built; the server log has the details.";
+    try {
+      render(req, res, "error.njk", { view: { keep: "", ro: reportOptions(Date.now(), defaultStale) }, status, message }, status);
+    } catch {
+      res.status(status).type("text/plain").send(`${message}\n`);
+    }
+  });
+  return router;
+}
+
+const SECURITY_HEADERS = {
+  "Content-Security-Policy": "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+  "X-Content-Type-Options": "nosniff",
+  "Referrer-Policy": "no-referrer",
+};
+
+/** Only a path inside the reporting UI may follow a login (no open redirect to another site). */
+function safeNext(next: string | undefined): string {
+  return next && /^\/(?![/\\])[^\s]*$/.test(next) ? next : "/";
+}
