@@ -1,6 +1,6 @@
 // The Cfg plugin (Generator role): serves Path entries from Cfg/<abs path>/ directories,
 // choosing the most specific file per client, with info.xml metadata and templates.
-import { join, relative } from "node:path";
+import { join, posix, relative } from "node:path";
 import { statSync } from "node:fs";
 import { VacfgError } from "../../../protocol/errors.js";
 import type { XmlElement } from "../../../protocol/xml.js";
@@ -111,10 +111,11 @@ export class CfgPlugin implements Plugin, GeneratorRole {
 
   /** Directory of the entry named by an absolute path (refuses names escaping Cfg/). */
   private dirOf(name: string): string {
-    const dir = join(this.root, name);
-    const rel = relative(this.root, dir);
-    if (!name.startsWith("/") || rel.startsWith("..") || rel === "") return join(this.root, "\0invalid");
-    return dir;
+    // Only canonical absolute names (what entryNames lists) map to a directory.
+    if (!name.startsWith("/") || name === "/" || name.endsWith("/") || posix.normalize(name) !== name || name.includes("\0")) {
+      return join(this.root, "\0invalid");
+    }
+    return join(this.root, name);
   }
 
   private scan(dir: string): DirScan {

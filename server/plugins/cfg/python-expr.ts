@@ -513,23 +513,27 @@ const DICT_METHODS: Record<string, (d: Record<string, unknown>, ...a: unknown[])
   items: (d) => Object.entries(d),
 };
 
+function own<T>(table: Record<string, T>, name: string): T | undefined {
+  return Object.prototype.hasOwnProperty.call(table, name) ? table[name] : undefined;
+}
+
 /** Genshi's lookup: attribute first, then item (so dict.key works), else UndefinedError. */
 function getAttr(o: unknown, name: string): unknown {
   if (name.startsWith("__")) throw new PyError("AttributeError", `access to "${name}" is not allowed`);
   const v = o instanceof ProbeString && !(name in o) ? o.value : o;
   if (v === null || v === undefined) throw new PyError("UndefinedError", `None has no member named "${name}"`);
   if (typeof v === "string") {
-    const m = STRING_METHODS[name];
+    const m = own(STRING_METHODS, name);
     if (m) return (...a: unknown[]) => m(v, ...a);
   } else if (Array.isArray(v)) {
-    const m = LIST_METHODS[name];
+    const m = own(LIST_METHODS, name);
     if (m) return (...a: unknown[]) => m(v, ...a);
   } else if (typeof v === "object") {
     if (name in (v as object) && !(name in Object.prototype)) {
       const x = (v as Record<string, unknown>)[name];
       return typeof x === "function" ? (x as (...a: unknown[]) => unknown).bind(v) : x;
     }
-    const m = DICT_METHODS[name];
+    const m = own(DICT_METHODS, name);
     if (m) return (...a: unknown[]) => m(v as Record<string, unknown>, ...a);
   }
   throw new PyError("UndefinedError", `${pyRepr(typeof v === "object" ? String(v) : v)} has no member named "${name}"`);

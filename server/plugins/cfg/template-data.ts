@@ -7,18 +7,25 @@ import { isXmlElement, xmlView } from "./xml-view.js";
 /** A probe value as a Python-string-like object: prints as its text, has strip/split/json/xdata. */
 export class ProbeString {
   readonly value: string;
-  readonly json: unknown;
-  readonly xdata: unknown;
+  private readonly view?: ProbeValueView;
   constructor(view: ProbeValueView | string) {
-    if (typeof view === "string") {
-      this.value = view;
-      this.json = undefined;
-      this.xdata = undefined;
-    } else {
+    if (typeof view === "string") this.value = view;
+    else {
       this.value = view.value ?? String(view);
-      this.json = view.json;
-      this.xdata = view.xdata && isXmlElement(view.xdata) ? xmlView(view.xdata) : (view.xdata ?? undefined);
+      this.view = view;
     }
+  }
+  /** Parsed lazily by the Probes connector; only templates that ask pay for it. */
+  get json(): unknown {
+    return this.view?.json;
+  }
+  get xdata(): unknown {
+    const x = this.view?.xdata;
+    return x && isXmlElement(x) ? xmlView(x) : x;
+  }
+  /** Upstream's ProbeData.data. */
+  get data(): string {
+    return this.value;
   }
   toString(): string {
     return this.value;
@@ -109,6 +116,10 @@ for (const m of ["get", "keys", "values", "items"]) {
   Object.defineProperty(ProbeMap.prototype, m, { enumerable: false });
 }
 
+function asView(v: unknown): unknown {
+  return isXmlElement(v) ? xmlView(v) : v;
+}
+
 /** Properties connector data: every file's xdata becomes an lxml-like view. */
 function propertiesView(source: unknown): unknown {
   if (typeof source !== "object" || source === null) return source;
@@ -117,8 +128,11 @@ function propertiesView(source: unknown): unknown {
     if (typeof data === "object" && data !== null) {
       const copy: Record<string, unknown> = Object.create(Object.getPrototypeOf(data));
       for (const key of Object.getOwnPropertyNames(data)) copy[key] = (data as Record<string, unknown>)[key];
-      const x = (data as { xdata?: unknown }).xdata;
-      if (isXmlElement(x)) copy.xdata = xmlView(x);
+      for (const [key, value] of Object.entries(copy)) {
+        if (isXmlElement(value)) copy[key] = xmlView(value);
+        // e.g. XMLMatch(): its result is an element too
+        else if (typeof value === "function") copy[key] = (...args: unknown[]) => asView((value as (...a: unknown[]) => unknown).apply(data, args));
+      }
       out[file] = copy;
     } else out[file] = data;
   }
