@@ -7,6 +7,7 @@
 import { execFile } from "node:child_process";
 import { cpSync, existsSync, mkdtempSync, rmSync } from "node:fs";
 import https from "node:https";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
@@ -61,6 +62,17 @@ function fetchOnce(port: number): Promise<Buffer> {
   });
 }
 
+function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const s = createServer();
+    s.once("error", rej);
+    s.listen(0, "127.0.0.1", () => {
+      const p = (s.address() as { port: number }).port;
+      s.close(() => res(p));
+    });
+  });
+}
+
 interface Row {
   server: string;
   mode: string;
@@ -112,7 +124,7 @@ async function main(): Promise<void> {
 
     let upstreamPort: number | undefined;
     if (existsSync(join(upstreamHome, "start-server.sh"))) {
-      upstreamPort = 20000 + Math.floor(Math.random() * 20000);
+      upstreamPort = await freePort();
       const env = { ...process.env, BCFG2_REF: upstreamHome };
       await run(join(upstreamHome, "start-server.sh"), ["--repo", join(projectRoot, "repo"), "--port", String(upstreamPort), "--password", PASSWORD], { env });
       const port = upstreamPort;

@@ -11,7 +11,7 @@ export interface LoggerOptions {
 }
 
 export function createLogger(opts: LoggerOptions = {}): Logger {
-  const dest = opts.file ? pino.destination({ dest: opts.file, sync: false, mkdir: true }) : pino.destination(2);
+  const dest = opts.file ? pino.destination({ dest: opts.file, sync: true, mkdir: true }) : pino.destination(2);
   return pino({ level: opts.level ?? (process.env.VACFG_LOG_LEVEL as LevelWithSilent | undefined) ?? "info" }, dest);
 }
 

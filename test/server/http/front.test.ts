@@ -14,6 +14,7 @@ import type { XmlRpcValue } from "../../../protocol/xmlrpc/values.js";
 import { createCa, issueCertificate, issueClientCertificate } from "../../../server/admin/tls-material.js";
 import { faultFor } from "../../../server/http/fault-map.js";
 import { bcfg2RefInstall } from "../../support/paths.js";
+import { ensureUpstreamInstalled } from "../../support/upstream-bcfg2.js";
 import { startTestSite, type TestSite } from "./site.js";
 import { basic, call, header, methodCall, pythonClientHeaders, rawExchange, replay, request, wireCase } from "./wire.js";
 
@@ -37,6 +38,8 @@ describe("configuration server over HTTPS (startServer, real Core)", function ()
   const LIMIT = 256 * 1024;
 
   before(async function () {
+    // The real Python client and xmlrpc tool come from the upstream kit (installed when missing, as root).
+    if (!ensureUpstreamInstalled()) throw new Error(`the upstream Bcfg2 kit is not installed at ${bcfg2RefInstall}`);
     site = await startTestSite({ bodyLimit: LIMIT });
     port = site.server.port;
   });
@@ -124,6 +127,19 @@ describe("configuration server over HTTPS (startServer, real Core)", function ()
       const got = fault((await replay(port, "16-RecvProbeData-bad-xml")).body);
       expect(got.faultCode).to.equal(want.faultCode);
       expect(got.faultString).to.match(/^Critical failure: Failed to parse probe data from client node1: /);
+    });
+
+    it("13-AssertProfile-non-profile-group: critical failure -32500 for the client", async function () {
+      const got = fault((await replay(port, "13-AssertProfile-non-profile-group")).body);
+      expect(got.faultCode).to.equal(fault(wireCase("13-AssertProfile-non-profile-group").response.body).faultCode);
+      expect(got.faultString).to.match(/^Critical failure: Unable to assert profile for node1: /);
+    });
+
+    it("14-GetDecisionList-whitelist-node0 and 19-GetConfig-node2: the same shapes as upstream", async function () {
+      const decisions = result((await replay(port, "14-GetDecisionList-whitelist-node0")).body) as unknown[];
+      expect(decisions.every((d) => Array.isArray(d) && d.length === 2 && d.every((x) => typeof x === "string"))).to.equal(true);
+      const config = result((await replay(port, "19-GetConfig-node2")).body) as string;
+      expect(config).to.match(/^<Configuration version="2.0" revision="-1"><Bundle name="/);
     });
 
     it("21-GET-request: 501 with upstream's page", async function () {
