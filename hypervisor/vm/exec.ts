@@ -49,7 +49,10 @@ export async function runChecked(cmd: string, args: readonly string[], opts: Too
   }
   if (r.code !== 0) {
     const why = (r.stderr.trim() || r.stdout.trim()).split("\n").slice(-6).join(" | ");
-    throw new VacfgError(opts.code ?? "VM", `${cmd} ${args.join(" ")}: exit ${r.code ?? r.signal}: ${why}`);
+    const argv = args.join(" ");
+    // Long argv (a whole QEMU command line) would drown the tool's own message.
+    const shown = argv.length > 160 ? `${argv.slice(0, 80)} … ${argv.slice(-60)}` : argv;
+    throw new VacfgError(opts.code ?? "VM", `${cmd} ${shown}: exit ${r.code ?? r.signal}: ${why}`);
   }
   return r.stdout;
 }

@@ -2,7 +2,7 @@
 // (via the xlu-parse.c helper, compiled here against libxen-dev) and each key checked.
 import { expect } from "chai";
 import { execFileSync, spawnSync } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { VacfgError } from "../../protocol/errors.js";
 import type { VmSpec } from "../../hypervisor/vm/driver.js";
@@ -175,6 +175,14 @@ describe("hypervisor/xen: xl configuration read back by libxlutil", function () 
     expect(err).to.be.instanceOf(VacfgError);
     expect((err as VacfgError).code).to.equal("VM");
     expect((err as Error).message).to.match(/xl create .*vacfg-xl-probe\.cfg: exit/);
+    // Debian's /usr/sbin/xl is a wrapper that looks for /sys/hypervisor first; the real xl binary
+    // gets further and fails creating its libxl context (no /dev/xen/privcmd).
+    const realXl = "/usr/lib/xen-4.17/bin/xl";
+    if (existsSync(realXl)) {
+      const r = await new XlDriver({ configDir: dir.path, xl: realXl }).available();
+      expect(r.ok).to.equal(false);
+      expect(r.reason).to.match(/cannot init xl context|libxc|privcmd/);
+    }
     // The config it wrote is whole and readable by libxlutil.
     const r = parseText(renderXlConfig({ name: "vacfg-xl-probe", memoryMiB: 128, vcpus: 1, disks: [], nics: [] }));
     expect(r.status).to.equal(0);
