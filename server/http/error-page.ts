@@ -47,6 +47,9 @@ export interface PageSpec {
 
 /** Sends an upstream-style error page and closes the connection afterwards, as upstream does. */
 export function sendErrorPage(res: ServerResponse, page: PageSpec): void {
+  // Discard whatever of the request body has arrived: closing a socket with unread data makes
+  // the kernel send RST, and the client could lose this response.
+  res.req?.resume();
   const body = Buffer.from(errorPageBody(page.code, page.message, page.explain), "utf8");
   res.shouldKeepAlive = false;
   res.writeHead(page.code, page.reason, {

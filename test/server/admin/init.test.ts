@@ -1,15 +1,20 @@
 // `vacfg init`, vacfg.conf and the embedded defaults: real files in a temp dir, real
 // certificates checked with node's X509 and a real TLS handshake that verifies the chain.
+import { execFile } from "node:child_process";
 import { X509Certificate } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import https from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { promisify } from "node:util";
 import { expect } from "chai";
 import { ensureDefaults } from "../../../server/admin/ensure-defaults.js";
 import { initSite } from "../../../server/admin/init.js";
 import { loadServerConfig } from "../../../server/admin/server-config.js";
 import { issueClientCertificate } from "../../../server/admin/tls-material.js";
+import { projectRoot } from "../../support/paths.js";
+
+const run = promisify(execFile);
 
 function mode(p: string): number {
   return statSync(p).mode & 0o777;
@@ -138,6 +143,18 @@ describe("vacfg init and server configuration", function () {
 
     writeFileSync(conf, good.replace(/password = .*\n/, ""));
     expect(() => loadServerConfig(conf)).to.throw(`${conf}: [communication] password is required`);
+  });
+
+  it("runs as `vacfg init DIR` from the command line, and a second run changes nothing", async function () {
+    const cli = join(projectRoot, "dist/cli/vacfg.js");
+    const first = await run(process.execPath, [cli, "init", join(tmp, "site"), "--hostname", "localhost", "--port", "6800"], { encoding: "utf8" });
+    expect(first.stdout).to.match(/created .*vacfg\.conf/);
+    expect(loadServerConfig(join(tmp, "site/vacfg.conf")).listen.port).to.equal(6800);
+    const second = await run(process.execPath, [cli, "init", join(tmp, "site")], { encoding: "utf8" });
+    expect(second.stdout).to.match(/already initialised, nothing changed/);
+    const bad = await run(process.execPath, [cli, "init", join(tmp, "other"), "--port", "x"], { encoding: "utf8" }).catch((e: { code: number; stderr: string }) => e);
+    expect(bad).to.include({ code: 1 });
+    expect(existsSync(join(tmp, "other"))).to.equal(false);
   });
 
   it("ensureDefaults creates TLS material and a password once, with SQLite in the data directory", function () {
