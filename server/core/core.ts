@@ -69,9 +69,11 @@ export class Core implements ClientRunApi {
   /** Upstream build_metadata: initial metadata, then connector groups, then connector data. */
   async buildMetadata(client: string): Promise<ClientMetadata> {
     return this.timings.time("Core:build_metadata", async () => {
+      // Connectors key their data by the canonical name (upstream hands them the metadata's hostname).
+      const name = this.metadata.canonicalName?.(client) ?? client;
       const extra: string[] = [];
-      for (const p of this.plugins) if (p.additionalGroups) extra.push(...(await p.additionalGroups(client)));
-      const meta = await this.metadata.buildMetadata(client, extra);
+      for (const p of this.plugins) if (p.additionalGroups) extra.push(...(await p.additionalGroups(name)));
+      const meta = await this.metadata.buildMetadata(name, extra);
       for (const p of this.plugins) {
         if (p.additionalData && !(p.name in meta.connectors)) meta.connectors[p.name] = await p.additionalData(meta);
       }

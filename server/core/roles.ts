@@ -25,6 +25,8 @@ export interface MetadataRole {
   setVersion(client: string, version: string): Promise<void>;
   /** All client names known (clients.xml + registered), for SSHbase known_hosts and reports. */
   listClients(): Promise<string[]>;
+  /** The canonical client name for a name or alias (lower-cased), so connectors key their data by it. */
+  canonicalName?(client: string): string;
   /** Names (hostname + aliases) and addresses of a client, for ssh_known_hosts. */
   clientNames(client: string): Promise<{ names: string[]; addresses: string[] }>;
 }

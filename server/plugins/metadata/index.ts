@@ -167,6 +167,15 @@ export class MetadataPlugin implements AnyPlugin, MetadataRole, RmiRole {
     await editClientsXml(this.clientsPath, (t) => (this.clientsHas(t, meta.hostname) ? setClientAttr(t, meta.hostname, "version", version) : t));
   }
 
+  canonicalName(client: string): string {
+    const lc = client.toLowerCase();
+    try {
+      return this.clients().aliases.get(lc) ?? lc;
+    } catch {
+      return lc;
+    }
+  }
+
   async listClients(): Promise<string[]> {
     const names = new Set(this.clients().clients);
     for (const r of await this.ctx.store.listClients()) names.add(r.name);

@@ -47,6 +47,13 @@ describe("server core: probes", function () {
     expect(probes.x.json).to.equal(undefined);
   });
 
+  it("keys probe data by the canonical client name when a client calls itself by an alias", async () => {
+    h = await harness(REPO);
+    await h.core.recvProbeData("uu-alias", '<ProbeData><probe-data name="hw" source="Probes">group:big</probe-data></ProbeData>');
+    expect((await h.store.getProbeData("uuidclient"))?.groups).to.deep.equal(["big"]);
+    expect((await h.core.buildMetadata("uu-alias")).groups.has("bighost")).to.equal(true);
+  });
+
   it("refuses unparseable probe data with a critical fault", async () => {
     h = await harness(REPO);
     const err = (await h.core.recvProbeData("web1", "<ProbeData><oops").catch((e: unknown) => e)) as VacfgError;

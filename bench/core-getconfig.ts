@@ -1,0 +1,54 @@
+// Core.getConfig in-process on repo/ (no HTTP/TLS): warm (one Core, parsed repository files
+// cached by stat signature) against the baseline of a fresh Core per call (every file parsed
+// again), measured in the same run. Usage: node dist/bench/core-getconfig.js [calls]
+import { cpSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { pino } from "pino";
+import { Core } from "../server/core/core.js";
+import type { ServerSettings } from "../server/core/context.js";
+import { instantiatePlugins } from "../server/plugins/registry.js";
+import { openStore } from "../server/store/open-store.js";
+
+const CALLS = Number(process.argv[2] ?? 500);
+const root = resolve(fileURLToPath(new URL(".", import.meta.url)), "../..");
+const dir = mkdtempSync(join(tmpdir(), "vacfg-bench-core-"));
+cpSync(join(root, "repo"), join(dir, "repo"), { recursive: true });
+const store = await openStore(`sqlite:${join(dir, "store.db")}`);
+const logger = pino({ level: "silent" });
+const settings: ServerSettings = { repo: join(dir, "repo"), dataDir: dir, password: "labsecret", plugins: [], defaultAuth: "cert+password", allowedProbeGroups: [] };
+const newCore = async () => {
+  const c = new Core(settings, store, logger, instantiatePlugins(settings, store, logger));
+  await c.init();
+  return c;
+};
+
+async function measure(label: string, call: () => Promise<string>): Promise<number> {
+  for (let i = 0; i < 50; i++) await call();
+  const t0 = process.hrtime.bigint();
+  let bytes = 0;
+  for (let i = 0; i < CALLS; i++) bytes = (await call()).length;
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  const perSec = (CALLS * 1000) / ms;
+  console.log(`${label.padEnd(34)} ${perSec.toFixed(1).padStart(8)} calls/s  mean ${(ms / CALLS).toFixed(2)} ms  (${bytes} bytes)`);
+  return perSec;
+}
+
+try {
+  const warm = await newCore();
+  const w = await measure("warm Core (cached files)", () => warm.getConfig("node1"));
+  const c = await measure("baseline: fresh Core per call", async () => {
+    const core = await newCore();
+    try {
+      return await core.getConfig("node1");
+    } finally {
+      await core.close();
+    }
+  });
+  console.log(`ratio warm / baseline: ${(w / c).toFixed(2)}x  (${CALLS} calls each, node1 on repo/)`);
+  await warm.close();
+} finally {
+  await store.close();
+  rmSync(dir, { recursive: true, force: true });
+}
