@@ -121,11 +121,11 @@ const DEFAULT_MODE: Record<AccountFile, number> = { passwd: 0o644, group: 0o644,
 
 /**
  * Writes the tables that changed. Order matters for a kill between two renames: when adding,
- * group → gshadow → shadow → passwd (a user never appears in passwd before its shadow line and
- * group exist); when removing, the reverse.
+ * gshadow → group → shadow → passwd (a user never appears in passwd before its shadow line and
+ * group exist, a group never in group before its gshadow line); when removing, the reverse.
  */
 export function writeAccountTables(root: string, before: AccountTables, after: AccountTables, removing: boolean): void {
-  const order: AccountFile[] = removing ? ["passwd", "shadow", "group", "gshadow"] : ["group", "gshadow", "shadow", "passwd"];
+  const order: AccountFile[] = removing ? ["passwd", "shadow", "group", "gshadow"] : ["gshadow", "group", "shadow", "passwd"];
   const shadowGid = after.group.find((r) => r[0] === "shadow")?.[2];
   for (const f of order) {
     if (f === "gshadow" && !before.present.has("gshadow")) continue;

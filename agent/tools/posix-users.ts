@@ -5,6 +5,10 @@ import { posixGroupEntry, posixUserEntry, type PosixUserEntry } from "../../prot
 import { readAccountTables, withAccountLock, writeAccountTables, type AccountTables, type Row } from "../account-files.js";
 import type { States, Tool, ToolContext } from "./tool.js";
 
+/** Debian's first regular uid/gid (adduser.conf FIRST_UID) and nobody's id. */
+const SYSTEM_ID_LIMIT = 1000;
+const NOBODY_ID = 65534;
+
 function clone(t: AccountTables): AccountTables {
   const c = (rows: Row[]) => rows.map((r) => [...r]);
   return { passwd: c(t.passwd), group: c(t.group), shadow: c(t.shadow), gshadow: c(t.gshadow), present: new Set(t.present) };
@@ -173,8 +177,19 @@ export class PosixUsersTool implements Tool {
   }
 
   async remove(extras: XmlElement[], ctx: ToolContext): Promise<void> {
-    const users = new Set(extras.filter((e) => e.tag === "POSIXUser").map((e) => e.attrs.name));
-    const groups = new Set(extras.filter((e) => e.tag === "POSIXGroup").map((e) => e.attrs.name));
+    // Extra reports every account (as upstream does), but -r never deletes system accounts:
+    // ids below 1000 (root, daemons, users) and 65534 (nobody/nogroup) are kept.
+    const t = this.read(ctx);
+    const removable = (e: XmlElement) => {
+      const row = (e.tag === "POSIXUser" ? t.passwd : t.group).find((r) => r[0] === e.attrs.name);
+      const id = Number(row?.[2]);
+      const ok = row !== undefined && id >= SYSTEM_ID_LIMIT && id !== NOBODY_ID;
+      if (!ok && row) ctx.log.info(`POSIXUsers: not removing system ${e.tag === "POSIXUser" ? "user" : "group"} ${e.attrs.name} (id ${id})`);
+      return ok;
+    };
+    const users = new Set(extras.filter((e) => e.tag === "POSIXUser" && removable(e)).map((e) => e.attrs.name));
+    const groups = new Set(extras.filter((e) => e.tag === "POSIXGroup" && removable(e)).map((e) => e.attrs.name));
+    if (!users.size && !groups.size) return;
     withAccountLock(ctx.root, () => {
       const before = readAccountTables(ctx.root);
       const after = clone(before);
