@@ -4,10 +4,12 @@ import { registerLint } from "./lint.js";
 import { registerCtx } from "./ctx.js";
 import { registerInit } from "./init.js";
 import { registerServer } from "./server.js";
+import { registerReports } from "./reports.js";
 
 export function registerCommands(program: Command): void {
   registerLint(program);
   registerCtx(program);
   registerInit(program);
   registerServer(program);
+  registerReports(program);
 }

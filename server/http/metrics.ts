@@ -150,6 +150,9 @@ export function createServerMetrics(clientStates?: () => Promise<Record<string, 
   const errors = registry.register(new Counter("vacfg_xmlrpc_errors_total", "Refused or failed XML-RPC requests: kind=fault (faultCode) or kind=http (status)."));
   const requestSeconds = registry.register(new Histogram("vacfg_xmlrpc_request_seconds", "Time to answer an XML-RPC request, by method."));
   const getConfigSeconds = registry.register(new Histogram("vacfg_getconfig_seconds", "Time to build and send one GetConfig answer."));
+  // Which process answered (several workers share one port) and how much memory it holds.
+  registry.register(new CollectedGauge("vacfg_process_info", "1 for this server process, labelled with its pid.", async () => [{ labels: { pid: String(process.pid) }, value: 1 }]));
+  registry.register(new CollectedGauge("process_resident_memory_bytes", "Resident set size of this process.", async () => [{ labels: {}, value: process.memoryUsage.rss() }]));
   if (clientStates) {
     registry.register(
       new CollectedGauge("vacfg_clients", "Clients by reporting state (newest run; stale = no run within the stale interval).", async () =>

@@ -1,0 +1,59 @@
+// `vacfg reports [VIEW]`: the reporting views as terminal tables (or --json), read from the store
+// directly: --store URL, or the store named by vacfg.conf (-c), or DATA_DIR/vacfg.db.
+import { existsSync } from "node:fs";
+import { resolve } from "node:path";
+import type { Command } from "commander";
+import { loadServerConfig } from "../../server/admin/server-config.js";
+import { renderTextReport, REPORT_VIEWS, type ReportView } from "../../server/reporting/text-report.js";
+import { openStore, sqlitePath } from "../../server/store/open-store.js";
+import { VacfgError } from "../../protocol/errors.js";
+
+interface ReportsCliOptions {
+  store?: string;
+  config?: string;
+  dataDir: string;
+  client?: string;
+  state?: string;
+  asOf?: string;
+  staleHours?: string;
+  min?: string;
+  json?: boolean;
+}
+
+export function registerReports(program: Command): void {
+  program
+    .command("reports")
+    .description(`client run reports from the store: ${REPORT_VIEWS.join(", ")}`)
+    .argument("[view]", `one of ${REPORT_VIEWS.join(", ")}`, "clients")
+    .option("--store <url>", "store URL (sqlite:/path/vacfg.db or postgres://…)")
+    .option("-c, --config <file>", "vacfg.conf naming the store")
+    .option("-d, --data-dir <dir>", "without --store/--config: the data directory holding vacfg.db", "vacfg-data")
+    .option("--client <name>", "the client (view client), or a name filter")
+    .option("--state <state>", "only clients in this state: clean, bad, modified, extra, dirty, stale, never")
+    .option("--as-of <time>", "report the state as of this ISO 8601 time")
+    .option("--stale-hours <h>", "a client is stale after this many hours without a run", "24")
+    .option("--min <n>", "common: entries bad on at least this many clients", "2")
+    .option("--json", "print JSON instead of tables")
+    .action(async (view: string, opts: ReportsCliOptions) => {
+      const url = opts.store ?? (opts.config ? loadServerConfig(opts.config).storeUrl : resolve(opts.dataDir, "vacfg.db"));
+      // A reader must not create an empty database where the admin mistyped a path.
+      const file = sqlitePath(url);
+      if (file !== undefined && file !== ":memory:" && !existsSync(file)) throw new VacfgError("REPORT_QUERY", `no store at ${file} (give --store URL, -c vacfg.conf or -d DATA_DIR)`);
+      if (!/^\d{1,6}$/.test(opts.min ?? "2")) throw new VacfgError("REPORT_QUERY", `--min: "${opts.min}" must be a whole number of clients`);
+      const store = await openStore(url);
+      try {
+        const text = await renderTextReport(store, {
+          view: view as ReportView,
+          client: opts.client,
+          state: opts.state,
+          asOf: opts.asOf,
+          staleHours: opts.staleHours,
+          json: opts.json,
+          min: Number(opts.min ?? 2),
+        });
+        process.stdout.write(text);
+      } finally {
+        await store.close();
+      }
+    });
+}

@@ -1,0 +1,33 @@
+// A vacfg server as its own process for multi-process tests and benchmarks: loads vacfg.conf,
+// overrides the store URL, listens on 127.0.0.1 port 0 and prints "LISTENING <url>" on stdout.
+// argv: CONFIG STORE_URL [WORKERS]. env: VACFG_SITE_PASSWORD, VACFG_ADMIN_PASSWORD, VACFG_LOG_FILE.
+import cluster from "node:cluster";
+import { pino } from "pino";
+import { loadServerConfig } from "../../server/admin/server-config.js";
+import { serveClustered } from "../../server/http/cluster.js";
+import { startServer } from "../../server/http/start-server.js";
+
+const [configPath, storeUrl, workersArg] = process.argv.slice(2);
+const cfg = loadServerConfig(configPath);
+cfg.storeUrl = storeUrl;
+cfg.listen = { host: "127.0.0.1", port: 0 };
+if (process.env.VACFG_SITE_PASSWORD) cfg.settings.password = process.env.VACFG_SITE_PASSWORD;
+const logger = pino({ level: process.env.VACFG_LOG_LEVEL ?? "warn" }, pino.destination({ dest: process.env.VACFG_LOG_FILE ?? 2, sync: false }));
+const start = () => startServer({ ...cfg, logger });
+const workers = Number(workersArg ?? 0);
+
+if (workers > 0) {
+  const r = await serveClustered(workers, start, logger);
+  if (cluster.isPrimary && r.role === "primary") {
+    process.stdout.write(`LISTENING ${r.url}\n`);
+    const stop = (): void => void r.close().then(() => process.exit(0));
+    process.once("SIGTERM", stop);
+    process.once("SIGINT", stop);
+  }
+} else {
+  const srv = await start();
+  process.stdout.write(`LISTENING ${srv.url}\n`);
+  const stop = (): void => void srv.close().then(() => process.exit(0));
+  process.once("SIGTERM", stop);
+  process.once("SIGINT", stop);
+}
