@@ -132,3 +132,81 @@ export const REPO: Record<string, string> = {
   "Probes/os.H_web1": "#!/usr/bin/env python3\nprint('host-web1')\n",
   "Probes/hw": "#!/bin/sh\necho '{\"cpus\": 4}'\necho group:big\n",
 };
+
+/** Corner cases of upstream semantics, compared with the real server. */
+export const EDGE_REPO: Record<string, string> = {
+  "Metadata/groups.xml": `<Groups>
+  <Group name="app" profile="true" public="true" default="true">
+    <Bundle name="main"/>
+    <Group name="inner">
+      <Bundle name="never"/>
+    </Group>
+    <Group name="leafy"/>
+    <Client name="c2" negate="true">
+      <Group name="not-c2"/>
+    </Client>
+  </Group>
+  <Group name="other" profile="true" public="true">
+    <Bundle name="main"/>
+    <Bundle name="named-differently"/>
+  </Group>
+  <Group name="leafy">
+    <Bundle name="leafy"/>
+  </Group>
+  <Group name="not-c2"/>
+  <Group name="inner"/>
+</Groups>
+`,
+  "Metadata/clients.xml": `<Clients>
+  <Client name="c1" profile="app"/>
+  <Client name="c2" profile="app"/>
+  <Client name="c3" profile="other"/>
+</Clients>
+`,
+  "Bundler/main.xml": `<Bundle>
+  <Group name="app">
+    <Group name="not-c2">
+      <POSIXUser name="zed"/>
+    </Group>
+    <Client name="c1" negate="true">
+      <Package name="b-not-c1"/>
+    </Client>
+    <Package name="a-app"/>
+  </Group>
+  <POSIXUser name="alice"/>
+  <Path name="/tmp/x/"/>
+  <Action name="unnamed-order"/>
+  <RequiredBundle name="extra"/>
+</Bundle>
+`,
+  "Bundler/extra.xml": `<Bundle independent="true">
+  <Service name="cron"/>
+</Bundle>
+`,
+  "Bundler/leafy.xml": `<Bundle><Package name="leafy-pkg"/></Bundle>`,
+  "Bundler/never.xml": `<Bundle><Package name="never-pkg"/></Bundle>`,
+  "Bundler/named-differently.xml": `<Bundle name="something-else"><Package name="nd-pkg"/></Bundle>`,
+  "Rules/all.xml": `<Rules priority="1">
+  <POSIXUser name="alice" uid="1000" group="users" home="/home/alice" shell="/bin/sh" gecos="A"><MemberOf>wheel</MemberOf><MemberOf>adm</MemberOf></POSIXUser>
+  <POSIXUser name="zed" uid="1001" group="users" home="/home/zed" shell="/bin/sh" gecos="Z"/>
+  <Package name="a-app" type="deb" version="any"/>
+  <Package name="b-not-c1" type="deb" version="any"/>
+  <Package name="leafy-pkg" type="deb" version="any"/>
+  <Package name="nd-pkg" type="deb" version="any"/>
+  <Path name="/tmp/x" type="directory" owner="root" group="root" mode="1777"/>
+  <Action name="unnamed-order" command="true" timing="post" when="always" status="ignore">
+  </Action>
+  <Service name="cron" status="on"/>
+</Rules>
+`,
+  "Defaults/d.xml": `<Defaults priority="0">
+  <Service name="cr.*" type="systemd" restart="false"/>
+  <POSIXUser name="a.*" shell="/bin/bash" comment="ignored?"/>
+</Defaults>
+`,
+  "Probes/p": "echo all\n",
+  "Probes/p.G5_app": "echo app-one-digit\n",
+  "Probes/p.G60_app": "#!/bin/zsh\necho app\n",
+  "Probes/p.G70_nomatch": "echo nomatch\n",
+  "Probes/q.txt": "ignored\n",
+};

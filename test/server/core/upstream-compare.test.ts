@@ -8,7 +8,7 @@ import { promisify } from "node:util";
 import { expect } from "chai";
 import { parseXml } from "../../../protocol/xml.js";
 import { harness, type Harness } from "./harness.js";
-import { REPO } from "./fixture-repo.js";
+import { EDGE_REPO, REPO } from "./fixture-repo.js";
 
 const run = promisify(execFile);
 const REF = process.env.BCFG2_REF ?? "/opt/bcfg2-ref";
@@ -81,5 +81,35 @@ describe("server core vs the real upstream server", function () {
     const elements = (path: string) => parseXml(readFileSync(path, "utf8")).children.map((e) => JSON.stringify([e.tag, e.attrs]));
     const theirs = elements(join(REF, "run", String(port), "repo", "Metadata", "clients.xml"));
     expect(elements(join(h.repo, "Metadata", "clients.xml"))).to.deep.equal(theirs);
+  });
+});
+
+describe("server core vs the real upstream server: corner cases", function () {
+  this.timeout(120_000);
+  let h: Harness;
+  let port = 0;
+  let url = "";
+
+  before(async function () {
+    if (!existsSync(join(REF, "start-server.sh"))) this.skip();
+    h = await harness(EDGE_REPO);
+    port = await freePort();
+    url = `https://127.0.0.1:${port}`;
+    await run(join(REF, "start-server.sh"), ["--repo", h.repo, "--port", String(port), "--password", "sitesecret"]);
+  });
+
+  after(async () => {
+    if (port) await run(join(REF, "stop-server.sh"), ["--port", String(port)]).catch(() => undefined);
+    await h?.cleanup();
+  });
+
+  it("non-leaf nested groups, Client negate, XMLMatch order, bundle names from files, Independent, RequiredBundle, probe names", async () => {
+    for (const c of ["c1", "c2", "c3"]) {
+      const ref = async (method: string) => (await run(join(REF, "xmlrpc-call.py"), [url, c, "sitesecret", method])).stdout.replace(/\n$/, "");
+      // Upstream lists probes in directory-event order, so compare them as a set.
+      const probes = (x: string) => parseXml(x).children.map((p) => JSON.stringify([p.attrs, p.text])).sort();
+      expect(probes(await h.core.getProbes(c)), `GetProbes ${c}`).to.deep.equal(probes(await ref("GetProbes")));
+      expect(await h.core.getConfig(c), `GetConfig ${c}`).to.equal(await ref("GetConfig"));
+    }
   });
 });
