@@ -1,0 +1,28 @@
+// A real ToolContext for in-process tool tests: the sandbox root, real commands, a quiet logger.
+import { loadAccounts, type AccountDb } from "../../agent/accounts.js";
+import { execCommand } from "../../agent/exec.js";
+import { createLogger } from "../../agent/log.js";
+import type { ToolContext } from "../../agent/tools/tool.js";
+
+export function toolContext(root: string, over: Partial<ToolContext> = {}): ToolContext & { lines: string[] } {
+  const lines: string[] = [];
+  let accounts: AccountDb = loadAccounts(root);
+  return {
+    root,
+    dryRun: false,
+    interactive: false,
+    quick: true,
+    paranoid: false,
+    paranoidPath: "/var/cache/vacfg/paranoid",
+    paranoidCopies: 1,
+    log: createLogger("debug", "test", { out: (s) => lines.push(s), err: (s) => lines.push(s) }),
+    accounts: () => accounts,
+    reloadAccounts: () => {
+      accounts = loadAccounts(root);
+    },
+    prompt: async () => false,
+    exec: (argv, opts) => execCommand(argv, opts),
+    lines,
+    ...over,
+  };
+}

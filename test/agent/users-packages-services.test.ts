@@ -1,0 +1,215 @@
+// POSIXUsers, APT, Systemd, SysV and Action tools against real files and real programs: shadow's
+// own pwck/grpck read what the agent wrote, apt-get/dpkg install into a throwaway root from a local
+// repository, systemctl --root enables units offline, and actions run chrooted.
+import { expect } from "chai";
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, readFileSync, readdirSync, readlinkSync, writeFileSync, chmodSync } from "node:fs";
+import { join } from "node:path";
+import { withAccountLock } from "../../agent/account-files.js";
+import { createLogger } from "../../agent/log.js";
+import { defaultOptions } from "../../agent/options.js";
+import { runAgent } from "../../agent/run.js";
+import { AptTool } from "../../agent/tools/apt.js";
+import { PosixUsersTool } from "../../agent/tools/posix-users.js";
+import { SystemdTool } from "../../agent/tools/systemd.js";
+import { SysvTool } from "../../agent/tools/sysv.js";
+import { serializeConfiguration } from "../../protocol/documents/configuration.js";
+import { el } from "../../protocol/xml.js";
+import { addShell, buildAptRepo, makeBaseRoot, removeDir, tempDir, torquePackages } from "./fixtures.js";
+import { readStats } from "./stats.js";
+import { toolContext } from "./tool-context.js";
+
+describe("agent POSIXUsers tool", () => {
+  let root: string;
+  beforeEach(() => {
+    root = tempDir("vacfg-users-");
+    makeBaseRoot(root);
+  });
+  afterEach(() => removeDir(root));
+
+  it("adds groups and users that shadow's own pwck and grpck accept, and removes extra ones (-r users) but never system accounts", async () => {
+    const tool = new PosixUsersTool();
+    const ctx = toolContext(root);
+    const entries = [
+      el("POSIXGroup", { name: "cluster", gid: "2000" }),
+      el("POSIXUser", { name: "alice", uid: "2001", group: "cluster", gecos: "Alice", home: "/home/alice", shell: "/bin/bash" }, [el("MemberOf", {}, [], "users")]),
+    ];
+    for (const e of entries) expect(await tool.verify(e, ctx)).to.equal(false);
+    const states = await tool.install(entries, ctx);
+    expect([...states.values()]).to.deep.equal([true, true]);
+    const pw = spawnSync("pwck", ["-r", "-q", join(root, "etc/passwd"), join(root, "etc/shadow")], { encoding: "utf8" });
+    expect(pw.stdout + pw.stderr).to.not.match(/alice|cluster/);
+    const gr = spawnSync("grpck", ["-r", join(root, "etc/group"), join(root, "etc/gshadow")], { encoding: "utf8" });
+    // grpck looks members up in the host's passwd (it has no root option for that), so the one
+    // complaint allowed is that the host has no alice; anything about the files' shape fails
+    const complaints = (gr.stdout + gr.stderr).split("\n").filter((l) => l && !/no user alice|delete member 'alice'|no changes/.test(l));
+    expect(complaints).to.deep.equal([]);
+    expect(readFileSync(join(root, "etc/group"), "utf8")).to.match(/^users:x:100:alice$/m);
+    // a changed gecos is detected and fixed in place
+    const changed = el("POSIXUser", { name: "alice", uid: "2001", group: "cluster", gecos: "Alice A.", home: "/home/alice", shell: "/bin/bash" }, [el("MemberOf", {}, [], "users")]);
+    const t2 = new PosixUsersTool();
+    expect(await t2.verify(changed, ctx)).to.equal(false);
+    expect(changed.attrs.current_gecos).to.equal("Alice");
+    expect((await t2.install([changed], ctx)).get(changed)).to.equal(true);
+    // extras: everything unmanaged is reported; removal spares ids < 1000 and nobody
+    const t3 = new PosixUsersTool();
+    const extra = await t3.findExtra([entries[0]], ctx);
+    expect(extra.map((e) => e.attrs.name)).to.include.members(["root", "alice", "users"]);
+    await t3.remove(extra, ctx);
+    const passwd = readFileSync(join(root, "etc/passwd"), "utf8");
+    expect(passwd).to.not.contain("alice");
+    expect(passwd).to.contain("root:x:0:0").and.contain("nobody:");
+    expect(readFileSync(join(root, "etc/shadow"), "utf8")).to.not.contain("alice");
+    expect(readFileSync(join(root, "etc/group"), "utf8")).to.match(/^users:x:100:$/m).and.match(/^cluster:x:2000:$/m);
+  });
+
+  it("waits for a passwd.lock held by a live process and breaks one left by a dead process", async () => {
+    const sleeper = spawn("sleep", ["30"]);
+    try {
+      writeFileSync(join(root, "etc/passwd.lock"), String(sleeper.pid));
+      expect(() => withAccountLock(root, () => 1, 300)).to.throw(/passwd.lock is held by process/);
+      expect(readFileSync(join(root, "etc/passwd.lock"), "utf8")).to.equal(String(sleeper.pid));
+    } finally {
+      sleeper.kill("SIGKILL");
+    }
+    await new Promise((r) => sleeper.on("close", r));
+    expect(withAccountLock(root, () => existsSync(join(root, "etc/passwd.lock")), 300)).to.equal(true);
+    expect(existsSync(join(root, "etc/passwd.lock"))).to.equal(false);
+    expect(readdirSync(join(root, "etc")).filter((n) => /\.(lock|\d+)$/.test(n) && n !== ".pwd.lock")).to.deep.equal([]);
+  });
+});
+
+describe("agent APT, Systemd and SysV tools (real dpkg/apt into a throwaway root, systemctl --root)", function () {
+  let work: string;
+  let repo: string;
+  let root: string;
+  before(() => {
+    work = tempDir("vacfg-pkg-");
+    repo = buildAptRepo(work, torquePackages());
+  });
+  after(() => removeDir(work));
+  beforeEach(() => {
+    root = join(work, `root-${Math.random().toString(36).slice(2)}`);
+    makeBaseRoot(root, repo);
+  });
+
+  it("installs a package with apt-get, verifies versions and dpkg checksums, reports and removes extras", async () => {
+    const apt = new AptTool();
+    const ctx = toolContext(root, { quick: false });
+    const pkg = el("Package", { name: "vacfg-hello", type: "deb", version: "auto" });
+    expect(await apt.verify(pkg, ctx)).to.equal(false);
+    expect(pkg.attrs.current_exists).to.equal("false");
+    expect((await apt.install([pkg], ctx)).get(pkg)).to.equal(true);
+    expect(readFileSync(join(root, "usr/share/vacfg-hello/hello.txt"), "utf8")).to.equal("hello\n");
+    expect(await new AptTool().verify(el("Package", { name: "vacfg-hello", type: "deb", version: "1.0-1" }), ctx)).to.equal(true);
+    const wrong = el("Package", { name: "vacfg-hello", type: "deb", version: "2.0-1" });
+    expect(await new AptTool().verify(wrong, ctx)).to.equal(false);
+    expect(wrong.attrs.current_version).to.equal("1.0-1");
+    // a file changed behind dpkg's back: found without -q, repaired by reinstalling
+    writeFileSync(join(root, "usr/share/vacfg-hello/hello.txt"), "tampered\n");
+    const again = el("Package", { name: "vacfg-hello", type: "deb", version: "auto" });
+    const apt2 = new AptTool();
+    expect(await apt2.verify(again, toolContext(root, { quick: true }))).to.equal(true);
+    expect(await apt2.verify(again, ctx)).to.equal(false);
+    expect(again.attrs.current_modified_files).to.equal("/usr/share/vacfg-hello/hello.txt");
+    expect((await apt2.install([again], ctx)).get(again)).to.equal(true);
+    expect(readFileSync(join(root, "usr/share/vacfg-hello/hello.txt"), "utf8")).to.equal("hello\n");
+    // unmanaged: reported as extra with its version, removed with -r packages
+    const apt3 = new AptTool();
+    const extra = await apt3.findExtra([], ctx);
+    expect(extra.map((e) => `${e.attrs.name}=${e.attrs.current_version}`)).to.deep.equal(["vacfg-hello=1.0-1"]);
+    await apt3.remove(extra, ctx);
+    expect(existsSync(join(root, "usr/share/vacfg-hello/hello.txt"))).to.equal(false);
+    expect(readFileSync(join(root, "var/lib/dpkg/status"), "utf8")).to.not.match(/Package: vacfg-hello\nStatus: install ok installed/);
+  });
+
+  it("enables and disables systemd units offline with systemctl --root, and lists enabled extras", async () => {
+    const ctx = toolContext(root);
+    await new AptTool().install([el("Package", { name: "torque-server", type: "deb", version: "auto" })], ctx);
+    const tool = new SystemdTool();
+    const on = el("Service", { name: "pbs_server", type: "systemd", status: "on" });
+    expect(await tool.verify(on, ctx)).to.equal(false);
+    expect(on.attrs).to.include({ current_status: "off", target_status: "on" });
+    expect((await tool.install([on], ctx)).get(on)).to.equal(true);
+    expect(readlinkSync(join(root, "etc/systemd/system/multi-user.target.wants/pbs_server.service"))).to.equal("/lib/systemd/system/pbs_server.service");
+    const extra = await tool.findExtra([], ctx);
+    expect(extra.map((e) => e.attrs.name)).to.include("pbs_server.service");
+    const off = el("Service", { name: "pbs_server", type: "systemd", status: "off" });
+    expect(await tool.verify(off, ctx)).to.equal(false);
+    expect((await tool.install([off], ctx)).get(off)).to.equal(true);
+    expect(existsSync(join(root, "etc/systemd/system/multi-user.target.wants/pbs_server.service"))).to.equal(false);
+  });
+
+  it("manages SysV rc links under the root like update-rc.d", async () => {
+    writeFileSync(join(root, "etc/init.d/torqued"), "#!/bin/sh\nexit 0\n");
+    chmodSync(join(root, "etc/init.d/torqued"), 0o755);
+    const tool = new SysvTool();
+    const ctx = toolContext(root);
+    const on = el("Service", { name: "torqued", type: "deb", status: "on" });
+    expect(await tool.verify(on, ctx)).to.equal(false);
+    expect((await tool.install([on], ctx)).get(on)).to.equal(true);
+    expect(readlinkSync(join(root, "etc/rc2.d/S01torqued"))).to.equal("../init.d/torqued");
+    expect(readlinkSync(join(root, "etc/rc0.d/K01torqued"))).to.equal("../init.d/torqued");
+    const off = el("Service", { name: "torqued", type: "deb", status: "off" });
+    expect((await tool.install([off], ctx)).get(off)).to.equal(true);
+    expect(existsSync(join(root, "etc/rc2.d/S01torqued"))).to.equal(false);
+    expect(readlinkSync(join(root, "etc/rc2.d/K01torqued"))).to.equal("../init.d/torqued");
+  });
+});
+
+describe("agent run sequence with actions (cached configuration, -f)", () => {
+  let root: string;
+  let work: string;
+  beforeEach(() => {
+    work = tempDir("vacfg-actions-");
+    root = join(work, "root");
+    makeBaseRoot(root);
+    addShell(root);
+  });
+  afterEach(() => removeDir(work));
+
+  const run = async (bundles: Array<{ name: string; entries: ReturnType<typeof el>[] }>, over: Partial<ReturnType<typeof defaultOptions>> = {}) => {
+    const cfg = join(work, "cfg.xml");
+    writeFileSync(cfg, serializeConfiguration({ version: "2.0", revision: "7", bundles: bundles.map((b) => ({ ...b, attrs: {} })), independent: [] }));
+    const stats = join(work, "stats.xml");
+    const o = { ...defaultOptions(), file: cfg, root, statsFile: stats, configFile: "/nonexistent", ...over };
+    const r = await runAgent(o, createLogger("error", "test", { out: () => undefined, err: () => undefined }));
+    return { r, s: readStats(stats) };
+  };
+  const f = (name: string) => el("Path", { name, type: "file", owner: "root", group: "root", mode: "0644" }, [], "x\n");
+
+  it("a failing pre action (status check) keeps its bundle from being installed; status ignore does not", async () => {
+    const { s } = await run([
+      { name: "guarded", entries: [el("Action", { name: "gate", timing: "pre", when: "modified", status: "check", command: "exit 3" }), f("/srv/guarded")] },
+      { name: "lenient", entries: [el("Action", { name: "gate2", timing: "pre", when: "modified", status: "ignore", command: "exit 3" }), f("/srv/lenient")] },
+    ]);
+    expect(existsSync(join(root, "srv/guarded"))).to.equal(false);
+    expect(readFileSync(join(root, "srv/lenient"), "utf8")).to.equal("x\n");
+    expect(s.bad.map((e) => e.attrs.name).sort()).to.deep.equal(["/srv/guarded", "gate"]);
+    expect(s.bad.find((e) => e.attrs.name === "gate")!.attrs.rc).to.equal("3");
+  });
+
+  it("post actions run chrooted: when=modified only after a change, when=always on every run; -n runs none", async () => {
+    const bundle = {
+      name: "b",
+      entries: [
+        el("Action", { name: "on-change", timing: "post", when: "modified", status: "check", command: "echo changed >> /log" }),
+        el("Action", { name: "every-run", timing: "post", when: "always", status: "check", command: "echo always >> /log" }),
+        f("/srv/file"),
+      ],
+    };
+    await run([bundle]);
+    expect(readFileSync(join(root, "log"), "utf8").split("\n").sort().join(" ").trim()).to.equal("always changed");
+    await run([bundle]);
+    expect(readFileSync(join(root, "log"), "utf8").match(/always/g)).to.have.length(2);
+    expect(readFileSync(join(root, "log"), "utf8").match(/changed/g)).to.have.length(1);
+    const { s } = await run([bundle], { dryRun: true });
+    expect(readFileSync(join(root, "log"), "utf8").match(/always/g)).to.have.length(2);
+    expect(s.flags.dry_run).to.equal("True");
+  });
+
+  it("-b installs only the entries of the named bundles", async () => {
+    await run([{ name: "one", entries: [f("/srv/one")] }, { name: "two", entries: [f("/srv/two")] }], { bundles: ["two"] });
+    expect([existsSync(join(root, "srv/one")), existsSync(join(root, "srv/two"))]).to.deep.equal([false, true]);
+  });
+});
