@@ -1,6 +1,7 @@
 // The appliance boot protocol: the initramfs /init, the stage-2 init inside the root image,
 // the kernel command-line parameters both read (vacfg.*), and the markers they print on the
 // serial console so a host can tell how far a guest got.
+import { VacfgError } from "../../protocol/errors.js";
 
 /** Printed by the initramfs once proc/sys/dev are mounted, drivers loaded and addresses set. */
 export const BOOT_MARKER = "VACFG-BOOT-OK";
@@ -34,8 +35,16 @@ export function bootCmdline(p: BootParams): string {
   (p.addresses ?? []).forEach((a, i) => args.push(`vacfg.ip${i}=${a}`));
   if (p.command !== undefined) args.push(`vacfg.cmd=${Buffer.from(p.command).toString("base64")}`);
   if (p.extra) args.push(p.extra);
-  return args.join(" ");
+  const line = args.join(" ");
+  // x86 COMMAND_LINE_SIZE: the kernel silently truncates beyond it, which would corrupt vacfg.cmd.
+  if (line.length > MAX_CMDLINE) {
+    throw new VacfgError("CMDLINE_TOO_LONG", `kernel command line is ${line.length} bytes, the x86 limit is ${MAX_CMDLINE} (vacfg.cmd carries ${p.command?.length ?? 0} bytes of command)`);
+  }
+  return line;
 }
+
+/** x86 COMMAND_LINE_SIZE, terminating NUL included. */
+export const MAX_CMDLINE = 2047;
 
 export const INITRAMFS_INIT = `#!/bin/busybox sh
 # vacfg appliance initramfs: mount the kernel filesystems, load virtio drivers, set static

@@ -11,9 +11,9 @@ export interface SerialWaitOptions {
 }
 
 /** Resolves with the log text once it matches `want`; rejects with the log tail on timeout. */
-export async function waitForSerial(path: string, want: string | RegExp, o: SerialWaitOptions): Promise<string> {
+export async function waitForSerial(path: string, want: string | RegExp | ((text: string) => boolean), o: SerialWaitOptions): Promise<string> {
   const deadline = Date.now() + o.timeoutMs;
-  const matches = (t: string) => (typeof want === "string" ? t.includes(want) : want.test(t));
+  const matches = (t: string) => (typeof want === "string" ? t.includes(want) : typeof want === "function" ? want(t) : want.test(t));
   for (;;) {
     const text = await readFile(path, "utf8").catch(() => "");
     if (matches(text)) return text;
@@ -22,7 +22,7 @@ export async function waitForSerial(path: string, want: string | RegExp, o: Seri
       const again = await readFile(path, "utf8").catch(() => "");
       if (matches(again)) return again;
       const tail = again.split("\n").slice(-8).join("\n");
-      throw new VacfgError("VM", `${path}: ${String(want)} not seen ${aborted ? "before the VM stopped" : `within ${o.timeoutMs} ms`}; log ends:\n${tail}`);
+      throw new VacfgError("VM", `${path}: ${typeof want === "function" ? "expected output" : String(want)} not seen ${aborted ? "before the VM stopped" : `within ${o.timeoutMs} ms`}; log ends:\n${tail}`);
     }
     await new Promise((r) => setTimeout(r, o.pollMs ?? 50));
   }

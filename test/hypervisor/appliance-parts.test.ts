@@ -87,5 +87,7 @@ describe("hypervisor/appliance: build parts", function () {
     expect(line).to.contain("vacfg.root=/dev/vda vacfg.switch=1 vacfg.ip0=10.0.0.2/24");
     const b64 = /vacfg\.cmd=(\S+)/.exec(line)![1];
     expect(Buffer.from(b64, "base64").toString()).to.equal(cmd);
+    // A command the kernel would truncate is refused instead.
+    expect(() => bootCmdline({ command: "x".repeat(1600) })).to.throw(VacfgError, /x86 limit is 2047/).with.property("code", "CMDLINE_TOO_LONG");
   });
 });

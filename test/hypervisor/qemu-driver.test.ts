@@ -42,7 +42,7 @@ describe("hypervisor/qemu: QEMU driver with the busybox guest", function () {
 
   it("boots to the marker; status running, pause -> paused, unpause -> running; list; ACPI shutdown", async () => {
     expect(await driver.available()).to.deep.equal({ ok: true });
-    const spec = guest("bb1", "echo guest-says-hello; sleep 600");
+    const spec = guest("bb1", "echo guest-says-hello; while true; do echo tick; sleep 0.2; done");
     const handle = await driver.create(spec);
     expect(handle).to.include({ name: "bb1", driver: "qemu" });
     expect(handle.id).to.be.a("number");
@@ -53,8 +53,14 @@ describe("hypervisor/qemu: QEMU driver with the busybox guest", function () {
     await driver.pause("bb1");
     expect((await driver.status("bb1")).state).to.equal("paused");
     expect(await driver.list()).to.deep.equal([{ name: "bb1", state: "paused", id: handle.id, memoryMiB: 256, vcpus: 1 }]);
+    // Really stopped: the guest's ticking on the serial console halts while paused...
+    const frozen = readFileSync(spec.serialLog!, "utf8").length;
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(readFileSync(spec.serialLog!, "utf8").length).to.equal(frozen);
     await driver.unpause("bb1");
     expect((await driver.status("bb1")).state).to.equal("running");
+    // ...and resumes after unpause.
+    await waitForSerial(spec.serialLog!, (t) => t.length > frozen, { timeoutMs: 10_000 });
 
     // A second VM of the same name is refused while the first runs.
     const dup = await driver.create(spec).then(() => null, (e: unknown) => e);
@@ -110,6 +116,19 @@ describe("hypervisor/qemu: QEMU driver with the busybox guest", function () {
     expect(log).to.match(/vda\s+vdb/);
     expect(log).to.contain(`${EXIT_MARKER} 0`);
     await driver.destroy("bb4");
+  });
+
+  it("boots the same guest on the i440fx \"pc\" machine", async () => {
+    const pc = new QemuDriver({ stateDir: join(dir.path, "pc"), accel: "tcg", machine: "pc" });
+    const spec = guest("bbpc", "cat /sys/class/dmi/id/product_name");
+    try {
+      await pc.create(spec);
+      const log = await waitForSerial(spec.serialLog!, /reboot: Power down/, { timeoutMs: 60_000 });
+      expect(log).to.match(/i440FX/);
+      expect(log).to.contain(`${EXIT_MARKER} 0`);
+    } finally {
+      await pc.destroy("bbpc");
+    }
   });
 
   it("builds the command line: q35/pc, accelerator, escaped commas, tap and user NICs, drives", () => {
