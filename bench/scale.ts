@@ -1,0 +1,145 @@
+// Scale benchmark: N simulated clients each do a full run (DeclareVersion, GetProbes,
+// RecvProbeData, GetConfig, RecvStats) over HTTPS against real vacfg server processes, with
+// bounded concurrency on keep-alive connections. Configurations: SQLite x1 (baseline),
+// PostgreSQL x1, PostgreSQL x2 instances (clients spread over both). Prints total time, runs/s,
+// p50/p99 latency per method, server RSS, and the ratios SQLite/PostgreSQL and 1 vs 2 instances.
+// The load generator shares the machine's cores with the servers: compare ratios, not absolutes.
+// Usage: node dist/bench/scale.js [N[,N...]=1000,10000] [concurrency=32]
+import https from "node:https";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { findPostgresBin, startPostgres, type PostgresServer } from "../test/support/postgres-server.js";
+import { spawnServer, type ServerProcess } from "../test/support/server-process.js";
+import { ADMIN_PASSWORD, makeSite, SITE_PASSWORD, statsDocument, xmlrpc, type ReportSite } from "../test/reporting/site.js";
+
+const METHODS = ["DeclareVersion", "GetProbes", "RecvProbeData", "GetConfig", "RecvStats"] as const;
+type Method = (typeof METHODS)[number];
+
+interface Result {
+  label: string;
+  n: number;
+  seconds: number;
+  runsPerSecond: number;
+  latency: Record<Method, { p50: number; p99: number }>;
+  rssMiB: number;
+  failures: number;
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (!sorted.length) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+function rssMiB(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  return m ? Number(m[1]) / 1024 : NaN;
+}
+
+/** Every client named in clients.xml up front: the benchmark measures runs of known clients. */
+function registerClients(site: ReportSite, n: number): void {
+  const lines = Array.from({ length: n }, (_, i) => `  <Client name="sim${i}" profile="appliance"/>`);
+  writeFileSync(join(site.config.settings.repo, "Metadata/clients.xml"), `<Clients>\n${lines.join("\n")}\n</Clients>\n`);
+}
+
+function probeData(probes: string): string {
+  const items = [...probes.matchAll(/<probe [^>]*name="([^"]*)"[^>]*source="([^"]*)"/g)].map((m) => `<probe-data name="${m[1]}" source="${m[2]}">group:probed\n</probe-data>`);
+  return `<ProbeData>${items.join("")}</ProbeData>`;
+}
+
+async function runClients(label: string, servers: ServerProcess[], ca: string, n: number, concurrency: number): Promise<Result> {
+  const agents = servers.map(() => new https.Agent({ keepAlive: true, maxSockets: Math.ceil(concurrency / servers.length) }));
+  const lat: Record<Method, number[]> = { DeclareVersion: [], GetProbes: [], RecvProbeData: [], GetConfig: [], RecvStats: [] };
+  const stats = [statsDocument("clean"), statsDocument("dirty")];
+  let next = 0;
+  let failures = 0;
+  const timed = async (m: Method, url: string, client: string, params: string[], agent: https.Agent): Promise<unknown> => {
+    const t = process.hrtime.bigint();
+    const v = await xmlrpc(url, ca, client, SITE_PASSWORD, m, params, agent);
+    lat[m].push(Number(process.hrtime.bigint() - t) / 1e6);
+    return v;
+  };
+  const worker = async (): Promise<void> => {
+    for (let i = next++; i < n; i = next++) {
+      const s = i % servers.length;
+      const url = servers[s].url;
+      const agent = agents[s];
+      const client = `sim${i}`;
+      try {
+        await timed("DeclareVersion", url, client, ["1.4.0"], agent);
+        const probes = String(await timed("GetProbes", url, client, [], agent));
+        await timed("RecvProbeData", url, client, [probeData(probes)], agent);
+        const config = String(await timed("GetConfig", url, client, [], agent));
+        if (!config.includes("/etc/probed")) throw new Error(`${client}: configuration without the probed group's entry`);
+        await timed("RecvStats", url, client, [stats[i % 2]], agent);
+      } catch (e) {
+        if (failures++ < 3) console.error(`${label}: ${client}: ${(e as Error).message}`);
+      }
+    }
+  };
+  const t0 = process.hrtime.bigint();
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  for (const a of agents) a.destroy();
+  const latency = Object.fromEntries(
+    METHODS.map((m) => {
+      const xs = lat[m].sort((a, b) => a - b);
+      return [m, { p50: percentile(xs, 50), p99: percentile(xs, 99) }];
+    }),
+  ) as Result["latency"];
+  const rss = servers.reduce((sum, s) => sum + rssMiB(s.proc.pid!), 0);
+  return { label, n, seconds, runsPerSecond: (n - failures) / seconds, latency, rssMiB: rss, failures };
+}
+
+function print(r: Result): void {
+  const lat = METHODS.map((m) => `${m} ${r.latency[m].p50.toFixed(1)}/${r.latency[m].p99.toFixed(1)}`).join("  ");
+  console.log(
+    `${r.label.padEnd(14)} N=${String(r.n).padEnd(6)} total ${r.seconds.toFixed(1)} s  ${r.runsPerSecond.toFixed(1)} runs/s  server RSS ${r.rssMiB.toFixed(0)} MiB  failures ${r.failures}\n` +
+      `${"".padEnd(14)} latency ms p50/p99: ${lat}`,
+  );
+}
+
+async function main(): Promise<void> {
+  const sizes = (process.argv[2] ?? "1000,10000").split(",").map(Number);
+  const concurrency = Number(process.argv[3] ?? 32);
+  if (sizes.some((n) => !(n > 0)) || !(concurrency > 0)) throw new Error("usage: scale.js [N[,N...]] [concurrency]");
+  const env = { VACFG_SITE_PASSWORD: SITE_PASSWORD, VACFG_ADMIN_PASSWORD: ADMIN_PASSWORD, VACFG_LOG_LEVEL: "warn" };
+  // fsync on, as SQLite's synchronous=FULL: both engines acknowledge only durable writes.
+  const pg: PostgresServer | undefined = findPostgresBin() ? await startPostgres({ durable: true }) : undefined;
+  if (!pg) console.log("PostgreSQL not installed: SQLite only");
+  console.log(`scale: ${sizes.join(", ")} clients, concurrency ${concurrency}, load generator on the same machine`);
+  try {
+    for (const n of sizes) {
+      const site = makeSite();
+      registerClients(site, n);
+      const ca = site.config.tls.ca;
+      const results: Result[] = [];
+      try {
+        const configs: Array<[string, number, () => Promise<string>]> = [["sqlite x1", 1, async () => `sqlite:${join(site.dir, `scale-${n}.db`)}`]];
+        if (pg) configs.push(["postgres x1", 1, () => pg.createDatabase()], ["postgres x2", 2, () => pg.createDatabase()]);
+        for (const [label, instances, db] of configs) {
+          const url = await db();
+          const servers = await Promise.all(Array.from({ length: instances }, (_, k) => spawnServer(site.configPath, url, { env, logFile: join(site.dir, `${label.replace(/\W+/g, "-")}-${k}.log`) })));
+          try {
+            const r = await runClients(label, servers, ca, n, concurrency);
+            print(r);
+            results.push(r);
+          } finally {
+            await Promise.all(servers.map((s) => s.stop()));
+          }
+        }
+      } finally {
+        site.cleanup();
+      }
+      const by = (l: string): Result | undefined => results.find((r) => r.label === l);
+      const s1 = by("sqlite x1");
+      const p1 = by("postgres x1");
+      const p2 = by("postgres x2");
+      if (s1 && p1) console.log(`N=${n}: runs/s ratio sqlite/postgres ${(s1.runsPerSecond / p1.runsPerSecond).toFixed(2)}`);
+      if (p1 && p2) console.log(`N=${n}: runs/s ratio postgres 2 instances / 1 instance ${(p2.runsPerSecond / p1.runsPerSecond).toFixed(2)}`);
+    }
+  } finally {
+    await pg?.stop();
+  }
+}
+
+await main();
