@@ -68,7 +68,13 @@ export class MetadataPlugin implements AnyPlugin, MetadataRole, RmiRole {
   private async register(client: string, profile: string): Promise<void> {
     this.ctx.logger.info({ client, profile }, "registering new client");
     await this.ctx.store.upsertClient({ name: client, profile, firstSeen: Date.now() });
-    await editClientsXml(this.clientsPath, (t) => insertClient(t, client, [["profile", profile]]));
+    try {
+      await editClientsXml(this.clientsPath, (t) => insertClient(t, client, [["profile", profile]]));
+    } catch (e) {
+      // The store already holds the registration (every server process reads it); a read-only
+      // or broken clients.xml must not fail the client's run.
+      this.ctx.logger.error({ client, file: this.clientsPath, err: (e as Error).message }, "could not add client to clients.xml");
+    }
   }
 
   /** Upstream's get_initial_metadata, registering unknown clients with the default profile. */
