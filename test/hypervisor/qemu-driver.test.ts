@@ -31,8 +31,8 @@ describe("hypervisor/qemu: QEMU driver with the busybox guest", function () {
   });
 
   after(async () => {
-    for (const vm of await driver.list()) await driver.destroy(vm.name);
-    await dir.remove();
+    if (driver) for (const vm of await driver.list()) await driver.destroy(vm.name);
+    await dir?.remove();
   });
 
   const guest = (name: string, command: string, extra: Partial<VmSpec> = {}): VmSpec => ({
