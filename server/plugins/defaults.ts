@@ -4,7 +4,7 @@ import type { XmlElement } from "../../protocol/xml.js";
 import type { PluginContext, PluginFactory } from "../core/context.js";
 import type { ClientMetadata } from "../core/metadata.js";
 import type { AnyPlugin, GoalValidatorRole } from "../core/roles.js";
-import { PluginExecutionError, PrioDir } from "./prio-dir.js";
+import { PrioDir } from "./prio-dir.js";
 
 export class DefaultsPlugin extends PrioDir implements AnyPlugin, GoalValidatorRole {
   readonly name = "Defaults";
@@ -29,12 +29,9 @@ export class DefaultsPlugin extends PrioDir implements AnyPlugin, GoalValidatorR
   async validateGoals(meta: ClientMetadata, config: XmlElement): Promise<void> {
     for (const struct of config.children) {
       for (const entry of struct.children) {
-        try {
-          await this.bindEntry(entry, meta);
-        } catch (e) {
-          // No (or conflicting) defaults are fine; anything else (a bad regex) stops, as upstream.
-          if (!(e instanceof PluginExecutionError)) throw e;
-        }
+        // No (or conflicting) defaults are fine; anything else (a bad regex) throws and stops, as upstream.
+        const r = this.select(entry, meta);
+        if ("data" in r) this.apply(entry, r.data);
       }
     }
   }

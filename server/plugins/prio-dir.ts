@@ -68,11 +68,11 @@ export abstract class PrioDir {
     return out;
   }
 
+  /** The files resolved for this client; checked against the disk once per metadata object (one run). */
   private resolved(meta: ClientMetadata): Array<{ file: PrioFile; tree: XmlElement }> {
     let r = this.matched.get(meta);
-    const files = this.loadedFiles();
-    if (!r || r.length !== files.length || r.some((x, i) => x.file !== files[i])) {
-      r = files.map((file) => ({ file, tree: xmlMatch(file.root, meta) }));
+    if (!r) {
+      r = this.loadedFiles().map((file) => ({ file, tree: xmlMatch(file.root, meta) }));
       this.matched.set(meta, r);
     }
     return r;
@@ -103,31 +103,33 @@ export abstract class PrioDir {
     return false;
   }
 
-  async bindEntry(entry: XmlElement, meta: ClientMetadata): Promise<void> {
+  /** The winning candidate for an entry, or why there is none (upstream BindEntry's two failures). */
+  protected select(entry: XmlElement, meta: ClientMetadata): { data: XmlElement } | { failure: string } {
     const matching: Array<{ file: PrioFile; cand: XmlElement }> = [];
     for (const { file, tree } of this.resolved(meta)) {
       for (const cand of findAll(tree, entry.tag)) if (this.matches(entry, cand)) matching.push({ file, cand });
     }
     const name = entry.attrs.name ?? "";
-    if (matching.length === 0) {
-      throw new PluginExecutionError(`No matching source for entry when retrieving attributes for ${entry.tag}:${name}`);
+    if (matching.length === 0) return { failure: `No matching source for entry when retrieving attributes for ${entry.tag}:${name}` };
+    if (matching.length === 1) return { data: matching[0].cand };
+    const top = Math.max(...matching.map((m) => m.file.priority));
+    const atTop = matching.filter((m) => m.file.priority === top);
+    if (atTop.length > 1) {
+      const msg = `Found conflicting sources with same priority (${top}) for ${entry.tag}:${name} for ${meta.hostname}`;
+      this.ctx.logger.error({ files: matching.map((m) => m.file.path) }, msg);
+      return { failure: msg };
     }
-    let data = matching[0].cand;
-    if (matching.length > 1) {
-      const top = Math.max(...matching.map((m) => m.file.priority));
-      const atTop = matching.filter((m) => m.file.priority === top);
-      if (atTop.length > 1) {
-        const msg = `Found conflicting sources with same priority (${top}) for ${entry.tag}:${name} for ${meta.hostname}`;
-        this.ctx.logger.error({ files: matching.map((m) => m.file.path) }, msg);
-        throw new PluginExecutionError(msg);
-      }
-      data = atTop[0].cand;
-    }
-    this.apply(entry, data);
+    return { data: atTop[0].cand };
+  }
+
+  async bindEntry(entry: XmlElement, meta: ClientMetadata): Promise<void> {
+    const r = this.select(entry, meta);
+    if ("failure" in r) throw new PluginExecutionError(r.failure);
+    this.apply(entry, r.data);
   }
 
   /** Upstream _apply: non-blank text, copies of children, and every attribute the entry lacks. */
-  private apply(entry: XmlElement, data: XmlElement): void {
+  protected apply(entry: XmlElement, data: XmlElement): void {
     if (this.replaceNameEnabled()) {
       data = cloneElement(data);
       for (const k of Object.keys(data.attrs)) data.attrs[k] = substituteName(data.attrs[k], entry.attrs.name ?? "");
