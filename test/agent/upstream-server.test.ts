@@ -210,6 +210,21 @@ describe("agent against the upstream Bcfg2 server (TLS, lab repository)", functi
     expect(readStats(stats2).modified).to.deep.equal([]);
   });
 
+  it("reads -C config ([components], [communication]); -c caches the configuration 0600; -f runs from it without a server; -e lists extras", async () => {
+    const root = newRoot("cfgfile");
+    const conf = join(work, "vacfg.conf");
+    writeFileSync(conf, `[components]\nbcfg2 = ${server.url}\n\n[communication]\nuser = node0\npassword = node0secret\nca = ${CA}\nretries = 1\n`);
+    const cache = join(work, "cache.xml");
+    const r1 = await runAgentProcess(["-C", conf, "--root", root, "-n", "-c", cache]);
+    expect(r1.code, r1.stderr).to.equal(0);
+    expect(statSync(cache).mode & 0o777).to.equal(0o600);
+    expect(readFileSync(cache, "utf8")).to.match(/^<Configuration /);
+    const r2 = await runAgentProcess(["-f", cache, "-S", "https://127.0.0.1:1", "--root", root, "-n", "-v", "-e"]);
+    expect(r2.code, r2.stderr).to.equal(0);
+    expect(r2.stdout).to.contain("Total managed entries: 26").and.contain("POSIXUser:root").and.contain("POSIXGroup:users");
+    expect(r2.stderr).to.not.contain("Statistics accepted");
+  });
+
   it("a wrong password is fatal (exit 1) after the configured number of tries", async () => {
     const root = newRoot("badpw");
     const t0 = Date.now();
