@@ -52,13 +52,14 @@ export interface AgentRun {
 }
 
 /** Runs the agent as a real process (node dist/agent/main.js). */
-export function runAgentProcess(args: string[], opts: { timeoutMs?: number } = {}): Promise<AgentRun> {
+export function runAgentProcess(args: string[], opts: { timeoutMs?: number; input?: string } = {}): Promise<AgentRun> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [AGENT_MAIN, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [AGENT_MAIN, ...args], { stdio: [opts.input === undefined ? "ignore" : "pipe", "pipe", "pipe"] });
+    if (opts.input !== undefined) child.stdin!.end(opts.input);
     let stdout = "";
     let stderr = "";
-    child.stdout.on("data", (c) => (stdout += c));
-    child.stderr.on("data", (c) => (stderr += c));
+    child.stdout!.on("data", (c) => (stdout += c));
+    child.stderr!.on("data", (c) => (stderr += c));
     const t = setTimeout(() => child.kill("SIGKILL"), opts.timeoutMs ?? 120_000);
     child.on("close", (code) => {
       clearTimeout(t);

@@ -1,0 +1,48 @@
+// Probes run with their interpreter and a timeout, failures reported; -I asks before each change.
+import { expect } from "chai";
+import { existsSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { createLogger } from "../../agent/log.js";
+import { runProbe } from "../../agent/probes.js";
+import { serializeConfiguration } from "../../protocol/documents/configuration.js";
+import { el } from "../../protocol/xml.js";
+import { makeBaseRoot, removeDir, runAgentProcess, tempDir } from "./fixtures.js";
+
+const quiet = createLogger("error", "test", { out: () => undefined, err: () => undefined });
+
+describe("agent probes", () => {
+  it("runs a probe with its interpreter and captures stdout", async () => {
+    const r = await runProbe({ name: "py", source: "Probes", interpreter: "/usr/bin/python3", script: "import sys\nprint('group:python')\nprint(6*7)\n" }, 10_000, quiet);
+    expect(r.failure).to.equal(undefined);
+    expect(r.item).to.deep.equal({ name: "py", source: "Probes", output: "group:python\n42\n" });
+  });
+
+  it("reports a failing probe with its exit code, and kills one that outlives its timeout", async () => {
+    const failing = await runProbe({ name: "bad", source: "Probes", interpreter: "/bin/sh", script: "echo partial\nexit 4\n" }, 10_000, quiet);
+    expect(failing.failure).to.equal("Return value 4");
+    expect(failing.item.output).to.equal("partial\n");
+    const t0 = Date.now();
+    const slow = await runProbe({ name: "slow", source: "Probes", interpreter: "/bin/sh", script: "exec sleep 30\n" }, 300, quiet);
+    expect(slow.failure).to.match(/timed out/);
+    expect(Date.now() - t0).to.be.lessThan(5000);
+  });
+});
+
+describe("agent interactive mode (-I)", () => {
+  it("installs only what the operator answers yes to", async () => {
+    const work = tempDir("vacfg-interactive-");
+    try {
+      const root = join(work, "root");
+      makeBaseRoot(root);
+      const f = (name: string) => el("Path", { name, type: "file", owner: "root", group: "root", mode: "0644" }, [], "x\n");
+      const cfg = join(work, "cfg.xml");
+      writeFileSync(cfg, serializeConfiguration({ version: "2.0", revision: "1", bundles: [{ name: "b", attrs: {}, entries: [f("/srv/a"), f("/srv/b")] }], independent: [] }));
+      const r = await runAgentProcess(["-f", cfg, "--root", root, "-I"], { input: "y\nn\n" });
+      expect(r.code, r.stderr).to.equal(0);
+      expect(r.stdout).to.contain("Install Path: /srv/a? (y/N): ");
+      expect([existsSync(join(root, "srv/a")), existsSync(join(root, "srv/b"))]).to.deep.equal([true, false]);
+    } finally {
+      removeDir(work);
+    }
+  });
+});
