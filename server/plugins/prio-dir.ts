@@ -32,7 +32,7 @@ function parsePrioFile(text: string, path: string): PrioFile {
 
 /** Python string.Template with "%" as delimiter, safe_substitute(name=..) (upstream NameTemplate). */
 function substituteName(value: string, name: string): string {
-  return value.replace(/%(%|\{name\}|name(?![A-Za-z0-9_]))/g, (m, what: string) => (what === "%" ? "%" : name));
+  return value.replace(/%(%|\{name\}|name(?![A-Za-z0-9_]))/g, (_m, what: string) => (what === "%" ? "%" : name));
 }
 
 export abstract class PrioDir {

@@ -7,8 +7,9 @@ import { FileCache } from "../../core/file-cache.js";
 import type { PluginContext, PluginFactory } from "../../core/context.js";
 import type { AuthRequest, ClientMetadata } from "../../core/metadata.js";
 import type { AnyPlugin, MetadataRole, RmiRole } from "../../core/roles.js";
+import type { ClientRegistration } from "../../store/store.js";
 import { emptyClients, parseClientsXml, type ClientsModel } from "./clients-file.js";
-import { editClientsXml, insertClient, setClientAttr } from "./clients-writer.js";
+import { clientExistsInText, editClientsXml, insertClient, setClientAttr } from "./clients-writer.js";
 import { parseGroupsXml, type GroupsModel } from "./groups-file.js";
 import { authenticate } from "./identity.js";
 import { addGroup, bundlesOf, firstProfile, mergeGroups, type GroupState } from "./resolve-groups.js";
@@ -85,7 +86,7 @@ export class MetadataPlugin implements AnyPlugin, MetadataRole, RmiRole {
     client = c.aliases.get(client) ?? client;
     const st: GroupState = { groups: new Set(), categories: new Map() };
     let clientGroups = c.profiles.get(client) ?? [];
-    let stored = undefined as Awaited<ReturnType<PluginContext["store"]["getClient"]>>;
+    let stored: ClientRegistration | undefined;
     if (!c.known.has(client)) {
       stored = await this.ctx.store.getClient(client);
       if (stored) {
@@ -152,16 +153,7 @@ export class MetadataPlugin implements AnyPlugin, MetadataRole, RmiRole {
     this.ctx.logger.info({ client: lc, from: meta.profile, to: profile }, "changing client profile");
     const prev = await this.ctx.store.getClient(meta.hostname);
     await this.ctx.store.upsertClient({ name: meta.hostname, profile, firstSeen: prev?.firstSeen ?? Date.now(), ...(meta.version ? { version: meta.version } : {}) });
-    await editClientsXml(this.clientsPath, (t) => (this.clientsHas(t, meta.hostname) ? setClientAttr(t, meta.hostname, "profile", profile) : insertClient(t, meta.hostname, [["profile", profile]])));
-  }
-
-  private clientsHas(text: string, name: string): boolean {
-    try {
-      setClientAttr(text, name, "name", name);
-      return true;
-    } catch {
-      return false;
-    }
+    await editClientsXml(this.clientsPath, (t) => (clientExistsInText(t, meta.hostname) ? setClientAttr(t, meta.hostname, "profile", profile) : insertClient(t, meta.hostname, [["profile", profile]])));
   }
 
   async setVersion(client: string, version: string): Promise<void> {
@@ -170,7 +162,7 @@ export class MetadataPlugin implements AnyPlugin, MetadataRole, RmiRole {
     if (meta.version === version) return;
     const prev = await this.ctx.store.getClient(meta.hostname);
     await this.ctx.store.upsertClient({ name: meta.hostname, profile: meta.profile, firstSeen: prev?.firstSeen ?? Date.now(), version });
-    await editClientsXml(this.clientsPath, (t) => (this.clientsHas(t, meta.hostname) ? setClientAttr(t, meta.hostname, "version", version) : t));
+    await editClientsXml(this.clientsPath, (t) => (clientExistsInText(t, meta.hostname) ? setClientAttr(t, meta.hostname, "version", version) : t));
   }
 
   canonicalName(client: string): string {

@@ -89,7 +89,8 @@ describe("server core: authentication", function () {
   it("finds root by its address (clients.xml address, alias address) and refuses unknown addresses", async () => {
     expect(await auth("root", "db1pw", "127.0.0.5")).to.equal("db1");
     expect(await auth("root", "sitesecret", "127.0.0.7")).to.equal("uuidclient");
-    // 127.0.0.1 reverse-resolves to localhost (a new client, as upstream); 127.3.4.5 has no name.
+    // 127.0.0.1 reverse-resolves to localhost (a new client, as upstream's wire case 06); 127.3.4.5 has no name.
+    expect(await auth("root", "sitesecret", "127.0.0.1")).to.equal("localhost");
     expect(await auth("root", "sitesecret", "127.3.4.5")).to.equal(undefined);
   });
 
