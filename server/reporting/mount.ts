@@ -34,9 +34,19 @@ export async function clientStateCounts(store: Store, staleHours = DEFAULT_STALE
 }
 
 export function reportingWeb(opts: ReportingWebOptions): ReportingWeb {
-  const adminPassword = opts.adminPassword ?? loadAdminPassword(opts.dataDir);
   const staleHours = opts.staleHours ?? DEFAULT_STALE_HOURS;
   const metrics = createServerMetrics(() => clientStateCounts(opts.store, staleHours));
+  let adminPassword: string;
+  try {
+    adminPassword = opts.adminPassword ?? loadAdminPassword(opts.dataDir);
+    createAdminAuth(adminPassword);
+  } catch (e) {
+    // Without a usable admin password the UI stays off, but the configuration server still runs.
+    const reason = (e as Error).message;
+    opts.logger?.error({ component: "reporting", err: reason }, "reporting UI and /metrics disabled");
+    const off = (_req: Request, res: Response): void => void res.status(503).type("text/plain").send(`reporting is disabled: ${reason}\n`);
+    return { metrics, routes: (app) => void app.use([REPORTS_PATH, METRICS_PATH], off) };
+  }
   const auth = createAdminAuth(adminPassword, REPORTS_PATH);
   const log = opts.logger?.child({ component: "reporting" });
   const router = createReportsRouter({ store: opts.store, adminPassword, staleHours, mountPath: REPORTS_PATH, ...(log ? { logger: log } : {}) });
