@@ -78,7 +78,7 @@ describe("server core: GetConfig", function () {
     expect(doc).to.include('<Path name="/etc/unbound-thing" failure="bind error: template exploded"/>');
   });
 
-  it("Independent bundles, and entries in no bundle keep the unsorted order of unnamed levels", async () => {
+  it("independent=\"true\" bundles become <Independent name=..>; equal names keep their order (stable sort)", async () => {
     h = await harness({ ...REPO, "Bundler/web.xml": '<Bundle independent="true"><Service name="nginx"/><Package name="nginx"/></Bundle>' });
     const doc = parseXml(await h.core.getConfig("web1"));
     const ind = doc.children.find((b) => b.tag === "Independent")!;
