@@ -55,6 +55,9 @@ export const ERRORS = {
   // Hypervisor
   IMAGE: { summary: "image operation failed" },
   VM: { summary: "VM operation failed" },
+  WORKSPACE_REQUEST: { http: 400, summary: "workspace request is invalid" },
+  WORKSPACE_NOT_FOUND: { http: 404, summary: "no such VM or deployment" },
+  WORKSPACE_CONFLICT: { http: 409, summary: "workspace resource already exists or is in use" },
   ADMISSION: { summary: "image refused by admission policy" },
 } as const satisfies Record<string, ErrorSpec>;
 

@@ -5,6 +5,9 @@ import { registerCtx } from "./ctx.js";
 import { registerInit } from "./init.js";
 import { registerServer } from "./server.js";
 import { registerReports } from "./reports.js";
+import { registerDeploy } from "./deploy.js";
+import { registerVm } from "./vm.js";
+import { registerDemoCluster } from "./demo-cluster.js";
 
 export function registerCommands(program: Command): void {
   registerLint(program);
@@ -12,4 +15,7 @@ export function registerCommands(program: Command): void {
   registerInit(program);
   registerServer(program);
   registerReports(program);
+  registerDeploy(program);
+  registerVm(program);
+  registerDemoCluster(program);
 }

@@ -1,0 +1,80 @@
+// `vacfg vm`: list and manage workspace VMs (one VM or a whole deployment by name): shutdown,
+// pause, unpause (reactivate), destroy, ttl, and the reaper that enforces time to live.
+import type { Command } from "commander";
+import { loadWorkspaceConfig, openWorkspace, type OpenWorkspace } from "../../hypervisor/workspace/config.js";
+import type { VmRecord } from "../../hypervisor/workspace/types.js";
+import { WORKSPACE_OPTION } from "./deploy.js";
+
+async function withWorkspace<T>(path: string, f: (ws: OpenWorkspace) => Promise<T>): Promise<T> {
+  const ws = await openWorkspace(loadWorkspaceConfig(path));
+  try {
+    return await f(ws);
+  } finally {
+    await ws.close();
+  }
+}
+
+function printVms(vms: VmRecord[]): void {
+  const now = Date.now();
+  for (const v of vms) {
+    const ttl = v.expiresAt === undefined ? "-" : `${Math.max(0, Math.round((v.expiresAt - now) / 1000))}s`;
+    console.log([v.name, v.phase, v.observed ?? "-", v.address ?? "-", v.mac, `${v.resources.memoryMiB}MiB/${v.resources.vcpus}cpu`, `ttl ${ttl}`].join("\t"));
+  }
+}
+
+export function registerVm(program: Command): void {
+  const vm = program.command("vm").description("manage workspace VMs and deployments");
+  vm.command("list")
+    .description("every VM with its recorded phase and what the hypervisor reports now (died = vanished)")
+    .option(...WORKSPACE_OPTION)
+    .option("--json", "JSON output")
+    .action((o: { workspace: string; json?: boolean }) =>
+      withWorkspace(o.workspace, async (ws) => {
+        const vms = await ws.service.list();
+        if (o.json) console.log(JSON.stringify(vms, null, 2));
+        else printVms(vms);
+      }),
+    );
+  for (const op of ["shutdown", "pause", "unpause", "destroy"] as const) {
+    vm.command(op)
+      .description(`${op} a VM, or every VM of a deployment`)
+      .argument("<name>", "VM or deployment name")
+      .option(...WORKSPACE_OPTION)
+      .action((name: string, o: { workspace: string }) =>
+        withWorkspace(o.workspace, async (ws) => {
+          if (op === "destroy") console.log(`destroyed: ${(await ws.service.destroy(name)).join(" ")}`);
+          else printVms(await ws.service[op](name));
+        }),
+      );
+  }
+  vm.command("ttl")
+    .description("set the time to live of a VM or deployment, from now")
+    .argument("<name>")
+    .argument("<seconds>")
+    .option(...WORKSPACE_OPTION)
+    .action((name: string, seconds: string, o: { workspace: string }) => withWorkspace(o.workspace, async (ws) => printVms(await ws.service.setTtl(name, Number(seconds)))));
+  vm.command("reap")
+    .description("shut down VMs whose time to live has passed and release their resources")
+    .option(...WORKSPACE_OPTION)
+    .option("--every <seconds>", "keep running, reaping every N seconds")
+    .action((o: { workspace: string; every?: string }) =>
+      withWorkspace(o.workspace, async (ws) => {
+        const once = async () => {
+          const r = await ws.service.reap();
+          if (r.length) console.log(`${new Date().toISOString()} expired: ${r.join(" ")}`);
+        };
+        await once();
+        if (!o.every) return;
+        const ms = Number(o.every) * 1000;
+        await new Promise<void>((resolve) => {
+          const t = setInterval(() => void once().catch((e: unknown) => console.error(`reap: ${(e as Error).message}`)), ms);
+          const stop = () => {
+            clearInterval(t);
+            resolve();
+          };
+          process.once("SIGINT", stop);
+          process.once("SIGTERM", stop);
+        });
+      }),
+    );
+}

@@ -1,0 +1,92 @@
+// The workspace configuration file (JSON) the CLI opens the service from: store, state
+// directory, site file, appliances and network. Relative paths resolve against the file.
+import { readFileSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import { VacfgError } from "../../protocol/errors.js";
+import { openStore } from "../../server/store/open-store.js";
+import type { Store } from "../../server/store/store.js";
+import { loadSiteFile } from "../ctx/site.js";
+import { defaultDrivers, pickDriver } from "./drivers.js";
+import { WorkspaceService } from "./service.js";
+import type { ApplianceSpec } from "./types.js";
+
+export interface WorkspaceConfig {
+  /** sqlite:/path, a plain path, or postgres://… */
+  store: string;
+  stateDir: string;
+  /** Site file path (hypervisor/ctx site.ts). */
+  site: string;
+  /** Appliance name -> template file + images (+ command, resources). */
+  appliances: Record<string, Omit<ApplianceSpec, "template"> & { template: string }>;
+  network?: { netns?: string; taps?: string[]; bridge?: string };
+  accel?: "kvm" | "tcg" | "auto";
+}
+
+/** Example (see hypervisor/README.md, workspace section). */
+export const WORKSPACE_CONFIG_EXAMPLE = {
+  store: "sqlite:workspace.db",
+  stateDir: "vms",
+  site: "site.json",
+  appliances: { torque: { template: "torque.ctx.xml", base: "/var/cache/vacfg/images/appliance-….qcow2", kernel: "/var/cache/vacfg/kernel/…/vmlinuz", initrd: "/var/cache/vacfg/initramfs/….cpio.gz" } },
+  network: { netns: "vacfg-net", taps: ["vtap0", "vtap1"] },
+};
+
+function bad(path: string, msg: string): never {
+  throw new VacfgError("WORKSPACE_REQUEST", `${path}: ${msg}`);
+}
+
+export function loadWorkspaceConfig(path: string): WorkspaceConfig {
+  let raw: Record<string, unknown>;
+  try {
+    raw = JSON.parse(readFileSync(path, "utf8")) as Record<string, unknown>;
+  } catch (e) {
+    bad(path, `cannot read workspace configuration: ${(e as Error).message}`);
+  }
+  const base = dirname(resolve(path));
+  const abs = (p: unknown, field: string): string => {
+    if (typeof p !== "string" || p === "") bad(path, `${field}: expected a path`);
+    return resolve(base, p);
+  };
+  if (typeof raw.store !== "string") bad(path, "store: expected a store URL");
+  const store = /^(sqlite:|postgres)/.test(raw.store) ? raw.store.replace(/^sqlite:(?!\/)/, `sqlite:${base}/`) : abs(raw.store, "store");
+  const appliances: WorkspaceConfig["appliances"] = {};
+  if (typeof raw.appliances !== "object" || raw.appliances === null) bad(path, "appliances: expected name -> {template, base, kernel, initrd}");
+  for (const [name, a] of Object.entries(raw.appliances as Record<string, Record<string, unknown>>)) {
+    const f = `appliances.${name}`;
+    appliances[name] = {
+      template: abs(a.template, `${f}.template`),
+      base: abs(a.base, `${f}.base`),
+      kernel: abs(a.kernel, `${f}.kernel`),
+      initrd: abs(a.initrd, `${f}.initrd`),
+      ...(typeof a.command === "string" ? { command: a.command } : {}),
+    };
+  }
+  const network = raw.network as WorkspaceConfig["network"] | undefined;
+  return { store, stateDir: abs(raw.stateDir, "stateDir"), site: abs(raw.site, "site"), appliances, ...(network ? { network } : {}), ...(raw.accel ? { accel: raw.accel as WorkspaceConfig["accel"] } : {}) };
+}
+
+export interface OpenWorkspace {
+  service: WorkspaceService;
+  store: Store;
+  close(): Promise<void>;
+}
+
+/** The service a configuration describes, with the driver picked by availability. */
+export async function openWorkspace(cfg: WorkspaceConfig): Promise<OpenWorkspace> {
+  const appliances: Record<string, ApplianceSpec> = {};
+  for (const [name, a] of Object.entries(cfg.appliances)) {
+    let template: string;
+    try {
+      template = readFileSync(a.template, "utf8");
+    } catch (e) {
+      throw new VacfgError("WORKSPACE_REQUEST", `appliances.${name}.template: ${(e as Error).message}`);
+    }
+    appliances[name] = { ...a, template };
+  }
+  const site = loadSiteFile(cfg.site);
+  const drivers = defaultDrivers({ stateDir: resolve(cfg.stateDir, "drivers"), netns: cfg.network?.netns, accel: cfg.accel });
+  const driver = await pickDriver(drivers);
+  const store = await openStore(cfg.store);
+  const service = new WorkspaceService({ store, driver, drivers, site, appliances, stateDir: cfg.stateDir, network: cfg.network });
+  return { service, store, close: () => store.close() };
+}

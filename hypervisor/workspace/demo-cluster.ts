@@ -1,0 +1,220 @@
+// `vacfg demo cluster` and the end-to-end test: the paper's five-node Torque cluster deployed by
+// the Workspace Service from the Figure 1 parameters, really booted under QEMU in a private
+// network namespace, each node contextualized by its agent against a configuration server on
+// the namespace bridge; then pause/reactivate, TTL expiry and shutdown.
+import { randomBytes } from "node:crypto";
+import { cp, mkdir, mkdtemp, readFile, rm, stat } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createCa, issueCertificate } from "../../server/admin/tls-material.js";
+import { openStore } from "../../server/store/open-store.js";
+import { BOOT_MARKER } from "../appliance/boot-protocol.js";
+import { resolveCacheDir, type Progress } from "../appliance/cache.js";
+import { writeSiteCa } from "../ctx/site-ca.js";
+import { createNetns, destroyNetns } from "../vm/netns.js";
+import { waitForSerial } from "../vm/serial.js";
+import { ensureAgentAppliance } from "./agent-appliance.js";
+import { defaultDrivers, pickDriver } from "./drivers.js";
+import { clusterGuestScript, MARK, parseShownFiles } from "./guest-script.js";
+import { startServerInNetns } from "./netns-server.js";
+import { WorkspaceService } from "./service.js";
+import { FIGURE1_CIDR, FIGURE1_USERS, TORQUE_CONTEXT_TEMPLATE, figure1Site } from "./torque-appliance.js";
+import { KIND, type GuestFileSpec, type VmRecord } from "./types.js";
+
+export interface ClusterDemoOptions {
+  /** Holds dist/ (the built agent) and node_modules/. */
+  projectRoot: string;
+  /** The repository the configuration server serves (copied first: the server registers clients). */
+  repo: string;
+  memoryMiB?: number;
+  /** How long all five may take to contextualize (default 8 minutes). */
+  contextTimeoutMs?: number;
+  progress?: Progress;
+}
+
+export interface NodeResult {
+  vm: string;
+  fqdn: string;
+  address: string;
+  mac: string;
+  /** Shown files (path, or "passwd" for the cluster users' lines) as the guest printed them. */
+  files: Map<string, string>;
+  agentRuns: string[];
+  /** Milliseconds from the start of deploy until this node printed its results. */
+  contextualizedMs: number;
+}
+
+export interface ClusterDemoReport {
+  driver: string;
+  accel?: string;
+  nodes: NodeResult[];
+  /** Time deploy() took (leases, overlays, patching, boot start). */
+  deployMs: number;
+  /** From the start of deploy until all five were contextualized. */
+  allContextualizedMs: number;
+  pause: { observed: string[]; serialGrewWhilePaused: boolean; ticksAfterUnpause: boolean };
+  ttl: { vm: string; reaped: string[]; phase: string; addressReleased: boolean; poweredOffGracefully: boolean };
+  shutdown: { phases: string[]; poweredOffGracefully: boolean[]; stillListedByDriver: string[] };
+  leasesAfterDestroy: number;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function agentConfig(server: string, user: string, password: string, profile?: string): string {
+  return [
+    "[components]",
+    `bcfg2 = ${server}`,
+    "[communication]",
+    `user = ${user}`,
+    `password = ${password}`,
+    "ca = /etc/vacfg/server-ca.pem",
+    "retries = 5",
+    "retry_delay = 3",
+    ...(profile ? ["[client]", `profile = ${profile}`] : []),
+    "",
+  ].join("\n");
+}
+
+export async function runClusterDemo(o: ClusterDemoOptions): Promise<ClusterDemoReport> {
+  const progress = o.progress ?? (() => undefined);
+  const cacheDir = await resolveCacheDir();
+  const image = await ensureAgentAppliance(o.projectRoot, cacheDir, progress);
+  // Short paths: QMP sockets live below and unix socket paths are limited to 107 bytes.
+  const work = await mkdtemp(join(tmpdir(), "vdemo-"));
+  const netnsName = `vacfg-demo-${process.pid}`;
+  const cleanups: Array<() => Promise<unknown>> = [() => rm(work, { recursive: true, force: true })];
+  try {
+    const names = [1, 2, 3, 4, 5].map((i) => `node${i}`);
+    const fqdns = names.map((n) => `${n}.cluster`);
+    const ns = await createNetns({ name: netnsName, cidr: FIGURE1_CIDR, taps: names.length, bridge: "br0", tapPrefix: "vtap" });
+    cleanups.unshift(() => destroyNetns(netnsName));
+    const bridgeIp = ns.bridgeAddress.split("/")[0];
+    progress(`network namespace ${netnsName}: bridge ${ns.bridgeAddress}, taps ${ns.taps.join(" ")}`);
+
+    // The configuration server, on the bridge address, with its own CA the guests are given.
+    const serverDir = join(work, "server");
+    await mkdir(serverDir);
+    const repo = join(serverDir, "repo");
+    await cp(o.repo, repo, { recursive: true });
+    const serverCa = createCa("vacfg demo server CA");
+    const serverCert = issueCertificate(serverCa, { cn: bridgeIp, altNames: [bridgeIp], usage: "server" });
+    const password = randomBytes(12).toString("base64url");
+    const server = await startServerInNetns(netnsName, { repo, dataDir: serverDir, host: bridgeIp, password, tls: { cert: serverCert.certPem, key: serverCert.keyPem, ca: serverCa.certPem }, logLevel: "info" });
+    cleanups.unshift(() => server.stop());
+    progress(`configuration server ${server.url} (pid ${server.pid}) serving a copy of ${o.repo}`);
+
+    // The workspace: store, driver by availability, the Torque appliance, the site of Figure 1.
+    const siteCa = writeSiteCa(join(work, "site-ca"), { commonName: "cluster site CA" });
+    const store = await openStore(`sqlite:${join(work, "workspace.db")}`);
+    cleanups.unshift(() => store.close());
+    const drivers = defaultDrivers({ stateDir: join(work, "d"), netns: netnsName, kvmBoot: { kernel: image.vmlinuz, initrd: image.initrd, marker: BOOT_MARKER }, kvmCacheFile: join(cacheDir, "kvm-verdict.json") });
+    const driver = await pickDriver(drivers);
+    const accel = "accel" in driver ? await (driver as unknown as { accel(): Promise<string> }).accel() : undefined;
+    progress(`driver: ${driver.name}${accel ? ` (${accel})` : ""}`);
+    const ws = new WorkspaceService({
+      store,
+      driver,
+      drivers,
+      site: figure1Site(siteCa),
+      appliances: { torque: { template: TORQUE_CONTEXT_TEMPLATE, base: image.base, kernel: image.vmlinuz, initrd: image.initrd } },
+      stateDir: join(work, "vms"),
+      network: { taps: ns.taps },
+    });
+    cleanups.unshift(() => ws.destroy("torque").catch(() => undefined));
+
+    const script = clusterGuestScript({ knownHosts: fqdns });
+    const common: GuestFileSpec[] = [
+      { path: "/etc/vacfg/server-ca.pem", content: serverCa.certPem },
+      { path: "/etc/vacfg/boot.sh", content: script, mode: 0o755 },
+    ];
+    // The head node is the first of nodenames; it asserts the torque-head profile.
+    const nodeFiles = Object.fromEntries(
+      names.map((n, i) => [n, [{ path: "/etc/vacfg.conf", content: agentConfig(server.url, fqdns[i], password, i === 0 ? "torque-head" : undefined), mode: 0o600 }]]),
+    );
+    const t0 = Date.now();
+    const dep = await ws.deploy({
+      name: "torque",
+      appliance: "torque",
+      instance: { names, users: FIGURE1_USERS },
+      resources: { memoryMiB: o.memoryMiB ?? 320, vcpus: 1 },
+      ttlSeconds: 3600,
+      files: common,
+      nodeFiles,
+      command: "sh /etc/vacfg/boot.sh",
+    });
+    const deployMs = Date.now() - t0;
+    progress(`deployed ${dep.vms.map((v) => `${v.name}=${v.address}`).join(" ")} in ${(deployMs / 1000).toFixed(1)} s; waiting for the agents`);
+
+    const timeout = o.contextTimeoutMs ?? 8 * 60_000;
+    const vmGone = (name: string) => async () => !(await driver.list()).some((s) => s.name === name);
+    const nodes = await Promise.all(
+      dep.vms.map(async (vm): Promise<NodeResult> => {
+        const log = await waitForSerial(vm.serialLog, MARK.done, { timeoutMs: timeout, pollMs: 1000, abort: vmGone(vm.name) });
+        const ms = Date.now() - t0;
+        progress(`${vm.fqdn} contextualized after ${(ms / 1000).toFixed(1)} s`);
+        return {
+          vm: vm.name,
+          fqdn: vm.fqdn,
+          address: vm.address!,
+          mac: vm.mac,
+          files: parseShownFiles(log),
+          agentRuns: log.split("\n").filter((l) => l.startsWith(MARK.agentRun)).map((l) => l.trim()),
+          contextualizedMs: ms,
+        };
+      }),
+    );
+    const allContextualizedMs = Math.max(...nodes.map((n) => n.contextualizedMs));
+    progress(`all ${nodes.length} contextualized ${(allContextualizedMs / 1000).toFixed(1)} s after deploy started`);
+
+    // Pause the whole cluster: the hypervisor reports it paused and the guests' heartbeat stops.
+    await ws.pause("torque");
+    const observed = (await ws.status("torque")).map((r) => r.observed ?? "?");
+    const sizes = async () => Promise.all(dep.vms.map(async (v) => (await stat(v.serialLog)).size));
+    const before = await sizes();
+    await sleep(6000);
+    const after = await sizes();
+    const serialGrewWhilePaused = after.some((s, i) => s !== before[i]);
+    await ws.unpause("torque");
+    let ticksAfterUnpause = true;
+    for (const [i, v] of dep.vms.entries()) {
+      try {
+        await waitForSerial(v.serialLog, (t) => t.length > after[i] && t.slice(after[i]).includes(MARK.tick), { timeoutMs: 60_000, pollMs: 500 });
+      } catch {
+        ticksAfterUnpause = false;
+      }
+    }
+    progress(`pause: driver saw [${observed.join(", ")}], serial ${serialGrewWhilePaused ? "grew" : "silent"} while paused, heartbeat ${ticksAfterUnpause ? "back" : "missing"} after reactivation`);
+
+    // TTL: the last worker's time runs out; the reaper shuts it down and releases its address.
+    const last = dep.vms[dep.vms.length - 1];
+    await ws.setTtl(last.name, 1);
+    await sleep(1100);
+    const reaped = await ws.reap();
+    const lastRec = (await store.get<VmRecord>(KIND.vm, last.name))!;
+    const addressReleased = (await store.get(KIND.address, `${last.pool}/${last.address}`)) === undefined;
+    const lastLog = await readFile(last.serialLog, "utf8");
+    progress(`TTL: reaped [${reaped.join(", ")}], ${last.name} is ${lastRec.phase}, address ${last.address} ${addressReleased ? "released" : "still leased"}`);
+
+    // Shutdown of the rest of the group: each guest powers off on the ACPI request.
+    const down = await ws.shutdown("torque");
+    const logs = await Promise.all(dep.vms.slice(0, -1).map((v) => readFile(v.serialLog, "utf8")));
+    const stillListed = (await driver.list()).map((s) => s.name);
+    progress(`shutdown: ${down.map((r) => `${r.name}=${r.phase}`).join(" ")}`);
+
+    await ws.destroy("torque");
+    const leasesAfterDestroy = (await store.list(KIND.address)).length + (await store.list(KIND.mac)).length + (await store.list(KIND.tap)).length;
+    return {
+      driver: driver.name,
+      accel,
+      nodes,
+      deployMs,
+      allContextualizedMs,
+      pause: { observed, serialGrewWhilePaused, ticksAfterUnpause },
+      ttl: { vm: last.name, reaped, phase: lastRec.phase, addressReleased, poweredOffGracefully: lastLog.includes(MARK.powerdown) },
+      shutdown: { phases: down.map((r) => r.phase), poweredOffGracefully: logs.map((l) => l.includes(MARK.powerdown)), stillListedByDriver: stillListed },
+      leasesAfterDestroy,
+    };
+  } finally {
+    for (const c of cleanups) await c().catch(() => undefined);
+  }
+}

@@ -1,0 +1,404 @@
+// The Workspace Service: deploys appliances (one VM or a named group) and manages them —
+// shutdown, pause, reactivate, destroy, list with liveness, and a time to live enforced by a
+// reaper. Every VM, deployment and lease lives in the store, so a restarted service picks up
+// where the last one stopped; the hypervisor is asked what really runs, and a VM that vanished
+// without being stopped is reported as died.
+import { mkdir, rm } from "node:fs/promises";
+import { join } from "node:path";
+import { parseContextTemplate, type ContextTemplate } from "../../protocol/ctx-template.js";
+import { VacfgError } from "../../protocol/errors.js";
+import { CONTEXT_FILE_PATH, serializeParameterFile } from "../../protocol/params.js";
+import type { RecordTable } from "../../server/store/store.js";
+import { bootCmdline } from "../appliance/boot-protocol.js";
+import { createOverlay } from "../appliance/image.js";
+import { assemble, type AssembledNode } from "../ctx/assemble.js";
+import { parseCidr } from "../ctx/address-pool.js";
+import type { SiteFile } from "../ctx/site.js";
+import type { GuestFile } from "../image/debugfs.js";
+import { patchImage } from "../image/patch-image.js";
+import type { VmDriver, VmSpec } from "../vm/driver.js";
+import { Leases, workspaceMac } from "./leases.js";
+import { KIND, type ApplianceSpec, type DeployRequest, type DeploymentRecord, type Resources, type VmPhase, type VmRecord } from "./types.js";
+import { validateDeployRequest } from "./validate.js";
+
+export interface WorkspaceNetwork {
+  /** Tap devices VMs may use (QEMU); each is leased to one VM at a time. */
+  taps?: string[];
+  /** Bridge the VMs' NICs join (Xen vif bridge=). */
+  bridge?: string;
+}
+
+export interface WorkspaceOptions {
+  store: RecordTable;
+  /** The driver new VMs get (see pickDriver); records name their driver, looked up in `drivers`. */
+  driver: VmDriver;
+  /** Further drivers that may own VMs from earlier runs (by name). */
+  drivers?: VmDriver[];
+  site: SiteFile;
+  appliances: Record<string, ApplianceSpec>;
+  /** Overlays and serial logs: <stateDir>/<vm>.qcow2, <vm>.serial.log */
+  stateDir: string;
+  network?: WorkspaceNetwork;
+  /** Defaults when neither request nor appliance says (256 MiB, 1 vCPU). */
+  resources?: Partial<Resources>;
+  /** Clock for TTLs (ms); tests and the reaper use the real one by default. */
+  now?: () => number;
+}
+
+export interface DeployResult {
+  deployment: DeploymentRecord;
+  vms: VmRecord[];
+  /** The assembled nodes, parameter files included (for callers that also serve them). */
+  nodes: AssembledNode[];
+}
+
+const ACTIVE: VmPhase[] = ["running", "paused"];
+const DEFAULTS: Resources = { memoryMiB: 256, vcpus: 1 };
+
+export class WorkspaceService {
+  private readonly leases: Leases;
+  private readonly drivers = new Map<string, VmDriver>();
+  private readonly templates = new Map<string, ContextTemplate>();
+  private chain: Promise<unknown> = Promise.resolve();
+  private readonly now: () => number;
+
+  constructor(private readonly o: WorkspaceOptions) {
+    this.leases = new Leases(o.store);
+    for (const d of [o.driver, ...(o.drivers ?? [])]) if (!this.drivers.has(d.name)) this.drivers.set(d.name, d);
+    for (const [name, a] of Object.entries(o.appliances)) this.templates.set(name, parseContextTemplate(a.template, `appliance ${name} template`));
+    this.now = o.now ?? Date.now;
+  }
+
+  /** One mutation at a time: leases and records change together, the reaper never races a request. */
+  private serial<T>(f: () => Promise<T>): Promise<T> {
+    const run = this.chain.then(f, f);
+    this.chain = run.catch(() => undefined);
+    return run;
+  }
+
+  deploy(raw: unknown): Promise<DeployResult> {
+    return this.serial(() => this.deployNow(validateDeployRequest(raw, Object.keys(this.o.appliances))));
+  }
+
+  private async deployNow(req: DeployRequest): Promise<DeployResult> {
+    const appliance = this.o.appliances[req.appliance];
+    const template = this.templates.get(req.appliance)!;
+    const created = this.now();
+    const deployment: DeploymentRecord = { name: req.name, appliance: req.appliance, vms: [], createdAt: created, ttlSeconds: req.ttlSeconds };
+    if (!(await this.o.store.insertIfAbsent(KIND.deployment, req.name, deployment))) {
+      throw new VacfgError("WORKSPACE_CONFLICT", `deployment "${req.name}" already exists`);
+    }
+    const taken: Array<[(typeof KIND)["address" | "mac" | "tap"], string, string]> = [];
+    const records: VmRecord[] = [];
+    const started: VmRecord[] = [];
+    try {
+      const names = nodeNames(req);
+      const vmName = (n: string) => `${req.name}-${n.split(".")[0]}`;
+      for (const n of names) {
+        if (await this.o.store.get(KIND.vm, vmName(n))) throw new VacfgError("WORKSPACE_CONFLICT", `VM "${vmName(n)}" already exists`);
+      }
+      // MACs: the request's, or a stable locally administered one per node; each leased once.
+      const macs: Record<string, string> = {};
+      for (const n of names) {
+        const fqdn = n.includes(".") ? n : `${n}.${this.o.site.domain}`;
+        const wanted = req.instance.macs?.[n];
+        let mac: string | undefined;
+        for (let attempt = 0; attempt < 16 && !mac; attempt++) {
+          const candidate = (wanted ?? workspaceMac(req.name, fqdn, attempt)).toLowerCase();
+          if (await this.leases.take(KIND.mac, candidate, vmName(n))) mac = candidate;
+          else if (wanted) throw new VacfgError("WORKSPACE_CONFLICT", `MAC ${candidate} (macs.${n}) is leased to another VM`);
+        }
+        if (!mac) throw new VacfgError("WORKSPACE_CONFLICT", `no free MAC for ${fqdn}`);
+        taken.push([KIND.mac, mac, vmName(n)]);
+        macs[n] = mac;
+      }
+      // Addresses: assemble with every leased address reserved, then lease what it chose. A
+      // concurrent service may have leased one in between: give back and assemble again.
+      let nodes: AssembledNode[] = [];
+      for (let round = 0; ; round++) {
+        const held = [...(await this.leases.held(KIND.address)).keys()].map((k) => k.slice(k.indexOf("/") + 1));
+        const reserved = [...new Set([...(req.instance.reservedAddresses ?? []), ...held])];
+        nodes = assemble(template, this.o.site, { ...req.instance, macs, reservedAddresses: reserved });
+        const pool = addressPool(template);
+        const mine: string[] = [];
+        let lost = false;
+        for (const n of nodes) {
+          if (!n.address || !pool) continue;
+          const key = `${pool}/${n.address}`;
+          if (await this.leases.take(KIND.address, key, vmName(n.name))) mine.push(key);
+          else lost = true;
+        }
+        if (!lost) {
+          for (const k of mine) taken.push([KIND.address, k, vmName(nodes.find((n) => `${pool}/${n.address}` === k)!.name)]);
+          break;
+        }
+        for (const k of mine) await this.o.store.delete(KIND.address, k);
+        if (round >= 5) throw new VacfgError("WORKSPACE_CONFLICT", "addresses kept being leased by a concurrent deployment; try again");
+      }
+      const pool = addressPool(template);
+      const prefix = pool ? parseCidr(this.o.site.pools[pool].cidr).prefix : undefined;
+      await mkdir(this.o.stateDir, { recursive: true });
+      for (const n of nodes) {
+        const name = vmName(n.name);
+        let tap: string | undefined;
+        if (this.o.network?.taps) {
+          tap = await this.leases.takeFirst(KIND.tap, this.o.network.taps, name);
+          if (!tap) throw new VacfgError("WORKSPACE_CONFLICT", `no free tap device for ${name} (all of ${this.o.network.taps.join(", ")} are leased)`);
+          taken.push([KIND.tap, tap, name]);
+        }
+        const resources = { ...DEFAULTS, ...this.o.resources, ...appliance.resources, ...req.resources, ...req.nodeResources?.[n.name] };
+        const rec: VmRecord = {
+          name,
+          deployment: req.name,
+          node: n.name,
+          fqdn: n.fqdn,
+          driver: this.o.driver.name,
+          phase: "running",
+          mac: n.mac,
+          ...(n.address ? { address: n.address, pool, prefix } : {}),
+          ...(tap ? { tap } : {}),
+          overlay: join(this.o.stateDir, `${name}.qcow2`),
+          serialLog: join(this.o.stateDir, `${name}.serial.log`),
+          resources,
+          createdAt: created,
+          ...(req.ttlSeconds ? { expiresAt: created + req.ttlSeconds * 1000 } : {}),
+          updatedAt: created,
+          released: false,
+        };
+        records.push(rec);
+        await this.prepareDisk(rec, n, appliance, req);
+      }
+      // Records first, then boot: a service that dies mid-deploy leaves records that list() can
+      // reconcile (a VM that never started shows as died), never a VM nobody knows of.
+      deployment.vms = records.map((r) => r.name);
+      await this.o.store.put(KIND.deployment, req.name, deployment);
+      for (const rec of records) await this.o.store.put(KIND.vm, rec.name, rec);
+      for (const rec of records) {
+        await rm(rec.serialLog, { force: true });
+        await this.o.driver.create(this.vmSpec(rec, appliance, req));
+        started.push(rec);
+      }
+      return { deployment, vms: records, nodes };
+    } catch (e) {
+      for (const rec of started) await this.o.driver.destroy(rec.name).catch(() => undefined);
+      for (const rec of records) {
+        await rm(rec.overlay, { force: true });
+        await this.o.store.delete(KIND.vm, rec.name);
+      }
+      for (const [kind, value, vm] of taken) await this.leases.release(kind, value, vm);
+      await this.o.store.delete(KIND.deployment, req.name);
+      throw e;
+    }
+  }
+
+  /** The VM's own overlay of the appliance base, with its parameter file and files patched in. */
+  private async prepareDisk(rec: VmRecord, node: AssembledNode, appliance: ApplianceSpec, req: DeployRequest): Promise<void> {
+    await rm(rec.overlay, { force: true });
+    await createOverlay(appliance.base, rec.overlay);
+    const files: GuestFile[] = [
+      { path: CONTEXT_FILE_PATH, data: serializeParameterFile(node.params), mode: node.secret ? 0o600 : 0o644, uid: 0, gid: 0 },
+      ...[...(req.files ?? []), ...(req.nodeFiles?.[node.name] ?? [])].map((f) => ({ path: f.path, data: f.content, mode: f.mode ?? 0o644, uid: 0, gid: 0 })),
+    ];
+    patchImage(rec.overlay, files);
+  }
+
+  private vmSpec(rec: VmRecord, appliance: ApplianceSpec, req: DeployRequest): VmSpec {
+    const command = req.command ?? appliance.command;
+    return {
+      name: rec.name,
+      memoryMiB: rec.resources.memoryMiB,
+      vcpus: rec.resources.vcpus,
+      ...(rec.resources.cpuWeight !== undefined ? { cpuWeight: rec.resources.cpuWeight } : {}),
+      ...(rec.resources.cpuCap !== undefined ? { cpuCap: rec.resources.cpuCap } : {}),
+      disks: [{ path: rec.overlay, format: "qcow2", kind: "file", target: "xvda" }],
+      nics: [{ mac: rec.mac, ...(rec.tap ? { tap: rec.tap } : {}), ...(this.o.network?.bridge ? { bridge: this.o.network.bridge } : {}), ...(rec.address ? { address: `${rec.address}/${rec.prefix}` } : {}) }],
+      kernel: appliance.kernel,
+      ramdisk: appliance.initrd,
+      // Xen PV guests see their disk as xvda, QEMU's virtio as vda.
+      cmdline: bootCmdline({ root: this.driverOf(rec).name === "xen" ? "/dev/xvda" : "/dev/vda", switchRoot: true, ...(command ? { command } : {}) }),
+      serialLog: rec.serialLog,
+    };
+  }
+
+  private driverOf(rec: VmRecord): VmDriver {
+    const d = this.drivers.get(rec.driver);
+    if (!d) throw new VacfgError("VM", `VM ${rec.name} belongs to driver "${rec.driver}", which this service was not given`);
+    return d;
+  }
+
+  /** The VMs a target names: one VM, or every VM of a deployment. */
+  private async targets(target: string): Promise<VmRecord[]> {
+    const vm = await this.o.store.get<VmRecord>(KIND.vm, target);
+    if (vm) return [vm];
+    const dep = await this.o.store.get<DeploymentRecord>(KIND.deployment, target);
+    if (!dep) throw new VacfgError("WORKSPACE_NOT_FOUND", `no VM or deployment named "${target}"`);
+    const out: VmRecord[] = [];
+    for (const n of dep.vms) {
+      const r = await this.o.store.get<VmRecord>(KIND.vm, n);
+      if (r) out.push(r);
+    }
+    return out;
+  }
+
+  private async save(rec: VmRecord, change: Partial<VmRecord>): Promise<VmRecord> {
+    const next = { ...rec, ...change, updatedAt: this.now() };
+    await this.o.store.put(KIND.vm, rec.name, next);
+    return next;
+  }
+
+  private requireActive(rec: VmRecord, op: string): void {
+    if (!ACTIVE.includes(rec.phase)) throw new VacfgError("WORKSPACE_CONFLICT", `cannot ${op} ${rec.name}: it is ${rec.phase}`);
+  }
+
+  pause(target: string): Promise<VmRecord[]> {
+    return this.serial(async () => {
+      const out: VmRecord[] = [];
+      for (const r of await this.targets(target)) {
+        this.requireActive(r, "pause");
+        if (r.phase !== "paused") await this.driverOf(r).pause(r.name);
+        out.push(await this.save(r, { phase: "paused" }));
+      }
+      return out;
+    });
+  }
+
+  /** Reactivates paused VMs. */
+  unpause(target: string): Promise<VmRecord[]> {
+    return this.serial(async () => {
+      const out: VmRecord[] = [];
+      for (const r of await this.targets(target)) {
+        this.requireActive(r, "unpause");
+        if (r.phase !== "running") await this.driverOf(r).unpause(r.name);
+        out.push(await this.save(r, { phase: "running" }));
+      }
+      return out;
+    });
+  }
+
+  /** Asks each guest to power off (forced after the driver's timeout), then releases its resources. */
+  shutdown(target: string): Promise<VmRecord[]> {
+    return this.serial(async () => {
+      const recs = await this.targets(target);
+      await Promise.all(recs.filter((r) => ACTIVE.includes(r.phase)).map((r) => this.stop(r, "shutdown")));
+      return this.refetch(recs);
+    });
+  }
+
+  /** Stops the VMs at once, releases everything and forgets them (and the deployment once empty). */
+  destroy(target: string): Promise<string[]> {
+    return this.serial(async () => {
+      const recs = await this.targets(target);
+      for (const r of recs) {
+        if (ACTIVE.includes(r.phase)) await this.driverOf(r).destroy(r.name).catch(() => undefined);
+        await this.release(r);
+        await this.o.store.delete(KIND.vm, r.name);
+        await this.dropFromDeployment(r);
+      }
+      return recs.map((r) => r.name);
+    });
+  }
+
+  /** Changes the time to live of a VM or deployment, counted from now. */
+  setTtl(target: string, ttlSeconds: number): Promise<VmRecord[]> {
+    return this.serial(async () => {
+      if (!Number.isFinite(ttlSeconds) || ttlSeconds < 0) throw new VacfgError("WORKSPACE_REQUEST", `ttlSeconds: must be a number >= 0, got ${ttlSeconds}`);
+      const out: VmRecord[] = [];
+      for (const r of await this.targets(target)) out.push(await this.save(r, { expiresAt: this.now() + ttlSeconds * 1000 }));
+      return out;
+    });
+  }
+
+  /** Shuts down every active VM whose time to live has passed; returns their names. */
+  reap(): Promise<string[]> {
+    return this.serial(async () => {
+      const now = this.now();
+      const due = (await this.records()).filter((r) => ACTIVE.includes(r.phase) && r.expiresAt !== undefined && r.expiresAt <= now);
+      await Promise.all(due.map((r) => this.stop(r, "expired")));
+      return due.map((r) => r.name);
+    });
+  }
+
+  /** Runs reap() every intervalMs; the returned function stops the loop. */
+  startReaper(intervalMs: number, onError: (e: unknown) => void = () => undefined): () => void {
+    const t = setInterval(() => void this.reap().catch(onError), intervalMs);
+    t.unref();
+    return () => clearInterval(t);
+  }
+
+  private async stop(r: VmRecord, phase: "shutdown" | "expired"): Promise<void> {
+    await this.driverOf(r).shutdown(r.name);
+    await this.release(await this.save(r, { phase, observed: "gone" }));
+  }
+
+  /** Gives back leases and deletes the overlay; idempotent. */
+  private async release(r: VmRecord): Promise<void> {
+    if (r.address && r.pool) await this.leases.release(KIND.address, `${r.pool}/${r.address}`, r.name);
+    await this.leases.release(KIND.mac, r.mac, r.name);
+    if (r.tap) await this.leases.release(KIND.tap, r.tap, r.name);
+    await rm(r.overlay, { force: true });
+    const cur = await this.o.store.get<VmRecord>(KIND.vm, r.name);
+    if (cur && !cur.released) await this.o.store.put(KIND.vm, r.name, { ...cur, released: true, updatedAt: this.now() });
+  }
+
+  private async dropFromDeployment(r: VmRecord): Promise<void> {
+    const dep = await this.o.store.get<DeploymentRecord>(KIND.deployment, r.deployment);
+    if (!dep) return;
+    const vms = dep.vms.filter((n) => n !== r.name);
+    if (vms.length === 0) await this.o.store.delete(KIND.deployment, r.deployment);
+    else await this.o.store.put(KIND.deployment, r.deployment, { ...dep, vms });
+  }
+
+  private async refetch(recs: VmRecord[]): Promise<VmRecord[]> {
+    const out: VmRecord[] = [];
+    for (const r of recs) out.push((await this.o.store.get<VmRecord>(KIND.vm, r.name)) ?? r);
+    return out;
+  }
+
+  private async records(): Promise<VmRecord[]> {
+    return (await this.o.store.list<VmRecord>(KIND.vm)).map((r) => r.value).sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  /**
+   * Every VM with what the hypervisor says now. A VM recorded as running or paused that the
+   * driver no longer lists (or lists as shut down or crashed) is marked died, once, in the store.
+   */
+  list(): Promise<VmRecord[]> {
+    return this.serial(async () => {
+      const live = new Map<string, Map<string, string>>();
+      for (const d of this.drivers.values()) {
+        if (!(await this.records()).some((r) => r.driver === d.name)) continue;
+        live.set(d.name, new Map((await d.list()).map((s) => [s.name, s.state])));
+      }
+      const out: VmRecord[] = [];
+      for (const r of await this.records()) {
+        if (!ACTIVE.includes(r.phase)) {
+          out.push(r);
+          continue;
+        }
+        const state = live.get(r.driver)?.get(r.name);
+        if (state === undefined || state === "shutdown" || state === "crashed") out.push(await this.save(r, { phase: "died", observed: state ?? "gone" }));
+        else out.push(r.observed === state ? r : await this.save(r, { observed: state }));
+      }
+      return out;
+    });
+  }
+
+  async deployments(): Promise<DeploymentRecord[]> {
+    return (await this.o.store.list<DeploymentRecord>(KIND.deployment)).map((r) => r.value).sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  async status(target: string): Promise<VmRecord[]> {
+    const names = new Set((await this.targets(target)).map((r) => r.name));
+    return (await this.list()).filter((r) => names.has(r.name));
+  }
+}
+
+function nodeNames(req: DeployRequest): string[] {
+  if (req.instance.names?.length) return req.instance.names;
+  return Array.from({ length: req.instance.count ?? 0 }, (_, i) => `${req.instance.prefix ?? "node"}${i + 1}`);
+}
+
+/** The pool of the template's first single-address parameter: the one a VM's NIC gets. */
+function addressPool(t: ContextTemplate): string | undefined {
+  return t.params.find((p) => p.generator === "address-pool" && p.shape === "value")?.pool;
+}

@@ -1,0 +1,99 @@
+// The workspace's data: what a deployment request asks for, and the VM and deployment records
+// kept in the store (so they survive a restart of the service). Plain JSON, nothing else.
+import type { InstanceRequest } from "../ctx/site.js";
+
+/** Resources of one VM. cpuWeight is a relative share (Xen credit weight), cpuCap percent of one CPU. */
+export interface Resources {
+  memoryMiB: number;
+  vcpus: number;
+  cpuWeight?: number;
+  cpuCap?: number;
+}
+
+/** A bootable appliance the service knows: its context template and its images. */
+export interface ApplianceSpec {
+  /** Context template XML (protocol/ctx-template.ts). */
+  template: string;
+  /** qcow2 base image; each VM boots a copy-on-write overlay of it. */
+  base: string;
+  kernel: string;
+  initrd: string;
+  /** Shell command stage 2 runs after boot (hypervisor/appliance boot protocol). */
+  command?: string;
+  resources?: Partial<Resources>;
+}
+
+/** A file written into a VM's overlay next to its parameter file. */
+export interface GuestFileSpec {
+  path: string;
+  content: string;
+  /** Octal permission bits (default 0o644). */
+  mode?: number;
+}
+
+export interface DeployRequest {
+  /** Deployment (group) name, also the prefix of its VM names: [a-z0-9][a-z0-9-]*. */
+  name: string;
+  /** Name of an appliance the service was configured with. */
+  appliance: string;
+  /** Nodes, users and parameter overrides (hypervisor/ctx instance request). */
+  instance: InstanceRequest;
+  resources?: Partial<Resources>;
+  /** Per node (short name): resources that differ. */
+  nodeResources?: Record<string, Partial<Resources>>;
+  /** Seconds until the VMs are shut down and their resources released; none = no limit. */
+  ttlSeconds?: number;
+  /** Files for every node, and per node (short name). */
+  files?: GuestFileSpec[];
+  nodeFiles?: Record<string, GuestFileSpec[]>;
+  /** Overrides the appliance's boot command. */
+  command?: string;
+}
+
+/**
+ * running/paused: as last asked; shutdown: stopped on request; expired: stopped by the reaper;
+ * died: the hypervisor no longer runs it though nobody stopped it.
+ */
+export type VmPhase = "running" | "paused" | "shutdown" | "expired" | "died";
+
+export interface VmRecord {
+  name: string;
+  deployment: string;
+  /** Node short name and FQDN from the deployment. */
+  node: string;
+  fqdn: string;
+  driver: string;
+  phase: VmPhase;
+  mac: string;
+  address?: string;
+  /** Prefix length of the address's pool. */
+  prefix?: number;
+  pool?: string;
+  tap?: string;
+  overlay: string;
+  serialLog: string;
+  resources: Resources;
+  createdAt: number;
+  expiresAt?: number;
+  updatedAt: number;
+  /** What the hypervisor reported last (list()), e.g. "running", "paused", "gone". */
+  observed?: string;
+  /** True once leases and the overlay were given back. */
+  released: boolean;
+}
+
+export interface DeploymentRecord {
+  name: string;
+  appliance: string;
+  vms: string[];
+  createdAt: number;
+  ttlSeconds?: number;
+}
+
+export const KIND = {
+  vm: "workspace.vm",
+  deployment: "workspace.deployment",
+  address: "workspace.lease.address",
+  mac: "workspace.lease.mac",
+  tap: "workspace.lease.tap",
+} as const;
