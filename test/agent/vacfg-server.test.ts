@@ -133,4 +133,16 @@ describe("agent against the vacfg server (TLS, example repository)", function ()
     expect(existsSync(join(root, "var/spool/torque/server_priv"))).to.equal(false);
     expect(readFileSync(join(root, "etc/passwd"), "utf8")).to.not.contain("torqueadm");
   });
+
+  it("exits 2 when the server refuses the statistics upload (a server whose body limit is too small for RecvStats)", async () => {
+    const tight = await site.another({ bodyLimit: 4096 });
+    try {
+      const root = newRoot("tight");
+      const r = await runAgentProcess(["-S", tight.url, "-u", "node1", "-x", "labsecret", "--ca", join(site.tlsDir, "ca.crt"), "--root", root, "-n", "-y", "0.1"]);
+      expect(r.code, r.stderr).to.equal(2);
+      expect(r.stderr).to.contain("Failed to upload configuration statistics").and.contain("HTTP 413");
+    } finally {
+      await tight.close();
+    }
+  });
 });
