@@ -1,9 +1,9 @@
 // The root's passwd/group/shadow/gshadow as one locked transaction: the shadow tools' lock files
 // are taken, all four files are parsed, changed in memory, and written back atomically in an
 // order that keeps them consistent after a kill at any point.
-import { closeSync, existsSync, linkSync, openSync, readFileSync, rmSync, statSync, writeSync, constants } from "node:fs";
-import { VacfgError } from "../protocol/errors.js";
+import { closeSync, existsSync, openSync, readFileSync, statSync, constants } from "node:fs";
 import { writeFileAtomic } from "./atomic-file.js";
+import { takePidLock } from "./pid-lock.js";
 import { inRoot } from "./root.js";
 
 export type AccountFile = "passwd" | "group" | "shadow" | "gshadow";
@@ -43,60 +43,6 @@ export function readAccountTables(root: string): AccountTables {
   return t;
 }
 
-function pidAlive(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
-
-function sleepSync(ms: number): void {
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
-}
-
-/**
- * shadow-utils' commonio lock: write our pid to FILE.<pid>, hard-link it to FILE.lock (atomic
- * create), and treat a lock whose pid is dead as stale. useradd/passwd/vipw use the same files,
- * so they and the agent exclude each other.
- */
-function lockOne(path: string, timeoutMs: number): () => void {
-  const mine = `${path}.${process.pid}`;
-  const lock = `${path}.lock`;
-  const fd = openSync(mine, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC, 0o600);
-  writeSync(fd, String(process.pid));
-  closeSync(fd);
-  const deadline = Date.now() + timeoutMs;
-  try {
-    for (;;) {
-      try {
-        linkSync(mine, lock);
-        break;
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
-        let holder = NaN;
-        try {
-          holder = Number(readFileSync(lock, "utf8").replace(/\0.*$/s, "").trim());
-        } catch {
-          continue; // vanished between link and read: try again
-        }
-        if (holder === process.pid) break;
-        if (!pidAlive(holder)) {
-          rmSync(lock, { force: true });
-          continue;
-        }
-        if (Date.now() > deadline) throw new VacfgError("AGENT_RUN", `${lock} is held by process ${holder}`);
-        sleepSync(100);
-      }
-    }
-  } finally {
-    rmSync(mine, { force: true });
-  }
-  return () => rmSync(lock, { force: true });
-}
-
 /**
  * Runs `change` with every account file locked. lckpwdf(3) takes a POSIX record lock on
  * /etc/.pwd.lock; Node cannot take fcntl locks, so the agent creates that file (mode 0600, as
@@ -109,7 +55,7 @@ export function withAccountLock<T>(root: string, change: () => T, timeoutMs = 15
   try {
     for (const f of FILES) {
       const p = inRoot(root, `/etc/${f}`);
-      if (existsSync(p) || f === "passwd" || f === "group" || f === "shadow") unlocks.push(lockOne(p, timeoutMs));
+      if (existsSync(p) || f === "passwd" || f === "group" || f === "shadow") unlocks.push(takePidLock(p, timeoutMs));
     }
     return change();
   } finally {

@@ -37,6 +37,8 @@ export interface AgentOptions {
   paranoidCopies: number;
   exitOnProbeFailure: boolean;
   probeTimeoutMs: number;
+  /** -O: do not take the per-root run lock. */
+  noLock: boolean;
   root: string;
   /** --stats-file: also write the statistics document here (for inspection and tests). */
   statsFile?: string;
@@ -65,6 +67,7 @@ export function defaultOptions(): AgentOptions {
     exitOnProbeFailure: true,
     probeTimeoutMs: 60_000,
     root: "/",
+    noLock: false,
     logLevel: "warn",
     configFile: "/etc/vacfg.conf",
   };
@@ -141,6 +144,7 @@ export const USAGE = `usage: vacfg agent [options]
   -f FILE        run from a cached configuration     -c FILE   cache the configuration
   -e             show extra entries                  -q        quick (no package checksums)
   -k             kevlar (keep going; re-inventory)   -P        paranoid backups
+  -O             no run lock (another run may be going on)
   -R N / -y SEC  retries / delay between tries       -t SEC    request timeout
   --root DIR     apply everything under DIR instead of /
   --stats-file F also write the statistics document to F
@@ -190,6 +194,7 @@ export function parseAgentArgs(argv: string[]): AgentOptions | "help" {
       case "-t": case "--timeout": o.timeoutMs = num(val(), flag) * 1000; break;
       case "--probe-timeout": o.probeTimeoutMs = num(val(), flag) * 1000; break;
       case "--root": o.root = val(); break;
+      case "-O": case "--no-lock": o.noLock = true; break;
       case "--stats-file": o.statsFile = val(); break;
       case "-v": case "--verbose": if (o.logLevel !== "debug") o.logLevel = "info"; break;
       case "-d": case "--debug": o.logLevel = "debug"; break;

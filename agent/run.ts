@@ -13,6 +13,7 @@ import { matchesDecision, parseDecisionList, type Decision } from "./decisions.j
 import { execCommand } from "./exec.js";
 import type { Logger } from "./log.js";
 import type { AgentOptions } from "./options.js";
+import { agentRunLockBase, takePidLock } from "./pid-lock.js";
 import { runProbe } from "./probes.js";
 import { XmlRpcProxy } from "./proxy.js";
 import { buildStatistics, displayState } from "./report.js";
@@ -54,6 +55,7 @@ export async function runAgent(o: AgentOptions, log: Logger, tools: Tool[] = def
   log.info(`Starting vacfg agent run at ${times.start}`);
   let proxy: XmlRpcProxy | undefined;
   let rl: ReturnType<typeof createInterface> | undefined;
+  let unlockRun: (() => void) | undefined;
   const fatal = (msg: string): never => {
     log.error(`Fatal error: ${msg}`);
     throw new Fatal(msg);
@@ -132,6 +134,13 @@ export async function runAgent(o: AgentOptions, log: Logger, tools: Tool[] = def
       return fatal(`The configuration could not be parsed: ${(e as Error).message}`);
     }
     times.config_parse = now();
+    if (!o.noLock) {
+      try {
+        unlockRun = takePidLock(agentRunLockBase(o.root), 0);
+      } catch (e) {
+        return fatal(`Another instance of the agent is running for ${o.root} (${(e as Error).message}); -O bypasses the check`);
+      }
+    }
 
     // ---- context for the tools ----------------------------------------------------------
     let accounts: AccountDb = loadAccounts(o.root);
@@ -188,6 +197,7 @@ export async function runAgent(o: AgentOptions, log: Logger, tools: Tool[] = def
     if (e instanceof Fatal) return { exitCode: 1, states: new Map(), modified: [], extra: [], statistics: "" };
     throw e;
   } finally {
+    unlockRun?.();
     proxy?.close();
     rl?.close();
   }

@@ -1,8 +1,10 @@
 // Probes run with their interpreter and a timeout, failures reported; -I asks before each change.
 import { expect } from "chai";
-import { existsSync, writeFileSync } from "node:fs";
+import { existsSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { spawn } from "node:child_process";
 import { createLogger } from "../../agent/log.js";
+import { agentRunLockBase } from "../../agent/pid-lock.js";
 import { runProbe } from "../../agent/probes.js";
 import { serializeConfiguration } from "../../protocol/documents/configuration.js";
 import { el } from "../../protocol/xml.js";
@@ -42,6 +44,36 @@ describe("agent interactive mode (-I)", () => {
       expect(r.stdout).to.contain("Install Path: /srv/a? (y/N): ");
       expect([existsSync(join(root, "srv/a")), existsSync(join(root, "srv/b"))]).to.deep.equal([true, false]);
     } finally {
+      removeDir(work);
+    }
+  });
+});
+
+describe("agent run lock", () => {
+  it("refuses a second run for the same root while the first is alive (exit 1); -O bypasses the lock", async () => {
+    const work = tempDir("vacfg-runlock-");
+    const sleeper = spawn("sleep", ["30"]);
+    const lock = `${agentRunLockBase(join(work, "root"))}.lock`;
+    try {
+      const root = join(work, "root");
+      makeBaseRoot(root);
+      const cfg = join(work, "cfg.xml");
+      writeFileSync(cfg, serializeConfiguration({ version: "2.0", revision: "1", bundles: [{ name: "b", attrs: {}, entries: [el("Path", { name: "/srv/a", type: "file", owner: "root", group: "root", mode: "0644" }, [], "x\n")] }], independent: [] }));
+      writeFileSync(lock, String(sleeper.pid));
+      const r = await runAgentProcess(["-f", cfg, "--root", root]);
+      expect(r.code).to.equal(1);
+      expect(r.stderr).to.contain("Another instance of the agent is running");
+      expect(existsSync(join(root, "srv/a"))).to.equal(false);
+      expect((await runAgentProcess(["-f", cfg, "--root", root, "-O"])).code).to.equal(0);
+      expect(existsSync(join(root, "srv/a"))).to.equal(true);
+      sleeper.kill("SIGKILL");
+      await new Promise((res) => sleeper.on("close", res));
+      // the holder died: its lock is stale and the next run takes it
+      expect((await runAgentProcess(["-f", cfg, "--root", root])).code).to.equal(0);
+      expect(existsSync(lock)).to.equal(false);
+    } finally {
+      sleeper.kill("SIGKILL");
+      rmSync(lock, { force: true });
       removeDir(work);
     }
   });

@@ -54,8 +54,8 @@ describe("agent against the upstream Bcfg2 server (TLS, lab repository)", functi
     cpSync(join(bcfg2RefKit, "repo"), lab, { recursive: true });
     const port = await freePort();
     server = startServer(lab, port);
-    upstreamCall(server.url, "node0", "node0secret", "GetConfig");
-    upstreamCall(server.url, "node1", "labsecret", "GetConfig");
+    await upstreamCall(server.url, "node0", "node0secret", "GetConfig");
+    await upstreamCall(server.url, "node1", "labsecret", "GetConfig");
     server.stop();
     server = startServer(lab, port);
   });

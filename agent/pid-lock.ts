@@ -1,0 +1,70 @@
+// Lock files the way shadow-utils' commonio takes them (FILE.<pid> hard-linked to FILE.lock, a
+// lock whose process is dead is stale): for the account files, and for one agent run per root.
+import { createHash } from "node:crypto";
+import { closeSync, existsSync, linkSync, openSync, readFileSync, rmSync, writeSync, constants } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { VacfgError } from "../protocol/errors.js";
+
+function pidAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+function sleepSync(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+/**
+ * shadow-utils' commonio lock: write our pid to FILE.<pid>, hard-link it to FILE.lock (atomic
+ * create), and treat a lock whose pid is dead as stale. useradd/passwd/vipw use the same files,
+ * so they and the agent exclude each other.
+ */
+export function takePidLock(path: string, timeoutMs: number): () => void {
+  const mine = `${path}.${process.pid}`;
+  const lock = `${path}.lock`;
+  const fd = openSync(mine, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC, 0o600);
+  writeSync(fd, String(process.pid));
+  closeSync(fd);
+  const deadline = Date.now() + timeoutMs;
+  try {
+    for (;;) {
+      try {
+        linkSync(mine, lock);
+        break;
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+        let holder = NaN;
+        try {
+          holder = Number(readFileSync(lock, "utf8").replace(/\0.*$/s, "").trim());
+        } catch {
+          continue; // vanished between link and read: try again
+        }
+        if (holder === process.pid) break;
+        if (!pidAlive(holder)) {
+          rmSync(lock, { force: true });
+          continue;
+        }
+        if (Date.now() > deadline) throw new VacfgError("AGENT_RUN", `${lock} is held by process ${holder}`);
+        sleepSync(100);
+      }
+    }
+  } finally {
+    rmSync(mine, { force: true });
+  }
+  return () => rmSync(lock, { force: true });
+}
+
+/**
+ * Where one agent run per target root is locked (upstream: /var/lock/bcfg2.run). It lives on the
+ * host, never in the root, so a dry run leaves an image untouched.
+ */
+export function agentRunLockBase(root: string): string {
+  const dir = existsSync("/run/lock") ? "/run/lock" : tmpdir();
+  return root === "/" ? join(dir, "vacfg-agent") : join(dir, `vacfg-agent-${createHash("sha256").update(root).digest("hex").slice(0, 16)}`);
+}
