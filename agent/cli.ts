@@ -5,10 +5,11 @@ import { createLogger } from "./log.js";
 import { parseAgentArgs, USAGE } from "./options.js";
 import { runAgent } from "./run.js";
 
+/** argv: the options after `vacfg agent` (a leading "agent" is tolerated). */
 export async function runAgentCli(argv: string[]): Promise<number> {
   let opts;
   try {
-    opts = parseAgentArgs(argv);
+    opts = parseAgentArgs(argv[0] === "agent" ? argv.slice(1) : argv);
   } catch (e) {
     process.stderr.write(`vacfg agent: ${(e as Error).message}\n${USAGE}\n`);
     return 1;
