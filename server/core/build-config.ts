@@ -55,9 +55,9 @@ async function bind(entry: XmlElement, meta: ClientMetadata, gens: AnyPlugin[], 
   if (exact.length === 1) return exact[0].bindEntry!(entry, meta);
   if (exact.length > 1) {
     log.error({ entry: `${entry.tag}:${name}`, generators: exact.map((g) => g.name) }, "entry served by multiple generators");
-    // Upstream rebinds its `generators` list to the joined names string here and then calls
-    // HandlesEntry on its characters; clients see exactly this bind error.
-    throw new Error("'str' object has no attribute 'HandlesEntry'");
+    // Upstream fails here too, but with a Python AttributeError ('str' object has no attribute
+    // 'HandlesEntry'); we name the cause so the admin can remove one of the sources.
+    throw new Error(`multiple generators serve ${entry.tag}:${name} (${exact.map((g) => g.name).join(", ")})`);
   }
   const handlers = gens.filter((g) => g.handlesEntry?.(entry, meta));
   if (handlers.length === 1) return handlers[0].bindEntry!(entry, meta);

@@ -1,6 +1,6 @@
 // The real upstream Bcfg2 server and client from shared/bcfg2-ref, as test peers:
 // installs the kit when missing (as root), starts a server on a free port, runs the real client.
-import { execFile, execFileSync, spawnSync } from "node:child_process";
+import { execFile, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
@@ -50,12 +50,16 @@ export async function startUpstreamServer(repo: string, password = "labsecret"):
   };
 }
 
-/** Calls one method through the kit's xmlrpc-call.py (Python's own xmlrpc.client). */
-export function upstreamCall(url: string, client: string, password: string, method: string, ...args: string[]): string {
-  return execFileSync("/usr/bin/python3", [join(bcfg2RefInstall, "xmlrpc-call.py"), url, client, password, method, ...args], {
+/**
+ * Calls one method through the kit's xmlrpc-call.py (Python's own xmlrpc.client). Asynchronous,
+ * so a vacfg server in the same process keeps answering while Python waits.
+ */
+export async function upstreamCall(url: string, client: string, password: string, method: string, ...args: string[]): Promise<string> {
+  const r = await run("/usr/bin/python3", [join(bcfg2RefInstall, "xmlrpc-call.py"), url, client, password, method, ...args], {
     encoding: "utf8",
     maxBuffer: 64 * 1024 * 1024,
   });
+  return r.stdout;
 }
 
 export interface RealClientRun {

@@ -45,10 +45,10 @@ describe("Cfg against the upstream Bcfg2 server (lab repository)", function () {
     server = await startUpstreamServer(repo);
     const probeData = readFileSync(join(transcriptsDir, "01-node0-dryrun/03-RecvProbeData.request.payload.xml"), "utf8");
     for (const [client, { password }] of Object.entries(LAB_GROUPS)) {
-      upstreamCall(server.url, client, password, "DeclareVersion", "1.4.0pre2");
-      upstreamCall(server.url, client, password, "GetProbes");
-      upstreamCall(server.url, client, password, "RecvProbeData", probeData);
-      upstreamConfigs.set(client, parseXml(upstreamCall(server.url, client, password, "GetConfig")));
+      await upstreamCall(server.url, client, password, "DeclareVersion", "1.4.0pre2");
+      await upstreamCall(server.url, client, password, "GetProbes");
+      await upstreamCall(server.url, client, password, "RecvProbeData", probeData);
+      upstreamConfigs.set(client, parseXml(await upstreamCall(server.url, client, password, "GetConfig")));
     }
   });
 

@@ -73,8 +73,8 @@ describe("server core: GetConfig", function () {
     h = await harness(REPO, {}, [broken]);
     expect(await h.core.getConfig("db1")).to.equal('<error type="structure error"/>');
     const doc = await h.core.getConfig("web1");
-    // Two exact-name generators (Rules and Broken) for Package:nginx: upstream's own message.
-    expect(doc).to.include(`<Package name="nginx" failure="bind error: 'str' object has no attribute 'HandlesEntry'"/>`);
+    // Two exact-name generators (Rules and Broken) for Package:nginx: a bind failure naming both.
+    expect(doc).to.include(`<Package name="nginx" failure="bind error: multiple generators serve Package:nginx (Rules, Broken)"/>`);
     expect(doc).to.include('<Path name="/etc/unbound-thing" failure="bind error: template exploded"/>');
   });
 

@@ -1,0 +1,61 @@
+// One repository served side by side by the real upstream Bcfg2 server and by vacfg
+// (each on its own copy), with the same site password, for the compatibility suite.
+import { cpSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pino } from "pino";
+import { initSite } from "../../server/admin/init.js";
+import { loadServerConfig } from "../../server/admin/server-config.js";
+import { startServer, type StartedServer } from "../../server/http/start-server.js";
+import { startUpstreamServer, upstreamCall, type UpstreamServer } from "../support/upstream-bcfg2.js";
+
+export const SITE_PASSWORD = "labsecret";
+
+export interface SideBySide {
+  upstream: UpstreamServer;
+  vacfg: StartedServer;
+  /** The vacfg site directory (repo/, tls/, vacfg.db). */
+  dir: string;
+  /** Calls a method on both servers through Python's xmlrpc.client (the kit's xmlrpc-call.py). */
+  both(client: string, password: string, method: string, ...args: string[]): Promise<{ upstream: string; vacfg: string }>;
+  stop(): Promise<void>;
+}
+
+/** The plugins the kit's upstream server loads (start-server.sh). */
+export const KIT_PLUGINS = ["Metadata", "Bundler", "Rules", "Cfg", "Probes", "Defaults", "Properties", "Decisions"];
+
+export async function sideBySide(repo: string, opts: { plugins?: string[] } = {}): Promise<SideBySide> {
+  const dir = mkdtempSync(join(tmpdir(), "vacfg-compat-"));
+  cpSync(repo, join(dir, "repo"), { recursive: true });
+  const { configPath } = initSite(dir, { hostname: "localhost" });
+  const config = loadServerConfig(configPath);
+  config.settings.password = SITE_PASSWORD;
+  if (opts.plugins) config.settings.plugins = [...opts.plugins, "Reporting"];
+  config.listen = { host: "127.0.0.1", port: 0 };
+  const logger = pino({ level: "warn" }, pino.destination({ dest: join(dir, "server.log"), sync: true }));
+  const vacfg = await startServer({ ...config, logger });
+  let upstream: UpstreamServer;
+  try {
+    upstream = await startUpstreamServer(repo, SITE_PASSWORD);
+  } catch (e) {
+    await vacfg.close();
+    throw e;
+  }
+  return {
+    upstream,
+    vacfg,
+    dir,
+    both: async (client, password, method, ...args) => {
+      const [u, v] = await Promise.all([
+        upstreamCall(upstream.url, client, password, method, ...args),
+        upstreamCall(vacfg.url, client, password, method, ...args),
+      ]);
+      return { upstream: u, vacfg: v };
+    },
+    stop: async () => {
+      await upstream.stop();
+      await vacfg.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
