@@ -5,6 +5,8 @@ import { registerCommands } from "./commands/index.js";
 
 const program = new Command();
 program.name("vacfg").description("Bcfg2-compatible configuration for virtual appliances").version("0.1.0");
+// `vacfg agent -n …`: options after a subcommand belong to it (the agent parses bcfg2's own).
+program.enablePositionalOptions();
 registerCommands(program);
 program.exitOverride();
 try {

@@ -4,18 +4,26 @@ import { registerLint } from "./lint.js";
 import { registerCtx } from "./ctx.js";
 import { registerInit } from "./init.js";
 import { registerServer } from "./server.js";
+import { registerInfo } from "./info.js";
+import { registerAgent } from "./agent.js";
 import { registerReports } from "./reports.js";
 import { registerDeploy } from "./deploy.js";
 import { registerVm } from "./vm.js";
+import { registerDemoAgent } from "./demo-agent.js";
 import { registerDemoCluster } from "./demo-cluster.js";
+import { registerAttest } from "./attest.js";
 
 export function registerCommands(program: Command): void {
   registerLint(program);
   registerCtx(program);
   registerInit(program);
   registerServer(program);
+  registerInfo(program);
+  registerAgent(program);
   registerReports(program);
   registerDeploy(program);
   registerVm(program);
+  registerDemoAgent(program);
   registerDemoCluster(program);
+  registerAttest(program);
 }

@@ -9,6 +9,7 @@ export const TORQUE_CONTEXT_TEMPLATE = `<ContextTemplate appliance="torque">
   <Param name="users" shape="named-list" binding="instance" required="true"/>
   <Param name="hostname" binding="instance" generator="node-name"/>
   <Param name="address" shape="value" binding="instance" generator="address-pool" pool="cluster"/>
+  <Param name="addresses" shape="list" binding="instance" generator="address-pool" pool="cluster"/>
   <Param name="hostcert" shape="named-list" binding="instance" secret="true" generator="host-certificate"/>
   <Param name="sshhostkey" shape="named-list" binding="instance" secret="true" generator="ssh-host-key"/>
   <Param name="rootpw" binding="instance" secret="true" generator="random-password"/>

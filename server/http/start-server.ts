@@ -3,9 +3,8 @@
 import { mkdirSync } from "node:fs";
 import type { Logger } from "pino";
 import type { ServerSettings } from "../core/context.js";
-import { Core } from "../core/core.js";
-import { instantiatePlugins } from "../plugins/registry.js";
-import { openStore } from "../store/open-store.js";
+import type { Core } from "../core/core.js";
+import { openCore } from "../admin/open-core.js";
 import type { TlsMaterial } from "./app.js";
 import { componentLogger, createLogger } from "./logger.js";
 import { serveApi, type RunningServer } from "./serve.js";
@@ -34,12 +33,8 @@ export interface StartedServer extends RunningServer {
 export async function startServer(opts: StartServerOptions): Promise<StartedServer> {
   const logger = opts.logger ?? createLogger();
   mkdirSync(opts.settings.dataDir, { recursive: true });
-  const store = await openStore(opts.storeUrl);
-  let core: Core | undefined;
+  const { core, store, close } = await openCore(opts.settings, opts.storeUrl, componentLogger(logger, "core"));
   try {
-    const coreLog = componentLogger(logger, "core");
-    core = new Core(opts.settings, store, coreLog, instantiatePlugins(opts.settings, store, coreLog));
-    await core.init();
     const running = await serveApi({
       api: core,
       listen: opts.listen,
@@ -49,12 +44,12 @@ export async function startServer(opts: StartServerOptions): Promise<StartedServ
       // Reporting UI (/reports) and /metrics: server/reporting/mount.ts.
       ...reportingWeb({ store, dataDir: opts.settings.dataDir, logger, ...opts.reporting }),
       logger,
+      // serveApi closes the core itself; the store is closed after it.
       onClose: () => store.close(),
     });
     return { ...running, core };
   } catch (e) {
-    await core?.close().catch(() => undefined);
-    await store.close().catch(() => undefined);
+    await close().catch(() => undefined);
     throw e;
   }
 }

@@ -1,0 +1,37 @@
+// openCore: the store and the plugins loaded into a Core, without any network front. Used by
+// the HTTPS server and by admin commands (`vacfg info`) that ask the core directly.
+import type { Logger } from "pino";
+import type { ServerSettings } from "../core/context.js";
+import { Core } from "../core/core.js";
+import { instantiatePlugins } from "../plugins/registry.js";
+import { openStore } from "../store/open-store.js";
+import type { Store } from "../store/store.js";
+
+export interface OpenedCore {
+  core: Core;
+  store: Store;
+  /** Closes the core's plugins, then the store. */
+  close(): Promise<void>;
+}
+
+export async function openCore(settings: ServerSettings, storeUrl: string, logger: Logger): Promise<OpenedCore> {
+  const store = await openStore(storeUrl);
+  let core: Core | undefined;
+  try {
+    core = new Core(settings, store, logger, instantiatePlugins(settings, store, logger));
+    await core.init();
+  } catch (e) {
+    await core?.close().catch(() => undefined);
+    await store.close().catch(() => undefined);
+    throw e;
+  }
+  const opened = core;
+  return {
+    core: opened,
+    store,
+    close: async () => {
+      await opened.close();
+      await store.close();
+    },
+  };
+}
