@@ -289,7 +289,8 @@ export class WorkspaceService {
     return this.serial(async () => {
       const recs = await this.targets(target);
       for (const r of recs) {
-        if (ACTIVE.includes(r.phase)) await this.driverOf(r).destroy(r.name).catch(() => undefined);
+        // Also for a VM that died: the driver may still hold its state (pid file, sockets, config).
+        await this.driverOf(r).destroy(r.name).catch(() => undefined);
         await this.release(r);
         await this.o.store.delete(KIND.vm, r.name);
         await this.dropFromDeployment(r);
