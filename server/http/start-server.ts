@@ -1,6 +1,7 @@
 // startServer: the whole configuration server from its settings — open the store, load the
 // plugins into a Core, and serve it over HTTPS. Everything opened is closed again on failure.
 import { mkdirSync } from "node:fs";
+import type { Express } from "express";
 import type { Logger } from "pino";
 import type { ServerSettings } from "../core/context.js";
 import type { Core } from "../core/core.js";
@@ -24,6 +25,8 @@ export interface StartServerOptions {
   logger?: Logger;
   /** Reporting UI settings (admin password, stale interval); see server/reporting/mount.ts. */
   reporting?: { adminPassword?: string; staleHours?: number };
+  /** More routes on the same HTTPS server (e.g. the workspace API at /api/v1), before the XML-RPC catch-all. */
+  routes?: (app: Express) => void;
 }
 
 export interface StartedServer extends RunningServer {
@@ -35,6 +38,7 @@ export async function startServer(opts: StartServerOptions): Promise<StartedServ
   mkdirSync(opts.settings.dataDir, { recursive: true });
   const { core, store, close } = await openCore(opts.settings, opts.storeUrl, componentLogger(logger, "core"));
   try {
+    const web = reportingWeb({ store, dataDir: opts.settings.dataDir, logger, ...opts.reporting });
     const running = await serveApi({
       api: core,
       listen: opts.listen,
@@ -42,7 +46,11 @@ export async function startServer(opts: StartServerOptions): Promise<StartedServ
       bodyLimit: opts.bodyLimit,
       gzipMinBytes: opts.gzipMinBytes,
       // Reporting UI (/reports) and /metrics: server/reporting/mount.ts.
-      ...reportingWeb({ store, dataDir: opts.settings.dataDir, logger, ...opts.reporting }),
+      metrics: web.metrics,
+      routes: (app) => {
+        web.routes(app);
+        opts.routes?.(app);
+      },
       logger,
       // serveApi closes the core itself; the store is closed after it.
       onClose: () => store.close(),
