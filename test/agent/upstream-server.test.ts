@@ -44,7 +44,7 @@ describe("agent against the upstream Bcfg2 server (TLS, lab repository)", functi
   let work: string;
   let repo: string;
   before(async function () {
-    if (!ensureUpstreamInstalled()) this.skip();
+    expect(ensureUpstreamInstalled(), "upstream Bcfg2 reference").to.equal(true);
     work = tempDir("vacfg-agent-up-");
     repo = buildAptRepo(work, torquePackages());
     // The lab server creates each client's ssh key pair on first use, but with filemonitor=pseudo

@@ -53,7 +53,7 @@ describe("DHCP delivery (hypervisor/ctx/dhcp.ts)", () => {
   });
 
   it("passes dnsmasq --test", function () {
-    if (!have("dnsmasq")) return this.skip();
+    expect(have("dnsmasq"), "dnsmasq (test/setup/debian-packages.txt)").to.equal(true);
     const f = join(dir, "dnsmasq.conf");
     writeFileSync(f, dnsmasqConfig(policy()));
     const r = run("dnsmasq", ["--test", `--conf-file=${f}`]);
@@ -88,7 +88,7 @@ describe("DHCP delivery (hypervisor/ctx/dhcp.ts)", () => {
 
     before(function () {
       if (process.getuid?.() !== 0) return this.skip(); // namespaces need root
-      for (const t of ["ip", "dnsmasq", "busybox"]) if (!have(t)) return this.skip();
+      for (const t of ["ip", "dnsmasq", "busybox"]) expect(have(t), `${t} (test/setup/debian-packages.txt)`).to.equal(true);
       must("ip", ["netns", "add", nsServer]);
       must("ip", ["netns", "add", nsClient]);
       must("ip", ["link", "add", vServer, "type", "veth", "peer", "name", vClient]);

@@ -31,7 +31,7 @@ describe("Cfg against the upstream Bcfg2 server (lab repository)", function () {
   };
 
   before(async function () {
-    if (!ensureUpstreamInstalled()) this.skip();
+    expect(ensureUpstreamInstalled(), "upstream Bcfg2 reference").to.equal(true);
     repo = mkdtempSync(join(tmpdir(), "vacfg-cfg-compat-"));
     cpSync(join(bcfg2RefKit, "repo"), repo, { recursive: true });
     // Our key creators make the per-host SSH keys (privkey.xml/pubkey.xml) first, so upstream

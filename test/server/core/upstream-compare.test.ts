@@ -1,28 +1,19 @@
 // The real upstream Bcfg2 server (/opt/bcfg2-ref) and Core, on the same repository: GetProbes,
 // GetConfig (before and after probe data), GetDecisionList and the clients.xml it writes must agree.
 import { execFile } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
-import { createServer } from "node:net";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { expect } from "chai";
 import { parseXml } from "../../../protocol/xml.js";
 import { harness, type Harness } from "./harness.js";
+import { bcfg2RefInstall } from "../../support/paths.js";
+import { ensureUpstreamInstalled, freePort } from "../../support/upstream-bcfg2.js";
 import { EDGE_REPO, REPO } from "./fixture-repo.js";
 
 const run = promisify(execFile);
-const REF = process.env.BCFG2_REF ?? "/opt/bcfg2-ref";
+const REF = bcfg2RefInstall;
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 describe("server core vs the real upstream server", function () {
   this.timeout(120_000);
@@ -37,7 +28,7 @@ describe("server core vs the real upstream server", function () {
   };
 
   before(async function () {
-    if (!existsSync(join(REF, "start-server.sh"))) this.skip();
+    expect(ensureUpstreamInstalled(), "upstream Bcfg2 reference").to.equal(true);
     h = await harness(REPO);
     port = await freePort();
     url = `https://127.0.0.1:${port}`;
@@ -91,7 +82,7 @@ describe("server core vs the real upstream server: corner cases", function () {
   let url = "";
 
   before(async function () {
-    if (!existsSync(join(REF, "start-server.sh"))) this.skip();
+    expect(ensureUpstreamInstalled(), "upstream Bcfg2 reference").to.equal(true);
     h = await harness(EDGE_REPO);
     port = await freePort();
     url = `https://127.0.0.1:${port}`;
