@@ -5,7 +5,8 @@ import { loadServerConfig } from "../../server/admin/server-config.js";
 import { startServer } from "../../server/http/start-server.js";
 import { loadAdminPassword } from "../../server/reporting/admin-session.js";
 import { workspaceRouter } from "../../hypervisor/workspace/api.js";
-import { loadWorkspaceConfig, openWorkspace } from "../../hypervisor/workspace/config.js";
+import { loadWorkspaceConfig, openWorkspace, type OpenWorkspace } from "../../hypervisor/workspace/config.js";
+import { serveClustered } from "../../server/http/cluster.js";
 
 const WORKSPACE_API_PATH = "/api/v1";
 
@@ -19,17 +20,27 @@ export function registerServer(program: Command): void {
     .option("--host <addr>", "listen address (overrides the configuration)")
     .option("-p, --port <n>", "listen port (overrides the configuration)")
     .option("-w, --workspace <file>", "also serve the workspace API (deploy/manage VMs) at /api/v1 from this workspace configuration")
-    .action(async (opts: { config?: string; dataDir: string; repo: string; host?: string; port?: string; workspace?: string }) => {
+    .option("--workers <n>", "serve with N processes (Node's cluster module) over the same store; a worker that dies is restarted")
+    .action(async (opts: { config?: string; dataDir: string; repo: string; host?: string; port?: string; workspace?: string; workers?: string }) => {
       const cfg = opts.config ? loadServerConfig(opts.config) : ensureDefaults(opts.dataDir, { repo: opts.repo });
       if (opts.host) cfg.listen.host = opts.host;
       if (opts.port) cfg.listen.port = Number(opts.port);
-      const ws = opts.workspace ? await openWorkspace(loadWorkspaceConfig(opts.workspace)) : undefined;
-      const adminPassword = loadAdminPassword(cfg.settings.dataDir);
-      const srv = await startServer({
-        ...cfg,
-        ...(ws ? { routes: (app) => void app.use(WORKSPACE_API_PATH, workspaceRouter(ws.service, { adminPassword })) } : {}),
-      });
-      console.log(`vacfg server listening on ${srv.url}${ws ? ` (workspace API at ${WORKSPACE_API_PATH})` : ""}`);
+      const workers = opts.workers === undefined ? 0 : Number(opts.workers);
+      if (!Number.isInteger(workers) || workers < 0) throw new Error(`--workers: "${opts.workers}" is not a number of processes`);
+      let ws: OpenWorkspace | undefined;
+      const start = async () => {
+        ws = opts.workspace ? await openWorkspace(loadWorkspaceConfig(opts.workspace)) : undefined;
+        const service = ws?.service;
+        const adminPassword = loadAdminPassword(cfg.settings.dataDir);
+        return await startServer({
+          ...cfg,
+          ...(service ? { routes: (app) => void app.use(WORKSPACE_API_PATH, workspaceRouter(service, { adminPassword })) } : {}),
+        });
+      };
+      const srv = workers > 0 ? await serveClustered(workers, start) : await start();
+      // In cluster mode a worker's own signal handling stops it (server/http/cluster.ts).
+      if ("role" in srv && srv.role === "worker") return;
+      console.log(`vacfg server listening on ${srv.url}${workers > 0 ? ` (${workers} workers)` : ""}${opts.workspace ? ` (workspace API at ${WORKSPACE_API_PATH})` : ""}`);
       const stop = (): void => {
         void srv
           .close()
