@@ -36,26 +36,40 @@ export async function probeKvm(o: KvmProbeOptions = {}): Promise<KvmVerdict> {
   const qemu = o.qemu ?? "qemu-system-x86_64";
   const key = await verdictKey(qemu, o);
   const cached = memo.get(key);
-  if (cached) return cached;
+  if (cached) {
+    // Known in this process, perhaps from a caller with another (or no) cache file: this
+    // caller's file must still hold it, or the next process probes again.
+    if (o.cacheFile && (await readCached(o.cacheFile))?.key !== key) await writeCached(o.cacheFile, cached);
+    return cached;
+  }
   if (o.cacheFile) {
-    try {
-      const v = JSON.parse(await readFile(o.cacheFile, "utf8")) as KvmVerdict;
-      if (v.key === key) {
-        memo.set(key, v);
-        return v;
-      }
-    } catch { /* no or unreadable verdict: probe */ }
+    const v = await readCached(o.cacheFile);
+    if (v?.key === key) {
+      memo.set(key, v);
+      return v;
+    }
   }
   const t0 = Date.now();
   const result = await tryKvmBoot(qemu, o);
   const verdict: KvmVerdict = { ...result, key, probedAt: new Date().toISOString(), elapsedMs: Date.now() - t0 };
   memo.set(key, verdict);
-  if (o.cacheFile) {
-    const tmp = `${o.cacheFile}.tmp-${process.pid}`;
-    await writeFile(tmp, JSON.stringify(verdict, null, 2) + "\n");
-    await rename(tmp, o.cacheFile);
-  }
+  if (o.cacheFile) await writeCached(o.cacheFile, verdict);
   return verdict;
+}
+
+async function readCached(file: string): Promise<KvmVerdict | undefined> {
+  try {
+    return JSON.parse(await readFile(file, "utf8")) as KvmVerdict;
+  } catch {
+    return undefined; // no or unreadable verdict: probe
+  }
+}
+
+/** Write-then-rename, so a concurrent reader never sees half a verdict. */
+async function writeCached(file: string, verdict: KvmVerdict): Promise<void> {
+  const tmp = `${file}.tmp-${process.pid}`;
+  await writeFile(tmp, JSON.stringify(verdict, null, 2) + "\n");
+  await rename(tmp, file);
 }
 
 async function tryKvmBoot(qemu: string, o: KvmProbeOptions): Promise<Availability> {
