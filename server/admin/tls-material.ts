@@ -18,7 +18,8 @@ export interface CertRequest {
   cn: string;
   /** DNS names and IP addresses for subjectAltName. */
   altNames?: string[];
-  usage: "server" | "client";
+  /** server (serverAuth), client (clientAuth), or host: a node that is both (contextualized appliances). */
+  usage: "server" | "client" | "host";
   days?: number;
 }
 
@@ -78,7 +79,7 @@ export function issueCertificate(ca: PemPair, req: CertRequest): PemPair {
   cert.setExtensions([
     { name: "basicConstraints", cA: false },
     { name: "keyUsage", digitalSignature: true, keyEncipherment: true, critical: true },
-    { name: "extKeyUsage", serverAuth: req.usage === "server", clientAuth: req.usage === "client" },
+    { name: "extKeyUsage", serverAuth: req.usage !== "client", clientAuth: req.usage !== "server" },
     ...(alt.length ? [{ name: "subjectAltName", altNames: alt }] : []),
     { name: "subjectKeyIdentifier" },
     { name: "authorityKeyIdentifier", keyIdentifier: caCert.generateSubjectKeyIdentifier().getBytes() },

@@ -8,7 +8,7 @@ describe("context template (protocol/ctx-template.ts)", () => {
   it("parses the Torque template", () => {
     const t = parseContextTemplate(TORQUE_TEMPLATE, "torque.ctx.xml");
     expect(t.appliance).to.equal("torque");
-    expect(t.params.map((p) => p.name)).to.deep.equal(["DNSServer", "domain", "nodenames", "users", "hostname", "address", "hostcert", "sshhostkey", "rootpw", "headnode"]);
+    expect(t.params.map((p) => p.name)).to.deep.equal(["DNSServer", "domain", "nodenames", "users", "hostname", "address", "addresses", "hostcert", "sshhostkey", "rootpw", "headnode"]);
     const addr = t.params.find((p) => p.name === "address")!;
     expect(addr).to.include({ shape: "value", binding: "instance", generator: "address-pool", pool: "cluster", secret: false, line: 7 });
     expect(t.params.find((p) => p.name === "rootpw")).to.include({ shape: "value", secret: true, generator: "random-password" });
