@@ -8,9 +8,9 @@
 import https from "node:https";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { findPostgresBin, startPostgres, type PostgresServer } from "../test/support/postgres-server.js";
-import { spawnServer, type ServerProcess } from "../test/support/server-process.js";
-import { ADMIN_PASSWORD, makeSite, SITE_PASSWORD, statsDocument, xmlrpc, type ReportSite } from "../test/reporting/site.js";
+import { findPostgresBin, startPostgres, type PostgresServer } from "../harness/postgres-server.js";
+import { spawnServer, type ServerProcess } from "../harness/server-process.js";
+import { ADMIN_PASSWORD, makeSite, SITE_PASSWORD, statsDocument, xmlrpc, type ReportSite } from "../harness/report-site.js";
 
 const METHODS = ["DeclareVersion", "GetProbes", "RecvProbeData", "GetConfig", "RecvStats"] as const;
 type Method = (typeof METHODS)[number];

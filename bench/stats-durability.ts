@@ -4,9 +4,9 @@
 // the same run, the SQLite/PostgreSQL ratio of acknowledged runs per second of stream.
 // Usage: node dist/bench/stats-durability.js [trials=100]
 import { join } from "node:path";
-import { findPostgresBin, startPostgres } from "../test/support/postgres-server.js";
-import { statsDurabilityTrials, type StatsDurabilityReport } from "../test/support/stats-durability.js";
-import { ADMIN_PASSWORD, makeSite, SITE_PASSWORD } from "../test/reporting/site.js";
+import { findPostgresBin, startPostgres } from "../harness/postgres-server.js";
+import { statsDurabilityTrials, type StatsDurabilityReport } from "../harness/stats-durability.js";
+import { ADMIN_PASSWORD, makeSite, SITE_PASSWORD } from "../harness/report-site.js";
 
 async function main(): Promise<void> {
   const trials = Number(process.argv[2] ?? 100);

@@ -4,8 +4,8 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { durabilityTrials, type DurabilityReport } from "../test/support/store-durability.js";
-import { findPostgresBin, startPostgres } from "../test/support/postgres-server.js";
+import { durabilityTrials, type DurabilityReport } from "../harness/store-durability.js";
+import { findPostgresBin, startPostgres } from "../harness/postgres-server.js";
 
 function print(engine: string, r: DurabilityReport, ms: number): void {
   console.log(

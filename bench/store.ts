@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { openStore } from "../server/store/open-store.js";
 import type { RunRecord, Store } from "../server/store/store.js";
-import { findPostgresBin, startPostgres } from "../test/support/postgres-server.js";
+import { findPostgresBin, startPostgres } from "../harness/postgres-server.js";
 
 function run(client: string, entries: number): RunRecord {
   return {

@@ -91,10 +91,22 @@ describe("hypervisor/qemu: QEMU driver with the busybox guest", function () {
     await driver.create(spec);
     const log = await waitForSerial(spec.serialLog!, /reboot: Power down/, { timeoutMs: 60_000 });
     expect(log).to.contain(`${EXIT_MARKER} 0`);
-    // QEMU exits on guest power-off; give it a moment to go.
-    for (let i = 0; i < 50 && (await driver.status("bb3")).state !== "shutdown"; i++) await new Promise((r) => setTimeout(r, 100));
+    // QEMU exits on guest power-off; give it time to go (a loaded host can take a while).
+    for (let i = 0; i < 600 && (await driver.status("bb3")).state !== "shutdown"; i++) await new Promise((r) => setTimeout(r, 100));
     expect(await driver.list()).to.deep.equal([{ name: "bb3", state: "shutdown" }]);
     await driver.destroy("bb3");
+    expect(await driver.list()).to.deep.equal([]);
+  });
+
+  it("a QEMU killed behind the driver's back is listed as crashed (not shut down) until destroyed", async () => {
+    const spec = guest("bb5", "sleep 600");
+    const h = await driver.create(spec);
+    await waitForSerial(spec.serialLog!, BOOT_MARKER, { timeoutMs: 60_000 });
+    process.kill(h.id!, "SIGKILL");
+    for (let i = 0; i < 600 && liveProcess(h.id!); i++) await new Promise((r) => setTimeout(r, 100));
+    expect(liveProcess(h.id!)).to.equal(false);
+    expect(await driver.list()).to.deep.equal([{ name: "bb5", state: "crashed" }]);
+    await driver.destroy("bb5");
     expect(await driver.list()).to.deep.equal([]);
   });
 

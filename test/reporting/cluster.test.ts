@@ -3,8 +3,8 @@
 import https from "node:https";
 import { join } from "node:path";
 import { expect } from "chai";
-import { spawnServer, type ServerProcess } from "../support/server-process.js";
-import { ADMIN_PASSWORD, makeSite, request, SITE_PASSWORD, statsDocument, xmlrpc, type ReportSite } from "./site.js";
+import { spawnServer, type ServerProcess } from "../../harness/server-process.js";
+import { ADMIN_PASSWORD, makeSite, request, SITE_PASSWORD, statsDocument, xmlrpc, type ReportSite } from "../../harness/report-site.js";
 
 const ENV = { VACFG_SITE_PASSWORD: SITE_PASSWORD, VACFG_ADMIN_PASSWORD: ADMIN_PASSWORD };
 

@@ -5,9 +5,9 @@ import { join } from "node:path";
 import { expect } from "chai";
 import { renderTextReport } from "../../server/reporting/text-report.js";
 import { openStore } from "../../server/store/open-store.js";
-import { sharedPostgres } from "../support/postgres-server.js";
-import { spawnServer, type ServerProcess } from "../support/server-process.js";
-import { ADMIN_PASSWORD, makeSite, request, SITE_PASSWORD, statsDocument, xmlrpc, type ReportSite } from "./site.js";
+import { sharedPostgres } from "../../harness/postgres-server.js";
+import { spawnServer, type ServerProcess } from "../../harness/server-process.js";
+import { ADMIN_PASSWORD, makeSite, request, SITE_PASSWORD, statsDocument, xmlrpc, type ReportSite } from "../../harness/report-site.js";
 
 const ENV = { VACFG_SITE_PASSWORD: SITE_PASSWORD, VACFG_ADMIN_PASSWORD: ADMIN_PASSWORD };
 

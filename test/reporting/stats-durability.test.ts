@@ -3,9 +3,9 @@
 // bench/stats-durability.ts runs 100 trials per engine; here a few.
 import { join } from "node:path";
 import { expect } from "chai";
-import { startPostgres, type PostgresServer } from "../support/postgres-server.js";
-import { statsDurabilityTrials } from "../support/stats-durability.js";
-import { ADMIN_PASSWORD, makeSite, SITE_PASSWORD, type ReportSite } from "./site.js";
+import { startPostgres, type PostgresServer } from "../../harness/postgres-server.js";
+import { statsDurabilityTrials } from "../../harness/stats-durability.js";
+import { ADMIN_PASSWORD, makeSite, SITE_PASSWORD, type ReportSite } from "../../harness/report-site.js";
 
 const ENV = { VACFG_SITE_PASSWORD: SITE_PASSWORD, VACFG_ADMIN_PASSWORD: ADMIN_PASSWORD };
 

@@ -8,7 +8,7 @@ import { expect } from "chai";
 import type { Page } from "puppeteer-core";
 import type { StartedServer } from "../../server/http/start-server.js";
 import { launchChromium, type HeadlessBrowser } from "./browser.js";
-import { ADMIN_PASSWORD, makeSite, request, SITE_PASSWORD, startSiteServer, statsDocument, xmlrpc, type ReportSite } from "./site.js";
+import { ADMIN_PASSWORD, makeSite, request, SITE_PASSWORD, startSiteServer, statsDocument, xmlrpc, type ReportSite } from "../../harness/report-site.js";
 import { AGENT_MAIN } from "../agent/fixtures.js";
 
 /** Runs the real agent (dry run) for `client` into a sandbox root; resolves with its exit code and output. */

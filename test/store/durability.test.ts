@@ -3,8 +3,8 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "chai";
-import { durabilityTrials } from "../support/store-durability.js";
-import { startPostgres, type PostgresServer } from "../support/postgres-server.js";
+import { durabilityTrials } from "../../harness/store-durability.js";
+import { startPostgres, type PostgresServer } from "../../harness/postgres-server.js";
 
 describe("store durability under SIGKILL", function () {
   it("SQLite: every acknowledged run is present after 5 random kills", async () => {

@@ -8,7 +8,7 @@ import pg from "pg";
 import { openStore } from "../../server/store/open-store.js";
 import { LATEST_VERSION, MIGRATIONS } from "../../server/store/migrations.js";
 import type { RunRecord, Store } from "../../server/store/store.js";
-import { sharedPostgres } from "../support/postgres-server.js";
+import { sharedPostgres } from "../../harness/postgres-server.js";
 import { raceInsertIfAbsent } from "../support/store-race.js";
 import { isVacfgError } from "../../protocol/errors.js";
 

@@ -2,8 +2,8 @@
 // acknowledged must be in the reopened store, with all its entries.
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { openStore } from "../../server/store/open-store.js";
-import type { RunRecord } from "../../server/store/store.js";
+import { openStore } from "../server/store/open-store.js";
+import type { RunRecord } from "../server/store/store.js";
 
 export interface DurabilityReport {
   trials: number;

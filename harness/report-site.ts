@@ -6,12 +6,12 @@ import https from "node:https";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { pino } from "pino";
-import { initSite } from "../../server/admin/init.js";
-import { loadServerConfig, type ServerConfig } from "../../server/admin/server-config.js";
-import { startServer, type StartedServer } from "../../server/http/start-server.js";
-import { parseMethodResponse } from "../../protocol/xmlrpc/parser.js";
-import { serializeMethodCall } from "../../protocol/xmlrpc/serializer.js";
-import type { XmlRpcValue } from "../../protocol/xmlrpc/values.js";
+import { initSite } from "../server/admin/init.js";
+import { loadServerConfig, type ServerConfig } from "../server/admin/server-config.js";
+import { startServer, type StartedServer } from "../server/http/start-server.js";
+import { parseMethodResponse } from "../protocol/xmlrpc/parser.js";
+import { serializeMethodCall } from "../protocol/xmlrpc/serializer.js";
+import type { XmlRpcValue } from "../protocol/xmlrpc/values.js";
 
 export const SITE_PASSWORD = "sitesecret-1234";
 export const ADMIN_PASSWORD = "admin-pass-5678";

@@ -2,9 +2,9 @@
 // HTTPS (several connections at once) and is SIGKILLed at a random moment; every run whose
 // RecvStats returned true must then be in the store. Shared by test/reporting and bench/.
 import https from "node:https";
-import { openStore } from "../../server/store/open-store.js";
+import { openStore } from "../server/store/open-store.js";
 import { spawnServer } from "./server-process.js";
-import { xmlrpc } from "../reporting/site.js";
+import { xmlrpc } from "./report-site.js";
 
 export interface StatsDurabilityOptions {
   configPath: string;

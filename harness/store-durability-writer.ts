@@ -1,6 +1,6 @@
 // Child process for the durability check: records runs in a loop and prints each id only
 // after recordRun resolved, until it is SIGKILLed. Usage: node store-durability-writer.js URL CLIENT
-import { openStore } from "../../server/store/open-store.js";
+import { openStore } from "../server/store/open-store.js";
 import { durabilityRun } from "./store-durability.js";
 
 async function main(url: string, client: string): Promise<void> {

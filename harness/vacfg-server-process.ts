@@ -3,9 +3,9 @@
 // argv: CONFIG STORE_URL [WORKERS]. env: VACFG_SITE_PASSWORD, VACFG_ADMIN_PASSWORD, VACFG_LOG_FILE.
 import cluster from "node:cluster";
 import { pino } from "pino";
-import { loadServerConfig } from "../../server/admin/server-config.js";
-import { serveClustered } from "../../server/http/cluster.js";
-import { startServer } from "../../server/http/start-server.js";
+import { loadServerConfig } from "../server/admin/server-config.js";
+import { serveClustered } from "../server/http/cluster.js";
+import { startServer } from "../server/http/start-server.js";
 
 const [configPath, storeUrl, workersArg] = process.argv.slice(2);
 const cfg = loadServerConfig(configPath);
