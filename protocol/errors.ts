@@ -34,7 +34,6 @@ export const ERRORS = {
   // Repository
   REPO_FILE: { summary: "repository file is invalid" },
   REPO_TEMPLATE: { summary: "template failed to render" },
-  REPO_LINT: { summary: "repository file does not validate" },
   // Metadata
   METADATA: { fault: -32500, summary: "client metadata could not be resolved" },
   PROFILE: { fault: -32500, summary: "profile cannot be asserted" },

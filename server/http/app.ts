@@ -6,7 +6,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { gzipSync } from "node:zlib";
 import express, { type Express } from "express";
 import type { Logger } from "pino";
-import { VacfgError } from "../../protocol/errors.js";
+import { ERRORS, VacfgError } from "../../protocol/errors.js";
 import { parseMethodCall } from "../../protocol/xmlrpc/parser.js";
 import { serializeMethodResponse } from "../../protocol/xmlrpc/serializer.js";
 import type { MethodCall } from "../../protocol/xmlrpc/values.js";
@@ -75,7 +75,7 @@ export function createXmlRpcHandler(opts: FrontOptions): (req: IncomingMessage, 
     try {
       if (req.method !== "POST") {
         sendErrorPage(res, PAGES.notImplemented(req.method ?? ""));
-        return done(501);
+        return done(ERRORS.HTTP_METHOD.http);
       }
       // Upstream authenticates in parse_request, before reading the body: a caller without
       // credentials never makes us buffer anything.
@@ -91,7 +91,7 @@ export function createXmlRpcHandler(opts: FrontOptions): (req: IncomingMessage, 
       if (client === undefined) {
         log.warn({ user: auth?.user, address, certCN: auth?.certCN }, auth ? "authentication failed" : "no Basic credentials presented");
         sendErrorPage(res, PAGES.unauthorized);
-        return done(401);
+        return done(ERRORS.AUTH_FAILED.http);
       }
 
       let body: Buffer;
@@ -114,16 +114,16 @@ export function createXmlRpcHandler(opts: FrontOptions): (req: IncomingMessage, 
       } catch (err) {
         // Upstream answers anything that xmlrpclib.loads refuses with 500 and an empty body.
         log.warn({ client, address, reason: (err as Error).message }, "body is not an XML-RPC methodCall");
-        res.writeHead(500, { "Content-length": "0" });
+        res.writeHead(ERRORS.XMLRPC_MALFORMED.http, { "Content-length": "0" });
         res.end();
-        return done(500);
+        return done(ERRORS.XMLRPC_MALFORMED.http);
       }
 
       const outcome = await dispatcher.dispatch(call, { client, address });
       if (outcome.kind === "denied") {
         log.warn({ client, address, method: call.methodName }, outcome.reason);
         sendErrorPage(res, PAGES.unauthorized);
-        return done(401, { method: call.methodName });
+        return done(ERRORS.ADMIN_ONLY_LOCALHOST.http, { method: call.methodName });
       }
       let payload = Buffer.from(serializeMethodResponse(outcome.response), "utf8");
       const headers: Record<string, string> = { "Content-type": "text/xml" };
