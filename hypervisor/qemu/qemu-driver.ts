@@ -2,7 +2,7 @@
 // otherwise), controlled over QMP; each VM's pid, QMP socket and spec live in a state directory,
 // which is all list() needs, so VMs outlive the process that created them.
 import { readFileSync } from "node:fs";
-import { mkdir, readFile, readdir, rm, writeFile } from "node:fs/promises";
+import { mkdir, readFile, readdir, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { VacfgError } from "../../protocol/errors.js";
 import type { Availability, VmDriver, VmHandle, VmSpec, VmState, VmStatus } from "../vm/driver.js";
@@ -113,7 +113,7 @@ export class QemuDriver implements VmDriver {
 
   async status(name: string): Promise<VmStatus> {
     const pid = await this.pidOf(name);
-    if (!pid) return { name, state: "shutdown" };
+    if (!pid) return { name, state: await this.endedState(name) };
     const spec = JSON.parse(await readFile(this.files(name).specFile, "utf8").catch(() => "{}")) as Partial<VmSpec>;
     let state: VmState = "unknown";
     try {
@@ -123,6 +123,17 @@ export class QemuDriver implements VmDriver {
       // a QEMU that does not answer QMP is alive but in an unknown state
     }
     return { name, state, id: pid, memoryMiB: spec.memoryMiB, vcpus: spec.vcpus };
+  }
+
+  /**
+   * How a VM whose QEMU no longer runs ended. QEMU deletes its pid file when it exits in order
+   * (the guest powered off, or QMP quit); a pid file naming a dead process means QEMU never got
+   * there: it was killed (SIGKILL, OOM killer) or crashed. Only this driver's own stop paths
+   * remove the state directory, so both cases stay listed until destroy().
+   */
+  private async endedState(name: string): Promise<VmState> {
+    const pidFileLeft = await stat(this.files(name).pidFile).then(() => true, () => false);
+    return pidFileLeft ? "crashed" : "shutdown";
   }
 
   /** ACPI power button first (repeated, in case the guest was still booting), then quit, then kill. */

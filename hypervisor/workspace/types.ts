@@ -76,7 +76,11 @@ export interface VmRecord {
   createdAt: number;
   expiresAt?: number;
   updatedAt: number;
-  /** What the hypervisor reported last (list()), e.g. "running", "paused", "gone". */
+  /**
+   * What the hypervisor reported last (list()): "running", "paused", "unknown", or for a VM that
+   * ended "shutdown" (it powered off in order), "crashed" (killed or crashed: a SIGKILLed QEMU),
+   * "gone" (the driver no longer knows it, or this service stopped it).
+   */
   observed?: string;
   /** True once leases and the overlay were given back. */
   released: boolean;
