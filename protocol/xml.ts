@@ -35,10 +35,20 @@ export function el(tag: string, attrs: Attrs = {}, children: XmlElement[] = [], 
   return e;
 }
 
-function lineAt(src: string, index: number): number {
-  let line = 1;
-  for (let i = 0; i < index && i < src.length; i++) if (src.charCodeAt(i) === 10) line++;
-  return line;
+/** Line numbers by offset: line starts found once per document, then a binary search per element. */
+function lineIndex(src: string): (index: number) => number {
+  const starts = [0];
+  for (let i = src.indexOf("\n"); i !== -1; i = src.indexOf("\n", i + 1)) starts.push(i + 1);
+  return (index) => {
+    let lo = 0;
+    let hi = starts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (starts[mid] <= index) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo + 1;
+  };
 }
 
 /** Parses one XML document into an element tree. DOCTYPE and entity declarations are refused. */
@@ -50,7 +60,7 @@ export function parseXml(src: string, opts: ParseOptions = {}): XmlElement {
   }
   const dt = /<!DOCTYPE|<!ENTITY/i.exec(src);
   if (dt) {
-    throw new ProtocolError("XML_DOCTYPE", `${source}:${lineAt(src, dt.index)}: DOCTYPE and entity declarations are not allowed`);
+    throw new ProtocolError("XML_DOCTYPE", `${source}:${lineIndex(src)(dt.index)}: DOCTYPE and entity declarations are not allowed`);
   }
   const valid = XMLValidator.validate(src, { allowBooleanAttributes: false });
   if (valid !== true) {
@@ -77,7 +87,7 @@ export function parseXml(src: string, opts: ParseOptions = {}): XmlElement {
   try {
     const raw = parser.parse(src) as unknown[];
     const meta = XMLParser.getMetaDataSymbol() as unknown as symbol;
-    roots = convertList(raw, src, meta, opts.keepBlankText ?? false);
+    roots = convertList(raw, lineIndex(src), meta, opts.keepBlankText ?? false);
   } catch (err) {
     throw new ProtocolError("XML_MALFORMED", `${source}: ${(err as Error).message}`);
   }
@@ -110,7 +120,7 @@ export function decodeEntities(s: string): string {
   });
 }
 
-function convertList(nodes: unknown[], src: string, meta: symbol, keepBlank: boolean): XmlElement[] {
+function convertList(nodes: unknown[], lineAt: (index: number) => number, meta: symbol, keepBlank: boolean): XmlElement[] {
   const out: XmlElement[] = [];
   let pendingText = "";
   const flushInto = (target: XmlElement | undefined, parentText: { text: string }) => {
@@ -137,12 +147,12 @@ function convertList(nodes: unknown[], src: string, meta: symbol, keepBlank: boo
     const attrs: Attrs = {};
     const rawAttrs = (n[":@"] ?? {}) as Record<string, unknown>;
     for (const [k, v] of Object.entries(rawAttrs)) attrs[k] = decodeEntities(String(v));
-    const inner = convertList((n[tag] as unknown[]) ?? [], src, meta, keepBlank);
+    const inner = convertList((n[tag] as unknown[]) ?? [], lineAt, meta, keepBlank);
     const e: XmlElement = { tag, attrs, children: inner };
     const leadText = (inner as XmlElement[] & { leadText?: string }).leadText;
     if (leadText !== undefined && (keepBlank || leadText.trim() !== "")) e.text = leadText;
     const md = (n as Record<symbol, { startIndex?: number }>)[meta];
-    if (md?.startIndex !== undefined) e.line = lineAt(src, md.startIndex);
+    if (md?.startIndex !== undefined) e.line = lineAt(md.startIndex);
     out.push(e);
   }
   flushInto(out[out.length - 1], lead);
