@@ -57,7 +57,7 @@ export const ERRORS = {
   WORKSPACE_REQUEST: { http: 400, summary: "workspace request is invalid" },
   WORKSPACE_NOT_FOUND: { http: 404, summary: "no such VM or deployment" },
   WORKSPACE_CONFLICT: { http: 409, summary: "workspace resource already exists or is in use" },
-  ADMISSION: { summary: "image refused by admission policy" },
+  ADMISSION: { http: 403, summary: "image refused by admission policy" },
   ATTESTATION_INVALID: { summary: "attestation document has the wrong shape or cannot be produced" },
   ATTEST_KEY: { summary: "attestation signing or trust key is missing or invalid" },
   ADMISSION_POLICY: { summary: "admission policy file is invalid" },

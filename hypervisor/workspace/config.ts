@@ -7,6 +7,7 @@ import { openStore } from "../../server/store/open-store.js";
 import type { Store } from "../../server/store/store.js";
 import { loadSiteFile } from "../ctx/site.js";
 import { defaultDrivers, pickDriver } from "./drivers.js";
+import type { WorkspaceAdmission } from "./admission.js";
 import { WorkspaceService } from "./service.js";
 import type { ApplianceSpec } from "./types.js";
 
@@ -16,10 +17,12 @@ export interface WorkspaceConfig {
   stateDir: string;
   /** Site file path (hypervisor/ctx site.ts). */
   site: string;
-  /** Appliance name -> template file + images (+ command, resources). */
-  appliances: Record<string, Omit<ApplianceSpec, "template"> & { template: string }>;
+  /** Appliance name -> template file + images (+ command, resources, attestation file). */
+  appliances: Record<string, Omit<ApplianceSpec, "template" | "attestation"> & { template: string; attestation?: string }>;
   network?: { netns?: string; taps?: string[]; bridge?: string };
   accel?: "kvm" | "tcg" | "auto";
+  /** Admit each appliance's base image by this policy before any deploy boots it. */
+  admission?: WorkspaceAdmission;
 }
 
 /** Example (see hypervisor/README.md, workspace section). */
@@ -29,6 +32,9 @@ export const WORKSPACE_CONFIG_EXAMPLE = {
   site: "site.json",
   appliances: { torque: { template: "torque.ctx.xml", base: "/var/cache/vacfg/images/appliance-….qcow2", kernel: "/var/cache/vacfg/kernel/…/vmlinuz", initrd: "/var/cache/vacfg/initramfs/….cpio.gz" } },
   network: { netns: "vacfg-net", taps: ["vtap0", "vtap1"] },
+  // optional: the base image needs a signed attestation (appliances.NAME.attestation, a file from
+  // `vacfg attest sign`, or one recorded in the store) that this policy admits
+  admission: { policy: "admission-policy.json", trustDir: "trusted-keys" },
 };
 
 function bad(path: string, msg: string): never {
@@ -59,10 +65,21 @@ export function loadWorkspaceConfig(path: string): WorkspaceConfig {
       kernel: abs(a.kernel, `${f}.kernel`),
       initrd: abs(a.initrd, `${f}.initrd`),
       ...(typeof a.command === "string" ? { command: a.command } : {}),
+      ...(a.attestation !== undefined ? { attestation: abs(a.attestation, `${f}.attestation`) } : {}),
     };
   }
   const network = raw.network as WorkspaceConfig["network"] | undefined;
-  return { store, stateDir: abs(raw.stateDir, "stateDir"), site: abs(raw.site, "site"), appliances, ...(network ? { network } : {}), ...(raw.accel ? { accel: raw.accel as WorkspaceConfig["accel"] } : {}) };
+  let admission: WorkspaceAdmission | undefined;
+  if (raw.admission !== undefined) {
+    const a = raw.admission as Record<string, unknown>;
+    if (typeof a !== "object" || a === null || Array.isArray(a)) bad(path, "admission: expected {policy, trustDir}");
+    for (const k of Object.keys(a)) if (k !== "policy" && k !== "trustDir") bad(path, `admission.${k}: unknown field (known: policy, trustDir)`);
+    admission = { policy: abs(a.policy, "admission.policy"), trustDir: abs(a.trustDir, "admission.trustDir") };
+  }
+  return {
+    store, stateDir: abs(raw.stateDir, "stateDir"), site: abs(raw.site, "site"), appliances,
+    ...(network ? { network } : {}), ...(raw.accel ? { accel: raw.accel as WorkspaceConfig["accel"] } : {}), ...(admission ? { admission } : {}),
+  };
 }
 
 export interface OpenWorkspace {
@@ -81,12 +98,26 @@ export async function openWorkspace(cfg: WorkspaceConfig): Promise<OpenWorkspace
     } catch (e) {
       throw new VacfgError("WORKSPACE_REQUEST", `appliances.${name}.template: ${(e as Error).message}`);
     }
-    appliances[name] = { ...a, template };
+    let attestation: string | undefined;
+    if (a.attestation !== undefined) {
+      try {
+        attestation = readFileSync(a.attestation, "utf8");
+      } catch (e) {
+        throw new VacfgError("WORKSPACE_REQUEST", `appliances.${name}.attestation: ${(e as Error).message}`);
+      }
+    }
+    appliances[name] = { ...a, template, ...(attestation !== undefined ? { attestation } : {}) };
   }
   const site = loadSiteFile(cfg.site);
   const drivers = defaultDrivers({ stateDir: resolve(cfg.stateDir, "drivers"), netns: cfg.network?.netns, accel: cfg.accel });
   const driver = await pickDriver(drivers);
   const store = await openStore(cfg.store);
-  const service = new WorkspaceService({ store, driver, drivers, site, appliances, stateDir: cfg.stateDir, network: cfg.network });
+  let service: WorkspaceService;
+  try {
+    service = new WorkspaceService({ store, driver, drivers, site, appliances, stateDir: cfg.stateDir, network: cfg.network, ...(cfg.admission ? { admission: cfg.admission } : {}) });
+  } catch (e) {
+    await store.close();
+    throw e;
+  }
   return { service, store, close: () => store.close() };
 }

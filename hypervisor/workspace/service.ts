@@ -17,6 +17,7 @@ import type { SiteFile } from "../ctx/site.js";
 import type { GuestFile } from "../image/debugfs.js";
 import { patchImage } from "../image/patch-image.js";
 import type { VmDriver, VmSpec } from "../vm/driver.js";
+import { admitAppliance, loadAdmission, type WorkspaceAdmission } from "./admission.js";
 import { Leases, workspaceMac } from "./leases.js";
 import { KIND, type ApplianceSpec, type DeployRequest, type DeploymentRecord, type Resources, type VmPhase, type VmRecord } from "./types.js";
 import { validateDeployRequest } from "./validate.js";
@@ -43,6 +44,11 @@ export interface WorkspaceOptions {
   resources?: Partial<Resources>;
   /** Clock for TTLs (ms); tests and the reaper use the real one by default. */
   now?: () => number;
+  /**
+   * When set, deploy() admits the appliance's base image against this policy before it leases,
+   * patches or boots anything; a refusal is VacfgError("ADMISSION") and leaves nothing behind.
+   */
+  admission?: WorkspaceAdmission;
 }
 
 export interface DeployResult {
@@ -67,6 +73,8 @@ export class WorkspaceService {
     for (const d of [o.driver, ...(o.drivers ?? [])]) if (!this.drivers.has(d.name)) this.drivers.set(d.name, d);
     for (const [name, a] of Object.entries(o.appliances)) this.templates.set(name, parseContextTemplate(a.template, `appliance ${name} template`));
     this.now = o.now ?? Date.now;
+    // A broken policy or trust directory is a configuration error: fail at start, not at deploy.
+    if (o.admission) loadAdmission(o.admission);
   }
 
   /** One mutation at a time: leases and records change together, the reaper never races a request. */
@@ -83,8 +91,10 @@ export class WorkspaceService {
   private async deployNow(req: DeployRequest): Promise<DeployResult> {
     const appliance = this.o.appliances[req.appliance];
     const template = this.templates.get(req.appliance)!;
+    // Admission first: a refused image must not cost a lease, an overlay or a record.
+    const admission = this.o.admission ? await admitAppliance(req.appliance, appliance, this.o.admission, this.o.store) : undefined;
     const created = this.now();
-    const deployment: DeploymentRecord = { name: req.name, appliance: req.appliance, vms: [], createdAt: created, ttlSeconds: req.ttlSeconds };
+    const deployment: DeploymentRecord = { name: req.name, appliance: req.appliance, vms: [], createdAt: created, ttlSeconds: req.ttlSeconds, ...(admission ? { admission } : {}) };
     if (!(await this.o.store.insertIfAbsent(KIND.deployment, req.name, deployment))) {
       throw new VacfgError("WORKSPACE_CONFLICT", `deployment "${req.name}" already exists`);
     }

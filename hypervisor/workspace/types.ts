@@ -1,5 +1,6 @@
 // The workspace's data: what a deployment request asks for, and the VM and deployment records
 // kept in the store (so they survive a restart of the service). Plain JSON, nothing else.
+import type { AttestationDocument } from "../../protocol/attestation.js";
 import type { InstanceRequest } from "../ctx/site.js";
 
 /** Resources of one VM. cpuWeight is a relative share (Xen credit weight), cpuCap percent of one CPU. */
@@ -21,6 +22,11 @@ export interface ApplianceSpec {
   /** Shell command stage 2 runs after boot (hypervisor/appliance boot protocol). */
   command?: string;
   resources?: Partial<Resources>;
+  /**
+   * The base image's signed attestation (document or its JSON text). Without one, admission
+   * looks it up in the store (kind "attestation", by the image digest).
+   */
+  attestation?: AttestationDocument | string;
 }
 
 /** A file written into a VM's overlay next to its parameter file. */
@@ -86,12 +92,25 @@ export interface VmRecord {
   released: boolean;
 }
 
+/** What admission accepted for a deployment: the base image's digest and who vouched for it. */
+export interface AdmissionRecord {
+  digest: string;
+  /** Key fingerprint of the attestation's signer. */
+  signer: string;
+  issuer: string;
+  issuedAt: string;
+  /** The policy file that admitted it. */
+  policy: string;
+}
+
 export interface DeploymentRecord {
   name: string;
   appliance: string;
   vms: string[];
   createdAt: number;
   ttlSeconds?: number;
+  /** Present when the service admits images (WorkspaceOptions.admission). */
+  admission?: AdmissionRecord;
 }
 
 export const KIND = {
