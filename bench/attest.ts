@@ -2,7 +2,6 @@
 // mkfs.ext4 -d holding a realistic dpkg status (~300 packages), /etc with ~600 files and
 // 160 MiB of file data. Attest = sha256 of the image + debugfs reads + config digest + sign.
 // Usage: node dist/bench/attest.js [runs=5] [packages=300]
-import { spawnSync } from "node:child_process";
 import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -10,19 +9,10 @@ import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { attestImage } from "../hypervisor/attest/attest.js";
 import { sha256File } from "../hypervisor/attest/image-digest.js";
+import { median, sh } from "./measure.js";
 
 const runs = Number(process.argv[2] ?? 5);
 const npkg = Number(process.argv[3] ?? 300);
-
-function sh(cmd: string, args: string[]): void {
-  const r = spawnSync(cmd, args, { encoding: "utf8" });
-  if (r.error || r.status !== 0) throw new Error(`${cmd} ${args.join(" ")}: ${r.error?.message ?? r.stderr}`);
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-}
 
 /** A dpkg status stanza shaped like bookworm's: dependencies, conffiles, a folded description. */
 function stanza(i: number): string {

@@ -9,19 +9,10 @@ import { performance } from "node:perf_hooks";
 import { CONTEXT_FILE_PATH, parseParameterFile, serializeParameterFile } from "../protocol/params.js";
 import { patchParameterFile } from "../hypervisor/image/patch-image.js";
 import { writeGuestFiles } from "../hypervisor/image/debugfs.js";
+import { median, sh } from "./measure.js";
 
 const runs = Number(process.argv[2] ?? 5);
 const sizeGiB = Number(process.argv[3] ?? 4);
-
-function sh(cmd: string, args: string[]): void {
-  const r = spawnSync(cmd, args, { encoding: "utf8" });
-  if (r.error || r.status !== 0) throw new Error(`${cmd} ${args.join(" ")}: ${r.error?.message ?? r.stderr}`);
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-}
 
 const PARAMS = parseParameterFile(`<Parameters>
   <Param name="DNSServer"><List><Item value="10.0.0.1"/><Item value="10.0.0.2"/></List></Param>

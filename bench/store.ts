@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { openStore } from "../server/store/open-store.js";
 import type { RunRecord, Store } from "../server/store/store.js";
 import { findPostgresBin, startPostgres } from "../harness/postgres-server.js";
+import { median } from "./measure.js";
 
 function run(client: string, entries: number): RunRecord {
   return {
@@ -48,11 +49,6 @@ interface Config {
   name: string;
   store: Store;
   writers: number;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
 }
 
 async function main(): Promise<void> {

@@ -1,7 +1,7 @@
 // Sandbox roots for agent tests (built with agent/image-root), the tiny real .deb packages that
 // stand in for Torque's, and the agent as a real process.
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { lstatSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -66,4 +66,19 @@ export function runAgentProcess(args: string[], opts: { timeoutMs?: number; inpu
       resolve({ code: code ?? -1, stdout, stderr });
     });
   });
+}
+
+/** Every path under dir with its inode, mtime and mode: "changes nothing" means this is equal. */
+export function snapshot(dir: string): Map<string, string> {
+  const out = new Map<string, string>();
+  const walk = (d: string) => {
+    for (const n of readdirSync(d)) {
+      const p = join(d, n);
+      const st = lstatSync(p);
+      out.set(p, `${st.ino}:${st.mtimeMs}:${st.mode}:${st.uid}:${st.gid}`);
+      if (st.isDirectory()) walk(p);
+    }
+  };
+  walk(dir);
+  return out;
 }

@@ -1,31 +1,15 @@
 // The agent against the real upstream Bcfg2 server over TLS, on the lab repository (Torque head
 // node0 and worker node1), into sandbox roots with real apt/dpkg and systemctl --root.
 import { expect } from "chai";
-import { existsSync, lstatSync, readFileSync, readlinkSync, statSync, writeFileSync, chmodSync, readdirSync } from "node:fs";
+import { chmodSync, cpSync, existsSync, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { bcfg2RefInstall, bcfg2RefKit } from "../support/paths.js";
 import { execFileSync } from "node:child_process";
-import { cpSync } from "node:fs";
 import { ensureUpstreamInstalled, freePort, upstreamCall } from "../support/upstream-bcfg2.js";
-import { addShell, buildAptRepo, makeBaseRoot, removeDir, runAgentProcess, tempDir, torquePackages } from "./fixtures.js";
+import { addShell, buildAptRepo, makeBaseRoot, removeDir, runAgentProcess, tempDir, torquePackages, snapshot } from "./fixtures.js";
 import { names, readStats } from "./stats.js";
 
 const CA = join(bcfg2RefInstall, "certs/ca.crt");
-
-/** Every path under dir with its inode, mtime and mode: "changes nothing" means this is equal. */
-function snapshot(dir: string): Map<string, string> {
-  const out = new Map<string, string>();
-  const walk = (d: string) => {
-    for (const n of readdirSync(d)) {
-      const p = join(d, n);
-      const st = lstatSync(p);
-      out.set(p, `${st.ino}:${st.mtimeMs}:${st.mode}:${st.uid}:${st.gid}`);
-      if (st.isDirectory()) walk(p);
-    }
-  };
-  walk(dir);
-  return out;
-}
 
 interface Server {
   url: string;

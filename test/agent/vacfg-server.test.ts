@@ -2,26 +2,12 @@
 // example repository: a Torque head node and a worker applied into sandbox roots with real
 // apt/dpkg and systemctl --root; statistics and context probe data land in the server's store.
 import { expect } from "chai";
-import { chmodSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, statSync, writeFileSync, existsSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { serializeParameterFile } from "../../protocol/params.js";
 import { startTestSite, type TestSite } from "../server/http/site.js";
-import { addShell, buildAptRepo, makeBaseRoot, removeDir, runAgentProcess, tempDir, torquePackages } from "./fixtures.js";
+import { addShell, buildAptRepo, makeBaseRoot, removeDir, runAgentProcess, tempDir, torquePackages, snapshot } from "./fixtures.js";
 import { names, readStats } from "./stats.js";
-
-function snapshot(dir: string): Map<string, string> {
-  const out = new Map<string, string>();
-  const walk = (d: string) => {
-    for (const n of readdirSync(d)) {
-      const p = join(d, n);
-      const st = lstatSync(p);
-      out.set(p, `${st.ino}:${st.mtimeMs}:${st.mode}:${st.uid}:${st.gid}`);
-      if (st.isDirectory()) walk(p);
-    }
-  };
-  walk(dir);
-  return out;
-}
 
 describe("agent against the vacfg server (TLS, example repository)", function () {
   let site: TestSite;
