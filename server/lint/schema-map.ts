@@ -22,6 +22,8 @@ export const SCHEMA_RULES: readonly SchemaRule[] = [
   { pattern: /^Decisions\/[^/]+\.xml$/, schema: "decisions.xsd" },
   { pattern: /^(Cfg|SSHbase)\/(.+\/)?info\.xml$/, schema: "info.xsd" },
   { pattern: /^Properties\/[^/]+\.xml$/, schema: "properties" },
+  // vacfg's Context plugin (server/plugins/context.ts).
+  { pattern: /^Context\/groups\.xml$/, schema: "context.xsd" },
 ];
 
 /**

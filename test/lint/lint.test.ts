@@ -60,6 +60,17 @@ describe("repository lint", function () {
     expect(mine[1].message).to.contain("Fil");
   });
 
+  it("validates Context/groups.xml (vacfg's Context plugin) against context.xsd", async () => {
+    write("Context/groups.xml", '<ContextGroups>\n  <Group name="torque-head" param="nodenames" position="middle"/>\n  <Group name="x"/>\n</ContextGroups>\n');
+    const mine = only(await lintRepository(repo), "Context/groups.xml");
+    expect(mine.map((p) => [p.line, p.code])).to.deep.equal([
+      [2, "xml-failed-to-verify"],
+      [3, "xml-failed-to-verify"],
+    ]);
+    expect(mine[0].message).to.contain("middle");
+    expect(mine[1].message).to.contain("param");
+  });
+
   it("checks Rules values against upstream's enumerations", async () => {
     write("Rules/ssh.xml", '<Rules priority="10">\n  <Service name="ssh" status="maybe"/>\n  <Package name="x"/>\n</Rules>\n');
     const mine = only(await lintRepository(repo), "Rules/ssh.xml");
