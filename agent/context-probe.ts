@@ -14,7 +14,10 @@ export async function contextProbeData(root: string, log: Logger): Promise<Probe
       return undefined;
     }
     log.info(`contextualization parameters from ${found.source} (${found.origin})`);
-    return { name: CONTEXT_PROBE_NAME, source: "vacfg", output: JSON.stringify(parameterFileToJson(found.params)) };
+    // Source "Probes": the server hands probe data to the plugin its source names, and the Probes
+    // plugin stores any probe's value, so templates find it as metadata.Probes['vacfg-context']
+    // whether or not the repository ships a probe of that name.
+    return { name: CONTEXT_PROBE_NAME, source: "Probes", output: JSON.stringify(parameterFileToJson(found.params)) };
   } catch (e) {
     // a broken parameter file must not stop the run: the server's own probes and config still apply
     log.error(`contextualization parameters: ${(e as Error).message}`);

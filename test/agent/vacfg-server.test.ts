@@ -2,7 +2,7 @@
 // example repository: a Torque head node and a worker applied into sandbox roots with real
 // apt/dpkg and systemctl --root; statistics and context probe data land in the server's store.
 import { expect } from "chai";
-import { chmodSync, existsSync, mkdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { serializeParameterFile } from "../../protocol/params.js";
 import { startTestSite, type TestSite } from "../server/http/site.js";
@@ -130,5 +130,18 @@ describe("agent against the vacfg server (TLS, example repository)", function ()
     } finally {
       await tight.close();
     }
+  });
+  it("delivers the parameters to templates when the repository has no vacfg-context probe of its own", async () => {
+    rmSync(join(site.config.settings.repo, "Probes/vacfg-context"));
+    const root = newRoot("node3");
+    mkdirSync(join(root, "etc/vacfg"), { recursive: true });
+    const params = new Map([
+      ["DNSServer", { kind: "list" as const, items: [{ value: "10.0.0.1" }, { value: "10.0.0.2" }] }],
+      ["domain", { kind: "value" as const, value: "cluster" }],
+    ]);
+    writeFileSync(join(root, "etc/vacfg/context.xml"), serializeParameterFile(params));
+    const r = await agent(root, "node3", "labsecret", join(work, "own-n3.xml"));
+    expect(r.code, r.stderr).to.equal(0);
+    expect(readFileSync(join(root, "etc/resolv.conf"), "utf8")).to.match(/^search cluster$/m).and.match(/^nameserver 10\.0\.0\.1\nnameserver 10\.0\.0\.2$/m);
   });
 });
