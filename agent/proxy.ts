@@ -6,17 +6,11 @@ import { gunzipSync } from "node:zlib";
 import { VacfgError, XmlRpcFault } from "../protocol/errors.js";
 import { parseMethodResponse, serializeMethodCall, type XmlRpcValue } from "../protocol/xmlrpc/index.js";
 import type { Logger } from "./log.js";
+import type { AgentOptions } from "./options.js";
 
-export interface ProxyOptions {
+/** The connection settings of the agent's options, with the server URL under its own name. */
+export interface ProxyOptions extends Pick<AgentOptions, "user" | "password" | "ca" | "cert" | "key" | "retries" | "retryDelayMs" | "timeoutMs"> {
   url: string;
-  user: string;
-  password: string;
-  ca?: string;
-  cert?: string;
-  key?: string;
-  retries: number;
-  retryDelayMs: number;
-  timeoutMs: number;
   log: Logger;
 }
 
