@@ -8,6 +8,7 @@ import { fileURLToPath } from "node:url";
 import type { DebSpec } from "../../agent/image-root.js";
 
 export { addShell, buildAptRepo, makeBaseRoot, type DebSpec } from "../../agent/image-root.js";
+import { addShell, makeBaseRoot } from "../../agent/image-root.js";
 
 export const AGENT_MAIN = join(dirname(fileURLToPath(import.meta.url)), "../../agent/main.js");
 
@@ -81,4 +82,12 @@ export function snapshot(dir: string): Map<string, string> {
   };
   walk(dir);
   return out;
+}
+
+/** DIR/NAME as a fresh image root with apt pointed at `aptRepo` and a shell for chrooted actions. */
+export function sandboxRoot(dir: string, name: string, aptRepo: string): string {
+  const root = join(dir, name);
+  makeBaseRoot(root, aptRepo);
+  addShell(root);
+  return root;
 }

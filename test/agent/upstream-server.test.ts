@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { bcfg2RefInstall, bcfg2RefKit } from "../support/paths.js";
 import { execFileSync } from "node:child_process";
 import { ensureUpstreamInstalled, freePort, upstreamCall } from "../support/upstream-bcfg2.js";
-import { addShell, buildAptRepo, makeBaseRoot, removeDir, runAgentProcess, tempDir, torquePackages, snapshot } from "./fixtures.js";
+import { buildAptRepo, removeDir, runAgentProcess, sandboxRoot, snapshot, tempDir, torquePackages } from "./fixtures.js";
 import { names, readStats } from "./stats.js";
 
 const CA = join(bcfg2RefInstall, "certs/ca.crt");
@@ -48,12 +48,7 @@ describe("agent against the upstream Bcfg2 server (TLS, lab repository)", functi
     if (work) removeDir(work);
   });
 
-  const newRoot = (name: string) => {
-    const root = join(work, name);
-    makeBaseRoot(root, repo);
-    addShell(root);
-    return root;
-  };
+  const newRoot = (name: string) => sandboxRoot(work, name, repo);
   const agent = (root: string, client: string, password: string, stats: string, extra: string[] = []) =>
     runAgentProcess(["-S", server.url, "-u", client, "-x", password, "--ca", CA, "--root", root, "--stats-file", stats, "-v", ...extra]);
 

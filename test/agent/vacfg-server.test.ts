@@ -6,7 +6,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, readlinkSync, rmSync, s
 import { join } from "node:path";
 import { serializeParameterFile } from "../../protocol/params.js";
 import { startTestSite, type TestSite } from "../server/http/site.js";
-import { addShell, buildAptRepo, makeBaseRoot, removeDir, runAgentProcess, tempDir, torquePackages, snapshot } from "./fixtures.js";
+import { buildAptRepo, removeDir, runAgentProcess, sandboxRoot, snapshot, tempDir, torquePackages } from "./fixtures.js";
 import { names, readStats } from "./stats.js";
 
 describe("agent against the vacfg server (TLS, example repository)", function () {
@@ -22,12 +22,7 @@ describe("agent against the vacfg server (TLS, example repository)", function ()
     await site?.cleanup();
     if (work) removeDir(work);
   });
-  const newRoot = (name: string) => {
-    const root = join(work, name);
-    makeBaseRoot(root, repo);
-    addShell(root);
-    return root;
-  };
+  const newRoot = (name: string) => sandboxRoot(work, name, repo);
   const agent = (root: string, client: string, password: string, stats: string, extra: string[] = []) =>
     runAgentProcess(["-S", site.server.url, "-u", client, "-x", password, "--ca", join(site.tlsDir, "ca.crt"), "--root", root, "--stats-file", stats, "-v", ...extra]);
 

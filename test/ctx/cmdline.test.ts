@@ -3,22 +3,12 @@
 import { expect } from "chai";
 import { decodeCtxFromCmdline, encodeCtxArg } from "../../protocol/ctx-cmdline.js";
 import { parseContextTemplate } from "../../protocol/ctx-template.js";
-import { VacfgError } from "../../protocol/errors.js";
 import { parseParameterFile, serializeParameterFile, type ParameterFile } from "../../protocol/params.js";
 import { buildKernelCmdline, CMDLINE_LIMITS } from "../../hypervisor/ctx/cmdline.js";
 import { FIGURE1, TORQUE_PUBLIC_TEMPLATE, TORQUE_TEMPLATE } from "./fixtures/figure1.js";
+import { refusal } from "../support/refusal.js";
 
 const BASE = "root=/dev/xvda1 ro console=hvc0";
-
-function refusal(fn: () => unknown): VacfgError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).to.be.instanceOf(VacfgError);
-    return e as VacfgError;
-  }
-  throw new Error("expected a refusal");
-}
 
 describe("kernel command line delivery (hypervisor/ctx/cmdline.ts, protocol/ctx-cmdline.ts)", () => {
   const params = parseParameterFile(FIGURE1);

@@ -1,7 +1,6 @@
 // The parameter file: Figure 1 parses, round-trips byte for byte, has the probe JSON form,
 // and malformed or mis-shaped files are refused naming the line and the Param.
 import { expect } from "chai";
-import { VacfgError } from "../../protocol/errors.js";
 import {
   parameterFileFromJson,
   parameterFileToJson,
@@ -9,16 +8,7 @@ import {
   serializeParameterFile,
 } from "../../protocol/params.js";
 import { ALICE_KEY, BOB_KEY, FIGURE1, FIGURE1_AS_PRINTED, FIGURE1_NEXT_ROOT_LINE, FIGURE1_STRAY_LINE } from "./fixtures/figure1.js";
-
-function refusal(fn: () => unknown): VacfgError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).to.be.instanceOf(VacfgError);
-    return e as VacfgError;
-  }
-  throw new Error("expected a refusal");
-}
+import { refusal } from "../support/refusal.js";
 
 describe("parameter file (protocol/params.ts)", () => {
   it("parses the well-formed Figure 1 file into lists and values", () => {
