@@ -1,9 +1,9 @@
 // Lock files the way shadow-utils' commonio takes them (FILE.<pid> hard-linked to FILE.lock, a
 // lock whose process is dead is stale): for the account files, and for one agent run per root.
 import { createHash } from "node:crypto";
-import { closeSync, existsSync, linkSync, openSync, readFileSync, rmSync, writeSync, constants } from "node:fs";
+import { closeSync, existsSync, linkSync, openSync, readFileSync, readdirSync, rmSync, writeSync, constants } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { VacfgError } from "../protocol/errors.js";
 
 function pidAlive(pid: number): boolean {
@@ -57,7 +57,31 @@ export function takePidLock(path: string, timeoutMs: number): () => void {
   } finally {
     rmSync(mine, { force: true });
   }
+  removeDeadPidFiles(path);
   return () => rmSync(lock, { force: true });
+}
+
+/**
+ * A process killed between creating FILE.<pid> and removing it leaves that file behind (shadow-utils
+ * has the same window). Holding the lock, remove every FILE.<pid> whose process is dead and whose
+ * content is that pid or empty (killed before the write), i.e. only what a lock taker creates.
+ */
+function removeDeadPidFiles(path: string): void {
+  const dir = dirname(path);
+  const prefix = `${basename(path)}.`;
+  for (const name of readdirSync(dir)) {
+    if (!name.startsWith(prefix)) continue;
+    const pid = name.slice(prefix.length);
+    if (!/^[1-9]\d*$/.test(pid) || pidAlive(Number(pid))) continue;
+    const file = join(dir, name);
+    let text: string;
+    try {
+      text = readFileSync(file, "utf8");
+    } catch {
+      continue;
+    }
+    if (text === "" || text.replace(/\0.*$/s, "").trim() === pid) rmSync(file, { force: true });
+  }
 }
 
 /**

@@ -3,7 +3,7 @@
 // repository, systemctl --root enables units offline, and actions run chrooted.
 import { expect } from "chai";
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, readFileSync, readdirSync, readlinkSync, writeFileSync, chmodSync } from "node:fs";
+import { existsSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync, chmodSync } from "node:fs";
 import { join } from "node:path";
 import { withAccountLock } from "../../agent/account-files.js";
 import { createLogger } from "../../agent/log.js";
@@ -76,6 +76,25 @@ describe("agent POSIXUsers tool", () => {
     expect(withAccountLock(root, () => existsSync(join(root, "etc/passwd.lock")), 300)).to.equal(true);
     expect(existsSync(join(root, "etc/passwd.lock"))).to.equal(false);
     expect(readdirSync(join(root, "etc")).filter((n) => /\.(lock|\d+)$/.test(n) && n !== ".pwd.lock")).to.deep.equal([]);
+  });
+
+  it("removes the FILE.<pid> a killed lock taker left behind, and nothing that is not such a file", async () => {
+    const live = spawn("sleep", ["30"]);
+    const dead = spawn("true");
+    await new Promise((r) => dead.on("close", r));
+    const etc = join(root, "etc");
+    try {
+      writeFileSync(join(etc, `passwd.${dead.pid}`), String(dead.pid)); // killed after the write
+      writeFileSync(join(etc, `shadow.${dead.pid}`), ""); // killed between create and write
+      writeFileSync(join(etc, `group.${live.pid}`), String(live.pid)); // a live taker's file stays
+      writeFileSync(join(etc, `gshadow.${dead.pid}`), "an admin's copy"); // not a lock file: stays
+      withAccountLock(root, () => 1, 300);
+      const left = readdirSync(etc).filter((n) => /\.\d+$/.test(n)).sort();
+      expect(left).to.deep.equal([`group.${live.pid}`, `gshadow.${dead.pid}`].sort());
+    } finally {
+      live.kill("SIGKILL");
+      for (const n of readdirSync(etc)) if (/\.\d+$/.test(n)) rmSync(join(etc, n));
+    }
   });
 });
 
