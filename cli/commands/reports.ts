@@ -18,6 +18,8 @@ interface ReportsCliOptions {
   staleHours?: string;
   min?: string;
   json?: boolean;
+  page?: string;
+  perPage?: string;
 }
 
 export function registerReports(program: Command): void {
@@ -34,6 +36,8 @@ export function registerReports(program: Command): void {
     .option("--stale-hours <h>", "a client is stale after this many hours without a run", "24")
     .option("--min <n>", "common: entries bad on at least this many clients", "2")
     .option("--json", "print JSON instead of tables")
+    .option("--page <n>", "clients, bad/modified/extra, client history: only this page (1 = first)")
+    .option("--per-page <n>", "rows per page with --page (default 100, at most 1000)")
     .action(async (view: string, opts: ReportsCliOptions) => {
       const url = opts.store ?? (opts.config ? loadServerConfig(opts.config).storeUrl : resolve(opts.dataDir, "vacfg.db"));
       // A reader must not create an empty database where the admin mistyped a path.
@@ -50,6 +54,8 @@ export function registerReports(program: Command): void {
           staleHours: opts.staleHours,
           json: opts.json,
           min: Number(opts.min ?? 2),
+          page: opts.page,
+          perPage: opts.perPage,
         });
         process.stdout.write(text);
       } finally {

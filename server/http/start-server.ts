@@ -9,7 +9,7 @@ import { openCore } from "../admin/open-core.js";
 import type { TlsMaterial } from "./app.js";
 import { componentLogger, createLogger } from "./logger.js";
 import { serveApi, type RunningServer } from "./serve.js";
-import { reportingWeb } from "../reporting/mount.js";
+import { reportingWeb, type ReportingWebOptions } from "../reporting/mount.js";
 
 export type { RunningServer } from "./serve.js";
 
@@ -24,7 +24,7 @@ export interface StartServerOptions {
   gzipMinBytes?: number;
   logger?: Logger;
   /** Reporting UI settings (admin password, stale interval); see server/reporting/mount.ts. */
-  reporting?: { adminPassword?: string; staleHours?: number };
+  reporting?: Pick<ReportingWebOptions, "adminPassword" | "staleHours" | "loginThrottle">;
   /** More routes on the same HTTPS server (e.g. the workspace API at /api/v1), before the XML-RPC catch-all. */
   routes?: (app: Express) => void;
 }

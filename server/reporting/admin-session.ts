@@ -8,6 +8,7 @@ import { join } from "node:path";
 import type { IncomingMessage } from "node:http";
 import { VacfgError } from "../../protocol/errors.js";
 import { writeFileOnce } from "../admin/fs-safe.js";
+import type { LoginThrottle } from "./login-throttle.js";
 
 export const SESSION_COOKIE = "vacfg_reports";
 export const ADMIN_USER = "admin";
@@ -20,7 +21,32 @@ export interface AdminAuth {
   clearCookie(): string;
   /** True when the request carries a valid session cookie or Basic admin credentials. */
   isAdmin(req: IncomingMessage, now?: number): boolean;
+  /** True when the request carries a valid, unexpired session cookie. */
+  hasSession(req: IncomingMessage, now?: number): boolean;
+  /** The user and password of an `Authorization: Basic` header, if the request has one. */
+  basicCredentials(req: IncomingMessage): { user: string; password: string } | undefined;
   checkPassword(user: string, password: string): boolean;
+}
+
+/**
+ * Who a request is, with failed passwords counted per source address: a valid session cookie is
+ * admitted (it is no password guess, and keeps a logged-in admin working through a lockout at the
+ * same address); Basic credentials from a locked-out address are refused without being checked.
+ */
+export type Admission = { kind: "admin" } | { kind: "anonymous" } | { kind: "wrong" } | { kind: "locked"; retryAfterMs: number };
+
+export function admitAdmin(auth: AdminAuth, throttle: LoginThrottle, req: IncomingMessage, address: string, now = Date.now()): Admission {
+  if (auth.hasSession(req, now)) return { kind: "admin" };
+  const basic = auth.basicCredentials(req);
+  if (!basic) return { kind: "anonymous" };
+  const wait = throttle.retryAfterMs(address);
+  if (wait > 0) return { kind: "locked", retryAfterMs: wait };
+  if (auth.checkPassword(basic.user, basic.password)) {
+    throttle.succeed(address);
+    return { kind: "admin" };
+  }
+  const lockout = throttle.fail(address);
+  return lockout > 0 ? { kind: "locked", retryAfterMs: lockout } : { kind: "wrong" };
 }
 
 function safeEqual(a: string, b: string): boolean {
@@ -59,12 +85,16 @@ export function createAdminAuth(adminPassword: string, cookiePath = "/"): AdminA
     return Number(m[1]) > now;
   };
 
-  const basicAdmin = (header: string | undefined): boolean => {
+  const basicCredentials = (header: string | undefined): { user: string; password: string } | undefined => {
     const m = header ? /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header) : null;
-    if (!m) return false;
+    if (!m) return undefined;
     const decoded = Buffer.from(m[1], "base64").toString("utf8");
     const i = decoded.indexOf(":");
-    return i >= 0 && checkPassword(decoded.slice(0, i), decoded.slice(i + 1));
+    return i >= 0 ? { user: decoded.slice(0, i), password: decoded.slice(i + 1) } : undefined;
+  };
+  const basicAdmin = (header: string | undefined): boolean => {
+    const c = basicCredentials(header);
+    return c !== undefined && checkPassword(c.user, c.password);
   };
 
   return {
@@ -77,6 +107,12 @@ export function createAdminAuth(adminPassword: string, cookiePath = "/"): AdminA
     },
     isAdmin(req, now = Date.now()) {
       return validSession(cookieValue(req.headers.cookie, SESSION_COOKIE), now) || basicAdmin(req.headers.authorization);
+    },
+    hasSession(req, now = Date.now()) {
+      return validSession(cookieValue(req.headers.cookie, SESSION_COOKIE), now);
+    },
+    basicCredentials(req) {
+      return basicCredentials(req.headers.authorization);
     },
     checkPassword,
   };

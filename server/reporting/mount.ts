@@ -5,7 +5,8 @@ import type { Logger } from "pino";
 import type { Store } from "../store/store.js";
 import { createServerMetrics, METRICS_CONTENT_TYPE, type ServerMetrics } from "../http/metrics.js";
 import { isLocalhost, peerAddress } from "../http/peer.js";
-import { createAdminAuth, loadAdminPassword } from "./admin-session.js";
+import { admitAdmin, createAdminAuth, loadAdminPassword } from "./admin-session.js";
+import { createLoginThrottle, retryAfterSeconds, type LoginThrottleOptions } from "./login-throttle.js";
 import { CLIENT_STATES, clientRows, DEFAULT_STALE_HOURS, reportOptions } from "./report-model.js";
 import { createReportsRouter } from "./router.js";
 
@@ -19,6 +20,8 @@ export interface ReportingWebOptions {
   dataDir: string;
   staleHours?: number;
   logger?: Logger;
+  /** Failed-login limits (defaults in login-throttle.ts); `now` lets tests move the clock. */
+  loginThrottle?: Omit<LoginThrottleOptions, "logger">;
 }
 
 export interface ReportingWeb {
@@ -49,13 +52,24 @@ export function reportingWeb(opts: ReportingWebOptions): ReportingWeb {
   }
   const auth = createAdminAuth(adminPassword, REPORTS_PATH);
   const log = opts.logger?.child({ component: "reporting" });
-  const router = createReportsRouter({ store: opts.store, adminPassword, staleHours, mountPath: REPORTS_PATH, ...(log ? { logger: log } : {}) });
+  // One count of failed logins per process, for the form, the pages' Basic auth and /metrics alike.
+  const throttle = createLoginThrottle({ ...opts.loginThrottle, ...(log ? { logger: log } : {}) });
+  const router = createReportsRouter({ store: opts.store, adminPassword, staleHours, mountPath: REPORTS_PATH, throttle, ...(log ? { logger: log } : {}) });
 
   const serveMetrics = async (req: Request, res: Response): Promise<void> => {
     // Prometheus on the server itself scrapes without credentials; from elsewhere, the admin's.
-    if (!isLocalhost(peerAddress(req.socket)) && !auth.isAdmin(req)) {
-      res.status(401).set({ "WWW-Authenticate": 'Basic realm="vacfg metrics"', "Content-Type": "text/plain" }).send("admin credentials required\n");
-      return;
+    const address = peerAddress(req.socket);
+    if (!isLocalhost(address)) {
+      const who = admitAdmin(auth, throttle, req, address);
+      if (who.kind === "locked") {
+        const seconds = retryAfterSeconds(who.retryAfterMs);
+        res.status(429).set({ "Retry-After": String(seconds), "Content-Type": "text/plain" }).send(`too many failed logins from ${address}; retry after ${seconds} s\n`);
+        return;
+      }
+      if (who.kind !== "admin") {
+        res.status(401).set({ "WWW-Authenticate": 'Basic realm="vacfg metrics"', "Content-Type": "text/plain" }).send("admin credentials required\n");
+        return;
+      }
     }
     res.set("Content-Type", METRICS_CONTENT_TYPE).send(await metrics.registry.render());
   };

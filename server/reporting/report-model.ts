@@ -64,10 +64,30 @@ export interface TimingRow {
   totalSeconds: number;
 }
 
+/** Which page of a long list to show: 1-based page number, rows per page. */
+export interface PageRequest {
+  page: number;
+  perPage: number;
+}
+
+export const DEFAULT_PER_PAGE = 100;
+export const MAX_PER_PAGE = 1000;
+
+/** One page of a list and where it sits: rows `from`–`to` (1-based; 0–0 when the page is empty) of `total`. */
+export interface PageInfo extends PageRequest {
+  total: number;
+  /** Pages in all (at least 1, so that an empty list is "page 1 of 1"). */
+  pages: number;
+  from: number;
+  to: number;
+}
+
 export interface ClientDetail {
   row: ClientRow;
   registration?: ClientRegistration;
+  /** One page of the client's runs at or before asOf, newest first (see historyPage). */
   history: StoredRun[];
+  historyPage: PageInfo;
   /** The run shown (the newest as of asOf, or the one asked for). */
   run?: StoredRun;
   entries: Record<ProblemKind, StatsEntry[]>;
@@ -89,6 +109,36 @@ export function parseStaleHours(value: unknown, fallback = DEFAULT_STALE_HOURS):
   const n = typeof value === "number" ? value : typeof value === "string" && /^\d+(\.\d+)?$/.test(value) ? Number(value) : NaN;
   if (!(n > 0 && n <= 87600)) throw new VacfgError("REPORT_QUERY", `stale_hours: "${String(value).slice(0, 32)}" must be a number of hours above 0`);
   return n;
+}
+
+/**
+ * Parses `?page=` and `?per_page=` (absent or empty: page 1, DEFAULT_PER_PAGE rows). Anything else
+ * than one whole number in range is the caller's mistake, named by its parameter.
+ */
+export function parsePage(page: unknown, perPage: unknown, names: { page: string; perPage: string } = { page: "page", perPage: "per_page" }): PageRequest {
+  const whole = (value: unknown, name: string, fallback: number, max: number): number => {
+    if (value === undefined || value === "") return fallback;
+    if (typeof value !== "string") throw new VacfgError("REPORT_QUERY", `${name}: give it once, as a whole number from 1 to ${max}`);
+    if (!/^\d{1,15}$/.test(value) || Number(value) < 1) throw new VacfgError("REPORT_QUERY", `${name}: "${value.slice(0, 32)}" must be a whole number from 1 to ${max}`);
+    if (Number(value) > max) throw new VacfgError("REPORT_QUERY", `${name}: ${value} is above the maximum of ${max}`);
+    return Number(value);
+  };
+  return { page: whole(page, names.page, 1, 1_000_000_000), perPage: whole(perPage, names.perPage, DEFAULT_PER_PAGE, MAX_PER_PAGE) };
+}
+
+/** The rows of one page and where they sit in the list. A page past the end is empty (its list shrank, say). */
+export function paginate<T>(all: readonly T[], p: PageRequest = { page: 1, perPage: DEFAULT_PER_PAGE }): { items: T[]; info: PageInfo } {
+  const start = (p.page - 1) * p.perPage;
+  const items = all.slice(start, start + p.perPage);
+  const info: PageInfo = {
+    page: p.page,
+    perPage: p.perPage,
+    total: all.length,
+    pages: Math.max(1, Math.ceil(all.length / p.perPage)),
+    from: items.length ? start + 1 : 0,
+    to: items.length ? start + items.length : 0,
+  };
+  return { items, info };
 }
 
 export function reportOptions(asOf: number, staleHours: number): ReportOptions {
@@ -136,19 +186,25 @@ export function summarize(rows: ClientRow[], opts: ReportOptions): Summary {
   return s;
 }
 
-export async function clientDetail(store: Store, name: string, opts: ReportOptions, runId?: number, historyLimit = 50): Promise<ClientDetail | undefined> {
-  const [registration, history] = await Promise.all([store.getClient(name), store.listRuns({ client: name, before: opts.asOf, limit: historyLimit })]);
-  if (!registration && history.length === 0) {
+/**
+ * One client as of opts.asOf: its state, the run asked for (default the newest) with its entries,
+ * and one page of its history. The store has a limit but no offset for runs, so every run up to
+ * asOf is read (runs without their entries) and the page is cut here.
+ */
+export async function clientDetail(store: Store, name: string, opts: ReportOptions, runId?: number, historyPage?: PageRequest): Promise<ClientDetail | undefined> {
+  const [registration, runs] = await Promise.all([store.getClient(name), store.listRuns({ client: name, before: opts.asOf })]);
+  if (!registration && runs.length === 0) {
     // A client that reported only after asOf, or an unknown name.
     if ((await store.listRuns({ client: name, limit: 1 })).length === 0) return undefined;
   }
-  let run = history[0];
+  let run = runs[0];
   if (runId !== undefined) {
-    const found = history.find((r) => r.id === runId) ?? (await store.listRuns({ client: name, before: opts.asOf })).find((r) => r.id === runId);
+    const found = runs.find((r) => r.id === runId);
     if (!found) throw new VacfgError("REPORT_QUERY", `run: ${runId} is not a run of ${name} at or before the as-of time`);
     run = found;
   }
-  const row: ClientRow = { name, profile: registration?.profile ?? "", lastRun: history[0], ...classify(history[0], opts) };
+  const { items: history, info } = paginate(runs, historyPage);
+  const row: ClientRow = { name, profile: registration?.profile ?? "", lastRun: runs[0], ...classify(runs[0], opts) };
   const entries: Record<ProblemKind, StatsEntry[]> = { bad: [], modified: [], extra: [] };
   let good = 0;
   if (run) {
@@ -157,7 +213,7 @@ export async function clientDetail(store: Store, name: string, opts: ReportOptio
       else entries[e.kind].push(e);
     }
   }
-  const detail: ClientDetail = { row, history, entries, good };
+  const detail: ClientDetail = { row, history, historyPage: info, entries, good };
   if (registration) detail.registration = registration;
   if (run) detail.run = run;
   return detail;

@@ -8,7 +8,9 @@ import nunjucks from "nunjucks";
 import type { Logger } from "pino";
 import { VacfgError } from "../../protocol/errors.js";
 import type { Store } from "../store/store.js";
-import { createAdminAuth, type AdminAuth } from "./admin-session.js";
+import { peerAddress } from "../http/peer.js";
+import { admitAdmin, createAdminAuth, type AdminAuth } from "./admin-session.js";
+import { createLoginThrottle, retryAfterSeconds, type LoginThrottle } from "./login-throttle.js";
 import { stylesheetPath, viewsDir } from "./assets.js";
 import {
   clientDetail,
@@ -17,7 +19,9 @@ import {
   DEFAULT_STALE_HOURS,
   entriesAcross,
   filterRows,
+  paginate,
   parseAsOf,
+  parsePage,
   parseStaleHours,
   phaseMeans,
   phaseNames,
@@ -26,6 +30,7 @@ import {
   runPhases,
   summarize,
   timingRows,
+  type PageInfo,
   type ProblemKind,
   type ReportOptions,
 } from "./report-model.js";
@@ -38,7 +43,30 @@ export interface ReportsOptions {
   logger?: Logger;
   /** Where the router is mounted (for the session cookie's Path); default /reports. */
   mountPath?: string;
+  /** Failed logins per address; shared with /metrics by mount.ts. Default: a new one (login-throttle.ts). */
+  throttle?: LoginThrottle;
 }
+
+/** A page of a long list, with links to its neighbours that keep every other query parameter. */
+interface Pager {
+  info: PageInfo;
+  prev?: string;
+  next?: string;
+}
+
+function pagerOf(req: Request, info: PageInfo): Pager {
+  const link = (page: number): string => {
+    const q = new URLSearchParams(req.url.includes("?") ? req.url.slice(req.url.indexOf("?") + 1) : "");
+    q.set("page", String(page));
+    return `${req.baseUrl}${req.path}?${q.toString()}`;
+  };
+  const p: Pager = { info };
+  if (info.page > 1) p.prev = link(Math.min(info.page - 1, info.pages));
+  if (info.page < info.pages) p.next = link(info.page + 1);
+  return p;
+}
+
+const pageOf = (req: Request) => parsePage(req.query.page, req.query.per_page);
 
 function one(v: unknown): string | undefined {
   return typeof v === "string" ? v : undefined;
@@ -69,6 +97,7 @@ export function createReportsRouter(opts: ReportsOptions): Router {
   const env = createEnvironment();
   const css = readFileSync(stylesheetPath());
   const auth: AdminAuth = createAdminAuth(opts.adminPassword, opts.mountPath ?? "/reports");
+  const throttle = opts.throttle ?? createLoginThrottle(opts.logger ? { logger: opts.logger } : {});
   const defaultStale = opts.staleHours ?? DEFAULT_STALE_HOURS;
   const store = opts.store;
   const router = express.Router();
@@ -97,15 +126,30 @@ export function createReportsRouter(opts: ReportsOptions): Router {
   });
 
   router.get("/login", (req, res) => render(req, res, "login.njk", { anonymous: true, view: { keep: "", ro: reportOptions(Date.now(), defaultStale) }, next: safeNext(one(req.query.next)) }));
+  /** 429 for a locked-out address; the password is not looked at. */
+  const lockedOut = (req: Request, res: Response, retryAfterMs: number, view: string, ctx: Record<string, unknown>): void => {
+    const seconds = retryAfterSeconds(retryAfterMs);
+    res.set("Retry-After", String(seconds));
+    const wait = seconds < 90 ? `${seconds} seconds` : `${Math.ceil(seconds / 60)} minutes`;
+    const message = `Too many failed logins from your address. Logins from it are refused for ${wait}, even with the right password.`;
+    render(req, res, view, { anonymous: true, view: { keep: "", ro: reportOptions(Date.now(), defaultStale) }, ...ctx, status: 429, locked: message, message }, 429);
+  };
+
   router.post("/login", express.urlencoded({ extended: false, limit: "8kb" }), (req, res) => {
     const body = (req.body ?? {}) as Record<string, unknown>;
     const next = safeNext(one(body.next));
+    const address = peerAddress(req.socket);
+    const wait = throttle.retryAfterMs(address);
+    if (wait > 0) return lockedOut(req, res, wait, "login.njk", { next });
     if (auth.checkPassword(one(body.user) ?? "", one(body.password) ?? "")) {
-      opts.logger?.info({ address: req.socket.remoteAddress }, "reporting admin logged in");
+      throttle.succeed(address);
+      opts.logger?.info({ address }, "reporting admin logged in");
       res.set("Set-Cookie", auth.issueCookie()).redirect(303, `${req.baseUrl}${next}`);
       return;
     }
-    opts.logger?.warn({ address: req.socket.remoteAddress }, "reporting login refused");
+    opts.logger?.warn({ address }, "reporting login refused");
+    const lockout = throttle.fail(address);
+    if (lockout > 0) return lockedOut(req, res, lockout, "login.njk", { next });
     render(req, res, "login.njk", { anonymous: true, view: { keep: "", ro: reportOptions(Date.now(), defaultStale) }, next, failed: true }, 401);
   });
   router.post("/logout", (req, res) => {
@@ -114,7 +158,9 @@ export function createReportsRouter(opts: ReportsOptions): Router {
 
   // Everything below needs the admin.
   router.use((req, res, next) => {
-    if (auth.isAdmin(req)) return next();
+    const who = admitAdmin(auth, throttle, req, peerAddress(req.socket));
+    if (who.kind === "admin") return next();
+    if (who.kind === "locked") return lockedOut(req, res, who.retryAfterMs, "error.njk", {});
     if (req.method === "GET" || req.method === "HEAD") {
       res.redirect(303, `${req.baseUrl}/login?next=${encodeURIComponent(req.url)}`);
       return;
@@ -132,8 +178,9 @@ export function createReportsRouter(opts: ReportsOptions): Router {
   router.get("/clients", async (req, res) => {
     const view = viewOf(req);
     const filter = { client: one(req.query.client) ?? "", state: one(req.query.state) ?? "" };
-    const rows = filterRows(await clientRows(store, view.ro), filter);
-    render(req, res, "clients.njk", { view, rows, filter, states: ["clean", "bad", "modified", "extra", "dirty", "stale", "never"] });
+    const page = pageOf(req);
+    const { items: rows, info } = paginate(filterRows(await clientRows(store, view.ro), filter), page);
+    render(req, res, "clients.njk", { view, rows, pager: pagerOf(req, info), filter, states: ["clean", "bad", "modified", "extra", "dirty", "stale", "never"] });
   });
 
   router.get("/client/:name", async (req, res) => {
@@ -141,17 +188,18 @@ export function createReportsRouter(opts: ReportsOptions): Router {
     const name = String(req.params.name);
     const runRaw = one(req.query.run);
     if (runRaw !== undefined && !/^\d{1,15}$/.test(runRaw)) throw new VacfgError("REPORT_QUERY", `run: "${runRaw.slice(0, 32)}" is not a run id`);
-    const detail = await clientDetail(store, name, view.ro, runRaw === undefined ? undefined : Number(runRaw));
+    const detail = await clientDetail(store, name, view.ro, runRaw === undefined ? undefined : Number(runRaw), pageOf(req));
     if (!detail) return render(req, res, "error.njk", { view, status: 404, message: `No client named "${name}" is known as of ${new Date(view.ro.asOf).toISOString()}.` }, 404);
-    render(req, res, "client.njk", { view, d: detail, phases: detail.run ? runPhases(detail.run) : undefined, kinds: PROBLEM_KINDS });
+    render(req, res, "client.njk", { view, d: detail, pager: pagerOf(req, detail.historyPage), phases: detail.run ? runPhases(detail.run) : undefined, kinds: PROBLEM_KINDS });
   });
 
   router.get("/entries/:kind", async (req, res) => {
     const view = viewOf(req);
     const kind = String(req.params.kind);
     if (!(PROBLEM_KINDS as readonly string[]).includes(kind)) throw new VacfgError("REPORT_QUERY", `entry kind "${kind.slice(0, 32)}" is not one of ${PROBLEM_KINDS.join(", ")}`);
-    const list = await entriesAcross(store, kind as ProblemKind, await clientRows(store, view.ro));
-    render(req, res, "entries.njk", { view, kind, list });
+    const page = pageOf(req);
+    const { items: list, info } = paginate(await entriesAcross(store, kind as ProblemKind, await clientRows(store, view.ro)), page);
+    render(req, res, "entries.njk", { view, kind, list, pager: pagerOf(req, info) });
   });
 
   router.get("/common", async (req, res) => {

@@ -9,13 +9,16 @@ import {
   commonProblems,
   entriesAcross,
   filterRows,
+  paginate,
   parseAsOf,
+  parsePage,
   parseStaleHours,
   phaseNames,
   PROBLEM_KINDS,
   reportOptions,
   summarize,
   timingRows,
+  type PageInfo,
   type ProblemKind,
 } from "./report-model.js";
 
@@ -32,6 +35,15 @@ export interface TextReportOptions {
   json?: boolean;
   /** Minimum number of clients for "common" (default 2). */
   min?: number;
+  /** One page of the clients, entries or client history (`--page`, `--per-page`); without either, every row (history: the newest 100). */
+  page?: string;
+  perPage?: string;
+}
+
+/** "rows 101–200 of 250 (page 2 of 3)" under a paged table. */
+function pageLine(info: PageInfo, what: string): string {
+  const rows = info.from ? `${what} ${info.from}–${info.to} of ${info.total}` : `no ${what} on this page, ${info.total} in all`;
+  return `${rows} (page ${info.page} of ${info.pages})\n`;
 }
 
 /** Shows control characters (ESC, CR, …) as \xNN instead of passing them to the terminal. */
@@ -54,6 +66,13 @@ export async function renderTextReport(store: Store, o: TextReportOptions): Prom
   if (!(REPORT_VIEWS as readonly string[]).includes(o.view)) throw new VacfgError("REPORT_QUERY", `view "${clean(o.view)}" is not one of ${REPORT_VIEWS.join(", ")}`);
   const ro = reportOptions(parseAsOf(o.asOf), parseStaleHours(o.staleHours));
   const out = (data: unknown, text: () => string): string => (o.json ? JSON.stringify(data, null, 2) + "\n" : text());
+  const paging = o.page !== undefined || o.perPage !== undefined ? parsePage(o.page, o.perPage, { page: "--page", perPage: "--per-page" }) : undefined;
+  /** The page asked for (or everything), and how to print it: JSON gets {page, …, items}. */
+  const paged = <T>(all: T[], text: (items: T[]) => string): string => {
+    if (!paging) return out(all, () => text(all));
+    const { items, info } = paginate(all, paging);
+    return out({ ...info, items }, () => text(items) + pageLine(info, "rows"));
+  };
   const all = await clientRows(store, ro);
   const rows = o.view === "client" ? all : filterRows(all, { client: o.client, state: o.state });
 
@@ -66,7 +85,7 @@ export async function renderTextReport(store: Store, o: TextReportOptions): Prom
       );
     }
     case "clients":
-      return out(rows, () =>
+      return paged(rows, (rows) =>
         table(
           ["client", "profile", "state", "last run", "total", "good", "bad", "modified", "extra"],
           rows.map((r) => [r.name, r.profile, r.state, iso(r.lastRun?.timestamp), r.lastRun?.total ?? "", r.lastRun?.good ?? "", r.lastRun?.bad ?? "", r.lastRun?.modified ?? "", r.lastRun?.extra ?? ""]),
@@ -74,7 +93,7 @@ export async function renderTextReport(store: Store, o: TextReportOptions): Prom
       );
     case "client": {
       if (!o.client) throw new VacfgError("REPORT_QUERY", "the client view needs --client NAME");
-      const d = await clientDetail(store, o.client, ro);
+      const d = await clientDetail(store, o.client, ro, undefined, paging);
       if (!d) throw new VacfgError("REPORT_QUERY", `no client named "${clean(o.client)}" as of ${iso(ro.asOf)}`);
       return out(d, () => {
         let t = `${clean(d.row.name)}: ${d.row.state}, profile ${clean(d.row.profile) || "?"}\n`;
@@ -89,6 +108,7 @@ export async function renderTextReport(store: Store, o: TextReportOptions): Prom
           }
         }
         t += "\nhistory:\n" + table(["run", "time", "state", "bad", "modified", "extra"], d.history.map((r) => [r.id, iso(r.timestamp), r.state, r.bad, r.modified, r.extra]));
+        if (paging || d.historyPage.pages > 1) t += pageLine(d.historyPage, "runs");
         return t;
       });
     }
@@ -96,7 +116,7 @@ export async function renderTextReport(store: Store, o: TextReportOptions): Prom
     case "modified":
     case "extra": {
       const list = await entriesAcross(store, o.view as ProblemKind, rows);
-      return out(list, () => table(["type", "name", "client", "run time"], list.map((x) => [x.entry.tag, x.entry.name, x.client, iso(x.runTime)])));
+      return paged(list, (list) => table(["type", "name", "client", "run time"], list.map((x) => [x.entry.tag, x.entry.name, x.client, iso(x.runTime)])));
     }
     case "common": {
       const problems = await commonProblems(store, rows, o.min ?? 2);

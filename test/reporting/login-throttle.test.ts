@@ -1,0 +1,176 @@
+// The admin login's rate limit, through the real HTTPS server (form, Basic on the pages, /metrics
+// from a non-loopback address) with the throttle's clock moved by the test, and the throttle module
+// itself for what one loopback server cannot show (the cap, the memory bound, IPv6 keys).
+import https from "node:https";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { expect } from "chai";
+import { pino } from "pino";
+import { startServer, type StartedServer } from "../../server/http/start-server.js";
+import { createLoginThrottle, throttleKey } from "../../server/reporting/login-throttle.js";
+import { ADMIN_PASSWORD, makeSite, type HttpResult, type ReportSite } from "../../harness/report-site.js";
+
+const MIN = 60_000;
+
+describe("reporting admin login rate limit (real server)", function () {
+  this.timeout(60_000);
+  let site: ReportSite;
+  let server: StartedServer;
+  let clock = Date.parse("2026-03-01T12:00:00Z");
+
+  before(async function () {
+    site = makeSite();
+    const logger = pino({ level: "info" }, pino.destination({ dest: join(site.dir, "server.log"), sync: true }));
+    server = await startServer({ ...site.config, logger, reporting: { adminPassword: ADMIN_PASSWORD, loginThrottle: { now: () => clock } } });
+  });
+
+  after(async function () {
+    await server?.close();
+    site?.cleanup();
+  });
+
+  /** One HTTPS request from a chosen loopback source address (127.0.0.2 is "elsewhere" to the server). */
+  function send(path: string, opts: { from?: string; method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<HttpResult> {
+    return new Promise((resolve, reject) => {
+      const req = https.request(`${server.url}${path}`, { method: opts.method ?? "GET", headers: opts.headers, ca: site.config.tls.ca, servername: "localhost", localAddress: opts.from ?? "127.0.0.1", agent: false }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString("utf8") }));
+        res.on("error", reject);
+      });
+      req.on("error", reject);
+      req.end(opts.body);
+    });
+  }
+  const login = (password: string, from?: string): Promise<HttpResult> =>
+    send("/reports/login", { from, method: "POST", headers: { "Content-Type": "application/x-www-form-urlencoded" }, body: new URLSearchParams({ user: "admin", password, next: "/clients" }).toString() });
+  const basic = (password: string): Record<string, string> => ({ Authorization: `Basic ${Buffer.from(`admin:${password}`).toString("base64")}` });
+  const sessionOf = (r: HttpResult): string => String(r.headers["set-cookie"]).split(";")[0];
+
+  it("locks an address out after 5 wrong passwords: 429 with Retry-After, even for the right password", async function () {
+    const ok = await login(ADMIN_PASSWORD);
+    expect(ok.status).to.equal(303);
+    const cookie = sessionOf(ok);
+    for (let i = 0; i < 4; i++) {
+      const r = await login(`wrong-${i}`);
+      expect(r.status, `attempt ${i + 1}`).to.equal(401);
+      expect(r.body).to.contain("Wrong user name or password");
+    }
+    const fifth = await login("wrong-4");
+    expect(fifth.status).to.equal(429);
+    expect(fifth.headers["retry-after"]).to.equal("900");
+    expect(fifth.body).to.contain("Too many failed logins from your address");
+    clock += 5 * MIN;
+    const right = await login(ADMIN_PASSWORD);
+    expect(right.status).to.equal(429);
+    expect(right.headers["retry-after"]).to.equal("600");
+    expect(right.headers["set-cookie"]).to.equal(undefined);
+    expect(right.body).to.contain("even with the right password");
+    // Basic credentials on a page are refused the same way; a session from before the lockout still works.
+    const page = await send("/reports/", { headers: basic(ADMIN_PASSWORD) });
+    expect(page.status).to.equal(429);
+    expect(page.headers["retry-after"]).to.equal("600");
+    expect(page.body).to.contain("Too many failed logins");
+    expect((await send("/reports/", { headers: { Cookie: cookie } })).status).to.equal(200);
+    expect(readFileSync(join(site.dir, "server.log"), "utf8")).to.match(/"lockoutSeconds":900.*locked out/);
+  });
+
+  it("leaves another address alone: 127.0.0.2 logs in, and /metrics there wants and takes the admin's Basic", async function () {
+    const r = await login(ADMIN_PASSWORD, "127.0.0.2");
+    expect(r.status).to.equal(303);
+    expect(r.headers.location).to.equal("/reports/clients");
+    expect((await send("/metrics", { from: "127.0.0.2" })).status).to.equal(401);
+    expect((await send("/metrics", { from: "127.0.0.2", headers: basic(ADMIN_PASSWORD) })).status).to.equal(200);
+    // Loopback itself scrapes without credentials, lockout or not.
+    expect((await send("/metrics")).status).to.equal(200);
+  });
+
+  it("lets the lockout expire, doubles it for the next burst, and resets on a success", async function () {
+    clock += 10 * MIN + 1000; // 15 min after the lockout began
+    for (let i = 0; i < 4; i++) expect((await login(`again-${i}`)).status).to.equal(401);
+    const second = await login("again-4");
+    expect(second.status).to.equal(429);
+    expect(second.headers["retry-after"]).to.equal("1800");
+    clock += 30 * MIN;
+    expect((await login(ADMIN_PASSWORD)).status).to.equal(303);
+    // After the success the back-off starts over: 15 minutes again, not 60.
+    for (let i = 0; i < 4; i++) expect((await login(`later-${i}`)).status).to.equal(401);
+    const third = await login("later-4");
+    expect(third.status).to.equal(429);
+    expect(third.headers["retry-after"]).to.equal("900");
+  });
+
+  it("counts wrong Basic credentials on /metrics from a non-loopback address", async function () {
+    for (let i = 0; i < 4; i++) expect((await send("/metrics", { from: "127.0.0.2", headers: basic(`nope-${i}`) })).status).to.equal(401);
+    const fifth = await send("/metrics", { from: "127.0.0.2", headers: basic("nope-4") });
+    expect(fifth.status).to.equal(429);
+    expect(fifth.headers["retry-after"]).to.equal("900");
+    const right = await send("/metrics", { from: "127.0.0.2", headers: basic(ADMIN_PASSWORD) });
+    expect(right.status).to.equal(429);
+    expect(right.body).not.to.contain("vacfg_");
+    clock += 15 * MIN;
+    expect((await send("/metrics", { from: "127.0.0.2", headers: basic(ADMIN_PASSWORD) })).status).to.equal(200);
+  });
+});
+
+describe("login throttle (module)", function () {
+  it("counts addresses apart, caps the back-off at an hour, and forgets after a quiet hour", function () {
+    let t = 0;
+    const th = createLoginThrottle({ now: () => t });
+    const burst = (a: string): number => {
+      let ms = 0;
+      for (let i = 0; i < 5; i++) ms = th.fail(a);
+      return ms;
+    };
+    expect(burst("192.0.2.1")).to.equal(15 * MIN);
+    expect(th.retryAfterMs("192.0.2.1")).to.equal(15 * MIN);
+    expect(th.retryAfterMs("192.0.2.2")).to.equal(0);
+    expect(th.fail("192.0.2.2")).to.equal(0);
+    const lockouts: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      t += th.retryAfterMs("192.0.2.1");
+      lockouts.push(burst("192.0.2.1"));
+    }
+    expect(lockouts).to.deep.equal([30 * MIN, 60 * MIN, 60 * MIN, 60 * MIN]);
+    // Failures spread wider than the window never lock.
+    for (let i = 0; i < 10; i++) {
+      t += 4 * MIN;
+      expect(th.fail("192.0.2.3")).to.equal(0);
+    }
+    // An hour of quiet after the lockout ends: the address starts over at 15 minutes.
+    t += th.retryAfterMs("192.0.2.1") + 60 * MIN;
+    expect(burst("192.0.2.1")).to.equal(15 * MIN);
+  });
+
+  it("stays within its address bound, forgetting the least recently active first", function () {
+    let t = 0;
+    const th = createLoginThrottle({ now: () => t, maxAddresses: 100 });
+    const other = (i: number): string => `10.0.${i >> 8}.${i & 255}`;
+    for (let i = 0; i < 5; i++) th.fail("198.51.100.1");
+    for (let i = 0; i < 98; i++) th.fail(other(i));
+    t++;
+    th.fail("198.51.100.1"); // a try while locked is activity: it moves to the back of the queue
+    th.fail(other(98));
+    th.fail(other(99));
+    expect(th.size).to.equal(100);
+    expect(th.retryAfterMs("198.51.100.1")).to.be.greaterThan(0);
+    // 10.0.0.0 was the least recently active: forgotten, so it starts a fresh count.
+    for (let i = 0; i < 4; i++) th.fail(other(0));
+    expect(th.retryAfterMs(other(0))).to.equal(0);
+    for (let i = 100; i < 300; i++) th.fail(other(i));
+    expect(th.size).to.equal(100);
+    expect(th.retryAfterMs("198.51.100.1")).to.equal(0);
+  });
+
+  it("keys IPv6 by /64 and IPv4-mapped addresses as IPv4", function () {
+    expect(throttleKey("2001:db8:1:2:aaaa::1")).to.equal("2001:db8:1:2::/64");
+    expect(throttleKey("2001:db8:1:2::ffff")).to.equal("2001:db8:1:2::/64");
+    expect(throttleKey("2001:db8::1")).to.equal("2001:db8:0:0::/64");
+    expect(throttleKey("::1")).to.equal("0:0:0:0::/64");
+    expect(throttleKey("::ffff:192.0.2.7")).to.equal("192.0.2.7");
+    const th = createLoginThrottle();
+    for (let i = 0; i < 5; i++) th.fail(`2001:db8:1:2::${i + 1}`);
+    expect(th.retryAfterMs("2001:db8:1:2:ffff::9")).to.be.greaterThan(0);
+    expect(th.retryAfterMs("2001:db8:1:3::1")).to.equal(0);
+  });
+});
