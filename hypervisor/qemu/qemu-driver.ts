@@ -9,6 +9,7 @@ import type { Availability, VmDriver, VmHandle, VmSpec, VmState, VmStatus } from
 import { runChecked, runTool } from "../vm/exec.js";
 import { inNetns } from "../vm/netns.js";
 import { isValidVmName, validateVmSpec } from "../vm/spec.js";
+import { existingCpuCgroup, launchInCgroup, prepareCpuCgroup, removeCpuCgroup, cpuLimitsRequested, type CpuCgroup, type CpuCgroupOptions } from "./cpu-cgroup.js";
 import { probeKvm, type KvmProbeOptions } from "./kvm-probe.js";
 import { buildQemuArgs, type Accel, type Machine } from "./qemu-args.js";
 import { qmpOnce } from "./qmp.js";
@@ -25,6 +26,8 @@ export interface QemuDriverOptions {
   netns?: string;
   /** How long shutdown() waits for the guest to power off before it quits QEMU. */
   shutdownTimeoutMs?: number;
+  /** Where the cgroup used for cpuWeight/cpuCap is looked up (default: /proc/self/mountinfo). */
+  cgroup?: CpuCgroupOptions;
 }
 
 interface VmFiles {
@@ -81,21 +84,34 @@ export class QemuDriver implements VmDriver {
     const f = this.files(spec.name);
     if (Buffer.byteLength(f.qmpSocket) > 107) throw new VacfgError("VM", `qemu: QMP socket path too long for a unix socket: ${f.qmpSocket}`);
     if (await this.pidOf(spec.name)) throw new VacfgError("VM", `qemu: VM ${spec.name} is already running`);
+    // Weight and cap become a cgroup QEMU starts in; refused here, before anything exists, when impossible.
+    const cg = await prepareCpuCgroup(spec.name, spec, this.opts.cgroup);
     await rm(f.dir, { recursive: true, force: true });
     await mkdir(f.dir, { recursive: true, mode: 0o700 });
     await writeFile(f.specFile, JSON.stringify(spec, null, 2) + "\n");
     const accel = await this.accel();
     const args = buildQemuArgs(spec, { accel, machine: this.opts.machine ?? "q35", qmpSocket: f.qmpSocket, pidFile: f.pidFile, daemonize: true });
-    const [cmd, argv] = this.opts.netns ? inNetns(this.opts.netns, this.qemu, args) : [this.qemu, args];
+    const [qcmd, qargv] = this.opts.netns ? inNetns(this.opts.netns, this.qemu, args) : [this.qemu, args];
+    const [cmd, argv] = cg ? launchInCgroup(cg, qcmd, qargv) : [qcmd, qargv];
     try {
       // With -daemonize the parent exits only once the VM is set up, so setup errors arrive here.
       await runChecked(cmd, argv, { timeoutMs: 60_000 });
     } catch (e) {
       await rm(f.dir, { recursive: true, force: true });
+      if (cg) await removeCpuCgroup(cg).catch(() => undefined);
       throw e;
     }
     const pid = await this.pidOf(spec.name);
+    if (cg) await this.checkInCgroup(spec.name, pid, cg);
     return { name: spec.name, driver: this.name, id: pid, serialLog: spec.serialLog };
+  }
+
+  /** The limits must hold for the running QEMU, or the VM does not run at all. */
+  private async checkInCgroup(name: string, pid: number | undefined, cg: CpuCgroup): Promise<void> {
+    const members = (await readFile(cg.procsFile, "utf8").catch(() => "")).split("\n").map(Number);
+    if (pid && members.includes(pid)) return;
+    await this.destroy(name);
+    throw new VacfgError("VM", `qemu: VM ${name}: QEMU (pid ${pid ?? "unknown"}) is not in its cgroup ${cg.path}; destroyed, since cpuWeight/cpuCap would not apply`);
   }
 
   private async qmp<T>(name: string, command: string, args?: Record<string, unknown>): Promise<T> {
@@ -166,7 +182,17 @@ export class QemuDriver implements VmDriver {
   }
 
   private async cleanup(name: string): Promise<void> {
+    // Only a VM whose spec asked for limits owns a cgroup; a same-named VM elsewhere may hold one.
+    const spec = JSON.parse(await readFile(this.files(name).specFile, "utf8").catch(() => "{}")) as Partial<VmSpec>;
     await rm(this.files(name).dir, { recursive: true, force: true });
+    let limited = false;
+    try {
+      limited = cpuLimitsRequested(spec);
+    } catch {
+      // a spec.json with bad values was never started with a cgroup
+    }
+    const cg = limited ? existingCpuCgroup(name, this.opts.cgroup) : undefined;
+    if (cg) await removeCpuCgroup(cg);
   }
 
   async list(): Promise<VmStatus[]> {
