@@ -4,7 +4,9 @@
 // PostgreSQL x1, PostgreSQL x2 instances (clients spread over both). Prints total time, runs/s,
 // p50/p99 latency per method, server RSS, and the ratios SQLite/PostgreSQL and 1 vs 2 instances.
 // The load generator shares the machine's cores with the servers: compare ratios, not absolutes.
-// Usage: node dist/bench/scale.js [N[,N...]=1000,10000] [concurrency=32]
+// With --new, each configuration runs twice: clients already in clients.xml (the baseline) and
+// clients the server has never seen (each first run registers the client and records its version).
+// Usage: node dist/bench/scale.js [N[,N...]=1000,10000] [concurrency=32] [--new]
 import https from "node:https";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -37,12 +39,12 @@ function rssMiB(pid: number): number {
 }
 
 /**
- * Every client named in clients.xml up front, with the version it will declare: the benchmark
- * measures the steady state of known clients. (A client declaring a NEW version makes the Metadata
- * plugin rewrite clients.xml, as upstream does, and every server re-parses it: O(N) per first run.)
+ * Every client named in clients.xml up front, with the version it will declare (the steady state of
+ * known clients), or none (`known` false): then each first run adds a <Client> line and its version,
+ * as upstream does, and every server re-reads the file.
  */
-function registerClients(site: ReportSite, n: number): void {
-  const lines = Array.from({ length: n }, (_, i) => `  <Client name="sim${i}" profile="appliance" version="1.4.0"/>`);
+function registerClients(site: ReportSite, n: number, known: boolean): void {
+  const lines = known ? Array.from({ length: n }, (_, i) => `  <Client name="sim${i}" profile="appliance" version="1.4.0"/>`) : [];
   writeFileSync(join(site.config.settings.repo, "Metadata/clients.xml"), `<Clients>\n${lines.join("\n")}\n</Clients>\n`);
 }
 
@@ -114,10 +116,15 @@ function print(r: Result): void {
   );
 }
 
+let dbSerial = 0;
+
 async function main(): Promise<void> {
-  const sizes = (process.argv[2] ?? "1000,10000").split(",").map(Number);
-  const concurrency = Number(process.argv[3] ?? 32);
-  if (sizes.some((n) => !(n > 0)) || !(concurrency > 0)) throw new Error("usage: scale.js [N[,N...]] [concurrency]");
+  const args = process.argv.slice(2);
+  const fresh = args.includes("--new");
+  const positional = args.filter((a) => a !== "--new");
+  const sizes = (positional[0] ?? "1000,10000").split(",").map(Number);
+  const concurrency = Number(positional[1] ?? 32);
+  if (sizes.some((n) => !(n > 0)) || !(concurrency > 0)) throw new Error("usage: scale.js [N[,N...]] [concurrency] [--new]");
   const env = { VACFG_SITE_PASSWORD: SITE_PASSWORD, VACFG_ADMIN_PASSWORD: ADMIN_PASSWORD, VACFG_LOG_LEVEL: "warn" };
   // fsync on, as SQLite's synchronous=FULL: both engines acknowledge only durable writes.
   const pg: PostgresServer | undefined = findPostgresBin() ? await startPostgres({ durable: true }) : undefined;
@@ -126,13 +133,16 @@ async function main(): Promise<void> {
   try {
     for (const n of sizes) {
       const site = makeSite();
-      registerClients(site, n);
       const ca = site.config.tls.ca;
       const results: Result[] = [];
       try {
-        const configs: Array<[string, number, () => Promise<string>]> = [["sqlite x1", 1, async () => `sqlite:${join(site.dir, `scale-${n}.db`)}`]];
+        const configs: Array<[string, number, () => Promise<string>]> = [["sqlite x1", 1, async () => `sqlite:${join(site.dir, `scale-${n}-${++dbSerial}.db`)}`]];
         if (pg) configs.push(["postgres x1", 1, () => pg.createDatabase()], ["postgres x2", 2, () => pg.createDatabase()]);
-        for (const [label, instances, db] of configs) {
+        const runs = configs.flatMap(([label, instances, db]): Array<[string, number, () => Promise<string>, boolean]> =>
+          fresh ? [[label, instances, db, true], [`${label} new`, instances, db, false]] : [[label, instances, db, true]],
+        );
+        for (const [label, instances, db, known] of runs) {
+          registerClients(site, n, known);
           const url = await db();
           const servers = await Promise.all(Array.from({ length: instances }, (_, k) => spawnServer(site.configPath, url, { env, logFile: join(site.dir, `${label.replace(/\W+/g, "-")}-${k}.log`) })));
           try {
@@ -152,6 +162,10 @@ async function main(): Promise<void> {
       const p2 = by("postgres x2");
       if (s1 && p1) console.log(`N=${n}: runs/s ratio sqlite/postgres ${(s1.runsPerSecond / p1.runsPerSecond).toFixed(2)}`);
       if (p1 && p2) console.log(`N=${n}: runs/s ratio postgres 2 instances / 1 instance ${(p2.runsPerSecond / p1.runsPerSecond).toFixed(2)}`);
+      for (const r of results.filter((x) => x.label.endsWith(" new"))) {
+        const base = by(r.label.slice(0, -4))!;
+        console.log(`N=${n}: ${r.label}: first runs of new clients / known clients, runs/s ${(r.runsPerSecond / base.runsPerSecond).toFixed(2)}`);
+      }
     }
   } finally {
     await pg?.stop();

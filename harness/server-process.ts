@@ -13,7 +13,7 @@ export interface ServerProcess {
 }
 
 export function spawnServer(configPath: string, storeUrl: string, o: { workers?: number; env?: Record<string, string>; logFile?: string } = {}): Promise<ServerProcess> {
-  const proc = spawn(process.execPath, [SERVER_PROCESS_MAIN, configPath, storeUrl, String(o.workers ?? 0)], {
+  const proc = spawn(process.execPath, [...(process.env.VACFG_SERVER_NODE_ARGS?.split(" ").filter(Boolean) ?? []), SERVER_PROCESS_MAIN, configPath, storeUrl, String(o.workers ?? 0)], {
     stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env, ...o.env, ...(o.logFile ? { VACFG_LOG_FILE: o.logFile } : {}) },
   });

@@ -1,25 +1,21 @@
 // Safe edits of clients.xml: text-level changes (one new <Client/> line, or one attribute of one
-// element) that keep the admin's comments and layout, written temp file + fsync + rename, with
-// writers serialized in-process (a queue) and across processes (an O_EXCL lock file, as upstream).
+// element) that keep the admin's comments and layout, written temp file + fsync + rename. Edits
+// are group-committed in-process (every edit queued while a write is under way goes into the next
+// single write) and serialized across processes (an O_EXCL lock file, as upstream).
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync, existsSync } from "node:fs";
 import { dirname } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
+import { setImmediate as nextTurn, setTimeout as sleep } from "node:timers/promises";
 import { VacfgError } from "../../../protocol/errors.js";
 import { escapeAttr, decodeEntities } from "../../../protocol/xml.js";
 
-const queues = new Map<string, Promise<unknown>>();
-
-/** Runs `fn` after every earlier edit of the same file in this process has finished. */
-function serialized<T>(path: string, fn: () => Promise<T>): Promise<T> {
-  const prev = queues.get(path) ?? Promise.resolve();
-  const next = prev.then(fn, fn);
-  const tail = next.catch(() => undefined);
-  queues.set(path, tail);
-  void tail.then(() => {
-    if (queues.get(path) === tail) queues.delete(path);
-  });
-  return next;
+interface PendingEdit {
+  edit: (text: string) => string;
+  resolve: (changed: boolean) => void;
+  reject: (e: unknown) => void;
 }
+
+const pending = new Map<string, PendingEdit[]>();
+const draining = new Set<string>();
 
 const LOCK_STALE_MS = 10_000;
 
@@ -86,14 +82,17 @@ interface TagSpan {
 
 const ATTR_RE = /([A-Za-z_:][\w:.-]*)\s*=\s*("([^"]*)"|'([^']*)')/g;
 
-/** Start tags `<Tag ...>` outside comments, CDATA and processing instructions. */
-function startTags(text: string, tag: string): TagSpan[] {
-  const out: TagSpan[] = [];
+/** Start tags `<Tag ...>` outside comments, CDATA and processing instructions, lazily in order. */
+function* startTags(text: string, tag: string): Generator<TagSpan> {
   const re = new RegExp(`<!--[\\s\\S]*?-->|<!\\[CDATA\\[[\\s\\S]*?\\]\\]>|<\\?[\\s\\S]*?\\?>|<${tag}(?=[\\s/>])(?:\\s+[A-Za-z_:][\\w:.-]*\\s*=\\s*(?:"[^"]*"|'[^']*'))*\\s*/?>`, "g");
   for (let m = re.exec(text); m; m = re.exec(text)) {
-    if (m[0].startsWith(`<${tag}`)) out.push({ start: m.index, end: m.index + m[0].length, text: m[0] });
+    if (m[0].startsWith(`<${tag}`)) yield { start: m.index, end: m.index + m[0].length, text: m[0] };
   }
-  return out;
+}
+
+function firstStartTag(text: string, tag: string): TagSpan | undefined {
+  for (const t of startTags(text, tag)) return t;
+  return undefined;
 }
 
 function attrsOf(tagText: string): Map<string, { value: string; index: number; length: number }> {
@@ -107,11 +106,16 @@ function attrsOf(tagText: string): Map<string, { value: string; index: number; l
 /** Finds the <Client> start tag named `name` (or having an <Alias name=`name`>), case-insensitively. */
 function findClientTag(text: string, name: string): TagSpan | undefined {
   const lname = name.toLowerCase();
-  const tags = startTags(text, "Client");
-  const hit = tags.find((t) => attrsOf(t.text).get("name")?.value.toLowerCase() === lname);
+  // Called once per edit on files of thousands of clients: skip the scan when the name cannot be
+  // there (no character references that could spell it), and parse only tags that mention it.
+  const plain = /^[\w.-]+$/.test(lname) && !text.includes("&#");
+  if (plain && !text.toLowerCase().includes(lname)) return undefined;
+  const names = (t: TagSpan): boolean => (!plain || t.text.toLowerCase().includes(lname)) && attrsOf(t.text).get("name")?.value.toLowerCase() === lname;
+  const tags = [...startTags(text, "Client")];
+  const hit = tags.find(names);
   if (hit) return hit;
   for (const a of startTags(text, "Alias")) {
-    if (attrsOf(a.text).get("name")?.value.toLowerCase() !== lname) continue;
+    if (!names(a)) continue;
     // The alias belongs to the nearest <Client> start tag before it.
     const owner = tags.filter((t) => t.start < a.start).pop();
     if (owner) return owner;
@@ -127,7 +131,7 @@ function formatAttrs(attrs: Array<[string, string]>): string {
 export function insertClient(text: string, name: string, attrs: Array<[string, string]>): string {
   if (findClientTag(text, name)) return text;
   const line = `<Client${formatAttrs([["name", name], ...attrs])}/>`;
-  const existing = startTags(text, "Client")[0];
+  const existing = firstStartTag(text, "Client");
   let indent = "  ";
   if (existing) {
     const bol = text.lastIndexOf("\n", existing.start) + 1;
@@ -143,7 +147,7 @@ export function insertClient(text: string, name: string, attrs: Array<[string, s
     }
     return `${text.slice(0, close)}\n${indent}${line}\n${text.slice(close)}`;
   }
-  const selfClosed = startTags(text, "Clients")[0];
+  const selfClosed = firstStartTag(text, "Clients");
   if (selfClosed && selfClosed.text.endsWith("/>")) {
     const open = selfClosed.text.replace(/\s*\/>$/, ">");
     return `${text.slice(0, selfClosed.start)}${open}\n${indent}${line}\n</Clients>${text.slice(selfClosed.end)}`;
@@ -174,22 +178,66 @@ export function clientExistsInText(text: string, name: string): boolean {
 
 /**
  * Applies `edit` to the current text of clients.xml (re-read under the lock, so concurrent
- * writers in other processes are not lost) and writes the result atomically if it changed.
- * The file is created as `<Clients>\n</Clients>\n` when missing.
+ * writers in other processes are not lost) and writes the result atomically if it changed;
+ * resolves once the write is durable, with whether this edit changed the text. The file is
+ * created as `<Clients>\n</Clients>\n` when missing. Every rewrite makes each server process
+ * re-parse the file, so edits that arrive together share one write: the first registrations of a
+ * thousand new clients cost tens of writes instead of thousands.
  */
 export function editClientsXml(path: string, edit: (text: string) => string): Promise<boolean> {
-  return serialized(path, () =>
-    withFileLock(path, () => {
-      let text: string;
+  return new Promise((resolve, reject) => {
+    const queue = pending.get(path);
+    if (queue) queue.push({ edit, resolve, reject });
+    else pending.set(path, [{ edit, resolve, reject }]);
+    if (!draining.has(path)) void drain(path);
+  });
+}
+
+async function drain(path: string): Promise<void> {
+  draining.add(path);
+  try {
+    // Let the requests already received queue their edits before the first write.
+    await nextTurn();
+    for (let batch = pending.get(path); batch; batch = pending.get(path)) {
+      pending.delete(path);
+      let outcomes: Array<{ changed: boolean } | { error: unknown }>;
       try {
-        text = readFileSync(path, "utf8");
-      } catch {
-        text = "<Clients>\n</Clients>\n";
+        outcomes = await withFileLock(path, () => applyBatch(path, batch!));
+      } catch (e) {
+        for (const p of batch) p.reject(e);
+        continue;
       }
-      const next = edit(text);
-      if (next === text && existsSync(path)) return false;
-      writeFileAtomic(path, next);
-      return true;
-    }),
-  );
+      batch.forEach((p, i) => {
+        const o = outcomes[i];
+        if ("error" in o) p.reject(o.error);
+        else p.resolve(o.changed);
+      });
+      await nextTurn();
+    }
+  } finally {
+    draining.delete(path);
+  }
+}
+
+/** One read-modify-write for a batch; an edit that throws is left out and fails alone. */
+function applyBatch(path: string, batch: PendingEdit[]): Array<{ changed: boolean } | { error: unknown }> {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch {
+    text = "<Clients>\n</Clients>\n";
+  }
+  const original = text;
+  const outcomes = batch.map((p) => {
+    try {
+      const next = p.edit(text);
+      const changed = next !== text;
+      text = next;
+      return { changed };
+    } catch (error) {
+      return { error };
+    }
+  });
+  if (text !== original || !existsSync(path)) writeFileAtomic(path, text);
+  return outcomes;
 }

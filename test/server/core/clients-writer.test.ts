@@ -7,7 +7,7 @@ import { promisify } from "node:util";
 import { fileURLToPath } from "node:url";
 import { expect } from "chai";
 import { parseXml } from "../../../protocol/xml.js";
-import { insertClient, setClientAttr } from "../../../server/plugins/metadata/clients-writer.js";
+import { editClientsXml, insertClient, setClientAttr } from "../../../server/plugins/metadata/clients-writer.js";
 import { CLIENTS_XML } from "./fixture-repo.js";
 
 const run = promisify(execFile);
@@ -22,6 +22,31 @@ describe("clients.xml writer", function () {
     expect(changed).to.equal(text.replace('profile="x" >', 'profile="y" >'));
     expect(setClientAttr(text, "a", "version", "1.4")).to.include('<Client name="a" profile="p" version="1.4"/>');
     expect(insertClient("<Clients/>\n", "z", [])).to.equal('<Clients>\n  <Client name="z"/>\n</Clients>\n');
+  });
+
+  it("edits arriving together are applied in order in one process; an edit that throws fails alone", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "vacfg-clients-"));
+    try {
+      const path = join(dir, "clients.xml");
+      writeFileSync(path, CLIENTS_XML);
+      const adds = Array.from({ length: 200 }, (_, i) => editClientsXml(path, (t) => insertClient(t, `n${i}`, [["profile", "web"]])));
+      // queued after the insert of the same client: sees it
+      const versions = Array.from({ length: 200 }, (_, i) => editClientsXml(path, (t) => setClientAttr(t, `n${i}`, "version", `v${i}`)));
+      const missing = editClientsXml(path, (t) => setClientAttr(t, "nobody", "version", "1"));
+      const again = editClientsXml(path, (t) => insertClient(t, "n0", [["profile", "other"]]));
+      expect(await Promise.all([...adds, ...versions])).to.satisfy((xs: boolean[]) => xs.every(Boolean));
+      await missing.then(
+        () => expect.fail("an edit of an unknown client must reject"),
+        (e: Error) => expect(e.message).to.match(/Client "nobody" does not exist/),
+      );
+      expect(await again, "inserting an existing client changes nothing").to.equal(false);
+      const clients = parseXml(readFileSync(path, "utf8")).children.filter((c) => c.tag === "Client");
+      expect(clients).to.have.length(7 + 200);
+      for (let i = 0; i < 200; i++) expect(clients.find((c) => c.attrs.name === `n${i}`)?.attrs).to.deep.include({ profile: "web", version: `v${i}` });
+      expect(readdirSync(dir)).to.deep.equal(["clients.xml"]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("three processes adding and updating clients at once lose nothing and leave no temp files", async () => {
