@@ -2,12 +2,13 @@
 // started inside their cgroup (v1 here, v2 where the host has it), the cap measured biting.
 import { expect } from "chai";
 import { spawn, execFileSync } from "node:child_process";
-import { existsSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, readdirSync, readlinkSync, writeFileSync } from "node:fs";
 import { mkdir, rmdir } from "node:fs/promises";
 import { join, relative } from "node:path";
 import { VacfgError } from "../../protocol/errors.js";
 import { BOOT_MARKER, bootCmdline } from "../../hypervisor/appliance/boot-protocol.js";
 import type { VmSpec } from "../../hypervisor/vm/driver.js";
+import { createNetns, destroyNetns } from "../../hypervisor/vm/netns.js";
 import { waitForSerial } from "../../hypervisor/vm/serial.js";
 import {
   CGROUP_PARENT, cgroupDirName, cgroupMounts, cpuLimitsRequested, findCpuController, prepareCpuCgroup, removeCpuCgroup,
@@ -177,6 +178,24 @@ describe("hypervisor/qemu: cpuWeight/cpuCap applied to real QEMU guests through 
     expect(await driver.list()).to.deep.equal([]);
   });
 
+  it("weights share a contended CPU in proportion: weight 512 vs 128 on one pinned CPU gets ~4:1", async () => {
+    const names = [`${tag}hi`, `${tag}lo`];
+    const specs = [guest(names[0], "echo spin-start; while :; do :; done", { cpuWeight: 512 }), guest(names[1], "echo spin-start; while :; do :; done", { cpuWeight: 128 })];
+    const pids: number[] = [];
+    for (const s of specs) pids.push((await driver.create(s)).id!);
+    for (const s of specs) await waitForSerial(s.serialLog!, "spin-start", { timeoutMs: 120_000 });
+    // Both on CPU 0 (every thread), so they compete and the scheduler must divide it by weight.
+    for (const pid of pids) execFileSync("taskset", ["-a", "-p", "-c", "0", String(pid)], { stdio: "ignore" });
+    await sleep(500);
+    const c0 = pids.map(cpuSeconds);
+    await sleep(4000);
+    const [hi, lo] = pids.map((p, i) => cpuSeconds(p) - c0[i]);
+    console.log(`      contended CPU 0 over 4 s: weight 512 -> ${hi.toFixed(2)} s, weight 128 -> ${lo.toFixed(2)} s (ratio ${(hi / lo).toFixed(2)}, shares 2048:512)`);
+    expect(hi / lo).to.be.above(2.5).and.below(6);
+    for (const n of names) await driver.destroy(n);
+    for (const n of names) expect(existsSync(cgPath(n))).to.equal(false);
+  });
+
   it("a weight-only guest gets shares but no quota; its cgroup outlives a guest power-off until destroy", async () => {
     const name = `${tag}w`;
     const spec = guest(name, "echo done-quickly", { cpuWeight: 64 });
@@ -192,9 +211,30 @@ describe("hypervisor/qemu: cpuWeight/cpuCap applied to real QEMU guests through 
     await waitForSerial(spec.serialLog!, /reboot: Power down/, { timeoutMs: 60_000 });
     for (let i = 0; i < 600 && (await driver.status(name)).state !== "shutdown"; i++) await sleep(100);
     expect(await driver.list()).to.deep.equal([{ name, state: "shutdown" }]);
+    // QEMU removes its pid file just before it exits: give the exit a moment to finish.
+    for (let i = 0; i < 200 && read(name, "cgroup.procs") !== ""; i++) await sleep(50);
     expect(read(name, "cgroup.procs")).to.equal("");
+    expect(existsSync(cgPath(name))).to.equal(true);
     await driver.destroy(name);
     expect(existsSync(cgPath(name))).to.equal(false);
+  });
+
+  it("a capped guest run inside a network namespace (ip netns exec) is in its cgroup too", async () => {
+    const name = `${tag}ns`;
+    const nsName = `vacfg-cg${process.pid}`;
+    await createNetns({ name: nsName, cidr: "10.213.9.0/24", taps: 0 });
+    const inNs = new QemuDriver({ stateDir: join(dir.path, "ns"), accel: "tcg", netns: nsName });
+    try {
+      const h = await inNs.create(guest(name, "sleep 600", { cpuCap: 150 }));
+      expect(readlinkSync(`/proc/${h.id}/ns/net`)).to.not.equal(readlinkSync("/proc/self/ns/net"));
+      expect(read(name, "cgroup.procs").split("\n").map(Number)).to.deep.equal([h.id]);
+      expect(read(name, ctl.version === 1 ? "cpu.cfs_quota_us" : "cpu.max")).to.equal(ctl.version === 1 ? "150000" : "150000 100000");
+      await inNs.destroy(name);
+      expect(existsSync(cgPath(name))).to.equal(false);
+    } finally {
+      for (const vm of await inNs.list()) await inNs.destroy(vm.name);
+      await destroyNetns(nsName);
+    }
   });
 
   it("default weight and no cap: no cgroup at all, QEMU stays where the driver runs", async () => {
