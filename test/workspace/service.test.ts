@@ -13,6 +13,7 @@ import { isVacfgError } from "../../protocol/errors.js";
 import { BOOT_MARKER } from "../../hypervisor/appliance/boot-protocol.js";
 import { resolveCacheDir, stderrProgress } from "../../hypervisor/appliance/cache.js";
 import { writeSiteCa } from "../../hypervisor/ctx/site-ca.js";
+import { existingCpuCgroup } from "../../hypervisor/qemu/cpu-cgroup.js";
 import { QemuDriver } from "../../hypervisor/qemu/qemu-driver.js";
 import { createNetns, destroyNetns } from "../../hypervisor/vm/netns.js";
 import { waitForSerial } from "../../hypervisor/vm/serial.js";
@@ -150,8 +151,15 @@ describe("workspace: the Workspace Service with real QEMU guests", function () {
       expect(line[3], v.name).to.equal(`name="address" value="${v.address}"`);
       expect(parseInt(v.mac.slice(0, 2), 16) & 3).to.equal(2);
       // the QEMU process got the resources asked for
-      const qemuCmd = readFileSync(`/proc/${(await opts.driver.list()).find((s) => s.name === v.name)!.id}/cmdline`, "utf8").split("\0");
+      const pid = (await opts.driver.list()).find((s) => s.name === v.name)!.id!;
+      const qemuCmd = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
       expect(qemuCmd[qemuCmd.indexOf("-m") + 1]).to.equal(String(v.resources.memoryMiB));
+      // ...and runs in its own cpu cgroup with the weight and cap applied (Xen 512 → 2048 shares, 50% → 50 ms per 100 ms)
+      const cg = existingCpuCgroup(v.name);
+      expect(cg, `${v.name} has no cpu cgroup`).to.not.equal(undefined);
+      expect(readFileSync(cg!.procsFile, "utf8").split("\n")).to.include(String(pid));
+      const limits = cg!.version === 1 ? ["cpu.shares", "cpu.cfs_quota_us"] : ["cpu.weight", "cpu.max"];
+      expect(limits.map((f) => readFileSync(join(cg!.path, f), "utf8").trim())).to.deep.equal(cg!.version === 1 ? ["2048", "50000"] : ["200", "50000 100000"]);
       expect(await store.get(KIND.address, `cluster/${v.address}`)).to.include({ vm: v.name });
       expect(await store.get(KIND.mac, v.mac)).to.include({ vm: v.name });
     }
@@ -262,5 +270,6 @@ describe("workspace: the Workspace Service with real QEMU guests", function () {
     expect(await ws.destroy("alpha")).to.deep.equal(["alpha-node1", "alpha-node2"]);
     for (const k of Object.values(KIND)) expect(await store.list(k), k).to.deep.equal([]);
     expect(await opts.driver.list()).to.deep.equal([]);
+    expect(["alpha-node1", "alpha-node2"].map((n) => existingCpuCgroup(n)), "cpu cgroups left behind").to.deep.equal([undefined, undefined]);
   });
 });
