@@ -65,12 +65,15 @@ export class MetadataPlugin implements AnyPlugin, MetadataRole, RmiRole {
     });
   }
 
-  /** Writes a new client to the store and clients.xml (upstream's add_client). */
-  private async register(client: string, profile: string): Promise<void> {
+  /**
+   * Writes a new client to the store and clients.xml (upstream's add_client). A client first seen
+   * in DeclareVersion is written with its version at once: the same file as upstream's two writes.
+   */
+  private async register(client: string, profile: string, version?: string): Promise<void> {
     this.ctx.logger.info({ client, profile }, "registering new client");
-    await this.ctx.store.upsertClient({ name: client, profile, firstSeen: Date.now() });
+    await this.ctx.store.upsertClient({ name: client, profile, firstSeen: Date.now(), ...(version !== undefined ? { version } : {}) });
     try {
-      await editClientsXml(this.clientsPath, (t) => insertClient(t, client, [["profile", profile]]));
+      await editClientsXml(this.clientsPath, (t) => insertClient(t, client, [["profile", profile], ...(version !== undefined ? [["version", version] as [string, string]] : [])]));
     } catch (e) {
       // The store already holds the registration (every server process reads it); a read-only
       // or broken clients.xml must not fail the client's run.
@@ -79,7 +82,7 @@ export class MetadataPlugin implements AnyPlugin, MetadataRole, RmiRole {
   }
 
   /** Upstream's get_initial_metadata, registering unknown clients with the default profile. */
-  private async initial(name: string): Promise<{ meta: ClientMetadata; st: GroupState; model: GroupsModel }> {
+  private async initial(name: string, newVersion?: string): Promise<{ meta: ClientMetadata; st: GroupState; model: GroupsModel }> {
     const model = this.groups();
     const c = this.clients();
     let client = name.toLowerCase();
@@ -94,7 +97,8 @@ export class MetadataPlugin implements AnyPlugin, MetadataRole, RmiRole {
       } else {
         const pgroup = clientGroups[0] ?? model.defaultGroup;
         if (!pgroup) throw new VacfgError("METADATA", `Cannot add new client ${client}; no default group set`);
-        await this.register(client, pgroup);
+        await this.register(client, pgroup, newVersion);
+        if (newVersion !== undefined) stored = { name: client, profile: pgroup, firstSeen: Date.now(), version: newVersion };
         addGroup(model, st, pgroup);
         clientGroups = [pgroup];
       }
@@ -158,7 +162,7 @@ export class MetadataPlugin implements AnyPlugin, MetadataRole, RmiRole {
 
   async setVersion(client: string, version: string): Promise<void> {
     // Building metadata registers an unknown client, as upstream's set_version does.
-    const { meta } = await this.initial(client);
+    const { meta } = await this.initial(client, version);
     if (meta.version === version) return;
     const prev = await this.ctx.store.getClient(meta.hostname);
     await this.ctx.store.upsertClient({ name: meta.hostname, profile: meta.profile, firstSeen: prev?.firstSeen ?? Date.now(), version });
