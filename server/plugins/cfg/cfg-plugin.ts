@@ -12,6 +12,7 @@ import { classifyCfgFile, isIgnoredName, type CfgFile } from "./cfg-files.js";
 import { DEFAULT_PATH_METADATA, parseInfoXml, parseLegacyInfo, type FileInfoSource } from "./file-info.js";
 import { compileJinja2, type CompiledTemplate } from "./jinja2-template.js";
 import { compileGenshi } from "./genshi-template.js";
+import { compileCheetah } from "./cheetah-template.js";
 import { parsePlainFile, type PlainData } from "./plain-file.js";
 import { bestMatching } from "./specificity.js";
 import { templateVars } from "./template-data.js";
@@ -45,6 +46,7 @@ export class CfgPlugin implements Plugin, GeneratorRole {
   private readonly legacyInfo: FileCache<FileInfoSource>;
   private readonly jinja2: FileCache<CompiledTemplate>;
   private readonly genshi: FileCache<CompiledTemplate>;
+  private readonly cheetah: FileCache<CompiledTemplate>;
   private readonly xml: FileCache<XmlElement>;
   private readonly creators: KeyCreators;
 
@@ -59,6 +61,7 @@ export class CfgPlugin implements Plugin, GeneratorRole {
     this.legacyInfo = new FileCache(counted(parseLegacyInfo));
     this.jinja2 = new FileCache(counted((t, p) => compileJinja2(t, p, ctx.settings.repo)));
     this.genshi = new FileCache(counted((t, p) => compileGenshi(t, p)));
+    this.cheetah = new FileCache(counted((t, p) => compileCheetah(t, p)));
     this.xml = new FileCache(counted(parseCfgXml));
     this.creators = new KeyCreators(this, (p) => this.xml.get(p));
   }
@@ -175,12 +178,14 @@ export class CfgPlugin implements Plugin, GeneratorRole {
         return data;
       }
       case "jinja2":
-      case "genshi": {
+      case "genshi":
+      case "cheetah": {
         try {
-          const cache = best.kind === "jinja2" ? this.jinja2 : this.genshi;
+          const cache = best.kind === "jinja2" ? this.jinja2 : best.kind === "genshi" ? this.genshi : this.cheetah;
           const tmpl = cache.get(best.path);
           if (!tmpl) throw new VacfgError("REPO_FILE", `${best.path} disappeared while binding ${name}`);
-          const vars = templateVars(entry, meta, best.path, this.ctx.settings.repo, best.kind === "jinja2" ? "entry" : "template");
+          // Upstream's Genshi provider sets path to the template file; Jinja2's and Cheetah's to the entry name.
+          const vars = templateVars(entry, meta, best.path, this.ctx.settings.repo, best.kind === "genshi" ? "template" : "entry");
           return { text: tmpl.render(vars), binary: false };
         } catch (e) {
           return failRendering(e);
@@ -191,8 +196,6 @@ export class CfgPlugin implements Plugin, GeneratorRole {
         if (!spec) throw new VacfgError("REPO_FILE", `${best.path} disappeared while binding ${name}`);
         return { text: await renderAuthorizedKeys(spec, meta, this, this.ctx), binary: false };
       }
-      case "cheetah":
-        throw new VacfgError("REPO_TEMPLATE", `Cfg: Error rendering ${name}: ${best.path}: cheetah templates are not supported`);
       case "encrypted":
         throw new VacfgError("REPO_TEMPLATE", `Cfg: Error rendering ${name}: ${best.path}: encrypted Cfg files are not supported`);
     }

@@ -94,7 +94,9 @@ export type Node =
   | { k: "bin"; op: string; a: Node; b: Node }
   | { k: "cmp"; first: Node; rest: Array<[string, Node]> }
   | { k: "and" | "or"; a: Node; b: Node }
-  | { k: "ifelse"; c: Node; a: Node; b: Node };
+  | { k: "ifelse"; c: Node; a: Node; b: Node }
+  /** Evaluated by a host callback (Cheetah's NameMapper lookups); only our parsers build these. */
+  | { k: "hook"; f: (scope: Scope) => unknown };
 
 export type Stmt = { k: "assign"; targets: string[]; e: Node } | { k: "expr"; e: Node };
 
@@ -370,7 +372,7 @@ function pyEq(a: unknown, b: unknown): boolean {
   return a === b || (a == null && b == null);
 }
 
-function iterate(v: unknown): unknown[] {
+export function iterate(v: unknown): unknown[] {
   v = norm(v);
   if (Array.isArray(v)) return v;
   if (typeof v === "string") return [...v];
@@ -518,7 +520,7 @@ function own<T>(table: Record<string, T>, name: string): T | undefined {
 }
 
 /** Genshi's lookup: attribute first, then item (so dict.key works), else UndefinedError. */
-function getAttr(o: unknown, name: string): unknown {
+export function getAttr(o: unknown, name: string): unknown {
   if (name.startsWith("__")) throw new PyError("AttributeError", `access to "${name}" is not allowed`);
   const v = o instanceof ProbeString && !(name in o) ? o.value : o;
   if (v === null || v === undefined) throw new PyError("UndefinedError", `None has no member named "${name}"`);
@@ -616,9 +618,16 @@ const BUILTINS: Record<string, (...a: unknown[]) => unknown> = {
   isinstance: () => { throw new PyError("NameError", "isinstance is not supported"); },
 };
 
+/** A builtin function by name (True/False/None included), or undefined. */
+export function pyBuiltin(name: string): { value: unknown } | undefined {
+  if (name === "True" || name === "False" || name === "None") return { value: name === "True" ? true : name === "False" ? false : null };
+  return Object.prototype.hasOwnProperty.call(BUILTINS, name) ? { value: BUILTINS[name] } : undefined;
+}
+
 export function evaluate(n: Node, scope: Scope): unknown {
   switch (n.k) {
     case "const": return n.v;
+    case "hook": return n.f(scope);
     case "name": {
       if (scope.has(n.n)) return scope.get(n.n);
       if (Object.prototype.hasOwnProperty.call(BUILTINS, n.n)) return BUILTINS[n.n];

@@ -40,7 +40,13 @@ describe("Cfg Jinja2 templates", () => {
     repo.write("Cfg/etc/broken/broken.jinja2", "line one\nline two {{ metadata.nothing.call() }}\n");
     repo.write("Cfg/etc/syntax/syntax.jinja2", "ok\n{% if %}\n");
     repo.write("Cfg/etc/fine/fine", "fine\n");
-    repo.write("Cfg/etc/cheetah/cheetah.cheetah", "$metadata.hostname\n");
+    repo.write(
+      "Cfg/etc/cheetah/cheetah.cheetah",
+      "# for $metadata.hostname\n#for $n in $metadata.Properties['cluster.xml'].xdata.findall('Node')\n$n.get('name') np=$n.get('np')\n#end for\ncpus=$metadata.Probes['cpus'].strip path=$path\n",
+    );
+    repo.write("Cfg/etc/cheetahdef/cheetahdef.cheetah", "ok $metadata.hostname\n\n#def evil\nx\n#end def\n");
+    repo.write("Cfg/etc/cheetahinc/cheetahinc.cheetah", "#include '/etc/passwd'\n");
+    repo.write("Cfg/etc/cheetahundef/cheetahundef.cheetah", "one\ntwo $metadata.nothing\n");
     repo.write("Cfg/etc/inc/inc.jinja2", "[{% include 'part.jinja2_include' %}]\n");
     repo.write("Cfg/etc/inc/part.jinja2_include", "included {{ metadata.hostname }}");
     cfg = new CfgPlugin(pluginContext(repo.root));
@@ -86,7 +92,21 @@ describe("Cfg Jinja2 templates", () => {
     expect((await bindPath(cfg, "/etc/inc", meta())).text).to.equal("[included node0]\n");
   });
 
-  it("refuses Cheetah templates with a bind error", async () => {
-    expect((await bindPath(cfg, "/etc/cheetah", meta())).attrs.failure).to.match(/cheetah templates are not supported$/);
+  it("renders Cheetah templates (the safe subset), with autocalling as upstream's settings have it", async () => {
+    const e = await bindPath(cfg, "/etc/cheetah", meta());
+    expect(e.attrs.failure).to.equal(undefined);
+    expect(e.text).to.equal("# for node0\nnode0 np=8\nnode1 np=16\ncpus=8 path=/etc/cheetah\n");
+  });
+
+  it("refuses unsupported Cheetah directives and undefined names with a bind error naming file:line, never running them", async () => {
+    const def = await bindPath(cfg, "/etc/cheetahdef", meta());
+    expect(def.attrs.failure).to.equal(
+      `bind error: Cfg: Error rendering /etc/cheetahdef: ${join(repo.root, "Cfg/etc/cheetahdef/cheetahdef.cheetah")}:3: ParseError: #def is not supported in Cfg Cheetah templates (supported directives: if, elif, else, for, set, silent, slurp, raw, end)`,
+    );
+    expect(def.text).to.equal(undefined);
+    const inc = await bindPath(cfg, "/etc/cheetahinc", meta());
+    expect(inc.attrs.failure).to.match(/cheetahinc\.cheetah:1: ParseError: #include is not supported/);
+    expect(inc.text ?? "").to.not.include("root:");
+    expect((await bindPath(cfg, "/etc/cheetahundef", meta())).attrs.failure).to.match(/cheetahundef\.cheetah:2: NotFound: cannot find 'nothing' while searching for 'metadata\.nothing'$/);
   });
 });
