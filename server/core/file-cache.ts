@@ -12,6 +12,15 @@ function signature(st: Stats): string {
   return `${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
 }
 
+/** The signature the caches compare, or undefined when the file does not exist. */
+export function fileSignature(path: string): string | undefined {
+  try {
+    return signature(statSync(path));
+  } catch {
+    return undefined;
+  }
+}
+
 /** One cache per parser: `get(path)` returns the parse of the file's current contents. */
 export class FileCache<T> {
   private slots = new Map<string, Slot<T>>();
@@ -40,6 +49,18 @@ export class FileCache<T> {
       this.slots.set(path, { sig, error });
       throw error;
     }
+  }
+
+  /**
+   * The owner of a write tells the cache what the file now holds: when the cached parse is of the
+   * version `from`, `update` turns it into the parse of version `to` (in place), or returns false
+   * to have the file parsed again on the next get.
+   */
+  advance(path: string, from: string, to: string, update: (value: T) => boolean): void {
+    const slot = this.slots.get(path);
+    if (!slot || slot.sig !== from || slot.error !== undefined || slot.value === undefined) return;
+    if (update(slot.value)) this.slots.set(path, { sig: to, value: slot.value });
+    else this.slots.delete(path);
   }
 
   invalidate(path?: string): void {

@@ -7,9 +7,34 @@ import { dirname } from "node:path";
 import { setImmediate as nextTurn, setTimeout as sleep } from "node:timers/promises";
 import { VacfgError } from "../../../protocol/errors.js";
 import { escapeAttr, decodeEntities } from "../../../protocol/xml.js";
+import { fileSignature } from "../../core/file-cache.js";
+
+/**
+ * One change to clients.xml: add a client unless it exists (by name or alias), or set one
+ * attribute of an existing client. When that client is absent, `absent` says what to do: fail
+ * (the default, METADATA), skip, or insert it with these attributes.
+ */
+export type ClientsEdit =
+  | { op: "insert"; name: string; attrs: Array<[string, string]> }
+  | { op: "set"; name: string; attr: string; value: string; absent?: "skip" | Array<[string, string]> };
+
+/** The text with `e` applied. */
+export function editText(text: string, e: ClientsEdit): string {
+  if (e.op === "insert") return insertClient(text, e.name, e.attrs);
+  if (e.absent !== undefined && !clientExistsInText(text, e.name)) return e.absent === "skip" ? text : insertClient(text, e.name, e.absent);
+  return setClientAttr(text, e.name, e.attr, e.value);
+}
+
+/**
+ * Told after each durable write, under the lock: the file's signatures (server/core/file-cache.ts)
+ * before and after, and the edits that changed it, in order. Lets a process update its parsed
+ * model instead of re-parsing a file of thousands of clients after its own writes.
+ */
+export type ClientsCommitHook = (before: string, after: string, applied: ClientsEdit[]) => void;
 
 interface PendingEdit {
-  edit: (text: string) => string;
+  edit: ClientsEdit;
+  hook?: ClientsCommitHook;
   resolve: (changed: boolean) => void;
   reject: (e: unknown) => void;
 }
@@ -184,11 +209,12 @@ export function clientExistsInText(text: string, name: string): boolean {
  * re-parse the file, so edits that arrive together share one write: the first registrations of a
  * thousand new clients cost tens of writes instead of thousands.
  */
-export function editClientsXml(path: string, edit: (text: string) => string): Promise<boolean> {
+export function editClientsXml(path: string, edit: ClientsEdit, hook?: ClientsCommitHook): Promise<boolean> {
   return new Promise((resolve, reject) => {
+    const p: PendingEdit = { edit, resolve, reject, ...(hook ? { hook } : {}) };
     const queue = pending.get(path);
-    if (queue) queue.push({ edit, resolve, reject });
-    else pending.set(path, [{ edit, resolve, reject }]);
+    if (queue) queue.push(p);
+    else pending.set(path, [p]);
     if (!draining.has(path)) void drain(path);
   });
 }
@@ -221,23 +247,32 @@ async function drain(path: string): Promise<void> {
 
 /** One read-modify-write for a batch; an edit that throws is left out and fails alone. */
 function applyBatch(path: string, batch: PendingEdit[]): Array<{ changed: boolean } | { error: unknown }> {
+  const before = fileSignature(path);
   let text: string;
   try {
     text = readFileSync(path, "utf8");
   } catch {
     text = "<Clients>\n</Clients>\n";
   }
+  // A hand edit between the stat and the read: the signature does not describe the text read.
+  const stable = before !== undefined && fileSignature(path) === before;
   const original = text;
+  const applied: ClientsEdit[] = [];
   const outcomes = batch.map((p) => {
     try {
-      const next = p.edit(text);
+      const next = editText(text, p.edit);
       const changed = next !== text;
+      if (changed) applied.push(p.edit);
       text = next;
       return { changed };
     } catch (error) {
       return { error };
     }
   });
-  if (text !== original || !existsSync(path)) writeFileAtomic(path, text);
+  if (text !== original || before === undefined) {
+    writeFileAtomic(path, text);
+    const after = fileSignature(path);
+    if (stable && after !== undefined) for (const hook of new Set(batch.map((p) => p.hook))) hook?.(before, after, applied);
+  }
   return outcomes;
 }

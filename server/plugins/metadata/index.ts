@@ -8,8 +8,8 @@ import type { PluginContext, PluginFactory } from "../../core/context.js";
 import type { AuthRequest, ClientMetadata } from "../../core/metadata.js";
 import type { AnyPlugin, MetadataRole, RmiRole } from "../../core/roles.js";
 import type { ClientRegistration } from "../../store/store.js";
-import { emptyClients, parseClientsXml, type ClientsModel } from "./clients-file.js";
-import { clientExistsInText, editClientsXml, insertClient, setClientAttr } from "./clients-writer.js";
+import { applyClientsEdit, emptyClients, parseClientsXml, type ClientsModel } from "./clients-file.js";
+import { editClientsXml, type ClientsCommitHook } from "./clients-writer.js";
 import { parseGroupsXml, type GroupsModel } from "./groups-file.js";
 import { authenticate } from "./identity.js";
 import { addGroup, bundlesOf, firstProfile, mergeGroups, type GroupState } from "./resolve-groups.js";
@@ -42,6 +42,10 @@ export class MetadataPlugin implements AnyPlugin, MetadataRole, RmiRole {
     return g;
   }
 
+  /** Our own writes update the parsed clients.xml instead of having it re-parsed (O(clients) each). */
+  private readonly onClientsCommit: ClientsCommitHook = (before, after, applied) =>
+    this.clientsCache.advance(this.clientsPath, before, after, (m) => applied.every((e) => applyClientsEdit(m, e)));
+
   clients(): ClientsModel {
     return this.clientsCache.get(this.clientsPath) ?? emptyClients();
   }
@@ -73,7 +77,7 @@ export class MetadataPlugin implements AnyPlugin, MetadataRole, RmiRole {
     this.ctx.logger.info({ client, profile }, "registering new client");
     await this.ctx.store.upsertClient({ name: client, profile, firstSeen: Date.now(), ...(version !== undefined ? { version } : {}) });
     try {
-      await editClientsXml(this.clientsPath, (t) => insertClient(t, client, [["profile", profile], ...(version !== undefined ? [["version", version] as [string, string]] : [])]));
+      await editClientsXml(this.clientsPath, { op: "insert", name: client, attrs: [["profile", profile], ...(version !== undefined ? [["version", version] as [string, string]] : [])] }, this.onClientsCommit);
     } catch (e) {
       // The store already holds the registration (every server process reads it); a read-only
       // or broken clients.xml must not fail the client's run.
@@ -157,7 +161,7 @@ export class MetadataPlugin implements AnyPlugin, MetadataRole, RmiRole {
     this.ctx.logger.info({ client: lc, from: meta.profile, to: profile }, "changing client profile");
     const prev = await this.ctx.store.getClient(meta.hostname);
     await this.ctx.store.upsertClient({ name: meta.hostname, profile, firstSeen: prev?.firstSeen ?? Date.now(), ...(meta.version ? { version: meta.version } : {}) });
-    await editClientsXml(this.clientsPath, (t) => (clientExistsInText(t, meta.hostname) ? setClientAttr(t, meta.hostname, "profile", profile) : insertClient(t, meta.hostname, [["profile", profile]])));
+    await editClientsXml(this.clientsPath, { op: "set", name: meta.hostname, attr: "profile", value: profile, absent: [["profile", profile]] }, this.onClientsCommit);
   }
 
   async setVersion(client: string, version: string): Promise<void> {
@@ -166,7 +170,7 @@ export class MetadataPlugin implements AnyPlugin, MetadataRole, RmiRole {
     if (meta.version === version) return;
     const prev = await this.ctx.store.getClient(meta.hostname);
     await this.ctx.store.upsertClient({ name: meta.hostname, profile: meta.profile, firstSeen: prev?.firstSeen ?? Date.now(), version });
-    await editClientsXml(this.clientsPath, (t) => (clientExistsInText(t, meta.hostname) ? setClientAttr(t, meta.hostname, "version", version) : t));
+    await editClientsXml(this.clientsPath, { op: "set", name: meta.hostname, attr: "version", value: version, absent: "skip" }, this.onClientsCommit);
   }
 
   canonicalName(client: string): string {

@@ -7,7 +7,8 @@ import { promisify } from "node:util";
 import { fileURLToPath } from "node:url";
 import { expect } from "chai";
 import { parseXml } from "../../../protocol/xml.js";
-import { editClientsXml, insertClient, setClientAttr } from "../../../server/plugins/metadata/clients-writer.js";
+import { applyClientsEdit, parseClientsXml } from "../../../server/plugins/metadata/clients-file.js";
+import { editClientsXml, editText, insertClient, setClientAttr, type ClientsEdit } from "../../../server/plugins/metadata/clients-writer.js";
 import { CLIENTS_XML } from "./fixture-repo.js";
 
 const run = promisify(execFile);
@@ -29,11 +30,11 @@ describe("clients.xml writer", function () {
     try {
       const path = join(dir, "clients.xml");
       writeFileSync(path, CLIENTS_XML);
-      const adds = Array.from({ length: 200 }, (_, i) => editClientsXml(path, (t) => insertClient(t, `n${i}`, [["profile", "web"]])));
+      const adds = Array.from({ length: 200 }, (_, i) => editClientsXml(path, { op: "insert", name: `n${i}`, attrs: [["profile", "web"]] }));
       // queued after the insert of the same client: sees it
-      const versions = Array.from({ length: 200 }, (_, i) => editClientsXml(path, (t) => setClientAttr(t, `n${i}`, "version", `v${i}`)));
-      const missing = editClientsXml(path, (t) => setClientAttr(t, "nobody", "version", "1"));
-      const again = editClientsXml(path, (t) => insertClient(t, "n0", [["profile", "other"]]));
+      const versions = Array.from({ length: 200 }, (_, i) => editClientsXml(path, { op: "set", name: `n${i}`, attr: "version", value: `v${i}` }));
+      const missing = editClientsXml(path, { op: "set", name: "nobody", attr: "version", value: "1" });
+      const again = editClientsXml(path, { op: "insert", name: "n0", attrs: [["profile", "other"]] });
       expect(await Promise.all([...adds, ...versions])).to.satisfy((xs: boolean[]) => xs.every(Boolean));
       await missing.then(
         () => expect.fail("an edit of an unknown client must reject"),
@@ -47,6 +48,44 @@ describe("clients.xml writer", function () {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it("the parsed model updated edit by edit equals a fresh parse of the written text (2,000 random edits)", () => {
+    // Names include an alias, different case, a duplicate <Client> and new clients; attributes the fast path
+    // does not cover must fall back (false), never diverge.
+    let text = CLIENTS_XML.replace("</Clients>", '  <Client name="twice" profile="a"/>\n  <Client name="Twice" profile="b"/>\n</Clients>');
+    let model = parseClientsXml(text, "clients.xml");
+    const names = ["web1", "WEB1", "db1", "uu-alias", "twice", "new1", "New1", "new2", "new3", "n&4"];
+    let seed = 7; // mulberry32: a seeded sequence, so a failure replays
+    const rand = (n: number): number => {
+      let t = (seed = (seed + 0x6d2b79f5) | 0);
+      t = Math.imul(t ^ (t >>> 15), t | 1);
+      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+      return Math.floor((((t ^ (t >>> 14)) >>> 0) / 2 ** 32) * n);
+    };
+    let fast = 0;
+    let fallback = 0;
+    for (let i = 0; i < 2000; i++) {
+      const name = rand(3) ? names[rand(names.length)] : `fresh${rand(400)}`;
+      const edit: ClientsEdit = [
+        (): ClientsEdit => ({ op: "insert", name, attrs: [["profile", `p${rand(3)}`], ["version", `v${rand(3)}`]] }),
+        (): ClientsEdit => ({ op: "set", name, attr: "version", value: `v${rand(50)}`, absent: "skip" }),
+        (): ClientsEdit => ({ op: "set", name, attr: "profile", value: `p${rand(50)}`, absent: [["profile", "web"]] }),
+        (): ClientsEdit => ({ op: "set", name, attr: ["password", "version"][rand(2)], value: `x${rand(50)}`, absent: "skip" }),
+      ][rand(4)]();
+      const next = editText(text, edit);
+      if (next === text) continue;
+      text = next;
+      if (applyClientsEdit(model, edit)) {
+        fast++;
+        expect(model, `after ${JSON.stringify(edit)}`).to.deep.equal(parseClientsXml(text, "clients.xml"));
+      } else {
+        fallback++;
+        model = parseClientsXml(text, "clients.xml");
+      }
+    }
+    expect(fast, "edits taking the fast path").to.be.greaterThan(100);
+    expect(fallback, "edits that must fall back").to.be.greaterThan(10);
   });
 
   it("three processes adding and updating clients at once lose nothing and leave no temp files", async () => {

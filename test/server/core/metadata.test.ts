@@ -72,6 +72,17 @@ describe("server core: metadata", function () {
     expect(parseXml(text).children.filter((c) => c.tag === "Client")).to.have.length(8);
   });
 
+  it("keeps its parsed clients.xml in step with its own writes, and still sees a hand edit made right after", async () => {
+    await Promise.all(Array.from({ length: 50 }, (_, i) => h.core.declareVersion(`burst${i}`, `1.${i}`)));
+    for (let i = 0; i < 50; i++) expect(await h.core.buildMetadata(`burst${i}`)).to.deep.include({ profile: "web", version: `1.${i}` });
+    expect(await h.core.assertProfile("burst3", "db")).to.equal(true);
+    expect((await h.core.buildMetadata("burst3")).profile).to.equal("db");
+    const path = join(h.repo, "Metadata/clients.xml");
+    writeFileSync(path, clientsXml().replace('<Client name="burst4" profile="web"', '<Client name="burst4" profile="db"'));
+    expect((await h.core.buildMetadata("burst4")).profile).to.equal("db");
+    expect(parseXml(clientsXml()).children.filter((c) => c.tag === "Client")).to.have.length(7 + 50);
+  });
+
   it("knows clients another server process registered in the shared store", async () => {
     await h.store.upsertClient({ name: "storeonly", profile: "db", firstSeen: Date.now() });
     const other = await h.second();
