@@ -6,7 +6,7 @@ import { existsSync, readFileSync, readdirSync, readlinkSync, writeFileSync } fr
 import { mkdir, rmdir } from "node:fs/promises";
 import { join, relative } from "node:path";
 import { VacfgError } from "../../protocol/errors.js";
-import { BOOT_MARKER, bootCmdline } from "../../hypervisor/appliance/boot-protocol.js";
+import { bootCmdline } from "../../hypervisor/appliance/boot-protocol.js";
 import type { VmSpec } from "../../hypervisor/vm/driver.js";
 import { createNetns, destroyNetns } from "../../hypervisor/vm/netns.js";
 import { waitForSerial } from "../../hypervisor/vm/serial.js";

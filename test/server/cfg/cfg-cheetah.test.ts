@@ -6,10 +6,9 @@ import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { compileCheetah } from "../../../server/plugins/cfg/cheetah-template.js";
-import { CfgPlugin } from "../../../server/plugins/cfg/index.js";
 import { templateVars } from "../../../server/plugins/cfg/template-data.js";
 import { bcfg2RefKit } from "../../support/paths.js";
-import { bindPath, clientMeta, pluginContext, probeValue, propertiesConnector, tempRepo } from "./plugin-fixture.js";
+import { clientMeta, probeValue, propertiesConnector } from "./plugin-fixture.js";
 
 // Upstream: Template(data, compilerSettings=dict(useStackFrames=False)); setattr(template, k, v); respond().
 // A "lab" request gets a metadata object shaped like upstream's ClientMetadata (attributes,
