@@ -1,11 +1,16 @@
 // Parsed repository files, cached by (inode, size, mtime): an unchanged file is never parsed
-// twice, and an edited one is re-read on the next request without a restart.
+// twice, and an edited one (or an edited file it XIncludes) is re-read on the next request.
 import { statSync, readFileSync, readdirSync, type Stats } from "node:fs";
+
+/** Extra files a parse read or looked for (XIncludes): path → signature then (undefined: missing). */
+export type Dependencies = Map<string, string | undefined>;
 
 interface Slot<T> {
   sig: string;
   value?: T;
   error?: unknown;
+  /** Checked on every get, one stat each; absent when the parse read only the file itself. */
+  deps?: Array<[string, string | undefined]>;
 }
 
 function signature(st: Stats): string {
@@ -24,7 +29,8 @@ export function fileSignature(path: string): string | undefined {
 /** One cache per parser: `get(path)` returns the parse of the file's current contents. */
 export class FileCache<T> {
   private slots = new Map<string, Slot<T>>();
-  constructor(private readonly parse: (text: string, path: string) => T) {}
+  /** `parse` records in `deps` any other file it reads (their changes invalidate the entry too). */
+  constructor(private readonly parse: (text: string, path: string, deps: Dependencies) => T) {}
 
   /** Returns undefined when the file does not exist. Parse errors are rethrown (and cached until the file changes). */
   get(path: string): T | undefined {
@@ -37,16 +43,19 @@ export class FileCache<T> {
     }
     const sig = signature(st);
     const slot = this.slots.get(path);
-    if (slot && slot.sig === sig) {
+    if (slot && slot.sig === sig && (slot.deps === undefined || slot.deps.every(([p, s]) => fileSignature(p) === s))) {
       if (slot.error !== undefined) throw slot.error;
       return slot.value;
     }
+    const found: Dependencies = new Map();
+    // A parse that failed on a missing include is retried once the include appears, hence deps on errors too.
+    const deps = () => (found.size > 0 ? [...found] : undefined);
     try {
-      const value = this.parse(readFileSync(path, "utf8"), path);
-      this.slots.set(path, { sig, value });
+      const value = this.parse(readFileSync(path, "utf8"), path, found);
+      this.slots.set(path, { sig, value, deps: deps() });
       return value;
     } catch (error) {
-      this.slots.set(path, { sig, error });
+      this.slots.set(path, { sig, error, deps: deps() });
       throw error;
     }
   }
@@ -54,11 +63,12 @@ export class FileCache<T> {
   /**
    * The owner of a write tells the cache what the file now holds: when the cached parse is of the
    * version `from`, `update` turns it into the parse of version `to` (in place), or returns false
-   * to have the file parsed again on the next get.
+   * to have the file parsed again on the next get. A parse that depends on other files (XIncludes)
+   * is left alone: the write changed the signature, so the next get parses it again.
    */
   advance(path: string, from: string, to: string, update: (value: T) => boolean): void {
     const slot = this.slots.get(path);
-    if (!slot || slot.sig !== from || slot.error !== undefined || slot.value === undefined) return;
+    if (!slot || slot.sig !== from || slot.error !== undefined || slot.value === undefined || slot.deps !== undefined) return;
     if (update(slot.value)) this.slots.set(path, { sig: to, value: slot.value });
     else this.slots.delete(path);
   }

@@ -1,6 +1,9 @@
 // Checks that span files: groups, profiles and bundles named in one file must be
 // defined in another (groups.xml, clients.xml, Bundler/, Cfg/ and Probes/ names).
+import { posix } from "node:path";
 import type { XmlElement } from "../../protocol/xml.js";
+import { globToRegExp } from "../plugins/glob.js";
+import { findXIncludes } from "../plugins/xinclude.js";
 import { problem, type LintProblem } from "./problem.js";
 
 export interface ParsedRepository {
@@ -23,16 +26,33 @@ interface GroupIndex {
   profiles: Set<string>;
 }
 
-/** groups.xml plus the Metadata files it XIncludes (already parsed into trees). */
+/**
+ * groups.xml plus the files it XIncludes, recursively (already parsed into trees), found with the
+ * server's own resolver (server/plugins/xinclude.ts): any prefix, hrefs relative to the including
+ * file, a glob in the last part; what the server would refuse is skipped here.
+ */
 function metadataTrees(repo: ParsedRepository): [string, XmlElement][] {
-  const main = repo.trees.get("Metadata/groups.xml");
-  if (!main) return [];
-  const out: [string, XmlElement][] = [["Metadata/groups.xml", main]];
-  walk(main, (e) => {
-    const href = e.tag === "xi:include" ? e.attrs.href : undefined;
-    const inc = href ? repo.trees.get(`Metadata/${href}`) : undefined;
-    if (href && inc) out.push([`Metadata/${href}`, inc]);
-  });
+  const out: [string, XmlElement][] = [];
+  const seen = new Set<string>();
+  const visit = (file: string) => {
+    const tree = repo.trees.get(file);
+    if (!tree || seen.has(file)) return;
+    seen.add(file);
+    out.push([file, tree]);
+    for (const { el } of findXIncludes(tree)) {
+      const href = el.attrs.href;
+      if (!href || posix.isAbsolute(href) || /^[A-Za-z][A-Za-z0-9+.-]*:/.test(href)) continue;
+      const target = posix.normalize(posix.join(posix.dirname(file), href));
+      if (target.startsWith("../")) continue;
+      const base = posix.basename(target);
+      if (!/[*?[]/.test(base)) visit(target);
+      else {
+        const re = globToRegExp(base);
+        for (const f of repo.files) if (posix.dirname(f) === posix.dirname(target) && re.test(posix.basename(f)) && f !== file) visit(f);
+      }
+    }
+  };
+  visit("Metadata/groups.xml");
   return out;
 }
 

@@ -15,7 +15,7 @@ export const SCHEMA_RULES: readonly SchemaRule[] = [
   { pattern: /^Metadata\/groups\.xml$/, schema: "metadata.xsd" },
   { pattern: /^Metadata\/clients\.xml$/, schema: "clients.xsd" },
   // Other Metadata XML is XIncluded into groups.xml or clients.xml: chosen by root element.
-  { pattern: /^Metadata\/[^/]+\.xml$/, schema: "metadata-by-root" },
+  { pattern: /^Metadata\/.+\.xml$/, schema: "metadata-by-root" },
   { pattern: /^Bundler\/[^/]+\.xml$/, schema: "bundle.xsd" },
   { pattern: /^Rules\/[^/]+\.xml$/, schema: "rules.xsd" },
   { pattern: /^Defaults\/[^/]+\.xml$/, schema: "defaults.xsd" },

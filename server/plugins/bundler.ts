@@ -6,27 +6,11 @@ import { DirCache, FileCache } from "../core/file-cache.js";
 import type { PluginContext, PluginFactory } from "../core/context.js";
 import type { ClientMetadata } from "../core/metadata.js";
 import type { AnyPlugin, StructureRole, StructureValidatorRole } from "../core/roles.js";
-import { parseRepoXml, xmlMatch } from "./struct-match.js";
+import { globToRegExp } from "./glob.js";
+import { xmlMatch } from "./struct-match.js";
+import { xincludeParser } from "./xinclude.js";
 
 const BUNDLE_FILE = /^(.*)\.(xml|genshi)$/;
-
-/** Python fnmatch.translate for *, ?, [..]. */
-export function globToRegExp(glob: string): RegExp {
-  let re = "";
-  for (let i = 0; i < glob.length; i++) {
-    const c = glob[i];
-    if (c === "*") re += ".*";
-    else if (c === "?") re += ".";
-    else if (c === "[" && glob.indexOf("]", i + 2) > 0) {
-      const j = glob.indexOf("]", i + 2);
-      let body = glob.slice(i + 1, j).replace(/\\/g, "\\\\");
-      if (body.startsWith("!")) body = "^" + body.slice(1);
-      re += `[${body}]`;
-      i = j;
-    } else re += c.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
-  }
-  return new RegExp(`^(?:${re})$`, "s");
-}
 
 /** Whether the client's version is at least 1.4.0pre2 (upstream compares Bcfg2VersionInfo tuples; no version → false). */
 function supportsInheritModification(version: string | undefined): boolean {
@@ -44,10 +28,11 @@ export class BundlerPlugin implements AnyPlugin, StructureRole, StructureValidat
   readonly name = "Bundler";
   private readonly dir: string;
   private readonly dirCache = new DirCache();
-  private readonly files = new FileCache<XmlElement>(parseRepoXml);
+  private readonly files: FileCache<XmlElement>;
 
   constructor(private readonly ctx: PluginContext) {
     this.dir = join(ctx.settings.repo, "Bundler");
+    this.files = new FileCache(xincludeParser(ctx.settings.repo));
   }
 
   /** Bundle name → file name, from the directory listing (bundle names come from file names). */

@@ -6,12 +6,17 @@ import { FileCache } from "../core/file-cache.js";
 import type { PluginContext, PluginFactory } from "../core/context.js";
 import type { ClientMetadata } from "../core/metadata.js";
 import type { AnyPlugin, DecisionRole } from "../core/roles.js";
-import { findAll, parseRepoXml, xmlMatch } from "./struct-match.js";
+import { findAll, xmlMatch } from "./struct-match.js";
+import { xincludeParser } from "./xinclude.js";
 
 export class DecisionsPlugin implements AnyPlugin, DecisionRole {
   readonly name = "Decisions";
-  private readonly files = new FileCache<XmlElement>(parseRepoXml);
-  constructor(private readonly ctx: PluginContext) {}
+  private readonly files: FileCache<XmlElement>;
+
+  constructor(private readonly ctx: PluginContext) {
+    // DecisionFile is a StructFile upstream: XIncludes resolved.
+    this.files = new FileCache(xincludeParser(ctx.settings.repo));
+  }
 
   async getDecisions(meta: ClientMetadata, mode: string): Promise<Array<[string, string]>> {
     // Upstream does getattr(self, mode): any other mode raises, and the core logs it and sends [].

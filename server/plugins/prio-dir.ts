@@ -6,7 +6,8 @@ import { cloneElement, type XmlElement } from "../../protocol/xml.js";
 import { DirCache, FileCache } from "../core/file-cache.js";
 import type { PluginContext } from "../core/context.js";
 import type { ClientMetadata } from "../core/metadata.js";
-import { findAll, parseRepoXml, xmlMatch } from "./struct-match.js";
+import { findAll, xmlMatch } from "./struct-match.js";
+import { includingParser, type TreeParser } from "./xinclude.js";
 
 export interface PrioFile {
   path: string;
@@ -21,8 +22,8 @@ export class PluginExecutionError extends VacfgError {
   }
 }
 
-function parsePrioFile(text: string, path: string): PrioFile {
-  const root = parseRepoXml(text, path);
+function parsePrioFile(text: string, path: string, tree: TreeParser): PrioFile {
+  const root = tree(text, path);
   const p = root.attrs.priority;
   if (p === undefined || !/^\s*[+-]?\d+\s*$/.test(p)) {
     throw new PluginExecutionError(`Got bogus priority ${p ?? "None"} for file ${path}`);
@@ -38,7 +39,7 @@ function substituteName(value: string, name: string): string {
 export abstract class PrioDir {
   protected readonly dir: string;
   private readonly dirCache = new DirCache();
-  private readonly files = new FileCache<PrioFile>(parsePrioFile);
+  private readonly files: FileCache<PrioFile>;
   /** Per-metadata-object resolved files: one XMLMatch per file per client run, not per entry. */
   private readonly matched = new WeakMap<ClientMetadata, Array<{ file: PrioFile; tree: XmlElement }>>();
   private readonly regexCache = new Map<string, RegExp>();
@@ -48,6 +49,8 @@ export abstract class PrioDir {
     folder: string,
   ) {
     this.dir = join(ctx.settings.repo, folder);
+    // Upstream's PriorityStructFile is an XMLFileBacked: XIncludes resolved; priority= from the file's own root.
+    this.files = new FileCache((text, path, deps) => parsePrioFile(text, path, includingParser(ctx.settings.repo, deps)));
   }
 
   protected abstract regexEnabled(): boolean;

@@ -7,7 +7,8 @@ import { DirCache, FileCache } from "../core/file-cache.js";
 import type { PluginContext, PluginFactory } from "../core/context.js";
 import type { ClientMetadata } from "../core/metadata.js";
 import type { AnyPlugin, ConnectorRole } from "../core/roles.js";
-import { parseRepoXml, xmlMatch } from "./struct-match.js";
+import { xmlMatch } from "./struct-match.js";
+import { includingParser, type TreeParser } from "./xinclude.js";
 
 /** What a template sees for one property file. */
 export interface PropertyFile {
@@ -22,7 +23,7 @@ export interface PropertyFile {
 
 type Parsed = { kind: "xml"; root: XmlElement } | { kind: "json"; value: unknown };
 
-function parseProperty(text: string, path: string): Parsed {
+function parseProperty(text: string, path: string, tree: TreeParser): Parsed {
   if (path.endsWith(".json")) {
     try {
       return { kind: "json", value: JSON.parse(text) };
@@ -30,17 +31,19 @@ function parseProperty(text: string, path: string): Parsed {
       throw new VacfgError("REPO_FILE", `Could not load JSON data from ${path}: ${(e as Error).message}`);
     }
   }
-  return { kind: "xml", root: parseRepoXml(text, path) };
+  return { kind: "xml", root: tree(text, path) };
 }
 
 export class PropertiesPlugin implements AnyPlugin, ConnectorRole {
   readonly name = "Properties";
   private readonly dir: string;
   private readonly dirCache = new DirCache();
-  private readonly files = new FileCache<Parsed>(parseProperty);
+  private readonly files: FileCache<Parsed>;
 
   constructor(private readonly ctx: PluginContext) {
     this.dir = join(ctx.settings.repo, "Properties");
+    // XML property files are StructFiles upstream: XIncludes resolved.
+    this.files = new FileCache((text, path, deps) => parseProperty(text, path, includingParser(ctx.settings.repo, deps)));
   }
 
   async additionalData(meta: ClientMetadata): Promise<Record<string, PropertyFile>> {

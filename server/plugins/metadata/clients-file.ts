@@ -2,6 +2,7 @@
 // aliases, uuid, passwords, secure/floating flags, auth modes and versions.
 import { VacfgError } from "../../../protocol/errors.js";
 import { parseRepoXml, findAll } from "../struct-match.js";
+import { sourceOf, type TreeParser } from "../xinclude.js";
 import type { ClientsEdit } from "./clients-writer.js";
 
 export type AuthMode = "cert" | "cert+password" | "bootstrap";
@@ -81,14 +82,15 @@ function addClient(m: ClientsModel, a: Record<string, string>, aliases: Array<Re
   }
 }
 
-export function parseClientsXml(text: string, path: string): ClientsModel {
-  const root = parseRepoXml(text, path);
+/** clients.xml (with its XIncludes resolved when `tree` does it: included <Clients> nest). */
+export function parseClientsXml(text: string, path: string, tree: TreeParser = parseRepoXml): ClientsModel {
+  const root = tree(text, path);
   if (root.tag !== "Clients") {
     throw new VacfgError("REPO_FILE", `${path}:${root.line ?? 1}: root element is <${root.tag}>, expected <Clients>`);
   }
   const m = emptyClients();
   for (const c of findAll(root, "Client")) {
-    if (!c.attrs.name) throw new VacfgError("REPO_FILE", `${path}:${c.line ?? 0}: <Client> without name=`);
+    if (!c.attrs.name) throw new VacfgError("REPO_FILE", `${sourceOf(c, path)}:${c.line ?? 0}: <Client> without name=`);
     addClient(m, c.attrs, c.children.filter((x) => x.tag === "Alias").map((x) => x.attrs));
   }
   return m;

@@ -3,6 +3,7 @@
 import { VacfgError } from "../../../protocol/errors.js";
 import type { XmlElement } from "../../../protocol/xml.js";
 import { parseRepoXml } from "../struct-match.js";
+import { sourceOf, type TreeParser } from "../xinclude.js";
 
 export interface GroupDecl {
   name: string;
@@ -33,7 +34,7 @@ function conditionOf(e: XmlElement): Predicate | undefined {
   return undefined;
 }
 
-/** Descendants of `e` in document order, each with its ancestor chain (nearest last). */
+/** Every element below the root in document order, each with its ancestors (root first). */
 function walk(e: XmlElement, ancestors: XmlElement[], out: Array<{ el: XmlElement; anc: XmlElement[] }>): void {
   for (const c of e.children) {
     out.push({ el: c, anc: ancestors });
@@ -41,23 +42,28 @@ function walk(e: XmlElement, ancestors: XmlElement[], out: Array<{ el: XmlElemen
   }
 }
 
-export function parseGroupsXml(text: string, path: string): GroupsModel {
-  const root = parseRepoXml(text, path);
+/** Whether `anc[i]` is a Group/Client (of `tags`) directly under a <Groups> (upstream's //Groups/Group). */
+function underGroups(anc: XmlElement[], i: number, tags: string[]): boolean {
+  return i >= 1 && tags.includes(anc[i].tag) && anc[i - 1].tag === "Groups";
+}
+
+/** groups.xml (with its XIncludes resolved when `tree` does it: included roots are nested <Groups>). */
+export function parseGroupsXml(text: string, path: string, tree: TreeParser = parseRepoXml): GroupsModel {
+  const root = tree(text, path);
   if (root.tag !== "Groups") {
     throw new VacfgError("REPO_FILE", `${path}:${root.line ?? 1}: root element is <${root.tag}>, expected <Groups>`);
   }
   const model: GroupsModel = { groups: new Map(), ordered: [], membership: new Map(), negated: new Map() };
-  const top = root.children.filter((c) => c.tag === "Group");
-  const nested: XmlElement[] = [];
-  for (const t of top) {
-    const all: Array<{ el: XmlElement; anc: XmlElement[] }> = [];
-    walk(t, [], all);
-    for (const { el } of all) if (el.tag === "Group") nested.push(el);
-  }
+  const els: Array<{ el: XmlElement; anc: XmlElement[] }> = [];
+  walk(root, [root], els);
+  const below = (v: { anc: XmlElement[] }, tags: string[]) => v.anc.some((_a, i) => underGroups(v.anc, i, tags));
+  // Upstream's XPath: "//Groups/Group" then "//Groups/Group//Group" (nested <Groups> come from XIncludes).
+  const top = els.filter((v) => v.el.tag === "Group" && v.anc[v.anc.length - 1].tag === "Groups").map((v) => v.el);
+  const nested = els.filter((v) => v.el.tag === "Group" && below(v, ["Group"])).map((v) => v.el);
   // Top-level declarations first, then nested ones: the first declaration of a name wins.
   for (const g of [...top, ...nested]) {
     const name = g.attrs.name;
-    if (name === undefined) throw new VacfgError("REPO_FILE", `${path}:${g.line ?? 0}: <Group> without name=`);
+    if (name === undefined) throw new VacfgError("REPO_FILE", `${sourceOf(g, path)}:${g.line ?? 0}: <Group> without name=`);
     if (model.groups.has(name)) continue;
     model.groups.set(name, {
       name,
@@ -68,13 +74,13 @@ export function parseGroupsXml(text: string, path: string): GroupsModel {
     });
     if (g.attrs.default === "true") model.defaultGroup = name;
   }
-  const candidates: Array<{ el: XmlElement; anc: XmlElement[] }> = [];
-  for (const t of root.children) if (t.tag === "Group" || t.tag === "Client") walk(t, [root, t], candidates);
+  // "//Groups/Group//*" then "//Groups/Client//*", each in document order.
+  const candidates = [...els.filter((v) => below(v, ["Group"])), ...els.filter((v) => below(v, ["Client"]))];
   for (const { el, anc } of candidates) {
     // Only childless Group elements declare membership (upstream skips any element with children).
     if (el.tag !== "Group" || el.children.length > 0) continue;
     const name = el.attrs.name;
-    if (name === undefined) throw new VacfgError("REPO_FILE", `${path}:${el.line ?? 0}: <Group> without name=`);
+    if (name === undefined) throw new VacfgError("REPO_FILE", `${sourceOf(el, path)}:${el.line ?? 0}: <Group> without name=`);
     const conds = anc.map(conditionOf).filter((p): p is Predicate => p !== undefined);
     if ((el.attrs.negate ?? "false").toLowerCase() === "true") {
       push(model.negated, name, all(conds));
@@ -83,7 +89,7 @@ export function parseGroupsXml(text: string, path: string): GroupsModel {
     const decl = model.groups.get(name);
     // Upstream looks the group up unguarded here; an undeclared one (only possible under a
     // top-level <Client>) fails the whole file, so it is an error here too, with its line.
-    if (!decl) throw new VacfgError("REPO_FILE", `${path}:${el.line ?? 0}: group "${name}" is used but never declared as a <Group> under <Groups>`);
+    if (!decl) throw new VacfgError("REPO_FILE", `${sourceOf(el, path)}:${el.line ?? 0}: group "${name}" is used but never declared as a <Group> under <Groups>`);
     const category = decl.category;
     // A group in a category is suppressed when the client already has a group of that category.
     if (category) conds.push((_c, _g, cats) => !cats.has(category));

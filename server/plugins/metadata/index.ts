@@ -12,14 +12,15 @@ import { applyClientsEdit, emptyClients, parseClientsXml, type ClientsModel } fr
 import { editClientsXml, type ClientsCommitHook } from "./clients-writer.js";
 import { parseGroupsXml, type GroupsModel } from "./groups-file.js";
 import { authenticate } from "./identity.js";
+import { includingParser } from "../xinclude.js";
 import { addGroup, bundlesOf, firstProfile, mergeGroups, type GroupState } from "./resolve-groups.js";
 
 const CERT_SEEN = "bootstrap-cert-seen";
 
 export class MetadataPlugin implements AnyPlugin, MetadataRole, RmiRole {
   readonly name = "Metadata";
-  private readonly groupsCache = new FileCache<GroupsModel>(parseGroupsXml);
-  private readonly clientsCache = new FileCache<ClientsModel>(parseClientsXml);
+  private readonly groupsCache: FileCache<GroupsModel>;
+  private readonly clientsCache: FileCache<ClientsModel>;
   readonly groupsPath: string;
   readonly clientsPath: string;
   readonly rmi: RmiRole["rmi"];
@@ -27,6 +28,10 @@ export class MetadataPlugin implements AnyPlugin, MetadataRole, RmiRole {
   constructor(private readonly ctx: PluginContext) {
     this.groupsPath = join(ctx.settings.repo, "Metadata", "groups.xml");
     this.clientsPath = join(ctx.settings.repo, "Metadata", "clients.xml");
+    // Both files may XInclude others (upstream XMLMetadataConfig); an edit of one is seen on the next get.
+    const repo = ctx.settings.repo;
+    this.groupsCache = new FileCache((text, path, deps) => parseGroupsXml(text, path, includingParser(repo, deps)));
+    this.clientsCache = new FileCache((text, path, deps) => parseClientsXml(text, path, includingParser(repo, deps)));
     this.rmi = {
       list_clients: {
         help: "List all clients known to the server (clients.xml and the store).",

@@ -210,3 +210,65 @@ export const EDGE_REPO: Record<string, string> = {
   "Probes/p.G70_nomatch": "echo nomatch\n",
   "Probes/q.txt": "ignored\n",
 };
+
+const XI = 'xmlns:xi="http://www.w3.org/2001/XInclude"';
+
+/** groups.xml and a bundle split into pieces with XInclude (compared with the real server). */
+export const XINCLUDE_REPO: Record<string, string> = {
+  "Metadata/groups.xml": `<Groups ${XI}>
+  <Group name="app" profile="true" public="true" default="true">
+    <Bundle name="main"/>
+  </Group>
+  <xi:include href="groups.d/more.xml"/>
+  <Group name="other" profile="true" public="true">
+    <Bundle name="main"/>
+  </Group>
+</Groups>
+`,
+  "Metadata/groups.d/more.xml": `<Groups ${XI}>
+  <Group name="app">
+    <Group name="extra"/>
+  </Group>
+  <Group name="extra">
+    <Bundle name="from-groups-d"/>
+  </Group>
+  <xi:include href="deeper.xml"/>
+</Groups>
+`,
+  "Metadata/groups.d/deeper.xml": `<Groups><Group name="other"><Group name="deep"/></Group><Group name="deep"/></Groups>
+`,
+  "Metadata/clients.xml": `<Clients>
+  <Client name="x1" profile="app"/>
+  <Client name="x2" profile="other"/>
+</Clients>
+`,
+  "Bundler/main.xml": `<Bundle ${XI}>
+  <Package name="b-first"/>
+  <xi:include href="parts/common.xml"/>
+  <Group name="deep"><Package name="only-deep"/></Group>
+  <Package name="z-last"/>
+</Bundle>
+`,
+  "Bundler/parts/common.xml": `<Bundle ${XI}>
+  <Package name="common-pkg"/>
+  <xi:include href="leaf.xml"/>
+  <xi:include href="missing.xml"><xi:fallback><Package name="fb-pkg"/></xi:fallback></xi:include>
+  <Group name="app"><Package name="app-part"/></Group>
+</Bundle>
+`,
+  "Bundler/parts/leaf.xml": `<Package name="deep-pkg"/>
+`,
+  "Bundler/from-groups-d.xml": `<Bundle><Service name="cron"/></Bundle>
+`,
+  "Rules/all.xml": `<Rules priority="1">
+  <Package name="b-first" type="deb" version="any"/>
+  <Package name="common-pkg" type="deb" version="any"/>
+  <Package name="deep-pkg" type="deb" version="any"/>
+  <Package name="fb-pkg" type="deb" version="any"/>
+  <Package name="app-part" type="deb" version="any"/>
+  <Package name="only-deep" type="deb" version="any"/>
+  <Package name="z-last" type="deb" version="any"/>
+  <Service name="cron" status="on" type="systemd"/>
+</Rules>
+`,
+};

@@ -7,7 +7,7 @@ import { parseXml } from "../../../protocol/xml.js";
 import { harness, type Harness } from "./harness.js";
 import { bcfg2RefInstall } from "../../support/paths.js";
 import { startUpstreamServer, upstreamCall, type UpstreamServer } from "../../support/upstream-bcfg2.js";
-import { EDGE_REPO, REPO } from "./fixture-repo.js";
+import { EDGE_REPO, REPO, XINCLUDE_REPO } from "./fixture-repo.js";
 
 /** A Core harness and the upstream server on copies of the same repository, for one describe block. */
 function onBothServers(repo: Parameters<typeof harness>[0]): { h: () => Harness; up: () => UpstreamServer } {
@@ -83,5 +83,17 @@ describe("server core vs the real upstream server: corner cases", function () {
       expect(probes(await both.h().core.getProbes(c)), `GetProbes ${c}`).to.deep.equal(probes(await ref("GetProbes")));
       expect(await both.h().core.getConfig(c), `GetConfig ${c}`).to.equal(await ref("GetConfig"));
     }
+  });
+});
+
+describe("server core vs the real upstream server: XInclude", function () {
+  this.timeout(120_000);
+  const both = onBothServers(XINCLUDE_REPO);
+
+  it("groups.xml and a bundle split with xi:include (nested, fallback, include in mid-bundle) give the same GetConfig", async () => {
+    for (const c of ["x1", "x2"]) {
+      expect(await both.h().core.getConfig(c), `GetConfig ${c}`).to.equal(await upstream(both.up(), c, "sitesecret", "GetConfig"));
+    }
+    expect(await both.h().core.getConfig("x1")).to.include('name="deep-pkg"').and.include('name="fb-pkg"').and.include('name="from-groups-d"');
   });
 });

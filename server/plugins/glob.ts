@@ -1,0 +1,19 @@
+// Shell-style globs as Python's fnmatch reads them (Bundler <Path glob=..>, XInclude hrefs).
+
+/** Python fnmatch.translate for *, ?, [..]. */
+export function globToRegExp(glob: string): RegExp {
+  let re = "";
+  for (let i = 0; i < glob.length; i++) {
+    const c = glob[i];
+    if (c === "*") re += ".*";
+    else if (c === "?") re += ".";
+    else if (c === "[" && glob.indexOf("]", i + 2) > 0) {
+      const j = glob.indexOf("]", i + 2);
+      let body = glob.slice(i + 1, j).replace(/\\/g, "\\\\");
+      if (body.startsWith("!")) body = "^" + body.slice(1);
+      re += `[${body}]`;
+      i = j;
+    } else re += c.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
+  }
+  return new RegExp(`^(?:${re})$`, "s");
+}
