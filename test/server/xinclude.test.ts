@@ -1,10 +1,10 @@
 // XInclude in repository files through the real Core: groups.xml, clients.xml, bundles, Rules,
 // Properties and Decisions pieces, nesting, fallback, refusals, and edits of an included file.
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "chai";
-import { isVacfgError } from "../../protocol/errors.js";
+import { isVacfgError, VacfgError } from "../../protocol/errors.js";
 import { parseXml, serializeXml } from "../../protocol/xml.js";
 import { lintRepository } from "../../server/lint/lint-repository.js";
 import { resolveXIncludes } from "../../server/plugins/xinclude.js";
@@ -17,6 +17,7 @@ const BASE: Record<string, string> = {
   <Group name="web" profile="true" public="true" default="true">
     <Bundle name="main"/>
   </Group>
+  <Group name="db" profile="true" public="true"/>
   <xi:include href="groups.d/extra.xml"/>
 </Groups>
 `,
@@ -102,6 +103,13 @@ describe("XInclude in repository files (real Core)", () => {
     const meta = await h.core.buildMetadata("c2");
     expect(meta.profile).to.equal("web");
     expect(await h.core.authenticate({ user: "c2", password: "c2pw", address: "127.0.0.1" } as never)).to.equal("c2");
+    // DeclareVersion of an included client leaves clients.xml alone; AssertProfile is refused, naming why, with nothing written
+    const main = readFileSync(join(h.repo, "Metadata/clients.xml"), "utf8");
+    await h.core.declareVersion("c2", "1.4.0");
+    const err = await h.core.assertProfile("c2", "db").catch((e: unknown) => e);
+    expect(err).to.be.instanceOf(VacfgError).and.have.property("message").that.matches(/client c2 is defined in a file that clients.xml includes/);
+    expect(readFileSync(join(h.repo, "Metadata/clients.xml"), "utf8")).to.equal(main);
+    expect((await h.store.getClient("c2"))?.profile).to.not.equal("db");
   });
 
   it("a bundle including another (with a nested fallback) binds through Rules that include a part", async () => {

@@ -1,5 +1,6 @@
 // The Metadata plugin: groups.xml + clients.xml (cached by stat signature), the store's client
 // registrations (shared by several server processes), AssertProfile/DeclareVersion write-back.
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { VacfgError } from "../../../protocol/errors.js";
 import type { XmlRpcValue } from "../../../protocol/xmlrpc/values.js";
@@ -9,7 +10,7 @@ import type { AuthRequest, ClientMetadata } from "../../core/metadata.js";
 import type { AnyPlugin, MetadataRole, RmiRole } from "../../core/roles.js";
 import type { ClientRegistration } from "../../store/store.js";
 import { applyClientsEdit, emptyClients, parseClientsXml, type ClientsModel } from "./clients-file.js";
-import { editClientsXml, type ClientsCommitHook } from "./clients-writer.js";
+import { clientExistsInText, editClientsXml, type ClientsCommitHook } from "./clients-writer.js";
 import { parseGroupsXml, type GroupsModel } from "./groups-file.js";
 import { authenticate } from "./identity.js";
 import { includingParser } from "../xinclude.js";
@@ -163,10 +164,22 @@ export class MetadataPlugin implements AnyPlugin, MetadataRole, RmiRole {
     }
     const { meta } = await this.initial(lc);
     if (meta.profile === profile) return;
+    if (c.known.has(meta.hostname) && !this.inClientsXmlItself(meta.hostname)) {
+      // Upstream edits the included file; we change only clients.xml, and a second <Client> there would be ambiguous.
+      throw new VacfgError("METADATA", `${this.clientsPath}: client ${meta.hostname} is defined in a file that clients.xml includes; vacfg changes only clients.xml itself, so set its profile in that file`);
+    }
     this.ctx.logger.info({ client: lc, from: meta.profile, to: profile }, "changing client profile");
     const prev = await this.ctx.store.getClient(meta.hostname);
     await this.ctx.store.upsertClient({ name: meta.hostname, profile, firstSeen: prev?.firstSeen ?? Date.now(), ...(meta.version ? { version: meta.version } : {}) });
     await editClientsXml(this.clientsPath, { op: "set", name: meta.hostname, attr: "profile", value: profile, absent: [["profile", profile]] }, this.onClientsCommit);
+  }
+
+  private inClientsXmlItself(client: string): boolean {
+    try {
+      return clientExistsInText(readFileSync(this.clientsPath, "utf8"), client);
+    } catch {
+      return false;
+    }
   }
 
   async setVersion(client: string, version: string): Promise<void> {
