@@ -11,7 +11,8 @@ import { problem, sortProblems, type LintProblem } from "./problem.js";
 import { listRepositoryFiles } from "./repo-files.js";
 import { defaultSchemaDir } from "./schema-dir.js";
 import { isRepositoryXml, schemaFor } from "./schema-map.js";
-import { checkJinja2Template } from "./templates.js";
+import { checkJinja2Template, checkPythonTemplate } from "./templates.js";
+import { resolveXIncludes } from "../plugins/xinclude.js";
 
 export interface LintOptions {
   /** Folder of the .xsd files (default: the project's schemas/). */
@@ -21,7 +22,9 @@ export interface LintOptions {
 /** Repository XML and templates are small; anything bigger is a mistake, not content. */
 const MAX_FILE_BYTES = 16 * 1024 * 1024;
 
-const UNSUPPORTED_TEMPLATE = /^(Cfg\/.+|Bundler\/[^/]+)\.(genshi|cheetah)$/;
+/** Genshi and Cheetah templates the Cfg plugin renders (Bundler's Genshi bundles it does not). */
+const CFG_PYTHON_TEMPLATE = /^Cfg\/.+\.(genshi|cheetah)$/;
+const UNSUPPORTED_TEMPLATE = /^Bundler\/[^/]+\.genshi$/;
 
 interface XmlFileState {
   file: string;
@@ -88,6 +91,20 @@ async function validateAll(states: XmlFileState[], root: string, schemaDir: stri
   return results.flat();
 }
 
+/** What the server's resolver would refuse in this file's xi:includes (missing file, cycle, a way out of the repository). */
+function checkXIncludes(s: XmlFileState, repoDir: string): LintProblem[] {
+  if (!s.src.includes("XInclude")) return [];
+  try {
+    resolveXIncludes(parseXml(s.src, { source: join(repoDir, s.file) }), join(repoDir, s.file), { repo: repoDir });
+    return [];
+  } catch (err) {
+    // The resolver names the file and line of the failing include, which may be a file this one includes.
+    const msg = (err instanceof Error ? err.message : String(err)).replaceAll(`${repoDir}/`, "");
+    const m = /^([^\n:]+):(\d+): ([\s\S]*)$/.exec(msg);
+    return [m ? problem(m[1]!, Number(m[2]), "xinclude-failed", m[3]!) : problem(s.file, 0, "xinclude-failed", msg)];
+  }
+}
+
 /** Lints a Bcfg2-layout repository; resolves to the problems found (empty when clean). */
 export async function lintRepository(repoDir: string, opts: LintOptions = {}): Promise<LintProblem[]> {
   const schemaDir = opts.schemaDir ?? defaultSchemaDir();
@@ -117,8 +134,11 @@ export async function lintRepository(repoDir: string, opts: LintOptions = {}): P
     } else if (file.endsWith(".jinja2")) {
       const src = readSmall(repoDir, file, out);
       if (src !== undefined) out.push(...checkJinja2Template(file, src));
+    } else if (CFG_PYTHON_TEMPLATE.test(file)) {
+      const src = readSmall(repoDir, file, out);
+      if (src !== undefined) out.push(...checkPythonTemplate(file, src));
     } else if (UNSUPPORTED_TEMPLATE.test(file)) {
-      out.push(problem(file, 0, "unsupported-template", "Genshi and Cheetah templates are not rendered by vacfg; use .jinja2"));
+      out.push(problem(file, 0, "unsupported-template", "Genshi bundles are not rendered by vacfg; use an XML bundle"));
     }
   }
   out.push(...checkProbeNames(files));
@@ -141,8 +161,11 @@ export async function lintRepository(repoDir: string, opts: LintOptions = {}): P
       continue;
     }
     for (const m of msgs) out.push(problem(s.file, m.line, "xml-failed-to-verify", m.message));
+    out.push(...checkXIncludes(s, repoDir));
     trees.set(s.file, s.tree);
   }
   out.push(...checkCrossReferences({ files, trees }));
-  return sortProblems(out);
+  // An include that fails is met from every file that reaches it: report it once.
+  const seen = new Set<string>();
+  return sortProblems(out.filter((p) => (seen.has(JSON.stringify(p)) ? false : (seen.add(JSON.stringify(p)), true))));
 }

@@ -1,7 +1,10 @@
-// Jinja2 template checks: vacfg renders .jinja2 with nunjucks, so a template is good
-// when nunjucks can parse and compile it (syntax Jinja2 has but nunjucks lacks fails
-// here too, which is what we want: the server could not render it).
+// Template checks: vacfg renders .jinja2 with nunjucks, so a template is good when nunjucks
+// can parse and compile it (syntax Jinja2 has but nunjucks lacks fails here too, which is what
+// we want: the server could not render it); .genshi and .cheetah must compile with the server's
+// own subsets of those languages (a directive outside them is named with its line).
 import nunjucks from "nunjucks";
+import { compileCheetah } from "../plugins/cfg/cheetah-template.js";
+import { compileGenshi } from "../plugins/cfg/genshi-template.js";
 import { problem, type LintProblem } from "./problem.js";
 
 interface NunjucksError extends Error {
@@ -34,5 +37,19 @@ export function checkJinja2Template(file: string, src: string): LintProblem[] {
       .replace(/^\([^)]*\)(?: \[Line \d+, Column \d+\])?\s*/, "")
       .trim();
     return [problem(file, line, "jinja2-syntax-error", `Jinja2 syntax error${col}: ${text}`)];
+  }
+}
+
+/** Problems of one .genshi or .cheetah file: what the Cfg plugin would refuse to compile. */
+export function checkPythonTemplate(file: string, src: string): LintProblem[] {
+  const genshi = file.endsWith(".genshi");
+  try {
+    (genshi ? compileGenshi : compileCheetah)(src, file);
+    return [];
+  } catch (err) {
+    const msg = err instanceof Error ? err.message : String(err);
+    const m = msg.startsWith(`${file}:`) ? /^(\d+): ([\s\S]*)$/.exec(msg.slice(file.length + 1)) : null;
+    const code = genshi ? "genshi-syntax-error" : "cheetah-syntax-error";
+    return [m ? problem(file, Number(m[1]), code, m[2]!) : problem(file, 0, code, msg)];
   }
 }

@@ -135,6 +135,39 @@ describe("repository lint", function () {
     expect(resolv[0].message).to.match(/endif/);
   });
 
+  it("compiles Cfg Genshi and Cheetah templates with the server's subsets and names the line of what it refuses", async () => {
+    const { mkdirSync } = await import("node:fs");
+    mkdirSync(join(repo, "Cfg/etc/motd"), { recursive: true });
+    write("Cfg/etc/motd/motd.genshi", "Welcome to ${metadata.hostname}\n{% if True %}\nok\n{% end %}\n");
+    write("Cfg/etc/motd/motd.H_node1.cheetah", "Hello $metadata.hostname\n#include \"/etc/passwd\"\n");
+    write("Cfg/etc/motd/motd.H_node2.cheetah", "#for $n in $range(3)\n$n\n#end for\n");
+    const problems = await lintRepository(repo);
+    expect(only(problems, "Cfg/etc/motd/motd.genshi")).to.deep.equal([]);
+    expect(only(problems, "Cfg/etc/motd/motd.H_node2.cheetah")).to.deep.equal([]);
+    const bad = only(problems, "Cfg/etc/motd/motd.H_node1.cheetah");
+    expect(bad.map((p) => [p.line, p.code])).to.deep.equal([[2, "cheetah-syntax-error"]]);
+    expect(bad[0].message).to.match(/include/);
+  });
+
+  it("reports an xi:include the server would refuse at the including line: missing file, cycle, a way out", async () => {
+    const { mkdirSync } = await import("node:fs");
+    mkdirSync(join(repo, "Metadata/parts"), { recursive: true });
+    const xi = 'xmlns:xi="http://www.w3.org/2001/XInclude"';
+    const groups = readFileSync(join(repo, "Metadata/groups.xml"), "utf8");
+    write("Metadata/groups.xml", groups.replace(/<\/Groups>\s*$/, `  <xi:include ${xi} href="parts/a.xml"/>\n</Groups>\n`));
+    write("Metadata/parts/a.xml", `<Groups ${xi}>\n  <xi:include href="b.xml"/>\n</Groups>\n`);
+    write("Metadata/parts/b.xml", `<Groups ${xi}>\n\n  <xi:include href="a.xml"/>\n</Groups>\n`);
+    write("Rules/escape.xml", `<Rules ${xi} priority="1">\n  <xi:include href="../../outside.xml"/>\n  <xi:include href="missing.xml"/>\n</Rules>\n`);
+    writeFileSync(join(sandbox, "outside.xml"), "<Rules/>\n");
+    const problems = (await lintRepository(repo)).filter((p) => p.code === "xinclude-failed");
+    const at = (f: string) => only(problems, f).map((p) => p.line);
+    expect(at("Metadata/parts/b.xml"), JSON.stringify(problems)).to.deep.equal([3]);
+    expect(only(problems, "Metadata/parts/b.xml")[0].message).to.match(/cycle|loop|recurs/i);
+    expect(at("Rules/escape.xml")).to.have.length(1);
+    expect(only(problems, "Rules/escape.xml")[0].message).to.match(/outside|leav|escape/i);
+    expect(only(problems, "Rules/escape.xml")[0].message).to.not.include(sandbox);
+  });
+
   it("refuses a DOCTYPE or entity declaration and never expands it", async () => {
     write(
       "Metadata/clients.xml",
