@@ -6,9 +6,10 @@ import { CONTEXT_PROBE_NAME, parameterFileToJson } from "../protocol/params.js";
 import { locateParameters } from "./context/locate-params.js";
 import type { Logger } from "./log.js";
 
-export async function contextProbeData(root: string, log: Logger): Promise<ProbeDataItem | undefined> {
+/** `caPem`: the agent's CA (--ca), which an https parameter location must chain to as well. */
+export async function contextProbeData(root: string, log: Logger, caPem?: string): Promise<ProbeDataItem | undefined> {
   try {
-    const found = await locateParameters({ root });
+    const found = await locateParameters({ root, ...(caPem ? { caPem } : {}) });
     if (!found) {
       log.debug("no contextualization parameters found");
       return undefined;

@@ -94,7 +94,8 @@ export async function runAgent(o: AgentOptions, log: Logger, tools: Tool[] = def
       // The built-in context probe speaks for vacfg-context. When the repository also has a probe
       // of that name (it can only read a copy of the parameters), the agent's data answers it
       // under that probe's source, so the server files it where templates read it.
-      const ctxItem = await contextProbeData(o.root, log);
+      // The CA (--ca) the server was checked with is the site CA an https parameter location uses too.
+      const ctxItem = await contextProbeData(o.root, log, o.ca ? readFileSync(o.ca, "utf8") : undefined);
       if (ctxItem) items.push(ctxItem);
       for (const probe of probes) {
         if (ctxItem && probe.name === ctxItem.name) {

@@ -1,6 +1,7 @@
 // Where the agent finds its contextualization parameters at boot, in a fixed order:
 // patched file, kernel command line, DHCP-provided location, cloud-init NoCloud seed.
 import { existsSync, readFileSync } from "node:fs";
+import { get as httpsGet } from "node:https";
 import { join } from "node:path";
 import { decodeCtxFromCmdline } from "../../protocol/ctx-cmdline.js";
 import { ProtocolError } from "../../protocol/errors.js";
@@ -19,6 +20,8 @@ export interface LocateInput {
   nocloudDirs?: string[];
   /** Timeout for an https parameter location (ms, default 10000). */
   fetchTimeoutMs?: number;
+  /** CA certificates (PEM) an https location's server must chain to: the site CA; default the system's. */
+  caPem?: string;
 }
 
 export interface LocatedParameters {
@@ -51,7 +54,7 @@ export async function locateParameters(input: LocateInput): Promise<LocatedParam
   for (const lf of input.dhcpLeaseFiles ?? [join(root, "run/vacfg/dhcp-ctx-url")]) {
     const loc = readIfExists(lf)?.trim();
     if (!loc) continue;
-    const { origin, text } = await fetchLocation(root, loc, lf, input.fetchTimeoutMs ?? 10000);
+    const { origin, text } = await fetchLocation(root, loc, lf, input.fetchTimeoutMs ?? 10000, input.caPem);
     return { source: "dhcp", origin, params: parseParameterFile(text, origin) };
   }
 
@@ -66,19 +69,8 @@ export async function locateParameters(input: LocateInput): Promise<LocatedParam
 }
 
 /** A DHCP-provided location: file:///path or /path (inside root) or https://. */
-async function fetchLocation(root: string, loc: string, from: string, timeoutMs: number): Promise<{ origin: string; text: string }> {
-  if (loc.startsWith("https://")) {
-    let res: Response;
-    try {
-      res = await fetch(loc, { signal: AbortSignal.timeout(timeoutMs), redirect: "error" });
-    } catch (err) {
-      throw new ProtocolError("PARAMS_INVALID", `${loc} (from ${from}): ${(err as Error).message}`, { cause: err });
-    }
-    if (!res.ok) throw new ProtocolError("PARAMS_INVALID", `${loc} (from ${from}): HTTP ${res.status}`);
-    const body = Buffer.from(await res.arrayBuffer());
-    if (body.length > MAX_FETCH) throw new ProtocolError("PARAMS_INVALID", `${loc}: larger than ${MAX_FETCH} bytes`);
-    return { origin: loc, text: body.toString("utf8") };
-  }
+async function fetchLocation(root: string, loc: string, from: string, timeoutMs: number, caPem?: string): Promise<{ origin: string; text: string }> {
+  if (loc.startsWith("https://")) return { origin: loc, text: await fetchHttps(loc, from, timeoutMs, caPem) };
   const path = loc.startsWith("file:///") ? decodeURIComponent(loc.slice("file://".length)) : loc;
   if (!path.startsWith("/") || path.split("/").includes("..")) {
     throw new ProtocolError("PARAMS_INVALID", `${from}: "${loc}" is neither an absolute file path nor an https URL`);
@@ -87,6 +79,35 @@ async function fetchLocation(root: string, loc: string, from: string, timeoutMs:
   const text = readIfExists(full);
   if (text === undefined) throw new ProtocolError("PARAMS_INVALID", `${from}: parameter file ${full} does not exist`);
   return { origin: full, text };
+}
+
+/**
+ * GET over TLS, trusting `caPem` (the site CA) when given: no redirects (a location is exact), the
+ * whole exchange within `timeoutMs`, and the body cut off past MAX_FETCH instead of buffered.
+ */
+function fetchHttps(url: string, from: string, timeoutMs: number, caPem?: string): Promise<string> {
+  const fail = (why: string, cause?: unknown) => new ProtocolError("PARAMS_INVALID", `${url} (from ${from}): ${why}`, cause === undefined ? undefined : { cause });
+  return new Promise((resolve, reject) => {
+    const req = httpsGet(url, { ...(caPem ? { ca: caPem } : {}), signal: AbortSignal.timeout(timeoutMs) }, (res) => {
+      if (res.statusCode !== 200) {
+        res.resume();
+        return reject(fail(`HTTP ${res.statusCode}${res.statusCode! >= 300 && res.statusCode! < 400 ? " (redirects are not followed)" : ""}`));
+      }
+      const chunks: Buffer[] = [];
+      let size = 0;
+      res.on("data", (c: Buffer) => {
+        size += c.length;
+        if (size > MAX_FETCH) {
+          req.destroy();
+          return reject(fail(`larger than ${MAX_FETCH} bytes`));
+        }
+        chunks.push(c);
+      });
+      res.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
+      res.on("error", (e) => reject(fail(e.message, e)));
+    });
+    req.on("error", (e) => reject(fail(e.name === "AbortError" || e.name === "TimeoutError" ? `no answer within ${timeoutMs} ms` : e.message, e)));
+  });
 }
 
 /** The parameter file that a vacfg-built NoCloud user-data would write; undefined if it holds none. */

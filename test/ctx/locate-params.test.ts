@@ -4,7 +4,10 @@ import { expect } from "chai";
 import { mkdirSync, mkdtempSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
+import { createServer, type Server } from "node:https";
+import type { AddressInfo } from "node:net";
 import { locateParameters } from "../../agent/context/locate-params.js";
+import { createCa, issueCertificate } from "../../server/admin/tls-material.js";
 import { encodeCtxArg } from "../../protocol/ctx-cmdline.js";
 import { parseParameterFile, serializeParameterFile, type ParameterFile } from "../../protocol/params.js";
 import { noCloudSeed } from "../../hypervisor/ctx/nocloud.js";
@@ -85,5 +88,78 @@ describe("locateParameters (agent/context/locate-params.ts)", () => {
     const e = await failure(locateParameters({ root, cmdline: "" }));
     expect(e?.code).to.equal("PARAMS_INVALID");
     expect(e?.message).to.contain("does not exist");
+  });
+
+  describe("an https location (the site's parameter server, on loopback)", () => {
+    const ca = createCa("test site CA");
+    const other = createCa("someone else's CA");
+    const leaf = issueCertificate(ca, { cn: "127.0.0.1", altNames: ["127.0.0.1"], usage: "server" });
+    let server: Server;
+    let base: string;
+    const hits: string[] = [];
+    before(async () => {
+      server = createServer({ cert: leaf.certPem, key: leaf.keyPem }, (req, res) => {
+        hits.push(req.url ?? "");
+        if (req.url === "/ctx/node1.xml") return void res.end(serializeParameterFile(withDomain("via-https")));
+        if (req.url === "/moved") return void res.writeHead(302, { location: "/ctx/node1.xml" }).end();
+        if (req.url === "/huge") {
+          // 8 MiB in 64 KiB writes; the client must hang up past its 4 MiB limit
+          const chunk = Buffer.alloc(65536, 0x20);
+          let left = 128;
+          const pump = () => {
+            while (left > 0) {
+              left--;
+              if (!res.write(chunk)) return void res.once("drain", pump);
+            }
+            res.end();
+          };
+          res.on("error", () => undefined);
+          return pump();
+        }
+        if (req.url === "/silent") return; // never answers
+        res.writeHead(404).end();
+      });
+      await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+      base = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    });
+    after(() => {
+      server.closeAllConnections();
+      server.close();
+    });
+    const at = async (path: string, opts: { caPem?: string; fetchTimeoutMs?: number } = { caPem: ca.certPem }) => {
+      put(join(root, "run/vacfg/dhcp-ctx-url"), `${base}${path}\n`);
+      return locateParameters({ root, cmdline: "", ...opts }).then(
+        (r) => ({ r, e: undefined }),
+        (e: { code?: string; message: string }) => ({ r: undefined, e }),
+      );
+    };
+
+    it("fetches the parameters from a server whose certificate the site CA issued", async () => {
+      const { r, e } = await at("/ctx/node1.xml");
+      expect(e).to.equal(undefined);
+      expect(r?.source).to.equal("dhcp");
+      expect(r?.origin).to.equal(`${base}/ctx/node1.xml`);
+      expect(r?.params.get("domain")).to.deep.equal({ kind: "value", value: "via-https" });
+    });
+
+    it("refuses a server the given CA did not issue, and one the system does not trust", async () => {
+      for (const opts of [{ caPem: other.certPem }, {}]) {
+        const { e } = await at("/ctx/node1.xml", opts);
+        expect(e?.code).to.equal("PARAMS_INVALID");
+        expect(e?.message).to.contain(`${base}/ctx/node1.xml`).and.match(/certificate/i);
+      }
+    });
+
+    it("names the HTTP status, follows no redirect, stops a body past 4 MiB, and gives up on a silent server", async () => {
+      expect((await at("/nope.xml")).e?.message).to.contain("HTTP 404");
+      const moved = (await at("/moved")).e;
+      expect(moved?.message).to.contain("HTTP 302").and.contain("redirects are not followed");
+      expect(hits.filter((h) => h === "/ctx/node1.xml").length, "the redirect target was fetched").to.equal(1);
+      expect((await at("/huge")).e?.message).to.contain("larger than 4194304 bytes");
+      const t0 = Date.now();
+      const silent = (await at("/silent", { caPem: ca.certPem, fetchTimeoutMs: 300 })).e;
+      expect(silent?.message).to.contain("no answer within 300 ms");
+      expect(Date.now() - t0).to.be.below(5000);
+    });
   });
 });
