@@ -1,7 +1,8 @@
-// Partition tables of whole-disk raw images (MBR primary partitions and GPT), read directly
-// from the bytes so no loop device or root is needed.
-import { closeSync, openSync, readSync } from "node:fs";
+// Partition tables of whole-disk raw images (MBR primary and logical partitions, GPT), read
+// directly from the bytes with bounded reads, so no loop device or root is needed.
+import { closeSync, openSync, readSync, statSync } from "node:fs";
 import { VacfgError } from "../../protocol/errors.js";
+import { FIRST_LOGICAL, isExtendedType, readLogicalPartitions } from "./ebr.js";
 
 export interface Partition {
   /** 1-based, as Linux numbers them (sda1, ...). */
@@ -10,6 +11,8 @@ export interface Partition {
   size: number;
   /** MBR: "0x83"; GPT: the type GUID. */
   type: string;
+  /** MBR only: an extended partition is a container of logical ones (5, 6, ...), not a filesystem. */
+  kind?: "primary" | "extended" | "logical";
 }
 
 export interface DiskLayout {
@@ -64,7 +67,7 @@ export function readDiskLayout(path: string): DiskLayout {
     const type = e[4];
     if (type === 0) continue;
     if (type === 0xee) protective = true;
-    primaries.push({ index: i + 1, offset: e.readUInt32LE(8) * 512, size: e.readUInt32LE(12) * 512, type: `0x${type.toString(16).padStart(2, "0")}` });
+    primaries.push({ index: i + 1, offset: e.readUInt32LE(8) * 512, size: e.readUInt32LE(12) * 512, type: hexType(type), kind: isExtendedType(type) ? "extended" : "primary" });
   }
   if (protective) {
     const gpt = readGpt(path, 512) ?? readGpt(path, 4096);
@@ -73,7 +76,23 @@ export function readDiskLayout(path: string): DiskLayout {
   }
   // A FAT/ext boot sector also ends in 55AA; an MBR has sane entries.
   if (primaries.length === 0) return { scheme: "none", partitions: [] };
-  return { scheme: "mbr", partitions: primaries };
+  return { scheme: "mbr", partitions: [...primaries, ...logicalPartitions(path, primaries)] };
+}
+
+const hexType = (type: number) => `0x${type.toString(16).padStart(2, "0")}`;
+
+/** Every extended primary's chain in slot order, numbered on from 5 across them, as Linux does. */
+function logicalPartitions(path: string, primaries: Partition[]): Partition[] {
+  const out: Partition[] = [];
+  const diskSectors = Math.floor(statSync(path).size / 512);
+  for (const p of primaries) {
+    if (p.kind !== "extended") continue;
+    const ext = { index: p.index, startSector: p.offset / 512, sectors: p.size / 512 };
+    for (const l of readLogicalPartitions(path, ext, FIRST_LOGICAL + out.length, diskSectors, (o, n) => readAt(path, o, n))) {
+      out.push({ index: l.index, offset: l.offset, size: l.size, type: hexType(l.type), kind: "logical" });
+    }
+  }
+  return out;
 }
 
 /** True when an ext2/3/4 superblock magic (0xEF53) sits at offset+1080. */

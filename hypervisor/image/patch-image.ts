@@ -14,7 +14,7 @@ import { hasExtMagic, readAt, readDiskLayout, type Partition } from "./partition
 export type ImageFormat = "ext" | "raw-disk" | "qcow2";
 
 export interface PatchOptions {
-  /** 1-based partition to patch; default: the first ext partition holding /etc. */
+  /** Partition number as Linux numbers it (1-4 primary, 5... logical); default: the first ext partition holding /etc. */
   partition?: number;
 }
 
@@ -47,11 +47,13 @@ export function locateFilesystem(image: string, opts: PatchOptions = {}): { offs
   }
   const layout = readDiskLayout(image);
   if (layout.scheme === "none") throw new VacfgError("IMAGE", `${image}: neither an ext filesystem nor a partitioned disk`);
-  const ext = layout.partitions.filter((p) => hasExtMagic(image, p.offset));
+  // an extended partition's first sector is an EBR, never a filesystem; its logical partitions are listed too
+  const ext = layout.partitions.filter((p) => p.kind !== "extended" && hasExtMagic(image, p.offset));
   let chosen: Partition | undefined;
   if (opts.partition) {
     chosen = layout.partitions.find((p) => p.index === opts.partition);
     if (!chosen) throw new VacfgError("IMAGE", `${image}: no partition ${opts.partition}`);
+    if (chosen.kind === "extended") throw new VacfgError("IMAGE", `${image}: partition ${opts.partition} is an extended partition (a container of logical partitions 5, 6, ...), not a filesystem`);
     if (!ext.includes(chosen)) throw new VacfgError("IMAGE", `${image}: partition ${opts.partition} is not ext2/3/4`);
   } else {
     // A separate /boot is also ext; the root filesystem is the one with /etc.

@@ -38,12 +38,14 @@ export interface DiskPart {
   sizeMiB: number;
   /** directories to create in the partition's ext4; undefined: leave it unformatted */
   dirs?: string[];
+  /** sfdisk type; "5" makes an MBR extended partition, and the entries after it inside its range become logical */
+  type?: string;
 }
 
 /** A whole-disk raw image with an MBR ("dos") or GPT table, partitions formatted at their offsets. */
 export function mkDisk(path: string, label: "dos" | "gpt", sizeMiB: number, parts: DiskPart[]): void {
   sh("truncate", ["-s", `${sizeMiB}M`, path]);
-  const script = [`label: ${label}`, ...parts.map((p) => `start=${p.startSector}, size=${p.sizeMiB * 2048}, type=${label === "dos" ? "83" : "L"}`)].join("\n") + "\n";
+  const script = [`label: ${label}`, ...parts.map((p) => `start=${p.startSector}, size=${p.sizeMiB * 2048}, type=${p.type ?? (label === "dos" ? "83" : "L")}`)].join("\n") + "\n";
   sh("sfdisk", ["-q", path], script);
   for (const p of parts) if (p.dirs) mkExt4(path, p.sizeMiB, p.dirs, p.startSector * 512);
 }
