@@ -8,7 +8,7 @@ import { join } from "node:path";
 import type { IncomingMessage } from "node:http";
 import { VacfgError } from "../../protocol/errors.js";
 import { writeFileOnce } from "../admin/fs-safe.js";
-import type { LoginThrottle } from "./login-throttle.js";
+import type { AdminLoginGuard } from "./stored-login-throttle.js";
 
 export const SESSION_COOKIE = "vacfg_reports";
 export const ADMIN_USER = "admin";
@@ -29,24 +29,19 @@ export interface AdminAuth {
 }
 
 /**
- * Who a request is, with failed passwords counted per source address: a valid session cookie is
- * admitted (it is no password guess, and keeps a logged-in admin working through a lockout at the
- * same address); Basic credentials from a locked-out address are refused without being checked.
+ * Who a request is, with failed passwords counted per source address in the store: a valid session
+ * cookie is admitted (it is no password guess, and keeps a logged-in admin working through a lockout
+ * at the same address); Basic credentials from a locked-out address are refused without being
+ * checked; `unavailable` when the store cannot say whether the address is locked (answer 503).
  */
-export type Admission = { kind: "admin" } | { kind: "anonymous" } | { kind: "wrong" } | { kind: "locked"; retryAfterMs: number };
+export type Admission = { kind: "admin" } | { kind: "anonymous" } | { kind: "wrong" } | { kind: "locked"; retryAfterMs: number } | { kind: "unavailable" };
 
-export function admitAdmin(auth: AdminAuth, throttle: LoginThrottle, req: IncomingMessage, address: string, now = Date.now()): Admission {
+export async function admitAdmin(auth: AdminAuth, guard: AdminLoginGuard, req: IncomingMessage, address: string, now = Date.now()): Promise<Admission> {
   if (auth.hasSession(req, now)) return { kind: "admin" };
   const basic = auth.basicCredentials(req);
   if (!basic) return { kind: "anonymous" };
-  const wait = throttle.retryAfterMs(address);
-  if (wait > 0) return { kind: "locked", retryAfterMs: wait };
-  if (auth.checkPassword(basic.user, basic.password)) {
-    throttle.succeed(address);
-    return { kind: "admin" };
-  }
-  const lockout = throttle.fail(address);
-  return lockout > 0 ? { kind: "locked", retryAfterMs: lockout } : { kind: "wrong" };
+  const r = await guard.attempt(address, () => auth.checkPassword(basic.user, basic.password));
+  return r.kind === "ok" ? { kind: "admin" } : r;
 }
 
 function safeEqual(a: string, b: string): boolean {

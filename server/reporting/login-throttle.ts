@@ -1,7 +1,8 @@
 // Failed admin logins per source address (the reporting form, Basic admin:PASSWORD on the pages and
 // on /metrics): after too many failures in a window the address is locked out for a while, longer
 // for each further burst, so that guessing the admin password from one place is slow. In memory,
-// per server process, bounded in size; the clock is injectable so that tests need not wait.
+// per server process, bounded in size; the clock is injectable so that tests need not wait. The server
+// itself uses stored-login-throttle.ts (the same limit shared through the store), with throttleKey() here.
 import type { Logger } from "pino";
 
 export interface LoginThrottleOptions {

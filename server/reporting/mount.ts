@@ -6,9 +6,10 @@ import type { Store } from "../store/store.js";
 import { createServerMetrics, METRICS_CONTENT_TYPE, type ServerMetrics } from "../http/metrics.js";
 import { isLocalhost, peerAddress } from "../http/peer.js";
 import { admitAdmin, createAdminAuth, loadAdminPassword } from "./admin-session.js";
-import { createLoginThrottle, retryAfterSeconds, type LoginThrottleOptions } from "./login-throttle.js";
+import { retryAfterSeconds, type LoginThrottleOptions } from "./login-throttle.js";
+import { createStoredLoginThrottle } from "./stored-login-throttle.js";
 import { CLIENT_STATES, clientRows, DEFAULT_STALE_HOURS, reportOptions } from "./report-model.js";
-import { createReportsRouter } from "./router.js";
+import { createReportsRouter, LOGIN_UNAVAILABLE_RETRY_S } from "./router.js";
 
 export const REPORTS_PATH = "/reports";
 export const METRICS_PATH = "/metrics";
@@ -52,18 +53,23 @@ export function reportingWeb(opts: ReportingWebOptions): ReportingWeb {
   }
   const auth = createAdminAuth(adminPassword, REPORTS_PATH);
   const log = opts.logger?.child({ component: "reporting" });
-  // One count of failed logins per process, for the form, the pages' Basic auth and /metrics alike.
-  const throttle = createLoginThrottle({ ...opts.loginThrottle, ...(log ? { logger: log } : {}) });
+  // One count of failed logins for the form, the pages' Basic auth and /metrics alike, kept in the store
+  // so that every process on it (--workers N, servers behind a load balancer) shares it.
+  const throttle = createStoredLoginThrottle({ store: opts.store, ...opts.loginThrottle, ...(log ? { logger: log } : {}) });
   const router = createReportsRouter({ store: opts.store, adminPassword, staleHours, mountPath: REPORTS_PATH, throttle, ...(log ? { logger: log } : {}) });
 
   const serveMetrics = async (req: Request, res: Response): Promise<void> => {
     // Prometheus on the server itself scrapes without credentials; from elsewhere, the admin's.
     const address = peerAddress(req.socket);
     if (!isLocalhost(address)) {
-      const who = admitAdmin(auth, throttle, req, address);
+      const who = await admitAdmin(auth, throttle, req, address);
       if (who.kind === "locked") {
         const seconds = retryAfterSeconds(who.retryAfterMs);
         res.status(429).set({ "Retry-After": String(seconds), "Content-Type": "text/plain" }).send(`too many failed logins from ${address}; retry after ${seconds} s\n`);
+        return;
+      }
+      if (who.kind === "unavailable") {
+        res.status(503).set({ "Retry-After": String(LOGIN_UNAVAILABLE_RETRY_S), "Content-Type": "text/plain" }).send("logins cannot be checked right now; retry shortly\n");
         return;
       }
       if (who.kind !== "admin") {

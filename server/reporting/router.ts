@@ -10,7 +10,8 @@ import { VacfgError } from "../../protocol/errors.js";
 import type { Store } from "../store/store.js";
 import { peerAddress } from "../http/peer.js";
 import { admitAdmin, createAdminAuth, type AdminAuth } from "./admin-session.js";
-import { createLoginThrottle, retryAfterSeconds, type LoginThrottle } from "./login-throttle.js";
+import { retryAfterSeconds } from "./login-throttle.js";
+import { createStoredLoginThrottle, type AdminLoginGuard } from "./stored-login-throttle.js";
 import { stylesheetPath, viewsDir } from "./assets.js";
 import {
   clientDetail,
@@ -43,8 +44,8 @@ export interface ReportsOptions {
   logger?: Logger;
   /** Where the router is mounted (for the session cookie's Path); default /reports. */
   mountPath?: string;
-  /** Failed logins per address; shared with /metrics by mount.ts. Default: a new one (login-throttle.ts). */
-  throttle?: LoginThrottle;
+  /** Failed logins per address; shared with /metrics by mount.ts. Default: a new one on `store` (stored-login-throttle.ts). */
+  throttle?: AdminLoginGuard;
 }
 
 /** A page of a long list, with links to its neighbours that keep every other query parameter. */
@@ -97,7 +98,7 @@ export function createReportsRouter(opts: ReportsOptions): Router {
   const env = createEnvironment();
   const css = readFileSync(stylesheetPath());
   const auth: AdminAuth = createAdminAuth(opts.adminPassword, opts.mountPath ?? "/reports");
-  const throttle = opts.throttle ?? createLoginThrottle(opts.logger ? { logger: opts.logger } : {});
+  const throttle = opts.throttle ?? createStoredLoginThrottle({ store: opts.store, ...(opts.logger ? { logger: opts.logger } : {}) });
   const defaultStale = opts.staleHours ?? DEFAULT_STALE_HOURS;
   const store = opts.store;
   const router = express.Router();
@@ -134,22 +135,26 @@ export function createReportsRouter(opts: ReportsOptions): Router {
     const message = `Too many failed logins from your address. Logins from it are refused for ${wait}, even with the right password.`;
     render(req, res, view, { anonymous: true, view: { keep: "", ro: reportOptions(Date.now(), defaultStale) }, ...ctx, status: 429, locked: message, message }, 429);
   };
+  /** 503 when the store cannot tell whether the address is locked out; the password is not looked at. */
+  const loginUnavailable = (req: Request, res: Response, view: string, ctx: Record<string, unknown>): void => {
+    res.set("Retry-After", String(LOGIN_UNAVAILABLE_RETRY_S));
+    const message = "Logins cannot be checked right now (the server's store is not answering). Try again shortly.";
+    render(req, res, view, { anonymous: true, view: { keep: "", ro: reportOptions(Date.now(), defaultStale) }, ...ctx, status: 503, locked: message, message }, 503);
+  };
 
-  router.post("/login", express.urlencoded({ extended: false, limit: "8kb" }), (req, res) => {
+  router.post("/login", express.urlencoded({ extended: false, limit: "8kb" }), async (req, res) => {
     const body = (req.body ?? {}) as Record<string, unknown>;
     const next = safeNext(one(body.next));
     const address = peerAddress(req.socket);
-    const wait = throttle.retryAfterMs(address);
-    if (wait > 0) return lockedOut(req, res, wait, "login.njk", { next });
-    if (auth.checkPassword(one(body.user) ?? "", one(body.password) ?? "")) {
-      throttle.succeed(address);
+    const r = await throttle.attempt(address, () => auth.checkPassword(one(body.user) ?? "", one(body.password) ?? ""));
+    if (r.kind === "ok") {
       opts.logger?.info({ address }, "reporting admin logged in");
       res.set("Set-Cookie", auth.issueCookie()).redirect(303, `${req.baseUrl}${next}`);
       return;
     }
+    if (r.kind === "unavailable") return loginUnavailable(req, res, "login.njk", { next });
+    if (r.kind === "locked") return lockedOut(req, res, r.retryAfterMs, "login.njk", { next });
     opts.logger?.warn({ address }, "reporting login refused");
-    const lockout = throttle.fail(address);
-    if (lockout > 0) return lockedOut(req, res, lockout, "login.njk", { next });
     render(req, res, "login.njk", { anonymous: true, view: { keep: "", ro: reportOptions(Date.now(), defaultStale) }, next, failed: true }, 401);
   });
   router.post("/logout", (req, res) => {
@@ -157,10 +162,11 @@ export function createReportsRouter(opts: ReportsOptions): Router {
   });
 
   // Everything below needs the admin.
-  router.use((req, res, next) => {
-    const who = admitAdmin(auth, throttle, req, peerAddress(req.socket));
+  router.use(async (req, res, next) => {
+    const who = await admitAdmin(auth, throttle, req, peerAddress(req.socket));
     if (who.kind === "admin") return next();
     if (who.kind === "locked") return lockedOut(req, res, who.retryAfterMs, "error.njk", {});
+    if (who.kind === "unavailable") return loginUnavailable(req, res, "error.njk", {});
     if (req.method === "GET" || req.method === "HEAD") {
       res.redirect(303, `${req.baseUrl}/login?next=${encodeURIComponent(req.url)}`);
       return;
@@ -235,6 +241,9 @@ export function createReportsRouter(opts: ReportsOptions): Router {
   });
   return router;
 }
+
+/** Retry-After (seconds) when the login limit cannot be read from the store. */
+export const LOGIN_UNAVAILABLE_RETRY_S = 10;
 
 const SECURITY_HEADERS = {
   "Content-Security-Policy": "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { expect } from "chai";
 import { spawnServer, type ServerProcess } from "../../harness/server-process.js";
 import { ADMIN_PASSWORD, makeSite, request, SITE_PASSWORD, statsDocument, xmlrpc, type ReportSite } from "../../harness/report-site.js";
+import { formLogin } from "./login-client.js";
 
 const ENV = { VACFG_SITE_PASSWORD: SITE_PASSWORD, VACFG_ADMIN_PASSWORD: ADMIN_PASSWORD };
 
@@ -65,5 +66,16 @@ describe("server --workers (cluster) on one SQLite store", function () {
     expect(now.has(victim)).to.equal(false);
     expect(now.size).to.equal(2);
     expect(await xmlrpc(srv.url, ca(), "after-restart", SITE_PASSWORD, "DeclareVersion", ["1.4.0"])).to.equal(true);
+  });
+
+  it("adds up failed admin logins made through both workers (one limit in the store)", async function () {
+    // Each login is a fresh connection, so the primary spreads them over both workers (3 + 2): with a
+    // limit per process neither worker would have seen 5.
+    const pids = await answeringPids(4);
+    expect(pids.size).to.equal(2);
+    for (let i = 0; i < 4; i++) expect((await formLogin(srv.url, ca(), `wrong-${i}`, "127.0.0.3")).status, `attempt ${i + 1}`).to.equal(401);
+    const fifth = await formLogin(srv.url, ca(), "wrong-4", "127.0.0.3");
+    expect(fifth.status).to.equal(429);
+    for (let i = 0; i < 4; i++) expect((await formLogin(srv.url, ca(), ADMIN_PASSWORD, "127.0.0.3")).status, `right password, connection ${i + 1}`).to.equal(429);
   });
 });

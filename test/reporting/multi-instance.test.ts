@@ -8,6 +8,7 @@ import { openStore } from "../../server/store/open-store.js";
 import { sharedPostgres } from "../../harness/postgres-server.js";
 import { spawnServer, type ServerProcess } from "../../harness/server-process.js";
 import { ADMIN_PASSWORD, makeSite, request, SITE_PASSWORD, statsDocument, xmlrpc, type ReportSite } from "../../harness/report-site.js";
+import { formLogin } from "./login-client.js";
 
 const ENV = { VACFG_SITE_PASSWORD: SITE_PASSWORD, VACFG_ADMIN_PASSWORD: ADMIN_PASSWORD };
 
@@ -82,6 +83,23 @@ describe("several server processes on one PostgreSQL", function () {
       ]);
     } finally {
       await store.close();
+    }
+  });
+
+  it("shares the admin login limit: failures on both add up, a success on one clears both", async function () {
+    const login = (srv: ServerProcess, password: string) => formLogin(srv.url, ca(), password, "127.0.0.4");
+    for (let i = 0; i < 2; i++) expect((await login(a, `x-a-${i}`)).status).to.equal(401);
+    for (let i = 0; i < 2; i++) expect((await login(b, `x-b-${i}`)).status).to.equal(401);
+    expect((await login(b, ADMIN_PASSWORD)).status).to.equal(303);
+    for (let i = 0; i < 3; i++) expect((await login(a, `y-a-${i}`)).status, `A attempt ${i + 1} after the success`).to.equal(401);
+    expect((await login(b, "y-b-0")).status).to.equal(401);
+    const fifth = await login(b, "y-b-1");
+    expect(fifth.status).to.equal(429);
+    expect(fifth.headers["retry-after"]).to.equal("900");
+    for (const srv of [a, b]) {
+      const r = await login(srv, ADMIN_PASSWORD);
+      expect(r.status).to.equal(429);
+      expect(Number(r.headers["retry-after"])).to.be.within(890, 900);
     }
   });
 });
