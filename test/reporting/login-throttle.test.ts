@@ -1,13 +1,17 @@
 // The admin login's rate limit, through the real HTTPS server (form, Basic on the pages, /metrics
 // from a non-loopback address) with the throttle's clock moved by the test, and the throttle module
-// itself for what one loopback server cannot show (the cap, the memory bound, IPv6 keys).
+// itself for what one loopback server cannot show (the cap, IPv6 keys).
 import https from "node:https";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "chai";
 import { pino } from "pino";
 import { startServer, type StartedServer } from "../../server/http/start-server.js";
-import { createLoginThrottle, throttleKey } from "../../server/reporting/login-throttle.js";
+import { throttleKey } from "../../server/reporting/login-throttle.js";
+import { createStoredLoginThrottle } from "../../server/reporting/stored-login-throttle.js";
+import { openStore } from "../../server/store/open-store.js";
+import type { Store } from "../../server/store/store.js";
 import { ADMIN_PASSWORD, makeSite, type HttpResult, type ReportSite } from "../../harness/report-site.js";
 
 const MIN = 60_000;
@@ -113,64 +117,49 @@ describe("reporting admin login rate limit (real server)", function () {
   });
 });
 
-describe("login throttle (module)", function () {
-  it("counts addresses apart, caps the back-off at an hour, and forgets after a quiet hour", function () {
-    let t = 0;
-    const th = createLoginThrottle({ now: () => t });
-    const burst = (a: string): number => {
-      let ms = 0;
-      for (let i = 0; i < 5; i++) ms = th.fail(a);
-      return ms;
-    };
-    expect(burst("192.0.2.1")).to.equal(15 * MIN);
-    expect(th.retryAfterMs("192.0.2.1")).to.equal(15 * MIN);
-    expect(th.retryAfterMs("192.0.2.2")).to.equal(0);
-    expect(th.fail("192.0.2.2")).to.equal(0);
-    const lockouts: number[] = [];
-    for (let i = 0; i < 4; i++) {
-      t += th.retryAfterMs("192.0.2.1");
-      lockouts.push(burst("192.0.2.1"));
-    }
-    expect(lockouts).to.deep.equal([30 * MIN, 60 * MIN, 60 * MIN, 60 * MIN]);
-    // Failures spread wider than the window never lock.
-    for (let i = 0; i < 10; i++) {
-      t += 4 * MIN;
-      expect(th.fail("192.0.2.3")).to.equal(0);
-    }
-    // An hour of quiet after the lockout ends: the address starts over at 15 minutes.
-    t += th.retryAfterMs("192.0.2.1") + 60 * MIN;
-    expect(burst("192.0.2.1")).to.equal(15 * MIN);
+describe("login throttle keys and back-off (module, real SQLite store)", function () {
+  let dir: string;
+  let store: Store;
+  beforeEach(async function () {
+    dir = mkdtempSync(join(tmpdir(), "vacfg-login-keys-"));
+    store = await openStore(`sqlite:${join(dir, "store.db")}`);
   });
-
-  it("stays within its address bound, forgetting the least recently active first", function () {
-    let t = 0;
-    const th = createLoginThrottle({ now: () => t, maxAddresses: 100 });
-    const other = (i: number): string => `10.0.${i >> 8}.${i & 255}`;
-    for (let i = 0; i < 5; i++) th.fail("198.51.100.1");
-    for (let i = 0; i < 98; i++) th.fail(other(i));
-    t++;
-    th.fail("198.51.100.1"); // a try while locked is activity: it moves to the back of the queue
-    th.fail(other(98));
-    th.fail(other(99));
-    expect(th.size).to.equal(100);
-    expect(th.retryAfterMs("198.51.100.1")).to.be.greaterThan(0);
-    // 10.0.0.0 was the least recently active: forgotten, so it starts a fresh count.
-    for (let i = 0; i < 4; i++) th.fail(other(0));
-    expect(th.retryAfterMs(other(0))).to.equal(0);
-    for (let i = 100; i < 300; i++) th.fail(other(i));
-    expect(th.size).to.equal(100);
-    expect(th.retryAfterMs("198.51.100.1")).to.equal(0);
+  afterEach(async function () {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
   });
+  const wrong = (): boolean => false;
 
-  it("keys IPv6 by /64 and IPv4-mapped addresses as IPv4", function () {
+  it("keys IPv6 by /64 and IPv4-mapped addresses as IPv4", async function () {
     expect(throttleKey("2001:db8:1:2:aaaa::1")).to.equal("2001:db8:1:2::/64");
     expect(throttleKey("2001:db8:1:2::ffff")).to.equal("2001:db8:1:2::/64");
     expect(throttleKey("2001:db8::1")).to.equal("2001:db8:0:0::/64");
     expect(throttleKey("::1")).to.equal("0:0:0:0::/64");
     expect(throttleKey("::ffff:192.0.2.7")).to.equal("192.0.2.7");
-    const th = createLoginThrottle();
-    for (let i = 0; i < 5; i++) th.fail(`2001:db8:1:2::${i + 1}`);
-    expect(th.retryAfterMs("2001:db8:1:2:ffff::9")).to.be.greaterThan(0);
-    expect(th.retryAfterMs("2001:db8:1:3::1")).to.equal(0);
+    const th = createStoredLoginThrottle({ store, now: () => 0 });
+    for (let i = 0; i < 5; i++) await th.attempt(`2001:db8:1:2::${i + 1}`, wrong);
+    expect((await th.attempt("2001:db8:1:2:ffff::9", () => true)).kind).to.equal("locked");
+    expect((await th.attempt("2001:db8:1:3::1", () => true)).kind).to.equal("ok");
+  });
+
+  it("doubles the lockout per burst up to an hour; failures spread wider than the window never lock", async function () {
+    let t = 0;
+    const th = createStoredLoginThrottle({ store, now: () => t });
+    const burst = async (a: string): Promise<number> => {
+      for (let i = 0; i < 5; i++) await th.attempt(a, wrong);
+      const r = await th.attempt(a, () => true);
+      return r.kind === "locked" ? r.retryAfterMs : 0;
+    };
+    const lockouts: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      const ms = await burst("192.0.2.1");
+      lockouts.push(ms);
+      t += ms;
+    }
+    expect(lockouts).to.deep.equal([15 * MIN, 30 * MIN, 60 * MIN, 60 * MIN]);
+    for (let i = 0; i < 10; i++) {
+      t += 4 * MIN;
+      expect((await th.attempt("192.0.2.3", wrong)).kind).to.equal("wrong");
+    }
   });
 });
