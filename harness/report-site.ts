@@ -80,10 +80,13 @@ export interface HttpResult {
   body: string;
 }
 
-/** One HTTPS request to the site (CA-verified), with a keep-alive agent when given. */
-export function request(url: string, ca: string, opts: { method?: string; headers?: Record<string, string>; body?: string; agent?: https.Agent } = {}): Promise<HttpResult> {
+/**
+ * One HTTPS request to the site (CA-verified), with a keep-alive agent when given (false: a fresh
+ * connection), from a chosen loopback source address when given (127.0.0.2 is "elsewhere" to the server).
+ */
+export function request(url: string, ca: string, opts: { method?: string; headers?: Record<string, string>; body?: string; agent?: https.Agent | false; from?: string } = {}): Promise<HttpResult> {
   return new Promise((resolve, reject) => {
-    const req = https.request(url, { method: opts.method ?? "GET", headers: opts.headers, ca, agent: opts.agent, servername: "localhost" }, (res) => {
+    const req = https.request(url, { method: opts.method ?? "GET", headers: opts.headers, ca, agent: opts.agent, servername: "localhost", ...(opts.from ? { localAddress: opts.from } : {}) }, (res) => {
       const chunks: Buffer[] = [];
       res.on("data", (c: Buffer) => chunks.push(c));
       res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString("utf8") }));

@@ -1,7 +1,6 @@
 // The admin login's rate limit, through the real HTTPS server (form, Basic on the pages, /metrics
 // from a non-loopback address) with the throttle's clock moved by the test, and the throttle module
 // itself for what one loopback server cannot show (the cap, IPv6 keys).
-import https from "node:https";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -13,6 +12,7 @@ import { createStoredLoginThrottle } from "../../server/reporting/stored-login-t
 import { openStore } from "../../server/store/open-store.js";
 import type { Store } from "../../server/store/store.js";
 import { ADMIN_PASSWORD, makeSite, type HttpResult, type ReportSite } from "../../harness/report-site.js";
+import { formLogin, sendFrom } from "./login-client.js";
 
 const MIN = 60_000;
 
@@ -33,21 +33,8 @@ describe("reporting admin login rate limit (real server)", function () {
     site?.cleanup();
   });
 
-  /** One HTTPS request from a chosen loopback source address (127.0.0.2 is "elsewhere" to the server). */
-  function send(path: string, opts: { from?: string; method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<HttpResult> {
-    return new Promise((resolve, reject) => {
-      const req = https.request(`${server.url}${path}`, { method: opts.method ?? "GET", headers: opts.headers, ca: site.config.tls.ca, servername: "localhost", localAddress: opts.from ?? "127.0.0.1", agent: false }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on("data", (c: Buffer) => chunks.push(c));
-        res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString("utf8") }));
-        res.on("error", reject);
-      });
-      req.on("error", reject);
-      req.end(opts.body);
-    });
-  }
-  const login = (password: string, from?: string): Promise<HttpResult> =>
-    send("/reports/login", { from, method: "POST", headers: { "Content-Type": "application/x-www-form-urlencoded" }, body: new URLSearchParams({ user: "admin", password, next: "/clients" }).toString() });
+  const send = (path: string, opts: Parameters<typeof sendFrom>[2] = {}): Promise<HttpResult> => sendFrom(`${server.url}${path}`, site.config.tls.ca, opts);
+  const login = (password: string, from?: string): Promise<HttpResult> => formLogin(server.url, site.config.tls.ca, password, from);
   const basic = (password: string): Record<string, string> => ({ Authorization: `Basic ${Buffer.from(`admin:${password}`).toString("base64")}` });
   const sessionOf = (r: HttpResult): string => String(r.headers["set-cookie"]).split(";")[0];
 

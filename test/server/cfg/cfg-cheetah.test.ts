@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { compileCheetah } from "../../../server/plugins/cfg/cheetah-template.js";
 import { templateVars } from "../../../server/plugins/cfg/template-data.js";
 import { bcfg2RefKit } from "../../support/paths.js";
-import { clientMeta, probeValue, propertiesConnector } from "./plugin-fixture.js";
+import { clientMeta, CORPUS_VARS, probeValue, propertiesConnector } from "./plugin-fixture.js";
 
 // Upstream: Template(data, compilerSettings=dict(useStackFrames=False)); setattr(template, k, v); respond().
 // A "lab" request gets a metadata object shaped like upstream's ClientMetadata (attributes,
@@ -47,15 +47,7 @@ json.dump(out, sys.stdout)
 `;
 
 const VARS = {
-  host: "node0",
-  groups: ["torque-head", "cluster", "bookworm"],
-  nodes: [
-    { name: "node0", np: 8, props: "head" },
-    { name: "node1", np: 16, props: "compute,gpu" },
-  ],
-  probes: { cpus: "8\n", arch: "amd64\n" },
-  nothing: null,
-  n: 7,
+  ...CORPUS_VARS,
   word: "Mixed Case",
   flag: true,
   empty: "",

@@ -5,7 +5,7 @@ import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { compileGenshi } from "../../../server/plugins/cfg/genshi-template.js";
 import { CfgPlugin } from "../../../server/plugins/cfg/index.js";
-import { bindPath, clientMeta, pluginContext, probeValue, propertiesConnector, tempRepo } from "./plugin-fixture.js";
+import { bindPath, clientMeta, CORPUS_VARS, pluginContext, probeValue, propertiesConnector, tempRepo } from "./plugin-fixture.js";
 
 const PY = `
 import json, sys
@@ -19,18 +19,6 @@ for t in req["templates"]:
         out.append("ERROR " + type(e).__name__)
 json.dump(out, sys.stdout)
 `;
-
-const VARS = {
-  host: "node0",
-  groups: ["torque-head", "cluster", "bookworm"],
-  nodes: [
-    { name: "node0", np: 8, props: "head" },
-    { name: "node1", np: 16, props: "compute,gpu" },
-  ],
-  probes: { cpus: "8\n", arch: "amd64\n" },
-  nothing: null,
-  n: 7,
-};
 
 const TEMPLATES = [
   "plain text, no markup\n",
@@ -57,11 +45,11 @@ describe("Cfg Genshi subset", () => {
   it("renders like the real Genshi NewTextTemplate", function () {
     expect(hasGenshi, "python3-genshi (test/setup/debian-packages.txt)").to.equal(true);
     const expected = JSON.parse(
-      execFileSync("/usr/bin/python3", ["-c", PY], { input: JSON.stringify({ templates: TEMPLATES, vars: VARS }), encoding: "utf8" }),
+      execFileSync("/usr/bin/python3", ["-c", PY], { input: JSON.stringify({ templates: TEMPLATES, vars: CORPUS_VARS }), encoding: "utf8" }),
     ) as string[];
     const ours = TEMPLATES.map((t, i) => {
       try {
-        return compileGenshi(t, `t${i}.genshi`).render(VARS);
+        return compileGenshi(t, `t${i}.genshi`).render(CORPUS_VARS);
       } catch (e) {
         return `ERROR ${/: (\w+Error): /.exec((e as Error).message)?.[1] ?? (e as Error).message}`;
       }

@@ -126,3 +126,16 @@ export function xml(e: XmlElement): string {
 export function propertiesConnector(files: Record<string, string>): Record<string, { xdata: XmlElement }> {
   return Object.fromEntries(Object.entries(files).map(([k, v]) => [k, { xdata: parseXml(v, { source: k }) }]));
 }
+
+/** Variables both template-language corpora (Genshi, Cheetah) render with, here and in the real engine. */
+export const CORPUS_VARS = {
+  host: "node0",
+  groups: ["torque-head", "cluster", "bookworm"],
+  nodes: [
+    { name: "node0", np: 8, props: "head" },
+    { name: "node1", np: 16, props: "compute,gpu" },
+  ],
+  probes: { cpus: "8\n", arch: "amd64\n" },
+  nothing: null,
+  n: 7,
+};
