@@ -166,6 +166,6 @@ export async function lintRepository(repoDir: string, opts: LintOptions = {}): P
   }
   out.push(...checkCrossReferences({ files, trees }));
   // An include that fails is met from every file that reaches it: report it once.
-  const seen = new Set<string>();
-  return sortProblems(out.filter((p) => (seen.has(JSON.stringify(p)) ? false : (seen.add(JSON.stringify(p)), true))));
+  const unique = new Map(out.map((p) => [`${p.file}\0${p.line}\0${p.code}\0${p.message}`, p]));
+  return sortProblems([...unique.values()]);
 }
