@@ -9,7 +9,7 @@ if (!ensureUpstreamInstalled()) {
   process.exit(1);
 }
 const mocha = join(projectRoot, "node_modules/mocha/bin/mocha.js");
-const r = spawnSync(process.execPath, [mocha, "--no-config", "--timeout", "300000", "dist/test/compat/*.compat.js"], {
+const r = spawnSync(process.execPath, [mocha, "--no-config", "--forbid-pending", "--forbid-only", "--timeout", "300000", "dist/test/compat/*.compat.js"], {
   stdio: "inherit",
   cwd: projectRoot,
 });
