@@ -2,7 +2,7 @@
 // are taken, all four files are parsed, changed in memory, and written back atomically in an
 // order that keeps them consistent after a kill at any point.
 import { closeSync, existsSync, openSync, readFileSync, statSync, constants } from "node:fs";
-import { writeFileAtomic } from "./atomic-file.js";
+import { writeFileAtomic } from "../lib/atomic-file.js";
 import { takePidLock } from "./pid-lock.js";
 import { inRoot } from "./root.js";
 

@@ -7,7 +7,7 @@ import { parseConfiguration, type Configuration } from "../protocol/documents/co
 import { parseProbes, serializeProbeData, type ProbeDataItem } from "../protocol/documents/probes.js";
 import { el, type XmlElement } from "../protocol/xml.js";
 import { loadAccounts, type AccountDb } from "./accounts.js";
-import { writeFileAtomic } from "./atomic-file.js";
+import { writeFileAtomic } from "../lib/atomic-file.js";
 import { contextProbeData } from "./context-probe.js";
 import { matchesDecision, parseDecisionList, type Decision } from "./decisions.js";
 import { execCommand } from "./exec.js";

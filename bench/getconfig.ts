@@ -16,7 +16,7 @@ import { fileURLToPath } from "node:url";
 import { pino } from "pino";
 import { initSite } from "../server/admin/init.js";
 import { loadServerConfig } from "../server/admin/server-config.js";
-import { startServer } from "../server/http/start-server.js";
+import { startServer } from "../server/start-server.js";
 import type { LoadResult, LoadSpec } from "./getconfig-load.js";
 
 const run = promisify(execFile);

@@ -8,7 +8,7 @@ import { dirname, join } from "node:path";
 import { pino } from "pino";
 import { initSite } from "../server/admin/init.js";
 import { loadServerConfig, type ServerConfig } from "../server/admin/server-config.js";
-import { startServer, type StartedServer } from "../server/http/start-server.js";
+import { startServer, type StartedServer } from "../server/start-server.js";
 import { parseMethodResponse } from "../protocol/xmlrpc/parser.js";
 import { serializeMethodCall } from "../protocol/xmlrpc/serializer.js";
 import type { XmlRpcValue } from "../protocol/xmlrpc/values.js";

@@ -4,8 +4,8 @@
 import cluster from "node:cluster";
 import { pino } from "pino";
 import { loadServerConfig } from "../server/admin/server-config.js";
-import { serveClustered } from "../server/http/cluster.js";
-import { startServer } from "../server/http/start-server.js";
+import { serveClustered } from "../server/http/workers.js";
+import { startServer } from "../server/start-server.js";
 
 const [configPath, storeUrl, workersArg] = process.argv.slice(2);
 const cfg = loadServerConfig(configPath);

@@ -6,7 +6,7 @@ import { posix } from "node:path";
 import { TextDecoder } from "node:util";
 import { pathEntry, type PathEntry } from "../../protocol/entries.js";
 import type { XmlElement } from "../../protocol/xml.js";
-import { fsyncDir, linkAtomic, removeStaleTemps, tempSibling, writeFileAtomic } from "../atomic-file.js";
+import { fsyncDir, linkAtomic, removeStaleTemps, tempSibling, writeFileAtomic } from "../../lib/atomic-file.js";
 import { inRoot } from "../root.js";
 import { bcfg2Bdiff } from "../unified-diff.js";
 import type { States, Tool, ToolContext } from "./tool.js";

@@ -14,9 +14,9 @@ import { CONTEXT_FILE_PATH, serializeParameterFile } from "../../protocol/params
 import { parseContextTemplate } from "../../protocol/ctx-template.js";
 import { assemble } from "../../hypervisor/ctx/assemble.js";
 import { writeSiteCa } from "../../hypervisor/ctx/site-ca.js";
-import { FIGURE1_USERS, TORQUE_CONTEXT_TEMPLATE, figure1Site } from "../../hypervisor/workspace/torque-appliance.js";
+import { FIGURE1_USERS, TORQUE_CONTEXT_TEMPLATE, figure1Site } from "../../demo/torque-appliance.js";
 import { ensureDefaults } from "../../server/admin/ensure-defaults.js";
-import { startServer } from "../../server/http/start-server.js";
+import { startServer } from "../../server/start-server.js";
 
 const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
 const SHOWN = ["/etc/resolv.conf", "/var/spool/torque/server_name", "/var/spool/torque/server_priv/nodes", "/var/spool/torque/mom_priv/config", "/etc/hosts"];

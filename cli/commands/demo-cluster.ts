@@ -1,9 +1,9 @@
 // `vacfg demo cluster`: the paper's five-node Torque cluster, deployed from the Figure 1
-// parameters and really booted (see hypervisor/workspace/demo-cluster.ts). Needs root.
+// parameters and really booted (see demo/cluster.ts). Needs root.
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Command } from "commander";
-import { runClusterDemo } from "../../hypervisor/workspace/demo-cluster.js";
+import { runClusterDemo } from "../../demo/cluster.js";
 
 /** The project root when running from dist/cli/commands/. */
 const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");

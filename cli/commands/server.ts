@@ -2,11 +2,11 @@
 import type { Command } from "commander";
 import { ensureDefaults } from "../../server/admin/ensure-defaults.js";
 import { loadServerConfig } from "../../server/admin/server-config.js";
-import { startServer } from "../../server/http/start-server.js";
+import { startServer } from "../../server/start-server.js";
 import { loadAdminPassword } from "../../server/reporting/admin-session.js";
 import { workspaceRouter } from "../../hypervisor/workspace/api.js";
 import { loadWorkspaceConfig, openWorkspace, type OpenWorkspace } from "../../hypervisor/workspace/config.js";
-import { serveClustered } from "../../server/http/cluster.js";
+import { serveClustered } from "../../server/http/workers.js";
 
 const WORKSPACE_API_PATH = "/api/v1";
 
@@ -38,7 +38,7 @@ export function registerServer(program: Command): void {
         });
       };
       const srv = workers > 0 ? await serveClustered(workers, start) : await start();
-      // In cluster mode a worker's own signal handling stops it (server/http/cluster.ts).
+      // In cluster mode a worker's own signal handling stops it (server/http/workers.ts).
       if ("role" in srv && srv.role === "worker") return;
       console.log(`vacfg server listening on ${srv.url}${workers > 0 ? ` (${workers} workers)` : ""}${opts.workspace ? ` (workspace API at ${WORKSPACE_API_PATH})` : ""}`);
       const stop = (): void => {

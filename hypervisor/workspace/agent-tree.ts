@@ -10,7 +10,7 @@ export const GUEST_AGENT_DIR = "/opt/vacfg";
 export const GUEST_AGENT_MAIN = `${GUEST_AGENT_DIR}/dist/agent/main.js`;
 
 /** The dist/ folders the agent's modules import (agent imports protocol, nothing else of ours). */
-const DIST_DIRS = ["agent", "protocol"];
+const DIST_DIRS = ["agent", "lib", "protocol"];
 
 async function jsFiles(dir: string, rel = ""): Promise<string[]> {
   const out: string[] = [];

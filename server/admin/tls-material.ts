@@ -7,7 +7,7 @@ import { isIP } from "node:net";
 import { join } from "node:path";
 import forge from "node-forge";
 import { VacfgError } from "../../protocol/errors.js";
-import { writeFileOnce } from "./fs-safe.js";
+import { createFileOnce as writeFileOnce } from "../../lib/atomic-file.js";
 
 export interface PemPair {
   certPem: string;

@@ -2,8 +2,8 @@
 // defined in another (groups.xml, clients.xml, Bundler/, Cfg/ and Probes/ names).
 import { posix } from "node:path";
 import type { XmlElement } from "../../protocol/xml.js";
-import { globToRegExp } from "../plugins/glob.js";
-import { findXIncludes } from "../plugins/xinclude.js";
+import { globToRegExp } from "../plugins/shared/glob.js";
+import { findXIncludes } from "../plugins/shared/xinclude.js";
 import { problem, type LintProblem } from "./problem.js";
 
 export interface ParsedRepository {

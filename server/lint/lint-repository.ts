@@ -12,7 +12,7 @@ import { listRepositoryFiles } from "./repo-files.js";
 import { defaultSchemaDir } from "./schema-dir.js";
 import { isRepositoryXml, schemaFor } from "./schema-map.js";
 import { checkJinja2Template, checkPythonTemplate } from "./templates.js";
-import { resolveXIncludes } from "../plugins/xinclude.js";
+import { resolveXIncludes } from "../plugins/shared/xinclude.js";
 
 export interface LintOptions {
   /** Folder of the .xsd files (default: the project's schemas/). */

@@ -6,9 +6,9 @@ import { DirCache, FileCache } from "../core/file-cache.js";
 import type { PluginContext, PluginFactory } from "../core/context.js";
 import type { ClientMetadata } from "../core/metadata.js";
 import type { AnyPlugin, StructureRole, StructureValidatorRole } from "../core/roles.js";
-import { globToRegExp } from "./glob.js";
-import { xmlMatch } from "./struct-match.js";
-import { xincludeParser } from "./xinclude.js";
+import { globToRegExp } from "./shared/glob.js";
+import { xmlMatch } from "./shared/xml-match.js";
+import { xincludeParser } from "./shared/xinclude.js";
 
 const BUNDLE_FILE = /^(.*)\.(xml|genshi)$/;
 

@@ -8,7 +8,7 @@ import { FileCache } from "../core/file-cache.js";
 import type { PluginContext, PluginFactory } from "../core/context.js";
 import type { ClientMetadata } from "../core/metadata.js";
 import type { AnyPlugin, ConnectorRole } from "../core/roles.js";
-import { parseRepoXml } from "./struct-match.js";
+import { parseRepoXml } from "./shared/xml-match.js";
 
 export const CONTEXT_PROBE = "vacfg-context";
 

@@ -6,8 +6,8 @@ import { FileCache } from "../core/file-cache.js";
 import type { PluginContext, PluginFactory } from "../core/context.js";
 import type { ClientMetadata } from "../core/metadata.js";
 import type { AnyPlugin, DecisionRole } from "../core/roles.js";
-import { findAll, xmlMatch } from "./struct-match.js";
-import { xincludeParser } from "./xinclude.js";
+import { findAll, xmlMatch } from "./shared/xml-match.js";
+import { xincludeParser } from "./shared/xinclude.js";
 
 export class DecisionsPlugin implements AnyPlugin, DecisionRole {
   readonly name = "Decisions";

@@ -4,7 +4,7 @@ import type { XmlElement } from "../../protocol/xml.js";
 import type { PluginContext, PluginFactory } from "../core/context.js";
 import type { ClientMetadata } from "../core/metadata.js";
 import type { AnyPlugin, GoalValidatorRole } from "../core/roles.js";
-import { PrioDir } from "./prio-dir.js";
+import { PrioDir } from "./shared/prio-dir.js";
 
 export class DefaultsPlugin extends PrioDir implements AnyPlugin, GoalValidatorRole {
   readonly name = "Defaults";

@@ -7,8 +7,8 @@ import { DirCache, FileCache } from "../core/file-cache.js";
 import type { PluginContext, PluginFactory } from "../core/context.js";
 import type { ClientMetadata } from "../core/metadata.js";
 import type { AnyPlugin, ConnectorRole } from "../core/roles.js";
-import { xmlMatch } from "./struct-match.js";
-import { includingParser, type TreeParser } from "./xinclude.js";
+import { xmlMatch } from "./shared/xml-match.js";
+import { includingParser, type TreeParser } from "./shared/xinclude.js";
 
 /** What a template sees for one property file. */
 export interface PropertyFile {

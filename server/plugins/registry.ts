@@ -12,7 +12,7 @@ import { metadataPlugin } from "./metadata/index.js";
 import { probesPlugin } from "./probes.js";
 import { propertiesPlugin } from "./properties.js";
 import { rulesPlugin } from "./rules.js";
-import { reportingPlugin } from "./statistics-store.js";
+import { reportingPlugin } from "./reporting.js";
 import { cfgPlugin } from "./cfg/index.js"; // Cfg: owned by the Cfg engineer (server/plugins/cfg/)
 import { sshbasePlugin } from "./sshbase/index.js"; // SSHbase: owned by the Cfg engineer (server/plugins/sshbase/)
 

@@ -3,7 +3,7 @@
 import type { PluginContext, PluginFactory } from "../core/context.js";
 import type { ClientMetadata } from "../core/metadata.js";
 import type { AnyPlugin, GeneratorRole } from "../core/roles.js";
-import { PrioDir } from "./prio-dir.js";
+import { PrioDir } from "./shared/prio-dir.js";
 
 export class RulesPlugin extends PrioDir implements AnyPlugin, GeneratorRole {
   readonly name = "Rules";

@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { IncomingMessage } from "node:http";
 import { VacfgError } from "../../protocol/errors.js";
-import { writeFileOnce } from "../admin/fs-safe.js";
+import { createFileOnce as writeFileOnce } from "../../lib/atomic-file.js";
 import type { AdminLoginGuard } from "./stored-login-throttle.js";
 
 export const SESSION_COOKIE = "vacfg_reports";

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { pino } from "pino";
 import { initSite } from "../../server/admin/init.js";
 import { loadServerConfig } from "../../server/admin/server-config.js";
-import { startServer, type StartedServer } from "../../server/http/start-server.js";
+import { startServer, type StartedServer } from "../../server/start-server.js";
 import { startUpstreamServer, upstreamCall, type UpstreamServer } from "../support/upstream-bcfg2.js";
 
 export const SITE_PASSWORD = "labsecret";

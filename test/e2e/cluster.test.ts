@@ -5,7 +5,7 @@
 import { expect } from "chai";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { runClusterDemo, type ClusterDemoReport } from "../../hypervisor/workspace/demo-cluster.js";
+import { runClusterDemo, type ClusterDemoReport } from "../../demo/cluster.js";
 
 const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
 const FQDNS = [1, 2, 3, 4, 5].map((i) => `node${i}.cluster`);

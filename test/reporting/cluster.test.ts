@@ -1,4 +1,4 @@
-// `--workers N` (server/http/cluster.ts): two worker processes share one port and one SQLite
+// `--workers N` (server/http/workers.ts): two worker processes share one port and one SQLite
 // store; both answer, and a worker that is killed is replaced.
 import https from "node:https";
 import { join } from "node:path";

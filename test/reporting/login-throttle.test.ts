@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "chai";
 import { pino } from "pino";
-import { startServer, type StartedServer } from "../../server/http/start-server.js";
+import { startServer, type StartedServer } from "../../server/start-server.js";
 import { throttleKey } from "../../server/reporting/login-throttle.js";
 import { createStoredLoginThrottle } from "../../server/reporting/stored-login-throttle.js";
 import { openStore } from "../../server/store/open-store.js";

@@ -6,7 +6,7 @@ import https from "node:https";
 import { expect } from "chai";
 import { renderTextReport } from "../../server/reporting/text-report.js";
 import { openStore } from "../../server/store/open-store.js";
-import type { StartedServer } from "../../server/http/start-server.js";
+import type { StartedServer } from "../../server/start-server.js";
 import { ADMIN_PASSWORD, makeSite, request, SITE_PASSWORD, startSiteServer, statsDocument, xmlrpc, type HttpResult, type ReportSite } from "../../harness/report-site.js";
 
 const name = (i: number): string => `c${String(i).padStart(3, "0")}`;

@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "chai";
 import { pino } from "pino";
-import { startServer, type StartedServer } from "../../server/http/start-server.js";
+import { startServer, type StartedServer } from "../../server/start-server.js";
 import { openStore } from "../../server/store/open-store.js";
 import type { Store } from "../../server/store/store.js";
 import { createStoredLoginThrottle, LOGIN_INDEX_KIND } from "../../server/reporting/stored-login-throttle.js";

@@ -6,7 +6,7 @@ import { copyFileSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { expect } from "chai";
 import type { Page } from "puppeteer-core";
-import type { StartedServer } from "../../server/http/start-server.js";
+import type { StartedServer } from "../../server/start-server.js";
 import { launchChromium, type HeadlessBrowser } from "./browser.js";
 import { ADMIN_PASSWORD, makeSite, request, SITE_PASSWORD, startSiteServer, statsDocument, xmlrpc, type ReportSite } from "../../harness/report-site.js";
 import { AGENT_MAIN } from "../agent/fixtures.js";

@@ -7,7 +7,7 @@ import { expect } from "chai";
 import { isVacfgError, VacfgError } from "../../protocol/errors.js";
 import { parseXml, serializeXml } from "../../protocol/xml.js";
 import { lintRepository } from "../../server/lint/lint-repository.js";
-import { resolveXIncludes } from "../../server/plugins/xinclude.js";
+import { resolveXIncludes } from "../../server/plugins/shared/xinclude.js";
 import { harness, writeRepo, type Harness } from "./core/harness.js";
 
 const XI = 'xmlns:xi="http://www.w3.org/2001/XInclude"';

@@ -20,7 +20,7 @@ import { waitForSerial } from "../../hypervisor/vm/serial.js";
 import { ensureAgentAppliance } from "../../hypervisor/workspace/agent-appliance.js";
 import { loadWorkspaceConfig, openWorkspace } from "../../hypervisor/workspace/config.js";
 import { WorkspaceService, type WorkspaceOptions } from "../../hypervisor/workspace/service.js";
-import { FIGURE1_USERS, TORQUE_CONTEXT_TEMPLATE, figure1Site } from "../../hypervisor/workspace/torque-appliance.js";
+import { FIGURE1_USERS, TORQUE_CONTEXT_TEMPLATE, figure1Site } from "../../demo/torque-appliance.js";
 import { KIND } from "../../hypervisor/workspace/types.js";
 import { openStore } from "../../server/store/open-store.js";
 import type { Store } from "../../server/store/store.js";

@@ -3,7 +3,7 @@
 import type { XmlElement } from "../../../protocol/xml.js";
 import type { PluginContext } from "../../core/context.js";
 import type { ClientMetadata } from "../../core/metadata.js";
-import { matchConditionals } from "./xml-match.js";
+import { xmlMatch } from "../shared/xml-match.js";
 
 interface Binder {
   bindEntry(entry: XmlElement, meta: ClientMetadata): Promise<void>;
@@ -25,7 +25,7 @@ function groupMetadata(group: string): ClientMetadata {
 
 export async function renderAuthorizedKeys(spec: XmlElement, meta: ClientMetadata, cfg: Binder, ctx: PluginContext): Promise<string> {
   const lines: string[] = [];
-  for (const allow of matchConditionals(spec, meta).children.filter((c) => c.tag === "Allow")) {
+  for (const allow of xmlMatch(spec, meta).children.filter((c) => c.tag === "Allow")) {
     const options = allow.children
       .filter((c) => c.tag === "Option")
       .map((o) => (o.attrs.value ? `${o.attrs.name}=${o.attrs.value}` : (o.attrs.name ?? "")));

@@ -1,6 +1,7 @@
 // How a file in a Cfg entry directory is handled, decided from its name alone (upstream's
 // handler classes, tried in __priority__ order): info files, key creators, generators.
-import { specificRegex, specificityFromMatch, type Specificity } from "./specificity.js";
+import { isIgnoredName } from "../shared/ignored-names.js";
+import { specificRegex, specificityFromMatch, type Specificity } from "../shared/specificity.js";
 
 export type GeneratorKind = "plain" | "jinja2" | "genshi" | "cheetah" | "encrypted" | "authorizedkeys";
 export type CreatorKind = "privkey" | "pubkey";
@@ -10,24 +11,6 @@ export type CfgFile =
   | { role: "creator"; kind: CreatorKind; path: string; name: string }
   | { role: "generator"; kind: GeneratorKind; spec: Specificity; path: string; name: string };
 
-/** Bcfg2's default ignore_files: editor backups and VCS droppings never become entries. */
-export function isIgnoredName(name: string): boolean {
-  return (
-    name.endsWith("~") ||
-    name.endsWith("#") ||
-    name.startsWith(".#") ||
-    name.endsWith(".swp") ||
-    name.endsWith(".swpx") ||
-    name.endsWith(".swx") ||
-    name === "SCCS" ||
-    name === ".svn" ||
-    name === ".git" ||
-    name === "4913" ||
-    name === ".gitignore" ||
-    // our own in-progress atomic writes (see sshbase/atomic-file.ts)
-    (name.startsWith(".") && name.endsWith(".tmp"))
-  );
-}
 
 /** Template-ish handlers, most specific extension first (upstream priority 50 before plain 100). */
 const EXTENSION_HANDLERS: Array<{ kind: GeneratorKind; extensions: string[] }> = [

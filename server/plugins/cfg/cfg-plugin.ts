@@ -8,17 +8,18 @@ import { DirCache, FileCache } from "../../core/file-cache.js";
 import type { PluginContext } from "../../core/context.js";
 import type { ClientMetadata } from "../../core/metadata.js";
 import type { GeneratorRole, Plugin } from "../../core/roles.js";
-import { classifyCfgFile, isIgnoredName, type CfgFile } from "./cfg-files.js";
+import { classifyCfgFile, type CfgFile } from "./cfg-files.js";
+import { isIgnoredName } from "../shared/ignored-names.js";
 import { DEFAULT_PATH_METADATA, parseInfoXml, parseLegacyInfo, type FileInfoSource } from "./file-info.js";
 import { compileJinja2, type CompiledTemplate } from "./jinja2-template.js";
 import { compileGenshi } from "./genshi-template.js";
 import { compileCheetah } from "./cheetah-template.js";
 import { parsePlainFile, type PlainData } from "./plain-file.js";
-import { bestMatching } from "./specificity.js";
+import { bestMatching } from "../shared/specificity.js";
+import { parseRepoXml } from "../shared/xml-match.js";
 import { templateVars } from "./template-data.js";
 import { KeyCreators } from "./key-creators.js";
 import { renderAuthorizedKeys } from "./authorized-keys.js";
-import { parseCfgXml } from "./cfg-xml.js";
 
 /** What one directory holds, classified once per listing (the DirCache returns the same array while unchanged). */
 interface DirScan {
@@ -62,7 +63,7 @@ export class CfgPlugin implements Plugin, GeneratorRole {
     this.jinja2 = new FileCache(counted((t, p) => compileJinja2(t, p, ctx.settings.repo)));
     this.genshi = new FileCache(counted((t, p) => compileGenshi(t, p)));
     this.cheetah = new FileCache(counted((t, p) => compileCheetah(t, p)));
-    this.xml = new FileCache(counted(parseCfgXml));
+    this.xml = new FileCache(counted(parseRepoXml));
     this.creators = new KeyCreators(this, (p) => this.xml.get(p));
   }
 

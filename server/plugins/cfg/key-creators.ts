@@ -6,9 +6,9 @@ import { basename, dirname, join } from "node:path";
 import { VacfgError } from "../../../protocol/errors.js";
 import type { XmlElement } from "../../../protocol/xml.js";
 import type { ClientMetadata } from "../../core/metadata.js";
-import { createFileExclusive, writeFileAtomic } from "../sshbase/atomic-file.js";
-import { generateKeyPair, publicKeyOf } from "../sshbase/ssh-keygen.js";
-import { matchConditionals } from "./xml-match.js";
+import { createFileExclusive, writeFileAtomic } from "../shared/repo-write.js";
+import { generateKeyPair, publicKeyOf } from "../shared/ssh-keygen.js";
+import { xmlMatch } from "../shared/xml-match.js";
 
 interface Binder {
   bindEntry(entry: XmlElement, meta: ClientMetadata): Promise<void>;
@@ -50,7 +50,7 @@ export class KeyCreators {
   private spec(path: string, meta: ClientMetadata): XmlElement {
     const xml = this.loadXml(path);
     if (!xml) throw new VacfgError("REPO_FILE", `${path} disappeared`);
-    return matchConditionals(xml, meta);
+    return xmlMatch(xml, meta);
   }
 
   private once(key: string, fn: () => Promise<string>): Promise<string> {

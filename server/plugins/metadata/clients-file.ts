@@ -1,8 +1,8 @@
 // clients.xml as upstream Metadata reads it: names (lower-cased), profiles, addresses and
 // aliases, uuid, passwords, secure/floating flags, auth modes and versions.
 import { VacfgError } from "../../../protocol/errors.js";
-import { parseRepoXml, findAll } from "../struct-match.js";
-import { sourceOf, type TreeParser } from "../xinclude.js";
+import { parseRepoXml, findAll } from "../shared/xml-match.js";
+import { sourceOf, type TreeParser } from "../shared/xinclude.js";
 import type { ClientsEdit } from "./clients-writer.js";
 
 export type AuthMode = "cert" | "cert+password" | "bootstrap";

@@ -2,8 +2,8 @@
 // bundles) and membership predicates from nested <Group>/<Client> elements, incl. negate="true".
 import { VacfgError } from "../../../protocol/errors.js";
 import type { XmlElement } from "../../../protocol/xml.js";
-import { parseRepoXml } from "../struct-match.js";
-import { sourceOf, type TreeParser } from "../xinclude.js";
+import { parseRepoXml } from "../shared/xml-match.js";
+import { sourceOf, type TreeParser } from "../shared/xinclude.js";
 
 export interface GroupDecl {
   name: string;

@@ -13,7 +13,7 @@ import { applyClientsEdit, emptyClients, parseClientsXml, type ClientsModel } fr
 import { clientExistsInText, editClientsXml, type ClientsCommitHook } from "./clients-writer.js";
 import { parseGroupsXml, type GroupsModel } from "./groups-file.js";
 import { authenticate } from "./identity.js";
-import { includingParser } from "../xinclude.js";
+import { includingParser } from "../shared/xinclude.js";
 import { addGroup, bundlesOf, firstProfile, mergeGroups, type GroupState } from "./resolve-groups.js";
 
 const CERT_SEEN = "bootstrap-cert-seen";

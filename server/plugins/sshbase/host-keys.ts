@@ -4,10 +4,10 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { DirCache, FileCache } from "../../core/file-cache.js";
 import type { ClientMetadata } from "../../core/metadata.js";
-import { isIgnoredName } from "../cfg/cfg-files.js";
-import { bestMatching, specificRegex, specificityFromMatch, type Specificity } from "../cfg/specificity.js";
-import { createFileExclusive } from "./atomic-file.js";
-import { generateKeyPair, publicKeyOf } from "./ssh-keygen.js";
+import { isIgnoredName } from "../shared/ignored-names.js";
+import { bestMatching, specificRegex, specificityFromMatch, type Specificity } from "../shared/specificity.js";
+import { createFileExclusive } from "../shared/repo-write.js";
+import { generateKeyPair, publicKeyOf } from "../shared/ssh-keygen.js";
 
 /** Key types served and generated, in upstream's keypatterns order. */
 export const KEY_TYPES = ["ecdsa", "ed25519", "rsa"] as const;

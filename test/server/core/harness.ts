@@ -17,7 +17,7 @@ import { rulesPlugin } from "../../../server/plugins/rules.js";
 import { defaultsPlugin } from "../../../server/plugins/defaults.js";
 import { propertiesPlugin } from "../../../server/plugins/properties.js";
 import { decisionsPlugin } from "../../../server/plugins/decisions.js";
-import { reportingPlugin } from "../../../server/plugins/statistics-store.js";
+import { reportingPlugin } from "../../../server/plugins/reporting.js";
 
 export const STRUCTURAL = { Metadata: metadataPlugin, Probes: probesPlugin, Context: contextPlugin, Bundler: bundlerPlugin, Rules: rulesPlugin, Defaults: defaultsPlugin, Properties: propertiesPlugin, Decisions: decisionsPlugin, Reporting: reportingPlugin };
 

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { pino } from "pino";
 import { initSite } from "../../../server/admin/init.js";
 import { loadServerConfig, type ServerConfig } from "../../../server/admin/server-config.js";
-import { startServer, type StartedServer } from "../../../server/http/start-server.js";
+import { startServer, type StartedServer } from "../../../server/start-server.js";
 import { exampleRepo } from "../../support/paths.js";
 
 export interface TestSite {

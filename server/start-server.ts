@@ -3,15 +3,15 @@
 import { mkdirSync } from "node:fs";
 import type { Express } from "express";
 import type { Logger } from "pino";
-import type { ServerSettings } from "../core/context.js";
-import type { Core } from "../core/core.js";
-import { openCore } from "../admin/open-core.js";
-import type { TlsMaterial } from "./app.js";
-import { componentLogger, createLogger } from "./logger.js";
-import { serveApi, type RunningServer } from "./serve.js";
-import { reportingWeb, type ReportingWebOptions } from "../reporting/mount.js";
+import type { ServerSettings } from "./core/context.js";
+import type { Core } from "./core/core.js";
+import { openCore } from "./admin/open-core.js";
+import type { TlsMaterial } from "./http/app.js";
+import { componentLogger, createLogger } from "./http/logger.js";
+import { serveApi, type RunningServer } from "./http/serve.js";
+import { reportingWeb, type ReportingWebOptions } from "./reporting/mount.js";
 
-export type { RunningServer } from "./serve.js";
+export type { RunningServer } from "./http/serve.js";
 
 export interface StartServerOptions {
   settings: ServerSettings;

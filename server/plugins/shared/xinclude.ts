@@ -2,11 +2,11 @@
 // one resolver the plugins and `vacfg lint` share. Included files stay inside the repository.
 import { readdirSync, readFileSync, realpathSync } from "node:fs";
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
-import { VacfgError } from "../../protocol/errors.js";
-import type { XmlElement } from "../../protocol/xml.js";
-import { fileSignature, type Dependencies } from "../core/file-cache.js";
+import { VacfgError } from "../../../protocol/errors.js";
+import type { XmlElement } from "../../../protocol/xml.js";
+import { fileSignature, type Dependencies } from "../../core/file-cache.js";
 import { globToRegExp } from "./glob.js";
-import { parseRepoXml } from "./struct-match.js";
+import { parseRepoXml } from "./xml-match.js";
 
 export const XI_NAMESPACE = "http://www.w3.org/2001/XInclude";
 

@@ -1,8 +1,8 @@
 // Group/Client conditionals in repository XML files (Bcfg2's StructFile.XMLMatch): the one
 // resolver Bundler, Rules, Defaults, Decisions and Properties share.
-import { cloneElement, parseXml, type XmlElement } from "../../protocol/xml.js";
-import { VacfgError } from "../../protocol/errors.js";
-import type { ClientMetadata } from "../core/metadata.js";
+import { cloneElement, parseXml, type XmlElement } from "../../../protocol/xml.js";
+import { VacfgError } from "../../../protocol/errors.js";
+import type { ClientMetadata } from "../../core/metadata.js";
 
 /** Whether a <Group>/<Client> conditional admits this client (negate="true" inverts it). */
 function conditionHolds(item: XmlElement, meta: ClientMetadata): boolean {

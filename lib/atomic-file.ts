@@ -85,3 +85,32 @@ export function removeStaleTemps(target: string): void {
   }
   for (const n of names) if (n.startsWith(prefix)) rmSync(join(dir, n), { force: true, recursive: true });
 }
+
+/**
+ * Creates `target` with `data` only if it does not exist yet, atomically, also against other
+ * processes: a fsynced temp sibling is hard-linked into place (link fails on an existing name), so
+ * readers never see a partial file. False when another writer got there first.
+ */
+export function createFileOnce(target: string, data: Buffer | string, mode = 0o644): boolean {
+  const tmp = tempSibling(target);
+  const fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, mode);
+  try {
+    const buf = typeof data === "string" ? Buffer.from(data, "utf8") : data;
+    let off = 0;
+    while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
+    fchmodSync(fd, mode); // the umask must not narrow or widen what the caller asked for
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  try {
+    linkSync(tmp, target);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "EEXIST") return false;
+    throw e;
+  } finally {
+    rmSync(tmp, { force: true });
+  }
+  fsyncDir(dirname(target));
+  return true;
+}

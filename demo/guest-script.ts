@@ -1,7 +1,7 @@
 // The shell script a demo appliance runs after boot (stage 2 of the appliance boot protocol):
 // watch the ACPI power button, run the agent until the node is contextualized, print what the
 // agent made between markers on the serial console, then keep printing a heartbeat.
-import { GUEST_AGENT_MAIN } from "./agent-tree.js";
+import { GUEST_AGENT_MAIN } from "../hypervisor/workspace/agent-tree.js";
 
 export const MARK = {
   agentRun: "VACFG-AGENT-RUN",

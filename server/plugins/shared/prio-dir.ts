@@ -1,12 +1,12 @@
 // A directory of XML files with priority= (upstream PrioDir), shared by Rules and Defaults:
 // candidates after Group/Client resolution, highest priority wins, same-priority conflicts fail.
 import { join } from "node:path";
-import { VacfgError } from "../../protocol/errors.js";
-import { cloneElement, type XmlElement } from "../../protocol/xml.js";
-import { DirCache, FileCache } from "../core/file-cache.js";
-import type { PluginContext } from "../core/context.js";
-import type { ClientMetadata } from "../core/metadata.js";
-import { findAll, xmlMatch } from "./struct-match.js";
+import { VacfgError } from "../../../protocol/errors.js";
+import { cloneElement, type XmlElement } from "../../../protocol/xml.js";
+import { DirCache, FileCache } from "../../core/file-cache.js";
+import type { PluginContext } from "../../core/context.js";
+import type { ClientMetadata } from "../../core/metadata.js";
+import { findAll, xmlMatch } from "./xml-match.js";
 import { includingParser, type TreeParser } from "./xinclude.js";
 
 export interface PrioFile {

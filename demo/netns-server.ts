@@ -4,7 +4,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { VacfgError } from "../../protocol/errors.js";
+import { VacfgError } from "../protocol/errors.js";
 import type { ConfigServerOptions } from "./config-server.js";
 
 export interface NetnsServer {

@@ -3,8 +3,8 @@
 // dataDir, on a given address (inside a VM network namespace, see config-server-main.ts).
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
-import { createLogger } from "../../server/http/logger.js";
-import { startServer, type StartedServer } from "../../server/http/start-server.js";
+import { createLogger } from "../server/http/logger.js";
+import { startServer, type StartedServer } from "../server/start-server.js";
 
 export interface ConfigServerOptions {
   /** Repository root (Bcfg2 layout); pass a copy, since the server adds new clients to clients.xml. */

@@ -6,20 +6,20 @@ import { randomBytes } from "node:crypto";
 import { cp, mkdir, mkdtemp, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createCa, issueCertificate } from "../../server/admin/tls-material.js";
-import { openStore } from "../../server/store/open-store.js";
-import { BOOT_MARKER } from "../appliance/boot-protocol.js";
-import { resolveCacheDir, type Progress } from "../appliance/cache.js";
-import { writeSiteCa } from "../ctx/site-ca.js";
-import { createNetns, destroyNetns } from "../vm/netns.js";
-import { waitForSerial } from "../vm/serial.js";
-import { ensureAgentAppliance } from "./agent-appliance.js";
-import { defaultDrivers, pickDriver } from "./drivers.js";
+import { createCa, issueCertificate } from "../server/admin/tls-material.js";
+import { openStore } from "../server/store/open-store.js";
+import { BOOT_MARKER } from "../hypervisor/appliance/boot-protocol.js";
+import { resolveCacheDir, type Progress } from "../hypervisor/appliance/cache.js";
+import { writeSiteCa } from "../hypervisor/ctx/site-ca.js";
+import { createNetns, destroyNetns } from "../hypervisor/vm/netns.js";
+import { waitForSerial } from "../hypervisor/vm/serial.js";
+import { ensureAgentAppliance } from "../hypervisor/workspace/agent-appliance.js";
+import { defaultDrivers, pickDriver } from "../hypervisor/workspace/drivers.js";
 import { clusterGuestScript, MARK, parseShownFiles } from "./guest-script.js";
 import { startServerInNetns } from "./netns-server.js";
-import { WorkspaceService } from "./service.js";
+import { WorkspaceService } from "../hypervisor/workspace/service.js";
 import { FIGURE1_CIDR, FIGURE1_USERS, TORQUE_CONTEXT_TEMPLATE, figure1Site } from "./torque-appliance.js";
-import { KIND, type GuestFileSpec, type VmRecord } from "./types.js";
+import { KIND, type GuestFileSpec, type VmRecord } from "../hypervisor/workspace/types.js";
 
 export interface ClusterDemoOptions {
   /** Holds dist/ (the built agent) and node_modules/. */

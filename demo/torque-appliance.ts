@@ -1,6 +1,6 @@
 // The Torque cluster appliance as the workspace deploys it in the demo and the end-to-end test:
 // its context template and the Figure 1 values (DNS servers, domain, five nodes, users).
-import type { SiteFile } from "../ctx/site.js";
+import type { SiteFile } from "../hypervisor/ctx/site.js";
 
 export const TORQUE_CONTEXT_TEMPLATE = `<ContextTemplate appliance="torque">
   <Param name="DNSServer" shape="list" binding="site" required="true"/>
