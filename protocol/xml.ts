@@ -1,6 +1,6 @@
 // The generic XML element tree every Bcfg2 document is made of: safe parsing and
 // byte-stable serialization (attribute order kept, escaping as lxml does it).
-import { XMLParser, XMLValidator } from "fast-xml-parser";
+import { SaxesParser } from "saxes";
 import { ProtocolError } from "./errors.js";
 
 export type Attrs = Record<string, string>;
@@ -25,9 +25,15 @@ export interface ParseOptions {
   maxBytes?: number;
   /** Keep whitespace-only text nodes (default false: they are dropped like lxml's remove_blank_text). */
   keepBlankText?: boolean;
+  /** Refuse documents with more elements than this (default 1,000,000): bounds the tree a document can build. */
+  maxElements?: number;
+  /** Refuse elements nested deeper than this (default 256). */
+  maxDepth?: number;
 }
 
 const DEFAULT_MAX = 64 * 1024 * 1024;
+const DEFAULT_MAX_ELEMENTS = 1_000_000;
+const DEFAULT_MAX_DEPTH = 256;
 
 export function el(tag: string, attrs: Attrs = {}, children: XmlElement[] = [], text?: string): XmlElement {
   const e: XmlElement = { tag, attrs: { ...attrs }, children };
@@ -35,71 +41,110 @@ export function el(tag: string, attrs: Attrs = {}, children: XmlElement[] = [], 
   return e;
 }
 
-/** Line numbers by offset: line starts found once per document, then a binary search per element. */
-function lineIndex(src: string): (index: number) => number {
-  const starts = [0];
-  for (let i = src.indexOf("\n"); i !== -1; i = src.indexOf("\n", i + 1)) starts.push(i + 1);
-  return (index) => {
-    let lo = 0;
-    let hi = starts.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >> 1;
-      if (starts[mid] <= index) lo = mid;
-      else hi = mid - 1;
+/**
+ * A streaming XML 1.0 parser (saxes, which refuses what expat refuses: characters XML forbids,
+ * undefined entities, malformed markup) that builds the element tree as text arrives, so a
+ * hostile document is refused at its limit without being held or expanded. DOCTYPE is refused.
+ */
+export class XmlTreeParser {
+  private readonly sax: SaxesParser;
+  private readonly source: string;
+  private readonly stack: XmlElement[] = [];
+  private root: XmlElement | undefined;
+  private pending = "";
+  private elements = 0;
+  private startLine = 1;
+
+  constructor(private readonly opts: ParseOptions = {}) {
+    this.source = opts.source ?? "document";
+    const maxElements = opts.maxElements ?? DEFAULT_MAX_ELEMENTS;
+    const maxDepth = opts.maxDepth ?? DEFAULT_MAX_DEPTH;
+    const sax = new SaxesParser({ xmlns: false, position: true });
+    this.sax = sax;
+    sax.on("doctype", (body) => {
+      // Reported at its end: the line it starts on is that minus the lines it spans.
+      const line = sax.line - (body.match(/\n/g)?.length ?? 0);
+      throw new ProtocolError("XML_DOCTYPE", `${this.source}:${line}: DOCTYPE and entity declarations are not allowed`);
+    });
+    sax.on("opentagstart", () => {
+      this.startLine = sax.line;
+    });
+    sax.on("opentag", (node) => {
+      if (++this.elements > maxElements) {
+        throw new ProtocolError("XML_TOO_LARGE", `${this.source}:${sax.line}: more than ${maxElements} elements`);
+      }
+      if (this.stack.length >= maxDepth) {
+        throw new ProtocolError("XML_TOO_LARGE", `${this.source}:${sax.line}: elements nested deeper than ${maxDepth}`);
+      }
+      const parent = this.stack[this.stack.length - 1];
+      this.flush(parent);
+      const e: XmlElement = { tag: node.name, attrs: { ...(node.attributes as Attrs) }, children: [], line: this.startLine };
+      if (parent) parent.children.push(e);
+      else this.root = e;
+      this.stack.push(e);
+    });
+    sax.on("text", (t) => {
+      // Text outside the root element can only be whitespace (saxes refuses anything else).
+      if (this.stack.length) this.pending += t;
+    });
+    sax.on("cdata", (t) => {
+      this.pending += t;
+    });
+    sax.on("closetag", () => {
+      const e = this.stack.pop()!;
+      this.flush(e);
+    });
+  }
+
+  /** Pending character data goes to the last child's tail, or to the element's own text before any child. */
+  private flush(into: XmlElement | undefined): void {
+    if (!this.pending || !into) return;
+    const blank = !this.opts.keepBlankText && this.pending.trim() === "";
+    const last = into.children[into.children.length - 1];
+    if (!blank) {
+      if (last) last.tail = (last.tail ?? "") + this.pending;
+      else into.text = (into.text ?? "") + this.pending;
     }
-    return lo + 1;
-  };
+    this.pending = "";
+  }
+
+  write(chunk: string): this {
+    this.run(() => this.sax.write(chunk));
+    return this;
+  }
+
+  /** Ends the document and returns its root element. */
+  end(): XmlElement {
+    this.run(() => this.sax.close());
+    if (!this.root) throw new ProtocolError("XML_MALFORMED", `${this.source}: expected exactly one root element, found 0`);
+    return this.root;
+  }
+
+  private run(fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      if (err instanceof ProtocolError) throw err;
+      // saxes words its errors "LINE:COLUMN: message."; ours are "source:LINE: message".
+      const m = /^(\d+):\d+: (.*?)\.?$/s.exec((err as Error).message);
+      throw new ProtocolError("XML_MALFORMED", m ? `${this.source}:${m[1]}: ${m[2]}` : `${this.source}: ${(err as Error).message}`);
+    }
+  }
 }
 
 /** Parses one XML document into an element tree. DOCTYPE and entity declarations are refused. */
 export function parseXml(src: string, opts: ParseOptions = {}): XmlElement {
-  const source = opts.source ?? "document";
   const max = opts.maxBytes ?? DEFAULT_MAX;
   if (Buffer.byteLength(src, "utf8") > max) {
-    throw new ProtocolError("XML_TOO_LARGE", `${source}: document exceeds ${max} bytes`);
+    throw new ProtocolError("XML_TOO_LARGE", `${opts.source ?? "document"}: document exceeds ${max} bytes`);
   }
-  const dt = /<!DOCTYPE|<!ENTITY/i.exec(src);
-  if (dt) {
-    throw new ProtocolError("XML_DOCTYPE", `${source}:${lineIndex(src)(dt.index)}: DOCTYPE and entity declarations are not allowed`);
-  }
-  const valid = XMLValidator.validate(src, { allowBooleanAttributes: false });
-  if (valid !== true) {
-    throw new ProtocolError("XML_MALFORMED", `${source}:${valid.err.line}: ${valid.err.msg}`);
-  }
-  const parser = new XMLParser({
-    preserveOrder: true,
-    ignoreAttributes: false,
-    attributeNamePrefix: "",
-    parseTagValue: false,
-    parseAttributeValue: false,
-    trimValues: false,
-    // Entities are decoded by decodeEntities below: the parser leaves character references alone.
-    processEntities: false,
-    htmlEntities: false,
-    ignoreDeclaration: true,
-    ignorePiTags: true,
-    commentPropName: "#comment",
-    cdataPropName: "#cdata",
-    captureMetaData: true,
-    maxNestedTags: 256,
-  });
-  let roots: XmlElement[];
-  try {
-    const raw = parser.parse(src) as unknown[];
-    const meta = XMLParser.getMetaDataSymbol() as unknown as symbol;
-    roots = convertList(raw, lineIndex(src), meta, opts.keepBlankText ?? false);
-  } catch (err) {
-    throw new ProtocolError("XML_MALFORMED", `${source}: ${(err as Error).message}`);
-  }
-  if (roots.length !== 1) {
-    throw new ProtocolError("XML_MALFORMED", `${source}: expected exactly one root element, found ${roots.length}`);
-  }
-  return roots[0];
+  return new XmlTreeParser(opts).write(src).end();
 }
 
-type RawNode = Record<string, unknown>;
-
 const NAMED: Record<string, string> = { lt: "<", gt: ">", amp: "&", quot: '"', apos: "'" };
+
+/** The characters XML 1.0 allows (Char production); anything else can be neither sent nor parsed. */
+export const XML_FORBIDDEN = /[^\t\n\r\x20-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/u;
 
 /** Decodes the five predefined entities and character references; anything else is an error. */
 export function decodeEntities(s: string): string {
@@ -108,8 +153,7 @@ export function decodeEntities(s: string): string {
     if (!m.endsWith(";")) throw new ProtocolError("XML_MALFORMED", `unterminated entity reference "${m}"`);
     if (ref[0] === "#") {
       const cp = ref[1] === "x" ? parseInt(ref.slice(2), 16) : parseInt(ref.slice(1), 10);
-      const legal = cp === 0x9 || cp === 0xa || cp === 0xd || (cp >= 0x20 && cp <= 0xd7ff) || (cp >= 0xe000 && cp <= 0xfffd) || (cp >= 0x10000 && cp <= 0x10ffff);
-      if (!legal) {
+      if (cp > 0x10ffff || XML_FORBIDDEN.test(String.fromCodePoint(cp))) {
         throw new ProtocolError("XML_MALFORMED", `character reference "${m}" is not a legal XML character`);
       }
       return String.fromCodePoint(cp);
@@ -118,49 +162,6 @@ export function decodeEntities(s: string): string {
     if (v === undefined) throw new ProtocolError("XML_MALFORMED", `undefined entity "${m}"`);
     return v;
   });
-}
-
-function convertList(nodes: unknown[], lineAt: (index: number) => number, meta: symbol, keepBlank: boolean): XmlElement[] {
-  const out: XmlElement[] = [];
-  let pendingText = "";
-  const flushInto = (target: XmlElement | undefined, parentText: { text: string }) => {
-    if (!pendingText) return;
-    if (target) target.tail = (target.tail ?? "") + pendingText;
-    else parentText.text += pendingText;
-    pendingText = "";
-  };
-  const lead = { text: "" };
-  for (const n of nodes as RawNode[]) {
-    if ("#text" in n) {
-      pendingText += decodeEntities(String(n["#text"]));
-      continue;
-    }
-    if ("#cdata" in n) {
-      const parts = n["#cdata"] as RawNode[];
-      for (const p of parts) pendingText += String(p["#text"] ?? "");
-      continue;
-    }
-    if ("#comment" in n) continue;
-    const tag = Object.keys(n).find((k) => k !== ":@");
-    if (!tag) continue;
-    flushInto(out[out.length - 1], lead);
-    const attrs: Attrs = {};
-    const rawAttrs = (n[":@"] ?? {}) as Record<string, unknown>;
-    for (const [k, v] of Object.entries(rawAttrs)) attrs[k] = decodeEntities(String(v));
-    const inner = convertList((n[tag] as unknown[]) ?? [], lineAt, meta, keepBlank);
-    const e: XmlElement = { tag, attrs, children: inner };
-    const leadText = (inner as XmlElement[] & { leadText?: string }).leadText;
-    if (leadText !== undefined && (keepBlank || leadText.trim() !== "")) e.text = leadText;
-    const md = (n as Record<symbol, { startIndex?: number }>)[meta];
-    if (md?.startIndex !== undefined) e.line = lineAt(md.startIndex);
-    out.push(e);
-  }
-  flushInto(out[out.length - 1], lead);
-  if (!keepBlank) {
-    for (const e of out) if (e.tail !== undefined && e.tail.trim() === "") delete e.tail;
-  }
-  (out as XmlElement[] & { leadText?: string }).leadText = lead.text || undefined;
-  return out;
 }
 
 export function escapeText(s: string): string {

@@ -1,7 +1,8 @@
-// Bytes to XML-RPC messages. Strict about structure, lenient about whitespace, and
-// never expands entities (DOCTYPE is refused by parseXml).
+// Bytes to XML-RPC messages. Strict about structure, lenient about whitespace, never expands
+// entities (DOCTYPE is refused), and bounded: a message is parsed as it streams in, under a
+// byte, element and depth limit, so a hostile body costs at most about its own size.
 import { ProtocolError } from "../errors.js";
-import { parseXml, type XmlElement } from "../xml.js";
+import { XmlTreeParser, type XmlElement } from "../xml.js";
 import { XmlRpcDouble, type MethodCall, type MethodResponse, type XmlRpcValue } from "./values.js";
 
 function bad(msg: string, e?: XmlElement): never {
@@ -21,17 +22,34 @@ function text(e: XmlElement): string {
 
 function parseIntStrict(s: string, e: XmlElement): number {
   const t = s.trim();
-  if (!/^[+-]?\d+$/.test(t)) bad(`<${e.tag}> holds "${t}", not an integer`, e);
-  const n = Number(t);
+  // Python's int(): digits with single underscores between them.
+  if (!/^[+-]?\d+(?:_\d+)*$/.test(t)) bad(`<${e.tag}> holds "${t}", not an integer`, e);
+  const n = Number(t.replace(/_/g, ""));
   if (!Number.isSafeInteger(n)) bad(`<${e.tag}> value ${t} is out of range`, e);
   return n;
+}
+
+const FLOAT = /^[+-]?(?:\d+(?:_\d+)*(?:\.(?:\d+(?:_\d+)*)?)?|\.\d+(?:_\d+)*)(?:[eE][+-]?\d+(?:_\d+)*)?$/;
+const FLOAT_SPECIAL = /^([+-]?)(inf|infinity|nan)$/i;
+
+/** Python's float(): decimal and exponent forms, underscores between digits, inf/infinity/nan. */
+function parsePythonFloat(s: string, e: XmlElement): number {
+  const t = s.trim();
+  const special = FLOAT_SPECIAL.exec(t);
+  if (special) return special[2].toLowerCase() === "nan" ? NaN : special[1] === "-" ? -Infinity : Infinity;
+  if (!FLOAT.test(t)) bad(`<double> holds "${t}", not a number`, e);
+  return Number(t.replace(/_/g, ""));
 }
 
 function parseDateTime(s: string, e: XmlElement): Date {
   const m = /^(\d{4})-?(\d{2})-?(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.\d+)?(Z|[+-]\d{2}:?\d{2})?$/.exec(s.trim());
   if (!m) bad(`<dateTime.iso8601> holds "${s.trim()}", not an ISO 8601 time`, e);
   const [, y, mo, d, h, mi, se] = m;
-  return new Date(Date.UTC(+y, +mo - 1, +d, +h, +mi, +se));
+  // Not Date.UTC: it would read years 0-99 as 1900-1999.
+  const date = new Date(0);
+  date.setUTCFullYear(+y, +mo - 1, +d);
+  date.setUTCHours(+h, +mi, +se, 0);
+  return date;
 }
 
 export function parseValue(v: XmlElement): XmlRpcValue {
@@ -51,12 +69,8 @@ export function parseValue(v: XmlElement): XmlRpcValue {
       if (b !== "0" && b !== "1") bad(`<boolean> holds "${b}", not 0 or 1`, t);
       return b === "1";
     }
-    case "double": {
-      const s = text(t).trim();
-      const n = Number(s);
-      if (s === "" || Number.isNaN(n)) bad(`<double> holds "${s}", not a number`, t);
-      return new XmlRpcDouble(n);
-    }
+    case "double":
+      return new XmlRpcDouble(parsePythonFloat(text(t), t));
     case "dateTime.iso8601":
       return parseDateTime(text(t), t);
     case "base64": {
@@ -95,11 +109,59 @@ function parseParams(p: XmlElement | undefined): XmlRpcValue[] {
 }
 
 export interface CodecLimits {
+  /** Largest message in bytes (default 64 MiB). */
   maxBytes?: number;
+  /** Most elements in one message (default 100,000): arrays and structs cannot build a huge tree. */
+  maxElements?: number;
+  /** Deepest nesting (default 64). */
+  maxDepth?: number;
 }
 
-export function parseMethodCall(body: string, limits: CodecLimits = {}): MethodCall {
-  const root = parseXml(body, { source: "methodCall", maxBytes: limits.maxBytes, keepBlankText: true });
+export const DEFAULT_CODEC_LIMITS = { maxBytes: 64 * 1024 * 1024, maxElements: 100_000, maxDepth: 64 } as const;
+
+/**
+ * Reads one XML-RPC message as its bytes arrive (UTF-8, decoded strictly), refusing it as soon as
+ * it passes a limit; `end()` returns the root element.
+ */
+export class XmlRpcReader {
+  private readonly tree: XmlTreeParser;
+  private readonly decoder = new TextDecoder("utf-8", { fatal: true });
+  private readonly maxBytes: number;
+  private bytes = 0;
+
+  constructor(source: string, limits: CodecLimits = {}) {
+    this.maxBytes = limits.maxBytes ?? DEFAULT_CODEC_LIMITS.maxBytes;
+    this.tree = new XmlTreeParser({
+      source,
+      keepBlankText: true,
+      maxElements: limits.maxElements ?? DEFAULT_CODEC_LIMITS.maxElements,
+      maxDepth: limits.maxDepth ?? DEFAULT_CODEC_LIMITS.maxDepth,
+    });
+  }
+
+  write(chunk: Buffer | string): this {
+    this.bytes += typeof chunk === "string" ? Buffer.byteLength(chunk, "utf8") : chunk.length;
+    if (this.bytes > this.maxBytes) throw new ProtocolError("XML_TOO_LARGE", `message exceeds ${this.maxBytes} bytes`);
+    this.tree.write(typeof chunk === "string" ? chunk : this.decode(chunk, true));
+    return this;
+  }
+
+  end(): XmlElement {
+    this.tree.write(this.decode(new Uint8Array(0), false));
+    return this.tree.end();
+  }
+
+  private decode(chunk: Uint8Array, stream: boolean): string {
+    try {
+      return this.decoder.decode(chunk, { stream });
+    } catch {
+      throw new ProtocolError("XML_MALFORMED", "message is not valid UTF-8");
+    }
+  }
+}
+
+/** The methodCall in an already-parsed <methodCall> element. */
+export function methodCallOf(root: XmlElement): MethodCall {
   if (root.tag !== "methodCall") bad(`root element is <${root.tag}>, not <methodCall>`, root);
   const name = root.children.find((c) => c.tag === "methodName");
   if (!name) bad("<methodCall> has no <methodName>", root);
@@ -111,8 +173,12 @@ export function parseMethodCall(body: string, limits: CodecLimits = {}): MethodC
   return { methodName, params: parseParams(root.children.find((c) => c.tag === "params")) };
 }
 
+export function parseMethodCall(body: string, limits: CodecLimits = {}): MethodCall {
+  return methodCallOf(new XmlRpcReader("methodCall", limits).write(body).end());
+}
+
 export function parseMethodResponse(body: string, limits: CodecLimits = {}): MethodResponse {
-  const root = parseXml(body, { source: "methodResponse", maxBytes: limits.maxBytes, keepBlankText: true });
+  const root = new XmlRpcReader("methodResponse", limits).write(body).end();
   if (root.tag !== "methodResponse") bad(`root element is <${root.tag}>, not <methodResponse>`, root);
   const c = onlyChild(root);
   if (c.tag === "fault") {

@@ -15,6 +15,12 @@ import { METHOD_HELP } from "./method-help.js";
 import type { AnyPlugin, MetadataRole } from "./roles.js";
 import { Timings } from "./timings.js";
 
+/**
+ * Limits on the documents a client sends (statistics, probe data): enough for a host with tens of
+ * thousands of entries, small enough that a hostile document cannot build a tree that exhausts memory.
+ */
+export const CLIENT_DOCUMENT_LIMITS = { maxElements: 20_000, maxDepth: 32 } as const;
+
 function msg(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
@@ -130,7 +136,7 @@ export class Core implements ClientRunApi {
     const meta = await this.resolve(client);
     let root;
     try {
-      root = parseXml(probeData, { source: "RecvProbeData", keepBlankText: true });
+      root = parseXml(probeData, { source: "RecvProbeData", keepBlankText: true, ...CLIENT_DOCUMENT_LIMITS });
     } catch (e) {
       throw critical(`Failed to parse probe data from client ${client}: ${msg(e)}`, "CRITICAL", e);
     }
@@ -192,16 +198,13 @@ export class Core implements ClientRunApi {
 
   async recvStats(client: string, statistics: string): Promise<boolean> {
     const meta = await this.resolve(client);
-    try {
-      parseXml(statistics, { source: "RecvStats" });
-    } catch (e) {
-      // Upstream lets the XMLSyntaxError escape the method: fault code 1 with its text.
-      throw new VacfgError("METHOD_FAILED", msg(e), { cause: e });
-    }
     let stats;
     try {
-      stats = parseStatistics(statistics);
+      stats = parseStatistics(statistics, CLIENT_DOCUMENT_LIMITS);
     } catch (e) {
+      // Upstream lets the XMLSyntaxError escape the method: fault code 1 with its text. A document
+      // that parses but is not a statistics document is logged and dropped, as upstream does.
+      if (!(e instanceof VacfgError) || e.code !== "DOC_INVALID") throw new VacfgError("METHOD_FAILED", msg(e), { cause: e });
       this.logger.error({ client, err: msg(e) }, "statistics document not understood");
       return true;
     }
@@ -211,7 +214,10 @@ export class Core implements ClientRunApi {
         try {
           await p.processStatistics(meta, stats, statistics);
         } catch (e) {
-          this.logger.error({ plugin: p.name, client, err: msg(e) }, "plugin failed to process statistics");
+          // Acknowledged means stored: a run that was not committed is a fault, so the client keeps
+          // its statistics and sends them again (upstream queues them and always answers True).
+          this.logger.error({ plugin: p.name, client, err: msg(e) }, "plugin failed to store statistics");
+          throw critical(`Statistics of ${client} were not stored: ${msg(e)}`, "CRITICAL", e);
         }
       }
     }

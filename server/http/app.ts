@@ -7,7 +7,7 @@ import { gzipSync } from "node:zlib";
 import express, { type Express } from "express";
 import type { Logger } from "pino";
 import { ERRORS, VacfgError } from "../../protocol/errors.js";
-import { parseMethodCall } from "../../protocol/xmlrpc/parser.js";
+import { methodCallOf, XmlRpcReader } from "../../protocol/xmlrpc/parser.js";
 import { serializeMethodResponse } from "../../protocol/xmlrpc/serializer.js";
 import type { MethodCall } from "../../protocol/xmlrpc/values.js";
 import type { ClientRunApi } from "../core/client-api.js";
@@ -22,7 +22,7 @@ import type { ServerMetrics } from "./metrics.js";
 export interface FrontOptions {
   api: ClientRunApi;
   logger: Logger;
-  /** Largest request body in bytes (default 32 MiB); larger → HTTP 413. */
+  /** Largest request body in bytes (default 8 MiB); larger → HTTP 413. */
   bodyLimit?: number;
   /**
    * Gzip responses at least this large when the client sends Accept-Encoding: gzip.
@@ -41,8 +41,6 @@ export interface TlsMaterial {
   key: string | Buffer;
   ca: string | Buffer;
 }
-
-const utf8 = new TextDecoder("utf-8", { fatal: true });
 
 function authRequest(req: IncomingMessage): AuthRequest | undefined {
   const creds = parseBasicAuth(req.headers.authorization);
@@ -94,29 +92,29 @@ export function createXmlRpcHandler(opts: FrontOptions): (req: IncomingMessage, 
         return done(ERRORS.AUTH_FAILED.http);
       }
 
-      let body: Buffer;
+      // The body streams into the parser: it is never held whole, and a hostile one is refused
+      // at the first limit it passes.
+      let call: MethodCall;
       try {
-        body = await readBody(req, limit);
+        const reader = new XmlRpcReader("methodCall", { maxBytes: limit });
+        await readBody(req, limit, (chunk) => reader.write(chunk));
+        call = methodCallOf(reader.end());
       } catch (err) {
-        if (err instanceof VacfgError && err.code === "BODY_TOO_LARGE") {
+        if (err instanceof VacfgError && (err.code === "BODY_TOO_LARGE" || err.code === "XML_TOO_LARGE")) {
           log.warn({ client, address }, err.message);
           sendErrorPage(res, PAGES.tooLarge(err.message));
           return done(413);
         }
+        if (err instanceof VacfgError) {
+          // Upstream answers anything that xmlrpclib.loads refuses with 500 and an empty body.
+          log.warn({ client, address, reason: err.message }, "body is not an XML-RPC methodCall");
+          res.writeHead(ERRORS.XMLRPC_MALFORMED.http, { "Content-length": "0" });
+          res.end();
+          return done(ERRORS.XMLRPC_MALFORMED.http);
+        }
         log.warn({ err, client, address }, "request body could not be read");
         req.socket.destroy();
         return done(0);
-      }
-
-      let call: MethodCall;
-      try {
-        call = parseMethodCall(utf8.decode(body), { maxBytes: limit });
-      } catch (err) {
-        // Upstream answers anything that xmlrpclib.loads refuses with 500 and an empty body.
-        log.warn({ client, address, reason: (err as Error).message }, "body is not an XML-RPC methodCall");
-        res.writeHead(ERRORS.XMLRPC_MALFORMED.http, { "Content-length": "0" });
-        res.end();
-        return done(ERRORS.XMLRPC_MALFORMED.http);
       }
 
       const outcome = await dispatcher.dispatch(call, { client, address });

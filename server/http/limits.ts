@@ -1,10 +1,14 @@
 // Request-size and timing limits of the HTTP front, and the bounded body reader that
-// enforces them (the body is never buffered past the limit).
+// enforces them (the body is handed on chunk by chunk, never buffered).
 import type { IncomingMessage } from "node:http";
 import { VacfgError } from "../../protocol/errors.js";
 
-/** Default largest request body: a statistics upload of a big host stays well below. */
-export const DEFAULT_BODY_LIMIT = 32 * 1024 * 1024;
+/**
+ * Default largest request body. A statistics upload of a big host (thousands of entries, diffs
+ * included) stays well below; the server's memory under any body stays bounded by about this much
+ * (test/server/http/memory-bound.test.ts measures it).
+ */
+export const DEFAULT_BODY_LIMIT = 4 * 1024 * 1024;
 /** Idle time after a response before a kept-alive connection is closed. */
 export const KEEP_ALIVE_TIMEOUT_MS = 5_000;
 /** Whole-request deadline (headers + body), against clients that trickle bytes. */
@@ -15,15 +19,17 @@ function tooLarge(size: number | string, limit: number): VacfgError {
   return new VacfgError("BODY_TOO_LARGE", `request body of ${size} bytes exceeds the limit of ${limit} bytes`);
 }
 
-/** Reads the whole body, refusing (before reading, when Content-Length says so) anything over `limit`. */
-export async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+/**
+ * Hands the body to `onChunk` as it arrives, refusing (before reading, when Content-Length says so)
+ * anything over `limit`. An error thrown by `onChunk` stops the reading and rejects with it.
+ */
+export async function readBody(req: IncomingMessage, limit: number, onChunk: (chunk: Buffer) => void): Promise<void> {
   const declared = req.headers["content-length"];
   if (declared !== undefined && Number(declared) > limit) throw tooLarge(declared, limit);
-  return await new Promise<Buffer>((resolve, reject) => {
-    const chunks: Buffer[] = [];
+  return await new Promise<void>((resolve, reject) => {
     let size = 0;
     let done = false;
-    const finish = (err?: Error): void => {
+    const finish = (err?: unknown): void => {
       if (done) return;
       done = true;
       req.off("data", onData);
@@ -31,16 +37,16 @@ export async function readBody(req: IncomingMessage, limit: number): Promise<Buf
       req.off("error", onError);
       req.off("aborted", onAborted);
       if (err) reject(err);
-      else resolve(Buffer.concat(chunks, size));
+      else resolve();
     };
     const onData = (c: Buffer): void => {
       size += c.length;
-      if (size > limit) {
-        chunks.length = 0;
-        finish(tooLarge(`more than ${limit}`, limit));
-        return;
+      if (size > limit) return finish(tooLarge(`more than ${limit}`, limit));
+      try {
+        onChunk(c);
+      } catch (e) {
+        finish(e);
       }
-      chunks.push(c);
     };
     const onEnd = (): void => finish();
     const onError = (e: Error): void => finish(e);

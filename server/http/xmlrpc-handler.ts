@@ -16,21 +16,27 @@ export interface CallContext {
 /** `denied` is an ACL refusal, which upstream answers with HTTP 401, not a fault. */
 export type DispatchOutcome = { kind: "response"; response: MethodResponse } | { kind: "denied"; reason: string };
 
+/** A string parameter: its name (named in faults) and, for the short ones, its longest accepted length. */
+type Param = string | [name: string, maxChars: number];
+
+/** Profile names, versions and modes are short: a longer value is refused before it reaches a plugin or a log line. */
+const SHORT = 1024;
+
 interface ClientMethod {
-  /** Parameter names, all strings, in order (named in faults). */
-  params: string[];
+  /** Parameters, all strings, in order. */
+  params: Param[];
   help: string;
   call: (api: ClientRunApi, client: string, args: string[]) => Promise<XmlRpcValue>;
 }
 
 const CLIENT_METHODS: Record<string, ClientMethod> = {
   AssertProfile: {
-    params: ["profile"],
+    params: [["profile", SHORT]],
     help: "Set the client's profile to the given group (it must be a public profile group).",
     call: (api, c, [profile]) => api.assertProfile(c, profile),
   },
   DeclareVersion: {
-    params: ["version"],
+    params: [["version", SHORT]],
     help: "Record the client's Bcfg2 version.",
     call: (api, c, [version]) => api.declareVersion(c, version),
   },
@@ -41,7 +47,7 @@ const CLIENT_METHODS: Record<string, ClientMethod> = {
     call: (api, c, [data]) => api.recvProbeData(c, data),
   },
   GetDecisionList: {
-    params: ["mode"],
+    params: [["mode", SHORT]],
     help: "The whitelist or blacklist decisions for the client, as [tag, name] pairs.",
     call: (api, c, [mode]) => api.getDecisionList(c, mode),
   },
@@ -74,7 +80,8 @@ function typeName(v: XmlRpcValue): string {
 }
 
 /** The string parameters of `method`, or a BAD_PARAMS error naming the parameter. */
-export function checkStringParams(method: string, names: string[], params: XmlRpcValue[]): string[] {
+export function checkStringParams(method: string, spec: Param[], params: XmlRpcValue[]): string[] {
+  const names = spec.map((p) => (typeof p === "string" ? p : p[0]));
   if (params.length !== names.length) {
     const want = names.length === 0 ? "no parameters" : `${names.length} parameter${names.length > 1 ? "s" : ""} (${names.join(", ")})`;
     throw new VacfgError("BAD_PARAMS", `${method} takes ${want}, ${params.length} given`);
@@ -82,6 +89,10 @@ export function checkStringParams(method: string, names: string[], params: XmlRp
   return params.map((p, i) => {
     if (typeof p !== "string") {
       throw new VacfgError("BAD_PARAMS", `${method}: parameter ${i + 1} (${names[i]}) must be a string, got ${typeName(p)}`);
+    }
+    const max = typeof spec[i] === "string" ? undefined : (spec[i] as [string, number])[1];
+    if (max !== undefined && p.length > max) {
+      throw new VacfgError("BAD_PARAMS", `${method}: parameter ${i + 1} (${names[i]}) is longer than ${max} characters`);
     }
     return p;
   });
@@ -145,7 +156,7 @@ export class XmlRpcDispatcher {
       return this.listMethods(ctx.address);
     }
     if (name === "methodHelp") {
-      const [method] = checkStringParams(name, ["method_name"], params);
+      const [method] = checkStringParams(name, [["method_name", SHORT]], params);
       return this.methodHelp(method);
     }
     if (Object.hasOwn(admin, name)) return await admin[name].call(...params);

@@ -104,7 +104,7 @@ print(json.dumps([m, [repr(x) for x in p]]))`,
     ["bad boolean", "<methodCall><methodName>x</methodName><params><param><value><boolean>yes</boolean></value></param></params></methodCall>", /not 0 or 1/],
     ["no methodName", "<methodCall><params/></methodCall>", /no <methodName>/],
     ["wrong root", "<methodResponse><params/></methodResponse>", /not <methodCall>/],
-    ["unclosed", "<methodCall><methodName>x</methodName>", /methodCall:1: Unclosed tag/],
+    ["unclosed", "<methodCall><methodName>x</methodName>", /methodCall:1: unclosed tag/i],
     ["entity", '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaa">]><methodCall><methodName>&a;</methodName></methodCall>', /DOCTYPE/],
   ];
   for (const [what, body, msg] of bad) {
