@@ -1,24 +1,5 @@
 // Server decision lists (-l whitelist|blacklist): [tag, name] pairs matched with fnmatch.
-
-function fnmatchToRegExp(pat: string): RegExp {
-  let re = "";
-  for (let i = 0; i < pat.length; i++) {
-    const c = pat[i];
-    if (c === "*") re += ".*";
-    else if (c === "?") re += ".";
-    else if (c === "[") {
-      const j = pat.indexOf("]", i + 2);
-      if (j < 0) re += "\\[";
-      else {
-        let body = pat.slice(i + 1, j).replace(/\\/g, "\\\\");
-        if (body.startsWith("!")) body = "^" + body.slice(1);
-        re += `[${body}]`;
-        i = j;
-      }
-    } else re += c.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
-  }
-  return new RegExp(`^${re}$`, "s");
-}
+import { globToRegExp as fnmatchToRegExp } from "../lib/fnmatch.js";
 
 export type Decision = [string, string];
 

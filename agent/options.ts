@@ -3,7 +3,7 @@
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { VacfgError } from "../protocol/errors.js";
-import { parseIni } from "./ini.js";
+import { parseIni } from "../lib/ini.js";
 
 export type RemoveMode = "all" | "services" | "packages" | "users";
 export type DecisionMode = "whitelist" | "blacklist" | "none";
@@ -107,8 +107,8 @@ export function applyConfigFile(o: AgentOptions, path: string, mustExist: boolea
     if (mustExist) bad(`${path}: ${(e as Error).message}`);
     return;
   }
-  const ini = parseIni(text);
-  const get = (s: string, k: string) => ini.get(s)?.get(k);
+  const ini = parseIni(text, path, "AGENT_CONFIG");
+  const get = (s: string, k: string) => ini.get(s)?.get(k)?.value;
   const at = (s: string, k: string) => `${path} [${s}] ${k}`;
   const set = <K extends keyof AgentOptions>(key: K, s: string, k: string, conv: (v: string, where: string) => AgentOptions[K]) => {
     const v = get(s, k);

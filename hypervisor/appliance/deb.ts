@@ -4,7 +4,7 @@
 import { mkdir, readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { VacfgError } from "../../protocol/errors.js";
-import { runChecked } from "../vm/host-tools.js";
+import { runChecked } from "../../lib/host-tools.js";
 import { buildOnce, type Progress } from "./cache.js";
 
 /** The version apt would install now (the candidate). */

@@ -6,7 +6,7 @@ import { chmod, mkdir, readFile, readdir, writeFile } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { VacfgError } from "../../protocol/errors.js";
 import type { VmSpec } from "../vm/driver.js";
-import { runChecked } from "../vm/host-tools.js";
+import { runChecked } from "../../lib/host-tools.js";
 import { STAGE2_INIT, bootCmdline } from "./boot-protocol.js";
 import { buildOnce, type Progress } from "./cache.js";
 import { ensureBootBits } from "./initramfs.js";

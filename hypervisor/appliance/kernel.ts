@@ -2,7 +2,7 @@
 // points at), unpacked into the cache as vmlinuz + modules; nothing is installed on the host.
 import { join } from "node:path";
 import { VacfgError } from "../../protocol/errors.js";
-import { runChecked } from "../vm/host-tools.js";
+import { runChecked } from "../../lib/host-tools.js";
 import type { Progress } from "./cache.js";
 import { ensureUnpackedDeb } from "./deb.js";
 

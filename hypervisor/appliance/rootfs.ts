@@ -3,7 +3,7 @@
 import { createHash } from "node:crypto";
 import { mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { runChecked } from "../vm/host-tools.js";
+import { runChecked } from "../../lib/host-tools.js";
 import { debianMirrorFor } from "./apt-mirror.js";
 import { buildOnce, type Progress } from "./cache.js";
 

@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { VacfgError } from "../../protocol/errors.js";
-import { fsSpec } from "../image/debugfs.js";
+import { fsSpec, isSafeGuestPath, runDebugfs } from "../image/debugfs.js";
 import { readAt } from "../image/partitions.js";
 import { detectImageFormat, locateFilesystem, type ImageFormat } from "../image/patch-image.js";
 
@@ -46,32 +46,12 @@ export function openGuestView(image: string): GuestView {
 
 /** Runs debugfs read-only with a command list; returns stdout split per command. */
 export function debugfsRead(spec: string, commands: string[]): string[] {
-  if (commands.length === 0) return [];
-  const dir = mkdtempSync(join(tmpdir(), "vacfg-attest-dbg-"));
-  try {
-    const cmdFile = join(dir, "cmds");
-    writeFileSync(cmdFile, commands.join("\n") + "\n");
-    const r = spawnSync("debugfs", ["-f", cmdFile, spec], { maxBuffer: 512 * 1024 * 1024, env: { ...process.env, DEBUGFS_PAGER: "__none__", PAGER: "__none__" } });
-    if (r.error) throw new VacfgError("IMAGE", `debugfs: ${r.error.message} (is e2fsprogs installed?)`, { cause: r.error });
-    const stderr = r.stderr.toString("utf8");
-    if (r.status !== 0 || /while (trying to open|opening filesystem)|Bad magic number/i.test(stderr)) {
-      throw new VacfgError("IMAGE", `debugfs cannot read ${spec}: ${stderr.trim().split("\n").slice(-1)[0]}`);
-    }
-    const chunks: string[] = [];
-    for (const line of r.stdout.toString("utf8").split("\n")) {
-      if (line.startsWith("debugfs: ")) chunks.push("");
-      else if (chunks.length) chunks[chunks.length - 1] += line + "\n";
-    }
-    return chunks;
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  return commands.length === 0 ? [] : runDebugfs(spec, commands, false).chunks;
 }
 
 /** Guest paths we name ourselves (config roots, well-known files): no characters debugfs would split on. */
-const SAFE_PATH = /^\/[A-Za-z0-9._+@=:,/-]*$/;
 export function checkGuestPath(p: string): void {
-  if (!SAFE_PATH.test(p) || p.split("/").some((c) => c === "..")) {
+  if (!isSafeGuestPath(p)) {
     throw new VacfgError("ATTESTATION_INVALID", `guest path "${p}" must be absolute, without "..", of characters [A-Za-z0-9._+@=:,/-]`);
   }
 }

@@ -29,8 +29,13 @@ export interface GuestStat {
 // so guest paths are restricted to characters that need none.
 const SAFE_PATH = /^\/[A-Za-z0-9._+@=:,/-]*$/;
 
+/** Absolute, without "..", of characters [A-Za-z0-9._+@=:,/-] (the ones debugfs needs no quoting for). */
+export function isSafeGuestPath(p: string): boolean {
+  return SAFE_PATH.test(p) && !p.split("/").some((c) => c === "..");
+}
+
 function checkPath(p: string): void {
-  if (!SAFE_PATH.test(p) || p.split("/").some((c) => c === "..")) {
+  if (!isSafeGuestPath(p)) {
     throw new VacfgError("IMAGE", `guest path "${p}" has characters debugfs cannot take safely`);
   }
 }
@@ -49,13 +54,14 @@ interface DebugfsResult {
   stdout: Buffer;
 }
 
-function run(spec: string, commands: string[], write: boolean): DebugfsResult {
+/** Runs one debugfs session over a command file (read-only unless write). */
+export function runDebugfs(spec: string, commands: string[], write: boolean): DebugfsResult {
   const dir = mkdtempSync(join(tmpdir(), "vacfg-debugfs-"));
   try {
     const cmdFile = join(dir, "cmds");
     writeFileSync(cmdFile, commands.join("\n") + "\n");
     const args = [...(write ? ["-w"] : []), "-f", cmdFile, spec];
-    const r = spawnSync("debugfs", args, { maxBuffer: 256 * 1024 * 1024, env: { ...process.env, DEBUGFS_PAGER: "__none__", PAGER: "__none__" } });
+    const r = spawnSync("debugfs", args, { maxBuffer: 512 * 1024 * 1024, env: { ...process.env, DEBUGFS_PAGER: "__none__", PAGER: "__none__" } });
     if (r.error) throw new VacfgError("IMAGE", `debugfs: ${r.error.message} (is e2fsprogs installed?)`, { cause: r.error });
     const stderr = r.stderr.toString("utf8");
     const errors = stderr.split("\n").filter((l) => l.trim() !== "" && !/^debugfs \d/.test(l));
@@ -90,7 +96,7 @@ function parseStat(text: string): GuestStat | undefined {
 /** Stats of several guest paths in one debugfs run; undefined for paths that do not exist. */
 export function statGuestPaths(spec: string, paths: string[]): (GuestStat | undefined)[] {
   paths.forEach(checkPath);
-  const r = run(spec, paths.map((p) => `stat ${p}`), false);
+  const r = runDebugfs(spec, paths.map((p) => `stat ${p}`), false);
   return paths.map((_, i) => parseStat(r.chunks[i] ?? ""));
 }
 
@@ -111,7 +117,7 @@ export function readGuestFile(spec: string, path: string): Buffer | undefined {
 
 /** Filesystem feature flags (e.g. has_journal, needs_recovery). */
 export function fsFeatures(spec: string): string[] {
-  const r = run(spec, ["features"], false);
+  const r = runDebugfs(spec, ["features"], false);
   const m = /Filesystem features:\s*(.*)/.exec(r.chunks[0] ?? "");
   if (!m) throw new VacfgError("IMAGE", `${spec}: not an ext2/3/4 filesystem (${r.errors.join("; ") || "no features reported"})`);
   return m[1].trim().split(/\s+/);
@@ -131,7 +137,7 @@ export function writeGuestFiles(spec: string, files: GuestFile[]): void {
   for (const f of files) checkPath(f.path);
   const dirs = [...new Set(files.flatMap((f) => parents(f.path)))];
   // One read-only pass for everything we need to know; each debugfs start re-reads the group descriptors.
-  const probe = run(spec, ["features", ...dirs.map((d) => `stat ${d}`), ...files.map((f) => `stat ${f.path}`)], false);
+  const probe = runDebugfs(spec, ["features", ...dirs.map((d) => `stat ${d}`), ...files.map((f) => `stat ${f.path}`)], false);
   const feat = /Filesystem features:\s*(.*)/.exec(probe.chunks[0] ?? "");
   if (!feat) throw new VacfgError("IMAGE", `${spec}: not an ext2/3/4 filesystem (${probe.errors.join("; ") || "no features reported"})`);
   // debugfs bypasses the journal; writing under an unreplayed journal could corrupt the image.
@@ -164,11 +170,11 @@ export function writeGuestFiles(spec: string, files: GuestFile[]): void {
         `sif ${f.path} gid ${f.gid ?? 0}`,
       );
     });
-    const r = run(spec, cmds, true);
+    const r = runDebugfs(spec, cmds, true);
     if (r.errors.length) throw new VacfgError("IMAGE", `debugfs -w ${spec}: ${r.errors.join("; ")}`);
 
     // Read back: debugfs does not fail on most command errors, so trust only what is there now.
-    const back = run(spec, files.flatMap((f, i) => [`stat ${f.path}`, `dump ${f.path} ${join(tmp, `b${i}`)}`]), false);
+    const back = runDebugfs(spec, files.flatMap((f, i) => [`stat ${f.path}`, `dump ${f.path} ${join(tmp, `b${i}`)}`]), false);
     files.forEach((f, i) => {
       const want = typeof f.data === "string" ? Buffer.from(f.data, "utf8") : f.data;
       const st = parseStat(back.chunks[2 * i] ?? "");

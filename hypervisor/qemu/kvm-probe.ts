@@ -7,7 +7,7 @@ import { mkdtemp, readFile, rename, rm, stat, writeFile } from "node:fs/promises
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Availability } from "../vm/driver.js";
-import { runTool } from "../vm/host-tools.js";
+import { runTool } from "../../lib/host-tools.js";
 
 export interface KvmProbeOptions {
   qemu?: string;

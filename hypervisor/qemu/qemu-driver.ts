@@ -6,7 +6,7 @@ import { mkdir, readFile, readdir, rm, stat, writeFile } from "node:fs/promises"
 import { join } from "node:path";
 import { VacfgError } from "../../protocol/errors.js";
 import type { Availability, VmDriver, VmHandle, VmSpec, VmState, VmStatus } from "../vm/driver.js";
-import { runChecked, runTool } from "../vm/host-tools.js";
+import { runChecked, runTool } from "../../lib/host-tools.js";
 import { inNetns } from "../vm/netns.js";
 import { isValidVmName, validateVmSpec } from "../vm/spec.js";
 import { existingCpuCgroup, launchInCgroup, prepareCpuCgroup, removeCpuCgroup, cpuLimitsRequested, type CpuCgroup, type CpuCgroupOptions } from "./cpu-cgroup.js";

@@ -2,7 +2,7 @@
 // and N tap devices enslaved to it. QEMU runs inside the namespace (`ip netns exec`), so guest
 // traffic reaches the bridge and the other taps, and never any host interface.
 import { VacfgError } from "../../protocol/errors.js";
-import { runChecked, runTool } from "./host-tools.js";
+import { runChecked, runTool } from "../../lib/host-tools.js";
 
 export interface NetnsOptions {
   /** Namespace name ([A-Za-z0-9_.-], at most 32 characters). */

@@ -4,7 +4,7 @@ import { mkdir, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { VacfgError } from "../../protocol/errors.js";
 import type { Availability, VmDriver, VmHandle, VmSpec, VmStatus } from "../vm/driver.js";
-import { runChecked, runTool } from "../vm/host-tools.js";
+import { runChecked, runTool } from "../../lib/host-tools.js";
 import { isValidVmName } from "../vm/spec.js";
 import { renderXlConfig, type XlConfigOptions } from "./xl-config.js";
 import { parseXlList } from "./xl-list.js";

@@ -5,7 +5,7 @@ import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { VacfgError } from "../../protocol/errors.js";
 import { createFileOnce as writeFileOnce } from "../../lib/atomic-file.js";
-import { renderIni } from "./ini.js";
+import { renderIni } from "../../lib/ini.js";
 import { DEFAULT_PLUGINS, DEFAULT_PORT, defaultHostname } from "./server-config.js";
 import { ensureTlsMaterial } from "./tls-material.js";
 

@@ -6,7 +6,7 @@ import { dirname, resolve } from "node:path";
 import { VacfgError } from "../../protocol/errors.js";
 import type { ServerSettings } from "../core/context.js";
 import { DEFAULT_PLUGINS } from "../plugins/registry.js";
-import { parseIni, type IniValue } from "./ini.js";
+import { parseIni, type IniValue } from "../../lib/ini.js";
 
 export const DEFAULT_PORT = 6789;
 export { DEFAULT_PLUGINS };

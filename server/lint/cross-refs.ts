@@ -2,7 +2,7 @@
 // defined in another (groups.xml, clients.xml, Bundler/, Cfg/ and Probes/ names).
 import { posix } from "node:path";
 import type { XmlElement } from "../../protocol/xml.js";
-import { globToRegExp } from "../plugins/shared/glob.js";
+import { globToRegExp } from "../../lib/fnmatch.js";
 import { findXIncludes } from "../plugins/shared/xinclude.js";
 import { problem, type LintProblem } from "./problem.js";
 

@@ -6,7 +6,7 @@ import { DirCache, FileCache } from "../core/file-cache.js";
 import type { PluginContext, PluginFactory } from "../core/context.js";
 import type { ClientMetadata } from "../core/metadata.js";
 import type { AnyPlugin, StructureRole, StructureValidatorRole } from "../core/roles.js";
-import { globToRegExp } from "./shared/glob.js";
+import { globToRegExp } from "../../lib/fnmatch.js";
 import { xmlMatch } from "./shared/xml-match.js";
 import { xincludeParser } from "./shared/xinclude.js";
 

@@ -5,7 +5,7 @@ import { basename, dirname, isAbsolute, join, relative, resolve, sep } from "nod
 import { VacfgError } from "../../../protocol/errors.js";
 import type { XmlElement } from "../../../protocol/xml.js";
 import { fileSignature, type Dependencies } from "../../core/file-cache.js";
-import { globToRegExp } from "./glob.js";
+import { globToRegExp } from "../../../lib/fnmatch.js";
 import { parseRepoXml } from "./xml-match.js";
 
 export const XI_NAMESPACE = "http://www.w3.org/2001/XInclude";

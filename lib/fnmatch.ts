@@ -1,6 +1,7 @@
-// Shell-style globs as Python's fnmatch reads them (Bundler <Path glob=..>, XInclude hrefs).
+// Shell-style globs as Python's fnmatch reads them (Bundler <Path glob=..>, XInclude hrefs, the
+// agent's decision lists).
 
-/** Python fnmatch.translate for *, ?, [..]. */
+/** Python fnmatch.translate for *, ?, [..] (a "[" without its "]" is literal). */
 export function globToRegExp(glob: string): RegExp {
   let re = "";
   for (let i = 0; i < glob.length; i++) {

@@ -1,13 +1,16 @@
-// Running host tools (xl, qemu-img, ip, apt-get, ...) as child processes: collected output,
-// a timeout, and failures turned into catalogue errors that quote the tool's own message.
+// Running host tools (xl, qemu-img, ip, apt-get, a probe, ...) as child processes, never through a
+// shell: collected output, a timeout, and failures turned into catalogue errors that quote the
+// tool's own message.
 import { spawn } from "node:child_process";
-import { VacfgError, type ErrorCode } from "../../protocol/errors.js";
+import { VacfgError, type ErrorCode } from "../protocol/errors.js";
 
 export interface ToolResult {
   code: number | null;
   signal: NodeJS.Signals | null;
   stdout: string;
   stderr: string;
+  /** Killed because timeoutMs passed. */
+  timedOut: boolean;
 }
 
 export interface ToolOptions {
@@ -26,13 +29,14 @@ export function runTool(cmd: string, args: readonly string[], opts: ToolOptions 
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     let timer: NodeJS.Timeout | undefined;
-    if (opts.timeoutMs) timer = setTimeout(() => child.kill("SIGKILL"), opts.timeoutMs);
+    let timedOut = false;
+    if (opts.timeoutMs) timer = setTimeout(() => { timedOut = true; child.kill("SIGKILL"); }, opts.timeoutMs);
     child.stdout.on("data", (b: Buffer) => { out.push(b); opts.onOutput?.(b.toString()); });
     child.stderr.on("data", (b: Buffer) => { err.push(b); opts.onOutput?.(b.toString()); });
     child.on("error", (e) => { if (timer) clearTimeout(timer); reject(e); });
     child.on("close", (code, signal) => {
       if (timer) clearTimeout(timer);
-      resolve({ code, signal, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() });
+      resolve({ code, signal, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString(), timedOut });
     });
     child.stdin.on("error", () => { /* tool exited before reading its input: its exit status tells */ });
     child.stdin.end(opts.input ?? "");

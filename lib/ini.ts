@@ -1,7 +1,8 @@
-// A small INI reader in the dialect of Python's ConfigParser as bcfg2.conf uses it:
+// A small INI reader in the dialect of Python's ConfigParser as bcfg2.conf uses it (the server's
+// vacfg.conf and the agent's /etc/vacfg.conf):
 // [section], "key = value" or "key: value", # and ; comments, indented continuation lines.
 // Every value remembers its line, so configuration errors can name it.
-import { VacfgError } from "../../protocol/errors.js";
+import { VacfgError, type ErrorCode } from "../protocol/errors.js";
 
 export interface IniValue {
   value: string;
@@ -10,7 +11,8 @@ export interface IniValue {
 
 export type IniFile = Map<string, Map<string, IniValue>>;
 
-export function parseIni(text: string, source: string): IniFile {
+/** Throws `code` (the caller's catalogue code) naming source:line for a line that is neither. */
+export function parseIni(text: string, source: string, code: ErrorCode = "SERVER_CONFIG"): IniFile {
   const out: IniFile = new Map();
   let section: Map<string, IniValue> | undefined;
   let last: IniValue | undefined;
@@ -34,8 +36,8 @@ export function parseIni(text: string, source: string): IniFile {
       return;
     }
     const kv = /^([^=:\s][^=:]*?)\s*[=:]\s*(.*)$/.exec(raw);
-    if (!kv) throw new VacfgError("SERVER_CONFIG", `${source}:${line}: expected "[section]" or "key = value", found "${raw.trim()}"`);
-    if (!section) throw new VacfgError("SERVER_CONFIG", `${source}:${line}: "${kv[1]}" appears before any [section]`);
+    if (!kv) throw new VacfgError(code, `${source}:${line}: expected "[section]" or "key = value", found "${raw.trim()}"`);
+    if (!section) throw new VacfgError(code, `${source}:${line}: "${kv[1]}" appears before any [section]`);
     last = { value: kv[2].trim(), line };
     section.set(kv[1].toLowerCase(), last);
   });
