@@ -37,6 +37,8 @@ export const ERRORS = {
   // Metadata
   METADATA: { fault: -32500, summary: "client metadata could not be resolved" },
   PROFILE: { fault: -32500, summary: "profile cannot be asserted" },
+  CLIENT_NAME: { fault: -32500, summary: "client name breaks the client-name rule (hostname-like, bounded)" },
+  PATH_ESCAPE: { summary: "a per-client path resolves outside its directory" },
   // Store
   STORE: { summary: "store operation failed" },
   // Reporting (web UI, `vacfg reports`)

@@ -8,6 +8,7 @@ import { join } from "node:path";
 import forge from "node-forge";
 import { VacfgError } from "../../protocol/errors.js";
 import { createFileOnce as writeFileOnce } from "../../lib/atomic-file.js";
+import { clientNameProblem, quoteName } from "../core/client-name.js";
 
 export interface PemPair {
   certPem: string;
@@ -105,7 +106,8 @@ export function loadCa(caDir: string): PemPair {
  * also writes OUT/<cn>.crt and OUT/<cn>.key (0600), never replacing existing files.
  */
 export function issueClientCertificate(caDir: string, cn: string, outDir?: string): PemPair {
-  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(cn)) throw new VacfgError("TLS_MATERIAL", `client name "${cn}" is not a valid certificate name`);
+  const problem = clientNameProblem(cn);
+  if (problem) throw new VacfgError("TLS_MATERIAL", `client name ${quoteName(cn)} is not a valid certificate name: it ${problem}`);
   const pair = issueCertificate(loadCa(caDir), { cn, usage: "client" });
   if (outDir) {
     mkdirSync(outDir, { recursive: true });

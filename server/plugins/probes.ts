@@ -7,6 +7,7 @@ import { DirCache, FileCache } from "../core/file-cache.js";
 import type { PluginContext, PluginFactory } from "../core/context.js";
 import type { ClientMetadata, ProbeValueView } from "../core/metadata.js";
 import type { AnyPlugin, ConnectorRole, ProbingRole } from "../core/roles.js";
+import { confinedPath } from "./shared/confined-path.js";
 
 /** A probe value as templates see it: the string, plus .json / .xdata when the output parses. */
 export class ProbeValue implements ProbeValueView {
@@ -92,14 +93,15 @@ export class ProbesPlugin implements AnyPlugin, ProbingRole, ConnectorRole {
       }
     }
     candidates.sort((a, b) => rank(a.spec) - rank(b.spec) || (a.spec.group && b.spec.group ? b.spec.prio - a.spec.prio : 0));
-    const chosen = new Map<string, string>();
+    const chosen = new Map<string, { fname: string; spec: Specificity }>();
     for (const c of candidates) {
       const pname = PROBENAME.exec(c.fname)!.groups!.basename;
-      if (!chosen.has(pname)) chosen.set(pname, c.fname);
+      if (!chosen.has(pname)) chosen.set(pname, c);
     }
     const probes: Probe[] = [];
-    for (const [pname, fname] of chosen) {
-      const script = this.scripts.get(join(this.dir, fname));
+    for (const [pname, { fname, spec }] of chosen) {
+      // A host-specific probe is chosen by the client's name: it must resolve inside Probes/.
+      const script = this.scripts.get(spec.hostname !== undefined ? confinedPath(this.dir, fname) : join(this.dir, fname));
       if (script === undefined) continue;
       const bang = BANGLINE.exec(script.split("\n")[0]);
       probes.push({ name: pname, source: this.name, interpreter: bang ? bang[1] : "/bin/sh", script });

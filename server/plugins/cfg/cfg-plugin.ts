@@ -20,6 +20,7 @@ import { parseRepoXml } from "../shared/xml-match.js";
 import { templateVars } from "./template-data.js";
 import { KeyCreators } from "./key-creators.js";
 import { renderAuthorizedKeys } from "./authorized-keys.js";
+import { confinedPath } from "../shared/confined-path.js";
 
 /** What one directory holds, classified once per listing (the DirCache returns the same array while unchanged). */
 interface DirScan {
@@ -169,6 +170,8 @@ export class CfgPlugin implements Plugin, GeneratorRole {
       if (creator) return { text: await this.creators.create(creator.kind as "privkey" | "pubkey", creator.path, entry, meta), binary: false };
       throw new VacfgError("REPO_FILE", `No matching entries available for ${dir} for ${meta.hostname}`);
     }
+    // A host-specific file is chosen by the client's name: read it only when it resolves inside the entry directory.
+    if (best.spec.kind === "host") confinedPath(dir, best.name);
     const failRendering = (e: unknown): never => {
       throw new VacfgError("REPO_TEMPLATE", `Cfg: Error rendering ${name}: ${(e as Error).message}`, { cause: e });
     };

@@ -9,6 +9,7 @@ import type { ClientMetadata } from "../../core/metadata.js";
 import { createFileExclusive, writeFileAtomic } from "../shared/repo-write.js";
 import { generateKeyPair, publicKeyOf } from "../shared/ssh-keygen.js";
 import { xmlMatch } from "../shared/xml-match.js";
+import { confinedPath } from "../shared/confined-path.js";
 
 interface Binder {
   bindEntry(entry: XmlElement, meta: ClientMetadata): Promise<void>;
@@ -66,9 +67,10 @@ export class KeyCreators {
     const privDir = dirname(specPath);
     const spec = this.spec(specPath, meta);
     const suffix = specificitySuffix(spec, meta);
-    const privFile = join(privDir, basename(privDir) + suffix);
+    // The suffix carries the client's name: both files must stay in their entry directories.
+    const privFile = confinedPath(privDir, basename(privDir) + suffix);
     const pubDir = privDir + ".pub";
-    const pubFile = join(pubDir, basename(pubDir) + suffix);
+    const pubFile = confinedPath(pubDir, basename(pubDir) + suffix);
     return this.once(privFile, async () => {
       const existing = await readIfExists(privFile);
       if (existing !== undefined) return existing;
@@ -99,7 +101,7 @@ export class KeyCreators {
     const pubDir = dirname(specPath);
     const privSpecPath = join(pubDir.slice(0, -4), "privkey.xml");
     if (!this.loadXml(privSpecPath)) throw new VacfgError("REPO_FILE", `Cfg: No privkey.xml defined for ${privName} (private key for ${specPath})`);
-    const pubFile = join(pubDir, basename(pubDir) + specificitySuffix(this.spec(privSpecPath, meta), meta));
+    const pubFile = confinedPath(pubDir, basename(pubDir) + specificitySuffix(this.spec(privSpecPath, meta), meta));
     return this.once(pubFile, async () => {
       const existing = await readIfExists(pubFile);
       if (existing !== undefined) return existing;

@@ -1,6 +1,10 @@
 // clients.xml as upstream Metadata reads it: names (lower-cased), profiles, addresses and
-// aliases, uuid, passwords, secure/floating flags, auth modes and versions.
+// aliases, uuid, passwords, secure/floating flags, auth modes and versions. Names, aliases and
+// uuids follow the client-name rule (server/core/client-name.ts); an entry that breaks it is
+// left out and reported with file:line, and the rest of the file still loads.
+import { isIP } from "node:net";
 import { VacfgError } from "../../../protocol/errors.js";
+import { canonicalClientName, clientNameProblem, quoteName } from "../../core/client-name.js";
 import { parseRepoXml, findAll } from "../shared/xml-match.js";
 import { sourceOf, type TreeParser } from "../shared/xinclude.js";
 import type { ClientsEdit } from "./clients-writer.js";
@@ -14,11 +18,12 @@ export interface ClientsModel {
   /** address → client names (clients.xml address= and Alias address=). */
   addresses: Map<string, string[]>;
   raddresses: Map<string, Set<string>>;
-  /** alias name → client name. */
+  /** alias name (lower-cased) → client name. */
   aliases: Map<string, string>;
   raliases: Map<string, Set<string>>;
+  /** uuid (lower-cased) → client name. */
   uuid: Map<string, string>;
-  /** Keyed by the name as written (upstream does not lower-case this map). */
+  /** client name (lower-cased; upstream keys it by the name as written) → auth mode. */
   auth: Map<string, string>;
   secure: Set<string>;
   floating: Set<string>;
@@ -26,6 +31,14 @@ export interface ClientsModel {
   versions: Map<string, string>;
   /** client → profile(s) from profile=. */
   profiles: Map<string, string[]>;
+  /** Entries left out, as "file:line: why" (the Metadata plugin logs them; lint reports them). */
+  problems: string[];
+  /**
+   * Names whose entry was left out (a bad alias, uuid or address): they get 401 and are not
+   * registered again until the entry is fixed, so a broken entry never loses a client its
+   * secure flag, password or auth mode.
+   */
+  blocked: Set<string>;
 }
 
 export function emptyClients(): ClientsModel {
@@ -43,6 +56,8 @@ export function emptyClients(): ClientsModel {
     passwords: new Map(),
     versions: new Map(),
     profiles: new Map(),
+    problems: [],
+    blocked: new Set(),
   };
 }
 
@@ -55,12 +70,26 @@ function addAddress(m: ClientsModel, addr: string, name: string): void {
   r.add(addr);
 }
 
-/** One <Client> element's attributes and <Alias> children into the model, as upstream reads them. */
+/** Why a <Client> element (attributes, <Alias> children) cannot be loaded, or undefined. */
+function entryProblem(a: Record<string, string>, aliases: Array<Record<string, string>>): string | undefined {
+  const nameProblem = clientNameProblem(a.name ?? "");
+  if (nameProblem) return `client name ${quoteName(a.name ?? "")} ${nameProblem}`;
+  if (a.uuid !== undefined && clientNameProblem(a.uuid)) return `uuid ${quoteName(a.uuid)} of ${a.name} ${clientNameProblem(a.uuid)}`;
+  for (const al of aliases) {
+    if (clientNameProblem(al.name ?? "")) return `alias ${quoteName(al.name ?? "")} of ${a.name} ${clientNameProblem(al.name ?? "")}`;
+  }
+  for (const addr of [a.address, ...aliases.map((al) => al.address)]) {
+    if (addr !== undefined && isIP(addr) === 0) return `address ${quoteName(addr)} of ${a.name} is not an IP address`;
+  }
+  return undefined;
+}
+
+/** One valid <Client> element's attributes and <Alias> children into the model, as upstream reads them. */
 function addClient(m: ClientsModel, a: Record<string, string>, aliases: Array<Record<string, string>>): void {
-  const name = a.name.toLowerCase();
+  const name = canonicalClientName(a.name);
   if (a.address !== undefined) addAddress(m, a.address, name);
-  if (a.auth !== undefined) m.auth.set(a.name, a.auth);
-  if (a.uuid !== undefined) m.uuid.set(a.uuid, name);
+  if (a.auth !== undefined) m.auth.set(name, a.auth);
+  if (a.uuid !== undefined) m.uuid.set(canonicalClientName(a.uuid), name);
   if ((a.secure ?? "false").toLowerCase() === "true") m.secure.add(name);
   if ((a.location ?? "fixed") === "floating" || (a.floating ?? "false").toLowerCase() === "true") m.floating.add(name);
   if (a.password !== undefined) m.passwords.set(name, a.password);
@@ -68,9 +97,9 @@ function addClient(m: ClientsModel, a: Record<string, string>, aliases: Array<Re
   const ra = new Set<string>();
   m.raliases.set(name, ra);
   for (const al of aliases) {
-    if (!al.name) continue;
-    m.aliases.set(al.name, name);
-    ra.add(al.name);
+    const alias = canonicalClientName(al.name);
+    m.aliases.set(alias, name);
+    ra.add(alias);
     if (al.address !== undefined) addAddress(m, al.address, name);
   }
   m.clients.push(name);
@@ -90,8 +119,14 @@ export function parseClientsXml(text: string, path: string, tree: TreeParser = p
   }
   const m = emptyClients();
   for (const c of findAll(root, "Client")) {
-    if (!c.attrs.name) throw new VacfgError("REPO_FILE", `${sourceOf(c, path)}:${c.line ?? 0}: <Client> without name=`);
-    addClient(m, c.attrs, c.children.filter((x) => x.tag === "Alias").map((x) => x.attrs));
+    const aliases = c.children.filter((x) => x.tag === "Alias").map((x) => x.attrs);
+    const problem = c.attrs.name === undefined ? "<Client> without name=" : entryProblem(c.attrs, aliases);
+    if (problem === undefined) {
+      addClient(m, c.attrs, aliases);
+      continue;
+    }
+    m.problems.push(`${sourceOf(c, path)}:${c.line ?? 0}: ${problem}; entry ignored`);
+    if (c.attrs.name !== undefined && !clientNameProblem(c.attrs.name)) m.blocked.add(canonicalClientName(c.attrs.name));
   }
   return m;
 }
@@ -102,13 +137,15 @@ export function parseClientsXml(text: string, path: string, tree: TreeParser = p
  * <Client> elements, another attribute), and the file must be parsed again.
  */
 export function applyClientsEdit(m: ClientsModel, e: ClientsEdit): boolean {
-  const name = e.name.toLowerCase();
+  const name = canonicalClientName(e.name);
   if (!m.known.has(name)) {
-    if ([...m.aliases.keys()].some((a) => a.toLowerCase() === name)) return false;
+    if (m.aliases.has(name) || m.blocked.has(name)) return false;
     // The text changed and the client was absent: it was inserted, as the last <Client>.
     const attrs = e.op === "insert" ? e.attrs : e.absent;
     if (!Array.isArray(attrs)) return false;
-    addClient(m, Object.fromEntries([["name", e.name], ...attrs]), []);
+    const a: Record<string, string> = Object.fromEntries([["name", e.name], ...attrs]);
+    if (entryProblem(a, []) !== undefined) return false;
+    addClient(m, a, []);
     return true;
   }
   if (e.op !== "set" || m.clients.indexOf(name) !== m.clients.lastIndexOf(name)) return false;

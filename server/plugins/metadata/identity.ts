@@ -3,6 +3,7 @@
 import { promises as dns } from "node:dns";
 import { VacfgError } from "../../../protocol/errors.js";
 import type { AuthRequest } from "../../core/metadata.js";
+import { canonicalClientName, isValidClientName } from "../../core/client-name.js";
 import type { ClientsModel } from "./clients-file.js";
 
 const DNS_TIMEOUT_MS = 2000;
@@ -16,7 +17,8 @@ export async function reverseName(address: string): Promise<string> {
   try {
     const { hostname } = await Promise.race([dns.lookupService(address, 0), timeout]);
     if (!hostname || hostname === address) throw new Error("no name for address");
-    return hostname.toLowerCase();
+    if (!isValidClientName(hostname)) throw new Error(`reverse name ${JSON.stringify(hostname)} is not a client name`);
+    return canonicalClientName(hostname);
   } catch (e) {
     throw new VacfgError("METADATA", `Address resolution error for ${address}: ${(e as Error).message}`);
   } finally {
@@ -56,39 +58,61 @@ export interface AuthPolicy {
   recordCert(client: string): Promise<void>;
 }
 
-/** Settles the client name for a request, or undefined (→ 401). Names are lower-cased as upstream's metadata does. */
-export async function authenticate(c: ClientsModel, req: AuthRequest, policy: AuthPolicy): Promise<string | undefined> {
-  let client: string;
-  let idMethod: "cert" | "address" | "uuid";
-  if (req.certCN) {
+type IdMethod = "cert" | "address" | "uuid";
+
+/**
+ * Who the caller claims to be, canonical: the certificate CN, the client at the peer address
+ * (user root), or the HTTP user; each checked against the client-name rule, then resolved through
+ * uuid and alias (any case) to the client itself. undefined when the claim is refused.
+ */
+export async function claimedClient(c: ClientsModel, req: AuthRequest): Promise<{ client: string; idMethod: IdMethod } | undefined> {
+  let claim: string;
+  let idMethod: IdMethod;
+  if (req.certCN !== undefined) {
     idMethod = "cert";
-    client = req.certCN;
+    claim = req.certCN;
   } else if (req.user === "root") {
     idMethod = "address";
     try {
-      client = await resolveClient(c, req.address);
+      claim = await resolveClient(c, req.address);
     } catch {
       return undefined;
     }
   } else {
     idMethod = "uuid";
-    client = c.uuid.get(req.user) ?? req.user;
+    claim = req.user;
   }
-  const lc = client.toLowerCase();
-  const authType = c.auth.get(client) ?? c.auth.get(lc) ?? policy.defaultAuth;
+  if (!isValidClientName(claim)) return undefined;
+  const lc = canonicalClientName(claim);
+  const client = (idMethod === "uuid" ? c.uuid.get(lc) : undefined) ?? c.aliases.get(lc) ?? lc;
+  if (c.blocked.has(client)) return undefined;
+  return { client, idMethod };
+}
+
+/** Whether the password is one `client` may use: its own when secure, else its own or the site's. */
+export function passwordAccepted(c: ClientsModel, client: string, password: string, sitePassword: string): boolean {
+  const own = c.passwords.get(client);
+  if (c.secure.has(client)) return own !== undefined && password === own;
+  return password === sitePassword || (own !== undefined && password === own);
+}
+
+/**
+ * Settles the client name for a request, or undefined (→ 401). The claim is canonicalized first
+ * (claimedClient), so the auth mode, address check, secure flag and password applied are those of
+ * the client an alias or uuid stands for. Upstream applies them to the name as sent.
+ */
+export async function authenticate(c: ClientsModel, req: AuthRequest, policy: AuthPolicy): Promise<string | undefined> {
+  const claimed = await claimedClient(c, req);
+  if (!claimed) return undefined;
+  const { client, idMethod } = claimed;
+  const authType = c.auth.get(client) ?? policy.defaultAuth;
   if (authType === "cert" && idMethod !== "cert") return undefined;
-  if (idMethod !== "uuid" && !(await validateAddress(c, lc, req.address))) return undefined;
+  if (idMethod !== "uuid" && !(await validateAddress(c, client, req.address))) return undefined;
   if (idMethod === "cert" && authType !== "cert+password") {
-    if (authType === "bootstrap") await policy.recordCert(lc);
-    return lc;
+    if (authType === "bootstrap") await policy.recordCert(client);
+    return client;
   }
   // bootstrap: once a client has shown its certificate, its password alone no longer suffices.
-  if (authType === "bootstrap" && idMethod !== "cert" && (await policy.certSeen(lc))) return undefined;
-  const own = c.passwords.get(lc);
-  if (c.secure.has(lc)) {
-    if (own === undefined || req.password !== own) return undefined;
-  } else if (req.password !== policy.sitePassword && (own === undefined || req.password !== own)) {
-    return undefined;
-  }
-  return lc;
+  if (authType === "bootstrap" && idMethod !== "cert" && (await policy.certSeen(client))) return undefined;
+  return passwordAccepted(c, client, req.password, policy.sitePassword) ? client : undefined;
 }

@@ -9,6 +9,7 @@ import type { PluginContext, PluginFactory } from "../../core/context.js";
 import type { AuthRequest, ClientMetadata } from "../../core/metadata.js";
 import type { AnyPlugin, MetadataRole, RmiRole } from "../../core/roles.js";
 import type { ClientRegistration } from "../../store/store.js";
+import { canonicalClientName, checkClientName, isValidClientName, quoteName } from "../../core/client-name.js";
 import { applyClientsEdit, emptyClients, parseClientsXml, type ClientsModel } from "./clients-file.js";
 import { clientExistsInText, editClientsXml, type ClientsCommitHook } from "./clients-writer.js";
 import { parseGroupsXml, type GroupsModel } from "./groups-file.js";
@@ -52,9 +53,34 @@ export class MetadataPlugin implements AnyPlugin, MetadataRole, RmiRole {
   private readonly onClientsCommit: ClientsCommitHook = (before, after, applied) =>
     this.clientsCache.advance(this.clientsPath, before, after, (m) => applied.every((e) => applyClientsEdit(m, e)));
 
+  /** The last clients.xml that parsed, so that an edit that breaks the file does not lock every client out. */
+  private lastGoodClients?: ClientsModel;
+
+  /**
+   * clients.xml, parsed. A broken entry is left out and logged with file:line (clients-file.ts); a
+   * file that does not parse at all is logged and the last one that did is served. Throws only
+   * when no version of the file has parsed since the server started.
+   */
   clients(): ClientsModel {
-    return this.clientsCache.get(this.clientsPath) ?? emptyClients();
+    let m: ClientsModel;
+    try {
+      m = this.clientsCache.get(this.clientsPath) ?? emptyClients();
+    } catch (e) {
+      if (!this.lastGoodClients) throw e;
+      if (this.lastGoodClients !== this.loggedBroken) {
+        this.loggedBroken = this.lastGoodClients;
+        this.ctx.logger.error({ err: (e as Error).message }, "clients.xml does not parse; serving its last good version");
+      }
+      return this.lastGoodClients;
+    }
+    if (m !== this.lastGoodClients) {
+      for (const problem of m.problems) this.ctx.logger.error({ file: this.clientsPath }, problem);
+      this.lastGoodClients = m;
+    }
+    return m;
   }
+
+  private loggedBroken?: ClientsModel;
 
   async authenticate(req: AuthRequest): Promise<string | undefined> {
     let clients: ClientsModel;
@@ -80,6 +106,8 @@ export class MetadataPlugin implements AnyPlugin, MetadataRole, RmiRole {
    * in DeclareVersion is written with its version at once: the same file as upstream's two writes.
    */
   private async register(client: string, profile: string, version?: string): Promise<void> {
+    client = checkClientName(client);
+    if (this.clients().blocked.has(client)) throw new VacfgError("METADATA", `client ${client} has an entry in clients.xml that is ignored (see the log); it is not registered again`);
     this.ctx.logger.info({ client, profile }, "registering new client");
     await this.ctx.store.upsertClient({ name: client, profile, firstSeen: Date.now(), ...(version !== undefined ? { version } : {}) });
     try {
@@ -95,7 +123,7 @@ export class MetadataPlugin implements AnyPlugin, MetadataRole, RmiRole {
   private async initial(name: string, newVersion?: string): Promise<{ meta: ClientMetadata; st: GroupState; model: GroupsModel }> {
     const model = this.groups();
     const c = this.clients();
-    let client = name.toLowerCase();
+    let client = checkClientName(name);
     client = c.aliases.get(client) ?? client;
     const st: GroupState = { groups: new Set(), categories: new Map() };
     let clientGroups = c.profiles.get(client) ?? [];
@@ -155,7 +183,7 @@ export class MetadataPlugin implements AnyPlugin, MetadataRole, RmiRole {
     const decl = model.groups.get(profile);
     if (!decl) throw new VacfgError("PROFILE", `Profile group ${profile} does not exist`);
     if (!decl.isPublic) throw new VacfgError("PROFILE", `Cannot set client ${client} to private group ${profile}`);
-    const lc = client.toLowerCase();
+    const lc = checkClientName(client);
     const c = this.clients();
     const known = c.known.has(lc) || c.aliases.has(lc) || (await this.ctx.store.getClient(lc)) !== undefined;
     if (!known) {
@@ -200,9 +228,13 @@ export class MetadataPlugin implements AnyPlugin, MetadataRole, RmiRole {
     }
   }
 
+  /** clients.xml's clients and the store's registrations; a stored name that breaks the name rule (registered by an older version) is left out. */
   async listClients(): Promise<string[]> {
     const names = new Set(this.clients().clients);
-    for (const r of await this.ctx.store.listClients()) names.add(r.name);
+    for (const r of await this.ctx.store.listClients()) {
+      if (isValidClientName(r.name)) names.add(canonicalClientName(r.name));
+      else this.ctx.logger.warn({ client: quoteName(r.name) }, "stored client name breaks the client-name rule; left out");
+    }
     return [...names];
   }
 

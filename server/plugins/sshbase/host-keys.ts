@@ -1,13 +1,15 @@
 // The SSHbase repository directory: which host key files exist (ssh_host_<type>_key[.pub]
 // [.H_host|.G##_group]) and generating a client's missing keys exactly once.
 import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { DirCache, FileCache } from "../../core/file-cache.js";
 import type { ClientMetadata } from "../../core/metadata.js";
 import { isIgnoredName } from "../shared/ignored-names.js";
 import { bestMatching, specificRegex, specificityFromMatch, type Specificity } from "../shared/specificity.js";
 import { createFileExclusive } from "../shared/repo-write.js";
 import { generateKeyPair, publicKeyOf } from "../shared/ssh-keygen.js";
+import { checkClientName } from "../../core/client-name.js";
+import { confinedPath } from "../shared/confined-path.js";
 
 /** Key types served and generated, in upstream's keypatterns order. */
 export const KEY_TYPES = ["ecdsa", "ed25519", "rsa"] as const;
@@ -71,6 +73,11 @@ export class HostKeyStore {
       .map((n) => join(this.dir, n));
   }
 
+  /** A key file's text; a host-specific file is read only when it resolves inside SSHbase/ (confinedPath). */
+  readKey(f: KeyFile): string {
+    return this.read(f.spec.kind === "host" ? confinedPath(this.dir, basename(f.path)) : f.path);
+  }
+
   read(path: string): string {
     const v = this.data.get(path);
     if (v === undefined) throw new Error(`${path} disappeared`);
@@ -104,9 +111,9 @@ export class HostKeyStore {
   }
 
   private async generate(host: string, type: KeyType): Promise<void> {
-    if (!/^[A-Za-z0-9_.-]+$/.test(host)) throw new Error(`refusing to generate keys for client name "${host}"`);
-    const priv = join(this.dir, `ssh_host_${type}_key.H_${host}`);
-    const pub = join(this.dir, `ssh_host_${type}_key.pub.H_${host}`);
+    checkClientName(host);
+    const priv = confinedPath(this.dir, `ssh_host_${type}_key.H_${host}`);
+    const pub = confinedPath(this.dir, `ssh_host_${type}_key.pub.H_${host}`);
     if (!existsSync(priv)) {
       const pair = await generateKeyPair({ type, comment: `root@${host}` });
       if (await createFileExclusive(priv, pair.privateKey, 0o600)) {

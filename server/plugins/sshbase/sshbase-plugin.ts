@@ -56,7 +56,7 @@ export class SSHbasePlugin implements Plugin, GeneratorRole {
     bindKeyInfo(entry, basename.endsWith(".pub") ? "0644" : "0600");
     const file = this.keys.best(basename, meta);
     if (!file) throw new VacfgError("REPO_FILE", `SSHbase: no ${basename} for ${meta.hostname} in ${this.keys.dir}`);
-    setText(entry, this.keys.read(file.path));
+    setText(entry, this.keys.readKey(file));
   }
 
   /**
@@ -78,7 +78,7 @@ export class SSHbasePlugin implements Plugin, GeneratorRole {
       for (const f of files) {
         const hostnames = await this.hostnamesFor(f, names);
         if (hostnames.length === 0) continue; // a key for an unknown client or group
-        lines.push(`${hostnames.join(",")} ${this.keys.read(f.path).trimEnd()}`);
+        lines.push(`${hostnames.join(",")} ${this.keys.readKey(f).trimEnd()}`);
       }
     }
     let text = lines.length > 0 ? lines.join("\n") + "\n" : "";
@@ -86,7 +86,7 @@ export class SSHbasePlugin implements Plugin, GeneratorRole {
       .map((b) => this.keys.best(b, meta))
       .filter((f): f is KeyFile => f !== undefined)
       .sort((a, b) => cmp(a.path, b.path));
-    for (const f of own) text += `localhost,localhost.localdomain,127.0.0.1 ${this.keys.read(f.path)}`;
+    for (const f of own) text += `localhost,localhost.localdomain,127.0.0.1 ${this.keys.readKey(f)}`;
     return text;
   }
 
