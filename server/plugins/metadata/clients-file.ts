@@ -23,6 +23,8 @@ export interface ClientsModel {
   raliases: Map<string, Set<string>>;
   /** uuid (lower-cased) → client name. */
   uuid: Map<string, string>;
+  /** client name → its uuid as written (what templates see). */
+  ruuid: Map<string, string>;
   /** client name (lower-cased; upstream keys it by the name as written) → auth mode. */
   auth: Map<string, string>;
   secure: Set<string>;
@@ -50,6 +52,7 @@ export function emptyClients(): ClientsModel {
     aliases: new Map(),
     raliases: new Map(),
     uuid: new Map(),
+    ruuid: new Map(),
     auth: new Map(),
     secure: new Set(),
     floating: new Set(),
@@ -89,7 +92,10 @@ function addClient(m: ClientsModel, a: Record<string, string>, aliases: Array<Re
   const name = canonicalClientName(a.name);
   if (a.address !== undefined) addAddress(m, a.address, name);
   if (a.auth !== undefined) m.auth.set(name, a.auth);
-  if (a.uuid !== undefined) m.uuid.set(canonicalClientName(a.uuid), name);
+  if (a.uuid !== undefined) {
+    m.uuid.set(canonicalClientName(a.uuid), name);
+    m.ruuid.set(name, a.uuid);
+  }
   if ((a.secure ?? "false").toLowerCase() === "true") m.secure.add(name);
   if ((a.location ?? "fixed") === "floating" || (a.floating ?? "false").toLowerCase() === "true") m.floating.add(name);
   if (a.password !== undefined) m.passwords.set(name, a.password);

@@ -147,7 +147,7 @@ export class MetadataPlugin implements AnyPlugin, MetadataRole, RmiRole {
       addGroup(model, st, model.defaultGroup);
       mergeGroups(model, client, st);
     }
-    const uuid = [...c.uuid].find(([, v]) => v === client)?.[0];
+    const uuid = c.ruuid.get(client);
     const meta: ClientMetadata = {
       hostname: client,
       profile: st.profile ?? firstProfile(model, st.groups) ?? "",
