@@ -4,7 +4,7 @@
 // own subsets of those languages (a directive outside them is named with its line).
 import nunjucks from "nunjucks";
 import { compileCheetah } from "../plugins/cfg/cheetah-template.js";
-import { compileGenshi } from "../plugins/cfg/genshi-template.js";
+import { compileGenshi } from "../templates/genshi/text.js";
 import { problem, type LintProblem } from "./problem.js";
 
 interface NunjucksError extends Error {

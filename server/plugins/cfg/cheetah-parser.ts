@@ -1,7 +1,7 @@
 // The parser of the .cheetah subset (cheetah-template.ts): Cheetah.Parser's token order and
 // whitespace rules (a directive alone on its line eats its indentation and newline); every
 // directive outside the subset, and <% %>, is a syntax error naming the directive.
-import { evaluate, parseExpression, parseForHead, PyError, type Node } from "./python-expr.js";
+import { evaluate, parseExpression, parseForHead, PyError, type Node } from "../../templates/python/expr.js";
 import { valueForName, valueFromSearchList } from "./cheetah-names.js";
 
 export type CNode =

@@ -7,7 +7,7 @@
 // Python subset of python-expr.ts; every other directive and <% %> is refused, never executed.
 import { VacfgError } from "../../../protocol/errors.js";
 import type { CompiledTemplate } from "./jinja2-template.js";
-import { bindTargets, evaluate, iterate, pyStr, PyError, truthy, type Scope } from "./python-expr.js";
+import { bindTargets, evaluate, iterate, pyStr, PyError, truthy, type Scope } from "../../templates/python/expr.js";
 import { NotFound, SL_KEY } from "./cheetah-names.js";
 import { Parser, TemplateSyntax, type CNode } from "./cheetah-parser.js";
 

@@ -3,7 +3,7 @@
 import { expect } from "chai";
 import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
-import { compileGenshi } from "../../../server/plugins/cfg/genshi-template.js";
+import { compileGenshi } from "../../../server/templates/genshi/text.js";
 import { CfgPlugin } from "../../../server/plugins/cfg/index.js";
 import { bindPath, clientMeta, CORPUS_VARS, pluginContext, probeValue, propertiesConnector, tempRepo } from "./plugin-fixture.js";
 

@@ -5,7 +5,7 @@ import { execFileSync } from "node:child_process";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { CfgPlugin } from "../../../server/plugins/cfg/index.js";
-import { compileGenshi } from "../../../server/plugins/cfg/genshi-template.js";
+import { compileGenshi } from "../../../server/templates/genshi/text.js";
 import { bindPath, clientMeta, pluginContext, tempRepo, type TempRepo } from "./plugin-fixture.js";
 
 describe("Cfg key creators and hostile input", function () {

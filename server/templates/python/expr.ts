@@ -1,8 +1,11 @@
-// A safe subset of Python expressions for Genshi templates: names, literals, attribute and
-// item access, calls, comprehensions, operators, and simple assignments for {% python %}.
-// No imports, no def/class, no access to the host: names resolve only in the template scope.
-import { ProbeString, pySplit } from "./template-data.js";
-import { XmlView } from "./xml-view.js";
+// A safe subset of Python for templates (Genshi, Cheetah): names, literals, attribute and item
+// access, calls, comprehensions, operators, and the statements of Genshi's {% python %} blocks.
+// No imports, no classes, no access to the host: names resolve only in the template scope.
+// Host objects take part through the symbols of protocol.ts.
+import { hostIter, hostLen, hostMethod, hostStr, PY_REPR, PY_STR, PY_TYPE } from "./host-objects.js";
+import { PyException, PyFloat, pyFloatRepr, pySplit, PyTuple } from "./expr-values.js";
+
+const setOf = (items: unknown[]): Set<unknown> => new Set(items.map((x) => norm(x)));
 
 export class PyError extends Error {
   constructor(
@@ -16,7 +19,7 @@ export class PyError extends Error {
 // ---------------------------------------------------------------- tokens
 type Tok = { t: "name" | "num" | "str" | "op" | "nl" | "end"; v: string; pos: number };
 
-const OPS = ["**", "//", "==", "!=", "<=", ">=", "<", ">", "+", "-", "*", "/", "%", "(", ")", "[", "]", "{", "}", ",", ":", ".", "=", ";"];
+const OPS = ["//=", "**=", "+=", "-=", "*=", "/=", "%=", "|=", "&=", "**", "//", "==", "!=", "<=", ">=", "<", ">", "+", "-", "*", "/", "%", "|", "&", "(", ")", "[", "]", "{", "}", ",", ":", ".", "=", ";"];
 
 function unescapePy(body: string, raw: boolean): string {
   if (raw) return body;
@@ -66,7 +69,7 @@ export function tokenize(src: string, emitNewlines: boolean): Tok[] {
     }
     const nm = /^[A-Za-z_][A-Za-z0-9_]*/.exec(src.slice(i));
     if (nm) { out.push({ t: "name", v: nm[0], pos: i }); i += nm[0].length; continue; }
-    const num = /^(\d+\.\d*|\.\d+|\d+)/.exec(src.slice(i));
+    const num = /^(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?/.exec(src.slice(i));
     if (num) { out.push({ t: "num", v: num[0], pos: i }); i += num[0].length; continue; }
     const op = OPS.find((o) => src.startsWith(o, i));
     if (!op) throw new PyError("SyntaxError", `invalid character ${JSON.stringify(c)}`);
@@ -87,7 +90,8 @@ export type Node =
   | { k: "item"; o: Node; i: Node }
   | { k: "slice"; o: Node; a?: Node; b?: Node; s?: Node }
   | { k: "call"; f: Node; args: Node[]; kw: Array<[string, Node]> }
-  | { k: "list"; items: Node[] }
+  | { k: "list"; items: Node[]; kind?: "tuple" | "set" }
+  | { k: "lambda"; params: Param[]; body: Node }
   | { k: "dict"; items: Array<[Node, Node]> }
   | { k: "comp"; e: Node; targets: string[]; it: Node; conds: Node[]; dict?: Node }
   | { k: "un"; op: string; a: Node }
@@ -98,9 +102,10 @@ export type Node =
   /** Evaluated by a host callback (Cheetah's NameMapper lookups); only our parsers build these. */
   | { k: "hook"; f: (scope: Scope) => unknown };
 
-export type Stmt = { k: "assign"; targets: string[]; e: Node } | { k: "expr"; e: Node };
+/** A function parameter (def or lambda): name and default value expression. */
+export type Param = { name: string; dflt?: Node };
 
-class Parser {
+export class Parser {
   i = 0;
   constructor(private readonly toks: Tok[]) {}
   peek(o = 0): Tok { return this.toks[Math.min(this.i + o, this.toks.length - 1)]!; }
@@ -113,6 +118,20 @@ class Parser {
   }
   atEnd(): boolean { return this.peek().t === "end"; }
 
+  /** Parameter list up to `close` (not consumed): a, b=1. No *args/**kwargs. */
+  params(close: string): Param[] {
+    const out: Param[] = [];
+    while (!this.isOp(close)) {
+      const t = this.next();
+      if (t.t !== "name") throw new PyError("SyntaxError", `expected a parameter name, found "${t.v}"`);
+      const p: Param = { name: t.v };
+      if (this.isOp("=")) { this.next(); p.dflt = this.expr(); }
+      out.push(p);
+      if (!this.isOp(",")) break;
+      this.next();
+    }
+    return out;
+  }
   targets(): string[] {
     const names: string[] = [];
     const paren = this.isOp("(");
@@ -127,6 +146,12 @@ class Parser {
   }
 
   expr(): Node {
+    if (this.isKw("lambda")) {
+      this.next();
+      const params = this.params(":");
+      this.expect(":");
+      return { k: "lambda", params, body: this.expr() };
+    }
     const a = this.or();
     if (this.isKw("if")) {
       this.next();
@@ -146,13 +171,13 @@ class Parser {
       if (this.atEnd() || this.peek().t === "nl") break;
       items.push(this.expr());
     }
-    return { k: "list", items };
+    return { k: "list", items, kind: "tuple" };
   }
   or(): Node { let a = this.and(); while (this.isKw("or")) { this.next(); a = { k: "or", a, b: this.and() }; } return a; }
   and(): Node { let a = this.not(); while (this.isKw("and")) { this.next(); a = { k: "and", a, b: this.not() }; } return a; }
   not(): Node { if (this.isKw("not")) { this.next(); return { k: "un", op: "not", a: this.not() }; } return this.cmp(); }
   cmp(): Node {
-    const first = this.arith();
+    const first = this.bitor();
     const rest: Array<[string, Node]> = [];
     for (;;) {
       const t = this.peek();
@@ -162,9 +187,19 @@ class Parser {
       else if (this.isKw("not") && this.peek(1).v === "in") { op = "not in"; this.next(); this.next(); }
       else if (this.isKw("is")) { this.next(); op = "is"; if (this.isKw("not")) { this.next(); op = "is not"; } }
       if (!op) break;
-      rest.push([op, this.arith()]);
+      rest.push([op, this.bitor()]);
     }
     return rest.length ? { k: "cmp", first, rest } : first;
+  }
+  bitor(): Node {
+    let a = this.bitand();
+    while (this.isOp("|")) { this.next(); a = { k: "bin", op: "|", a, b: this.bitand() }; }
+    return a;
+  }
+  bitand(): Node {
+    let a = this.arith();
+    while (this.isOp("&")) { this.next(); a = { k: "bin", op: "&", a, b: this.arith() }; }
+    return a;
   }
   arith(): Node {
     let a = this.term();
@@ -242,9 +277,15 @@ class Parser {
     while (this.isKw("if")) { this.next(); conds.push(this.or()); }
     return { k: "comp", e, targets, it, conds, dict };
   }
+  setLiteral(first: Node): Node {
+    const items = [first];
+    while (this.isOp(",")) { this.next(); if (this.isOp("}")) break; items.push(this.expr()); }
+    this.expect("}");
+    return { k: "list", items, kind: "set" };
+  }
   atom(): Node {
     const t = this.next();
-    if (t.t === "num") return { k: "const", v: Number(t.v) };
+    if (t.t === "num") return { k: "const", v: /[.eE]/.test(t.v) ? new PyFloat(Number(t.v)) : Number(t.v) };
     if (t.t === "str") {
       let s = t.v;
       while (this.peek().t === "str") s += this.next().v; // implicit concatenation
@@ -254,24 +295,25 @@ class Parser {
       if (t.v === "None") return { k: "const", v: null };
       if (t.v === "True") return { k: "const", v: true };
       if (t.v === "False") return { k: "const", v: false };
-      if (["lambda", "import", "def", "class", "yield", "await", "exec", "eval"].includes(t.v)) throw new PyError("SyntaxError", `"${t.v}" is not supported in templates`);
+      if (["import", "def", "class", "yield", "await", "exec", "eval"].includes(t.v)) throw new PyError("SyntaxError", `"${t.v}" is not supported in templates`);
       return { k: "name", n: t.v };
     }
     if (t.t === "op" && (t.v === "(" || t.v === "[")) {
       const close = t.v === "(" ? ")" : "]";
-      if (this.isOp(close)) { this.next(); return { k: "list", items: [] }; }
+      if (this.isOp(close)) { this.next(); return { k: "list", items: [], kind: close === ")" ? "tuple" : undefined }; }
       const first = this.expr();
       if (this.isKw("for")) { const c = this.comprehension(first); this.expect(close); return c; }
       if (t.v === "(" && this.isOp(")")) { this.next(); return first; }
       const items = [first];
       while (this.isOp(",")) { this.next(); if (this.isOp(close)) break; items.push(this.expr()); }
       this.expect(close);
-      return { k: "list", items };
+      return { k: "list", items, kind: close === ")" ? "tuple" : undefined };
     }
     if (t.t === "op" && t.v === "{") {
       const items: Array<[Node, Node]> = [];
       while (!this.isOp("}")) {
         const key = this.expr();
+        if (items.length === 0 && (this.isOp(",") || this.isOp("}"))) return this.setLiteral(key);
         this.expect(":");
         const value = this.expr();
         if (this.isKw("for")) { const c = this.comprehension(value, key); this.expect("}"); return c; }
@@ -303,36 +345,13 @@ export function parseForHead(src: string): { targets: string[]; it: Node } {
   return { targets, it };
 }
 
-/** Simple statements, one per line: `name = expr`, `a, b = expr`, or a bare expression. */
-export function parseSuite(src: string): Stmt[] {
-  const p = new Parser(tokenize(src, true));
-  const out: Stmt[] = [];
-  while (!p.atEnd()) {
-    if (p.peek().t === "nl" || p.isOp(";")) { p.next(); continue; }
-    const t0 = p.peek();
-    if (t0.t === "name" && ["if", "for", "while", "def", "class", "import", "from", "try", "with", "return", "del", "global"].includes(t0.v) && !(p.peek(1).t === "op" && p.peek(1).v === "=")) {
-      throw new PyError("SyntaxError", `"${t0.v}" statements are not supported in {% python %} blocks`);
-    }
-    // Assignment when a top-level "=" follows a target list.
-    let j = 0;
-    let isAssign = false;
-    while (p.peek(j).t === "name" || (p.peek(j).t === "op" && [",", "(", ")"].includes(p.peek(j).v))) j++;
-    if (j > 0 && p.peek(j).t === "op" && p.peek(j).v === "=") isAssign = true;
-    if (isAssign) {
-      const targets = p.targets();
-      p.expect("=");
-      out.push({ k: "assign", targets, e: p.exprList() });
-    } else out.push({ k: "expr", e: p.exprList() });
-    if (!p.atEnd() && p.peek().t !== "nl" && !p.isOp(";")) throw new PyError("SyntaxError", `unexpected "${p.peek().v}"`);
-  }
-  return out;
-}
-
 // ---------------------------------------------------------------- values
 export type Scope = Map<string, unknown>;
 
-function norm(v: unknown): unknown {
-  return v instanceof ProbeString ? v.value : v;
+/** The primitive a value stands for (a probe value's str, a float's number), else the value. */
+export function norm(v: unknown): unknown {
+  if (v instanceof PyFloat) return v.v;
+  return hostStr(v) ?? v;
 }
 
 export function truthy(v: unknown): boolean {
@@ -340,24 +359,42 @@ export function truthy(v: unknown): boolean {
   if (v === null || v === undefined || v === false || v === 0 || v === "") return false;
   if (Array.isArray(v)) return v.length > 0;
   if (v instanceof Map || v instanceof Set) return v.size > 0;
-  if (v instanceof XmlView) return v.length > 0;
+  const n = hostLen(v);
+  if (n !== undefined) return n > 0;
   if (typeof v === "object" && Object.getPrototypeOf(v) === Object.prototype) return Object.keys(v as object).length > 0;
   return true;
 }
 
 export function pyRepr(v: unknown): string {
+  const r = hostMethod(v, PY_REPR) ?? hostMethod(v, PY_STR);
+  if (r && hostStr(v) === undefined) return r() as string;
   v = norm(v);
-  if (typeof v === "string") return `'${v.replace(/\\/g, "\\\\").replace(/'/g, "\\'").replace(/\n/g, "\\n")}'`;
+  if (typeof v === "string") return strRepr(v);
+  if (v instanceof Set) return v.size ? `{${[...v].map(pyRepr).join(", ")}}` : "set()";
+  if (v instanceof PyTuple) return v.length === 1 ? `(${pyRepr(v[0])},)` : `(${v.map(pyRepr).join(", ")})`;
   return pyStr(v);
 }
 
+/** Python's repr of a str: single quotes unless the text has ' and no ". */
+function strRepr(s: string): string {
+  const q = s.includes("'") && !s.includes('"') ? '"' : "'";
+  const body = s.replace(/[\\\n\r\t]|[\x00-\x1f\x7f]/g, (c) =>
+    c === "\\" ? "\\\\" : c === "\n" ? "\\n" : c === "\r" ? "\\r" : c === "\t" ? "\\t" : `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`,
+  );
+  return q + (q === "'" ? body.replace(/'/g, "\\'") : body) + q;
+}
+
 export function pyStr(v: unknown): string {
+  const f = hostMethod(v, PY_STR);
+  if (f) return f() as string;
+  if (v instanceof PyFloat) return pyFloatRepr(v.v);
   v = norm(v);
   if (v === null || v === undefined) return "None";
   if (v === true) return "True";
   if (v === false) return "False";
   if (typeof v === "string") return v;
-  if (typeof v === "number") return Number.isInteger(v) ? String(v) : String(v);
+  if (typeof v === "number") return Number.isInteger(v) ? String(v) : pyFloatRepr(v);
+  if (v instanceof Set || v instanceof PyTuple) return pyRepr(v);
   if (Array.isArray(v)) return `[${v.map(pyRepr).join(", ")}]`;
   if (typeof v === "object" && Object.getPrototypeOf(v) === Object.prototype) {
     return `{${Object.entries(v as object).map(([k, x]) => `${pyRepr(k)}: ${pyRepr(x)}`).join(", ")}}`;
@@ -365,9 +402,11 @@ export function pyStr(v: unknown): string {
   return String(v);
 }
 
-function pyEq(a: unknown, b: unknown): boolean {
+export function pyEq(a: unknown, b: unknown): boolean {
   a = norm(a);
   b = norm(b);
+  if (a instanceof Set && b instanceof Set) return a.size === b.size && [...a].every((x) => b.has(x));
+  if (a instanceof PyTuple !== b instanceof PyTuple) return false;
   if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((x, i) => pyEq(x, b[i]));
   return a === b || (a == null && b == null);
 }
@@ -376,7 +415,8 @@ export function iterate(v: unknown): unknown[] {
   v = norm(v);
   if (Array.isArray(v)) return v;
   if (typeof v === "string") return [...v];
-  if (v instanceof XmlView) return v.getchildren();
+  const items = hostIter(v);
+  if (items) return items;
   if (v instanceof Map) return [...v.keys()];
   if (v instanceof Set) return [...v];
   if (v && typeof v === "object") {
@@ -387,21 +427,31 @@ export function iterate(v: unknown): unknown[] {
   throw new PyError("TypeError", `'${typeName(v)}' object is not iterable`);
 }
 
-function typeName(v: unknown): string {
+export function typeName(v: unknown): string {
+  const t = hostMethod(v, PY_TYPE);
+  if (t) return t() as string;
   v = norm(v);
   if (v === null || v === undefined) return "NoneType";
   if (typeof v === "string") return "str";
   if (typeof v === "number") return Number.isInteger(v) ? "int" : "float";
   if (typeof v === "boolean") return "bool";
+  if (v instanceof Set) return "set";
+  if (v instanceof PyTuple) return "tuple";
   if (Array.isArray(v)) return "list";
+  if (typeof v === "function") return "function";
+  if (typeof v === "object" && Object.getPrototypeOf(v) === Object.prototype) return "dict";
   return "object";
 }
 
 function contains(container: unknown, item: unknown): boolean {
+  const has = hostMethod(container, "__contains__");
+  if (has) return has(item) as boolean;
   const c = norm(container);
   if (typeof c === "string") return c.includes(String(norm(item)));
   if (Array.isArray(c)) return c.some((x) => pyEq(x, item));
   if (c instanceof Set || c instanceof Map) return c.has(norm(item));
+  const items = hostIter(c);
+  if (items) return items.some((x) => pyEq(x, item));
   if (c && typeof c === "object") return Object.prototype.hasOwnProperty.call(c, String(norm(item)));
   throw new PyError("TypeError", `argument of type '${typeName(c)}' is not iterable`);
 }
@@ -422,47 +472,108 @@ function compare(a: unknown, b: unknown): number {
   throw new PyError("TypeError", `'<' not supported between instances of '${typeName(a)}' and '${typeName(b)}'`);
 }
 
+/** printf-style formatting (str % args) with Python's conversions; anything else is an error, never left in the text. */
 function percentFormat(fmt: string, arg: unknown): string {
-  const args = Array.isArray(arg) ? [...arg] : [arg];
-  const out = fmt.replace(/%([-0 ]?\d*)(?:\.(\d+))?([sdrif%])/g, (_m, flags: string, prec: string | undefined, conv: string) => {
-    if (conv === "%") return "%";
-    if (args.length === 0) throw new PyError("TypeError", "not enough arguments for format string");
-    const v = args.shift();
+  const mapping = typeof arg === "object" && arg !== null && Object.getPrototypeOf(arg) === Object.prototype ? (arg as Record<string, unknown>) : undefined;
+  const args = arg instanceof PyTuple ? [...arg] : [arg];
+  let used = false;
+  const out = fmt.replace(/%(?:\(([^)]*)\))?([-+ #0]*)(\d+)?(?:\.(\d+))?(.?)/g, (_m, key: string | undefined, flags: string, w: string | undefined, prec: string | undefined, conv: string) => {
+    if (conv === "%" && key === undefined) return "%";
+    let v: unknown;
+    if (key !== undefined) {
+      if (!mapping) throw new PyError("TypeError", "format requires a mapping");
+      if (!Object.prototype.hasOwnProperty.call(mapping, key)) throw new PyError("KeyError", pyRepr(key));
+      v = mapping[key];
+      used = true;
+    } else {
+      if (args.length === 0) throw new PyError("TypeError", "not enough arguments for format string");
+      v = args.shift();
+    }
+    const n = () => {
+      const x = norm(v);
+      if (typeof x === "boolean") return Number(x);
+      if (typeof x !== "number") throw new PyError("TypeError", `%${conv} format: a real number is required, not ${typeName(v)}`);
+      return x;
+    };
     let s: string;
-    if (conv === "s") s = pyStr(v);
-    else if (conv === "r") s = pyRepr(v);
-    else if (conv === "f") s = Number(norm(v)).toFixed(prec ? Number(prec) : 6);
-    else s = String(Math.trunc(Number(norm(v))));
-    const width = Number.parseInt(flags.replace(/^[-0 ]/, "") || "0", 10);
-    if (s.length < width) s = flags.startsWith("-") ? s.padEnd(width) : s.padStart(width, flags.startsWith("0") ? "0" : " ");
+    switch (conv) {
+      case "s": s = pyStr(v); break;
+      case "r": case "a": s = pyRepr(v); break;
+      case "d": case "i": case "u": s = String(Math.trunc(n())); break;
+      case "x": s = Math.trunc(n()).toString(16); break;
+      case "X": s = Math.trunc(n()).toString(16).toUpperCase(); break;
+      case "o": s = Math.trunc(n()).toString(8); break;
+      case "f": case "F": s = n().toFixed(prec ? Number(prec) : 6); break;
+      case "e": case "E": {
+        s = n().toExponential(prec ? Number(prec) : 6).replace(/e([+-])(\d)$/, "e$10$2");
+        if (conv === "E") s = s.toUpperCase();
+        break;
+      }
+      case "c": s = typeof norm(v) === "string" ? String(norm(v)) : String.fromCharCode(n()); break;
+      default: throw new PyError("ValueError", `unsupported format character '${conv}' in ${pyRepr(fmt)}`);
+    }
+    if (flags.includes("+") && /^\d/.test(s) && "diufFeE".includes(conv)) s = "+" + s;
+    else if (flags.includes(" ") && /^\d/.test(s) && "diufFeE".includes(conv)) s = " " + s;
+    const width = Number(w ?? 0);
+    if (s.length < width) {
+      if (flags.includes("-")) s = s.padEnd(width);
+      else if (flags.includes("0") && "diuxXofFeE".includes(conv)) s = s.startsWith("-") ? "-" + s.slice(1).padStart(width - 1, "0") : s.padStart(width, "0");
+      else s = s.padStart(width);
+    }
     return s;
   });
-  if (args.length > 0) throw new PyError("TypeError", "not all arguments converted during string formatting");
+  if (args.length > 0 && !(mapping && (used || args.length === 1))) throw new PyError("TypeError", "not all arguments converted during string formatting");
   return out;
+}
+
+/** A number operand (bool counts as int), and whether it is a float. */
+function num(v: unknown): { n: number; f: boolean } | undefined {
+  if (v instanceof PyFloat) return { n: v.v, f: true };
+  const x = norm(v);
+  if (typeof x === "number") return { n: x, f: !Number.isInteger(x) };
+  if (typeof x === "boolean") return { n: Number(x), f: false };
+  return undefined;
 }
 
 function binary(op: string, a: unknown, b: unknown): unknown {
   const x = norm(a);
   const y = norm(b);
+  const p = num(a);
+  const q = num(b);
   if (op === "+") {
     if (typeof x === "string" && typeof y === "string") return x + y;
-    if (typeof x === "number" && typeof y === "number") return x + y;
+    if (x instanceof PyTuple && y instanceof PyTuple) return PyTuple.from_([...x, ...y]);
     if (Array.isArray(x) && Array.isArray(y)) return [...x, ...y];
   } else if (op === "%" && typeof x === "string") {
-    return percentFormat(x, y);
+    return percentFormat(x, b);
   } else if (op === "*") {
     if (typeof x === "string" && typeof y === "number") return x.repeat(Math.max(0, y));
     if (Array.isArray(x) && typeof y === "number") return Array.from({ length: Math.max(0, y) }, () => x).flat();
-    if (typeof x === "number" && typeof y === "number") return x * y;
-  } else if (typeof x === "number" && typeof y === "number") {
-    if ((op === "/" || op === "//" || op === "%") && y === 0) throw new PyError("ZeroDivisionError", "division by zero");
-    if (op === "-") return x - y;
-    if (op === "/") return x / y;
-    if (op === "//") return Math.floor(x / y);
-    if (op === "%") return ((x % y) + y) % y;
-    if (op === "**") return x ** y;
+  } else if (x instanceof Set && y instanceof Set) {
+    if (op === "|") return new Set([...x, ...y]);
+    if (op === "&") return new Set([...x].filter((i) => y.has(i)));
+    if (op === "-") return new Set([...x].filter((i) => !y.has(i)));
   }
-  throw new PyError("TypeError", `unsupported operand type(s) for ${op}: '${typeName(x)}' and '${typeName(y)}'`);
+  if (p && q) {
+    const float = p.f || q.f || op === "/";
+    if ((op === "/" || op === "//" || op === "%") && q.n === 0) throw new PyError("ZeroDivisionError", float && op !== "/" ? "float modulo" : "division by zero");
+    let r: number;
+    switch (op) {
+      case "+": r = p.n + q.n; break;
+      case "-": r = p.n - q.n; break;
+      case "*": r = p.n * q.n; break;
+      case "/": r = p.n / q.n; break;
+      case "//": r = Math.floor(p.n / q.n); break;
+      case "%": r = ((p.n % q.n) + q.n) % q.n; break;
+      case "|": case "&":
+        if (float) throw new PyError("TypeError", `unsupported operand type(s) for ${op}: '${typeName(a)}' and '${typeName(b)}'`);
+        return op === "|" ? p.n | q.n : p.n & q.n;
+      case "**": r = p.n ** q.n; return float || q.n < 0 ? new PyFloat(r) : r;
+      default: throw new PyError("TypeError", `unsupported operand type(s) for ${op}: '${typeName(a)}' and '${typeName(b)}'`);
+    }
+    return float ? new PyFloat(r) : r;
+  }
+  throw new PyError("TypeError", `unsupported operand type(s) for ${op}: '${typeName(a)}' and '${typeName(b)}'`);
 }
 
 const STRING_METHODS: Record<string, (s: string, ...a: unknown[]) => unknown> = {
@@ -506,13 +617,55 @@ const LIST_METHODS: Record<string, (l: unknown[], ...a: unknown[]) => unknown> =
   count: (l, x) => l.filter((y) => pyEq(y, x)).length,
   append: (l, x) => { l.push(x); return null; },
   extend: (l, x) => { l.push(...iterate(x)); return null; },
+  insert: (l, i, x) => { l.splice(Number(i) < 0 ? Math.max(0, l.length + Number(i)) : Number(i), 0, x); return null; },
+  pop: (l, i = -1) => {
+    if (!l.length) throw new PyError("IndexError", "pop from empty list");
+    const at = Number(i) < 0 ? l.length + Number(i) : Number(i);
+    if (at < 0 || at >= l.length) throw new PyError("IndexError", "pop index out of range");
+    return l.splice(at, 1)[0];
+  },
+  remove: (l, x) => {
+    const i = l.findIndex((y) => pyEq(y, x));
+    if (i < 0) throw new PyError("ValueError", "list.remove(x): x not in list");
+    l.splice(i, 1);
+    return null;
+  },
+  reverse: (l) => { l.reverse(); return null; },
+  sort: (l, ...all) => {
+    const [, kw] = splitKw(all);
+    const sorted = sortItems(l, kw.key, kw.reverse);
+    l.splice(0, l.length, ...sorted);
+    return null;
+  },
+};
+
+const SET_METHODS: Record<string, (l: Set<unknown>, ...a: unknown[]) => unknown> = {
+  add: (l, x) => { l.add(norm(x)); return null; },
+  union: (l, ...xs) => setOf([...l, ...xs.flatMap((x) => iterate(x))]),
+  intersection: (l, x) => { const o = setOf(iterate(x)); return new Set([...l].filter((i) => o.has(i))); },
+  difference: (l, x) => { const o = setOf(iterate(x)); return new Set([...l].filter((i) => !o.has(i))); },
+  issubset: (l, x) => { const o = setOf(iterate(x)); return [...l].every((i) => o.has(i)); },
+  issuperset: (l, x) => iterate(x).every((i) => l.has(norm(i))),
 };
 
 const DICT_METHODS: Record<string, (d: Record<string, unknown>, ...a: unknown[]) => unknown> = {
   get: (d, k, dflt = null) => (Object.prototype.hasOwnProperty.call(d, String(norm(k))) ? d[String(norm(k))] : dflt),
   keys: (d) => Object.keys(d),
   values: (d) => Object.values(d),
-  items: (d) => Object.entries(d),
+  items: (d) => Object.entries(d).map((kv) => PyTuple.from_(kv)),
+  setdefault: (d, k, dflt = null) => {
+    const key = String(norm(k));
+    if (!Object.prototype.hasOwnProperty.call(d, key)) d[key] = dflt;
+    return d[key];
+  },
+  update: (d, x) => { Object.assign(d, x); return null; },
+  pop: (d, k, ...dflt) => {
+    const key = String(norm(k));
+    if (Object.prototype.hasOwnProperty.call(d, key)) { const v = d[key]; delete d[key]; return v; }
+    if (dflt.length) return dflt[0];
+    throw new PyError("KeyError", pyRepr(k));
+  },
+  copy: (d) => ({ ...d }),
 };
 
 function own<T>(table: Record<string, T>, name: string): T | undefined {
@@ -522,10 +675,13 @@ function own<T>(table: Record<string, T>, name: string): T | undefined {
 /** Genshi's lookup: attribute first, then item (so dict.key works), else UndefinedError. */
 export function getAttr(o: unknown, name: string): unknown {
   if (name.startsWith("__")) throw new PyError("AttributeError", `access to "${name}" is not allowed`);
-  const v = o instanceof ProbeString && !(name in o) ? o.value : o;
+  const v = hostStr(o) !== undefined && !(name in (o as object)) ? norm(o) : o;
   if (v === null || v === undefined) throw new PyError("UndefinedError", `None has no member named "${name}"`);
   if (typeof v === "string") {
     const m = own(STRING_METHODS, name);
+    if (m) return (...a: unknown[]) => m(v, ...a);
+  } else if (v instanceof Set) {
+    const m = own(SET_METHODS, name);
     if (m) return (...a: unknown[]) => m(v, ...a);
   } else if (Array.isArray(v)) {
     const m = own(LIST_METHODS, name);
@@ -550,7 +706,8 @@ function getItem(o: unknown, k: unknown): unknown {
     if (i < 0 || i >= v.length) throw new PyError("IndexError", "index out of range");
     return v[i];
   }
-  if (v instanceof XmlView && typeof key === "number") return v.getchildren()[key];
+  const gi = hostMethod(o, "__getitem__");
+  if (gi) return gi(key);
   if (v && typeof v === "object") {
     if (Object.prototype.hasOwnProperty.call(v, String(key))) return (v as Record<string, unknown>)[String(key)];
     throw new PyError("KeyError", pyRepr(key));
@@ -558,11 +715,69 @@ function getItem(o: unknown, k: unknown): unknown {
   throw new PyError("TypeError", `'${typeName(v)}' object is not subscriptable`);
 }
 
+/** Positional arguments and the keyword arguments a call passed (evaluate() appends them as one marked object). */
+export function splitKw(args: unknown[]): [unknown[], Record<string, unknown>] {
+  const last = args[args.length - 1] as { __kw?: boolean } | undefined;
+  if (last && typeof last === "object" && last.__kw === true) {
+    const { __kw: _, ...kw } = last as Record<string, unknown>;
+    return [args.slice(0, -1), kw];
+  }
+  return [args, {}];
+}
+
+function callPy(f: unknown, ...args: unknown[]): unknown {
+  if (typeof f !== "function") throw new PyError("TypeError", `'${typeName(f)}' object is not callable`);
+  return (f as (...a: unknown[]) => unknown)(...args);
+}
+
+/** sorted()/list.sort(): stable, optional key function, reverse keeps equal items in order (as Python). */
+export function sortItems(items: unknown[], key: unknown, reverse: unknown): unknown[] {
+  const keyed = items.map((v) => ({ v, k: key === undefined || key === null ? v : callPy(key, v) }));
+  keyed.sort((a, b) => (truthy(reverse) ? compare(b.k, a.k) : compare(a.k, b.k)));
+  return keyed.map((x) => x.v);
+}
+
+function extreme(all: unknown[], sign: number): unknown {
+  const [xs, kw] = splitKw(all);
+  const items = xs.length === 1 ? iterate(xs[0]) : xs;
+  if (!items.length) {
+    if ("default" in kw) return kw.default;
+    throw new PyError("ValueError", `${sign < 0 ? "min" : "max"}() arg is an empty sequence`);
+  }
+  const k = (v: unknown) => (kw.key === undefined || kw.key === null ? v : callPy(kw.key, v));
+  return items.reduce((a, b) => (compare(k(b), k(a)) * sign > 0 ? b : a));
+}
+
+function roundHalfEven(v: number): number {
+  const r = Math.round(v);
+  return Math.abs(v % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
+/** A Python function (def or lambda) over the defining scope: locals in a copy, globals read through. */
+export function makeFunction(name: string, params: Param[], scope: Scope, body: (inner: Scope) => unknown): (...a: unknown[]) => unknown {
+  const fn = (...all: unknown[]) => {
+    const [args, kw] = splitKw(all);
+    if (args.length > params.length) throw new PyError("TypeError", `${name}() takes ${params.length} positional arguments but ${args.length} were given`);
+    const inner: Scope = new Map(scope);
+    params.forEach((p, i) => {
+      if (i < args.length) inner.set(p.name, args[i]);
+      else if (Object.prototype.hasOwnProperty.call(kw, p.name)) inner.set(p.name, kw[p.name]);
+      else if (p.dflt) inner.set(p.name, evaluate(p.dflt, scope));
+      else throw new PyError("TypeError", `${name}() missing required argument: '${p.name}'`);
+    });
+    for (const k of Object.keys(kw)) if (!params.some((p) => p.name === k)) throw new PyError("TypeError", `${name}() got an unexpected keyword argument '${k}'`);
+    return body(inner);
+  };
+  return fn;
+}
+
 const BUILTINS: Record<string, (...a: unknown[]) => unknown> = {
   len: (x) => {
     const v = norm(x);
     if (typeof v === "string" || Array.isArray(v)) return v.length;
-    if (v instanceof XmlView) return v.length;
+    const n = hostLen(x);
+    if (n !== undefined) return n;
+    if (v instanceof Set || v instanceof Map) return v.size;
     if (v && typeof v === "object") return Object.keys(v).length;
     throw new PyError("TypeError", `object of type '${typeName(v)}' has no len()`);
   },
@@ -575,18 +790,18 @@ const BUILTINS: Record<string, (...a: unknown[]) => unknown> = {
     return n;
   },
   float: (x = 0) => {
-    const n = Number(norm(x));
+    const v = norm(x);
+    const n = typeof v === "string" ? (/^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$/.test(v) ? Number(v) : NaN) : Number(v);
     if (Number.isNaN(n)) throw new PyError("ValueError", `could not convert string to float: ${pyRepr(x)}`);
-    return n;
+    return new PyFloat(n);
   },
   bool: (x) => truthy(x),
   list: (x = []) => [...iterate(x)],
-  tuple: (x = []) => [...iterate(x)],
-  set: (x = []) => [...new Set(iterate(x).map(norm))],
-  sorted: (x, ...rest) => {
-    const kw = (rest[rest.length - 1] ?? {}) as { __kw?: boolean; reverse?: unknown };
-    const out = [...iterate(x)].sort(compare);
-    return kw.__kw && truthy(kw.reverse) ? out.reverse() : out;
+  tuple: (x = []) => PyTuple.from_(iterate(x)),
+  set: (x = []) => setOf(iterate(x)),
+  sorted: (...all) => {
+    const [[x], kw] = splitKw(all);
+    return sortItems(iterate(x), kw.key, kw.reverse);
   },
   reversed: (x) => [...iterate(x)].reverse(),
   range: (a, b, s) => {
@@ -605,16 +820,27 @@ const BUILTINS: Record<string, (...a: unknown[]) => unknown> = {
     const n = Math.min(...ls.map((l) => l.length));
     return Array.from({ length: n }, (_, i) => ls.map((l) => l[i]));
   },
-  min: (...xs) => (xs.length === 1 ? iterate(xs[0]) : xs).reduce((a, b) => (compare(b, a) < 0 ? b : a)),
-  max: (...xs) => (xs.length === 1 ? iterate(xs[0]) : xs).reduce((a, b) => (compare(b, a) > 0 ? b : a)),
+  min: (...all) => extreme(all, -1),
+  max: (...all) => extreme(all, 1),
   sum: (x, start = 0) => iterate(x).reduce((a: unknown, b) => binary("+", a, b), start),
   any: (x) => iterate(x).some(truthy),
   all: (x) => iterate(x).every(truthy),
-  abs: (x) => Math.abs(Number(norm(x))),
-  round: (x, n = 0) => Number(Number(norm(x)).toFixed(Number(n))),
+  abs: (x) => (x instanceof PyFloat ? new PyFloat(Math.abs(x.v)) : Math.abs(Number(norm(x)))),
+  round: (x, n) => {
+    const v = Number(norm(x));
+    if (n === undefined || n === null) return roundHalfEven(v);
+    const f = 10 ** Number(n);
+    const r = roundHalfEven(v * f) / f;
+    return x instanceof PyFloat || !Number.isInteger(v) ? new PyFloat(r) : r;
+  },
   dict: (x) => (x === undefined ? {} : Object.fromEntries(iterate(x) as Array<[string, unknown]>)),
   hasattr: (o, n) => { try { getAttr(o, String(n)); return true; } catch { return false; } },
   getattr: (o, n, d) => { try { return getAttr(o, String(n)); } catch (e) { if (d !== undefined) return d; throw e; } },
+  Exception: (m = "") => new PyException("Exception", m),
+  ValueError: (m = "") => new PyException("ValueError", m),
+  TypeError: (m = "") => new PyException("TypeError", m),
+  KeyError: (m = "") => new PyException("KeyError", m),
+  RuntimeError: (m = "") => new PyException("RuntimeError", m),
   isinstance: () => { throw new PyError("NameError", "isinstance is not supported"); },
 };
 
@@ -659,7 +885,11 @@ export function evaluate(n: Node, scope: Scope): unknown {
       if (n.kw.length) args.push({ __kw: true, ...Object.fromEntries(n.kw.map(([k, v]) => [k, evaluate(v, scope)])) });
       return (f as (...a: unknown[]) => unknown)(...args);
     }
-    case "list": return n.items.map((x) => evaluate(x, scope));
+    case "list": {
+      const items = n.items.map((x) => evaluate(x, scope));
+      return n.kind === "tuple" ? PyTuple.from_(items) : n.kind === "set" ? setOf(items) : items;
+    }
+    case "lambda": return makeFunction("<lambda>", n.params, scope, (inner) => evaluate(n.body, inner));
     case "dict": return Object.fromEntries(n.items.map(([k, v]) => [pyStr(evaluate(k, scope)), evaluate(v, scope)]));
     case "comp": {
       const out: unknown[] = [];
@@ -717,11 +947,4 @@ export function bindTargets(scope: Scope, targets: string[], value: unknown): vo
   const items = iterate(value);
   if (items.length !== targets.length) throw new PyError("ValueError", `expected ${targets.length} values to unpack, got ${items.length}`);
   targets.forEach((t, i) => scope.set(t, items[i]));
-}
-
-export function execute(stmts: Stmt[], scope: Scope): void {
-  for (const s of stmts) {
-    const v = evaluate(s.e, scope);
-    if (s.k === "assign") bindTargets(scope, s.targets, v);
-  }
 }
