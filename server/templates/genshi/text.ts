@@ -5,6 +5,7 @@ import { bindTargets, evaluate, iterate, parseExpression, parseForHead, pyEq, Py
 import { execute } from "../python/statements.js";
 import type { CompiledTemplate } from "../engine.js";
 import { compileSuite, flattenValue, interpolate, lineCounter, suiteErrorLine, type Part, type Suite } from "./code.js";
+import { Frame } from "./context.js";
 import { describe, RenderError } from "./render-error.js";
 
 type GNode =
@@ -138,12 +139,13 @@ function render(nodes: GNode[], scope: Scope, out: string[], file: string, choos
           break;
         case "for":
           for (const item of iterate(evaluate(n.it, scope))) {
-            bindTargets(scope, n.targets, item); // Genshi's for leaks its variable like Python's
-            render(n.body, scope, out, file);
+            const frame = new Frame(scope); // one frame per iteration, as Genshi's ForDirective
+            bindTargets(frame, n.targets, item);
+            render(n.body, frame, out, file, choose);
           }
           break;
         case "if":
-          if (truthy(evaluate(n.c, scope))) render(n.body, scope, out, file);
+          if (truthy(evaluate(n.c, scope))) render(n.body, scope, out, file, choose);
           break;
         case "choose":
           render(n.body, scope, out, file, n.c ? { value: evaluate(n.c, scope), hasValue: true, matched: false } : { hasValue: false, matched: false });
@@ -163,7 +165,7 @@ function render(nodes: GNode[], scope: Scope, out: string[], file: string, choos
           }
           break;
         case "with": {
-          const inner = new Map(scope);
+          const inner = new Frame(scope);
           try {
             execute(n.suite.body, inner);
           } catch (e) {
@@ -185,7 +187,7 @@ export function compileGenshi(text: string, path: string): CompiledTemplate {
   return {
     path,
     render(vars) {
-      const scope: Scope = new Map(Object.entries(vars));
+      const scope: Scope = new Frame(new Map(Object.entries(vars)));
       const out: string[] = [];
       render(nodes, scope, out, path);
       return out.join("");
