@@ -7,8 +7,7 @@ import type { PluginContext, PluginFactory } from "../core/context.js";
 import type { ClientMetadata } from "../core/metadata.js";
 import type { AnyPlugin, StructureRole, StructureValidatorRole } from "../core/roles.js";
 import { globToRegExp } from "../../lib/fnmatch.js";
-import { xmlMatch } from "./shared/xml-match.js";
-import { xincludeParser } from "./shared/xinclude.js";
+import { structFileParser, structFor, type StructFile } from "./shared/struct-file.js";
 
 const BUNDLE_FILE = /^(.*)\.(xml|genshi)$/;
 
@@ -28,11 +27,11 @@ export class BundlerPlugin implements AnyPlugin, StructureRole, StructureValidat
   readonly name = "Bundler";
   private readonly dir: string;
   private readonly dirCache = new DirCache();
-  private readonly files: FileCache<XmlElement>;
+  private readonly files: FileCache<StructFile>;
 
   constructor(private readonly ctx: PluginContext) {
     this.dir = join(ctx.settings.repo, "Bundler");
-    this.files = new FileCache(xincludeParser(ctx.settings.repo));
+    this.files = new FileCache(structFileParser(ctx.settings.repo));
   }
 
   /** Bundle name → file name, from the directory listing (bundle names come from file names). */
@@ -61,10 +60,10 @@ export class BundlerPlugin implements AnyPlugin, StructureRole, StructureValidat
       try {
         const src = this.files.get(join(this.dir, file));
         if (!src) continue;
-        if (file.endsWith(".genshi")) throw new Error("Genshi bundle templates are not supported");
-        data = xmlMatch(src, meta);
+        data = structFor(src, meta, this.ctx.settings.repo);
       } catch (e) {
-        this.ctx.logger.error({ bundle: name, err: (e as Error).message }, "Bundler: failed to load bundle");
+        // Upstream logs "Failed to render templated bundle" and leaves the bundle out.
+        this.ctx.logger.error({ bundle: name, err: (e as Error).message }, "Bundler: failed to load or render bundle");
         continue;
       }
       if ((data.attrs.independent ?? "false").toLowerCase() === "true") {

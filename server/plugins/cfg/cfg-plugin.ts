@@ -17,7 +17,7 @@ import { compileCheetah } from "./cheetah-template.js";
 import { parsePlainFile, type PlainData } from "./plain-file.js";
 import { bestMatching } from "../shared/specificity.js";
 import { parseRepoXml } from "../shared/xml-match.js";
-import { templateVars } from "./template-data.js";
+import { templateVars } from "../shared/template-data/template-data.js";
 import { KeyCreators } from "./key-creators.js";
 import { renderAuthorizedKeys } from "./authorized-keys.js";
 import { confinedPath } from "../shared/confined-path.js";

@@ -6,12 +6,10 @@ import { cloneElement, type XmlElement } from "../../../protocol/xml.js";
 import { DirCache, FileCache } from "../../core/file-cache.js";
 import type { PluginContext } from "../../core/context.js";
 import type { ClientMetadata } from "../../core/metadata.js";
-import { findAll, xmlMatch } from "./xml-match.js";
-import { includingParser, type TreeParser } from "./xinclude.js";
+import { findAll } from "./xml-match.js";
+import { structFileParser, structFor, type StructFile } from "./struct-file.js";
 
-export interface PrioFile {
-  path: string;
-  root: XmlElement;
+export interface PrioFile extends StructFile {
   priority: number;
 }
 
@@ -22,13 +20,12 @@ export class PluginExecutionError extends VacfgError {
   }
 }
 
-function parsePrioFile(text: string, path: string, tree: TreeParser): PrioFile {
-  const root = tree(text, path);
-  const p = root.attrs.priority;
+function withPriority(file: StructFile): PrioFile {
+  const p = file.root.attrs.priority;
   if (p === undefined || !/^\s*[+-]?\d+\s*$/.test(p)) {
-    throw new PluginExecutionError(`Got bogus priority ${p ?? "None"} for file ${path}`);
+    throw new PluginExecutionError(`Got bogus priority ${p ?? "None"} for file ${file.path}`);
   }
-  return { path, root, priority: parseInt(p, 10) };
+  return { ...file, priority: parseInt(p, 10) };
 }
 
 /** Python string.Template with "%" as delimiter, safe_substitute(name=..) (upstream NameTemplate). */
@@ -41,7 +38,7 @@ export abstract class PrioDir {
   private readonly dirCache = new DirCache();
   private readonly files: FileCache<PrioFile>;
   /** Per-metadata-object resolved files: one XMLMatch per file per client run, not per entry. */
-  private readonly matched = new WeakMap<ClientMetadata, Array<{ file: PrioFile; tree: XmlElement }>>();
+  private readonly matched = new WeakMap<ClientMetadata, Array<{ file: PrioFile; tree?: XmlElement; error?: unknown }>>();
   private readonly regexCache = new Map<string, RegExp>();
 
   constructor(
@@ -50,7 +47,8 @@ export abstract class PrioDir {
   ) {
     this.dir = join(ctx.settings.repo, folder);
     // Upstream's PriorityStructFile is an XMLFileBacked: XIncludes resolved; priority= from the file's own root.
-    this.files = new FileCache((text, path, deps) => parsePrioFile(text, path, includingParser(ctx.settings.repo, deps)));
+    const parse = structFileParser(ctx.settings.repo);
+    this.files = new FileCache((text, path, deps) => withPriority(parse(text, path, deps)));
   }
 
   protected abstract regexEnabled(): boolean;
@@ -72,10 +70,17 @@ export abstract class PrioDir {
   }
 
   /** The files resolved for this client; checked against the disk once per metadata object (one run). */
-  private resolved(meta: ClientMetadata): Array<{ file: PrioFile; tree: XmlElement }> {
+  private resolved(meta: ClientMetadata): Array<{ file: PrioFile; tree?: XmlElement; error?: unknown }> {
     let r = this.matched.get(meta);
     if (!r) {
-      r = this.loadedFiles().map((file) => ({ file, tree: xmlMatch(file.root, meta) }));
+      r = this.loadedFiles().map((file) => {
+        try {
+          return { file, tree: structFor(file, meta, this.ctx.settings.repo) };
+        } catch (error) {
+          // A template that fails to render fails the entries this plugin binds (upstream's XMLMatch raises in BindEntry).
+          return { file, error };
+        }
+      });
       this.matched.set(meta, r);
     }
     return r;
@@ -101,7 +106,7 @@ export abstract class PrioDir {
 
   handlesEntry(entry: XmlElement, meta: ClientMetadata): boolean {
     for (const { tree } of this.resolved(meta)) {
-      for (const c of findAll(tree, entry.tag)) if (this.matches(entry, c)) return true;
+      if (tree) for (const c of findAll(tree, entry.tag)) if (this.matches(entry, c)) return true;
     }
     return false;
   }
@@ -109,8 +114,9 @@ export abstract class PrioDir {
   /** The winning candidate for an entry, or why there is none (upstream BindEntry's two failures). */
   protected select(entry: XmlElement, meta: ClientMetadata): { data: XmlElement } | { failure: string } {
     const matching: Array<{ file: PrioFile; cand: XmlElement }> = [];
-    for (const { file, tree } of this.resolved(meta)) {
-      for (const cand of findAll(tree, entry.tag)) if (this.matches(entry, cand)) matching.push({ file, cand });
+    for (const { file, tree, error } of this.resolved(meta)) {
+      if (error) throw error;
+      for (const cand of findAll(tree!, entry.tag)) if (this.matches(entry, cand)) matching.push({ file, cand });
     }
     const name = entry.attrs.name ?? "";
     if (matching.length === 0) return { failure: `No matching source for entry when retrieving attributes for ${entry.tag}:${name}` };

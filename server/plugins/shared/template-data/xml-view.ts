@@ -1,6 +1,6 @@
 // An lxml-like read-only view of an XmlElement for templates: repository templates written
 // for upstream call xdata.find('Node'), .findall(), .get('name'), .text, .attrib.
-import type { XmlElement } from "../../../protocol/xml.js";
+import type { XmlElement } from "../../../../protocol/xml.js";
 
 export function isXmlElement(v: unknown): v is XmlElement {
   return typeof v === "object" && v !== null && typeof (v as XmlElement).tag === "string" && Array.isArray((v as XmlElement).children);

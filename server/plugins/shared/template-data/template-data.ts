@@ -1,7 +1,7 @@
 // The variables a Cfg template sees, shaped like upstream's so repository templates written
 // for Bcfg2 work: metadata (hostname, groups, Probes, Properties, ...), name, path,
 // source_path, repo, plus params (the Context connector).
-import type { ClientMetadata, ProbeValueView } from "../../core/metadata.js";
+import type { ClientMetadata, ProbeValueView } from "../../../core/metadata.js";
 import { isXmlElement, xmlView } from "./xml-view.js";
 
 /** A probe value as a Python-string-like object: prints as its text, has strip/split/json/xdata. */

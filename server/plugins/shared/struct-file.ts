@@ -1,0 +1,41 @@
+// Upstream's StructFile: a repository XML file (bundle, Rules, Defaults) that is a Genshi markup
+// template when it is named *.genshi or declares xmlns:py="http://genshi.edgewall.org/". Templates
+// are rendered per client with `metadata` and `repo` (upstream's get_xml_template_data), then
+// Group/Client conditionals are resolved as for any other file.
+import type { XmlElement } from "../../../protocol/xml.js";
+import type { Dependencies } from "../../core/file-cache.js";
+import type { ClientMetadata } from "../../core/metadata.js";
+import { compileMarkup, GENSHI_NS, type CompiledMarkup } from "../../templates/genshi/markup.js";
+import { xmlMatch } from "./xml-match.js";
+import { templateMetadata } from "./template-data/template-data.js";
+import { includingParser } from "./xinclude.js";
+
+export interface StructFile {
+  path: string;
+  /** The file as parsed (XIncludes resolved): what upstream indexes (entry names, priority=). */
+  root: XmlElement;
+  /** Set when the file is a Genshi template. */
+  template?: CompiledMarkup;
+}
+
+export function isGenshiTemplate(path: string, root: XmlElement): boolean {
+  return path.endsWith(".genshi") || root.attrs["xmlns:py"] === GENSHI_NS;
+}
+
+/** A FileCache parse function for StructFiles of the repository at `repo`. */
+export function structFileParser(repo: string): (text: string, path: string, deps: Dependencies) => StructFile {
+  return (text, path, deps) => {
+    const root = includingParser(repo, deps)(text, path);
+    return isGenshiTemplate(path, root) ? { path, root, template: compileMarkup(text, path) } : { path, root };
+  };
+}
+
+/**
+ * Upstream XMLMatch: the file for this client (rendered first when it is a template), with
+ * Group/Client resolved. A template error is thrown as a RenderError naming file:line.
+ */
+export function structFor(file: StructFile, meta: ClientMetadata, repo: string): XmlElement {
+  if (!file.template) return xmlMatch(file.root, meta);
+  const rendered = file.template.render({ metadata: templateMetadata(meta), repo });
+  return xmlMatch(rendered, meta);
+}

@@ -1,0 +1,87 @@
+// The Genshi corpus (test/compat/genshi-site: Genshi text templates, Genshi bundles and Rules,
+// Properties xdata, JSON Properties, metadata.query, probes, groups) served by upstream Bcfg2 and
+// by vacfg after the same probe data: every entry of every client's configuration must be
+// byte-identical, or fail on both sides. The real Python client then runs against vacfg.
+import { expect } from "chai";
+import { join } from "node:path";
+import { parseXml, serializeXml, type XmlElement } from "../../protocol/xml.js";
+import { projectRoot } from "../support/paths.js";
+import { runRealClient } from "../support/upstream-bcfg2.js";
+import { sideBySide, SITE_PASSWORD, type SideBySide } from "./sites.js";
+
+export const GENSHI_SITE = join(projectRoot, "test/compat/genshi-site");
+const PLUGINS = ["Metadata", "Bundler", "Rules", "Cfg", "Probes", "Defaults", "Properties", "Decisions"];
+
+const PROBES: Record<string, Array<[string, string]>> = {
+  head0: [["cpus", "2\n"], ["group", "\n"], ["gpu", '{"model": "none", "count": 0}\n'], ["disks", "<disks><disk name='sda'/></disks>\n"]],
+  node1: [["cpus", "4\n"], ["group", "group:bookworm\n"], ["gpu", '{"model": "none"}\n'], ["disks", "<disks/>\n"]],
+  node2: [["cpus", "16\n"], ["group", "group:bookworm\ngroup:has-gpu\n"], ["gpu", '{"model": "a100", "count": 2}\n'], ["disks", "<disks><disk name='nvme0n1'/><disk name='nvme1n1'/></disks>\n"]],
+  node3: [["cpus", "32\n"], ["group", "group:trixie\n"], ["gpu", "not json\n"], ["disks", "not xml\n"]],
+};
+
+function probeData(items: Array<[string, string]>): string {
+  const esc = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+  return `<ProbeData>${items.map(([n, v]) => `<probe-data name="${n}" source="Probes">${esc(v)}</probe-data>`).join("")}</ProbeData>`;
+}
+
+/** Each entry of a configuration, keyed by bundle and entry (a failure keeps its own attributes). */
+function entries(xml: string): Map<string, string> {
+  const root = parseXml(xml.trim(), { keepBlankText: true });
+  const out = new Map<string, string>();
+  for (const b of root.children) {
+    if (b.tag !== "Bundle" && b.tag !== "Independent") continue;
+    for (const e of b.children) {
+      const failed = e.attrs.failure !== undefined;
+      const copy: XmlElement = { ...e, tail: undefined };
+      out.set(`${b.attrs.name} ${e.tag}:${e.attrs.name}`, failed ? "FAILED" : serializeXml(copy));
+    }
+  }
+  return out;
+}
+
+/** One template per Cfg corpus entry plus every Genshi bundle and templated Rules file. */
+export function corpusSize(): { cfg: number; markup: number } {
+  return { cfg: 58, markup: 9 };
+}
+
+describe("the Genshi corpus: vacfg = upstream Bcfg2, entry by entry", function () {
+  this.timeout(600_000);
+  let s: SideBySide;
+  const configs = new Map<string, { upstream: string; vacfg: string }>();
+  before(async () => {
+    s = await sideBySide(GENSHI_SITE, { plugins: PLUGINS });
+    for (const client of Object.keys(PROBES)) {
+      await s.both(client, SITE_PASSWORD, "DeclareVersion", "1.4.0pre2");
+      await s.both(client, SITE_PASSWORD, "GetProbes");
+      const r = await s.both(client, SITE_PASSWORD, "RecvProbeData", probeData(PROBES[client]!));
+      expect([r.upstream.trim(), r.vacfg.trim()]).to.deep.equal(["true", "true"]);
+    }
+    for (const client of Object.keys(PROBES)) configs.set(client, await s.both(client, SITE_PASSWORD, "GetConfig"));
+  });
+  after(async () => s?.stop());
+
+  for (const client of Object.keys(PROBES)) {
+    it(`gives ${client} the same bundles and entries`, () => {
+      const c = configs.get(client)!;
+      const up = entries(c.upstream);
+      const ours = entries(c.vacfg);
+      expect(up.size, "upstream entries").to.be.greaterThan(60);
+      const diffs: string[] = [];
+      for (const key of new Set([...up.keys(), ...ours.keys()])) {
+        if (up.get(key) !== ours.get(key)) diffs.push(`${key}\n  upstream: ${up.get(key)}\n  vacfg:    ${ours.get(key)}`);
+      }
+      expect(diffs, diffs.join("\n")).to.deep.equal([]);
+    });
+  }
+
+  it("and the real Python client reports the same entry counts and no bind failures against vacfg", async () => {
+    for (const client of ["head0", "node2"]) {
+      const [up, ours] = [await runRealClient(s.upstream.url, client, SITE_PASSWORD, ["-d"]), await runRealClient(s.vacfg.url, client, SITE_PASSWORD, ["-d"])];
+      const total = (o: string) => /Total managed entries: (\d+)/.exec(o)?.[1];
+      expect(total(ours.output), ours.output).to.not.equal(undefined);
+      expect(total(ours.output)).to.equal(total(up.output));
+      const bindFailures = (o: string) => (o.match(/[Bb]ind failure|Failed to bind/g) ?? []).length;
+      expect(bindFailures(ours.output), ours.output).to.equal(bindFailures(up.output));
+    }
+  });
+});
