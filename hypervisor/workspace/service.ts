@@ -22,6 +22,14 @@ import { Leases, workspaceMac } from "./leases.js";
 import { KIND, type ApplianceSpec, type DeployRequest, type DeploymentRecord, type Resources, type VmPhase, type VmRecord } from "./types.js";
 import { validateDeployRequest } from "./validate.js";
 
+
+/** What a deployment has taken so far, so that a failure gives it all back. */
+interface DeployUndo {
+  leases: Array<[(typeof KIND)["address" | "mac" | "tap"], string, string]>;
+  records: VmRecord[];
+  started: VmRecord[];
+}
+
 export interface WorkspaceNetwork {
   /** Tap devices VMs may use (QEMU); each is leased to one VM at a time. */
   taps?: string[];
@@ -88,117 +96,150 @@ export class WorkspaceService {
     return this.serial(() => this.deployNow(validateDeployRequest(raw, Object.keys(this.o.appliances))));
   }
 
+  /**
+   * One deployment in named steps: admit → reserve the name → lease MACs → assemble (leasing
+   * addresses) → disks → boot. Everything a step takes is noted in `undo`, so a failure at any
+   * step gives all of it back.
+   */
   private async deployNow(req: DeployRequest): Promise<DeployResult> {
     const appliance = this.o.appliances[req.appliance];
-    const template = this.templates.get(req.appliance)!;
     // Admission first: a refused image must not cost a lease, an overlay or a record.
     const admission = this.o.admission ? await admitAppliance(req.appliance, appliance, this.o.admission, this.o.store) : undefined;
     const created = this.now();
+    const deployment = await this.reserveDeployment(req, created, admission);
+    const undo: DeployUndo = { leases: [], records: [], started: [] };
+    try {
+      const vmName = (n: string) => `${req.name}-${n.split(".")[0]}`;
+      const names = nodeNames(req);
+      for (const n of names) {
+        if (await this.o.store.get(KIND.vm, vmName(n))) throw new VacfgError("WORKSPACE_CONFLICT", `VM "${vmName(n)}" already exists`);
+      }
+      const macs = await this.leaseMacs(req, names, vmName, undo);
+      const nodes = await this.assembleWithAddresses(req, macs, vmName, undo);
+      await this.prepareVms(req, appliance, nodes, vmName, created, undo);
+      // Records first, then boot: a service that dies mid-deploy leaves records that list() can
+      // reconcile (a VM that never started shows as died), never a VM nobody knows of.
+      deployment.vms = undo.records.map((r) => r.name);
+      await this.o.store.put(KIND.deployment, req.name, deployment);
+      for (const rec of undo.records) await this.o.store.put(KIND.vm, rec.name, rec);
+      await this.boot(req, appliance, undo);
+      return { deployment, vms: undo.records, nodes };
+    } catch (e) {
+      await this.rollback(req.name, undo);
+      throw e;
+    }
+  }
+
+  /** The deployment record, inserted only if the name is free (the name is the lock). */
+  private async reserveDeployment(req: DeployRequest, created: number, admission: DeploymentRecord["admission"]): Promise<DeploymentRecord> {
     const deployment: DeploymentRecord = { name: req.name, appliance: req.appliance, vms: [], createdAt: created, ttlSeconds: req.ttlSeconds, ...(admission ? { admission } : {}) };
     if (!(await this.o.store.insertIfAbsent(KIND.deployment, req.name, deployment))) {
       throw new VacfgError("WORKSPACE_CONFLICT", `deployment "${req.name}" already exists`);
     }
-    const taken: Array<[(typeof KIND)["address" | "mac" | "tap"], string, string]> = [];
-    const records: VmRecord[] = [];
-    const started: VmRecord[] = [];
-    try {
-      const names = nodeNames(req);
-      const vmName = (n: string) => `${req.name}-${n.split(".")[0]}`;
-      for (const n of names) {
-        if (await this.o.store.get(KIND.vm, vmName(n))) throw new VacfgError("WORKSPACE_CONFLICT", `VM "${vmName(n)}" already exists`);
+    return deployment;
+  }
+
+  /** The request's MACs, or a stable locally administered one per node; each leased once. */
+  private async leaseMacs(req: DeployRequest, names: string[], vmName: (n: string) => string, undo: DeployUndo): Promise<Record<string, string>> {
+    const macs: Record<string, string> = {};
+    for (const n of names) {
+      const fqdn = n.includes(".") ? n : `${n}.${this.o.site.domain}`;
+      const wanted = req.instance.macs?.[n];
+      let mac: string | undefined;
+      for (let attempt = 0; attempt < 16 && !mac; attempt++) {
+        const candidate = (wanted ?? workspaceMac(req.name, fqdn, attempt)).toLowerCase();
+        if (await this.leases.take(KIND.mac, candidate, vmName(n))) mac = candidate;
+        else if (wanted) throw new VacfgError("WORKSPACE_CONFLICT", `MAC ${candidate} (macs.${n}) is leased to another VM`);
       }
-      // MACs: the request's, or a stable locally administered one per node; each leased once.
-      const macs: Record<string, string> = {};
-      for (const n of names) {
-        const fqdn = n.includes(".") ? n : `${n}.${this.o.site.domain}`;
-        const wanted = req.instance.macs?.[n];
-        let mac: string | undefined;
-        for (let attempt = 0; attempt < 16 && !mac; attempt++) {
-          const candidate = (wanted ?? workspaceMac(req.name, fqdn, attempt)).toLowerCase();
-          if (await this.leases.take(KIND.mac, candidate, vmName(n))) mac = candidate;
-          else if (wanted) throw new VacfgError("WORKSPACE_CONFLICT", `MAC ${candidate} (macs.${n}) is leased to another VM`);
-        }
-        if (!mac) throw new VacfgError("WORKSPACE_CONFLICT", `no free MAC for ${fqdn}`);
-        taken.push([KIND.mac, mac, vmName(n)]);
-        macs[n] = mac;
-      }
-      // Addresses: assemble with every leased address reserved, then lease what it chose. A
-      // concurrent service may have leased one in between: give back and assemble again.
-      let nodes: AssembledNode[] = [];
-      for (let round = 0; ; round++) {
-        const held = [...(await this.leases.held(KIND.address)).keys()].map((k) => k.slice(k.indexOf("/") + 1));
-        const reserved = [...new Set([...(req.instance.reservedAddresses ?? []), ...held])];
-        nodes = assemble(template, this.o.site, { ...req.instance, macs, reservedAddresses: reserved });
-        const pool = addressPool(template);
-        const mine: string[] = [];
-        let lost = false;
-        for (const n of nodes) {
-          if (!n.address || !pool) continue;
-          const key = `${pool}/${n.address}`;
-          if (await this.leases.take(KIND.address, key, vmName(n.name))) mine.push(key);
-          else lost = true;
-        }
-        if (!lost) {
-          for (const k of mine) taken.push([KIND.address, k, vmName(nodes.find((n) => `${pool}/${n.address}` === k)!.name)]);
-          break;
-        }
-        for (const k of mine) await this.o.store.delete(KIND.address, k);
-        if (round >= 5) throw new VacfgError("WORKSPACE_CONFLICT", "addresses kept being leased by a concurrent deployment; try again");
-      }
-      const pool = addressPool(template);
-      const prefix = pool ? parseCidr(this.o.site.pools[pool].cidr).prefix : undefined;
-      await mkdir(this.o.stateDir, { recursive: true });
-      for (const n of nodes) {
-        const name = vmName(n.name);
-        let tap: string | undefined;
-        if (this.o.network?.taps) {
-          tap = await this.leases.takeFirst(KIND.tap, this.o.network.taps, name);
-          if (!tap) throw new VacfgError("WORKSPACE_CONFLICT", `no free tap device for ${name} (all of ${this.o.network.taps.join(", ")} are leased)`);
-          taken.push([KIND.tap, tap, name]);
-        }
-        const resources = { ...DEFAULTS, ...this.o.resources, ...appliance.resources, ...req.resources, ...req.nodeResources?.[n.name] };
-        const rec: VmRecord = {
-          name,
-          deployment: req.name,
-          node: n.name,
-          fqdn: n.fqdn,
-          driver: this.o.driver.name,
-          phase: "running",
-          mac: n.mac,
-          ...(n.address ? { address: n.address, pool, prefix } : {}),
-          ...(tap ? { tap } : {}),
-          overlay: join(this.o.stateDir, `${name}.qcow2`),
-          serialLog: join(this.o.stateDir, `${name}.serial.log`),
-          resources,
-          createdAt: created,
-          ...(req.ttlSeconds ? { expiresAt: created + req.ttlSeconds * 1000 } : {}),
-          updatedAt: created,
-          released: false,
-        };
-        records.push(rec);
-        await this.prepareDisk(rec, n, appliance, req);
-      }
-      // Records first, then boot: a service that dies mid-deploy leaves records that list() can
-      // reconcile (a VM that never started shows as died), never a VM nobody knows of.
-      deployment.vms = records.map((r) => r.name);
-      await this.o.store.put(KIND.deployment, req.name, deployment);
-      for (const rec of records) await this.o.store.put(KIND.vm, rec.name, rec);
-      for (const rec of records) {
-        await rm(rec.serialLog, { force: true });
-        await this.o.driver.create(this.vmSpec(rec, appliance, req));
-        started.push(rec);
-      }
-      return { deployment, vms: records, nodes };
-    } catch (e) {
-      for (const rec of started) await this.o.driver.destroy(rec.name).catch(() => undefined);
-      for (const rec of records) {
-        await rm(rec.overlay, { force: true });
-        await this.o.store.delete(KIND.vm, rec.name);
-      }
-      for (const [kind, value, vm] of taken) await this.leases.release(kind, value, vm);
-      await this.o.store.delete(KIND.deployment, req.name);
-      throw e;
+      if (!mac) throw new VacfgError("WORKSPACE_CONFLICT", `no free MAC for ${fqdn}`);
+      undo.leases.push([KIND.mac, mac, vmName(n)]);
+      macs[n] = mac;
     }
+    return macs;
+  }
+
+  /**
+   * Assembles the parameters with every leased address reserved, then leases what it chose. A
+   * concurrent service may have leased one in between: give back and assemble again.
+   */
+  private async assembleWithAddresses(req: DeployRequest, macs: Record<string, string>, vmName: (n: string) => string, undo: DeployUndo): Promise<AssembledNode[]> {
+    const template = this.templates.get(req.appliance)!;
+    const pool = addressPool(template);
+    for (let round = 0; ; round++) {
+      const held = [...(await this.leases.held(KIND.address)).keys()].map((k) => k.slice(k.indexOf("/") + 1));
+      const reserved = [...new Set([...(req.instance.reservedAddresses ?? []), ...held])];
+      const nodes = assemble(template, this.o.site, { ...req.instance, macs, reservedAddresses: reserved });
+      const mine: Array<[string, string]> = [];
+      let lost = false;
+      for (const n of nodes) {
+        if (!n.address || !pool) continue;
+        const key = `${pool}/${n.address}`;
+        if (await this.leases.take(KIND.address, key, vmName(n.name))) mine.push([key, vmName(n.name)]);
+        else lost = true;
+      }
+      if (!lost) {
+        for (const [k, vm] of mine) undo.leases.push([KIND.address, k, vm]);
+        return nodes;
+      }
+      for (const [k] of mine) await this.o.store.delete(KIND.address, k);
+      if (round >= 5) throw new VacfgError("WORKSPACE_CONFLICT", "addresses kept being leased by a concurrent deployment; try again");
+    }
+  }
+
+  /** Per node: a tap lease, the VM record and its disk (overlay with parameters and files). */
+  private async prepareVms(req: DeployRequest, appliance: ApplianceSpec, nodes: AssembledNode[], vmName: (n: string) => string, created: number, undo: DeployUndo): Promise<void> {
+    const pool = addressPool(this.templates.get(req.appliance)!);
+    const prefix = pool ? parseCidr(this.o.site.pools[pool].cidr).prefix : undefined;
+    await mkdir(this.o.stateDir, { recursive: true });
+    for (const n of nodes) {
+      const name = vmName(n.name);
+      let tap: string | undefined;
+      if (this.o.network?.taps) {
+        tap = await this.leases.takeFirst(KIND.tap, this.o.network.taps, name);
+        if (!tap) throw new VacfgError("WORKSPACE_CONFLICT", `no free tap device for ${name} (all of ${this.o.network.taps.join(", ")} are leased)`);
+        undo.leases.push([KIND.tap, tap, name]);
+      }
+      const resources = { ...DEFAULTS, ...this.o.resources, ...appliance.resources, ...req.resources, ...req.nodeResources?.[n.name] };
+      const rec: VmRecord = {
+        name,
+        deployment: req.name,
+        node: n.name,
+        fqdn: n.fqdn,
+        driver: this.o.driver.name,
+        phase: "running",
+        mac: n.mac,
+        ...(n.address ? { address: n.address, pool, prefix } : {}),
+        ...(tap ? { tap } : {}),
+        overlay: join(this.o.stateDir, `${name}.qcow2`),
+        serialLog: join(this.o.stateDir, `${name}.serial.log`),
+        resources,
+        createdAt: created,
+        ...(req.ttlSeconds ? { expiresAt: created + req.ttlSeconds * 1000 } : {}),
+        updatedAt: created,
+        released: false,
+      };
+      undo.records.push(rec);
+      await this.prepareDisk(rec, n, appliance, req);
+    }
+  }
+
+  private async boot(req: DeployRequest, appliance: ApplianceSpec, undo: DeployUndo): Promise<void> {
+    for (const rec of undo.records) {
+      await rm(rec.serialLog, { force: true });
+      await this.o.driver.create(this.vmSpec(rec, appliance, req));
+      undo.started.push(rec);
+    }
+  }
+
+  /** Gives back everything a failed deployment took, newest first. */
+  private async rollback(deploymentName: string, undo: DeployUndo): Promise<void> {
+    for (const rec of undo.started) await this.o.driver.destroy(rec.name).catch(() => undefined);
+    for (const rec of undo.records) {
+      await rm(rec.overlay, { force: true });
+      await this.o.store.delete(KIND.vm, rec.name);
+    }
+    for (const [kind, value, vm] of undo.leases) await this.leases.release(kind, value, vm);
+    await this.o.store.delete(KIND.deployment, deploymentName);
   }
 
   /** The VM's own overlay of the appliance base, with its parameter file and files patched in. */
