@@ -9,10 +9,6 @@ export type EntryTag = (typeof ENTRY_TAGS)[number];
 export const PATH_TYPES = ["file", "directory", "symlink", "hardlink", "permissions", "nonexistent", "device", "augeas", "ignore", "vcs"] as const;
 export type PathType = (typeof PATH_TYPES)[number];
 
-export function isEntryTag(tag: string): tag is EntryTag {
-  return (ENTRY_TAGS as readonly string[]).includes(tag);
-}
-
 /** `BoundPath` etc. arrive already bound inside bundles; their abstract tag is the part after "Bound". */
 export function unboundTag(tag: string): string {
   return tag.startsWith("Bound") ? tag.slice(5) : tag;

@@ -223,11 +223,6 @@ export function cloneElement(e: XmlElement): XmlElement {
   return c;
 }
 
-/** Direct children with this tag. */
-export function childrenNamed(e: XmlElement, tag: string): XmlElement[] {
-  return e.children.filter((c) => c.tag === tag);
-}
-
 /** All descendants (depth first, document order) with this tag. */
 export function descendants(e: XmlElement, tag?: string): XmlElement[] {
   const out: XmlElement[] = [];

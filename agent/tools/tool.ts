@@ -52,7 +52,3 @@ export interface Tool {
   bundleNotUpdated?(bundle: XmlElement, ctx: ToolContext): Promise<States>;
 }
 
-/** Attribute helper: the entry's name. */
-export function nameOf(e: XmlElement): string {
-  return e.attrs.name ?? "";
-}

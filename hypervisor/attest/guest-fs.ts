@@ -2,7 +2,7 @@
 // knows (bare ext, MBR/GPT raw disk, qcow2 through a temporary raw copy), files addressed by
 // inode number so guest names never pass through debugfs's command parser.
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { VacfgError } from "../../protocol/errors.js";

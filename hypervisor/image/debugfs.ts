@@ -104,25 +104,6 @@ export function statGuestPath(spec: string, path: string): GuestStat | undefined
   return statGuestPaths(spec, [path])[0];
 }
 
-/** A file's bytes, or undefined when it does not exist. */
-export function readGuestFile(spec: string, path: string): Buffer | undefined {
-  checkPath(path);
-  const st = statGuestPath(spec, path);
-  if (!st) return undefined;
-  if (st.type !== "regular") throw new VacfgError("IMAGE", `${spec}:${path} is a ${st.type}, not a regular file`);
-  const r = spawnSync("debugfs", ["-R", `cat ${path}`, spec], { maxBuffer: 256 * 1024 * 1024, env: { ...process.env, DEBUGFS_PAGER: "__none__" } });
-  if (r.error || r.status !== 0) throw new VacfgError("IMAGE", `debugfs cat ${path}: ${r.error?.message ?? r.stderr.toString()}`);
-  return r.stdout;
-}
-
-/** Filesystem feature flags (e.g. has_journal, needs_recovery). */
-export function fsFeatures(spec: string): string[] {
-  const r = runDebugfs(spec, ["features"], false);
-  const m = /Filesystem features:\s*(.*)/.exec(r.chunks[0] ?? "");
-  if (!m) throw new VacfgError("IMAGE", `${spec}: not an ext2/3/4 filesystem (${r.errors.join("; ") || "no features reported"})`);
-  return m[1].trim().split(/\s+/);
-}
-
 function parents(path: string): string[] {
   const parts = path.split("/").filter(Boolean);
   return parts.slice(0, -1).map((_, i) => "/" + parts.slice(0, i + 1).join("/"));

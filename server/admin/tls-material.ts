@@ -1,7 +1,7 @@
 // The site's TLS material: a CA, the server certificate it signs, and client certificates
 // for certificate authentication. Keys come from node's native RSA generator (forge's
 // pure-JS generation takes seconds); node-forge builds and signs the X.509 certificates.
-import { generateKeyPairSync, randomBytes, X509Certificate } from "node:crypto";
+import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { isIP } from "node:net";
 import { join } from "node:path";
@@ -143,8 +143,3 @@ export function ensureTlsMaterial(tlsDir: string, hostname: string): string[] {
   return created;
 }
 
-/** Fingerprint and subject of a PEM certificate, for logs and `vacfg init` output. */
-export function describeCertificate(pem: string): { subject: string; fingerprint256: string; validTo: string } {
-  const x = new X509Certificate(pem);
-  return { subject: x.subject, fingerprint256: x.fingerprint256, validTo: x.validTo };
-}
