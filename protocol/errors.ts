@@ -33,6 +33,7 @@ export const ERRORS = {
   DOC_INVALID: { summary: "Bcfg2 document has the wrong shape" },
   // Repository
   REPO_FILE: { summary: "repository file is invalid" },
+  REPO_MISSING: { summary: "repository directory is missing or empty, or its Metadata cannot be loaded" },
   REPO_TEMPLATE: { summary: "template failed to render" },
   // Metadata
   METADATA: { fault: -32500, summary: "client metadata could not be resolved" },

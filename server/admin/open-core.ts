@@ -6,6 +6,7 @@ import { Core } from "../core/core.js";
 import { instantiatePlugins } from "../plugins/registry.js";
 import { openStore } from "../store/open-store.js";
 import type { Store } from "../store/store.js";
+import { checkRepositoryDir } from "./repository-check.js";
 
 export interface OpenedCore {
   core: Core;
@@ -14,7 +15,9 @@ export interface OpenedCore {
   close(): Promise<void>;
 }
 
+/** Refuses (REPO_MISSING) a repository that is missing, empty, or whose Metadata does not load. */
 export async function openCore(settings: ServerSettings, storeUrl: string, logger: Logger): Promise<OpenedCore> {
+  checkRepositoryDir(settings.repo);
   const store = await openStore(storeUrl);
   let core: Core | undefined;
   try {

@@ -5,6 +5,7 @@ import { sortByName } from "../../protocol/documents/configuration.js";
 import { el, type XmlElement } from "../../protocol/xml.js";
 import type { ClientMetadata } from "./metadata.js";
 import type { AnyPlugin } from "./roles.js";
+import { failureBundle } from "./structure-failure.js";
 import type { Timings } from "./timings.js";
 
 export class StructureError extends Error {}
@@ -72,6 +73,8 @@ export async function bindStructure(structure: XmlElement, meta: ClientMetadata,
       entry.tag = entry.tag.slice(5);
       continue;
     }
+    // Already failed where the structure was built (structure-failure.ts): nothing to bind.
+    if (entry.attrs.failure !== undefined) continue;
     const start = process.hrtime.bigint();
     try {
       await bind(entry, meta, gens, index, log);
@@ -110,7 +113,11 @@ export async function buildConfiguration(meta: ClientMetadata, opts: BuildOption
   }
   const have = new Set(structures.filter((s) => s.tag === "Bundle" || s.tag === "Independent").map((s) => s.attrs.name));
   const missing = [...meta.bundles].filter((b) => !have.has(b));
-  if (missing.length) log.error({ client: meta.hostname, missing }, "configuration missing bundles");
+  if (missing.length) {
+    log.error({ client: meta.hostname, missing }, "configuration missing bundles");
+    // No structure plugin built them (and none said why): the client still learns they are missing.
+    for (const b of missing) structures.push(failureBundle(b, `bundle "${b}" was not built by any structure plugin (is Bundler loaded?)`));
+  }
 
   await timings.time("Core:validate_structures", async () => {
     for (const p of plugins) {

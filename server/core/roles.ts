@@ -27,6 +27,8 @@ export interface MetadataRole {
   listClients(): Promise<string[]>;
   /** The canonical client name for a name or alias (lower-cased), so connectors key their data by it. */
   canonicalName?(client: string): string;
+  /** Where groups.xml names a bundle ("path:line"), so a bundle that cannot be built can be traced to it. */
+  bundleOrigin?(bundle: string): string | undefined;
   /** Names (hostname + aliases) and addresses of a client, for ssh_known_hosts. */
   clientNames(client: string): Promise<{ names: string[]; addresses: string[] }>;
 }

@@ -3,6 +3,7 @@
 import { join } from "node:path";
 import { el, type XmlElement } from "../../protocol/xml.js";
 import { DirCache, FileCache } from "../core/file-cache.js";
+import { failureBundle, repoRelativeMessage } from "../core/structure-failure.js";
 import type { PluginContext, PluginFactory } from "../core/context.js";
 import type { ClientMetadata } from "../core/metadata.js";
 import type { AnyPlugin, StructureRole, StructureValidatorRole } from "../core/roles.js";
@@ -53,17 +54,23 @@ export class BundlerPlugin implements AnyPlugin, StructureRole, StructureValidat
       const name = pending.shift()!;
       const file = files.get(name);
       if (!file) {
-        this.ctx.logger.error({ bundle: name }, "Bundler: bundle does not exist");
+        // Upstream only logs this; the client is told too (a failure entry), so its run is not clean.
+        const origin = this.ctx.metadata().bundleOrigin?.(name);
+        const reason = `bundle "${name}"${origin ? ` (named at ${repoRelativeMessage(origin, this.ctx.settings.repo)})` : ""} has no file Bundler/${name}.xml`;
+        this.ctx.logger.error({ client: meta.hostname, bundle: name, err: reason }, "Bundler: bundle does not exist");
+        out.push(failureBundle(name, reason));
         continue;
       }
       let data: XmlElement;
       try {
         const src = this.files.get(join(this.dir, file));
-        if (!src) continue;
+        if (!src) throw new Error(`Bundler/${file}: file disappeared while being read`);
         data = structFor(src, meta, this.ctx.settings.repo);
       } catch (e) {
-        // Upstream logs "Failed to render templated bundle" and leaves the bundle out.
-        this.ctx.logger.error({ bundle: name, err: (e as Error).message }, "Bundler: failed to load or render bundle");
+        // Upstream logs "Failed to render templated bundle" and leaves the bundle out; the client is told too.
+        const reason = `bundle "${name}" could not be built: ${repoRelativeMessage((e as Error).message, this.ctx.settings.repo)}`;
+        this.ctx.logger.error({ client: meta.hostname, bundle: name, err: reason }, "Bundler: failed to load or render bundle");
+        out.push(failureBundle(name, reason));
         continue;
       }
       if ((data.attrs.independent ?? "false").toLowerCase() === "true") {

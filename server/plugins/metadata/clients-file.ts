@@ -124,14 +124,22 @@ export function parseClientsXml(text: string, path: string, tree: TreeParser = p
     throw new VacfgError("REPO_FILE", `${path}:${root.line ?? 1}: root element is <${root.tag}>, expected <Clients>`);
   }
   const m = emptyClients();
+  const where = new Map<string, string>();
   for (const c of findAll(root, "Client")) {
     const aliases = c.children.filter((x) => x.tag === "Alias").map((x) => x.attrs);
+    const at = `${sourceOf(c, path)}:${c.line ?? 0}`;
     const problem = c.attrs.name === undefined ? "<Client> without name=" : entryProblem(c.attrs, aliases);
     if (problem === undefined) {
+      // Upstream merges the two (profiles, addresses and aliases of both): one client would get two
+      // machines' bundles. The whole file is refused; the server keeps the last good one.
+      const key = canonicalClientName(c.attrs.name!);
+      const first = where.get(key);
+      if (first !== undefined) throw new VacfgError("REPO_FILE", `${at}: client "${c.attrs.name}" is listed twice in clients.xml (first at ${first})`);
+      where.set(key, at);
       addClient(m, c.attrs, aliases);
       continue;
     }
-    m.problems.push(`${sourceOf(c, path)}:${c.line ?? 0}: ${problem}; entry ignored`);
+    m.problems.push(`${at}: ${problem}; entry ignored`);
     if (c.attrs.name !== undefined && !clientNameProblem(c.attrs.name)) m.blocked.add(canonicalClientName(c.attrs.name));
   }
   return m;
@@ -139,8 +147,8 @@ export function parseClientsXml(text: string, path: string, tree: TreeParser = p
 
 /**
  * Applies to `m` (in place) an edit that changed clients.xml (clients-writer.ts), so that `m`
- * equals the parse of the new text; false when that is not certain (an alias, a name on several
- * <Client> elements, another attribute), and the file must be parsed again.
+ * equals the parse of the new text; false when that is not certain (an alias, another attribute),
+ * and the file must be parsed again.
  */
 export function applyClientsEdit(m: ClientsModel, e: ClientsEdit): boolean {
   const name = canonicalClientName(e.name);
@@ -154,7 +162,7 @@ export function applyClientsEdit(m: ClientsModel, e: ClientsEdit): boolean {
     addClient(m, a, []);
     return true;
   }
-  if (e.op !== "set" || m.clients.indexOf(name) !== m.clients.lastIndexOf(name)) return false;
+  if (e.op !== "set") return false;
   if (e.attr === "version") m.versions.set(name, e.value);
   else if (e.attr === "profile") m.profiles.set(name, [e.value]);
   else return false;

@@ -24,6 +24,8 @@ export interface GroupsModel {
   ordered: string[];
   membership: Map<string, Predicate[]>;
   negated: Map<string, Predicate[]>;
+  /** Bundle name → where groups.xml (or a file it includes) first names it, as "file:line". */
+  bundleOrigins: Map<string, string>;
 }
 
 function conditionOf(e: XmlElement): Predicate | undefined {
@@ -53,7 +55,7 @@ export function parseGroupsXml(text: string, path: string, tree: TreeParser = pa
   if (root.tag !== "Groups") {
     throw new VacfgError("REPO_FILE", `${path}:${root.line ?? 1}: root element is <${root.tag}>, expected <Groups>`);
   }
-  const model: GroupsModel = { groups: new Map(), ordered: [], membership: new Map(), negated: new Map() };
+  const model: GroupsModel = { groups: new Map(), ordered: [], membership: new Map(), negated: new Map(), bundleOrigins: new Map() };
   const els: Array<{ el: XmlElement; anc: XmlElement[] }> = [];
   walk(root, [root], els);
   const below = (v: { anc: XmlElement[] }, tags: string[]) => v.anc.some((_a, i) => underGroups(v.anc, i, tags));
@@ -73,6 +75,10 @@ export function parseGroupsXml(text: string, path: string, tree: TreeParser = pa
       isPublic: g.attrs.public === "true",
     });
     if (g.attrs.default === "true") model.defaultGroup = name;
+  }
+  for (const { el } of els) {
+    const b = el.attrs.name;
+    if (el.tag === "Bundle" && b !== undefined && !model.bundleOrigins.has(b)) model.bundleOrigins.set(b, `${sourceOf(el, path)}:${el.line ?? 0}`);
   }
   // "//Groups/Group//*" then "//Groups/Client//*", each in document order.
   const candidates = [...els.filter((v) => below(v, ["Group"])), ...els.filter((v) => below(v, ["Client"]))];

@@ -5,9 +5,11 @@ import { join } from "node:path";
 import { VacfgError } from "../../../protocol/errors.js";
 import type { XmlRpcValue } from "../../../protocol/xmlrpc/values.js";
 import { FileCache } from "../../core/file-cache.js";
+import { failureBundle, repoRelativeMessage } from "../../core/structure-failure.js";
+import type { XmlElement } from "../../../protocol/xml.js";
 import type { PluginContext, PluginFactory } from "../../core/context.js";
 import type { AuthRequest, ClientMetadata } from "../../core/metadata.js";
-import type { AnyPlugin, MetadataRole, RmiRole } from "../../core/roles.js";
+import type { AnyPlugin, MetadataRole, RmiRole, StructureRole } from "../../core/roles.js";
 import type { ClientRegistration } from "../../store/store.js";
 import { canonicalClientName, checkClientName, isValidClientName, quoteName } from "../../core/client-name.js";
 import { applyClientsEdit, emptyClients, parseClientsXml, type ClientsModel } from "./clients-file.js";
@@ -19,7 +21,7 @@ import { addGroup, bundlesOf, firstProfile, mergeGroups, type GroupState } from 
 
 const CERT_SEEN = "bootstrap-cert-seen";
 
-export class MetadataPlugin implements AnyPlugin, MetadataRole, RmiRole {
+export class MetadataPlugin implements AnyPlugin, MetadataRole, RmiRole, StructureRole {
   readonly name = "Metadata";
   private readonly groupsCache: FileCache<GroupsModel>;
   private readonly clientsCache: FileCache<ClientsModel>;
@@ -45,7 +47,7 @@ export class MetadataPlugin implements AnyPlugin, MetadataRole, RmiRole {
   /** groups.xml, parsed; a broken file throws REPO_FILE naming file:line. */
   groups(): GroupsModel {
     const g = this.groupsCache.get(this.groupsPath);
-    if (!g) throw new VacfgError("REPO_FILE", `${this.groupsPath}: file does not exist`);
+    if (!g) throw new VacfgError("REPO_FILE", `${this.groupsPath}: file does not exist (a repository needs Metadata/groups.xml)`);
     return g;
   }
 
@@ -55,11 +57,14 @@ export class MetadataPlugin implements AnyPlugin, MetadataRole, RmiRole {
 
   /** The last clients.xml that parsed, so that an edit that breaks the file does not lock every client out. */
   private lastGoodClients?: ClientsModel;
+  /** Why the current clients.xml is refused (while the last good one is served), repository-relative. */
+  private clientsRefusal?: string;
 
   /**
    * clients.xml, parsed. A broken entry is left out and logged with file:line (clients-file.ts); a
-   * file that does not parse at all is logged and the last one that did is served. Throws only
-   * when no version of the file has parsed since the server started.
+   * file that does not parse at all (bad XML, a client listed twice) is refused: the last one that
+   * did is served and every configuration carries the refusal (buildStructures). Throws only when
+   * no version of the file has parsed since the server started.
    */
   clients(): ClientsModel {
     let m: ClientsModel;
@@ -67,12 +72,12 @@ export class MetadataPlugin implements AnyPlugin, MetadataRole, RmiRole {
       m = this.clientsCache.get(this.clientsPath) ?? emptyClients();
     } catch (e) {
       if (!this.lastGoodClients) throw e;
-      if (this.lastGoodClients !== this.loggedBroken) {
-        this.loggedBroken = this.lastGoodClients;
-        this.ctx.logger.error({ err: (e as Error).message }, "clients.xml does not parse; serving its last good version");
-      }
+      const reason = `${repoRelativeMessage((e as Error).message, this.ctx.settings.repo)}; the server keeps serving the last good clients.xml`;
+      if (reason !== this.clientsRefusal) this.ctx.logger.error({ file: this.clientsPath, err: reason }, "clients.xml refused; serving its last good version");
+      this.clientsRefusal = reason;
       return this.lastGoodClients;
     }
+    this.clientsRefusal = undefined;
     if (m !== this.lastGoodClients) {
       for (const problem of m.problems) this.ctx.logger.error({ file: this.clientsPath }, problem);
       this.lastGoodClients = m;
@@ -80,7 +85,22 @@ export class MetadataPlugin implements AnyPlugin, MetadataRole, RmiRole {
     return m;
   }
 
-  private loggedBroken?: ClientsModel;
+  /** Start-up: a repository whose Metadata cannot be loaded is refused before anything is served. */
+  async init(): Promise<void> {
+    for (const load of [() => this.groups(), () => this.clients()]) {
+      try {
+        load();
+      } catch (e) {
+        throw new VacfgError("REPO_MISSING", `repository ${this.ctx.settings.repo}: ${repoRelativeMessage((e as Error).message, this.ctx.settings.repo)}`, { cause: e });
+      }
+    }
+  }
+
+  /** A refused clients.xml edit reaches every client as a failure entry, so no run counts as clean meanwhile. */
+  async buildStructures(): Promise<XmlElement[]> {
+    this.clients();
+    return this.clientsRefusal === undefined ? [] : [failureBundle("Metadata", this.clientsRefusal, "Metadata/clients.xml")];
+  }
 
   async authenticate(req: AuthRequest): Promise<string | undefined> {
     let clients: ClientsModel;
@@ -217,6 +237,14 @@ export class MetadataPlugin implements AnyPlugin, MetadataRole, RmiRole {
     const prev = await this.ctx.store.getClient(meta.hostname);
     await this.ctx.store.upsertClient({ name: meta.hostname, profile: meta.profile, firstSeen: prev?.firstSeen ?? Date.now(), version });
     await editClientsXml(this.clientsPath, { op: "set", name: meta.hostname, attr: "version", value: version, absent: "skip" }, this.onClientsCommit);
+  }
+
+  bundleOrigin(bundle: string): string | undefined {
+    try {
+      return this.groups().bundleOrigins.get(bundle);
+    } catch {
+      return undefined;
+    }
   }
 
   canonicalName(client: string): string {
