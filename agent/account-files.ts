@@ -1,7 +1,7 @@
 // The root's passwd/group/shadow/gshadow as one locked transaction: the shadow tools' lock files
 // are taken, all four files are parsed, changed in memory, and written back atomically in an
 // order that keeps them consistent after a kill at any point.
-import { closeSync, existsSync, openSync, readFileSync, statSync, constants } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, statSync, constants } from "node:fs";
 import { writeFileAtomic } from "../lib/atomic-file.js";
 import { takePidLock } from "./pid-lock.js";
 import { inRoot } from "./root.js";
@@ -49,6 +49,8 @@ export function readAccountTables(root: string): AccountTables {
  * lckpwdf does) and relies on the per-file .lock files, which every shadow tool also takes.
  */
 export function withAccountLock<T>(root: string, change: () => T, timeoutMs = 15000): T {
+  // A first run into an empty image root: /etc is created (0755, as in any Debian root).
+  mkdirSync(inRoot(root, "/etc"), { recursive: true, mode: 0o755 });
   const pwdLock = inRoot(root, "/etc/.pwd.lock");
   closeSync(openSync(pwdLock, constants.O_WRONLY | constants.O_CREAT, 0o600));
   const unlocks: Array<() => void> = [];

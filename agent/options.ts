@@ -36,6 +36,8 @@ export interface AgentOptions {
   paranoidPath: string;
   paranoidCopies: number;
   exitOnProbeFailure: boolean;
+  /** --exit-dirty / [client] exit_dirty: exit 3 when the run finished but is not clean. */
+  exitDirty: boolean;
   probeTimeoutMs: number;
   /** -O: do not take the per-root run lock. */
   noLock: boolean;
@@ -65,6 +67,7 @@ export function defaultOptions(): AgentOptions {
     paranoidPath: "/var/cache/vacfg/paranoid",
     paranoidCopies: 1,
     exitOnProbeFailure: true,
+    exitDirty: false,
     probeTimeoutMs: 60_000,
     root: "/",
     noLock: false,
@@ -127,6 +130,7 @@ export function applyConfigFile(o: AgentOptions, path: string, mustExist: boolea
   set("decision", "client", "decision", decision);
   set("paranoid", "client", "paranoid", truthy);
   set("exitOnProbeFailure", "client", "exit_on_probe_failure", truthy);
+  set("exitDirty", "client", "exit_dirty", truthy);
   set("probeTimeoutMs", "client", "probe_timeout", (v, w) => num(v, w) * 1000);
   set("profile", "client", "profile", str);
   set("paranoidPath", "paranoid", "path", str);
@@ -148,7 +152,8 @@ export const USAGE = `usage: vacfg agent [options]
   -R N / -y SEC  retries / delay between tries       -t SEC    request timeout
   --root DIR     apply everything under DIR instead of /
   --stats-file F also write the statistics document to F
-  -v / -d        verbose / debug`;
+  --exit-dirty   exit 3 when the run finished but entries are still bad (with -n: would change)
+  -v / -d        verbose (why each bad entry is bad) / debug (and the diff of each bad file)`;
 
 /** Parses argv (without "agent") on top of defaults and the config file. */
 export function parseAgentArgs(argv: string[]): AgentOptions | "help" {
@@ -196,6 +201,7 @@ export function parseAgentArgs(argv: string[]): AgentOptions | "help" {
       case "--root": o.root = val(); break;
       case "-O": case "--no-lock": o.noLock = true; break;
       case "--stats-file": o.statsFile = val(); break;
+      case "--exit-dirty": o.exitDirty = true; break;
       case "-v": case "--verbose": if (o.logLevel !== "debug") o.logLevel = "info"; break;
       case "-d": case "--debug": o.logLevel = "debug"; break;
       default: bad(`unknown option ${a}`);

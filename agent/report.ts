@@ -3,7 +3,7 @@ import { serializeStatistics } from "../protocol/documents/statistics.js";
 import { cloneElement, type XmlElement } from "../protocol/xml.js";
 import type { Logger } from "./log.js";
 
-function label(e: XmlElement): string {
+export function entryLabel(e: XmlElement): string {
   const t = e.attrs.type;
   return t ? `${e.tag}:${t}:${e.attrs.name}` : `${e.tag}:${e.attrs.name}`;
 }
@@ -20,10 +20,10 @@ export function displayState(log: Logger, phase: "initial" | "final", states: Ma
   log.summary(`Phase: ${phase}`);
   log.summary(`Correct entries:        ${vals.length - bad}`);
   log.summary(`Incorrect entries:      ${bad}`);
-  if (phase === "final" && bad) for (const e of [...states.keys()].sort(byKey)) if (!states.get(e)) log.summary(label(e));
+  if (phase === "final" && bad) for (const e of [...states.keys()].sort(byKey)) if (!states.get(e)) log.summary(entryLabel(e));
   log.summary(`Total managed entries: ${vals.length}`);
   log.summary(`Unmanaged entries:      ${extra.length}`);
-  if (phase === "final" && showExtra) for (const e of [...extra].sort(byKey)) log.summary(label(e));
+  if (phase === "final" && showExtra) for (const e of [...extra].sort(byKey)) log.summary(entryLabel(e));
   if (bad === 0 && extra.length === 0) log.summary("All entries correct.");
 }
 

@@ -1,6 +1,7 @@
 // The run sequence, as the upstream Bcfg2 client runs it: AssertProfile → DeclareVersion →
 // GetProbes → probes → RecvProbeData → GetDecisionList → GetConfig → inventory → decide →
-// install → remove → re-inventory → RecvStats. Exit 0 finished, 1 fatal, 2 RecvStats failed.
+// install → remove → re-inventory → RecvStats. Exit 0 finished, 1 fatal, 2 RecvStats failed,
+// 3 (only with --exit-dirty) finished but not clean.
 import { readFileSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { parseConfiguration, type Configuration } from "../protocol/documents/configuration.js";
@@ -16,7 +17,8 @@ import type { AgentOptions } from "./options.js";
 import { agentRunLockBase, takePidLock } from "./pid-lock.js";
 import { runProbe } from "./probes.js";
 import { XmlRpcProxy } from "./proxy.js";
-import { buildStatistics, displayState } from "./report.js";
+import { entryDiff, explainEntry } from "./explain.js";
+import { buildStatistics, displayState, entryLabel } from "./report.js";
 import { ActionTool } from "./tools/action.js";
 import { AptTool } from "./tools/apt.js";
 import { PosixTool } from "./tools/posix.js";
@@ -38,6 +40,9 @@ export interface RunResult {
 }
 
 class Fatal extends Error {}
+
+/** The exit code with --exit-dirty when the run finished but entries are still bad (or would change, with -n). */
+export const EXIT_DIRTY = 3;
 
 /** The tools, in the order upstream loads them (users before files: files may name new owners). */
 export function defaultTools(): Tool[] {
@@ -183,6 +188,7 @@ export async function runAgent(o: AgentOptions, log: Logger, tools: Tool[] = def
         log.warn(`--stats-file ${o.statsFile}: ${(e as Error).message}`);
       }
     }
+    const dirty = [...exec.states.values()].some((ok) => !ok);
     if (proxy) {
       try {
         await proxy.call("RecvStats", statistics);
@@ -192,6 +198,8 @@ export async function runAgent(o: AgentOptions, log: Logger, tools: Tool[] = def
         exitCode = 2;
       }
     }
+    // Opt-in (--exit-dirty): a boot unit or script can tell "ran, but not clean" from "ran clean".
+    if (o.exitDirty && exitCode === 0 && dirty) exitCode = EXIT_DIRTY;
     log.info(`Finished vacfg agent run at ${now()}`);
     return { exitCode, states: exec.states, modified: exec.modified, extra: exec.extra, statistics };
   } catch (e) {
@@ -309,6 +317,7 @@ class Execution {
     await this.findExtra();
     times.inventory = Date.now() / 1000;
     displayState(this.log, "initial", this.states, this.extra, false);
+    this.explainBad();
 
     // ---- decide --------------------------------------------------------------------------
     let whitelist = this.entries.filter((e) => !this.states.get(e));
@@ -405,6 +414,17 @@ class Execution {
       for (const [e, v] of actionStates) this.states.set(e, v);
       await this.findExtra();
       times.reinventory = Date.now() / 1000;
+    }
+  }
+
+  /** -v: why each bad entry is bad; -d: the diff of each bad file too. */
+  private explainBad(): void {
+    for (const [e, ok] of this.states) {
+      if (ok) continue;
+      const why = explainEntry(e, this.ctx.accounts());
+      this.log.info(`${entryLabel(e)}: ${why.length ? why.join("; ") : "differs from the configuration"}`);
+      const diff = entryDiff(e);
+      if (diff) this.log.debug(`${entryLabel(e)} diff (current → wanted):\n${diff.replace(/\n$/, "")}`);
     }
   }
 

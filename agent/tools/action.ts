@@ -50,7 +50,7 @@ export class ActionTool implements Tool {
   async bundleUpdated(bundle: XmlElement, ctx: ToolContext): Promise<States> {
     const states: States = new Map();
     for (const e of bundle.children) {
-      if (!this.handles(e) || !["post", "both"].includes(e.attrs.timing ?? "post") || e.attrs.install === "false") continue;
+      if (!this.handles(e) || e.attrs.failure !== undefined || !["post", "both"].includes(e.attrs.timing ?? "post") || e.attrs.install === "false") continue;
       states.set(e, await this.run(e, ctx));
     }
     return states;
@@ -59,7 +59,8 @@ export class ActionTool implements Tool {
   async bundleNotUpdated(bundle: XmlElement, ctx: ToolContext): Promise<States> {
     const states: States = new Map();
     for (const e of bundle.children) {
-      if (!this.handles(e) || !["post", "both"].includes(e.attrs.timing ?? "post") || e.attrs.when === "modified") continue;
+      // An action the server could not bind has no trustworthy command: never run it.
+      if (!this.handles(e) || e.attrs.failure !== undefined || !["post", "both"].includes(e.attrs.timing ?? "post") || e.attrs.when === "modified") continue;
       if (e.attrs.install === "false") continue;
       states.set(e, await this.run(e, ctx));
     }
