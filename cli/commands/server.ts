@@ -1,9 +1,8 @@
 // `vacfg server`: run the configuration server from vacfg.conf, or from embedded defaults in a data directory.
 import type { Command } from "commander";
-import { ensureDefaults } from "../../server/admin/ensure-defaults.js";
-import { loadServerConfig } from "../../server/admin/server-config.js";
+import { addSiteOptions, siteConfig, type SiteOptions } from "./site-options.js";
 import { startServer } from "../../server/start-server.js";
-import { loadAdminPassword } from "../../server/reporting/admin-session.js";
+import { adminPasswordSource, loadAdminPassword } from "../../server/reporting/admin-session.js";
 import { workspaceRouter } from "../../hypervisor/workspace/api.js";
 import { loadWorkspaceConfig, openWorkspace, type OpenWorkspace } from "../../hypervisor/workspace/config.js";
 import { serveClustered } from "../../server/http/workers.js";
@@ -11,18 +10,16 @@ import { serveClustered } from "../../server/http/workers.js";
 const WORKSPACE_API_PATH = "/api/v1";
 
 export function registerServer(program: Command): void {
-  program
+  const cmd = program
     .command("server")
-    .description("serve the Bcfg2 XML-RPC protocol over HTTPS")
-    .option("-c, --config <file>", "vacfg.conf (from vacfg init)")
-    .option("-d, --data-dir <dir>", "without --config: data directory for TLS material, password and SQLite", "vacfg-data")
-    .option("-r, --repo <dir>", "without --config: repository to serve", "repo")
+    .description("serve the Bcfg2 XML-RPC protocol over HTTPS");
+  addSiteOptions(cmd, "serve")
     .option("--host <addr>", "listen address (overrides the configuration)")
     .option("-p, --port <n>", "listen port (overrides the configuration)")
     .option("-w, --workspace <file>", "also serve the workspace API (deploy/manage VMs) at /api/v1 from this workspace configuration")
     .option("--workers <n>", "serve with N processes (Node's cluster module) over the same store; a worker that dies is restarted")
-    .action(async (opts: { config?: string; dataDir: string; repo: string; host?: string; port?: string; workspace?: string; workers?: string }) => {
-      const cfg = opts.config ? loadServerConfig(opts.config) : ensureDefaults(opts.dataDir, { repo: opts.repo });
+    .action(async (opts: SiteOptions & { host?: string; port?: string; workspace?: string; workers?: string }) => {
+      const cfg = siteConfig(opts, (line) => console.log(`vacfg server: ${line}`));
       if (opts.host) cfg.listen.host = opts.host;
       if (opts.port) cfg.listen.port = Number(opts.port);
       const workers = opts.workers === undefined ? 0 : Number(opts.workers);
@@ -40,7 +37,9 @@ export function registerServer(program: Command): void {
       const srv = workers > 0 ? await serveClustered(workers, start) : await start();
       // In cluster mode a worker's own signal handling stops it (server/http/workers.ts).
       if ("role" in srv && srv.role === "worker") return;
-      console.log(`vacfg server listening on ${srv.url}${workers > 0 ? ` (${workers} workers)` : ""}${opts.workspace ? ` (workspace API at ${WORKSPACE_API_PATH})` : ""}`);
+      // What an admin needs first: what is served, where to look, and how to log in there.
+      console.log(`vacfg server listening on ${srv.url}${workers > 0 ? ` (${workers} workers)` : ""}${opts.workspace ? ` (workspace API at ${WORKSPACE_API_PATH})` : ""}, serving the repository ${cfg.settings.repo}`);
+      console.log(`reports: ${srv.url}/reports/ (user admin, password in ${adminPasswordSource(cfg.settings.dataDir)})`);
       const stop = (): void => {
         void srv
           .close()

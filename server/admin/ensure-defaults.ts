@@ -5,12 +5,22 @@ import { join, resolve } from "node:path";
 import { ensurePassword } from "./init.js";
 import { DEFAULT_PLUGINS, DEFAULT_PORT, defaultHostname, type ServerConfig } from "./server-config.js";
 import { ensureTlsMaterial, tlsPaths } from "./tls-material.js";
+import type { ServerSettings } from "../core/context.js";
 
 export interface DefaultsOptions {
   /** Repository to serve (default DATADIR/repo). */
   repo?: string;
   hostname?: string;
   listen?: { host: string; port: number };
+}
+
+/** The settings and store of the embedded defaults, without creating anything (for read-only `vacfg info`). */
+export function defaultSettings(dataDir: string, repo?: string): { settings: ServerSettings; storeUrl: string } {
+  const dir = resolve(dataDir);
+  return {
+    settings: { repo: resolve(repo ?? join(dir, "repo")), dataDir: dir, password: "", plugins: DEFAULT_PLUGINS, defaultAuth: "cert+password", allowedProbeGroups: [] },
+    storeUrl: join(dir, "vacfg.db"),
+  };
 }
 
 export function ensureDefaults(dataDir: string, opts: DefaultsOptions = {}): ServerConfig {
@@ -20,18 +30,12 @@ export function ensureDefaults(dataDir: string, opts: DefaultsOptions = {}): Ser
   ensureTlsMaterial(tlsDir, opts.hostname ?? defaultHostname());
   const { password } = ensurePassword(join(dir, "password"));
   const p = tlsPaths(tlsDir);
+  const { settings, storeUrl } = defaultSettings(dir, opts.repo);
   return {
-    settings: {
-      repo: resolve(opts.repo ?? join(dir, "repo")),
-      dataDir: dir,
-      password,
-      plugins: DEFAULT_PLUGINS,
-      defaultAuth: "cert+password",
-      allowedProbeGroups: [],
-    },
+    settings: { ...settings, password },
     listen: opts.listen ?? { host: "0.0.0.0", port: DEFAULT_PORT },
     tls: { cert: readFileSync(p.cert, "utf8"), key: readFileSync(p.key, "utf8"), ca: readFileSync(p.caCert, "utf8") },
     tlsFiles: { cert: p.cert, key: p.key, ca: p.caCert },
-    storeUrl: join(dir, "vacfg.db"),
+    storeUrl,
   };
 }

@@ -4,7 +4,8 @@ import type { Logger } from "pino";
 import type { ServerSettings } from "../core/context.js";
 import { Core } from "../core/core.js";
 import { instantiatePlugins } from "../plugins/registry.js";
-import { openStore } from "../store/open-store.js";
+import { existsSync } from "node:fs";
+import { openStore, sqlitePath } from "../store/open-store.js";
 import type { Store } from "../store/store.js";
 import { checkRepositoryDir } from "./repository-check.js";
 
@@ -15,9 +16,22 @@ export interface OpenedCore {
   close(): Promise<void>;
 }
 
+export interface OpenCoreOptions {
+  /**
+   * Inspection: nothing is written (settings.readOnly), and a SQLite store that does not exist
+   * yet is not created (an empty one in memory stands for it).
+   */
+  readOnly?: boolean;
+}
+
 /** Refuses (REPO_MISSING) a repository that is missing, empty, or whose Metadata does not load. */
-export async function openCore(settings: ServerSettings, storeUrl: string, logger: Logger): Promise<OpenedCore> {
+export async function openCore(settings: ServerSettings, storeUrl: string, logger: Logger, opts: OpenCoreOptions = {}): Promise<OpenedCore> {
   checkRepositoryDir(settings.repo);
+  if (opts.readOnly) {
+    settings = { ...settings, readOnly: true };
+    const file = sqlitePath(storeUrl);
+    if (file !== undefined && !existsSync(file)) storeUrl = ":memory:";
+  }
   const store = await openStore(storeUrl);
   let core: Core | undefined;
   try {

@@ -87,6 +87,13 @@ export async function bindStructure(structure: XmlElement, meta: ClientMetadata,
   }
 }
 
+/** One entry bound outside any configuration, as bcfg2-info's buildfile does; failures are marked on it. */
+export async function bindOne(entry: XmlElement, meta: ClientMetadata, opts: BuildOptions): Promise<XmlElement> {
+  const gens = opts.plugins.filter((p) => p.bindEntry);
+  await bindStructure(el("Independent", {}, [entry]), meta, gens, new GeneratorIndex(gens, meta), opts.logger, opts.timings);
+  return entry;
+}
+
 export interface BuildOptions {
   plugins: AnyPlugin[];
   logger: Logger;

@@ -23,6 +23,19 @@ export interface ServerSettings {
   rulesReplaceName?: boolean;
   /** [defaults] replace_name: the same for Defaults. */
   defaultsReplaceName?: boolean;
+  /**
+   * Inspection (`vacfg info`): nothing is written. An unknown client is not registered (it gets
+   * the default profile in memory) and keys that do not exist yet are not generated.
+   */
+  readOnly?: boolean;
+}
+
+/** How a read-only inspection's bind failure for a key that does not exist yet begins. */
+export const NOT_GENERATED_YET = "not generated yet: ";
+
+/** Why a key is missing from a read-only inspection (the bind failure text). */
+export function notGeneratedYet(what: string, client: string): string {
+  return `${NOT_GENERATED_YET}${what} is created on ${client}'s first run (read-only inspection writes nothing)`;
 }
 
 export interface PluginContext {

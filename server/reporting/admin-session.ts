@@ -117,6 +117,11 @@ export function createAdminAuth(adminPassword: string, cookiePath = "/"): AdminA
  * The admin password for the reporting UI: $VACFG_ADMIN_PASSWORD, else DATA_DIR/admin-password
  * (created at random, mode 0600, on first use; the admin reads it from there).
  */
+/** Where the admin password comes from, for the server's start-up line (never the password itself). */
+export function adminPasswordSource(dataDir: string): string {
+  return process.env.VACFG_ADMIN_PASSWORD ? "$VACFG_ADMIN_PASSWORD" : join(dataDir, "admin-password");
+}
+
 export function loadAdminPassword(dataDir: string): string {
   const env = process.env.VACFG_ADMIN_PASSWORD;
   if (env) return env;

@@ -65,7 +65,7 @@ export class CfgPlugin implements Plugin, GeneratorRole {
     this.genshi = new FileCache(counted((t, p) => compileGenshi(t, p)));
     this.cheetah = new FileCache(counted((t, p) => compileCheetah(t, p)));
     this.xml = new FileCache(counted(parseRepoXml));
-    this.creators = new KeyCreators(this, (p) => this.xml.get(p));
+    this.creators = new KeyCreators(this, (p) => this.xml.get(p), ctx.settings.readOnly ?? false);
   }
 
   /** Every Cfg entry name (directories holding files), for tag Path. */

@@ -3,6 +3,7 @@
 // files, as upstream's CfgPrivateKeyCreator / CfgPublicKeyCreator do. Created once, then served as plain files.
 import { readFile } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
+import { notGeneratedYet } from "../../core/context.js";
 import { VacfgError } from "../../../protocol/errors.js";
 import type { XmlElement } from "../../../protocol/xml.js";
 import type { ClientMetadata } from "../../core/metadata.js";
@@ -42,6 +43,8 @@ export class KeyCreators {
   constructor(
     private readonly cfg: Binder,
     private readonly loadXml: (path: string) => XmlElement | undefined,
+    /** settings.readOnly: a key that does not exist is not generated (the bind fails saying so). */
+    private readonly readOnly = false,
   ) {}
 
   create(kind: "privkey" | "pubkey", specPath: string, entry: XmlElement, meta: ClientMetadata): Promise<string> {
@@ -74,6 +77,7 @@ export class KeyCreators {
     return this.once(privFile, async () => {
       const existing = await readIfExists(privFile);
       if (existing !== undefined) return existing;
+      if (this.readOnly) throw new VacfgError("REPO_FILE", notGeneratedYet(privFile, meta.hostname));
       const params = spec.children.find((c) => c.tag === "Params");
       const passphrase = spec.children.find((c) => c.tag === "Passphrase")?.text ?? "";
       const pair = await generateKeyPair({ type: params?.attrs.type ?? "rsa", bits: params?.attrs.bits, passphrase });
@@ -105,6 +109,7 @@ export class KeyCreators {
     return this.once(pubFile, async () => {
       const existing = await readIfExists(pubFile);
       if (existing !== undefined) return existing;
+      if (this.readOnly) throw new VacfgError("REPO_FILE", notGeneratedYet(pubFile, meta.hostname));
       const pub = await publicKeyOf(privEntry.text ?? "");
       await writeFileAtomic(pubFile, pub);
       return pub;

@@ -155,7 +155,8 @@ export class MetadataPlugin implements AnyPlugin, MetadataRole, RmiRole, Structu
       } else {
         const pgroup = clientGroups[0] ?? model.defaultGroup;
         if (!pgroup) throw new VacfgError("METADATA", `Cannot add new client ${client}; no default group set`);
-        await this.register(client, pgroup, newVersion);
+        // Inspection shows what the client would get on its first run, without registering it.
+        if (!this.ctx.settings.readOnly) await this.register(client, pgroup, newVersion);
         if (newVersion !== undefined) stored = { name: client, profile: pgroup, firstSeen: Date.now(), version: newVersion };
         addGroup(model, st, pgroup);
         clientGroups = [pgroup];

@@ -2,7 +2,7 @@
 // and kept in SSHbase/, and /etc/ssh/ssh_known_hosts built from every client's public keys.
 import type { XmlElement } from "../../../protocol/xml.js";
 import { VacfgError } from "../../../protocol/errors.js";
-import type { PluginContext } from "../../core/context.js";
+import { notGeneratedYet, type PluginContext } from "../../core/context.js";
 import type { ClientMetadata } from "../../core/metadata.js";
 import type { GeneratorRole, Plugin } from "../../core/roles.js";
 import { FileCache } from "../../core/file-cache.js";
@@ -43,7 +43,7 @@ export class SSHbasePlugin implements Plugin, GeneratorRole {
 
   async bindEntry(entry: XmlElement, meta: ClientMetadata): Promise<void> {
     const name = entry.attrs.name ?? "";
-    await this.keys.ensureKeys(meta);
+    if (!this.ctx.settings.readOnly) await this.keys.ensureKeys(meta);
     if (name === KNOWN_HOSTS) {
       bindKeyInfo(entry, "0644");
       setText(entry, await this.knownHostsFor(meta));
@@ -55,6 +55,7 @@ export class SSHbasePlugin implements Plugin, GeneratorRole {
     }
     bindKeyInfo(entry, basename.endsWith(".pub") ? "0644" : "0600");
     const file = this.keys.best(basename, meta);
+    if (!file && this.ctx.settings.readOnly) throw new VacfgError("REPO_FILE", notGeneratedYet(`SSHbase/${basename}.H_${meta.hostname}`, meta.hostname));
     if (!file) throw new VacfgError("REPO_FILE", `SSHbase: no ${basename} for ${meta.hostname} in ${this.keys.dir}`);
     setText(entry, this.keys.readKey(file));
   }
