@@ -1,75 +1,78 @@
-// .jinja2 Cfg files rendered with nunjucks (Jinja2's JavaScript sibling): autoescape off,
-// includes relative to the including template (upstream's RelEnvironment), errors as path:line.
-import nunjucks from "nunjucks";
+// .jinja2 Cfg files, rendered as upstream's CfgJinja2Generator does: Jinja2 semantics
+// (server/templates/jinja2), autoescape off, keep_trailing_newline, default Undefined, and
+// its loader: FileSystemLoader('/') with RelEnvironment, so include/import/extends names are
+// joined to the including template's directory (absolute names stay absolute, `..` is
+// TemplateNotFound). Unlike upstream, a name outside the repository is refused.
 import { readFileSync } from "node:fs";
-import { dirname, isAbsolute, relative, resolve } from "node:path";
+import { dirname, posix, relative, isAbsolute } from "node:path";
 import { VacfgError } from "../../../protocol/errors.js";
+import { TemplateError, type TemplateLoader } from "../../templates/engine.js";
+import { Jinja2Engine } from "../../templates/jinja2/index.js";
+import { PyException } from "../../templates/python/values.js";
 
+/** A compiled Cfg template (the shape the Genshi and Cheetah handlers share). */
 export interface CompiledTemplate {
   path: string;
   render(vars: object): string;
 }
 
-/** Loads `{% include %}`/`{% extends %}` targets; names resolve against the including file. */
-class RepoLoader extends nunjucks.Loader implements nunjucks.ILoader {
-  constructor(private readonly root: string) {
-    super();
+/** Bcfg2's RelEnvironment.join_path + FileSystemLoader('/') (split_template_path), confined to `repo`. */
+export class RepoTemplateLoader implements TemplateLoader {
+  constructor(private readonly repo: string) {}
+
+  resolve(name: string, from: string | undefined): string {
+    const raw = from === undefined || posix.isAbsolute(name) ? name : `${dirname(from)}/${name}`;
+    const pieces: string[] = [];
+    for (const piece of raw.split("/")) {
+      if (piece === "..") throw new PyException("TemplateNotFound", name);
+      if (piece && piece !== ".") pieces.push(piece);
+    }
+    const path = "/" + pieces.join("/");
+    const rel = relative(this.repo, path);
+    if (rel.startsWith("..") || isAbsolute(rel)) throw new PyException("TemplateNotFound", `${name} (outside the repository)`);
+    return path;
   }
-  override isRelative(name: string): boolean {
-    return !isAbsolute(name);
-  }
-  override resolve(from: string, to: string): string {
-    return resolve(dirname(from), to);
-  }
-  getSource(name: string): nunjucks.LoaderSource {
-    const full = resolve(this.root, name);
-    const rel = relative(this.root, full);
-    if (rel.startsWith("..") || isAbsolute(rel)) throw new Error(`template ${name} is outside the repository`);
-    // noCache: included files are re-read on every render, so edits show without a restart.
-    return { src: readFileSync(full, "utf8"), path: full, noCache: true };
+
+  load(resolved: string): string {
+    try {
+      return readFileSync(resolved, "utf8");
+    } catch {
+      throw new PyException("TemplateNotFound", resolved);
+    }
   }
 }
 
-const environments = new Map<string, nunjucks.Environment>();
+const engines = new Map<string, Jinja2Engine>();
 
-function environmentFor(repo: string): nunjucks.Environment {
-  let env = environments.get(repo);
-  if (!env) {
-    env = new nunjucks.Environment(new RepoLoader(repo), { autoescape: false, throwOnUndefined: false });
-    environments.set(repo, env);
+/** One engine per repository: included templates are parsed once per content. */
+export function jinja2EngineFor(repo: string): Jinja2Engine {
+  let e = engines.get(repo);
+  if (!e) {
+    e = new Jinja2Engine({ loader: new RepoTemplateLoader(repo) });
+    engines.set(repo, e);
   }
-  return env;
+  return e;
 }
 
-/**
- * Turns a nunjucks message "(path) [Line N, Column M]\n  Error: msg" into "path:line: msg".
- * Render-time line numbers are 0-based and omitted on the first line; compile-time ones are 1-based.
- */
-export function templateErrorMessage(e: unknown, path: string, phase: "compile" | "render"): string {
-  const raw = e instanceof Error ? e.message : String(e);
-  const m = /^\((.*?)\)(?: \[Line (\d+), Column (\d+)\])?\s*\n?\s*([\s\S]*)$/.exec(raw);
-  if (!m) return `${path}:1: ${raw}`;
-  const file = m[1] || path;
-  const n = m[2] === undefined ? (phase === "render" ? 0 : 1) : Number(m[2]);
-  const line = phase === "render" ? n + 1 : n;
-  const msg = m[4]!.replace(/^Error: /, "").trim();
-  return `${file}:${line}: ${msg}`;
+function asRepoError(e: unknown): never {
+  if (e instanceof TemplateError) throw new VacfgError("REPO_TEMPLATE", e.message, { cause: e });
+  throw e;
 }
 
 export function compileJinja2(text: string, path: string, repo: string): CompiledTemplate {
-  let tmpl: nunjucks.Template;
+  let tmpl: ReturnType<Jinja2Engine["compile"]>;
   try {
-    tmpl = new nunjucks.Template(text, environmentFor(repo), path, true);
+    tmpl = jinja2EngineFor(repo).compile(text, path);
   } catch (e) {
-    throw new VacfgError("REPO_TEMPLATE", templateErrorMessage(e, path, "compile"), { cause: e });
+    return asRepoError(e);
   }
   return {
     path,
     render(vars) {
       try {
-        return tmpl.render(vars);
+        return tmpl.render(vars as Record<string, unknown>);
       } catch (e) {
-        throw new VacfgError("REPO_TEMPLATE", templateErrorMessage(e, path, "render"), { cause: e });
+        return asRepoError(e);
       }
     },
   };

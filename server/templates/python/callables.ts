@@ -1,0 +1,74 @@
+// How template code calls functions: Python callables (builtins, methods, filters, macros)
+// take (args, kwargs); plain JavaScript functions from the data model get the positional
+// arguments, with keyword arguments as a trailing { __kw: true, ... } object.
+import { PyException, PY_REPR, typeName } from "./values.js";
+
+export const PY_CALL = Symbol.for("vacfg.python.call");
+
+export type Kwargs = Map<string, unknown>;
+export type PyFunctionBody = (args: unknown[], kwargs: Kwargs) => unknown;
+export interface PyFunction {
+  (args: unknown[], kwargs: Kwargs): unknown;
+  [PY_CALL]: true;
+  [PY_REPR]: () => string;
+  pyName: string;
+}
+
+/** A callable; `repr` only when Python's repr has no memory address in it (else printing it is refused). */
+export function pyFunction(name: string, body: PyFunctionBody, repr?: string): PyFunction {
+  const f = ((args: unknown[], kwargs: Kwargs) => body(args, kwargs)) as PyFunction;
+  f[PY_CALL] = true;
+  f[PY_REPR] = () => {
+    if (repr === undefined) throw new PyException("NotImplementedError", `printing the function ${name} (Python shows its memory address) is not supported`);
+    return repr;
+  };
+  f.pyName = name;
+  return f;
+}
+
+export function isPyFunction(v: unknown): v is PyFunction {
+  return typeof v === "function" && (v as Partial<PyFunction>)[PY_CALL] === true;
+}
+
+export function isCallable(v: unknown): boolean {
+  return typeof v === "function";
+}
+
+export function callValue(f: unknown, args: unknown[], kwargs: Kwargs = new Map()): unknown {
+  if (isPyFunction(f)) return f(args, kwargs);
+  if (typeof f === "function") {
+    const a = kwargs.size ? [...args, { __kw: true, ...Object.fromEntries(kwargs) }] : args;
+    return (f as (...x: unknown[]) => unknown)(...a);
+  }
+  throw new PyException("TypeError", `'${typeName(f)}' object is not callable`);
+}
+
+/**
+ * Binds Python-style parameters: names with defaults (undefined = required), the rest
+ * refused with Python's messages. Returns the values in parameter order.
+ */
+export function bindArgs(fname: string, params: Array<[string, unknown?]>, args: unknown[], kwargs: Kwargs): unknown[] {
+  if (args.length > params.length) {
+    throw new PyException("TypeError", `${fname}() takes at most ${params.length} arguments (${args.length} given)`);
+  }
+  const out: unknown[] = params.map(([, d]) => d);
+  const set = new Set<number>();
+  args.forEach((a, i) => {
+    out[i] = a;
+    set.add(i);
+  });
+  for (const [k, v] of kwargs) {
+    const i = params.findIndex(([n]) => n === k);
+    if (i < 0) throw new PyException("TypeError", `${fname}() got an unexpected keyword argument '${k}'`);
+    if (set.has(i)) throw new PyException("TypeError", `${fname}() got multiple values for argument '${k}'`);
+    out[i] = v;
+    set.add(i);
+  }
+  params.forEach(([n, d], i) => {
+    if (!set.has(i) && d === REQUIRED) throw new PyException("TypeError", `${fname}() missing required argument: '${n}'`);
+  });
+  return out.map((v) => (v === REQUIRED ? undefined : v));
+}
+
+/** Marks a parameter without default in bindArgs. */
+export const REQUIRED = Symbol("required");
