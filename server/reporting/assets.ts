@@ -1,5 +1,5 @@
 // Where the reporting UI's templates and stylesheet live on disk: beside this module in the
-// source tree, or under server/reporting/ of the project when running from dist/ (tsc copies no .njk).
+// source tree, or under server/reporting/ of the project when running from dist/ (tsc copies no templates).
 import { existsSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";

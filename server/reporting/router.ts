@@ -1,10 +1,9 @@
 // The read-only reporting web UI as an express Router (mounted at /reports): login, summary,
 // client grid, one client's history and entries, entries across clients, common problems and run
-// timings, each "as of" ?as_of=ISO-time. Pages are nunjucks templates with autoescape on: every
-// entry name, attribute and diff comes from a client and is untrusted.
+// timings, each "as of" ?as_of=ISO-time. Pages are Jinja2 templates (server/templates/jinja2) with
+// autoescape on: every entry name, attribute and diff comes from a client and is untrusted.
 import { readFileSync } from "node:fs";
 import express, { type NextFunction, type Request, type Response, type Router } from "express";
-import nunjucks from "nunjucks";
 import type { Logger } from "pino";
 import { VacfgError } from "../../protocol/errors.js";
 import type { Store } from "../store/store.js";
@@ -13,6 +12,8 @@ import { admitAdmin, createAdminAuth, type AdminAuth } from "./admin-session.js"
 import { retryAfterSeconds } from "./login-throttle.js";
 import { createStoredLoginThrottle, type AdminLoginGuard } from "./stored-login-throttle.js";
 import { stylesheetPath, viewsDir } from "./assets.js";
+import { Jinja2Engine } from "../templates/jinja2/index.js";
+import { DirectoryLoader } from "../templates/directory-loader.js";
 import {
   clientDetail,
   clientRows,
@@ -73,25 +74,26 @@ function one(v: unknown): string | undefined {
   return typeof v === "string" ? v : undefined;
 }
 
-function createEnvironment(): nunjucks.Environment {
-  const env = new nunjucks.Environment(new nunjucks.FileSystemLoader(viewsDir()), { autoescape: true, throwOnUndefined: false });
-  env.addFilter("iso", (ms: unknown) => (typeof ms === "number" && Number.isFinite(ms) ? new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z") : ""));
-  env.addFilter("secs", (s: unknown) => (typeof s === "number" ? s.toFixed(3) : ""));
-  env.addFilter("ago", (ms: unknown, asOf: unknown) => {
+const REPORT_FILTERS: Record<string, (value: unknown, ...args: unknown[]) => unknown> = {
+  iso: (ms) => (typeof ms === "number" && Number.isFinite(ms) ? new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z") : ""),
+  secs: (s) => (typeof s === "number" ? s.toFixed(3) : ""),
+  ago: (ms, asOf) => {
     if (typeof ms !== "number" || typeof asOf !== "number") return "";
     const d = Math.max(0, asOf - ms) / 1000;
     if (d < 90) return `${Math.round(d)} s ago`;
     if (d < 5400) return `${Math.round(d / 60)} min ago`;
     if (d < 172800) return `${Math.round(d / 3600)} h ago`;
     return `${Math.round(d / 86400)} days ago`;
-  });
+  },
   // One class per diff line so that +/- lines are coloured; the text itself is escaped by the template.
-  env.addFilter("diffLines", (text: unknown) =>
-    String(text ?? "")
+  diffLines: (text) =>
+    (typeof text === "string" ? text : "")
       .split("\n")
       .map((line) => ({ line, cls: line.startsWith("+++") || line.startsWith("---") ? "hdr" : line.startsWith("+") ? "add" : line.startsWith("-") ? "del" : line.startsWith("@@") ? "hunk" : "" })),
-  );
-  return env;
+};
+
+function createEnvironment(): Jinja2Engine {
+  return new Jinja2Engine({ loader: new DirectoryLoader(viewsDir()), autoescape: true, filters: REPORT_FILTERS });
 }
 
 export function createReportsRouter(opts: ReportsOptions): Router {
@@ -118,7 +120,7 @@ export function createReportsRouter(opts: ReportsOptions): Router {
 
   const render = (req: Request, res: Response, view: string, ctx: Record<string, unknown>, status = 200): void => {
     const v = ctx.view ?? viewOf(req);
-    const html = env.render(view, { base: req.baseUrl, path: req.path, ...ctx, view: v });
+    const html = env.renderNamed(view, { base: req.baseUrl, path: req.path, ...ctx, view: v });
     res.status(status).set({ "Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store", ...SECURITY_HEADERS }).send(html);
   };
 
@@ -126,7 +128,7 @@ export function createReportsRouter(opts: ReportsOptions): Router {
     res.set({ "Content-Type": "text/css; charset=utf-8", "Cache-Control": "max-age=300" }).send(css);
   });
 
-  router.get("/login", (req, res) => render(req, res, "login.njk", { anonymous: true, view: { keep: "", ro: reportOptions(Date.now(), defaultStale) }, next: safeNext(one(req.query.next)) }));
+  router.get("/login", (req, res) => render(req, res, "login.jinja2", { anonymous: true, view: { keep: "", ro: reportOptions(Date.now(), defaultStale) }, next: safeNext(one(req.query.next)) }));
   /** 429 for a locked-out address; the password is not looked at. */
   const lockedOut = (req: Request, res: Response, retryAfterMs: number, view: string, ctx: Record<string, unknown>): void => {
     const seconds = retryAfterSeconds(retryAfterMs);
@@ -152,10 +154,10 @@ export function createReportsRouter(opts: ReportsOptions): Router {
       res.set("Set-Cookie", auth.issueCookie()).redirect(303, `${req.baseUrl}${next}`);
       return;
     }
-    if (r.kind === "unavailable") return loginUnavailable(req, res, "login.njk", { next });
-    if (r.kind === "locked") return lockedOut(req, res, r.retryAfterMs, "login.njk", { next });
+    if (r.kind === "unavailable") return loginUnavailable(req, res, "login.jinja2", { next });
+    if (r.kind === "locked") return lockedOut(req, res, r.retryAfterMs, "login.jinja2", { next });
     opts.logger?.warn({ address }, "reporting login refused");
-    render(req, res, "login.njk", { anonymous: true, view: { keep: "", ro: reportOptions(Date.now(), defaultStale) }, next, failed: true }, 401);
+    render(req, res, "login.jinja2", { anonymous: true, view: { keep: "", ro: reportOptions(Date.now(), defaultStale) }, next, failed: true }, 401);
   });
   router.post("/logout", (req, res) => {
     res.set("Set-Cookie", auth.clearCookie()).redirect(303, `${req.baseUrl}/login`);
@@ -165,8 +167,8 @@ export function createReportsRouter(opts: ReportsOptions): Router {
   router.use(async (req, res, next) => {
     const who = await admitAdmin(auth, throttle, req, peerAddress(req.socket));
     if (who.kind === "admin") return next();
-    if (who.kind === "locked") return lockedOut(req, res, who.retryAfterMs, "error.njk", {});
-    if (who.kind === "unavailable") return loginUnavailable(req, res, "error.njk", {});
+    if (who.kind === "locked") return lockedOut(req, res, who.retryAfterMs, "error.jinja2", {});
+    if (who.kind === "unavailable") return loginUnavailable(req, res, "error.jinja2", {});
     if (req.method === "GET" || req.method === "HEAD") {
       res.redirect(303, `${req.baseUrl}/login?next=${encodeURIComponent(req.url)}`);
       return;
@@ -178,7 +180,7 @@ export function createReportsRouter(opts: ReportsOptions): Router {
     const view = viewOf(req);
     const rows = await clientRows(store, view.ro);
     const problems = await commonProblems(store, rows, 2);
-    render(req, res, "summary.njk", { view, summary: summarize(rows, view.ro), problems: problems.slice(0, 10), recent: rows.filter((r) => r.lastRun).sort((a, b) => b.lastRun!.timestamp - a.lastRun!.timestamp).slice(0, 10) });
+    render(req, res, "summary.jinja2", { view, summary: summarize(rows, view.ro), problems: problems.slice(0, 10), recent: rows.filter((r) => r.lastRun).sort((a, b) => b.lastRun!.timestamp - a.lastRun!.timestamp).slice(0, 10) });
   });
 
   router.get("/clients", async (req, res) => {
@@ -186,7 +188,7 @@ export function createReportsRouter(opts: ReportsOptions): Router {
     const filter = { client: one(req.query.client) ?? "", state: one(req.query.state) ?? "" };
     const page = pageOf(req);
     const { items: rows, info } = paginate(filterRows(await clientRows(store, view.ro), filter), page);
-    render(req, res, "clients.njk", { view, rows, pager: pagerOf(req, info), filter, states: ["clean", "bad", "modified", "extra", "dirty", "stale", "never"] });
+    render(req, res, "clients.jinja2", { view, rows, pager: pagerOf(req, info), filter, states: ["clean", "bad", "modified", "extra", "dirty", "stale", "never"] });
   });
 
   router.get("/client/:name", async (req, res) => {
@@ -195,8 +197,8 @@ export function createReportsRouter(opts: ReportsOptions): Router {
     const runRaw = one(req.query.run);
     if (runRaw !== undefined && !/^\d{1,15}$/.test(runRaw)) throw new VacfgError("REPORT_QUERY", `run: "${runRaw.slice(0, 32)}" is not a run id`);
     const detail = await clientDetail(store, name, view.ro, runRaw === undefined ? undefined : Number(runRaw), pageOf(req));
-    if (!detail) return render(req, res, "error.njk", { view, status: 404, message: `No client named "${name}" is known as of ${new Date(view.ro.asOf).toISOString()}.` }, 404);
-    render(req, res, "client.njk", { view, d: detail, pager: pagerOf(req, detail.historyPage), phases: detail.run ? runPhases(detail.run) : undefined, kinds: PROBLEM_KINDS });
+    if (!detail) return render(req, res, "error.jinja2", { view, status: 404, message: `No client named "${name}" is known as of ${new Date(view.ro.asOf).toISOString()}.` }, 404);
+    render(req, res, "client.jinja2", { view, d: detail, pager: pagerOf(req, detail.historyPage), phases: detail.run ? runPhases(detail.run) : undefined, kinds: PROBLEM_KINDS });
   });
 
   router.get("/entries/:kind", async (req, res) => {
@@ -205,7 +207,7 @@ export function createReportsRouter(opts: ReportsOptions): Router {
     if (!(PROBLEM_KINDS as readonly string[]).includes(kind)) throw new VacfgError("REPORT_QUERY", `entry kind "${kind.slice(0, 32)}" is not one of ${PROBLEM_KINDS.join(", ")}`);
     const page = pageOf(req);
     const { items: list, info } = paginate(await entriesAcross(store, kind as ProblemKind, await clientRows(store, view.ro)), page);
-    render(req, res, "entries.njk", { view, kind, list, pager: pagerOf(req, info) });
+    render(req, res, "entries.jinja2", { view, kind, list, pager: pagerOf(req, info) });
   });
 
   router.get("/common", async (req, res) => {
@@ -213,7 +215,7 @@ export function createReportsRouter(opts: ReportsOptions): Router {
     const minRaw = one(req.query.min) ?? "2";
     if (!/^\d{1,6}$/.test(minRaw) || Number(minRaw) < 1) throw new VacfgError("REPORT_QUERY", `min: "${minRaw.slice(0, 32)}" must be a whole number of clients, 1 or more`);
     const problems = await commonProblems(store, await clientRows(store, view.ro), Number(minRaw));
-    render(req, res, "common.njk", { view, problems, min: Number(minRaw) });
+    render(req, res, "common.jinja2", { view, problems, min: Number(minRaw) });
   });
 
   router.get("/timings", async (req, res) => {
@@ -221,10 +223,10 @@ export function createReportsRouter(opts: ReportsOptions): Router {
     const rows = timingRows(await clientRows(store, view.ro));
     const names = phaseNames(rows);
     const cells = rows.map((r) => ({ ...r, byPhase: Object.fromEntries(r.phases.map((p) => [p.phase, p.seconds])) }));
-    render(req, res, "timings.njk", { view, rows: cells, names, means: phaseMeans(rows) });
+    render(req, res, "timings.jinja2", { view, rows: cells, names, means: phaseMeans(rows) });
   });
 
-  router.use((req, res) => render(req, res, "error.njk", { status: 404, message: `No report at ${req.path}.` }, 404));
+  router.use((req, res) => render(req, res, "error.jinja2", { status: 404, message: `No report at ${req.path}.` }, 404));
 
   // Express 5 sends rejected promises here. A bad query parameter is the caller's mistake (400,
   // with its message); anything else is logged and shown without internals.
@@ -234,7 +236,7 @@ export function createReportsRouter(opts: ReportsOptions): Router {
     const status = bad ? 400 : 500;
     const message = bad ? (err as Error).message : "The report could not be built; the server log has the details.";
     try {
-      render(req, res, "error.njk", { view: { keep: "", ro: reportOptions(Date.now(), defaultStale) }, status, message }, status);
+      render(req, res, "error.jinja2", { view: { keep: "", ro: reportOptions(Date.now(), defaultStale) }, status, message }, status);
     } catch {
       res.status(status).type("text/plain").send(`${message}\n`);
     }

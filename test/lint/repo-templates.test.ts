@@ -1,14 +1,15 @@
 // The example repository's templates must render byte for byte the same under
 // upstream's Jinja2 (python3-jinja2, as CfgJinja2Generator sets it up) and under
-// nunjucks (what vacfg renders with), for full, empty, partial and broken context
+// vacfg's Jinja2 engine, for full, empty, partial and broken context
 // parameters: the compare runs serve repo/ from both servers.
 import { expect } from "chai";
 import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import nunjucks from "nunjucks";
 import { listRepositoryFiles } from "../../server/lint/repo-files.js";
+import { Jinja2Engine } from "../../server/templates/jinja2/index.js";
+import { Obj, ProbeLike } from "../templates/jinja2-differential.js";
 
 const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
 const repo = join(projectRoot, "repo");
@@ -41,28 +42,17 @@ const CASES: Record<string, Case> = {
   "empty probe output": { hostname: "node4", groups: ["torque-worker"], probes: { "vacfg-context": "" } },
 };
 
-/** nunjucks side: probe data as an object with the text and its parsed .json (null if not JSON). */
-function renderNunjucks(src: string, c: Case): string {
-  const env = new nunjucks.Environment(null, { autoescape: false });
-  const Probes = Object.fromEntries(
-    Object.entries(c.probes).map(([k, v]) => {
-      let json: unknown = null;
-      try {
-        json = JSON.parse(v);
-      } catch {
-        json = null;
-      }
-      return [k, { data: v, json, toString: () => v }];
-    }),
-  );
+/** vacfg side: probe data as str-like values with .json, metadata as an object with attributes. */
+function renderVacfg(src: string, c: Case): string {
+  const Probes = new Map(Object.entries(c.probes).map(([k, v]) => [k, new ProbeLike(v)]));
   try {
-    return env.renderString(src, { metadata: { hostname: c.hostname, groups: c.groups, Probes, Properties: {} } });
+    return new Jinja2Engine().compile(src, "t.jinja2").render({ metadata: new Obj({ hostname: c.hostname, groups: new Set(c.groups), Probes, Properties: new Map() }) });
   } catch (err) {
     return `ERROR: ${(err as Error).message}`;
   }
 }
 
-describe("example repository templates: Jinja2 and nunjucks agree", function () {
+describe("example repository templates: Python's Jinja2 and vacfg's agree", function () {
   const templates = Object.fromEntries(
     listRepositoryFiles(repo)
       .filter((f) => f.endsWith(".jinja2"))
@@ -93,7 +83,7 @@ describe("example repository templates: Jinja2 and nunjucks agree", function () 
   Object.keys(CASES).forEach((label, i) => {
     it(`renders identically with ${label}, without errors`, () => {
       for (const [path, src] of Object.entries(templates)) {
-        const mine = renderNunjucks(src, cases[i]);
+        const mine = renderVacfg(src, cases[i]);
         expect(jinja[i][path], `${path} (Jinja2)`).not.to.match(/^ERROR/);
         expect(mine, path).to.equal(jinja[i][path]);
       }

@@ -150,7 +150,7 @@ describe("reporting pagination (real server, 250 clients)", function () {
         continue;
       }
       expect(r.status, path).to.equal(400);
-      expect(r.body, path).to.contain(message.replace(/"/g, "&quot;"));
+      expect(r.body, path).to.contain(message.replace(/"/g, "&#34;"));
     }
     // The server is still answering.
     expect((await get("/reports/clients?per_page=1000")).status).to.equal(200);

@@ -6,15 +6,11 @@
 import { readFileSync } from "node:fs";
 import { dirname, posix, relative, isAbsolute } from "node:path";
 import { VacfgError } from "../../../protocol/errors.js";
-import { TemplateError, type TemplateLoader } from "../../templates/engine.js";
+import { TemplateError, type CompiledTemplate, type TemplateLoader } from "../../templates/engine.js";
 import { Jinja2Engine } from "../../templates/jinja2/index.js";
 import { PyException } from "../../templates/python/values.js";
 
-/** A compiled Cfg template (the shape the Genshi and Cheetah handlers share). */
-export interface CompiledTemplate {
-  path: string;
-  render(vars: object): string;
-}
+export type { CompiledTemplate };
 
 /** Bcfg2's RelEnvironment.join_path + FileSystemLoader('/') (split_template_path), confined to `repo`. */
 export class RepoTemplateLoader implements TemplateLoader {
@@ -60,7 +56,7 @@ function asRepoError(e: unknown): never {
 }
 
 export function compileJinja2(text: string, path: string, repo: string): CompiledTemplate {
-  let tmpl: ReturnType<Jinja2Engine["compile"]>;
+  let tmpl: CompiledTemplate;
   try {
     tmpl = jinja2EngineFor(repo).compile(text, path);
   } catch (e) {
@@ -70,7 +66,7 @@ export function compileJinja2(text: string, path: string, repo: string): Compile
     path,
     render(vars) {
       try {
-        return tmpl.render(vars as Record<string, unknown>);
+        return tmpl.render(vars);
       } catch (e) {
         return asRepoError(e);
       }

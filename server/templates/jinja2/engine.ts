@@ -14,15 +14,17 @@ export interface Jinja2Options {
   loader?: TemplateLoader;
   /** Escape output as HTML (what the reporting pages use); Bcfg2's environment leaves it off. */
   autoescape?: boolean;
+  /** Extra filters by name: called with the value and the positional arguments. */
+  filters?: Record<string, (value: unknown, ...args: unknown[]) => unknown>;
 }
 
 /** Jinja2's compile-time checks: unknown filters and tests are errors before any rendering. */
-function checkNames(ast: TemplateAst, name: string): void {
+function checkNames(ast: TemplateAst, name: string, extra: Record<string, unknown>): void {
   const visit = (v: unknown): void => {
     if (Array.isArray(v)) v.forEach(visit);
     else if (v && typeof v === "object" && "k" in v) {
       const e = v as Expr;
-      if (e.k === "filter" && !Object.prototype.hasOwnProperty.call(FILTERS, e.name)) throw new TemplateSyntaxError(`No filter named '${e.name}'.`, name, e.line);
+      if (e.k === "filter" && !Object.prototype.hasOwnProperty.call(FILTERS, e.name) && !Object.prototype.hasOwnProperty.call(extra, e.name)) throw new TemplateSyntaxError(`No filter named '${e.name}'.`, name, e.line);
       if (e.k === "test" && !Object.prototype.hasOwnProperty.call(TESTS, e.name)) throw new TemplateSyntaxError(`No test named '${e.name}'.`, name, e.line);
       for (const x of Object.values(v)) if (x && typeof x === "object") visit(x);
     }
@@ -37,6 +39,7 @@ export class Jinja2Engine implements TemplateEngine {
   constructor(private readonly opts: Jinja2Options = {}) {
     this.host = {
       autoescape: !!opts.autoescape,
+      filters: opts.filters ?? {},
       load: (name, from) => this.load(name, from),
     };
   }
@@ -44,7 +47,7 @@ export class Jinja2Engine implements TemplateEngine {
   private parse(source: string, name: string): LoadedTemplate {
     try {
       const ast = parseTemplate(source, name);
-      checkNames(ast, name);
+      checkNames(ast, name, this.opts.filters ?? {});
       return { name, ast };
     } catch (e) {
       if (e instanceof TemplateSyntaxError) throw new CompileError("TemplateSyntaxError", e.detail, e.file, e.line);
@@ -67,7 +70,7 @@ export class Jinja2Engine implements TemplateEngine {
 
   compile(source: string, name: string): CompiledTemplate {
     const tmpl = this.parse(source, name);
-    return { name, render: (context) => this.render(tmpl, context) };
+    return { path: name, render: (context) => this.render(tmpl, context as Record<string, unknown>) };
   }
 
   /** Renders a template the loader finds by name. */

@@ -22,6 +22,8 @@ export interface LoadedTemplate {
 /** What the interpreter asks of its environment. */
 export interface Host {
   readonly autoescape: boolean;
+  /** The application's own filters (value, ...positional arguments). */
+  readonly filters: Record<string, (value: unknown, ...args: unknown[]) => unknown>;
   /** Loads a template named from `from` (relative names resolved as the loader does). */
   load(name: string, from: string): LoadedTemplate;
 }
@@ -533,6 +535,10 @@ export class Renderer implements FilterEnv, Lookup {
   }
 
   callFilter(name: string, value: unknown, args: unknown[], kwargs: Kwargs): unknown {
+    if (Object.prototype.hasOwnProperty.call(this.host.filters, name)) {
+      if (kwargs.size) throw new PyException("TypeError", `the filter ${name} takes no keyword arguments`);
+      return this.host.filters[name]!(value, ...args);
+    }
     const f = FILTERS[name];
     if (!f || !Object.prototype.hasOwnProperty.call(FILTERS, name)) throw new PyException("TemplateRuntimeError", `No filter named '${name}' found.`);
     return f(this, value, args, kwargs);

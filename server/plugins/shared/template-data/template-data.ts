@@ -142,7 +142,7 @@ function propertiesView(source: unknown): unknown {
 export interface TemplateMetadata {
   hostname: string;
   profile: string;
-  /** Sorted array: `'g' in metadata.groups` works in nunjucks and in the Genshi subset. */
+  /** Sorted array (upstream: a set): `'g' in metadata.groups` works in every template language. */
   groups: string[];
   bundles: string[];
   aliases: string[];
