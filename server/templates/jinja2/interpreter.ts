@@ -3,6 +3,7 @@
 // Undefined fallbacks, macros and call blocks, blocks and inheritance, include and import.
 import type { Expr, Stmt, Target, TemplateAst } from "./ast.js";
 import { callValue, isPyFunction, pyFunction, type Kwargs, type PyFunction } from "../python/callables.js";
+import { hostMethod } from "../python/host-objects.js";
 import { pyMethod, type Lookup } from "../python/methods.js";
 import { binaryOp, unaryOp } from "../python/operators.js";
 import {
@@ -655,6 +656,17 @@ export class Renderer implements FilterEnv, Lookup {
       return i >= 0 && i < seq.length ? seq[i] : NOT_FOUND;
     }
     if (isMapping(o)) return mappingHas(o, key) ? mappingGet(o, key) : NOT_FOUND;
+    const getitem = hostMethod(o, "__getitem__");
+    if (getitem) {
+      try {
+        return getitem(key);
+      } catch (e) {
+        // Jinja2's getitem: LookupError and TypeError fall back to the attribute, then Undefined.
+        const type = (e as { pyType?: string }).pyType;
+        if (type === "KeyError" || type === "IndexError" || type === "TypeError") return NOT_FOUND;
+        throw e;
+      }
+    }
     return NOT_FOUND;
   }
 

@@ -16,7 +16,9 @@ function objectTypeRepr(o: unknown): string {
 
 /** jinja2.Undefined: prints as "", iterates as empty, is false; anything else raises. */
 export class Undefined {
-  [PY_TYPE] = "Undefined";
+  [PY_TYPE](): string {
+    return "Undefined";
+  }
   constructor(
     readonly hint?: string,
     readonly obj?: { value: unknown },
@@ -61,7 +63,9 @@ export function htmlEscape(s: string): string {
 
 /** markupsafe.Markup: a str marked safe (escape/safe/tojson return it). */
 export class Markup {
-  [PY_TYPE] = "Markup";
+  [PY_TYPE](): string {
+    return "Markup";
+  }
   constructor(readonly text: string) {}
   valueOf(): string {
     return this.text;
@@ -86,7 +90,7 @@ export class PyIterator {
     private readonly items: unknown[],
     readonly kind = "generator",
   ) {}
-  get [PY_TYPE](): string {
+  [PY_TYPE](): string {
     return this.kind;
   }
   [Symbol.iterator](): Iterator<unknown> {
@@ -114,7 +118,7 @@ export class PyRange extends Array<number> {
       r.push(i);
       if (r.length > 1_000_000) throw new PyException("OverflowError", "range() in a template is limited to 1000000 items");
     }
-    Object.defineProperty(r, PY_TYPE, { value: "range" });
+    Object.defineProperty(r, PY_TYPE, { value: () => "range" });
     Object.defineProperty(r, PY_REPR, { value: () => (step === 1 ? `range(${start}, ${stop})` : `range(${start}, ${stop}, ${step})`) });
     return r;
   }
@@ -122,7 +126,9 @@ export class PyRange extends Array<number> {
 
 /** namespace(): an object whose attributes `{% set ns.x = ... %}` may assign. */
 export class Namespace {
-  [PY_TYPE] = "Namespace";
+  [PY_TYPE](): string {
+    return "Namespace";
+  }
   readonly attrs = new Map<string, unknown>();
   [PY_REPR](): string {
     return `<Namespace {${[...this.attrs].map(([k, v]) => `${strRepr(k)}: ${pyRepr(v)}`).join(", ")}}>`;
@@ -130,7 +136,9 @@ export class Namespace {
 }
 
 export class Cycler {
-  [PY_TYPE] = "Cycler";
+  [PY_TYPE](): string {
+    return "Cycler";
+  }
   pos = 0;
   constructor(readonly items: unknown[]) {
     if (!items.length) throw new PyException("RuntimeError", "at least one item has to be provided");
@@ -160,7 +168,9 @@ export function joiner(sep: string): PyFunction {
 
 /** loop: index, index0, revindex(0), first, last, length, depth(0), previtem, nextitem, cycle, changed. */
 export class LoopContext {
-  [PY_TYPE] = "LoopContext";
+  [PY_TYPE](): string {
+    return "LoopContext";
+  }
   index0 = -1;
   private lastChanged: unknown = Symbol("none");
   constructor(

@@ -271,7 +271,7 @@ export class DictView extends Array<unknown> {
   static make(kind: string, items: unknown[]): DictView {
     const v = new DictView();
     v.push(...items);
-    Object.defineProperty(v, PY_TYPE, { value: kind });
+    Object.defineProperty(v, PY_TYPE, { value: () => kind });
     Object.defineProperty(v, PY_REPR, { value: () => `${kind}([${items.map(pyRepr).join(", ")}])` });
     return v;
   }

@@ -4,7 +4,10 @@
 //   non-integral number, str = string (or an object whose valueOf() is a string: a str
 //   subclass with extra attributes), list = Array, tuple = PyTuple, dict = Map, a plain
 //   object or a Mapping (an object with keys/items/get methods), set = Set.
-// Objects may say how they print with the PY_STR / PY_REPR symbols.
+// Objects may say how they print with the PY_STR / PY_REPR symbols, and host objects follow the
+// conventions of host-objects.ts (shared with the Genshi engine).
+import { hostMethod, PY_REPR, PY_STR, PY_TYPE } from "./host-objects.js";
+import { PyFloat, PyTuple } from "./expr-values.js";
 
 export class PyException extends Error {
   constructor(
@@ -15,23 +18,8 @@ export class PyException extends Error {
   }
 }
 
-export const PY_STR = Symbol.for("vacfg.python.str");
-export const PY_REPR = Symbol.for("vacfg.python.repr");
-/** Set on objects that stand for a Python type with a name (for error messages and `type`). */
-export const PY_TYPE = Symbol.for("vacfg.python.type");
-
-/** A Python float (JS numbers that are integral stand for ints). */
-export class PyFloat {
-  constructor(readonly v: number) {}
-}
-
-/** A Python tuple: an immutable list that prints with parentheses. */
-export class PyTuple<T = unknown> extends Array<T> {
-  // map/filter/slice of a tuple give plain arrays; tuples are made only on purpose.
-  static override get [Symbol.species](): ArrayConstructor {
-    return Array;
-  }
-}
+export { PY_REPR, PY_STR, PY_TYPE } from "./host-objects.js";
+export { PyFloat, PyTuple } from "./expr-values.js";
 
 export function tuple<T>(...items: T[]): PyTuple<T> {
   const t = new PyTuple<T>();
@@ -154,8 +142,9 @@ export function typeName(v: unknown): string {
   if (v instanceof Set) return "set";
   if (typeof v === "function") return "function";
   if (typeof v === "object") {
-    const t = (v as { [PY_TYPE]?: string })[PY_TYPE];
-    if (t) return t;
+    const t = (v as { [PY_TYPE]?: string | (() => string) })[PY_TYPE];
+    if (typeof t === "function") return t.call(v);
+    if (typeof t === "string") return t;
     if (isMapping(v)) return "dict";
     if (isStr(v)) return "str";
     return (v as object).constructor?.name ?? "object";
@@ -358,6 +347,8 @@ export function pySorted<T>(items: T[], key: (x: T) => unknown = (x) => x, rever
 
 /** `x in container` */
 export function contains(container: unknown, x: unknown): boolean {
+  const has = hostMethod(container, "__contains__");
+  if (has) return truthy(has(x));
   const s = strValue(container);
   if (s !== undefined) {
     const xs = strValue(x);
