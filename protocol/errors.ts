@@ -45,6 +45,11 @@ export const ERRORS = {
   // Reporting (web UI, `vacfg reports`)
   REPORT_QUERY: { http: 400, summary: "report query parameter is invalid" },
   REPORT_LOGIN: { http: 401, summary: "reporting login required or refused" },
+  // The admin gate (/reports, /metrics, /api/v1; server/reporting/admin-gate.ts)
+  ADMIN_LOCKED_OUT: { http: 429, summary: "too many failed logins from this address; retry after the lockout" },
+  ADMIN_LOGIN_UNAVAILABLE: { http: 503, summary: "logins cannot be checked: the store is not answering" },
+  CROSS_ORIGIN: { http: 403, summary: "a state-changing admin request from another origin" },
+  JSON_REQUIRED: { http: 415, summary: "a state-changing API call needs Content-Type: application/json" },
   // Contextualization
   PARAMS_INVALID: { summary: "parameter file is invalid" },
   CTX_TEMPLATE: { summary: "contextualization template is invalid" },

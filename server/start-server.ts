@@ -25,7 +25,9 @@ export interface StartServerOptions {
   logger?: Logger;
   /** Reporting UI settings (admin password, stale interval); see server/reporting/mount.ts. */
   reporting?: Pick<ReportingWebOptions, "adminPassword" | "staleHours" | "loginThrottle">;
-  /** More routes on the same HTTPS server (e.g. the workspace API at /api/v1), before the XML-RPC catch-all. */
+  /** JSON APIs behind the admin gate, by mount path (e.g. the workspace API at /api/v1); see server/reporting/mount.ts. */
+  adminApis?: ReportingWebOptions["adminApis"];
+  /** More routes on the same HTTPS server, before the XML-RPC catch-all (no admin gate). */
   routes?: (app: Express) => void;
 }
 
@@ -38,14 +40,14 @@ export async function startServer(opts: StartServerOptions): Promise<StartedServ
   mkdirSync(opts.settings.dataDir, { recursive: true });
   const { core, store, close } = await openCore(opts.settings, opts.storeUrl, componentLogger(logger, "core"));
   try {
-    const web = reportingWeb({ store, dataDir: opts.settings.dataDir, logger, ...opts.reporting });
+    const web = reportingWeb({ store, dataDir: opts.settings.dataDir, logger, ...opts.reporting, ...(opts.adminApis ? { adminApis: opts.adminApis } : {}) });
     const running = await serveApi({
       api: core,
       listen: opts.listen,
       tls: opts.tls,
       bodyLimit: opts.bodyLimit,
       gzipMinBytes: opts.gzipMinBytes,
-      // Reporting UI (/reports) and /metrics: server/reporting/mount.ts.
+      // Reporting UI (/reports), /metrics and the admin APIs behind one gate: server/reporting/mount.ts.
       metrics: web.metrics,
       routes: (app) => {
         web.routes(app);

@@ -2,7 +2,7 @@
 import type { Command } from "commander";
 import { addSiteOptions, siteConfig, type SiteOptions } from "./site-options.js";
 import { startServer } from "../../server/start-server.js";
-import { adminPasswordSource, loadAdminPassword } from "../../server/reporting/admin-session.js";
+import { adminPasswordSource } from "../../server/reporting/admin-session.js";
 import { workspaceRouter } from "../../hypervisor/workspace/api.js";
 import { loadWorkspaceConfig, openWorkspace, type OpenWorkspace } from "../../hypervisor/workspace/config.js";
 import { serveClustered } from "../../server/http/workers.js";
@@ -28,11 +28,8 @@ export function registerServer(program: Command): void {
       const start = async () => {
         ws = opts.workspace ? await openWorkspace(loadWorkspaceConfig(opts.workspace)) : undefined;
         const service = ws?.service;
-        const adminPassword = loadAdminPassword(cfg.settings.dataDir);
-        return await startServer({
-          ...cfg,
-          ...(service ? { routes: (app) => void app.use(WORKSPACE_API_PATH, workspaceRouter(service, { adminPassword })) } : {}),
-        });
+        // Behind the admin gate of /reports and /metrics (server/reporting/admin-gate.ts).
+        return await startServer({ ...cfg, ...(service ? { adminApis: { [WORKSPACE_API_PATH]: workspaceRouter(service) } } : {}) });
       };
       const srv = workers > 0 ? await serveClustered(workers, start) : await start();
       // In cluster mode a worker's own signal handling stops it (server/http/workers.ts).

@@ -1,22 +1,14 @@
-// The Workspace Service over HTTP: an express Router (mounted by the server at /api/v1) with
-// JSON in and out, admin-only (HTTP Basic, user "admin" or any, with the admin password).
+// The Workspace Service over HTTP: an express Router with JSON in and out, mounted by the server at
+// /api/v1 behind the admin gate (server/reporting/admin-gate.ts: admin session or Basic, the stored
+// login limit, JSON and same-origin for state-changing calls), which it does not repeat.
 // Errors answer with the catalogue code and its HTTP status: {"error": {"code", "message"}}.
-import { timingSafeEqual } from "node:crypto";
 import express, { type NextFunction, type Request, type Response, type Router } from "express";
 import { ERRORS, isVacfgError, VacfgError } from "../../protocol/errors.js";
-import { parseBasicAuth } from "../../server/http/basic-auth.js";
 import type { WorkspaceService } from "./service.js";
 
 export interface WorkspaceRouterOptions {
-  adminPassword: string;
   /** Largest JSON body (default 1 MiB). */
   bodyLimit?: string;
-}
-
-function passwordMatches(given: string, want: string): boolean {
-  const a = Buffer.from(given);
-  const b = Buffer.from(want);
-  return a.length === b.length && timingSafeEqual(a, b);
 }
 
 function sendError(res: Response, e: unknown): void {
@@ -41,18 +33,8 @@ const handle = (f: (req: Request) => Promise<unknown>, status = 200) => (req: Re
 
 const OPS = ["shutdown", "pause", "unpause", "destroy"] as const;
 
-export function workspaceRouter(service: WorkspaceService, o: WorkspaceRouterOptions): Router {
-  if (!o.adminPassword) throw new VacfgError("SERVER_CONFIG", "workspace API: an admin password is required");
+export function workspaceRouter(service: WorkspaceService, o: WorkspaceRouterOptions = {}): Router {
   const r = express.Router();
-  r.use((req, res, next) => {
-    const creds = parseBasicAuth(req.headers.authorization);
-    if (!creds || !passwordMatches(creds.password, o.adminPassword)) {
-      res.setHeader("WWW-Authenticate", 'Basic realm="vacfg workspace"');
-      res.status(401).json({ error: { code: "AUTH_FAILED", message: "admin credentials required" } });
-      return;
-    }
-    next();
-  });
   r.use(express.json({ limit: o.bodyLimit ?? "1mb" }));
   r.post("/deployments", handle((req) => service.deploy(req.body).then((d) => ({ deployment: d.deployment, vms: d.vms })), 201));
   r.get("/deployments", handle(() => service.deployments().then((deployments) => ({ deployments }))));

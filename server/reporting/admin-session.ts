@@ -1,47 +1,41 @@
-// Admin login for the reporting UI and /metrics: a signed session cookie (HMAC-SHA256) after a form
-// login, or HTTP Basic `admin:PASSWORD` for scripts. The key derives from the admin password, so
-// every server process behind a load balancer accepts the same cookie, and changing the password
-// logs everyone out.
-import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
+// Admin sessions for /reports, /metrics and /api/v1, kept in the store: a form login opens one (a
+// random token in an HttpOnly cookie; the store holds only its SHA-256), every request looks it up,
+// and logging out deletes it, so every server process on the store refuses the cookie at once.
+// HTTP Basic `admin:PASSWORD` serves scripts. A session records a fingerprint of the admin password
+// it was opened with: changing the password logs everyone out.
+import { createHash, createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { IncomingMessage } from "node:http";
 import { VacfgError } from "../../protocol/errors.js";
 import { createFileOnce as writeFileOnce } from "../../lib/atomic-file.js";
-import type { AdminLoginGuard } from "./stored-login-throttle.js";
+import type { RecordTable } from "../store/store.js";
 
-export const SESSION_COOKIE = "vacfg_reports";
+export const SESSION_COOKIE = "vacfg_admin";
 export const ADMIN_USER = "admin";
 /** Session lifetime: a working day. */
 export const SESSION_MS = 12 * 3600_000;
+/** Store kind of the sessions: key = base64url SHA-256 of the cookie's token, value StoredSession. */
+export const SESSION_KIND = "admin-session";
+/** Live sessions kept at most; opening one more ends the oldest. */
+export const MAX_SESSIONS = 1000;
 
-export interface AdminAuth {
-  /** A Set-Cookie value for a new session. */
-  issueCookie(now?: number): string;
-  clearCookie(): string;
-  /** True when the request carries a valid session cookie or Basic admin credentials. */
-  isAdmin(req: IncomingMessage, now?: number): boolean;
-  /** True when the request carries a valid, unexpired session cookie. */
-  hasSession(req: IncomingMessage, now?: number): boolean;
+interface StoredSession {
+  expires: number;
+  /** Fingerprint of the admin password the session was opened with. */
+  pw: string;
+}
+
+export interface AdminSessions {
   /** The user and password of an `Authorization: Basic` header, if the request has one. */
   basicCredentials(req: IncomingMessage): { user: string; password: string } | undefined;
   checkPassword(user: string, password: string): boolean;
-}
-
-/**
- * Who a request is, with failed passwords counted per source address in the store: a valid session
- * cookie is admitted (it is no password guess, and keeps a logged-in admin working through a lockout
- * at the same address); Basic credentials from a locked-out address are refused without being
- * checked; `unavailable` when the store cannot say whether the address is locked (answer 503).
- */
-export type Admission = { kind: "admin" } | { kind: "anonymous" } | { kind: "wrong" } | { kind: "locked"; retryAfterMs: number } | { kind: "unavailable" };
-
-export async function admitAdmin(auth: AdminAuth, guard: AdminLoginGuard, req: IncomingMessage, address: string, now = Date.now()): Promise<Admission> {
-  if (auth.hasSession(req, now)) return { kind: "admin" };
-  const basic = auth.basicCredentials(req);
-  if (!basic) return { kind: "anonymous" };
-  const r = await guard.attempt(address, () => auth.checkPassword(basic.user, basic.password));
-  return r.kind === "ok" ? { kind: "admin" } : r;
+  /** Opens a session in the store; resolves with the Set-Cookie value that carries it. */
+  open(): Promise<string>;
+  /** Whether the request's cookie names a live session (rejects when the store cannot be read). */
+  has(req: IncomingMessage): Promise<boolean>;
+  /** Ends the request's session for every process on the store; resolves with a Set-Cookie that clears it. */
+  end(req: IncomingMessage): Promise<string>;
 }
 
 function safeEqual(a: string, b: string): boolean {
@@ -60,68 +54,75 @@ function cookieValue(header: string | undefined, name: string): string | undefin
   return undefined;
 }
 
-export function createAdminAuth(adminPassword: string, cookiePath = "/"): AdminAuth {
+function basicCredentials(header: string | undefined): { user: string; password: string } | undefined {
+  const m = header ? /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header) : null;
+  if (!m) return undefined;
+  const decoded = Buffer.from(m[1], "base64").toString("utf8");
+  const i = decoded.indexOf(":");
+  return i >= 0 ? { user: decoded.slice(0, i), password: decoded.slice(i + 1) } : undefined;
+}
+
+/** The store key of a cookie's token, or undefined when the cookie is not one of ours. */
+function sessionKey(req: IncomingMessage): string | undefined {
+  const token = cookieValue(req.headers.cookie, SESSION_COOKIE);
+  if (!token || !/^[A-Za-z0-9_-]{43}$/.test(token)) return undefined;
+  return createHash("sha256").update(token).digest("base64url");
+}
+
+export function createAdminSessions(o: { store: RecordTable; adminPassword: string; now?: () => number }): AdminSessions {
+  const { store, adminPassword } = o;
   if (adminPassword.length < 8) throw new VacfgError("REPORT_LOGIN", "the reporting admin password must have at least 8 characters");
-  const key = createHmac("sha256", "vacfg-reports-session").update(adminPassword).digest();
-  const sign = (payload: string): string => createHmac("sha256", key).update(payload).digest("base64url");
-  const attrs = `Path=${cookiePath}; HttpOnly; Secure; SameSite=Strict`;
+  const now = o.now ?? Date.now;
+  const fingerprint = createHmac("sha256", "vacfg-admin-session").update(adminPassword).digest("base64url");
+  const attrs = "Path=/; HttpOnly; Secure; SameSite=Strict";
 
-  const checkPassword = (user: string, password: string): boolean => {
-    // Evaluate both comparisons always: no early exit on the user name.
-    const u = safeEqual(user, ADMIN_USER);
-    const p = safeEqual(password, adminPassword);
-    return u && p;
-  };
-
-  const validSession = (value: string | undefined, now: number): boolean => {
-    const m = value ? /^v1\.(\d{1,15})\.([A-Za-z0-9_-]{43})$/.exec(value) : null;
-    if (!m) return false;
-    if (!safeEqual(sign(`v1.${m[1]}`), m[2])) return false;
-    return Number(m[1]) > now;
-  };
-
-  const basicCredentials = (header: string | undefined): { user: string; password: string } | undefined => {
-    const m = header ? /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header) : null;
-    if (!m) return undefined;
-    const decoded = Buffer.from(m[1], "base64").toString("utf8");
-    const i = decoded.indexOf(":");
-    return i >= 0 ? { user: decoded.slice(0, i), password: decoded.slice(i + 1) } : undefined;
-  };
-  const basicAdmin = (header: string | undefined): boolean => {
-    const c = basicCredentials(header);
-    return c !== undefined && checkPassword(c.user, c.password);
+  /** Deletes expired sessions, and the oldest beyond MAX_SESSIONS - 1 (room for the one being opened). */
+  const prune = async (t: number): Promise<void> => {
+    const all = (await store.list<Partial<StoredSession>>(SESSION_KIND)).map((r) => ({ key: r.key, expires: typeof r.value?.expires === "number" ? r.value.expires : 0 }));
+    all.sort((a, b) => a.expires - b.expires);
+    const excess = Math.max(0, all.length - (MAX_SESSIONS - 1));
+    for (const [i, s] of all.entries()) if (i < excess || s.expires <= t) await store.delete(SESSION_KIND, s.key);
   };
 
   return {
-    issueCookie(now = Date.now()) {
-      const payload = `v1.${now + SESSION_MS}`;
-      return `${SESSION_COOKIE}=${payload}.${sign(payload)}; ${attrs}; Max-Age=${SESSION_MS / 1000}`;
+    basicCredentials: (req) => basicCredentials(req.headers.authorization),
+    checkPassword(user, password) {
+      // Evaluate both comparisons always: no early exit on the user name.
+      const u = safeEqual(user, ADMIN_USER);
+      const p = safeEqual(password, adminPassword);
+      return u && p;
     },
-    clearCookie() {
+    async open() {
+      const t = now();
+      await prune(t);
+      const token = randomBytes(32).toString("base64url");
+      const session: StoredSession = { expires: t + SESSION_MS, pw: fingerprint };
+      await store.put(SESSION_KIND, createHash("sha256").update(token).digest("base64url"), session);
+      return `${SESSION_COOKIE}=${token}; ${attrs}; Max-Age=${SESSION_MS / 1000}`;
+    },
+    async has(req) {
+      const key = sessionKey(req);
+      if (!key) return false;
+      const s = await store.get<Partial<StoredSession>>(SESSION_KIND, key);
+      return typeof s?.expires === "number" && s.expires > now() && typeof s.pw === "string" && safeEqual(s.pw, fingerprint);
+    },
+    async end(req) {
+      const key = sessionKey(req);
+      if (key) await store.delete(SESSION_KIND, key);
       return `${SESSION_COOKIE}=; ${attrs}; Max-Age=0`;
     },
-    isAdmin(req, now = Date.now()) {
-      return validSession(cookieValue(req.headers.cookie, SESSION_COOKIE), now) || basicAdmin(req.headers.authorization);
-    },
-    hasSession(req, now = Date.now()) {
-      return validSession(cookieValue(req.headers.cookie, SESSION_COOKIE), now);
-    },
-    basicCredentials(req) {
-      return basicCredentials(req.headers.authorization);
-    },
-    checkPassword,
   };
 }
 
-/**
- * The admin password for the reporting UI: $VACFG_ADMIN_PASSWORD, else DATA_DIR/admin-password
- * (created at random, mode 0600, on first use; the admin reads it from there).
- */
 /** Where the admin password comes from, for the server's start-up line (never the password itself). */
 export function adminPasswordSource(dataDir: string): string {
   return process.env.VACFG_ADMIN_PASSWORD ? "$VACFG_ADMIN_PASSWORD" : join(dataDir, "admin-password");
 }
 
+/**
+ * The admin password of /reports, /metrics and /api/v1: $VACFG_ADMIN_PASSWORD, else
+ * DATA_DIR/admin-password (created at random, mode 0600, on first use; the admin reads it from there).
+ */
 export function loadAdminPassword(dataDir: string): string {
   const env = process.env.VACFG_ADMIN_PASSWORD;
   if (env) return env;

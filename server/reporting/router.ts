@@ -7,10 +7,8 @@ import express, { type NextFunction, type Request, type Response, type Router } 
 import type { Logger } from "pino";
 import { VacfgError } from "../../protocol/errors.js";
 import type { Store } from "../store/store.js";
-import { peerAddress } from "../http/peer.js";
-import { admitAdmin, createAdminAuth, type AdminAuth } from "./admin-session.js";
+import { LOGIN_UNAVAILABLE_RETRY_S, type AdminGate, type AdminSurface, type Refusal } from "./admin-gate.js";
 import { retryAfterSeconds } from "./login-throttle.js";
-import { createStoredLoginThrottle, type AdminLoginGuard } from "./stored-login-throttle.js";
 import { stylesheetPath, viewsDir } from "./assets.js";
 import { Jinja2Engine } from "../templates/jinja2/index.js";
 import { DirectoryLoader } from "../templates/directory-loader.js";
@@ -39,14 +37,11 @@ import {
 
 export interface ReportsOptions {
   store: Store;
-  adminPassword: string;
+  /** The admin gate shared with /metrics and /api/v1 (admin-gate.ts). */
+  gate: AdminGate;
   /** Default stale interval (hours) when the page does not say (?stale_hours=). */
   staleHours?: number;
   logger?: Logger;
-  /** Where the router is mounted (for the session cookie's Path); default /reports. */
-  mountPath?: string;
-  /** Failed logins per address; shared with /metrics by mount.ts. Default: a new one on `store` (stored-login-throttle.ts). */
-  throttle?: AdminLoginGuard;
 }
 
 /** A page of a long list, with links to its neighbours that keep every other query parameter. */
@@ -99,8 +94,7 @@ function createEnvironment(): Jinja2Engine {
 export function createReportsRouter(opts: ReportsOptions): Router {
   const env = createEnvironment();
   const css = readFileSync(stylesheetPath());
-  const auth: AdminAuth = createAdminAuth(opts.adminPassword, opts.mountPath ?? "/reports");
-  const throttle = opts.throttle ?? createStoredLoginThrottle({ store: opts.store, ...(opts.logger ? { logger: opts.logger } : {}) });
+  const gate = opts.gate;
   const defaultStale = opts.staleHours ?? DEFAULT_STALE_HOURS;
   const store = opts.store;
   const router = express.Router();
@@ -144,23 +138,39 @@ export function createReportsRouter(opts: ReportsOptions): Router {
     render(req, res, view, { anonymous: true, view: { keep: "", ro: reportOptions(Date.now(), defaultStale) }, ...ctx, status: 503, locked: message, message }, 503);
   };
 
-  router.post("/login", express.urlencoded({ extended: false, limit: "8kb" }), async (req, res) => {
+  /** The gate's refusals as the UI's pages: a GET without a session goes to the login form. */
+  const surface: AdminSurface = {
+    realm: "vacfg reports",
+    refuse: (req: Request, res: Response, r: Refusal) => {
+      if (r.status === 429) return lockedOut(req, res, (r.retryAfterS ?? 1) * 1000, "error.jinja2", {});
+      if (r.status === 503) return loginUnavailable(req, res, "error.jinja2", {});
+      if (r.status === 401 && (req.method === "GET" || req.method === "HEAD")) {
+        res.redirect(303, `${req.baseUrl}/login?next=${encodeURIComponent(req.url)}`);
+        return;
+      }
+      if (r.status === 401) {
+        res.status(401).set({ "Content-Type": "text/plain; charset=utf-8", ...SECURITY_HEADERS }).send(`${r.message}\n`);
+        return;
+      }
+      render(req, res, "error.jinja2", { anonymous: true, view: { keep: "", ro: reportOptions(Date.now(), defaultStale) }, status: r.status, message: r.message }, r.status);
+    },
+  };
+
+  router.post("/login", gate.sameOrigin(surface), express.urlencoded({ extended: false, limit: "8kb" }), async (req, res) => {
     const body = (req.body ?? {}) as Record<string, unknown>;
     const next = safeNext(one(body.next));
-    const address = peerAddress(req.socket);
-    const r = await throttle.attempt(address, () => auth.checkPassword(one(body.user) ?? "", one(body.password) ?? ""));
+    const r = await gate.login(req, one(body.user) ?? "", one(body.password) ?? "");
     if (r.kind === "ok") {
-      opts.logger?.info({ address }, "reporting admin logged in");
-      res.set("Set-Cookie", auth.issueCookie()).redirect(303, `${req.baseUrl}${next}`);
+      res.set("Set-Cookie", r.cookie).redirect(303, `${req.baseUrl}${next}`);
       return;
     }
     if (r.kind === "unavailable") return loginUnavailable(req, res, "login.jinja2", { next });
     if (r.kind === "locked") return lockedOut(req, res, r.retryAfterMs, "login.jinja2", { next });
-    opts.logger?.warn({ address }, "reporting login refused");
     render(req, res, "login.jinja2", { anonymous: true, view: { keep: "", ro: reportOptions(Date.now(), defaultStale) }, next, failed: true }, 401);
   });
-  router.post("/logout", (req, res) => {
-    res.set("Set-Cookie", auth.clearCookie()).redirect(303, `${req.baseUrl}/login`);
+  // The session ends in the store: its cookie is refused by every process from now on.
+  router.post("/logout", gate.sameOrigin(surface), async (req, res) => {
+    res.set("Set-Cookie", await gate.logout(req)).redirect(303, `${req.baseUrl}/login`);
   });
 
   // Everything below needs the admin.
@@ -244,13 +254,11 @@ export function createReportsRouter(opts: ReportsOptions): Router {
   return router;
 }
 
-/** Retry-After (seconds) when the login limit cannot be read from the store. */
-export const LOGIN_UNAVAILABLE_RETRY_S = 10;
-
 const SECURITY_HEADERS = {
   "Content-Security-Policy": "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
   "X-Content-Type-Options": "nosniff",
-  "Referrer-Policy": "no-referrer",
+  // Same-origin requests keep Origin/Referer (the admin gate checks them on POST); others get none.
+  "Referrer-Policy": "same-origin",
 };
 
 /** Only a path inside the reporting UI may follow a login (no open redirect to another site). */

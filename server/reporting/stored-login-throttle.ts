@@ -1,11 +1,12 @@
-// Failed admin logins per source address, shared by every server process on one store (`--workers N`,
-// several servers on one PostgreSQL): the store's records are the truth, an in-process front refuses
-// addresses this process already knows are locked without a store read and keeps a burst of
-// parallel requests to one process from all passing before their failures are stored.
+// Failed logins per key (the admin's per source address; XML-RPC clients' per address and per client
+// name), shared by every server process on one store (`--workers N`, several servers on one
+// PostgreSQL): the store's records are the truth, an in-process front refuses keys this process
+// already knows are locked without a store read and keeps a burst of parallel requests to one
+// process from all passing before their failures are stored.
 //
-// Store layout (generic records, no schema of its own):
-//   kind "reporting-login", key = throttleKey(address): { lastActive } — the index for the sweep/cap;
-//   kind "reporting-login/" + key, records "f:<t>:<random>" = { t } — one per failure (insert-only, so
+// Store layout (generic records, no schema of its own; KIND is "reporting-login" for the admin):
+//   kind KIND, key = keyOf(subject): { lastActive } — the index for the sweep/cap;
+//   kind KIND + "/" + key, records "f:<t>:<random>" = { t } — one per failure (insert-only, so
 //     failures from several processes add up exactly), and "l:<n>" = { at, until } — the n-th lockout
 //     (insertIfAbsent: when two processes see the 5th failure at once, one claim wins and both use it).
 // Races between processes can only lose counts, never invent them: a failure still being written by
@@ -18,10 +19,20 @@ import type { RecordTable } from "../store/store.js";
 import { throttleKey, type LoginThrottleOptions } from "./login-throttle.js";
 
 export const LOGIN_INDEX_KIND = "reporting-login";
-const addressKind = (key: string): string => `${LOGIN_INDEX_KIND}/${key}`;
 
 export interface StoredLoginThrottleOptions extends LoginThrottleOptions {
   store: RecordTable;
+  /** The records' kind (default LOGIN_INDEX_KIND); one per limit kept in the same store. */
+  kind?: string;
+  /** The key a subject is counted under (default throttleKey: IPv4 as is, IPv6 by /64). */
+  keyOf?: (subject: string) => string;
+  /**
+   * Whether a success clears the subject's failures (default true: one admin per address). False where
+   * one address holds several parties, some knowing a password the others guess (XML-RPC clients).
+   */
+  successClears?: boolean;
+  /** The warning logged on a lockout (default: the admin login's). */
+  lockMessage?: string;
   /** A sweep of the index runs at most this often per process (default 1 min)... */
   sweepEveryMs?: number;
   /** ...or after this many new addresses (default maxAddresses / 100), and deletes at most this many (default 1000). */
@@ -36,10 +47,11 @@ export type LoginAttempt = { kind: "ok" } | { kind: "wrong" } | { kind: "locked"
 
 export interface AdminLoginGuard {
   /**
-   * Runs `checkPassword` only when the address may try, and records the outcome in the store. A store
-   * error while recording a wrong password still answers `wrong` (401): the front has counted it.
+   * Runs `checkPassword` only when the subject (an address, or what keyOf takes) may try, and records
+   * the outcome in the store. A store error while recording a wrong password still answers `wrong`
+   * (401): the front has counted it. A check that throws counts as a wrong password.
    */
-  attempt(address: string, checkPassword: () => boolean): Promise<LoginAttempt>;
+  attempt(subject: string, checkPassword: () => boolean | Promise<boolean>): Promise<LoginAttempt>;
 }
 
 interface Lock {
@@ -65,12 +77,19 @@ interface FrontEntry {
   lockAt: number;
   /** Failures this process made; `doneEpoch` once the store has them. */
   own: Array<{ id: string; t: number; doneEpoch?: number }>;
+  /** Password checks in flight here: each may turn out a failure, so they count until settled. */
+  checking: Set<Promise<boolean>>;
 }
 
 const num = (v: unknown): number | undefined => (typeof v === "number" && Number.isFinite(v) ? v : undefined);
 
 export function createStoredLoginThrottle(opts: StoredLoginThrottleOptions): AdminLoginGuard {
   const store = opts.store;
+  const indexKind = opts.kind ?? LOGIN_INDEX_KIND;
+  const recordKind = (key: string): string => `${indexKind}/${key}`;
+  const keyOf = opts.keyOf ?? throttleKey;
+  const successClears = opts.successClears ?? true;
+  const lockMessage = opts.lockMessage ?? "reporting admin login locked out for this address";
   const maxFailures = opts.maxFailures ?? 5;
   const windowMs = opts.windowMs ?? 15 * 60_000;
   const lockoutMs = opts.lockoutMs ?? 15 * 60_000;
@@ -95,7 +114,7 @@ export function createStoredLoginThrottle(opts: StoredLoginThrottleOptions): Adm
     let e = front.get(key);
     if (e) front.delete(key);
     else {
-      e = { lockedUntil: 0, lockAt: Number.NEGATIVE_INFINITY, own: [] };
+      e = { lockedUntil: 0, lockAt: Number.NEGATIVE_INFINITY, own: [], checking: new Set() };
       while (front.size >= maxAddresses) front.delete(front.keys().next().value as string);
     }
     front.set(key, e);
@@ -110,7 +129,7 @@ export function createStoredLoginThrottle(opts: StoredLoginThrottleOptions): Adm
   const lockMsFor = (level: number): number => Math.min(lockoutMs * 2 ** level, maxLockoutMs);
 
   const read = async (key: string, t: number): Promise<AddressRecords> => {
-    const rows = await store.list<Record<string, unknown>>(addressKind(key));
+    const rows = await store.list<Record<string, unknown>>(recordKind(key));
     let lock: Lock | undefined;
     const failures: Array<{ id: string; t: number }> = [];
     const spent: string[] = [];
@@ -144,8 +163,8 @@ export function createStoredLoginThrottle(opts: StoredLoginThrottleOptions): Adm
   /** Deletes an address's records (and its index entry); errors are logged, not thrown. */
   const forget = async (key: string, keys: string[]): Promise<void> => {
     try {
-      await store.delete(LOGIN_INDEX_KIND, key);
-      for (const k of keys) await store.delete(addressKind(key), k);
+      await store.delete(indexKind, key);
+      for (const k of keys) await store.delete(recordKind(key), k);
     } catch (err) {
       log?.error({ err, key }, "could not clean the stored failed logins of an address");
     }
@@ -155,9 +174,9 @@ export function createStoredLoginThrottle(opts: StoredLoginThrottleOptions): Adm
   const lock = async (address: string, key: string, level: number, t: number): Promise<Lock> => {
     const ms = lockMsFor(level);
     let l: Lock = { level, at: t, until: t + ms };
-    const won = await store.insertIfAbsent(addressKind(key), `l:${level}`, { at: l.at, until: l.until });
+    const won = await store.insertIfAbsent(recordKind(key), `l:${level}`, { at: l.at, until: l.until });
     if (!won) {
-      const other = await store.get<Record<string, unknown>>(addressKind(key), `l:${level}`);
+      const other = await store.get<Record<string, unknown>>(recordKind(key), `l:${level}`);
       const at = num(other?.at);
       const until = num(other?.until);
       if (at !== undefined && until !== undefined) l = { level, at, until };
@@ -165,9 +184,9 @@ export function createStoredLoginThrottle(opts: StoredLoginThrottleOptions): Adm
     epoch++;
     noteLock(key, l);
     if (won) {
-      if (level > 0) await store.delete(addressKind(key), `l:${level - 1}`);
-      await store.put(LOGIN_INDEX_KIND, key, { lastActive: l.until });
-      log?.warn({ address, key, failures: maxFailures, lockoutSeconds: Math.ceil(ms / 1000), lockouts: level + 1 }, "reporting admin login locked out for this address");
+      if (level > 0) await store.delete(recordKind(key), `l:${level - 1}`);
+      await store.put(indexKind, key, { lastActive: l.until });
+      log?.warn({ address, key, failures: maxFailures, lockoutSeconds: Math.ceil(ms / 1000), lockouts: level + 1 }, lockMessage);
     }
     return l;
   };
@@ -182,22 +201,22 @@ export function createStoredLoginThrottle(opts: StoredLoginThrottleOptions): Adm
     lastSweep = t;
     newSinceSweep = 0;
     try {
-      const index = (await store.list<Record<string, unknown>>(LOGIN_INDEX_KIND)).map((r) => ({ key: r.key, lastActive: num(r.value?.lastActive) ?? 0 }));
+      const index = (await store.list<Record<string, unknown>>(indexKind)).map((r) => ({ key: r.key, lastActive: num(r.value?.lastActive) ?? 0 }));
       index.sort((a, b) => a.lastActive - b.lastActive);
       const excess = Math.max(0, index.length - maxAddresses);
       const victims = index.filter((e, i) => i < excess || t - e.lastActive >= quietMs).slice(0, sweepBatch);
       for (const v of victims) {
         // The index entry goes first: a failure recorded meanwhile puts it back, so none is orphaned.
-        await store.delete(LOGIN_INDEX_KIND, v.key);
-        const rows = await store.list<Record<string, unknown>>(addressKind(v.key));
+        await store.delete(indexKind, v.key);
+        const rows = await store.list<Record<string, unknown>>(recordKind(v.key));
         const evict = index.indexOf(v) < excess;
         let fresh = 0;
         for (const r of rows) {
           const last = Math.max(num(r.value?.t) ?? 0, num(r.value?.until) ?? 0);
-          if (evict || t - last >= quietMs) await store.delete(addressKind(v.key), r.key);
+          if (evict || t - last >= quietMs) await store.delete(recordKind(v.key), r.key);
           else fresh = Math.max(fresh, last);
         }
-        if (fresh > 0) await store.put(LOGIN_INDEX_KIND, v.key, { lastActive: fresh });
+        if (fresh > 0) await store.put(indexKind, v.key, { lastActive: fresh });
       }
     } catch (err) {
       log?.error({ err }, "sweep of stored failed logins failed");
@@ -206,69 +225,89 @@ export function createStoredLoginThrottle(opts: StoredLoginThrottleOptions): Adm
     }
   };
 
-  return {
-    async attempt(address, checkPassword) {
-      const t = now();
-      const key = throttleKey(address);
-      const known = front.get(key);
-      if (known && known.lockedUntil > t) return { kind: "locked", retryAfterMs: known.lockedUntil - t };
+  const attempt = async (subject: string, checkPassword: () => boolean | Promise<boolean>): Promise<LoginAttempt> => {
+    const address = subject; // named so in the logs, whatever the subject is
+    const t = now();
+    const key = keyOf(subject);
+    const known = front.get(key);
+    if (known && known.lockedUntil > t) return { kind: "locked", retryAfterMs: known.lockedUntil - t };
 
-      const readEpoch = epoch;
-      let stored: AddressRecords;
-      try {
-        stored = await read(key, t);
-        if (stored.lock && stored.lock.until > t) {
-          noteLock(key, stored.lock);
-          return { kind: "locked", retryAfterMs: stored.lock.until - t };
-        }
-        const nextLevel = stored.lock ? stored.lock.level + 1 : 0;
-        // Enough stored failures and no lockout: its claimant died or is claiming right now; claim it too.
-        if (stored.counted.length >= maxFailures) {
-          const l = await lock(address, key, nextLevel, t);
-          return { kind: "locked", retryAfterMs: Math.max(1, l.until - t) };
-        }
-      } catch (err) {
-        log?.error({ err, address }, "reporting admin login refused: the store could not be read for the login limit");
-        return { kind: "unavailable" };
+    const readEpoch = epoch;
+    let stored: AddressRecords;
+    try {
+      stored = await read(key, t);
+      if (stored.lock && stored.lock.until > t) {
+        noteLock(key, stored.lock);
+        return { kind: "locked", retryAfterMs: stored.lock.until - t };
       }
-
-      // From here to the password check nothing awaits, so parallel requests to this process are counted
-      // one after the other: the stored failures plus this process's own that the read may have missed.
-      const e = frontEntry(key);
-      if (e.lockedUntil > t) return { kind: "locked", retryAfterMs: e.lockedUntil - t };
-      e.own = e.own.filter((f) => f.t > t - windowMs && f.t > e.lockAt && (f.doneEpoch === undefined || f.doneEpoch > readEpoch));
-      const ids = new Set(stored.counted.map((f) => f.id));
-      for (const f of e.own) ids.add(f.id);
       const nextLevel = stored.lock ? stored.lock.level + 1 : 0;
-      if (ids.size >= maxFailures) return { kind: "locked", retryAfterMs: lockMsFor(nextLevel) }; // a parallel request is locking it
+      // Enough stored failures and no lockout: its claimant died or is claiming right now; claim it too.
+      if (stored.counted.length >= maxFailures) {
+        const l = await lock(address, key, nextLevel, t);
+        return { kind: "locked", retryAfterMs: Math.max(1, l.until - t) };
+      }
+    } catch (err) {
+      log?.error({ err, address }, "login refused: the store could not be read for the login limit");
+      return { kind: "unavailable" };
+    }
 
-      if (checkPassword()) {
+    // From here to the start of the password check nothing awaits, so parallel requests to this process
+    // are counted one after the other: the stored failures, this process's own that the read may have
+    // missed, and the checks still in flight (any of them may fail).
+    const e = frontEntry(key);
+    if (e.lockedUntil > t) return { kind: "locked", retryAfterMs: e.lockedUntil - t };
+    e.own = e.own.filter((f) => f.t > t - windowMs && f.t > e.lockAt && (f.doneEpoch === undefined || f.doneEpoch > readEpoch));
+    const ids = new Set(stored.counted.map((f) => f.id));
+    for (const f of e.own) ids.add(f.id);
+    const nextLevel = stored.lock ? stored.lock.level + 1 : 0;
+    if (ids.size + e.checking.size >= maxFailures) {
+      // Checks in flight decide it: wait for one to settle and count again (legitimate parallel logins
+      // wait a moment, a parallel burst of guesses still gets maxFailures checks at most).
+      if (e.checking.size > 0) {
+        await Promise.race(e.checking);
+        return attempt(subject, checkPassword);
+      }
+      return { kind: "locked", retryAfterMs: lockMsFor(nextLevel) }; // a parallel request is locking it
+    }
+
+    const ahead = [...e.checking];
+    const checking = Promise.resolve()
+      .then(checkPassword)
+      .catch(() => false);
+    e.checking.add(checking);
+    const ok = await checking;
+    e.checking.delete(checking);
+    if (ok) {
+      if (successClears) {
         front.delete(key);
         if (stored.keys.length > 0) await forget(key, stored.keys);
-        return { kind: "ok" };
       }
+      return { kind: "ok" };
+    }
 
-      const id = `f:${t}:${randomBytes(6).toString("hex")}`;
-      const mine: FrontEntry["own"][number] = { id, t };
-      e.own.push(mine);
-      try {
-        await store.insertIfAbsent(addressKind(key), id, { t });
-        mine.doneEpoch = ++epoch;
-        await store.put(LOGIN_INDEX_KIND, key, { lastActive: t });
-        if (stored.keys.length === 0) newSinceSweep++;
-        for (const k of stored.spent) await store.delete(addressKind(key), k);
-        let result: LoginAttempt = { kind: "wrong" };
-        if (ids.size + 1 >= maxFailures) {
-          const l = await lock(address, key, nextLevel, t);
-          result = { kind: "locked", retryAfterMs: Math.max(1, l.until - t) };
-        }
-        await sweep(t);
-        return result;
-      } catch (err) {
-        // The front has counted it; the request is a plain wrong password (401).
-        log?.error({ err, address }, "could not record a failed reporting admin login in the store");
-        return { kind: "wrong" };
+    const id = `f:${t}:${randomBytes(6).toString("hex")}`;
+    const mine: FrontEntry["own"][number] = { id, t };
+    e.own.push(mine);
+    try {
+      await store.insertIfAbsent(recordKind(key), id, { t });
+      mine.doneEpoch = ++epoch;
+      await store.put(indexKind, key, { lastActive: t });
+      if (stored.keys.length === 0) newSinceSweep++;
+      for (const k of stored.spent) await store.delete(recordKind(key), k);
+      let result: LoginAttempt = { kind: "wrong" };
+      // This failure's place: the failures counted before the check, plus the checks ahead of it that failed.
+      const place = ids.size + (await Promise.all(ahead)).filter((okAhead) => !okAhead).length + 1;
+      if (place >= maxFailures) {
+        const l = await lock(address, key, nextLevel, t);
+        result = { kind: "locked", retryAfterMs: Math.max(1, l.until - t) };
       }
-    },
+      await sweep(t);
+      return result;
+    } catch (err) {
+      // The front has counted it; the request is a plain wrong password (401).
+      log?.error({ err, address }, "could not record a failed login in the store");
+      return { kind: "wrong" };
+    }
   };
+  return { attempt };
 }

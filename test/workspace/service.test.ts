@@ -25,6 +25,8 @@ import { FIGURE1_USERS, TORQUE_CONTEXT_TEMPLATE, figure1Site } from "../../demo/
 import { KIND, type VmRecord } from "../../hypervisor/workspace/types.js";
 import { createCa, issueCertificate } from "../../server/admin/tls-material.js";
 import { serveApi, type RunningServer } from "../../server/http/serve.js";
+import { createAdminGate } from "../../server/reporting/admin-gate.js";
+import { ADMIN_API_SURFACE } from "../../server/reporting/mount.js";
 import { openStore } from "../../server/store/open-store.js";
 import type { Store } from "../../server/store/store.js";
 
@@ -55,7 +57,7 @@ function call(port: number, ca: string, method: string, path: string, auth?: str
   return new Promise((resolveReply, reject) => {
     const data = body === undefined ? undefined : Buffer.from(typeof body === "string" ? body : JSON.stringify(body));
     const req = request(
-      { host: "127.0.0.1", port, method, path, ca, servername: "localhost", headers: { ...(auth ? { authorization: `Basic ${Buffer.from(auth).toString("base64")}` } : {}), ...(data ? { "content-type": "application/json", "content-length": data.length } : {}) } },
+      { host: "127.0.0.1", port, method, path, ca, servername: "localhost", headers: { ...(auth ? { authorization: `Basic ${Buffer.from(auth).toString("base64")}` } : {}), ...(data ? { "content-length": data.length } : {}), ...(method === "POST" ? { "content-type": "application/json" } : {}) } },
       (res) => {
         const chunks: Buffer[] = [];
         res.on("data", (c: Buffer) => chunks.push(c));
@@ -219,9 +221,9 @@ describe("workspace: the Workspace Service with real QEMU guests", function () {
       listen: { host: "127.0.0.1", port: 0 },
       tls: { cert: cert.certPem, key: cert.keyPem, ca: ca.certPem },
       logger: pino({ level: "silent" }),
-      routes: (app) => app.use("/api/v1", workspaceRouter(ws, { adminPassword: "adminpw" })),
+      routes: (app) => app.use("/api/v1", createAdminGate({ store, adminPassword: "adminpw-1" }).protect(ADMIN_API_SURFACE), workspaceRouter(ws)),
     });
-    const admin = "admin:adminpw";
+    const admin = "admin:adminpw-1";
     expect((await call(srv.port, apiCa, "GET", "/api/v1/vms")).status).to.equal(401);
     expect((await call(srv.port, apiCa, "GET", "/api/v1/vms", "admin:wrong")).status).to.equal(401);
     const vms = await call(srv.port, apiCa, "GET", "/api/v1/vms", admin);
