@@ -10,6 +10,7 @@ import type { TlsMaterial } from "./http/app.js";
 import { componentLogger, createLogger } from "./http/logger.js";
 import { serveApi, type RunningServer } from "./http/serve.js";
 import { reportingWeb, type ReportingWebOptions } from "./reporting/mount.js";
+import { createClientAuthLimit, type ClientAuthLimitOptions } from "./http/client-auth-limit.js";
 
 export type { RunningServer } from "./http/serve.js";
 
@@ -25,6 +26,8 @@ export interface StartServerOptions {
   logger?: Logger;
   /** Reporting UI settings (admin password, stale interval); see server/reporting/mount.ts. */
   reporting?: Pick<ReportingWebOptions, "adminPassword" | "staleHours" | "loginThrottle">;
+  /** XML-RPC failed-authentication limits (defaults in client-auth-limit.ts); `now` lets tests move the clock. */
+  clientAuthLimit?: Omit<ClientAuthLimitOptions, "store" | "logger">;
   /** JSON APIs behind the admin gate, by mount path (e.g. the workspace API at /api/v1); see server/reporting/mount.ts. */
   adminApis?: ReportingWebOptions["adminApis"];
   /** More routes on the same HTTPS server, before the XML-RPC catch-all (no admin gate). */
@@ -49,6 +52,8 @@ export async function startServer(opts: StartServerOptions): Promise<StartedServ
       gzipMinBytes: opts.gzipMinBytes,
       // Reporting UI (/reports), /metrics and the admin APIs behind one gate: server/reporting/mount.ts.
       metrics: web.metrics,
+      // XML-RPC password guessing limited per address and client name, in the store like the admin's.
+      authLimit: createClientAuthLimit({ store, logger: componentLogger(logger, "auth"), ...opts.clientAuthLimit }),
       routes: (app) => {
         web.routes(app);
         opts.routes?.(app);

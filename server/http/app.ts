@@ -18,6 +18,7 @@ import { DEFAULT_BODY_LIMIT, HEADERS_TIMEOUT_MS, KEEP_ALIVE_TIMEOUT_MS, readBody
 import { peerAddress, verifiedCertCN } from "./peer.js";
 import { XmlRpcDispatcher } from "./xmlrpc-handler.js";
 import type { ServerMetrics } from "./metrics.js";
+import { admitClient, type ClientAdmission, type ClientAuthLimit } from "./client-auth-limit.js";
 
 export interface FrontOptions {
   api: ClientRunApi;
@@ -33,6 +34,8 @@ export interface FrontOptions {
   metrics?: ServerMetrics;
   /** Extra routes mounted before the XML-RPC catch-all (the reporting UI at /reports, /metrics). */
   routes?: (app: Express) => void;
+  /** Failed authentications limited per address and client name (client-auth-limit.ts); none when absent. */
+  authLimit?: ClientAuthLimit;
 }
 
 export interface TlsMaterial {
@@ -49,6 +52,22 @@ function authRequest(req: IncomingMessage): AuthRequest | undefined {
   const cn = verifiedCertCN(req.socket);
   if (cn !== undefined) out.certCN = cn;
   return out;
+}
+
+/**
+ * A lockout is answered as any failed authentication (401, which the Python client retries like every
+ * error) plus Retry-After in seconds; a store that cannot say whether the caller is locked out gets 503.
+ */
+function refuseLimited(res: ServerResponse, r: Exclude<ClientAdmission, { kind: "ok" } | { kind: "refused" }>, log: Logger, who: { user?: string; address: string }): number {
+  if (r.kind === "unavailable") {
+    res.setHeader("Retry-After", "10");
+    sendErrorPage(res, PAGES.unavailable);
+    return PAGES.unavailable.code;
+  }
+  log.warn({ ...who, by: r.by, retryAfterMs: r.retryAfterMs }, "authentication refused: too many failures");
+  res.setHeader("Retry-After", String(Math.max(1, Math.ceil(r.retryAfterMs / 1000))));
+  sendErrorPage(res, PAGES.unauthorized);
+  return PAGES.unauthorized.code;
 }
 
 function wantsGzip(req: IncomingMessage): boolean {
@@ -78,14 +97,17 @@ export function createXmlRpcHandler(opts: FrontOptions): (req: IncomingMessage, 
       // Upstream authenticates in parse_request, before reading the body: a caller without
       // credentials never makes us buffer anything.
       const auth = authRequest(req);
-      let client: string | undefined;
-      if (auth) {
+      const authenticate = async (a: AuthRequest): Promise<string | undefined> => {
         try {
-          client = await opts.api.authenticate(auth);
+          return await opts.api.authenticate(a);
         } catch (err) {
-          log.error({ err, user: auth.user, address }, "authentication raised an error");
+          log.error({ err, user: a.user, address }, "authentication raised an error");
+          return undefined;
         }
-      }
+      };
+      const admission: ClientAdmission = auth ? await admitClient(opts.authLimit, auth, authenticate) : { kind: "refused" };
+      if (admission.kind === "locked" || admission.kind === "unavailable") return done(refuseLimited(res, admission, log, { user: auth?.user, address }));
+      const client = admission.kind === "ok" ? admission.client : undefined;
       if (client === undefined) {
         log.warn({ user: auth?.user, address, certCN: auth?.certCN }, auth ? "authentication failed" : "no Basic credentials presented");
         sendErrorPage(res, PAGES.unauthorized);

@@ -35,6 +35,8 @@ export const PAGES = {
     message: `Unsupported method ('${method}')`,
     explain: "Server does not support this operation",
   }),
+  // Python's http.server wording for 503 (the login limit cannot be read from the store).
+  unavailable: { code: 503, reason: "Service Unavailable", message: "Service Unavailable", explain: "The server cannot process the request due to a high load" },
   tooLarge: (message: string) => ({ code: 413, reason: "Request Entity Too Large", message, explain: "Entity is too large" }),
 } as const;
 

@@ -14,6 +14,8 @@ export interface ServeOptions {
   /** Passed to the front: /metrics counters and extra routes (reporting UI). */
   metrics?: FrontOptions["metrics"];
   routes?: FrontOptions["routes"];
+  /** Failed XML-RPC authentications limited per address and client name (client-auth-limit.ts). */
+  authLimit?: FrontOptions["authLimit"];
   logger?: Logger;
   /** Run after the HTTPS server and the API are closed (e.g. close the store). */
   onClose?: () => Promise<void>;
@@ -37,7 +39,7 @@ function urlHost(host: string): string {
 export async function serveApi(opts: ServeOptions): Promise<RunningServer> {
   const root = opts.logger ?? createLogger();
   const log = componentLogger(root, "http");
-  const server = createHttpsFront({ api: opts.api, logger: log, bodyLimit: opts.bodyLimit, gzipMinBytes: opts.gzipMinBytes, tls: opts.tls, metrics: opts.metrics, routes: opts.routes });
+  const server = createHttpsFront({ api: opts.api, logger: log, bodyLimit: opts.bodyLimit, gzipMinBytes: opts.gzipMinBytes, tls: opts.tls, metrics: opts.metrics, routes: opts.routes, authLimit: opts.authLimit });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(opts.listen.port, opts.listen.host, () => {

@@ -1,0 +1,105 @@
+// Password guessing over XML-RPC, limited as the admin login is (server/reporting/stored-login-throttle.ts,
+// kept in the store and so shared by every server process on it): failed authentications count per
+// source address and per client name, and while either is locked out the credentials are not even
+// checked. A success does not clear an address (every node of a site knows the site password, so a
+// node could otherwise interleave its own logins with guesses at another client's password). So that
+// guesses at one name from many addresses cannot lock that client out, a name's lockout does not
+// apply from an address the name has authenticated from before.
+import { createHash } from "node:crypto";
+import type { Logger } from "pino";
+import type { AuthRequest } from "../core/metadata.js";
+import type { RecordTable } from "../store/store.js";
+import { throttleKey, type LoginThrottleOptions } from "../reporting/login-throttle.js";
+import { createStoredLoginThrottle } from "../reporting/stored-login-throttle.js";
+
+export const CLIENT_ADDRESS_KIND = "xmlrpc-auth-address";
+export const CLIENT_NAME_KIND = "xmlrpc-auth-name";
+/** key `${name key} ${address key}`: { t } — where a name last authenticated, by address. */
+export const CLIENT_SEEN_KIND = "xmlrpc-auth-seen";
+
+export interface ClientAuthLimitOptions {
+  store: RecordTable;
+  logger?: Logger;
+  /** Per source address (IPv6 by /64); default 10 failures in 15 min (the Python client tries each call 3 times). */
+  byAddress?: Omit<LoginThrottleOptions, "logger" | "now">;
+  /** Per client name; default 20 failures in 15 min. */
+  byName?: Omit<LoginThrottleOptions, "logger" | "now">;
+  /** Lets tests move the clock. */
+  now?: () => number;
+}
+
+/** The outcome: a client, a plain refusal (401), a lockout (401 with Retry-After), or 503 when the store cannot say. */
+export type ClientAdmission = { kind: "ok"; client: string } | { kind: "refused" } | { kind: "locked"; retryAfterMs: number; by: "address" | "name" } | { kind: "unavailable" };
+
+export interface ClientAuthLimit {
+  /** Runs `authenticate` only when neither the request's address nor its user name is locked out. */
+  admit(auth: AuthRequest, authenticate: () => Promise<string | undefined>): Promise<ClientAdmission>;
+}
+
+/** Authentication through the limit when there is one (the front calls this for every XML-RPC request). */
+export async function admitClient(limit: ClientAuthLimit | undefined, auth: AuthRequest, authenticate: (auth: AuthRequest) => Promise<string | undefined>): Promise<ClientAdmission> {
+  if (limit) return limit.admit(auth, () => authenticate(auth));
+  const client = await authenticate(auth);
+  return client === undefined ? { kind: "refused" } : { kind: "ok", client };
+}
+
+/** The key a client name is counted under: case-insensitive; a name that is no hostname is hashed. */
+export function clientNameKey(user: string): string {
+  const lower = user.toLowerCase();
+  return /^[a-z0-9._-]{1,253}$/.test(lower) ? lower : `#${createHash("sha256").update(lower).digest("hex").slice(0, 32)}`;
+}
+
+/** How long an address a client authenticated from stays exempt from that name's lockouts. */
+const SEEN_MS = 30 * 86400_000;
+/** Pairs this process knows are stored (fewer store writes); bounded. */
+const SEEN_CACHE = 10_000;
+
+export function createClientAuthLimit(o: ClientAuthLimitOptions): ClientAuthLimit {
+  const { store } = o;
+  const now = o.now ?? Date.now;
+  const log = o.logger;
+  const common = { store, now, ...(log ? { logger: log } : {}), successClears: false };
+  const byAddress = createStoredLoginThrottle({ maxFailures: 10, ...o.byAddress, ...common, kind: CLIENT_ADDRESS_KIND, lockMessage: "XML-RPC authentication locked out for this address" });
+  const byName = createStoredLoginThrottle({ maxFailures: 20, ...o.byName, ...common, kind: CLIENT_NAME_KIND, keyOf: clientNameKey, lockMessage: "XML-RPC authentication locked out for this client name" });
+  const seenHere = new Map<string, number>();
+
+  /** Records where a name authenticated (at most once a day per pair and process); a failure only costs the exemption. */
+  const noteSeen = async (pair: string): Promise<void> => {
+    const t = now();
+    if (t - (seenHere.get(pair) ?? Number.NEGATIVE_INFINITY) < 86400_000) return;
+    seenHere.delete(pair);
+    while (seenHere.size >= SEEN_CACHE) seenHere.delete(seenHere.keys().next().value as string);
+    seenHere.set(pair, t);
+    await store.put(CLIENT_SEEN_KIND, pair, { t }).catch((err: unknown) => log?.error({ err }, "could not record where a client authenticated"));
+  };
+  const seenBefore = async (pair: string): Promise<boolean> => {
+    const r = await store.get<{ t?: unknown }>(CLIENT_SEEN_KIND, pair).catch((err: unknown) => void log?.error({ err }, "could not read where a client authenticated"));
+    return typeof r?.t === "number" && now() - r.t < SEEN_MS;
+  };
+
+  return {
+    async admit(auth, authenticate) {
+      const pair = `${clientNameKey(auth.user)} ${throttleKey(auth.address)}`;
+      let client: string | undefined;
+      let nameLock: ClientAdmission | undefined;
+      const check = async (): Promise<boolean> => {
+        client = await authenticate();
+        return client !== undefined;
+      };
+      const r = await byAddress.attempt(auth.address, async () => {
+        const n = await byName.attempt(auth.user, check);
+        if (n.kind === "ok") return true;
+        if (n.kind === "locked" && (await seenBefore(pair))) return check(); // the client's own address: its lockout is not for it
+        if (n.kind !== "wrong") nameLock = n.kind === "locked" ? { kind: "locked", retryAfterMs: n.retryAfterMs, by: "name" } : n;
+        return false;
+      });
+      if (r.kind === "ok" && client !== undefined) {
+        await noteSeen(pair);
+        return { kind: "ok", client };
+      }
+      if (r.kind === "locked") return { kind: "locked", retryAfterMs: r.retryAfterMs, by: "address" };
+      if (r.kind === "unavailable") return r;
+      return nameLock ?? { kind: "refused" };
+    },
+  };
+}
