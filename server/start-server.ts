@@ -6,11 +6,13 @@ import type { Logger } from "pino";
 import type { ServerSettings } from "./core/context.js";
 import type { Core } from "./core/core.js";
 import { openCore } from "./admin/open-core.js";
+import type { Store } from "./store/store.js";
 import type { TlsMaterial } from "./http/app.js";
 import { componentLogger, createLogger } from "./http/logger.js";
 import { serveApi, type RunningServer } from "./http/serve.js";
 import { reportingWeb, type ReportingWebOptions } from "./reporting/mount.js";
-import { createClientAuthLimit, type ClientAuthLimitOptions } from "./http/client-auth-limit.js";
+import { CLIENT_AUTH_LIMITS, createClientAuthLimit } from "./http/client-auth-limit.js";
+import { createStoredLoginThrottle } from "./reporting/stored-login-throttle.js";
 
 export type { RunningServer } from "./http/serve.js";
 
@@ -26,8 +28,8 @@ export interface StartServerOptions {
   logger?: Logger;
   /** Reporting UI settings (admin password, stale interval); see server/reporting/mount.ts. */
   reporting?: Pick<ReportingWebOptions, "adminPassword" | "staleHours" | "loginThrottle">;
-  /** XML-RPC failed-authentication limits (defaults in client-auth-limit.ts); `now` lets tests move the clock. */
-  clientAuthLimit?: Omit<ClientAuthLimitOptions, "store" | "logger">;
+  /** The clock of the XML-RPC failed-authentication limits (server/http/client-auth-limit.ts), for tests. */
+  clientAuthLimit?: { now?: () => number };
   /** JSON APIs behind the admin gate, by mount path (e.g. the workspace API at /api/v1); see server/reporting/mount.ts. */
   adminApis?: ReportingWebOptions["adminApis"];
   /** More routes on the same HTTPS server, before the XML-RPC catch-all (no admin gate). */
@@ -36,6 +38,12 @@ export interface StartServerOptions {
 
 export interface StartedServer extends RunningServer {
   core: Core;
+}
+
+/** XML-RPC password guessing limited per address and per client name, in the store like the admin's login. */
+function clientAuthLimit(store: Store, logger: Logger, now?: () => number) {
+  const limit = (o: (typeof CLIENT_AUTH_LIMITS)[keyof typeof CLIENT_AUTH_LIMITS]) => createStoredLoginThrottle({ store, logger, ...o, ...(now ? { now } : {}) });
+  return createClientAuthLimit({ store, logger, byAddress: limit(CLIENT_AUTH_LIMITS.byAddress), byName: limit(CLIENT_AUTH_LIMITS.byName), ...(now ? { now } : {}) });
 }
 
 export async function startServer(opts: StartServerOptions): Promise<StartedServer> {
@@ -52,8 +60,7 @@ export async function startServer(opts: StartServerOptions): Promise<StartedServ
       gzipMinBytes: opts.gzipMinBytes,
       // Reporting UI (/reports), /metrics and the admin APIs behind one gate: server/reporting/mount.ts.
       metrics: web.metrics,
-      // XML-RPC password guessing limited per address and client name, in the store like the admin's.
-      authLimit: createClientAuthLimit({ store, logger: componentLogger(logger, "auth"), ...opts.clientAuthLimit }),
+      authLimit: clientAuthLimit(store, componentLogger(logger, "auth"), opts.clientAuthLimit?.now),
       routes: (app) => {
         web.routes(app);
         opts.routes?.(app);

@@ -1,7 +1,7 @@
-// Password guessing over XML-RPC, limited as the admin login is (server/reporting/stored-login-throttle.ts,
-// kept in the store and so shared by every server process on it): failed authentications count per
-// source address and per client name, and while either is locked out the credentials are not even
-// checked. A success does not clear an address (every node of a site knows the site password, so a
+// Password guessing over XML-RPC, limited as the admin login is (the composition root gives it two
+// server/reporting/stored-login-throttle.ts limits, kept in the store and so shared by every server
+// process on it): failed authentications count per source address and per client name, and while
+// either is locked out the credentials are not even checked. A success does not clear an address (every node of a site knows the site password, so a
 // node could otherwise interleave its own logins with guesses at another client's password). So that
 // guesses at one name from many addresses cannot lock that client out, a name's lockout does not
 // apply from an address the name has authenticated from before.
@@ -9,22 +9,32 @@ import { createHash } from "node:crypto";
 import type { Logger } from "pino";
 import type { AuthRequest } from "../core/metadata.js";
 import type { RecordTable } from "../store/store.js";
-import { throttleKey, type LoginThrottleOptions } from "../reporting/login-throttle.js";
-import { createStoredLoginThrottle } from "../reporting/stored-login-throttle.js";
 
-export const CLIENT_ADDRESS_KIND = "xmlrpc-auth-address";
-export const CLIENT_NAME_KIND = "xmlrpc-auth-name";
-/** key `${name key} ${address key}`: { t } — where a name last authenticated, by address. */
+/** A failed-login limit: runs the check only while `subject` may try, and records the outcome. */
+export interface LoginGuard {
+  attempt(subject: string, check: () => boolean | Promise<boolean>): Promise<{ kind: "ok" } | { kind: "wrong" } | { kind: "locked"; retryAfterMs: number } | { kind: "unavailable" }>;
+}
+
+/** key `${name key} ${address}`: { t } — where a name authenticated, by exact address. */
 export const CLIENT_SEEN_KIND = "xmlrpc-auth-seen";
 
+/**
+ * The settings of the two stored limits (the composition root makes them). A success clears
+ * neither; the Python client tries each call 3 times, so 10 per address is about 3 runs.
+ */
+export const CLIENT_AUTH_LIMITS = {
+  byAddress: { kind: "xmlrpc-auth-address", maxFailures: 10, successClears: false, lockMessage: "XML-RPC authentication locked out for this address" },
+  byName: { kind: "xmlrpc-auth-name", maxFailures: 20, successClears: false, keyOf: (user: string) => clientNameKey(user), lockMessage: "XML-RPC authentication locked out for this client name" },
+};
+
 export interface ClientAuthLimitOptions {
+  /** Failures per source address (IPv6 by /64, as the limit keys addresses). */
+  byAddress: LoginGuard;
+  /** Failures per client name (keyed by clientNameKey). */
+  byName: LoginGuard;
+  /** Where names authenticated from (CLIENT_SEEN_KIND). */
   store: RecordTable;
   logger?: Logger;
-  /** Per source address (IPv6 by /64); default 10 failures in 15 min (the Python client tries each call 3 times). */
-  byAddress?: Omit<LoginThrottleOptions, "logger" | "now">;
-  /** Per client name; default 20 failures in 15 min. */
-  byName?: Omit<LoginThrottleOptions, "logger" | "now">;
-  /** Lets tests move the clock. */
   now?: () => number;
 }
 
@@ -58,9 +68,7 @@ export function createClientAuthLimit(o: ClientAuthLimitOptions): ClientAuthLimi
   const { store } = o;
   const now = o.now ?? Date.now;
   const log = o.logger;
-  const common = { store, now, ...(log ? { logger: log } : {}), successClears: false };
-  const byAddress = createStoredLoginThrottle({ maxFailures: 10, ...o.byAddress, ...common, kind: CLIENT_ADDRESS_KIND, lockMessage: "XML-RPC authentication locked out for this address" });
-  const byName = createStoredLoginThrottle({ maxFailures: 20, ...o.byName, ...common, kind: CLIENT_NAME_KIND, keyOf: clientNameKey, lockMessage: "XML-RPC authentication locked out for this client name" });
+  const { byAddress, byName } = o;
   const seenHere = new Map<string, number>();
 
   /** Records where a name authenticated (at most once a day per pair and process); a failure only costs the exemption. */
@@ -79,7 +87,7 @@ export function createClientAuthLimit(o: ClientAuthLimitOptions): ClientAuthLimi
 
   return {
     async admit(auth, authenticate) {
-      const pair = `${clientNameKey(auth.user)} ${throttleKey(auth.address)}`;
+      const pair = `${clientNameKey(auth.user)} ${auth.address}`;
       let client: string | undefined;
       let nameLock: ClientAdmission | undefined;
       const check = async (): Promise<boolean> => {

@@ -9,7 +9,7 @@ import { expect } from "chai";
 import { pino } from "pino";
 import { parseMethodResponse } from "../../../protocol/xmlrpc/parser.js";
 import { serializeMethodCall } from "../../../protocol/xmlrpc/serializer.js";
-import { startServer, type StartedServer } from "../../../server/http/start-server.js";
+import { startServer, type StartedServer } from "../../../server/start-server.js";
 import { sharedPostgres } from "../../../harness/postgres-server.js";
 import { makeSite, request, SITE_PASSWORD, writeFiles, type HttpResult, type ReportSite } from "../../../harness/report-site.js";
 import { ensureUpstreamInstalled, runRealClient } from "../../support/upstream-bcfg2.js";
