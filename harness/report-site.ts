@@ -114,11 +114,13 @@ export async function xmlrpc(url: string, ca: string, user: string, password: st
 
 /** A statistics document for a client run (what the agent sends), with one bad /etc/motd when dirty. */
 export function statsDocument(state: "clean" | "dirty", opts: { badName?: string; extraPkg?: string } = {}): string {
+  // Names may be hostile markup: escaped as the agent's serializer would, so the document stays well-formed.
+  const attr = (v: string): string => v.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/"/g, "&quot;");
   const bad =
     state === "dirty"
-      ? `<Bad><Path name="${opts.badName ?? "/etc/motd"}" type="file" owner="root" group="root" mode="644" current_exists="true" current_bdiff="${Buffer.from("--- a\n+++ b\n@@ -1 +1 @@\n-old\n+new\n").toString("base64")}" qtext=""/></Bad>`
+      ? `<Bad><Path name="${attr(opts.badName ?? "/etc/motd")}" type="file" owner="root" group="root" mode="644" current_exists="true" current_bdiff="${Buffer.from("--- a\n+++ b\n@@ -1 +1 @@\n-old\n+new\n").toString("base64")}" qtext=""/></Bad>`
       : "<Bad/>";
-  const extra = opts.extraPkg ? `<Extra><Package name="${opts.extraPkg}" type="deb" current_version="1.0" qtext=""/></Extra>` : "<Extra/>";
+  const extra = opts.extraPkg ? `<Extra><Package name="${attr(opts.extraPkg)}" type="deb" current_version="1.0" qtext=""/></Extra>` : "<Extra/>";
   const t = Date.now() / 1000;
   return (
     `<upload-statistics><Statistics total="2" good="${state === "dirty" ? 1 : 2}" state="${state}" version="2.0" revision="-1">` +
