@@ -5,8 +5,8 @@
 // node could otherwise interleave its own logins with guesses at another client's password). So that
 // guesses at one name from many addresses cannot lock that client out, a name's lockout does not
 // apply from an address the name has authenticated from before.
-import { createHash } from "node:crypto";
 import type { Logger } from "pino";
+import { canonicalClientName, isValidClientName } from "../core/client-name.js";
 import type { AuthRequest } from "../core/metadata.js";
 import type { RecordTable } from "../store/store.js";
 
@@ -53,10 +53,9 @@ export async function admitClient(limit: ClientAuthLimit | undefined, auth: Auth
   return client === undefined ? { kind: "refused" } : { kind: "ok", client };
 }
 
-/** The key a client name is counted under: case-insensitive; a name that is no hostname is hashed. */
+/** The key a client name is counted under: its canonical form (server/core/client-name.ts). */
 export function clientNameKey(user: string): string {
-  const lower = user.toLowerCase();
-  return /^[a-z0-9._-]{1,253}$/.test(lower) ? lower : `#${createHash("sha256").update(lower).digest("hex").slice(0, 32)}`;
+  return canonicalClientName(user);
 }
 
 /** How long an address a client authenticated from stays exempt from that name's lockouts. */
@@ -87,6 +86,9 @@ export function createClientAuthLimit(o: ClientAuthLimitOptions): ClientAuthLimi
 
   return {
     async admit(auth, authenticate) {
+      // A name that breaks the client-name rule never authenticates: refused without a check or a count,
+      // so a tool that sends such names does not lock its address out (and adds nothing to the store).
+      if (!isValidClientName(auth.user)) return { kind: "refused" };
       const pair = `${clientNameKey(auth.user)} ${auth.address}`;
       let client: string | undefined;
       let nameLock: ClientAdmission | undefined;
