@@ -174,17 +174,7 @@ export function createReportsRouter(opts: ReportsOptions): Router {
   });
 
   // Everything below needs the admin.
-  router.use(async (req, res, next) => {
-    const who = await admitAdmin(auth, throttle, req, peerAddress(req.socket));
-    if (who.kind === "admin") return next();
-    if (who.kind === "locked") return lockedOut(req, res, who.retryAfterMs, "error.jinja2", {});
-    if (who.kind === "unavailable") return loginUnavailable(req, res, "error.jinja2", {});
-    if (req.method === "GET" || req.method === "HEAD") {
-      res.redirect(303, `${req.baseUrl}/login?next=${encodeURIComponent(req.url)}`);
-      return;
-    }
-    res.status(401).set({ "Content-Type": "text/plain; charset=utf-8", ...SECURITY_HEADERS }).send("login required\n");
-  });
+  router.use(gate.protect(surface));
 
   router.get("/", async (req, res) => {
     const view = viewOf(req);
