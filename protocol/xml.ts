@@ -34,6 +34,9 @@ export interface ParseOptions {
 const DEFAULT_MAX = 64 * 1024 * 1024;
 const DEFAULT_MAX_ELEMENTS = 1_000_000;
 const DEFAULT_MAX_DEPTH = 256;
+const FLATTEN_FROM = 64 * 1024;
+/** parseXml feeds a document in slices of this many characters, so the flattening above runs within it. */
+const SLICE = 64 * 1024;
 
 export function el(tag: string, attrs: Attrs = {}, children: XmlElement[] = [], text?: string): XmlElement {
   const e: XmlElement = { tag, attrs: { ...attrs }, children };
@@ -54,6 +57,7 @@ export class XmlTreeParser {
   private pending = "";
   private elements = 0;
   private startLine = 1;
+  private flattenedAt = 0;
 
   constructor(private readonly opts: ParseOptions = {}) {
     this.source = opts.source ?? "document";
@@ -102,6 +106,7 @@ export class XmlTreeParser {
     const blank = !this.opts.keepBlankText && this.pending.trim() === "";
     const last = into.children[into.children.length - 1];
     if (!blank) {
+      this.pending.charCodeAt(0); // flat, see write()
       if (last) last.tail = (last.tail ?? "") + this.pending;
       else into.text = (into.text ?? "") + this.pending;
     }
@@ -110,6 +115,17 @@ export class XmlTreeParser {
 
   write(chunk: string): this {
     this.run(() => this.sax.write(chunk));
+    // saxes appends each entity reference and line break to its text buffer one by one; V8 keeps
+    // such a string as a tree of pieces (about 32 bytes a piece: 16 times the text for "&lt;").
+    // Reading a character flattens it in place; doing so each time the buffer doubles keeps both
+    // the trees and the copies within a few times the text.
+    const buffer = this.sax as unknown as { text: string };
+    const n = buffer.text.length;
+    if (n < this.flattenedAt) this.flattenedAt = 0;
+    if (n >= FLATTEN_FROM && n >= 2 * this.flattenedAt) {
+      buffer.text.charCodeAt(0);
+      this.flattenedAt = n;
+    }
     return this;
   }
 
@@ -138,7 +154,16 @@ export function parseXml(src: string, opts: ParseOptions = {}): XmlElement {
   if (Buffer.byteLength(src, "utf8") > max) {
     throw new ProtocolError("XML_TOO_LARGE", `${opts.source ?? "document"}: document exceeds ${max} bytes`);
   }
-  return new XmlTreeParser(opts).write(src).end();
+  const parser = new XmlTreeParser(opts);
+  for (let i = 0; i < src.length; ) {
+    let end = Math.min(i + SLICE, src.length);
+    // Never between a surrogate pair or a CR LF.
+    const last = src.charCodeAt(end - 1);
+    if (end < src.length && ((last >= 0xd800 && last <= 0xdbff) || last === 13)) end--;
+    parser.write(src.slice(i, end));
+    i = end;
+  }
+  return parser.end();
 }
 
 const NAMED: Record<string, string> = { lt: "<", gt: ">", amp: "&", quot: '"', apos: "'" };
