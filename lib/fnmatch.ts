@@ -18,3 +18,11 @@ export function globToRegExp(glob: string): RegExp {
   }
   return new RegExp(`^(?:${re})$`, "s");
 }
+
+/** The directory every match of an absolute glob lies under: its literal part up to the last "/" ("/" when none). */
+export function globBaseDir(glob: string): string {
+  const wild = glob.search(/[*?[]/);
+  const literal = wild < 0 ? glob : glob.slice(0, wild);
+  const slash = literal.lastIndexOf("/");
+  return slash <= 0 ? "/" : literal.slice(0, slash);
+}

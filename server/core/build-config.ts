@@ -22,10 +22,15 @@ class GeneratorIndex {
     let sets = this.byTag.get(tag);
     if (!sets) {
       sets = [];
-      for (const gen of this.gens) if (gen.entryNames) sets.push({ gen, names: await gen.entryNames(tag, this.meta) });
+      // A generator that can answer for one name is never asked for the whole list.
+      for (const gen of this.gens) if (gen.entryNames && !gen.servesEntry) sets.push({ gen, names: await gen.entryNames(tag, this.meta) });
       this.byTag.set(tag, sets);
     }
-    return sets.filter((s) => s.names.has(name)).map((s) => s.gen);
+    const out: AnyPlugin[] = [];
+    for (const gen of this.gens) {
+      if (gen.servesEntry ? gen.servesEntry(tag, name, this.meta) : sets.some((s) => s.gen === gen && s.names.has(name))) out.push(gen);
+    }
+    return out;
   }
 }
 

@@ -58,11 +58,15 @@ export interface StructureValidatorRole {
 
 /**
  * Generator: binds abstract entries to content. `entryNames` lists names it handles by exact
- * name (Cfg paths); `handlesEntry` is asked when no exact-name generator exists (Rules regexes).
+ * name (Cfg paths); `servesEntry`, when present, answers the same question for one name without
+ * listing them all (its cost must not grow with the repository); `handlesEntry` is asked when no
+ * exact-name generator exists (Rules regexes).
  * `bindEntry` fills attributes/text of the entry in place, or throws (→ failure="bind error: …").
  */
 export interface GeneratorRole {
-  entryNames?(tag: string, meta: ClientMetadata): Promise<Set<string>> | Set<string>;
+  /** `under` (a directory, e.g. "/etc/app"): only names below it are needed (glob expansion). */
+  entryNames?(tag: string, meta: ClientMetadata, under?: string): Promise<Set<string>> | Set<string>;
+  servesEntry?(tag: string, name: string, meta: ClientMetadata): boolean;
   handlesEntry?(entry: XmlElement, meta: ClientMetadata): boolean;
   bindEntry(entry: XmlElement, meta: ClientMetadata): Promise<void>;
 }

@@ -7,7 +7,7 @@ import { failureBundle, repoRelativeMessage } from "../core/structure-failure.js
 import type { PluginContext, PluginFactory } from "../core/context.js";
 import type { ClientMetadata } from "../core/metadata.js";
 import type { AnyPlugin, StructureRole, StructureValidatorRole } from "../core/roles.js";
-import { globToRegExp } from "../../lib/fnmatch.js";
+import { globBaseDir, globToRegExp } from "../../lib/fnmatch.js";
 import { structFileParser, structFor, type StructFile } from "./shared/struct-file.js";
 
 const BUNDLE_FILE = /^(.*)\.(xml|genshi)$/;
@@ -113,9 +113,10 @@ export class BundlerPlugin implements AnyPlugin, StructureRole, StructureValidat
     for (const child of [...parent.children]) {
       if (child.tag === "Path" && child.attrs.glob !== undefined) {
         const re = globToRegExp(child.attrs.glob);
+        const under = globBaseDir(child.attrs.glob);
         for (const gen of this.ctx.plugins()) {
           if (!gen.bindEntry || !gen.entryNames) continue;
-          for (const name of await gen.entryNames("Path", meta)) if (re.test(name)) parent.children.push(el("Path", { name }));
+          for (const name of await gen.entryNames("Path", meta, under)) if (re.test(name)) parent.children.push(el("Path", { name }));
         }
         parent.children.splice(parent.children.indexOf(child), 1);
       } else {

@@ -68,8 +68,11 @@ export class CfgPlugin implements Plugin, GeneratorRole {
     this.creators = new KeyCreators(this, (p) => this.xml.get(p), ctx.settings.readOnly ?? false);
   }
 
-  /** Every Cfg entry name (directories holding files), for tag Path. */
-  entryNames(tag: string): Set<string> {
+  /**
+   * Every Cfg entry name (directories holding files), for tag Path; with `under`, only the
+   * names below that directory (a walk of that subtree, not of the whole repository).
+   */
+  entryNames(tag: string, _meta?: ClientMetadata, under = "/"): Set<string> {
     const names = new Set<string>();
     if (tag !== "Path") return names;
     const walk = (dir: string) => {
@@ -77,20 +80,27 @@ export class CfgPlugin implements Plugin, GeneratorRole {
       if (scan.isEntry) names.add("/" + relative(this.root, dir));
       for (const sub of scan.subdirs) walk(join(dir, sub));
     };
-    walk(this.root);
+    const start = under === "/" ? this.root : this.dirOf(under.replace(/\/+$/, ""));
+    if (start !== undefined) walk(start);
     names.delete("/"); // files directly in Cfg/ are not entries
     return names;
   }
 
+  /** Whether `name` is among entryNames("Path"), from its own directory only (GetConfig never walks the tree). */
+  servesEntry(tag: string, name: string): boolean {
+    const dir = this.dirOf(name);
+    return tag === "Path" && dir !== undefined && this.scan(dir).isEntry;
+  }
+
   handlesEntry(entry: XmlElement): boolean {
-    return entry.tag === "Path" && this.scan(this.dirOf(entry.attrs.name ?? "")).isEntry;
+    return this.servesEntry(entry.tag, entry.attrs.name ?? "");
   }
 
   async bindEntry(entry: XmlElement, meta: ClientMetadata): Promise<void> {
     const name = entry.attrs.name ?? "";
     const dir = this.dirOf(name);
-    const scan = this.scan(dir);
-    if (!scan.isEntry) throw new VacfgError("REPO_FILE", `Cfg has no directory for ${name}`);
+    const scan = dir === undefined ? undefined : this.scan(dir);
+    if (dir === undefined || !scan?.isEntry) throw new VacfgError("REPO_FILE", `Cfg has no directory for ${name}`);
     // Upstream order: default metadata, then info, then type (this fixes the attribute order on the wire).
     this.bindInfo(entry, meta, scan.files);
     if (entry.tag === "Path") entry.attrs.type = "file";
@@ -114,12 +124,13 @@ export class CfgPlugin implements Plugin, GeneratorRole {
     }
   }
 
-  /** Directory of the entry named by an absolute path (refuses names escaping Cfg/). */
-  private dirOf(name: string): string {
-    // Only canonical absolute names (what entryNames lists) map to a directory.
-    if (!name.startsWith("/") || name === "/" || name.endsWith("/") || posix.normalize(name) !== name || name.includes("\0")) {
-      return join(this.root, "\0invalid");
-    }
+  /**
+   * Directory of the entry named by an absolute path, or undefined when the walk from Cfg/ would
+   * never list that name: not canonical, escaping Cfg/, or passing through an ignored name.
+   */
+  private dirOf(name: string): string | undefined {
+    if (!name.startsWith("/") || name === "/" || name.endsWith("/") || posix.normalize(name) !== name || name.includes("\0")) return undefined;
+    if (name.slice(1).split("/").some(isIgnoredName)) return undefined;
     return join(this.root, name);
   }
 
