@@ -34,6 +34,12 @@ class GeneratorIndex {
   }
 }
 
+function countFailures(e: XmlElement): number {
+  let n = e.attrs.failure !== undefined ? 1 : 0;
+  for (const c of e.children) n += countFailures(c);
+  return n;
+}
+
 function errorText(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
@@ -104,6 +110,8 @@ export interface BuildOptions {
   logger: Logger;
   timings: Timings;
   revision?: string;
+  /** Filled in: how many entries failed to bind. */
+  report?: { failures: number };
 }
 
 /** Builds the <Configuration> tree for a client whose metadata is already built. Throws StructureError. */
@@ -159,6 +167,7 @@ export async function buildConfiguration(meta: ClientMetadata, opts: BuildOption
       }
     }
   });
+  if (opts.report) opts.report.failures += countFailures(config);
   sortByName(config);
   return config;
 }

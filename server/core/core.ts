@@ -7,11 +7,13 @@ import { parseStatistics } from "../../protocol/documents/statistics.js";
 import { parseXml, serializeXml, el } from "../../protocol/xml.js";
 import type { XmlRpcValue } from "../../protocol/xmlrpc/values.js";
 import type { Store } from "../store/store.js";
+import { BuildCache } from "./build-cache.js";
 import { buildConfiguration, StructureError } from "./build-config.js";
 import type { AdminMethod, ClientRunApi } from "./client-api.js";
 import type { ServerSettings } from "./context.js";
 import type { AuthRequest, ClientMetadata } from "./metadata.js";
 import { METHOD_HELP } from "./method-help.js";
+import { RepoWatcher } from "./repo-watch.js";
 import type { AnyPlugin, MetadataRole } from "./roles.js";
 import { Timings } from "./timings.js";
 
@@ -35,18 +37,33 @@ function asBool(v: XmlRpcValue | undefined): boolean {
   return String(v ?? "").toLowerCase() === "true";
 }
 
+export interface CoreOptions {
+  /** Reuse finished configurations while their inputs are unchanged (default true; one-shot tools turn it off). */
+  buildCache?: boolean;
+  buildCacheBytes?: number;
+}
+
 export class Core implements ClientRunApi {
   readonly timings = new Timings();
   private debug = false;
   private readonly pluginDebug = new Map<string, boolean>();
   private readonly metadata: MetadataRole;
 
+  /** Finished configurations reused while their inputs are unchanged (absent with `buildCache: false`). */
+  readonly buildCache?: BuildCache;
+  private readonly watcher?: RepoWatcher;
+
   constructor(
     readonly settings: ServerSettings,
     readonly store: Store,
     readonly logger: Logger,
     readonly plugins: AnyPlugin[],
+    options: CoreOptions = {},
   ) {
+    if (options.buildCache ?? true) {
+      this.watcher = new RepoWatcher(settings.repo, logger);
+      this.buildCache = new BuildCache(this.watcher, options.buildCacheBytes);
+    }
     const metas = plugins.filter((p) => p.buildMetadata && p.authenticate);
     if (metas.length === 0) throw new VacfgError("METADATA", "no Metadata plugin loaded");
     if (metas.length > 1) logger.error({ using: metas[0].name }, "multiple Metadata plugins loaded");
@@ -56,9 +73,11 @@ export class Core implements ClientRunApi {
   /** Calls every plugin's init() in order. */
   async init(): Promise<void> {
     for (const p of this.plugins) await p.init?.();
+    this.watcher?.start();
   }
 
   async close(): Promise<void> {
+    this.watcher?.close();
     for (const p of [...this.plugins].reverse()) {
       try {
         await p.close?.();
@@ -179,6 +198,8 @@ export class Core implements ClientRunApi {
 
   async getConfig(client: string): Promise<string> {
     return this.timings.time("Core:GetConfig", async () => {
+      // The repository generation is taken before anything is read, so a change made during the build counts.
+      const generation = await this.buildCache?.begin();
       let meta: ClientMetadata;
       try {
         meta = await this.buildMetadata(client);
@@ -186,9 +207,14 @@ export class Core implements ClientRunApi {
         this.logger.error({ client, err: msg(e) }, "metadata error");
         return serializeXml(el("error", { type: "metadata error" }));
       }
+      const cached = await this.buildCache?.lookup(meta, generation);
+      if (cached && "body" in cached) return cached.body;
       try {
-        const config = await buildConfiguration(meta, { plugins: this.plugins, logger: this.logger, timings: this.timings });
-        return serializeXml(config);
+        const report = { failures: 0 };
+        const config = await buildConfiguration(meta, { plugins: this.plugins, logger: this.logger, timings: this.timings, report });
+        const body = serializeXml(config);
+        if (cached?.ticket) this.buildCache!.store(meta, cached.ticket, body, report.failures > 0);
+        return body;
       } catch (e) {
         if (e instanceof StructureError) return serializeXml(el("error", { type: "structure error" }));
         throw e;
@@ -240,8 +266,8 @@ export class Core implements ClientRunApi {
       set_core_debug: { help: METHOD_HELP.set_core_debug, call: async (d) => this.setDebug(d) },
       expire_metadata_cache: {
         help: METHOD_HELP.expire_metadata_cache,
-        // Metadata is rebuilt on every call from stat-cached files, so there is nothing to expire.
-        call: async () => null,
+        // Metadata is rebuilt on every call from stat-cached files; finished configurations are dropped.
+        call: async () => (this.buildCache?.clear(), null),
       },
     };
     for (const p of this.plugins) {

@@ -3,6 +3,7 @@
 import type { XmlElement } from "../../../protocol/xml.js";
 import type { PluginContext } from "../../core/context.js";
 import type { ClientMetadata } from "../../core/metadata.js";
+import { fingerprint, recordBuildInput } from "../../core/build-inputs.js";
 import { xmlMatch } from "../shared/xml-match.js";
 
 interface Binder {
@@ -34,7 +35,12 @@ export async function renderAuthorizedKeys(spec: XmlElement, meta: ClientMetadat
     if (from) {
       let keyMeta = meta;
       const category = allow.attrs.category;
-      if (allow.attrs.host) keyMeta = await ctx.metadata().buildMetadata(allow.attrs.host, []);
+      if (allow.attrs.host) {
+        const host = allow.attrs.host;
+        // Another client's metadata (its stored profile): a cached build checks it again.
+        await recordBuildInput(meta, `Cfg:metadata:${host}`, async () => fingerprint(await ctx.metadata().buildMetadata(host, [])));
+        keyMeta = await ctx.metadata().buildMetadata(host, []);
+      }
       else if (allow.attrs.group) keyMeta = groupMetadata(allow.attrs.group);
       else if (category && !meta.categories.has(category)) {
         ctx.logger.warn(`Cfg: ${meta.hostname} ignoring Allow from ${from}: No group in category ${category}`);

@@ -6,6 +6,7 @@ import { notGeneratedYet, type PluginContext } from "../../core/context.js";
 import type { ClientMetadata } from "../../core/metadata.js";
 import type { GeneratorRole, Plugin } from "../../core/roles.js";
 import { FileCache } from "../../core/file-cache.js";
+import { recordBuildInput } from "../../core/build-inputs.js";
 import { HostKeyStore, KEY_BASENAMES, type KeyFile } from "./host-keys.js";
 
 const KNOWN_HOSTS = "/etc/ssh/ssh_known_hosts";
@@ -68,6 +69,11 @@ export class SSHbasePlugin implements Plugin, GeneratorRole {
   async knownHostsFor(meta: ClientMetadata): Promise<string> {
     const fixed = this.staticKnownHosts.get(`${this.keys.dir}/ssh_known_hosts`);
     if (fixed !== undefined) return fixed;
+    // Other clients' names, addresses and groups come from the store too: a cached build asks again.
+    return recordBuildInput(meta, `SSHbase:${KNOWN_HOSTS}`, () => this.knownHostsFromKeys(meta));
+  }
+
+  private async knownHostsFromKeys(meta: ClientMetadata): Promise<string> {
     const lines: string[] = this.keys.staticFiles().map((p) => this.keys.read(p).trimEnd());
     const names = await this.allClientNames();
     const pubFiles = this.keys.files().filter((f) => f.basename.endsWith(".pub"));

@@ -1,0 +1,107 @@
+// Change notification for the whole repository: one inotify watch per directory (fs.watch), a
+// generation number that moves on every change, so a request can learn "nothing changed" in O(1)
+// instead of a stat per file. When notification cannot be trusted (symbolic links, too many
+// directories for the inotify limit, a watch error) `reliable` is false and callers check the disk.
+import { watch, readdirSync, lstatSync, realpathSync, type FSWatcher } from "node:fs";
+import { join } from "node:path";
+import type { Logger } from "pino";
+
+/** Directories never watched: version-control internals no repository reader looks into. */
+const SKIPPED = new Set([".git", ".svn", ".hg"]);
+
+export class RepoWatcher {
+  /** Moves (never back) whenever anything under the root changed since it was last read. */
+  generation = 0;
+  reliable = true;
+  private readonly watchers = new Map<string, { ino: number; w: FSWatcher }>();
+  private closed = false;
+
+  constructor(
+    readonly root: string,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Watches every directory under the root (a walk of the tree, at start only). */
+  start(): void {
+    let root: string;
+    try {
+      root = realpathSync(this.root);
+    } catch (e) {
+      return this.unreliable("no repository", { err: (e as Error).message });
+    }
+    this.watchTree(root);
+  }
+
+  /**
+   * Resolves once every change made before the call has been seen. A write queues its inotify
+   * event before the write returns; the event is read in the event loop's poll phase. Two
+   * setImmediate hops guarantee that a whole poll phase began after this call (one hop alone may
+   * land in the check phase of an iteration whose poll already ran).
+   */
+  settle(): Promise<void> {
+    return new Promise((resolve) => setImmediate(() => setImmediate(resolve)));
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const { w } of this.watchers.values()) w.close();
+    this.watchers.clear();
+  }
+
+  private unreliable(why: string, detail: Record<string, unknown>): void {
+    if (!this.reliable) return;
+    this.reliable = false;
+    this.generation++;
+    this.logger.warn({ root: this.root, ...detail }, `repository change notification off (${why}): every request checks the files it uses`);
+    for (const { w } of this.watchers.values()) w.close();
+    this.watchers.clear();
+  }
+
+  private watchTree(dir: string): void {
+    if (!this.reliable || this.closed) return;
+    let ino: number;
+    try {
+      const st = lstatSync(dir);
+      if (st.isSymbolicLink()) return this.unreliable("symbolic link", { path: dir });
+      if (!st.isDirectory()) return;
+      ino = st.ino;
+    } catch {
+      return; // gone again: its parent's event already moved the generation
+    }
+    const known = this.watchers.get(dir);
+    if (known?.ino === ino) return;
+    known?.w.close();
+    try {
+      const w = watch(dir, { persistent: false }, (_event, name) => this.changed(dir, name));
+      w.on("error", () => {
+        // The directory went away (or its watch did): forget it; a new one is found from its parent.
+        this.generation++;
+        if (this.watchers.get(dir)?.w === w) this.watchers.delete(dir);
+        w.close();
+      });
+      this.watchers.set(dir, { ino, w });
+    } catch (e) {
+      return this.unreliable((e as NodeJS.ErrnoException).code ?? "watch failed", { path: dir, err: (e as Error).message });
+    }
+    let names;
+    try {
+      names = readdirSync(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const d of names) {
+      if (d.isSymbolicLink()) return this.unreliable("symbolic link", { path: join(dir, d.name) });
+      if (d.isDirectory() && !SKIPPED.has(d.name)) this.watchTree(join(dir, d.name));
+    }
+  }
+
+  private changed(dir: string, name: string | Buffer | null): void {
+    this.generation++;
+    if (this.closed) return;
+    // A new (or replaced) directory is watched at once; files already in it are seen by the next
+    // build anyway, since the generation moved.
+    if (name === null) return;
+    const n = String(name);
+    if (!SKIPPED.has(n)) this.watchTree(join(dir, n));
+  }
+}
