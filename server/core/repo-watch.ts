@@ -13,7 +13,7 @@ export class RepoWatcher {
   /** Moves (never back) whenever anything under the root changed since it was last read. */
   generation = 0;
   reliable = true;
-  private readonly watchers = new Map<string, { ino: number; w: FSWatcher }>();
+  private readonly watchers = new Map<string, FSWatcher>();
   private closed = false;
 
   constructor(
@@ -44,7 +44,7 @@ export class RepoWatcher {
 
   close(): void {
     this.closed = true;
-    for (const { w } of this.watchers.values()) w.close();
+    for (const w of this.watchers.values()) w.close();
     this.watchers.clear();
   }
 
@@ -53,33 +53,35 @@ export class RepoWatcher {
     this.reliable = false;
     this.generation++;
     this.logger.warn({ root: this.root, ...detail }, `repository change notification off (${why}): every request checks the files it uses`);
-    for (const { w } of this.watchers.values()) w.close();
+    for (const w of this.watchers.values()) w.close();
     this.watchers.clear();
   }
 
-  private watchTree(dir: string): void {
+  /**
+   * Watches `dir` and every directory below it. `again`: the directory was (re)created, so an
+   * existing watch may be on a deleted directory whose inode number the new one reuses.
+   */
+  private watchTree(dir: string, again = false): void {
     if (!this.reliable || this.closed) return;
-    let ino: number;
     try {
       const st = lstatSync(dir);
       if (st.isSymbolicLink()) return this.unreliable("symbolic link", { path: dir });
       if (!st.isDirectory()) return;
-      ino = st.ino;
     } catch {
       return; // gone again: its parent's event already moved the generation
     }
     const known = this.watchers.get(dir);
-    if (known?.ino === ino) return;
-    known?.w.close();
+    if (known && !again) return;
+    known?.close();
     try {
       const w = watch(dir, { persistent: false }, (_event, name) => this.changed(dir, name));
       w.on("error", () => {
         // The directory went away (or its watch did): forget it; a new one is found from its parent.
         this.generation++;
-        if (this.watchers.get(dir)?.w === w) this.watchers.delete(dir);
+        if (this.watchers.get(dir) === w) this.watchers.delete(dir);
         w.close();
       });
-      this.watchers.set(dir, { ino, w });
+      this.watchers.set(dir, w);
     } catch (e) {
       return this.unreliable((e as NodeJS.ErrnoException).code ?? "watch failed", { path: dir, err: (e as Error).message });
     }
@@ -91,7 +93,7 @@ export class RepoWatcher {
     }
     for (const d of names) {
       if (d.isSymbolicLink()) return this.unreliable("symbolic link", { path: join(dir, d.name) });
-      if (d.isDirectory() && !SKIPPED.has(d.name)) this.watchTree(join(dir, d.name));
+      if (d.isDirectory() && !SKIPPED.has(d.name)) this.watchTree(join(dir, d.name), again);
     }
   }
 
@@ -102,6 +104,6 @@ export class RepoWatcher {
     // build anyway, since the generation moved.
     if (name === null) return;
     const n = String(name);
-    if (!SKIPPED.has(n)) this.watchTree(join(dir, n));
+    if (!SKIPPED.has(n)) this.watchTree(join(dir, n), true);
   }
 }
