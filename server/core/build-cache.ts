@@ -19,6 +19,11 @@ export interface BuildTicket {
   metaKey: string;
 }
 
+/** What an entry costs in memory, roughly: the answer and the metadata fingerprint it is keyed on. */
+function sizeOf(ticket: BuildTicket, body: string): number {
+  return body.length + ticket.metaKey.length;
+}
+
 export class BuildCache {
   private readonly built = new Map<string, Built>();
   private bytes = 0;
@@ -27,7 +32,7 @@ export class BuildCache {
 
   constructor(
     private readonly watcher: RepoWatcher,
-    private readonly maxBytes = 64 * 1024 * 1024,
+    private readonly maxBytes = 32 * 1024 * 1024,
   ) {}
 
   /** Call before reading anything for a build: every repository change made before now is then counted. */
@@ -61,9 +66,9 @@ export class BuildCache {
   store(meta: ClientMetadata, ticket: BuildTicket, body: string, failed: boolean): void {
     const { inputs, uncacheable } = buildInputsOf(meta);
     this.drop(meta.hostname);
-    if (failed || uncacheable !== undefined || body.length > this.maxBytes / 4) return;
+    if (failed || uncacheable !== undefined || sizeOf(ticket, body) > this.maxBytes / 4) return;
     this.built.set(meta.hostname, { ...ticket, inputs, body });
-    this.bytes += body.length;
+    this.bytes += sizeOf(ticket, body);
     for (const [name, b] of this.built) {
       if (this.bytes <= this.maxBytes) break;
       this.drop(name, b);
@@ -78,7 +83,7 @@ export class BuildCache {
   private drop(name: string, b = this.built.get(name)): void {
     if (!b) return;
     this.built.delete(name);
-    this.bytes -= b.body.length;
+    this.bytes -= sizeOf(b, b.body);
   }
 
   private async inputsUnchanged(inputs: BuildInput[]): Promise<boolean> {
