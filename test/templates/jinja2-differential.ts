@@ -32,7 +32,15 @@ export class ProbeLike {
 export class Obj {
   constructor(attrs: Record<string, unknown>) {
     Object.assign(this, attrs);
+    const categories = attrs.categories;
+    if (categories instanceof Map) Object.assign(this, { group_in_category: (c: string) => categories.get(c) ?? "" });
   }
+}
+
+/** A template of a test repository and the Cfg entry it renders. */
+export interface TemplateEntry {
+  path: string;
+  name: string;
 }
 
 /** The engine-side value of a tagged JSON value (see jinja2-reference.py). */
@@ -50,21 +58,21 @@ export function fromTagged(v: unknown): unknown {
   return v;
 }
 
-export function renderWithPython(paths: string[], vars: Record<string, unknown>, python = "/usr/bin/python3"): Rendered[] {
+export function renderWithPython(templates: TemplateEntry[], vars: Record<string, unknown>, repo: string, python = "/usr/bin/python3"): Rendered[] {
   const out = execFileSync(python, [join(projectRoot, "test/templates/jinja2-reference.py")], {
-    input: JSON.stringify({ templates: paths, vars }),
+    input: JSON.stringify({ templates, vars, repo }),
     encoding: "utf8",
     maxBuffer: 64 * 1024 * 1024,
   });
   return JSON.parse(out) as Rendered[];
 }
 
-export function renderWithVacfg(paths: string[], vars: Record<string, unknown>, root: string): Rendered[] {
-  const engine = new Jinja2Engine({ loader: new RepoTemplateLoader(root) });
-  const context = Object.fromEntries(Object.entries(vars).map(([k, v]) => [k, fromTagged(v)]));
-  return paths.map((p) => {
+export function renderWithVacfg(templates: TemplateEntry[], vars: Record<string, unknown>, repo: string): Rendered[] {
+  const engine = new Jinja2Engine({ loader: new RepoTemplateLoader(repo) });
+  const common = Object.fromEntries(Object.entries(vars).map(([k, v]) => [k, fromTagged(v)]));
+  return templates.map((t) => {
     try {
-      return { out: engine.renderNamed(p, context) };
+      return { out: engine.renderNamed(t.path, { ...common, name: t.name, path: t.name, source_path: t.path, repo }) };
     } catch (e) {
       if (e instanceof TemplateError) return { error: `${e.kind}: ${e.detail} (${e.file}:${e.line})` };
       throw e;

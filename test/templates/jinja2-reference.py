@@ -1,6 +1,7 @@
 # Renders templates with Python's Jinja2 set up as Bcfg2's CfgJinja2Generator sets it up:
 # RelEnvironment(loader=FileSystemLoader('/'), keep_trailing_newline=True), default Undefined.
-# stdin: {"templates": [absolute paths], "vars": {...}}; values tagged {"__probe__": s},
+# stdin: {"templates": [{"path": absolute path, "name": entry name}], "repo": dir, "vars": {...}}
+# (each template also gets Bcfg2's name, path, source_path and repo); values tagged {"__probe__": s},
 # {"__tuple__": [...]}, {"__set__": [...]}, {"__float__": x}, {"__object__": {...}} become a
 # str subclass with .json, tuple, set, float and an object with attributes.
 # stdout: one {"out": text} or {"error": "Type: message"} per template.
@@ -32,6 +33,8 @@ class ProbeData(str):
 class Obj(object):
     def __init__(self, attrs):
         self.__dict__.update(attrs)
+        if "categories" in attrs:  # ClientMetadata.group_in_category
+            self.group_in_category = lambda category: attrs["categories"].get(category, "")
 
 
 def convert(v):
@@ -56,9 +59,10 @@ req = json.load(sys.stdin)
 env = RelEnvironment(loader=FileSystemLoader("/"), keep_trailing_newline=True)
 variables = dict((k, convert(v)) for k, v in req["vars"].items())
 out = []
-for path in req["templates"]:
+for t in req["templates"]:
+    context = dict(variables, name=t["name"], path=t["name"], source_path=t["path"], repo=req["repo"])
     try:
-        out.append({"out": env.get_template(path).render(variables)})
+        out.append({"out": env.get_template(t["path"]).render(context)})
     except Exception as e:
         out.append({"error": "%s: %s" % (type(e).__name__, e)})
 json.dump(out, sys.stdout)

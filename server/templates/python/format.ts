@@ -115,6 +115,7 @@ function intFromNumber(v: unknown): number {
 export function toInt(v: unknown, base = 10): number {
   const s = strValue(v);
   if (s !== undefined) {
+    if (base !== 0 && (base < 2 || base > 36)) throw new PyException("ValueError", "int() base must be >= 2 and <= 36, or 0");
     let t = s.trim().replace(/(?<=\w)_(?=\w)/g, "");
     let neg = false;
     if (/^[+-]/.test(t)) {

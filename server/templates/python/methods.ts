@@ -343,7 +343,7 @@ const DICT: Table<unknown> = {
     return null;
   },
   pop: (d) => (a, k) => {
-    const [key, dflt] = p("pop", [["key", REQUIRED], ["default", REQUIRED]], a, k);
+    const [key, dflt] = p("pop", [["key", REQUIRED], ["default", null]], a, k);
     if (!mappingHas(d, key)) {
       if (a.length < 2 && !k.has("default")) throw new PyException("KeyError", pyRepr(key));
       return dflt;

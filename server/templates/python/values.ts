@@ -247,6 +247,7 @@ export function pyRepr(v: unknown): string {
   }
   const s = strValue(v);
   if (s !== undefined) return strRepr(s);
+  if (v instanceof PyFloat) return floatRepr(v.v);
   if (v instanceof PyTuple) return v.length === 1 ? `(${pyRepr(v[0])},)` : `(${v.map(pyRepr).join(", ")})`;
   if (Array.isArray(v)) return `[${v.map(pyRepr).join(", ")}]`;
   if (v instanceof Set) return v.size ? `{${[...v].map(pyRepr).join(", ")}}` : "set()";
