@@ -13,6 +13,8 @@ export interface AgentOptions {
   user: string;
   password: string;
   ca?: string;
+  /** --insecure: talk to a server whose certificate is not checked (no CA). Off by default. */
+  insecure: boolean;
   cert?: string;
   key?: string;
   retries: number;
@@ -53,6 +55,7 @@ export function defaultOptions(): AgentOptions {
     server: "https://localhost:6789",
     user: "root",
     password: "",
+    insecure: false,
     retries: 3,
     retryDelayMs: 1000,
     timeoutMs: 90_000,
@@ -141,6 +144,7 @@ export const USAGE = `usage: vacfg agent [options]
   -C FILE        config file (default /etc/vacfg.conf)
   -S URL         server URL (https://host:port)     -u USER   client name (default root)
   -x PASSWORD    password                            --ca FILE / --cert FILE / --key FILE
+  --insecure     without a CA, talk to any server anyway (the password goes to whoever answers)
   -p PROFILE     assert this profile                 -l MODE   whitelist|blacklist|none
   -n             dry run                             -I        interactive
   -r MODE        remove extra all|services|packages|users
@@ -150,7 +154,7 @@ export const USAGE = `usage: vacfg agent [options]
   -k             kevlar (keep going; re-inventory)   -P        paranoid backups
   -O             no run lock (another run may be going on)
   -R N / -y SEC  retries / delay between tries       -t SEC    request timeout
-  --root DIR     apply everything under DIR instead of /
+  --root DIR     apply everything under DIR instead of / (probes run chrooted into DIR: needs root)
   --stats-file F also write the statistics document to F
   --exit-dirty   exit 3 when the run finished but entries are still bad (with -n: would change)
   -v / -d        verbose (why each bad entry is bad) / debug (and the diff of each bad file)`;
@@ -179,7 +183,8 @@ export function parseAgentArgs(argv: string[]): AgentOptions | "help" {
       case "-S": case "--server": o.server = val(); break;
       case "-u": case "--user": o.user = val(); break;
       case "-x": case "--password": o.password = val(); break;
-      case "--ca": o.ca = val(); break;
+      case "--ca": case "--ca-cert": o.ca = val(); break;
+      case "--insecure": o.insecure = true; break;
       case "--cert": o.cert = val(); break;
       case "--key": o.key = val(); break;
       case "-p": case "--profile": o.profile = val(); break;

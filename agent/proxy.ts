@@ -9,7 +9,7 @@ import type { Logger } from "./log.js";
 import type { AgentOptions } from "./options.js";
 
 /** The connection settings of the agent's options, with the server URL under its own name. */
-export interface ProxyOptions extends Pick<AgentOptions, "user" | "password" | "ca" | "cert" | "key" | "retries" | "retryDelayMs" | "timeoutMs"> {
+export interface ProxyOptions extends Pick<AgentOptions, "user" | "password" | "ca" | "insecure" | "cert" | "key" | "retries" | "retryDelayMs" | "timeoutMs"> {
   url: string;
   log: Logger;
 }
@@ -34,16 +34,22 @@ export class XmlRpcProxy {
         throw new VacfgError("AGENT_CONFIG", `${what} ${p}: ${(e as Error).message}`);
       }
     };
+    // Upstream only warns and then sends the password to whatever answers; vacfg refuses unless told.
+    if (!o.ca && !o.insecure) {
+      throw new VacfgError(
+        "AGENT_CONFIG",
+        `no CA to verify the server ${this.target.host} with: give --ca FILE (or [communication] ca in the config file), or --insecure to send the password to whatever server answers`,
+      );
+    }
     this.agent = new Agent({
       keepAlive: true,
       maxSockets: 1,
       ca: read("--ca", o.ca),
       cert: read("--cert", o.cert),
       key: read("--key", o.key),
-      // without a CA the upstream client also talks to any server (with a warning)
       rejectUnauthorized: !!o.ca,
     });
-    if (!o.ca) o.log.warn(`no CA given: the server certificate of ${this.target.host} is not verified`);
+    if (!o.ca) o.log.warn(`--insecure: the server certificate of ${this.target.host} is not verified; the password goes to whatever server answers`);
     this.auth = "Basic " + Buffer.from(`${o.user}:${o.password}`).toString("base64");
   }
 

@@ -1,6 +1,6 @@
 // Paths under the target root (--root): resolving a client path the way a chroot would, so a
 // symlink inside the root that points at an absolute path never escapes to the host.
-import { lstatSync, readlinkSync } from "node:fs";
+import { existsSync, lstatSync, readlinkSync } from "node:fs";
 import { posix } from "node:path";
 
 const MAX_HOPS = 40;
@@ -44,4 +44,15 @@ export function inRoot(root: string, clientPath: string): string {
     parts.unshift(...tparts);
   }
   return posix.join(root, ...resolved);
+}
+
+/**
+ * Why `program` (a path inside the root) cannot be run chrooted into `root`, or undefined when it
+ * can: chroot(2) needs root, and the program must exist inside the root.
+ */
+export function chrootRefusal(root: string, program: string): string | undefined {
+  const uid = process.getuid?.();
+  if (uid !== 0) return `running ${program} chrooted into ${root} needs root (this agent runs as uid ${uid ?? "unknown"})`;
+  if (!existsSync(inRoot(root, program))) return `${root} has no ${program} to chroot into`;
+  return undefined;
 }

@@ -76,7 +76,11 @@ export async function runAgent(o: AgentOptions, log: Logger, tools: Tool[] = def
         return fatal(`Failed to read cached configuration from: ${o.file}: ${(e as Error).message}`);
       }
     } else {
-      proxy = new XmlRpcProxy({ url: o.server, user: o.user, password: o.password, ca: o.ca, cert: o.cert, key: o.key, retries: o.retries, retryDelayMs: o.retryDelayMs, timeoutMs: o.timeoutMs, log });
+      try {
+        proxy = new XmlRpcProxy({ url: o.server, user: o.user, password: o.password, ca: o.ca, insecure: o.insecure, cert: o.cert, key: o.key, retries: o.retries, retryDelayMs: o.retryDelayMs, timeoutMs: o.timeoutMs, log });
+      } catch (e) {
+        return fatal((e as Error).message);
+      }
       const p = proxy;
       const call = async (what: string, method: string, ...args: Parameters<XmlRpcProxy["call"]>[1][]) => {
         try {
@@ -107,7 +111,7 @@ export async function runAgent(o: AgentOptions, log: Logger, tools: Tool[] = def
           ctxItem.source = probe.source;
           continue;
         }
-        const r = await runProbe(probe, o.probeTimeoutMs, log);
+        const r = await runProbe(probe, o.probeTimeoutMs, log, o.root);
         if (r.failure) {
           if (o.exitOnProbeFailure) fatal(`Failed to execute probe ${probe.name}: ${r.failure}`);
           log.error(`Failed to execute probe ${probe.name}: ${r.failure}`);

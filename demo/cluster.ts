@@ -6,6 +6,7 @@ import { randomBytes } from "node:crypto";
 import { cp, mkdir, mkdtemp, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { CTX_SIGNING_KEY, ensureCtxSigningKey, publicKeyPathFor } from "../server/admin/ctx-signing-key.js";
 import { createCa, issueCertificate } from "../server/admin/tls-material.js";
 import { openStore } from "../server/store/open-store.js";
 import { BOOT_MARKER } from "../hypervisor/appliance/boot-protocol.js";
@@ -99,12 +100,19 @@ export async function runClusterDemo(o: ClusterDemoOptions): Promise<ClusterDemo
     const serverCa = createCa("vacfg demo server CA");
     const serverCert = issueCertificate(serverCa, { cn: bridgeIp, altNames: [bridgeIp], usage: "server" });
     const password = randomBytes(12).toString("base64url");
-    const server = await startServerInNetns(netnsName, { repo, dataDir: serverDir, host: bridgeIp, password, tls: { cert: serverCert.certPem, key: serverCert.keyPem, ca: serverCa.certPem }, logLevel: "info" });
+    // The site's parameter signing key: the workspace signs each node's parameters, the server
+    // derives the head/worker groups only from parameters that verify with the public half.
+    const siteDir = join(work, "site");
+    await mkdir(siteDir);
+    const signingKey = join(siteDir, CTX_SIGNING_KEY);
+    ensureCtxSigningKey(signingKey);
+    const contextKeys = [await readFile(publicKeyPathFor(signingKey), "utf8")];
+    const server = await startServerInNetns(netnsName, { repo, dataDir: serverDir, host: bridgeIp, password, tls: { cert: serverCert.certPem, key: serverCert.keyPem, ca: serverCa.certPem }, contextKeys, logLevel: "info" });
     cleanups.unshift(() => server.stop());
     progress(`configuration server ${server.url} (pid ${server.pid}) serving a copy of ${o.repo}`);
 
     // The workspace: store, driver by availability, the Torque appliance, the site of Figure 1.
-    const siteCa = writeSiteCa(join(work, "site-ca"), { commonName: "cluster site CA" });
+    const siteCa = writeSiteCa(join(siteDir, "ca"), { commonName: "cluster site CA" });
     const store = await openStore(`sqlite:${join(work, "workspace.db")}`);
     cleanups.unshift(() => store.close());
     const drivers = defaultDrivers({ stateDir: join(work, "d"), netns: netnsName, kvmBoot: { kernel: image.vmlinuz, initrd: image.initrd, marker: BOOT_MARKER }, kvmCacheFile: join(cacheDir, "kvm-verdict.json") });
@@ -115,7 +123,7 @@ export async function runClusterDemo(o: ClusterDemoOptions): Promise<ClusterDemo
       store,
       driver,
       drivers,
-      site: figure1Site(siteCa),
+      site: figure1Site(siteCa, signingKey),
       appliances: { torque: { template: TORQUE_CONTEXT_TEMPLATE, base: image.base, kernel: image.vmlinuz, initrd: image.initrd } },
       stateDir: join(work, "vms"),
       network: { taps: ns.taps },

@@ -16,12 +16,14 @@ export interface ConfigServerOptions {
   /** The site password clients authenticate with. */
   password: string;
   tls: { cert: string; key: string; ca: string };
+  /** The site's parameter-signing public keys (PEM): only parameters signed with them derive groups. */
+  contextKeys: string[];
   logLevel?: "debug" | "info" | "warn" | "error" | "silent";
 }
 
 export function startConfigServer(o: ConfigServerOptions): Promise<StartedServer> {
   return startServer({
-    settings: { repo: o.repo, dataDir: o.dataDir, password: o.password, plugins: [], defaultAuth: "cert+password", allowedProbeGroups: [] },
+    settings: { repo: o.repo, dataDir: o.dataDir, password: o.password, plugins: [], defaultAuth: "cert+password", allowedProbeGroups: [], contextKeys: o.contextKeys },
     listen: { host: o.host, port: o.port ?? 0 },
     tls: o.tls,
     storeUrl: `sqlite:${join(o.dataDir, "store.db")}`,

@@ -23,9 +23,10 @@ export const FIGURE1_USERS = [
   { name: "bob", value: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFigure1BobKeyxxxxxxxxxxxxxxxxxxxxxxxxxxxx bob@site" },
 ];
 
-/** Figure 1's network: DNS 10.0.0.1 and 10.0.0.2, domain "cluster", nodes from 10.0.0.10 on. */
-export function figure1Site(ca: { cert: string; key: string }): SiteFile {
+/** Figure 1's network: DNS 10.0.0.1 and 10.0.0.2, domain "cluster", nodes from 10.0.0.10 on; `signingKey` signs the parameter files. */
+export function figure1Site(ca: { cert: string; key: string }, signingKey?: string): SiteFile {
   return {
+    ...(signingKey ? { signingKey } : {}),
     domain: "cluster",
     dnsServers: ["10.0.0.1", "10.0.0.2"],
     pools: { cluster: { cidr: "10.0.0.0/24", range: ["10.0.0.10", "10.0.0.99"], gateway: "10.0.0.1", reserved: ["10.0.0.2"] } },

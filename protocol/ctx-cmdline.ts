@@ -1,8 +1,9 @@
 // The `vacfg.ctx=` kernel argument: parameters as base64url(deflate-raw(compact JSON)), so
 // they survive any boot loader's quoting and fit the small command-line budgets of Linux and Xen.
+// A signed file's "@node"/"@signature" ride along inside the JSON (about 110 more characters).
 import { deflateRawSync, inflateRawSync } from "node:zlib";
 import { ProtocolError } from "./errors.js";
-import { parameterFileFromJson, parameterFileToJson, type ParameterFile } from "./params.js";
+import { parameterFileToJson, signedParametersFromJson, type ParamSignature, type ParameterFile, type SignedParameters } from "./params.js";
 
 export const CTX_ARG = "vacfg.ctx";
 /** Version tag inside the value, so the encoding can change without breaking old agents. */
@@ -11,14 +12,14 @@ const VERSION = "1.";
 const MAX_INFLATED = 256 * 1024;
 
 /** The whole argument, `vacfg.ctx=1.<base64url>`. */
-export function encodeCtxArg(params: ParameterFile): string {
-  const json = JSON.stringify(parameterFileToJson(params));
+export function encodeCtxArg(params: ParameterFile, signature?: ParamSignature): string {
+  const json = JSON.stringify(parameterFileToJson(params, signature));
   const packed = deflateRawSync(Buffer.from(json, "utf8"), { level: 9 });
   return `${CTX_ARG}=${VERSION}${packed.toString("base64url")}`;
 }
 
 /** Finds `vacfg.ctx=` in a kernel command line and decodes it; undefined when absent. */
-export function decodeCtxFromCmdline(cmdline: string, source = "kernel command line"): ParameterFile | undefined {
+export function decodeCtxFromCmdline(cmdline: string, source = "kernel command line"): SignedParameters | undefined {
   // Kernel args are space separated; the value is base64url so it never needs quotes.
   const arg = cmdline
     .split(/\s+/)
@@ -29,7 +30,7 @@ export function decodeCtxFromCmdline(cmdline: string, source = "kernel command l
 }
 
 /** Decodes the value part (after `vacfg.ctx=`). Errors are PARAMS_INVALID. */
-export function decodeCtxValue(value: string, source = "kernel command line"): ParameterFile {
+export function decodeCtxValue(value: string, source = "kernel command line"): SignedParameters {
   if (!value.startsWith(VERSION)) {
     throw new ProtocolError("PARAMS_INVALID", `${source}: ${CTX_ARG} has unknown encoding version (expected "${VERSION}")`);
   }
@@ -42,5 +43,5 @@ export function decodeCtxValue(value: string, source = "kernel command line"): P
   } catch (err) {
     throw new ProtocolError("PARAMS_INVALID", `${source}: ${CTX_ARG} does not decode: ${(err as Error).message}`, { cause: err });
   }
-  return parameterFileFromJson(json, `${source} (${CTX_ARG})`);
+  return signedParametersFromJson(json, `${source} (${CTX_ARG})`);
 }

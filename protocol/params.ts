@@ -1,5 +1,8 @@
 // The contextualization parameter file (paper Figure 1) as a typed value: parse, serialize,
-// and the JSON form the agent sends as the `vacfg-context` probe.
+// and the JSON form the agent sends as the `vacfg-context` probe. A file the site signed carries
+// the node it was made for and an Ed25519 signature over signedParametersMessage (node + the
+// canonical JSON form): as <Parameters node= signature=> in XML, as "@node"/"@signature" in JSON,
+// so the signature survives every delivery (file, kernel command line, DHCP, NoCloud).
 import { ProtocolError } from "./errors.js";
 import { el, parseXml, serializeXml, type XmlElement } from "./xml.js";
 
@@ -16,6 +19,21 @@ export type ParameterFile = Map<string, ParamValue>;
 /** The JSON form: a value is a string; a list is string[], or {name?, value}[] when any item is named. */
 export type ParamJson = string | string[] | { name?: string; value: string }[];
 export type ParameterFileJson = Record<string, ParamJson>;
+
+/** Who the site made a parameter file for, and its Ed25519 signature (base64, 64 bytes). */
+export interface ParamSignature {
+  node: string;
+  signature: string;
+}
+
+/** A parameter file with its signature, when it has one. */
+export interface SignedParameters {
+  params: ParameterFile;
+  signature?: ParamSignature;
+}
+
+/** The JSON keys of the signature; "@" is never in a parameter name, so they cannot collide. */
+export const SIGNATURE_JSON_KEYS = { node: "@node", signature: "@signature" } as const;
 
 /** Name of the probe whose data is toJSON(params); templates read metadata.Probes['vacfg-context'].json. */
 export const CONTEXT_PROBE_NAME = "vacfg-context";
@@ -51,8 +69,27 @@ function strayCloseHint(xml: string): string {
   return `; the root is closed by </Parameters> at line ${line} before the document ends`;
 }
 
-/** Parses a parameter file; errors (PARAMS_INVALID) name source:line and the Param. */
+/** Parses a parameter file, ignoring its signature; errors (PARAMS_INVALID) name source:line and the Param. */
 export function parseParameterFile(xml: string, source = "parameter file"): ParameterFile {
+  return parseSignedParameterFile(xml, source).params;
+}
+
+const NODE_RE = /^[A-Za-z0-9_.-]{1,253}$/;
+const SIGNATURE_RE = /^[A-Za-z0-9+/]{86}==$/;
+
+/** Checks the two signature fields (both or neither); `where(field)` names them in errors. */
+function signatureOf(node: string | undefined, signature: string | undefined, where: (field: string) => string): ParamSignature | undefined {
+  if (node === undefined && signature === undefined) return undefined;
+  if (node === undefined || signature === undefined) {
+    throw new ProtocolError("PARAMS_INVALID", `${where(node === undefined ? "node" : "signature")}: missing (a signed parameter file has both node and signature)`);
+  }
+  if (!NODE_RE.test(node)) throw new ProtocolError("PARAMS_INVALID", `${where("node")}: "${node.slice(0, 64)}" is not a node name`);
+  if (!SIGNATURE_RE.test(signature)) throw new ProtocolError("PARAMS_INVALID", `${where("signature")}: not a base64 Ed25519 signature (64 bytes)`);
+  return { node, signature };
+}
+
+/** Parses a parameter file with its signature attributes (<Parameters node= signature=>). */
+export function parseSignedParameterFile(xml: string, source = "parameter file"): SignedParameters {
   let root: XmlElement;
   try {
     root = parseXml(xml, { source, maxBytes: MAX_BYTES });
@@ -62,6 +99,10 @@ export function parseParameterFile(xml: string, source = "parameter file"): Para
     throw new ProtocolError("PARAMS_INVALID", `${msg} (not a well-formed parameter file${strayCloseHint(xml)})`, { cause: err });
   }
   if (root.tag !== "Parameters") fail(source, root.line, `root element is <${root.tag}>, expected <Parameters>`);
+  for (const a of Object.keys(root.attrs)) {
+    if (a !== "node" && a !== "signature") fail(source, root.line, `<Parameters>: unknown attribute ${a}`);
+  }
+  const signature = signatureOf(root.attrs.node, root.attrs.signature, (f) => `${source}:${root.line ?? "?"}: <Parameters> ${f}=`);
   if (root.text !== undefined && root.text.trim() !== "") fail(source, root.line, "<Parameters> may hold only <Param> elements");
   const out: ParameterFile = new Map();
   for (const p of root.children) {
@@ -101,12 +142,12 @@ export function parseParameterFile(xml: string, source = "parameter file"): Para
     }
     out.set(name, { kind: "list", items });
   }
-  return out;
+  return signature ? { params: out, signature } : { params: out };
 }
 
 /** The element tree of a parameter file (attribute order: name, value). */
-export function parameterFileToXml(params: ParameterFile): XmlElement {
-  const root = el("Parameters");
+export function parameterFileToXml(params: ParameterFile, signature?: ParamSignature): XmlElement {
+  const root = el("Parameters", signature ? { node: signature.node, signature: signature.signature } : {});
   for (const [name, v] of params) {
     if (v.kind === "value") {
       root.children.push(el("Param", { name, value: v.value }));
@@ -119,12 +160,12 @@ export function parameterFileToXml(params: ParameterFile): XmlElement {
 }
 
 /** Serializes with an XML declaration and indentation, ending in a newline (it is a file humans read). */
-export function serializeParameterFile(params: ParameterFile): string {
-  return serializeXml(parameterFileToXml(params), { pretty: true, declaration: true }) + "\n";
+export function serializeParameterFile(params: ParameterFile, signature?: ParamSignature): string {
+  return serializeXml(parameterFileToXml(params, signature), { pretty: true, declaration: true }) + "\n";
 }
 
-/** The JSON form sent as probe data of CONTEXT_PROBE_NAME. */
-export function parameterFileToJson(params: ParameterFile): ParameterFileJson {
+/** The JSON form sent as probe data of CONTEXT_PROBE_NAME (with "@node"/"@signature" when signed). */
+export function parameterFileToJson(params: ParameterFile, signature?: ParamSignature): ParameterFileJson {
   const out: ParameterFileJson = {};
   for (const [name, v] of params) {
     if (v.kind === "value") out[name] = v.value;
@@ -132,7 +173,30 @@ export function parameterFileToJson(params: ParameterFile): ParameterFileJson {
       out[name] = v.items.map((i) => (i.name !== undefined ? { name: i.name, value: i.value } : { value: i.value }));
     } else out[name] = v.items.map((i) => i.value);
   }
+  if (signature) {
+    out[SIGNATURE_JSON_KEYS.node] = signature.node;
+    out[SIGNATURE_JSON_KEYS.signature] = signature.signature;
+  }
   return out;
+}
+
+/** What the site signs: a fixed context, the node, and the canonical (compact JSON) form of the parameters. */
+export function signedParametersMessage(node: string, params: ParameterFile): Buffer {
+  return Buffer.from(`vacfg-params/1\n${node.toLowerCase()}\n${JSON.stringify(parameterFileToJson(params))}`, "utf8");
+}
+
+/** parameterFileFromJson, plus the "@node"/"@signature" pair when present. */
+export function signedParametersFromJson(json: unknown, source = "parameter JSON"): SignedParameters {
+  if (typeof json !== "object" || json === null || Array.isArray(json)) {
+    throw new ProtocolError("PARAMS_INVALID", `${source}: expected a JSON object`);
+  }
+  const { [SIGNATURE_JSON_KEYS.node]: node, [SIGNATURE_JSON_KEYS.signature]: sig, ...rest } = json as Record<string, unknown>;
+  for (const [k, v] of [["@node", node], ["@signature", sig]] as const) {
+    if (v !== undefined && typeof v !== "string") throw new ProtocolError("PARAMS_INVALID", `${source}: "${k}" is not a string`);
+  }
+  const signature = signatureOf(node as string | undefined, sig as string | undefined, (f) => `${source}: "@${f}"`);
+  const params = parameterFileFromJson(rest, source);
+  return signature ? { params, signature } : { params };
 }
 
 /** Inverse of parameterFileToJson; input is untrusted (it may come off a kernel command line). */

@@ -5,7 +5,7 @@ import { get as httpsGet } from "node:https";
 import { join } from "node:path";
 import { decodeCtxFromCmdline } from "../../protocol/ctx-cmdline.js";
 import { ProtocolError } from "../../protocol/errors.js";
-import { CONTEXT_FILE_PATH, parseParameterFile, type ParameterFile } from "../../protocol/params.js";
+import { CONTEXT_FILE_PATH, parseSignedParameterFile, type SignedParameters } from "../../protocol/params.js";
 
 export type ParamSource = "file" | "cmdline" | "dhcp" | "nocloud";
 
@@ -24,11 +24,11 @@ export interface LocateInput {
   caPem?: string;
 }
 
-export interface LocatedParameters {
+/** The parameters and their signature (when the site signed them), and where they were found. */
+export interface LocatedParameters extends SignedParameters {
   source: ParamSource;
   /** The file, URL or "kernel command line" the parameters came from. */
   origin: string;
-  params: ParameterFile;
 }
 
 const MAX_FETCH = 4 * 1024 * 1024;
@@ -43,19 +43,19 @@ export async function locateParameters(input: LocateInput): Promise<LocatedParam
 
   const patched = join(root, CONTEXT_FILE_PATH);
   const patchedText = readIfExists(patched);
-  if (patchedText !== undefined) return { source: "file", origin: patched, params: parseParameterFile(patchedText, patched) };
+  if (patchedText !== undefined) return { source: "file", origin: patched, ...parseSignedParameterFile(patchedText, patched) };
 
   const cmdline = input.cmdline ?? readIfExists(join(root, "proc/cmdline"));
   if (cmdline !== undefined) {
-    const params = decodeCtxFromCmdline(cmdline);
-    if (params) return { source: "cmdline", origin: "kernel command line", params };
+    const found = decodeCtxFromCmdline(cmdline);
+    if (found) return { source: "cmdline", origin: "kernel command line", ...found };
   }
 
   for (const lf of input.dhcpLeaseFiles ?? [join(root, "run/vacfg/dhcp-ctx-url")]) {
     const loc = readIfExists(lf)?.trim();
     if (!loc) continue;
     const { origin, text } = await fetchLocation(root, loc, lf, input.fetchTimeoutMs ?? 10000, input.caPem);
-    return { source: "dhcp", origin, params: parseParameterFile(text, origin) };
+    return { source: "dhcp", origin, ...parseSignedParameterFile(text, origin) };
   }
 
   const seeds = [join(root, "var/lib/cloud/seed/nocloud"), join(root, "var/lib/cloud/seed/nocloud-net"), ...(input.nocloudDirs ?? [])];
@@ -63,7 +63,7 @@ export async function locateParameters(input: LocateInput): Promise<LocatedParam
     const userData = readIfExists(join(dir, "user-data"));
     if (userData === undefined) continue;
     const text = contextFromUserData(userData);
-    if (text !== undefined) return { source: "nocloud", origin: join(dir, "user-data"), params: parseParameterFile(text, `${dir}/user-data`) };
+    if (text !== undefined) return { source: "nocloud", origin: join(dir, "user-data"), ...parseSignedParameterFile(text, `${dir}/user-data`) };
   }
   return undefined;
 }

@@ -1,10 +1,9 @@
 // The Action tool: commands run before (pre) or after (post) a bundle's changes, when="always" or
 // only when the bundle was modified, status="check" (exit code counts) or "ignore". Under --root
-// they run chrooted into the root; when the root has no /bin/sh they cannot, and the entry says why.
-import { existsSync } from "node:fs";
+// they run chrooted into the root; when they cannot (no /bin/sh there, not root) the entry says why.
 import { actionEntry } from "../../protocol/entries.js";
 import type { XmlElement } from "../../protocol/xml.js";
-import { inRoot } from "../root.js";
+import { chrootRefusal } from "../root.js";
 import type { States, Tool, ToolContext } from "./tool.js";
 
 export class ActionTool implements Tool {
@@ -28,8 +27,9 @@ export class ActionTool implements Tool {
     if (ctx.interactive && !(await ctx.prompt(`Run Action ${a.name}, ${a.command}: (y/N): `))) return false;
     let argv = ["/bin/sh", "-c", a.command];
     if (ctx.root !== "/") {
-      if (!existsSync(inRoot(ctx.root, "/bin/sh"))) {
-        entry.attrs.current_failure = `not run: ${ctx.root} has no /bin/sh to chroot into`;
+      const refused = chrootRefusal(ctx.root, "/bin/sh");
+      if (refused) {
+        entry.attrs.current_failure = `not run: ${refused}`;
         ctx.log.error(`Action ${a.name}: ${entry.attrs.current_failure}`);
         return a.status === "ignore";
       }

@@ -1,6 +1,6 @@
 // `vacfg demo agent` (`npm run demo`): the main job on embedded defaults. Starts the configuration
 // server on a copy of the example repository, assembles the Figure 1 parameters for a 5-node Torque
-// cluster, delivers them into two sandbox roots (head node and a worker) where an image patch would
+// cluster signed with the site key (the server checks them with its public half), delivers them into two sandbox roots (head node and a worker) where an image patch would
 // put them, and runs the agent twice in each: the first run configures, the second finds nothing to do.
 import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
@@ -15,6 +15,7 @@ import { parseContextTemplate } from "../../protocol/ctx-template.js";
 import { assemble } from "../../hypervisor/ctx/assemble.js";
 import { writeSiteCa } from "../../hypervisor/ctx/site-ca.js";
 import { FIGURE1_USERS, TORQUE_CONTEXT_TEMPLATE, figure1Site } from "../../demo/torque-appliance.js";
+import { CTX_SIGNING_KEY } from "../../server/admin/ctx-signing-key.js";
 import { ensureDefaults } from "../../server/admin/ensure-defaults.js";
 import { startServer } from "../../server/start-server.js";
 
@@ -42,7 +43,7 @@ export function registerDemoAgent(program: Command): void {
       try {
         console.log(`server: ${server.url} (repository ${cfg.settings.repo}, store ${cfg.storeUrl})`);
         const ca = writeSiteCa(join(dir, "site-ca"));
-        const nodes = assemble(parseContextTemplate(TORQUE_CONTEXT_TEMPLATE, "torque template"), figure1Site({ cert: ca.cert, key: ca.key }), {
+        const nodes = assemble(parseContextTemplate(TORQUE_CONTEXT_TEMPLATE, "torque template"), figure1Site({ cert: ca.cert, key: ca.key }, join(dir, CTX_SIGNING_KEY)), {
           count: 5,
           users: FIGURE1_USERS,
         });
@@ -55,7 +56,7 @@ export function registerDemoAgent(program: Command): void {
           }
           const ctx = join(root, CONTEXT_FILE_PATH);
           mkdirSync(dirname(ctx), { recursive: true });
-          writeFileSync(ctx, serializeParameterFile(node.params), { mode: 0o600 });
+          writeFileSync(ctx, serializeParameterFile(node.params, node.signature), { mode: 0o600 });
           const args = ["-S", server.url, "-u", node.fqdn, "-x", cfg.settings.password, "--ca", cfg.tlsFiles.ca, "--root", root, "-q"];
           console.log(`\n== ${node.fqdn} (${node === nodes[0] ? "head node" : "worker"}), root ${root}`);
           console.log(`first run:  ${await agentRun(args, join(dir, `${node.fqdn}.stats1.xml`))}`);

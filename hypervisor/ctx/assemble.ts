@@ -1,9 +1,11 @@
 // Assembly: template + site file + instance request -> one parameter file per node.
 // Binding rules are in hypervisor/README.md; every refusal is CTX_BINDING naming the parameter.
-import { createHash } from "node:crypto";
+import { createHash, type KeyObject } from "node:crypto";
 import type { ContextTemplate, TemplateParam } from "../../protocol/ctx-template.js";
 import { VacfgError } from "../../protocol/errors.js";
-import type { ParamJson, ParamValue, ParameterFile } from "../../protocol/params.js";
+import type { ParamJson, ParamSignature, ParamValue, ParameterFile } from "../../protocol/params.js";
+import { signParameters } from "../../protocol/params-signature.js";
+import { ensureCtxSigningKey, loadCtxSigningKey } from "../../server/admin/ctx-signing-key.js";
 import { AddressPool } from "./address-pool.js";
 import { generate, generatorPhase, type DeployNode, type Deployment } from "./generators.js";
 import { loadSiteCa, type SiteCa } from "./site-ca.js";
@@ -13,6 +15,8 @@ export interface AssembledNode extends DeployNode {
   /** The node's address from the template's first address-pool parameter, if any. */
   address?: string;
   params: ParameterFile;
+  /** The site's signature over params, made for this node's FQDN (when the site has a signing key). */
+  signature?: ParamSignature;
   /** True when any parameter the node got is marked secret: deliver with mode 0600, never on a command line. */
   secret: boolean;
   secretNames: string[];
@@ -135,6 +139,11 @@ export function assemble(template: ContextTemplate, site: SiteFile, req: Instanc
   // Addresses first, in node order, so node i always gets the i-th free address of each pool.
   if (firstPoolParam) for (const n of nodes) deployment.primaryAddress(n);
 
+  let signingKey: KeyObject | undefined;
+  if (site.signingKey) {
+    ensureCtxSigningKey(site.signingKey);
+    signingKey = loadCtxSigningKey(site.signingKey);
+  }
   const order = [...template.params].sort((a, b) => generatorPhase(a.generator) - generatorPhase(b.generator));
   return nodes.map((node) => {
     const nodeOwn = req.nodeParams?.[node.name] ?? req.nodeParams?.[node.fqdn] ?? {};
@@ -151,7 +160,8 @@ export function assemble(template: ContextTemplate, site: SiteFile, req: Instanc
     }
     const secretNames = template.params.filter((p) => p.secret && params.has(p.name)).map((p) => p.name);
     const address = firstPoolParam ? deployment.primaryAddress(node) : undefined;
-    return { ...node, ...(address ? { address } : {}), params, secret: secretNames.length > 0, secretNames };
+    const signature = signingKey ? signParameters(params, node.fqdn, signingKey) : undefined;
+    return { ...node, ...(address ? { address } : {}), params, ...(signature ? { signature } : {}), secret: secretNames.length > 0, secretNames };
   });
 }
 

@@ -3,7 +3,7 @@
 import { encodeCtxArg, decodeCtxFromCmdline, CTX_ARG } from "../../protocol/ctx-cmdline.js";
 import type { ContextTemplate } from "../../protocol/ctx-template.js";
 import { VacfgError } from "../../protocol/errors.js";
-import type { ParameterFile } from "../../protocol/params.js";
+import type { ParamSignature, ParameterFile } from "../../protocol/params.js";
 
 /** Bytes of kernel command line a boot target accepts, including the terminating NUL. */
 export const CMDLINE_LIMITS = {
@@ -22,13 +22,13 @@ export { decodeCtxFromCmdline };
  * CMDLINE_SECRET when the template marks any present parameter secret; CMDLINE_TOO_LONG when
  * the result would not fit the target.
  */
-export function buildKernelCmdline(base: string, params: ParameterFile, opts: { template: ContextTemplate; target: CmdlineTarget }): string {
+export function buildKernelCmdline(base: string, params: ParameterFile, opts: { template: ContextTemplate; target: CmdlineTarget; signature?: ParamSignature }): string {
   const secret = opts.template.params.filter((p) => p.secret && params.has(p.name)).map((p) => p.name);
   if (secret.length) {
     throw new VacfgError("CMDLINE_SECRET", `parameter(s) ${secret.map((n) => `"${n}"`).join(", ")} are secret in template ${opts.template.appliance}; deliver by image patch instead`);
   }
   const kept = base.split(/\s+/).filter((w) => w && !w.startsWith(`${CTX_ARG}=`));
-  const line = [...kept, encodeCtxArg(params)].join(" ");
+  const line = [...kept, encodeCtxArg(params, opts.signature)].join(" ");
   const limit = CMDLINE_LIMITS[opts.target];
   const bytes = Buffer.byteLength(line, "utf8") + 1;
   if (bytes > limit) {

@@ -47,7 +47,7 @@ export function assembleCommand(opts: AssembleCommandOptions): AssembleCommandRe
   mkdirSync(opts.outDir, { recursive: true });
   const files = nodes.map((n) => {
     const f = join(opts.outDir, `${n.fqdn}.xml`);
-    writeAtomic(f, serializeParameterFile(n.params), n.secret ? 0o600 : 0o644);
+    writeAtomic(f, serializeParameterFile(n.params, n.signature), n.secret ? 0o600 : 0o644);
     return f;
   });
   const manifest = join(opts.outDir, "nodes.json");

@@ -7,7 +7,7 @@ import { mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { VacfgError } from "../../protocol/errors.js";
-import { CONTEXT_FILE_PATH, paramValues, serializeParameterFile, type ParameterFile } from "../../protocol/params.js";
+import { CONTEXT_FILE_PATH, paramValues, serializeParameterFile, type ParamSignature, type ParameterFile } from "../../protocol/params.js";
 
 export interface NoCloudSeed {
   metaData: string;
@@ -21,6 +21,8 @@ export interface NoCloudOptions {
   instanceId?: string;
   /** Mode of the written parameter file (0600 when any parameter is secret). */
   secret: boolean;
+  /** The site's signature of the parameters (assemble()), written into the file with them. */
+  signature?: ParamSignature;
   /** Parameter names carrying users, DNS servers and domain (defaults: users, DNSServer, domain). */
   usersParam?: string;
   dnsParam?: string;
@@ -46,7 +48,7 @@ export function noCloudSeed(params: ParameterFile, o: NoCloudOptions): NoCloudSe
         owner: "root:root",
         permissions: o.secret ? "0600" : "0644",
         encoding: "b64",
-        content: Buffer.from(serializeParameterFile(params), "utf8").toString("base64"),
+        content: Buffer.from(serializeParameterFile(params, o.signature), "utf8").toString("base64"),
       },
     ],
   };

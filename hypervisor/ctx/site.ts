@@ -1,7 +1,8 @@
-// The site file (what a site knows: domain, DNS, address pools, CA) and the instance request
+// The site file (what a site knows: domain, DNS, address pools, CA, parameter signing key) and the instance request
 // (what one deployment asks for: nodes, users, overrides). Both are JSON; see hypervisor/README.md.
 import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
+import { CTX_SIGNING_KEY } from "../../server/admin/ctx-signing-key.js";
 import { VacfgError } from "../../protocol/errors.js";
 import type { ParamJson } from "../../protocol/params.js";
 import { AddressPool, type PoolSpec } from "./address-pool.js";
@@ -12,6 +13,11 @@ export interface SiteFile {
   pools: Record<string, PoolSpec>;
   /** PEM paths; relative paths are resolved against the site file's directory by loadSiteFile. */
   ca?: { cert: string; key: string };
+  /**
+   * Ed25519 private key (PEM path) that signs every parameter file, created when missing; loadSiteFile
+   * defaults it to ctx-signing.key beside the site file. Without one, files go out unsigned.
+   */
+  signingKey?: string;
   /** Any other site-bound values, in the parameter file's JSON form. */
   params?: Record<string, ParamJson>;
 }
@@ -87,10 +93,14 @@ export function validateSiteFile(raw: unknown, source = "site file"): SiteFile {
     if (!isObj(raw.params)) bad(`${source}: params`, "expected an object");
     site.params = raw.params as Record<string, ParamJson>;
   }
+  if (raw.signingKey !== undefined) {
+    if (typeof raw.signingKey !== "string" || raw.signingKey === "") bad(`${source}: signingKey`, "expected a PEM path");
+    site.signingKey = raw.signingKey;
+  }
   return site;
 }
 
-/** Reads a site file (JSON) and resolves the CA paths against its directory. */
+/** Reads a site file (JSON) and resolves the CA and signing key paths against its directory. */
 export function loadSiteFile(path: string): SiteFile {
   let raw: unknown;
   try {
@@ -100,6 +110,7 @@ export function loadSiteFile(path: string): SiteFile {
   }
   const site = validateSiteFile(raw, path);
   if (site.ca) site.ca = { cert: resolve(dirname(path), site.ca.cert), key: resolve(dirname(path), site.ca.key) };
+  site.signingKey = resolve(dirname(path), site.signingKey ?? CTX_SIGNING_KEY);
   return site;
 }
 

@@ -6,7 +6,7 @@ import { randomBytes } from "node:crypto";
 import { closeSync, mkdtempSync, openSync, readSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
-import { CONTEXT_FILE_PATH, serializeParameterFile, type ParameterFile } from "../../protocol/params.js";
+import { CONTEXT_FILE_PATH, serializeParameterFile, type ParamSignature, type ParameterFile } from "../../protocol/params.js";
 import { VacfgError } from "../../protocol/errors.js";
 import { fsSpec, statGuestPath, writeGuestFiles, type GuestFile } from "./debugfs.js";
 import { hasExtMagic, readAt, readDiskLayout, type Partition } from "./partitions.js";
@@ -161,7 +161,7 @@ export function patchImage(image: string, files: GuestFile[], opts: PatchOptions
 }
 
 /** Delivers a parameter file to CONTEXT_FILE_PATH: root-owned, 0644, or 0600 when any parameter is secret. */
-export function patchParameterFile(image: string, params: ParameterFile, opts: PatchOptions & { secret: boolean }): PatchResult {
-  const data = serializeParameterFile(params);
+export function patchParameterFile(image: string, params: ParameterFile, opts: PatchOptions & { secret: boolean; signature?: ParamSignature }): PatchResult {
+  const data = serializeParameterFile(params, opts.signature);
   return patchImage(image, [{ path: CONTEXT_FILE_PATH, data, mode: opts.secret ? 0o600 : 0o644, uid: 0, gid: 0 }], opts);
 }

@@ -247,7 +247,7 @@ export class WorkspaceService {
     await rm(rec.overlay, { force: true });
     await createOverlay(appliance.base, rec.overlay);
     const files: GuestFile[] = [
-      { path: CONTEXT_FILE_PATH, data: serializeParameterFile(node.params), mode: node.secret ? 0o600 : 0o644, uid: 0, gid: 0 },
+      { path: CONTEXT_FILE_PATH, data: serializeParameterFile(node.params, node.signature), mode: node.secret ? 0o600 : 0o644, uid: 0, gid: 0 },
       ...[...(req.files ?? []), ...(req.nodeFiles?.[node.name] ?? [])].map((f) => ({ path: f.path, data: f.content, mode: f.mode ?? 0o644, uid: 0, gid: 0 })),
     ];
     patchImage(rec.overlay, files);

@@ -1,9 +1,10 @@
 // `vacfg init DIR`: lays out a new site — repository skeleton, site CA and server
-// certificate, site password and vacfg.conf. Idempotent: what exists is never overwritten.
+// certificate, site password, parameter signing key (ctx-signing.key/.pub) and vacfg.conf. Idempotent: what exists is never overwritten.
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { VacfgError } from "../../protocol/errors.js";
+import { CTX_PUBLIC_KEY, CTX_SIGNING_KEY, ensureCtxSigningKey } from "./ctx-signing-key.js";
 import { createFileOnce as writeFileOnce } from "../../lib/atomic-file.js";
 import { renderIni } from "../../lib/ini.js";
 import { DEFAULT_PLUGINS, DEFAULT_PORT, defaultHostname } from "./server-config.js";
@@ -77,6 +78,8 @@ export function renderServerConfig(password: string, opts: InitOptions = {}): st
           ["listen_port", String(opts.port ?? DEFAULT_PORT)],
         ],
       ],
+      // Parameter files must be signed with the site key (ctx-signing.key, beside this file) to derive groups.
+      ["context", [["public_key", CTX_PUBLIC_KEY]]],
     ],
     "# vacfg server configuration (bcfg2.conf section and key names). Paths are relative to this file.",
   );
@@ -87,6 +90,7 @@ export function initSite(dir: string, opts: InitOptions = {}): InitResult {
   mkdirSync(root, { recursive: true });
   const created = createRepoSkeleton(join(root, "repo"));
   created.push(...ensureTlsMaterial(join(root, "tls"), opts.hostname ?? defaultHostname()));
+  created.push(...ensureCtxSigningKey(join(root, CTX_SIGNING_KEY)));
   const pw = ensurePassword(join(root, "password"));
   if (pw.created) created.push(join(root, "password"));
   const configPath = join(root, "vacfg.conf");

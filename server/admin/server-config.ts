@@ -1,11 +1,13 @@
 // vacfg.conf: the server's configuration file (INI, bcfg2.conf's section and key names where
 // Bcfg2 has them) → ServerSettings plus where to listen, the TLS material and the store URL.
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { hostname as osHostname } from "node:os";
 import { dirname, resolve } from "node:path";
 import { VacfgError } from "../../protocol/errors.js";
 import type { ServerSettings } from "../core/context.js";
+import { parseEd25519PublicKey } from "../../protocol/params-signature.js";
 import { DEFAULT_PLUGINS } from "../plugins/registry.js";
+import { CTX_PUBLIC_KEY } from "./ctx-signing-key.js";
 import { parseIni, type IniValue } from "../../lib/ini.js";
 
 export const DEFAULT_PORT = 6789;
@@ -130,8 +132,28 @@ export function loadServerConfig(path: string): ServerConfig {
     ca: readPem(required("communication", "ca"), "ca"),
   };
 
+  // The site's parameter-signing public keys: [context] public_key (paths, comma separated), else
+  // the ctx-signing.pub `vacfg init` put beside this file.
+  const keyV = get("context", "public_key");
+  const keyPaths = keyV ? keyV.value.split(/[\n,]+/).map((k) => k.trim()).filter(Boolean).map((k) => ({ value: k, line: keyV.line })) : [];
+  if (!keyV && existsSync(resolve(base, CTX_PUBLIC_KEY))) keyPaths.push({ value: CTX_PUBLIC_KEY, line: 0 });
+  const contextKeys = keyPaths.map((v) => {
+    const pem = readPem(v, "[context] public_key");
+    try {
+      parseEd25519PublicKey(pem, pathOf(v));
+    } catch (e) {
+      throw new VacfgError("SERVER_CONFIG", `${where(v)}: ${(e as Error).message}`, { cause: e });
+    }
+    return pem;
+  });
+  const unsignedV = get("context", "allow_unsigned");
+  if (unsignedV && !/^(true|false|yes|no|1|0|on|off)$/i.test(unsignedV.value)) {
+    throw new VacfgError("SERVER_CONFIG", `${where(unsignedV)}: allow_unsigned must be true or false, found "${unsignedV.value}"`);
+  }
+  const contextAllowUnsigned = !!unsignedV && /^(true|yes|1|on)$/i.test(unsignedV.value);
+
   const cfg: ServerConfig = {
-    settings: { repo, dataDir, password, plugins, defaultAuth, allowedProbeGroups },
+    settings: { repo, dataDir, password, plugins, defaultAuth, allowedProbeGroups, contextKeys, contextAllowUnsigned },
     listen: { host, port },
     tls,
     tlsFiles,

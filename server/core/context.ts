@@ -28,6 +28,10 @@ export interface ServerSettings {
    * the default profile in memory) and keys that do not exist yet are not generated.
    */
   readOnly?: boolean;
+  /** [context] public_key: the site's Ed25519 public keys (PEM) that parameter files must be signed with. */
+  contextKeys?: string[];
+  /** [context] allow_unsigned: a lab setting; unsigned parameter files derive groups too (logged). */
+  contextAllowUnsigned?: boolean;
 }
 
 /** How a read-only inspection's bind failure for a key that does not exist yet begins. */

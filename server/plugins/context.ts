@@ -1,8 +1,13 @@
 // The "Context" plugin (vacfg extension): the client's contextualization parameters, sent as the
 // probe value `vacfg-context` (JSON), become template data (`params`) and, through
-// Context/groups.xml, groups (e.g. the first of `nodenames` is the torque head).
+// Context/groups.xml, groups (e.g. the first of `nodenames` is the torque head). A node must not
+// promote itself: only parameters the site signed for this very client count (the lab setting
+// allow_unsigned also admits unsigned ones, and logs it); anything else gives {} and no group.
+import type { KeyObject } from "node:crypto";
 import { join } from "node:path";
 import { VacfgError } from "../../protocol/errors.js";
+import { parameterFileToJson, signedParametersFromJson } from "../../protocol/params.js";
+import { parametersRefusal, parseEd25519PublicKey } from "../../protocol/params-signature.js";
 import type { XmlElement } from "../../protocol/xml.js";
 import { FileCache } from "../core/file-cache.js";
 import type { PluginContext, PluginFactory } from "../core/context.js";
@@ -50,21 +55,38 @@ function selected(value: unknown, position: ContextGroupRule["position"]): strin
 export class ContextPlugin implements AnyPlugin, ConnectorRole {
   readonly name = "Context";
   private readonly rules = new FileCache<ContextGroupRule[]>(parseContextGroups);
-  constructor(private readonly ctx: PluginContext) {}
+  private readonly keys: KeyObject[];
+  constructor(private readonly ctx: PluginContext) {
+    this.keys = (ctx.settings.contextKeys ?? []).map((pem, i) => parseEd25519PublicKey(pem, `[context] public_key ${i + 1}`));
+    if (ctx.settings.contextAllowUnsigned) {
+      ctx.logger.warn("Context: [context] allow_unsigned is on (a lab setting): unsigned parameters derive groups, so any node can claim any role");
+    }
+  }
 
-  /** The client's parameters from its `vacfg-context` probe value ({} when absent or not JSON). */
+  /**
+   * The client's parameters from its `vacfg-context` probe value, once their signature is checked
+   * against the site's keys and names this client; {} when absent, malformed, unsigned or not its own.
+   */
   async params(client: string): Promise<Record<string, unknown>> {
     const data = await this.ctx.store.getProbeData(client.toLowerCase());
     const raw = data?.values.find((v) => v.name === CONTEXT_PROBE)?.value;
     if (raw === undefined || raw.trim() === "") return {};
+    let sp;
     try {
-      const v = JSON.parse(raw) as unknown;
-      if (typeof v === "object" && v !== null && !Array.isArray(v)) return v as Record<string, unknown>;
-    } catch {
-      /* fall through */
+      sp = signedParametersFromJson(JSON.parse(raw) as unknown, `probe ${CONTEXT_PROBE}`);
+    } catch (e) {
+      this.ctx.logger.warn({ client, err: (e as Error).message }, `probe ${CONTEXT_PROBE} is not a parameter file in JSON form; ignored`);
+      return {};
     }
-    this.ctx.logger.warn({ client }, `probe ${CONTEXT_PROBE} is not a JSON object; ignored`);
-    return {};
+    const { names } = await this.ctx.metadata().clientNames(client);
+    const refusal = parametersRefusal(sp, [client, ...names], this.keys);
+    if (refusal === "not signed" && this.ctx.settings.contextAllowUnsigned) {
+      this.ctx.logger.warn({ client }, `Context: accepting unsigned parameters (allow_unsigned)`);
+    } else if (refusal !== undefined) {
+      this.ctx.logger.warn({ client, reason: refusal }, `Context: parameters ${refusal}; they derive no group and no template data`);
+      return {};
+    }
+    return parameterFileToJson(sp.params);
   }
 
   async additionalGroups(client: string): Promise<string[]> {

@@ -52,10 +52,11 @@ export interface AgentRun {
   stderr: string;
 }
 
-/** Runs the agent as a real process (node dist/agent/main.js). */
-export function runAgentProcess(args: string[], opts: { timeoutMs?: number; input?: string } = {}): Promise<AgentRun> {
+/** Runs the agent as a real process (node dist/agent/main.js), as another user when `uid` is given. */
+export function runAgentProcess(args: string[], opts: { timeoutMs?: number; input?: string; uid?: number; gid?: number } = {}): Promise<AgentRun> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [AGENT_MAIN, ...args], { stdio: [opts.input === undefined ? "ignore" : "pipe", "pipe", "pipe"] });
+    const ids = opts.uid === undefined ? {} : { uid: opts.uid, gid: opts.gid ?? opts.uid };
+    const child = spawn(process.execPath, [AGENT_MAIN, ...args], { stdio: [opts.input === undefined ? "ignore" : "pipe", "pipe", "pipe"], ...ids });
     if (opts.input !== undefined) child.stdin!.end(opts.input);
     let stdout = "";
     let stderr = "";

@@ -20,7 +20,7 @@ describe("kernel command line delivery (hypervisor/ctx/cmdline.ts, protocol/ctx-
     expect(line.split(" ")).to.have.length(4); // one argument, no spaces inside
     expect(line).to.match(/^[\x21-\x7e ]+$/);
     const back = decodeCtxFromCmdline(line);
-    expect(serializeParameterFile(back!)).to.equal(FIGURE1);
+    expect(serializeParameterFile(back!.params)).to.equal(FIGURE1);
     expect(Buffer.byteLength(line) + 1).to.be.at.most(CMDLINE_LIMITS["xen-pv"]);
   });
 
@@ -28,7 +28,7 @@ describe("kernel command line delivery (hypervisor/ctx/cmdline.ts, protocol/ctx-
     const one = buildKernelCmdline(BASE, params, { template: pub, target: "linux-x86_64" });
     const two = buildKernelCmdline(one, new Map([["domain", { kind: "value", value: "other" }]]), { template: pub, target: "linux-x86_64" });
     expect(two.match(/vacfg\.ctx=/g)).to.have.length(1);
-    expect(decodeCtxFromCmdline(two)!.get("domain")).to.deep.equal({ kind: "value", value: "other" });
+    expect(decodeCtxFromCmdline(two)!.params.get("domain")).to.deep.equal({ kind: "value", value: "other" });
   });
 
   it("returns undefined when there is no vacfg.ctx=, and refuses a damaged one", () => {

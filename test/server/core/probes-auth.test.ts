@@ -1,9 +1,12 @@
 // Probes (specificity, group: lines, structured views), authentication rules, and the Context plugin.
+import { generateKeyPairSync, type KeyObject } from "node:crypto";
 import { writeFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { expect } from "chai";
 import { parseProbes } from "../../../protocol/documents/probes.js";
 import { VacfgError } from "../../../protocol/errors.js";
+import { parameterFileFromJson, parameterFileToJson } from "../../../protocol/params.js";
+import { signParameters } from "../../../protocol/params-signature.js";
 import type { ProbeValueView } from "../../../server/core/metadata.js";
 import { harness, type Harness } from "./harness.js";
 import { REPO, CLIENTS_XML } from "./fixture-repo.js";
@@ -117,15 +120,25 @@ describe("server core: Context plugin", function () {
     await h?.cleanup();
   });
 
-  it("exposes vacfg-context params and adds groups by list position (hostname, short name, alias)", async () => {
-    h = await harness({
-      ...REPO,
-      "Metadata/clients.xml": CLIENTS_XML.replace("</Clients>", '  <Client name="head.example.org" profile="web"/>\n  <Client name="w2" profile="web"><Alias name="worker-two"/></Client>\n</Clients>'),
-      "Context/groups.xml": '<ContextGroups>\n  <Group name="torque-head" param="nodenames" position="first"/>\n  <Group name="torque-worker" param="nodenames" position="rest"/>\n</ContextGroups>\n',
-    });
-    const params = { DNSServer: ["10.0.0.1"], nodenames: ["head", "worker-two", "w3"], users: [{ name: "alice", value: "k" }] };
-    const pd = `<ProbeData><probe-data name="vacfg-context" source="Probes">${JSON.stringify(params).replace(/</g, "&lt;")}</probe-data></ProbeData>`;
-    for (const c of ["head.example.org", "w2"]) await h.core.recvProbeData(c, pd);
+  // The site's signing key: parameter files count only when signed with it for the client itself.
+  const site = generateKeyPairSync("ed25519");
+  const sitePublic = site.publicKey.export({ type: "spki", format: "pem" }) as string;
+  const contextRepo = {
+    ...REPO,
+    "Metadata/clients.xml": CLIENTS_XML.replace("</Clients>", '  <Client name="head.example.org" profile="web"/>\n  <Client name="w2" profile="web"><Alias name="worker-two"/></Client>\n</Clients>'),
+    "Context/groups.xml": '<ContextGroups>\n  <Group name="torque-head" param="nodenames" position="first"/>\n  <Group name="torque-worker" param="nodenames" position="rest"/>\n</ContextGroups>\n',
+  };
+  const params = { DNSServer: ["10.0.0.1"], nodenames: ["head", "worker-two", "w3"], users: [{ name: "alice", value: "k" }] };
+  /** The probe data an agent sends: the JSON form, signed for `node` with `key` (unsigned without). */
+  const probeData = (json: Record<string, unknown>, node?: string, key: KeyObject = site.privateKey) => {
+    const p = parameterFileFromJson(json);
+    const body = JSON.stringify(parameterFileToJson(p, node ? signParameters(p, node, key) : undefined));
+    return `<ProbeData><probe-data name="vacfg-context" source="Probes">${body.replace(/&/g, "&amp;").replace(/</g, "&lt;")}</probe-data></ProbeData>`;
+  };
+
+  it("exposes signed vacfg-context params and adds groups by list position (hostname, short name, alias)", async () => {
+    h = await harness(contextRepo, { contextKeys: [sitePublic] });
+    for (const c of ["head.example.org", "w2"]) await h.core.recvProbeData(c, probeData(params, c));
     const head = await h.core.buildMetadata("head.example.org");
     expect(head.connectors.Context).to.deep.equal(params);
     expect(head.groups.has("torque-head")).to.equal(true);
@@ -133,6 +146,37 @@ describe("server core: Context plugin", function () {
     const w2 = await h.core.buildMetadata("w2");
     expect(w2.groups.has("torque-worker")).to.equal(true);
     expect((await h.core.buildMetadata("web1")).groups.has("torque-worker")).to.equal(false);
+  });
+
+  it("unsigned, tampered, re-signed or another node's parameters derive no group and no template data", async () => {
+    h = await harness(contextRepo, { contextKeys: [sitePublic] });
+    const promoted = { ...params, nodenames: ["worker-two", "head", "w3"] };
+    const other = generateKeyPairSync("ed25519").privateKey;
+    const tampered = probeData(params, "w2").replace("worker-two", "xorker-two");
+    const cases: Record<string, string> = {
+      unsigned: probeData(promoted),
+      "signed with another key": probeData(promoted, "w2", other),
+      tampered: tampered,
+      "signed for another node": probeData(promoted, "head.example.org"),
+    };
+    for (const [what, pd] of Object.entries(cases)) {
+      await h.core.recvProbeData("w2", pd);
+      const w2 = await h.core.buildMetadata("w2");
+      expect([...w2.groups].filter((g) => g.startsWith("torque-")), what).to.deep.equal([]);
+      expect(w2.connectors.Context, what).to.deep.equal({});
+    }
+    // the alias is a name of the client too: parameters signed for it are its own
+    await h.core.recvProbeData("w2", probeData(promoted, "WORKER-TWO"));
+    expect((await h.core.buildMetadata("w2")).groups.has("torque-head")).to.equal(true);
+  });
+
+  it("allow_unsigned (a lab setting) lets unsigned parameters derive groups, and logs that it does", async () => {
+    h = await harness(contextRepo, { contextKeys: [sitePublic], contextAllowUnsigned: true });
+    await h.core.recvProbeData("w2", probeData(params));
+    expect((await h.core.buildMetadata("w2")).groups.has("torque-worker")).to.equal(true);
+    // a bad signature is still refused: the setting admits unsigned files, not forged ones
+    await h.core.recvProbeData("w2", probeData(params, "w2", generateKeyPairSync("ed25519").privateKey));
+    expect((await h.core.buildMetadata("w2")).groups.has("torque-worker")).to.equal(false);
   });
 
   it("a broken Context/groups.xml adds no groups and breaks nothing", async () => {
