@@ -100,7 +100,7 @@ export function parseSignedParameterFile(xml: string, source = "parameter file")
   }
   if (root.tag !== "Parameters") fail(source, root.line, `root element is <${root.tag}>, expected <Parameters>`);
   for (const a of Object.keys(root.attrs)) {
-    if (a !== "node" && a !== "signature") fail(source, root.line, `<Parameters>: unknown attribute ${a}`);
+    if (a !== "node" && a !== "signature" && a !== "version") fail(source, root.line, `<Parameters>: unknown attribute ${a}`);
   }
   const signature = signatureOf(root.attrs.node, root.attrs.signature, (f) => `${source}:${root.line ?? "?"}: <Parameters> ${f}=`);
   if (root.text !== undefined && root.text.trim() !== "") fail(source, root.line, "<Parameters> may hold only <Param> elements");

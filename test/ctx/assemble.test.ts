@@ -4,11 +4,12 @@
 import { expect } from "chai";
 import { spawnSync } from "node:child_process";
 import { createPrivateKey, createPublicKey, X509Certificate } from "node:crypto";
-import { readFileSync, statSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { parseContextTemplate } from "../../protocol/ctx-template.js";
 import { VacfgError } from "../../protocol/errors.js";
-import { parseParameterFile, paramValues, serializeParameterFile } from "../../protocol/params.js";
+import { parseParameterFile, parseSignedParameterFile, paramValues, serializeParameterFile } from "../../protocol/params.js";
+import { parametersRefusal, parseEd25519PublicKey } from "../../protocol/params-signature.js";
 import { assemble } from "../../hypervisor/ctx/assemble.js";
 import { assembleCommand } from "../../hypervisor/ctx/index.js";
 import { loadSiteFile, validateInstanceRequest, validateSiteFile, type InstanceRequest } from "../../hypervisor/ctx/site.js";
@@ -156,6 +157,26 @@ describe("assembly (hypervisor/ctx/assemble.ts)", () => {
     }
     const manifest = JSON.parse(readFileSync(r.manifest, "utf8"));
     expect(manifest.nodes.map((n: { address: string }) => n.address)).to.deep.equal(r.nodes.map((n) => n.address));
+  });
+
+  it("signs each node's file for its FQDN with the site key, created beside the site file when missing", () => {
+    const out = join(sb.dir, "signed");
+    const keyPath = join(dirname(sb.sitePath), "ctx-signing.key");
+    rmSync(keyPath, { force: true });
+    rmSync(join(dirname(sb.sitePath), "ctx-signing.pub"), { force: true });
+    const r = assembleCommand({ template: sb.templatePath, site: sb.sitePath, request: sb.requestPath, outDir: out });
+    expect(statSync(keyPath).mode & 0o777).to.equal(0o600);
+    const pub = parseEd25519PublicKey(readFileSync(join(dirname(sb.sitePath), "ctx-signing.pub"), "utf8"), "ctx-signing.pub");
+    for (const [i, f] of r.files.entries()) {
+      const sp = parseSignedParameterFile(readFileSync(f, "utf8"), f);
+      expect(sp.signature?.node).to.equal(r.nodes[i].fqdn);
+      expect(parametersRefusal(sp, [r.nodes[i].fqdn], [pub])).to.equal(undefined);
+      const other = r.nodes[(i + 1) % r.nodes.length].fqdn;
+      expect(parametersRefusal(sp, [other], [pub])).to.equal(`signed for ${r.nodes[i].fqdn}, not for this client`);
+    }
+    // a second assembly signs with the same key
+    const again = assembleCommand({ template: sb.templatePath, site: sb.sitePath, request: sb.requestPath, outDir: join(sb.dir, "signed2") });
+    expect(parametersRefusal(parseSignedParameterFile(readFileSync(again.files[0], "utf8")), [again.nodes[0].fqdn], [pub])).to.equal(undefined);
   });
 });
 

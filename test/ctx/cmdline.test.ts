@@ -1,6 +1,8 @@
 // The vacfg.ctx= kernel argument: round trip through encode/decode, and the refusals for
 // command lines the boot target cannot hold and for secret parameters.
 import { expect } from "chai";
+import { generateKeyPairSync } from "node:crypto";
+import { signParameters } from "../../protocol/params-signature.js";
 import { decodeCtxFromCmdline, encodeCtxArg } from "../../protocol/ctx-cmdline.js";
 import { parseContextTemplate } from "../../protocol/ctx-template.js";
 import { parseParameterFile, serializeParameterFile, type ParameterFile } from "../../protocol/params.js";
@@ -22,6 +24,13 @@ describe("kernel command line delivery (hypervisor/ctx/cmdline.ts, protocol/ctx-
     const back = decodeCtxFromCmdline(line);
     expect(serializeParameterFile(back!.params)).to.equal(FIGURE1);
     expect(Buffer.byteLength(line) + 1).to.be.at.most(CMDLINE_LIMITS["xen-pv"]);
+  });
+
+  it("carries the site's signature: signed Figure 1 still fits Xen PV's 1024 bytes and decodes with it", () => {
+    const sig = signParameters(params, "node1.cluster", generateKeyPairSync("ed25519").privateKey);
+    const line = buildKernelCmdline(BASE, params, { template: pub, target: "xen-pv", signature: sig });
+    expect(Buffer.byteLength(line) + 1).to.be.at.most(CMDLINE_LIMITS["xen-pv"]);
+    expect(decodeCtxFromCmdline(line)).to.deep.equal({ params, signature: sig });
   });
 
   it("replaces an earlier vacfg.ctx= rather than adding a second", () => {

@@ -1,6 +1,7 @@
 // Agent-side lookup: in a sandbox root, the patched file wins over the kernel command line,
 // which wins over the DHCP-provided location, which wins over a NoCloud seed.
 import { expect } from "chai";
+import { generateKeyPairSync } from "node:crypto";
 import { mkdirSync, mkdtempSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -9,7 +10,8 @@ import type { AddressInfo } from "node:net";
 import { locateParameters } from "../../agent/context/locate-params.js";
 import { createCa, issueCertificate } from "../../server/admin/tls-material.js";
 import { encodeCtxArg } from "../../protocol/ctx-cmdline.js";
-import { parseParameterFile, serializeParameterFile, type ParameterFile } from "../../protocol/params.js";
+import { parameterFileToJson, parseParameterFile, serializeParameterFile, signedParametersFromJson, type ParameterFile } from "../../protocol/params.js";
+import { parametersRefusal, signParameters } from "../../protocol/params-signature.js";
 import { noCloudSeed } from "../../hypervisor/ctx/nocloud.js";
 import { FIGURE1 } from "./fixtures/figure1.js";
 
@@ -55,6 +57,32 @@ describe("locateParameters (agent/context/locate-params.ts)", () => {
     expect(await domainOf()).to.deep.equal(["dhcp", "from-dhcp"]);
     unlinkSync(join(root, "run/vacfg/dhcp-ctx-url"));
     expect(await domainOf()).to.deep.equal(["nocloud", "from-nocloud"]);
+  });
+
+  it("keeps the site's signature through every delivery: patched file, kernel command line, DHCP file, NoCloud", async () => {
+    const key = generateKeyPairSync("ed25519");
+    const signed = (domain: string) => {
+      const p = withDomain(domain);
+      return { p, sig: signParameters(p, "node1.cluster", key.privateKey) };
+    };
+    const f = signed("from-file");
+    const c = signed("from-cmdline");
+    const d = signed("from-dhcp");
+    const n = signed("from-nocloud");
+    put(join(root, "etc/vacfg/context.xml"), serializeParameterFile(f.p, f.sig));
+    put(join(root, "proc/cmdline"), `root=/dev/vda1 ${encodeCtxArg(c.p, c.sig)}\n`);
+    put(join(root, "srv/ctx/node1.xml"), serializeParameterFile(d.p, d.sig));
+    put(join(root, "run/vacfg/dhcp-ctx-url"), "file:///srv/ctx/node1.xml\n");
+    put(join(root, "var/lib/cloud/seed/nocloud/user-data"), noCloudSeed(n.p, { hostname: "node1", fqdn: "node1.cluster", secret: false, signature: n.sig }).userData);
+    for (const [file, want] of [["etc/vacfg/context.xml", f], ["proc/cmdline", c], ["run/vacfg/dhcp-ctx-url", d], ["", n]] as const) {
+      const r = (await locateParameters({ root }))!;
+      expect(r.signature, r.source).to.deep.equal(want.sig);
+      expect(parametersRefusal(r, ["node1.cluster"], [key.publicKey]), r.source).to.equal(undefined);
+      // what the agent sends (the JSON form) verifies as well
+      const sent = signedParametersFromJson(JSON.parse(JSON.stringify(parameterFileToJson(r.params, r.signature))));
+      expect(parametersRefusal(sent, ["node1.cluster"], [key.publicKey]), r.source).to.equal(undefined);
+      if (file) unlinkSync(join(root, file));
+    }
   });
 
   it("uses a given command line string instead of /proc/cmdline, and a mounted cidata dir", async () => {

@@ -5,7 +5,9 @@ import {
   parameterFileFromJson,
   parameterFileToJson,
   parseParameterFile,
+  parseSignedParameterFile,
   serializeParameterFile,
+  signedParametersFromJson,
 } from "../../protocol/params.js";
 import { ALICE_KEY, BOB_KEY, FIGURE1, FIGURE1_AS_PRINTED, FIGURE1_NEXT_ROOT_LINE, FIGURE1_STRAY_LINE } from "./fixtures/figure1.js";
 import { refusal } from "../support/refusal.js";
@@ -33,6 +35,23 @@ describe("parameter file (protocol/params.ts)", () => {
       domain: "cluster",
     });
     expect(serializeParameterFile(parameterFileFromJson(JSON.parse(JSON.stringify(json))))).to.equal(FIGURE1);
+  });
+
+  it("carries a signature as <Parameters node= signature=> and as \"@node\"/\"@signature\" in JSON, refusing half or malformed ones", () => {
+    const p = parseParameterFile(FIGURE1);
+    const sig = { node: "node1.cluster", signature: `${"A".repeat(85)}w==` };
+    const xml = serializeParameterFile(p, sig);
+    expect(xml).to.contain('<Parameters node="node1.cluster" signature="');
+    expect(parseSignedParameterFile(xml)).to.deep.equal({ params: p, signature: sig });
+    const json = parameterFileToJson(p, sig);
+    expect(json["@node"]).to.equal("node1.cluster");
+    expect(signedParametersFromJson(JSON.parse(JSON.stringify(json)))).to.deep.equal({ params: p, signature: sig });
+    expect(parseSignedParameterFile(FIGURE1)).to.deep.equal({ params: p });
+    expect(refusal(() => parseSignedParameterFile(xml.replace(/ signature="[^"]*"/, ""), "f.xml")).message).to.match(/^f\.xml:2: <Parameters> signature=: missing/);
+    expect(refusal(() => parseSignedParameterFile(xml.replace(/signature="[^"]*"/, 'signature="abc"'), "f.xml")).message).to.contain("not a base64 Ed25519 signature");
+    expect(refusal(() => parseSignedParameterFile(xml.replace('node="node1.cluster"', 'node="a b"'), "f.xml")).message).to.contain("is not a node name");
+    expect(refusal(() => parseSignedParameterFile(xml.replace("<Parameters ", '<Parameters owner="x" '), "f.xml")).message).to.contain("unknown attribute owner");
+    expect(refusal(() => signedParametersFromJson({ ...json, "@node": 5 })).message).to.contain('"@node" is not a string');
   });
 
   it("rejects Figure 1 as printed, naming the stray </Parameters> line", () => {

@@ -1,7 +1,7 @@
 // `vacfg init`, vacfg.conf and the embedded defaults: real files in a temp dir, real
 // certificates checked with node's X509 and a real TLS handshake that verifies the chain.
 import { execFile } from "node:child_process";
-import { X509Certificate } from "node:crypto";
+import { createPrivateKey, createPublicKey, generateKeyPairSync, X509Certificate } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import https from "node:https";
 import { tmpdir } from "node:os";
@@ -57,6 +57,13 @@ describe("vacfg init and server configuration", function () {
     expect(cfg.listen).to.deep.equal({ host: "0.0.0.0", port: 6789 });
     expect(cfg.storeUrl).to.equal(join(tmp, "vacfg.db"));
     expect(cfg.tls.ca).to.equal(readFileSync(join(tmp, "tls/ca.crt"), "utf8"));
+
+    // the parameter signing key: private 0600, its public half configured in vacfg.conf
+    expect(mode(join(tmp, "ctx-signing.key"))).to.equal(0o600);
+    expect(readFileSync(r.configPath, "utf8")).to.match(/^\[context\]\npublic_key = ctx-signing\.pub$/m);
+    expect(cfg.settings.contextKeys).to.deep.equal([readFileSync(join(tmp, "ctx-signing.pub"), "utf8")]);
+    expect(createPublicKey(createPrivateKey(readFileSync(join(tmp, "ctx-signing.key")))).export({ type: "spki", format: "pem" })).to.equal(cfg.settings.contextKeys![0]);
+    expect(cfg.settings.contextAllowUnsigned).to.equal(false);
   });
 
   it("never overwrites on a second run, and leaves an existing repository alone", function () {
@@ -65,11 +72,11 @@ describe("vacfg init and server configuration", function () {
     const first = initSite(tmp, { hostname: "a" });
     expect(existsSync(join(tmp, "repo/Bundler"))).to.equal(false);
     expect(readFileSync(join(tmp, "repo/Metadata/groups.xml"), "utf8")).to.equal("<Groups/>\n");
-    const before = ["tls/ca.key", "tls/ca.crt", "tls/server.key", "tls/server.crt", "password", "vacfg.conf"].map((f) => readFileSync(join(tmp, f), "utf8"));
+    const before = ["tls/ca.key", "tls/ca.crt", "tls/server.key", "tls/server.crt", "password", "ctx-signing.key", "ctx-signing.pub", "vacfg.conf"].map((f) => readFileSync(join(tmp, f), "utf8"));
     const second = initSite(tmp, { hostname: "b" });
     expect(first.created.length).to.be.greaterThan(0);
     expect(second.created).to.deep.equal([]);
-    const after = ["tls/ca.key", "tls/ca.crt", "tls/server.key", "tls/server.crt", "password", "vacfg.conf"].map((f) => readFileSync(join(tmp, f), "utf8"));
+    const after = ["tls/ca.key", "tls/ca.crt", "tls/server.key", "tls/server.crt", "password", "ctx-signing.key", "ctx-signing.pub", "vacfg.conf"].map((f) => readFileSync(join(tmp, f), "utf8"));
     expect(after).to.deep.equal(before);
   });
 
@@ -110,7 +117,8 @@ describe("vacfg init and server configuration", function () {
       .replace(/listen_host = .*\n/, "")
       .replace(/listen_port = .*\n/, "")
       .replace("store = vacfg.db", "store = postgres://vacfg@127.0.0.1/vacfg\nmax_request_bytes = 4096")
-      .concat("authentication = cert\n[components]\nbcfg2 = https://127.0.0.5:7000\n[probes]\nallowed_groups = gpu-.*\n  rack[0-9]+\n");
+      .replace("[communication]\n", "[communication]\nauthentication = cert\n")
+      .concat("[components]\nbcfg2 = https://127.0.0.5:7000\n[probes]\nallowed_groups = gpu-.*\n  rack[0-9]+\n");
     writeFileSync(conf, text);
     const cfg = loadServerConfig(conf);
     expect(cfg.listen).to.deep.equal({ host: "127.0.0.5", port: 7000 });
@@ -141,6 +149,13 @@ describe("vacfg init and server configuration", function () {
     writeFileSync(conf, good.replace("certificate = tls/server.crt", "certificate = tls/missing.crt"));
     expect(() => loadServerConfig(conf)).to.throw(`${conf}:${lineOf(good, "certificate")}: certificate ${join(tmp, "tls/missing.crt")} cannot be read`);
 
+    writeFileSync(join(tmp, "rsa.pub"), generateKeyPairSync("rsa", { modulusLength: 1024 }).publicKey.export({ type: "spki", format: "pem" }));
+    writeFileSync(conf, good.replace("public_key = ctx-signing.pub", "public_key = rsa.pub"));
+    expect(() => loadServerConfig(conf)).to.throw(`${conf}:${lineOf(good, "public_key")}: ${join(tmp, "rsa.pub")}: a rsa key, expected Ed25519`);
+
+    writeFileSync(conf, good.replace("public_key = ctx-signing.pub", "public_key = ctx-signing.pub\nallow_unsigned = maybe"));
+    expect(() => loadServerConfig(conf)).to.throw(`${conf}:${lineOf(good, "public_key") + 1}: allow_unsigned must be true or false`);
+
     writeFileSync(conf, good.replace(/password = .*\n/, ""));
     expect(() => loadServerConfig(conf)).to.throw(`${conf}: [communication] password is required`);
   });
@@ -157,7 +172,7 @@ describe("vacfg init and server configuration", function () {
     expect(existsSync(join(tmp, "other"))).to.equal(false);
   });
 
-  it("ensureDefaults creates TLS material and a password once, with SQLite in the data directory", function () {
+  it("ensureDefaults creates TLS material, a password and the parameter signing key once, with SQLite in the data directory", function () {
     const data = join(tmp, "data");
     const a = ensureDefaults(data, { repo: "/srv/repo" });
     expect(a.storeUrl).to.equal(join(data, "vacfg.db"));
@@ -168,5 +183,8 @@ describe("vacfg init and server configuration", function () {
     const b = ensureDefaults(data, { repo: "/srv/repo" });
     expect(b.tls).to.deep.equal(a.tls);
     expect(b.settings.password).to.equal(a.settings.password);
+    expect(mode(join(data, "ctx-signing.key"))).to.equal(0o600);
+    expect(a.settings.contextKeys).to.deep.equal([readFileSync(join(data, "ctx-signing.pub"), "utf8")]);
+    expect(b.settings.contextKeys).to.deep.equal(a.settings.contextKeys);
   });
 });
