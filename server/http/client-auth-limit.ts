@@ -19,12 +19,18 @@ export interface LoginGuard {
 export const CLIENT_SEEN_KIND = "xmlrpc-auth-seen";
 
 /**
+ * Every request is checked, so a clean store read is trusted for a second (no store read per call under
+ * load); a lockout set by another process is seen within that second.
+ */
+const CLEAN_FOR_MS = 1000;
+
+/**
  * The settings of the two stored limits (the composition root makes them). A success clears
  * neither; the Python client tries each call 3 times, so 10 per address is about 3 runs.
  */
 export const CLIENT_AUTH_LIMITS = {
-  byAddress: { kind: "xmlrpc-auth-address", maxFailures: 10, successClears: false, lockMessage: "XML-RPC authentication locked out for this address" },
-  byName: { kind: "xmlrpc-auth-name", maxFailures: 20, successClears: false, keyOf: (user: string) => clientNameKey(user), lockMessage: "XML-RPC authentication locked out for this client name" },
+  byAddress: { kind: "xmlrpc-auth-address", maxFailures: 10, successClears: false, cleanForMs: CLEAN_FOR_MS, lockMessage: "XML-RPC authentication locked out for this address" },
+  byName: { kind: "xmlrpc-auth-name", maxFailures: 20, successClears: false, cleanForMs: CLEAN_FOR_MS, keyOf: (user: string) => clientNameKey(user), lockMessage: "XML-RPC authentication locked out for this client name" },
 };
 
 export interface ClientAuthLimitOptions {

@@ -37,6 +37,12 @@ export interface StoredLoginThrottleOptions extends LoginThrottleOptions {
   sweepEveryMs?: number;
   /** ...or after this many new addresses (default maxAddresses / 100), and deletes at most this many (default 1000). */
   sweepBatch?: number;
+  /**
+   * When the store held nothing for a key, trust that for this long without reading it again, unless this
+   * process has failures of its own for the key (default 0: read every time). For limits on every request
+   * (XML-RPC): a lockout another process sets is then seen here within this time.
+   */
+  cleanForMs?: number;
 }
 
 /**
@@ -101,6 +107,14 @@ export function createStoredLoginThrottle(opts: StoredLoginThrottleOptions): Adm
   const sweepBatch = opts.sweepBatch ?? 1000;
   const now = opts.now ?? Date.now;
   const log: Logger | undefined = opts.logger;
+  const cleanForMs = opts.cleanForMs ?? 0;
+  /** Keys whose store read found nothing, and when (insertion order = oldest first; bounded like the front). */
+  const clean = new Map<string, number>();
+  const noteClean = (key: string, t: number): void => {
+    clean.delete(key);
+    while (clean.size >= maxAddresses) clean.delete(clean.keys().next().value as string);
+    clean.set(key, t);
+  };
 
   // The front: a Map iterates in insertion order; re-inserting on activity keeps the least recent first.
   const front = new Map<string, FrontEntry>();
@@ -235,7 +249,13 @@ export function createStoredLoginThrottle(opts: StoredLoginThrottleOptions): Adm
     const readEpoch = epoch;
     let stored: AddressRecords;
     try {
-      stored = await read(key, t);
+      const cleanAt = clean.get(key);
+      if (cleanAt !== undefined && t - cleanAt < cleanForMs && !front.get(key)?.own.length) stored = { keys: [], counted: [], spent: [], lastActive: 0 };
+      else {
+        stored = await read(key, t);
+        if (cleanForMs > 0 && stored.keys.length === 0) noteClean(key, t);
+        else clean.delete(key);
+      }
       if (stored.lock && stored.lock.until > t) {
         noteLock(key, stored.lock);
         return { kind: "locked", retryAfterMs: stored.lock.until - t };
@@ -285,6 +305,7 @@ export function createStoredLoginThrottle(opts: StoredLoginThrottleOptions): Adm
       return { kind: "ok" };
     }
 
+    clean.delete(key);
     const id = `f:${t}:${randomBytes(6).toString("hex")}`;
     const mine: FrontEntry["own"][number] = { id, t };
     e.own.push(mine);

@@ -166,6 +166,24 @@ describe("stored login throttle (module, real SQLite store)", function () {
     expect(await store.list(`${LOGIN_INDEX_KIND}/203.0.113.1`)).to.deep.equal([]);
   });
 
+  it("with cleanForMs, trusts a clean read that long: another process's lockout is seen once it has passed", async function () {
+    let t = 0;
+    const opts = { store, now: () => t, cleanForMs: 1000, successClears: false };
+    const [p, q] = [createStoredLoginThrottle(opts), createStoredLoginThrottle(opts)];
+    expect((await q.attempt("192.0.2.20", () => true)).kind).to.equal("ok"); // q: the store is clean
+    for (let i = 0; i < 5; i++) await p.attempt("192.0.2.20", wrong);
+    expect((await p.attempt("192.0.2.20", () => true)).kind).to.equal("locked");
+    t += 500;
+    expect((await q.attempt("192.0.2.20", () => true)).kind).to.equal("ok"); // within the second: not read yet
+    t += 500;
+    expect((await q.attempt("192.0.2.20", () => true)).kind).to.equal("locked");
+    // A failure of its own makes a process read the store again on the next attempt: 4 on p + 1 on q lock.
+    expect((await q.attempt("192.0.2.21", () => true)).kind).to.equal("ok");
+    for (let i = 0; i < 4; i++) await p.attempt("192.0.2.21", wrong);
+    expect((await q.attempt("192.0.2.21", wrong)).kind).to.equal("wrong");
+    expect((await q.attempt("192.0.2.21", () => true)).kind).to.equal("locked");
+  });
+
   it("refuses without checking the password when the store cannot be read (fail closed)", async function () {
     const th = createStoredLoginThrottle({ store, now: () => 0 });
     await store.close();
