@@ -1,7 +1,5 @@
-// Jinja2's exception classes, raised while compiling or rendering; the engine turns them into
-// CompileError/RenderError with the template's name and line.
-import { PyException } from "../python/values.js";
-
+// Jinja2's TemplateSyntaxError, raised by the lexer and parser; the engine turns it into a
+// CompileError naming the template and line.
 export class TemplateSyntaxError extends Error {
   constructor(
     readonly detail: string,
@@ -12,7 +10,3 @@ export class TemplateSyntaxError extends Error {
   }
 }
 
-/** A Jinja2 runtime error class (UndefinedError, TemplateNotFound, TemplateRuntimeError...). */
-export function jinjaError(kind: string, detail: string): PyException {
-  return new PyException(kind, detail);
-}

@@ -3,7 +3,7 @@
 // `-` whitespace control, `{% raw %}`, brace balancing inside tags.
 import { TemplateSyntaxError } from "./errors.js";
 
-export type TokenType =
+type TokenType =
   | "data" | "variable_begin" | "variable_end" | "block_begin" | "block_end"
   | "name" | "string" | "integer" | "float" | "operator" | "eof";
 
@@ -22,7 +22,7 @@ const NAME = /^[\p{L}_][\p{L}\p{N}_]*/u;
 const STRING = /^(?:'([^'\\]*(?:\\.[^'\\]*)*)'|"([^"\\]*(?:\\.[^"\\]*)*)")/s;
 
 /** Python's "unicode-escape" decoding of a literal's body, as Jinja applies it. */
-export function unescapeString(body: string): string {
+function unescapeString(body: string): string {
   return body.replace(/\\(?:x([0-9a-fA-F]{2})|u([0-9a-fA-F]{4})|U([0-9a-fA-F]{8})|([0-7]{1,3})|N\{([^}]*)\}|([\s\S]))/g,
     (whole, x?: string, u?: string, U?: string, oct?: string, named?: string, c?: string) => {
       const hex = x ?? u ?? U;

@@ -78,11 +78,6 @@ export class Markup {
   }
 }
 
-export function escapeValue(v: unknown, asStr: (v: unknown) => string): Markup {
-  if (v instanceof Markup) return v;
-  return new Markup(htmlEscape(asStr(v)));
-}
-
 /** A Python generator/iterator: one pass, always true, no len(), prints with an address (refused). */
 export class PyIterator {
   private pos = 0;

@@ -3,10 +3,10 @@
 // arguments, with keyword arguments as a trailing { __kw: true, ... } object.
 import { PyException, PY_REPR, typeName } from "./values.js";
 
-export const PY_CALL = Symbol.for("vacfg.python.call");
+const PY_CALL = Symbol.for("vacfg.python.call");
 
 export type Kwargs = Map<string, unknown>;
-export type PyFunctionBody = (args: unknown[], kwargs: Kwargs) => unknown;
+type PyFunctionBody = (args: unknown[], kwargs: Kwargs) => unknown;
 export interface PyFunction {
   (args: unknown[], kwargs: Kwargs): unknown;
   [PY_CALL]: true;
@@ -28,10 +28,6 @@ export function pyFunction(name: string, body: PyFunctionBody, repr?: string): P
 
 export function isPyFunction(v: unknown): v is PyFunction {
   return typeof v === "function" && (v as Partial<PyFunction>)[PY_CALL] === true;
-}
-
-export function isCallable(v: unknown): boolean {
-  return typeof v === "function";
 }
 
 export function callValue(f: unknown, args: unknown[], kwargs: Kwargs = new Map()): unknown {

@@ -70,7 +70,7 @@ export function formatFixed(x: number, d: number, upper = false): string {
   return special(x, upper) ?? sign(x) + fixedDigits(x, d);
 }
 
-export function formatExp(x: number, p: number, upper = false, alt = false): string {
+function formatExp(x: number, p: number, upper = false, alt = false): string {
   const sp = special(x, upper);
   if (sp) return sp;
   const { digits, exp } = significant(x, p);
@@ -79,7 +79,7 @@ export function formatExp(x: number, p: number, upper = false, alt = false): str
 }
 
 /** %g: fixed when -4 <= exponent < precision, trailing zeros dropped unless `alt`. */
-export function formatGeneral(x: number, p: number, upper = false, alt = false, keepPoint = false): string {
+function formatGeneral(x: number, p: number, upper = false, alt = false, keepPoint = false): string {
   const sp = special(x, upper);
   if (sp) return sp;
   if (p === 0) p = 1;
@@ -267,7 +267,7 @@ function group(intPart: string, sep: string | undefined, every = 3): string {
 }
 
 /** format(value, spec) for str, int, float and bool; other types accept only an empty spec. */
-export function formatValue(v: unknown, spec: string): string {
+function formatValue(v: unknown, spec: string): string {
   if (spec === "") return pyStr(v);
   const m = SPEC.exec(spec);
   if (!m) throw new PyException("ValueError", "Invalid format specifier");

@@ -94,7 +94,7 @@ export function pySplitlines(s: string, keepends = false): string[] {
 }
 
 /** Python's str.title(): a cased letter after an uncased character starts a word. */
-export function pyTitle(s: string): string {
+function pyTitle(s: string): string {
   let prevCased = false;
   let out = "";
   for (const ch of s) {

@@ -30,8 +30,6 @@ export function toTuple<T>(items: Iterable<T>): PyTuple<T> {
   return tuple(...items);
 }
 
-export type Mapping = Map<unknown, unknown> | Record<string, unknown>;
-
 export function isNone(v: unknown): v is null | undefined {
   return v === null || v === undefined;
 }
@@ -89,9 +87,6 @@ function isMappingLike(v: unknown): v is MappingLike {
 
 export function isMapping(v: unknown): boolean {
   return v instanceof Map || isPlainObject(v) || isMappingLike(v);
-}
-export function isSet(v: unknown): v is Set<unknown> {
-  return v instanceof Set;
 }
 export function isList(v: unknown): v is unknown[] {
   return Array.isArray(v) && !(v instanceof PyTuple);
