@@ -4,10 +4,9 @@
 // byte-identical, or fail on both sides. The real Python client then runs against vacfg.
 import { expect } from "chai";
 import { join } from "node:path";
-import { parseXml, serializeXml, type XmlElement } from "../../protocol/xml.js";
 import { projectRoot } from "../support/paths.js";
 import { runRealClient } from "../support/upstream-bcfg2.js";
-import { sideBySide, SITE_PASSWORD, type SideBySide } from "./sites.js";
+import { configEntries, probeData, sideBySide, SITE_PASSWORD, type SideBySide } from "./sites.js";
 
 export const GENSHI_SITE = join(projectRoot, "test/compat/genshi-site");
 const PLUGINS = ["Metadata", "Bundler", "Rules", "Cfg", "Probes", "Defaults", "Properties", "Decisions"];
@@ -19,25 +18,7 @@ const PROBES: Record<string, Array<[string, string]>> = {
   node3: [["cpus", "32\n"], ["group", "group:trixie\n"], ["gpu", "not json\n"], ["disks", "not xml\n"]],
 };
 
-function probeData(items: Array<[string, string]>): string {
-  const esc = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
-  return `<ProbeData>${items.map(([n, v]) => `<probe-data name="${n}" source="Probes">${esc(v)}</probe-data>`).join("")}</ProbeData>`;
-}
 
-/** Each entry of a configuration, keyed by bundle and entry (a failure keeps its own attributes). */
-function entries(xml: string): Map<string, string> {
-  const root = parseXml(xml.trim(), { keepBlankText: true });
-  const out = new Map<string, string>();
-  for (const b of root.children) {
-    if (b.tag !== "Bundle" && b.tag !== "Independent") continue;
-    for (const e of b.children) {
-      const failed = e.attrs.failure !== undefined;
-      const copy: XmlElement = { ...e, tail: undefined };
-      out.set(`${b.attrs.name} ${e.tag}:${e.attrs.name}`, failed ? "FAILED" : serializeXml(copy));
-    }
-  }
-  return out;
-}
 
 /** One template per Cfg corpus entry plus every Genshi bundle and templated Rules file. */
 export function corpusSize(): { cfg: number; markup: number } {
@@ -63,8 +44,8 @@ describe("the Genshi corpus: vacfg = upstream Bcfg2, entry by entry", function (
   for (const client of Object.keys(PROBES)) {
     it(`gives ${client} the same bundles and entries`, () => {
       const c = configs.get(client)!;
-      const up = entries(c.upstream);
-      const ours = entries(c.vacfg);
+      const up = configEntries(c.upstream);
+      const ours = configEntries(c.vacfg);
       expect(up.size, "upstream entries").to.be.greaterThan(60);
       const diffs: string[] = [];
       for (const key of new Set([...up.keys(), ...ours.keys()])) {

@@ -5,7 +5,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseXml, serializeXml, type XmlElement } from "../../protocol/xml.js";
 import { bcfg2RefKit, exampleRepo } from "../support/paths.js";
-import { KIT_PLUGINS, sideBySide, SITE_PASSWORD, type SideBySide } from "./sites.js";
+import { KIT_PLUGINS, probeData, sideBySide, SITE_PASSWORD, type SideBySide } from "./sites.js";
 
 const FIGURE1_CONTEXT = {
   domain: "cluster.lab",
@@ -15,10 +15,6 @@ const FIGURE1_CONTEXT = {
   np: "4",
 };
 
-function probeData(items: Array<[string, string]>): string {
-  const esc = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
-  return `<ProbeData>${items.map(([n, v]) => `<probe-data name="${n}" source="Probes">${esc(v)}</probe-data>`).join("")}</ProbeData>`;
-}
 
 /** Entries only one side can bind by design, dropped from both documents before comparing. */
 type Exclusion = (entry: XmlElement) => boolean;

@@ -4,10 +4,9 @@
 // The real Python client then runs against vacfg. Upstream's own failures are printed.
 import { expect } from "chai";
 import { join } from "node:path";
-import { parseXml, serializeXml, type XmlElement } from "../../protocol/xml.js";
 import { projectRoot } from "../support/paths.js";
 import { runRealClient } from "../support/upstream-bcfg2.js";
-import { sideBySide, SITE_PASSWORD, type SideBySide } from "./sites.js";
+import { configEntries, probeData, sideBySide, SITE_PASSWORD, type SideBySide } from "./sites.js";
 
 const SITE = join(projectRoot, "test/compat/jinja2-site");
 const PLUGINS = ["Metadata", "Bundler", "Cfg", "Probes", "Properties"];
@@ -20,24 +19,7 @@ const PROBES: Record<string, Array<[string, string]>> = {
   node3: [["cpus", "32\n"], ["gpu", "not json\n"], ["group", "\n"], ["mounts", "garbage"], ["ifaces", "not json\n"]],
 };
 
-function probeData(items: Array<[string, string]>): string {
-  const esc = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
-  return `<ProbeData>${items.map(([n, v]) => `<probe-data name="${n}" source="Probes">${esc(v)}</probe-data>`).join("")}</ProbeData>`;
-}
 
-/** Each entry of a configuration by bundle and name; a failed bind is FAILED (the messages differ). */
-function entries(xml: string): Map<string, string> {
-  const root = parseXml(xml.trim(), { keepBlankText: true });
-  const out = new Map<string, string>();
-  for (const b of root.children) {
-    if (b.tag !== "Bundle" && b.tag !== "Independent") continue;
-    for (const e of b.children) {
-      const copy: XmlElement = { ...e, tail: undefined };
-      out.set(`${b.attrs.name} ${e.tag}:${e.attrs.name}`, e.attrs.failure !== undefined ? "FAILED" : serializeXml(copy));
-    }
-  }
-  return out;
-}
 
 describe("the Jinja2 corpus: vacfg = upstream Bcfg2, entry by entry", function () {
   this.timeout(600_000);
@@ -58,8 +40,8 @@ describe("the Jinja2 corpus: vacfg = upstream Bcfg2, entry by entry", function (
   for (const client of Object.keys(PROBES)) {
     it(`gives ${client} the same 120 template entries`, () => {
       const c = configs.get(client)!;
-      const up = entries(c.upstream);
-      const ours = entries(c.vacfg);
+      const up = configEntries(c.upstream);
+      const ours = configEntries(c.vacfg);
       expect(up.size, "upstream entries").to.be.at.least(120);
       const failed = [...up].filter(([, v]) => v === "FAILED").map(([k]) => k.replace(/^\S+ Path:/, ""));
       console.log(`      upstream refuses for ${client}: ${failed.join(" ")}`);

@@ -8,6 +8,7 @@ import { initSite } from "../../server/admin/init.js";
 import { loadServerConfig } from "../../server/admin/server-config.js";
 import { startServer, type StartedServer } from "../../server/start-server.js";
 import { startUpstreamServer, upstreamCall, type UpstreamServer } from "../support/upstream-bcfg2.js";
+import { parseXml, serializeXml, type XmlElement } from "../../protocol/xml.js";
 
 export const SITE_PASSWORD = "labsecret";
 
@@ -58,4 +59,24 @@ export async function sideBySide(repo: string, opts: { plugins?: string[] } = {}
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** A RecvProbeData document: each (probe, output) pair as Bcfg2's client sends it. */
+export function probeData(items: Array<[string, string]>): string {
+  const esc = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+  return `<ProbeData>${items.map(([n, v]) => `<probe-data name="${n}" source="Probes">${esc(v)}</probe-data>`).join("")}</ProbeData>`;
+}
+
+/** Each entry of a GetConfig answer by bundle and entry; a failed bind is FAILED (the two servers' messages differ). */
+export function configEntries(xml: string): Map<string, string> {
+  const root = parseXml(xml.trim(), { keepBlankText: true });
+  const out = new Map<string, string>();
+  for (const b of root.children) {
+    if (b.tag !== "Bundle" && b.tag !== "Independent") continue;
+    for (const e of b.children) {
+      const copy: XmlElement = { ...e, tail: undefined };
+      out.set(`${b.attrs.name} ${e.tag}:${e.attrs.name}`, e.attrs.failure !== undefined ? "FAILED" : serializeXml(copy));
+    }
+  }
+  return out;
 }

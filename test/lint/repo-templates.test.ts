@@ -3,16 +3,10 @@
 // vacfg's Jinja2 engine, for full, empty, partial and broken context
 // parameters: the compare runs serve repo/ from both servers.
 import { expect } from "chai";
-import { spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { listRepositoryFiles } from "../../server/lint/repo-files.js";
-import { Jinja2Engine } from "../../server/templates/jinja2/index.js";
-import { Obj, ProbeLike } from "../templates/jinja2-differential.js";
-
-const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
-const repo = join(projectRoot, "repo");
+import { exampleRepo as repo } from "../support/paths.js";
+import { renderWithPython, renderWithVacfg, type Rendered } from "../templates/jinja2-differential.js";
 
 interface Case {
   hostname: string;
@@ -42,36 +36,31 @@ const CASES: Record<string, Case> = {
   "empty probe output": { hostname: "node4", groups: ["torque-worker"], probes: { "vacfg-context": "" } },
 };
 
-/** vacfg side: probe data as str-like values with .json, metadata as an object with attributes. */
-function renderVacfg(src: string, c: Case): string {
-  const Probes = new Map(Object.entries(c.probes).map(([k, v]) => [k, new ProbeLike(v)]));
-  try {
-    return new Jinja2Engine().compile(src, "t.jinja2").render({ metadata: new Obj({ hostname: c.hostname, groups: new Set(c.groups), Probes, Properties: new Map() }) });
-  } catch (err) {
-    return `ERROR: ${(err as Error).message}`;
-  }
+/** What templates see of the client (tagged as test/templates/jinja2-reference.py reads it). */
+function variables(c: Case): Record<string, unknown> {
+  const Probes = Object.fromEntries(Object.entries(c.probes).map(([k, v]) => [k, { __probe__: v }]));
+  return { metadata: { __object__: { hostname: c.hostname, groups: { __set__: c.groups }, Probes, Properties: {} } } };
 }
 
+const text = (r: Rendered): string => ("out" in r ? r.out : `ERROR: ${r.error}`);
+
 describe("example repository templates: Python's Jinja2 and vacfg's agree", function () {
-  const templates = Object.fromEntries(
-    listRepositoryFiles(repo)
-      .filter((f) => f.endsWith(".jinja2"))
-      .map((f) => [f, readFileSync(join(repo, f), "utf8")]),
-  );
+  const files = listRepositoryFiles(repo).filter((f) => f.endsWith(".jinja2"));
+  const entries = files.map((f) => ({ path: join(repo, f), name: "/" + f.split("/").slice(1, -1).join("/") }));
   const cases = Object.values(CASES);
-  let jinja: Record<string, string>[] = [];
+  const jinja: Record<string, string>[] = [];
+  const ours: Record<string, string>[] = [];
 
   before(function () {
-    const py = spawnSync("python3", [join(projectRoot, "test/lint/jinja2-render.py")], {
-      input: JSON.stringify({ templates, cases }),
-      encoding: "utf8",
-    });
-    if (py.status !== 0) throw new Error(`python3 jinja2 renderer failed (needs python3-jinja2): ${py.stderr}`);
-    jinja = JSON.parse(py.stdout) as Record<string, string>[];
+    for (const c of cases) {
+      const [py, mine] = [renderWithPython(entries, variables(c), repo), renderWithVacfg(entries, variables(c), repo)];
+      jinja.push(Object.fromEntries(files.map((f, i) => [f, text(py[i]!)])));
+      ours.push(Object.fromEntries(files.map((f, i) => [f, text(mine[i]!)])));
+    }
   });
 
   it("the repository has the templates this test is about", () => {
-    expect(Object.keys(templates)).to.include.members([
+    expect(files).to.include.members([
       "Cfg/etc/resolv.conf/resolv.conf.jinja2",
       "Cfg/etc/hosts/hosts.jinja2",
       "Cfg/var/spool/torque/server_name/server_name.jinja2",
@@ -82,27 +71,26 @@ describe("example repository templates: Python's Jinja2 and vacfg's agree", func
 
   Object.keys(CASES).forEach((label, i) => {
     it(`renders identically with ${label}, without errors`, () => {
-      for (const [path, src] of Object.entries(templates)) {
-        const mine = renderVacfg(src, cases[i]);
-        expect(jinja[i][path], `${path} (Jinja2)`).not.to.match(/^ERROR/);
-        expect(mine, path).to.equal(jinja[i][path]);
+      for (const path of files) {
+        expect(jinja[i]![path], `${path} (Jinja2)`).not.to.match(/^ERROR/);
+        expect(ours[i]![path], path).to.equal(jinja[i]![path]);
       }
     });
   });
 
   it("renders the parameters themselves, not the fallbacks, when they are given", () => {
     const i = Object.keys(CASES).indexOf("every parameter");
-    expect(jinja[i]["Cfg/etc/resolv.conf/resolv.conf.jinja2"]).to.contain("search hpc.example.org\nnameserver 10.0.0.2\nnameserver 10.0.0.3\n");
-    expect(jinja[i]["Cfg/var/spool/torque/server_name/server_name.jinja2"]).to.equal("head\n");
-    expect(jinja[i]["Cfg/var/spool/torque/server_priv/nodes/nodes.jinja2"]).to.equal("w1 np=4\nw2 np=4\n");
-    expect(jinja[i]["Cfg/var/spool/torque/mom_priv/config/config.jinja2"]).to.contain("$pbsserver head\n");
-    expect(jinja[i]["Cfg/etc/hosts/hosts.jinja2"]).to.contain("10.1.0.2\tw1.hpc.example.org w1\n# w2: no address parameter\n");
+    expect(jinja[i]!["Cfg/etc/resolv.conf/resolv.conf.jinja2"]).to.contain("search hpc.example.org\nnameserver 10.0.0.2\nnameserver 10.0.0.3\n");
+    expect(jinja[i]!["Cfg/var/spool/torque/server_name/server_name.jinja2"]).to.equal("head\n");
+    expect(jinja[i]!["Cfg/var/spool/torque/server_priv/nodes/nodes.jinja2"]).to.equal("w1 np=4\nw2 np=4\n");
+    expect(jinja[i]!["Cfg/var/spool/torque/mom_priv/config/config.jinja2"]).to.contain("$pbsserver head\n");
+    expect(jinja[i]!["Cfg/etc/hosts/hosts.jinja2"]).to.contain("10.1.0.2\tw1.hpc.example.org w1\n# w2: no address parameter\n");
   });
 
   it("falls back to the clients.xml cluster when there are no parameters", () => {
     const i = Object.keys(CASES).indexOf("an empty parameter object");
-    expect(jinja[i]["Cfg/var/spool/torque/server_name/server_name.jinja2"]).to.equal("node0\n");
-    expect(jinja[i]["Cfg/var/spool/torque/server_priv/nodes/nodes.jinja2"]).to.equal("node1 np=1\nnode2 np=1\nnode3 np=1\nnode4 np=1\n");
-    expect(jinja[i]["Cfg/etc/resolv.conf/resolv.conf.jinja2"]).to.contain("search cluster.local\n");
+    expect(jinja[i]!["Cfg/var/spool/torque/server_name/server_name.jinja2"]).to.equal("node0\n");
+    expect(jinja[i]!["Cfg/var/spool/torque/server_priv/nodes/nodes.jinja2"]).to.equal("node1 np=1\nnode2 np=1\nnode3 np=1\nnode4 np=1\n");
+    expect(jinja[i]!["Cfg/etc/resolv.conf/resolv.conf.jinja2"]).to.contain("search cluster.local\n");
   });
 });

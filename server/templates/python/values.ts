@@ -7,7 +7,7 @@
 // Objects may say how they print with the PY_STR / PY_REPR symbols, and host objects follow the
 // conventions of host-objects.ts (shared with the Genshi engine).
 import { hostMethod, PY_REPR, PY_STR, PY_TYPE } from "./host-objects.js";
-import { PyFloat, PyTuple } from "./expr-values.js";
+import { pyFloatRepr as floatRepr, PyFloat, PyTuple } from "./expr-values.js";
 
 export class PyException extends Error {
   constructor(
@@ -19,7 +19,7 @@ export class PyException extends Error {
 }
 
 export { PY_REPR, PY_STR, PY_TYPE } from "./host-objects.js";
-export { PyFloat, PyTuple } from "./expr-values.js";
+export { pyFloatRepr as floatRepr, PyFloat, PyTuple } from "./expr-values.js";
 
 export function tuple<T>(...items: T[]): PyTuple<T> {
   const t = new PyTuple<T>();
@@ -193,29 +193,6 @@ export function truthy(v: unknown): boolean {
 export const PY_TRUTH = Symbol.for("vacfg.python.bool");
 
 // ---------------------------------------------------------------- printing
-
-/** Python's repr(float): shortest round-trip digits, exponent outside 1e-4 <= |x| < 1e16. */
-export function floatRepr(n: number): string {
-  if (Number.isNaN(n)) return "nan";
-  if (!Number.isFinite(n)) return n > 0 ? "inf" : "-inf";
-  if (n === 0) return Object.is(n, -0) ? "-0.0" : "0.0";
-  const [mant, expPart] = n.toExponential().split("e");
-  const exp = Number(expPart);
-  const neg = mant!.startsWith("-");
-  const digits = mant!.replace("-", "").replace(".", "");
-  let out: string;
-  if (exp < -4 || exp >= 16) {
-    const m = digits.length > 1 ? `${digits[0]}.${digits.slice(1)}` : digits;
-    out = `${m}e${exp < 0 ? "-" : "+"}${String(Math.abs(exp)).padStart(2, "0")}`;
-  } else if (exp < 0) {
-    out = `0.${"0".repeat(-exp - 1)}${digits}`;
-  } else if (digits.length <= exp + 1) {
-    out = `${digits}${"0".repeat(exp + 1 - digits.length)}.0`;
-  } else {
-    out = `${digits.slice(0, exp + 1)}.${digits.slice(exp + 1)}`;
-  }
-  return neg ? `-${out}` : out;
-}
 
 export function strRepr(s: string): string {
   const quote = s.includes("'") && !s.includes('"') ? '"' : "'";
