@@ -4,8 +4,8 @@
 // names (Cfg/SSHbase `.H_<name>`), known_hosts patterns and clients.xml attributes.
 import { VacfgError } from "../../protocol/errors.js";
 
-/** A DNS name is at most 253 characters; nothing longer is a host. */
-export const MAX_CLIENT_NAME = 253;
+/** Names become file names (`ssh_host_ed25519_key.pub.H_<name>`, at most 255 bytes): 128 leaves room for the prefix. */
+export const MAX_CLIENT_NAME = 128;
 
 // Letters, digits, '.', '-', '_', starting with a letter, digit or '_' (so never ".", "..", or an
 // option-like "-x"). Everything else, including unicode, white space, control, glob (*?[]{}),

@@ -85,7 +85,8 @@ export class SSHbasePlugin implements Plugin, GeneratorRole {
       for (const f of files) {
         const hostnames = await this.hostnamesFor(f, names);
         if (hostnames.length === 0) continue; // a key for an unknown client or group
-        lines.push(`${hostnames.join(",")} ${this.keys.readKey(f).trimEnd()}`);
+        const key = this.otherClientKey(f);
+        if (key !== undefined) lines.push(`${hostnames.join(",")} ${key.trimEnd()}`);
       }
     }
     let text = lines.length > 0 ? lines.join("\n") + "\n" : "";
@@ -95,6 +96,17 @@ export class SSHbasePlugin implements Plugin, GeneratorRole {
       .sort((a, b) => cmp(a.path, b.path));
     for (const f of own) text += `localhost,localhost.localdomain,127.0.0.1 ${this.keys.readKey(f)}`;
     return text;
+  }
+
+  /** Another client's public key for known_hosts; one that leaves SSHbase/ (a symlink out) is logged and left out, not fatal for everyone. */
+  private otherClientKey(f: KeyFile): string | undefined {
+    try {
+      return this.keys.readKey(f);
+    } catch (e) {
+      if (!(e instanceof VacfgError && e.code === "PATH_ESCAPE")) throw e;
+      this.ctx.logger.error({ file: f.path, err: e.message }, "SSHbase: public key left out of ssh_known_hosts");
+      return undefined;
+    }
   }
 
   /** Every known client's names: hostname, aliases, their short forms, and addresses, sorted (no DNS). */

@@ -2,7 +2,7 @@
 // upstream's creators do), then served as plain host-specific files; hostile names stay inside Cfg/.
 import { expect } from "chai";
 import { execFileSync } from "node:child_process";
-import { readdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { CfgPlugin } from "../../../server/plugins/cfg/index.js";
 import { compileGenshi } from "../../../server/templates/genshi/text.js";
@@ -53,6 +53,28 @@ describe("Cfg key creators and hostile input", function () {
       expect(cfg.handlesEntry({ tag: "Path", attrs: { name }, children: [] }), name).to.equal(false);
       expect((await bindPath(cfg, name, clientMeta("n"))).attrs.failure, name).to.match(/^bind error: Cfg has no directory/);
     }
+  });
+
+  it("refuses a host-specific file or key slot that is a symlink out of its entry directory (confinedPath)", async () => {
+    const outside = join(repo.root, "outside-secret");
+    writeFileSync(outside, "SECRET-OUTSIDE\n");
+    // A served host file, and a key creator's slot, each a symlink leading out of its directory.
+    symlinkSync(outside, join(repo.root, "Cfg/etc/hosts/hosts.H_evil"));
+    symlinkSync(outside, join(repo.root, "Cfg/root/.ssh/id_ed25519/id_ed25519.H_evil"));
+    symlinkSync(join(repo.root, "nowhere"), join(repo.root, "Cfg/root/.ssh/id_ed25519/id_ed25519.H_dangling"));
+    const hosts = await bindPath(cfg, "/etc/hosts", clientMeta("evil"));
+    expect(hosts.text).to.equal(undefined);
+    expect(hosts.attrs.failure).to.match(/^bind error: refusing "hosts\.H_evil" in .*: resolves to .*outside-secret, outside /);
+    const key = await bindPath(cfg, "/root/.ssh/id_ed25519", clientMeta("evil"));
+    expect(key.text).to.equal(undefined);
+    expect(key.attrs.failure).to.match(/outside/);
+    const dangling = await bindPath(cfg, "/root/.ssh/id_ed25519", clientMeta("dangling"));
+    expect(dangling.attrs.failure).to.match(/a symbolic link that leads nowhere/);
+    expect(existsSync(join(repo.root, "nowhere"))).to.equal(false);
+    expect(readFileSync(outside, "utf8")).to.equal("SECRET-OUTSIDE\n");
+    // A symlink to a sibling inside the directory is fine.
+    symlinkSync("hosts", join(repo.root, "Cfg/etc/hosts/hosts.H_twin"));
+    expect((await bindPath(cfg, "/etc/hosts", clientMeta("twin"))).text).to.equal("127.0.0.1 localhost\n");
   });
 
   it("keeps Genshi expressions away from the host: no dunder access, no imports", () => {

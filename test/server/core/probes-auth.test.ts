@@ -89,6 +89,24 @@ describe("server core: authentication", function () {
     expect(await auth("Fresh1", "nope")).to.equal(undefined);
   });
 
+  it("canonicalizes first: an alias or uuid in any case is its client, held to that client's auth mode, secure flag and password", async () => {
+    expect(await auth("UU-ALIAS", "sitesecret")).to.equal("uuidclient");
+    expect(await auth("abc-123", "sitesecret")).to.equal("uuidclient");
+    expect(await auth("WEB1", "web1pw")).to.equal("web1");
+    expect(await auth("DB1", "sitesecret")).to.equal(undefined);
+    expect(await auth("Db1", "db1pw", "127.0.0.1")).to.equal("db1");
+    expect(await auth("CERTY", "sitesecret", "127.0.0.9")).to.equal(undefined);
+    expect(await auth("ignored", "", "127.0.0.9", "CERTY")).to.equal("certy");
+  });
+
+  it("refuses names that break the client-name rule, from the user, a certificate or a uuid", async () => {
+    for (const name of ["", "*", "x/../db1", "a b", "web1\x00", "wéb1", "x".repeat(129)]) {
+      expect(await auth(name, "sitesecret"), JSON.stringify(name)).to.equal(undefined);
+      expect(await auth("ignored", "sitesecret", "127.0.0.1", name || "x,y"), `cert ${JSON.stringify(name)}`).to.equal(undefined);
+    }
+    expect((await h.store.listClients()).map((c) => c.name)).to.not.include("*");
+  });
+
   it("finds root by its address (clients.xml address, alias address) and refuses unknown addresses", async () => {
     expect(await auth("root", "db1pw", "127.0.0.5")).to.equal("db1");
     expect(await auth("root", "sitesecret", "127.0.0.7")).to.equal("uuidclient");

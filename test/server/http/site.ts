@@ -22,8 +22,9 @@ export interface TestSite {
   cleanup(): Promise<void>;
 }
 
-export async function startTestSite(over: Partial<ServerConfig> = {}): Promise<TestSite> {
-  const dir = mkdtempSync(join(tmpdir(), "vacfg-http-"));
+/** `parent`: the directory the site is created in (a temp dir of its own by default). */
+export async function startTestSite(over: Partial<ServerConfig> = {}, parent = tmpdir()): Promise<TestSite> {
+  const dir = mkdtempSync(join(parent, "vacfg-http-"));
   cpSync(exampleRepo, join(dir, "repo"), { recursive: true });
   const clients = join(dir, "repo/Metadata/clients.xml");
   writeFileSync(

@@ -2,7 +2,7 @@
 // under concurrent requests), served with upstream's modes, and ssh_known_hosts listing every client.
 import { expect } from "chai";
 import { execFileSync } from "node:child_process";
-import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { SSHbasePlugin } from "../../../server/plugins/sshbase/index.js";
 import { bindPath, clientMeta, pluginContext, tempRepo, xml, type TempRepo } from "../cfg/plugin-fixture.js";
@@ -84,6 +84,22 @@ describe("SSHbase", function () {
     }
     for (const t of ["ecdsa", "ed25519", "rsa"]) expected.push(`localhost,localhost.localdomain,127.0.0.1 ${pub("node2", t)}`);
     expect(lines).to.deep.equal(expected);
+  });
+
+  it("never reads a client's key through a symlink out of SSHbase/, and leaves that key out of everyone's known_hosts", async () => {
+    const outside = join(repo.root, "outside-secret.pub");
+    writeFileSync(outside, "ssh-ed25519 SECRETOUTSIDE\n");
+    for (const t of ["ecdsa", "ed25519", "rsa"]) {
+      const slot = join(repo.root, `SSHbase/ssh_host_${t}_key.pub.H_node2`);
+      rmSync(slot, { force: true });
+      symlinkSync(outside, slot);
+    }
+    const pub = await bindPath(plugin, "/etc/ssh/ssh_host_ed25519_key.pub", node2);
+    expect(pub.text).to.equal(undefined);
+    expect(pub.attrs.failure).to.match(/outside/);
+    const kh = await bindPath(plugin, "/etc/ssh/ssh_known_hosts", node0);
+    expect(kh.attrs.failure).to.equal(undefined);
+    expect(kh.text).to.include("node0").and.not.include("SECRETOUTSIDE");
   });
 
   it("prefers a static SSHbase/ssh_known_hosts file when there is one", async () => {
