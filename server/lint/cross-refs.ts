@@ -1,10 +1,12 @@
 // Checks that span files: groups, profiles and bundles named in one file must be
 // defined in another (groups.xml, clients.xml, Bundler/, Cfg/ and Probes/ names).
+import { isIP } from "node:net";
 import { posix } from "node:path";
 import type { XmlElement } from "../../protocol/xml.js";
 import { globToRegExp } from "../../lib/fnmatch.js";
 import { findXIncludes } from "../plugins/shared/xinclude.js";
 import { problem, type LintProblem } from "./problem.js";
+import { clientNameProblem, quoteName } from "../core/client-name.js";
 
 export interface ParsedRepository {
   /** Every file of the repository (relative paths). */
@@ -95,11 +97,28 @@ function checkGroups(docs: [string, XmlElement][], idx: GroupIndex, repo: Parsed
   return out;
 }
 
+/** A <Client> or <Alias> whose name, uuid or address the server would leave out (server/core/client-name.ts). */
+function clientEntryProblems(file: string, e: XmlElement): LintProblem[] {
+  if (e.tag !== "Client" && e.tag !== "Alias") return [];
+  const out: LintProblem[] = [];
+  const owner = e.tag === "Client" ? "" : " (an alias)";
+  for (const attr of e.tag === "Client" ? ["name", "uuid"] : ["name"]) {
+    const v = e.attrs[attr];
+    if (v === undefined && attr === "uuid") continue;
+    const why = clientNameProblem(v ?? "");
+    if (why) out.push(problem(file, e.line, "invalid-client-name", `${attr} ${quoteName(v ?? "")}${owner} ${why}; the server ignores this client`));
+  }
+  const address = e.attrs.address;
+  if (address !== undefined && isIP(address) === 0) out.push(problem(file, e.line, "invalid-client-name", `address ${quoteName(address)}${owner} is not an IP address; the server ignores this client`));
+  return out;
+}
+
 function checkClients(root: XmlElement, idx: GroupIndex): LintProblem[] {
   const out: LintProblem[] = [];
   const file = "Metadata/clients.xml";
   const seen = new Map<string, number>();
   walk(root, (e) => {
+    out.push(...clientEntryProblems(file, e));
     if (e.tag !== "Client" || e.attrs.name === undefined) return;
     const { name, profile } = e.attrs;
     const first = seen.get(name);

@@ -27,6 +27,7 @@ export type LintCode =
   | "unsupported-template"
   | "xinclude-failed"
   | "bundle-not-found"
+  | "invalid-client-name"
   | "undefined-group"
   | "nonexistent-profile-group"
   | "non-profile-set-as-profile"

@@ -203,6 +203,21 @@ describe("repository lint", function () {
     expect(only(problems, "Metadata/groups.xml").map((p) => p.code)).to.deep.equal(["bundle-not-found"]);
   });
 
+  it("reports clients.xml names, aliases, uuids and addresses the server would ignore, at their lines", async () => {
+    write(
+      "Metadata/clients.xml",
+      '<Clients>\n  <Client name="node0" profile="torque-head"/>\n  <Client name="x/../y" profile="torque-head"/>\n  <Client name="node1" profile="torque-head" uuid="a b">\n    <Alias name="*"/>\n  </Client>\n  <Client name="node2" profile="torque-head" address="node2.example"/>\n  <Client name="" profile="torque-head"/>\n</Clients>\n',
+    );
+    const mine = only(await lintRepository(repo), "Metadata/clients.xml").filter((p) => p.code === "invalid-client-name");
+    expect(mine.map((p) => [p.line, p.message])).to.deep.equal([
+      [3, `name "x/../y" may hold only letters, digits, '.', '-' and '_', and must start with a letter, digit or '_'; the server ignores this client`],
+      [4, `uuid "a b" may hold only letters, digits, '.', '-' and '_', and must start with a letter, digit or '_'; the server ignores this client`],
+      [5, `name "*" (an alias) may hold only letters, digits, '.', '-' and '_', and must start with a letter, digit or '_'; the server ignores this client`],
+      [7, `address "node2.example" is not an IP address; the server ignores this client`],
+      [8, `name "" is empty; the server ignores this client`],
+    ]);
+  });
+
   it("checks Cfg and Probes specificity suffixes and probe names", async () => {
     write("Cfg/etc/motd/motd.G60_nosuchgroup", "x\n");
     write("Probes/bad name", "#!/bin/sh\necho x\n");
