@@ -16,7 +16,8 @@ export function parseBasicAuth(header: string | undefined): BasicCredentials | u
   if (!/^[A-Za-z0-9+/]*={0,2}$/.test(token)) return undefined;
   let decoded: string;
   try {
-    decoded = new TextDecoder("utf-8", { fatal: true }).decode(Buffer.from(token, "base64"));
+    // ignoreBOM: a leading U+FEFF stays part of the user (as Python's utf-8 codec keeps it), so the name rule refuses it.
+    decoded = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(Buffer.from(token, "base64"));
   } catch {
     return undefined;
   }
