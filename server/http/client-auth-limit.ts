@@ -94,7 +94,8 @@ export function createClientAuthLimit(o: ClientAuthLimitOptions): ClientAuthLimi
     async admit(auth, authenticate) {
       // A name that breaks the client-name rule never authenticates: refused without a check or a count,
       // so a tool that sends such names does not lock its address out (and adds nothing to the store).
-      if (!isValidClientName(auth.user)) return { kind: "refused" };
+      // With a certificate the CN names the client and the user is not used (the CN is checked by authenticate).
+      if (auth.certCN === undefined && !isValidClientName(auth.user)) return { kind: "refused" };
       const pair = `${clientNameKey(auth.user)} ${auth.address}`;
       let client: string | undefined;
       let nameLock: ClientAdmission | undefined;

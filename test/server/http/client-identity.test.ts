@@ -7,7 +7,7 @@ import { expect } from "chai";
 import { parseXml } from "../../../protocol/xml.js";
 import { parseMethodResponse } from "../../../protocol/xmlrpc/parser.js";
 import { issueCertificate, loadCa } from "../../../server/admin/tls-material.js";
-import { startTestSite, type TestSite } from "./site.js";
+import { clockPastEveryLimit, startTestSite, type TestSite } from "./site.js";
 import { call, methodCall, pythonClientHeaders, request, type HttpReply } from "./wire.js";
 import { addKeyEntries } from "./key-site.js";
 
@@ -27,7 +27,8 @@ describe("client identity at the HTTPS front", function () {
   const parses = () => parseXml(clientsXml(), { source: "clients.xml" }).tag === "Clients";
 
   beforeEach(async () => {
-    site = await startTestSite();
+    // Wrong passwords are part of these cases; the auth limit (tested in auth-limit.test.ts) is kept out of the way.
+    site = await startTestSite({ clientAuthLimit: clockPastEveryLimit() });
     port = site.server.port;
     clientsPath = join(site.dir, "repo/Metadata/clients.xml");
     addKeyEntries(join(site.dir, "repo"));

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { pino } from "pino";
 import { initSite } from "../../../server/admin/init.js";
 import { loadServerConfig, type ServerConfig } from "../../../server/admin/server-config.js";
-import { startServer, type StartedServer } from "../../../server/start-server.js";
+import { startServer, type StartedServer, type StartServerOptions } from "../../../server/start-server.js";
 import { exampleRepo } from "../../support/paths.js";
 
 export interface TestSite {
@@ -22,8 +22,11 @@ export interface TestSite {
   cleanup(): Promise<void>;
 }
 
+/** Server options beyond the configuration file that tests set (the auth limit's clock). */
+export type TestSiteOptions = Partial<ServerConfig> & Pick<StartServerOptions, "clientAuthLimit">;
+
 /** `parent`: the directory the site is created in (a temp dir of its own by default). */
-export async function startTestSite(over: Partial<ServerConfig> = {}, parent = tmpdir()): Promise<TestSite> {
+export async function startTestSite(over: TestSiteOptions = {}, parent = tmpdir()): Promise<TestSite> {
   const dir = mkdtempSync(join(parent, "vacfg-http-"));
   cpSync(exampleRepo, join(dir, "repo"), { recursive: true });
   const clients = join(dir, "repo/Metadata/clients.xml");
@@ -37,12 +40,13 @@ export async function startTestSite(over: Partial<ServerConfig> = {}, parent = t
   const config = loadServerConfig(configPath);
   config.settings.password = "labsecret";
   config.listen = { host: "127.0.0.1", port: 0 };
-  Object.assign(config, over);
+  const { clientAuthLimit, ...configOver } = over;
+  Object.assign(config, configOver);
   const logFile = join(dir, "server.log");
   const logger = pino({ level: "debug" }, pino.destination({ dest: logFile, sync: true }));
   const started: StartedServer[] = [];
   const start = async (o: Partial<ServerConfig> = {}): Promise<StartedServer> => {
-    const s = await startServer({ ...config, ...o, logger });
+    const s = await startServer({ ...config, ...o, logger, ...(clientAuthLimit ? { clientAuthLimit } : {}) });
     started.push(s);
     return s;
   };
@@ -64,4 +68,13 @@ export async function startTestSite(over: Partial<ServerConfig> = {}, parent = t
     rmSync(dir, { recursive: true, force: true });
     throw e;
   }
+}
+
+/**
+ * A clock for the XML-RPC failed-authentication limit that moves an hour on every reading, so no
+ * lockout or counting window ever spans two requests: tests of other refusals run without it.
+ */
+export function clockPastEveryLimit(): { now: () => number } {
+  let t = Date.now();
+  return { now: () => (t += 3_600_000) };
 }
