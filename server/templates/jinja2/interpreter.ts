@@ -634,6 +634,8 @@ export class Renderer implements FilterEnv, Lookup {
     if (!(name in (o as object))) return NOT_FOUND;
     const v = (o as Record<string, unknown>)[name];
     if (v === undefined) return NOT_FOUND;
+    // A str subclass (a probe value): Python's str methods only, plus its own data (.json, .xdata).
+    if (strValue(o) !== undefined && (typeof v === "function" || name === "length")) return NOT_FOUND;
     return typeof v === "function" && !isPyFunction(v) ? (v as (...a: unknown[]) => unknown).bind(o) : v;
   }
 

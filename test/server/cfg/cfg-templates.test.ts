@@ -49,6 +49,14 @@ describe("Cfg Jinja2 templates", () => {
     repo.write("Cfg/etc/cheetahundef/cheetahundef.cheetah", "one\ntwo $metadata.nothing\n");
     repo.write("Cfg/etc/inc/inc.jinja2", "[{% include 'part.jinja2_include' %}]\n");
     repo.write("Cfg/etc/inc/part.jinja2_include", "included {{ metadata.hostname }}");
+    // The silent differences of nunjucks over JavaScript values (issue 12), and a probe value's JS-only members.
+    repo.write(
+      "Cfg/etc/python/python.jinja2",
+      "{{ none }} {{ true }} {{ ['a', 'b'] }} {{ 4 / 2 }} {{ 2.5|round }} {{ '%02d' % (metadata.Probes['cpus']|int) }} " +
+        "{{ 'aaa'.replace('a', 'b') }} {% for g in metadata.groups if g.startswith('c') %}{{ g }}{% endfor %} " +
+        "[{{ metadata.Probes['cpus'].length }}] {{ metadata.Probes['cpus'].strip()|length }}\n",
+    );
+    repo.write("Cfg/etc/unsupported/unsupported.jinja2", "ok\n{{ metadata.hostname.encode('utf-8') }}\n");
     cfg = new CfgPlugin(pluginContext(repo.root));
   });
   after(() => repo.cleanup());
@@ -108,5 +116,16 @@ describe("Cfg Jinja2 templates", () => {
     expect(inc.attrs.failure).to.match(/cheetahinc\.cheetah:1: ParseError: #include is not supported/);
     expect(inc.text ?? "").to.not.include("root:");
     expect((await bindPath(cfg, "/etc/cheetahundef", meta())).attrs.failure).to.match(/cheetahundef\.cheetah:2: NotFound: cannot find 'nothing' while searching for 'metadata\.nothing'$/);
+  });
+
+  it("prints Python's values and follows Python's semantics where nunjucks did not", async () => {
+    const e = await bindPath(cfg, "/etc/python", meta());
+    expect(e.attrs.failure).to.equal(undefined);
+    expect(e.text).to.equal("None True ['a', 'b'] 2.0 2.0 08 bbb cluster [] 1\n");
+  });
+
+  it("refuses a Python method it does not implement with a bind error naming file:line, never other output", async () => {
+    const e = await bindPath(cfg, "/etc/unsupported", meta());
+    expect(e.attrs.failure).to.match(/unsupported\.jinja2:2: NotImplementedError: str\.encode\(\) is not supported/);
   });
 });
