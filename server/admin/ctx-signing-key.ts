@@ -2,7 +2,8 @@
 // embedded defaults, a deployment's site directory), the private half signs each parameter file
 // at assembly, the public half is what the server's Context plugin checks probe data with.
 import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from "node:crypto";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { dirname } from "node:path";
 import { VacfgError } from "../../protocol/errors.js";
 import { createFileOnce as writeFileOnce } from "../../lib/atomic-file.js";
 
@@ -20,6 +21,7 @@ export function ensureCtxSigningKey(keyPath: string): string[] {
   const pubPath = publicKeyPathFor(keyPath);
   const created: string[] = [];
   if (!existsSync(keyPath)) {
+    mkdirSync(dirname(keyPath), { recursive: true, mode: 0o700 });
     const { privateKey } = generateKeyPairSync("ed25519");
     if (writeFileOnce(keyPath, privateKey.export({ type: "pkcs8", format: "pem" }), 0o600)) created.push(keyPath);
   }

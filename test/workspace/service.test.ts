@@ -28,13 +28,14 @@ import { serveApi, type RunningServer } from "../../server/http/serve.js";
 import { createAdminGate } from "../../server/reporting/admin-gate.js";
 import { ADMIN_API_SURFACE } from "../../server/reporting/mount.js";
 import { openStore } from "../../server/store/open-store.js";
+import { parametersRefusal, parseEd25519PublicKey } from "../../protocol/params-signature.js";
 import type { Store } from "../../server/store/store.js";
 
 const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
 
 /** What each test guest prints: its MAC and local addresses as the kernel sees them, then a heartbeat. */
 const GUEST_COMMAND = `${POWER_BUTTON_WATCH}
-echo "GUEST mac=$(cat /sys/class/net/eth0/address) ips=$(awk '/32 host LOCAL/{print p} {p=$2}' /proc/net/fib_trie | sort -u | tr '\\n' ,) ctx=$(grep -o 'name="address" value="[^"]*"' /etc/vacfg/context.xml)"
+echo "GUEST mac=$(cat /sys/class/net/eth0/address) ips=$(awk '/32 host LOCAL/{print p} {p=$2}' /proc/net/fib_trie | sort -u | tr '\\n' ,) signed=$(grep -o '<Parameters node="[^"]*"' /etc/vacfg/context.xml) ctx=$(grep -o 'name="address" value="[^"]*"' /etc/vacfg/context.xml)"
 while sleep 1; do echo TICK; done`;
 
 async function expectError(p: Promise<unknown>, code: string, match: RegExp): Promise<void> {
@@ -109,7 +110,8 @@ describe("workspace: the Workspace Service with real QEMU guests", function () {
     opts = {
       store,
       driver,
-      site: figure1Site(writeSiteCa(join(work, "ca"))),
+      // the deploy path signs each node's parameter file with the site key (created here on first use)
+      site: figure1Site(writeSiteCa(join(work, "ca")), join(work, "site", "ctx-signing.key")),
       appliances: { torque: { template: TORQUE_CONTEXT_TEMPLATE, base: image.base, kernel: image.vmlinuz, initrd: image.initrd, command: GUEST_COMMAND } },
       stateDir: join(work, "vms"),
       network: { taps: ns.taps },
@@ -147,10 +149,11 @@ describe("workspace: the Workspace Service with real QEMU guests", function () {
     ]);
     for (const v of r.vms) {
       const log = await waitForSerial(v.serialLog, /GUEST mac=[^\n]*\n/, { timeoutMs: 180_000, pollMs: 500 });
-      const line = /GUEST mac=(\S+) ips=(\S*) ctx=(.*)/.exec(log)!;
+      const line = /GUEST mac=(\S+) ips=(\S*) signed=(.*) ctx=(.*)/.exec(log)!;
       expect(line[1], v.name).to.equal(v.mac);
+      expect(line[3], v.name).to.equal(`<Parameters node="${v.fqdn}"`);
       expect(line[2].split(","), v.name).to.include(v.address);
-      expect(line[3], v.name).to.equal(`name="address" value="${v.address}"`);
+      expect(line[4], v.name).to.equal(`name="address" value="${v.address}"`);
       expect(parseInt(v.mac.slice(0, 2), 16) & 3).to.equal(2);
       // the QEMU process got the resources asked for
       const pid = (await opts.driver.list()).find((s) => s.name === v.name)!.id!;
@@ -165,6 +168,9 @@ describe("workspace: the Workspace Service with real QEMU guests", function () {
       expect(await store.get(KIND.address, `cluster/${v.address}`)).to.include({ vm: v.name });
       expect(await store.get(KIND.mac, v.mac)).to.include({ vm: v.name });
     }
+    // ...and what was patched in is the site's signature for that very node
+    const pub = parseEd25519PublicKey(readFileSync(join(work, "site", "ctx-signing.pub"), "utf8"), "ctx-signing.pub");
+    for (const n of r.nodes) expect(parametersRefusal(n, [n.fqdn], [pub]), n.fqdn).to.equal(undefined);
     expect(r.vms[0].address).to.not.equal(r.vms[1].address);
     expect(r.vms[0].tap).to.not.equal(r.vms[1].tap);
   });
