@@ -221,6 +221,8 @@ class Execution {
   readonly states = new Map<XmlElement, boolean>();
   readonly modified: XmlElement[] = [];
   extra: XmlElement[] = [];
+  /** Which tool reported each extra entry. */
+  private readonly foundBy = new Map<XmlElement, Tool>();
   private readonly bundles: XmlElement[];
   private readonly owner = new Map<XmlElement, Tool>();
   private readonly bundleOf = new Map<XmlElement, XmlElement>();
@@ -281,7 +283,9 @@ class Execution {
       if (!t.findExtra) continue;
       const managed = this.entries.filter((e) => this.owner.get(e) === t);
       try {
-        extra.push(...(await t.findExtra(managed, this.ctx)));
+        const found = await t.findExtra(managed, this.ctx);
+        for (const x of found) this.foundBy.set(x, t);
+        extra.push(...found);
       } catch (err) {
         this.log.error(`${t.name}: finding extra entries failed: ${(err as Error).message}`);
       }
@@ -401,7 +405,8 @@ class Execution {
     // ---- remove --------------------------------------------------------------------------
     for (const t of this.tools) {
       if (!t.remove) continue;
-      const mine = removal.filter((x) => t.handles(x) || (t.findExtra && this.extraOwner(x) === t));
+      // An extra is removed by the tool that found it (never looked up by the tool's name).
+      const mine = removal.filter((x) => (this.foundBy.get(x) ?? this.tools.find((u) => u.handles(x))) === t);
       if (!mine.length) continue;
       await this.safe(async () => {
         await t.remove!(mine, this.ctx);
@@ -430,13 +435,6 @@ class Execution {
       const diff = entryDiff(e);
       if (diff) this.log.debug(`${entryLabel(e)} diff (current → wanted):\n${diff.replace(/\n$/, "")}`);
     }
-  }
-
-  private extraOwner(x: XmlElement): Tool | undefined {
-    if (x.tag === "Package") return this.tools.find((t) => t.name === "APT");
-    if (x.tag === "POSIXUser" || x.tag === "POSIXGroup") return this.tools.find((t) => t.name === "POSIXUsers");
-    if (x.tag === "Service") return this.tools.find((t) => t.handles(x));
-    return undefined;
   }
 
   private merge(states: States): void {
