@@ -6,8 +6,8 @@ import type { Express, Request, RequestHandler, Response } from "express";
 import type { Logger } from "pino";
 import type { Store } from "../store/store.js";
 import { createServerMetrics, METRICS_CONTENT_TYPE, type ServerMetrics } from "../http/metrics.js";
-import { createAdminGate, type AdminSurface } from "./admin-gate.js";
-import { createAdminSessions, loadAdminPassword } from "./admin-session.js";
+import { createAdminGate, type AdminGate, type AdminSurface } from "./admin-gate.js";
+import { loadAdminPassword } from "./admin-session.js";
 import type { LoginThrottleOptions } from "./login-throttle.js";
 import { CLIENT_STATES, clientRows, DEFAULT_STALE_HOURS, reportOptions } from "./report-model.js";
 import { createReportsRouter } from "./router.js";
@@ -48,10 +48,11 @@ export async function clientStateCounts(store: Store, staleHours = DEFAULT_STALE
 export function reportingWeb(opts: ReportingWebOptions): ReportingWeb {
   const staleHours = opts.staleHours ?? DEFAULT_STALE_HOURS;
   const metrics = createServerMetrics(() => clientStateCounts(opts.store, staleHours));
-  let adminPassword: string;
+  const log = opts.logger?.child({ component: "reporting" });
+  let gate: AdminGate;
   try {
-    adminPassword = opts.adminPassword ?? loadAdminPassword(opts.dataDir);
-    createAdminSessions({ store: opts.store, adminPassword });
+    const adminPassword = opts.adminPassword ?? loadAdminPassword(opts.dataDir);
+    gate = createAdminGate({ store: opts.store, adminPassword, ...(opts.loginThrottle ? { loginThrottle: opts.loginThrottle } : {}), ...(log ? { logger: log } : {}) });
   } catch (e) {
     // Without a usable admin password the admin surfaces stay off, but the configuration server still runs.
     const reason = (e as Error).message;
@@ -59,8 +60,6 @@ export function reportingWeb(opts: ReportingWebOptions): ReportingWeb {
     const off = (_req: Request, res: Response): void => void res.status(503).type("text/plain").send(`reporting is disabled: ${reason}\n`);
     return { metrics, routes: (app) => void app.use([REPORTS_PATH, METRICS_PATH, ...Object.keys(opts.adminApis ?? {})], off) };
   }
-  const log = opts.logger?.child({ component: "reporting" });
-  const gate = createAdminGate({ store: opts.store, adminPassword, ...(opts.loginThrottle ? { loginThrottle: opts.loginThrottle } : {}), ...(log ? { logger: log } : {}) });
   const router = createReportsRouter({ store: opts.store, gate, staleHours, ...(log ? { logger: log } : {}) });
   const serveMetrics = async (_req: Request, res: Response): Promise<void> => {
     res.set("Content-Type", METRICS_CONTENT_TYPE).send(await metrics.registry.render());
