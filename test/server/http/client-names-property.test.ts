@@ -158,7 +158,8 @@ function diff(before: Map<string, string>, after: Map<string, string>): string[]
 function markersAbove(dir: string): string[] {
   const out: string[] = [];
   for (let d = dirname(dir); ; d = dirname(d)) {
-    for (const n of readdirSync(d)) if (n.includes(MARKER)) out.push(join(d, n));
+    // Other runs' sandboxes (the suite may run this test twice at once) are not traversal targets.
+    for (const n of readdirSync(d)) if (n.includes(MARKER) && !n.startsWith(`${MARKER}-sandbox-`)) out.push(join(d, n));
     if (dirname(d) === d) return out;
   }
 }
