@@ -106,4 +106,24 @@ describe("SSHbase", function () {
     writeFileSync(join(repo.root, "SSHbase/ssh_known_hosts"), "fixed\n");
     expect((await bindPath(plugin, "/etc/ssh/ssh_known_hosts", node0)).text).to.equal("fixed\n");
   });
+
+  it("generates a new client's keys in-process (no ssh-keygen program), each one OpenSSH loads", async () => {
+    const node3 = clientMeta("node3");
+    const path = process.env.PATH;
+    process.env.PATH = join(repo.root, "no-programs-here");
+    let served;
+    try {
+      served = await Promise.all(["ed25519", "rsa", "ecdsa"].map((t) => bindPath(plugin, `/etc/ssh/ssh_host_${t}_key.pub`, node3)));
+    } finally {
+      process.env.PATH = path;
+    }
+    for (const [i, t] of ["ed25519", "rsa", "ecdsa"].entries()) {
+      expect(served[i]!.attrs.failure, t).to.equal(undefined);
+      const derived = execFileSync("ssh-keygen", ["-y", "-f", join(repo.root, `SSHbase/ssh_host_${t}_key.H_node3`)], { encoding: "utf8" });
+      expect(derived, t).to.equal(served[i]!.text);
+      expect(derived, t).to.match(new RegExp(`^${t === "rsa" ? "ssh-rsa" : t === "ecdsa" ? "ecdsa-sha2-nistp256" : "ssh-ed25519"} \\S+ root@node3\n$`));
+    }
+    const bits = execFileSync("ssh-keygen", ["-l", "-f", join(repo.root, "SSHbase/ssh_host_rsa_key.pub.H_node3")], { encoding: "utf8" });
+    expect(bits.split(" ")[0], "ssh-keygen's default RSA size").to.equal("3072");
+  });
 });
