@@ -46,7 +46,8 @@ export const TESTS: Record<string, Test> = {
   mapping: (v, a, k) => { none("mapping", a, k); return isMapping(v); },
   number: (v, a, k) => { none("number", a, k); return isNumber(v); },
   sequence: (v, a, k) => { none("sequence", a, k); return isStr(v) || Array.isArray(v) || isMapping(v); },
-  iterable: (v, a, k) => { none("iterable", a, k); return isIterable(v) && !(isNumber(v)) || v instanceof PyIterator; },
+  // Asking must not consume a generator.
+  iterable: (v, a, k) => { none("iterable", a, k); return v instanceof PyIterator || isIterable(v); },
   callable: (v, a, k) => { none("callable", a, k); return typeof v === "function"; },
   sameas: (v, a, k) => {
     const o = one("sameas", a, k);
