@@ -9,6 +9,7 @@ import type { XmlRpcValue } from "../../protocol/xmlrpc/values.js";
 import type { Store } from "../store/store.js";
 import { BuildCache } from "./build-cache.js";
 import { buildConfiguration, StructureError } from "./build-config.js";
+import { buildClientMetadata } from "./build-metadata.js";
 import type { AdminMethod, ClientRunApi } from "./client-api.js";
 import type { ServerSettings } from "./context.js";
 import type { AuthRequest, ClientMetadata } from "./metadata.js";
@@ -93,17 +94,7 @@ export class Core implements ClientRunApi {
 
   /** Upstream build_metadata: initial metadata, then connector groups, then connector data. */
   async buildMetadata(client: string): Promise<ClientMetadata> {
-    return this.timings.time("Core:build_metadata", async () => {
-      // Connectors key their data by the canonical name (upstream hands them the metadata's hostname).
-      const name = this.metadata.canonicalName?.(client) ?? client;
-      const extra: string[] = [];
-      for (const p of this.plugins) if (p.additionalGroups) extra.push(...(await p.additionalGroups(name)));
-      const meta = await this.metadata.buildMetadata(name, extra);
-      for (const p of this.plugins) {
-        if (p.additionalData && !(p.name in meta.connectors)) meta.connectors[p.name] = await p.additionalData(meta);
-      }
-      return meta;
-    });
+    return this.timings.time("Core:build_metadata", () => buildClientMetadata(this.metadata, this.plugins, client));
   }
 
   /** build_metadata as the client methods call it: any failure is a critical fault. */

@@ -29,6 +29,10 @@ export interface MetadataRole {
   canonicalName?(client: string): string;
   /** Where groups.xml names a bundle ("path:line"), so a bundle that cannot be built can be traced to it. */
   bundleOrigin?(bundle: string): string | undefined;
+  /** Every group name groups.xml knows (upstream get_all_group_names), for metadata.query.all_groups(). */
+  allGroups?(): Set<string>;
+  /** The groups declared with this category (upstream get_all_groups_in_category). */
+  groupsInCategory?(category: string): Set<string>;
   /** Names (hostname + aliases) and addresses of a client, for ssh_known_hosts. */
   clientNames(client: string): Promise<{ names: string[]; addresses: string[] }>;
 }

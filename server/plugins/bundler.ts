@@ -9,6 +9,7 @@ import type { ClientMetadata } from "../core/metadata.js";
 import type { AnyPlugin, StructureRole, StructureValidatorRole } from "../core/roles.js";
 import { globBaseDir, globToRegExp } from "../../lib/fnmatch.js";
 import { structFileParser, structFor, type StructFile } from "./shared/struct-file.js";
+import { needsQuery, prepareQuery } from "./shared/template-data/template-data.js";
 
 const BUNDLE_FILE = /^(.*)\.(xml|genshi)$/;
 
@@ -65,6 +66,7 @@ export class BundlerPlugin implements AnyPlugin, StructureRole, StructureValidat
       try {
         const src = this.files.get(join(this.dir, file));
         if (!src) throw new Error(`Bundler/${file}: file disappeared while being read`);
+        if (src.template && needsQuery(src.template)) await prepareQuery(meta, this.ctx);
         data = structFor(src, meta, this.ctx.settings.repo);
       } catch (e) {
         // Upstream logs "Failed to render templated bundle" and leaves the bundle out; the client is told too.

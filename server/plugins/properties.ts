@@ -1,4 +1,4 @@
-// The Properties plugin: Properties/*.xml (and *.json) exposed to templates as
+// The Properties plugin: Properties/*.xml, *.json, *.yaml/*.yml exposed to templates as
 // metadata.Properties[filename], with Group/Client resolved when the file asks (automatch).
 import { join } from "node:path";
 import { VacfgError } from "../../protocol/errors.js";
@@ -7,21 +7,14 @@ import { DirCache, FileCache } from "../core/file-cache.js";
 import type { PluginContext, PluginFactory } from "../core/context.js";
 import type { ClientMetadata } from "../core/metadata.js";
 import type { AnyPlugin, ConnectorRole } from "../core/roles.js";
-import { xmlMatch } from "./shared/xml-match.js";
+import type { PropertyData } from "./shared/template-data/properties-view.js";
+import { parseYamlProperty } from "./shared/template-data/yaml-data.js";
 import { includingParser, type TreeParser } from "./shared/xinclude.js";
 
-/** What a template sees for one property file. */
-export interface PropertyFile {
-  name: string;
-  /** The XML tree (after Group/Client resolution when automatch="true"). */
-  xdata?: XmlElement;
-  /** The parsed JSON for .json files. */
-  json?: unknown;
-  /** Group/Client conditionals resolved for this client (upstream XMLMatch). */
-  XMLMatch?: () => XmlElement;
-}
+type Parsed = { kind: "xml"; root: XmlElement } | { kind: "json"; value: unknown } | { kind: "yaml"; value: unknown };
 
-type Parsed = { kind: "xml"; root: XmlElement } | { kind: "json"; value: unknown };
+/** The files upstream's Properties reads (and its ignore of schemas). */
+const PROPERTY_FILE = /\.(xml|json|ya?ml)$/;
 
 function parseProperty(text: string, path: string, tree: TreeParser): Parsed {
   if (path.endsWith(".json")) {
@@ -31,6 +24,7 @@ function parseProperty(text: string, path: string, tree: TreeParser): Parsed {
       throw new VacfgError("REPO_FILE", `Could not load JSON data from ${path}: ${(e as Error).message}`);
     }
   }
+  if (/\.ya?ml$/.test(path)) return { kind: "yaml", value: parseYamlProperty(text, path) };
   return { kind: "xml", root: tree(text, path) };
 }
 
@@ -46,10 +40,11 @@ export class PropertiesPlugin implements AnyPlugin, ConnectorRole {
     this.files = new FileCache((text, path, deps) => parseProperty(text, path, includingParser(ctx.settings.repo, deps)));
   }
 
-  async additionalData(meta: ClientMetadata): Promise<Record<string, PropertyFile>> {
-    const out: Record<string, PropertyFile> = {};
+  /** Each file's data; templates see it through shared/template-data (automatch is applied there, per client). */
+  async additionalData(_meta: ClientMetadata): Promise<Record<string, PropertyData>> {
+    const out: Record<string, PropertyData> = {};
     for (const f of this.dirCache.list(this.dir)) {
-      if (!/\.(xml|json)$/.test(f) || f.endsWith(".xsd")) continue;
+      if (!PROPERTY_FILE.test(f)) continue;
       let parsed: Parsed | undefined;
       try {
         parsed = this.files.get(join(this.dir, f));
@@ -58,13 +53,9 @@ export class PropertiesPlugin implements AnyPlugin, ConnectorRole {
         continue;
       }
       if (!parsed) continue;
-      if (parsed.kind === "json") {
-        out[f] = { name: f, json: parsed.value };
-        continue;
-      }
-      const root = parsed.root;
-      const automatch = (root.attrs.automatch ?? "false").toLowerCase() === "true";
-      out[f] = { name: f, xdata: automatch ? xmlMatch(root, meta) : root, XMLMatch: () => xmlMatch(root, meta) };
+      if (parsed.kind === "json") out[f] = { name: f, kind: "json", json: parsed.value };
+      else if (parsed.kind === "yaml") out[f] = { name: f, kind: "yaml", yaml: parsed.value };
+      else out[f] = { name: f, kind: "xml", root: parsed.root, automatch: (parsed.root.attrs.automatch ?? "false").toLowerCase() === "true" };
     }
     return out;
   }

@@ -17,7 +17,7 @@ import { compileCheetah } from "./cheetah-template.js";
 import { parsePlainFile, type PlainData } from "./plain-file.js";
 import { bestMatching } from "../shared/specificity.js";
 import { parseRepoXml } from "../shared/xml-match.js";
-import { templateVars } from "../shared/template-data/template-data.js";
+import { needsQuery, noteQueryUse, prepareQuery, templateVars } from "../shared/template-data/template-data.js";
 import { KeyCreators } from "./key-creators.js";
 import { renderAuthorizedKeys } from "./authorized-keys.js";
 import { confinedPath } from "../shared/confined-path.js";
@@ -61,9 +61,9 @@ export class CfgPlugin implements Plugin, GeneratorRole {
     this.plain = new FileCache(counted(parsePlainFile));
     this.infoXml = new FileCache(counted(parseInfoXml));
     this.legacyInfo = new FileCache(counted(parseLegacyInfo));
-    this.jinja2 = new FileCache(counted((t, p) => compileJinja2(t, p, ctx.settings.repo)));
-    this.genshi = new FileCache(counted((t, p) => compileGenshi(t, p)));
-    this.cheetah = new FileCache(counted((t, p) => compileCheetah(t, p)));
+    this.jinja2 = new FileCache(counted((t, p) => noteQueryUse(compileJinja2(t, p, ctx.settings.repo), t)));
+    this.genshi = new FileCache(counted((t, p) => noteQueryUse(compileGenshi(t, p), t)));
+    this.cheetah = new FileCache(counted((t, p) => noteQueryUse(compileCheetah(t, p), t)));
     this.xml = new FileCache(counted(parseRepoXml));
     this.creators = new KeyCreators(this, (p) => this.xml.get(p), ctx.settings.readOnly ?? false);
   }
@@ -200,6 +200,7 @@ export class CfgPlugin implements Plugin, GeneratorRole {
           const tmpl = cache.get(best.path);
           if (!tmpl) throw new VacfgError("REPO_FILE", `${best.path} disappeared while binding ${name}`);
           // Upstream's Genshi provider sets path to the template file; Jinja2's and Cheetah's to the entry name.
+          if (needsQuery(tmpl)) await prepareQuery(meta, this.ctx);
           const vars = templateVars(entry, meta, best.path, this.ctx.settings.repo, best.kind === "genshi" ? "template" : "entry");
           return { text: tmpl.render(vars), binary: false };
         } catch (e) {

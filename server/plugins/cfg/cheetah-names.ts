@@ -1,7 +1,7 @@
 // Cheetah's NameMapper for the .cheetah subset: how $a.b.c finds a value (locals, then the
 // template's variables, then builtins; mappings before attributes) and autocalls what it finds.
 import { getAttr, pyBuiltin, PyError, type Scope } from "../../templates/python/expr.js";
-import { ProbeMap } from "../shared/template-data/template-data.js";
+import { ProbeMap } from "../shared/template-data/probe-data.js";
 
 /** Where the template's variables sit in the scope: not a Python name, so template code cannot reach it. */
 export const SL_KEY = "\0searchList";

@@ -267,6 +267,15 @@ export class MetadataPlugin implements AnyPlugin, MetadataRole, RmiRole, Structu
     return [...names];
   }
 
+  allGroups(): Set<string> {
+    const m = this.groups();
+    return new Set([...m.groups.keys(), ...m.membership.keys(), ...m.negated.keys()]);
+  }
+
+  groupsInCategory(category: string): Set<string> {
+    return new Set([...this.groups().groups.values()].filter((g) => g.category === category).map((g) => g.name));
+  }
+
   async clientNames(client: string): Promise<{ names: string[]; addresses: string[] }> {
     const c = this.clients();
     const lc = client.toLowerCase();

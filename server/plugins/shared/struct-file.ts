@@ -2,12 +2,12 @@
 // template when it is named *.genshi or declares xmlns:py="http://genshi.edgewall.org/". Templates
 // are rendered per client with `metadata` and `repo` (upstream's get_xml_template_data), then
 // Group/Client conditionals are resolved as for any other file.
-import type { XmlElement } from "../../../protocol/xml.js";
+import { parseXml, serializeXml, type XmlElement } from "../../../protocol/xml.js";
 import type { Dependencies } from "../../core/file-cache.js";
 import type { ClientMetadata } from "../../core/metadata.js";
 import { compileMarkup, GENSHI_NS, type CompiledMarkup } from "../../templates/genshi/markup.js";
 import { xmlMatch } from "./xml-match.js";
-import { templateMetadata } from "./template-data/template-data.js";
+import { noteQueryUse, templateMetadata } from "./template-data/template-data.js";
 import { includingParser } from "./xinclude.js";
 
 export interface StructFile {
@@ -26,7 +26,7 @@ export function isGenshiTemplate(path: string, root: XmlElement): boolean {
 export function structFileParser(repo: string): (text: string, path: string, deps: Dependencies) => StructFile {
   return (text, path, deps) => {
     const root = includingParser(repo, deps)(text, path);
-    return isGenshiTemplate(path, root) ? { path, root, template: compileMarkup(text, path) } : { path, root };
+    return isGenshiTemplate(path, root) ? { path, root, template: noteQueryUse(compileMarkup(text, path), text) } : { path, root };
   };
 }
 
@@ -37,5 +37,6 @@ export function structFileParser(repo: string): (text: string, path: string, dep
 export function structFor(file: StructFile, meta: ClientMetadata, repo: string): XmlElement {
   if (!file.template) return xmlMatch(file.root, meta);
   const rendered = file.template.render({ metadata: templateMetadata(meta), repo });
-  return xmlMatch(rendered, meta);
+  // Upstream serializes Genshi's output and parses it again with Bcfg2's parser (remove_blank_text).
+  return xmlMatch(parseXml(serializeXml(rendered), { source: file.path }), meta);
 }

@@ -93,7 +93,7 @@ export type Node =
   | { k: "list"; items: Node[]; kind?: "tuple" | "set" }
   | { k: "lambda"; params: Param[]; body: Node }
   | { k: "dict"; items: Array<[Node, Node]> }
-  | { k: "comp"; e: Node; targets: string[]; it: Node; conds: Node[]; dict?: Node }
+  | { k: "comp"; e: Node; clauses: CompClause[]; dict?: Node }
   | { k: "un"; op: string; a: Node }
   | { k: "bin"; op: string; a: Node; b: Node }
   | { k: "cmp"; first: Node; rest: Array<[string, Node]> }
@@ -101,6 +101,9 @@ export type Node =
   | { k: "ifelse"; c: Node; a: Node; b: Node }
   /** Evaluated by a host callback (Cheetah's NameMapper lookups); only our parsers build these. */
   | { k: "hook"; f: (scope: Scope) => unknown };
+
+/** One `for targets in it if cond…` clause of a comprehension. */
+export type CompClause = { targets: string[]; it: Node; conds: Node[] };
 
 /** A function parameter (def or lambda): name and default value expression. */
 export type Param = { name: string; dflt?: Node };
@@ -269,13 +272,17 @@ export class Parser {
     return { k: "item", o, i: a! };
   }
   comprehension(e: Node, dict?: Node): Node {
-    this.expect("for");
-    const targets = this.targets();
-    this.expect("in");
-    const it = this.or();
-    const conds: Node[] = [];
-    while (this.isKw("if")) { this.next(); conds.push(this.or()); }
-    return { k: "comp", e, targets, it, conds, dict };
+    const clauses: CompClause[] = [];
+    while (this.isKw("for")) {
+      this.next();
+      const targets = this.targets();
+      this.expect("in");
+      const it = this.or();
+      const conds: Node[] = [];
+      while (this.isKw("if")) { this.next(); conds.push(this.or()); }
+      clauses.push({ targets, it, conds });
+    }
+    return { k: "comp", e, clauses, dict };
   }
   setLiteral(first: Node): Node {
     const items = [first];
@@ -590,7 +597,8 @@ const STRING_METHODS: Record<string, (s: string, ...a: unknown[]) => unknown> = 
   replace: (s, a, b) => s.split(String(norm(a))).join(String(norm(b))),
   lower: (s) => s.toLowerCase(),
   upper: (s) => s.toUpperCase(),
-  title: (s) => s.replace(/\w\S*/g, (w) => w[0]!.toUpperCase() + w.slice(1).toLowerCase()),
+  // Python's title(): a letter after a non-letter starts a word
+  title: (s) => s.replace(/[A-Za-z]+/g, (w) => w[0]!.toUpperCase() + w.slice(1).toLowerCase()),
   capitalize: (s) => (s ? s[0]!.toUpperCase() + s.slice(1).toLowerCase() : s),
   startswith: (s, p) => s.startsWith(String(norm(p))),
   endswith: (s, p) => s.endsWith(String(norm(p))),
@@ -894,13 +902,21 @@ export function evaluate(n: Node, scope: Scope): unknown {
     case "comp": {
       const out: unknown[] = [];
       const obj: Record<string, unknown> = {};
-      for (const item of iterate(evaluate(n.it, scope))) {
-        const inner = new Map(scope);
-        bindTargets(inner, n.targets, item);
-        if (!n.conds.every((c) => truthy(evaluate(c, inner)))) continue;
-        if (n.dict) obj[pyStr(evaluate(n.dict, inner))] = evaluate(n.e, inner);
-        else out.push(evaluate(n.e, inner));
-      }
+      // The clauses nest left to right, each in a scope of its own (comprehension variables do not leak).
+      const run = (i: number, sc: Scope): void => {
+        const cl = n.clauses[i];
+        if (!cl) {
+          if (n.dict) obj[pyStr(evaluate(n.dict, sc))] = evaluate(n.e, sc);
+          else out.push(evaluate(n.e, sc));
+          return;
+        }
+        for (const item of iterate(evaluate(cl.it, sc))) {
+          const inner = new Map(sc);
+          bindTargets(inner, cl.targets, item);
+          if (cl.conds.every((c) => truthy(evaluate(c, inner)))) run(i + 1, inner);
+        }
+      };
+      run(0, scope);
       return n.dict ? obj : out;
     }
     case "un": {

@@ -3,7 +3,7 @@
 // every engine in server/templates/:
 //   - a str with extra attributes (a probe value) is an object whose valueOf() returns a string;
 //   - a set is a JS Set; a dict is a plain object, a Map, or an object with keys()/items()/get();
-//   - iteration is Symbol.iterator, len() is a numeric `length` property;
+//   - iteration is Symbol.iterator, len() is a `__len__()` method or a numeric `length` property;
 //   - obj[key] calls a `__getitem__(key)` method, `x in obj` a `__contains__(x)` method (templates
 //     cannot name dunder attributes, so these stay out of their reach);
 //   - str(obj)/repr(obj)/type name come from the PY_STR/PY_REPR/PY_TYPE methods below.
@@ -42,5 +42,7 @@ export function hostIter(v: unknown): unknown[] | undefined {
 
 export function hostLen(v: unknown): number | undefined {
   if (!isInstance(v) || hostStr(v) !== undefined) return undefined;
+  const len = hostMethod(v, "__len__");
+  if (len) return len() as number;
   return typeof v.length === "number" ? v.length : undefined;
 }

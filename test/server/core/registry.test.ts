@@ -7,7 +7,9 @@ import { pino } from "pino";
 import { Core } from "../../../server/core/core.js";
 import type { ServerSettings } from "../../../server/core/context.js";
 import { DEFAULT_PLUGINS, instantiatePlugins, loadPlugins } from "../../../server/plugins/registry.js";
-import type { PropertyFile } from "../../../server/plugins/properties.js";
+import { templateMetadata } from "../../../server/plugins/shared/template-data/template-data.js";
+import type { XmlPropertyFile } from "../../../server/plugins/shared/template-data/properties-view.js";
+import type { XmlView } from "../../../server/plugins/shared/template-data/xdata.js";
 import { openStore } from "../../../server/store/open-store.js";
 import { REPO } from "./fixture-repo.js";
 import { writeRepo } from "./harness.js";
@@ -32,13 +34,17 @@ describe("plugin registry", function () {
       await core.init();
       const doc = await core.getConfig("db1");
       expect(doc).to.include('<Service name="ssh" status="off" type="systemd" restart="true"/>');
-      const props = (await core.buildMetadata("db1")).connectors.Properties as Record<string, PropertyFile>;
-      expect(props["users.xml"].xdata!.children.map((c) => c.attrs.name)).to.deep.equal(["all", "dba"]);
-      expect(props["plain.xml"].xdata!.children[0].tag).to.equal("Group");
-      expect(props["plain.xml"].XMLMatch!().children.map((c) => c.attrs.name)).to.deep.equal(["dba"]);
-      expect(props["site.json"].json).to.deep.equal({ dns: ["10.0.0.1"] });
-      const web = (await core.buildMetadata("web1")).connectors.Properties as Record<string, PropertyFile>;
-      expect(web["users.xml"].xdata!.children.map((c) => c.attrs.name)).to.deep.equal(["all"]);
+      // As upstream: an automatch file is the matched element itself, others are PropertyFiles.
+      const db1 = templateMetadata(await core.buildMetadata("db1"));
+      const props = db1.Properties as Record<string, unknown>;
+      const names = (e: XmlView) => e.findall("User").map((u) => u.get("name"));
+      expect(names(props["users.xml"] as XmlView)).to.deep.equal(["all", "dba"]);
+      const plain = props["plain.xml"] as XmlPropertyFile;
+      expect(plain.xdata.getchildren()[0]!.tag).to.equal("Group");
+      expect(names(plain.XMLMatch(db1))).to.deep.equal(["dba"]);
+      expect((props["site.json"] as { json: unknown }).json).to.deep.equal({ dns: ["10.0.0.1"] });
+      const web = templateMetadata(await core.buildMetadata("web1")).Properties as Record<string, unknown>;
+      expect(names(web["users.xml"] as XmlView)).to.deep.equal(["all"]);
       expect(() => loadPlugins(["Nope"], { settings, store, logger, metadata: () => { throw new Error("x"); }, plugins: () => [] })).to.throw(/unknown plugin "Nope"/);
       await core.close();
     } finally {

@@ -1,183 +1,181 @@
-// The variables a Cfg template sees, shaped like upstream's so repository templates written
-// for Bcfg2 work: metadata (hostname, groups, Probes, Properties, ...), name, path,
-// source_path, repo, plus params (the Context connector).
-import type { ClientMetadata, ProbeValueView } from "../../../core/metadata.js";
-import { isXmlElement, xmlView } from "./xml-view.js";
+// The variables templates see (Cfg text templates, templated bundles and Rules), shaped like
+// upstream's so templates written for Bcfg2 work unchanged: `metadata` with ClientMetadata's
+// attributes (sets, dicts, Probes, Properties, connectors, inGroup, group_in_category, query),
+// plus name, path, source_path, repo and params (the Context connector) for text templates.
+import type { PluginContext } from "../../../core/context.js";
+import { buildClientMetadata } from "../../../core/build-metadata.js";
+import type { ClientMetadata } from "../../../core/metadata.js";
+import { PyError, pyRepr } from "../../../templates/python/expr.js";
+import { PY_REPR, PY_TYPE } from "../../../templates/python/host-objects.js";
+import { ProbeMap } from "./probe-data.js";
+import { propertiesView } from "./properties-view.js";
 
-/** A probe value as a Python-string-like object: prints as its text, has strip/split/json/xdata. */
-export class ProbeString {
-  readonly value: string;
-  private readonly view?: ProbeValueView;
-  constructor(view: ProbeValueView | string) {
-    if (typeof view === "string") this.value = view;
-    else {
-      this.value = view.value ?? String(view);
-      this.view = view;
-    }
-  }
-  /** Parsed lazily by the Probes connector; only templates that ask pay for it. */
-  get json(): unknown {
-    return this.view?.json;
-  }
-  get xdata(): unknown {
-    const x = this.view?.xdata;
-    return x && isXmlElement(x) ? xmlView(x) : x;
-  }
-  /** Upstream's ProbeData.data. */
-  get data(): string {
-    return this.value;
-  }
-  toString(): string {
-    return this.value;
-  }
-  valueOf(): string {
-    return this.value;
-  }
-  get length(): number {
-    return this.value.length;
-  }
-  strip(chars?: string): string {
-    return chars ? this.rstrip(chars).replace(new RegExp(`^[${escapeClass(chars)}]+`), "") : this.value.trim();
-  }
-  rstrip(chars?: string): string {
-    return chars ? this.value.replace(new RegExp(`[${escapeClass(chars)}]+$`), "") : this.value.trimEnd();
-  }
-  lstrip(chars?: string): string {
-    return chars ? this.value.replace(new RegExp(`^[${escapeClass(chars)}]+`), "") : this.value.trimStart();
-  }
-  split(sep?: string | null, maxsplit = -1): string[] {
-    return pySplit(this.value, sep ?? undefined, maxsplit);
-  }
-  splitlines(): string[] {
-    return this.value.split(/\r?\n/).filter((l, i, a) => !(i === a.length - 1 && l === ""));
-  }
-  lower(): string {
-    return this.value.toLowerCase();
-  }
-  upper(): string {
-    return this.value.toUpperCase();
-  }
-  startswith(p: string): boolean {
-    return this.value.startsWith(p);
-  }
-  endswith(p: string): boolean {
-    return this.value.endsWith(p);
-  }
-  replace(a: string | RegExp, b: string): string {
-    return typeof a === "string" ? this.value.split(a).join(b) : this.value.replace(a, b);
-  }
-  indexOf(s: string): number {
-    return this.value.indexOf(s);
-  }
+/** What metadata.query reads: every client's metadata, built once per client run. */
+interface QuerySnapshot {
+  clients: string[];
+  metas: Map<string, ClientMetadata>;
+  allGroups: Set<string>;
+  inCategory(category: string): Set<string>;
 }
 
-function escapeClass(chars: string): string {
-  return chars.replace(/[\]\\^-]/g, "\\$&");
+const snapshots = new WeakMap<ClientMetadata, QuerySnapshot>();
+const views = new WeakMap<ClientMetadata, TemplateMetadata>();
+const owners = new WeakMap<TemplateMetadata, ClientMetadata>();
+
+const queryUsers = new WeakSet<object>();
+
+/** Records whether a compiled template's source uses metadata.query (only those pay for every client's metadata). */
+export function noteQueryUse<T extends object>(compiled: T, source: string): T {
+  if (/\bquery\b/.test(source)) queryUsers.add(compiled);
+  return compiled;
 }
 
-/** Python's str.split: no separator splits on runs of whitespace and drops empty ends. */
-export function pySplit(s: string, sep?: string, maxsplit = -1): string[] {
-  if (sep === undefined) {
-    const parts = s.trim() === "" ? [] : s.trim().split(/\s+/);
-    if (maxsplit < 0 || parts.length <= maxsplit + 1) return parts;
-    const head = parts.slice(0, maxsplit);
-    let rest = s.trimStart();
-    for (const h of head) rest = rest.slice(rest.indexOf(h) + h.length).trimStart();
-    return [...head, rest];
-  }
-  const parts = s.split(sep);
-  if (maxsplit < 0 || parts.length <= maxsplit + 1) return parts;
-  return [...parts.slice(0, maxsplit), parts.slice(maxsplit).join(sep)];
+export function needsQuery(compiled: object): boolean {
+  return queryUsers.has(compiled);
 }
 
-/** A Python-dict-like map of probe values: ['x'], .get('x', dflt), .keys(), .items(), `in`. */
-export class ProbeMap {
-  [name: string]: unknown;
-  constructor(source: Record<string, unknown>) {
-    for (const [k, v] of Object.entries(source)) {
-      this[k] = v instanceof ProbeString ? v : new ProbeString(v as ProbeValueView | string);
-    }
-  }
-  get(this: ProbeMap, key: string, dflt: unknown = null): unknown {
-    return Object.prototype.hasOwnProperty.call(this, key) ? this[key] : dflt;
-  }
-  keys(this: ProbeMap): string[] {
-    return Object.keys(this);
-  }
-  values(this: ProbeMap): unknown[] {
-    return Object.values(this);
-  }
-  items(this: ProbeMap): Array<[string, unknown]> {
-    return Object.entries(this);
-  }
-}
-// Methods live on the prototype, non-enumerable, so `for k in metadata.Probes` sees only probes.
-for (const m of ["get", "keys", "values", "items"]) {
-  Object.defineProperty(ProbeMap.prototype, m, { enumerable: false });
-}
-
-function asView(v: unknown): unknown {
-  return isXmlElement(v) ? xmlView(v) : v;
-}
-
-/** Properties connector data: every file's xdata becomes an lxml-like view. */
-function propertiesView(source: unknown): unknown {
-  if (typeof source !== "object" || source === null) return source;
-  const out: Record<string, unknown> = {};
-  for (const [file, data] of Object.entries(source as Record<string, unknown>)) {
-    if (typeof data === "object" && data !== null) {
-      const copy: Record<string, unknown> = Object.create(Object.getPrototypeOf(data));
-      for (const key of Object.getOwnPropertyNames(data)) copy[key] = (data as Record<string, unknown>)[key];
-      for (const [key, value] of Object.entries(copy)) {
-        if (isXmlElement(value)) copy[key] = xmlView(value);
-        // e.g. XMLMatch(): its result is an element too
-        else if (typeof value === "function") copy[key] = (...args: unknown[]) => asView((value as (...a: unknown[]) => unknown).apply(data, args));
-      }
-      out[file] = copy;
-    } else out[file] = data;
-  }
-  return out;
-}
-
-export interface TemplateMetadata {
-  hostname: string;
-  profile: string;
-  /** Sorted array (upstream: a set): `'g' in metadata.groups` works in every template language. */
-  groups: string[];
-  bundles: string[];
-  aliases: string[];
-  addresses: string[];
-  categories: Record<string, string>;
-  uuid: string | null;
-  password: string | null;
-  version: string | null;
-  group_in_category(category: string): string;
-  [connector: string]: unknown;
-}
-
-/** The metadata templates see (built per render: connector data may change between runs). */
-export function templateMetadata(meta: ClientMetadata): TemplateMetadata {
-  const categories = Object.fromEntries(meta.categories);
-  const view: TemplateMetadata = {
-    hostname: meta.hostname,
-    profile: meta.profile,
-    groups: [...meta.groups].sort(),
-    bundles: [...meta.bundles].sort(),
-    aliases: [...meta.aliases].sort(),
-    addresses: [...meta.addresses].sort(),
-    categories,
-    uuid: meta.uuid ?? null,
-    password: meta.password ?? null,
-    version: meta.version ?? null,
-    group_in_category: (category: string) => categories[category] ?? "",
+/**
+ * Builds the metadata of every client for `meta`'s run (upstream's MetadataQuery calls
+ * build_metadata per client). Called before rendering a template that uses metadata.query.
+ */
+export async function prepareQuery(meta: ClientMetadata, ctx: PluginContext): Promise<void> {
+  if (snapshots.has(meta)) return;
+  const md = ctx.metadata();
+  const clients = await md.listClients();
+  const metas = new Map<string, ClientMetadata>();
+  for (const c of clients) metas.set(c, c === meta.hostname ? meta : await buildClientMetadata(md, ctx.plugins(), c));
+  const snapshot: QuerySnapshot = {
+    clients,
+    metas,
+    allGroups: md.allGroups?.() ?? new Set(),
+    inCategory: (category) => md.groupsInCategory?.(category) ?? new Set(),
   };
-  for (const [name, data] of Object.entries(meta.connectors ?? {})) {
-    if (name === "Probes" && typeof data === "object" && data !== null) view[name] = new ProbeMap(data as Record<string, unknown>);
-    else if (name === "Properties") view[name] = propertiesView(data);
-    else view[name] = data;
+  snapshots.set(meta, snapshot);
+  // The other clients' views answer query calls from the same snapshot.
+  for (const other of metas.values()) if (!snapshots.has(other)) snapshots.set(other, snapshot);
+}
+
+const sortedSet = (items: Iterable<string>): Set<string> => new Set([...items].sort());
+
+/** Upstream's MetadataQuery: reads of every client's metadata, as lists and sets. */
+export class MetadataQuery {
+  readonly #meta: ClientMetadata;
+  constructor(meta: ClientMetadata) {
+    this.#meta = meta;
   }
-  if (!("Probes" in view)) view.Probes = new ProbeMap({});
-  return view;
+  #snap(): QuerySnapshot {
+    const s = snapshots.get(this.#meta);
+    if (!s) throw new PyError("RuntimeError", "metadata.query is available in Cfg templates and bundles, not in Rules/Defaults templates");
+    return s;
+  }
+  by_name(name: unknown): TemplateMetadata {
+    const s = this.#snap();
+    const n = String(name).toLowerCase();
+    const m = s.metas.get(n) ?? [...s.metas.values()].find((x) => x.aliases.has(n));
+    if (!m) throw new PyError("MetadataConsistencyError", `Client ${n} does not exist`);
+    return templateMetadata(m);
+  }
+  names_by_groups(groups: unknown): string[] {
+    const want = [...(groups as Iterable<unknown>)].map(String);
+    const s = this.#snap();
+    return s.clients.filter((c) => want.every((g) => s.metas.get(c)!.groups.has(g)));
+  }
+  names_by_profiles(profiles: unknown): string[] {
+    const want = [...(profiles as Iterable<unknown>)].map(String);
+    const s = this.#snap();
+    return s.clients.filter((c) => want.includes(s.metas.get(c)!.profile));
+  }
+  all_clients(): string[] {
+    return [...this.#snap().clients];
+  }
+  all_groups(): Set<string> {
+    return sortedSet(this.#snap().allGroups);
+  }
+  all_groups_in_category(category: unknown): Set<string> {
+    return sortedSet(this.#snap().inCategory(String(category)));
+  }
+  by_groups(groups: unknown): TemplateMetadata[] {
+    return this.names_by_groups(groups).map((n) => this.by_name(n));
+  }
+  by_profiles(profiles: unknown): TemplateMetadata[] {
+    return this.names_by_profiles(profiles).map((n) => this.by_name(n));
+  }
+  all(): TemplateMetadata[] {
+    return this.all_clients().map((n) => this.by_name(n));
+  }
+  [PY_TYPE](): string {
+    return "MetadataQuery";
+  }
+}
+
+/** Upstream's ClientMetadata as templates see it (the password is not exposed). */
+export class TemplateMetadata {
+  [connector: string]: unknown;
+  declare readonly hostname: string;
+  declare readonly profile: string;
+  declare readonly groups: Set<string>;
+  declare readonly bundles: Set<string>;
+  declare readonly aliases: Set<string>;
+  declare readonly addresses: Set<string>;
+  declare readonly categories: Record<string, string>;
+  declare readonly uuid: string | null;
+  declare readonly version: string | null;
+  /** Names of the connectors that added data (upstream's metadata.connectors). */
+  declare readonly connectors: string[];
+  declare readonly query: MetadataQuery;
+
+  constructor(meta: ClientMetadata) {
+    const data: Record<string, unknown> = {
+      hostname: meta.hostname,
+      profile: meta.profile,
+      groups: sortedSet(meta.groups),
+      bundles: sortedSet(meta.bundles),
+      aliases: sortedSet(meta.aliases),
+      addresses: sortedSet(meta.addresses),
+      categories: Object.fromEntries([...meta.categories].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
+      uuid: meta.uuid ?? null,
+      version: meta.version ?? null,
+      connectors: Object.keys(meta.connectors ?? {}),
+      query: new MetadataQuery(meta),
+    };
+    for (const [name, value] of Object.entries(meta.connectors ?? {})) {
+      if (name === "Probes" && typeof value === "object" && value !== null) data[name] = new ProbeMap(value as Record<string, unknown>);
+      else if (name === "Properties") data[name] = propertiesView(value, meta);
+      else data[name] = value;
+    }
+    if (!("Probes" in data)) data.Probes = new ProbeMap({});
+    Object.assign(this, data);
+  }
+
+  inGroup(group: unknown): boolean {
+    return this.groups.has(String(group));
+  }
+  group_in_category(category: unknown): string {
+    return this.categories[String(category)] ?? "";
+  }
+  [PY_REPR](): string {
+    return `ClientMetadata(${this.hostname}, profile=${this.profile}, groups=${pyRepr(this.groups)})`;
+  }
+  [PY_TYPE](): string {
+    return "ClientMetadata";
+  }
+}
+for (const m of ["inGroup", "group_in_category"]) Object.defineProperty(TemplateMetadata.prototype, m, { enumerable: false });
+
+/** The metadata templates see, one view per metadata object (connector data is per run). */
+export function templateMetadata(meta: ClientMetadata): TemplateMetadata {
+  let v = views.get(meta);
+  if (!v) {
+    v = new TemplateMetadata(meta);
+    views.set(meta, v);
+    owners.set(v, meta);
+  }
+  return v;
+}
+
+/** The ClientMetadata behind a template's metadata view (for XMLMatch(metadata) calls). */
+export function clientMetadataOf(v: unknown): ClientMetadata | undefined {
+  return v instanceof TemplateMetadata ? owners.get(v) : undefined;
 }
 
 export interface TemplateVars {
@@ -202,9 +200,8 @@ export function templateVars(
   pathIs: "entry" | "template",
 ): TemplateVars {
   const name = entry.attrs.realname ?? entry.attrs.name ?? "";
-  const metadata = templateMetadata(meta);
   return {
-    metadata,
+    metadata: templateMetadata(meta),
     name,
     path: pathIs === "entry" ? name : templatePath,
     source_path: templatePath,
