@@ -375,6 +375,7 @@ export function truthy(v: unknown): boolean {
 export function pyRepr(v: unknown): string {
   const r = hostMethod(v, PY_REPR) ?? hostMethod(v, PY_STR);
   if (r && hostStr(v) === undefined) return r() as string;
+  if (v instanceof PyFloat) return pyFloatRepr(v.v);
   v = norm(v);
   if (typeof v === "string") return strRepr(v);
   if (v instanceof Set) return v.size ? `{${[...v].map(pyRepr).join(", ")}}` : "set()";
@@ -756,6 +757,22 @@ function extreme(all: unknown[], sign: number): unknown {
   return items.reduce((a, b) => (compare(k(b), k(a)) * sign > 0 ? b : a));
 }
 
+/** round(x, n) on the exact binary value of x, ties to even (toFixed is exact but rounds ties up). */
+function roundDigits(x: number, n: number): number {
+  if (n < 0 || n > 40 || !Number.isFinite(x)) return Number(x.toFixed(Math.max(0, Math.min(n, 100))));
+  const exact = Math.abs(x).toFixed(Math.min(100, n + 60));
+  const cut = exact.indexOf(".") + 1 + n;
+  const tail = exact.slice(n === 0 ? exact.indexOf(".") + 1 : cut);
+  if (/^50*$/.test(tail)) {
+    const kept = exact.slice(0, n === 0 ? exact.indexOf(".") : cut).replace(/\.$/, "");
+    const last = Number(kept[kept.length - 1]);
+    const down = Number(kept);
+    const r = last % 2 === 0 ? down : Number((down + 10 ** -n).toFixed(n));
+    return x < 0 ? -r : r;
+  }
+  return Number(x.toFixed(n));
+}
+
 function roundHalfEven(v: number): number {
   const r = Math.round(v);
   return Math.abs(v % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
@@ -822,11 +839,11 @@ const BUILTINS: Record<string, (...a: unknown[]) => unknown> = {
     }
     return out;
   },
-  enumerate: (x, start = 0) => iterate(x).map((v, i) => [i + Number(start), v]),
+  enumerate: (x, start = 0) => iterate(x).map((v, i) => PyTuple.from_([i + Number(start), v])),
   zip: (...xs) => {
     const ls = xs.map(iterate);
     const n = Math.min(...ls.map((l) => l.length));
-    return Array.from({ length: n }, (_, i) => ls.map((l) => l[i]));
+    return Array.from({ length: n }, (_, i) => PyTuple.from_(ls.map((l) => l[i])));
   },
   min: (...all) => extreme(all, -1),
   max: (...all) => extreme(all, 1),
@@ -837,8 +854,7 @@ const BUILTINS: Record<string, (...a: unknown[]) => unknown> = {
   round: (x, n) => {
     const v = Number(norm(x));
     if (n === undefined || n === null) return roundHalfEven(v);
-    const f = 10 ** Number(n);
-    const r = roundHalfEven(v * f) / f;
+    const r = roundDigits(v, Number(n));
     return x instanceof PyFloat || !Number.isInteger(v) ? new PyFloat(r) : r;
   },
   dict: (x) => (x === undefined ? {} : Object.fromEntries(iterate(x) as Array<[string, unknown]>)),
@@ -924,7 +940,8 @@ export function evaluate(n: Node, scope: Scope): unknown {
       if (n.op === "not") return !truthy(a);
       const x = norm(a);
       if (typeof x !== "number") throw new PyError("TypeError", `bad operand type for unary ${n.op}: '${typeName(x)}'`);
-      return n.op === "-" ? -x : x;
+      const r = n.op === "-" ? -x : x;
+      return a instanceof PyFloat ? new PyFloat(r) : r;
     }
     case "bin": return binary(n.op, evaluate(n.a, scope), evaluate(n.b, scope));
     case "and": { const a = evaluate(n.a, scope); return truthy(a) ? evaluate(n.b, scope) : a; }

@@ -35,6 +35,19 @@ const TEMPLATES = [
   "{# a comment #}escaped \\{% not a directive %} and \\\\ backslash\n",
   "${'%s has %d cpus' % (host, 8)} ${'%-6s|' % 'ab'} ${nothing} ${[1, 'a']} ${True and 'yes' or 'no'} ${'a' if n else 'b'}\n",
   "${str(n) + 'x'} ${int('42') + 1} ${', '.join(['%s=%s' % (k, v.strip()) for k, v in sorted(probes.items())])}\n",
+  // {% python %} statements in the forms Bcfg2's documentation shows
+  "{% python\n    if n > 10:\n        size = 'big'\n    elif n > 5:\n        size = 'medium'\n    else:\n        size = 'small'\n%}\\\nsize=$size\n",
+  "{% python\n    grp = None\n    for g in groups:\n        if g.startswith('torque-'):\n            grp = g\n            break\n    else:\n        grp = 'none'\n%}\\\ngroup=$grp\n",
+  "{% python\n    from genshi.template import TemplateError\n    for g in groups:\n        if g.startswith('ganglia-'):\n            break\n    else:\n        raise TemplateError('Missing group')\n%}\\\nnever\n",
+  "{% python\n    def slots(node, factor=2):\n        total = 0\n        for i in range(node['np']):\n            if i % 2:\n                continue\n            total += factor\n        return total\n    acc = 1\n    acc += slots(nodes[0])\n    acc *= 3\n    acc -= 2\n    acc //= 4\n    names = []\n    names += [x['name'] for x in nodes]\n%}\\\nacc=$acc slots=${slots(nodes[1], factor=1)} names=$names\n",
+  "{% python\n    table = {}\n    for node in nodes:\n        for p in node['props'].split(','):\n            table.setdefault(p, []).append(node['name'])\n    pairs = [(k, v) for k in sorted(table) for v in table[k]]\n    a, b = 1, 2\n    a, b = b, a\n    x = y = 'same'\n    table['gpu'][0] = 'renamed'\n%}\\\n$pairs ${sorted(table.items())} $a$b $x$y\n",
+  "{% python\n    seen = 0\n%}{% for g in groups %}{% python seen = seen + 1 %}{% end %}seen=$seen\n",
+  "${4 / 2} ${7 / 2} ${2 ** -1} ${1e-07} ${1e16} ${0.1 + 0.2} ${float('3')} ${round(2.5)} ${round(3.5)} ${round(2.675, 2)} ${abs(-2.0)} ${int(7.9)} ${10 % 3.0} ${True + 1}\n",
+  "${(1,)} ${(1, 'a')} ${str(('x',))} ${str({'k': (1, 2)})} ${str(set())} ${sorted(set(groups) & set(['cluster', 'x']))} ${len(set(groups) | set(['x']))} ${str(None)} ${repr('it\\'s')}\n",
+  "${'%05.1f|%-6s|%x|%X|%o|%e|%+d|%5s|%c' % (3.14159, 'ab', 255, 255, 8, 12345.678, 3, 'r', 65)} ${'%(a)s-%(b)03d' % {'a': 'x', 'b': 7}} ${'%d%%' % 50}\n",
+  "${'a-b c'.title()} ${'x,y,,z'.split(',')} ${'  pad '.strip()} ${'aXbXc'.replace('X', '.')} ${'abc'.upper().lower()} ${'-'.join(sorted(['b', 'a']))} ${'7'.zfill(3)}\n",
+  "${sorted(nodes, key=lambda x: -x['np'])[0]['name']} ${max(nodes, key=lambda x: x['np'])['name']} ${min([3, 1, 2])} ${sorted(['b', 'A', 'a'], reverse=True)} ${[x * 2 for x in range(3) if x]} ${list(zip('ab', [1, 2]))}\n",
+  "${'%y' % 3}\n",
   "${undefined_name}\n",
   "${host.nosuchmethod()}\n",
 ];
@@ -55,6 +68,13 @@ describe("Cfg Genshi subset", () => {
       }
     });
     for (let i = 0; i < TEMPLATES.length; i++) expect(ours[i], `template ${i}: ${JSON.stringify(TEMPLATES[i])}`).to.equal(expected[i]);
+  });
+
+  it("refuses statements outside the subset when compiling, naming file:line, never running them", () => {
+    expect(() => compileGenshi("ok\n{% python\n    x = 1\n    import os\n%}\n", "t.genshi")).to.throw(/t\.genshi:4: TemplateSyntaxError: SyntaxError: "import" statements are not supported/);
+    expect(() => compileGenshi("{% python\n    while n < 0:\n        pass\n%}", "t.genshi")).to.throw(/t\.genshi:2: TemplateSyntaxError: SyntaxError: "while" statements are not supported/);
+    expect(() => compileGenshi("{% python\n    class A:\n        pass\n%}", "t.genshi")).to.throw(/t\.genshi:2: .*"class" statements are not supported/);
+    expect(() => compileGenshi("{% python\n    if n:\n    x = 1\n%}", "t.genshi")).to.throw(/t\.genshi:\d: .*IndentationError/);
   });
 
   it("renders the lab's Genshi files through Cfg, and fails a broken one with file:line", async () => {

@@ -1,5 +1,6 @@
 // Test fixture for the Cfg and SSHbase plugins: a real repository in a temp directory, client
 // metadata as the core would build it, and a PluginContext whose metadata role lists fixed clients.
+import type { PropertyData } from "../../../server/plugins/shared/template-data/properties-view.js";
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -123,8 +124,9 @@ export function xml(e: XmlElement): string {
   return serializeXml(e);
 }
 
-export function propertiesConnector(files: Record<string, string>): Record<string, { xdata: XmlElement }> {
-  return Object.fromEntries(Object.entries(files).map(([k, v]) => [k, { xdata: parseXml(v, { source: k }) }]));
+/** The Properties connector's data for these XML files (as the Properties plugin hands it over). */
+export function propertiesConnector(files: Record<string, string>): Record<string, PropertyData> {
+  return Object.fromEntries(Object.entries(files).map(([k, v]) => [k, { name: k, kind: "xml", root: parseXml(v, { source: k }), automatch: false }]));
 }
 
 /** Variables both template-language corpora (Genshi, Cheetah) render with, here and in the real engine. */

@@ -5,9 +5,16 @@ import { VacfgError } from "../../../../protocol/errors.js";
 import { pyStr } from "../../../templates/python/expr.js";
 import { PyFloat } from "../../../templates/python/expr-values.js";
 
-/** A number written with a fraction, an exponent, or as .inf/.nan is a Python float. */
-function floatSource(src: unknown, v: number): boolean {
-  return typeof src === "string" ? /[.eE]|inf|nan/i.test(src) : !Number.isInteger(v);
+// PyYAML's YAML 1.1 resolvers (a float needs a dot, an exponent needs a sign); what the yaml
+// package reads as a number but these do not match stays a str, as in PyYAML.
+const PY_INT = /^(?:[-+]?0b[01_]+|[-+]?0[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+|[-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+)$/;
+const PY_FLOAT = /^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?|\.[0-9_]+(?:[eE][-+][0-9]+)?|[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$/;
+
+function number(src: unknown, v: number): unknown {
+  if (typeof src !== "string") return v;
+  if (PY_FLOAT.test(src)) return new PyFloat(v);
+  if (PY_INT.test(src)) return v;
+  return src;
 }
 
 function convert(node: unknown, doc: Document): unknown {
@@ -20,7 +27,7 @@ function convert(node: unknown, doc: Document): unknown {
   if (isSeq(node)) return node.items.map((i) => convert(i, doc));
   if (isScalar(node)) {
     const v = node.value;
-    if (typeof v === "number") return floatSource(node.source, v) ? new PyFloat(v) : v;
+    if (typeof v === "number") return node.type === "PLAIN" ? number(node.source, v) : v;
     // PyYAML gives a datetime.date, whose str() is the ISO date
     if (v instanceof Date) return node.source !== undefined && /^\d{4}-\d\d-\d\d$/.test(String(node.source)) ? String(node.source) : v.toISOString();
     return v ?? null;
