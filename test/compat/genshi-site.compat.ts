@@ -49,6 +49,9 @@ describe("the Genshi corpus: vacfg = upstream Bcfg2, entry by entry", function (
       expect(up.size, "upstream entries").to.be.greaterThan(60);
       const diffs: string[] = [];
       for (const key of new Set([...up.keys(), ...ours.keys()])) {
+        // A bundle upstream leaves out (its template fails) is a failure entry on ours: the same failure.
+        const [bundle, entry] = key.split(" ");
+        if (up.get(key) === undefined && entry === `Action:bundle:${bundle}` && ours.get(key) === "FAILED") continue;
         if (up.get(key) !== ours.get(key)) diffs.push(`${key}\n  upstream: ${up.get(key)}\n  vacfg:    ${ours.get(key)}`);
       }
       expect(diffs, diffs.join("\n")).to.deep.equal([]);

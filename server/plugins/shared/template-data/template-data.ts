@@ -4,6 +4,7 @@
 // plus name, path, source_path, repo and params (the Context connector) for text templates.
 import type { PluginContext } from "../../../core/context.js";
 import { buildClientMetadata } from "../../../core/build-metadata.js";
+import { fingerprint, recordBuildInput } from "../../../core/build-inputs.js";
 import type { ClientMetadata } from "../../../core/metadata.js";
 import { PyError, pyRepr } from "../../../templates/python/expr.js";
 import { PY_REPR, PY_TYPE } from "../../../templates/python/host-objects.js";
@@ -34,25 +35,35 @@ export function needsQuery(compiled: object): boolean {
   return queryUsers.has(compiled);
 }
 
-/**
- * Builds the metadata of every client for `meta`'s run (upstream's MetadataQuery calls
- * build_metadata per client). Called before rendering a template that uses metadata.query.
- */
-export async function prepareQuery(meta: ClientMetadata, ctx: PluginContext): Promise<void> {
-  if (snapshots.has(meta)) return;
+async function buildSnapshot(meta: ClientMetadata, ctx: PluginContext): Promise<QuerySnapshot> {
   const md = ctx.metadata();
   const clients = await md.listClients();
   const metas = new Map<string, ClientMetadata>();
   for (const c of clients) metas.set(c, c === meta.hostname ? meta : await buildClientMetadata(md, ctx.plugins(), c));
-  const snapshot: QuerySnapshot = {
+  return {
     clients,
     metas,
     allGroups: md.allGroups?.() ?? new Set(),
     inCategory: (category) => md.groupsInCategory?.(category) ?? new Set(),
   };
-  snapshots.set(meta, snapshot);
+}
+
+/**
+ * Builds the metadata of every client for `meta`'s run (upstream's MetadataQuery calls
+ * build_metadata per client), before a template that uses metadata.query renders. The build
+ * cache is told: the answer depends on every client's metadata, checked again before reuse.
+ */
+export async function prepareQuery(meta: ClientMetadata, ctx: PluginContext): Promise<void> {
+  if (snapshots.has(meta)) return;
+  let snapshot: QuerySnapshot | undefined;
+  await recordBuildInput(meta, "metadata.query (every client's metadata)", async () => {
+    const s = await buildSnapshot(meta, ctx);
+    snapshot ??= s;
+    return fingerprint([s.clients, [...s.metas.values()], [...s.allGroups]]);
+  });
+  snapshots.set(meta, snapshot!);
   // The other clients' views answer query calls from the same snapshot.
-  for (const other of metas.values()) if (!snapshots.has(other)) snapshots.set(other, snapshot);
+  for (const other of snapshot!.metas.values()) if (!snapshots.has(other)) snapshots.set(other, snapshot!);
 }
 
 const sortedSet = (items: Iterable<string>): Set<string> => new Set([...items].sort());
