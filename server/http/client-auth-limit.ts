@@ -59,9 +59,13 @@ export async function admitClient(limit: ClientAuthLimit | undefined, auth: Auth
   return client === undefined ? { kind: "refused" } : { kind: "ok", client };
 }
 
-/** The key a client name is counted under: its canonical form (server/core/client-name.ts). */
+/**
+ * The key a client name is counted under: its canonical form (server/core/client-name.ts); a user that
+ * breaks the rule (only with a certificate does it get this far) shares one key, so no hostile string
+ * becomes a store key.
+ */
 export function clientNameKey(user: string): string {
-  return canonicalClientName(user);
+  return isValidClientName(user) ? canonicalClientName(user) : "#invalid";
 }
 
 /** How long an address a client authenticated from stays exempt from that name's lockouts. */
