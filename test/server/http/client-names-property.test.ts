@@ -179,7 +179,7 @@ function certFor(ca: PemPair, key: forge.pki.rsa.KeyPair, cn: string): { cert: s
   const caCert = forge.pki.certificateFromPem(ca.certPem);
   const cert = forge.pki.createCertificate();
   cert.publicKey = key.publicKey;
-  cert.serialNumber = "0" + randomBytes(8).toString("hex");
+  cert.serialNumber = "01" + randomBytes(8).toString("hex"); // positive, whole bytes
   cert.validity.notBefore = new Date(Date.now() - 3600_000);
   cert.validity.notAfter = new Date(Date.now() + 86400_000);
   cert.setSubject([{ name: "commonName", value: forge.util.encodeUtf8(cn), valueTagClass: forge.asn1.Type.UTF8 as unknown as forge.asn1.Class }]);
