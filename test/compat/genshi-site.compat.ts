@@ -8,7 +8,7 @@ import { projectRoot } from "../support/paths.js";
 import { runRealClient } from "../support/upstream-bcfg2.js";
 import { configEntries, probeData, sideBySide, SITE_PASSWORD, type SideBySide } from "./sites.js";
 
-export const GENSHI_SITE = join(projectRoot, "test/compat/genshi-site");
+const GENSHI_SITE = join(projectRoot, "test/compat/genshi-site");
 const PLUGINS = ["Metadata", "Bundler", "Rules", "Cfg", "Probes", "Defaults", "Properties", "Decisions"];
 
 const PROBES: Record<string, Array<[string, string]>> = {
@@ -19,11 +19,6 @@ const PROBES: Record<string, Array<[string, string]>> = {
 };
 
 
-
-/** One template per Cfg corpus entry plus every Genshi bundle and templated Rules file. */
-export function corpusSize(): { cfg: number; markup: number } {
-  return { cfg: 58, markup: 9 };
-}
 
 describe("the Genshi corpus: vacfg = upstream Bcfg2, entry by entry", function () {
   this.timeout(600_000);
