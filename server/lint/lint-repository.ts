@@ -12,11 +12,18 @@ import { listRepositoryFiles } from "./repo-files.js";
 import { defaultSchemaDir } from "./schema-dir.js";
 import { isRepositoryXml, schemaFor } from "./schema-map.js";
 import { checkJinja2Template, checkPythonTemplate } from "./templates.js";
+import { checkOfCode, defaultChecks, severityOf, type LintConfig } from "./checks.js";
+import { checkComments, kindOf } from "./comments.js";
+import { checkJsonProperty, checkMergeFiles, checkTemplateAbuse } from "./content-checks.js";
+import { checkInfoXml, checkRequiredAttrs } from "./entry-checks.js";
+import { checkBindable, checkGroupNames, checkUnusedBundles, generatorNames } from "./structure-checks.js";
 import { resolveXIncludes } from "../plugins/shared/xinclude.js";
 
 export interface LintOptions {
   /** Folder of the .xsd files (default: the project's schemas/). */
   schemaDir?: string;
+  /** Which checks run, severities, and the settings checks read (checks.ts). */
+  config?: LintConfig;
 }
 
 /** Repository XML and templates are small; anything bigger is a mistake, not content. */
@@ -109,15 +116,30 @@ function checkXIncludes(s: XmlFileState, repoDir: string): LintProblem[] {
 export async function lintRepository(repoDir: string, opts: LintOptions = {}): Promise<LintProblem[]> {
   const schemaDir = opts.schemaDir ?? defaultSchemaDir();
   if (!existsSync(join(repoDir, "Metadata"))) {
-    return [problem(repoDir, 0, "repo-not-found", "not a repository: no Metadata/ folder")];
+    return [{ ...problem(repoDir, 0, "repo-not-found", "not a repository: no Metadata/ folder"), severity: "error" }];
   }
+  const config = opts.config ?? {};
+  const enabled = config.checks ?? defaultChecks();
   const files = listRepositoryFiles(repoDir);
   const out: LintProblem[] = [];
   const xmlStates: XmlFileState[] = [];
+  const texts = new Map<string, string | undefined>();
+  const read = (file: string): string | undefined => {
+    if (!texts.has(file)) texts.set(file, readSmall(repoDir, file, out));
+    return texts.get(file);
+  };
 
   for (const file of files) {
+    if (enabled.has("Comments") && config.comments && kindOf(file)) {
+      const src = read(file);
+      if (src !== undefined) out.push(...checkComments(file, src, config.comments));
+    }
+    if (/^Properties\/.+\.json$/.test(file)) {
+      const src = read(file);
+      if (src !== undefined) out.push(...checkJsonProperty(file, src));
+    }
     if (isRepositoryXml(file)) {
-      const src = readSmall(repoDir, file, out);
+      const src = read(file);
       if (src === undefined) continue;
       const state: XmlFileState = { file, src };
       try {
@@ -132,11 +154,11 @@ export async function lintRepository(repoDir: string, opts: LintOptions = {}): P
       }
       xmlStates.push(state);
     } else if (file.endsWith(".jinja2")) {
-      const src = readSmall(repoDir, file, out);
-      if (src !== undefined) out.push(...checkJinja2Template(file, src));
+      const src = read(file);
+      if (src !== undefined) out.push(...checkJinja2Template(file, src), ...checkTemplateAbuse(repoDir, file, src));
     } else if (CFG_PYTHON_TEMPLATE.test(file)) {
-      const src = readSmall(repoDir, file, out);
-      if (src !== undefined) out.push(...checkPythonTemplate(file, src));
+      const src = read(file);
+      if (src !== undefined) out.push(...checkPythonTemplate(file, src), ...checkTemplateAbuse(repoDir, file, src));
     } else if (UNSUPPORTED_TEMPLATE.test(file)) {
       out.push(problem(file, 0, "unsupported-template", "Genshi bundles are not rendered by vacfg; use an XML bundle"));
     }
@@ -164,8 +186,19 @@ export async function lintRepository(repoDir: string, opts: LintOptions = {}): P
     out.push(...checkXIncludes(s, repoDir));
     trees.set(s.file, s.tree);
   }
-  out.push(...checkCrossReferences({ files, trees }));
+  const repo = { files, trees };
+  out.push(...checkCrossReferences(repo));
+  out.push(...checkRequiredAttrs(repo), ...checkInfoXml(repo), ...checkGroupNames(repo), ...checkUnusedBundles(repo));
+  out.push(...checkBindable(repo, generatorNames(repo, { rulesRegex: config.rulesRegex, sshbase: config.sshbase })));
+  if (enabled.has("MergeFiles")) out.push(...checkMergeFiles(files, read, config.mergeThreshold));
   // An include that fails is met from every file that reaches it: report it once.
   const unique = new Map(out.map((p) => [`${p.file}\0${p.line}\0${p.code}\0${p.message}`, p]));
-  return sortProblems([...unique.values()]);
+  const kept: LintProblem[] = [];
+  for (const p of unique.values()) {
+    const check = checkOfCode(p.code);
+    const severity = severityOf(p.code, config);
+    if ((check && !enabled.has(check.name)) || severity === "silent") continue;
+    kept.push({ ...p, severity });
+  }
+  return sortProblems(kept);
 }

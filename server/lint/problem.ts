@@ -1,5 +1,6 @@
 // What lint reports: one problem per file:line, with a stable check code, and the
 // `file:line: message` text form the CLI prints.
+import type { Severity } from "./checks.js";
 
 export interface LintProblem {
   /** Path relative to the repository root, with forward slashes (e.g. "Metadata/groups.xml"). */
@@ -7,6 +8,8 @@ export interface LintProblem {
   /** 1-based line; 0 when the problem concerns the file as a whole. */
   line: number;
   message: string;
+  /** error or warning (checks.ts, [errors] in vacfg.conf); set by lintRepository. */
+  severity?: Severity;
   /**
    * Stable check code.  Where upstream bcfg2-lint has the same check we use its name
    * (xml-failed-to-parse, xml-failed-to-verify, jinja2-syntax-error, bundle-not-found,
@@ -35,7 +38,24 @@ export type LintCode =
   | "duplicate-client"
   | "multiple-default-groups"
   | "default-is-not-profile"
-  | "invalid-probe-name";
+  | "invalid-probe-name"
+  | "unused-bundle"
+  | "no-matching-generator"
+  | "required-attrs-missing"
+  | "required-attr-format"
+  | "unknown-entry-type"
+  | "required-infoxml-attrs-missing"
+  | "infoxml-attr-format"
+  | "json-failed-to-parse"
+  | "invalid-group-name"
+  | "identical-cfg"
+  | "merge-cfg"
+  | "identical-probes"
+  | "merge-probes"
+  | "templated-executable"
+  | "templated-script"
+  | "comments-not-found"
+  | "keywords-not-found";
 
 export function problem(file: string, line: number | undefined, code: LintCode, message: string): LintProblem {
   return { file, line: line ?? 0, code, message };
@@ -49,5 +69,5 @@ export function sortProblems(list: LintProblem[]): LintProblem[] {
 }
 
 export function formatProblem(p: LintProblem, prefix = ""): string {
-  return `${prefix}${p.file}:${p.line}: ${p.message} [${p.code}]`;
+  return `${prefix}${p.file}:${p.line}: ${p.severity === "warning" ? "warning: " : ""}${p.message} [${p.code}]`;
 }
