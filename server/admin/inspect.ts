@@ -75,7 +75,7 @@ function bundlesView(config: XmlElement): string {
     const failed = b.children.find((e) => e.attrs.failure !== undefined && e.attrs.name?.startsWith("bundle:"));
     const { failures, pending } = failuresIn(b);
     const extra = [failures.length ? `${failures.length} failed to bind` : "", pending.length ? `${pending.length} keys not generated yet` : ""].filter(Boolean);
-    const what = failed ? `NOT BUILT: ${failed.attrs.failure}` : `${b.children.length} entries${extra.length ? `, ${extra.join(", ")}` : ""}`;
+    const what = failed ? `NOT BUILT: ${failed.attrs.failure}` : `${b.children.length} ${b.children.length === 1 ? "entry" : "entries"}${extra.length ? `, ${extra.join(", ")}` : ""}`;
     return `${b.tag === "Independent" ? "(independent) " : ""}${b.attrs.name ?? ""}: ${what}`;
   });
   return rows.length ? rows.join("\n") : "(no bundles)";
