@@ -1,20 +1,15 @@
 // A bundle the server could not build is still sent, as a bundle holding one entry with
 // failure="…" (Bcfg2's mark for an entry it could not bind), so the client reports it as bad and
 // its run is not clean, instead of the bundle vanishing without a word.
-import { relative } from "node:path";
 import { el, type XmlElement } from "../../protocol/xml.js";
-
-/** The entry's name: it says which bundle, and is no path or command a client could act on. */
-export function failureEntryName(bundle: string): string {
-  return `bundle:${bundle}`;
-}
 
 /**
  * `<Bundle name=NAME><Action name="bundle:NAME" failure=REASON …/></Bundle>`. An Action because
  * every Bcfg2 client has a tool for it that refuses entries with failure= ("reports bind
- * failure"); it has no command, so no client could ever run it.
+ * failure"); it has no command, so no client could ever run it. Its name says which bundle,
+ * and is no path a client could act on.
  */
-export function failureBundle(name: string, reason: string, entryName = failureEntryName(name)): XmlElement {
+export function failureBundle(name: string, reason: string, entryName = `bundle:${name}`): XmlElement {
   return el("Bundle", { name }, [el("Action", { name: entryName, timing: "post", when: "modified", status: "check", failure: reason })]);
 }
 
@@ -22,10 +17,4 @@ export function failureBundle(name: string, reason: string, entryName = failureE
 export function repoRelativeMessage(message: string, repo: string): string {
   const prefix = repo.endsWith("/") ? repo : `${repo}/`;
   return message.split(prefix).join("");
-}
-
-/** A path under the repository as an admin would type it from the repository root. */
-export function repoRelativePath(path: string, repo: string): string {
-  const r = relative(repo, path);
-  return r.startsWith("..") ? path : r;
 }

@@ -14,7 +14,7 @@ function lineAt(src: string, offset: number): number {
  * Where JSON.parse gave up: V8 names the offset for some errors only, so a small scanner of the
  * JSON grammar finds the first offset that cannot continue a valid document.
  */
-export function jsonErrorOffset(src: string): number {
+function jsonErrorOffset(src: string): number {
   let i = 0;
   const ws = () => {
     while (i < src.length && " \t\n\r".includes(src[i]!)) i++;
