@@ -35,7 +35,8 @@ export async function openCore(settings: ServerSettings, storeUrl: string, logge
   const store = await openStore(storeUrl);
   let core: Core | undefined;
   try {
-    core = new Core(settings, store, logger, instantiatePlugins(settings, store, logger));
+    // A one-shot inspection builds once: no build cache, no repository watch.
+    core = new Core(settings, store, logger, instantiatePlugins(settings, store, logger), { buildCache: !opts.readOnly });
     await core.init();
   } catch (e) {
     await core?.close().catch(() => undefined);
