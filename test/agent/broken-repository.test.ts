@@ -3,13 +3,13 @@
 // client listed twice in clients.xml). Each breakage reaches the agent (-v says why, the run is not
 // clean, --exit-dirty exits 3), `vacfg info`, the reports and lint, each naming file and line.
 import { expect } from "chai";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { inspectClient } from "../../server/admin/inspect.js";
 import { lintRepository } from "../../server/lint/index.js";
 import { renderTextReport } from "../../server/reporting/text-report.js";
 import { startTestSite, type TestSite } from "../server/http/site.js";
-import { removeDir, runAgentProcess, tempDir } from "./fixtures.js";
+import { addShell, makeBaseRoot, removeDir, runAgentProcess, tempDir } from "./fixtures.js";
 import { names, readStats } from "./stats.js";
 
 const lineOf = (text: string, needle: string) => text.split("\n").findIndex((l) => l.includes(needle)) + 1;
@@ -29,7 +29,9 @@ describe("a broken repository is visible everywhere (agent, info, reports, lint)
   });
   const run = (name: string, extra: string[] = []) => {
     const root = join(work, `root-${name}`);
-    mkdirSync(root, { recursive: true });
+    // a Debian-style root with a shell: the repository's probe runs chrooted into it
+    makeBaseRoot(root);
+    addShell(root);
     const stats = join(work, `${name}.xml`);
     return runAgentProcess(["-S", site.server.url, "-u", "node1", "-x", "labsecret", "--ca", join(site.tlsDir, "ca.crt"), "--root", root, "-n", "-v", "--stats-file", stats, ...extra]).then((r) => ({ ...r, stats: readStats(stats) }));
   };
