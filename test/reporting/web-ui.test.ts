@@ -9,6 +9,7 @@ import type { Page } from "puppeteer-core";
 import type { StartedServer } from "../../server/start-server.js";
 import { launchChromium, type HeadlessBrowser } from "./browser.js";
 import { ADMIN_PASSWORD, makeSite, request, SITE_PASSWORD, startSiteServer, statsDocument, xmlrpc, type ReportSite } from "../../harness/report-site.js";
+import { addShell } from "../../agent/image-root.js";
 import { AGENT_MAIN } from "../agent/fixtures.js";
 
 /** Runs the real agent (dry run) for `client` into a sandbox root; resolves with its exit code and output. */
@@ -41,8 +42,11 @@ describe("reporting web UI (headless Chromium, real server)", function () {
     site = makeSite();
     server = await startSiteServer(site);
     // A real agent run: node0's /etc/motd differs from the repository's, so the run is dirty.
+    // The repository's probes run chrooted into the root, so it carries a shell and a /tmp.
     const root = join(site.dir, "root-node0");
     mkdirSync(join(root, "etc"), { recursive: true });
+    mkdirSync(join(root, "tmp"), { mode: 0o1777 });
+    addShell(root);
     writeFileSync(join(root, "etc/motd"), "an old motd\n");
     const agent = await runAgent(site, server.url, "node0", root);
     expect(agent.code, agent.out).to.equal(0);
