@@ -13,6 +13,7 @@ import { serveApi, type RunningServer } from "./http/serve.js";
 import { reportingWeb, type ReportingWebOptions } from "./reporting/mount.js";
 import { CLIENT_AUTH_LIMITS, createClientAuthLimit } from "./http/client-auth-limit.js";
 import { createStoredLoginThrottle } from "./reporting/stored-login-throttle.js";
+import { startRetention } from "./reporting/retention.js";
 
 export type { RunningServer } from "./http/serve.js";
 
@@ -34,6 +35,8 @@ export interface StartServerOptions {
   adminApis?: ReportingWebOptions["adminApis"];
   /** More routes on the same HTTPS server, before the XML-RPC catch-all (no admin gate). */
   routes?: (app: Express) => void;
+  /** Keep stored runs this long (ms), each client's newest always; purged at start and hourly (`[reporting] keep_runs`). */
+  keepRunsMs?: number;
 }
 
 export interface StartedServer extends RunningServer {
@@ -51,6 +54,7 @@ export async function startServer(opts: StartServerOptions): Promise<StartedServ
   mkdirSync(opts.settings.dataDir, { recursive: true });
   const { core, store, close } = await openCore(opts.settings, opts.storeUrl, componentLogger(logger, "core"));
   try {
+    const stopRetention = opts.keepRunsMs !== undefined ? startRetention(store, opts.keepRunsMs, componentLogger(logger, "reporting")) : undefined;
     const web = reportingWeb({ store, dataDir: opts.settings.dataDir, logger, ...opts.reporting, ...(opts.adminApis ? { adminApis: opts.adminApis } : {}) });
     const running = await serveApi({
       api: core,
@@ -67,7 +71,10 @@ export async function startServer(opts: StartServerOptions): Promise<StartedServ
       },
       logger,
       // serveApi closes the core itself; the store is closed after it.
-      onClose: () => store.close(),
+      onClose: () => {
+        stopRetention?.();
+        return store.close();
+      },
     });
     return { ...running, core };
   } catch (e) {

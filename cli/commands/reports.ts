@@ -7,6 +7,8 @@ import { loadServerConfig } from "../../server/admin/server-config.js";
 import { renderTextReport, REPORT_VIEWS, type ReportView } from "../../server/reporting/text-report.js";
 import { openStore, sqlitePath } from "../../server/store/open-store.js";
 import { VacfgError } from "../../protocol/errors.js";
+import { DURATION_FORM, parseDuration } from "../../lib/duration.js";
+import { purgeOldRuns } from "../../server/reporting/retention.js";
 
 interface ReportsCliOptions {
   store?: string;
@@ -20,13 +22,14 @@ interface ReportsCliOptions {
   json?: boolean;
   page?: string;
   perPage?: string;
+  olderThan?: string;
 }
 
 export function registerReports(program: Command): void {
   program
     .command("reports")
-    .description(`client run reports from the store: ${REPORT_VIEWS.join(", ")}`)
-    .argument("[view]", `one of ${REPORT_VIEWS.join(", ")}`, "clients")
+    .description(`client run reports from the store: ${REPORT_VIEWS.join(", ")}; or purge --older-than DURATION`)
+    .argument("[view]", `one of ${REPORT_VIEWS.join(", ")}, or purge`, "clients")
     .option("--store <url>", "store URL (sqlite:/path/vacfg.db or postgres://…)")
     .option("-c, --config <file>", "vacfg.conf naming the store")
     .option("-d, --data-dir <dir>", "without --store/--config: the data directory holding vacfg.db", "vacfg-data")
@@ -38,6 +41,7 @@ export function registerReports(program: Command): void {
     .option("--json", "print JSON instead of tables")
     .option("--page <n>", "clients, bad/modified/extra, client history: only this page (1 = first)")
     .option("--per-page <n>", "rows per page with --page (default 100, at most 1000)")
+    .option("--older-than <duration>", "purge: delete runs older than this (90d, 12h, 2w, …); each client's newest run stays")
     .action(async (view: string, opts: ReportsCliOptions) => {
       const url = opts.store ?? (opts.config ? loadServerConfig(opts.config).storeUrl : resolve(opts.dataDir, "vacfg.db"));
       // A reader must not create an empty database where the admin mistyped a path.
@@ -46,6 +50,13 @@ export function registerReports(program: Command): void {
       if (!/^\d{1,6}$/.test(opts.min ?? "2")) throw new VacfgError("REPORT_QUERY", `--min: "${opts.min}" must be a whole number of clients`);
       const store = await openStore(url);
       try {
+        if (view === "purge") {
+          const keepMs = parseDuration(opts.olderThan ?? "");
+          if (keepMs === undefined) throw new VacfgError("REPORT_QUERY", `purge: --older-than must be ${DURATION_FORM}, found "${opts.olderThan ?? ""}"`);
+          const n = await purgeOldRuns(store, keepMs);
+          process.stdout.write(`purged ${n} run${n === 1 ? "" : "s"} older than ${opts.olderThan} (each client's newest run kept)\n`);
+          return;
+        }
         const text = await renderTextReport(store, {
           view: view as ReportView,
           client: opts.client,

@@ -9,6 +9,7 @@ import { parseEd25519PublicKey } from "../../protocol/params-signature.js";
 import { DEFAULT_PLUGINS } from "../plugins/registry.js";
 import { CTX_PUBLIC_KEY } from "./ctx-signing-key.js";
 import { parseIni, type IniValue } from "../../lib/ini.js";
+import { DURATION_FORM, parseDuration } from "../../lib/duration.js";
 
 export const DEFAULT_PORT = 6789;
 export { DEFAULT_PLUGINS };
@@ -28,6 +29,8 @@ export interface ServerConfig {
   storeUrl: string;
   bodyLimit?: number;
   gzipMinBytes?: number;
+  /** [reporting] keep_runs: how long stored runs are kept (ms); unset keeps them all. */
+  keepRunsMs?: number;
 }
 
 const AUTH_MODES = ["cert", "cert+password", "bootstrap"] as const;
@@ -161,6 +164,19 @@ export function loadServerConfig(path: string): ServerConfig {
   };
   const limitV = get("server", "max_request_bytes");
   if (limitV) cfg.bodyLimit = intOf(limitV, 1024, 2 ** 31, "max_request_bytes");
+  const keepV = get("reporting", "keep_runs");
+  if (keepV) {
+    cfg.keepRunsMs = parseDuration(keepV.value);
+    if (cfg.keepRunsMs === undefined) throw new VacfgError("SERVER_CONFIG", `${where(keepV)}: keep_runs must be ${DURATION_FORM}, found "${keepV.value}"`);
+  }
+  const regV = get("metadata", "registration");
+  if (regV) {
+    if (!/^(on|off)$/.test(regV.value)) throw new VacfgError("SERVER_CONFIG", `${where(regV)}: registration must be on or off, found "${regV.value}"`);
+    cfg.settings.registration = regV.value === "on";
+  }
+  const rateV = get("metadata", "registrations_per_hour");
+  if (rateV) cfg.settings.registrationsPerHour = intOf(rateV, 0, 1_000_000, "registrations_per_hour");
+  if (rateV) cfg.settings.registrationsPerHour = intOf(rateV, 0, 1_000_000, "registrations_per_hour");
   const gzV = get("server", "gzip_min_bytes");
   if (gzV) cfg.gzipMinBytes = intOf(gzV, 0, 2 ** 31, "gzip_min_bytes");
   return cfg;

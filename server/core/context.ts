@@ -32,6 +32,10 @@ export interface ServerSettings {
   contextKeys?: string[];
   /** [context] allow_unsigned: a lab setting; unsigned parameter files derive groups too (logged). */
   contextAllowUnsigned?: boolean;
+  /** [metadata] registration: unknown clients are added to clients.xml on first contact (default on, as upstream). */
+  registration?: boolean;
+  /** [metadata] registrations_per_hour: new clients one address may register per hour (default 30; 0 = no limit). */
+  registrationsPerHour?: number;
 }
 
 /** How a read-only inspection's bind failure for a key that does not exist yet begins. */

@@ -151,6 +151,10 @@ export class PostgresStore implements Store {
     });
   }
 
+  purgeRuns(before: number): Promise<number> {
+    return this.op("purgeRuns", async () => (await this.pool.query(toPgParams(SQL.purgeRuns), [before])).rowCount ?? 0);
+  }
+
   getRunEntries(runId: number): Promise<StatsEntry[]> {
     return this.op("getRunEntries", async () => (await this.query(SQL.getRunEntries, [runId])).map(rowToEntry));
   }

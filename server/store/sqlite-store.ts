@@ -1,5 +1,5 @@
 // The embedded store: one SQLite file (WAL, synchronous=FULL) behind the Store interface.
-import { mkdirSync } from "node:fs";
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import type {
@@ -34,7 +34,13 @@ export class SqliteStore implements Store {
   /** Opens (creating when missing) the database file; call migrate() before use. */
   static open(path: string): SqliteStore {
     try {
-      if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+      if (path !== ":memory:") {
+        mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+        // Statistics, probe data and sessions are private: the file is 0600 whatever the umask, and
+        // SQLite gives its -wal and -shm files the database file's mode.
+        closeSync(openSync(path, "a", 0o600));
+        for (const f of [path, `${path}-wal`, `${path}-shm`]) if (existsSync(f)) chmodSync(f, 0o600);
+      }
       const db = new Database(path);
       db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
       db.pragma("journal_mode = WAL");
@@ -143,6 +149,10 @@ export class SqliteStore implements Store {
 
   getRunEntries(runId: number): Promise<StatsEntry[]> {
     return this.op("getRunEntries", () => (this.stmt(SQL.getRunEntries).all(runId) as Row[]).map(rowToEntry));
+  }
+
+  purgeRuns(before: number): Promise<number> {
+    return this.op("purgeRuns", () => this.stmt(SQL.purgeRuns).run(before).changes);
   }
 
   put(kind: string, key: string, value: unknown): Promise<void> {

@@ -22,6 +22,8 @@ export const SQL = {
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
   insertRunEntry: "INSERT INTO run_entries (run_id, ord, kind, tag, name, attrs_json, diff) VALUES (?, ?, ?, ?, ?, ?, ?)",
   getRunEntries: "SELECT kind, tag, name, attrs_json, diff FROM run_entries WHERE run_id = ? ORDER BY ord",
+  // Entries go with their run (ON DELETE CASCADE); each client's newest run stays.
+  purgeRuns: "DELETE FROM runs WHERE received_at < ? AND id NOT IN (SELECT MAX(id) FROM runs GROUP BY client)",
 
   putRecord:
     "INSERT INTO records (kind, key, value_json) VALUES (?, ?, ?) ON CONFLICT (kind, key) DO UPDATE SET value_json = excluded.value_json",

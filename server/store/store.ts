@@ -100,4 +100,9 @@ export interface Store extends RecordTable {
   /** The newest run of each client (as of `before` when given). */
   latestRuns(before?: number): Promise<StoredRun[]>;
   getRunEntries(runId: number): Promise<StatsEntry[]>;
+  /**
+   * Deletes the runs (and their entries) received before `before` (ms), except each client's newest
+   * run, so the reports still show every client's last state. Returns how many runs were deleted.
+   */
+  purgeRuns(before: number): Promise<number>;
 }

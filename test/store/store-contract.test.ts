@@ -7,7 +7,9 @@ import Database from "better-sqlite3";
 import pg from "pg";
 import { openStore } from "../../server/store/open-store.js";
 import { LATEST_VERSION, MIGRATIONS } from "../../server/store/migrations.js";
-import type { RunRecord, Store } from "../../server/store/store.js";
+import type { Store } from "../../server/store/store.js";
+import { makeRun } from "../support/run-record.js";
+
 import { sharedPostgres } from "../../harness/postgres-server.js";
 import { raceInsertIfAbsent } from "../support/store-race.js";
 import { isVacfgError } from "../../protocol/errors.js";
@@ -20,35 +22,6 @@ export interface StoreTarget {
   freshUrl(): Promise<string>;
   /** Runs SQL on the database with the engine's own driver, bypassing the store. */
   raw(url: string, sql: string): Promise<Array<Record<string, unknown>>>;
-}
-
-export function makeRun(client: string, timestamp: number, over: Partial<RunRecord> = {}): RunRecord {
-  return {
-    client,
-    timestamp,
-    state: "dirty",
-    total: 3,
-    good: 1,
-    bad: 1,
-    modified: 1,
-    extra: 0,
-    revision: "abc123",
-    dryRun: false,
-    flags: { dryrun: "False", only_important: "False" },
-    timings: { start: 1732550000.25, config_download: 1732550001.5, finished: 1732550002.125 },
-    entries: [
-      { kind: "good", tag: "Path", name: "/etc/motd", attrs: { type: "file", owner: "root" } },
-      {
-        kind: "bad",
-        tag: "Path",
-        name: "/etc/hosts",
-        attrs: { type: "file", current_owner: "nobody", perms: "0644" },
-        diff: "--- a\n+++ b\n@@ -1 +1 @@\n-x\n+y ü\n",
-      },
-      { kind: "modified", tag: "Service", name: "sshd", attrs: { status: "on" } },
-    ],
-    ...over,
-  };
 }
 
 async function expectStoreError(p: Promise<unknown>): Promise<void> {
@@ -145,6 +118,24 @@ export function storeContract(t: StoreTarget): void {
     });
 
     describe("runs", () => {
+      it("purges runs older than a time with their entries, keeping each client's newest run", async () => {
+        const old = 1_700_000_000_000;
+        const ids = {
+          a1: await store.recordRun(makeRun("a", old)),
+          a2: await store.recordRun(makeRun("a", old + 1000)),
+          a3: await store.recordRun(makeRun("a", old + 9000)),
+          b1: await store.recordRun(makeRun("b", old + 500)),
+        };
+        // Before old+5000: a1 and a2 go; a3 is newer; b1 is old but b's newest run.
+        expect(await store.purgeRuns(old + 5000)).to.equal(2);
+        expect((await store.listRuns()).map((r) => r.id).sort()).to.deep.equal([ids.a3, ids.b1].sort());
+        expect(await store.getRunEntries(ids.a1)).to.deep.equal([]);
+        expect(await store.getRunEntries(ids.a3)).to.have.length(3);
+        const orphans = await t.raw(url, `SELECT COUNT(*) AS n FROM run_entries WHERE run_id IN (${ids.a1}, ${ids.a2})`);
+        expect(Number(orphans[0].n)).to.equal(0);
+        expect(await store.purgeRuns(old + 5000)).to.equal(0);
+      });
+
       it("records a run with its entries and reads them back exactly", async () => {
         const run = makeRun("node1", 1732550000123, { dryRun: true, state: "clean" });
         run.entries.push({ kind: "extra", tag: "Path", name: "/tmp/bin", attrs: {}, diff: "\u0000binary\u00ff\n" });

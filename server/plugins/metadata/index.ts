@@ -20,6 +20,9 @@ import { includingParser } from "../shared/xinclude.js";
 import { addGroup, bundlesOf, firstProfile, mergeGroups, type GroupState } from "./resolve-groups.js";
 
 const CERT_SEEN = "bootstrap-cert-seen";
+/** Store records (key: address) counting the new clients an address registered in the current hour. */
+const REGISTRATION_RATE = "registration-rate";
+export const DEFAULT_REGISTRATIONS_PER_HOUR = 30;
 
 export class MetadataPlugin implements AnyPlugin, MetadataRole, RmiRole, StructureRole {
   readonly name = "Metadata";
@@ -111,7 +114,7 @@ export class MetadataPlugin implements AnyPlugin, MetadataRole, RmiRole, Structu
       return undefined;
     }
     const store = this.ctx.store;
-    return authenticate(clients, req, {
+    const name = await authenticate(clients, req, {
       sitePassword: this.ctx.settings.password,
       defaultAuth: this.ctx.settings.defaultAuth,
       certSeen: async (c) => (await store.get(CERT_SEEN, c)) !== undefined,
@@ -119,6 +122,32 @@ export class MetadataPlugin implements AnyPlugin, MetadataRole, RmiRole, Structu
         if ((await store.get(CERT_SEEN, c)) === undefined) await store.put(CERT_SEEN, c, { at: Date.now() });
       },
     });
+    return name !== undefined && (await this.admitNewClient(name, req.address, clients)) ? name : undefined;
+  }
+
+  /**
+   * Self-registration is bounded: a name neither clients.xml nor the store knows is a new client,
+   * refused when registration is off, and limited per address and hour (a count kept in the store,
+   * so every server process shares it). A refusal is a 401 and writes nothing.
+   */
+  private async admitNewClient(name: string, address: string, clients: ClientsModel): Promise<boolean> {
+    if (clients.known.has(name) || clients.aliases.has(name) || (await this.ctx.store.getClient(name)) !== undefined) return true;
+    const { registration = true, registrationsPerHour = DEFAULT_REGISTRATIONS_PER_HOUR } = this.ctx.settings;
+    if (!registration) {
+      this.ctx.logger.warn({ client: name, address }, "unknown client refused: registration is off ([metadata] registration)");
+      return false;
+    }
+    // The loopback address is the server's own machine (where admin methods come from): not limited.
+    if (registrationsPerHour === 0 || address === "127.0.0.1" || address === "::1") return true;
+    const now = Date.now();
+    const seen = await this.ctx.store.get<{ since: number; count: number }>(REGISTRATION_RATE, address);
+    const window = seen && now - seen.since < 3_600_000 ? seen : { since: now, count: 0 };
+    if (window.count >= registrationsPerHour) {
+      this.ctx.logger.warn({ client: name, address, limit: registrationsPerHour }, "unknown client refused: this address registered its limit of new clients this hour");
+      return false;
+    }
+    await this.ctx.store.put(REGISTRATION_RATE, address, { since: window.since, count: window.count + 1 });
+    return true;
   }
 
   /**
