@@ -64,8 +64,12 @@ export function registerDemoAgent(program: Command): void {
           for (const f of SHOWN.filter((p) => existsSync(join(root, p)))) {
             console.log(`-- ${f}\n${readFileSync(join(root, f), "utf8").trimEnd()}`);
           }
-          const users = readFileSync(join(root, "etc/passwd"), "utf8").split("\n").filter((l) => /^(alice|bob|torque)/.test(l));
+          // the cluster's people come from the signed `users` parameter (Context plugin), torqueadm from Rules
+          const people = new Set([...FIGURE1_USERS.map((u) => u.name), "torqueadm"]);
+          const users = readFileSync(join(root, "etc/passwd"), "utf8").split("\n").filter((l) => people.has(l.split(":")[0]));
           console.log(`-- /etc/passwd (cluster users)\n${users.join("\n")}`);
+          const keys = join(root, "home", FIGURE1_USERS[0].name, ".ssh/authorized_keys");
+          if (existsSync(keys)) console.log(`-- ${keys.slice(root.length)}\n${readFileSync(keys, "utf8").trimEnd()}`);
         }
         console.log("\nPackages and services stay bad in these sandbox roots: they have no package source and no");
         console.log("systemd units (an appliance image has both; `vacfg demo cluster` boots real VMs).");

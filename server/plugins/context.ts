@@ -3,6 +3,7 @@
 // Context/groups.xml, groups (e.g. the first of `nodenames` is the torque head). A node must not
 // promote itself: only parameters the site signed for this very client count (the lab setting
 // allow_unsigned also admits unsigned ones, and logs it); anything else gives {} and no group.
+// The checked `users` parameter also becomes a bundle of accounts and ssh keys (context-users.ts).
 import type { KeyObject } from "node:crypto";
 import { join } from "node:path";
 import { VacfgError } from "../../protocol/errors.js";
@@ -12,7 +13,9 @@ import type { XmlElement } from "../../protocol/xml.js";
 import { FileCache } from "../core/file-cache.js";
 import type { PluginContext, PluginFactory } from "../core/context.js";
 import type { ClientMetadata } from "../core/metadata.js";
-import type { AnyPlugin, ConnectorRole } from "../core/roles.js";
+import type { AnyPlugin, ConnectorRole, StructureRole } from "../core/roles.js";
+import { failureBundle } from "../core/structure-failure.js";
+import { CONTEXT_USERS_BUNDLE, contextUsers, contextUsersBundle } from "./context-users.js";
 import { parseRepoXml } from "./shared/xml-match.js";
 
 export const CONTEXT_PROBE = "vacfg-context";
@@ -52,7 +55,7 @@ function selected(value: unknown, position: ContextGroupRule["position"]): strin
   return names;
 }
 
-export class ContextPlugin implements AnyPlugin, ConnectorRole {
+export class ContextPlugin implements AnyPlugin, ConnectorRole, StructureRole {
   readonly name = "Context";
   private readonly rules = new FileCache<ContextGroupRule[]>(parseContextGroups);
   private readonly keys: KeyObject[];
@@ -115,6 +118,19 @@ export class ContextPlugin implements AnyPlugin, ConnectorRole {
 
   async additionalData(meta: ClientMetadata): Promise<Record<string, unknown>> {
     return this.params(meta.hostname);
+  }
+
+  /** The `users` parameter as a bundle of bound entries (context-users.ts); none without users. */
+  async buildStructures(meta: ClientMetadata): Promise<XmlElement[]> {
+    const params = (meta.connectors.Context ?? {}) as Record<string, unknown>;
+    try {
+      const users = contextUsers(params);
+      return users.length === 0 ? [] : [contextUsersBundle(users)];
+    } catch (e) {
+      // The client reports the reason as a failed entry rather than silently getting no users.
+      this.ctx.logger.error({ client: meta.hostname, err: (e as Error).message }, "Context: users parameter unusable; no user entries");
+      return [failureBundle(CONTEXT_USERS_BUNDLE, (e as Error).message)];
+    }
   }
 }
 

@@ -48,9 +48,9 @@ describe("agent against the vacfg server (TLS, example repository)", function ()
       expect(statSync(join(root, "etc/ssh/ssh_host_ed25519_key.pub")).mode & 0o7777).to.equal(0o644);
       expect(statSync(join(root, "root/.ssh")).mode & 0o7777).to.equal(0o700);
       expect(existsSync(join(root, "root/.ssh/authorized_keys"))).to.equal(true);
-      // users: the cluster accounts and the head-only torqueadm
+      // users: the head-only torqueadm; the cluster's people come only from signed parameters (context-users.test)
       const passwd = readFileSync(join(root, "etc/passwd"), "utf8");
-      expect(passwd).to.match(/^alice:x:2001:2000:/m).and.match(/^torqueadm:x:2100:2000:/m);
+      expect(passwd).to.match(/^torqueadm:x:2100:2000:/m).and.not.match(/^(alice|bob):/m);
       expect(readFileSync(join(root, "etc/shadow"), "utf8")).to.match(/^torqueadm:!:/m);
       expect(readFileSync(join(root, "etc/group"), "utf8")).to.match(/^cluster:x:2000:torqueadm$/m);
       // packages, services, and the post action of the modified torque-server bundle (chrooted)

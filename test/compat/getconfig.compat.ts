@@ -7,6 +7,8 @@ import { parseXml, serializeXml, type XmlElement } from "../../protocol/xml.js";
 import { bcfg2RefKit, exampleRepo } from "../support/paths.js";
 import { KIT_PLUGINS, probeData, sideBySide, SITE_PASSWORD, type SideBySide } from "./sites.js";
 
+// Unsigned and without `users`: the Context plugin's groups and its context-users bundle (accounts from
+// signed parameters) are vacfg extensions upstream does not have; test/agent/context-users.test.ts covers them.
 const FIGURE1_CONTEXT = {
   domain: "cluster.lab",
   DNSServer: ["10.0.0.1", "10.0.0.2"],

@@ -69,7 +69,7 @@ describe("e2e: the Figure 1 Torque cluster, booted", function () {
   it("the cluster users exist in every node's /etc/passwd", () => {
     for (const n of report.nodes) {
       const pw = n.files.get("passwd") ?? "";
-      expect(pw, n.fqdn).to.match(/^alice:x:2001:2000:/m).and.match(/^bob:x:2002:2000:/m);
+      expect(pw, n.fqdn).to.match(/^alice:x:2001:2001:/m).and.match(/^bob:x:2002:2002:/m);
     }
   });
 
