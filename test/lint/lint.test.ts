@@ -182,7 +182,7 @@ describe("repository lint", function () {
   });
 
   it("reports a bundle Group that groups.xml does not define", async () => {
-    write("Bundler/users.xml", '<Bundle>\n  <POSIXGroup name="cluster"/>\n  <Group name="gpu-nodes">\n    <POSIXUser name="alice"/>\n  </Group>\n</Bundle>\n');
+    write("Bundler/users.xml", '<Bundle>\n  <POSIXGroup name="cluster"/>\n  <Group name="gpu-nodes">\n    <POSIXUser name="torqueadm"/>\n  </Group>\n</Bundle>\n');
     const mine = only(await lintRepository(repo), "Bundler/users.xml");
     expect(mine.map((p) => [p.line, p.code])).to.deep.equal([[3, "undefined-group"]]);
     expect(mine[0].message).to.contain("gpu-nodes");
