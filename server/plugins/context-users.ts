@@ -11,7 +11,7 @@ import { el, type XmlElement } from "../../protocol/xml.js";
 
 export const CONTEXT_USERS_BUNDLE = "context-users";
 export const CONTEXT_UID_BASE = 2001;
-/** The ids stay below 3000 (the repository's own accounts, e.g. torqueadm 2100, must avoid 2001..2001+max). */
+/** Ids 2001..2099: the example repository's own accounts (torqueadm 2100) stay clear of them. */
 export const CONTEXT_USERS_MAX = 99;
 
 const USER_NAME = /^[a-z_][a-z0-9_-]{0,31}$/;
