@@ -6,26 +6,26 @@ import { readFileSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { parseConfiguration, type Configuration } from "../protocol/documents/configuration.js";
 import { parseProbes, serializeProbeData, type ProbeDataItem } from "../protocol/documents/probes.js";
-import { el, type XmlElement } from "../protocol/xml.js";
+import type { XmlElement } from "../protocol/xml.js";
 import { loadAccounts, type AccountDb } from "./accounts.js";
 import { writeFileAtomic } from "../lib/atomic-file.js";
 import { contextProbeData } from "./context-probe.js";
-import { matchesDecision, parseDecisionList, type Decision } from "./decisions.js";
+import { parseDecisionList, type Decision } from "./decisions.js";
 import { execCommand } from "./exec.js";
 import type { Logger } from "./log.js";
 import type { AgentOptions } from "./options.js";
 import { agentRunLockBase, takePidLock } from "./pid-lock.js";
 import { runProbe } from "./probes.js";
 import { XmlRpcProxy } from "./proxy.js";
-import { entryDiff, explainEntry } from "./explain.js";
-import { buildStatistics, displayState, entryLabel } from "./report.js";
+import { buildStatistics, displayState } from "./report.js";
 import { ActionTool } from "./tools/action.js";
 import { AptTool } from "./tools/apt.js";
 import { PosixTool } from "./tools/posix.js";
 import { PosixUsersTool } from "./tools/posix-users.js";
 import { SystemdTool } from "./tools/systemd.js";
 import { SysvTool } from "./tools/sysv.js";
-import type { States, Tool, ToolContext } from "./tools/tool.js";
+import type { Tool, ToolContext } from "./tools/tool.js";
+import { Execution } from "./execution.js";
 
 /** The protocol version declared to the server (the Bcfg2 release whose wire format we speak). */
 export const DECLARED_VERSION = "1.4.0pre2";
@@ -47,10 +47,6 @@ export const EXIT_DIRTY = 3;
 /** The tools, in the order upstream loads them (users before files: files may name new owners). */
 export function defaultTools(): Tool[] {
   return [new PosixUsersTool(), new PosixTool(), new AptTool(), new SystemdTool(), new SysvTool(), new ActionTool()];
-}
-
-function clearCurrent(e: XmlElement): void {
-  for (const k of Object.keys(e.attrs)) if (k.startsWith("current_") || k === "target_status") delete e.attrs[k];
 }
 
 export async function runAgent(o: AgentOptions, log: Logger, tools: Tool[] = defaultTools()): Promise<RunResult> {
@@ -213,250 +209,6 @@ export async function runAgent(o: AgentOptions, log: Logger, tools: Tool[] = def
     unlockRun?.();
     proxy?.close();
     rl?.close();
-  }
-}
-
-/** One configuration applied: the states of its entries, what was modified, what is extra. */
-class Execution {
-  readonly states = new Map<XmlElement, boolean>();
-  readonly modified: XmlElement[] = [];
-  extra: XmlElement[] = [];
-  /** Which tool reported each extra entry. */
-  private readonly foundBy = new Map<XmlElement, Tool>();
-  private readonly bundles: XmlElement[];
-  private readonly owner = new Map<XmlElement, Tool>();
-  private readonly bundleOf = new Map<XmlElement, XmlElement>();
-
-  constructor(
-    config: Configuration,
-    private readonly tools: Tool[],
-    private readonly ctx: ToolContext,
-    private readonly o: AgentOptions,
-    private readonly decisions: Decision[],
-    private readonly log: Logger,
-  ) {
-    this.bundles = config.bundles.map((b) => el("Bundle", { name: b.name }, b.entries));
-    if (config.independent.length) this.bundles.push(el("Independent", {}, config.independent));
-    for (const b of this.bundles) {
-      for (const e of b.children) {
-        this.bundleOf.set(e, b);
-        const t = tools.find((x) => x.handles(e));
-        if (t) this.owner.set(e, t);
-      }
-    }
-    const unhandled = [...this.bundleOf.keys()].filter((e) => !this.owner.has(e) && !e.attrs.failure);
-    if (unhandled.length) {
-      log.error("The following entries are not handled by any tool:");
-      for (const e of unhandled) log.error(`${e.tag}:${e.attrs.type ?? ""}:${e.attrs.name ?? ""}`);
-    }
-  }
-
-  private get entries(): XmlElement[] {
-    return [...this.bundleOf.keys()];
-  }
-
-  private async verify(e: XmlElement): Promise<boolean> {
-    if (e.attrs.failure) {
-      this.log.error(`${e.tag}:${e.attrs.name}: server could not bind it (bind failure: ${e.attrs.failure})`);
-      return false;
-    }
-    const t = this.owner.get(e);
-    if (!t) return false;
-    try {
-      return await t.verify(e, this.ctx);
-    } catch (err) {
-      this.log.error(`${t.name}: verifying ${e.tag}:${e.attrs.name} failed: ${(err as Error).message}`);
-      return false;
-    }
-  }
-
-  private async inventory(entries: XmlElement[] = this.entries): Promise<void> {
-    for (const e of entries) {
-      clearCurrent(e);
-      this.states.set(e, await this.verify(e));
-    }
-  }
-
-  private async findExtra(): Promise<void> {
-    const extra: XmlElement[] = [];
-    for (const t of this.tools) {
-      if (!t.findExtra) continue;
-      const managed = this.entries.filter((e) => this.owner.get(e) === t);
-      try {
-        const found = await t.findExtra(managed, this.ctx);
-        for (const x of found) this.foundBy.set(x, t);
-        extra.push(...found);
-      } catch (err) {
-        this.log.error(`${t.name}: finding extra entries failed: ${(err as Error).message}`);
-      }
-    }
-    // an extra is only extra when no tool manages an entry of that name
-    const managedKeys = new Set(this.entries.map((e) => `${e.tag}:${e.attrs.name}`));
-    this.extra = extra.filter((x) => !managedKeys.has(`${x.tag}:${x.attrs.name}`));
-  }
-
-  /** Hands entries to their tools; successful installs become modified. */
-  private async dispatchInstall(entries: XmlElement[]): Promise<void> {
-    for (const t of this.tools) {
-      const mine = entries.filter((e) => this.owner.get(e) === t && !e.attrs.failure);
-      if (!mine.length) continue;
-      let states: States;
-      try {
-        states = await t.install(mine, this.ctx);
-      } catch (err) {
-        this.log.error(`${t.name}.install failed: ${(err as Error).message}`);
-        continue;
-      }
-      for (const [e, ok] of states) {
-        this.states.set(e, ok);
-        if (ok && !this.modified.includes(e)) this.modified.push(e);
-      }
-    }
-  }
-
-  private inSelectedBundle(e: XmlElement): boolean {
-    const b = this.bundleOf.get(e);
-    return !this.o.bundles.length || (!!b && this.o.bundles.includes(b.attrs.name ?? ""));
-  }
-
-  async execute(times: Record<string, number>): Promise<void> {
-    const o = this.o;
-    await this.inventory();
-    await this.findExtra();
-    times.inventory = Date.now() / 1000;
-    displayState(this.log, "initial", this.states, this.extra, false);
-    this.explainBad();
-
-    // ---- decide --------------------------------------------------------------------------
-    let whitelist = this.entries.filter((e) => !this.states.get(e));
-    if (!o.file && o.decision === "whitelist") whitelist = whitelist.filter((e) => matchesDecision(this.decisions, e.tag, e.attrs.name ?? ""));
-    if (!o.file && o.decision === "blacklist") whitelist = whitelist.filter((e) => !matchesDecision(this.decisions, e.tag, e.attrs.name ?? ""));
-    whitelist = whitelist.filter((e) => !e.attrs.failure && this.owner.has(e));
-    let removal: XmlElement[] = [];
-    if (o.remove === "all") removal = this.extra;
-    else if (o.remove === "services") removal = this.extra.filter((e) => e.tag === "Service");
-    else if (o.remove === "packages") removal = this.extra.filter((e) => e.tag === "Package");
-    else if (o.remove === "users") removal = this.extra.filter((e) => e.tag === "POSIXUser" || e.tag === "POSIXGroup");
-
-    if (o.dryRun) {
-      if (whitelist.length) this.log.summary(`In dryrun mode: suppressing entry installation for:\n ${whitelist.map((e) => `${e.tag}:${e.attrs.name}`).join(" ")}`);
-      if (removal.length) this.log.summary(`In dryrun mode: suppressing entry removal for:\n ${removal.map((e) => `${e.tag}:${e.attrs.name}`).join(" ")}`);
-      times.install = times.remove = Date.now() / 1000;
-      return;
-    }
-    for (const b of o.bundles) if (!this.bundles.some((x) => x.attrs.name === b)) this.log.info(`Warning: Bundle ${b} not found`);
-    whitelist = whitelist.filter((e) => this.inSelectedBundle(e));
-
-    // important files first (e.g. a resolv.conf that apt needs)
-    const important = whitelist.filter((e) => e.tag === "Path" && e.attrs.type === "file" && e.attrs.important === "true");
-    if (important.length) {
-      const ok = o.interactive ? await this.promptFilter(important) : important;
-      await this.dispatchInstall(ok);
-      whitelist = whitelist.filter((e) => !important.includes(e));
-    }
-
-    // pre actions, per bundle: always, or when the bundle has something to change
-    for (const b of this.bundles) {
-      if (b.tag !== "Bundle" || (o.bundles.length && !o.bundles.includes(b.attrs.name ?? ""))) continue;
-      const bmodified = b.children.some((e) => whitelist.includes(e) || this.modified.includes(e));
-      let pre = b.children.filter((a) => a.tag === "Action" && ["pre", "both"].includes(a.attrs.timing ?? "post") && (bmodified || a.attrs.when === "always"));
-      if (!pre.length) continue;
-      if (o.interactive) pre = await this.promptFilter(pre);
-      await this.dispatchInstall(pre);
-      if (!pre.every((a) => this.states.get(a))) {
-        this.log.info(`Bundle ${b.attrs.name} failed prerequisite action; not installing its entries`);
-        whitelist = whitelist.filter((e) => this.bundleOf.get(e) !== b);
-      }
-    }
-    whitelist = whitelist.filter((e) => e.tag !== "Action");
-    if (o.interactive) {
-      whitelist = await this.promptFilter(whitelist);
-      removal = await this.promptFilter(removal, "Remove");
-    }
-
-    // ---- install -------------------------------------------------------------------------
-    await this.dispatchInstall(whitelist);
-    const mbundles = this.bundles.filter((b) => b.tag === "Bundle" && b.children.some((e) => this.modified.includes(e)));
-    if (mbundles.length) {
-      this.log.info(`The following bundles have been modified: ${mbundles.map((b) => b.attrs.name).join(" ")}`);
-      // an entry of a modified bundle that another install clobbered is installed again
-      const bundleEntries = mbundles.flatMap((b) => b.children).filter((e) => e.tag !== "Action");
-      await this.inventory(bundleEntries);
-      // (entries whose own install just failed are not clobbered: trying again would only repeat it)
-      const clobbered = bundleEntries.filter((e) => !this.states.get(e) && this.modified.includes(e) && this.inSelectedBundle(e));
-      if (clobbered.length && !o.interactive) await this.dispatchInstall(clobbered);
-    }
-    const done = new Set<XmlElement>();
-    let pending = mbundles;
-    while (pending.length) {
-      for (const b of pending) {
-        done.add(b);
-        if (o.bundles.length && !o.bundles.includes(b.attrs.name ?? "")) continue;
-        for (const t of this.tools) if (t.bundleUpdated) this.merge(await this.safe(() => t.bundleUpdated!(b, this.ctx), `${t.name}.bundleUpdated(${b.attrs.name})`));
-      }
-      pending = this.bundles.filter((b) => b.tag === "Bundle" && !done.has(b) && b.children.some((e) => this.modified.includes(e)));
-    }
-    for (const b of this.bundles) {
-      if (done.has(b) || (b.tag === "Bundle" && o.bundles.length && !o.bundles.includes(b.attrs.name ?? ""))) continue;
-      for (const t of this.tools) if (t.bundleNotUpdated) this.merge(await this.safe(() => t.bundleNotUpdated!(b, this.ctx), `${t.name}.bundleNotUpdated(${b.attrs.name ?? b.tag})`));
-    }
-    times.install = Date.now() / 1000;
-
-    // ---- remove --------------------------------------------------------------------------
-    for (const t of this.tools) {
-      if (!t.remove) continue;
-      // An extra is removed by the tool that found it (never looked up by the tool's name).
-      const mine = removal.filter((x) => (this.foundBy.get(x) ?? this.tools.find((u) => u.handles(x))) === t);
-      if (!mine.length) continue;
-      await this.safe(async () => {
-        await t.remove!(mine, this.ctx);
-        return new Map();
-      }, `${t.name}.remove`);
-    }
-    times.remove = Date.now() / 1000;
-
-    // ---- re-inventory when something changed --------------------------------------------
-    if (this.modified.length || removal.length) {
-      this.log.info("Rechecking system inventory");
-      const actionStates = new Map([...this.states].filter(([e]) => e.tag === "Action"));
-      await this.inventory(this.entries.filter((e) => e.tag !== "Action"));
-      for (const [e, v] of actionStates) this.states.set(e, v);
-      await this.findExtra();
-      times.reinventory = Date.now() / 1000;
-    }
-  }
-
-  /** -v: why each bad entry is bad; -d: the diff of each bad file too. */
-  private explainBad(): void {
-    for (const [e, ok] of this.states) {
-      if (ok) continue;
-      const why = explainEntry(e, this.ctx.accounts());
-      this.log.info(`${entryLabel(e)}: ${why.length ? why.join("; ") : "differs from the configuration"}`);
-      const diff = entryDiff(e);
-      if (diff) this.log.debug(`${entryLabel(e)} diff (current → wanted):\n${diff.replace(/\n$/, "")}`);
-    }
-  }
-
-  private merge(states: States): void {
-    for (const [e, v] of states) {
-      this.states.set(e, v);
-      if (v && !this.modified.includes(e)) this.modified.push(e);
-    }
-  }
-
-  private async safe(f: () => Promise<States>, what: string): Promise<States> {
-    try {
-      return await f();
-    } catch (err) {
-      this.log.error(`${what} failed: ${(err as Error).message}`);
-      return new Map();
-    }
-  }
-
-  private async promptFilter(entries: XmlElement[], verb = "Install"): Promise<XmlElement[]> {
-    const out: XmlElement[] = [];
-    for (const e of entries) if (await this.ctx.prompt(`${verb} ${e.tag}: ${e.attrs.name}? (y/N): `)) out.push(e);
-    return out;
   }
 }
 

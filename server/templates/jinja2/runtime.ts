@@ -2,7 +2,7 @@
 // one-shot generators (what map/select/... return), range, loop, namespace, cycler, joiner.
 import { pyFunction, type PyFunction } from "../python/callables.js";
 import {
-  PyException, PY_EQ, PY_REPR, PY_STR, PY_TRUTH, PY_TYPE, pyRepr, strRepr, strValue, typeName,
+  PyException, PY_EQ, PY_REPR, PY_STR, PY_TRUTH, PY_TYPE, pyRepr, strRepr, typeName,
 } from "../python/values.js";
 
 function undefinedError(detail: string): PyException {
