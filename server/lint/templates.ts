@@ -1,7 +1,7 @@
 // Template checks: .jinja2 files must compile with the server's own Jinja2 engine (syntax,
 // unknown filters and tests, constructs it does not implement: each named with its line);
 // .genshi and .cheetah must compile with the server's own subsets of those languages.
-import { compileCheetah } from "../plugins/cfg/cheetah-template.js";
+import { compileCheetah } from "../templates/cheetah/template.js";
 import { compileGenshi } from "../templates/genshi/text.js";
 import { CompileError } from "../templates/engine.js";
 import { Jinja2Engine } from "../templates/jinja2/index.js";

@@ -13,7 +13,7 @@ import { isIgnoredName } from "../shared/ignored-names.js";
 import { DEFAULT_PATH_METADATA, parseInfoXml, parseLegacyInfo, type FileInfoSource } from "./file-info.js";
 import { compileJinja2, type CompiledTemplate } from "./jinja2-template.js";
 import { compileGenshi } from "../../templates/genshi/text.js";
-import { compileCheetah } from "./cheetah-template.js";
+import { compileCheetah } from "../../templates/cheetah/template.js";
 import { parsePlainFile, type PlainData } from "./plain-file.js";
 import { bestMatching } from "../shared/specificity.js";
 import { parseRepoXml } from "../shared/xml-match.js";

@@ -5,7 +5,7 @@ import { expect } from "chai";
 import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { compileCheetah } from "../../../server/plugins/cfg/cheetah-template.js";
+import { compileCheetah } from "../../../server/templates/cheetah/template.js";
 import { templateVars } from "../../../server/plugins/shared/template-data/template-data.js";
 import { bcfg2RefKit } from "../../support/paths.js";
 import { clientMeta, CORPUS_VARS, probeValue, propertiesConnector } from "./plugin-fixture.js";

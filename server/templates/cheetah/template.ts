@@ -6,10 +6,10 @@
 // directive alone on its line eats its indentation and newline). Expressions run in the safe
 // Python subset of python-expr.ts; every other directive and <% %> is refused, never executed.
 import { VacfgError } from "../../../protocol/errors.js";
-import type { CompiledTemplate } from "./jinja2-template.js";
-import { bindTargets, evaluate, iterate, pyStr, PyError, truthy, type Scope } from "../../templates/python/expr.js";
-import { NotFound, SL_KEY } from "./cheetah-names.js";
-import { Parser, TemplateSyntax, type CNode } from "./cheetah-parser.js";
+import type { CompiledTemplate } from "../engine.js";
+import { bindTargets, evaluate, iterate, pyStr, PyError, truthy, type Scope } from "../python/expr.js";
+import { NotFound, SL_KEY } from "./names.js";
+import { Parser, TemplateSyntax, type CNode } from "./parser.js";
 
 class RenderError extends Error {
   constructor(message: string, readonly line: number) {

@@ -1,8 +1,8 @@
 // The parser of the .cheetah subset (cheetah-template.ts): Cheetah.Parser's token order and
 // whitespace rules (a directive alone on its line eats its indentation and newline); every
 // directive outside the subset, and <% %>, is a syntax error naming the directive.
-import { evaluate, parseExpression, parseForHead, PyError, type Node } from "../../templates/python/expr.js";
-import { valueForName, valueFromSearchList } from "./cheetah-names.js";
+import { evaluate, parseExpression, parseForHead, PyError, type Node } from "../python/expr.js";
+import { valueForName, valueFromSearchList } from "./names.js";
 
 export type CNode =
   | { k: "text"; s: string }

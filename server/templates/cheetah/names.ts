@@ -1,7 +1,7 @@
 // Cheetah's NameMapper for the .cheetah subset: how $a.b.c finds a value (locals, then the
 // template's variables, then builtins; mappings before attributes) and autocalls what it finds.
-import { getAttr, pyBuiltin, PyError, type Scope } from "../../templates/python/expr.js";
-import { ProbeMap } from "../shared/template-data/probe-data.js";
+import { getAttr, pyBuiltin, PyError, type Scope } from "../python/expr.js";
+import { PY_TYPE } from "../python/host-objects.js";
 
 /** Where the template's variables sit in the scope: not a Python name, so template code cannot reach it. */
 export const SL_KEY = "\0searchList";
@@ -13,8 +13,11 @@ export class NotFound extends PyError {
 }
 
 function isMapping(v: unknown): boolean {
-  if (v instanceof ProbeMap || v instanceof Map) return true;
+  if (v instanceof Map) return true;
   if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
+  // A host object that says it is a dict (the template data's probe map) is a mapping too.
+  const type = (v as { [PY_TYPE]?: () => string })[PY_TYPE];
+  if (typeof type === "function" && type.call(v) === "dict") return true;
   const proto = Object.getPrototypeOf(v);
   return proto === Object.prototype || proto === null;
 }
