@@ -22,6 +22,7 @@ export const SCHEMA_RULES: readonly SchemaRule[] = [
   { pattern: /^Decisions\/[^/]+\.xml$/, schema: "decisions.xsd" },
   { pattern: /^(Cfg|SSHbase)\/(.+\/)?info\.xml$/, schema: "info.xsd" },
   { pattern: /^Properties\/[^/]+\.xml$/, schema: "properties" },
+  { pattern: /^GroupPatterns\/config\.xml$/, schema: "grouppatterns.xsd" },
   // vacfg's Context plugin (server/plugins/context.ts).
   { pattern: /^Context\/groups\.xml$/, schema: "context.xsd" },
 ];

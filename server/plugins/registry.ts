@@ -9,6 +9,7 @@ import { contextPlugin } from "./context.js";
 import { decisionsPlugin } from "./decisions.js";
 import { defaultsPlugin } from "./defaults.js";
 import { metadataPlugin } from "./metadata/index.js";
+import { groupPatternsPlugin } from "./group-patterns.js";
 import { probesPlugin } from "./probes.js";
 import { propertiesPlugin } from "./properties.js";
 import { rulesPlugin } from "./rules.js";
@@ -28,6 +29,7 @@ export const PLUGINS: Record<string, PluginFactory> = {
   Properties: propertiesPlugin,
   Decisions: decisionsPlugin,
   Reporting: reportingPlugin,
+  GroupPatterns: groupPatternsPlugin, // not in DEFAULT_PLUGINS: enabled by listing it, as upstream
 };
 
 export const DEFAULT_PLUGINS = ["Metadata", "Probes", "Context", "Bundler", "Rules", "Defaults", "Cfg", "SSHbase", "Properties", "Decisions", "Reporting"];

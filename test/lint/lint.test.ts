@@ -71,6 +71,13 @@ describe("repository lint", function () {
     expect(mine[1].message).to.contain("param");
   });
 
+  it("validates GroupPatterns/config.xml against upstream's grouppatterns.xsd", async () => {
+    write("GroupPatterns/config.xml", "<GroupPatterns>\n  <GroupPattern><NamePattern>^n(\\d+)</NamePattern><Group>g$1</Group></GroupPattern>\n  <GroupPattern><Host>x</Host></GroupPattern>\n</GroupPatterns>\n");
+    const mine = only(await lintRepository(repo), "GroupPatterns/config.xml");
+    expect(mine.map((p) => [p.line, p.code])).to.deep.equal([[3, "xml-failed-to-verify"]]);
+    expect(mine[0].message).to.contain("Host");
+  });
+
   it("checks Rules values against upstream's enumerations", async () => {
     write("Rules/ssh.xml", '<Rules priority="10">\n  <Service name="ssh" status="maybe"/>\n  <Package name="x"/>\n</Rules>\n');
     const mine = only(await lintRepository(repo), "Rules/ssh.xml");

@@ -272,3 +272,66 @@ export const XINCLUDE_REPO: Record<string, string> = {
 </Rules>
 `,
 };
+
+/** GroupPatterns (NamePattern with $n, NameRange, nested <GroupPatterns>, a broken regex), compared with upstream. */
+export const GROUP_PATTERNS_REPO: Record<string, string> = {
+  "Metadata/groups.xml": `<Groups>
+  <Group name="base" profile="true" public="true" default="true"><Bundle name="base"/></Group>
+  <Group name="small-nodes"><Bundle name="nodes"/></Group>
+  <Group name="big-nodes"><Bundle name="big"/></Group>
+  <Group name="web"><Bundle name="web"/></Group>
+</Groups>
+`,
+  "Metadata/clients.xml": `<Clients>
+  <Client name="web12.lab" profile="base"/>
+  <Client name="node7" profile="base"/>
+  <Client name="node33" profile="base"/>
+  <Client name="node40x" profile="base"/>
+  <Client name="db1" profile="base"/>
+</Clients>
+`,
+  "GroupPatterns/config.xml": `<GroupPatterns>
+  <GroupPattern>
+    <NamePattern>^(web|db)(\\d+)\\.(\\w+)$</NamePattern>
+    <Group>$1</Group>
+    <Group>rack-$2</Group>
+    <Group>site-$3</Group>
+  </GroupPattern>
+  <GroupPattern>
+    <NameRange>node[[1-32]]</NameRange>
+    <NameRange>web[[10-12]]</NameRange>
+    <Group>small-nodes</Group>
+  </GroupPattern>
+  <GroupPatterns>
+    <GroupPattern><NameRange>node[[33-]]x</NameRange><Group>big-nodes</Group></GroupPattern>
+  </GroupPatterns>
+  <GroupPattern><NamePattern>^node</NamePattern><Group>node</Group></GroupPattern>
+  <GroupPattern><NamePattern>bad(</NamePattern><Group>never</Group></GroupPattern>
+</GroupPatterns>
+`,
+  "Bundler/base.xml": `<Bundle>
+  <Package name="basepkg"/>
+  <Group name="rack-12"><Package name="rack12pkg"/></Group>
+  <Group name="site-lab"><Package name="labpkg"/></Group>
+  <Group name="node"><Package name="anynodepkg"/></Group>
+  <Group name="never"><Package name="neverpkg"/></Group>
+</Bundle>
+`,
+  "Bundler/nodes.xml": `<Bundle><Package name="nodepkg"/></Bundle>
+`,
+  "Bundler/big.xml": `<Bundle><Package name="bigpkg"/></Bundle>
+`,
+  "Bundler/web.xml": `<Bundle><Package name="webpkg"/></Bundle>
+`,
+  "Rules/pkgs.xml": `<Rules priority="0">
+  <Package name="basepkg" type="deb" version="any"/>
+  <Package name="rack12pkg" type="deb" version="any"/>
+  <Package name="labpkg" type="deb" version="any"/>
+  <Package name="anynodepkg" type="deb" version="any"/>
+  <Package name="neverpkg" type="deb" version="any"/>
+  <Package name="nodepkg" type="deb" version="any"/>
+  <Package name="bigpkg" type="deb" version="any"/>
+  <Package name="webpkg" type="deb" version="any"/>
+</Rules>
+`,
+};

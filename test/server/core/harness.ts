@@ -18,8 +18,9 @@ import { defaultsPlugin } from "../../../server/plugins/defaults.js";
 import { propertiesPlugin } from "../../../server/plugins/properties.js";
 import { decisionsPlugin } from "../../../server/plugins/decisions.js";
 import { reportingPlugin } from "../../../server/plugins/reporting.js";
+import { groupPatternsPlugin } from "../../../server/plugins/group-patterns.js";
 
-export const STRUCTURAL = { Metadata: metadataPlugin, Probes: probesPlugin, Context: contextPlugin, Bundler: bundlerPlugin, Rules: rulesPlugin, Defaults: defaultsPlugin, Properties: propertiesPlugin, Decisions: decisionsPlugin, Reporting: reportingPlugin };
+export const STRUCTURAL = { Metadata: metadataPlugin, Probes: probesPlugin, Context: contextPlugin, Bundler: bundlerPlugin, Rules: rulesPlugin, Defaults: defaultsPlugin, Properties: propertiesPlugin, Decisions: decisionsPlugin, Reporting: reportingPlugin, GroupPatterns: groupPatternsPlugin };
 
 export function writeRepo(root: string, files: Record<string, string>): void {
   for (const [rel, text] of Object.entries(files)) {
