@@ -1,7 +1,7 @@
 // Repository lint against real files in a temp copy of repo/: schema validation with
 // libxml2, well-formedness, DOCTYPE refusal, templates, cross-file references.
 import { expect } from "chai";
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -72,6 +72,7 @@ describe("repository lint", function () {
   });
 
   it("validates GroupPatterns/config.xml against upstream's grouppatterns.xsd", async () => {
+    mkdirSync(join(repo, "GroupPatterns"));
     write("GroupPatterns/config.xml", "<GroupPatterns>\n  <GroupPattern><NamePattern>^n(\\d+)</NamePattern><Group>g$1</Group></GroupPattern>\n  <GroupPattern><Host>x</Host></GroupPattern>\n</GroupPatterns>\n");
     const mine = only(await lintRepository(repo), "GroupPatterns/config.xml");
     expect(mine.map((p) => [p.line, p.code])).to.deep.equal([[3, "xml-failed-to-verify"]]);

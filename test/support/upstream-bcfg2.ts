@@ -1,7 +1,7 @@
 // The real upstream Bcfg2 server and client from shared/bcfg2-ref, as test peers:
 // installs the kit when missing (as root), starts a server on a free port, runs the real client.
 import { execFile, spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -34,20 +34,30 @@ export interface UpstreamServer {
   stop(): Promise<void>;
 }
 
-/** Starts the real bcfg2-server on a copy of `repo` (never modified) on a free port. */
-export async function startUpstreamServer(repo: string, password = "labsecret"): Promise<UpstreamServer> {
+/**
+ * Starts the real bcfg2-server on a copy of `repo` (never modified) on a free port. `extraPlugins`
+ * (e.g. GroupPatterns) are appended to the kit's fixed `[server] plugins`: the kit writes its
+ * config at start, so the server is started once for that config, stopped, and restarted with
+ * an edited copy given as a later `-C` (argparse keeps the last).
+ */
+export async function startUpstreamServer(repo: string, password = "labsecret", extraPlugins: string[] = []): Promise<UpstreamServer> {
   if (!ensureUpstreamInstalled()) throw new Error(`upstream Bcfg2 is not installed at ${bcfg2RefInstall} (run ${bcfg2RefKit}/setup.sh)`);
   const port = await freePort();
-  await run(join(bcfg2RefInstall, "start-server.sh"), ["--repo", repo, "--port", String(port), "--password", password], {
-    env: { ...process.env, BCFG2_REF: bcfg2RefInstall },
-  });
-  return {
-    url: `https://127.0.0.1:${port}`,
-    port,
-    stop: async () => {
-      await run(join(bcfg2RefInstall, "stop-server.sh"), ["--port", String(port)], { env: { ...process.env, BCFG2_REF: bcfg2RefInstall } }).catch(() => undefined);
-    },
+  const env = { ...process.env, BCFG2_REF: bcfg2RefInstall };
+  const args = ["--repo", repo, "--port", String(port), "--password", password];
+  const stop = async () => {
+    await run(join(bcfg2RefInstall, "stop-server.sh"), ["--port", String(port)], { env }).catch(() => undefined);
   };
+  await run(join(bcfg2RefInstall, "start-server.sh"), args, { env });
+  if (extraPlugins.length) {
+    await stop();
+    const runDir = join(bcfg2RefInstall, "run", String(port));
+    const conf = readFileSync(join(runDir, "bcfg2-server.conf"), "utf8").replace(/^plugins = (.*)$/m, (_l, list: string) => `plugins = ${[list, ...extraPlugins].join(",")}`);
+    const edited = join(runDir, "bcfg2-server-plugins.conf");
+    writeFileSync(edited, conf);
+    await run(join(bcfg2RefInstall, "start-server.sh"), [...args, "-C", edited], { env });
+  }
+  return { url: `https://127.0.0.1:${port}`, port, stop };
 }
 
 /**

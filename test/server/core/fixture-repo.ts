@@ -335,3 +335,17 @@ export const GROUP_PATTERNS_REPO: Record<string, string> = {
 </Rules>
 `,
 };
+
+/**
+ * GROUP_PATTERNS_REPO without NameRange, for the comparison with the reference kit: upstream's
+ * NameRange cannot work on Python 3 (its re.sub replacement r'(\d+)' is a "bad escape \d"
+ * error, so every NameRange is logged as failed and skipped); vacfg implements its documented
+ * meaning instead, which group-patterns.test.ts checks.
+ */
+export const GROUP_PATTERNS_NO_RANGE_REPO: Record<string, string> = {
+  ...GROUP_PATTERNS_REPO,
+  "GroupPatterns/config.xml": GROUP_PATTERNS_REPO["GroupPatterns/config.xml"].replace(/ *<NameRange>.*<\/NameRange>\n/g, "").replace(/ *<GroupPatterns>\n.*\n *<\/GroupPatterns>\n/, `  <GroupPatterns>
+    <GroupPattern><NamePattern>^node(4\\d)</NamePattern><Group>big-nodes</Group><Group>n$1</Group></GroupPattern>
+  </GroupPatterns>
+`),
+};

@@ -7,15 +7,15 @@ import { parseXml } from "../../../protocol/xml.js";
 import { harness, type Harness } from "./harness.js";
 import { bcfg2RefInstall } from "../../support/paths.js";
 import { startUpstreamServer, upstreamCall, type UpstreamServer } from "../../support/upstream-bcfg2.js";
-import { EDGE_REPO, REPO, XINCLUDE_REPO } from "./fixture-repo.js";
+import { EDGE_REPO, GROUP_PATTERNS_NO_RANGE_REPO, REPO, XINCLUDE_REPO } from "./fixture-repo.js";
 
 /** A Core harness and the upstream server on copies of the same repository, for one describe block. */
-function onBothServers(repo: Parameters<typeof harness>[0]): { h: () => Harness; up: () => UpstreamServer } {
+function onBothServers(repo: Parameters<typeof harness>[0], extraPlugins: string[] = []): { h: () => Harness; up: () => UpstreamServer } {
   let h: Harness | undefined;
   let up: UpstreamServer | undefined;
   before(async () => {
     h = await harness(repo);
-    up = await startUpstreamServer(h.repo, "sitesecret");
+    up = await startUpstreamServer(h.repo, "sitesecret", extraPlugins);
   });
   after(async () => {
     await up?.stop();
@@ -95,5 +95,19 @@ describe("server core vs the real upstream server: XInclude", function () {
       expect(await both.h().core.getConfig(c), `GetConfig ${c}`).to.equal(await upstream(both.up(), c, "sitesecret", "GetConfig"));
     }
     expect(await both.h().core.getConfig("x1")).to.include('name="deep-pkg"').and.include('name="fb-pkg"').and.include('name="from-groups-d"');
+  });
+});
+
+describe("server core vs the real upstream server: GroupPatterns", function () {
+  this.timeout(120_000);
+  const both = onBothServers(GROUP_PATTERNS_NO_RANGE_REPO, ["GroupPatterns"]);
+
+  it("NamePattern with $n, nested GroupPatterns and a broken regex give the same GetConfig (NameRange: see fixture)", async () => {
+    for (const c of ["web12.lab", "node7", "node33", "node40x", "db1"]) {
+      expect(await both.h().core.getConfig(c), `GetConfig ${c}`).to.equal(await upstream(both.up(), c, "sitesecret", "GetConfig"));
+    }
+    // The comparison means something only if the patterns did add groups.
+    expect(await both.h().core.getConfig("web12.lab")).to.include('name="rack12pkg"').and.include('name="labpkg"').and.include('name="webpkg"');
+    expect(await both.h().core.getConfig("node40x")).to.include('name="bigpkg"').and.include('name="anynodepkg"');
   });
 });
