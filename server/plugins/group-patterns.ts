@@ -79,7 +79,9 @@ export function parsePatternFile(text: string, path: string, bad: (msg: string) 
       try {
         out.push(c.tag === "NamePattern" ? namePattern(c.text ?? "", groups) : nameRange(c.text ?? "", groups));
       } catch (e) {
+        // As upstream, the failure also drops the rest of this <GroupPattern>.
         bad(`${path}:${c.line ?? 0}: <${c.tag}>${c.text ?? ""}</${c.tag}> unusable: ${(e as Error).message}`);
+        break;
       }
     }
   }
