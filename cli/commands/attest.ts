@@ -1,28 +1,18 @@
 // `vacfg attest`: key generation, signing an image's attestation, and the admission check
 // (exit 0 admitted, 3 refused with one line per reason naming its rule, 1 on bad input).
 import type { Command } from "commander";
-import { randomBytes } from "node:crypto";
-import { readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { basename } from "node:path";
 import { serializeAttestation } from "../../protocol/attestation.js";
 import { VacfgError } from "../../protocol/errors.js";
 import { admitImage, attestImage, DEFAULT_CONFIG_PATHS, generateSigningKey, loadPolicy, loadTrustDir, recordAttestation } from "../../hypervisor/attest/index.js";
 import { openStore } from "../../server/store/open-store.js";
+import { writeFileAtomic } from "../../lib/atomic-file.js";
 
 export const EXIT_REFUSED = 3;
 
 const collect = (v: string, prev: string[] | undefined) => [...(prev ?? []), v];
 
-/** Whole file or nothing: written beside the target and renamed over it. */
-function writeAtomic(path: string, data: string): void {
-  const tmp = `${path}.tmp-${randomBytes(4).toString("hex")}`;
-  try {
-    writeFileSync(tmp, data, { flag: "wx" });
-    renameSync(tmp, path);
-  } finally {
-    rmSync(tmp, { force: true });
-  }
-}
 
 export function registerAttest(program: Command): void {
   const attest = program.command("attest").description("sign image attestations and admit images by policy");
@@ -55,7 +45,7 @@ export function registerAttest(program: Command): void {
         configPaths: o.configPath,
         appliance: { name: o.applianceName ?? basename(image).replace(/\.[^.]*$/, ""), version: o.applianceVersion },
       });
-      writeAtomic(o.output, serializeAttestation(doc));
+      writeFileAtomic(o.output, serializeAttestation(doc));
       if (o.store) {
         const store = await openStore(o.store);
         try {

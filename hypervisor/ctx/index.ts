@@ -1,11 +1,12 @@
 // The contextualization entry points: `vacfg ctx assemble` (assembleCommand) and re-exports
 // of assembly and the delivery modules, so callers import one place.
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseContextTemplate } from "../../protocol/ctx-template.js";
 import { serializeParameterFile } from "../../protocol/params.js";
 import { assemble, type AssembledNode } from "./assemble.js";
 import { loadInstanceRequest, loadSiteFile } from "./site.js";
+import { writeFileAtomic } from "../../lib/atomic-file.js";
 
 export { assemble, bindValue, stableMac, type AssembledNode } from "./assemble.js";
 export { loadSiteFile, loadInstanceRequest, validateSiteFile, validateInstanceRequest, type SiteFile, type InstanceRequest } from "./site.js";
@@ -32,9 +33,7 @@ export interface AssembleCommandResult {
 }
 
 function writeAtomic(path: string, data: string, mode: number): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, data, { mode });
-  renameSync(tmp, path);
+  writeFileAtomic(path, data, { mode });
 }
 
 /**

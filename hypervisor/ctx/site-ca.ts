@@ -2,10 +2,11 @@
 // certificates whose CN is the node name and whose subjectAltName holds its DNS name and IP.
 // The X.509 work is the server's own (server/admin/tls-material.ts), so both sides issue alike.
 import { createPrivateKey, X509Certificate } from "node:crypto";
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { VacfgError } from "../../protocol/errors.js";
 import { createCa, issueCertificate, type PemPair } from "../../server/admin/tls-material.js";
+import { writeFileAtomic } from "../../lib/atomic-file.js";
 
 /** The CA's certificate and key, PEM. */
 export type SiteCa = PemPair;
@@ -22,10 +23,8 @@ export function writeSiteCa(dir: string, opts?: { commonName?: string }): { cert
   const ca = createSiteCa(opts);
   const cert = join(dir, "ca.pem");
   const key = join(dir, "ca.key");
-  writeFileSync(`${key}.tmp`, ca.keyPem, { mode: 0o600 });
-  renameSync(`${key}.tmp`, key);
-  writeFileSync(`${cert}.tmp`, ca.certPem, { mode: 0o644 });
-  renameSync(`${cert}.tmp`, cert);
+  writeFileAtomic(key, ca.keyPem, { mode: 0o600 });
+  writeFileAtomic(cert, ca.certPem, { mode: 0o644 });
   return { cert, key };
 }
 

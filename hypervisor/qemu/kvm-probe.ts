@@ -3,11 +3,12 @@
 // serial marker counts. The verdict is cached per host boot, QEMU build and probe kernel.
 import { createHash } from "node:crypto";
 import { spawn } from "node:child_process";
-import { mkdtemp, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Availability } from "../vm/driver.js";
 import { runTool } from "../../lib/host-tools.js";
+import { writeFileAtomic } from "../../lib/atomic-file.js";
 
 export interface KvmProbeOptions {
   qemu?: string;
@@ -67,9 +68,7 @@ async function readCached(file: string): Promise<KvmVerdict | undefined> {
 
 /** Write-then-rename, so a concurrent reader never sees half a verdict. */
 async function writeCached(file: string, verdict: KvmVerdict): Promise<void> {
-  const tmp = `${file}.tmp-${process.pid}`;
-  await writeFile(tmp, JSON.stringify(verdict, null, 2) + "\n");
-  await rename(tmp, file);
+  writeFileAtomic(file, JSON.stringify(verdict, null, 2) + "\n");
 }
 
 async function tryKvmBoot(qemu: string, o: KvmProbeOptions): Promise<Availability> {

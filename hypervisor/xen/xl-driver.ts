@@ -1,6 +1,6 @@
 // The Xen VM driver: writes the xl configuration for a VmSpec and drives the `xl` toolstack
 // (create, shutdown, pause, unpause, destroy, list).
-import { mkdir, rename, writeFile } from "node:fs/promises";
+import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { VacfgError } from "../../protocol/errors.js";
 import type { Availability, VmDriver, VmHandle, VmSpec, VmStatus } from "../vm/driver.js";
@@ -8,6 +8,7 @@ import { runChecked, runTool } from "../../lib/host-tools.js";
 import { isValidVmName } from "../vm/spec.js";
 import { renderXlConfig, type XlConfigOptions } from "./xl-config.js";
 import { parseXlList } from "./xl-list.js";
+import { writeFileAtomic } from "../../lib/atomic-file.js";
 
 export interface XlDriverOptions extends XlConfigOptions {
   /** Where domain configuration files are written (one NAME.cfg per domain). */
@@ -37,14 +38,12 @@ export class XlDriver implements VmDriver {
     }
   }
 
-  /** Writes CONFIGDIR/NAME.cfg atomically (temp + rename), so a failed write never leaves half a config. */
+  /** Writes CONFIGDIR/NAME.cfg atomically (lib/atomic-file), so a failed write never leaves half a config. */
   async writeConfig(spec: VmSpec): Promise<string> {
     const text = renderXlConfig(spec, this.opts);
     await mkdir(this.opts.configDir, { recursive: true });
     const path = join(this.opts.configDir, `${spec.name}.cfg`);
-    const tmp = `${path}.tmp-${process.pid}`;
-    await writeFile(tmp, text, { mode: 0o600 });
-    await rename(tmp, path);
+    writeFileAtomic(path, text, { mode: 0o600 });
     return path;
   }
 
