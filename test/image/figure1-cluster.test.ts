@@ -27,12 +27,13 @@ describe("Figure 1 cluster: assemble 5 nodes and patch each image", () => {
     r.nodes.forEach((node, i) => {
       const img = join(sb.dir, `${node.name}.ext4`);
       copyFileSync(base, img);
-      patchParameterFile(img, node.params, { secret: node.secret });
+      patchParameterFile(img, node.params, { secret: node.secret, signature: node.signature });
       const inImage = debugfsRaw(img, `cat ${CONTEXT_FILE_PATH}`);
       expect(inImage.equals(readFileSync(r.files[i])), node.fqdn).to.equal(true);
       expect(guestStat(img, CONTEXT_FILE_PATH)).to.deep.equal({ type: "regular", mode: "0600", uid: 0, gid: 0 });
       e2fsckClean(img);
-      // what the node will read is its own identity
+      // what the node will read is its own identity, signed by the site for its own name
+      expect(inImage.toString()).to.contain(`<Parameters node="${node.fqdn}" signature="`);
       const p = parseParameterFile(inImage.toString(), `${img}:${CONTEXT_FILE_PATH}`);
       expect(p.get("address")).to.deep.equal({ kind: "value", value: node.address });
       const hc = p.get("hostcert");
