@@ -6,7 +6,7 @@ import { expect } from "chai";
 import { join } from "node:path";
 import { projectRoot } from "../support/paths.js";
 import { runRealClient } from "../support/upstream-bcfg2.js";
-import { configEntries, probeData, sideBySide, SITE_PASSWORD, type SideBySide } from "./sites.js";
+import { configEntries, configsAfterProbes, sideBySide, SITE_PASSWORD, type SideBySide } from "./sites.js";
 
 const GENSHI_SITE = join(projectRoot, "test/compat/genshi-site");
 const PLUGINS = ["Metadata", "Bundler", "Rules", "Cfg", "Probes", "Defaults", "Properties", "Decisions"];
@@ -23,16 +23,10 @@ const PROBES: Record<string, Array<[string, string]>> = {
 describe("the Genshi corpus: vacfg = upstream Bcfg2, entry by entry", function () {
   this.timeout(600_000);
   let s: SideBySide;
-  const configs = new Map<string, { upstream: string; vacfg: string }>();
+  let configs: Map<string, { upstream: string; vacfg: string }>;
   before(async () => {
     s = await sideBySide(GENSHI_SITE, { plugins: PLUGINS });
-    for (const client of Object.keys(PROBES)) {
-      await s.both(client, SITE_PASSWORD, "DeclareVersion", "1.4.0pre2");
-      await s.both(client, SITE_PASSWORD, "GetProbes");
-      const r = await s.both(client, SITE_PASSWORD, "RecvProbeData", probeData(PROBES[client]!));
-      expect([r.upstream.trim(), r.vacfg.trim()]).to.deep.equal(["true", "true"]);
-    }
-    for (const client of Object.keys(PROBES)) configs.set(client, await s.both(client, SITE_PASSWORD, "GetConfig"));
+    configs = await configsAfterProbes(s, PROBES);
   });
   after(async () => s?.stop());
 

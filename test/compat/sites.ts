@@ -67,6 +67,23 @@ export function probeData(items: Array<[string, string]>): string {
   return `<ProbeData>${items.map(([n, v]) => `<probe-data name="${n}" source="Probes">${esc(v)}</probe-data>`).join("")}</ProbeData>`;
 }
 
+/**
+ * A client run on both servers up to the configuration: DeclareVersion, GetProbes, the given probe
+ * data (which both must accept), then GetConfig, for each client in turn. Returns each client's
+ * two GetConfig answers.
+ */
+export async function configsAfterProbes(s: SideBySide, probes: Record<string, Array<[string, string]>>): Promise<Map<string, { upstream: string; vacfg: string }>> {
+  for (const [client, items] of Object.entries(probes)) {
+    await s.both(client, SITE_PASSWORD, "DeclareVersion", "1.4.0pre2");
+    await s.both(client, SITE_PASSWORD, "GetProbes");
+    const r = await s.both(client, SITE_PASSWORD, "RecvProbeData", probeData(items));
+    if (r.upstream.trim() !== "true" || r.vacfg.trim() !== "true") throw new Error(`RecvProbeData for ${client}: upstream ${r.upstream.trim()}, vacfg ${r.vacfg.trim()}`);
+  }
+  const configs = new Map<string, { upstream: string; vacfg: string }>();
+  for (const client of Object.keys(probes)) configs.set(client, await s.both(client, SITE_PASSWORD, "GetConfig"));
+  return configs;
+}
+
 /** Each entry of a GetConfig answer by bundle and entry; a failed bind is FAILED (the two servers' messages differ). */
 export function configEntries(xml: string): Map<string, string> {
   const root = parseXml(xml.trim(), { keepBlankText: true });
