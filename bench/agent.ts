@@ -3,11 +3,11 @@
 // no-change run, against the upstream bcfg2 client's dry run of the same configuration, same run.
 import { execFileSync, spawnSync } from "node:child_process";
 import { cpSync, mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { addShell, buildAptRepo, makeBaseRoot, type DebSpec } from "../agent/image-root.js";
+import { freePort } from "../harness/free-port.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const AGENT = resolve(here, "../agent/main.js");
@@ -23,15 +23,6 @@ const PACKAGES: DebSpec[] = [
   { name: "torque-scheduler", version: "6.1.2-1", files: { "lib/systemd/system/torque-scheduler.service": unit("scheduler") } },
   { name: "torque-server", version: "6.1.2-1", files: { "lib/systemd/system/torque-server.service": unit("server") } },
 ];
-
-function freePort(): Promise<number> {
-  return new Promise((res) => {
-    const s = createServer().listen(0, "127.0.0.1", () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => res(p));
-    });
-  });
-}
 
 function timed(argv: string[], env: NodeJS.ProcessEnv = process.env): { ms: number; status: number | null; out: string } {
   const t0 = process.hrtime.bigint();

@@ -7,7 +7,6 @@
 import { execFile } from "node:child_process";
 import { cpSync, existsSync, mkdtempSync, rmSync } from "node:fs";
 import https from "node:https";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
@@ -18,6 +17,7 @@ import { initSite } from "../server/admin/init.js";
 import { loadServerConfig } from "../server/admin/server-config.js";
 import { startServer } from "../server/start-server.js";
 import type { LoadResult, LoadSpec } from "./getconfig-load.js";
+import { freePort } from "../harness/free-port.js";
 
 const run = promisify(execFile);
 const here = fileURLToPath(new URL(".", import.meta.url));
@@ -59,17 +59,6 @@ function fetchOnce(port: number): Promise<Buffer> {
     });
     req.on("error", rej);
     req.end(GETCONFIG);
-  });
-}
-
-function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once("error", rej);
-    s.listen(0, "127.0.0.1", () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => res(p));
-    });
   });
 }
 

@@ -8,7 +8,6 @@
 import { execFile } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import https from "node:https";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -16,6 +15,7 @@ import { Worker } from "node:worker_threads";
 import { initSite } from "../server/admin/init.js";
 import { spawnServer } from "../harness/server-process.js";
 import type { LoadResult, LoadSpec } from "./getconfig-load.js";
+import { freePort } from "../harness/free-port.js";
 
 const run = promisify(execFile);
 const upstreamHome = process.env.BCFG2_REF ?? "/opt/bcfg2-ref";
@@ -79,17 +79,6 @@ function getConfigOnce(port: number): Promise<boolean> {
 async function firstConfig(port: number, t0: number): Promise<number> {
   while (!(await getConfigOnce(port))) await new Promise((r) => setTimeout(r, 20));
   return (performance.now() - t0) / 1000;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once("error", rej);
-    s.listen(0, "127.0.0.1", () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => res(p));
-    });
-  });
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;

@@ -3,11 +3,11 @@
 import { execFile as execFileCb, spawnSync } from "node:child_process";
 import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { chown, mkdtemp, rm, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import pg from "pg";
+import { freePort } from "./free-port.js";
 
 const execFile = promisify(execFileCb);
 
@@ -46,17 +46,6 @@ async function runPg(bin: string, tool: string, args: string[]): Promise<string>
     const err = e as { stderr?: string; message: string };
     throw new Error(`${tool} failed: ${err.stderr || err.message}`);
   }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 export async function startPostgres(options: PostgresOptions = {}): Promise<PostgresServer> {

@@ -2,10 +2,12 @@
 // installs the kit when missing (as root), starts a server on a free port, runs the real client.
 import { execFile, spawnSync } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { bcfg2RefInstall, bcfg2RefKit } from "./paths.js";
+import { freePort } from "../../harness/free-port.js";
+
+export { freePort };
 
 const run = promisify(execFile);
 
@@ -15,17 +17,6 @@ export function ensureUpstreamInstalled(): boolean {
   if (!existsSync(join(bcfg2RefKit, "setup.sh")) || process.getuid?.() !== 0) return false;
   const r = spawnSync("bash", [join(bcfg2RefKit, "setup.sh"), bcfg2RefInstall], { stdio: "inherit" });
   return r.status === 0;
-}
-
-export async function freePort(host = "127.0.0.1"): Promise<number> {
-  return await new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, host, () => {
-      const addr = s.address();
-      s.close(() => resolve(typeof addr === "object" && addr ? addr.port : 0));
-    });
-  });
 }
 
 export interface UpstreamServer {
