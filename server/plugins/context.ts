@@ -55,10 +55,15 @@ function selected(value: unknown, position: ContextGroupRule["position"]): strin
   return names;
 }
 
+/** A probe value's parameters and why they are refused (undefined: accepted), or why it is not a parameter file. */
+type CheckedParams = { params: Record<string, unknown>; refusal: string | undefined } | { parseError: string };
+const CHECKED_MAX = 1024;
+
 export class ContextPlugin implements AnyPlugin, ConnectorRole, StructureRole {
   readonly name = "Context";
   private readonly rules = new FileCache<ContextGroupRule[]>(parseContextGroups);
   private readonly keys: KeyObject[];
+  private readonly checked = new Map<string, { key: string; result: CheckedParams }>();
   constructor(private readonly ctx: PluginContext) {
     this.keys = (ctx.settings.contextKeys ?? []).map((pem, i) => parseEd25519PublicKey(pem, `[context] public_key ${i + 1}`));
     if (ctx.settings.contextAllowUnsigned) {
@@ -74,22 +79,42 @@ export class ContextPlugin implements AnyPlugin, ConnectorRole, StructureRole {
     const data = await this.ctx.store.getProbeData(client.toLowerCase());
     const raw = data?.values.find((v) => v.name === CONTEXT_PROBE)?.value;
     if (raw === undefined || raw.trim() === "") return {};
-    let sp;
-    try {
-      sp = signedParametersFromJson(JSON.parse(raw) as unknown, `probe ${CONTEXT_PROBE}`);
-    } catch (e) {
-      this.ctx.logger.warn({ client, err: (e as Error).message }, `probe ${CONTEXT_PROBE} is not a parameter file in JSON form; ignored`);
-      return {};
-    }
     const { names } = await this.ctx.metadata().clientNames(client);
-    const refusal = parametersRefusal(sp, [client, ...names], this.keys);
-    if (refusal === "not signed" && this.ctx.settings.contextAllowUnsigned) {
-      this.ctx.logger.warn({ client }, `Context: accepting unsigned parameters (allow_unsigned)`);
-    } else if (refusal !== undefined) {
-      this.ctx.logger.warn({ client, reason: refusal }, `Context: parameters ${refusal}; they derive no group and no template data`);
+    const checked = this.check(client, raw, names);
+    if ("parseError" in checked) {
+      this.ctx.logger.warn({ client, err: checked.parseError }, `probe ${CONTEXT_PROBE} is not a parameter file in JSON form; ignored`);
       return {};
     }
-    return parameterFileToJson(sp.params);
+    if (checked.refusal === "not signed" && this.ctx.settings.contextAllowUnsigned) {
+      this.ctx.logger.warn({ client }, `Context: accepting unsigned parameters (allow_unsigned)`);
+    } else if (checked.refusal !== undefined) {
+      this.ctx.logger.warn({ client, reason: checked.refusal }, `Context: parameters ${checked.refusal}; they derive no group and no template data`);
+      return {};
+    }
+    // A copy: templates may change what they are given, and the checked value is kept.
+    return structuredClone(checked.params);
+  }
+
+  /**
+   * Parses and checks one probe value (signature against the site keys, node against the client's
+   * names). One GetConfig asks for the parameters several times (groups, template data, structures)
+   * with the same value, so the last result per client is kept, for the most recent CHECKED_MAX clients.
+   */
+  private check(client: string, raw: string, names: string[]): CheckedParams {
+    const key = `${names.join("\0")}\0\0${raw}`;
+    const hit = this.checked.get(client);
+    if (hit?.key === key) return hit.result;
+    let result: CheckedParams;
+    try {
+      const sp = signedParametersFromJson(JSON.parse(raw) as unknown, `probe ${CONTEXT_PROBE}`);
+      result = { params: parameterFileToJson(sp.params), refusal: parametersRefusal(sp, [client, ...names], this.keys) };
+    } catch (e) {
+      result = { parseError: (e as Error).message };
+    }
+    this.checked.delete(client);
+    this.checked.set(client, { key, result });
+    if (this.checked.size > CHECKED_MAX) this.checked.delete(this.checked.keys().next().value!);
+    return result;
   }
 
   async additionalGroups(client: string): Promise<string[]> {
