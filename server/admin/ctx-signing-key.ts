@@ -5,7 +5,7 @@ import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject 
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { VacfgError } from "../../protocol/errors.js";
-import { createFileOnce as writeFileOnce } from "../../lib/atomic-file.js";
+import { createFileOnce } from "../../lib/atomic-file.js";
 
 /** File names under a site directory. */
 export const CTX_SIGNING_KEY = "ctx-signing.key";
@@ -23,11 +23,11 @@ export function ensureCtxSigningKey(keyPath: string): string[] {
   if (!existsSync(keyPath)) {
     mkdirSync(dirname(keyPath), { recursive: true, mode: 0o700 });
     const { privateKey } = generateKeyPairSync("ed25519");
-    if (writeFileOnce(keyPath, privateKey.export({ type: "pkcs8", format: "pem" }), 0o600)) created.push(keyPath);
+    if (createFileOnce(keyPath, privateKey.export({ type: "pkcs8", format: "pem" }), 0o600)) created.push(keyPath);
   }
   if (!existsSync(pubPath)) {
     const pub = createPublicKey(loadCtxSigningKey(keyPath)).export({ type: "spki", format: "pem" });
-    if (writeFileOnce(pubPath, pub, 0o644)) created.push(pubPath);
+    if (createFileOnce(pubPath, pub, 0o644)) created.push(pubPath);
   }
   return created;
 }

@@ -5,7 +5,7 @@ import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { VacfgError } from "../../protocol/errors.js";
 import { CTX_PUBLIC_KEY, CTX_SIGNING_KEY, ensureCtxSigningKey } from "./ctx-signing-key.js";
-import { createFileOnce as writeFileOnce } from "../../lib/atomic-file.js";
+import { createFileOnce } from "../../lib/atomic-file.js";
 import { renderIni } from "../../lib/ini.js";
 import { DEFAULT_PLUGINS, DEFAULT_PORT, defaultHostname } from "./server-config.js";
 import { ensureTlsMaterial } from "./tls-material.js";
@@ -42,14 +42,14 @@ export function createRepoSkeleton(repo: string): string[] {
   if (existsSync(repo)) return [];
   const created: string[] = [repo];
   for (const d of REPO_DIRS) mkdirSync(join(repo, d), { recursive: true });
-  if (writeFileOnce(join(repo, "Metadata/groups.xml"), GROUPS_XML)) created.push(join(repo, "Metadata/groups.xml"));
-  if (writeFileOnce(join(repo, "Metadata/clients.xml"), CLIENTS_XML)) created.push(join(repo, "Metadata/clients.xml"));
+  if (createFileOnce(join(repo, "Metadata/groups.xml"), GROUPS_XML)) created.push(join(repo, "Metadata/groups.xml"));
+  if (createFileOnce(join(repo, "Metadata/clients.xml"), CLIENTS_XML)) created.push(join(repo, "Metadata/clients.xml"));
   return created;
 }
 
 /** The site password in DIR/password (mode 0600), created at random when missing. */
 export function ensurePassword(path: string): { password: string; created: boolean } {
-  const created = writeFileOnce(path, randomBytes(18).toString("base64url") + "\n", 0o600);
+  const created = createFileOnce(path, randomBytes(18).toString("base64url") + "\n", 0o600);
   const password = readFileSync(path, "utf8").trim();
   if (!password) throw new VacfgError("SERVER_CONFIG", `${path}: the site password file is empty`);
   return { password, created };
@@ -95,6 +95,6 @@ export function initSite(dir: string, opts: InitOptions = {}): InitResult {
   if (pw.created) created.push(join(root, "password"));
   const configPath = join(root, "vacfg.conf");
   // The file holds the password, so it is private like the key.
-  if (writeFileOnce(configPath, renderServerConfig(pw.password, opts), 0o600)) created.push(configPath);
+  if (createFileOnce(configPath, renderServerConfig(pw.password, opts), 0o600)) created.push(configPath);
   return { dir: root, configPath, created };
 }

@@ -7,7 +7,7 @@ import { isIP } from "node:net";
 import { join } from "node:path";
 import forge from "node-forge";
 import { VacfgError } from "../../protocol/errors.js";
-import { createFileOnce as writeFileOnce } from "../../lib/atomic-file.js";
+import { createFileOnce } from "../../lib/atomic-file.js";
 import { clientNameProblem, quoteName } from "../core/client-name.js";
 
 export interface PemPair {
@@ -111,8 +111,8 @@ export function issueClientCertificate(caDir: string, cn: string, outDir?: strin
   const pair = issueCertificate(loadCa(caDir), { cn, usage: "client" });
   if (outDir) {
     mkdirSync(outDir, { recursive: true });
-    writeFileOnce(join(outDir, `${cn}.key`), pair.keyPem, 0o600);
-    writeFileOnce(join(outDir, `${cn}.crt`), pair.certPem, 0o644);
+    createFileOnce(join(outDir, `${cn}.key`), pair.keyPem, 0o600);
+    createFileOnce(join(outDir, `${cn}.crt`), pair.certPem, 0o644);
   }
   return pair;
 }
@@ -132,13 +132,13 @@ export function ensureTlsMaterial(tlsDir: string, hostname: string): string[] {
   const created: string[] = [];
   if (!existsSync(p.caCert) && !existsSync(p.caKey)) {
     const ca = createCa(`vacfg site CA (${hostname})`);
-    if (writeFileOnce(p.caKey, ca.keyPem, 0o600)) created.push(p.caKey);
-    if (writeFileOnce(p.caCert, ca.certPem, 0o644)) created.push(p.caCert);
+    if (createFileOnce(p.caKey, ca.keyPem, 0o600)) created.push(p.caKey);
+    if (createFileOnce(p.caCert, ca.certPem, 0o644)) created.push(p.caCert);
   }
   if (!existsSync(p.cert) && !existsSync(p.key)) {
     const pair = issueCertificate(loadCa(tlsDir), { cn: hostname, altNames: ["localhost", "127.0.0.1", "::1", hostname], usage: "server" });
-    if (writeFileOnce(p.key, pair.keyPem, 0o600)) created.push(p.key);
-    if (writeFileOnce(p.cert, pair.certPem, 0o644)) created.push(p.cert);
+    if (createFileOnce(p.key, pair.keyPem, 0o600)) created.push(p.key);
+    if (createFileOnce(p.cert, pair.certPem, 0o644)) created.push(p.cert);
   }
   return created;
 }

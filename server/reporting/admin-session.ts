@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { IncomingMessage } from "node:http";
 import { VacfgError } from "../../protocol/errors.js";
-import { createFileOnce as writeFileOnce } from "../../lib/atomic-file.js";
+import { createFileOnce } from "../../lib/atomic-file.js";
 import type { RecordTable } from "../store/store.js";
 
 export const SESSION_COOKIE = "vacfg_admin";
@@ -127,7 +127,7 @@ export function loadAdminPassword(dataDir: string): string {
   const env = process.env.VACFG_ADMIN_PASSWORD;
   if (env) return env;
   const path = join(dataDir, "admin-password");
-  if (!existsSync(path)) writeFileOnce(path, randomBytes(18).toString("base64url") + "\n", 0o600);
+  if (!existsSync(path)) createFileOnce(path, randomBytes(18).toString("base64url") + "\n", 0o600);
   const pw = readFileSync(path, "utf8").trim();
   if (!pw) throw new VacfgError("REPORT_LOGIN", `${path}: the admin password file is empty`);
   return pw;
