@@ -1,6 +1,6 @@
 // End-to-end durability of RecvStats: a real server process receives a stream of RecvStats over
 // HTTPS (several connections at once) and is SIGKILLed at a random moment; every run whose
-// RecvStats returned true must then be in the store. Shared by test/reporting and bench/.
+// RecvStats returned true must then be in the store. Shared by test/server/reporting and bench/.
 import https from "node:https";
 import { openStore } from "../server/store/open-store.js";
 import { spawnServer } from "./server-process.js";

@@ -9,6 +9,7 @@ import { ensureBootBits, type BootBits } from "../../hypervisor/appliance/initra
 
 /** Repository root (this file runs from dist/test/hypervisor/). */
 export const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
+/** Where the hypervisor tests' non-TypeScript sources (xen/xlu-parse.c) live. */
 export const sourceDir = join(projectRoot, "test", "hypervisor");
 
 export const isRoot = () => process.getuid?.() === 0;

@@ -1,0 +1,316 @@
+// One behavioural suite for the Store interface, run against real SQLite and real PostgreSQL.
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { expect } from "chai";
+import Database from "better-sqlite3";
+import pg from "pg";
+import { openStore } from "../../../server/store/open-store.js";
+import { LATEST_VERSION, MIGRATIONS } from "../../../server/store/migrations.js";
+import type { Store } from "../../../server/store/store.js";
+import { makeRun } from "../../support/run-record.js";
+
+import { sharedPostgres } from "../../../harness/postgres-server.js";
+import { raceInsertIfAbsent } from "../../support/store-race.js";
+import { isVacfgError } from "../../../protocol/errors.js";
+
+export interface StoreTarget {
+  name: string;
+  setup(): Promise<void>;
+  teardown(): Promise<void>;
+  /** URL of a new, empty database. */
+  freshUrl(): Promise<string>;
+  /** Runs SQL on the database with the engine's own driver, bypassing the store. */
+  raw(url: string, sql: string): Promise<Array<Record<string, unknown>>>;
+}
+
+async function expectStoreError(p: Promise<unknown>): Promise<void> {
+  const e = await p.then(
+    () => undefined,
+    (err: unknown) => err,
+  );
+  expect(isVacfgError(e), `expected a VacfgError, got ${String(e)}`).to.equal(true);
+  expect((e as { code: string }).code).to.equal("STORE");
+}
+
+export function storeContract(t: StoreTarget): void {
+  describe(`Store contract: ${t.name}`, function () {
+    let url: string;
+    let store: Store;
+    const opened: Store[] = [];
+    const open = async (u = url): Promise<Store> => {
+      const s = await openStore(u);
+      opened.push(s);
+      return s;
+    };
+
+    before(() => t.setup());
+    after(() => t.teardown());
+    beforeEach(async () => {
+      url = await t.freshUrl();
+      store = await open();
+    });
+    afterEach(async () => {
+      await Promise.all(opened.splice(0).map((s) => s.close()));
+    });
+
+    it("reports its engine kind", () => {
+      expect(store.kind).to.equal(t.name);
+    });
+
+    describe("clients", () => {
+      it("upserts keeping the first sighting and a known version when none is declared", async () => {
+        await store.upsertClient({ name: "node1", profile: "worker", firstSeen: 1000, version: "1.4.0" });
+        await store.upsertClient({ name: "head", profile: "head", firstSeen: 2000 });
+        await store.upsertClient({ name: "node1", profile: "head", firstSeen: 5000 });
+        expect(await store.getClient("node1")).to.deep.equal({ name: "node1", profile: "head", firstSeen: 1000, version: "1.4.0" });
+        await store.upsertClient({ name: "node1", profile: "head", firstSeen: 6000, version: "1.4.1" });
+        expect((await store.getClient("node1"))?.version).to.equal("1.4.1");
+        expect(await store.getClient("head")).to.deep.equal({ name: "head", profile: "head", firstSeen: 2000 });
+        expect(await store.getClient("nobody")).to.equal(undefined);
+        expect((await store.listClients()).map((c) => c.name)).to.deep.equal(["head", "node1"]);
+      });
+    });
+
+    describe("probe data", () => {
+      it("replaces a client's values and groups as a whole, leaving other clients alone", async () => {
+        await store.putProbeData({
+          client: "a",
+          values: [
+            { name: "arch", source: "Probes", value: "x86_64" },
+            { name: "mem", source: "Probes", value: "line 1\nline 2 ü\n" },
+          ],
+          groups: ["big", "amd64"],
+          timestamp: 1732550000123,
+        });
+        await store.putProbeData({ client: "b", values: [{ name: "arch", source: "Probes", value: "aarch64" }], groups: [], timestamp: 7 });
+        await store.putProbeData({ client: "a", values: [{ name: "disk", source: "Probes", value: "" }], groups: ["small"], timestamp: 1732550009999 });
+        expect(await store.getProbeData("a")).to.deep.equal({
+          client: "a",
+          values: [{ name: "disk", source: "Probes", value: "" }],
+          groups: ["small"],
+          timestamp: 1732550009999,
+        });
+        expect((await store.getProbeData("b"))?.values).to.deep.equal([{ name: "arch", source: "Probes", value: "aarch64" }]);
+        expect(await store.getProbeData("c")).to.equal(undefined);
+      });
+
+      it("concurrent replacements through several connections never interleave", async () => {
+        const stores = [store, await open(), await open()];
+        const sets = Array.from({ length: 12 }, (_, i) => ({
+          client: "a",
+          values: Array.from({ length: 1 + (i % 4) }, (_, j) => ({ name: `p${j}`, source: "Probes", value: `set${i}` })),
+          groups: [`g${i}`],
+          timestamp: i,
+        }));
+        await Promise.all(sets.map((d, i) => stores[i % stores.length].putProbeData(d)));
+        const got = await store.getProbeData("a");
+        expect(got).to.not.equal(undefined);
+        expect(got).to.deep.equal(sets[got!.timestamp]);
+      });
+
+      it("keeps the old data when a replacement fails half way", async () => {
+        await store.putProbeData({ client: "a", values: [{ name: "arch", source: "P", value: "x" }], groups: ["g"], timestamp: 1 });
+        const bad = { name: "broken", source: "P", value: null as unknown as string };
+        await expectStoreError(store.putProbeData({ client: "a", values: [{ name: "n", source: "P", value: "v" }, bad], groups: [], timestamp: 2 }));
+        expect(await store.getProbeData("a")).to.deep.equal({ client: "a", values: [{ name: "arch", source: "P", value: "x" }], groups: ["g"], timestamp: 1 });
+      });
+    });
+
+    describe("runs", () => {
+      it("purges runs older than a time with their entries, keeping each client's newest run", async () => {
+        const old = 1_700_000_000_000;
+        const ids = {
+          a1: await store.recordRun(makeRun("a", old)),
+          a2: await store.recordRun(makeRun("a", old + 1000)),
+          a3: await store.recordRun(makeRun("a", old + 9000)),
+          b1: await store.recordRun(makeRun("b", old + 500)),
+        };
+        // Before old+5000: a1 and a2 go; a3 is newer; b1 is old but b's newest run.
+        expect(await store.purgeRuns(old + 5000)).to.equal(2);
+        expect((await store.listRuns()).map((r) => r.id).sort()).to.deep.equal([ids.a3, ids.b1].sort());
+        expect(await store.getRunEntries(ids.a1)).to.deep.equal([]);
+        expect(await store.getRunEntries(ids.a3)).to.have.length(3);
+        const orphans = await t.raw(url, `SELECT COUNT(*) AS n FROM run_entries WHERE run_id IN (${ids.a1}, ${ids.a2})`);
+        expect(Number(orphans[0].n)).to.equal(0);
+        expect(await store.purgeRuns(old + 5000)).to.equal(0);
+      });
+
+      it("records a run with its entries and reads them back exactly", async () => {
+        const run = makeRun("node1", 1732550000123, { dryRun: true, state: "clean" });
+        run.entries.push({ kind: "extra", tag: "Path", name: "/tmp/bin", attrs: {}, diff: "\u0000binary\u00ff\n" });
+        const id = await store.recordRun(run);
+        const { entries, ...summary } = run;
+        expect(await store.listRuns()).to.deep.equal([{ id, ...summary }]);
+        expect(await store.getRunEntries(id)).to.deep.equal(entries);
+        expect(await store.getRunEntries(id + 1000)).to.deep.equal([]);
+      });
+
+      it("lists newest first, by client, as of a time, with a limit; latestRuns per client", async () => {
+        const a1 = await store.recordRun(makeRun("a", 100));
+        const b1 = await store.recordRun(makeRun("b", 150));
+        const a2 = await store.recordRun(makeRun("a", 200, { state: "clean", entries: [] }));
+        const b2 = await store.recordRun(makeRun("b", 300));
+        const a3 = await store.recordRun(makeRun("a", 300));
+        expect(new Set([a1, b1, a2, b2, a3]).size).to.equal(5);
+        const ids = (runs: Array<{ id: number }>): number[] => runs.map((r) => r.id);
+        expect(ids(await store.listRuns())).to.deep.equal([a3, b2, a2, b1, a1]);
+        expect(ids(await store.listRuns({ client: "a" }))).to.deep.equal([a3, a2, a1]);
+        expect(ids(await store.listRuns({ client: "a", before: 200 }))).to.deep.equal([a2, a1]);
+        expect(ids(await store.listRuns({ limit: 2 }))).to.deep.equal([a3, b2]);
+        expect(ids(await store.latestRuns())).to.deep.equal([a3, b2]);
+        expect(ids(await store.latestRuns(299))).to.deep.equal([a2, b1]);
+        expect(ids(await store.latestRuns(120))).to.deep.equal([a1]);
+        expect(await store.latestRuns(50)).to.deep.equal([]);
+        expect(await store.getRunEntries(a2)).to.deep.equal([]);
+      });
+
+      it("refuses an invalid run without writing any of it", async () => {
+        await expectStoreError(store.recordRun(makeRun("a", 1, { state: "weird" as "clean" })));
+        const badEntry = makeRun("a", 2);
+        badEntry.entries.push({ kind: "strange" as "good", tag: "Path", name: "/x", attrs: {} });
+        await expectStoreError(store.recordRun(badEntry));
+        expect(await store.listRuns()).to.deep.equal([]);
+        const ok = await store.recordRun(makeRun("a", 3));
+        expect(await store.getRunEntries(ok)).to.have.length(3);
+      });
+
+      it("keeps everything across close and reopen", async () => {
+        const id = await store.recordRun(makeRun("a", 10));
+        await store.put("vm", "v1", { mem: 512 });
+        await store.close();
+        const again = await open();
+        expect((await again.listRuns()).map((r) => r.id)).to.deep.equal([id]);
+        expect(await again.get("vm", "v1")).to.deep.equal({ mem: 512 });
+      });
+    });
+
+    describe("records", () => {
+      it("puts, overwrites, gets, lists by kind and deletes", async () => {
+        await store.put("vm", "b", { name: "b", disks: [1, 2], nested: { ok: true } });
+        await store.put("vm", "a", "just a string");
+        await store.put("lease", "a", 42);
+        await store.put("vm", "b", { name: "b2" });
+        expect(await store.get("vm", "b")).to.deep.equal({ name: "b2" });
+        expect(await store.get("vm", "a")).to.equal("just a string");
+        expect(await store.get("lease", "a")).to.equal(42);
+        expect(await store.get("vm", "zz")).to.equal(undefined);
+        expect(await store.list("vm")).to.deep.equal([
+          { key: "a", value: "just a string" },
+          { key: "b", value: { name: "b2" } },
+        ]);
+        expect(await store.delete("vm", "a")).to.equal(true);
+        expect(await store.delete("vm", "a")).to.equal(false);
+        expect(await store.list("vm")).to.deep.equal([{ key: "b", value: { name: "b2" } }]);
+        expect(await store.list("lease")).to.deep.equal([{ key: "a", value: 42 }]);
+      });
+
+      it("round-trips null, NUL characters and non-ASCII text", async () => {
+        await store.put("k", "null", null);
+        await store.put("k", "nul", { s: "a\u0000b", u: "ünï 漢字" });
+        expect(await store.get("k", "null")).to.equal(null);
+        expect(await store.get("k", "nul")).to.deep.equal({ s: "a\u0000b", u: "ünï 漢字" });
+      });
+
+      it("refuses a value with no JSON form", async () => {
+        await expectStoreError(store.put("k", "undef", undefined));
+        await expectStoreError(store.insertIfAbsent("k", "undef", undefined));
+        expect(await store.list("k")).to.deep.equal([]);
+      });
+
+      it("insertIfAbsent inserts once and never overwrites", async () => {
+        expect(await store.insertIfAbsent("lease", "10.0.0.5", { vm: "a" })).to.equal(true);
+        expect(await store.insertIfAbsent("lease", "10.0.0.5", { vm: "b" })).to.equal(false);
+        expect(await store.get("lease", "10.0.0.5")).to.deep.equal({ vm: "a" });
+        expect(await store.insertIfAbsent("other", "10.0.0.5", { vm: "b" })).to.equal(true);
+      });
+
+      it("concurrent insertIfAbsent of one key through several connections: exactly one wins", async () => {
+        const stores = [store, await open(), await open(), await open()];
+        const results = await Promise.all(
+          Array.from({ length: 40 }, (_, i) => stores[i % stores.length].insertIfAbsent("lease", "10.0.0.9", { by: i })),
+        );
+        expect(results.filter(Boolean)).to.have.length(1);
+        expect(await store.get("lease", "10.0.0.9")).to.deep.equal({ by: results.indexOf(true) });
+      });
+
+      it("threads racing to open a fresh database and insertIfAbsent one key: one migration, one winner", async () => {
+        const fresh = await t.freshUrl();
+        const results = await raceInsertIfAbsent(fresh, 6, "lease", "10.0.0.7");
+        expect(results.filter((r) => r.error)).to.deep.equal([]);
+        expect(results.filter((r) => r.inserted)).to.have.length(1);
+        const versions = (await t.raw(fresh, "SELECT version FROM schema_version")).map((r) => Number(r.version));
+        expect(versions).to.deep.equal(MIGRATIONS.map((m) => m.version));
+        const winner = results.findIndex((r) => r.inserted);
+        expect(await (await open(fresh)).get("lease", "10.0.0.7")).to.deep.equal({ worker: winner });
+      });
+    });
+
+    describe("migrations", () => {
+      it("migrate() is idempotent", async () => {
+        await store.put("k", "x", 1);
+        await store.migrate();
+        await store.migrate();
+        await (await open()).migrate();
+        const versions = (await t.raw(url, "SELECT version FROM schema_version ORDER BY version")).map((r) => Number(r.version));
+        expect(versions).to.deep.equal(MIGRATIONS.map((m) => m.version));
+        expect(await store.get("k", "x")).to.equal(1);
+      });
+
+      it("two stores migrating one fresh database at once both succeed", async () => {
+        const fresh = await t.freshUrl();
+        const [s1, s2] = await Promise.all([open(fresh), open(fresh)]);
+        await s1.put("k", "x", 1);
+        expect(await s2.get("k", "x")).to.equal(1);
+        const rows = await t.raw(fresh, "SELECT version FROM schema_version");
+        expect(rows).to.have.length(MIGRATIONS.length);
+      });
+
+      it("refuses a database written by a newer schema", async () => {
+        await t.raw(url, `INSERT INTO schema_version (version, name, applied_at) VALUES (${LATEST_VERSION + 1}, 'future', 0)`);
+        await expectStoreError(store.migrate());
+        await expectStoreError(openStore(url));
+      });
+    });
+  });
+}
+
+// --- the two engines ---
+
+let sqliteDir = "";
+let sqliteN = 0;
+storeContract({
+  name: "sqlite",
+  setup: async () => {
+    sqliteDir = await mkdtemp(join(tmpdir(), "vacfg-store-"));
+  },
+  teardown: () => rm(sqliteDir, { recursive: true, force: true }),
+  freshUrl: async () => `sqlite:${join(sqliteDir, `db${++sqliteN}`, "store.db")}`,
+  raw: async (url, sql) => {
+    const db = new Database(url.slice("sqlite:".length));
+    try {
+      const s = db.prepare(sql);
+      return s.reader ? (s.all() as Array<Record<string, unknown>>) : (s.run(), []);
+    } finally {
+      db.close();
+    }
+  },
+});
+
+storeContract({
+  name: "postgres",
+  setup: async () => {
+    await sharedPostgres();
+  },
+  teardown: async () => undefined,
+  freshUrl: async () => (await sharedPostgres()).createDatabase(),
+  raw: async (url, sql) => {
+    const c = new pg.Client({ connectionString: url });
+    await c.connect();
+    try {
+      return (await c.query(sql)).rows;
+    } finally {
+      await c.end();
+    }
+  },
+});
