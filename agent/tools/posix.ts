@@ -101,7 +101,9 @@ export class PosixTool implements Tool {
     try {
       w = wantedMeta(pe, ctx);
     } catch (e) {
-      log.error(`Path ${pe.name}: ${(e as Error).message}`);
+      // Not an error yet: the POSIXUser/POSIXGroup of this configuration that creates the owner is
+      // installed before Paths (defaultTools order). install() logs it as an error if it still fails.
+      log.info(`Path ${pe.name}: ${(e as Error).message}`);
       const st = lstatOrUndef(host);
       if (!st) entry.attrs.current_exists = "false";
       return false;

@@ -2,7 +2,7 @@
 // server on a copy of the example repository, assembles the Figure 1 parameters for a 5-node Torque
 // cluster signed with the site key (the server checks them with its public half), delivers them into two sandbox roots (head node and a worker) where an image patch would
 // put them, and runs the agent twice in each: the first run configures, the second finds nothing to do.
-import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Command } from "commander";
@@ -14,6 +14,7 @@ import { CONTEXT_FILE_PATH, serializeParameterFile } from "../../protocol/params
 import { parseContextTemplate } from "../../protocol/ctx-template.js";
 import { assemble } from "../../hypervisor/ctx/assemble.js";
 import { writeSiteCa } from "../../hypervisor/ctx/site-ca.js";
+import { SANDBOX_LEFT_OUT, sandboxRepoCopy } from "../../demo/sandbox-repo.js";
 import { FIGURE1_USERS, TORQUE_CONTEXT_TEMPLATE, figure1Site } from "../../demo/torque-appliance.js";
 import { CTX_SIGNING_KEY } from "../../server/admin/ctx-signing-key.js";
 import { ensureDefaults } from "../../server/admin/ensure-defaults.js";
@@ -36,7 +37,12 @@ export function registerDemoAgent(program: Command): void {
     .option("-d, --data-dir <dir>", "where the demo keeps its server data and sandbox roots", "vacfg-demo")
     .action(async (o: { dataDir: string }) => {
       const dir = resolve(o.dataDir);
-      if (!existsSync(join(dir, "repo"))) cpSync(join(projectRoot, "repo"), join(dir, "repo"), { recursive: true });
+      // Sandbox roots have no package source and no init system: the demo's copy of the repository
+      // leaves those entries out of its bundles, so the runs can be clean.
+      if (!existsSync(join(dir, "repo"))) {
+        const left = sandboxRepoCopy(join(projectRoot, "repo"), join(dir, "repo"));
+        console.log(`repository copy for sandbox roots: ${SANDBOX_LEFT_OUT.join("/")} entries left out of ${Object.entries(left).map(([f, n]) => `${f} (${n})`).join(", ")}`);
+      }
       const cfg = ensureDefaults(dir);
       cfg.listen = { host: "127.0.0.1", port: 0 };
       const server = await startServer({ ...cfg, logger: pino({ level: "warn" }, pino.destination(join(dir, "server.log"))) });
@@ -71,8 +77,8 @@ export function registerDemoAgent(program: Command): void {
           const keys = join(root, "home", FIGURE1_USERS[0].name, ".ssh/authorized_keys");
           if (existsSync(keys)) console.log(`-- ${keys.slice(root.length)}\n${readFileSync(keys, "utf8").trimEnd()}`);
         }
-        console.log("\nPackages and services stay bad in these sandbox roots: they have no package source and no");
-        console.log("systemd units (an appliance image has both; `vacfg demo cluster` boots real VMs).");
+        console.log("\nPackages, services and their actions are left out here: sandbox roots have no package source");
+        console.log("and no init system (an appliance image has both; `vacfg demo cluster` boots real VMs).");
         console.log(`reports: https://127.0.0.1:${server.port}/reports (admin password in ${join(dir, "admin-password")}) — stopping now`);
       } finally {
         await server.close();
