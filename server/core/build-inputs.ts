@@ -16,10 +16,15 @@ const uncacheable = new WeakMap<ClientMetadata, string>();
 /** Reads an input for the build of `meta`, records it under `name`, and returns its value. */
 export async function recordBuildInput(meta: ClientMetadata, name: string, read: () => Promise<string>): Promise<string> {
   const value = await read();
+  recordBuildInputValue(meta, name, value, read);
+  return value;
+}
+
+/** Records an input whose current value the caller already has (`read` gives it again later). */
+export function recordBuildInputValue(meta: ClientMetadata, name: string, value: string, read: () => Promise<string>): void {
   let inputs = recorded.get(meta);
   if (!inputs) recorded.set(meta, (inputs = new Map()));
   inputs.set(name, { read, value });
-  return value;
 }
 
 /** The build of `meta` read something that cannot be checked again cheaply: it is never reused. */

@@ -6,7 +6,7 @@ import { notGeneratedYet, type PluginContext } from "../../core/context.js";
 import type { ClientMetadata } from "../../core/metadata.js";
 import type { GeneratorRole, Plugin } from "../../core/roles.js";
 import { FileCache } from "../../core/file-cache.js";
-import { recordBuildInput } from "../../core/build-inputs.js";
+import { recordBuildInputValue } from "../../core/build-inputs.js";
 import { HostKeyStore, KEY_BASENAMES, type KeyFile } from "./host-keys.js";
 
 const KNOWN_HOSTS = "/etc/ssh/ssh_known_hosts";
@@ -69,21 +69,24 @@ export class SSHbasePlugin implements Plugin, GeneratorRole {
   async knownHostsFor(meta: ClientMetadata): Promise<string> {
     const fixed = this.staticKnownHosts.get(`${this.keys.dir}/ssh_known_hosts`);
     if (fixed !== undefined) return fixed;
-    // Other clients' names, addresses and groups come from the store too: a cached build asks again.
-    return recordBuildInput(meta, `SSHbase:${KNOWN_HOSTS}`, () => this.knownHostsFromKeys(meta));
+    // The text follows from repository files (which the build cache tracks) and the roster of
+    // clients (names, addresses, group members: the store), so only the roster is read again
+    // before a cached build is reused.
+    const roster = await this.roster();
+    recordBuildInputValue(meta, "SSHbase:roster", rosterKey(roster), async () => rosterKey(await this.roster()));
+    return this.knownHostsFromKeys(meta, roster);
   }
 
-  private async knownHostsFromKeys(meta: ClientMetadata): Promise<string> {
+  private knownHostsFromKeys(meta: ClientMetadata, roster: Roster): string {
     const lines: string[] = this.keys.staticFiles().map((p) => this.keys.read(p).trimEnd());
-    const names = await this.allClientNames();
-    const pubFiles = this.keys.files().filter((f) => f.basename.endsWith(".pub"));
+    const pubFiles = this.publicKeyFiles();
     const byBasename = [...new Set(pubFiles.map((f) => f.basename))].sort();
     for (const basename of byBasename) {
       const files = pubFiles
         .filter((f) => f.basename === basename)
         .sort((a, b) => cmp(specKey(a), specKey(b)));
       for (const f of files) {
-        const hostnames = await this.hostnamesFor(f, names);
+        const hostnames = hostnamesFor(f, roster);
         if (hostnames.length === 0) continue; // a key for an unknown client or group
         const key = this.otherClientKey(f);
         if (key !== undefined) lines.push(`${hostnames.join(",")} ${key.trimEnd()}`);
@@ -96,6 +99,24 @@ export class SSHbasePlugin implements Plugin, GeneratorRole {
       .sort((a, b) => cmp(a.path, b.path));
     for (const f of own) text += `localhost,localhost.localdomain,127.0.0.1 ${this.keys.readKey(f)}`;
     return text;
+  }
+
+  private publicKeyFiles(): KeyFile[] {
+    return this.keys.files().filter((f) => f.basename.endsWith(".pub"));
+  }
+
+  /** Every known client's names, and the members of each group that has a public key file. */
+  private async roster(): Promise<Roster> {
+    const names = await this.allClientNames();
+    const members = new Map<string, string[]>();
+    const groups = new Set(this.publicKeyFiles().flatMap((f) => (f.spec.kind === "group" ? [f.spec.group] : [])));
+    const md = this.ctx.metadata();
+    for (const group of [...groups].sort(cmp)) {
+      const out: string[] = [];
+      for (const client of names.keys()) if ((await md.buildMetadata(client, [])).groups.has(group)) out.push(client);
+      members.set(group, out);
+    }
+    return { names, members };
   }
 
   /** Another client's public key for known_hosts; one that leaves SSHbase/ (a symlink out) is logged and left out, not fatal for everyone. */
@@ -122,19 +143,22 @@ export class SSHbasePlugin implements Plugin, GeneratorRole {
     }
     return out;
   }
+}
 
-  private async hostnamesFor(f: KeyFile, names: Map<string, string[]>): Promise<string[]> {
-    if (f.spec.kind === "host") return names.get(f.spec.hostname) ?? [];
-    if (f.spec.kind === "all") return [...names.values()].flat();
-    const group = f.spec.group;
-    const md = this.ctx.metadata();
-    const out: string[] = [];
-    for (const [client, n] of names) {
-      const cm = await md.buildMetadata(client, []);
-      if (cm.groups.has(group)) out.push(...n);
-    }
-    return out;
-  }
+/** Who a known_hosts line can name: client → its names and addresses; group → member clients. */
+interface Roster {
+  names: Map<string, string[]>;
+  members: Map<string, string[]>;
+}
+
+function rosterKey(r: Roster): string {
+  return JSON.stringify([[...r.names], [...r.members]]);
+}
+
+function hostnamesFor(f: KeyFile, r: Roster): string[] {
+  if (f.spec.kind === "host") return r.names.get(f.spec.hostname) ?? [];
+  if (f.spec.kind === "all") return [...r.names.values()].flat();
+  return (r.members.get(f.spec.group) ?? []).flatMap((c) => r.names.get(c) ?? []);
 }
 
 function specKey(f: KeyFile): string {
