@@ -8,7 +8,6 @@ import express, { type Express } from "express";
 import type { Logger } from "pino";
 import { ERRORS, VacfgError } from "../../protocol/errors.js";
 import { methodCallOf, XmlRpcReader } from "../../protocol/xmlrpc/parser.js";
-import { serializeMethodResponse } from "../../protocol/xmlrpc/serializer.js";
 import type { MethodCall } from "../../protocol/xmlrpc/values.js";
 import type { ClientRunApi } from "../core/client-api.js";
 import type { AuthRequest } from "../core/metadata.js";
@@ -17,6 +16,7 @@ import { PAGES, sendErrorPage } from "./error-page.js";
 import { DEFAULT_BODY_LIMIT, HEADERS_TIMEOUT_MS, KEEP_ALIVE_TIMEOUT_MS, readBody, REQUEST_TIMEOUT_MS } from "./limits.js";
 import { peerAddress, verifiedCertCN } from "./peer.js";
 import { XmlRpcDispatcher } from "./xmlrpc-handler.js";
+import { ResponseMemo } from "./response-memo.js";
 import type { ServerMetrics } from "./metrics.js";
 import { admitClient, type ClientAdmission, type ClientAuthLimit } from "./client-auth-limit.js";
 
@@ -80,6 +80,7 @@ export function createXmlRpcHandler(opts: FrontOptions): (req: IncomingMessage, 
   const log = opts.logger;
   const limit = opts.bodyLimit ?? DEFAULT_BODY_LIMIT;
   const dispatcher = new XmlRpcDispatcher(opts.api, log);
+  const memo = new ResponseMemo();
 
   return async (req, res) => {
     const started = process.hrtime.bigint();
@@ -145,7 +146,7 @@ export function createXmlRpcHandler(opts: FrontOptions): (req: IncomingMessage, 
         sendErrorPage(res, PAGES.unauthorized);
         return done(ERRORS.ADMIN_ONLY_LOCALHOST.http, { method: call.methodName });
       }
-      let payload = Buffer.from(serializeMethodResponse(outcome.response), "utf8");
+      let payload = memo.encode(outcome.response);
       const headers: Record<string, string> = { "Content-type": "text/xml" };
       if (opts.gzipMinBytes !== undefined && payload.length >= opts.gzipMinBytes && wantsGzip(req)) {
         payload = gzipSync(payload, { level: 1 });
@@ -167,15 +168,23 @@ export function createXmlRpcHandler(opts: FrontOptions): (req: IncomingMessage, 
   };
 }
 
-export function createApp(opts: FrontOptions): Express {
+/**
+ * The request listener: express with the extra routes, and the XML-RPC handler behind every other
+ * path and method (upstream ignores the path, and answers non-POST with 501). A POST to the path
+ * XML-RPC clients use (Python's xmlrpc.client sends /RPC2) goes straight to the handler: no route
+ * can claim it, and express's routing costs as much per call as a cached GetConfig.
+ */
+export function createListener(opts: FrontOptions): (req: IncomingMessage, res: ServerResponse) => void {
   const app = express();
   app.disable("x-powered-by");
   app.set("etag", false);
   const handler = createXmlRpcHandler(opts);
   opts.routes?.(app);
-  // One handler for every path and method: upstream ignores the path, and answers non-POST with 501.
   app.use((req, res) => handler(req, res));
-  return app;
+  return (req, res) => {
+    if (req.method === "POST" && (req.url === "/RPC2" || req.url === "/")) void handler(req, res);
+    else app(req, res);
+  };
 }
 
 /** The TLS server around the app: TLS 1.2+, client certificate optional but checked against the site CA. */
@@ -189,7 +198,7 @@ export function createHttpsFront(opts: FrontOptions & { tls: TlsMaterial }): htt
       rejectUnauthorized: false,
       minVersion: "TLSv1.2",
     },
-    createApp(opts),
+    createListener(opts),
   );
   // HTTP/1.1 clients that keep the connection save a TLS handshake per call; HTTP/1.0 and
   // "Connection: close" are closed after the response, as node does by default.
