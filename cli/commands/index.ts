@@ -12,6 +12,7 @@ import { registerVm } from "./vm.js";
 import { registerDemoAgent } from "./demo-agent.js";
 import { registerDemoCluster } from "./demo-cluster.js";
 import { registerAttest } from "./attest.js";
+import { registerImage } from "./image.js";
 
 export function registerCommands(program: Command): void {
   registerLint(program);
@@ -26,4 +27,5 @@ export function registerCommands(program: Command): void {
   registerDemoAgent(program);
   registerDemoCluster(program);
   registerAttest(program);
+  registerImage(program);
 }

@@ -16,6 +16,8 @@ export type ImageFormat = "ext" | "raw-disk" | "qcow2";
 export interface PatchOptions {
   /** Partition number as Linux numbers it (1-4 primary, 5... logical); default: the first ext partition holding /etc. */
   partition?: number;
+  /** One line per step of long work (copy, qcow2 conversion, write, write-back). */
+  progress?: (message: string) => void;
 }
 
 export interface PatchResult {
@@ -114,11 +116,15 @@ function patchQcow2(image: string, files: GuestFile[], opts: PatchOptions, temps
   const out = tempSibling(image, "qcow2");
   const chunks = mkdtempSync(join(tmpdir(), "vacfg-qcow2-"));
   temps.push(before, after, out, chunks);
+  const say = opts.progress ?? (() => undefined);
+  say(`qcow2: converting to a raw view (qemu-img convert)`);
   tool("qemu-img", ["convert", "-f", "qcow2", "-O", "raw", image, before]);
   const loc = locateFilesystem(before, opts);
   copySparse(before, after);
+  say(`writing ${files.length} file(s) with debugfs at offset ${loc.offset}`);
   writeGuestFiles(fsSpec(after, loc.offset), files);
   const ranges = changedRanges(before, after);
+  say(`qcow2: writing ${ranges.length} changed range(s) (${ranges.reduce((n, r) => n + r.length, 0)} bytes) into a copy with qemu-io`);
   copySparse(image, out);
   const fd = openSync(after, "r");
   const cmds: string[] = [];
@@ -143,7 +149,12 @@ function patchQcow2(image: string, files: GuestFile[], opts: PatchOptions, temps
 
 /** Writes files into the image atomically (copy, patch, verify, rename). */
 export function patchImage(image: string, files: GuestFile[], opts: PatchOptions = {}): PatchResult {
-  statSync(image); // a missing image is an ENOENT here, before any temp file exists
+  try {
+    if (!statSync(image).isFile()) throw new VacfgError("IMAGE", `${image}: not a regular file`);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code) throw new VacfgError("IMAGE", `${image}: ${(e as NodeJS.ErrnoException).code === "ENOENT" ? "no such image" : (e as Error).message}`, { cause: e });
+    throw e;
+  } // checked before any temp file exists
   const format = detectImageFormat(image);
   const temps: string[] = [];
   try {
@@ -151,7 +162,9 @@ export function patchImage(image: string, files: GuestFile[], opts: PatchOptions
     const loc = locateFilesystem(image, opts);
     const copy = tempSibling(image, "patch");
     temps.push(copy);
+    opts.progress?.(`copying ${basename(image)} (sparse) to patch the copy`);
     copySparse(image, copy);
+    opts.progress?.(`writing ${files.length} file(s) with debugfs at offset ${loc.offset}`);
     writeGuestFiles(fsSpec(copy, loc.offset), files);
     renameSync(copy, image);
     return { format, ...loc };
