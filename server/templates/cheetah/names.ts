@@ -1,12 +1,14 @@
 // Cheetah's NameMapper for the .cheetah subset: how $a.b.c finds a value (locals, then the
 // template's variables, then builtins; mappings before attributes) and autocalls what it finds.
-import { getAttr, pyBuiltin, PyError, type Scope } from "../python/expr.js";
+import { callValue } from "../python/callables.js";
+import { getAttr, pyBuiltin, type Scope } from "../python/expr.js";
 import { PY_TYPE } from "../python/host-objects.js";
+import { PyException } from "../python/values.js";
 
 /** Where the template's variables sit in the scope: not a Python name, so template code cannot reach it. */
 export const SL_KEY = "\0searchList";
 
-export class NotFound extends PyError {
+export class NotFound extends PyException {
   constructor(message: string) {
     super("NotFound", message);
   }
@@ -24,7 +26,7 @@ function isMapping(v: unknown): boolean {
 
 /** Autocalling: a callable found by a dotted name is called with no arguments. */
 function autoCall(v: unknown, enabled: boolean): unknown {
-  return enabled && typeof v === "function" ? (v as () => unknown)() : v;
+  return enabled && typeof v === "function" ? callValue(v, []) : v;
 }
 
 function step(obj: unknown, key: string, fullName: string): unknown {
@@ -36,7 +38,7 @@ function step(obj: unknown, key: string, fullName: string): unknown {
   try {
     return getAttr(obj, key);
   } catch (e) {
-    if (!(e instanceof PyError)) throw e;
+    if (!(e instanceof PyException)) throw e;
     throw new NotFound(key === fullName ? `cannot find '${key}'` : `cannot find '${key}' while searching for '${fullName}'`);
   }
 }

@@ -1,8 +1,9 @@
 // The parser of the .cheetah subset (cheetah-template.ts): Cheetah.Parser's token order and
 // whitespace rules (a directive alone on its line eats its indentation and newline); every
 // directive outside the subset, and <% %>, is a syntax error naming the directive.
-import { evaluate, parseExpression, parseForHead, PyError, type Node } from "../python/expr.js";
+import { evaluate, parseExpression, parseForHead, type Node } from "../python/expr.js";
 import { valueForName, valueFromSearchList } from "./names.js";
+import { PyException } from "../python/values.js";
 
 export type CNode =
   | { k: "text"; s: string }
@@ -744,7 +745,7 @@ export class Parser {
   forHead(src: string, line: number): { targets: string[]; it: Node } {
     const m = /^\s*for\b([\s\S]*)$/.exec(src);
     try {
-      if (!m) throw new PyError("SyntaxError", "expected #for NAME in EXPR");
+      if (!m) throw new PyException("SyntaxError", "expected #for NAME in EXPR");
       const h = parseForHead(m[1]!);
       return { targets: h.targets, it: this.fill(h.it) as Node };
     } catch (e) {

@@ -7,9 +7,10 @@
 // Python subset of python-expr.ts; every other directive and <% %> is refused, never executed.
 import { VacfgError } from "../../../protocol/errors.js";
 import type { CompiledTemplate } from "../engine.js";
-import { bindTargets, evaluate, iterate, pyStr, PyError, truthy, type Scope } from "../python/expr.js";
+import { bindTargets, evaluate, type Scope } from "../python/expr.js";
 import { NotFound, SL_KEY } from "./names.js";
 import { Parser, TemplateSyntax, type CNode } from "./parser.js";
+import { iterate, PyException, pyStr, truthy } from "../python/values.js";
 
 class RenderError extends Error {
   constructor(message: string, readonly line: number) {
@@ -43,7 +44,7 @@ function render(nodes: CNode[], scope: Scope, out: string[]): void {
           if (n.op === "=") bindTargets(scope, n.targets, v);
           else {
             const name = n.targets[0]!;
-            if (!scope.has(name)) throw new PyError("UnboundLocalError", `local variable '${name}' referenced before assignment`);
+            if (!scope.has(name)) throw new PyException("UnboundLocalError", `local variable '${name}' referenced before assignment`);
             scope.set(name, evaluate({ k: "bin", op: n.op.slice(0, -1), a: { k: "const", v: scope.get(name) }, b: { k: "const", v } }, scope));
           }
           break;
@@ -69,7 +70,7 @@ function render(nodes: CNode[], scope: Scope, out: string[]): void {
     } catch (e) {
       if (e instanceof RenderError) throw e;
       // A bare (non-$) name is a Python local or builtin: Python calls a missing one a NameError.
-      const bare = e instanceof PyError && e.pyType === "UndefinedError" ? /^UndefinedError: "(\w+)" not defined$/.exec(e.message) : null;
+      const bare = e instanceof PyException && e.pyType === "UndefinedError" ? /^UndefinedError: "(\w+)" not defined$/.exec(e.message) : null;
       throw new RenderError(bare ? `NameError: name '${bare[1]}' is not defined` : (e as Error).message, n.line);
     }
   }

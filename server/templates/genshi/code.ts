@@ -1,8 +1,9 @@
 // Template code as Genshi compiles it: ${…}/$name interpolation in text and attributes, Python
 // suites ({% python %}, <?python ?>) with Genshi's dedent, and what an expression's value prints as.
-import { iterate, norm, parseExpression, pyStr, PyError, type Node } from "../python/expr.js";
+import { parseExpression, type Node } from "../python/expr.js";
 import { parseSuite, SuiteError, type Stmt } from "../python/statements.js";
 import { RenderError } from "./render-error.js";
+import { iterate, primitive, PyException, pyStr } from "../python/values.js";
 
 /** Text, or an expression with the line it starts on. */
 export type Part = string | { expr: Node; line: number };
@@ -126,13 +127,13 @@ export function interpolate(text: string, file: string, lineOf: (offset: number)
 export function flattenValue(v: unknown, out: (text: string) => void, onItem?: (item: unknown) => boolean): void {
   if (v === null || v === undefined) return;
   if (onItem?.(v)) return;
-  const x = norm(v);
+  const x = primitive(v);
   if (typeof x !== "object" || x === null) return out(pyStr(v));
   let items: unknown[];
   try {
     items = iterate(v);
   } catch (e) {
-    if (!(e instanceof PyError)) throw e;
+    if (!(e instanceof PyException)) throw e;
     return out(pyStr(v));
   }
   for (const item of items) if (!onItem?.(item)) out(pyStr(item));

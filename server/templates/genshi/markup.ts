@@ -6,12 +6,13 @@
 // refused with file:line (Bcfg2 sites do not use them in bundles).
 import { DOMParser } from "@xmldom/xmldom";
 import type { XmlElement } from "../../../protocol/xml.js";
-import { bindTargets, evaluate, iterate, parseForHead, Parser, PyError, pyStr, tokenize, truthy, type Node, type Param, type Scope } from "../python/expr.js";
+import { bindTargets, evaluate, parseForHead, Parser, tokenize, type Node, type Param, type Scope } from "../python/expr.js";
 import { execute } from "../python/statements.js";
 import { compileExpr, compileSuite, flattenValue, interpolate, lineCounter, suiteErrorLine, type Part, type Suite } from "./code.js";
 import { Frame } from "./context.js";
 import { describe, RenderError } from "./render-error.js";
 import { whenMatches, type ChooseState } from "./text.js";
+import { iterate, PyException, pyStr, truthy } from "../python/values.js";
 
 export const GENSHI_NS = "http://genshi.edgewall.org/";
 const XI_NS = "http://www.w3.org/2001/XInclude";
@@ -102,14 +103,14 @@ class Compiler {
         case "def": {
           const p = new Parser(tokenize(need(), false));
           const n = p.next();
-          if (n.t !== "name") throw new PyError("SyntaxError", "expected a function name");
+          if (n.t !== "name") throw new PyException("SyntaxError", "expected a function name");
           let params: Param[] = [];
           if (!p.atEnd()) {
             p.expect("(");
             params = p.params(")");
             p.expect(")");
           }
-          if (!p.atEnd()) throw new PyError("SyntaxError", `unexpected "${p.peek().v}"`);
+          if (!p.atEnd()) throw new PyException("SyntaxError", `unexpected "${p.peek().v}"`);
           return { d: "def", name: n.v, params };
         }
         case "when": return { d: "when", test: this.expr(need(), line) };
@@ -292,7 +293,7 @@ class Renderer {
             if (j < args.length) frame.set(p.name, args[j]);
             else if (Object.prototype.hasOwnProperty.call(kw, p.name)) frame.set(p.name, kw[p.name]);
             else if (p.dflt) frame.set(p.name, this.eval(p.dflt, scope, n.line));
-            else throw new PyError("TypeError", `${d.name}() missing required argument: '${p.name}'`);
+            else throw new PyException("TypeError", `${d.name}() missing required argument: '${p.name}'`);
           });
           const b = new Builder();
           this.apply(n, i + 1, frame, b, { choose: flow.choose });
@@ -303,7 +304,7 @@ class Renderer {
       }
       case "when": {
         const c = flow.choose;
-        if (!c) return this.fail(n.line, new PyError("TemplateRuntimeError", "when directives can only be used inside a choose directive"));
+        if (!c) return this.fail(n.line, new PyException("TemplateRuntimeError", "when directives can only be used inside a choose directive"));
         if (c.matched) return;
         if (!whenMatches(c, this.eval(d.test, scope, n.line))) return;
         c.matched = true;
@@ -311,7 +312,7 @@ class Renderer {
       }
       case "otherwise": {
         const c = flow.choose;
-        if (!c) return this.fail(n.line, new PyError("TemplateRuntimeError", "an otherwise directive can only be used inside a choose directive"));
+        if (!c) return this.fail(n.line, new PyException("TemplateRuntimeError", "an otherwise directive can only be used inside a choose directive"));
         if (c.matched) return;
         c.matched = true;
         return next();

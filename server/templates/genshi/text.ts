@@ -1,12 +1,13 @@
 // Genshi NewTextTemplate (Bcfg2's .genshi Cfg files): ${expr}, $name, {% for %}, {% if %},
 // {% choose/when/otherwise %}, {% with %}, {% python %} (statements), {% end %}, {# #} and
 // backslash escapes, with code in the safe Python subset of ../python/.
-import { bindTargets, evaluate, iterate, parseExpression, parseForHead, pyEq, PyError, truthy, type Node, type Scope } from "../python/expr.js";
+import { bindTargets, evaluate, parseExpression, parseForHead, type Node, type Scope } from "../python/expr.js";
 import { execute } from "../python/statements.js";
 import type { CompiledTemplate } from "../engine.js";
 import { compileSuite, flattenValue, interpolate, lineCounter, suiteErrorLine, type Part, type Suite } from "./code.js";
 import { Frame } from "./context.js";
 import { describe, RenderError } from "./render-error.js";
+import { iterate, pyEq, PyException, truthy } from "../python/values.js";
 
 type GNode =
   | { k: "text"; s: string }
@@ -92,7 +93,7 @@ function parseTemplate(src: string, file: string): GNode[] {
           node = { k: "with", suite: compileSuite(value.replace(/;/g, "\n"), file, valueLine), body: [], line };
           break;
         default:
-          throw new PyError("TemplateSyntaxError", `bad directive "${command}" (supported: for, if, choose, when, otherwise, with, python, end)`);
+          throw new PyException("TemplateSyntaxError", `bad directive "${command}" (supported: for, if, choose, when, otherwise, with, python, end)`);
       }
     } catch (e) {
       if (e instanceof RenderError) throw e;
@@ -151,14 +152,14 @@ function render(nodes: GNode[], scope: Scope, out: string[], file: string, choos
           render(n.body, scope, out, file, n.c ? { value: evaluate(n.c, scope), hasValue: true, matched: false } : { hasValue: false, matched: false });
           break;
         case "when":
-          if (!choose) throw new PyError("TemplateRuntimeError", "{% when %} outside {% choose %}");
+          if (!choose) throw new PyException("TemplateRuntimeError", "{% when %} outside {% choose %}");
           if (!choose.matched && whenMatches(choose, evaluate(n.c, scope))) {
             choose.matched = true;
             render(n.body, scope, out, file);
           }
           break;
         case "otherwise":
-          if (!choose) throw new PyError("TemplateRuntimeError", "{% otherwise %} outside {% choose %}");
+          if (!choose) throw new PyException("TemplateRuntimeError", "{% otherwise %} outside {% choose %}");
           if (!choose.matched) {
             choose.matched = true;
             render(n.body, scope, out, file);

@@ -1,20 +1,19 @@
 // A safe subset of Python for templates (Genshi, Cheetah): names, literals, attribute and item
 // access, calls, comprehensions, operators, and the statements of Genshi's {% python %} blocks.
 // No imports, no classes, no access to the host: names resolve only in the template scope.
-// Host objects take part through the symbols of protocol.ts.
-import { hostIter, hostLen, hostMethod, hostStr, PY_REPR, PY_STR, PY_TYPE } from "./host-objects.js";
-import { PyException, PyFloat, pyFloatRepr, pySplit, PyTuple } from "./expr-values.js";
+// Values are the shared Python runtime's (values.ts, operators.ts, format.ts, methods.ts, the same as
+// the Jinja2 engine's); host objects take part through the conventions of host-objects.ts.
+import { callValue, type Kwargs } from "./callables.js";
+import { roundFloat, toFloat, toInt } from "./format.js";
+import { hostMethod } from "./host-objects.js";
+import { pyMethod, type Lookup } from "./methods.js";
+import { binaryOp, unaryOp } from "./operators.js";
+import {
+  compare, contains, isFloat, isMapping, isNone, isNumber, iterate, len, mappingGet, mappingHas, num, primitive, pyEq,
+  PyException, PyFloat, pyRepr, pySorted, pyStr, setHas, strValue, toTuple, truthy, typeName,
+} from "./values.js";
 
-const setOf = (items: unknown[]): Set<unknown> => new Set(items.map((x) => norm(x)));
-
-export class PyError extends Error {
-  constructor(
-    readonly pyType: string,
-    message: string,
-  ) {
-    super(`${pyType}: ${message}`);
-  }
-}
+const setOf = (items: unknown[]): Set<unknown> => new Set(items.map((x) => primitive(x)));
 
 // ---------------------------------------------------------------- tokens
 type Tok = { t: "name" | "num" | "str" | "op" | "nl" | "end"; v: string; pos: number };
@@ -58,11 +57,11 @@ export function tokenize(src: string, emitNewlines: boolean): Tok[] {
       let body = "";
       while (j < src.length && !src.startsWith(q, j)) {
         if (src[j] === "\\") { body += src.slice(j, j + 2); j += 2; continue; }
-        if (q.length === 1 && src[j] === "\n") throw new PyError("SyntaxError", "EOL while scanning string literal");
+        if (q.length === 1 && src[j] === "\n") throw new PyException("SyntaxError", "EOL while scanning string literal");
         body += src[j];
         j++;
       }
-      if (j >= src.length) throw new PyError("SyntaxError", "unterminated string literal");
+      if (j >= src.length) throw new PyException("SyntaxError", "unterminated string literal");
       out.push({ t: "str", v: unescapePy(body, /r/i.test(sm[1]!)), pos: i });
       i = j + q.length;
       continue;
@@ -72,7 +71,7 @@ export function tokenize(src: string, emitNewlines: boolean): Tok[] {
     const num = /^(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?/.exec(src.slice(i));
     if (num) { out.push({ t: "num", v: num[0], pos: i }); i += num[0].length; continue; }
     const op = OPS.find((o) => src.startsWith(o, i));
-    if (!op) throw new PyError("SyntaxError", `invalid character ${JSON.stringify(c)}`);
+    if (!op) throw new PyException("SyntaxError", `invalid character ${JSON.stringify(c)}`);
     if ("([{".includes(op)) depth++;
     if (")]}".includes(op)) depth--;
     out.push({ t: "op", v: op, pos: i });
@@ -117,7 +116,7 @@ export class Parser {
   isKw(v: string): boolean { const t = this.peek(); return t.t === "name" && t.v === v; }
   expect(v: string): void {
     const t = this.next();
-    if (t.v !== v || (t.t !== "op" && t.t !== "name")) throw new PyError("SyntaxError", `expected "${v}" but found "${t.v || "end of expression"}"`);
+    if (t.v !== v || (t.t !== "op" && t.t !== "name")) throw new PyException("SyntaxError", `expected "${v}" but found "${t.v || "end of expression"}"`);
   }
   atEnd(): boolean { return this.peek().t === "end"; }
 
@@ -126,7 +125,7 @@ export class Parser {
     const out: Param[] = [];
     while (!this.isOp(close)) {
       const t = this.next();
-      if (t.t !== "name") throw new PyError("SyntaxError", `expected a parameter name, found "${t.v}"`);
+      if (t.t !== "name") throw new PyException("SyntaxError", `expected a parameter name, found "${t.v}"`);
       const p: Param = { name: t.v };
       if (this.isOp("=")) { this.next(); p.dflt = this.expr(); }
       out.push(p);
@@ -141,7 +140,7 @@ export class Parser {
     if (paren) this.next();
     do {
       const t = this.next();
-      if (t.t !== "name") throw new PyError("SyntaxError", `expected a name, found "${t.v}"`);
+      if (t.t !== "name") throw new PyException("SyntaxError", `expected a name, found "${t.v}"`);
       names.push(t.v);
     } while (this.isOp(",") && this.next());
     if (paren) this.expect(")");
@@ -226,7 +225,7 @@ export class Parser {
       if (this.isOp(".")) {
         this.next();
         const t = this.next();
-        if (t.t !== "name") throw new PyError("SyntaxError", `expected an attribute name after "."`);
+        if (t.t !== "name") throw new PyException("SyntaxError", `expected an attribute name after "."`);
         n = { k: "attr", o: n, n: t.v };
       } else if (this.isOp("(")) {
         this.next();
@@ -302,7 +301,7 @@ export class Parser {
       if (t.v === "None") return { k: "const", v: null };
       if (t.v === "True") return { k: "const", v: true };
       if (t.v === "False") return { k: "const", v: false };
-      if (["import", "def", "class", "yield", "await", "exec", "eval"].includes(t.v)) throw new PyError("SyntaxError", `"${t.v}" is not supported in templates`);
+      if (["import", "def", "class", "yield", "await", "exec", "eval"].includes(t.v)) throw new PyException("SyntaxError", `"${t.v}" is not supported in templates`);
       return { k: "name", n: t.v };
     }
     if (t.t === "op" && (t.v === "(" || t.v === "[")) {
@@ -331,14 +330,14 @@ export class Parser {
       this.expect("}");
       return { k: "dict", items };
     }
-    throw new PyError("SyntaxError", `unexpected "${t.v || "end of expression"}"`);
+    throw new PyException("SyntaxError", `unexpected "${t.v || "end of expression"}"`);
   }
 }
 
 export function parseExpression(src: string): Node {
   const p = new Parser(tokenize(src, false));
   const e = p.exprList();
-  if (!p.atEnd()) throw new PyError("SyntaxError", `unexpected "${p.peek().v}"`);
+  if (!p.atEnd()) throw new PyException("SyntaxError", `unexpected "${p.peek().v}"`);
   return e;
 }
 
@@ -348,380 +347,59 @@ export function parseForHead(src: string): { targets: string[]; it: Node } {
   const targets = p.targets();
   p.expect("in");
   const it = p.exprList();
-  if (!p.atEnd()) throw new PyError("SyntaxError", `unexpected "${p.peek().v}"`);
+  if (!p.atEnd()) throw new PyException("SyntaxError", `unexpected "${p.peek().v}"`);
   return { targets, it };
 }
 
 // ---------------------------------------------------------------- values
 export type Scope = Map<string, unknown>;
 
-/** The primitive a value stands for (a probe value's str, a float's number), else the value. */
-export function norm(v: unknown): unknown {
-  if (v instanceof PyFloat) return v.v;
-  return hostStr(v) ?? v;
-}
-
-export function truthy(v: unknown): boolean {
-  v = norm(v);
-  if (v === null || v === undefined || v === false || v === 0 || v === "") return false;
-  if (Array.isArray(v)) return v.length > 0;
-  if (v instanceof Map || v instanceof Set) return v.size > 0;
-  const n = hostLen(v);
-  if (n !== undefined) return n > 0;
-  if (typeof v === "object" && Object.getPrototypeOf(v) === Object.prototype) return Object.keys(v as object).length > 0;
-  return true;
-}
-
-export function pyRepr(v: unknown): string {
-  const r = hostMethod(v, PY_REPR) ?? hostMethod(v, PY_STR);
-  if (r && hostStr(v) === undefined) return r() as string;
-  if (v instanceof PyFloat) return pyFloatRepr(v.v);
-  v = norm(v);
-  if (typeof v === "string") return strRepr(v);
-  if (v instanceof Set) return v.size ? `{${[...v].map(pyRepr).join(", ")}}` : "set()";
-  if (v instanceof PyTuple) return v.length === 1 ? `(${pyRepr(v[0])},)` : `(${v.map(pyRepr).join(", ")})`;
-  return pyStr(v);
-}
-
-/** Python's repr of a str: single quotes unless the text has ' and no ". */
-function strRepr(s: string): string {
-  const q = s.includes("'") && !s.includes('"') ? '"' : "'";
-  const body = s.replace(/[\\\n\r\t]|[\x00-\x1f\x7f]/g, (c) =>
-    c === "\\" ? "\\\\" : c === "\n" ? "\\n" : c === "\r" ? "\\r" : c === "\t" ? "\\t" : `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`,
-  );
-  return q + (q === "'" ? body.replace(/'/g, "\\'") : body) + q;
-}
-
-export function pyStr(v: unknown): string {
-  const f = hostMethod(v, PY_STR);
-  if (f) return f() as string;
-  if (v instanceof PyFloat) return pyFloatRepr(v.v);
-  v = norm(v);
-  if (v === null || v === undefined) return "None";
-  if (v === true) return "True";
-  if (v === false) return "False";
-  if (typeof v === "string") return v;
-  if (typeof v === "number") return Number.isInteger(v) ? String(v) : pyFloatRepr(v);
-  if (v instanceof Set || v instanceof PyTuple) return pyRepr(v);
-  if (Array.isArray(v)) return `[${v.map(pyRepr).join(", ")}]`;
-  if (typeof v === "object" && Object.getPrototypeOf(v) === Object.prototype) {
-    return `{${Object.entries(v as object).map(([k, x]) => `${pyRepr(k)}: ${pyRepr(x)}`).join(", ")}}`;
-  }
-  return String(v);
-}
-
-export function pyEq(a: unknown, b: unknown): boolean {
-  a = norm(a);
-  b = norm(b);
-  if (a instanceof Set && b instanceof Set) return a.size === b.size && [...a].every((x) => b.has(x));
-  if (a instanceof PyTuple !== b instanceof PyTuple) return false;
-  if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((x, i) => pyEq(x, b[i]));
-  return a === b || (a == null && b == null);
-}
-
-export function iterate(v: unknown): unknown[] {
-  v = norm(v);
-  if (Array.isArray(v)) return v;
-  if (typeof v === "string") return [...v];
-  const items = hostIter(v);
-  if (items) return items;
-  if (v instanceof Map) return [...v.keys()];
-  if (v instanceof Set) return [...v];
-  if (v && typeof v === "object") {
-    const keys = (v as { keys?: unknown }).keys;
-    if (typeof keys === "function") return iterate(keys.call(v));
-    return Object.keys(v);
-  }
-  throw new PyError("TypeError", `'${typeName(v)}' object is not iterable`);
-}
-
-export function typeName(v: unknown): string {
-  const t = hostMethod(v, PY_TYPE);
-  if (t) return t() as string;
-  v = norm(v);
-  if (v === null || v === undefined) return "NoneType";
-  if (typeof v === "string") return "str";
-  if (typeof v === "number") return Number.isInteger(v) ? "int" : "float";
-  if (typeof v === "boolean") return "bool";
-  if (v instanceof Set) return "set";
-  if (v instanceof PyTuple) return "tuple";
-  if (Array.isArray(v)) return "list";
-  if (typeof v === "function") return "function";
-  if (typeof v === "object" && Object.getPrototypeOf(v) === Object.prototype) return "dict";
-  return "object";
-}
-
-function contains(container: unknown, item: unknown): boolean {
-  const has = hostMethod(container, "__contains__");
-  if (has) return has(item) as boolean;
-  const c = norm(container);
-  if (typeof c === "string") return c.includes(String(norm(item)));
-  if (Array.isArray(c)) return c.some((x) => pyEq(x, item));
-  if (c instanceof Set || c instanceof Map) return c.has(norm(item));
-  const items = hostIter(c);
-  if (items) return items.some((x) => pyEq(x, item));
-  if (c && typeof c === "object") return Object.prototype.hasOwnProperty.call(c, String(norm(item)));
-  throw new PyError("TypeError", `argument of type '${typeName(c)}' is not iterable`);
-}
-
-function compare(a: unknown, b: unknown): number {
-  a = norm(a);
-  b = norm(b);
-  if (typeof a === "number" && typeof b === "number") return a - b;
-  if (typeof a === "string" && typeof b === "string") return a < b ? -1 : a > b ? 1 : 0;
-  if (Array.isArray(a) && Array.isArray(b)) {
-    for (let i = 0; i < Math.min(a.length, b.length); i++) {
-      const c = compare(a[i], b[i]);
-      if (c !== 0) return c;
-    }
-    return a.length - b.length;
-  }
-  if (typeof a === "boolean" || typeof b === "boolean") return Number(a) - Number(b);
-  throw new PyError("TypeError", `'<' not supported between instances of '${typeName(a)}' and '${typeName(b)}'`);
-}
-
-/** printf-style formatting (str % args) with Python's conversions; anything else is an error, never left in the text. */
-function percentFormat(fmt: string, arg: unknown): string {
-  const mapping = typeof arg === "object" && arg !== null && Object.getPrototypeOf(arg) === Object.prototype ? (arg as Record<string, unknown>) : undefined;
-  const args = arg instanceof PyTuple ? [...arg] : [arg];
-  let used = false;
-  const out = fmt.replace(/%(?:\(([^)]*)\))?([-+ #0]*)(\d+)?(?:\.(\d+))?(.?)/g, (_m, key: string | undefined, flags: string, w: string | undefined, prec: string | undefined, conv: string) => {
-    if (conv === "%" && key === undefined) return "%";
-    let v: unknown;
-    if (key !== undefined) {
-      if (!mapping) throw new PyError("TypeError", "format requires a mapping");
-      if (!Object.prototype.hasOwnProperty.call(mapping, key)) throw new PyError("KeyError", pyRepr(key));
-      v = mapping[key];
-      used = true;
-    } else {
-      if (args.length === 0) throw new PyError("TypeError", "not enough arguments for format string");
-      v = args.shift();
-    }
-    const n = () => {
-      const x = norm(v);
-      if (typeof x === "boolean") return Number(x);
-      if (typeof x !== "number") throw new PyError("TypeError", `%${conv} format: a real number is required, not ${typeName(v)}`);
-      return x;
-    };
-    let s: string;
-    switch (conv) {
-      case "s": s = pyStr(v); break;
-      case "r": case "a": s = pyRepr(v); break;
-      case "d": case "i": case "u": s = String(Math.trunc(n())); break;
-      case "x": s = Math.trunc(n()).toString(16); break;
-      case "X": s = Math.trunc(n()).toString(16).toUpperCase(); break;
-      case "o": s = Math.trunc(n()).toString(8); break;
-      case "f": case "F": s = n().toFixed(prec ? Number(prec) : 6); break;
-      case "e": case "E": {
-        s = n().toExponential(prec ? Number(prec) : 6).replace(/e([+-])(\d)$/, "e$10$2");
-        if (conv === "E") s = s.toUpperCase();
-        break;
-      }
-      case "c": s = typeof norm(v) === "string" ? String(norm(v)) : String.fromCharCode(n()); break;
-      default: throw new PyError("ValueError", `unsupported format character '${conv}' in ${pyRepr(fmt)}`);
-    }
-    if (flags.includes("+") && /^\d/.test(s) && "diufFeE".includes(conv)) s = "+" + s;
-    else if (flags.includes(" ") && /^\d/.test(s) && "diufFeE".includes(conv)) s = " " + s;
-    const width = Number(w ?? 0);
-    if (s.length < width) {
-      if (flags.includes("-")) s = s.padEnd(width);
-      else if (flags.includes("0") && "diuxXofFeE".includes(conv)) s = s.startsWith("-") ? "-" + s.slice(1).padStart(width - 1, "0") : s.padStart(width, "0");
-      else s = s.padStart(width);
-    }
-    return s;
-  });
-  if (args.length > 0 && !(mapping && (used || args.length === 1))) throw new PyError("TypeError", "not all arguments converted during string formatting");
-  return out;
-}
-
-/** A number operand (bool counts as int), and whether it is a float. */
-function num(v: unknown): { n: number; f: boolean } | undefined {
-  if (v instanceof PyFloat) return { n: v.v, f: true };
-  const x = norm(v);
-  if (typeof x === "number") return { n: x, f: !Number.isInteger(x) };
-  if (typeof x === "boolean") return { n: Number(x), f: false };
-  return undefined;
-}
-
+/** The shared operators, plus what Jinja2 has no syntax for: set `|` `&` `-` and integer `|` `&`. */
 function binary(op: string, a: unknown, b: unknown): unknown {
-  const x = norm(a);
-  const y = norm(b);
-  const p = num(a);
-  const q = num(b);
-  if (op === "+") {
-    if (typeof x === "string" && typeof y === "string") return x + y;
-    if (x instanceof PyTuple && y instanceof PyTuple) return PyTuple.from_([...x, ...y]);
-    if (Array.isArray(x) && Array.isArray(y)) return [...x, ...y];
-  } else if (op === "%" && typeof x === "string") {
-    return percentFormat(x, b);
-  } else if (op === "*") {
-    if (typeof x === "string" && typeof y === "number") return x.repeat(Math.max(0, y));
-    if (Array.isArray(x) && typeof y === "number") return Array.from({ length: Math.max(0, y) }, () => x).flat();
-  } else if (x instanceof Set && y instanceof Set) {
-    if (op === "|") return new Set([...x, ...y]);
-    if (op === "&") return new Set([...x].filter((i) => y.has(i)));
-    if (op === "-") return new Set([...x].filter((i) => !y.has(i)));
+  if (a instanceof Set && b instanceof Set && (op === "|" || op === "&" || op === "-")) {
+    if (op === "|") return new Set([...a, ...b]);
+    return new Set([...a].filter((x) => setHas(b, x) === (op === "&")));
   }
-  if (p && q) {
-    const float = p.f || q.f || op === "/";
-    if ((op === "/" || op === "//" || op === "%") && q.n === 0) throw new PyError("ZeroDivisionError", float && op !== "/" ? "float modulo" : "division by zero");
-    let r: number;
-    switch (op) {
-      case "+": r = p.n + q.n; break;
-      case "-": r = p.n - q.n; break;
-      case "*": r = p.n * q.n; break;
-      case "/": r = p.n / q.n; break;
-      case "//": r = Math.floor(p.n / q.n); break;
-      case "%": r = ((p.n % q.n) + q.n) % q.n; break;
-      case "|": case "&":
-        if (float) throw new PyError("TypeError", `unsupported operand type(s) for ${op}: '${typeName(a)}' and '${typeName(b)}'`);
-        return op === "|" ? p.n | q.n : p.n & q.n;
-      case "**": r = p.n ** q.n; return float || q.n < 0 ? new PyFloat(r) : r;
-      default: throw new PyError("TypeError", `unsupported operand type(s) for ${op}: '${typeName(a)}' and '${typeName(b)}'`);
-    }
-    return float ? new PyFloat(r) : r;
+  if (op === "|" || op === "&") {
+    if (isNumber(a) && isNumber(b) && !isFloat(a) && !isFloat(b)) return op === "|" ? num(a) | num(b) : num(a) & num(b);
+    throw new PyException("TypeError", `unsupported operand type(s) for ${op}: '${typeName(a)}' and '${typeName(b)}'`);
   }
-  throw new PyError("TypeError", `unsupported operand type(s) for ${op}: '${typeName(a)}' and '${typeName(b)}'`);
+  return binaryOp(op, a, b);
 }
 
-const STRING_METHODS: Record<string, (s: string, ...a: unknown[]) => unknown> = {
-  strip: (s, c) => (c == null ? s.trim() : stripChars(s, String(c), true, true)),
-  lstrip: (s, c) => (c == null ? s.trimStart() : stripChars(s, String(c), true, false)),
-  rstrip: (s, c) => (c == null ? s.trimEnd() : stripChars(s, String(c), false, true)),
-  split: (s, sep, max) => pySplit(s, sep == null ? undefined : String(sep), max == null ? -1 : Number(max)),
-  splitlines: (s) => s.split(/\r?\n/).filter((l, i, a) => !(i === a.length - 1 && l === "")),
-  join: (s, items) => iterate(items).map((x) => {
-    const v = norm(x);
-    if (typeof v !== "string") throw new PyError("TypeError", `sequence item: expected str instance, ${typeName(v)} found`);
-    return v;
-  }).join(s),
-  replace: (s, a, b) => s.split(String(norm(a))).join(String(norm(b))),
-  lower: (s) => s.toLowerCase(),
-  upper: (s) => s.toUpperCase(),
-  // Python's title(): a letter after a non-letter starts a word
-  title: (s) => s.replace(/[A-Za-z]+/g, (w) => w[0]!.toUpperCase() + w.slice(1).toLowerCase()),
-  capitalize: (s) => (s ? s[0]!.toUpperCase() + s.slice(1).toLowerCase() : s),
-  startswith: (s, p) => s.startsWith(String(norm(p))),
-  endswith: (s, p) => s.endsWith(String(norm(p))),
-  find: (s, p) => s.indexOf(String(norm(p))),
-  count: (s, p) => s.split(String(norm(p))).length - 1,
-  isdigit: (s) => /^\d+$/.test(s),
-  zfill: (s, n) => s.padStart(Number(n), "0"),
-};
+/** How str.format's `{0.name}` / `{0[key]}` look things up: as the template does. */
+const LOOKUP: Lookup = { attr: (o, name) => getAttr(o, name), item: (o, key) => getItem(o, key) };
 
-function stripChars(s: string, chars: string, left: boolean, right: boolean): string {
-  let a = 0;
-  let b = s.length;
-  if (left) while (a < b && chars.includes(s[a]!)) a++;
-  if (right) while (b > a && chars.includes(s[b - 1]!)) b--;
-  return s.slice(a, b);
-}
-
-const LIST_METHODS: Record<string, (l: unknown[], ...a: unknown[]) => unknown> = {
-  index: (l, x) => {
-    const i = l.findIndex((y) => pyEq(y, x));
-    if (i < 0) throw new PyError("ValueError", `${pyRepr(x)} is not in list`);
-    return i;
-  },
-  count: (l, x) => l.filter((y) => pyEq(y, x)).length,
-  append: (l, x) => { l.push(x); return null; },
-  extend: (l, x) => { l.push(...iterate(x)); return null; },
-  insert: (l, i, x) => { l.splice(Number(i) < 0 ? Math.max(0, l.length + Number(i)) : Number(i), 0, x); return null; },
-  pop: (l, i = -1) => {
-    if (!l.length) throw new PyError("IndexError", "pop from empty list");
-    const at = Number(i) < 0 ? l.length + Number(i) : Number(i);
-    if (at < 0 || at >= l.length) throw new PyError("IndexError", "pop index out of range");
-    return l.splice(at, 1)[0];
-  },
-  remove: (l, x) => {
-    const i = l.findIndex((y) => pyEq(y, x));
-    if (i < 0) throw new PyError("ValueError", "list.remove(x): x not in list");
-    l.splice(i, 1);
-    return null;
-  },
-  reverse: (l) => { l.reverse(); return null; },
-  sort: (l, ...all) => {
-    const [, kw] = splitKw(all);
-    const sorted = sortItems(l, kw.key, kw.reverse);
-    l.splice(0, l.length, ...sorted);
-    return null;
-  },
-};
-
-const SET_METHODS: Record<string, (l: Set<unknown>, ...a: unknown[]) => unknown> = {
-  add: (l, x) => { l.add(norm(x)); return null; },
-  union: (l, ...xs) => setOf([...l, ...xs.flatMap((x) => iterate(x))]),
-  intersection: (l, x) => { const o = setOf(iterate(x)); return new Set([...l].filter((i) => o.has(i))); },
-  difference: (l, x) => { const o = setOf(iterate(x)); return new Set([...l].filter((i) => !o.has(i))); },
-  issubset: (l, x) => { const o = setOf(iterate(x)); return [...l].every((i) => o.has(i)); },
-  issuperset: (l, x) => iterate(x).every((i) => l.has(norm(i))),
-};
-
-const DICT_METHODS: Record<string, (d: Record<string, unknown>, ...a: unknown[]) => unknown> = {
-  get: (d, k, dflt = null) => (Object.prototype.hasOwnProperty.call(d, String(norm(k))) ? d[String(norm(k))] : dflt),
-  keys: (d) => Object.keys(d),
-  values: (d) => Object.values(d),
-  items: (d) => Object.entries(d).map((kv) => PyTuple.from_(kv)),
-  setdefault: (d, k, dflt = null) => {
-    const key = String(norm(k));
-    if (!Object.prototype.hasOwnProperty.call(d, key)) d[key] = dflt;
-    return d[key];
-  },
-  update: (d, x) => { Object.assign(d, x); return null; },
-  pop: (d, k, ...dflt) => {
-    const key = String(norm(k));
-    if (Object.prototype.hasOwnProperty.call(d, key)) { const v = d[key]; delete d[key]; return v; }
-    if (dflt.length) return dflt[0];
-    throw new PyError("KeyError", pyRepr(k));
-  },
-  copy: (d) => ({ ...d }),
-};
-
-function own<T>(table: Record<string, T>, name: string): T | undefined {
-  return Object.prototype.hasOwnProperty.call(table, name) ? table[name] : undefined;
-}
-
-/** Genshi's lookup: attribute first, then item (so dict.key works), else UndefinedError. */
+/** Genshi's lookup: the object's own attribute, then its type's method, else UndefinedError. */
 export function getAttr(o: unknown, name: string): unknown {
-  if (name.startsWith("__")) throw new PyError("AttributeError", `access to "${name}" is not allowed`);
-  const v = hostStr(o) !== undefined && !(name in (o as object)) ? norm(o) : o;
-  if (v === null || v === undefined) throw new PyError("UndefinedError", `None has no member named "${name}"`);
-  if (typeof v === "string") {
-    const m = own(STRING_METHODS, name);
-    if (m) return (...a: unknown[]) => m(v, ...a);
-  } else if (v instanceof Set) {
-    const m = own(SET_METHODS, name);
-    if (m) return (...a: unknown[]) => m(v, ...a);
-  } else if (Array.isArray(v)) {
-    const m = own(LIST_METHODS, name);
-    if (m) return (...a: unknown[]) => m(v, ...a);
-  } else if (typeof v === "object") {
-    if (name in (v as object) && !(name in Object.prototype)) {
-      const x = (v as Record<string, unknown>)[name];
-      return typeof x === "function" ? (x as (...a: unknown[]) => unknown).bind(v) : x;
-    }
-    const m = own(DICT_METHODS, name);
-    if (m) return (...a: unknown[]) => m(v as Record<string, unknown>, ...a);
+  if (name.startsWith("__")) throw new PyException("AttributeError", `access to "${name}" is not allowed`);
+  if (isNone(o)) throw new PyException("UndefinedError", `None has no member named "${name}"`);
+  if (typeof o === "object" && !Array.isArray(o) && !(o instanceof Set) && !(o instanceof Map) && !(o instanceof PyFloat) && name in o && !(name in Object.prototype)) {
+    const x = (o as Record<string, unknown>)[name];
+    return typeof x === "function" ? (x as (...a: unknown[]) => unknown).bind(o) : x;
   }
-  throw new PyError("UndefinedError", `${pyRepr(typeof v === "object" ? String(v) : v)} has no member named "${name}"`);
+  const m = pyMethod(o, name, LOOKUP);
+  if (m) return m;
+  const v = primitive(o);
+  throw new PyException("UndefinedError", `${pyRepr(typeof v === "object" ? String(v) : v)} has no member named "${name}"`);
 }
 
 function getItem(o: unknown, k: unknown): unknown {
-  const v = norm(o);
-  const key = norm(k);
+  const v = primitive(o);
+  const key = primitive(k);
   if (Array.isArray(v) || typeof v === "string") {
-    if (typeof key !== "number") throw new PyError("TypeError", `indices must be integers, not ${typeName(key)}`);
+    if (typeof key !== "number") throw new PyException("TypeError", `indices must be integers, not ${typeName(key)}`);
     const i = key < 0 ? v.length + key : key;
-    if (i < 0 || i >= v.length) throw new PyError("IndexError", "index out of range");
+    if (i < 0 || i >= v.length) throw new PyException("IndexError", "index out of range");
     return v[i];
   }
   const gi = hostMethod(o, "__getitem__");
   if (gi) return gi(key);
-  if (v && typeof v === "object") {
-    if (Object.prototype.hasOwnProperty.call(v, String(key))) return (v as Record<string, unknown>)[String(key)];
-    throw new PyError("KeyError", pyRepr(key));
+  if (isMapping(v)) {
+    if (mappingHas(v, k)) return mappingGet(v, k);
+    throw new PyException("KeyError", pyRepr(key));
   }
-  throw new PyError("TypeError", `'${typeName(v)}' object is not subscriptable`);
+  throw new PyException("TypeError", `'${typeName(v)}' object is not subscriptable`);
 }
 
 /** Positional arguments and the keyword arguments a call passed (evaluate() appends them as one marked object). */
@@ -734,16 +412,9 @@ export function splitKw(args: unknown[]): [unknown[], Record<string, unknown>] {
   return [args, {}];
 }
 
-function callPy(f: unknown, ...args: unknown[]): unknown {
-  if (typeof f !== "function") throw new PyError("TypeError", `'${typeName(f)}' object is not callable`);
-  return (f as (...a: unknown[]) => unknown)(...args);
-}
-
-/** sorted()/list.sort(): stable, optional key function, reverse keeps equal items in order (as Python). */
-export function sortItems(items: unknown[], key: unknown, reverse: unknown): unknown[] {
-  const keyed = items.map((v) => ({ v, k: key === undefined || key === null ? v : callPy(key, v) }));
-  keyed.sort((a, b) => (truthy(reverse) ? compare(b.k, a.k) : compare(a.k, b.k)));
-  return keyed.map((x) => x.v);
+/** sorted(): stable, optional key function, reverse keeps equal items in order (as Python). */
+function sortItems(items: unknown[], key: unknown, reverse: unknown): unknown[] {
+  return pySorted(items, isNone(key) ? undefined : (x) => callValue(key, [x]), truthy(reverse));
 }
 
 function extreme(all: unknown[], sign: number): unknown {
@@ -751,78 +422,44 @@ function extreme(all: unknown[], sign: number): unknown {
   const items = xs.length === 1 ? iterate(xs[0]) : xs;
   if (!items.length) {
     if ("default" in kw) return kw.default;
-    throw new PyError("ValueError", `${sign < 0 ? "min" : "max"}() arg is an empty sequence`);
+    throw new PyException("ValueError", `${sign < 0 ? "min" : "max"}() arg is an empty sequence`);
   }
-  const k = (v: unknown) => (kw.key === undefined || kw.key === null ? v : callPy(kw.key, v));
+  const k = (v: unknown) => (isNone(kw.key) ? v : callValue(kw.key, [v]));
   return items.reduce((a, b) => (compare(k(b), k(a)) * sign > 0 ? b : a));
-}
-
-/** round(x, n) on the exact binary value of x, ties to even (toFixed is exact but rounds ties up). */
-function roundDigits(x: number, n: number): number {
-  if (n < 0 || n > 40 || !Number.isFinite(x)) return Number(x.toFixed(Math.max(0, Math.min(n, 100))));
-  const exact = Math.abs(x).toFixed(Math.min(100, n + 60));
-  const cut = exact.indexOf(".") + 1 + n;
-  const tail = exact.slice(n === 0 ? exact.indexOf(".") + 1 : cut);
-  if (/^50*$/.test(tail)) {
-    const kept = exact.slice(0, n === 0 ? exact.indexOf(".") : cut).replace(/\.$/, "");
-    const last = Number(kept[kept.length - 1]);
-    const down = Number(kept);
-    const r = last % 2 === 0 ? down : Number((down + 10 ** -n).toFixed(n));
-    return x < 0 ? -r : r;
-  }
-  return Number(x.toFixed(n));
-}
-
-function roundHalfEven(v: number): number {
-  const r = Math.round(v);
-  return Math.abs(v % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
 }
 
 /** A Python function (def or lambda) over the defining scope: locals in a copy, globals read through. */
 export function makeFunction(name: string, params: Param[], scope: Scope, body: (inner: Scope) => unknown): (...a: unknown[]) => unknown {
   const fn = (...all: unknown[]) => {
     const [args, kw] = splitKw(all);
-    if (args.length > params.length) throw new PyError("TypeError", `${name}() takes ${params.length} positional arguments but ${args.length} were given`);
+    if (args.length > params.length) throw new PyException("TypeError", `${name}() takes ${params.length} positional arguments but ${args.length} were given`);
     const inner: Scope = new Map(scope);
     params.forEach((p, i) => {
       if (i < args.length) inner.set(p.name, args[i]);
       else if (Object.prototype.hasOwnProperty.call(kw, p.name)) inner.set(p.name, kw[p.name]);
       else if (p.dflt) inner.set(p.name, evaluate(p.dflt, scope));
-      else throw new PyError("TypeError", `${name}() missing required argument: '${p.name}'`);
+      else throw new PyException("TypeError", `${name}() missing required argument: '${p.name}'`);
     });
-    for (const k of Object.keys(kw)) if (!params.some((p) => p.name === k)) throw new PyError("TypeError", `${name}() got an unexpected keyword argument '${k}'`);
+    for (const k of Object.keys(kw)) if (!params.some((p) => p.name === k)) throw new PyException("TypeError", `${name}() got an unexpected keyword argument '${k}'`);
     return body(inner);
   };
   return fn;
 }
 
+/** The exception value `ValueError(m)` evaluates to (`raise` throws it). */
+export function exception(type: string, message: unknown): PyException {
+  return new PyException(type, strValue(message) ?? pyStr(message));
+}
+
 const BUILTINS: Record<string, (...a: unknown[]) => unknown> = {
-  len: (x) => {
-    const v = norm(x);
-    if (typeof v === "string" || Array.isArray(v)) return v.length;
-    const n = hostLen(x);
-    if (n !== undefined) return n;
-    if (v instanceof Set || v instanceof Map) return v.size;
-    if (v && typeof v === "object") return Object.keys(v).length;
-    throw new PyError("TypeError", `object of type '${typeName(v)}' has no len()`);
-  },
+  len: (x) => len(x),
   str: (x = "") => pyStr(x),
   repr: (x) => pyRepr(x),
-  int: (x = 0) => {
-    const v = norm(x);
-    const n = typeof v === "string" ? (/^\s*[-+]?\d+\s*$/.test(v) ? Number.parseInt(v, 10) : NaN) : Math.trunc(Number(v));
-    if (Number.isNaN(n)) throw new PyError("ValueError", `invalid literal for int(): ${pyRepr(v)}`);
-    return n;
-  },
-  float: (x = 0) => {
-    const v = norm(x);
-    const n = typeof v === "string" ? (/^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$/.test(v) ? Number(v) : NaN) : Number(v);
-    if (Number.isNaN(n)) throw new PyError("ValueError", `could not convert string to float: ${pyRepr(x)}`);
-    return new PyFloat(n);
-  },
+  int: (x = 0) => toInt(x),
+  float: (x = 0) => new PyFloat(toFloat(x)),
   bool: (x) => truthy(x),
   list: (x = []) => [...iterate(x)],
-  tuple: (x = []) => PyTuple.from_(iterate(x)),
+  tuple: (x = []) => toTuple(iterate(x)),
   set: (x = []) => setOf(iterate(x)),
   sorted: (...all) => {
     const [[x], kw] = splitKw(all);
@@ -832,40 +469,40 @@ const BUILTINS: Record<string, (...a: unknown[]) => unknown> = {
   range: (a, b, s) => {
     const [start, stop, step] = b === undefined ? [0, Number(a), 1] : [Number(a), Number(b), s === undefined ? 1 : Number(s)];
     const out: number[] = [];
-    if (step === 0) throw new PyError("ValueError", "range() arg 3 must not be zero");
+    if (step === 0) throw new PyException("ValueError", "range() arg 3 must not be zero");
     for (let i = start; step > 0 ? i < stop : i > stop; i += step) {
       out.push(i);
-      if (out.length > 1_000_000) throw new PyError("MemoryError", "range too large");
+      if (out.length > 1_000_000) throw new PyException("MemoryError", "range too large");
     }
     return out;
   },
-  enumerate: (x, start = 0) => iterate(x).map((v, i) => PyTuple.from_([i + Number(start), v])),
+  enumerate: (x, start = 0) => iterate(x).map((v, i) => toTuple([i + Number(start), v])),
   zip: (...xs) => {
     const ls = xs.map(iterate);
     const n = Math.min(...ls.map((l) => l.length));
-    return Array.from({ length: n }, (_, i) => PyTuple.from_(ls.map((l) => l[i])));
+    return Array.from({ length: n }, (_, i) => toTuple(ls.map((l) => l[i])));
   },
   min: (...all) => extreme(all, -1),
   max: (...all) => extreme(all, 1),
   sum: (x, start = 0) => iterate(x).reduce((a: unknown, b) => binary("+", a, b), start),
   any: (x) => iterate(x).some(truthy),
   all: (x) => iterate(x).every(truthy),
-  abs: (x) => (x instanceof PyFloat ? new PyFloat(Math.abs(x.v)) : Math.abs(Number(norm(x)))),
+  abs: (x) => (x instanceof PyFloat ? new PyFloat(Math.abs(x.v)) : Math.abs(Number(primitive(x)))),
   round: (x, n) => {
-    const v = Number(norm(x));
-    if (n === undefined || n === null) return roundHalfEven(v);
-    const r = roundDigits(v, Number(n));
-    return x instanceof PyFloat || !Number.isInteger(v) ? new PyFloat(r) : r;
+    const v = Number(primitive(x));
+    if (isNone(n)) return roundFloat(v, 0) || 0;
+    const r = roundFloat(v, Number(n));
+    return isFloat(x) ? new PyFloat(r) : r;
   },
   dict: (x) => (x === undefined ? {} : Object.fromEntries(iterate(x) as Array<[string, unknown]>)),
   hasattr: (o, n) => { try { getAttr(o, String(n)); return true; } catch { return false; } },
   getattr: (o, n, d) => { try { return getAttr(o, String(n)); } catch (e) { if (d !== undefined) return d; throw e; } },
-  Exception: (m = "") => new PyException("Exception", m),
-  ValueError: (m = "") => new PyException("ValueError", m),
-  TypeError: (m = "") => new PyException("TypeError", m),
-  KeyError: (m = "") => new PyException("KeyError", m),
-  RuntimeError: (m = "") => new PyException("RuntimeError", m),
-  isinstance: () => { throw new PyError("NameError", "isinstance is not supported"); },
+  Exception: (m = "") => exception("Exception", m),
+  ValueError: (m = "") => exception("ValueError", m),
+  TypeError: (m = "") => exception("TypeError", m),
+  KeyError: (m = "") => exception("KeyError", m),
+  RuntimeError: (m = "") => exception("RuntimeError", m),
+  isinstance: () => { throw new PyException("NameError", "isinstance is not supported"); },
 };
 
 /** A builtin function by name (True/False/None included), or undefined. */
@@ -881,20 +518,20 @@ export function evaluate(n: Node, scope: Scope): unknown {
     case "name": {
       if (scope.has(n.n)) return scope.get(n.n);
       if (Object.prototype.hasOwnProperty.call(BUILTINS, n.n)) return BUILTINS[n.n];
-      throw new PyError("UndefinedError", `"${n.n}" not defined`);
+      throw new PyException("UndefinedError", `"${n.n}" not defined`);
     }
     case "attr": return getAttr(evaluate(n.o, scope), n.n);
     case "item": return getItem(evaluate(n.o, scope), evaluate(n.i, scope));
     case "slice": {
-      const v = norm(evaluate(n.o, scope));
-      if (!Array.isArray(v) && typeof v !== "string") throw new PyError("TypeError", `'${typeName(v)}' object is not subscriptable`);
+      const v = primitive(evaluate(n.o, scope));
+      if (!Array.isArray(v) && typeof v !== "string") throw new PyException("TypeError", `'${typeName(v)}' object is not subscriptable`);
       const len = v.length;
       const idx = (x: Node | undefined, d: number) => {
         if (!x) return d;
-        const i = Number(norm(evaluate(x, scope)));
+        const i = Number(primitive(evaluate(x, scope)));
         return i < 0 ? Math.max(0, len + i) : Math.min(i, len);
       };
-      const step = n.s ? Number(norm(evaluate(n.s, scope))) : 1;
+      const step = n.s ? Number(primitive(evaluate(n.s, scope))) : 1;
       if (step === 1) return v.slice(idx(n.a, 0), idx(n.b, len));
       const items = [...v];
       const out: unknown[] = [];
@@ -904,14 +541,13 @@ export function evaluate(n: Node, scope: Scope): unknown {
     }
     case "call": {
       const f = evaluate(n.f, scope);
-      if (typeof f !== "function") throw new PyError("TypeError", `'${typeName(f)}' object is not callable`);
       const args = n.args.map((a) => evaluate(a, scope));
-      if (n.kw.length) args.push({ __kw: true, ...Object.fromEntries(n.kw.map(([k, v]) => [k, evaluate(v, scope)])) });
-      return (f as (...a: unknown[]) => unknown)(...args);
+      const kwargs: Kwargs = new Map(n.kw.map(([k, v]) => [k, evaluate(v, scope)]));
+      return callValue(f, args, kwargs);
     }
     case "list": {
       const items = n.items.map((x) => evaluate(x, scope));
-      return n.kind === "tuple" ? PyTuple.from_(items) : n.kind === "set" ? setOf(items) : items;
+      return n.kind === "tuple" ? toTuple(items) : n.kind === "set" ? setOf(items) : items;
     }
     case "lambda": return makeFunction("<lambda>", n.params, scope, (inner) => evaluate(n.body, inner));
     case "dict": return Object.fromEntries(n.items.map(([k, v]) => [pyStr(evaluate(k, scope)), evaluate(v, scope)]));
@@ -937,11 +573,7 @@ export function evaluate(n: Node, scope: Scope): unknown {
     }
     case "un": {
       const a = evaluate(n.a, scope);
-      if (n.op === "not") return !truthy(a);
-      const x = norm(a);
-      if (typeof x !== "number") throw new PyError("TypeError", `bad operand type for unary ${n.op}: '${typeName(x)}'`);
-      const r = n.op === "-" ? -x : x;
-      return a instanceof PyFloat ? new PyFloat(r) : r;
+      return n.op === "not" ? !truthy(a) : unaryOp(n.op as "-" | "+", a);
     }
     case "bin": return binary(n.op, evaluate(n.a, scope), evaluate(n.b, scope));
     case "and": { const a = evaluate(n.a, scope); return truthy(a) ? evaluate(n.b, scope) : a; }
@@ -957,8 +589,8 @@ export function evaluate(n: Node, scope: Scope): unknown {
           case "!=": ok = !pyEq(left, right); break;
           case "in": ok = contains(right, left); break;
           case "not in": ok = !contains(right, left); break;
-          case "is": ok = norm(left) === norm(right) || (left == null && right == null); break;
-          case "is not": ok = !(norm(left) === norm(right) || (left == null && right == null)); break;
+          case "is": ok = primitive(left) === primitive(right) || (left == null && right == null); break;
+          case "is not": ok = !(primitive(left) === primitive(right) || (left == null && right == null)); break;
           case "<": ok = compare(left, right) < 0; break;
           case ">": ok = compare(left, right) > 0; break;
           case "<=": ok = compare(left, right) <= 0; break;
@@ -978,6 +610,6 @@ export function bindTargets(scope: Scope, targets: string[], value: unknown): vo
     return;
   }
   const items = iterate(value);
-  if (items.length !== targets.length) throw new PyError("ValueError", `expected ${targets.length} values to unpack, got ${items.length}`);
+  if (items.length !== targets.length) throw new PyException("ValueError", `expected ${targets.length} values to unpack, got ${items.length}`);
   targets.forEach((t, i) => scope.set(t, items[i]));
 }

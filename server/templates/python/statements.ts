@@ -3,8 +3,8 @@
 // assignment, if/elif/else, for/else with break/continue, def with return, pass, raise, and
 // `from genshi.template import TemplateError`. Anything else (import, while, class, try, with,
 // global, del) is refused at compile time, so a template never half-runs an unknown statement.
-import { evaluate, iterate, makeFunction, norm, Parser, PyError, pyRepr, tokenize, truthy, type Node, type Param, type Scope } from "./expr.js";
-import { PyException } from "./expr-values.js";
+import { evaluate, exception, makeFunction, Parser, tokenize, type Node, type Param, type Scope } from "./expr.js";
+import { iterate, primitive, PyException, pyRepr, truthy } from "./values.js";
 
 type Target = { k: "name"; n: string } | { k: "tuple"; items: Target[] } | { k: "item"; o: Node; i: Node };
 
@@ -24,7 +24,7 @@ export type Stmt = { line: number } & (
 /** A statement error, with the 1-based line inside the suite where it happened. */
 export class SuiteError extends Error {
   constructor(
-    readonly error: PyError,
+    readonly error: PyException,
     readonly line: number,
   ) {
     super(error.message, { cause: error });
@@ -88,7 +88,7 @@ function logicalLines(src: string): Logical[] {
     }
     buf += c;
   }
-  if (quote) throw new SuiteError(new PyError("SyntaxError", "unterminated string literal"), start);
+  if (quote) throw new SuiteError(new PyException("SyntaxError", "unterminated string literal"), start);
   push();
   return out;
 
@@ -108,7 +108,7 @@ function toTarget(n: Node): Target {
   if (n.k === "name") return { k: "name", n: n.n };
   if (n.k === "list" && n.kind !== "set") return { k: "tuple", items: n.items.map(toTarget) };
   if (n.k === "item") return { k: "item", o: n.o, i: n.i };
-  throw new PyError("SyntaxError", "cannot assign to this expression (names, tuples of names and x[key] only)");
+  throw new PyException("SyntaxError", "cannot assign to this expression (names, tuples of names and x[key] only)");
 }
 
 /** Index of the header's ":" at bracket depth 0 (outside strings), or -1. */
@@ -137,12 +137,12 @@ class SuiteParser {
     while (this.i < this.lines.length) {
       const l = this.lines[this.i]!;
       if (l.indent < indent) break;
-      if (l.indent > indent) throw new SuiteError(new PyError("IndentationError", "unexpected indent"), l.line);
+      if (l.indent > indent) throw new SuiteError(new PyException("IndentationError", "unexpected indent"), l.line);
       this.i++;
       try {
         out.push(...this.statement(l));
       } catch (e) {
-        if (e instanceof PyError) throw new SuiteError(e, l.line);
+        if (e instanceof PyException) throw new SuiteError(e, l.line);
         throw e;
       }
     }
@@ -153,13 +153,13 @@ class SuiteParser {
   private body(l: Logical, rest: string): Stmt[] {
     if (rest.trim()) return this.simple({ ...l, text: rest.trim() });
     const next = this.lines[this.i];
-    if (!next || next.indent <= l.indent) throw new PyError("IndentationError", "expected an indented block");
+    if (!next || next.indent <= l.indent) throw new PyException("IndentationError", "expected an indented block");
     return this.block(next.indent);
   }
 
   private header(l: Logical): { head: string; rest: string } {
     const c = headerColon(l.text);
-    if (c < 0) throw new PyError("SyntaxError", `expected ":" in ${pyRepr(l.text)}`);
+    if (c < 0) throw new PyException("SyntaxError", `expected ":" in ${pyRepr(l.text)}`);
     return { head: l.text.slice(0, c), rest: l.text.slice(c + 1) };
   }
 
@@ -187,7 +187,7 @@ class SuiteParser {
         h = this.header(c);
         if (c.text.startsWith("elif")) branches.push([expr(h.head.slice(4)), this.body(c, h.rest)]);
         else {
-          if (h.head.trim() !== "else") throw new PyError("SyntaxError", "invalid syntax");
+          if (h.head.trim() !== "else") throw new PyException("SyntaxError", "invalid syntax");
           orelse = this.body(c, h.rest);
           break;
         }
@@ -201,7 +201,7 @@ class SuiteParser {
       const target: Target = names.length === 1 ? { k: "name", n: names[0]! } : { k: "tuple", items: names.map((n) => ({ k: "name", n })) };
       p.expect("in");
       const it = p.exprList();
-      if (!p.atEnd()) throw new PyError("SyntaxError", `unexpected "${p.peek().v}"`);
+      if (!p.atEnd()) throw new PyException("SyntaxError", `unexpected "${p.peek().v}"`);
       const body = this.body(l, h.rest);
       const e = this.clause(l.indent, "else");
       const orelse = e ? this.body(e, this.header(e).rest) : [];
@@ -211,14 +211,14 @@ class SuiteParser {
       const h = this.header(l);
       const p = new Parser(tokenize(h.head.slice(3), false));
       const name = p.next();
-      if (name.t !== "name") throw new PyError("SyntaxError", "expected a function name");
+      if (name.t !== "name") throw new PyException("SyntaxError", "expected a function name");
       p.expect("(");
       const params = p.params(")");
       p.expect(")");
-      if (!p.atEnd()) throw new PyError("SyntaxError", `unexpected "${p.peek().v}"`);
+      if (!p.atEnd()) throw new PyException("SyntaxError", `unexpected "${p.peek().v}"`);
       return [{ k: "def", name: name.v, params, body: this.body(l, h.rest), line }];
     }
-    if (word === "elif" || word === "else") throw new PyError("SyntaxError", `"${word}" without a matching if/for`);
+    if (word === "elif" || word === "else") throw new PyException("SyntaxError", `"${word}" without a matching if/for`);
     return this.simple(l);
   }
 
@@ -245,10 +245,10 @@ class SuiteParser {
         out.push(p.atEnd() || p.isOp(";") ? { k: "raise", line } : { k: "raise", e: p.expr(), line });
       } else if (kw === "from") {
         const m = /^from\s+genshi\.template\s+import\s+TemplateError\s*$/.exec(l.text);
-        if (!m) throw new PyError("ImportError", "imports are not supported in templates (only `from genshi.template import TemplateError`)");
+        if (!m) throw new PyException("ImportError", "imports are not supported in templates (only `from genshi.template import TemplateError`)");
         return [{ k: "import", name: "TemplateError", line }];
       } else if (REFUSED.has(kw) && !(p.peek(1).t === "op" && (p.peek(1).v === "=" || AUG.has(p.peek(1).v)))) {
-        throw new PyError("SyntaxError", `"${kw}" statements are not supported in templates`);
+        throw new PyException("SyntaxError", `"${kw}" statements are not supported in templates`);
       } else {
         const first = p.exprList();
         if (p.peek().t === "op" && AUG.has(p.peek().v)) {
@@ -265,7 +265,7 @@ class SuiteParser {
           out.push({ k: "assign", targets, e, line });
         } else out.push({ k: "expr", e: first, line });
       }
-      if (!p.atEnd() && !p.isOp(";")) throw new PyError("SyntaxError", `unexpected "${p.peek().v}"`);
+      if (!p.atEnd() && !p.isOp(";")) throw new PyException("SyntaxError", `unexpected "${p.peek().v}"`);
     }
     return out;
   }
@@ -274,7 +274,7 @@ class SuiteParser {
 function expr(src: string): Node {
   const p = new Parser(tokenize(src, false));
   const e = p.exprList();
-  if (!p.atEnd()) throw new PyError("SyntaxError", `unexpected "${p.peek().v}"`);
+  if (!p.atEnd()) throw new PyException("SyntaxError", `unexpected "${p.peek().v}"`);
   return e;
 }
 
@@ -283,7 +283,7 @@ export function parseSuite(src: string): Stmt[] {
   const lines = logicalLines(src);
   const p = new SuiteParser(lines);
   const out = p.block(lines[0]?.indent ?? 0);
-  if (p.i < lines.length) throw new SuiteError(new PyError("IndentationError", "unindent does not match any outer indentation level"), lines[p.i]!.line);
+  if (p.i < lines.length) throw new SuiteError(new PyException("IndentationError", "unindent does not match any outer indentation level"), lines[p.i]!.line);
   return out;
 }
 
@@ -294,31 +294,31 @@ class Return {
 }
 
 /** TemplateError as `from genshi.template import TemplateError` binds it. */
-const TEMPLATE_ERROR = (message: unknown = "") => new PyException("TemplateError", message);
+const TEMPLATE_ERROR = (message: unknown = "") => exception("TemplateError", message);
 
 function assign(scope: Scope, t: Target, value: unknown): void {
   if (t.k === "name") scope.set(t.n, value);
   else if (t.k === "tuple") {
     const items = iterate(value);
-    if (items.length !== t.items.length) throw new PyError("ValueError", `expected ${t.items.length} values to unpack, got ${items.length}`);
+    if (items.length !== t.items.length) throw new PyException("ValueError", `expected ${t.items.length} values to unpack, got ${items.length}`);
     t.items.forEach((sub, i) => assign(scope, sub, items[i]));
   } else {
     const o = evaluate(t.o, scope);
-    const key = norm(evaluate(t.i, scope));
+    const key = primitive(evaluate(t.i, scope));
     if (Array.isArray(o)) {
-      if (typeof key !== "number") throw new PyError("TypeError", "list indices must be integers");
+      if (typeof key !== "number") throw new PyException("TypeError", "list indices must be integers");
       const i = key < 0 ? o.length + key : key;
-      if (i < 0 || i >= o.length) throw new PyError("IndexError", "list assignment index out of range");
+      if (i < 0 || i >= o.length) throw new PyException("IndexError", "list assignment index out of range");
       o[i] = value;
     } else if (o && typeof o === "object" && Object.getPrototypeOf(o) === Object.prototype) (o as Record<string, unknown>)[String(key)] = value;
-    else throw new PyError("TypeError", "object does not support item assignment");
+    else throw new PyException("TypeError", "object does not support item assignment");
   }
 }
 
 function read(scope: Scope, t: Target): unknown {
   if (t.k === "name") return evaluate({ k: "name", n: t.n }, scope);
   if (t.k === "item") return evaluate({ k: "item", o: t.o, i: t.i }, scope);
-  throw new PyError("SyntaxError", "illegal expression for augmented assignment");
+  throw new PyException("SyntaxError", "illegal expression for augmented assignment");
 }
 
 function run(stmts: Stmt[], scope: Scope): void {
@@ -326,7 +326,7 @@ function run(stmts: Stmt[], scope: Scope): void {
     try {
       step(s, scope);
     } catch (e) {
-      if (e instanceof PyError) throw new SuiteError(e, s.line);
+      if (e instanceof PyException) throw new SuiteError(e, s.line);
       throw e;
     }
   }
@@ -385,9 +385,9 @@ function step(s: Stmt, scope: Scope): void {
     case "import": scope.set(s.name, TEMPLATE_ERROR); return;
     case "raise": {
       const v = s.e ? evaluate(s.e, scope) : new PyException("RuntimeError", "No active exception to reraise");
-      if (v instanceof PyException) throw new PyError(v.type, v.message);
-      if (v === TEMPLATE_ERROR) throw new PyError("TemplateError", "");
-      throw new PyError("TypeError", "exceptions must derive from BaseException");
+      if (v instanceof PyException) throw v;
+      if (v === TEMPLATE_ERROR) throw new PyException("TemplateError", "");
+      throw new PyException("TypeError", "exceptions must derive from BaseException");
     }
   }
 }
@@ -397,8 +397,8 @@ export function execute(stmts: Stmt[], scope: Scope): void {
   try {
     run(stmts, scope);
   } catch (e) {
-    if (e instanceof Break || e instanceof Continue) throw new PyError("SyntaxError", "'break' or 'continue' outside loop");
-    if (e instanceof Return) throw new PyError("SyntaxError", "'return' outside function");
+    if (e instanceof Break || e instanceof Continue) throw new PyException("SyntaxError", "'break' or 'continue' outside loop");
+    if (e instanceof Return) throw new PyException("SyntaxError", "'return' outside function");
     throw e;
   }
 }

@@ -6,9 +6,12 @@
 //   object or a Mapping (an object with keys/items/get methods), set = Set.
 // Objects may say how they print with the PY_STR / PY_REPR symbols, and host objects follow the
 // conventions of host-objects.ts (shared with the Genshi engine).
-import { hostMethod, PY_REPR, PY_STR, PY_TYPE } from "./host-objects.js";
-import { pyFloatRepr as floatRepr, PyFloat, PyTuple } from "./expr-values.js";
+import { hostIter, hostLen, hostMethod, PY_REPR, PY_STR, PY_TYPE } from "./host-objects.js";
 
+/**
+ * A Python exception: thrown by the runtime (TypeError, KeyError, ...), and the value a template's
+ * `ValueError("msg")` or `TemplateError("msg")` evaluates to, which `raise` throws as it is.
+ */
 export class PyException extends Error {
   constructor(
     readonly pyType: string,
@@ -19,7 +22,46 @@ export class PyException extends Error {
 }
 
 export { PY_REPR, PY_STR, PY_TYPE } from "./host-objects.js";
-export { pyFloatRepr as floatRepr, PyFloat, PyTuple } from "./expr-values.js";
+
+/** A Python float: a boxed number, so 4/2 prints "2.0" and 1e-07 prints as Python does. */
+export class PyFloat {
+  constructor(readonly v: number) {}
+  [PY_TYPE](): string {
+    return "float";
+  }
+  valueOf(): number {
+    return this.v;
+  }
+  toString(): string {
+    return floatRepr(this.v);
+  }
+}
+
+/** repr(float): the shortest round-trip digits (as JS), Python's exponent rules (1e+16, 1e-05) and a ".0" on integers. */
+export function floatRepr(x: number): string {
+  if (Number.isNaN(x)) return "nan";
+  if (!Number.isFinite(x)) return x > 0 ? "inf" : "-inf";
+  if (x === 0) return Object.is(x, -0) ? "-0.0" : "0.0";
+  const [mant, expStr] = x.toExponential().split("e");
+  const exp = Number(expStr);
+  if (exp < -4 || exp >= 16) {
+    return `${mant}e${exp < 0 ? "-" : "+"}${String(Math.abs(exp)).padStart(2, "0")}`;
+  }
+  const digits = mant!.replace("-", "").replace(".", "");
+  const sign = x < 0 ? "-" : "";
+  let s: string;
+  if (exp >= 0) {
+    s = digits.length > exp + 1 ? `${digits.slice(0, exp + 1)}.${digits.slice(exp + 1)}` : `${digits.padEnd(exp + 1, "0")}.0`;
+  } else s = `0.${"0".repeat(-exp - 1)}${digits}`;
+  return sign + s;
+}
+
+/** A Python tuple (an Array, so every list operation reads it). */
+export class PyTuple<T = unknown> extends Array<T> {
+  static override get [Symbol.species](): ArrayConstructor {
+    return Array;
+  }
+}
 
 export function tuple<T>(...items: T[]): PyTuple<T> {
   const t = new PyTuple<T>();
@@ -66,6 +108,11 @@ export function strValue(v: unknown): string | undefined {
 }
 export function isStr(v: unknown): boolean {
   return strValue(v) !== undefined;
+}
+/** The primitive a value stands for (a float's number, a str-like host object's text), else the value. */
+export function primitive(v: unknown): unknown {
+  if (v instanceof PyFloat) return v.v;
+  return strValue(v) ?? v;
 }
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
@@ -153,6 +200,9 @@ export function iterate(v: unknown): unknown[] {
   const s = strValue(v);
   if (s !== undefined) return [...s];
   if (v instanceof Set) return [...v];
+  // A host object's own iteration first (an XML element iterates its children, not its attributes).
+  const own = hostIter(v);
+  if (own) return own;
   if (isMapping(v)) return mappingEntries(v).map(([k]) => k);
   if (typeof v === "object" && v !== null && typeof (v as Iterable<unknown>)[Symbol.iterator] === "function") return [...(v as Iterable<unknown>)];
   throw new PyException("TypeError", `'${typeName(v)}' object is not iterable`);
@@ -171,6 +221,8 @@ export function len(v: unknown): number {
   if (s !== undefined) return [...s].length;
   if (Array.isArray(v)) return v.length;
   if (v instanceof Set || v instanceof Map) return v.size;
+  const own = hostLen(v);
+  if (own !== undefined) return own;
   if (isMapping(v)) return mappingEntries(v).length;
   if (typeof v === "object" && v !== null && typeof (v as { length?: unknown }).length === "number") return (v as { length: number }).length;
   throw new PyException("TypeError", `object of type '${typeName(v)}' has no len()`);
@@ -184,8 +236,7 @@ export function truthy(v: unknown): boolean {
     if (typeof t === "function") return t.call(v);
     const s = strValue(v);
     if (s !== undefined) return s !== "";
-    if (Array.isArray(v) || v instanceof Set || v instanceof Map || isMapping(v)) return len(v) > 0;
-    if (typeof (v as { length?: unknown }).length === "number") return (v as { length: number }).length > 0;
+    if (Array.isArray(v) || v instanceof Set || v instanceof Map || isMapping(v) || hostLen(v) !== undefined) return len(v) > 0;
   }
   return true;
 }

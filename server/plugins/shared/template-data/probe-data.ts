@@ -1,10 +1,10 @@
 // Probe output as upstream's ProbeData: a str (printing, comparing and str methods as the text)
 // with .data, .json (None unless JSON) and .xdata (None unless XML); and metadata.Probes, a dict.
 import type { ProbeValueView } from "../../../core/metadata.js";
-import { PyError } from "../../../templates/python/expr.js";
-import { pySplit } from "../../../templates/python/expr-values.js";
 import { PY_STR, PY_TYPE } from "../../../templates/python/host-objects.js";
 import { isXmlElement, xmlView } from "./xdata.js";
+import { PyException } from "../../../templates/python/values.js";
+import { pySplit } from "../../../templates/python/methods.js";
 
 function escapeClass(chars: string): string {
   return chars.replace(/[\]\\^-]/g, "\\$&");
@@ -97,7 +97,7 @@ export class ProbeMap {
     return Object.entries(this);
   }
   __getitem__(this: ProbeMap, key: unknown): unknown {
-    if (!Object.prototype.hasOwnProperty.call(this, String(key))) throw new PyError("KeyError", `'${String(key)}'`);
+    if (!Object.prototype.hasOwnProperty.call(this, String(key))) throw new PyException("KeyError", `'${String(key)}'`);
     return this[String(key)];
   }
   __len__(this: ProbeMap): number {

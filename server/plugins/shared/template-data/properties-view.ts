@@ -3,11 +3,11 @@
 // for an XML file with automatch="true", the element XMLMatch returns for this client.
 import type { XmlElement } from "../../../../protocol/xml.js";
 import type { ClientMetadata } from "../../../core/metadata.js";
-import { PyError } from "../../../templates/python/expr.js";
 import { PY_TYPE } from "../../../templates/python/host-objects.js";
 import { xmlMatch } from "../xml-match.js";
 import { clientMetadataOf } from "./template-data.js";
 import { xmlView, type XmlView } from "./xdata.js";
+import { PyException } from "../../../templates/python/values.js";
 
 /** What the Properties plugin hands over for one file. */
 export type PropertyData =
@@ -17,7 +17,7 @@ export type PropertyData =
 
 function metaOf(arg: unknown): ClientMetadata {
   const m = clientMetadataOf(arg);
-  if (!m) throw new PyError("TypeError", "XMLMatch() takes the client's metadata");
+  if (!m) throw new PyException("TypeError", "XMLMatch() takes the client's metadata");
   return m;
 }
 

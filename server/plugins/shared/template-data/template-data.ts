@@ -6,10 +6,10 @@ import type { PluginContext } from "../../../core/context.js";
 import { buildClientMetadata } from "../../../core/build-metadata.js";
 import { fingerprint, recordBuildInput } from "../../../core/build-inputs.js";
 import type { ClientMetadata } from "../../../core/metadata.js";
-import { PyError, pyRepr } from "../../../templates/python/expr.js";
 import { PY_REPR, PY_TYPE } from "../../../templates/python/host-objects.js";
 import { ProbeMap } from "./probe-data.js";
 import { propertiesView } from "./properties-view.js";
+import { PyException, pyRepr } from "../../../templates/python/values.js";
 
 /** What metadata.query reads: every client's metadata, built once per client run. */
 interface QuerySnapshot {
@@ -76,14 +76,14 @@ export class MetadataQuery {
   }
   #snap(): QuerySnapshot {
     const s = snapshots.get(this.#meta);
-    if (!s) throw new PyError("RuntimeError", "metadata.query is available in Cfg templates and bundles, not in Rules/Defaults templates");
+    if (!s) throw new PyException("RuntimeError", "metadata.query is available in Cfg templates and bundles, not in Rules/Defaults templates");
     return s;
   }
   by_name(name: unknown): TemplateMetadata {
     const s = this.#snap();
     const n = String(name).toLowerCase();
     const m = s.metas.get(n) ?? [...s.metas.values()].find((x) => x.aliases.has(n));
-    if (!m) throw new PyError("MetadataConsistencyError", `Client ${n} does not exist`);
+    if (!m) throw new PyException("MetadataConsistencyError", `Client ${n} does not exist`);
     return templateMetadata(m);
   }
   names_by_groups(groups: unknown): string[] {

@@ -6,9 +6,8 @@
 import { DOMImplementation, type Attr, type Element as DomElement, type Node as DomNode } from "@xmldom/xmldom";
 import xpath from "xpath";
 import type { XmlElement } from "../../../../protocol/xml.js";
-import { PyError } from "../../../templates/python/expr.js";
-import { PyFloat, PyTuple } from "../../../templates/python/expr-values.js";
 import { PY_REPR, PY_STR, PY_TYPE } from "../../../templates/python/host-objects.js";
+import { PyException, PyFloat, PyTuple, toTuple } from "../../../templates/python/values.js";
 
 
 /** The `xpath` package types its arguments with the browser DOM; xmldom's nodes are what it reads. */
@@ -90,8 +89,8 @@ const ELEMENT_PATH = new RegExp(String.raw`^(?:\.//|//)?${STEP}(?:${PRED})*(?:/{
  */
 function elementPath(path: string): string {
   const p = path.trim();
-  if (p.startsWith("/")) throw new PyError("SyntaxError", "cannot use absolute path on element");
-  if (!ELEMENT_PATH.test(p)) throw new PyError("SyntaxError", `invalid path for find/findall (ElementPath): ${JSON.stringify(path)}`);
+  if (p.startsWith("/")) throw new PyException("SyntaxError", "cannot use absolute path on element");
+  if (!ELEMENT_PATH.test(p)) throw new PyException("SyntaxError", `invalid path for find/findall (ElementPath): ${JSON.stringify(path)}`);
   // "a/" means "a/*" in ElementPath.
   const q = p.endsWith("/") ? `${p}*` : p;
   return q.startsWith(".") ? q : `./${q}`;
@@ -136,13 +135,13 @@ export class AttribView {
     return this.pairs().map(([, v]) => v);
   }
   items(): PyTuple[] {
-    return this.pairs().map((p) => PyTuple.from_(p));
+    return this.pairs().map((p) => toTuple(p));
   }
   has_key(key: unknown): boolean {
     return this.n.hasAttribute(String(key));
   }
   __getitem__(key: unknown): unknown {
-    if (!this.n.hasAttribute(String(key))) throw new PyError("KeyError", strRepr(String(key)));
+    if (!this.n.hasAttribute(String(key))) throw new PyException("KeyError", strRepr(String(key)));
     return this.n.getAttribute(String(key));
   }
   __contains__(key: unknown): boolean {
@@ -249,12 +248,12 @@ export class XmlView {
   }
   /** XPath 1.0; results as lxml returns them (elements, str, float, bool). */
   xpath(expr: unknown, ...rest: unknown[]): unknown {
-    if (rest.length) throw new PyError("TypeError", "xpath() variables and namespaces are not supported");
+    if (rest.length) throw new PyException("TypeError", "xpath() variables and namespaces are not supported");
     try {
       return xpathResult(select(String(expr), this.#n));
     } catch (e) {
-      if (e instanceof PyError) throw e;
-      throw new PyError("XPathEvalError", `${(e as Error).message} in ${JSON.stringify(String(expr))}`);
+      if (e instanceof PyException) throw e;
+      throw new PyException("XPathEvalError", `${(e as Error).message} in ${JSON.stringify(String(expr))}`);
     }
   }
   get length(): number {
@@ -265,9 +264,9 @@ export class XmlView {
   }
   __getitem__(i: unknown): unknown {
     const kids = this.getchildren();
-    if (typeof i !== "number") throw new PyError("TypeError", "element indices must be integers");
+    if (typeof i !== "number") throw new PyException("TypeError", "element indices must be integers");
     const k = i < 0 ? kids.length + i : i;
-    if (k < 0 || k >= kids.length) throw new PyError("IndexError", "list index out of range");
+    if (k < 0 || k >= kids.length) throw new PyException("IndexError", "list index out of range");
     return kids[k];
   }
   [PY_STR](): string {

@@ -2,8 +2,7 @@
 // booleans), turned into the Python values templates see: dicts, lists, str, int, float, bool, None.
 import { isAlias, isMap, isScalar, isSeq, parseDocument, type Document, type Node as YamlNode } from "yaml";
 import { VacfgError } from "../../../../protocol/errors.js";
-import { pyStr } from "../../../templates/python/expr.js";
-import { PyFloat } from "../../../templates/python/expr-values.js";
+import { PyFloat, pyStr } from "../../../templates/python/values.js";
 
 // PyYAML's YAML 1.1 resolvers (a float needs a dot, an exponent needs a sign); what the yaml
 // package reads as a number but these do not match stays a str, as in PyYAML.

@@ -8,7 +8,7 @@ import { parseXml } from "../../../../protocol/xml.js";
 import { xmlView } from "../../../../server/plugins/shared/template-data/xdata.js";
 import { parseYamlProperty } from "../../../../server/plugins/shared/template-data/yaml-data.js";
 import { compileGenshi } from "../../../../server/templates/genshi/text.js";
-import { pyRepr } from "../../../../server/templates/python/expr.js";
+import { pyRepr } from "../../../../server/templates/python/values.js";
 import { projectRoot } from "../../../support/paths.js";
 
 const CLUSTER = readFileSync(join(projectRoot, "test/compat/genshi-site/Properties/cluster.xml"), "utf8");
