@@ -12,7 +12,7 @@ export class RenderError extends VacfgError {
   }
 }
 
-/** A message for an error thrown while evaluating template code (PyErrors carry "Type: message"). */
+/** A message for an error thrown while evaluating template code (a PyException carries "Type: message"). */
 export function describe(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
