@@ -68,11 +68,11 @@ export interface RealClientRun {
   output: string;
 }
 
-/** Runs the real upstream `bcfg2` client (dry run) against a server. */
-export async function runRealClient(url: string, client: string, password: string, args: string[] = []): Promise<RealClientRun> {
+/** Runs the real upstream `bcfg2` client (dry run) against a server; `env` reaches the probes it runs. */
+export async function runRealClient(url: string, client: string, password: string, args: string[] = [], env: Record<string, string> = {}): Promise<RealClientRun> {
   try {
     const r = await run(join(bcfg2RefInstall, "run-real-client.sh"), [url, client, password, ...args], {
-      env: { ...process.env, BCFG2_REF: bcfg2RefInstall, BCFG2_CA: "" },
+      env: { ...process.env, ...env, BCFG2_REF: bcfg2RefInstall, BCFG2_CA: "" },
       maxBuffer: 64 * 1024 * 1024,
     });
     return { status: 0, output: r.stdout + r.stderr };
