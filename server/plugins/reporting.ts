@@ -58,7 +58,11 @@ export class StatisticsStorePlugin implements AnyPlugin, StatisticsRole {
   constructor(private readonly ctx: PluginContext) {}
 
   async processStatistics(meta: ClientMetadata, stats: Statistics): Promise<void> {
-    const id = await this.ctx.store.recordRun(runRecordOf(meta.hostname, stats));
+    const run = runRecordOf(meta.hostname, stats);
+    // What the reports group runs by (per-group and per-bundle views), as the server saw the client now.
+    run.groups = [...meta.groups].sort();
+    run.bundles = [...meta.bundles].sort();
+    const id = await this.ctx.store.recordRun(run);
     this.ctx.logger.debug({ client: meta.hostname, run: id }, "stored run");
   }
 }

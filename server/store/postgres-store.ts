@@ -1,8 +1,13 @@
 // The shared store for several server processes: PostgreSQL through a pg Pool, behind the Store interface.
 import pg from "pg";
 import type {
+  BucketedRun,
+  BucketQuery,
   ClientProbeData,
   ClientRegistration,
+  DurationBucket,
+  MemberKind,
+  RunProblem,
   RunQuery,
   RunRecord,
   StatsEntry,
@@ -10,8 +15,22 @@ import type {
   StoredRun,
 } from "./store.js";
 import { POSTGRES_DIALECT, SCHEMA_VERSION_DDL, pendingMigrations } from "./migrations.js";
-import { SQL, latestRunsSql, listRunsSql, toPgParams } from "./store-sql.js";
-import { clientParams, entryParams, fromJson, rowToClient, rowToEntry, rowToRun, runParams, toJson } from "./store-rows.js";
+import { SQL, durationsByBucketSql, latestMembersSql, latestRunsSql, listRunsSql, runProblemsSql, runsByBucketSql, toPgParams } from "./store-sql.js";
+import {
+  clientParams,
+  entryParams,
+  fromJson,
+  memberPairs,
+  rowsToMembers,
+  rowToBucketedRun,
+  rowToClient,
+  rowToDurationBucket,
+  rowToEntry,
+  rowToRun,
+  rowToRunProblem,
+  runParams,
+  toJson,
+} from "./store-rows.js";
 import { storeOp } from "./store-error.js";
 
 type Row = Record<string, unknown>;
@@ -19,14 +38,16 @@ type Row = Record<string, unknown>;
 /** Advisory lock id held while migrating ("vacfg" in ASCII), so concurrent starts apply each version once. */
 const MIGRATE_LOCK_ID = 0x7661636667;
 
-// A run and its entries go in ONE statement (one round trip, atomic on its own): the entry
-// columns travel as parallel arrays and are unnested against the new run's id.
+// A run, its entries and its groups and bundles go in ONE statement (one round trip, atomic on
+// its own): entry and member columns travel as parallel arrays and are unnested against the new run's id.
 const RECORD_RUN_SQL =
   `WITH run AS (${toPgParams(SQL.insertRun)}), ` +
   "entries AS (INSERT INTO run_entries (run_id, ord, kind, tag, name, attrs_json, diff) " +
   "SELECT run.id, e.ord, e.kind, e.tag, e.name, e.attrs_json, e.diff FROM run, " +
-  "unnest($13::int[], $14::text[], $15::text[], $16::text[], $17::text[], $18::bytea[]) " +
-  "AS e(ord, kind, tag, name, attrs_json, diff)) SELECT id FROM run";
+  "unnest($14::int[], $15::text[], $16::text[], $17::text[], $18::text[], $19::bytea[]) " +
+  "AS e(ord, kind, tag, name, attrs_json, diff)), " +
+  "members AS (INSERT INTO run_members (run_id, kind, name) SELECT run.id, m.kind, m.name FROM run, " +
+  "unnest($20::text[], $21::text[]) AS m(kind, name)) SELECT id FROM run";
 
 export class PostgresStore implements Store {
   readonly kind = "postgres" as const;
@@ -132,7 +153,8 @@ export class PostgresStore implements Store {
     return this.op("recordRun", async () => {
       const cols: unknown[][] = [[], [], [], [], [], []];
       run.entries.forEach((e, i) => entryParams(e, i).forEach((v, j) => cols[j].push(v)));
-      const [r] = await this.query(RECORD_RUN_SQL, [...runParams(run), ...cols]);
+      const members = memberPairs(run);
+      const [r] = await this.query(RECORD_RUN_SQL, [...runParams(run), ...cols, members.map((m) => m[0]), members.map((m) => m[1])]);
       return Number(r.id);
     });
   }
@@ -148,6 +170,38 @@ export class PostgresStore implements Store {
     return this.op("latestRuns", async () => {
       const { sql, params } = latestRunsSql(before);
       return (await this.query(sql, params)).map(rowToRun);
+    });
+  }
+
+  getRunMembers(runId: number): Promise<{ groups: string[]; bundles: string[] }> {
+    return this.op("getRunMembers", async () => rowsToMembers(await this.query(SQL.getRunMembers, [runId])));
+  }
+
+  latestMembers(kind: MemberKind, before?: number): Promise<Array<{ runId: number; name: string }>> {
+    return this.op("latestMembers", async () => {
+      const { sql, params } = latestMembersSql(kind, before);
+      return (await this.query(sql, params)).map((r) => ({ runId: Number(r.run_id), name: String(r.name) }));
+    });
+  }
+
+  runsByBucket(q: BucketQuery): Promise<BucketedRun[]> {
+    return this.op("runsByBucket", async () => {
+      const { sql, params } = runsByBucketSql(q);
+      return (await this.query(sql, params)).map(rowToBucketedRun);
+    });
+  }
+
+  durationsByBucket(q: BucketQuery): Promise<DurationBucket[]> {
+    return this.op("durationsByBucket", async () => {
+      const { sql, params } = durationsByBucketSql(q);
+      return (await this.query(sql, params)).map(rowToDurationBucket);
+    });
+  }
+
+  runProblems(q: RunQuery): Promise<RunProblem[]> {
+    return this.op("runProblems", async () => {
+      const { sql, params } = runProblemsSql(q);
+      return (await this.query(sql, params)).map(rowToRunProblem);
     });
   }
 

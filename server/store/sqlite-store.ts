@@ -3,8 +3,13 @@ import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import type {
+  BucketedRun,
+  BucketQuery,
   ClientProbeData,
   ClientRegistration,
+  DurationBucket,
+  MemberKind,
+  RunProblem,
   RunQuery,
   RunRecord,
   StatsEntry,
@@ -12,8 +17,22 @@ import type {
   StoredRun,
 } from "./store.js";
 import { SCHEMA_VERSION_DDL, SQLITE_DIALECT, pendingMigrations } from "./migrations.js";
-import { SQL, latestRunsSql, listRunsSql } from "./store-sql.js";
-import { clientParams, entryParams, fromJson, rowToClient, rowToEntry, rowToRun, runParams, toJson } from "./store-rows.js";
+import { SQL, durationsByBucketSql, latestMembersSql, latestRunsSql, listRunsSql, runProblemsSql, runsByBucketSql, type SqlWithParams } from "./store-sql.js";
+import {
+  clientParams,
+  entryParams,
+  fromJson,
+  memberPairs,
+  rowsToMembers,
+  rowToBucketedRun,
+  rowToClient,
+  rowToDurationBucket,
+  rowToEntry,
+  rowToRun,
+  rowToRunProblem,
+  runParams,
+  toJson,
+} from "./store-rows.js";
 import { storeError, storeOp } from "./store-error.js";
 
 type Row = Record<string, unknown>;
@@ -128,6 +147,7 @@ export class SqliteStore implements Store {
       this.db.transaction(() => {
         const { id } = this.stmt(SQL.insertRun).get(...runParams(run)) as { id: number };
         run.entries.forEach((e, i) => this.stmt(SQL.insertRunEntry).run(id, ...entryParams(e, i)));
+        for (const [kind, name] of memberPairs(run)) this.stmt(SQL.insertRunMember).run(id, kind, name);
         return Number(id);
       })(),
     );
@@ -149,6 +169,30 @@ export class SqliteStore implements Store {
 
   getRunEntries(runId: number): Promise<StatsEntry[]> {
     return this.op("getRunEntries", () => (this.stmt(SQL.getRunEntries).all(runId) as Row[]).map(rowToEntry));
+  }
+
+  getRunMembers(runId: number): Promise<{ groups: string[]; bundles: string[] }> {
+    return this.op("getRunMembers", () => rowsToMembers(this.stmt(SQL.getRunMembers).all(runId) as Row[]));
+  }
+
+  private rows(q: SqlWithParams): Row[] {
+    return this.stmt(q.sql).all(...q.params) as Row[];
+  }
+
+  latestMembers(kind: MemberKind, before?: number): Promise<Array<{ runId: number; name: string }>> {
+    return this.op("latestMembers", () => this.rows(latestMembersSql(kind, before)).map((r) => ({ runId: Number(r.run_id), name: String(r.name) })));
+  }
+
+  runsByBucket(q: BucketQuery): Promise<BucketedRun[]> {
+    return this.op("runsByBucket", () => this.rows(runsByBucketSql(q)).map(rowToBucketedRun));
+  }
+
+  durationsByBucket(q: BucketQuery): Promise<DurationBucket[]> {
+    return this.op("durationsByBucket", () => this.rows(durationsByBucketSql(q)).map(rowToDurationBucket));
+  }
+
+  runProblems(q: RunQuery): Promise<RunProblem[]> {
+    return this.op("runProblems", () => this.rows(runProblemsSql(q)).map(rowToRunProblem));
   }
 
   purgeRuns(before: number): Promise<number> {

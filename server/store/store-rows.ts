@@ -1,6 +1,6 @@
 // Converts between the Store's records and table rows, the same way for both engines
 // (JSON as TEXT, booleans as 0/1, BIGINT columns that pg returns as strings made numbers).
-import type { ClientRegistration, RunRecord, StatsEntry, StatsEntryKind, StoredRun } from "./store.js";
+import type { BucketedRun, ClientRegistration, DurationBucket, MemberKind, RunProblem, RunRecord, StatsEntry, StatsEntryKind, StoredRun } from "./store.js";
 
 type Row = Record<string, unknown>;
 
@@ -39,7 +39,50 @@ export function runParams(run: RunRecord): unknown[] {
     run.dryRun ? 1 : 0,
     toJson(run.flags, "flags"),
     toJson(run.timings, "timings"),
+    timingsSpan(run.timings) ?? null,
   ];
+}
+
+/** Newest minus oldest OpStamp in seconds (the migration's timingsSpan, for new runs); undefined with fewer than two. */
+export function timingsSpan(timings: Record<string, number>): number | undefined {
+  const t = Object.values(timings).filter((v) => Number.isFinite(v));
+  return t.length > 1 ? Math.max(...t) - Math.min(...t) : undefined;
+}
+
+/** The (kind, name) pairs of a run's groups and bundles, each name once. */
+export function memberPairs(run: RunRecord): Array<[MemberKind, string]> {
+  return [
+    ...[...new Set(run.groups ?? [])].map((n): [MemberKind, string] => ["group", n]),
+    ...[...new Set(run.bundles ?? [])].map((n): [MemberKind, string] => ["bundle", n]),
+  ];
+}
+
+export function rowsToMembers(rows: Row[]): { groups: string[]; bundles: string[] } {
+  const out = { groups: [] as string[], bundles: [] as string[] };
+  for (const r of rows) (r.kind === "group" ? out.groups : out.bundles).push(String(r.name));
+  return out;
+}
+
+export function rowToBucketedRun(r: Row): BucketedRun {
+  return {
+    id: Number(r.id),
+    client: String(r.client),
+    bucket: Number(r.bucket),
+    timestamp: Number(r.received_at),
+    state: r.state as BucketedRun["state"],
+    bad: Number(r.bad),
+    modified: Number(r.modified),
+    extra: Number(r.extra),
+    member: Number(r.member) === 1,
+  };
+}
+
+export function rowToDurationBucket(r: Row): DurationBucket {
+  return { bucket: Number(r.bucket), runs: Number(r.runs), meanSeconds: Number(r.mean_s), maxSeconds: Number(r.max_s) };
+}
+
+export function rowToRunProblem(r: Row): RunProblem {
+  return { runId: Number(r.run_id), kind: r.kind as RunProblem["kind"], tag: String(r.tag), name: String(r.name) };
 }
 
 export function rowToRun(r: Row): StoredRun {
@@ -57,6 +100,7 @@ export function rowToRun(r: Row): StoredRun {
     dryRun: Number(r.dry_run) === 1,
     flags: fromJson(r.flags_json),
     timings: fromJson(r.timings_json),
+    ...(r.duration_s === null || r.duration_s === undefined ? {} : { durationSeconds: Number(r.duration_s) }),
   };
 }
 

@@ -1,5 +1,5 @@
 // The SQL both engines run, written once with `?` placeholders (PostgreSQL gets $n via toPgParams).
-import type { RunQuery } from "./store.js";
+import type { BucketQuery, MemberKind, RunQuery } from "./store.js";
 
 export const SQL = {
   upsertClient:
@@ -18,8 +18,10 @@ export const SQL = {
   getProbeValues: "SELECT name, source, value FROM probe_values WHERE client = ? ORDER BY ord",
 
   insertRun:
-    "INSERT INTO runs (client, received_at, state, total, good, bad, modified, extra, revision, dry_run, flags_json, timings_json) " +
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+    "INSERT INTO runs (client, received_at, state, total, good, bad, modified, extra, revision, dry_run, flags_json, timings_json, duration_s) " +
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+  insertRunMember: "INSERT INTO run_members (run_id, kind, name) VALUES (?, ?, ?)",
+  getRunMembers: "SELECT kind, name FROM run_members WHERE run_id = ? ORDER BY kind, name",
   insertRunEntry: "INSERT INTO run_entries (run_id, ord, kind, tag, name, attrs_json, diff) VALUES (?, ?, ?, ?, ?, ?, ?)",
   getRunEntries: "SELECT kind, tag, name, attrs_json, diff FROM run_entries WHERE run_id = ? ORDER BY ord",
   // Entries go with their run (ON DELETE CASCADE); each client's newest run stays.
@@ -37,7 +39,7 @@ export const SQL = {
 } as const;
 
 const RUN_COLUMNS =
-  "id, client, received_at, state, total, good, bad, modified, extra, revision, dry_run, flags_json, timings_json";
+  "id, client, received_at, state, total, good, bad, modified, extra, revision, dry_run, flags_json, timings_json, duration_s";
 
 export interface SqlWithParams {
   sql: string;
@@ -51,6 +53,10 @@ export function listRunsSql(q: RunQuery = {}): SqlWithParams {
   if (q.client !== undefined) {
     where.push("client = ?");
     params.push(q.client);
+  }
+  if (q.after !== undefined) {
+    where.push("received_at > ?");
+    params.push(q.after);
   }
   if (q.before !== undefined) {
     where.push("received_at <= ?");
@@ -74,6 +80,92 @@ export function latestRunsSql(before?: number): SqlWithParams {
     `ROW_NUMBER() OVER (PARTITION BY client ORDER BY received_at DESC, id DESC) AS rn FROM runs${filter}) latest ` +
     "WHERE rn = 1 ORDER BY client";
   return { sql, params: before === undefined ? [] : [before] };
+}
+
+/** The ids of each client's newest run (as of `before`), as a subquery. */
+function latestIdsSql(before?: number): SqlWithParams {
+  const filter = before === undefined ? "" : " WHERE received_at <= ?";
+  return {
+    sql: `SELECT id FROM (SELECT id, ROW_NUMBER() OVER (PARTITION BY client ORDER BY received_at DESC, id DESC) AS rn FROM runs${filter}) ids WHERE rn = 1`,
+    params: before === undefined ? [] : [before],
+  };
+}
+
+/** The groups or bundles of each client's newest run. */
+export function latestMembersSql(kind: MemberKind, before?: number): SqlWithParams {
+  const ids = latestIdsSql(before);
+  return {
+    sql: `SELECT m.run_id, m.name FROM run_members m JOIN (${ids.sql}) l ON l.id = m.run_id WHERE m.kind = ? ORDER BY m.name, m.run_id`,
+    params: [...ids.params, kind],
+  };
+}
+
+// Bucket i of a window holds (from + i*step, from + (i+1)*step]. SQLite binds JS numbers as REAL,
+// so the quotient is cast (received_at > from keeps it positive, where a cast is a floor).
+const BUCKET = "CAST((received_at - ? - 1) / ? AS BIGINT)";
+
+/** 1 when the run (alias r) carries the filter's group or bundle; 1 without a filter. */
+function memberFlag(q: BucketQuery): SqlWithParams {
+  if (!q.member) return { sql: "1", params: [] };
+  return {
+    sql: "CASE WHEN EXISTS (SELECT 1 FROM run_members m WHERE m.run_id = r.id AND m.kind = ? AND m.name = ?) THEN 1 ELSE 0 END",
+    params: [q.member.kind, q.member.name],
+  };
+}
+
+/**
+ * Each client's newest run per bucket of the window, plus its newest run at or before `from`
+ * (bucket -1), so that a chart can carry every client's state forward from the window's start.
+ * Reads the runs of the window (index on received_at) and each client's newest before it.
+ */
+export function runsByBucketSql(q: BucketQuery): SqlWithParams {
+  const cols = "id, client, received_at, state, bad, modified, extra";
+  const client = q.client === undefined ? "" : " AND client = ?";
+  const clientParams = q.client === undefined ? [] : [q.client];
+  const flag = memberFlag(q);
+  const sql =
+    `SELECT r.${cols.replace(/, /g, ", r.")}, r.bucket, ${flag.sql} AS member FROM (` +
+    `SELECT ${cols}, -1 AS bucket, ROW_NUMBER() OVER (PARTITION BY client ORDER BY received_at DESC, id DESC) AS rn ` +
+    `FROM runs WHERE received_at <= ?${client} ` +
+    "UNION ALL " +
+    `SELECT ${cols}, ${BUCKET} AS bucket, ROW_NUMBER() OVER (PARTITION BY client, ${BUCKET} ORDER BY received_at DESC, id DESC) AS rn ` +
+    `FROM runs WHERE received_at > ? AND received_at <= ?${client}` +
+    ") r WHERE r.rn = 1 ORDER BY r.bucket, r.client";
+  return {
+    sql,
+    params: [...flag.params, q.from, ...clientParams, q.from, q.step, q.from, q.step, q.from, q.to, ...clientParams],
+  };
+}
+
+/** Count, mean and maximum duration per bucket of the window. */
+export function durationsByBucketSql(q: BucketQuery): SqlWithParams {
+  const where = ["received_at > ?", "received_at <= ?", "duration_s IS NOT NULL"];
+  const params: unknown[] = [q.from, q.step, q.from, q.to];
+  if (q.client !== undefined) {
+    where.push("client = ?");
+    params.push(q.client);
+  }
+  if (q.member) {
+    where.push(`${memberFlag(q).sql} = 1`);
+    params.push(q.member.kind, q.member.name);
+  }
+  return {
+    sql:
+      `SELECT ${BUCKET} AS bucket, COUNT(*) AS runs, AVG(duration_s) AS mean_s, MAX(duration_s) AS max_s ` +
+      `FROM runs r WHERE ${where.join(" AND ")} GROUP BY 1 ORDER BY 1`,
+    params,
+  };
+}
+
+/** The problem entries of the runs listRunsSql(q) selects, oldest run first. */
+export function runProblemsSql(q: RunQuery): SqlWithParams {
+  const runs = listRunsSql(q);
+  return {
+    sql:
+      "SELECT e.run_id, e.kind, e.tag, e.name FROM run_entries e JOIN runs r ON r.id = e.run_id " +
+      `WHERE e.kind <> 'good' AND e.run_id IN (SELECT id FROM (${runs.sql}) q) ORDER BY r.received_at, r.id, e.ord`,
+    params: runs.params,
+  };
 }
 
 /** Rewrites `?` placeholders as PostgreSQL's $1, $2, ... (our SQL has no `?` inside literals). */

@@ -57,17 +57,76 @@ export interface RunRecord {
   /** OpStamps: phase name -> unix time (seconds, float), as sent. */
   timings: Record<string, number>;
   entries: StatsEntry[];
+  /** The groups and bundles the server gave the client when the run arrived (Bcfg2 Reporting keeps them too). */
+  groups?: string[];
+  bundles?: string[];
 }
 
-export interface StoredRun extends Omit<RunRecord, "entries"> {
+export interface StoredRun extends Omit<RunRecord, "entries" | "groups" | "bundles"> {
   id: number;
+  /** Newest minus oldest OpStamp (seconds); absent with fewer than two stamps. */
+  durationSeconds?: number;
 }
 
 export interface RunQuery {
   client?: string;
+  /** Only runs after this time (ms). */
+  after?: number;
   /** Only runs at or before this time (ms), for "as of" views. */
   before?: number;
   limit?: number;
+}
+
+export type MemberKind = "group" | "bundle";
+
+/** A group or bundle a run must carry to count (the per-group and per-bundle views). */
+export interface MemberFilter {
+  kind: MemberKind;
+  name: string;
+}
+
+/**
+ * A time window cut into buckets: bucket i holds runs received in (from + i*step, from + (i+1)*step],
+ * so that its end is a point of the charts. `to` is from + n*step.
+ */
+export interface BucketQuery {
+  from: number;
+  to: number;
+  step: number;
+  client?: string;
+  member?: MemberFilter;
+}
+
+/**
+ * The newest run of one client in one bucket (bucket -1: its newest run at or before `from`), with
+ * its counts and whether it carries the member filter's group or bundle (true without a filter).
+ */
+export interface BucketedRun {
+  id: number;
+  client: string;
+  bucket: number;
+  timestamp: number;
+  state: "clean" | "dirty";
+  bad: number;
+  modified: number;
+  extra: number;
+  member: boolean;
+}
+
+/** Run durations in one bucket (runs without a duration are left out). */
+export interface DurationBucket {
+  bucket: number;
+  runs: number;
+  meanSeconds: number;
+  maxSeconds: number;
+}
+
+/** One bad, modified or extra entry of one run (the entry timeline). */
+export interface RunProblem {
+  runId: number;
+  kind: Exclude<StatsEntryKind, "good">;
+  tag: string;
+  name: string;
 }
 
 /** A generic JSON document store for later features (deployments, VMs, attestations, address leases). */
@@ -100,6 +159,16 @@ export interface Store extends RecordTable {
   /** The newest run of each client (as of `before` when given). */
   latestRuns(before?: number): Promise<StoredRun[]>;
   getRunEntries(runId: number): Promise<StatsEntry[]>;
+  /** The groups and bundles recorded with a run, sorted by name. */
+  getRunMembers(runId: number): Promise<{ groups: string[]; bundles: string[] }>;
+  /** For each client's newest run as of `before`: the groups (or bundles) it carries. */
+  latestMembers(kind: MemberKind, before?: number): Promise<Array<{ runId: number; name: string }>>;
+  /** Each client's newest run per bucket of the window, and its newest before the window (bucket -1). */
+  runsByBucket(q: BucketQuery): Promise<BucketedRun[]>;
+  /** Count, mean and maximum run duration per bucket of the window (buckets without runs left out). */
+  durationsByBucket(q: BucketQuery): Promise<DurationBucket[]>;
+  /** The bad, modified and extra entries of the runs `listRuns(q)` returns, oldest run first. */
+  runProblems(q: RunQuery): Promise<RunProblem[]>;
   /**
    * Deletes the runs (and their entries) received before `before` (ms), except each client's newest
    * run, so the reports still show every client's last state. Returns how many runs were deleted.

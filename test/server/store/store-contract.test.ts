@@ -1,12 +1,13 @@
 // One behavioural suite for the Store interface, run against real SQLite and real PostgreSQL.
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+import { mkdirSync } from "node:fs";
 import { expect } from "chai";
 import Database from "better-sqlite3";
 import pg from "pg";
 import { openStore } from "../../../server/store/open-store.js";
-import { LATEST_VERSION, MIGRATIONS } from "../../../server/store/migrations.js";
+import { LATEST_VERSION, MIGRATIONS, POSTGRES_DIALECT, SCHEMA_VERSION_DDL, SQLITE_DIALECT } from "../../../server/store/migrations.js";
 import type { Store } from "../../../server/store/store.js";
 import { makeRun } from "../../support/run-record.js";
 
@@ -141,7 +142,8 @@ export function storeContract(t: StoreTarget): void {
         run.entries.push({ kind: "extra", tag: "Path", name: "/tmp/bin", attrs: {}, diff: "\u0000binary\u00ff\n" });
         const id = await store.recordRun(run);
         const { entries, ...summary } = run;
-        expect(await store.listRuns()).to.deep.equal([{ id, ...summary }]);
+        // The duration is the span of the OpStamps: 1732550002.125 - 1732550000.25.
+        expect(await store.listRuns()).to.deep.equal([{ id, ...summary, durationSeconds: 1.875 }]);
         expect(await store.getRunEntries(id)).to.deep.equal(entries);
         expect(await store.getRunEntries(id + 1000)).to.deep.equal([]);
       });
@@ -173,6 +175,95 @@ export function storeContract(t: StoreTarget): void {
         expect(await store.listRuns()).to.deep.equal([]);
         const ok = await store.recordRun(makeRun("a", 3));
         expect(await store.getRunEntries(ok)).to.have.length(3);
+      });
+
+      it("records a run's groups and bundles; latestMembers reads those of each client's newest run", async () => {
+        const a1 = await store.recordRun(makeRun("a", 100, { groups: ["web", "debian", "web"], bundles: ["motd"] }));
+        const b1 = await store.recordRun(makeRun("b", 150, { groups: ["db"], bundles: ["motd", "pg"] }));
+        const a2 = await store.recordRun(makeRun("a", 200, { groups: ["db"], bundles: [] }));
+        const none = await store.recordRun(makeRun("c", 250));
+        expect(await store.getRunMembers(a1)).to.deep.equal({ groups: ["debian", "web"], bundles: ["motd"] });
+        expect(await store.getRunMembers(none)).to.deep.equal({ groups: [], bundles: [] });
+        expect(await store.latestMembers("group")).to.deep.equal([
+          { runId: b1, name: "db" },
+          { runId: a2, name: "db" },
+        ].sort((x, y) => x.runId - y.runId));
+        expect(await store.latestMembers("group", 160)).to.deep.equal([
+          { runId: b1, name: "db" },
+          { runId: a1, name: "debian" },
+          { runId: a1, name: "web" },
+        ]);
+        expect(await store.latestMembers("bundle")).to.deep.equal([
+          { runId: b1, name: "motd" },
+          { runId: b1, name: "pg" },
+        ]);
+        // Purging a run deletes its memberships with it.
+        await store.purgeRuns(180);
+        expect(await store.getRunMembers(a1)).to.deep.equal({ groups: [], bundles: [] });
+        expect(Number((await t.raw(url, `SELECT COUNT(*) AS n FROM run_members WHERE run_id = ${a1}`))[0].n)).to.equal(0);
+      });
+
+      it("cuts a window into buckets: each client's newest run per bucket and before the window, with membership", async () => {
+        // Window (1000, 4000] in buckets of 1000: (1000,2000], (2000,3000], (3000,4000].
+        const before = await store.recordRun(makeRun("a", 900, { groups: ["web"] }));
+        const older = await store.recordRun(makeRun("a", 500, { groups: ["web"] }));
+        const atStart = await store.recordRun(makeRun("b", 1000, { groups: ["db"] }));
+        const a1 = await store.recordRun(makeRun("a", 1500, { groups: ["web"], bad: 0, state: "clean" }));
+        const a1b = await store.recordRun(makeRun("a", 2000, { groups: ["web"], bad: 2 }));
+        const a3 = await store.recordRun(makeRun("a", 3999, { groups: ["db"] }));
+        const later = await store.recordRun(makeRun("a", 4001, { groups: ["web"] }));
+        const b2 = await store.recordRun(makeRun("b", 2001, { groups: ["web"] }));
+        expect(new Set([before, older, atStart, a1, a1b, a3, later, b2]).size).to.equal(8);
+        const q = { from: 1000, to: 4000, step: 1000 };
+        const got = (await store.runsByBucket(q)).map((r) => [r.client, r.bucket, r.id, r.member]);
+        expect(got).to.deep.equal([
+          ["a", -1, before, true],
+          ["b", -1, atStart, true],
+          ["a", 0, a1b, true],
+          ["b", 1, b2, true],
+          ["a", 2, a3, true],
+        ]);
+        const web = (await store.runsByBucket({ ...q, member: { kind: "group", name: "web" } })).map((r) => [r.client, r.bucket, r.member]);
+        expect(web).to.deep.equal([
+          ["a", -1, true],
+          ["b", -1, false],
+          ["a", 0, true],
+          ["b", 1, true],
+          ["a", 2, false],
+        ]);
+        const one = await store.runsByBucket({ ...q, client: "b" });
+        expect(one.map((r) => r.id)).to.deep.equal([atStart, b2]);
+        expect(one[1]).to.deep.include({ client: "b", bucket: 1, timestamp: 2001, state: "dirty", bad: 1, modified: 1, extra: 0 });
+      });
+
+      it("sums run durations per bucket (count, mean, maximum), by client or group", async () => {
+        const stamps = (s: number) => ({ start: 1000, finished: 1000 + s });
+        await store.recordRun(makeRun("a", 1100, { timings: stamps(2), groups: ["web"] }));
+        await store.recordRun(makeRun("b", 1200, { timings: stamps(4) }));
+        await store.recordRun(makeRun("a", 1900, { timings: { start: 5 } }));
+        await store.recordRun(makeRun("a", 3500, { timings: stamps(10), groups: ["web"] }));
+        await store.recordRun(makeRun("a", 900, { timings: stamps(99) }));
+        const q = { from: 1000, to: 4000, step: 1000 };
+        expect(await store.durationsByBucket(q)).to.deep.equal([
+          { bucket: 0, runs: 2, meanSeconds: 3, maxSeconds: 4 },
+          { bucket: 2, runs: 1, meanSeconds: 10, maxSeconds: 10 },
+        ]);
+        expect(await store.durationsByBucket({ ...q, client: "b" })).to.deep.equal([{ bucket: 0, runs: 1, meanSeconds: 4, maxSeconds: 4 }]);
+        expect((await store.durationsByBucket({ ...q, member: { kind: "group", name: "web" } })).map((d) => d.meanSeconds)).to.deep.equal([2, 10]);
+      });
+
+      it("lists the problem entries of a client's runs in a window, oldest run first", async () => {
+        const r1 = await store.recordRun(makeRun("a", 100));
+        const r2 = await store.recordRun(makeRun("a", 200, { entries: [{ kind: "extra", tag: "Package", name: "telnet", attrs: {} }] }));
+        await store.recordRun(makeRun("b", 150));
+        await store.recordRun(makeRun("a", 50));
+        expect(await store.runProblems({ client: "a", after: 60, before: 300 })).to.deep.equal([
+          { runId: r1, kind: "bad", tag: "Path", name: "/etc/hosts" },
+          { runId: r1, kind: "modified", tag: "Service", name: "sshd" },
+          { runId: r2, kind: "extra", tag: "Package", name: "telnet" },
+        ]);
+        // The limit keeps the newest runs.
+        expect((await store.runProblems({ client: "a", limit: 1 })).map((p) => p.runId)).to.deep.equal([r2]);
       });
 
       it("keeps everything across close and reopen", async () => {
@@ -266,6 +357,22 @@ export function storeContract(t: StoreTarget): void {
         expect(rows).to.have.length(MIGRATIONS.length);
       });
 
+      it("gives runs stored before version 2 their duration from their OpStamps", async () => {
+        const fresh = await t.freshUrl();
+        const dialect = t.name === "sqlite" ? SQLITE_DIALECT : POSTGRES_DIALECT;
+        await t.raw(fresh, SCHEMA_VERSION_DDL);
+        await t.raw(fresh, MIGRATIONS[0].sql(dialect));
+        await t.raw(fresh, "INSERT INTO schema_version (version, name, applied_at) VALUES (1, 'v1', 0)");
+        const insert = (client: string, timings: string) =>
+          t.raw(fresh, `INSERT INTO runs (client, received_at, state, total, good, bad, modified, extra, revision, dry_run, flags_json, timings_json) VALUES ('${client}', 10, 'clean', 0, 0, 0, 0, 0, '', 0, '{}', '${timings}')`);
+        await insert("a", '{"start": 100.5, "config": 101, "finished": 103.25}');
+        await insert("b", '{"start": 100.5}');
+        const s = await open(fresh);
+        const runs = await s.listRuns();
+        expect(runs.find((r) => r.client === "a")?.durationSeconds).to.equal(2.75);
+        expect(runs.find((r) => r.client === "b")).not.to.have.property("durationSeconds");
+      });
+
       it("refuses a database written by a newer schema", async () => {
         await t.raw(url, `INSERT INTO schema_version (version, name, applied_at) VALUES (${LATEST_VERSION + 1}, 'future', 0)`);
         await expectStoreError(store.migrate());
@@ -287,8 +394,12 @@ storeContract({
   teardown: () => rm(sqliteDir, { recursive: true, force: true }),
   freshUrl: async () => `sqlite:${join(sqliteDir, `db${++sqliteN}`, "store.db")}`,
   raw: async (url, sql) => {
-    const db = new Database(url.slice("sqlite:".length));
+    const path = url.slice("sqlite:".length);
+    mkdirSync(dirname(path), { recursive: true });
+    const db = new Database(path);
     try {
+      // Several statements (a migration's DDL) run as a script.
+      if (sql.trim().replace(/;\s*$/, "").includes(";")) return (db.exec(sql), []);
       const s = db.prepare(sql);
       return s.reader ? (s.all() as Array<Record<string, unknown>>) : (s.run(), []);
     } finally {
