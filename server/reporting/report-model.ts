@@ -145,8 +145,11 @@ export function reportOptions(asOf: number, staleHours: number): ReportOptions {
   return { asOf, staleMs: staleHours * 3600_000 };
 }
 
+/** What classify and summarize read of a run. */
+export type RunCounts = Pick<StoredRun, "timestamp" | "state" | "bad" | "modified" | "extra">;
+
 /** The grid state of one client: stale first (an old report says little), then the worst finding. */
-export function classify(run: StoredRun | undefined, opts: ReportOptions): { state: ClientState; stale: boolean } {
+export function classify(run: RunCounts | undefined, opts: ReportOptions): { state: ClientState; stale: boolean } {
   if (!run) return { state: "never", stale: false };
   const stale = run.timestamp < opts.asOf - opts.staleMs;
   if (stale) return { state: "stale", stale };
@@ -171,7 +174,7 @@ export async function clientRows(store: Store, opts: ReportOptions): Promise<Cli
   return [...rows.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
-export function summarize(rows: ClientRow[], opts: ReportOptions): Summary {
+export function summarize(rows: ReadonlyArray<{ state: ClientState; stale: boolean; lastRun?: RunCounts }>, opts: ReportOptions): Summary {
   const s: Summary = { asOf: opts.asOf, staleHours: opts.staleMs / 3600_000, total: rows.length, clean: 0, bad: 0, modified: 0, extra: 0, stale: 0, never: 0 };
   for (const r of rows) {
     if (r.state === "never") s.never++;

@@ -32,8 +32,10 @@ import {
   timingRows,
   type PageInfo,
   type ProblemKind,
-  type ReportOptions,
 } from "./report-model.js";
+import { durationSeries, entryTimeline, parseWindow, stateSeries, TIMELINE_ROWS, TIMELINE_RUNS, WINDOW_CHOICES, type ChartWindow } from "./fleet-history.js";
+import { durationChart, stateChart, timelineChart } from "./report-charts.js";
+import { membersOf, MEMBER_KINDS } from "./member-views.js";
 
 export interface ReportsOptions {
   store: Store;
@@ -72,6 +74,13 @@ function one(v: unknown): string | undefined {
 const REPORT_FILTERS: Record<string, (value: unknown, ...args: unknown[]) => unknown> = {
   iso: (ms) => (typeof ms === "number" && Number.isFinite(ms) ? new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z") : ""),
   secs: (s) => (typeof s === "number" ? s.toFixed(3) : ""),
+  // A bucket size in ms as people say it: "15 min", "2 h", "1 day".
+  duration: (ms) => {
+    if (typeof ms !== "number") return "";
+    if (ms % 86_400_000 === 0) return `${ms / 86_400_000} day${ms === 86_400_000 ? "" : "s"}`;
+    if (ms % 3_600_000 === 0) return `${ms / 3_600_000} h`;
+    return `${Math.round(ms / 60_000)} min`;
+  },
   ago: (ms, asOf) => {
     if (typeof ms !== "number" || typeof asOf !== "number") return "";
     const d = Math.max(0, asOf - ms) / 1000;
@@ -99,17 +108,28 @@ export function createReportsRouter(opts: ReportsOptions): Router {
   const store = opts.store;
   const router = express.Router();
 
-  /** The as-of/stale settings of this request, and the query string that keeps them on every link. */
-  const viewOf = (req: Request): { ro: ReportOptions; keep: string; asOfGiven: boolean; staleHours: number } => {
+  /**
+   * The as-of/stale/window settings of this request, the query string that keeps them on every
+   * link, and the links to the same page over each offered window.
+   */
+  const viewOf = (req: Request) => {
     const asOfRaw = one(req.query.as_of);
     const staleRaw = one(req.query.stale_hours);
+    const windowRaw = one(req.query.window);
     const staleHours = parseStaleHours(staleRaw, defaultStale);
     const ro = reportOptions(parseAsOf(asOfRaw), staleHours);
+    const win: ChartWindow = parseWindow(windowRaw, ro.asOf);
     const params = new URLSearchParams();
     if (asOfRaw) params.set("as_of", new Date(ro.asOf).toISOString());
     if (staleRaw) params.set("stale_hours", String(staleHours));
-    const s = params.toString();
-    return { ro, keep: s ? `?${s}` : "", asOfGiven: !!asOfRaw, staleHours };
+    const keepOf = (p: URLSearchParams): string => (p.toString() ? `?${p.toString()}` : "");
+    const windows = WINDOW_CHOICES.map((label) => {
+      const p = new URLSearchParams(params);
+      p.set("window", label);
+      return { label, href: `${req.baseUrl}${req.path}${keepOf(p)}`, current: label === win.label };
+    });
+    if (windowRaw) params.set("window", win.label);
+    return { ro, keep: keepOf(params), asOfGiven: !!asOfRaw, staleHours, win, windows };
   };
 
   const render = (req: Request, res: Response, view: string, ctx: Record<string, unknown>, status = 200): void => {
@@ -178,10 +198,55 @@ export function createReportsRouter(opts: ReportsOptions): Router {
 
   router.get("/", async (req, res) => {
     const view = viewOf(req);
-    const rows = await clientRows(store, view.ro);
+    const [rows, states, durations] = await Promise.all([clientRows(store, view.ro), stateSeries(store, view.win, view.staleHours), durationSeries(store, view.win)]);
     const problems = await commonProblems(store, rows, 2);
-    render(req, res, "summary.jinja2", { view, summary: summarize(rows, view.ro), problems: problems.slice(0, 10), recent: rows.filter((r) => r.lastRun).sort((a, b) => b.lastRun!.timestamp - a.lastRun!.timestamp).slice(0, 10) });
+    render(req, res, "summary.jinja2", {
+      view,
+      summary: summarize(rows, view.ro),
+      problems: problems.slice(0, 10),
+      recent: rows.filter((r) => r.lastRun).sort((a, b) => b.lastRun!.timestamp - a.lastRun!.timestamp).slice(0, 10),
+      states,
+      durations,
+      stateSvg: stateChart("chart-states", `Clients by state over ${view.win.label}`, view.win, states),
+      durationSvg: durationChart("chart-durations", `Run durations over ${view.win.label}`, view.win, durations),
+    });
   });
+
+  // Groups and bundles: each holds the clients whose newest run carried it.
+  for (const [kind, plural] of [["group", "groups"], ["bundle", "bundles"]] as const) {
+    router.get(`/${plural}`, async (req, res) => {
+      const view = viewOf(req);
+      const members = await membersOf(store, MEMBER_KINDS[kind], await clientRows(store, view.ro), view.ro);
+      render(req, res, "members.jinja2", { view, kind, plural, members });
+    });
+    router.get(`/${kind}/:name`, async (req, res) => {
+      const view = viewOf(req);
+      const name = String(req.params.name);
+      const member = { kind: MEMBER_KINDS[kind], name };
+      const rows = await clientRows(store, view.ro);
+      const group = (await membersOf(store, member.kind, rows, view.ro)).find((m) => m.name === name);
+      const [states, durations] = await Promise.all([stateSeries(store, view.win, view.staleHours, member), durationSeries(store, view.win, { member })]);
+      // Known only from the past (no client's newest run has it now): still charted, said so.
+      if (!group && states.every((p) => p.clients === 0)) {
+        return render(req, res, "error.jinja2", { view, status: 404, message: `No client's run carried the ${kind} "${name}" as of ${new Date(view.ro.asOf).toISOString()} or in the ${view.win.label} before.` }, 404);
+      }
+      const { items, info } = paginate(group?.rows ?? [], pageOf(req));
+      render(req, res, "member.jinja2", {
+        view,
+        kind,
+        plural,
+        name,
+        summary: group?.summary,
+        rows: items,
+        pager: pagerOf(req, info),
+        problems: (await commonProblems(store, group?.rows ?? [], 1)).slice(0, 20),
+        states,
+        durations,
+        stateSvg: stateChart("chart-states", `Clients of ${kind} ${name} by state over ${view.win.label}`, view.win, states),
+        durationSvg: durationChart("chart-durations", `Run durations of ${kind} ${name} over ${view.win.label}`, view.win, durations),
+      });
+    });
+  }
 
   router.get("/clients", async (req, res) => {
     const view = viewOf(req);
@@ -198,7 +263,25 @@ export function createReportsRouter(opts: ReportsOptions): Router {
     if (runRaw !== undefined && !/^\d{1,15}$/.test(runRaw)) throw new VacfgError("REPORT_QUERY", `run: "${runRaw.slice(0, 32)}" is not a run id`);
     const detail = await clientDetail(store, name, view.ro, runRaw === undefined ? undefined : Number(runRaw), pageOf(req));
     if (!detail) return render(req, res, "error.jinja2", { view, status: 404, message: `No client named "${name}" is known as of ${new Date(view.ro.asOf).toISOString()}.` }, 404);
-    render(req, res, "client.jinja2", { view, d: detail, pager: pagerOf(req, detail.historyPage), phases: detail.run ? runPhases(detail.run) : undefined, kinds: PROBLEM_KINDS });
+    const [timeline, durations, members] = await Promise.all([
+      entryTimeline(store, name, view.win),
+      durationSeries(store, view.win, { client: name }),
+      detail.run ? store.getRunMembers(detail.run.id) : undefined,
+    ]);
+    const runHref = (id: number): string => `${req.baseUrl}/client/${encodeURIComponent(name)}${view.keep}${view.keep ? "&" : "?"}run=${id}`;
+    render(req, res, "client.jinja2", {
+      view,
+      d: detail,
+      members,
+      pager: pagerOf(req, detail.historyPage),
+      phases: detail.run ? runPhases(detail.run) : undefined,
+      kinds: PROBLEM_KINDS,
+      timeline,
+      limits: { runs: TIMELINE_RUNS, rows: TIMELINE_ROWS },
+      timelineSvg: timelineChart("chart-timeline", name, view.win, timeline, runHref),
+      durations,
+      durationSvg: durationChart("chart-durations", `Run durations of ${name} over ${view.win.label}`, view.win, durations),
+    });
   });
 
   router.get("/entries/:kind", async (req, res) => {

@@ -198,9 +198,9 @@ export class PostgresStore implements Store {
     });
   }
 
-  runProblems(q: RunQuery): Promise<RunProblem[]> {
+  runProblems(q: RunQuery, maxRows: number): Promise<RunProblem[]> {
     return this.op("runProblems", async () => {
-      const { sql, params } = runProblemsSql(q);
+      const { sql, params } = runProblemsSql(q, maxRows);
       return (await this.query(sql, params)).map(rowToRunProblem);
     });
   }

@@ -191,8 +191,8 @@ export class SqliteStore implements Store {
     return this.op("durationsByBucket", () => this.rows(durationsByBucketSql(q)).map(rowToDurationBucket));
   }
 
-  runProblems(q: RunQuery): Promise<RunProblem[]> {
-    return this.op("runProblems", () => this.rows(runProblemsSql(q)).map(rowToRunProblem));
+  runProblems(q: RunQuery, maxRows: number): Promise<RunProblem[]> {
+    return this.op("runProblems", () => this.rows(runProblemsSql(q, maxRows)).map(rowToRunProblem));
   }
 
   purgeRuns(before: number): Promise<number> {

@@ -157,14 +157,14 @@ export function durationsByBucketSql(q: BucketQuery): SqlWithParams {
   };
 }
 
-/** The problem entries of the runs listRunsSql(q) selects, oldest run first. */
-export function runProblemsSql(q: RunQuery): SqlWithParams {
+/** The problem entries of the runs listRunsSql(q) selects, newest run first, at most maxRows. */
+export function runProblemsSql(q: RunQuery, maxRows: number): SqlWithParams {
   const runs = listRunsSql(q);
   return {
     sql:
       "SELECT e.run_id, e.kind, e.tag, e.name FROM run_entries e JOIN runs r ON r.id = e.run_id " +
-      `WHERE e.kind <> 'good' AND e.run_id IN (SELECT id FROM (${runs.sql}) q) ORDER BY r.received_at, r.id, e.ord`,
-    params: runs.params,
+      `WHERE e.kind <> 'good' AND e.run_id IN (SELECT id FROM (${runs.sql}) q) ORDER BY r.received_at DESC, r.id DESC, e.ord LIMIT ?`,
+    params: [...runs.params, maxRows],
   };
 }
 

@@ -167,8 +167,8 @@ export interface Store extends RecordTable {
   runsByBucket(q: BucketQuery): Promise<BucketedRun[]>;
   /** Count, mean and maximum run duration per bucket of the window (buckets without runs left out). */
   durationsByBucket(q: BucketQuery): Promise<DurationBucket[]>;
-  /** The bad, modified and extra entries of the runs `listRuns(q)` returns, oldest run first. */
-  runProblems(q: RunQuery): Promise<RunProblem[]>;
+  /** The bad, modified and extra entries of the runs `listRuns(q)` returns, newest run first, at most maxRows. */
+  runProblems(q: RunQuery, maxRows: number): Promise<RunProblem[]>;
   /**
    * Deletes the runs (and their entries) received before `before` (ms), except each client's newest
    * run, so the reports still show every client's last state. Returns how many runs were deleted.

@@ -252,18 +252,19 @@ export function storeContract(t: StoreTarget): void {
         expect((await store.durationsByBucket({ ...q, member: { kind: "group", name: "web" } })).map((d) => d.meanSeconds)).to.deep.equal([2, 10]);
       });
 
-      it("lists the problem entries of a client's runs in a window, oldest run first", async () => {
+      it("lists the problem entries of a client's runs in a window, newest run first, at most maxRows", async () => {
         const r1 = await store.recordRun(makeRun("a", 100));
         const r2 = await store.recordRun(makeRun("a", 200, { entries: [{ kind: "extra", tag: "Package", name: "telnet", attrs: {} }] }));
         await store.recordRun(makeRun("b", 150));
         await store.recordRun(makeRun("a", 50));
-        expect(await store.runProblems({ client: "a", after: 60, before: 300 })).to.deep.equal([
+        expect(await store.runProblems({ client: "a", after: 60, before: 300 }, 100)).to.deep.equal([
+          { runId: r2, kind: "extra", tag: "Package", name: "telnet" },
           { runId: r1, kind: "bad", tag: "Path", name: "/etc/hosts" },
           { runId: r1, kind: "modified", tag: "Service", name: "sshd" },
-          { runId: r2, kind: "extra", tag: "Package", name: "telnet" },
         ]);
-        // The limit keeps the newest runs.
-        expect((await store.runProblems({ client: "a", limit: 1 })).map((p) => p.runId)).to.deep.equal([r2]);
+        // The run limit keeps the newest runs; maxRows cuts the entries.
+        expect((await store.runProblems({ client: "a", limit: 1 }, 100)).map((p) => p.runId)).to.deep.equal([r2]);
+        expect((await store.runProblems({ client: "a" }, 2)).map((p) => p.name)).to.deep.equal(["telnet", "/etc/hosts"]);
       });
 
       it("keeps everything across close and reopen", async () => {
