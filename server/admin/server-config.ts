@@ -7,6 +7,7 @@ import { VacfgError } from "../../protocol/errors.js";
 import type { ServerSettings } from "../core/context.js";
 import { parseEd25519PublicKey } from "../../protocol/params-signature.js";
 import { DEFAULT_PLUGINS } from "../plugins/registry.js";
+import { packagesOptions } from "../plugins/packages/options.js";
 import { CTX_PUBLIC_KEY } from "./ctx-signing-key.js";
 import { parseIni, type IniValue } from "../../lib/ini.js";
 import { DURATION_FORM, parseDuration } from "../../lib/duration.js";
@@ -177,6 +178,7 @@ export function loadServerConfig(path: string): ServerConfig {
   const rateV = get("metadata", "registrations_per_hour");
   if (rateV) cfg.settings.registrationsPerHour = intOf(rateV, 0, 1_000_000, "registrations_per_hour");
   if (rateV) cfg.settings.registrationsPerHour = intOf(rateV, 0, 1_000_000, "registrations_per_hour");
+  if (ini.has("packages")) cfg.settings.packages = packagesOptions(ini.get("packages"), path, base);
   const gzV = get("server", "gzip_min_bytes");
   if (gzV) cfg.gzipMinBytes = intOf(gzV, 0, 2 ** 31, "gzip_min_bytes");
   return cfg;

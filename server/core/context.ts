@@ -36,6 +36,24 @@ export interface ServerSettings {
   registration?: boolean;
   /** [metadata] registrations_per_hour: new clients one address may register per hour (default 30; 0 = no limit). */
   registrationsPerHour?: number;
+  /** [packages]: the Packages plugin's options (upstream bcfg2.conf's [packages]); unset keys come from Packages/packages.conf, then upstream's defaults. */
+  packages?: PackagesOptions;
+}
+
+/** upstream's [packages] options that apply to APT sources. */
+export interface PackagesOptions {
+  /** Where downloaded indexes are kept (default DATA_DIR/packages-cache). */
+  cache?: string;
+  /** false: no dependency resolution (resolver = disabled). */
+  resolver?: boolean;
+  /** false: no index metadata at all, which also disables the resolver (metadata = disabled). */
+  metadata?: boolean;
+  /** The version= given to every Package entry: "auto" (default) or "any". */
+  version?: "auto" | "any";
+  /** The Path entry that receives the client's APT sources list. */
+  aptConfig?: string;
+  /** The yum config Path, which upstream also binds (with the APT text for APT clients). */
+  yumConfig?: string;
 }
 
 /** How a read-only inspection's bind failure for a key that does not exist yet begins. */

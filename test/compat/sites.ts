@@ -25,7 +25,8 @@ export interface SideBySide {
 /** The plugins the kit's upstream server loads (start-server.sh). */
 export const KIT_PLUGINS = ["Metadata", "Bundler", "Rules", "Cfg", "Probes", "Defaults", "Properties", "Decisions"];
 
-export async function sideBySide(repo: string, opts: { plugins?: string[] } = {}): Promise<SideBySide> {
+/** `plugins`: vacfg's list (plus Reporting); `upstreamPlugins`: added to the kit's fixed list (e.g. Packages). */
+export async function sideBySide(repo: string, opts: { plugins?: string[]; upstreamPlugins?: string[] } = {}): Promise<SideBySide> {
   const dir = mkdtempSync(join(tmpdir(), "vacfg-compat-"));
   cpSync(repo, join(dir, "repo"), { recursive: true });
   const { configPath } = initSite(dir, { hostname: "localhost" });
@@ -37,7 +38,7 @@ export async function sideBySide(repo: string, opts: { plugins?: string[] } = {}
   const vacfg = await startServer({ ...config, logger });
   let upstream: UpstreamServer;
   try {
-    upstream = await startUpstreamServer(repo, SITE_PASSWORD);
+    upstream = await startUpstreamServer(repo, SITE_PASSWORD, opts.upstreamPlugins);
   } catch (e) {
     await vacfg.close();
     throw e;
