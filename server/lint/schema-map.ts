@@ -23,6 +23,7 @@ export const SCHEMA_RULES: readonly SchemaRule[] = [
   { pattern: /^(Cfg|SSHbase)\/(.+\/)?info\.xml$/, schema: "info.xsd" },
   { pattern: /^Properties\/[^/]+\.xml$/, schema: "properties" },
   { pattern: /^GroupPatterns\/config\.xml$/, schema: "grouppatterns.xsd" },
+  { pattern: /^Packages\/sources\.xml$/, schema: "packages.xsd" },
   // vacfg's Context plugin (server/plugins/context.ts).
   { pattern: /^Context\/groups\.xml$/, schema: "context.xsd" },
 ];

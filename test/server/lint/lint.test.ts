@@ -79,6 +79,21 @@ describe("repository lint", function () {
     expect(mine[0].message).to.contain("Host");
   });
 
+  it("validates Packages/sources.xml against upstream's packages.xsd", async () => {
+    mkdirSync(join(repo, "Packages"));
+    write(
+      "Packages/sources.xml",
+      '<Sources>\n  <Group name="debian">\n    <Source type="apt" url="http://127.0.0.1/debian" version="bookworm"><Component>main</Component><Arch>amd64</Arch></Source>\n  </Group>\n  <Source type="deb" url="http://x/"><Arch>amd64</Arch></Source>\n  <Source type="apt" url="http://x/"><Suite>main</Suite></Source>\n</Sources>\n',
+    );
+    const mine = only(await lintRepository(repo), "Packages/sources.xml");
+    expect(mine.map((p) => [p.line, p.code])).to.deep.equal([
+      [5, "xml-failed-to-verify"],
+      [6, "xml-failed-to-verify"],
+    ]);
+    expect(mine[0].message).to.contain("deb");
+    expect(mine[1].message).to.contain("Suite");
+  });
+
   it("checks Rules values against upstream's enumerations", async () => {
     write("Rules/ssh.xml", '<Rules priority="10">\n  <Service name="ssh" status="maybe"/>\n  <Package name="x"/>\n</Rules>\n');
     const mine = only(await lintRepository(repo), "Rules/ssh.xml");
