@@ -37,6 +37,7 @@ function readConfigFile(path: string): { repo?: string; config: LintConfig } {
   config.rulesRegex = TRUE.has((get("rules", "regex")?.value ?? "").toLowerCase());
   const serverPlugins = get("server", "plugins");
   if (serverPlugins) config.sshbase = list(serverPlugins.value).includes("SSHbase");
+  if (serverPlugins) config.packages = list(serverPlugins.value).includes("Packages");
   const threshold = get("MergeFiles", "threshold");
   if (threshold) {
     const n = Number(threshold.value);

@@ -79,6 +79,8 @@ export interface LintConfig {
   rulesRegex?: boolean;
   /** [server] plugins without SSHbase: its key files bind nothing. */
   sshbase?: boolean;
+  /** [server] plugins with Packages (default: when the repository has Packages/sources.xml): it binds every Package and the apt/yum config Paths. */
+  packages?: boolean;
   /** [MergeFiles] threshold, 0..1 (default 0.75). */
   mergeThreshold?: number;
   comments?: CommentRules;

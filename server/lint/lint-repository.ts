@@ -189,7 +189,7 @@ export async function lintRepository(repoDir: string, opts: LintOptions = {}): P
   const repo = { files, trees };
   out.push(...checkCrossReferences(repo));
   out.push(...checkRequiredAttrs(repo), ...checkInfoXml(repo), ...checkGroupNames(repo), ...checkUnusedBundles(repo));
-  out.push(...checkBindable(repo, generatorNames(repo, { rulesRegex: config.rulesRegex, sshbase: config.sshbase })));
+  out.push(...checkBindable(repo, generatorNames(repo, { rulesRegex: config.rulesRegex, sshbase: config.sshbase, packages: config.packages })));
   if (enabled.has("MergeFiles")) out.push(...checkMergeFiles(files, read, config.mergeThreshold));
   // An include that fails is met from every file that reaches it: report it once.
   const unique = new Map(out.map((p) => [`${p.file}\0${p.line}\0${p.code}\0${p.message}`, p]));

@@ -5,6 +5,7 @@
 import { posix } from "node:path";
 import type { XmlElement } from "../../protocol/xml.js";
 import { KEY_BASENAMES } from "../plugins/sshbase/host-keys.js";
+import { APT_CONFIG_DEFAULT, YUM_CONFIG_DEFAULT } from "../plugins/packages/options.js";
 import type { ParsedRepository } from "./cross-refs.js";
 import { problem, type LintProblem } from "./problem.js";
 
@@ -67,7 +68,7 @@ const ENTRY_TAGS = new Set(["Path", "Package", "Service", "Action", "POSIXUser",
 const REGEX_CHARS = /[.*+?^${}()|[\]\\]/;
 
 /** What the server's generators could bind, read from the repository's files. */
-export function generatorNames(repo: ParsedRepository, opts: { rulesRegex?: boolean; sshbase?: boolean } = {}): GeneratorNames {
+export function generatorNames(repo: ParsedRepository, opts: { rulesRegex?: boolean; sshbase?: boolean; packages?: boolean } = {}): GeneratorNames {
   const exact = new Map<string, Set<string>>();
   const patterns = new Map<string, RegExp[]>();
   const add = (tag: string, name: string) => {
@@ -83,6 +84,10 @@ export function generatorNames(repo: ParsedRepository, opts: { rulesRegex?: bool
     add("Path", posix.dirname(f).slice("Cfg".length));
   }
   if (opts.sshbase !== false) for (const b of [...KEY_BASENAMES, "ssh_known_hosts"]) add("Path", `/etc/ssh/${b}`);
+  if (opts.packages ?? repo.files.includes("Packages/sources.xml")) {
+    patterns.set("Package", [/^/]);
+    for (const p of [APT_CONFIG_DEFAULT, YUM_CONFIG_DEFAULT]) add("Path", p);
+  }
   for (const [file, root] of repo.trees) {
     if (!file.startsWith("Rules/")) continue;
     walk(root, (e) => {
