@@ -1,11 +1,11 @@
 // The index reader and the closure as data: upstream's AptSource.read_files quirks and
 // Collection.complete's choices, on hand-written Packages text.
 import { expect } from "chai";
-import { readIndexes } from "../../../server/plugins/packages/apt-index.js";
-import { AptCollection } from "../../../server/plugins/packages/collection.js";
-import { parseSources, sourceApplies } from "../../../server/plugins/packages/sources.js";
-import { parseXml } from "../../../protocol/xml.js";
-import type { ClientMetadata } from "../../../server/core/metadata.js";
+import { readIndexes } from "../../../../server/plugins/packages/apt-index.js";
+import { AptCollection } from "../../../../server/plugins/packages/collection.js";
+import { parseSources, sourceApplies } from "../../../../server/plugins/packages/sources.js";
+import { parseXml } from "../../../../protocol/xml.js";
+import type { ClientMetadata } from "../../../../server/core/metadata.js";
 
 const meta = (groups: string[], hostname = "c1"): ClientMetadata =>
   ({ hostname, profile: "p", groups: new Set(groups), bundles: new Set(), aliases: new Set(), addresses: new Set(), categories: new Map(), connectors: {} }) as ClientMetadata;

@@ -6,14 +6,14 @@ import { expect } from "chai";
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { pino } from "pino";
-import { startAptArchive, type AptArchive } from "../../../harness/apt-archive.js";
-import { parseMethodResponse } from "../../../protocol/xmlrpc/parser.js";
-import { parseXml, type XmlElement } from "../../../protocol/xml.js";
-import { initSite } from "../../../server/admin/init.js";
-import { loadServerConfig, type ServerConfig } from "../../../server/admin/server-config.js";
-import { startServer, type StartedServer } from "../../../server/start-server.js";
-import { packagesSiteCopy, sitePackages, sourcesXml } from "../../support/packages-site.js";
-import { call } from "../http/wire.js";
+import { startAptArchive, type AptArchive } from "../../../../harness/apt-archive.js";
+import { parseMethodResponse } from "../../../../protocol/xmlrpc/parser.js";
+import { parseXml, type XmlElement } from "../../../../protocol/xml.js";
+import { initSite } from "../../../../server/admin/init.js";
+import { loadServerConfig, type ServerConfig } from "../../../../server/admin/server-config.js";
+import { startServer, type StartedServer } from "../../../../server/start-server.js";
+import { packagesSiteCopy, sitePackages, sourcesXml } from "../../../support/packages-site.js";
+import { call } from "../../http/wire.js";
 
 const PASSWORD = "labsecret";
 
