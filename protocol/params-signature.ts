@@ -1,7 +1,6 @@
 // Signing and checking a parameter file (Ed25519, node:crypto): the site signs what it assembled
 // for one node, the server checks the signature and that the node is the client that sent it.
-import { createPublicKey, sign, verify, type KeyObject } from "node:crypto";
-import { ProtocolError } from "./errors.js";
+import { sign, verify, type KeyObject } from "node:crypto";
 import { signedParametersMessage, type ParamSignature, type ParameterFile, type SignedParameters } from "./params.js";
 
 /** Signs `params` as made for `node` with the site's Ed25519 private key. */
@@ -18,16 +17,4 @@ export function parametersRefusal(sp: SignedParameters, clientNames: string[], k
   const sig = Buffer.from(signature, "base64");
   if (!keys.some((k) => verify(null, msg, k, sig))) return keys.length ? "the signature does not verify with the site's public key" : "no site public key is configured to check it with";
   return undefined;
-}
-
-/** An Ed25519 public key from PEM; `where` names the file in the error. */
-export function parseEd25519PublicKey(pem: string, where: string): KeyObject {
-  let key: KeyObject;
-  try {
-    key = createPublicKey(pem);
-  } catch (e) {
-    throw new ProtocolError("PARAMS_INVALID", `${where}: not a public key: ${(e as Error).message}`, { cause: e });
-  }
-  if (key.asymmetricKeyType !== "ed25519") throw new ProtocolError("PARAMS_INVALID", `${where}: a ${key.asymmetricKeyType} key, expected Ed25519`);
-  return key;
 }

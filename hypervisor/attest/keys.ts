@@ -1,8 +1,9 @@
 // Ed25519 keys for attestation: generation (private key 0600), loading, fingerprints, and the
 // trust directory (every *.pub in it is a trusted signer key).
-import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from "node:crypto";
-import { chmodSync, linkSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createHash, createPublicKey, type KeyObject } from "node:crypto";
+import { existsSync, mkdirSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
+import { ensureEd25519KeyPair, readEd25519Key } from "../../lib/ed25519-key-file.js";
 import { VacfgError } from "../../protocol/errors.js";
 
 /** fingerprint ("sha256:<hex>" of the raw 32-byte key) -> public key */
@@ -23,63 +24,31 @@ export interface GeneratedKey {
 
 /**
  * Writes NAME.key (PKCS#8 PEM, 0600) and NAME.pub (SPKI PEM) into dir. Refuses to overwrite:
- * losing a signing key silently is worse than an error. Each file is written to a temporary name
- * and linked into place, so no half-written key is ever visible under its name.
+ * losing a signing key silently is worse than an error.
  */
 export function generateSigningKey(dir: string, name = "attest"): GeneratedKey {
   if (!/^[A-Za-z0-9._-]+$/.test(name) || name.startsWith(".")) throw new VacfgError("ATTEST_KEY", `key name "${name}" must be [A-Za-z0-9._-]+`);
   mkdirSync(dir, { recursive: true });
-  const { privateKey, publicKey } = generateKeyPairSync("ed25519");
   const privatePath = join(dir, `${name}.key`);
   const publicPath = join(dir, `${name}.pub`);
-  const place = (path: string, data: string, mode: number) => {
-    const tmp = `${path}.tmp-${process.pid}`;
-    writeFileSync(tmp, data, { mode, flag: "wx" });
-    chmodSync(tmp, mode); // umask may have narrowed it
-    try {
-      linkSync(tmp, path); // fails with EEXIST instead of replacing
-    } catch (e) {
-      throw new VacfgError("ATTEST_KEY", `${path}: ${(e as NodeJS.ErrnoException).code === "EEXIST" ? "exists; not overwriting a key" : (e as Error).message}`);
-    } finally {
-      rmSync(tmp, { force: true });
-    }
-  };
-  place(privatePath, privateKey.export({ type: "pkcs8", format: "pem" }) as string, 0o600);
-  try {
-    place(publicPath, publicKey.export({ type: "spki", format: "pem" }) as string, 0o644);
-  } catch (e) {
+  const exists = (path: string) => new VacfgError("ATTEST_KEY", `${path}: exists; not overwriting a key`);
+  for (const path of [privatePath, publicPath]) if (existsSync(path)) throw exists(path);
+  const created = ensureEd25519KeyPair(privatePath, publicPath, "ATTEST_KEY", "signing key");
+  // another process made one of them meanwhile: never hand out a pair that is not all ours
+  if (!created.includes(privatePath)) throw exists(privatePath);
+  if (!created.includes(publicPath)) {
     rmSync(privatePath, { force: true });
-    throw e;
+    throw exists(publicPath);
   }
-  return { privatePath, publicPath, fingerprint: keyFingerprint(publicKey) };
+  return { privatePath, publicPath, fingerprint: keyFingerprint(loadPublicKey(publicPath)) };
 }
 
 export function loadSigningKey(path: string): KeyObject {
-  let pem: Buffer;
-  try {
-    pem = readFileSync(path);
-  } catch (e) {
-    throw new VacfgError("ATTEST_KEY", `${path}: ${(e as Error).message}`);
-  }
-  let key: KeyObject;
-  try {
-    key = createPrivateKey(pem);
-  } catch (e) {
-    throw new VacfgError("ATTEST_KEY", `${path}: not a private key: ${(e as Error).message}`);
-  }
-  if (key.asymmetricKeyType !== "ed25519") throw new VacfgError("ATTEST_KEY", `${path}: ${key.asymmetricKeyType} key, expected ed25519`);
-  return key;
+  return readEd25519Key(path, "private", "ATTEST_KEY", "signing key");
 }
 
 export function loadPublicKey(path: string): KeyObject {
-  let key: KeyObject;
-  try {
-    key = createPublicKey(readFileSync(path));
-  } catch (e) {
-    throw new VacfgError("ATTEST_KEY", `${path}: not a public key: ${(e as Error).message}`);
-  }
-  if (key.asymmetricKeyType !== "ed25519") throw new VacfgError("ATTEST_KEY", `${path}: ${key.asymmetricKeyType} key, expected ed25519`);
-  return key;
+  return readEd25519Key(path, "public", "ATTEST_KEY", "public key");
 }
 
 /** Every *.pub in dir, by fingerprint. A bad .pub file is an error, not silently skipped. */

@@ -5,7 +5,8 @@ import type { KeyObject } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { parseContextTemplate, type ContextTemplate, type TemplateParam } from "../../protocol/ctx-template.js";
 import { isVacfgError } from "../../protocol/errors.js";
-import { parametersRefusal, parseEd25519PublicKey } from "../../protocol/params-signature.js";
+import { parseEd25519Key } from "../../protocol/ed25519-key.js";
+import { parametersRefusal } from "../../protocol/params-signature.js";
 import { parseSignedParameterFile, type ParamValue, type SignedParameters } from "../../protocol/params.js";
 import { parseXml } from "../../protocol/xml.js";
 
@@ -101,7 +102,7 @@ export function checkContext(o: CtxCheckOptions): CtxCheckResult {
     const keys: KeyObject[] = [];
     for (const k of o.publicKeys) {
       const pem = read(k, problems);
-      const key = pem === undefined ? undefined : parsed(() => parseEd25519PublicKey(pem, k), problems);
+      const key = pem === undefined ? undefined : parsed(() => parseEd25519Key(pem, "public", k), problems);
       if (key) keys.push(key);
     }
     if (keys.length) {

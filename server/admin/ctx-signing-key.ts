@@ -1,11 +1,10 @@
 // The site's contextualization signing key (Ed25519): created with the site (`vacfg init`, the
 // embedded defaults, a deployment's site directory), the private half signs each parameter file
 // at assembly, the public half is what the server's Context plugin checks probe data with.
-import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { type KeyObject } from "node:crypto";
+import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
-import { VacfgError } from "../../protocol/errors.js";
-import { createFileOnce } from "../../lib/atomic-file.js";
+import { ensureEd25519KeyPair, readEd25519Key } from "../../lib/ed25519-key-file.js";
 
 /** File names under a site directory. */
 export const CTX_SIGNING_KEY = "ctx-signing.key";
@@ -16,30 +15,13 @@ export function publicKeyPathFor(keyPath: string): string {
   return `${keyPath.replace(/\.key$/, "")}.pub`;
 }
 
-/** Creates the key pair when missing (private 0600, public 0644); returns the paths it created. */
+/** Creates the key pair when missing (private 0600 in a 0700 directory, public 0644); returns the paths it created. */
 export function ensureCtxSigningKey(keyPath: string): string[] {
-  const pubPath = publicKeyPathFor(keyPath);
-  const created: string[] = [];
-  if (!existsSync(keyPath)) {
-    mkdirSync(dirname(keyPath), { recursive: true, mode: 0o700 });
-    const { privateKey } = generateKeyPairSync("ed25519");
-    if (createFileOnce(keyPath, privateKey.export({ type: "pkcs8", format: "pem" }), 0o600)) created.push(keyPath);
-  }
-  if (!existsSync(pubPath)) {
-    const pub = createPublicKey(loadCtxSigningKey(keyPath)).export({ type: "spki", format: "pem" });
-    if (createFileOnce(pubPath, pub, 0o644)) created.push(pubPath);
-  }
-  return created;
+  mkdirSync(dirname(keyPath), { recursive: true, mode: 0o700 });
+  return ensureEd25519KeyPair(keyPath, publicKeyPathFor(keyPath), "CTX_BINDING", "parameter signing key");
 }
 
 /** The private key, checked to be Ed25519; errors name the file. */
 export function loadCtxSigningKey(keyPath: string): KeyObject {
-  let key: KeyObject;
-  try {
-    key = createPrivateKey(readFileSync(keyPath));
-  } catch (e) {
-    throw new VacfgError("CTX_BINDING", `parameter signing key ${keyPath}: ${(e as Error).message}`, { cause: e });
-  }
-  if (key.asymmetricKeyType !== "ed25519") throw new VacfgError("CTX_BINDING", `parameter signing key ${keyPath}: a ${key.asymmetricKeyType} key, expected Ed25519`);
-  return key;
+  return readEd25519Key(keyPath, "private", "CTX_BINDING", "parameter signing key");
 }

@@ -5,7 +5,7 @@ import { hostname as osHostname } from "node:os";
 import { dirname, resolve } from "node:path";
 import { VacfgError } from "../../protocol/errors.js";
 import type { ServerSettings } from "../core/context.js";
-import { parseEd25519PublicKey } from "../../protocol/params-signature.js";
+import { parseEd25519Key } from "../../protocol/ed25519-key.js";
 import { DEFAULT_PLUGINS } from "../plugins/registry.js";
 import { packagesOptions } from "../plugins/packages/options.js";
 import { CTX_PUBLIC_KEY } from "./ctx-signing-key.js";
@@ -144,7 +144,7 @@ export function loadServerConfig(path: string): ServerConfig {
   const contextKeys = keyPaths.map((v) => {
     const pem = readPem(v, "[context] public_key");
     try {
-      parseEd25519PublicKey(pem, pathOf(v));
+      parseEd25519Key(pem, "public", pathOf(v));
     } catch (e) {
       throw new VacfgError("SERVER_CONFIG", `${where(v)}: ${(e as Error).message}`, { cause: e });
     }

@@ -8,7 +8,8 @@ import type { KeyObject } from "node:crypto";
 import { join } from "node:path";
 import { VacfgError } from "../../protocol/errors.js";
 import { parameterFileToJson, signedParametersFromJson } from "../../protocol/params.js";
-import { parametersRefusal, parseEd25519PublicKey } from "../../protocol/params-signature.js";
+import { parseEd25519Key } from "../../protocol/ed25519-key.js";
+import { parametersRefusal } from "../../protocol/params-signature.js";
 import type { XmlElement } from "../../protocol/xml.js";
 import { FileCache } from "../core/file-cache.js";
 import type { PluginContext, PluginFactory } from "../core/context.js";
@@ -65,7 +66,7 @@ export class ContextPlugin implements AnyPlugin, ConnectorRole, StructureRole {
   private readonly keys: KeyObject[];
   private readonly checked = new Map<string, { key: string; result: CheckedParams }>();
   constructor(private readonly ctx: PluginContext) {
-    this.keys = (ctx.settings.contextKeys ?? []).map((pem, i) => parseEd25519PublicKey(pem, `[context] public_key ${i + 1}`));
+    this.keys = (ctx.settings.contextKeys ?? []).map((pem, i) => parseEd25519Key(pem, "public", `[context] public_key ${i + 1}`));
     if (ctx.settings.contextAllowUnsigned) {
       ctx.logger.warn("Context: [context] allow_unsigned is on (a lab setting): unsigned parameters derive groups, so any node can claim any role");
     }

@@ -9,7 +9,8 @@ import { dirname, join } from "node:path";
 import { parseContextTemplate } from "../../../protocol/ctx-template.js";
 import { VacfgError } from "../../../protocol/errors.js";
 import { parseParameterFile, parseSignedParameterFile, paramValues, serializeParameterFile } from "../../../protocol/params.js";
-import { parametersRefusal, parseEd25519PublicKey } from "../../../protocol/params-signature.js";
+import { parseEd25519Key } from "../../../protocol/ed25519-key.js";
+import { parametersRefusal } from "../../../protocol/params-signature.js";
 import { assemble } from "../../../hypervisor/ctx/assemble.js";
 import { assembleCommand } from "../../../hypervisor/ctx/index.js";
 import { loadSiteFile, validateInstanceRequest, validateSiteFile, type InstanceRequest } from "../../../hypervisor/ctx/site.js";
@@ -166,7 +167,7 @@ describe("assembly (hypervisor/ctx/assemble.ts)", () => {
     rmSync(join(dirname(sb.sitePath), "ctx-signing.pub"), { force: true });
     const r = assembleCommand({ template: sb.templatePath, site: sb.sitePath, request: sb.requestPath, outDir: out });
     expect(statSync(keyPath).mode & 0o777).to.equal(0o600);
-    const pub = parseEd25519PublicKey(readFileSync(join(dirname(sb.sitePath), "ctx-signing.pub"), "utf8"), "ctx-signing.pub");
+    const pub = parseEd25519Key(readFileSync(join(dirname(sb.sitePath), "ctx-signing.pub"), "utf8"), "public", "ctx-signing.pub");
     for (const [i, f] of r.files.entries()) {
       const sp = parseSignedParameterFile(readFileSync(f, "utf8"), f);
       expect(sp.signature?.node).to.equal(r.nodes[i].fqdn);

@@ -28,7 +28,8 @@ import { serveApi, type RunningServer } from "../../../server/http/serve.js";
 import { createAdminGate } from "../../../server/reporting/admin-gate.js";
 import { ADMIN_API_SURFACE } from "../../../server/reporting/mount.js";
 import { openStore } from "../../../server/store/open-store.js";
-import { parametersRefusal, parseEd25519PublicKey } from "../../../protocol/params-signature.js";
+import { parseEd25519Key } from "../../../protocol/ed25519-key.js";
+import { parametersRefusal } from "../../../protocol/params-signature.js";
 import type { Store } from "../../../server/store/store.js";
 
 const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), "../../../..");
@@ -169,7 +170,7 @@ describe("workspace: the Workspace Service with real QEMU guests", function () {
       expect(await store.get(KIND.mac, v.mac)).to.include({ vm: v.name });
     }
     // ...and what was patched in is the site's signature for that very node
-    const pub = parseEd25519PublicKey(readFileSync(join(work, "site", "ctx-signing.pub"), "utf8"), "ctx-signing.pub");
+    const pub = parseEd25519Key(readFileSync(join(work, "site", "ctx-signing.pub"), "utf8"), "public", "ctx-signing.pub");
     for (const n of r.nodes) expect(parametersRefusal(n, [n.fqdn], [pub]), n.fqdn).to.equal(undefined);
     expect(r.vms[0].address).to.not.equal(r.vms[1].address);
     expect(r.vms[0].tap).to.not.equal(r.vms[1].tap);
