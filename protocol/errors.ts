@@ -35,6 +35,7 @@ export const ERRORS = {
   REPO_FILE: { summary: "repository file is invalid" },
   REPO_MISSING: { summary: "repository directory is missing or empty, or its Metadata cannot be loaded" },
   REPO_TEMPLATE: { summary: "template failed to render" },
+  DECRYPT: { summary: "encrypted data cannot be decrypted (or encrypted) with the configured passphrases" },
   // Metadata
   METADATA: { fault: -32500, summary: "client metadata could not be resolved" },
   PROFILE: { fault: -32500, summary: "profile cannot be asserted" },

@@ -13,6 +13,7 @@ import { registerDemoAgent } from "./demo-agent.js";
 import { registerDemoCluster } from "./demo-cluster.js";
 import { registerAttest } from "./attest.js";
 import { registerImage } from "./image.js";
+import { registerCrypt } from "./crypt.js";
 
 export function registerCommands(program: Command): void {
   registerLint(program);
@@ -28,4 +29,5 @@ export function registerCommands(program: Command): void {
   registerDemoCluster(program);
   registerAttest(program);
   registerImage(program);
+  registerCrypt(program);
 }

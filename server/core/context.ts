@@ -4,6 +4,16 @@ import type { Logger } from "pino";
 import type { Store } from "../store/store.js";
 import type { AnyPlugin, MetadataRole } from "./roles.js";
 
+/** The [encryption] section of vacfg.conf (bcfg2.conf's): see plugins/shared/encryption.ts. */
+export interface EncryptionSettings {
+  /** Named passphrases (every key of [encryption] but `algorithm` and `lax_decryption`), names in lower case as ConfigParser reads them. */
+  passphrases: Map<string, string>;
+  /** Upstream's M2Crypto name (`aes_256_cbc`), lower case with `_`. */
+  algorithm: string;
+  /** lax_decryption: a value that does not decrypt is logged and left as it is, instead of failing its file. */
+  lax: boolean;
+}
+
 export interface ServerSettings {
   /** Repository root (Bcfg2 layout). */
   repo: string;
@@ -38,6 +48,8 @@ export interface ServerSettings {
   registrationsPerHour?: number;
   /** [packages]: the Packages plugin's options (upstream bcfg2.conf's [packages]); unset keys come from Packages/packages.conf, then upstream's defaults. */
   packages?: PackagesOptions;
+  /** [encryption]: passphrases for `.crypt` Cfg files and `encrypted="NAME"` elements. */
+  encryption?: EncryptionSettings;
 }
 
 /** upstream's [packages] options that apply to APT sources. */

@@ -9,6 +9,7 @@ import type { ClientMetadata } from "../core/metadata.js";
 import type { AnyPlugin, StructureRole, StructureValidatorRole } from "../core/roles.js";
 import { globBaseDir, globToRegExp } from "../../lib/fnmatch.js";
 import { structFileParser, structFor, type StructFile } from "./shared/struct-file.js";
+import { elementDecryptor } from "./shared/encryption.js";
 import { needsQuery, prepareQuery } from "./shared/template-data/template-data.js";
 
 const BUNDLE_FILE = /^(.*)\.(xml|genshi)$/;
@@ -33,7 +34,7 @@ export class BundlerPlugin implements AnyPlugin, StructureRole, StructureValidat
 
   constructor(private readonly ctx: PluginContext) {
     this.dir = join(ctx.settings.repo, "Bundler");
-    this.files = new FileCache(structFileParser(ctx.settings.repo));
+    this.files = new FileCache(structFileParser(ctx.settings.repo, elementDecryptor(ctx.settings.encryption, ctx.logger)));
   }
 
   /** Bundle name → file name, from the directory listing (bundle names come from file names). */

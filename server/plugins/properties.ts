@@ -10,13 +10,14 @@ import type { AnyPlugin, ConnectorRole } from "../core/roles.js";
 import type { PropertyData } from "./shared/template-data/properties-view.js";
 import { parseYamlProperty } from "./shared/template-data/yaml-data.js";
 import { includingParser, type TreeParser } from "./shared/xinclude.js";
+import { elementDecryptor, type ElementDecryptor } from "./shared/encryption.js";
 
 type Parsed = { kind: "xml"; root: XmlElement } | { kind: "json"; value: unknown } | { kind: "yaml"; value: unknown };
 
 /** The files upstream's Properties reads (and its ignore of schemas). */
 const PROPERTY_FILE = /\.(xml|json|ya?ml)$/;
 
-function parseProperty(text: string, path: string, tree: TreeParser): Parsed {
+function parseProperty(text: string, path: string, tree: TreeParser, decrypt: ElementDecryptor): Parsed {
   if (path.endsWith(".json")) {
     try {
       return { kind: "json", value: JSON.parse(text) };
@@ -25,7 +26,9 @@ function parseProperty(text: string, path: string, tree: TreeParser): Parsed {
     }
   }
   if (/\.ya?ml$/.test(path)) return { kind: "yaml", value: parseYamlProperty(text, path) };
-  return { kind: "xml", root: tree(text, path) };
+  const root = tree(text, path);
+  decrypt(root, path);
+  return { kind: "xml", root };
 }
 
 export class PropertiesPlugin implements AnyPlugin, ConnectorRole {
@@ -36,8 +39,9 @@ export class PropertiesPlugin implements AnyPlugin, ConnectorRole {
 
   constructor(private readonly ctx: PluginContext) {
     this.dir = join(ctx.settings.repo, "Properties");
-    // XML property files are StructFiles upstream: XIncludes resolved.
-    this.files = new FileCache((text, path, deps) => parseProperty(text, path, includingParser(ctx.settings.repo, deps)));
+    // XML property files are StructFiles upstream: XIncludes resolved, encrypted="NAME" elements decrypted.
+    const decrypt = elementDecryptor(ctx.settings.encryption, ctx.logger);
+    this.files = new FileCache((text, path, deps) => parseProperty(text, path, includingParser(ctx.settings.repo, deps), decrypt));
   }
 
   /** Each file's data; templates see it through shared/template-data (automatch is applied there, per client). */

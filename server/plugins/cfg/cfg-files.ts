@@ -3,22 +3,25 @@
 import { isIgnoredName } from "../shared/ignored-names.js";
 import { specificRegex, specificityFromMatch, type Specificity } from "../shared/specificity.js";
 
-export type GeneratorKind = "plain" | "jinja2" | "genshi" | "cheetah" | "encrypted" | "authorizedkeys";
+export type GeneratorKind = "plain" | "jinja2" | "genshi" | "cheetah" | "authorizedkeys";
 export type CreatorKind = "privkey" | "pubkey";
 
 export type CfgFile =
   | { role: "info"; kind: "infoxml" | "legacy"; path: string; name: string }
   | { role: "creator"; kind: CreatorKind; path: string; name: string }
-  | { role: "generator"; kind: GeneratorKind; spec: Specificity; path: string; name: string };
+  /** `encrypted`: a `.crypt` file (upstream's CfgEncrypted*Generator), decrypted before it is used. */
+  | { role: "generator"; kind: GeneratorKind; spec: Specificity; path: string; name: string; encrypted?: boolean };
 
 
 /** Template-ish handlers, most specific extension first (upstream priority 50 before plain 100). */
-const EXTENSION_HANDLERS: Array<{ kind: GeneratorKind; extensions: string[] }> = [
-  { kind: "encrypted", extensions: ["genshi.crypt", "crypt.genshi", "jinja2.crypt", "crypt.jinja2", "cheetah.crypt", "crypt.cheetah"] },
+const EXTENSION_HANDLERS: Array<{ kind: GeneratorKind; extensions: string[]; encrypted?: boolean }> = [
+  { kind: "genshi", extensions: ["genshi.crypt", "crypt.genshi"], encrypted: true },
+  { kind: "jinja2", extensions: ["jinja2.crypt", "crypt.jinja2"], encrypted: true },
+  { kind: "cheetah", extensions: ["cheetah.crypt", "crypt.cheetah"], encrypted: true },
   { kind: "genshi", extensions: ["genshi"] },
   { kind: "jinja2", extensions: ["jinja2"] },
   { kind: "cheetah", extensions: ["cheetah"] },
-  { kind: "encrypted", extensions: ["crypt", "gpg"] },
+  { kind: "plain", extensions: ["crypt"], encrypted: true },
 ];
 
 /** Include fragments are read by templates, never served (upstream __ignore__). */
@@ -40,7 +43,7 @@ export function classifyCfgFile(basename: string, name: string, path: string): C
   if (IGNORED_EXTENSIONS.some((e) => name.endsWith("." + e))) return undefined;
   for (const h of EXTENSION_HANDLERS) {
     const m = specificRegex([basename], h.extensions).exec(name);
-    if (m) return { role: "generator", kind: h.kind, spec: specificityFromMatch(m), path, name };
+    if (m) return { role: "generator", kind: h.kind, spec: specificityFromMatch(m), path, name, ...(h.encrypted ? { encrypted: true } : {}) };
   }
   const m = specificRegex([basename], []).exec(name);
   if (m) return { role: "generator", kind: "plain", spec: specificityFromMatch(m), path, name };

@@ -14,7 +14,8 @@ import { DEFAULT_PATH_METADATA, parseInfoXml, parseLegacyInfo, type FileInfoSour
 import { compileJinja2, type CompiledTemplate } from "./jinja2-template.js";
 import { compileGenshi } from "../../templates/genshi/text.js";
 import { compileCheetah } from "../../templates/cheetah/template.js";
-import { parsePlainFile, type PlainData } from "./plain-file.js";
+import { parsePlainFile, plainDataOf, type PlainData } from "./plain-file.js";
+import { decryptWithAny, elementDecryptor } from "../shared/encryption.js";
 import { bestMatching } from "../shared/specificity.js";
 import { parseRepoXml } from "../shared/xml-match.js";
 import { needsQuery, noteQueryUse, prepareQuery, templateVars } from "../shared/template-data/template-data.js";
@@ -29,6 +30,8 @@ interface DirScan {
   /** The directory holds at least one (non-ignored) file: it is a Cfg entry. */
   isEntry: boolean;
 }
+
+type TemplateKind = "jinja2" | "genshi" | "cheetah";
 
 /** Data produced for an entry, before encoding. */
 interface Generated {
@@ -46,9 +49,10 @@ export class CfgPlugin implements Plugin, GeneratorRole {
   private readonly plain: FileCache<PlainData>;
   private readonly infoXml: FileCache<FileInfoSource>;
   private readonly legacyInfo: FileCache<FileInfoSource>;
-  private readonly jinja2: FileCache<CompiledTemplate>;
-  private readonly genshi: FileCache<CompiledTemplate>;
-  private readonly cheetah: FileCache<CompiledTemplate>;
+  /** Compiled templates by language; `crypt` holds those of `.crypt` templates (decrypted first). */
+  private readonly templates: Record<TemplateKind, { clear: FileCache<CompiledTemplate>; crypt: FileCache<CompiledTemplate> }>;
+  /** Decrypted `.crypt` files. */
+  private readonly cryptPlain: FileCache<PlainData>;
   private readonly xml: FileCache<XmlElement>;
   private readonly creators: KeyCreators;
 
@@ -61,10 +65,33 @@ export class CfgPlugin implements Plugin, GeneratorRole {
     this.plain = new FileCache(counted(parsePlainFile));
     this.infoXml = new FileCache(counted(parseInfoXml));
     this.legacyInfo = new FileCache(counted(parseLegacyInfo));
-    this.jinja2 = new FileCache(counted((t, p) => noteQueryUse(compileJinja2(t, p, ctx.settings.repo), t)));
-    this.genshi = new FileCache(counted((t, p) => noteQueryUse(compileGenshi(t, p), t)));
-    this.cheetah = new FileCache(counted((t, p) => noteQueryUse(compileCheetah(t, p), t)));
-    this.xml = new FileCache(counted(parseRepoXml));
+    const compilers: Record<TemplateKind, (text: string, path: string) => CompiledTemplate> = {
+      jinja2: (t, p) => compileJinja2(t, p, ctx.settings.repo),
+      genshi: compileGenshi,
+      cheetah: compileCheetah,
+    };
+    const cache = (compile: (text: string, path: string) => CompiledTemplate, encrypted: boolean) =>
+      new FileCache(
+        counted((t, p) => {
+          const text = encrypted ? this.decrypt(t, p).toString("utf8") : t;
+          return noteQueryUse(compile(text, p), text);
+        }),
+      );
+    this.templates = {
+      jinja2: { clear: cache(compilers.jinja2, false), crypt: cache(compilers.jinja2, true) },
+      genshi: { clear: cache(compilers.genshi, false), crypt: cache(compilers.genshi, true) },
+      cheetah: { clear: cache(compilers.cheetah, false), crypt: cache(compilers.cheetah, true) },
+    };
+    this.cryptPlain = new FileCache(counted((t, p) => plainDataOf(this.decrypt(t, p))));
+    // privkey.xml, sslcert.xml, ...: StructFiles upstream, so `<Passphrase encrypted="NAME">` is decrypted.
+    const decrypt = elementDecryptor(ctx.settings.encryption, ctx.logger);
+    this.xml = new FileCache(
+      counted((t, p) => {
+        const root = parseRepoXml(t, p);
+        decrypt(root, p);
+        return root;
+      }),
+    );
     this.creators = new KeyCreators(this, (p) => this.xml.get(p), ctx.settings.readOnly ?? false);
   }
 
@@ -188,7 +215,7 @@ export class CfgPlugin implements Plugin, GeneratorRole {
     };
     switch (best.kind) {
       case "plain": {
-        const data = this.plain.get(best.path);
+        const data = best.encrypted ? this.cryptPlain.get(best.path) : this.plain.get(best.path);
         if (!data) throw new VacfgError("REPO_FILE", `${best.path} disappeared while binding ${name}`);
         return data;
       }
@@ -196,8 +223,8 @@ export class CfgPlugin implements Plugin, GeneratorRole {
       case "genshi":
       case "cheetah": {
         try {
-          const cache = best.kind === "jinja2" ? this.jinja2 : best.kind === "genshi" ? this.genshi : this.cheetah;
-          const tmpl = cache.get(best.path);
+          const caches = this.templates[best.kind];
+          const tmpl = (best.encrypted ? caches.crypt : caches.clear).get(best.path);
           if (!tmpl) throw new VacfgError("REPO_FILE", `${best.path} disappeared while binding ${name}`);
           // Upstream's Genshi provider sets path to the template file; Jinja2's and Cheetah's to the entry name.
           if (needsQuery(tmpl)) await prepareQuery(meta, this.ctx);
@@ -212,8 +239,22 @@ export class CfgPlugin implements Plugin, GeneratorRole {
         if (!spec) throw new VacfgError("REPO_FILE", `${best.path} disappeared while binding ${name}`);
         return { text: await renderAuthorizedKeys(spec, meta, this, this.ctx), binary: false };
       }
-      case "encrypted":
-        throw new VacfgError("REPO_TEMPLATE", `Cfg: Error rendering ${name}: ${best.path}: encrypted Cfg files are not supported`);
     }
+  }
+
+  /**
+   * A `.crypt` file's plaintext, trying each [encryption] passphrase as upstream's bruteforce_decrypt.
+   * With lax_decryption a file that does not decrypt is served as it is (upstream keeps its data), logged.
+   */
+  private decrypt(text: string, path: string): Buffer {
+    const enc = this.ctx.settings.encryption;
+    const opened = enc ? decryptWithAny(text, enc) : undefined;
+    if (opened) return opened.plaintext;
+    const why = enc?.passphrases.size ? "no [encryption] passphrase opens it" : "vacfg.conf has no [encryption] passphrases";
+    if (enc?.lax) {
+      this.ctx.logger.warn({ path }, `Cfg: Failed to decrypt ${path} (${why}); lax_decryption serves it as it is`);
+      return Buffer.from(text, "utf8");
+    }
+    throw new VacfgError("DECRYPT", `Cfg: Failed to decrypt ${path}: ${why}`);
   }
 }

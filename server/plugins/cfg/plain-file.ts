@@ -15,7 +15,11 @@ const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
 /** FileCache parser: the cache reads files as UTF-8; a U+FFFD means "look at the bytes". */
 export function parsePlainFile(text: string, path: string): PlainData {
   if (!text.includes("\uFFFD") && !XML_FORBIDDEN.test(text)) return { text, binary: false };
-  const bytes = readFileSync(path);
+  return plainDataOf(readFileSync(path));
+}
+
+/** Bytes (a file, or a decrypted `.crypt` file) as text when XML can carry them, else base64. */
+export function plainDataOf(bytes: Buffer): PlainData {
   try {
     const exact = strictUtf8.decode(bytes);
     if (!XML_FORBIDDEN.test(exact)) return { text: exact, binary: false };

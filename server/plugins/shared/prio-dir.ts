@@ -8,6 +8,7 @@ import type { PluginContext } from "../../core/context.js";
 import type { ClientMetadata } from "../../core/metadata.js";
 import { findAll } from "./xml-match.js";
 import { structFileParser, structFor, type StructFile } from "./struct-file.js";
+import { elementDecryptor } from "./encryption.js";
 
 export interface PrioFile extends StructFile {
   priority: number;
@@ -47,7 +48,7 @@ export abstract class PrioDir {
   ) {
     this.dir = join(ctx.settings.repo, folder);
     // Upstream's PriorityStructFile is an XMLFileBacked: XIncludes resolved; priority= from the file's own root.
-    const parse = structFileParser(ctx.settings.repo);
+    const parse = structFileParser(ctx.settings.repo, elementDecryptor(ctx.settings.encryption, ctx.logger));
     this.files = new FileCache((text, path, deps) => withPriority(parse(text, path, deps)));
   }
 

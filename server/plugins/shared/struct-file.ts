@@ -9,6 +9,7 @@ import { compileMarkup, GENSHI_NS, type CompiledMarkup } from "../../templates/g
 import { xmlMatch } from "./xml-match.js";
 import { noteQueryUse, templateMetadata } from "./template-data/template-data.js";
 import { includingParser } from "./xinclude.js";
+import type { ElementDecryptor } from "./encryption.js";
 
 export interface StructFile {
   path: string;
@@ -22,10 +23,11 @@ export function isGenshiTemplate(path: string, root: XmlElement): boolean {
   return path.endsWith(".genshi") || root.attrs["xmlns:py"] === GENSHI_NS;
 }
 
-/** A FileCache parse function for StructFiles of the repository at `repo`. */
-export function structFileParser(repo: string): (text: string, path: string, deps: Dependencies) => StructFile {
+/** A FileCache parse function for StructFiles of the repository at `repo` (`encrypted="NAME"` elements decrypted by `decrypt`). */
+export function structFileParser(repo: string, decrypt?: ElementDecryptor): (text: string, path: string, deps: Dependencies) => StructFile {
   return (text, path, deps) => {
     const root = includingParser(repo, deps)(text, path);
+    decrypt?.(root, path);
     return isGenshiTemplate(path, root) ? { path, root, template: noteQueryUse(compileMarkup(text, path), text) } : { path, root };
   };
 }
