@@ -1,6 +1,6 @@
 // One repository served side by side by the real upstream Bcfg2 server and by vacfg
 // (each on its own copy), with the same site password, for the compatibility suite.
-import { cpSync, mkdtempSync, rmSync } from "node:fs";
+import { appendFileSync, cpSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pino } from "pino";
@@ -25,11 +25,22 @@ export interface SideBySide {
 /** The plugins the kit's upstream server loads (start-server.sh). */
 export const KIT_PLUGINS = ["Metadata", "Bundler", "Rules", "Cfg", "Probes", "Defaults", "Properties", "Decisions"];
 
-/** `plugins`: vacfg's list (plus Reporting); `upstreamPlugins`: added to the kit's fixed list (e.g. Packages). */
-export async function sideBySide(repo: string, opts: { plugins?: string[]; upstreamPlugins?: string[] } = {}): Promise<SideBySide> {
+export interface SideBySideOptions {
+  /** vacfg's plugins (plus Reporting); default the kit's. */
+  plugins?: string[];
+  /** Added to the upstream kit's fixed plugin list (e.g. Packages, GroupPatterns). */
+  upstreamPlugins?: string[];
+  /** INI sections appended to both servers' configuration files ([encryption], [sslca_default], …). */
+  extraConfig?: string;
+  /** Upstream from the lab-patched copy (see labPatchedUpstream), for what the kit cannot run on Python 3. */
+  labPatched?: boolean;
+}
+
+export async function sideBySide(repo: string, opts: SideBySideOptions = {}): Promise<SideBySide> {
   const dir = mkdtempSync(join(tmpdir(), "vacfg-compat-"));
   cpSync(repo, join(dir, "repo"), { recursive: true });
   const { configPath } = initSite(dir, { hostname: "localhost" });
+  if (opts.extraConfig) appendFileSync(configPath, `\n${opts.extraConfig}\n`);
   const config = loadServerConfig(configPath);
   config.settings.password = SITE_PASSWORD;
   if (opts.plugins) config.settings.plugins = [...opts.plugins, "Reporting"];
@@ -38,7 +49,7 @@ export async function sideBySide(repo: string, opts: { plugins?: string[]; upstr
   const vacfg = await startServer({ ...config, logger });
   let upstream: UpstreamServer;
   try {
-    upstream = await startUpstreamServer(repo, SITE_PASSWORD, opts.upstreamPlugins);
+    upstream = await startUpstreamServer(repo, SITE_PASSWORD, opts.upstreamPlugins, { extraConfig: opts.extraConfig, labPatched: opts.labPatched });
   } catch (e) {
     await vacfg.close();
     throw e;

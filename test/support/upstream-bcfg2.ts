@@ -1,10 +1,11 @@
 // The real upstream Bcfg2 server and client from shared/bcfg2-ref, as test peers:
 // installs the kit when missing (as root), starts a server on a free port, runs the real client.
-import { execFile, spawnSync } from "node:child_process";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { execFile, execFileSync, spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { bcfg2RefInstall, bcfg2RefKit } from "./paths.js";
+import { bcfg2RefInstall, bcfg2RefKit, projectRoot } from "./paths.js";
 import { freePort } from "../../harness/free-port.js";
 
 export { freePort };
@@ -22,33 +23,84 @@ export function ensureUpstreamInstalled(): boolean {
 export interface UpstreamServer {
   url: string;
   port: number;
+  /** The installation serving it (the kit's, or the lab-patched copy). */
+  dest: string;
+  /** The repository copy it serves (it writes generated files there). */
+  repo: string;
   stop(): Promise<void>;
+}
+
+export interface UpstreamOptions {
+  /** INI text appended to the kit's generated bcfg2.conf (e.g. [encryption], [sslca_default]). */
+  extraConfig?: string;
+  /** Serve from the copy with vacfg's lab patches (test/support/bcfg2-ref-patches), see labPatchedUpstream. */
+  labPatched?: boolean;
 }
 
 /**
  * Starts the real bcfg2-server on a copy of `repo` (never modified) on a free port. `extraPlugins`
- * (e.g. GroupPatterns) are appended to the kit's fixed `[server] plugins`: the kit writes its
- * config at start, so the server is started once for that config, stopped, and restarted with
- * an edited copy given as a later `-C` (argparse keeps the last).
+ * (e.g. GroupPatterns) are appended to the kit's fixed `[server] plugins` and `extraConfig` to its
+ * configuration: the kit writes its config at start, so the server is started once for that config,
+ * stopped, and restarted with an edited copy given as a later `-C` (argparse keeps the last).
  */
-export async function startUpstreamServer(repo: string, password = "labsecret", extraPlugins: string[] = []): Promise<UpstreamServer> {
+export async function startUpstreamServer(repo: string, password = "labsecret", extraPlugins: string[] = [], opts: UpstreamOptions = {}): Promise<UpstreamServer> {
   if (!ensureUpstreamInstalled()) throw new Error(`upstream Bcfg2 is not installed at ${bcfg2RefInstall} (run ${bcfg2RefKit}/setup.sh)`);
+  const dest = opts.labPatched ? labPatchedUpstream() : bcfg2RefInstall;
   const port = await freePort();
-  const env = { ...process.env, BCFG2_REF: bcfg2RefInstall };
+  const env = { ...process.env, BCFG2_REF: dest };
   const args = ["--repo", repo, "--port", String(port), "--password", password];
   const stop = async () => {
-    await run(join(bcfg2RefInstall, "stop-server.sh"), ["--port", String(port)], { env }).catch(() => undefined);
+    await run(join(dest, "stop-server.sh"), ["--port", String(port)], { env }).catch(() => undefined);
   };
-  await run(join(bcfg2RefInstall, "start-server.sh"), args, { env });
-  if (extraPlugins.length) {
+  await run(join(dest, "start-server.sh"), args, { env });
+  const runDir = join(dest, "run", String(port));
+  if (extraPlugins.length || opts.extraConfig) {
     await stop();
-    const runDir = join(bcfg2RefInstall, "run", String(port));
     const conf = readFileSync(join(runDir, "bcfg2-server.conf"), "utf8").replace(/^plugins = (.*)$/m, (_l, list: string) => `plugins = ${[list, ...extraPlugins].join(",")}`);
     const edited = join(runDir, "bcfg2-server-plugins.conf");
-    writeFileSync(edited, conf);
-    await run(join(bcfg2RefInstall, "start-server.sh"), [...args, "-C", edited], { env });
+    writeFileSync(edited, conf + (opts.extraConfig ? `\n${opts.extraConfig}\n` : ""));
+    await run(join(dest, "start-server.sh"), [...args, "-C", edited], { env });
   }
-  return { url: `https://127.0.0.1:${port}`, port, stop };
+  return { url: `https://127.0.0.1:${port}`, port, dest, repo: join(runDir, "repo"), stop };
+}
+
+/**
+ * The kit's installation with vacfg's lab patches applied (test/support/bcfg2-ref-patches/*.diff:
+ * Python 3 fixes where upstream cannot run at all, like the kit's own patches). Built once per patch
+ * set beside the kit's installation (scripts, certificates and source copied, then patched), and
+ * reused; the kit's own installation is never modified.
+ */
+export function labPatchedUpstream(): string {
+  const patchDir = join(projectRoot, "test/support/bcfg2-ref-patches");
+  const patches = readdirSync(patchDir).filter((f) => f.endsWith(".diff")).sort();
+  const hash = createHash("sha256");
+  hash.update(readFileSync(join(bcfg2RefInstall, "src/.kit-stamp")));
+  for (const p of patches) hash.update(readFileSync(join(patchDir, p)));
+  const dest = `${bcfg2RefInstall}-lab-${hash.digest("hex").slice(0, 12)}`;
+  if (existsSync(join(dest, ".complete"))) return dest;
+  const tmp = `${dest}.tmp-${process.pid}`;
+  rmSync(tmp, { recursive: true, force: true });
+  mkdirSync(join(tmp, "run"), { recursive: true });
+  for (const f of readdirSync(bcfg2RefInstall)) {
+    if (["src", "certs", "tools"].includes(f) || f.endsWith(".sh") || f.endsWith(".py")) cpSync(join(bcfg2RefInstall, f), join(tmp, f), { recursive: true, preserveTimestamps: true });
+  }
+  for (const p of patches) execFileSync("patch", ["-d", join(tmp, "src"), "-p1", "--forward", "--quiet", "-i", join(patchDir, p)]);
+  writeFileSync(join(tmp, ".complete"), patches.join("\n") + "\n");
+  try {
+    renameSync(tmp, dest);
+  } catch {
+    rmSync(tmp, { recursive: true, force: true }); // another test process made it first
+  }
+  return dest;
+}
+
+/** Runs the lab-patched upstream `bcfg2-crypt` with the given bcfg2.conf; resolves with its output, rejects on a non-zero exit. */
+export async function upstreamCrypt(config: string, args: string[]): Promise<{ stdout: string; stderr: string }> {
+  const dest = labPatchedUpstream();
+  return run("/usr/bin/python3", [join(dest, "src/src/sbin/bcfg2-crypt"), "-C", config, ...args], {
+    env: { ...process.env, PYTHONPATH: join(dest, "src/src/lib") },
+    encoding: "utf8",
+  });
 }
 
 /**
