@@ -1,10 +1,10 @@
 // Safe edits of clients.xml: text-level changes (one new <Client/> line, or one attribute of one
-// element) that keep the admin's comments and layout, written temp file + fsync + rename. Edits
+// element) that keep the admin's comments and layout, written by lib/atomic-file.ts. Edits
 // are group-committed in-process (every edit queued while a write is under way goes into the next
 // single write) and serialized across processes (an O_EXCL lock file, as upstream).
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync, existsSync } from "node:fs";
-import { dirname } from "node:path";
+import { closeSync, openSync, readFileSync, statSync, unlinkSync } from "node:fs";
 import { setImmediate as nextTurn, setTimeout as sleep } from "node:timers/promises";
+import { removeStaleTemps, writeFileAtomic } from "../../../lib/atomic-file.js";
 import { VacfgError } from "../../../protocol/errors.js";
 import { escapeAttr, decodeEntities } from "../../../protocol/xml.js";
 import { fileSignature } from "../../core/file-cache.js";
@@ -76,27 +76,17 @@ async function withFileLock<T>(path: string, fn: () => T): Promise<T> {
   }
 }
 
-/** Writes `text` to `path` atomically: temp file, fsync, rename, fsync of the directory. */
-export function writeFileAtomic(path: string, text: string): void {
-  const tmp = `${path}.new.${process.pid}`;
-  const fd = openSync(tmp, "w", existsSync(path) ? statSync(path).mode & 0o777 : 0o644);
+/** Replaces clients.xml with `text` through lib's crash-safe writer, keeping the file's mode. Called under the lock. */
+function replaceClientsXml(path: string, text: string): void {
+  let mode = 0o644;
   try {
-    writeSync(fd, text);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, path);
-  try {
-    const dfd = openSync(dirname(path), "r");
-    try {
-      fsyncSync(dfd);
-    } finally {
-      closeSync(dfd);
-    }
+    mode = statSync(path).mode & 0o777;
   } catch {
-    /* some filesystems refuse fsync on a directory; the rename is still atomic */
+    /* a new file */
   }
+  // Only a writer holding the lock writes here, so any temporary beside the file is a killed writer's.
+  removeStaleTemps(path);
+  writeFileAtomic(path, text, { mode });
 }
 
 interface TagSpan {
@@ -270,7 +260,7 @@ function applyBatch(path: string, batch: PendingEdit[]): Array<{ changed: boolea
     }
   });
   if (text !== original || before === undefined) {
-    writeFileAtomic(path, text);
+    replaceClientsXml(path, text);
     const after = fileSignature(path);
     if (stable && after !== undefined) for (const hook of new Set(batch.map((p) => p.hook))) hook?.(before, after, applied);
   }
