@@ -37,7 +37,7 @@ export class BuildCache {
 
   /** Call before reading anything for a build: every repository change made before now is then counted. */
   async begin(): Promise<number | undefined> {
-    if (!this.watcher.reliable) return undefined;
+    if (!this.watcher.reliable || !this.watcher.ready) return undefined;
     await this.watcher.settle();
     return this.watcher.reliable ? this.watcher.generation : undefined;
   }

@@ -71,10 +71,13 @@ export class Core implements ClientRunApi {
     this.metadata = metas[0] as unknown as MetadataRole;
   }
 
-  /** Calls every plugin's init() in order. */
+  /** Resolves when the repository watch is complete (builds are cached from then on). */
+  watching: Promise<void> = Promise.resolve();
+
+  /** Calls every plugin's init() in order; a large repository's watch goes on in the background. */
   async init(): Promise<void> {
     for (const p of this.plugins) await p.init?.();
-    this.watcher?.start();
+    if (this.watcher) this.watching = this.watcher.start();
   }
 
   async close(): Promise<void> {

@@ -2,6 +2,8 @@
 // generation number that moves on every change, so a request can learn "nothing changed" in O(1)
 // instead of a stat per file. When notification cannot be trusted (symbolic links, too many
 // directories for the inotify limit, a watch error) `reliable` is false and callers check the disk.
+// A large tree is watched in slices between requests, so the server answers (uncached) from the
+// start instead of waiting for tens of thousands of watches; `ready` says when the walk is done.
 import { watch, readdirSync, lstatSync, realpathSync, type FSWatcher } from "node:fs";
 import { join } from "node:path";
 import type { Logger } from "pino";
@@ -13,6 +15,8 @@ export class RepoWatcher {
   /** Moves (never back) whenever anything under the root changed since it was last read. */
   generation = 0;
   reliable = true;
+  /** Every directory that existed at start is watched: only from then may a generation vouch for the tree. */
+  ready = false;
   private readonly watchers = new Map<string, FSWatcher>();
   private closed = false;
 
@@ -21,15 +25,33 @@ export class RepoWatcher {
     private readonly logger: Logger,
   ) {}
 
-  /** Watches every directory under the root (a walk of the tree, at start only). */
-  start(): void {
+  /**
+   * Watches every directory under the root (a walk of the tree, at start only): the first
+   * `syncBudget` directories at once (a usual repository is then ready when this returns), the
+   * rest in slices of `slice` directories (about 10 ms each) between requests.
+   */
+  start(syncBudget = 2000, sliceSize = 200): Promise<void> {
     let root: string;
     try {
       root = realpathSync(this.root);
+      const st = lstatSync(root);
+      if (!st.isDirectory()) throw new Error("not a directory");
     } catch (e) {
-      return this.unreliable("no repository", { err: (e as Error).message });
+      this.unreliable("no repository", { err: (e as Error).message });
+      return Promise.resolve();
     }
-    this.watchTree(root);
+    const pending = [root];
+    const slice = (budget: number): boolean => {
+      for (let n = 0; n < budget && pending.length > 0; n++) this.watchDir(pending.pop()!, false, pending);
+      if (pending.length > 0 && this.reliable && !this.closed) return false;
+      this.ready = true;
+      return true;
+    };
+    if (slice(syncBudget)) return Promise.resolve();
+    return new Promise((resolve) => {
+      const next = (): void => void (slice(sliceSize) ? resolve() : setImmediate(next));
+      setImmediate(next);
+    });
   }
 
   /**
@@ -57,12 +79,8 @@ export class RepoWatcher {
     this.watchers.clear();
   }
 
-  /**
-   * Watches `dir` and every directory below it. `again`: the directory was (re)created, so an
-   * existing watch may be on a deleted directory whose inode number the new one reuses.
-   */
-  private watchTree(dir: string, again = false): void {
-    if (!this.reliable || this.closed) return;
+  /** Watches `dir` and every directory below it, now (a directory that appeared). */
+  private watchTree(dir: string): void {
     try {
       const st = lstatSync(dir);
       if (st.isSymbolicLink()) return this.unreliable("symbolic link", { path: dir });
@@ -70,6 +88,17 @@ export class RepoWatcher {
     } catch {
       return; // gone again: its parent's event already moved the generation
     }
+    const pending = [dir];
+    while (pending.length > 0 && this.reliable && !this.closed) this.watchDir(pending.pop()!, true, pending);
+  }
+
+  /**
+   * Watches the directory `dir` and queues its subdirectories on `pending`. `again`: the
+   * directory was (re)created, so an existing watch may be on a deleted directory whose inode
+   * number the new one reuses.
+   */
+  private watchDir(dir: string, again: boolean, pending: string[]): void {
+    if (!this.reliable || this.closed) return;
     const known = this.watchers.get(dir);
     if (known && !again) return;
     known?.close();
@@ -83,6 +112,7 @@ export class RepoWatcher {
       });
       this.watchers.set(dir, w);
     } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "ENOENT" || (e as NodeJS.ErrnoException).code === "ENOTDIR") return; // gone: its parent's event moved the generation
       return this.unreliable((e as NodeJS.ErrnoException).code ?? "watch failed", { path: dir, err: (e as Error).message });
     }
     let names;
@@ -93,7 +123,7 @@ export class RepoWatcher {
     }
     for (const d of names) {
       if (d.isSymbolicLink()) return this.unreliable("symbolic link", { path: join(dir, d.name) });
-      if (d.isDirectory() && !SKIPPED.has(d.name)) this.watchTree(join(dir, d.name), again);
+      if (d.isDirectory() && !SKIPPED.has(d.name)) pending.push(join(dir, d.name));
     }
   }
 
@@ -104,6 +134,6 @@ export class RepoWatcher {
     // build anyway, since the generation moved.
     if (name === null) return;
     const n = String(name);
-    if (!SKIPPED.has(n)) this.watchTree(join(dir, n), true);
+    if (!SKIPPED.has(n)) this.watchTree(join(dir, n));
   }
 }
