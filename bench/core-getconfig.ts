@@ -1,6 +1,7 @@
-// Core.getConfig in-process on repo/ (no HTTP/TLS): warm (one Core, parsed repository files
-// cached by stat signature) against the baseline of a fresh Core per call (every file parsed
-// again), measured in the same run. Usage: node dist/bench/core-getconfig.js [calls]
+// Core.getConfig in-process on repo/ (no HTTP/TLS): warm (one Core, finished builds cached), cold
+// build (build cache off: every entry bound again, parsed repository files still cached by stat
+// signature) against the baseline of a fresh Core per call (every file parsed again), measured in
+// the same run. Usage: node dist/bench/core-getconfig.js [calls]
 import { cpSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -18,8 +19,8 @@ cpSync(join(root, "repo"), join(dir, "repo"), { recursive: true });
 const store = await openStore(`sqlite:${join(dir, "store.db")}`);
 const logger = pino({ level: "silent" });
 const settings: ServerSettings = { repo: join(dir, "repo"), dataDir: dir, password: "labsecret", plugins: [], defaultAuth: "cert+password", allowedProbeGroups: [] };
-const newCore = async () => {
-  const c = new Core(settings, store, logger, instantiatePlugins(settings, store, logger));
+const newCore = async (buildCache = true) => {
+  const c = new Core(settings, store, logger, instantiatePlugins(settings, store, logger), { buildCache });
   await c.init();
   return c;
 };
@@ -37,7 +38,9 @@ async function measure(label: string, call: () => Promise<string>): Promise<numb
 
 try {
   const warm = await newCore();
-  const w = await measure("warm Core (cached files)", () => warm.getConfig("node1"));
+  const w = await measure("warm Core (cached builds)", () => warm.getConfig("node1"));
+  const uncached = await newCore(false);
+  const b = await measure("cold build (files cached)", () => uncached.getConfig("node1"));
   const c = await measure("baseline: fresh Core per call", async () => {
     const core = await newCore();
     try {
@@ -46,8 +49,9 @@ try {
       await core.close();
     }
   });
-  console.log(`ratio warm / baseline: ${(w / c).toFixed(2)}x  (${CALLS} calls each, node1 on repo/)`);
+  console.log(`ratio warm / baseline: ${(w / c).toFixed(2)}x, cold build / baseline: ${(b / c).toFixed(2)}x  (${CALLS} calls each, node1 on repo/)`);
   await warm.close();
+  await uncached.close();
 } finally {
   await store.close();
   rmSync(dir, { recursive: true, force: true });
