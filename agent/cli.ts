@@ -3,10 +3,10 @@
 import { isVacfgError } from "../protocol/errors.js";
 import { createLogger } from "./log.js";
 import { parseAgentArgs, USAGE } from "./options.js";
-import { runAgent } from "./run.js";
+import { runAgent, type LocalServerOpener } from "./run.js";
 
-/** argv: the options after `vacfg agent` (a leading "agent" is tolerated). */
-export async function runAgentCli(argv: string[]): Promise<number> {
+/** argv: the options after `vacfg agent` (a leading "agent" is tolerated); openLocal serves --local. */
+export async function runAgentCli(argv: string[], openLocal?: LocalServerOpener): Promise<number> {
   let opts;
   try {
     opts = parseAgentArgs(argv[0] === "agent" ? argv.slice(1) : argv);
@@ -20,7 +20,7 @@ export async function runAgentCli(argv: string[]): Promise<number> {
   }
   const log = createLogger(opts.logLevel);
   try {
-    return (await runAgent(opts, log)).exitCode;
+    return (await runAgent(opts, log, undefined, openLocal)).exitCode;
   } catch (e) {
     log.error(`Fatal error: ${isVacfgError(e) ? `${e.code}: ` : ""}${(e as Error).stack ?? e}`);
     return 1;

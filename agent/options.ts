@@ -27,6 +27,8 @@ export interface AgentOptions {
   bundles: string[];
   /** -f: run from this cached configuration instead of asking the server. */
   file?: string;
+  /** --local REPO: no server; the configuration is rendered in process from this repository. */
+  local?: string;
   /** -c: write the configuration received to this file. */
   cache?: string;
   dryRun: boolean;
@@ -150,6 +152,8 @@ export const USAGE = `usage: vacfg agent [options]
   -r MODE        remove extra all|services|packages|users
   -b A[:B...]    only install entries of these bundles
   -f FILE        run from a cached configuration     -c FILE   cache the configuration
+  --local REPO   no server: render REPO (Bcfg2 layout) in process with the server's core, as client -u
+                 (use -p PROFILE); needs the vacfg command, not the stand-alone agent
   -e             show extra entries                  -q        quick (no package checksums)
   -k             kevlar (keep going; re-inventory)   -P        paranoid backups
   -O             no run lock (another run may be going on)
@@ -192,6 +196,7 @@ export function parseAgentArgs(argv: string[]): AgentOptions | "help" {
       case "-r": case "--remove": o.remove = removeMode(val(), flag); break;
       case "-b": case "--bundle": o.bundles.push(...val().split(/[:,]/).filter(Boolean)); break;
       case "-f": case "--file": o.file = val(); break;
+      case "--local": o.local = resolve(val()); break;
       case "-c": case "--cache": o.cache = val(); break;
       case "-n": case "--dry-run": o.dryRun = true; break;
       case "-I": case "--interactive": o.interactive = true; break;
@@ -214,5 +219,6 @@ export function parseAgentArgs(argv: string[]): AgentOptions | "help" {
   }
   o.root = resolve(o.root);
   if (o.retries < 1) o.retries = 1;
+  if (o.local !== undefined && o.file !== undefined) bad("--local and -f both say where the configuration comes from; give one");
   return o;
 }

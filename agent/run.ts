@@ -7,6 +7,7 @@ import { createInterface } from "node:readline";
 import { parseConfiguration, type Configuration } from "../protocol/documents/configuration.js";
 import { parseProbes, serializeProbeData, type ProbeDataItem } from "../protocol/documents/probes.js";
 import type { XmlElement } from "../protocol/xml.js";
+import type { XmlRpcValue } from "../protocol/xmlrpc/values.js";
 import { loadAccounts, type AccountDb } from "./accounts.js";
 import { writeFileAtomic } from "../lib/atomic-file.js";
 import { contextProbeData } from "./context-probe.js";
@@ -49,12 +50,24 @@ export function defaultTools(): Tool[] {
   return [new PosixUsersTool(), new PosixTool(), new AptTool(), new SystemdTool(), new SysvTool(), new ActionTool()];
 }
 
-export async function runAgent(o: AgentOptions, log: Logger, tools: Tool[] = defaultTools()): Promise<RunResult> {
+/** Whom the run talks to: the XML-RPC proxy, or (--local) the server core in process. */
+export interface ServerConnection {
+  call(method: string, ...params: XmlRpcValue[]): Promise<XmlRpcValue>;
+  close(): void | Promise<void>;
+}
+
+/**
+ * Opens the in-process server for --local. The agent cannot import the server (agent/README.md),
+ * so the vacfg command, which composes both, passes it in; the stand-alone agent has none.
+ */
+export type LocalServerOpener = (o: AgentOptions & { local: string }, log: Logger) => Promise<ServerConnection>;
+
+export async function runAgent(o: AgentOptions, log: Logger, tools: Tool[] = defaultTools(), openLocal?: LocalServerOpener): Promise<RunResult> {
   const times: Record<string, number> = {};
   const now = () => Date.now() / 1000;
   times.start = now();
   log.info(`Starting vacfg agent run at ${times.start}`);
-  let proxy: XmlRpcProxy | undefined;
+  let proxy: ServerConnection | undefined;
   let rl: ReturnType<typeof createInterface> | undefined;
   let unlockRun: (() => void) | undefined;
   const fatal = (msg: string): never => {
@@ -72,13 +85,15 @@ export async function runAgent(o: AgentOptions, log: Logger, tools: Tool[] = def
         return fatal(`Failed to read cached configuration from: ${o.file}: ${(e as Error).message}`);
       }
     } else {
+      if (o.local !== undefined && !openLocal) fatal("--local needs the vacfg command (`vacfg agent --local REPO`): the stand-alone agent carries no server core");
       try {
-        proxy = new XmlRpcProxy({ url: o.server, user: o.user, password: o.password, ca: o.ca, insecure: o.insecure, cert: o.cert, key: o.key, retries: o.retries, retryDelayMs: o.retryDelayMs, timeoutMs: o.timeoutMs, log });
+        if (o.local !== undefined) proxy = await openLocal!({ ...o, local: o.local }, log);
+        else proxy = new XmlRpcProxy({ url: o.server, user: o.user, password: o.password, ca: o.ca, insecure: o.insecure, cert: o.cert, key: o.key, retries: o.retries, retryDelayMs: o.retryDelayMs, timeoutMs: o.timeoutMs, log });
       } catch (e) {
         return fatal((e as Error).message);
       }
       const p = proxy;
-      const call = async (what: string, method: string, ...args: Parameters<XmlRpcProxy["call"]>[1][]) => {
+      const call = async (what: string, method: string, ...args: XmlRpcValue[]) => {
         try {
           return await p.call(method, ...args);
         } catch (e) {
@@ -207,7 +222,7 @@ export async function runAgent(o: AgentOptions, log: Logger, tools: Tool[] = def
     throw e;
   } finally {
     unlockRun?.();
-    proxy?.close();
+    await proxy?.close();
     rl?.close();
   }
 }

@@ -1,9 +1,45 @@
 // `vacfg image`: the appliance image lifecycle from the command line: patch (upload files
 // without root), build (an image from a repository profile), update (packages + repository, the
 // appliance's tests, re-attest only when they pass).
+import { mkdtempSync, rmSync } from "node:fs";
+import { hostname, tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import type { Command } from "commander";
-import { stderrProgress } from "../../hypervisor/appliance/cache.js";
+import { runAgent } from "../../agent/run.js";
+import { createLogger } from "../../agent/log.js";
+import { parseAgentArgs } from "../../agent/options.js";
+import { resolveCacheDir, stderrProgress } from "../../hypervisor/appliance/cache.js";
+import { buildProfileImage, type ApplyProfile } from "../../hypervisor/appliance/profile-image.js";
+import { updateImage } from "../../hypervisor/appliance/image-update.js";
 import { parseUploadSpec, uploadIntoImage, type UploadSpec } from "../../hypervisor/image/upload.js";
+import { stageAgentTree } from "../../hypervisor/workspace/agent-tree.js";
+import { VacfgError } from "../../protocol/errors.js";
+import { openLocal } from "./agent.js";
+
+const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
+
+/** The agent in local mode, as `vacfg agent --local REPO -u CLIENT -p PROFILE --root ROOT --exit-dirty -v` runs it. */
+export const applyWithLocalAgent: ApplyProfile = async ({ root, repo, profile, client }) => {
+  const opts = parseAgentArgs(["--local", repo, "-u", client, "-p", profile, "--root", root, "--exit-dirty", "-v", "-C", "/dev/null"]);
+  if (opts === "help") throw new Error("unreachable");
+  const r = await runAgent(opts, createLogger(opts.logLevel), undefined, openLocal);
+  if (r.exitCode !== 0) {
+    const bad = [...r.states].filter(([, ok]) => !ok).map(([e]) => `${e.tag}:${e.attrs.name}`);
+    throw new VacfgError("IMAGE", `profile ${profile} did not apply cleanly (agent exit ${r.exitCode})${bad.length ? `: still bad: ${bad.join(", ")}` : ""}`);
+  }
+};
+
+/** Where the agent tree comes from: this project's dist/ and node_modules (as the appliance builder does). */
+async function withAgentTree<T>(fn: (tree: string) => Promise<T>): Promise<T> {
+  const dir = mkdtempSync(join(tmpdir(), "vacfg-agent-tree-"));
+  try {
+    await stageAgentTree(projectRoot, dir);
+    return await fn(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
 
 const collect = (v: string, prev: string[] | undefined) => [...(prev ?? []), v];
 
@@ -35,5 +71,58 @@ export function registerImage(program: Command): void {
       const r = uploadIntoImage(img, { params, files, partition, progress });
       for (const f of r.files) console.log(`${f.path}\t0${f.mode.toString(8)}\t${f.data.length} bytes`);
       console.log(`patched ${img} (${r.format}${r.partition ? `, partition ${r.partition}` : ""})`);
+    });
+
+  image
+    .command("build")
+    .description("build an appliance image from a profile of the repository (root: debootstrap, chroot)")
+    .argument("<profile>", "a public profile group of the repository")
+    .option("-r, --repo <dir>", "the repository (Bcfg2 layout); shipped in the image at /var/lib/vacfg/repo", "repo")
+    .option("-o, --out <dir>", "output directory: NAME.raw, NAME.qcow2 and NAME.{raw,qcow2}.attestation.json", ".")
+    .option("--name <name>", "image name (default: the profile)")
+    .option("--image-version <v>", "appliance version recorded in the attestation", "1")
+    .option("-t, --template <file>", "the appliance's context template, installed as /etc/vacfg/ctx-template.xml")
+    .option("--package <name>", "extra Debian package for the base layer; repeatable", collect)
+    .option("--client <name>", "client name the profile is rendered for", "appliance-build")
+    .requiredOption("--key <file>", "Ed25519 attestation signing key (vacfg attest keygen)")
+    .option("--issuer <name>", "who attests", hostname())
+    .addHelpText(
+      "after",
+      "\nSteps (progress on stderr): the profile's packages (rendered in local mode) -> a debootstrap layer\n" +
+        "cached under $VACFG_CACHE (default /var/cache/vacfg) per package set -> the agent tree at /opt/vacfg, the\n" +
+        "repository, the context template -> `vacfg agent --local` applies the profile into the root (must be clean)\n" +
+        "-> the repository's Appliance/tests/* run chrooted (must pass) -> ext4 + qcow2 -> signed attestations.\n" +
+        "Exit status: 0 built, 1 refused or failed (nothing is written to the output directory then).",
+    )
+    .action(async (profile: string, o: { repo: string; out: string; name?: string; imageVersion: string; template?: string; package?: string[]; client: string; key: string; issuer: string }) => {
+      const cacheDir = await resolveCacheDir();
+      const r = await withAgentTree((agentTree) =>
+        buildProfileImage({ repo: o.repo, profile, outDir: o.out, name: o.name, version: o.imageVersion, client: o.client, cacheDir, agentTree, apply: applyWithLocalAgent, template: o.template, packages: o.package, signingKey: o.key, issuer: o.issuer, progress: stderrProgress }),
+      );
+      console.log(`raw:    ${r.raw}\nqcow2:  ${r.qcow2}\nattestations: ${r.attestations.raw} ${r.attestations.qcow2}\nkernel: ${r.vmlinuz}\ninitrd: ${r.initrd}`);
+      console.log(`built in ${r.seconds.toFixed(1)} s; ${r.qcow2Attestation.packages.length} packages, config ${r.qcow2Attestation.config.digest}`);
+    });
+
+  image
+    .command("update")
+    .description("apply package updates and repository changes to a built image, run its tests, re-sign only when they pass (root)")
+    .argument("<image>", "an image from `vacfg image build` (NAME.qcow2 or NAME.raw)")
+    .option("--apt-source <line>", 'APT source to upgrade from, one sources.list line ("deb [trusted=yes] http://127.0.0.1:8080/ ./"); repeatable', collect)
+    .option("-r, --repo <dir>", "new repository version: replaces the shipped one before the profile is re-applied")
+    .option("--attestation <file>", "the image's attestation (default IMAGE.attestation.json), rewritten only on success")
+    .option("--image-version <v>", "new appliance version for the attestation (default: unchanged)")
+    .requiredOption("--key <file>", "Ed25519 attestation signing key")
+    .option("--issuer <name>", "who attests", hostname())
+    .addHelpText(
+      "after",
+      "\nWorks on a loop-mounted copy: apt-get upgrade against the given sources only, the repository replaced,\n" +
+        "`vacfg agent --local` re-applies the image's profile, the repository's Appliance/tests/* run chrooted.\n" +
+        "Only when all of that succeeds is the image replaced and its attestation re-signed; otherwise both stay\n" +
+        "byte for byte as they were. Exit status: 0 updated, 1 refused (a failed test names itself and its output).",
+    )
+    .action(async (img: string, o: { aptSource?: string[]; repo?: string; attestation?: string; imageVersion?: string; key: string; issuer: string }) => {
+      const r = await updateImage({ image: img, attestation: o.attestation, aptSources: o.aptSource, repo: o.repo, version: o.imageVersion, apply: applyWithLocalAgent, signingKey: o.key, issuer: o.issuer, progress: stderrProgress });
+      for (const u of r.upgraded) console.log(`upgraded ${u.name} ${u.from ?? "(new)"} -> ${u.to}`);
+      console.log(`${r.tests.length} appliance test(s) passed; attestation re-signed: ${r.attestation} (${r.record.name} ${r.record.version})`);
     });
 }
