@@ -55,6 +55,18 @@ export function writeFileAtomic(target: string, data: Buffer | string, meta: Fil
   fsyncDir(dirname(target));
 }
 
+/** Moves a file made beside `target` (by a tool, or a patched copy) into place: fsync, rename, directory fsync. */
+export function renameIntoPlace(tmp: string, target: string): void {
+  const fd = openSync(tmp, constants.O_RDONLY | constants.O_NOFOLLOW);
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, target);
+  fsyncDir(dirname(target));
+}
+
 /** Replaces `target` with a symlink (or hard link) atomically. */
 export function linkAtomic(kind: "symlink" | "hardlink", to: string, target: string): void {
   const tmp = tempSibling(target);

@@ -1,7 +1,8 @@
-// Running host tools (xl, qemu-img, ip, apt-get, a probe, ...) as child processes, never through a
-// shell: collected output, a timeout, and failures turned into catalogue errors that quote the
-// tool's own message.
-import { spawn } from "node:child_process";
+// Running host tools (xl, qemu-img, ip, apt-get, debugfs, a probe, ...) as child processes, never
+// through a shell: collected output, a timeout, and failures turned into catalogue errors that quote
+// the tool's own message. Asynchronous (runTool, runChecked) and, for the synchronous image and
+// seed builders, synchronous (runToolSync, runCheckedSync) with the same results and errors.
+import { spawn, spawnSync } from "node:child_process";
 import { VacfgError, type ErrorCode } from "../protocol/errors.js";
 
 export interface ToolResult {
@@ -51,12 +52,49 @@ export async function runChecked(cmd: string, args: readonly string[], opts: Too
   } catch (e) {
     throw new VacfgError(opts.code ?? "VM", `${cmd}: cannot run: ${(e as Error).message}`, { cause: e });
   }
-  if (r.code !== 0) {
-    const why = (r.stderr.trim() || r.stdout.trim()).split("\n").slice(-6).join(" | ");
-    const argv = args.join(" ");
-    // Long argv (a whole QEMU command line) would drown the tool's own message.
-    const shown = argv.length > 160 ? `${argv.slice(0, 80)} … ${argv.slice(-60)}` : argv;
-    throw new VacfgError(opts.code ?? "VM", `${cmd} ${shown}: exit ${r.code ?? r.signal}: ${why}`);
+  if (r.code !== 0) throw failure(cmd, args, r, opts.code ?? "VM");
+  return r.stdout;
+}
+
+/** The error for a tool that exited non-zero: the command (shortened) and the end of its own message. */
+function failure(cmd: string, args: readonly string[], r: ToolResult, code: ErrorCode): VacfgError {
+  const why = (r.stderr.trim() || r.stdout.trim()).split("\n").slice(-6).join(" | ");
+  const argv = args.join(" ");
+  // Long argv (a whole QEMU command line) would drown the tool's own message.
+  const shown = argv.length > 160 ? `${argv.slice(0, 80)} … ${argv.slice(-60)}` : argv;
+  return new VacfgError(code, `${cmd} ${shown}: exit ${r.code ?? r.signal}: ${why}`);
+}
+
+export interface SyncToolOptions {
+  input?: string | Buffer;
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+  /** Largest output kept (default 64 MiB; debugfs dumps whole files to stdout). */
+  maxBuffer?: number;
+}
+
+/** runTool, synchronously; stdout as bytes too (debugfs dumps binary files). Throws only when the tool cannot start. */
+export function runToolSync(cmd: string, args: readonly string[], opts: SyncToolOptions = {}): ToolResult & { stdoutBytes: Buffer } {
+  const r = spawnSync(cmd, args, { cwd: opts.cwd, env: opts.env ?? process.env, input: opts.input ?? "", maxBuffer: opts.maxBuffer ?? 64 * 1024 * 1024 });
+  if (r.error) throw r.error;
+  return {
+    code: r.status,
+    signal: r.signal,
+    stdout: r.stdout.toString("utf8"),
+    stdoutBytes: r.stdout,
+    stderr: r.stderr.toString("utf8"),
+    timedOut: false,
+  };
+}
+
+/** runChecked, synchronously: stdout, or a catalogue error (default VM) quoting the tool. */
+export function runCheckedSync(cmd: string, args: readonly string[], opts: SyncToolOptions & { code?: ErrorCode } = {}): string {
+  let r: ToolResult;
+  try {
+    r = runToolSync(cmd, args, opts);
+  } catch (e) {
+    throw new VacfgError(opts.code ?? "VM", `${cmd}: cannot run: ${(e as Error).message}`, { cause: e });
   }
+  if (r.code !== 0) throw failure(cmd, args, r, opts.code ?? "VM");
   return r.stdout;
 }

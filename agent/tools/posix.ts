@@ -1,12 +1,12 @@
 // The POSIX tool: Path entries of every type (file, directory, symlink, hardlink, permissions,
 // nonexistent, device) with owner/group/mode, applied under the root, writes atomic, diffs as upstream.
-import { spawnSync } from "node:child_process";
-import { copyFileSync, existsSync, lchownSync, chmodSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, renameSync, rmSync, rmdirSync, statSync, type Stats } from "node:fs";
+import { existsSync, lchownSync, chmodSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, renameSync, rmSync, rmdirSync, statSync, type Stats } from "node:fs";
 import { posix } from "node:path";
 import { TextDecoder } from "node:util";
 import { pathEntry, type PathEntry } from "../../protocol/entries.js";
 import type { XmlElement } from "../../protocol/xml.js";
 import { fsyncDir, linkAtomic, removeStaleTemps, tempSibling, writeFileAtomic } from "../../lib/atomic-file.js";
+import { runCheckedSync } from "../../lib/host-tools.js";
 import { inRoot } from "../root.js";
 import { bcfg2Bdiff } from "../unified-diff.js";
 import type { States, Tool, ToolContext } from "./tool.js";
@@ -267,8 +267,7 @@ export class PosixTool implements Tool {
         const argv = kind === "fifo" ? ["mkfifo", "-m", mode, tmp] : ["mknod", "-m", mode, tmp, kind === "block" ? "b" : "c", String(pe.major ?? 0), String(pe.minor ?? 0)];
         if (kind !== "fifo" && kind !== "block" && kind !== "char") throw new Error(`dev_type="${kind}" is not block, char or fifo`);
         // node has no mknod(2); the coreutils command is everywhere the agent runs
-        const r = spawnSyncChecked(argv);
-        if (r) throw new Error(r);
+        runCheckedSync(argv[0]!, argv.slice(1), { code: "AGENT_RUN" });
         this.setMeta(tmp, lstatSync(tmp), w);
         renameSync(tmp, host);
         fsyncDir(posix.dirname(host));
@@ -311,17 +310,7 @@ export class PosixTool implements Tool {
     // datetime.isoformat() of local time with microseconds, as upstream names them
     const iso = `${now.getFullYear()}-${pad(now.getMonth() + 1)}-${pad(now.getDate())}T${pad(now.getHours())}:${pad(now.getMinutes())}:${pad(now.getSeconds())}.${pad(now.getMilliseconds() * 1000, 6)}`;
     const dest = posix.join(dir, `${base}_${iso}`);
-    const tmp = tempSibling(dest);
-    copyFileSync(host, tmp);
-    chmodSync(tmp, statSync(host).mode & 0o7777 & ~0o077);
-    renameSync(tmp, dest);
+    writeFileAtomic(dest, readFileSync(host), { mode: statSync(host).mode & 0o7777 & ~0o077 });
     ctx.log.info(`POSIX: Backup of ${name} saved to ${dest}`);
   }
-}
-
-function spawnSyncChecked(argv: string[]): string | undefined {
-  const r = spawnSync(argv[0], argv.slice(1), { encoding: "utf8" });
-  if (r.error) return `${argv[0]}: ${r.error.message}`;
-  if (r.status !== 0) return `${argv.join(" ")}: ${r.stderr.trim() || `exit ${r.status}`}`;
-  return undefined;
 }

@@ -1,7 +1,7 @@
 // Read-only access to the filesystem inside an image for attestation: any format patch-image
 // knows (bare ext, MBR/GPT raw disk, qcow2 through a temporary raw copy), files addressed by
 // inode number so guest names never pass through debugfs's command parser.
-import { spawnSync } from "node:child_process";
+import { runCheckedSync } from "../../lib/host-tools.js";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -34,8 +34,7 @@ export function openGuestView(image: string): GuestView {
   const dir = mkdtempSync(join(tmpdir(), "vacfg-attest-raw-"));
   try {
     const raw = join(dir, "image.raw");
-    const r = spawnSync("qemu-img", ["convert", "-f", "qcow2", "-O", "raw", image, raw], { encoding: "utf8" });
-    if (r.error || r.status !== 0) throw new VacfgError("IMAGE", `qemu-img convert ${image}: ${r.error?.message ?? r.stderr.trim()}`);
+    runCheckedSync("qemu-img", ["convert", "-f", "qcow2", "-O", "raw", image, raw], { code: "IMAGE" });
     const loc = locateFilesystem(raw);
     return { format, spec: fsSpec(raw, loc.offset), close: () => rmSync(dir, { recursive: true, force: true }) };
   } catch (e) {

@@ -1,9 +1,10 @@
 // Delivery through cloud-init's NoCloud datasource: a volume labelled "cidata" holding
 // meta-data and user-data (#cloud-config) that writes the parameter file and applies users/DNS.
 // Built without root: mkfs.vfat + mcopy (mtools), or xorriso for iso9660.
-import { spawnSync } from "node:child_process";
+import { runCheckedSync } from "../../lib/host-tools.js";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { renameIntoPlace } from "../../lib/atomic-file.js";
 import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { VacfgError } from "../../protocol/errors.js";
@@ -80,9 +81,7 @@ export function noCloudSeed(params: ParameterFile, o: NoCloudOptions): NoCloudSe
 
 function tool(cmd: string, args: string[]): void {
   // mtools refuses images whose size is not a whole number of "tracks" unless told not to check
-  const r = spawnSync(cmd, args, { encoding: "utf8", env: { ...process.env, MTOOLS_SKIP_CHECK: "1" } });
-  if (r.error) throw new VacfgError("IMAGE", `${cmd}: ${r.error.message}`, { cause: r.error });
-  if (r.status !== 0) throw new VacfgError("IMAGE", `${cmd} ${args.join(" ")}: exit ${r.status}: ${r.stderr.trim()}`);
+  runCheckedSync(cmd, args, { code: "IMAGE", env: { ...process.env, MTOOLS_SKIP_CHECK: "1" } });
 }
 
 /** Writes the seed as a "cidata" volume (vfat or iso9660) at `out`, atomically. */
@@ -101,7 +100,7 @@ export function buildNoCloudVolume(out: string, seed: NoCloudSeed, format: "vfat
       tool("mkfs.vfat", ["-C", "-n", "CIDATA", tmp, String(kib)]);
       for (const name of Object.keys(files)) tool("mcopy", ["-i", tmp, join(work, name), `::${name}`]);
     }
-    renameSync(tmp, out);
+    renameIntoPlace(tmp, out);
   } finally {
     rmSync(work, { recursive: true, force: true });
     rmSync(tmp, { force: true });

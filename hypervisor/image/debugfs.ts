@@ -1,6 +1,6 @@
 // Files inside an ext2/3/4 filesystem image without root and without mounting: e2fsprogs'
 // debugfs. `fsSpec` is an image path, optionally "path?offset=BYTES" for a partition.
-import { spawnSync } from "node:child_process";
+import { runToolSync } from "../../lib/host-tools.js";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -61,17 +61,20 @@ export function runDebugfs(spec: string, commands: string[], write: boolean): De
     const cmdFile = join(dir, "cmds");
     writeFileSync(cmdFile, commands.join("\n") + "\n");
     const args = [...(write ? ["-w"] : []), "-f", cmdFile, spec];
-    const r = spawnSync("debugfs", args, { maxBuffer: 512 * 1024 * 1024, env: { ...process.env, DEBUGFS_PAGER: "__none__", PAGER: "__none__" } });
-    if (r.error) throw new VacfgError("IMAGE", `debugfs: ${r.error.message} (is e2fsprogs installed?)`, { cause: r.error });
-    const stderr = r.stderr.toString("utf8");
-    const errors = stderr.split("\n").filter((l) => l.trim() !== "" && !/^debugfs \d/.test(l));
-    if (r.status !== 0) throw new VacfgError("IMAGE", `debugfs ${spec}: exit ${r.status}: ${errors.join("; ")}`);
+    let r: ReturnType<typeof runToolSync>;
+    try {
+      r = runToolSync("debugfs", args, { maxBuffer: 512 * 1024 * 1024, env: { ...process.env, DEBUGFS_PAGER: "__none__", PAGER: "__none__" } });
+    } catch (e) {
+      throw new VacfgError("IMAGE", `debugfs: ${(e as Error).message} (is e2fsprogs installed?)`, { cause: e });
+    }
+    const errors = r.stderr.split("\n").filter((l) => l.trim() !== "" && !/^debugfs \d/.test(l));
+    if (r.code !== 0) throw new VacfgError("IMAGE", `debugfs ${spec}: exit ${r.code ?? r.signal}: ${errors.join("; ")}`);
     // Opening failures (not an ext fs, bad offset) are reported on stderr and every command is skipped.
     const openErr = errors.find((l) => /while (trying to open|opening filesystem)|Bad magic number/i.test(l));
     if (openErr) throw new VacfgError("IMAGE", `debugfs cannot open ${spec}: ${openErr}`);
     const chunks: string[] = [];
     let cur: string[] | undefined;
-    for (const line of r.stdout.toString("utf8").split("\n")) {
+    for (const line of r.stdout.split("\n")) {
       if (line.startsWith("debugfs: ")) {
         cur = [];
         chunks.push("");
@@ -79,7 +82,7 @@ export function runDebugfs(spec: string, commands: string[], write: boolean): De
       }
       if (cur) chunks[chunks.length - 1] += line + "\n";
     }
-    return { chunks, errors, stdout: r.stdout };
+    return { chunks, errors, stdout: r.stdoutBytes };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -1,9 +1,10 @@
 // Patching files into an appliance image: bare ext2/3/4, whole-disk raw (MBR/GPT), or qcow2.
 // Always on a copy next to the image, renamed over it only after a verified write, so a
 // failure at any step leaves the original untouched.
-import { spawnSync } from "node:child_process";
+import { runCheckedSync } from "../../lib/host-tools.js";
 import { randomBytes } from "node:crypto";
-import { closeSync, mkdtempSync, openSync, readSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { closeSync, mkdtempSync, openSync, readSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { renameIntoPlace } from "../../lib/atomic-file.js";
 import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { CONTEXT_FILE_PATH, serializeParameterFile, type ParamSignature, type ParameterFile } from "../../protocol/params.js";
@@ -34,12 +35,7 @@ export function detectImageFormat(image: string): ImageFormat {
   return "raw-disk";
 }
 
-function tool(cmd: string, args: string[]): string {
-  const r = spawnSync(cmd, args, { encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
-  if (r.error) throw new VacfgError("IMAGE", `${cmd}: ${r.error.message}`, { cause: r.error });
-  if (r.status !== 0) throw new VacfgError("IMAGE", `${cmd} ${args.join(" ")}: exit ${r.status}: ${r.stderr.trim()}`);
-  return r.stdout;
-}
+const tool = (cmd: string, args: string[]): string => runCheckedSync(cmd, args, { code: "IMAGE" });
 
 /** Which filesystem of a raw image to patch, as a byte offset. */
 export function locateFilesystem(image: string, opts: PatchOptions = {}): { offset: number; partition?: number } {
@@ -143,7 +139,7 @@ function patchQcow2(image: string, files: GuestFile[], opts: PatchOptions, temps
   for (let i = 0; i < cmds.length; i += 400) tool("qemu-io", ["-f", "qcow2", ...cmds.slice(i, i + 400), out]);
   const check = JSON.parse(tool("qemu-img", ["check", "--output=json", "-f", "qcow2", out])) as { "check-errors"?: number; corruptions?: number };
   if (check["check-errors"] || check.corruptions) throw new VacfgError("IMAGE", `${image}: patched qcow2 does not check clean`);
-  renameSync(out, image);
+  renameIntoPlace(out, image);
   return { format: "qcow2", ...loc };
 }
 
@@ -166,7 +162,7 @@ export function patchImage(image: string, files: GuestFile[], opts: PatchOptions
     copySparse(image, copy);
     opts.progress?.(`writing ${files.length} file(s) with debugfs at offset ${loc.offset}`);
     writeGuestFiles(fsSpec(copy, loc.offset), files);
-    renameSync(copy, image);
+    renameIntoPlace(copy, image);
     return { format, ...loc };
   } finally {
     for (const t of temps) rmSync(t, { recursive: true, force: true });

@@ -3,7 +3,8 @@
 // change. The parse is keyed by the files' signatures, so a refresh made by another server
 // process sharing the cache is seen on the next request.
 import { createHash } from "node:crypto";
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { writeFileAtomic } from "../../../lib/atomic-file.js";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -70,9 +71,7 @@ export class IndexCache {
       try {
         const body = await fetchUrl(url);
         gunzipSync(body, { maxOutputLength: MAX_INDEX_BYTES }); // refuse a corrupt download before it replaces a good one
-        const tmp = `${dest}.${process.pid}.tmp`;
-        writeFileSync(tmp, body);
-        renameSync(tmp, dest);
+        writeFileAtomic(dest, body);
       } catch (e) {
         errors.push(`${url}: ${(e as Error).message}`);
       }
