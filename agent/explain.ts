@@ -50,6 +50,8 @@ export function explainEntry(e: XmlElement, accounts: AccountDb): string[] {
       if (d) out.push(`group ${d}`);
     } else if (attr === "to") {
       out.push(`points to ${have}, should point to ${want}`);
+    } else if (attr === "version" && want === "auto") {
+      out.push(`version ${have}, the package lists have a newer one (version="auto")`);
     } else if (want !== have) {
       out.push(`${attr} ${have}, should be ${want}`);
     }

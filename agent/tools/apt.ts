@@ -1,6 +1,9 @@
 // The Debian package tool: reads <root>/var/lib/dpkg/status, verifies versions (auto|any|exact)
 // and, unless -q, the md5sums dpkg recorded; installs and removes with apt-get, into the root
 // (chroot when the root has apt, else the host's apt-get pointed at the root's state).
+// version="auto" means the candidate apt would install (upstream's client): the root's package
+// lists are refreshed (apt-get update) once per run before the first check, except in a dry run,
+// and again before installing, so a version the archive published since is an upgrade.
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { packageEntry } from "../../protocol/entries.js";
@@ -29,9 +32,23 @@ export function parseDpkgStatus(text: string): Map<string, InstalledPackage> {
   return out;
 }
 
+/** `apt-cache policy` output → package → candidate version (absent when apt has none). */
+export function parsePolicy(text: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const m of text.matchAll(/^(\S+?):\n\s+Installed: .*\n\s+Candidate: (.*)$/gm)) {
+    if (m[2] !== "(none)") out.set(m[1].split(":")[0], m[2]); // "name:i386" for a foreign architecture
+  }
+  return out;
+}
+
+const APT_ENV = { DEBIAN_FRONTEND: "noninteractive" };
+
 export class AptTool implements Tool {
   readonly name = "APT";
   private installed?: Map<string, InstalledPackage>;
+  /** Candidate versions apt reports for installed packages, since the last index refresh. */
+  private candidates = new Map<string, string | undefined>();
+  private refreshed = false;
 
   handles(entry: XmlElement): boolean {
     return (entry.tag === "Package" || entry.tag === "BoundPackage") && (entry.attrs.type === "deb" || entry.attrs.type === "apt");
@@ -76,6 +93,14 @@ export class AptTool implements Tool {
       entry.attrs.current_version = have.version;
       return false;
     }
+    if (wanted === "auto") {
+      if (!this.refreshed) await this.refreshIndexes(ctx);
+      const candidate = await this.candidate(p.name, ctx);
+      if (candidate !== undefined && candidate !== have.version) {
+        entry.attrs.current_version = have.version;
+        return false;
+      }
+    }
     if (!ctx.quick) {
       const bad = this.badFiles(have, ctx);
       if (bad.length) {
@@ -88,12 +113,33 @@ export class AptTool implements Tool {
   }
 
   /** apt-get argv for this root: chroot into it when it has apt, else aim the host's apt at it. */
-  aptArgv(ctx: ToolContext, args: string[]): string[] {
-    const base = ["-q", "-y", "-o", "DPkg::Options::=--force-confold", "-o", "DPkg::Options::=--force-confdef"];
-    if (ctx.root === "/") return ["apt-get", ...base, ...args];
-    if (existsSync(inRoot(ctx.root, "/usr/bin/apt-get"))) return ["chroot", ctx.root, "apt-get", ...base, ...args];
+  aptArgv(ctx: ToolContext, args: string[], program = "apt-get"): string[] {
+    const base = program === "apt-get" ? ["-q", "-y", "-o", "DPkg::Options::=--force-confold", "-o", "DPkg::Options::=--force-confdef"] : [];
+    if (ctx.root === "/") return [program, ...base, ...args];
+    if (existsSync(inRoot(ctx.root, `/usr/bin/${program}`))) return ["chroot", ctx.root, program, ...base, ...args];
     const r = ctx.root;
-    return ["apt-get", ...base, "-o", `Dir=${r}`, "-o", `Dir::State::status=${r}/var/lib/dpkg/status`, "-o", `DPkg::Options::=--root=${r}`, "-o", "Dir::Bin::dpkg=/usr/bin/dpkg", ...args];
+    return [program, ...base, "-o", `Dir=${r}`, "-o", `Dir::State::status=${r}/var/lib/dpkg/status`, "-o", `DPkg::Options::=--root=${r}`, "-o", "Dir::Bin::dpkg=/usr/bin/dpkg", ...args];
+  }
+
+  /** apt-get update for the root (never in a dry run: it changes the machine's package lists). */
+  private async refreshIndexes(ctx: ToolContext): Promise<void> {
+    this.refreshed = true;
+    if (ctx.dryRun) return;
+    this.candidates.clear();
+    const r = await ctx.exec(this.aptArgv(ctx, ["update"]), { env: { ...process.env, ...APT_ENV } });
+    if (r.code !== 0) ctx.log.error(`APT: apt-get update failed (exit ${r.code}): ${r.stderr.trim().split("\n").slice(-3).join(" / ")}`);
+  }
+
+  /** The version apt would install now; asked once for every installed package at a time (one apt-cache run). */
+  private async candidate(name: string, ctx: ToolContext): Promise<string | undefined> {
+    if (!this.candidates.has(name)) {
+      const names = [...new Set([name, ...this.db(ctx).keys()])].filter((n) => !this.candidates.has(n));
+      const r = await ctx.exec(this.aptArgv(ctx, ["policy", ...names], "apt-cache"), { env: { ...process.env, ...APT_ENV } });
+      if (r.code !== 0) ctx.log.error(`APT: apt-cache policy failed (exit ${r.code}): ${r.stderr.trim().split("\n").slice(-3).join(" / ")}`);
+      const found = parsePolicy(r.stdout);
+      for (const n of names) this.candidates.set(n, found.get(n));
+    }
+    return this.candidates.get(name);
   }
 
   async install(entries: XmlElement[], ctx: ToolContext): Promise<States> {
@@ -107,8 +153,10 @@ export class AptTool implements Tool {
       if (e.attrs.current_modified_files) reinstall = true;
     }
     if (specs.length) {
+      // The sources list may have just been written (Packages' apt_config is an important file).
+      await this.refreshIndexes(ctx);
       const r = await ctx.exec(this.aptArgv(ctx, [...(reinstall ? ["--reinstall"] : []), "install", ...specs]), {
-        env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" },
+        env: { ...process.env, ...APT_ENV },
       });
       if (r.code !== 0) ctx.log.error(`APT: apt-get install ${specs.join(" ")} failed (exit ${r.code}): ${r.stderr.trim().split("\n").slice(-3).join(" / ")}`);
     }
@@ -128,7 +176,7 @@ export class AptTool implements Tool {
   async remove(extras: XmlElement[], ctx: ToolContext): Promise<void> {
     const names = extras.map((e) => e.attrs.name!).filter(Boolean);
     if (!names.length) return;
-    const r = await ctx.exec(this.aptArgv(ctx, ["remove", ...names]), { env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" } });
+    const r = await ctx.exec(this.aptArgv(ctx, ["remove", ...names]), { env: { ...process.env, ...APT_ENV } });
     if (r.code !== 0) ctx.log.error(`APT: apt-get remove ${names.join(" ")} failed (exit ${r.code}): ${r.stderr.trim()}`);
     this.installed = undefined;
   }

@@ -3,10 +3,14 @@
 // Depends/Pre-Depends chains with versions and ":any", alternatives, virtual packages with one or
 // several providers, a name that is both a package and provided, versioned Provides, Essential
 // packages, per-architecture dependencies, Recommends, a blacklist, a second component and suite.
-import { cpSync, mkdtempSync, writeFileSync } from "node:fs";
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+import { pino } from "pino";
 import type { DebPackage } from "../../harness/apt-archive.js";
+import { initSite } from "../../server/admin/init.js";
+import { loadServerConfig, type ServerConfig } from "../../server/admin/server-config.js";
+import { startServer, type StartedServer } from "../../server/start-server.js";
 import { projectRoot } from "./paths.js";
 
 export const packagesSite = join(projectRoot, "test/compat/packages-site");
@@ -102,4 +106,43 @@ export function packagesSiteCopy(url: string): string {
   cpSync(packagesSite, repo, { recursive: true });
   writeFileSync(join(repo, "Packages/sources.xml"), sourcesXml(url));
   return repo;
+}
+
+export const PACKAGES_SITE_PASSWORD = "labsecret";
+
+export interface PackagesServer {
+  repo: string;
+  config: ServerConfig;
+  /** The site CA the agent verifies the server with. */
+  ca: string;
+  server: StartedServer;
+  /** Stops the server and starts it again on the same site (data directory, cache, repository). */
+  restart(): Promise<StartedServer>;
+  close(): Promise<void>;
+}
+
+/** A vacfg server (TLS, SQLite, `vacfg init` site) on a copy of the packages site, with Packages loaded. */
+export async function startPackagesServer(archiveUrl: string): Promise<PackagesServer> {
+  const repo = packagesSiteCopy(archiveUrl);
+  const site = dirname(repo);
+  const config = loadServerConfig(initSite(site, { hostname: "localhost" }).configPath);
+  config.settings.password = PACKAGES_SITE_PASSWORD;
+  config.settings.plugins = ["Metadata", "Bundler", "Rules", "Cfg", "Probes", "Defaults", "Properties", "Decisions", "Reporting", "Packages"];
+  config.listen = { host: "127.0.0.1", port: 0 };
+  const start = () => startServer({ ...config, logger: pino({ level: "silent" }) });
+  const out: PackagesServer = {
+    repo,
+    config,
+    ca: join(site, "tls", "ca.crt"),
+    server: await start(),
+    restart: async () => {
+      await out.server.close();
+      return (out.server = await start());
+    },
+    close: async () => {
+      await out.server.close();
+      rmSync(site, { recursive: true, force: true });
+    },
+  };
+  return out;
 }

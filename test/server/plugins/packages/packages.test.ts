@@ -3,19 +3,15 @@
 // too), the generated sources.list, Packages.Refresh over XML-RPC, the cache in the data
 // directory surviving a restart with the archive gone, and file:// sources.
 import { expect } from "chai";
-import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { pino } from "pino";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { startAptArchive, type AptArchive } from "../../../../harness/apt-archive.js";
 import { parseMethodResponse } from "../../../../protocol/xmlrpc/parser.js";
 import { parseXml, type XmlElement } from "../../../../protocol/xml.js";
-import { initSite } from "../../../../server/admin/init.js";
-import { loadServerConfig, type ServerConfig } from "../../../../server/admin/server-config.js";
-import { startServer, type StartedServer } from "../../../../server/start-server.js";
-import { packagesSiteCopy, sitePackages, sourcesXml } from "../../../support/packages-site.js";
+import type { ServerConfig } from "../../../../server/admin/server-config.js";
+import type { StartedServer } from "../../../../server/start-server.js";
+import { PACKAGES_SITE_PASSWORD as PASSWORD, sitePackages, sourcesXml, startPackagesServer, type PackagesServer } from "../../../support/packages-site.js";
 import { call } from "../../http/wire.js";
-
-const PASSWORD = "labsecret";
 
 /** The bcfg2 essentials of the archive's bookworm suite (Essential: yes, and what they need). */
 const ESSENTIAL = ["base-files", "dash", "debianutils", "gcc-12-base", "libc6", "libgcc-s1"];
@@ -61,26 +57,19 @@ function entry(cfg: XmlElement, tag: string, name: string): XmlElement | undefin
 describe("Packages plugin (real archive over HTTP, real server over TLS)", function () {
   this.timeout(120_000);
   let archive: AptArchive;
+  let site: PackagesServer;
   let repo: string;
-  let site: string;
   let cfg: ServerConfig;
   let server: StartedServer;
-  const start = () => startServer({ ...cfg, logger: pino({ level: "silent" }) });
 
   before(async () => {
     archive = await startAptArchive(sitePackages());
-    repo = packagesSiteCopy(archive.url);
-    site = dirname(repo);
-    cfg = loadServerConfig(initSite(site, { hostname: "localhost" }).configPath);
-    cfg.settings.password = PASSWORD;
-    cfg.settings.plugins = ["Metadata", "Bundler", "Rules", "Cfg", "Probes", "Defaults", "Properties", "Decisions", "Packages"];
-    cfg.listen = { host: "127.0.0.1", port: 0 };
-    server = await start();
+    site = await startPackagesServer(archive.url);
+    ({ repo, config: cfg, server } = site);
   });
   after(async () => {
-    await server?.close();
+    await site?.close();
     await archive?.close();
-    if (site) rmSync(site, { recursive: true, force: true });
   });
 
   it("resolves every client's closure as upstream's Packages does", async () => {
@@ -127,10 +116,9 @@ describe("Packages plugin (real archive over HTTP, real server over TLS)", funct
 
   it("starts from its cache: a restarted server resolves the same closure with the archive unreachable", async () => {
     const before = closure(await config(server.port, "lab1"));
-    await server.close();
     const url = archive.url;
     await archive.close();
-    server = await start();
+    server = await site.restart();
     expect(closure(await config(server.port, "lab1"))).to.deep.equal(before);
     // A refresh that cannot reach the archive keeps the indexes it had.
     expect(await rpc(server.port, "lab1", "Packages.Refresh")).to.equal(true);
