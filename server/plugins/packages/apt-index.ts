@@ -91,6 +91,11 @@ export function readIndexes(files: IndexFile[], useEssential: boolean): SourceDa
   perArch(data.recommends, brecs);
   perArch(data.provides, bprov);
   const split = (into: Map<string, Map<string, string[]>>, from: Map<string, Map<string, string[]>>, pkg: string) => {
+    if (from.size === 1) {
+      // one architecture read: everything is "global" (the usual case, without comparing)
+      into.get("global")!.set(pkg, getOrSet(from.values().next().value!, pkg, () => []));
+      return;
+    }
     const seen = new Set<string>();
     for (const m of from.values()) seen.add(listKey(getOrSet(m, pkg, () => []), true));
     if (seen.size === 1) into.get("global")!.set(pkg, [...from.values().next().value!.get(pkg)!]);
@@ -103,6 +108,10 @@ export function readIndexes(files: IndexFile[], useEssential: boolean): SourceDa
   const provided = new Set<string>();
   for (const m of bprov.values()) for (const k of m.keys()) provided.add(k);
   for (const v of provided) {
+    if (bprov.size === 1) {
+      data.provides.get("global")!.set(v, bprov.values().next().value!.get(v)!);
+      continue;
+    }
     const seen = new Map<string, Set<string>>();
     for (const m of bprov.values()) {
       const s = m.get(v);
