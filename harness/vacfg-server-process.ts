@@ -6,6 +6,7 @@ import { pino } from "pino";
 import { loadServerConfig } from "../server/admin/server-config.js";
 import { serveClustered } from "../server/http/workers.js";
 import { startServer } from "../server/start-server.js";
+import { stopOnSignals } from "../server/http/stop-on-signals.js";
 
 const [configPath, storeUrl, workersArg] = process.argv.slice(2);
 const cfg = loadServerConfig(configPath);
@@ -19,15 +20,11 @@ const workers = Number(workersArg ?? 0);
 if (workers > 0) {
   const r = await serveClustered(workers, start, logger);
   if (cluster.isPrimary && r.role === "primary") {
+    stopOnSignals(() => r.close());
     process.stdout.write(`LISTENING ${r.url}\n`);
-    const stop = (): void => void r.close().then(() => process.exit(0));
-    process.once("SIGTERM", stop);
-    process.once("SIGINT", stop);
   }
 } else {
   const srv = await start();
+  stopOnSignals(() => srv.close());
   process.stdout.write(`LISTENING ${srv.url}\n`);
-  const stop = (): void => void srv.close().then(() => process.exit(0));
-  process.once("SIGTERM", stop);
-  process.once("SIGINT", stop);
 }

@@ -6,6 +6,7 @@ import { adminPasswordSource } from "../../server/reporting/admin-session.js";
 import { workspaceRouter } from "../../hypervisor/workspace/api.js";
 import { loadWorkspaceConfig, openWorkspace, type OpenWorkspace } from "../../hypervisor/workspace/config.js";
 import { serveClustered } from "../../server/http/workers.js";
+import { stopOnSignals } from "../../server/http/stop-on-signals.js";
 
 const WORKSPACE_API_PATH = "/api/v1";
 
@@ -34,16 +35,13 @@ export function registerServer(program: Command): void {
       const srv = workers > 0 ? await serveClustered(workers, start) : await start();
       // In cluster mode a worker's own signal handling stops it (server/http/workers.ts).
       if ("role" in srv && srv.role === "worker") return;
+      // Before the start-up lines: whoever reads them may signal at once.
+      stopOnSignals(async () => {
+        await srv.close();
+        await ws?.close();
+      });
       // What an admin needs first: what is served, where to look, and how to log in there.
       console.log(`vacfg server listening on ${srv.url}${workers > 0 ? ` (${workers} workers)` : ""}${opts.workspace ? ` (workspace API at ${WORKSPACE_API_PATH})` : ""}, serving the repository ${cfg.settings.repo}`);
       console.log(`reports: ${srv.url}/reports/ (user admin, password in ${adminPasswordSource(cfg.settings.dataDir)})`);
-      const stop = (): void => {
-        void srv
-          .close()
-          .then(() => ws?.close())
-          .then(() => process.exit(0));
-      };
-      process.once("SIGINT", stop);
-      process.once("SIGTERM", stop);
     });
 }

@@ -1,5 +1,7 @@
 // Serving a ClientRunApi over HTTPS: listen, report the bound port and URL, and close
-// cleanly (stop accepting, drop idle kept-alive connections, then close what the API holds).
+// promptly (stop accepting, drop idle kept-alive connections, let requests in flight finish with
+// `Connection: close`, then close what the API holds).
+import type { ServerResponse } from "node:http";
 import type { Logger } from "pino";
 import type { ClientRunApi } from "../core/client-api.js";
 import { createHttpsFront, type FrontOptions, type TlsMaterial } from "./app.js";
@@ -28,7 +30,11 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-const CLOSE_GRACE_MS = 2_000;
+/**
+ * Requests in flight when the close starts get this long to finish before their connections are
+ * cut, so that `vacfg server` exits within 2 s of SIGTERM/SIGINT (issue 17).
+ */
+export const CLOSE_GRACE_MS = 1_500;
 
 function urlHost(host: string): string {
   if (host === "0.0.0.0" || host === "") return "127.0.0.1";
@@ -40,6 +46,19 @@ export async function serveApi(opts: ServeOptions): Promise<RunningServer> {
   const root = opts.logger ?? createLogger();
   const log = componentLogger(root, "http");
   const server = createHttpsFront({ api: opts.api, logger: log, bodyLimit: opts.bodyLimit, gzipMinBytes: opts.gzipMinBytes, tls: opts.tls, metrics: opts.metrics, routes: opts.routes, authLimit: opts.authLimit });
+  // Responses in flight, so that a close can tell their clients not to keep the connection.
+  const inFlight = new Set<ServerResponse>();
+  let stopping = false;
+  const endConnectionAfter = (res: ServerResponse): void => {
+    if (!res.headersSent) res.setHeader("Connection", "close");
+    // A response whose headers already went out as keep-alive: drop its connection once it is idle.
+    res.once("finish", () => setImmediate(() => server.closeIdleConnections()));
+  };
+  server.prependListener("request", (_req, res: ServerResponse) => {
+    inFlight.add(res);
+    res.once("close", () => inFlight.delete(res));
+    if (stopping) endConnectionAfter(res);
+  });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(opts.listen.port, opts.listen.host, () => {
@@ -54,8 +73,10 @@ export async function serveApi(opts: ServeOptions): Promise<RunningServer> {
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> =>
     (closing ??= (async () => {
+      stopping = true;
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
+      for (const res of inFlight) endConnectionAfter(res);
       // Requests in flight get a short grace period, then their connections are cut.
       const timer = setTimeout(() => server.closeAllConnections(), CLOSE_GRACE_MS);
       await closed;

@@ -4,6 +4,8 @@
 // state is in the store and the repository), so any worker can answer any call.
 import cluster, { type Worker } from "node:cluster";
 import type { Logger } from "pino";
+import { CLOSE_GRACE_MS } from "./serve.js";
+import { stopOnSignals } from "./stop-on-signals.js";
 
 /** What a worker runs: start one server (startServer) and return how to stop it. */
 export type StartWorker = () => Promise<{ url: string; close(): Promise<void> }>;
@@ -31,6 +33,8 @@ interface ListeningMessage {
 }
 
 const RESTART_DELAY_MS = 500;
+/** A worker still alive this long after it was told to stop is killed (its own close is bounded by CLOSE_GRACE_MS). */
+const WORKER_STOP_DEADLINE_MS = CLOSE_GRACE_MS + 1_000;
 /** A worker that dies this often in a row within a minute is not restarted again (crash loop). */
 const MAX_QUICK_RESTARTS = 10;
 
@@ -46,16 +50,12 @@ function isListening(m: unknown): m is ListeningMessage {
 export async function serveClustered(workers: number, start: StartWorker, logger?: Logger): Promise<ClusterPrimary | ClusterWorker> {
   if (!cluster.isPrimary) {
     const srv = await start();
+    // SIGTERM from the primary, SIGINT from a terminal's Ctrl-C (the whole group); a primary that
+    // went away without a word disconnects the IPC channel. Not cluster's own worker.disconnect(),
+    // whose close leaves kept-alive connections open until they time out.
+    const { trigger } = stopOnSignals(() => srv.close(), (e) => logger?.error({ err: e }, "worker close failed"));
+    process.once("disconnect", trigger);
     process.send?.({ type: "vacfg-listening", url: srv.url } satisfies ListeningMessage);
-    let closing = false;
-    const stop = (): void => {
-      if (closing) return;
-      closing = true;
-      void srv.close().finally(() => process.exit(0));
-    };
-    // The primary disconnects the IPC channel to stop a worker gracefully.
-    process.once("SIGTERM", stop);
-    process.once("disconnect", stop);
     return { role: "worker", url: srv.url, close: () => srv.close() };
   }
 
@@ -112,12 +112,12 @@ export async function serveClustered(workers: number, start: StartWorker, logger
       alive.map(
         (w) =>
           new Promise<void>((res) => {
-            const kill = setTimeout(() => w.process.kill("SIGKILL"), 5_000);
+            const kill = setTimeout(() => w.process.kill("SIGKILL"), WORKER_STOP_DEADLINE_MS);
             w.once("exit", () => {
               clearTimeout(kill);
               res();
             });
-            w.disconnect();
+            w.process.kill("SIGTERM");
           }),
       ),
     );

@@ -23,10 +23,14 @@ interface Served {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>;
 }
 
+/** Every server started, so that one a failed test left running is killed (with its workers). */
+const started: ChildProcess[] = [];
+
 function serve(site: ReportSite, workers: number): Promise<Served> {
   const args = [VACFG, "server", "-c", site.configPath, "--host", "127.0.0.1", "--port", "0", ...(workers ? ["--workers", String(workers)] : [])];
   // Its own process group, so SIGINT can reach the group as from a terminal.
   const proc = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"], detached: true });
+  started.push(proc);
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>((res) => proc.once("exit", (code, signal) => res({ code, signal, at: Date.now() })));
   return new Promise((resolve, reject) => {
     let out = "";
@@ -34,7 +38,7 @@ function serve(site: ReportSite, workers: number): Promise<Served> {
     proc.stderr!.on("data", (c: Buffer) => (err = (err + c.toString()).slice(-4000)));
     proc.stdout!.on("data", (c: Buffer) => {
       out += c.toString();
-      const m = /listening on (https:\/\/[0-9.:\[\]]+)[ \n]/.exec(out);
+      const m = /listening on (https:\/\/[0-9.:\[\]]+)[ ,\n]/.exec(out);
       if (m) resolve({ proc, url: m[1], exited });
     });
     void exited.then((e) => reject(new Error(`server exited (${e.code ?? e.signal}) before listening: ${err}`)));
@@ -83,6 +87,15 @@ describe("stopping the server (vacfg server in its own process)", function () {
   before(function () {
     site = makeSite();
     writeFileSync(site.configPath, readFileSync(site.configPath, "utf8").replace(/^password = .*$/m, `password = ${SITE_PASSWORD}`));
+  });
+  afterEach(function () {
+    for (const p of started.splice(0)) {
+      try {
+        process.kill(-p.pid!, "SIGKILL");
+      } catch {
+        // the whole group is gone already
+      }
+    }
   });
   after(function () {
     site?.cleanup();
