@@ -1,11 +1,12 @@
 // The reports over a time window, as data: the fleet's (or one group's or bundle's) clean, bad,
 // modified and stale counts at each point, run durations per point, and one client's entries as a
 // timeline. Every read is bounded: a window of at most MAX_WINDOW_MS cut into at most MAX_POINTS
-// buckets, aggregated by the store (server/store/store-sql.ts), and a timeline of at most
+// points, the state read as each client's newest run at each point (clients × points index seeks,
+// server/store/store-sql.ts), durations aggregated by the store, and a timeline of at most
 // TIMELINE_RUNS runs and TIMELINE_ROWS entries.
 import { VacfgError } from "../../protocol/errors.js";
 import { parseDuration } from "../../lib/duration.js";
-import type { BucketedRun, MemberFilter, Store, StoredRun } from "../store/store.js";
+import type { MemberFilter, PointRun, Store, StoredRun } from "../store/store.js";
 import { classify, reportOptions, summarize, type ClientState, type ProblemKind } from "./report-model.js";
 
 const MINUTE = 60_000;
@@ -66,15 +67,13 @@ export interface StatePoint {
  * filter's group or bundle is not counted there. Clients that never reported are left out.
  */
 export async function stateSeries(store: Store, w: ChartWindow, staleHours: number, member?: MemberFilter): Promise<StatePoint[]> {
-  const rows = await store.runsByBucket({ from: w.from, to: w.to, step: w.step, ...(member ? { member } : {}) });
-  const current = new Map<string, BucketedRun>();
+  const rows = await store.runsAtPoints({ from: w.from, to: w.to, step: w.step, ...(member ? { member } : {}) });
+  const byPoint: PointRun[][] = Array.from({ length: w.points }, () => []);
+  for (const r of rows) byPoint[r.point]?.push(r);
   const out: StatePoint[] = [];
-  let next = 0;
   for (let i = 0; i < w.points; i++) {
-    // Rows come ordered by bucket (-1 first): take in everything up to this bucket.
-    for (; next < rows.length && rows[next].bucket <= i; next++) current.set(rows[next].client, rows[next]);
     const ro = reportOptions(pointAt(w, i), staleHours);
-    const members = [...current.values()].filter((r) => r.member).map((run) => ({ lastRun: run, ...classify(run, ro) }));
+    const members = byPoint[i].filter((r) => r.member).map((run) => ({ lastRun: run, ...classify(run, ro) }));
     const s = summarize(members, ro);
     out.push({ at: ro.asOf, clients: members.length, clean: s.clean, bad: s.bad, modified: s.modified, extra: s.extra, stale: s.stale });
   }

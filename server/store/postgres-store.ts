@@ -1,7 +1,7 @@
 // The shared store for several server processes: PostgreSQL through a pg Pool, behind the Store interface.
 import pg from "pg";
 import type {
-  BucketedRun,
+  PointRun,
   BucketQuery,
   ClientProbeData,
   ClientRegistration,
@@ -15,14 +15,14 @@ import type {
   StoredRun,
 } from "./store.js";
 import { POSTGRES_DIALECT, SCHEMA_VERSION_DDL, pendingMigrations } from "./migrations.js";
-import { SQL, durationsByBucketSql, latestMembersSql, latestRunsSql, listRunsSql, runProblemsSql, runsByBucketSql, toPgParams } from "./store-sql.js";
+import { SQL, durationsByBucketSql, latestMembersSql, latestRunsSql, listRunsSql, runProblemsSql, runsAtPointsSql, toPgParams } from "./store-sql.js";
 import {
   clientParams,
   entryParams,
   fromJson,
   memberPairs,
   rowsToMembers,
-  rowToBucketedRun,
+  rowToPointRun,
   rowToClient,
   rowToDurationBucket,
   rowToEntry,
@@ -184,10 +184,10 @@ export class PostgresStore implements Store {
     });
   }
 
-  runsByBucket(q: BucketQuery): Promise<BucketedRun[]> {
-    return this.op("runsByBucket", async () => {
-      const { sql, params } = runsByBucketSql(q);
-      return (await this.query(sql, params)).map(rowToBucketedRun);
+  runsAtPoints(q: BucketQuery): Promise<PointRun[]> {
+    return this.op("runsAtPoints", async () => {
+      const { sql, params } = runsAtPointsSql(q);
+      return (await this.query(sql, params)).map(rowToPointRun);
     });
   }
 

@@ -3,7 +3,7 @@ import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import type {
-  BucketedRun,
+  PointRun,
   BucketQuery,
   ClientProbeData,
   ClientRegistration,
@@ -17,14 +17,14 @@ import type {
   StoredRun,
 } from "./store.js";
 import { SCHEMA_VERSION_DDL, SQLITE_DIALECT, pendingMigrations } from "./migrations.js";
-import { SQL, durationsByBucketSql, latestMembersSql, latestRunsSql, listRunsSql, runProblemsSql, runsByBucketSql, type SqlWithParams } from "./store-sql.js";
+import { SQL, durationsByBucketSql, latestMembersSql, latestRunsSql, listRunsSql, runProblemsSql, runsAtPointsSql, type SqlWithParams } from "./store-sql.js";
 import {
   clientParams,
   entryParams,
   fromJson,
   memberPairs,
   rowsToMembers,
-  rowToBucketedRun,
+  rowToPointRun,
   rowToClient,
   rowToDurationBucket,
   rowToEntry,
@@ -183,8 +183,8 @@ export class SqliteStore implements Store {
     return this.op("latestMembers", () => this.rows(latestMembersSql(kind, before)).map((r) => ({ runId: Number(r.run_id), name: String(r.name) })));
   }
 
-  runsByBucket(q: BucketQuery): Promise<BucketedRun[]> {
-    return this.op("runsByBucket", () => this.rows(runsByBucketSql(q)).map(rowToBucketedRun));
+  runsAtPoints(q: BucketQuery): Promise<PointRun[]> {
+    return this.op("runsAtPoints", () => this.rows(runsAtPointsSql(q)).map(rowToPointRun));
   }
 
   durationsByBucket(q: BucketQuery): Promise<DurationBucket[]> {

@@ -1,6 +1,6 @@
 // Converts between the Store's records and table rows, the same way for both engines
 // (JSON as TEXT, booleans as 0/1, BIGINT columns that pg returns as strings made numbers).
-import type { BucketedRun, ClientRegistration, DurationBucket, MemberKind, RunProblem, RunRecord, StatsEntry, StatsEntryKind, StoredRun } from "./store.js";
+import type { PointRun, ClientRegistration, DurationBucket, MemberKind, RunProblem, RunRecord, StatsEntry, StatsEntryKind, StoredRun } from "./store.js";
 
 type Row = Record<string, unknown>;
 
@@ -63,13 +63,13 @@ export function rowsToMembers(rows: Row[]): { groups: string[]; bundles: string[
   return out;
 }
 
-export function rowToBucketedRun(r: Row): BucketedRun {
+export function rowToPointRun(r: Row): PointRun {
   return {
     id: Number(r.id),
     client: String(r.client),
-    bucket: Number(r.bucket),
+    point: Number(r.point),
     timestamp: Number(r.received_at),
-    state: r.state as BucketedRun["state"],
+    state: r.state as PointRun["state"],
     bad: Number(r.bad),
     modified: Number(r.modified),
     extra: Number(r.extra),

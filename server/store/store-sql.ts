@@ -72,23 +72,28 @@ export function listRunsSql(q: RunQuery = {}): SqlWithParams {
   return { sql, params };
 }
 
-/** The newest run per client (as of `before`), by client name. */
-export function latestRunsSql(before?: number): SqlWithParams {
-  const filter = before === undefined ? "" : " WHERE received_at <= ?";
-  const sql =
-    `SELECT ${RUN_COLUMNS} FROM (SELECT ${RUN_COLUMNS}, ` +
-    `ROW_NUMBER() OVER (PARTITION BY client ORDER BY received_at DESC, id DESC) AS rn FROM runs${filter}) latest ` +
-    "WHERE rn = 1 ORDER BY client";
-  return { sql, params: before === undefined ? [] : [before] };
-}
+// Every client that has runs, one index seek per client (a "loose index scan" of runs_client_time),
+// instead of reading every run: the newest-run queries below cost clients × log(runs).
+const CLIENTS_CTE =
+  "clients_with_runs(client) AS (SELECT MIN(client) FROM runs UNION ALL " +
+  "SELECT (SELECT MIN(client) FROM runs WHERE client > c.client) FROM clients_with_runs c WHERE c.client IS NOT NULL)";
 
-/** The ids of each client's newest run (as of `before`), as a subquery. */
+/** The id of client `c.client`'s newest run (at or before the time expression `at`, when given). */
+const newestIdAt = (at?: string): string =>
+  `(SELECT id FROM runs n WHERE n.client = c.client${at === undefined ? "" : ` AND n.received_at <= ${at}`} ORDER BY n.received_at DESC, n.id DESC LIMIT 1)`;
+
+/** The ids of each client's newest run (as of `before`), as a subquery with one column, id. */
 function latestIdsSql(before?: number): SqlWithParams {
-  const filter = before === undefined ? "" : " WHERE received_at <= ?";
   return {
-    sql: `SELECT id FROM (SELECT id, ROW_NUMBER() OVER (PARTITION BY client ORDER BY received_at DESC, id DESC) AS rn FROM runs${filter}) ids WHERE rn = 1`,
+    sql: `WITH RECURSIVE ${CLIENTS_CTE} SELECT ${newestIdAt(before === undefined ? undefined : "?")} AS id FROM clients_with_runs c WHERE c.client IS NOT NULL`,
     params: before === undefined ? [] : [before],
   };
+}
+
+/** The newest run per client (as of `before`), by client name. */
+export function latestRunsSql(before?: number): SqlWithParams {
+  const ids = latestIdsSql(before);
+  return { sql: `SELECT ${RUN_COLUMNS} FROM runs WHERE id IN (${ids.sql}) ORDER BY client`, params: ids.params };
 }
 
 /** The groups or bundles of each client's newest run. */
@@ -101,7 +106,8 @@ export function latestMembersSql(kind: MemberKind, before?: number): SqlWithPara
 }
 
 // Bucket i of a window holds (from + i*step, from + (i+1)*step]. SQLite binds JS numbers as REAL,
-// so the quotient is cast (received_at > from keeps it positive, where a cast is a floor).
+// so the quotient is cast (received_at > from keeps it positive, where a cast is a floor); the
+// durations scan the window's runs by the covering index runs_time_duration.
 const BUCKET = "CAST((received_at - ? - 1) / ? AS BIGINT)";
 
 /** 1 when the run (alias r) carries the filter's group or bundle; 1 without a filter. */
@@ -114,27 +120,21 @@ function memberFlag(q: BucketQuery): SqlWithParams {
 }
 
 /**
- * Each client's newest run per bucket of the window, plus its newest run at or before `from`
- * (bucket -1), so that a chart can carry every client's state forward from the window's start.
- * Reads the runs of the window (index on received_at) and each client's newest before it.
+ * Each client's newest run at each point of the window (point i = from + (i+1)*step): clients ×
+ * points index seeks, so the cost does not grow with the number of runs in the window.
  */
-export function runsByBucketSql(q: BucketQuery): SqlWithParams {
-  const cols = "id, client, received_at, state, bad, modified, extra";
-  const client = q.client === undefined ? "" : " AND client = ?";
-  const clientParams = q.client === undefined ? [] : [q.client];
+export function runsAtPointsSql(q: BucketQuery): SqlWithParams {
+  const points = Math.round((q.to - q.from) / q.step);
   const flag = memberFlag(q);
+  const client = q.client === undefined ? "" : " AND c.client = ?";
   const sql =
-    `SELECT r.${cols.replace(/, /g, ", r.")}, r.bucket, ${flag.sql} AS member FROM (` +
-    `SELECT ${cols}, -1 AS bucket, ROW_NUMBER() OVER (PARTITION BY client ORDER BY received_at DESC, id DESC) AS rn ` +
-    `FROM runs WHERE received_at <= ?${client} ` +
-    "UNION ALL " +
-    `SELECT ${cols}, ${BUCKET} AS bucket, ROW_NUMBER() OVER (PARTITION BY client, ${BUCKET} ORDER BY received_at DESC, id DESC) AS rn ` +
-    `FROM runs WHERE received_at > ? AND received_at <= ?${client}` +
-    ") r WHERE r.rn = 1 ORDER BY r.bucket, r.client";
-  return {
-    sql,
-    params: [...flag.params, q.from, ...clientParams, q.from, q.step, q.from, q.step, q.from, q.to, ...clientParams],
-  };
+    `WITH RECURSIVE ${CLIENTS_CTE}, ` +
+    "points(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM points WHERE i + 1 < ?), " +
+    `at_points(point, id) AS (SELECT p.i, ${newestIdAt("CAST(? AS BIGINT) + (p.i + 1) * CAST(? AS BIGINT)")} ` +
+    `FROM points p CROSS JOIN clients_with_runs c WHERE c.client IS NOT NULL${client}) ` +
+    `SELECT a.point, r.id, r.client, r.received_at, r.state, r.bad, r.modified, r.extra, ${flag.sql} AS member ` +
+    "FROM at_points a JOIN runs r ON r.id = a.id ORDER BY a.point, r.client";
+  return { sql, params: [points, q.from, q.step, ...(q.client === undefined ? [] : [q.client]), ...flag.params] };
 }
 
 /** Count, mean and maximum duration per bucket of the window. */

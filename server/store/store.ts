@@ -98,13 +98,13 @@ export interface BucketQuery {
 }
 
 /**
- * The newest run of one client in one bucket (bucket -1: its newest run at or before `from`), with
- * its counts and whether it carries the member filter's group or bundle (true without a filter).
+ * A client's newest run at or before point i of a window (the end of bucket i), with its counts and
+ * whether it carries the member filter's group or bundle (true without a filter).
  */
-export interface BucketedRun {
+export interface PointRun {
   id: number;
   client: string;
-  bucket: number;
+  point: number;
   timestamp: number;
   state: "clean" | "dirty";
   bad: number;
@@ -163,8 +163,11 @@ export interface Store extends RecordTable {
   getRunMembers(runId: number): Promise<{ groups: string[]; bundles: string[] }>;
   /** For each client's newest run as of `before`: the groups (or bundles) it carries. */
   latestMembers(kind: MemberKind, before?: number): Promise<Array<{ runId: number; name: string }>>;
-  /** Each client's newest run per bucket of the window, and its newest before the window (bucket -1). */
-  runsByBucket(q: BucketQuery): Promise<BucketedRun[]>;
+  /**
+   * Each client's newest run at each point of the window (the end of each bucket), clients without
+   * a run by then left out: clients × points rows at most, one index seek each, whatever the number of runs.
+   */
+  runsAtPoints(q: BucketQuery): Promise<PointRun[]>;
   /** Count, mean and maximum run duration per bucket of the window (buckets without runs left out). */
   durationsByBucket(q: BucketQuery): Promise<DurationBucket[]>;
   /** The bad, modified and extra entries of the runs `listRuns(q)` returns, newest run first, at most maxRows. */

@@ -203,37 +203,43 @@ export function storeContract(t: StoreTarget): void {
         expect(Number((await t.raw(url, `SELECT COUNT(*) AS n FROM run_members WHERE run_id = ${a1}`))[0].n)).to.equal(0);
       });
 
-      it("cuts a window into buckets: each client's newest run per bucket and before the window, with membership", async () => {
-        // Window (1000, 4000] in buckets of 1000: (1000,2000], (2000,3000], (3000,4000].
+      it("reads each client's newest run at each point of a window, with membership", async () => {
+        // Window (1000, 4000] with points at 2000, 3000 and 4000.
         const before = await store.recordRun(makeRun("a", 900, { groups: ["web"] }));
         const older = await store.recordRun(makeRun("a", 500, { groups: ["web"] }));
-        const atStart = await store.recordRun(makeRun("b", 1000, { groups: ["db"] }));
+        const b0 = await store.recordRun(makeRun("b", 1000, { groups: ["db"] }));
         const a1 = await store.recordRun(makeRun("a", 1500, { groups: ["web"], bad: 0, state: "clean" }));
-        const a1b = await store.recordRun(makeRun("a", 2000, { groups: ["web"], bad: 2 }));
+        const a2 = await store.recordRun(makeRun("a", 2000, { groups: ["web"], bad: 2 }));
         const a3 = await store.recordRun(makeRun("a", 3999, { groups: ["db"] }));
         const later = await store.recordRun(makeRun("a", 4001, { groups: ["web"] }));
         const b2 = await store.recordRun(makeRun("b", 2001, { groups: ["web"] }));
-        expect(new Set([before, older, atStart, a1, a1b, a3, later, b2]).size).to.equal(8);
+        const c = await store.recordRun(makeRun("c", 3500));
+        expect(new Set([before, older, b0, a1, a2, a3, later, b2, c]).size).to.equal(9);
         const q = { from: 1000, to: 4000, step: 1000 };
-        const got = (await store.runsByBucket(q)).map((r) => [r.client, r.bucket, r.id, r.member]);
+        const got = (await store.runsAtPoints(q)).map((r) => [r.point, r.client, r.id, r.member]);
         expect(got).to.deep.equal([
-          ["a", -1, before, true],
-          ["b", -1, atStart, true],
-          ["a", 0, a1b, true],
-          ["b", 1, b2, true],
-          ["a", 2, a3, true],
+          [0, "a", a2, true],
+          [0, "b", b0, true],
+          [1, "a", a2, true],
+          [1, "b", b2, true],
+          [2, "a", a3, true],
+          [2, "b", b2, true],
+          [2, "c", c, true],
         ]);
-        const web = (await store.runsByBucket({ ...q, member: { kind: "group", name: "web" } })).map((r) => [r.client, r.bucket, r.member]);
+        const web = (await store.runsAtPoints({ ...q, member: { kind: "group", name: "web" } })).map((r) => [r.point, r.client, r.member]);
         expect(web).to.deep.equal([
-          ["a", -1, true],
-          ["b", -1, false],
-          ["a", 0, true],
-          ["b", 1, true],
-          ["a", 2, false],
+          [0, "a", true],
+          [0, "b", false],
+          [1, "a", true],
+          [1, "b", true],
+          [2, "a", false],
+          [2, "b", true],
+          [2, "c", false],
         ]);
-        const one = await store.runsByBucket({ ...q, client: "b" });
-        expect(one.map((r) => r.id)).to.deep.equal([atStart, b2]);
-        expect(one[1]).to.deep.include({ client: "b", bucket: 1, timestamp: 2001, state: "dirty", bad: 1, modified: 1, extra: 0 });
+        const one = await store.runsAtPoints({ ...q, client: "b" });
+        expect(one.map((r) => r.id)).to.deep.equal([b0, b2, b2]);
+        expect(one[1]).to.deep.include({ client: "b", point: 1, timestamp: 2001, state: "dirty", bad: 1, modified: 1, extra: 0 });
+        expect(await store.runsAtPoints({ from: 0, to: 400, step: 100 })).to.deep.equal([]);
       });
 
       it("sums run durations per bucket (count, mean, maximum), by client or group", async () => {
