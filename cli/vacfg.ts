@@ -1,13 +1,8 @@
 #!/usr/bin/env node
-// The one `vacfg` command: each subcommand lives in cli/commands/ and registers itself here.
-import { Command } from "commander";
-import { registerCommands } from "./commands/index.js";
+// The one `vacfg` command: the tree is built in program.ts (each subcommand in cli/commands/).
+import { createProgram } from "./program.js";
 
-const program = new Command();
-program.name("vacfg").description("Bcfg2-compatible configuration for virtual appliances").version("0.1.0");
-// `vacfg agent -n …`: options after a subcommand belong to it (the agent parses bcfg2's own).
-program.enablePositionalOptions();
-registerCommands(program);
+const program = createProgram();
 program.exitOverride();
 try {
   await program.parseAsync(process.argv);
