@@ -1,6 +1,7 @@
 // `vacfg attest`: key generation, signing an image's attestation, and the admission check
 // (exit 0 admitted, 3 refused with one line per reason naming its rule, 1 on bad input).
 import type { Command } from "commander";
+import { withExamples } from "../help.js";
 import { readFileSync } from "node:fs";
 import { basename } from "node:path";
 import { serializeAttestation } from "../../protocol/attestation.js";
@@ -17,7 +18,7 @@ const collect = (v: string, prev: string[] | undefined) => [...(prev ?? []), v];
 export function registerAttest(program: Command): void {
   const attest = program.command("attest").description("sign image attestations and admit images by policy");
 
-  attest
+  const keygen = attest
     .command("keygen")
     .description("write an Ed25519 signing key pair: NAME.key (0600) and NAME.pub")
     .requiredOption("--out <dir>", "directory for the key files")
@@ -26,8 +27,9 @@ export function registerAttest(program: Command): void {
       const k = generateSigningKey(o.out, o.name);
       console.log(`private key: ${k.privatePath}\npublic key:  ${k.publicPath}\nfingerprint: ${k.fingerprint}`);
     });
+  withExamples(keygen, ["vacfg attest keygen --out keys --name builder   # keys/builder.key (0600), keys/builder.pub"]);
 
-  attest
+  const sign = attest
     .command("sign")
     .description("attest an image (read without root or mounting) and sign the attestation")
     .argument("<image>", "image file: ext2/3/4, raw disk (MBR/GPT) or qcow2 without backing file")
@@ -56,11 +58,12 @@ export function registerAttest(program: Command): void {
       }
       console.log(`${doc.subject.digest} ${doc.subject.format}: ${doc.packages.length} packages, config ${doc.config.digest} (${doc.config.files} entries), signed by ${doc.signature.keyFingerprint}`);
     });
+  withExamples(sign, ["vacfg attest sign appliance.qcow2 --key keys/builder.key --issuer builder@example.org --appliance-version 1.2 -o appliance.att.json"]);
 
-  attest
+  const verify = attest
     .command("verify")
     .description("admit or refuse an image: exit 0 admitted, 3 refused")
-    .argument("<image>")
+    .argument("<image>", "image file, as for attest sign")
     .option("--attestation <file>", "the image's attestation (else looked up in --store by image digest)")
     .option("--store <url>", "store holding attestations")
     .requiredOption("--policy <file>", "admission policy (JSON)")
@@ -91,4 +94,8 @@ export function registerAttest(program: Command): void {
         await store?.close();
       }
     });
+  withExamples(verify, [
+    "vacfg attest verify appliance.qcow2 --attestation appliance.att.json --policy policy.json --trust trusted-keys/",
+    "vacfg attest verify appliance.qcow2 --store sqlite:/srv/vacfg/data/vacfg.db --policy policy.json --trust trusted-keys/",
+  ]);
 }

@@ -1,6 +1,7 @@
 // `vacfg ctx assemble`: one parameter file per node from an appliance's context template,
 // a site file and an instance request. `vacfg ctx check`: a parameter file (and template) validated.
 import type { Command } from "commander";
+import { withExamples } from "../help.js";
 import { assembleCommand } from "../../hypervisor/ctx/index.js";
 import { checkContext } from "../../hypervisor/ctx/check.js";
 
@@ -11,7 +12,7 @@ const collect = (v: string, prev: string[] | undefined) => [...(prev ?? []), v];
 
 export function registerCtx(program: Command): void {
   const ctx = program.command("ctx").description("contextualization: parameter files for a deployment");
-  ctx
+  const assemble = ctx
     .command("assemble")
     .description("bind the template's parameters (site + instance) and write one parameter file per node")
     .requiredOption("-t, --template <file>", "the appliance's contextualization template (XML)")
@@ -23,6 +24,9 @@ export function registerCtx(program: Command): void {
       for (const n of r.nodes) console.log(`${n.fqdn}\t${n.address ?? "-"}\t${n.mac ?? "-"}${n.secret ? "\t(secret: 0600)" : ""}`);
       console.log(`manifest: ${r.manifest}`);
     });
+  withExamples(assemble, [
+    "vacfg ctx assemble -t appliance/context.xml -s site/site.json -i cluster1.json -o out/cluster1   # out/cluster1/NODE.xml + manifest",
+  ]);
   ctx
     .command("check")
     .description("validate a parameter file (and a context template, and the file against it)")

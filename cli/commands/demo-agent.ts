@@ -6,6 +6,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Command } from "commander";
+import { withExamples } from "../help.js";
 import { pino } from "pino";
 import { addShell, makeBaseRoot } from "../../agent/image-root.js";
 import { runAgentCli } from "../../agent/cli.js";
@@ -31,7 +32,7 @@ async function agentRun(args: string[], statsFile: string): Promise<string> {
 
 export function registerDemoAgent(program: Command): void {
   const demo = program.commands.find((c) => c.name() === "demo") ?? program.command("demo").description("demonstrations");
-  demo
+  const cmd = demo
     .command("agent", { isDefault: true })
     .description("server on the example repository + the agent contextualizing a head node and a worker in sandbox roots")
     .option("-d, --data-dir <dir>", "where the demo keeps its server data and sandbox roots", "vacfg-demo")
@@ -84,4 +85,5 @@ export function registerDemoAgent(program: Command): void {
         await server.close();
       }
     });
+  withExamples(cmd, ["vacfg demo agent -d /tmp/vacfg-demo   # also what npm run demo runs"]);
 }

@@ -3,6 +3,7 @@
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Command } from "commander";
+import { withExamples } from "../help.js";
 import { runClusterDemo } from "../../demo/cluster.js";
 
 /** The project root when running from dist/cli/commands/. */
@@ -10,7 +11,7 @@ const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), "../../..")
 
 export function registerDemoCluster(program: Command): void {
   const demo = program.commands.find((c) => c.name() === "demo") ?? program.command("demo").description("demonstrations");
-  demo
+  const cmd = demo
     .command("cluster")
     .description("deploy and boot the Figure 1 Torque cluster (5 VMs), contextualize it, pause/reactivate, expire, shut down")
     .option("-r, --repo <dir>", "repository the configuration server serves", resolve(projectRoot, "repo"))
@@ -30,4 +31,5 @@ export function registerDemoCluster(program: Command): void {
       console.log(`ttl: ${r.ttl.vm} ${r.ttl.phase}, address ${r.ttl.addressReleased ? "released" : "STILL LEASED"}, powered off ${r.ttl.poweredOffGracefully ? "via ACPI" : "forcibly"}`);
       console.log(`shutdown: ${r.shutdown.phases.join(",")}; leases left after destroy: ${r.leasesAfterDestroy}`);
     });
+  withExamples(cmd, ["vacfg demo cluster -m 384   # as root: QEMU guests, bridges and network namespaces"]);
 }

@@ -2,13 +2,14 @@
 // described by a workspace configuration (hypervisor/workspace/config.ts).
 import { readFileSync } from "node:fs";
 import type { Command } from "commander";
+import { withExamples } from "../help.js";
 import { loadWorkspaceConfig, openWorkspace } from "../../hypervisor/workspace/config.js";
 import { VacfgError } from "../../protocol/errors.js";
 
 export const WORKSPACE_OPTION = ["-w, --workspace <file>", "workspace configuration (JSON)", "workspace.json"] as const;
 
 export function registerDeploy(program: Command): void {
-  program
+  const cmd = program
     .command("deploy")
     .description("deploy an appliance group: parameters assembled, overlays patched, VMs booted")
     .argument("<request>", "deployment request (JSON): name, appliance, instance, resources, ttlSeconds, files, command")
@@ -31,4 +32,5 @@ export function registerDeploy(program: Command): void {
         await ws.close();
       }
     });
+  withExamples(cmd, ["vacfg deploy cluster1.json -w workspace.json --ttl 3600   # VMs expire after an hour (vacfg vm reap)"]);
 }

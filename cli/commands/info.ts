@@ -1,6 +1,7 @@
 // `vacfg info CLIENT`: what the server would send CLIENT, and bcfg2-info's views of it, read-only
 // (no client registered, no key generated, no store created or written; server/admin/inspect.ts).
 import type { Command } from "commander";
+import { withExamples } from "../help.js";
 import { pino } from "pino";
 import { inspectClient, type InspectView } from "../../server/admin/inspect.js";
 import { openCore } from "../../server/admin/open-core.js";
@@ -55,4 +56,9 @@ export function registerInfo(program: Command): void {
         await close();
       }
     });
+  withExamples(cmd, [
+    "vacfg info node1 -c /srv/vacfg/vacfg.conf             # the configuration node1 would get",
+    "vacfg info node1 -c /srv/vacfg/vacfg.conf --groups    # its profile, groups and bundles",
+    "vacfg info node1 -c /srv/vacfg/vacfg.conf --file /etc/motd",
+  ]);
 }

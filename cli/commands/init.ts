@@ -1,9 +1,10 @@
 // `vacfg init DIR`: a new site (repository skeleton, CA + server certificate, password, vacfg.conf).
 import type { Command } from "commander";
+import { withExamples } from "../help.js";
 import { initSite } from "../../server/admin/init.js";
 
 export function registerInit(program: Command): void {
-  program
+  const cmd = program
     .command("init")
     .description("create a site: DIR/repo skeleton, DIR/tls (CA, server certificate), DIR/password, DIR/vacfg.conf; never overwrites")
     .argument("<dir>", "site directory")
@@ -17,4 +18,5 @@ export function registerInit(program: Command): void {
       if (r.created.length === 0) console.log(`${r.dir}: already initialised, nothing changed`);
       console.log(`start the server with: vacfg server -c ${r.configPath}`);
     });
+  withExamples(cmd, ["vacfg init /srv/vacfg --hostname config.example.org   # then: vacfg server -c /srv/vacfg/vacfg.conf"]);
 }

@@ -4,6 +4,7 @@
 import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import type { Command } from "commander";
+import { withExamples } from "../help.js";
 import { parseIni } from "../../lib/ini.js";
 import { LINT_CHECKS, checkNames, defaultChecks, type LintConfig, type Severity } from "../../server/lint/checks.js";
 import type { CommentKind, CommentRules } from "../../server/lint/comments.js";
@@ -56,7 +57,7 @@ function readConfigFile(path: string): { repo?: string; config: LintConfig } {
 }
 
 export function registerLint(program: Command): void {
-  program
+  const cmd = program
     .command("lint")
     .description("check a repository as bcfg2-lint does: schemas, templates, references, required attributes, … (exit 1 on errors)")
     .option("-r, --repo <dir>", "repository root (default: [server] repository with -c, else repo)")
@@ -81,4 +82,10 @@ export function registerLint(program: Command): void {
       config.checks = checks;
       process.exitCode = await runLint(opts.repo ?? fromFile.repo ?? "repo", { config });
     });
+  withExamples(cmd, [
+    "vacfg lint -c site/vacfg.conf                # the repository vacfg.conf names, with its [lint] and [errors] settings",
+    "vacfg lint -r repo --only Validate,Bundler   # two checks only",
+    "vacfg lint -r repo --enable Comments         # also the optional Comments check",
+    "vacfg lint --list-checks                     # every check, its codes and their severity",
+  ]);
 }

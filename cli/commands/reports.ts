@@ -3,6 +3,7 @@
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import type { Command } from "commander";
+import { withExamples } from "../help.js";
 import { loadServerConfig } from "../../server/admin/server-config.js";
 import { renderTextReport, REPORT_VIEWS, type ReportView } from "../../server/reporting/text-report.js";
 import { openStore, sqlitePath } from "../../server/store/open-store.js";
@@ -26,7 +27,7 @@ interface ReportsCliOptions {
 }
 
 export function registerReports(program: Command): void {
-  program
+  const cmd = program
     .command("reports")
     .description(`client run reports from the store: ${REPORT_VIEWS.join(", ")}; or purge --older-than DURATION`)
     .argument("[view]", `one of ${REPORT_VIEWS.join(", ")}, or purge`, "clients")
@@ -73,4 +74,11 @@ export function registerReports(program: Command): void {
         await store.close();
       }
     });
+  withExamples(cmd, [
+    "vacfg reports summary -c /srv/vacfg/vacfg.conf",
+    "vacfg reports clients --state bad -c /srv/vacfg/vacfg.conf",
+    "vacfg reports client --client node1 --as-of 2026-12-01T12:00:00Z -c /srv/vacfg/vacfg.conf",
+    "vacfg reports bad --json --store postgres://vacfg@db/vacfg",
+    "vacfg reports purge --older-than 90d -c /srv/vacfg/vacfg.conf   # each client's newest run stays",
+  ]);
 }

@@ -1,5 +1,6 @@
 // `vacfg server`: run the configuration server from vacfg.conf, or from embedded defaults in a data directory.
 import type { Command } from "commander";
+import { withExamples } from "../help.js";
 import { addSiteOptions, siteConfig, type SiteOptions } from "./site-options.js";
 import { startServer } from "../../server/start-server.js";
 import { adminPasswordSource } from "../../server/reporting/admin-session.js";
@@ -44,4 +45,10 @@ export function registerServer(program: Command): void {
       console.log(`vacfg server listening on ${srv.url}${workers > 0 ? ` (${workers} workers)` : ""}${opts.workspace ? ` (workspace API at ${WORKSPACE_API_PATH})` : ""}, serving the repository ${cfg.settings.repo}`);
       console.log(`reports: ${srv.url}/reports/ (user admin, password in ${adminPasswordSource(cfg.settings.dataDir)})`);
     });
+  withExamples(cmd, [
+    "vacfg server -c /srv/vacfg/vacfg.conf                 # a site made by vacfg init",
+    "vacfg server -d vacfg-data -r repo                    # embedded defaults (created on first start)",
+    "vacfg server -c /srv/vacfg/vacfg.conf --workers 2     # two processes on one store",
+    "vacfg server -c /srv/vacfg/vacfg.conf -w workspace.json   # also the workspace API at /api/v1",
+  ]);
 }

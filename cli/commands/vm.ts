@@ -1,6 +1,7 @@
 // `vacfg vm`: list and manage workspace VMs (one VM or a whole deployment by name): shutdown,
 // pause, unpause (reactivate), destroy, ttl, and the reaper that enforces time to live.
 import type { Command } from "commander";
+import { withExamples } from "../help.js";
 import { loadWorkspaceConfig, openWorkspace, type OpenWorkspace } from "../../hypervisor/workspace/config.js";
 import type { VmRecord } from "../../hypervisor/workspace/types.js";
 import { WORKSPACE_OPTION } from "./deploy.js";
@@ -24,7 +25,7 @@ function printVms(vms: VmRecord[]): void {
 
 export function registerVm(program: Command): void {
   const vm = program.command("vm").description("manage workspace VMs and deployments");
-  vm.command("list")
+  const list = vm.command("list")
     .description("every VM with its recorded phase and what the hypervisor reports now (died = vanished)")
     .option(...WORKSPACE_OPTION)
     .option("--json", "JSON output")
@@ -35,8 +36,9 @@ export function registerVm(program: Command): void {
         else printVms(vms);
       }),
     );
+  withExamples(list, ["vacfg vm list -w workspace.json", "vacfg vm list -w workspace.json --json"]);
   for (const op of ["shutdown", "pause", "unpause", "destroy"] as const) {
-    vm.command(op)
+    const cmd = vm.command(op)
       .description(`${op} a VM, or every VM of a deployment`)
       .argument("<name>", "VM or deployment name")
       .option(...WORKSPACE_OPTION)
@@ -46,14 +48,16 @@ export function registerVm(program: Command): void {
           else printVms(await ws.service[op](name));
         }),
       );
+    withExamples(cmd, [`vacfg vm ${op} cluster1 -w workspace.json   # every VM of deployment cluster1 (or one VM by name)`]);
   }
-  vm.command("ttl")
+  const ttl = vm.command("ttl")
     .description("set the time to live of a VM or deployment, from now")
-    .argument("<name>")
-    .argument("<seconds>")
+    .argument("<name>", "VM or deployment name")
+    .argument("<seconds>", "seconds from now until vacfg vm reap shuts it down")
     .option(...WORKSPACE_OPTION)
     .action((name: string, seconds: string, o: { workspace: string }) => withWorkspace(o.workspace, async (ws) => printVms(await ws.service.setTtl(name, Number(seconds)))));
-  vm.command("reap")
+  withExamples(ttl, ["vacfg vm ttl cluster1 7200 -w workspace.json"]);
+  const reap = vm.command("reap")
     .description("shut down VMs whose time to live has passed and release their resources")
     .option(...WORKSPACE_OPTION)
     .option("--every <seconds>", "keep running, reaping every N seconds")
@@ -77,4 +81,5 @@ export function registerVm(program: Command): void {
         });
       }),
     );
+  withExamples(reap, ["vacfg vm reap -w workspace.json --every 60   # keep running, once a minute"]);
 }

@@ -26,7 +26,11 @@ export const TIMELINE_ROWS = 40;
 /** Problem entries read for one timeline at most (a client with thousands of bad entries per run). */
 export const TIMELINE_MAX_PROBLEMS = 20_000;
 
-/** A window ending at `to`, cut into `points` buckets of `step` ms; point i is the end of bucket i. */
+/**
+ * A window ending at `to`, cut into `points` buckets of `step` ms aligned to whole multiples of the
+ * step (UTC), so that the same points come back on every view and finished ones can be cached;
+ * point i is the end of bucket i, the last one cut at `to`.
+ */
 export interface ChartWindow {
   /** As given (e.g. "7d"), for links. */
   label: string;
@@ -45,11 +49,70 @@ export function parseWindow(value: unknown, asOf: number): ChartWindow {
   }
   const step = STEPS.find((s) => span / s <= MAX_POINTS) ?? 7 * DAY;
   const points = Math.ceil(span / step);
-  return { label: label as string, from: asOf - points * step, to: asOf, step, points };
+  const end = Math.ceil(asOf / step) * step;
+  return { label: label as string, from: end - points * step, to: asOf, step, points };
 }
 
-/** The end of bucket i. */
-export const pointAt = (w: ChartWindow, i: number): number => w.from + (i + 1) * w.step;
+/** The end of bucket i (the window's end for the last). */
+export const pointAt = (w: ChartWindow, i: number): number => Math.min(w.from + (i + 1) * w.step, w.to);
+
+/**
+ * Values of finished points, per series: a point more than SETTLE_MS in the past can no longer
+ * change (a run is stamped with the time it arrives), so a page shown again asks the store only
+ * for its newest points. Bounded (least recently used series go first) and dropped after TTL_MS, so
+ * that purged runs are forgotten too. One per process.
+ */
+export class SeriesCache {
+  static readonly MAX_SERIES = 64;
+  static readonly TTL_MS = 10 * MINUTE;
+  static readonly SETTLE_MS = MINUTE;
+  private readonly series = new Map<string, { created: number; points: Map<number, unknown> }>();
+  constructor(private readonly now: () => number = Date.now) {}
+
+  /** The cached points of a series (time → value; null: a bucket without runs). */
+  points<T>(key: string): Map<number, T | null> {
+    const hit = this.series.get(key);
+    if (hit && this.now() - hit.created < SeriesCache.TTL_MS) {
+      this.series.delete(key);
+      this.series.set(key, hit);
+      return hit.points as Map<number, T | null>;
+    }
+    const fresh = { created: this.now(), points: new Map<number, unknown>() };
+    this.series.delete(key);
+    this.series.set(key, fresh);
+    while (this.series.size > SeriesCache.MAX_SERIES) this.series.delete(this.series.keys().next().value!);
+    return fresh.points as Map<number, T | null>;
+  }
+
+  settled(at: number): boolean {
+    return at <= this.now() - SeriesCache.SETTLE_MS;
+  }
+}
+
+/**
+ * The values at every point of the window: cached finished points, and from the first point not
+ * cached onwards, `read(k)` for the points k… (one store query, its indices counted from k).
+ */
+async function withCache<T>(w: ChartWindow, key: string, cache: SeriesCache | undefined, read: (k: number) => Promise<Map<number, T>>): Promise<Array<T | null>> {
+  const known = cache?.points<T>(key) ?? new Map<number, T | null>();
+  let k = 0;
+  while (k < w.points && known.has(pointAt(w, k))) k++;
+  const fresh = k < w.points ? await read(k) : new Map<number, T>();
+  const out: Array<T | null> = [];
+  for (let i = 0; i < w.points; i++) {
+    const at = pointAt(w, i);
+    if (i < k) out.push(known.get(at) ?? null);
+    else {
+      const v = fresh.get(i - k) ?? null;
+      out.push(v);
+      if (cache?.settled(at) && at === w.from + (i + 1) * w.step) known.set(at, v);
+    }
+  }
+  return out;
+}
+
+/** The window from its point k on (same step and end). */
+const tail = (w: ChartWindow, k: number) => ({ from: w.from + k * w.step, to: w.to, step: w.step });
 
 export interface StatePoint {
   at: number;
@@ -66,18 +129,22 @@ export interface StatePoint {
  * each client's newest run at that point decides, and a client whose newest run does not carry the
  * filter's group or bundle is not counted there. Clients that never reported are left out.
  */
-export async function stateSeries(store: Store, w: ChartWindow, staleHours: number, member?: MemberFilter): Promise<StatePoint[]> {
-  const rows = await store.runsAtPoints({ from: w.from, to: w.to, step: w.step, ...(member ? { member } : {}) });
-  const byPoint: PointRun[][] = Array.from({ length: w.points }, () => []);
-  for (const r of rows) byPoint[r.point]?.push(r);
-  const out: StatePoint[] = [];
-  for (let i = 0; i < w.points; i++) {
-    const ro = reportOptions(pointAt(w, i), staleHours);
-    const members = byPoint[i].filter((r) => r.member).map((run) => ({ lastRun: run, ...classify(run, ro) }));
-    const s = summarize(members, ro);
-    out.push({ at: ro.asOf, clients: members.length, clean: s.clean, bad: s.bad, modified: s.modified, extra: s.extra, stale: s.stale });
-  }
-  return out;
+export async function stateSeries(store: Store, w: ChartWindow, staleHours: number, member?: MemberFilter, cache?: SeriesCache): Promise<StatePoint[]> {
+  const key = `states\u0000${staleHours}\u0000${member?.kind ?? ""}\u0000${member?.name ?? ""}\u0000${w.step}`;
+  const values = await withCache<StatePoint>(w, key, cache, async (k) => {
+    const rows = await store.runsAtPoints({ ...tail(w, k), ...(member ? { member } : {}) });
+    const byPoint = new Map<number, PointRun[]>();
+    for (const r of rows) (byPoint.get(r.point) ?? byPoint.set(r.point, []).get(r.point)!).push(r);
+    const out = new Map<number, StatePoint>();
+    for (let i = 0; i < w.points - k; i++) {
+      const ro = reportOptions(pointAt(w, i + k), staleHours);
+      const members = (byPoint.get(i) ?? []).filter((r) => r.member).map((run) => ({ lastRun: run, ...classify(run, ro) }));
+      const s = summarize(members, ro);
+      out.set(i, { at: ro.asOf, clients: members.length, clean: s.clean, bad: s.bad, modified: s.modified, extra: s.extra, stale: s.stale });
+    }
+    return out;
+  });
+  return values.map((v) => v!);
 }
 
 export interface DurationPoint {
@@ -88,9 +155,13 @@ export interface DurationPoint {
 }
 
 /** Mean and longest run duration at each point that has runs (of one client, or of a group's or bundle's runs). */
-export async function durationSeries(store: Store, w: ChartWindow, filter: { client?: string; member?: MemberFilter } = {}): Promise<DurationPoint[]> {
-  const buckets = await store.durationsByBucket({ from: w.from, to: w.to, step: w.step, ...filter });
-  return buckets.map((b) => ({ at: pointAt(w, b.bucket), runs: b.runs, meanSeconds: b.meanSeconds, maxSeconds: b.maxSeconds }));
+export async function durationSeries(store: Store, w: ChartWindow, filter: { client?: string; member?: MemberFilter } = {}, cache?: SeriesCache): Promise<DurationPoint[]> {
+  const key = `durations\u0000${filter.client ?? ""}\u0000${filter.member?.kind ?? ""}\u0000${filter.member?.name ?? ""}\u0000${w.step}`;
+  const values = await withCache<DurationPoint>(w, key, cache, async (k) => {
+    const buckets = await store.durationsByBucket({ ...tail(w, k), ...filter });
+    return new Map(buckets.map((b) => [b.bucket, { at: pointAt(w, b.bucket + k), runs: b.runs, meanSeconds: b.meanSeconds, maxSeconds: b.maxSeconds }]));
+  });
+  return values.filter((v): v is DurationPoint => v !== null);
 }
 
 export interface TimelineRun {

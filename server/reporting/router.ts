@@ -33,7 +33,7 @@ import {
   type PageInfo,
   type ProblemKind,
 } from "./report-model.js";
-import { durationSeries, entryTimeline, parseWindow, stateSeries, TIMELINE_ROWS, TIMELINE_RUNS, WINDOW_CHOICES, type ChartWindow } from "./fleet-history.js";
+import { durationSeries, entryTimeline, parseWindow, SeriesCache, stateSeries, TIMELINE_ROWS, TIMELINE_RUNS, WINDOW_CHOICES, type ChartWindow } from "./fleet-history.js";
 import { durationChart, stateChart, timelineChart } from "./report-charts.js";
 import { membersOf, MEMBER_KINDS } from "./member-views.js";
 
@@ -107,6 +107,7 @@ export function createReportsRouter(opts: ReportsOptions): Router {
   const defaultStale = opts.staleHours ?? DEFAULT_STALE_HOURS;
   const store = opts.store;
   const router = express.Router();
+  const series = new SeriesCache();
 
   /**
    * The as-of/stale/window settings of this request, the query string that keeps them on every
@@ -198,7 +199,7 @@ export function createReportsRouter(opts: ReportsOptions): Router {
 
   router.get("/", async (req, res) => {
     const view = viewOf(req);
-    const [rows, states, durations] = await Promise.all([clientRows(store, view.ro), stateSeries(store, view.win, view.staleHours), durationSeries(store, view.win)]);
+    const [rows, states, durations] = await Promise.all([clientRows(store, view.ro), stateSeries(store, view.win, view.staleHours, undefined, series), durationSeries(store, view.win, {}, series)]);
     const problems = await commonProblems(store, rows, 2);
     render(req, res, "summary.jinja2", {
       view,
@@ -225,7 +226,7 @@ export function createReportsRouter(opts: ReportsOptions): Router {
       const member = { kind: MEMBER_KINDS[kind], name };
       const rows = await clientRows(store, view.ro);
       const group = (await membersOf(store, member.kind, rows, view.ro)).find((m) => m.name === name);
-      const [states, durations] = await Promise.all([stateSeries(store, view.win, view.staleHours, member), durationSeries(store, view.win, { member })]);
+      const [states, durations] = await Promise.all([stateSeries(store, view.win, view.staleHours, member, series), durationSeries(store, view.win, { member }, series)]);
       // Known only from the past (no client's newest run has it now): still charted, said so.
       if (!group && states.every((p) => p.clients === 0)) {
         return render(req, res, "error.jinja2", { view, status: 404, message: `No client's run carried the ${kind} "${name}" as of ${new Date(view.ro.asOf).toISOString()} or in the ${view.win.label} before.` }, 404);
@@ -265,7 +266,7 @@ export function createReportsRouter(opts: ReportsOptions): Router {
     if (!detail) return render(req, res, "error.jinja2", { view, status: 404, message: `No client named "${name}" is known as of ${new Date(view.ro.asOf).toISOString()}.` }, 404);
     const [timeline, durations, members] = await Promise.all([
       entryTimeline(store, name, view.win),
-      durationSeries(store, view.win, { client: name }),
+      durationSeries(store, view.win, { client: name }, series),
       detail.run ? store.getRunMembers(detail.run.id) : undefined,
     ]);
     const runHref = (id: number): string => `${req.baseUrl}/client/${encodeURIComponent(name)}${view.keep}${view.keep ? "&" : "?"}run=${id}`;

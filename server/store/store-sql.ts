@@ -124,17 +124,19 @@ function memberFlag(q: BucketQuery): SqlWithParams {
  * points index seeks, so the cost does not grow with the number of runs in the window.
  */
 export function runsAtPointsSql(q: BucketQuery): SqlWithParams {
-  const points = Math.round((q.to - q.from) / q.step);
+  const points = Math.ceil((q.to - q.from) / q.step);
   const flag = memberFlag(q);
   const client = q.client === undefined ? "" : " AND c.client = ?";
+  // Point i is the end of bucket i, the last one cut at `to` (a window ending mid-bucket).
+  const at = "CASE WHEN CAST(? AS BIGINT) + (p.i + 1) * CAST(? AS BIGINT) < CAST(? AS BIGINT) THEN CAST(? AS BIGINT) + (p.i + 1) * CAST(? AS BIGINT) ELSE CAST(? AS BIGINT) END";
   const sql =
     `WITH RECURSIVE ${CLIENTS_CTE}, ` +
     "points(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM points WHERE i + 1 < ?), " +
-    `at_points(point, id) AS (SELECT p.i, ${newestIdAt("CAST(? AS BIGINT) + (p.i + 1) * CAST(? AS BIGINT)")} ` +
+    `at_points(point, id) AS (SELECT p.i, ${newestIdAt(at)} ` +
     `FROM points p CROSS JOIN clients_with_runs c WHERE c.client IS NOT NULL${client}) ` +
     `SELECT a.point, r.id, r.client, r.received_at, r.state, r.bad, r.modified, r.extra, ${flag.sql} AS member ` +
     "FROM at_points a JOIN runs r ON r.id = a.id ORDER BY a.point, r.client";
-  return { sql, params: [points, q.from, q.step, ...(q.client === undefined ? [] : [q.client]), ...flag.params] };
+  return { sql, params: [points, q.from, q.step, q.to, q.from, q.step, q.to, ...(q.client === undefined ? [] : [q.client]), ...flag.params] };
 }
 
 /** Count, mean and maximum duration per bucket of the window. */

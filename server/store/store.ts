@@ -87,7 +87,7 @@ export interface MemberFilter {
 
 /**
  * A time window cut into buckets: bucket i holds runs received in (from + i*step, from + (i+1)*step],
- * so that its end is a point of the charts. `to` is from + n*step.
+ * so that its end is a point of the charts; the last bucket ends at `to` (which may cut it short).
  */
 export interface BucketQuery {
   from: number;

@@ -240,6 +240,13 @@ export function storeContract(t: StoreTarget): void {
         expect(one.map((r) => r.id)).to.deep.equal([b0, b2, b2]);
         expect(one[1]).to.deep.include({ client: "b", point: 1, timestamp: 2001, state: "dirty", bad: 1, modified: 1, extra: 0 });
         expect(await store.runsAtPoints({ from: 0, to: 400, step: 100 })).to.deep.equal([]);
+        // A window ending mid-bucket: its last point is its end, not the bucket's (a3 at 3999 is after 3500).
+        const cut = (await store.runsAtPoints({ ...q, to: 3500 })).filter((r) => r.point === 2).map((r) => [r.client, r.id]);
+        expect(cut).to.deep.equal([
+          ["a", a2],
+          ["b", b2],
+          ["c", c],
+        ]);
       });
 
       it("sums run durations per bucket (count, mean, maximum), by client or group", async () => {
