@@ -55,8 +55,8 @@ export const ERRORS = {
   PARAMS_INVALID: { summary: "parameter file is invalid" },
   CTX_TEMPLATE: { summary: "contextualization template is invalid" },
   CTX_BINDING: { summary: "parameter cannot be bound" },
-  CMDLINE_TOO_LONG: { summary: "kernel command line would exceed the boot target's limit" },
-  CMDLINE_SECRET: { summary: "secret parameters may not travel on the kernel command line" },
+  CMDLINE_TOO_LONG: { http: 400, summary: "kernel command line would exceed the boot target's limit" },
+  CMDLINE_SECRET: { http: 400, summary: "secret parameters may not travel on the kernel command line" },
   // Agent
   AGENT_CONFIG: { summary: "agent configuration is invalid" },
   AGENT_RUN: { summary: "agent run failed" },

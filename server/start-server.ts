@@ -9,6 +9,7 @@ import { openCore } from "./admin/open-core.js";
 import type { Store } from "./store/store.js";
 import type { TlsMaterial } from "./http/app.js";
 import { componentLogger, createLogger } from "./http/logger.js";
+import { ctxParamsRoute } from "./http/ctx-params-route.js";
 import { serveApi, type RunningServer } from "./http/serve.js";
 import { reportingWeb, type ReportingWebOptions } from "./reporting/mount.js";
 import { CLIENT_AUTH_LIMITS, createClientAuthLimit } from "./http/client-auth-limit.js";
@@ -66,6 +67,7 @@ export async function startServer(opts: StartServerOptions): Promise<StartedServ
       metrics: web.metrics,
       authLimit: clientAuthLimit(store, componentLogger(logger, "auth"), opts.clientAuthLimit?.now),
       routes: (app) => {
+        ctxParamsRoute(store, componentLogger(logger, "ctx"))(app);
         web.routes(app);
         opts.routes?.(app);
       },

@@ -1,11 +1,13 @@
 // Where the agent finds its contextualization parameters at boot, in a fixed order:
-// patched file, kernel command line, DHCP-provided location, cloud-init NoCloud seed.
+// patched file, kernel command line, DHCP-provided location, cloud-init NoCloud seed (a seed
+// directory, or an attached drive labelled cidata).
 import { existsSync, readFileSync } from "node:fs";
 import { get as httpsGet } from "node:https";
 import { join } from "node:path";
 import { decodeCtxFromCmdline } from "../../protocol/ctx-cmdline.js";
 import { ProtocolError } from "../../protocol/errors.js";
 import { CONTEXT_FILE_PATH, parseSignedParameterFile, type SignedParameters } from "../../protocol/params.js";
+import { readNoCloudDrive } from "./nocloud-drive.js";
 
 export type ParamSource = "file" | "cmdline" | "dhcp" | "nocloud";
 
@@ -18,6 +20,11 @@ export interface LocateInput {
   dhcpLeaseFiles?: string[];
   /** NoCloud seed directories (e.g. a mounted cidata volume), tried after <root>/var/lib/cloud/seed/nocloud{,-net}. */
   nocloudDirs?: string[];
+  /**
+   * Last, a drive labelled "cidata" (nocloud-drive.ts): looked for by default only when root is
+   * "/" (a booted guest; a sandbox root's devices are the host's).
+   */
+  nocloudDrive?: boolean;
   /** Timeout for an https parameter location (ms, default 10000). */
   fetchTimeoutMs?: number;
   /** CA certificates (PEM) an https location's server must chain to: the site CA; default the system's. */
@@ -64,6 +71,12 @@ export async function locateParameters(input: LocateInput): Promise<LocatedParam
     if (userData === undefined) continue;
     const text = contextFromUserData(userData);
     if (text !== undefined) return { source: "nocloud", origin: join(dir, "user-data"), ...parseSignedParameterFile(text, `${dir}/user-data`) };
+  }
+
+  if (input.nocloudDrive ?? root === "/") {
+    const drive = readNoCloudDrive();
+    const text = drive && contextFromUserData(drive.userData);
+    if (drive && text !== undefined) return { source: "nocloud", origin: drive.origin, ...parseSignedParameterFile(text, drive.origin) };
   }
   return undefined;
 }

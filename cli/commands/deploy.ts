@@ -4,6 +4,8 @@ import { readFileSync } from "node:fs";
 import type { Command } from "commander";
 import { withExamples } from "../help.js";
 import { loadWorkspaceConfig, openWorkspace } from "../../hypervisor/workspace/config.js";
+import type { VmRecord } from "../../hypervisor/workspace/types.js";
+import { DELIVERIES } from "../../protocol/ctx-delivery.js";
 import { VacfgError } from "../../protocol/errors.js";
 
 export const WORKSPACE_OPTION = ["-w, --workspace <file>", "workspace configuration (JSON)", "workspace.json"] as const;
@@ -12,10 +14,13 @@ export function registerDeploy(program: Command): void {
   const cmd = program
     .command("deploy")
     .description("deploy an appliance group: parameters assembled, overlays patched, VMs booted")
-    .argument("<request>", "deployment request (JSON): name, appliance, instance, resources, ttlSeconds, files, command")
+    .argument("<request>", "deployment request (JSON): name, appliance, instance, resources, ttlSeconds, files, command, delivery")
     .option(...WORKSPACE_OPTION)
     .option("--ttl <seconds>", "time to live (overrides the request)")
-    .action(async (requestPath: string, opts: { workspace: string; ttl?: string }) => {
+    .option("--delivery <how>", `how the parameters reach the nodes: ${DELIVERIES.join("|")} (overrides the request; default patch)`)
+    .option("--wait", "return once every node is contextualized (its first clean run); exit 1 naming the nodes that are not, with their last error")
+    .option("--timeout <seconds>", "how long --wait waits", "600")
+    .action(async (requestPath: string, opts: { workspace: string; ttl?: string; delivery?: string; wait?: boolean; timeout: string }) => {
       let req: Record<string, unknown>;
       try {
         req = JSON.parse(readFileSync(requestPath, "utf8")) as Record<string, unknown>;
@@ -23,14 +28,38 @@ export function registerDeploy(program: Command): void {
         throw new VacfgError("WORKSPACE_REQUEST", `${requestPath}: ${(e as Error).message}`);
       }
       if (opts.ttl !== undefined) req.ttlSeconds = Number(opts.ttl);
+      // checked with the request's other fields (WORKSPACE_REQUEST naming "delivery")
+      if (opts.delivery !== undefined) req.delivery = opts.delivery;
+      const timeout = Number(opts.timeout);
+      if (!Number.isFinite(timeout) || timeout <= 0) throw new VacfgError("WORKSPACE_REQUEST", `--timeout: expected seconds > 0, got "${opts.timeout}"`);
       const ws = await openWorkspace(loadWorkspaceConfig(opts.workspace));
       try {
+        const t0 = Date.now();
         const r = await ws.service.deploy(req);
-        console.log(`deployment ${r.deployment.name}: ${r.vms.length} VM(s) on ${r.vms[0]?.driver ?? "-"}`);
+        console.log(`deployment ${r.deployment.name}: ${r.vms.length} VM(s) on ${r.vms[0]?.driver ?? "-"}, parameters by ${r.deployment.delivery}`);
         for (const v of r.vms) console.log(`${v.name}\t${v.fqdn}\t${v.address ?? "-"}\t${v.mac}\t${v.resources.memoryMiB} MiB\t${v.serialLog}`);
+        if (opts.wait) {
+          const w = await ws.service.waitReady(r.deployment.name, { timeoutMs: timeout * 1000 });
+          for (const v of w.vms) console.log(readinessLine(v, t0));
+          if (!w.ready) {
+            const not = w.vms.filter((v) => v.readiness?.state !== "ready");
+            process.exitCode = 1;
+            console.error(`not contextualized ${w.vms.some((v) => v.phase !== "running" && v.phase !== "paused") ? "(a VM stopped)" : `after ${timeout} s`}: ${not.map((v) => `${v.name} (${v.phase}${v.readiness?.lastError ? `: ${v.readiness.lastError}` : ""})`).join("; ")}`);
+          }
+        }
       } finally {
         await ws.close();
       }
     });
-  withExamples(cmd, ["vacfg deploy cluster1.json -w workspace.json --ttl 3600   # VMs expire after an hour (vacfg vm reap)"]);
+  withExamples(cmd, [
+    "vacfg deploy cluster1.json -w workspace.json --ttl 3600   # VMs expire after an hour (vacfg vm reap)",
+    "vacfg deploy cluster1.json -w workspace.json --delivery dhcp --wait --timeout 900   # exit 1 names nodes not contextualized in 15 min",
+  ]);
+}
+
+/** One VM's readiness for people: ready after how long, or what its last run said. */
+export function readinessLine(v: VmRecord, since = v.createdAt): string {
+  const r = v.readiness;
+  if (r?.state === "ready") return `${v.name}\tready\tcontextualized ${new Date(r.contextualizedAt!).toISOString()} (${((r.contextualizedAt! - since) / 1000).toFixed(1)} s)`;
+  return `${v.name}\t${r?.state ?? "unknown"}\t${r?.lastError ?? "-"}`;
 }

@@ -19,14 +19,16 @@ function printVms(vms: VmRecord[]): void {
   const now = Date.now();
   for (const v of vms) {
     const ttl = v.expiresAt === undefined ? "-" : `${Math.max(0, Math.round((v.expiresAt - now) / 1000))}s`;
-    console.log([v.name, v.phase, v.observed ?? "-", v.address ?? "-", v.mac, `${v.resources.memoryMiB}MiB/${v.resources.vcpus}cpu`, `ttl ${ttl}`].join("\t"));
+    const r = v.readiness;
+    const ready = r?.state === "ready" ? `ready ${new Date(r.contextualizedAt!).toISOString()}` : `${r?.state ?? "unknown"}${r?.lastError ? ` (${r.lastError})` : ""}`;
+    console.log([v.name, v.phase, v.observed ?? "-", v.address ?? "-", v.mac, `${v.resources.memoryMiB}MiB/${v.resources.vcpus}cpu`, `ttl ${ttl}`, v.delivery ?? "patch", ready].join("\t"));
   }
 }
 
 export function registerVm(program: Command): void {
   const vm = program.command("vm").description("manage workspace VMs and deployments");
   const list = vm.command("list")
-    .description("every VM with its recorded phase and what the hypervisor reports now (died = vanished)")
+    .description("every VM: recorded phase, what the hypervisor reports now (died = vanished), address, MAC, resources, ttl, delivery, readiness (ready TIME of its first clean run, or pending with the last run's error)")
     .option(...WORKSPACE_OPTION)
     .option("--json", "JSON output")
     .action((o: { workspace: string; json?: boolean }) =>

@@ -2,6 +2,7 @@
 // the kernel command-line parameters both read (vacfg.*), and the markers they print on the
 // serial console so a host can tell how far a guest got.
 import { VacfgError } from "../../protocol/errors.js";
+import { CTX_DHCP_OPTION } from "../ctx/dhcp.js";
 
 /** Printed by the initramfs once proc/sys/dev are mounted, drivers loaded and addresses set. */
 export const BOOT_MARKER = "VACFG-BOOT-OK";
@@ -59,11 +60,12 @@ while read -r m; do
   [ -n "$m" ] && { insmod "/lib/modules/$m" || echo "vacfg-init: insmod $m failed"; }
 done < /lib/modules/load.order
 ip link set lo up
-ROOT=""; CMD=""; SWITCH=""
+ROOT=""; CMD=""; SWITCH=""; DHCP=""
 for a in $(cat /proc/cmdline); do
   case "$a" in
     vacfg.root=*) ROOT="\${a#vacfg.root=}" ;;
     vacfg.switch=1) SWITCH=1 ;;
+    vacfg.dhcp=1) DHCP=1 ;;
     vacfg.cmd=*) CMD="$(echo "\${a#vacfg.cmd=}" | base64 -d)" || die "bad vacfg.cmd" ;;
     vacfg.ip[0-9]*=*)
       n="\${a%%=*}"; n="eth\${n#vacfg.ip}"; addr="\${a#*=}"
@@ -76,12 +78,22 @@ done
 # where the root image owns the machine.
 [ -z "$SWITCH" ] && acpid -f -c /etc/acpi -l /dev/null -p /tmp/acpid.pid &
 echo "${BOOT_MARKER}"
+# vacfg.dhcp=1: eth0's address (and the parameter file's location, site option ${CTX_DHCP_OPTION}) from DHCP.
+if [ -n "$DHCP" ]; then
+  i=0; while [ ! -e /sys/class/net/eth0 ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done
+  ip link set eth0 up
+  udhcpc -i eth0 -n -q -t 6 -T 2 -O ${CTX_DHCP_OPTION} -s /etc/udhcpc.script || echo "vacfg-init: no DHCP answer on eth0"
+fi
 if [ -n "$ROOT" ]; then
   i=0; while [ ! -b "$ROOT" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done
   [ -b "$ROOT" ] || die "no block device $ROOT"
   if [ -n "$SWITCH" ]; then
     mount -t ext4 -o rw "$ROOT" /newroot || die "cannot mount $ROOT"
     [ -x /newroot/sbin/vacfg-init ] || die "$ROOT has no /sbin/vacfg-init"
+    # where the agent looks for a DHCP-given location (agent/context/locate-params.ts); stage 2 keeps this /run
+    if [ -s /tmp/dhcp-ctx-url ]; then
+      mount -t tmpfs -o mode=0755 tmpfs /newroot/run && mkdir -p /newroot/run/vacfg && cp /tmp/dhcp-ctx-url /newroot/run/vacfg/dhcp-ctx-url
+    fi
     umount /proc /sys /dev
     exec switch_root /newroot /sbin/vacfg-init
   fi
@@ -95,6 +107,23 @@ fi
 sync
 poweroff -f
 sleep 30
+`;
+
+/**
+ * busybox udhcpc's hook in the initramfs: set the leased address and route, and keep the site
+ * option's value (udhcpc exports an option it has no name for as optNNN, hex) as text.
+ */
+export const UDHCPC_SCRIPT = `#!/bin/sh
+case "$1" in
+  bound|renew)
+    ip addr flush dev "$interface"
+    ip addr add "$ip/\${mask:-24}" dev "$interface"
+    [ -n "$router" ] && ip route add default via "\${router%% *}" dev "$interface" 2>/dev/null
+    hex="$opt${CTX_DHCP_OPTION}"
+    [ -n "$hex" ] && printf "$(echo "$hex" | sed 's/\\(..\\)/\\\\x\\1/g')" > /tmp/dhcp-ctx-url
+    echo "vacfg-init: DHCP $ip/$mask on $interface" ;;
+esac
+exit 0
 `;
 
 /** Printed when the guest powers off because the host pressed the ACPI power button. */
@@ -117,7 +146,7 @@ mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
 mkdir -p /dev/pts /dev/shm
 mount -t devpts devpts /dev/pts
-mount -t tmpfs tmpfs /run
+grep -q " /run " /proc/mounts || mount -t tmpfs tmpfs /run
 mount -t tmpfs tmpfs /tmp
 CMD=""
 for a in $(cat /proc/cmdline); do

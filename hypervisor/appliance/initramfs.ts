@@ -5,7 +5,7 @@ import { readFile, writeFile } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { VacfgError } from "../../protocol/errors.js";
-import { INITRAMFS_INIT, POWER_BUTTON_ACTION } from "./boot-protocol.js";
+import { INITRAMFS_INIT, POWER_BUTTON_ACTION, UDHCPC_SCRIPT } from "./boot-protocol.js";
 import { buildOnce, exists, type Progress } from "./cache.js";
 import { writeCpioNewc, type CpioEntry } from "./cpio.js";
 import { ensureUnpackedDeb } from "./deb.js";
@@ -13,10 +13,12 @@ import { ensureKernel, type ApplianceKernel } from "./kernel.js";
 import { resolveModules } from "./kmod.js";
 
 /**
- * Drivers the guest needs: virtio disks and NICs (ext4 is built into the cloud kernel), and the
- * ACPI power button + evdev so busybox acpid can turn the host's power-down request into poweroff.
+ * Drivers the guest needs: virtio disks and NICs (ext4 is built into the cloud kernel), the
+ * ACPI power button + evdev so busybox acpid can turn the host's power-down request into poweroff,
+ * and vfat with its code pages for a NoCloud seed drive (the agent mounts it in stage 2, where no
+ * modules are installed).
  */
-export const INITRAMFS_MODULES = ["virtio_pci", "virtio_blk", "virtio_net", "button", "evdev"];
+export const INITRAMFS_MODULES = ["virtio_pci", "virtio_blk", "virtio_net", "button", "evdev", "vfat", "nls_cp437", "nls_ascii", "nls_utf8"];
 /** Unpacked, not installed: it conflicts with the dynamic busybox package other tools use. */
 export const BUSYBOX_STATIC_PACKAGE = "busybox-static";
 
@@ -26,7 +28,7 @@ export async function ensureInitramfs(cacheDir: string, kernel: ApplianceKernel,
   const bb = await readFile(busybox);
   const modules = await resolveModules(kernel.modulesDir, INITRAMFS_MODULES);
   // The cache key covers everything that goes into the archive, so a changed init or busybox rebuilds it.
-  const key = createHash("sha256").update(INITRAMFS_INIT).update(POWER_BUTTON_ACTION).update(bb).update(kernel.release).update(modules.join("\n")).digest("hex").slice(0, 16);
+  const key = createHash("sha256").update(INITRAMFS_INIT).update(POWER_BUTTON_ACTION).update(UDHCPC_SCRIPT).update(bb).update(kernel.release).update(modules.join("\n")).digest("hex").slice(0, 16);
   const target = join(cacheDir, "initramfs", `initramfs-${kernel.release}-${key}.cpio.gz`);
   return buildOnce(target, "busybox initramfs", progress, async (tmp) => {
     const entries: CpioEntry[] = [
@@ -40,6 +42,7 @@ export async function ensureInitramfs(cacheDir: string, kernel: ApplianceKernel,
       ...["etc", "etc/acpi", "etc/acpi/PWRF"].map((name): CpioEntry => ({ type: "dir", name })),
       // busybox acpid runs CONFDIR/PWRF/00000080 when the power button event arrives.
       { type: "file", name: "etc/acpi/PWRF/00000080", data: Buffer.from(POWER_BUTTON_ACTION), mode: 0o755 },
+      { type: "file", name: "etc/udhcpc.script", data: Buffer.from(UDHCPC_SCRIPT), mode: 0o755 },
       { type: "file", name: "lib/modules/load.order", data: Buffer.from(modules.map((m) => basename(m)).join("\n") + "\n") },
     ];
     for (const m of modules) entries.push({ type: "file", name: `lib/modules/${basename(m)}`, data: await readFile(m) });

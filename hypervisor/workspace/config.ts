@@ -19,7 +19,8 @@ export interface WorkspaceConfig {
   site: string;
   /** Appliance name -> template file + images (+ command, resources, attestation file). */
   appliances: Record<string, Omit<ApplianceSpec, "template" | "attestation"> & { template: string; attestation?: string }>;
-  network?: { netns?: string; taps?: string[]; bridge?: string };
+  /** dhcp.paramsUrl: the configuration server as guests reach it, for the DHCP delivery (hypervisor/README.md). */
+  network?: { netns?: string; taps?: string[]; bridge?: string; dhcp?: { paramsUrl: string } };
   accel?: "kvm" | "tcg" | "auto";
   /** Admit each appliance's base image by this policy before any deploy boots it. */
   admission?: WorkspaceAdmission;
@@ -31,7 +32,9 @@ export const WORKSPACE_CONFIG_EXAMPLE = {
   stateDir: "vms",
   site: "site.json",
   appliances: { torque: { template: "torque.ctx.xml", base: "/var/cache/vacfg/images/appliance-….qcow2", kernel: "/var/cache/vacfg/kernel/…/vmlinuz", initrd: "/var/cache/vacfg/initramfs/….cpio.gz" } },
-  network: { netns: "vacfg-net", taps: ["vtap0", "vtap1"] },
+  // bridge + dhcp: only for requests with "delivery": "dhcp" (dnsmasq on the bridge, parameter
+  // files served by the configuration server, which must use this same store)
+  network: { netns: "vacfg-net", taps: ["vtap0", "vtap1"], bridge: "br0", dhcp: { paramsUrl: "https://10.0.0.1:6789" } },
   // optional: the base image needs a signed attestation (appliances.NAME.attestation, a file from
   // `vacfg attest sign`, or one recorded in the store) that this policy admits
   admission: { policy: "admission-policy.json", trustDir: "trusted-keys" },
@@ -69,6 +72,9 @@ export function loadWorkspaceConfig(path: string): WorkspaceConfig {
     };
   }
   const network = raw.network as WorkspaceConfig["network"] | undefined;
+  if (network?.dhcp !== undefined && (typeof network.dhcp !== "object" || network.dhcp === null || typeof network.dhcp.paramsUrl !== "string" || !/^https:\/\/[^\s"'\\]+$/.test(network.dhcp.paramsUrl))) {
+    bad(path, "network.dhcp: expected {paramsUrl: \"https://server:port\"} (the configuration server as the guests reach it)");
+  }
   let admission: WorkspaceAdmission | undefined;
   if (raw.admission !== undefined) {
     const a = raw.admission as Record<string, unknown>;
@@ -114,7 +120,8 @@ export async function openWorkspace(cfg: WorkspaceConfig): Promise<OpenWorkspace
   const store = await openStore(cfg.store);
   let service: WorkspaceService;
   try {
-    service = new WorkspaceService({ store, driver, drivers, site, appliances, stateDir: cfg.stateDir, network: cfg.network, ...(cfg.admission ? { admission: cfg.admission } : {}) });
+    // The runs that make a node ready are the configuration server's: `vacfg server -w` shares this store.
+    service = new WorkspaceService({ store, driver, drivers, site, appliances, stateDir: cfg.stateDir, network: cfg.network, runs: store, ...(cfg.admission ? { admission: cfg.admission } : {}) });
   } catch (e) {
     await store.close();
     throw e;

@@ -3,8 +3,11 @@
 // reaper. Every VM, deployment and lease lives in the store, so a restarted service picks up
 // where the last one stopped; the hypervisor is asked what really runs, and a VM that vanished
 // without being stopped is reported as died.
+import { randomBytes } from "node:crypto";
 import { mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
+import { encodeCtxArg } from "../../protocol/ctx-cmdline.js";
+import { CTX_DELIVERY_KIND, CTX_DELIVERY_PATH, type CtxDeliveryRecord } from "../../protocol/ctx-delivery.js";
 import { parseContextTemplate, type ContextTemplate } from "../../protocol/ctx-template.js";
 import { VacfgError } from "../../protocol/errors.js";
 import { CONTEXT_FILE_PATH, serializeParameterFile } from "../../protocol/params.js";
@@ -13,12 +16,17 @@ import { bootCmdline } from "../appliance/boot-protocol.js";
 import { createOverlay } from "../appliance/image.js";
 import { assemble, type AssembledNode } from "../ctx/assemble.js";
 import { parseCidr } from "../ctx/address-pool.js";
+import { buildKernelCmdline } from "../ctx/cmdline.js";
+import { dhcpNodesFrom } from "../ctx/dhcp.js";
+import { buildNoCloudVolume, noCloudSeed } from "../ctx/nocloud.js";
 import type { SiteFile } from "../ctx/site.js";
 import type { GuestFile } from "../image/debugfs.js";
 import { patchImage } from "../image/patch-image.js";
 import type { VmDriver, VmSpec } from "../vm/driver.js";
 import { admitAppliance, loadAdmission, type WorkspaceAdmission } from "./admission.js";
+import { startDnsmasq, stopDnsmasq } from "./dnsmasq.js";
 import { Leases, workspaceMac } from "./leases.js";
+import { readinessOf, type RunSource } from "./readiness.js";
 import { KIND, type ApplianceSpec, type DeployRequest, type DeploymentRecord, type Resources, type VmPhase, type VmRecord } from "./types.js";
 import { validateDeployRequest } from "./validate.js";
 
@@ -28,13 +36,22 @@ interface DeployUndo {
   leases: Array<[(typeof KIND)["address" | "mac" | "tap"], string, string]>;
   records: VmRecord[];
   started: VmRecord[];
+  /** dhcp: the dnsmasq started for the deployment. */
+  dhcp?: { pidFile: string; config: string };
 }
 
 export interface WorkspaceNetwork {
   /** Tap devices VMs may use (QEMU); each is leased to one VM at a time. */
   taps?: string[];
-  /** Bridge the VMs' NICs join (Xen vif bridge=). */
+  /** Bridge the VMs' NICs join (Xen vif bridge=; the DHCP delivery's dnsmasq listens on it). */
   bridge?: string;
+  /** Network namespace holding the bridge and taps (the DHCP delivery runs dnsmasq inside it). */
+  netns?: string;
+  /**
+   * The DHCP delivery: `paramsUrl` is the configuration server's https URL as the guests reach it
+   * (it serves /ctx/TOKEN from the store this workspace writes, so they must share a store).
+   */
+  dhcp?: { paramsUrl: string };
 }
 
 export interface WorkspaceOptions {
@@ -57,6 +74,11 @@ export interface WorkspaceOptions {
    * patches or boots anything; a refusal is VacfgError("ADMISSION") and leaves nothing behind.
    */
   admission?: WorkspaceAdmission;
+  /**
+   * The configuration server's stored runs (its store; the workspace's own when they share one):
+   * a node is ready at its first clean run. Without it readiness stays unknown.
+   */
+  runs?: RunSource;
 }
 
 export interface DeployResult {
@@ -117,6 +139,7 @@ export class WorkspaceService {
       const macs = await this.leaseMacs(req, names, vmName, undo);
       const nodes = await this.assembleWithAddresses(req, macs, vmName, undo);
       await this.prepareVms(req, appliance, nodes, vmName, created, undo);
+      if (req.delivery === "dhcp") deployment.dhcp = this.startDhcp(req, undo);
       // Records first, then boot: a service that dies mid-deploy leaves records that list() can
       // reconcile (a VM that never started shows as died), never a VM nobody knows of.
       deployment.vms = undo.records.map((r) => r.name);
@@ -132,7 +155,7 @@ export class WorkspaceService {
 
   /** The deployment record, inserted only if the name is free (the name is the lock). */
   private async reserveDeployment(req: DeployRequest, created: number, admission: DeploymentRecord["admission"]): Promise<DeploymentRecord> {
-    const deployment: DeploymentRecord = { name: req.name, appliance: req.appliance, vms: [], createdAt: created, ttlSeconds: req.ttlSeconds, ...(admission ? { admission } : {}) };
+    const deployment: DeploymentRecord = { name: req.name, appliance: req.appliance, vms: [], createdAt: created, ttlSeconds: req.ttlSeconds, delivery: req.delivery ?? "patch", ...(admission ? { admission } : {}) };
     if (!(await this.o.store.insertIfAbsent(KIND.deployment, req.name, deployment))) {
       throw new VacfgError("WORKSPACE_CONFLICT", `deployment "${req.name}" already exists`);
     }
@@ -217,6 +240,8 @@ export class WorkspaceService {
         ...(req.ttlSeconds ? { expiresAt: created + req.ttlSeconds * 1000 } : {}),
         updatedAt: created,
         released: false,
+        delivery: req.delivery ?? "patch",
+        readiness: { state: "pending", lastError: "no run reported yet" },
       };
       undo.records.push(rec);
       await this.prepareDisk(rec, n, appliance, req);
@@ -234,7 +259,9 @@ export class WorkspaceService {
   /** Gives back everything a failed deployment took, newest first. */
   private async rollback(deploymentName: string, undo: DeployUndo): Promise<void> {
     for (const rec of undo.started) await this.o.driver.destroy(rec.name).catch(() => undefined);
+    if (undo.dhcp) await stopDnsmasq(undo.dhcp);
     for (const rec of undo.records) {
+      await this.dropDelivery(rec);
       await rm(rec.overlay, { force: true });
       await this.o.store.delete(KIND.vm, rec.name);
     }
@@ -242,31 +269,86 @@ export class WorkspaceService {
     await this.o.store.delete(KIND.deployment, deploymentName);
   }
 
-  /** The VM's own overlay of the appliance base, with its parameter file and files patched in. */
+  /**
+   * The VM's own overlay of the appliance base with the request's files patched in, and its
+   * parameters on the way the request chose: patched in with them (patch), a kernel argument
+   * (cmdline: refused for secrets, CMDLINE_SECRET, and beyond the boot target's length), a seed
+   * volume (nocloud), or a file the configuration server hands out by token (dhcp).
+   */
   private async prepareDisk(rec: VmRecord, node: AssembledNode, appliance: ApplianceSpec, req: DeployRequest): Promise<void> {
+    const delivery = req.delivery ?? "patch";
+    const paramFile = serializeParameterFile(node.params, node.signature);
+    if (delivery === "cmdline") {
+      // The whole line as the VM will boot it, its address argument included, must fit.
+      const base = [this.bootLine(rec, appliance, req), ...(rec.address ? [`vacfg.ip0=${rec.address}/${rec.prefix}`] : [])].join(" ");
+      buildKernelCmdline(base, node.params, { template: this.templates.get(req.appliance)!, target: rec.driver === "xen" ? "xen-pv" : "linux-x86_64", ...(node.signature ? { signature: node.signature } : {}) });
+      rec.kernelArgs = encodeCtxArg(node.params, node.signature);
+    }
     await rm(rec.overlay, { force: true });
     await createOverlay(appliance.base, rec.overlay);
     const files: GuestFile[] = [
-      { path: CONTEXT_FILE_PATH, data: serializeParameterFile(node.params, node.signature), mode: node.secret ? 0o600 : 0o644, uid: 0, gid: 0 },
+      ...(delivery === "patch" ? [{ path: CONTEXT_FILE_PATH, data: paramFile, mode: node.secret ? 0o600 : 0o644, uid: 0, gid: 0 }] : []),
       ...[...(req.files ?? []), ...(req.nodeFiles?.[node.name] ?? [])].map((f) => ({ path: f.path, data: f.content, mode: f.mode ?? 0o644, uid: 0, gid: 0 })),
     ];
-    patchImage(rec.overlay, files);
+    if (files.length) patchImage(rec.overlay, files);
+    if (delivery === "nocloud") {
+      rec.seed = join(this.o.stateDir, `${rec.name}.cidata.img`);
+      const short = node.fqdn.split(".")[0];
+      buildNoCloudVolume(rec.seed, noCloudSeed(node.params, { hostname: short, fqdn: node.fqdn, secret: node.secret, ...(node.signature ? { signature: node.signature } : {}) }));
+    }
+    if (delivery === "dhcp") {
+      if (!this.o.network?.dhcp) throw new VacfgError("WORKSPACE_REQUEST", "delivery: dhcp needs network.dhcp.paramsUrl (the configuration server as the guests reach it) in the workspace configuration");
+      if (!rec.address) throw new VacfgError("WORKSPACE_REQUEST", `delivery: dhcp needs an address for ${node.fqdn} (the template has no address-pool parameter)`);
+      rec.ctxToken = randomBytes(16).toString("base64url");
+      const doc: CtxDeliveryRecord = { fqdn: node.fqdn, text: paramFile };
+      await this.o.store.put(CTX_DELIVERY_KIND, rec.ctxToken, doc);
+    }
+  }
+
+  /** The deployment's dnsmasq: each VM's MAC gets its address and its parameter file's URL. */
+  private startDhcp(req: DeployRequest, undo: DeployUndo): { pidFile: string; config: string } {
+    const net = this.o.network!;
+    if (!net.bridge) throw new VacfgError("WORKSPACE_REQUEST", "delivery: dhcp needs network.bridge (the bridge dnsmasq answers on)");
+    const pool = this.o.site.pools[addressPool(this.templates.get(req.appliance)!)!];
+    const base = net.dhcp!.paramsUrl.replace(/\/+$/, "");
+    const files = { pidFile: join(this.o.stateDir, `${req.name}.dnsmasq.pid`), config: join(this.o.stateDir, `${req.name}.dnsmasq.conf`) };
+    const nodes = dhcpNodesFrom(undo.records.map((r) => ({ fqdn: r.fqdn, mac: r.mac, address: r.address })), (fqdn) => `${base}${CTX_DELIVERY_PATH}/${undo.records.find((r) => r.fqdn === fqdn)!.ctxToken}`);
+    startDnsmasq({ cidr: pool.cidr, ...(pool.gateway ? { gateway: pool.gateway } : {}), dnsServers: this.o.site.dnsServers, domain: this.o.site.domain, interface: net.bridge, dhcpOnly: true, nodes }, files, net.netns);
+    undo.dhcp = files;
+    return files;
+  }
+
+  /** Gives back what the VM's delivery holds outside its overlay: the seed volume, the served parameter file. */
+  private async dropDelivery(rec: VmRecord): Promise<void> {
+    if (rec.seed) await rm(rec.seed, { force: true });
+    if (rec.ctxToken) await this.o.store.delete(CTX_DELIVERY_KIND, rec.ctxToken);
+  }
+
+  /** The appliance boot protocol's command line (before the driver's address arguments). */
+  private bootLine(rec: VmRecord, appliance: ApplianceSpec, req: DeployRequest): string {
+    const command = req.command ?? appliance.command;
+    // Xen PV guests see their disk as xvda, QEMU's virtio as vda.
+    const dhcp = rec.delivery === "dhcp" ? ["vacfg.dhcp=1"] : [];
+    const extra = [...dhcp, ...(rec.kernelArgs ? [rec.kernelArgs] : [])].join(" ");
+    return bootCmdline({ root: rec.driver === "xen" ? "/dev/xvda" : "/dev/vda", switchRoot: true, ...(command ? { command } : {}), ...(extra ? { extra } : {}) });
   }
 
   private vmSpec(rec: VmRecord, appliance: ApplianceSpec, req: DeployRequest): VmSpec {
-    const command = req.command ?? appliance.command;
     return {
       name: rec.name,
       memoryMiB: rec.resources.memoryMiB,
       vcpus: rec.resources.vcpus,
       ...(rec.resources.cpuWeight !== undefined ? { cpuWeight: rec.resources.cpuWeight } : {}),
       ...(rec.resources.cpuCap !== undefined ? { cpuCap: rec.resources.cpuCap } : {}),
-      disks: [{ path: rec.overlay, format: "qcow2", kind: "file", target: "xvda" }],
-      nics: [{ mac: rec.mac, ...(rec.tap ? { tap: rec.tap } : {}), ...(this.o.network?.bridge ? { bridge: this.o.network.bridge } : {}), ...(rec.address ? { address: `${rec.address}/${rec.prefix}` } : {}) }],
+      disks: [
+        { path: rec.overlay, format: "qcow2", kind: "file", target: "xvda" },
+        ...(rec.seed ? [{ path: rec.seed, format: "raw" as const, kind: "file" as const, target: "xvdb", readonly: true }] : []),
+      ],
+      // dhcp: the guest asks for its address (the same one, from dnsmasq) instead of being given it.
+      nics: [{ mac: rec.mac, ...(rec.tap ? { tap: rec.tap } : {}), ...(this.o.network?.bridge ? { bridge: this.o.network.bridge } : {}), ...(rec.address && rec.delivery !== "dhcp" ? { address: `${rec.address}/${rec.prefix}` } : {}) }],
       kernel: appliance.kernel,
       ramdisk: appliance.initrd,
-      // Xen PV guests see their disk as xvda, QEMU's virtio as vda.
-      cmdline: bootCmdline({ root: this.driverOf(rec).name === "xen" ? "/dev/xvda" : "/dev/vda", switchRoot: true, ...(command ? { command } : {}) }),
+      cmdline: this.bootLine(rec, appliance, req),
       serialLog: rec.serialLog,
     };
   }
@@ -388,8 +470,20 @@ export class WorkspaceService {
     await this.leases.release(KIND.mac, r.mac, r.name);
     if (r.tap) await this.leases.release(KIND.tap, r.tap, r.name);
     await rm(r.overlay, { force: true });
+    await this.dropDelivery(r);
     const cur = await this.o.store.get<VmRecord>(KIND.vm, r.name);
     if (cur && !cur.released) await this.o.store.put(KIND.vm, r.name, { ...cur, released: true, updatedAt: this.now() });
+    await this.stopDhcpWhenIdle(r.deployment);
+  }
+
+  /** The deployment's dnsmasq runs while any of its VMs holds its leases. */
+  private async stopDhcpWhenIdle(deploymentName: string): Promise<void> {
+    const dep = await this.o.store.get<DeploymentRecord>(KIND.deployment, deploymentName);
+    if (!dep?.dhcp) return;
+    for (const n of dep.vms) if ((await this.o.store.get<VmRecord>(KIND.vm, n))?.released === false) return;
+    await stopDnsmasq(dep.dhcp);
+    const { dhcp: _stopped, ...rest } = dep;
+    await this.o.store.put(KIND.deployment, deploymentName, rest);
   }
 
   private async dropFromDeployment(r: VmRecord): Promise<void> {
@@ -428,11 +522,29 @@ export class WorkspaceService {
           continue;
         }
         const state = live.get(r.driver)?.get(r.name);
-        if (state === undefined || state === "shutdown" || state === "crashed") out.push(await this.save(r, { phase: "died", observed: state ?? "gone" }));
-        else out.push(r.observed === state ? r : await this.save(r, { observed: state }));
+        const readiness = this.o.runs ? await readinessOf(r, this.o.runs) : r.readiness;
+        const change: Partial<VmRecord> = JSON.stringify(readiness) === JSON.stringify(r.readiness) ? {} : { readiness };
+        if (state === undefined || state === "shutdown" || state === "crashed") out.push(await this.save(r, { ...change, phase: "died", observed: state ?? "gone" }));
+        else out.push(r.observed === state && !change.readiness ? r : await this.save(r, { ...change, observed: state }));
       }
       return out;
     });
+  }
+
+  /**
+   * Waits until every VM of the target is contextualized (readiness "ready"), polling the runs;
+   * returns early when one is no longer running (it never will be). `ready` is false on timeout,
+   * and the records say which are not and their last error.
+   */
+  async waitReady(target: string, o: { timeoutMs: number; pollMs?: number }): Promise<{ ready: boolean; vms: VmRecord[] }> {
+    if (!this.o.runs) throw new VacfgError("WORKSPACE_REQUEST", "readiness is unknown: the workspace has no configuration server runs to read (WorkspaceOptions.runs)");
+    const deadline = Date.now() + o.timeoutMs;
+    for (;;) {
+      const vms = await this.status(target);
+      const ready = vms.length > 0 && vms.every((v) => v.readiness?.state === "ready");
+      if (ready || vms.some((v) => !ACTIVE.includes(v.phase)) || Date.now() >= deadline) return { ready, vms };
+      await new Promise((r) => setTimeout(r, Math.min(o.pollMs ?? 2000, Math.max(0, deadline - Date.now()))));
+    }
   }
 
   async deployments(): Promise<DeploymentRecord[]> {

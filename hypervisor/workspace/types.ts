@@ -1,6 +1,7 @@
 // The workspace's data: what a deployment request asks for, and the VM and deployment records
 // kept in the store (so they survive a restart of the service). Plain JSON, nothing else.
 import type { AttestationDocument } from "../../protocol/attestation.js";
+import type { Delivery } from "../../protocol/ctx-delivery.js";
 import type { InstanceRequest } from "../ctx/site.js";
 
 /** Resources of one VM. cpuWeight is a relative share (Xen credit weight), cpuCap percent of one CPU. */
@@ -54,6 +55,23 @@ export interface DeployRequest {
   nodeFiles?: Record<string, GuestFileSpec[]>;
   /** Overrides the appliance's boot command. */
   command?: string;
+  /** How the parameters reach the nodes (default "patch"); see hypervisor/workspace/delivery.ts. */
+  delivery?: Delivery;
+}
+
+/**
+ * Whether the node is contextualized: its first clean run (statistics the agent sent the
+ * configuration server) since the VM was created. "pending" until then; the last run's state and
+ * what was wrong with it say why.
+ */
+export interface Readiness {
+  state: "pending" | "ready";
+  /** Server time of the first clean run (ms). */
+  contextualizedAt?: number;
+  lastRunAt?: number;
+  lastRunState?: "clean" | "dirty";
+  /** Why the last run was not clean (bad entries), or why there is no run. */
+  lastError?: string;
 }
 
 /**
@@ -90,6 +108,15 @@ export interface VmRecord {
   observed?: string;
   /** True once leases and the overlay were given back. */
   released: boolean;
+  /** How its parameters were delivered (absent in records from before deliveries: patch). */
+  delivery?: Delivery;
+  /** cmdline: the vacfg.ctx= argument appended to the boot command line. */
+  kernelArgs?: string;
+  /** nocloud: the "cidata" seed volume attached as the second disk. */
+  seed?: string;
+  /** dhcp: the token of its parameter file record (protocol/ctx-delivery.ts). */
+  ctxToken?: string;
+  readiness?: Readiness;
 }
 
 /** What admission accepted for a deployment: the base image's digest and who vouched for it. */
@@ -111,6 +138,9 @@ export interface DeploymentRecord {
   ttlSeconds?: number;
   /** Present when the service admits images (WorkspaceOptions.admission). */
   admission?: AdmissionRecord;
+  delivery?: Delivery;
+  /** dhcp: the deployment's dnsmasq (pid file and config), stopped once none of its VMs is active. */
+  dhcp?: { pidFile: string; config: string };
 }
 
 export const KIND = {

@@ -1,5 +1,6 @@
 // Checking a deployment request from the API or the CLI before anything is leased or written:
 // every refusal is WORKSPACE_REQUEST naming the field.
+import { DELIVERIES, type Delivery } from "../../protocol/ctx-delivery.js";
 import { VacfgError } from "../../protocol/errors.js";
 import { validateInstanceRequest } from "../ctx/site.js";
 import type { DeployRequest, GuestFileSpec, Resources } from "./types.js";
@@ -44,7 +45,7 @@ function files(v: unknown, field: string): GuestFileSpec[] {
 
 export function validateDeployRequest(raw: unknown, appliances: string[]): DeployRequest {
   if (!isObj(raw)) bad("request", "must be a JSON object");
-  const known = ["name", "appliance", "instance", "resources", "nodeResources", "ttlSeconds", "files", "nodeFiles", "command"];
+  const known = ["name", "appliance", "instance", "resources", "nodeResources", "ttlSeconds", "files", "nodeFiles", "command", "delivery"];
   for (const k of Object.keys(raw)) if (!known.includes(k)) bad(k, "unknown field");
   if (typeof raw.name !== "string" || !NAME.test(raw.name)) bad("name", `must match ${NAME}`);
   if (typeof raw.appliance !== "string" || !appliances.includes(raw.appliance)) bad("appliance", `must be one of ${appliances.join(", ") || "(none configured)"}`);
@@ -69,6 +70,10 @@ export function validateDeployRequest(raw: unknown, appliances: string[]): Deplo
   if (raw.command !== undefined) {
     if (typeof raw.command !== "string") bad("command", "must be a string");
     req.command = raw.command;
+  }
+  if (raw.delivery !== undefined) {
+    if (typeof raw.delivery !== "string" || !(DELIVERIES as readonly string[]).includes(raw.delivery)) bad("delivery", `must be one of ${DELIVERIES.join(", ")}, got ${JSON.stringify(raw.delivery)}`);
+    req.delivery = raw.delivery as Delivery;
   }
   return req;
 }
