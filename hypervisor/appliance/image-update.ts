@@ -11,7 +11,7 @@ import { installedPackages } from "../attest/dpkg-status.js";
 import { detectImageFormat } from "../image/patch-image.js";
 import { runApplianceTests, requirePassed, type ApplianceTestResult } from "./appliance-tests.js";
 import type { Progress } from "./cache.js";
-import { attestationPathFor, GUEST_IMAGE_RECORD, GUEST_REPO_DIR, signImage, type ApplyProfile, type ImageRecord } from "./profile-image.js";
+import { attestationPathFor, cleanRoot, GUEST_IMAGE_RECORD, GUEST_REPO_DIR, signImage, type ApplyProfile, type ImageRecord } from "./profile-image.js";
 import { unmountUnder } from "./rootfs.js";
 
 export interface UpdateOptions {
@@ -102,7 +102,7 @@ export async function updateImage(o: UpdateOptions): Promise<UpdateResult> {
 
     const updated: ImageRecord = { ...record, version: o.version ?? record.version, updatedAt: new Date().toISOString() };
     writeFileSync(recordPath, JSON.stringify(updated, null, 2) + "\n", { mode: 0o644 });
-    await runChecked("sh", ["-c", 'rm -rf "$1"/tmp/* "$1"/var/tmp/* "$1"/run/lock/vacfg-agent*', "sh", mnt]);
+    await cleanRoot(mnt);
     await unmountUnder(mnt);
     mounted = false;
     await runChecked("e2fsck", ["-fy", raw], { code: "IMAGE" }).catch(() => undefined); // 1 = fixed (e.g. times): fine

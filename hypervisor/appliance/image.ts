@@ -67,15 +67,20 @@ export async function ensureApplianceImage(cacheDir: string, o: ApplianceImageOp
       await mkdir(dest, { recursive: true });
       await runChecked("cp", ["-a", `${t.from}/.`, dest], { code: "IMAGE" });
     }
-    const bytes = Number((await runChecked("du", ["-sb", root], { code: "IMAGE" })).split(/\s/)[0]);
-    // ext4 metadata and block rounding take roughly a fifth on top of the file bytes.
-    const sizeMiB = Math.ceil((bytes * 1.25) / 2 ** 20) + (o.freeMiB ?? 256);
-    progress(`mkfs.ext4 -d (${sizeMiB} MiB)`);
-    await runChecked("mkfs.ext4", ["-q", "-F", "-L", "vacfg-root", "-d", root, raw, `${sizeMiB}M`], { code: "IMAGE", timeoutMs: 600_000 });
-    progress("qemu-img convert -> qcow2");
-    await runChecked("qemu-img", ["convert", "-f", "raw", "-O", "qcow2", raw, tmp], { code: "IMAGE", timeoutMs: 600_000 });
+    await packImage(root, raw, tmp, o.freeMiB ?? 256, progress);
   });
   return { base, vmlinuz: boot.vmlinuz, initrd: boot.initrd, kernelRelease: boot.kernel.release };
+}
+
+/** An ext4 filesystem image of a tree (mkfs.ext4 -d: no mount, no root) and its qcow2 conversion. */
+export async function packImage(root: string, raw: string, qcow2: string, freeMiB: number, progress: Progress): Promise<void> {
+  const bytes = Number((await runChecked("du", ["-sb", root], { code: "IMAGE" })).split(/\s/)[0]);
+  // ext4 metadata and block rounding take roughly a fifth on top of the file bytes.
+  const sizeMiB = Math.ceil((bytes * 1.25) / 2 ** 20) + freeMiB;
+  progress(`mkfs.ext4 -d (${sizeMiB} MiB) -> ${basename(raw)}`);
+  await runChecked("mkfs.ext4", ["-q", "-F", "-L", "vacfg-root", "-d", root, raw, `${sizeMiB}M`], { code: "IMAGE", timeoutMs: 600_000 });
+  progress(`qemu-img convert -> qcow2`);
+  await runChecked("qemu-img", ["convert", "-f", "raw", "-O", "qcow2", raw, qcow2], { code: "IMAGE", timeoutMs: 600_000 });
 }
 
 /** A copy-on-write qcow2 overlay of `base` for one VM: the base stays untouched and shared. */

@@ -14,6 +14,7 @@ import { attestImage, DEFAULT_CONFIG_PATHS } from "../attest/index.js";
 import { runApplianceTests, requirePassed } from "./appliance-tests.js";
 import { STAGE2_INIT } from "./boot-protocol.js";
 import type { Progress } from "./cache.js";
+import { packImage } from "./image.js";
 import { ensureBootBits } from "./initramfs.js";
 import { profilePackages } from "./profile-packages.js";
 import { DEFAULT_PACKAGES, ensureRootfsTarball, unmountUnder } from "./rootfs.js";
@@ -80,14 +81,9 @@ export async function signImage(image: string, record: ImageRecord, signingKey: 
   return { doc, text: serializeAttestation(doc) };
 }
 
-/** ext4 of a tree (mkfs.ext4 -d, no mount) and its qcow2 conversion. */
-export async function packImage(root: string, raw: string, qcow2: string, freeMiB: number, progress: Progress): Promise<void> {
-  const bytes = Number((await runChecked("du", ["-sb", root], { code: "IMAGE" })).split(/\s/)[0]);
-  const sizeMiB = Math.ceil((bytes * 1.25) / 2 ** 20) + freeMiB;
-  progress(`mkfs.ext4 -d (${sizeMiB} MiB) -> ${basename(raw)}`);
-  await runChecked("mkfs.ext4", ["-q", "-F", "-L", "vacfg-root", "-d", root, raw, `${sizeMiB}M`], { code: "IMAGE", timeoutMs: 600_000 });
-  progress(`qemu-img convert -> ${basename(qcow2)}`);
-  await runChecked("qemu-img", ["convert", "-f", "raw", "-O", "qcow2", raw, qcow2], { code: "IMAGE", timeoutMs: 600_000 });
+/** What a build or update run leaves that an image should not carry: its temporary files. */
+export async function cleanRoot(root: string): Promise<void> {
+  await runChecked("sh", ["-c", 'rm -rf "$1"/tmp/* "$1"/var/tmp/*', "sh", root], { code: "IMAGE" });
 }
 
 export async function buildProfileImage(o: BuildOptions): Promise<BuiltImage> {
@@ -127,7 +123,7 @@ export async function buildProfileImage(o: BuildOptions): Promise<BuiltImage> {
     o.progress(`agent --local ${GUEST_REPO_DIR} -p ${o.profile} --root (client ${client})`);
     await o.apply({ root, repo: join(root, GUEST_REPO_DIR), profile: o.profile, client });
     requirePassed(await runApplianceTests(join(root, GUEST_REPO_DIR), root, o.progress), `image ${name}`);
-    await runChecked("sh", ["-c", 'rm -rf "$1"/tmp/* "$1"/var/tmp/* "$1"/run/lock/vacfg-agent*', "sh", root]);
+    await cleanRoot(root);
 
     const raw = join(work, `${name}.raw`);
     const qcow2 = join(work, `${name}.qcow2`);
