@@ -12,6 +12,7 @@ import { CTX_PUBLIC_KEY } from "./ctx-signing-key.js";
 import { parseIni, type IniValue } from "../../lib/ini.js";
 import { DURATION_FORM, parseDuration } from "../../lib/duration.js";
 import { encryptionSettings } from "../plugins/shared/encryption.js";
+import { sslCaSettings } from "../plugins/cfg/ssl-ca-settings.js";
 
 export const DEFAULT_PORT = 6789;
 export { DEFAULT_PLUGINS };
@@ -180,6 +181,8 @@ export function loadServerConfig(path: string): ServerConfig {
   if (rateV) cfg.settings.registrationsPerHour = intOf(rateV, 0, 1_000_000, "registrations_per_hour");
   if (ini.has("packages")) cfg.settings.packages = packagesOptions(ini.get("packages"), path, base);
   if (ini.has("encryption")) cfg.settings.encryption = encryptionSettings(ini.get("encryption"), path);
+  const sslCa = sslCaSettings(ini, path, base, cfg.settings.encryption);
+  if (sslCa) cfg.settings.sslCa = sslCa;
   const gzV = get("server", "gzip_min_bytes");
   if (gzV) cfg.gzipMinBytes = intOf(gzV, 0, 2 ** 31, "gzip_min_bytes");
   return cfg;

@@ -50,6 +50,29 @@ export interface ServerSettings {
   packages?: PackagesOptions;
   /** [encryption]: passphrases for `.crypt` Cfg files and `encrypted="NAME"` elements. */
   encryption?: EncryptionSettings;
+  /** [sslca_NAME] sections and [sslca]/[cfg] category and passphrase: Cfg's sslcert.xml/sslkey.xml creators. */
+  sslCa?: SslCaSettings;
+}
+
+/** One [sslca_NAME] section: an OpenSSL CA, as upstream's CfgSSLCACertCreator reads it. */
+export interface SslCa {
+  /** `config`: the CA's openssl.cnf (absolute paths inside, as upstream requires). */
+  config: string;
+  /** `passphrase`: of the CA's private key. */
+  passphrase?: string;
+  /** `chaincert`: the CA (or chain) certificate generated certificates are verified against. */
+  chaincert?: string;
+  /** `root_ca`: chaincert is a root CA (verify with -CAfile) rather than an intermediate. */
+  rootCa: boolean;
+}
+
+export interface SslCaSettings {
+  /** The CAs by name (`default` for [sslca_default]). */
+  cas: Map<string, SslCa>;
+  /** [sslca] category, else [cfg] category: created keys and certificates are specific to the client's group in it. */
+  category?: string;
+  /** [sslca] passphrase, else [cfg] passphrase: the [encryption] passphrase NAME created files are encrypted with (FILE.H_host.crypt). */
+  passphrase?: string;
 }
 
 /** upstream's [packages] options that apply to APT sources. */

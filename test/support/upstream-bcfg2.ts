@@ -58,10 +58,36 @@ export async function startUpstreamServer(repo: string, password = "labsecret", 
     await stop();
     const conf = readFileSync(join(runDir, "bcfg2-server.conf"), "utf8").replace(/^plugins = (.*)$/m, (_l, list: string) => `plugins = ${[list, ...extraPlugins].join(",")}`);
     const edited = join(runDir, "bcfg2-server-plugins.conf");
-    writeFileSync(edited, conf + (opts.extraConfig ? `\n${opts.extraConfig}\n` : ""));
+    writeFileSync(edited, opts.extraConfig ? mergeIni(conf, opts.extraConfig) : conf);
     await run(join(dest, "start-server.sh"), [...args, "-C", edited], { env });
   }
   return { url: `https://127.0.0.1:${port}`, port, dest, repo: join(runDir, "repo"), stop };
+}
+
+/**
+ * `extra`'s sections merged into `conf`: keys of a section `conf` has replace or join it there
+ * (Python's ConfigParser refuses a section or key given twice), new sections are appended.
+ */
+export function mergeIni(conf: string, extra: string): string {
+  const lines = conf.split("\n");
+  let section = "";
+  for (const raw of extra.split("\n")) {
+    const head = /^\[([^\]]+)\]\s*$/.exec(raw);
+    if (head) {
+      section = head[1]!;
+      if (!lines.some((l) => l.trim() === `[${section}]`)) lines.push("", `[${section}]`);
+      continue;
+    }
+    const kv = /^([^=:\s][^=:]*?)\s*[=:]/.exec(raw);
+    if (!kv || !section) continue;
+    const start = lines.findIndex((l) => l.trim() === `[${section}]`);
+    let end = lines.findIndex((l, i) => i > start && /^\[/.test(l));
+    if (end < 0) end = lines.length;
+    const at = lines.findIndex((l, i) => i > start && i < end && new RegExp(`^${kv[1]!.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}\\s*[=:]`, "i").test(l));
+    if (at >= 0) lines[at] = raw;
+    else lines.splice(start + 1, 0, raw);
+  }
+  return lines.join("\n") + "\n";
 }
 
 /**

@@ -4,7 +4,7 @@ import { isIgnoredName } from "../shared/ignored-names.js";
 import { specificRegex, specificityFromMatch, type Specificity } from "../shared/specificity.js";
 
 export type GeneratorKind = "plain" | "jinja2" | "genshi" | "cheetah" | "authorizedkeys";
-export type CreatorKind = "privkey" | "pubkey";
+export type CreatorKind = "privkey" | "pubkey" | "sslkey" | "sslcert";
 
 export type CfgFile =
   | { role: "info"; kind: "infoxml" | "legacy"; path: string; name: string }
@@ -37,6 +37,8 @@ export function classifyCfgFile(basename: string, name: string, path: string): C
   if (name === ":info" || name === "info") return { role: "info", kind: "legacy", path, name };
   if (name === "privkey.xml") return { role: "creator", kind: "privkey", path, name };
   if (name === "pubkey.xml") return { role: "creator", kind: "pubkey", path, name };
+  if (name === "sslkey.xml") return { role: "creator", kind: "sslkey", path, name };
+  if (name === "sslcert.xml") return { role: "creator", kind: "sslcert", path, name };
   if (name === "authorizedkeys.xml" || name === "authorized_keys.xml") {
     return { role: "generator", kind: "authorizedkeys", spec: { kind: "all" }, path, name };
   }

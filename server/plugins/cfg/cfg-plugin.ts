@@ -20,6 +20,7 @@ import { bestMatching } from "../shared/specificity.js";
 import { parseRepoXml } from "../shared/xml-match.js";
 import { needsQuery, noteQueryUse, prepareQuery, templateVars } from "../shared/template-data/template-data.js";
 import { KeyCreators } from "./key-creators.js";
+import { SslCreators } from "./ssl-creators.js";
 import { renderAuthorizedKeys } from "./authorized-keys.js";
 import { confinedPath } from "../shared/confined-path.js";
 
@@ -55,6 +56,7 @@ export class CfgPlugin implements Plugin, GeneratorRole {
   private readonly cryptPlain: FileCache<PlainData>;
   private readonly xml: FileCache<XmlElement>;
   private readonly creators: KeyCreators;
+  private readonly ssl: SslCreators;
 
   constructor(private readonly ctx: PluginContext) {
     this.root = join(ctx.settings.repo, "Cfg");
@@ -93,6 +95,7 @@ export class CfgPlugin implements Plugin, GeneratorRole {
       }),
     );
     this.creators = new KeyCreators(this, (p) => this.xml.get(p), ctx.settings.readOnly ?? false);
+    this.ssl = new SslCreators(this, (p) => this.xml.get(p), ctx.settings, ctx.logger);
   }
 
   /**
@@ -200,12 +203,22 @@ export class CfgPlugin implements Plugin, GeneratorRole {
   }
 
   private async generate(entry: XmlElement, meta: ClientMetadata, files: CfgFile[], dir: string): Promise<Generated> {
+    const data = await this.generateData(entry, meta, files, dir);
+    // sslcert.xml is also upstream's verifier of the certificate it made: checked, issued again when it no longer holds.
+    const sslcert = files.find((f) => f.role === "creator" && f.kind === "sslcert");
+    if (sslcert && !data.created) return { text: await this.ssl.checkedCert(sslcert.path, data.text, meta), binary: false };
+    return data;
+  }
+
+  private async generateData(entry: XmlElement, meta: ClientMetadata, files: CfgFile[], dir: string): Promise<Generated & { created?: boolean }> {
     const name = entry.attrs.name ?? "";
     const generators = files.filter((f): f is Extract<CfgFile, { role: "generator" }> => f.role === "generator");
     const best = bestMatching(generators, meta);
     if (!best) {
       const creator = files.find((f) => f.role === "creator");
-      if (creator) return { text: await this.creators.create(creator.kind as "privkey" | "pubkey", creator.path, entry, meta), binary: false };
+      if (creator?.kind === "sslkey") return { text: await this.ssl.createKey(creator.path, meta), binary: false, created: true };
+      if (creator?.kind === "sslcert") return { text: await this.ssl.createCert(creator.path, meta), binary: false, created: true };
+      if (creator) return { text: await this.creators.create(creator.kind, creator.path, entry, meta), binary: false, created: true };
       throw new VacfgError("REPO_FILE", `No matching entries available for ${dir} for ${meta.hostname}`);
     }
     // A host-specific file is chosen by the client's name: read it only when it resolves inside the entry directory.

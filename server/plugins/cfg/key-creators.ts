@@ -16,9 +16,13 @@ interface Binder {
   bindEntry(entry: XmlElement, meta: ClientMetadata): Promise<void>;
 }
 
-/** Upstream XMLCfgCreator.get_specificity, rendered as the filename suffix. */
-function specificitySuffix(spec: XmlElement, meta: ClientMetadata): string {
-  const category = spec.attrs.category;
+/**
+ * Upstream XMLCfgCreator.get_specificity, rendered as the filename suffix: `.G##_group` for the
+ * client's group in the file's category= (else `defaultCategory`, [sslca]/[cfg] category) unless
+ * perhost="true", else `.H_client`.
+ */
+export function specificitySuffix(spec: XmlElement, meta: ClientMetadata, defaultCategory?: string): string {
+  const category = spec.attrs.category ?? defaultCategory;
   const perHost = (spec.attrs.perhost ?? (category ? "false" : "true")).toLowerCase() === "true";
   if (category && !perHost) {
     const group = meta.categories.get(category);

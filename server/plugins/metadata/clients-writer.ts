@@ -2,9 +2,10 @@
 // element) that keep the admin's comments and layout, written by lib/atomic-file.ts. Edits
 // are group-committed in-process (every edit queued while a write is under way goes into the next
 // single write) and serialized across processes (an O_EXCL lock file, as upstream).
-import { closeSync, openSync, readFileSync, statSync, unlinkSync } from "node:fs";
-import { setImmediate as nextTurn, setTimeout as sleep } from "node:timers/promises";
+import { readFileSync, statSync } from "node:fs";
+import { setImmediate as nextTurn } from "node:timers/promises";
 import { removeStaleTemps, writeFileAtomic } from "../../../lib/atomic-file.js";
+import { withFileLock } from "../../../lib/file-lock.js";
 import { VacfgError } from "../../../protocol/errors.js";
 import { escapeAttr, decodeEntities } from "../../../protocol/xml.js";
 import { fileSignature } from "../../core/file-cache.js";
@@ -41,40 +42,6 @@ interface PendingEdit {
 
 const pending = new Map<string, PendingEdit[]>();
 const draining = new Set<string>();
-
-const LOCK_STALE_MS = 10_000;
-
-/** Holds `<path>.lock` (O_EXCL) while `fn` runs, so two server processes never interleave edits. */
-async function withFileLock<T>(path: string, fn: () => T): Promise<T> {
-  const lock = `${path}.lock`;
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    try {
-      const fd = openSync(lock, "wx");
-      closeSync(fd);
-      break;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
-      try {
-        // A lock left by a killed process must not block the server forever.
-        if (Date.now() - statSync(lock).mtimeMs > LOCK_STALE_MS) unlinkSync(lock);
-      } catch {
-        /* the holder just released it */
-      }
-      if (Date.now() > deadline) throw new VacfgError("REPO_FILE", `${path}: timed out waiting for ${lock}`);
-      await sleep(5);
-    }
-  }
-  try {
-    return fn();
-  } finally {
-    try {
-      unlinkSync(lock);
-    } catch {
-      /* already gone */
-    }
-  }
-}
 
 /** Replaces clients.xml with `text` through lib's crash-safe writer, keeping the file's mode. Called under the lock. */
 function replaceClientsXml(path: string, text: string): void {
