@@ -4,6 +4,7 @@ import { readFileSync } from "node:fs";
 import type { Command } from "commander";
 import { withExamples } from "../help.js";
 import { loadWorkspaceConfig, openWorkspace } from "../../hypervisor/workspace/config.js";
+import type { WorkspaceService } from "../../hypervisor/workspace/service.js";
 import type { VmRecord } from "../../hypervisor/workspace/types.js";
 import { DELIVERIES } from "../../protocol/ctx-delivery.js";
 import { VacfgError } from "../../protocol/errors.js";
@@ -30,23 +31,14 @@ export function registerDeploy(program: Command): void {
       if (opts.ttl !== undefined) req.ttlSeconds = Number(opts.ttl);
       // checked with the request's other fields (WORKSPACE_REQUEST naming "delivery")
       if (opts.delivery !== undefined) req.delivery = opts.delivery;
-      const timeout = Number(opts.timeout);
-      if (!Number.isFinite(timeout) || timeout <= 0) throw new VacfgError("WORKSPACE_REQUEST", `--timeout: expected seconds > 0, got "${opts.timeout}"`);
+      const timeout = timeoutSeconds(opts.timeout);
       const ws = await openWorkspace(loadWorkspaceConfig(opts.workspace));
       try {
         const t0 = Date.now();
         const r = await ws.service.deploy(req);
         console.log(`deployment ${r.deployment.name}: ${r.vms.length} VM(s) on ${r.vms[0]?.driver ?? "-"}, parameters by ${r.deployment.delivery}`);
         for (const v of r.vms) console.log(`${v.name}\t${v.fqdn}\t${v.address ?? "-"}\t${v.mac}\t${v.resources.memoryMiB} MiB\t${v.serialLog}`);
-        if (opts.wait) {
-          const w = await ws.service.waitReady(r.deployment.name, { timeoutMs: timeout * 1000 });
-          for (const v of w.vms) console.log(readinessLine(v, t0));
-          if (!w.ready) {
-            const not = w.vms.filter((v) => v.readiness?.state !== "ready");
-            process.exitCode = 1;
-            console.error(`not contextualized ${w.vms.some((v) => v.phase !== "running" && v.phase !== "paused") ? "(a VM stopped)" : `after ${timeout} s`}: ${not.map((v) => `${v.name} (${v.phase}${v.readiness?.lastError ? `: ${v.readiness.lastError}` : ""})`).join("; ")}`);
-          }
-        }
+        if (opts.wait) await waitAndReport(ws.service, r.deployment.name, timeout, t0);
       } finally {
         await ws.close();
       }
@@ -57,9 +49,29 @@ export function registerDeploy(program: Command): void {
   ]);
 }
 
+export function timeoutSeconds(text: string): number {
+  const t = Number(text);
+  if (!Number.isFinite(t) || t <= 0) throw new VacfgError("WORKSPACE_REQUEST", `--timeout: expected seconds > 0, got "${text}"`);
+  return t;
+}
+
 /** One VM's readiness for people: ready after how long, or what its last run said. */
-export function readinessLine(v: VmRecord, since = v.createdAt): string {
+function readinessLine(v: VmRecord, since: number): string {
   const r = v.readiness;
   if (r?.state === "ready") return `${v.name}\tready\tcontextualized ${new Date(r.contextualizedAt!).toISOString()} (${((r.contextualizedAt! - since) / 1000).toFixed(1)} s)`;
   return `${v.name}\t${r?.state ?? "unknown"}\t${r?.lastError ?? "-"}`;
+}
+
+/**
+ * `deploy --wait` and `vm wait`: waits for the target's nodes to be contextualized, prints each,
+ * and on failure sets exit code 1 and names the nodes that are not, with their last error.
+ */
+export async function waitAndReport(service: WorkspaceService, target: string, timeoutS: number, since?: number): Promise<void> {
+  const w = await service.waitReady(target, { timeoutMs: timeoutS * 1000 });
+  for (const v of w.vms) console.log(readinessLine(v, since ?? v.createdAt));
+  if (w.ready) return;
+  const not = w.vms.filter((v) => v.readiness?.state !== "ready");
+  const why = w.vms.some((v) => v.phase !== "running" && v.phase !== "paused") ? "(a VM stopped)" : `after ${timeoutS} s`;
+  process.exitCode = 1;
+  console.error(`not contextualized ${why}: ${not.map((v) => `${v.name} (${v.phase}${v.readiness?.lastError ? `: ${v.readiness.lastError}` : ""})`).join("; ")}`);
 }

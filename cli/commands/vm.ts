@@ -4,7 +4,7 @@ import type { Command } from "commander";
 import { withExamples } from "../help.js";
 import { loadWorkspaceConfig, openWorkspace, type OpenWorkspace } from "../../hypervisor/workspace/config.js";
 import type { VmRecord } from "../../hypervisor/workspace/types.js";
-import { WORKSPACE_OPTION } from "./deploy.js";
+import { WORKSPACE_OPTION, timeoutSeconds, waitAndReport } from "./deploy.js";
 
 async function withWorkspace<T>(path: string, f: (ws: OpenWorkspace) => Promise<T>): Promise<T> {
   const ws = await openWorkspace(loadWorkspaceConfig(path));
@@ -52,6 +52,16 @@ export function registerVm(program: Command): void {
       );
     withExamples(cmd, [`vacfg vm ${op} cluster1 -w workspace.json   # every VM of deployment cluster1 (or one VM by name)`]);
   }
+  const wait = vm.command("wait")
+    .description("wait until every VM of a deployment (or one VM) is contextualized: its first clean agent run; exit 1 naming those that are not, with their last error")
+    .argument("<name>", "VM or deployment name")
+    .option(...WORKSPACE_OPTION)
+    .option("--timeout <seconds>", "how long to wait", "600")
+    .action((name: string, o: { workspace: string; timeout: string }) => {
+      const timeout = timeoutSeconds(o.timeout);
+      return withWorkspace(o.workspace, (ws) => waitAndReport(ws.service, name, timeout));
+    });
+  withExamples(wait, ["vacfg vm wait cluster1 -w workspace.json --timeout 300   # like cloud-init status --wait, for a whole deployment"]);
   const ttl = vm.command("ttl")
     .description("set the time to live of a VM or deployment, from now")
     .argument("<name>", "VM or deployment name")

@@ -5,11 +5,13 @@
 // namespace. Readiness comes from the agents' statistics in the store the server and the
 // workspace share: pending with the last run's error, then ready at the first clean run.
 import { expect } from "chai";
+import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { promisify } from "node:util";
 import { POWER_BUTTON_WATCH } from "../../../demo/guest-script.js";
 import { startServerInNetns, type NetnsServer } from "../../../demo/netns-server.js";
 import { sandboxRepoCopy } from "../../../demo/sandbox-repo.js";
@@ -46,6 +48,18 @@ const DOMAIN = "delivery.test";
 /** Not the bridge: a DNS server that can only come from the parameters. */
 const DNS = ["10.0.0.1", "10.0.0.53"];
 const MISSING = "/etc/vacfg-delivery-missing";
+const run = promisify(execFile);
+
+/** The vacfg command as an operator runs it; resolves with its exit code and output (never rejects on exit 1). */
+async function vacfg(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const r = await run(process.execPath, [join(projectRoot, "dist/cli/vacfg.js"), ...args], { maxBuffer: 16 << 20 });
+    return { code: 0, stdout: r.stdout, stderr: r.stderr };
+  } catch (e) {
+    const err = e as { code?: number; stdout?: string; stderr?: string };
+    return { code: typeof err.code === "number" ? err.code : 1, stdout: err.stdout ?? "", stderr: err.stderr ?? "" };
+  }
+}
 
 /** Runs the agent until a run is clean (the agent's timer would), then shows resolv.conf. */
 const GUEST_SCRIPT = `#!/bin/sh
@@ -81,6 +95,9 @@ describe("workspace: every delivery path boots a guest that finds its parameters
   let password: string;
   let serverCa: string;
   let driver: QemuDriver;
+  /** workspace.json for the CLI: the same store, state and driver directory as `ws`. */
+  let wsConfig: string;
+  let cliDeploy: Promise<{ code: number; stdout: string; stderr: string }>;
   const started = new Map<Delivery, { vm: VmRecord; t0: number }>();
 
   before(async function () {
@@ -119,7 +136,8 @@ describe("workspace: every delivery path boots a guest that finds its parameters
       pools: { cluster: { cidr: "10.0.0.0/24", range: ["10.0.0.10", "10.0.0.99"], gateway: bridgeIp } },
       ca: writeSiteCa(join(siteDir, "ca")),
     };
-    driver = new QemuDriver({ stateDir: join(work, "q"), netns, kvmProbe: { cacheFile: join(cacheDir, "kvm-verdict.json"), boot: { kernel: image.vmlinuz, initrd: image.initrd, marker: BOOT_MARKER } } });
+    // the driver directory openWorkspace uses for this stateDir, so the CLI and `ws` see the same VMs
+    driver = new QemuDriver({ stateDir: join(work, "vms", "drivers", "qemu"), netns, kvmProbe: { cacheFile: join(cacheDir, "kvm-verdict.json"), boot: { kernel: image.vmlinuz, initrd: image.initrd, marker: BOOT_MARKER } } });
     const appliance = { base: image.base, kernel: image.vmlinuz, initrd: image.initrd, command: "sh /etc/vacfg/boot.sh" };
     ws = new WorkspaceService({
       store,
@@ -131,6 +149,17 @@ describe("workspace: every delivery path boots a guest that finds its parameters
       network: { taps: ns.taps, bridge: ns.bridge, netns, dhcp: { paramsUrl: server.url } },
       resources: { memoryMiB: 288 },
     });
+    writeFileSync(join(siteDir, "site.json"), JSON.stringify(site));
+    writeFileSync(join(siteDir, "tiny.ctx.xml"), TINY_TEMPLATE);
+    wsConfig = join(work, "workspace.json");
+    writeFileSync(wsConfig, JSON.stringify({
+      store: `sqlite:${join(serverDir, "store.db")}`,
+      stateDir: join(work, "vms"),
+      site: join(siteDir, "site.json"),
+      appliances: { tiny: { ...appliance, template: join(siteDir, "tiny.ctx.xml") } },
+      network: { netns, taps: ns.taps, bridge: ns.bridge, dhcp: { paramsUrl: server.url } },
+      accel: await driver.accel(),
+    }));
   });
 
   after(async () => {
@@ -172,6 +201,20 @@ describe("workspace: every delivery path boots a guest that finds its parameters
   it("deploys one guest per delivery; none is ready before its agent has run", async () => {
     for (const d of DELIVERIES) {
       const t0 = Date.now();
+      if (d === "nocloud") {
+        // this one as an operator deploys: the CLI, --delivery and --wait (it returns once the node is ready)
+        const { delivery: _d, ...req } = request(d);
+        writeFileSync(join(work, "nocloud.json"), JSON.stringify(req));
+        cliDeploy = vacfg(["deploy", join(work, "nocloud.json"), "-w", wsConfig, "--delivery", "nocloud", "--wait", "--timeout", "900"]);
+        let rec: VmRecord | undefined;
+        for (let i = 0; i < 600 && !(rec && (await driver.list()).some((v) => v.name === rec!.name)); i++) {
+          rec = await store.get<VmRecord>(KIND.vm, "delivery-nocloud-dnocloud");
+          await new Promise((r) => setTimeout(r, 500));
+        }
+        expect(rec?.delivery).to.equal("nocloud");
+        started.set(d, { vm: rec!, t0 });
+        continue;
+      }
       const r = await ws.deploy(request(d));
       started.set(d, { vm: r.vms[0], t0 });
       expect(r.deployment.delivery).to.equal(d);
@@ -199,6 +242,11 @@ describe("workspace: every delivery path boots a guest that finds its parameters
       const resolv = /DLV-RESOLV-BEGIN\r?\n([\s\S]*?)DLV-RESOLV-END/.exec(shown)![1];
       expect(resolv).to.contain(`search ${DOMAIN}`).and.contain("nameserver 10.0.0.53");
       if (d === "dhcp") expect(shown).to.contain(`vacfg-init: DHCP ${vm.address}/24 on eth0`);
+      if (d === "nocloud") {
+        const cli = await cliDeploy;
+        expect(cli.code, cli.stderr).to.equal(0);
+        expect(cli.stdout).to.contain("parameters by nocloud").and.match(/^delivery-nocloud-dnocloud\tready\tcontextualized \S+ \(\d+\.\d s\)$/m);
+      }
     });
   }
 
@@ -214,6 +262,11 @@ describe("workspace: every delivery path boots a guest that finds its parameters
     expect(rec!.readiness!.lastError).to.contain(`Path:${MISSING}`);
     const not = await ws.waitReady("delivery-patch", { timeoutMs: 1 });
     expect(not.ready).to.equal(false);
+    // what an operator sees: vm wait gives up naming the node and its last error; vm list shows it pending
+    const wait = await vacfg(["vm", "wait", "delivery-patch", "-w", wsConfig, "--timeout", "3"]);
+    expect(wait.code).to.equal(1);
+    expect(wait.stderr).to.match(new RegExp(`not contextualized after 3 s: delivery-patch-dpatch \\(running: 1 bad: Path:${MISSING}`));
+    expect((await vacfg(["vm", "list", "-w", wsConfig])).stdout).to.match(new RegExp(`^delivery-patch-dpatch\\trunning\\t.*\\tpatch\\tpending \\(1 bad: Path:${MISSING}`, "m"));
     // the server reads the repository again on the next request; the agent's next run is clean
     const base = join(repo, "Bundler/base.xml");
     writeFileSync(base, readFileSync(base, "utf8").replace(/ *<Client name="dpatch[^\n]*\n/, ""));
@@ -223,6 +276,9 @@ describe("workspace: every delivery path boots a guest that finds its parameters
     expect(shown).to.match(/DLV-SOURCE contextualization parameters from file \(/);
     expect(/DLV-RESOLV-BEGIN\r?\n([\s\S]*?)DLV-RESOLV-END/.exec(shown)![1]).to.contain("nameserver 10.0.0.53");
     console.log(`      patch: deploy → contextualized ${((w.vms[0].readiness!.contextualizedAt! - t0) / 1000).toFixed(1)} s (after the repository fix)`);
+    const list = (await vacfg(["vm", "list", "-w", wsConfig])).stdout.trim().split("\n");
+    expect(list, list.join("\n")).to.have.length(4);
+    for (const line of list) expect(line).to.match(/\t(patch|cmdline|dhcp|nocloud)\tready \d{4}-\d\d-\d\dT/);
   });
 
   it("destroy gives everything back: dnsmasq stopped, served parameter files and seed volume gone", async () => {
