@@ -109,7 +109,8 @@ export class IndexCache {
     } catch {
       return;
     }
-    for (const n of names) if (!keep.has(n)) rmSync(join(this.dir, n), { force: true, recursive: true });
+    // Only index files (URL names, hashed names): never a temp file another process is writing.
+    for (const n of names) if (!keep.has(n) && /^(url-[0-9a-f]{64}|[a-z]+:@@.*\.gz)$/.test(n)) rmSync(join(this.dir, n), { force: true });
     const live = new Set(sources.map(sourceKey));
     for (const k of [...this.parsed.keys()]) if (!live.has(k)) this.parsed.delete(k);
   }
