@@ -10,12 +10,12 @@ import { recordBuildInput } from "../../core/build-inputs.js";
 import type { PackagesOptions, PluginContext, PluginFactory } from "../../core/context.js";
 import { FileCache } from "../../core/file-cache.js";
 import type { ClientMetadata } from "../../core/metadata.js";
-import type { AnyPlugin, GeneratorRole, RmiRole, StructureValidatorRole } from "../../core/roles.js";
+import type { AnyPlugin, ConnectorRole, GeneratorRole, RmiRole, StructureValidatorRole } from "../../core/roles.js";
 import { includingParser } from "../shared/xinclude.js";
 import { AptCollection } from "./collection.js";
 import { IndexCache } from "./index-cache.js";
 import { APT_CONFIG_DEFAULT, packagesOptions, YUM_CONFIG_DEFAULT } from "./options.js";
-import { parseSources, sourceApplies, type AptSource } from "./sources.js";
+import { parseSources, sourceApplies, type AptSource, type UrlMap } from "./sources.js";
 
 type Options = Required<Omit<PackagesOptions, "cache">>;
 
@@ -28,7 +28,7 @@ function packageEntries(e: XmlElement, out: XmlElement[] = []): XmlElement[] {
   return out;
 }
 
-export class PackagesPlugin implements AnyPlugin, StructureValidatorRole, GeneratorRole, RmiRole {
+export class PackagesPlugin implements AnyPlugin, StructureValidatorRole, GeneratorRole, ConnectorRole, RmiRole {
   readonly name = "Packages";
   readonly rmi: RmiRole["rmi"];
   readonly cache: IndexCache;
@@ -121,6 +121,11 @@ export class PackagesPlugin implements AnyPlugin, StructureValidatorRole, Genera
     // The closure depends on the downloaded indexes: a refresh (here or by another process) rebuilds it.
     await recordBuildInput(meta, "Packages:indexes", async () => relevant.map((s) => this.cache.signature(s)).join(";"));
     return new AptCollection(meta, loaded);
+  }
+
+  /** upstream get_additional_data: templates see metadata.Packages.sources, the url_map of every source that applies. */
+  async additionalData(meta: ClientMetadata): Promise<{ sources: UrlMap[] }> {
+    return { sources: this.sources().filter((s) => sourceApplies(s, meta)).flatMap((s) => s.urlMap.map((m) => ({ ...m }))) };
   }
 
   /** upstream validate_structures/_build_packages: the closure of the client's packages as <Independent name="Packages">. */

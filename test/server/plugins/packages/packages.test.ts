@@ -95,6 +95,10 @@ describe("Packages plugin (real archive over HTTP, real server over TLS)", funct
     expect(web.text).to.equal(`# This config was generated automatically by the Bcfg2 Packages plugin\n\ndeb ${archive.url}/ bookworm main\n`);
     const lab = entry(await config(server.port, "lab1"), "Path", path)!;
     expect(lab.text).to.contain(`deb ${archive.url}/ trixie main\ndeb-src ${archive.url}/ trixie main\n`);
+    // templates read the sources that apply as metadata.Packages['sources'] (upstream's url_map: every arch of each)
+    expect(entry(await config(server.port, "lab1"), "Path", "/etc/package-sources.txt")?.text).to.equal(
+      `main amd64 main bookworm False ${archive.url}/bookworm/main/amd64/\nmain i386 main bookworm False ${archive.url}/bookworm/main/i386/\nmain amd64 main trixie True ${archive.url}/trixie/main/amd64/\n`,
+    );
   });
 
   it("keeps the downloaded indexes in the data directory", () => {
