@@ -241,7 +241,8 @@ export class WorkspaceService {
         updatedAt: created,
         released: false,
         delivery: req.delivery ?? "patch",
-        readiness: { state: "pending", lastError: "no run reported yet" },
+        // without the server's runs readiness is unknown, and the record says nothing
+        ...(this.o.runs ? { readiness: { state: "pending" as const, lastError: "no run reported yet" } } : {}),
       };
       undo.records.push(rec);
       await this.prepareDisk(rec, n, appliance, req);
