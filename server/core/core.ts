@@ -202,18 +202,33 @@ export class Core implements ClientRunApi {
         return serializeXml(el("error", { type: "metadata error" }));
       }
       const cached = await this.buildCache?.lookup(meta, generation);
-      if (cached && "body" in cached) return cached.body;
+      if (cached && "body" in cached) {
+        this.endClientRun(meta);
+        return cached.body;
+      }
       try {
         const report = { failures: 0 };
         const config = await buildConfiguration(meta, { plugins: this.plugins, logger: this.logger, timings: this.timings, report });
         const body = serializeXml(config);
         if (cached?.ticket) this.buildCache!.store(meta, cached.ticket, body, report.failures > 0);
+        this.endClientRun(meta);
         return body;
       } catch (e) {
         if (e instanceof StructureError) return serializeXml(el("error", { type: "structure error" }));
         throw e;
       }
     });
+  }
+
+  /** Upstream's end_client_run hook, after every configuration built (or answered from the build cache). */
+  private endClientRun(meta: ClientMetadata): void {
+    for (const p of this.plugins) {
+      try {
+        p.endClientRun?.(meta);
+      } catch (e) {
+        this.logger.error({ plugin: p.name, client: meta.hostname, err: msg(e) }, "end_client_run hook failed");
+      }
+    }
   }
 
   async recvStats(client: string, statistics: string): Promise<boolean> {

@@ -90,6 +90,11 @@ export interface DecisionRole {
   getDecisions(meta: ClientMetadata, mode: string): Promise<Array<[string, string]>>;
 }
 
+/** ClientRunHooks (upstream's end_client_run): told once a client's configuration is built; must not block it. */
+export interface ClientRunHooksRole {
+  endClientRun(meta: ClientMetadata): void;
+}
+
 /** RMI: admin methods exposed as "Plugin.method" (localhost only). */
 export interface RmiRole {
   rmi: Record<string, { help: string; call: (...args: XmlRpcValue[]) => Promise<XmlRpcValue> }>;
@@ -106,5 +111,6 @@ export type AnyPlugin = Plugin &
       GoalValidatorRole &
       StatisticsRole &
       DecisionRole &
+      ClientRunHooksRole &
       RmiRole
   >;

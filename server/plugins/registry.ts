@@ -10,6 +10,7 @@ import { decisionsPlugin } from "./decisions.js";
 import { defaultsPlugin } from "./defaults.js";
 import { metadataPlugin } from "./metadata/index.js";
 import { groupPatternsPlugin } from "./group-patterns.js";
+import { triggerPlugin } from "./trigger.js";
 import { packagesPlugin } from "./packages/index.js";
 import { probesPlugin } from "./probes.js";
 import { propertiesPlugin } from "./properties.js";
@@ -31,6 +32,7 @@ export const PLUGINS: Record<string, PluginFactory> = {
   Decisions: decisionsPlugin,
   Reporting: reportingPlugin,
   GroupPatterns: groupPatternsPlugin, // not in DEFAULT_PLUGINS: enabled by listing it, as upstream
+  Trigger: triggerPlugin, // not in DEFAULT_PLUGINS: it runs scripts, enabled by listing it, as upstream
   Packages: packagesPlugin, // not in DEFAULT_PLUGINS: it downloads indexes, enabled by listing it, as upstream
 };
 
