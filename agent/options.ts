@@ -142,26 +142,67 @@ export function applyConfigFile(o: AgentOptions, path: string, mustExist: boolea
   set("paranoidCopies", "paranoid", "max_copies", num);
 }
 
-export const USAGE = `usage: vacfg agent [options]
-  -C FILE        config file (default /etc/vacfg.conf)
-  -S URL         server URL (https://host:port)     -u USER   client name (default root)
-  -x PASSWORD    password                            --ca FILE / --cert FILE / --key FILE
-  --insecure     without a CA, talk to any server anyway (the password goes to whoever answers)
-  -p PROFILE     assert this profile                 -l MODE   whitelist|blacklist|none
-  -n             dry run                             -I        interactive
-  -r MODE        remove extra all|services|packages|users
-  -b A[:B...]    only install entries of these bundles
-  -f FILE        run from a cached configuration     -c FILE   cache the configuration
-  --local REPO   no server: render REPO (Bcfg2 layout) in process with the server's core, as client -u
-                 (use -p PROFILE); needs the vacfg command, not the stand-alone agent
-  -e             show extra entries                  -q        quick (no package checksums)
-  -k             kevlar (keep going; re-inventory)   -P        paranoid backups
-  -O             no run lock (another run may be going on)
-  -R N / -y SEC  retries / delay between tries       -t SEC    request timeout
-  --root DIR     apply everything under DIR instead of / (probes run chrooted into DIR: needs root)
-  --stats-file F also write the statistics document to F
-  --exit-dirty   exit 3 when the run finished but entries are still bad (with -n: would change)
-  -v / -d        verbose (why each bad entry is bad) / debug (and the diff of each bad file)`;
+/** One command-line option of the agent: its spellings, its value's name (if it takes one), what it does. */
+export interface AgentFlag {
+  flags: readonly string[];
+  value?: string;
+  help: string;
+  /** Applies the option; absent for -h/--help, which stops parsing. */
+  set?: (o: AgentOptions, value: string, flag: string) => void;
+}
+
+// bcfg2's option letters (and long names), in the order the usage lists them.
+export const AGENT_FLAGS: readonly AgentFlag[] = [
+  { flags: ["-h", "--help"], help: "print this help and exit" },
+  // Read before everything else (parseAgentArgs), so that the command line overrides the file.
+  { flags: ["-C", "--config"], value: "FILE", help: "config file, bcfg2.conf's sections and keys (default /etc/vacfg.conf)", set: () => undefined },
+  { flags: ["-S", "--server"], value: "URL", help: "server URL, https://host:port (default https://localhost:6789)", set: (o, v) => (o.server = v) },
+  { flags: ["-u", "--user"], value: "USER", help: "client name (default root)", set: (o, v) => (o.user = v) },
+  { flags: ["-x", "--password"], value: "PASSWORD", help: "password (the site's or the client's own)", set: (o, v) => (o.password = v) },
+  { flags: ["--ca", "--ca-cert"], value: "FILE", help: "site CA certificate: the server's certificate is checked against it (required unless --insecure)", set: (o, v) => (o.ca = v) },
+  { flags: ["--insecure"], help: "without a CA, talk to any server anyway (the password goes to whoever answers)", set: (o) => (o.insecure = true) },
+  { flags: ["--cert"], value: "FILE", help: "client certificate (PEM) for certificate authentication", set: (o, v) => (o.cert = v) },
+  { flags: ["--key"], value: "FILE", help: "private key of --cert", set: (o, v) => (o.key = v) },
+  { flags: ["-p", "--profile"], value: "PROFILE", help: "assert this profile", set: (o, v) => (o.profile = v) },
+  { flags: ["-l", "--decision"], value: "MODE", help: "decision list mode: whitelist, blacklist or none", set: (o, v, f) => (o.decision = decision(v, f)) },
+  { flags: ["-r", "--remove"], value: "MODE", help: "remove extra entries: all, services, packages or users", set: (o, v, f) => (o.remove = removeMode(v, f)) },
+  { flags: ["-b", "--bundle"], value: "A[:B...]", help: "only install entries of these bundles", set: (o, v) => o.bundles.push(...v.split(/[:,]/).filter(Boolean)) },
+  { flags: ["-f", "--file"], value: "FILE", help: "run from a cached configuration (no server)", set: (o, v) => (o.file = v) },
+  {
+    flags: ["--local"],
+    value: "REPO",
+    help: "no server: render REPO (Bcfg2 layout) in process with the server's core, as client -u (use -p PROFILE); needs the vacfg command, not the stand-alone agent",
+    set: (o, v) => (o.local = resolve(v)),
+  },
+  { flags: ["-c", "--cache"], value: "FILE", help: "write the configuration received to FILE", set: (o, v) => (o.cache = v) },
+  { flags: ["-n", "--dry-run"], help: "dry run: report what differs, change nothing", set: (o) => (o.dryRun = true) },
+  { flags: ["-I", "--interactive"], help: "ask before each change", set: (o) => (o.interactive = true) },
+  { flags: ["-e", "--show-extra"], help: "show extra entries", set: (o) => (o.showExtra = true) },
+  { flags: ["-q", "--quick"], help: "quick: no package checksums", set: (o) => (o.quick = true) },
+  { flags: ["-k", "--kevlar"], help: "kevlar: keep going after failures, re-inventory", set: (o) => (o.kevlar = true) },
+  { flags: ["-P", "--paranoid"], help: "paranoid: back up files before changing them", set: (o) => (o.paranoid = true) },
+  { flags: ["-O", "--no-lock"], help: "no run lock (another run may be going on)", set: (o) => (o.noLock = true) },
+  { flags: ["-R", "--retries"], value: "N", help: "tries per server call (default 3)", set: (o, v, f) => (o.retries = num(v, f)) },
+  { flags: ["-y", "--retry-delay"], value: "SEC", help: "seconds between tries (default 1)", set: (o, v, f) => (o.retryDelayMs = num(v, f) * 1000) },
+  { flags: ["-t", "--timeout"], value: "SEC", help: "request timeout in seconds (default 90)", set: (o, v, f) => (o.timeoutMs = num(v, f) * 1000) },
+  { flags: ["--probe-timeout"], value: "SEC", help: "seconds one probe may run (default 60)", set: (o, v, f) => (o.probeTimeoutMs = num(v, f) * 1000) },
+  { flags: ["--root"], value: "DIR", help: "apply everything under DIR instead of / (probes run chrooted into DIR: needs root)", set: (o, v) => (o.root = v) },
+  { flags: ["--stats-file"], value: "FILE", help: "also write the statistics document to FILE", set: (o, v) => (o.statsFile = v) },
+  { flags: ["--exit-dirty"], help: "exit 3 when the run finished but entries are still bad (with -n: would change)", set: (o) => (o.exitDirty = true) },
+  { flags: ["-v", "--verbose"], help: "verbose: why each bad entry is bad", set: (o) => o.logLevel !== "debug" && (o.logLevel = "info") },
+  { flags: ["-d", "--debug"], help: "debug: also the diff of each bad file", set: (o) => (o.logLevel = "debug") },
+];
+
+const BY_FLAG = new Map(AGENT_FLAGS.flatMap((f) => f.flags.map((name) => [name, f] as const)));
+
+export const USAGE = [
+  "usage: vacfg agent [options]",
+  ...AGENT_FLAGS.map((f) => {
+    const left = `${f.flags.join(", ")}${f.value ? ` ${f.value}` : ""}`;
+    return `  ${left.padEnd(26)} ${f.help}`;
+  }),
+  "exit status: 0 finished, 1 fatal error, 2 statistics not uploaded, 3 not clean (with --exit-dirty)",
+].join("\n");
 
 /** Parses argv (without "agent") on top of defaults and the config file. */
 export function parseAgentArgs(argv: string[]): AgentOptions | "help" {
@@ -175,47 +216,15 @@ export function parseAgentArgs(argv: string[]): AgentOptions | "help" {
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const [flag, inline] = a.startsWith("--") && a.includes("=") ? [a.slice(0, a.indexOf("=")), a.slice(a.indexOf("=") + 1)] : [a, undefined];
-    const val = () => {
-      if (inline !== undefined) return inline;
-      const v = argv[++i];
-      if (v === undefined) bad(`${flag} needs a value`);
-      return v;
-    };
-    switch (flag) {
-      case "-h": case "--help": return "help";
-      case "-C": case "--config": val(); break;
-      case "-S": case "--server": o.server = val(); break;
-      case "-u": case "--user": o.user = val(); break;
-      case "-x": case "--password": o.password = val(); break;
-      case "--ca": case "--ca-cert": o.ca = val(); break;
-      case "--insecure": o.insecure = true; break;
-      case "--cert": o.cert = val(); break;
-      case "--key": o.key = val(); break;
-      case "-p": case "--profile": o.profile = val(); break;
-      case "-l": case "--decision": o.decision = decision(val(), flag); break;
-      case "-r": case "--remove": o.remove = removeMode(val(), flag); break;
-      case "-b": case "--bundle": o.bundles.push(...val().split(/[:,]/).filter(Boolean)); break;
-      case "-f": case "--file": o.file = val(); break;
-      case "--local": o.local = resolve(val()); break;
-      case "-c": case "--cache": o.cache = val(); break;
-      case "-n": case "--dry-run": o.dryRun = true; break;
-      case "-I": case "--interactive": o.interactive = true; break;
-      case "-e": case "--show-extra": o.showExtra = true; break;
-      case "-q": case "--quick": o.quick = true; break;
-      case "-k": case "--kevlar": o.kevlar = true; break;
-      case "-P": case "--paranoid": o.paranoid = true; break;
-      case "-R": case "--retries": o.retries = num(val(), flag); break;
-      case "-y": case "--retry-delay": o.retryDelayMs = num(val(), flag) * 1000; break;
-      case "-t": case "--timeout": o.timeoutMs = num(val(), flag) * 1000; break;
-      case "--probe-timeout": o.probeTimeoutMs = num(val(), flag) * 1000; break;
-      case "--root": o.root = val(); break;
-      case "-O": case "--no-lock": o.noLock = true; break;
-      case "--stats-file": o.statsFile = val(); break;
-      case "--exit-dirty": o.exitDirty = true; break;
-      case "-v": case "--verbose": if (o.logLevel !== "debug") o.logLevel = "info"; break;
-      case "-d": case "--debug": o.logLevel = "debug"; break;
-      default: bad(`unknown option ${a}`);
+    const spec = BY_FLAG.get(flag);
+    if (!spec) bad(`unknown option ${a}`);
+    if (!spec.set) return "help";
+    let value = "";
+    if (spec.value) {
+      value = inline ?? argv[++i];
+      if (value === undefined) bad(`${flag} needs a value`);
     }
+    spec.set(o, value, flag);
   }
   o.root = resolve(o.root);
   if (o.retries < 1) o.retries = 1;

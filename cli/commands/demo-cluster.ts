@@ -2,7 +2,7 @@
 // parameters and really booted (see demo/cluster.ts). Needs root.
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { Command } from "commander";
+import { Option, type Command } from "commander";
 import { withExamples } from "../help.js";
 import { runClusterDemo } from "../../demo/cluster.js";
 
@@ -14,7 +14,7 @@ export function registerDemoCluster(program: Command): void {
   const cmd = demo
     .command("cluster")
     .description("deploy and boot the Figure 1 Torque cluster (5 VMs), contextualize it, pause/reactivate, expire, shut down")
-    .option("-r, --repo <dir>", "repository the configuration server serves", resolve(projectRoot, "repo"))
+    .addOption(new Option("-r, --repo <dir>", "repository the configuration server serves").default(resolve(projectRoot, "repo"), "repo/ of this checkout"))
     .option("-m, --memory <MiB>", "memory per VM", "320")
     .action(async (o: { repo: string; memory: string }) => {
       const log = (m: string) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${m}`);

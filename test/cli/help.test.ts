@@ -5,6 +5,7 @@ import { expect } from "chai";
 import type { Command, Option } from "commander";
 import { createProgram } from "../../cli/program.js";
 import { examplesOf } from "../../cli/help.js";
+import { AGENT_FLAGS, parseAgentArgs, USAGE } from "../../agent/options.js";
 
 /** Every command below the root with its path ("vm ttl"). */
 function walk(cmd: Command, path: string[] = []): Array<{ path: string; cmd: Command }> {
@@ -53,5 +54,27 @@ describe("vacfg --help is complete", function () {
 
   it("renders every command's help", function () {
     for (const c of commands) expect(c.cmd.helpInformation(), c.path).to.contain("Usage:");
+  });
+
+  // `vacfg agent` parses bcfg2's options itself (commander passes them through): its own table.
+  it("every agent option is described, listed by vacfg agent --help and understood", function () {
+    const problems: string[] = [];
+    const lines = USAGE.split("\n");
+    for (const f of AGENT_FLAGS) {
+      if (f.help.trim().length < 5) problems.push(`${f.flags.join(", ")}: no description`);
+      if (!lines.some((l) => l.trimStart().startsWith(`${f.flags.join(", ")}${f.value ? ` ${f.value}` : ""} `) && l.includes(f.help))) problems.push(`${f.flags.join(", ")}: not in the usage`);
+      if (f.flags[0] === "-h" || f.flags[0] === "-C") continue;
+      for (const flag of f.flags) {
+        const argv = [flag, ...(f.value ? [flag === "-l" || flag === "--decision" ? "none" : flag === "-r" || flag === "--remove" ? "all" : "1"] : []), "-C", "/dev/null"];
+        try {
+          parseAgentArgs(argv);
+        } catch (e) {
+          problems.push(`${flag}: refused: ${(e as Error).message}`);
+        }
+      }
+    }
+    expect(problems).to.deep.equal([]);
+    expect(parseAgentArgs(["--help"])).to.equal("help");
+    expect(() => parseAgentArgs(["--no-such-option", "-C", "/dev/null"])).to.throw(/unknown option --no-such-option/);
   });
 });
