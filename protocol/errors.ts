@@ -62,6 +62,7 @@ export const ERRORS = {
   AGENT_RUN: { summary: "agent run failed" },
   // Hypervisor
   IMAGE: { summary: "image operation failed" },
+  PACKAGE: { summary: "Debian package build failed" },
   VM: { summary: "VM operation failed" },
   WORKSPACE_REQUEST: { http: 400, summary: "workspace request is invalid" },
   WORKSPACE_NOT_FOUND: { http: 404, summary: "no such VM or deployment" },

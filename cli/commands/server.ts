@@ -8,6 +8,7 @@ import { workspaceRouter } from "../../hypervisor/workspace/api.js";
 import { loadWorkspaceConfig, openWorkspace, type OpenWorkspace } from "../../hypervisor/workspace/config.js";
 import { serveClustered } from "../../server/http/workers.js";
 import { stopOnSignals } from "../../server/http/stop-on-signals.js";
+import { notifyReady } from "../../server/http/sd-notify.js";
 
 const WORKSPACE_API_PATH = "/api/v1";
 
@@ -44,6 +45,8 @@ export function registerServer(program: Command): void {
       // What an admin needs first: what is served, where to look, and how to log in there.
       console.log(`vacfg server listening on ${srv.url}${workers > 0 ? ` (${workers} workers)` : ""}${opts.workspace ? ` (workspace API at ${WORKSPACE_API_PATH})` : ""}, serving the repository ${cfg.settings.repo}`);
       console.log(`reports: ${srv.url}/reports/ (user admin, password in ${adminPasswordSource(cfg.settings.dataDir)})`);
+      // Under systemd (Type=notify): units ordered after vacfg-server start now.
+      notifyReady(`listening on ${srv.url}`);
     });
   withExamples(cmd, [
     "vacfg server -c /srv/vacfg/vacfg.conf                 # a site made by vacfg init",

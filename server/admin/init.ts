@@ -15,6 +15,10 @@ export interface InitOptions {
   hostname?: string;
   port?: number;
   listenHost?: string;
+  /** Repository directory (default DIR/repo); written to vacfg.conf as an absolute path. */
+  repository?: string;
+  /** Data directory for the store, the admin password and generated state (default: DIR itself). */
+  dataDir?: string;
 }
 
 export interface InitResult {
@@ -61,9 +65,10 @@ export function renderServerConfig(password: string, opts: InitOptions = {}): st
       [
         "server",
         [
-          ["repository", "repo"],
+          ["repository", opts.repository ? resolve(opts.repository) : "repo"],
+          ...(opts.dataDir ? [["data_dir", resolve(opts.dataDir)] as [string, string]] : []),
           ["plugins", DEFAULT_PLUGINS.join(",")],
-          ["store", "vacfg.db"],
+          ["store", opts.dataDir ? join(resolve(opts.dataDir), "vacfg.db") : "vacfg.db"],
         ],
       ],
       [
@@ -88,7 +93,11 @@ export function renderServerConfig(password: string, opts: InitOptions = {}): st
 export function initSite(dir: string, opts: InitOptions = {}): InitResult {
   const root = resolve(dir);
   mkdirSync(root, { recursive: true });
-  const created = createRepoSkeleton(join(root, "repo"));
+  const created = createRepoSkeleton(opts.repository ? resolve(opts.repository) : join(root, "repo"));
+  if (opts.dataDir && !existsSync(opts.dataDir)) {
+    mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
+    created.push(resolve(opts.dataDir));
+  }
   created.push(...ensureTlsMaterial(join(root, "tls"), opts.hostname ?? defaultHostname()));
   created.push(...ensureCtxSigningKey(join(root, CTX_SIGNING_KEY)));
   const pw = ensurePassword(join(root, "password"));
