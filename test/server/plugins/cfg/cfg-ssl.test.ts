@@ -4,8 +4,8 @@
 // both are created once and kept in the repository, and a certificate whose key is gone is issued again.
 import { expect } from "chai";
 import { execFileSync } from "node:child_process";
-import { createPrivateKey, X509Certificate } from "node:crypto";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { X509Certificate } from "node:crypto";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { descendants, parseXml } from "../../../../protocol/xml.js";
@@ -13,58 +13,8 @@ import { firstCertificate } from "../../../../server/plugins/cfg/ssl-creators.js
 import { sslDecrypt } from "../../../../server/plugins/shared/encryption.js";
 import { configsAfterProbes, sideBySide, SITE_PASSWORD, type SideBySide } from "../../../compat/sites.js";
 import { makeTestCa, type TestCa } from "../../../support/openssl-ca.js";
+import { certified, opensslVerify, pathText, SSL_SITE, sslCaConfig, UPSTREAM_INOTIFY } from "./ssl-fixture.js";
 import { writeRepo } from "../../core/harness.js";
-
-/** What a certificate and its key certify, for comparing two servers' independently made ones. */
-export function certified(certText: string, keyText: string) {
-  const cert = firstCertificate(certText);
-  expect(cert, "a PEM certificate").to.not.equal(undefined);
-  const key = createPrivateKey(keyText);
-  const days = Math.round((Date.parse(cert!.validTo) - Date.parse(cert!.validFrom)) / 86_400_000);
-  return {
-    subject: cert!.subject,
-    subjectAltName: cert!.subjectAltName,
-    issuer: cert!.issuer,
-    days,
-    keyType: key.asymmetricKeyType,
-    keyBits: key.asymmetricKeyDetails?.modulusLength,
-    certBelongsToKey: cert!.checkPrivateKey(key),
-  };
-}
-
-export function pathText(config: string, name: string): string {
-  const e = descendants(parseXml(config), "Path").find((p) => p.attrs.name === name);
-  expect(e, name).to.not.equal(undefined);
-  expect(e!.attrs.failure, `${name}: ${e!.attrs.failure}`).to.equal(undefined);
-  return e!.text ?? "";
-}
-
-export function opensslVerify(caCert: string, certText: string): string {
-  const dir = mkdtempSync(join(tmpdir(), "vacfg-verify-"));
-  try {
-    writeFileSync(join(dir, "c.pem"), firstCertificate(certText)!.toString());
-    return execFileSync("openssl", ["verify", "-CAfile", caCert, join(dir, "c.pem")], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }).trim();
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-/** A site whose web servers get an SSL key (RSA 3072 for group web) and a certificate from the site CA. */
-export const SSL_SITE: Record<string, string> = {
-  "Metadata/groups.xml": '<Groups>\n  <Group name="web" profile="true"><Bundle name="tls"/></Group>\n  <Group name="db" profile="true"><Bundle name="tls"/></Group>\n</Groups>\n',
-  "Metadata/clients.xml":
-    '<Clients>\n  <Client name="web1" profile="web" address="127.0.0.1">\n    <Alias name="www.example.org"/>\n  </Client>\n  <Client name="db1" profile="db"/>\n</Clients>\n',
-  "Bundler/tls.xml": '<Bundle>\n  <Path name="/etc/ssl/private/host.key"/>\n  <Path name="/etc/ssl/certs/host.crt"/>\n</Bundle>\n',
-  "Cfg/etc/ssl/private/host.key/sslkey.xml": '<KeyInfo>\n  <Group name="web"><Key type="rsa" bits="3072"/></Group>\n</KeyInfo>\n',
-  "Cfg/etc/ssl/private/host.key/info.xml": '<FileInfo><Info owner="root" group="root" mode="0600"/></FileInfo>\n',
-  "Cfg/etc/ssl/certs/host.crt/sslcert.xml": '<CertInfo>\n  <Cert key="/etc/ssl/private/host.key" ca="default" days="30" C="US" O="Example Org"/>\n</CertInfo>\n',
-};
-
-export const UPSTREAM_INOTIFY = "[server]\nfilemonitor = inotify\n";
-
-export function sslCaConfig(ca: TestCa): string {
-  return `[sslca_default]\nconfig = ${ca.config}\npassphrase = ${ca.passphrase}\nchaincert = ${ca.cert}\nroot_ca = true\n`;
-}
 
 describe("Cfg sslkey.xml / sslcert.xml: vacfg and the upstream server issuing from one OpenSSL CA", function () {
   this.timeout(300_000);
