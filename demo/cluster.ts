@@ -61,7 +61,7 @@ export interface ClusterDemoReport {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function agentConfig(server: string, user: string, password: string, profile?: string): string {
+function agentConfig(server: string, user: string, password: string): string {
   return [
     "[components]",
     `bcfg2 = ${server}`,
@@ -71,7 +71,6 @@ function agentConfig(server: string, user: string, password: string, profile?: s
     "ca = /etc/vacfg/server-ca.pem",
     "retries = 5",
     "retry_delay = 3",
-    ...(profile ? ["[client]", `profile = ${profile}`] : []),
     "",
   ].join("\n");
 }
@@ -135,9 +134,10 @@ export async function runClusterDemo(o: ClusterDemoOptions): Promise<ClusterDemo
       { path: "/etc/vacfg/server-ca.pem", content: serverCa.certPem },
       { path: "/etc/vacfg/boot.sh", content: script, mode: 0o755 },
     ];
-    // The head node is the first of nodenames; it asserts the torque-head profile.
+    // Every node gets the same kind of agent configuration: the server derives the head (the first of
+    // the signed nodenames) and the workers from the parameters, nobody asserts a profile.
     const nodeFiles = Object.fromEntries(
-      names.map((n, i) => [n, [{ path: "/etc/vacfg.conf", content: agentConfig(server.url, fqdns[i], password, i === 0 ? "torque-head" : undefined), mode: 0o600 }]]),
+      names.map((n, i) => [n, [{ path: "/etc/vacfg.conf", content: agentConfig(server.url, fqdns[i], password), mode: 0o600 }]]),
     );
     const t0 = Date.now();
     const dep = await ws.deploy({

@@ -1,5 +1,7 @@
-// The Torque cluster appliance as the workspace deploys it in the demo and the end-to-end test:
-// its context template and the Figure 1 values (DNS servers, domain, five nodes, users).
+// The cluster appliance as the workspace deploys it in the demo and the end-to-end test: its
+// context template (Figure 1's parameters, plus what Slurm and known_hosts need: every node's
+// public ssh host key and the deployment's MUNGE key) and the Figure 1 values (DNS servers,
+// domain, five nodes, users).
 import type { SiteFile } from "../hypervisor/ctx/site.js";
 
 export const TORQUE_CONTEXT_TEMPLATE = `<ContextTemplate appliance="torque">
@@ -12,6 +14,8 @@ export const TORQUE_CONTEXT_TEMPLATE = `<ContextTemplate appliance="torque">
   <Param name="addresses" shape="list" binding="instance" generator="address-pool" pool="cluster"/>
   <Param name="hostcert" shape="named-list" binding="instance" secret="true" generator="host-certificate"/>
   <Param name="sshhostkey" shape="named-list" binding="instance" secret="true" generator="ssh-host-key"/>
+  <Param name="sshknownhosts" shape="named-list" binding="instance" generator="ssh-known-hosts"/>
+  <Param name="mungekey" binding="instance" secret="true" generator="shared-secret"/>
   <Param name="rootpw" binding="instance" secret="true" generator="random-password"/>
   <Param name="headnode" binding="instance" default="node1.cluster"/>
 </ContextTemplate>

@@ -6,7 +6,7 @@ import { parseXml, type XmlElement } from "./xml.js";
 
 export type ParamShape = "value" | "list" | "named-list";
 export type ParamBinding = "site" | "instance";
-export type GeneratorName = "address-pool" | "nodenames" | "node-name" | "host-certificate" | "ssh-host-key" | "random-password";
+export type GeneratorName = "address-pool" | "nodenames" | "node-name" | "host-certificate" | "ssh-host-key" | "ssh-known-hosts" | "random-password" | "shared-secret";
 
 export interface TemplateParam {
   name: string;
@@ -38,7 +38,9 @@ export const GENERATOR_SHAPES: Record<GeneratorName, readonly ParamShape[]> = {
   "node-name": ["value"],
   "host-certificate": ["value", "named-list"],
   "ssh-host-key": ["value", "named-list"],
+  "ssh-known-hosts": ["named-list"],
   "random-password": ["value"],
+  "shared-secret": ["value"],
 };
 
 const PARAM_ATTRS = new Set(["name", "shape", "binding", "required", "secret", "generator", "pool", "default"]);

@@ -16,6 +16,8 @@ export interface RootfsOptions {
 
 export const DEFAULT_SUITE = "bookworm";
 export const DEFAULT_PACKAGES = ["nodejs", "ca-certificates"];
+/** The cluster appliance (demo/cluster.ts): Debian 12's Slurm and MUNGE on top of the base packages. */
+export const CLUSTER_PACKAGES = [...DEFAULT_PACKAGES, "munge", "slurm-client", "slurmctld", "slurmd"];
 
 export async function ensureRootfsTarball(cacheDir: string, o: RootfsOptions, progress: Progress): Promise<string> {
   const suite = o.suite ?? DEFAULT_SUITE;
@@ -35,7 +37,10 @@ export async function ensureRootfsTarball(cacheDir: string, o: RootfsOptions, pr
       }
     };
     try {
-      await runChecked("debootstrap", ["--variant=minbase", `--include=${packages.join(",")}`, suite, dir, mirror], { code: "IMAGE", timeoutMs: 30 * 60_000, onOutput });
+      // Downloaded .debs stay in the cache, so a changed package list only fetches what is new.
+      const debs = join(cacheDir, "debs", "debootstrap");
+      await mkdir(debs, { recursive: true });
+      await runChecked("debootstrap", ["--variant=minbase", `--cache-dir=${debs}`, `--include=${packages.join(",")}`, suite, dir, mirror], { code: "IMAGE", timeoutMs: 30 * 60_000, onOutput });
     } catch (e) {
       // A failed debootstrap can leave proc/sys mounted in the target; the temp dir is about to be
       // deleted recursively, which must not descend into them.

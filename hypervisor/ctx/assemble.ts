@@ -7,7 +7,8 @@ import type { ParamJson, ParamSignature, ParamValue, ParameterFile } from "../..
 import { signParameters } from "../../protocol/params-signature.js";
 import { ensureCtxSigningKey, loadCtxSigningKey } from "../../server/admin/ctx-signing-key.js";
 import { AddressPool } from "./address-pool.js";
-import { generate, generatorPhase, type DeployNode, type Deployment } from "./generators.js";
+import { generate, generatorPhase, newSharedSecret, type DeployNode, type Deployment } from "./generators.js";
+import { generateSshHostKey, type SshHostKey } from "./ssh-host-key.js";
 import { loadSiteCa, type SiteCa } from "./site-ca.js";
 import type { InstanceRequest, SiteFile } from "./site.js";
 
@@ -121,6 +122,8 @@ export function assemble(template: ContextTemplate, site: SiteFile, req: Instanc
   }
   const firstPoolParam = template.params.find((p) => p.generator === "address-pool" && p.shape === "value");
   let ca: SiteCa | undefined;
+  const hostKeys = new Map<string, SshHostKey>();
+  const secrets = new Map<string, string>();
   const deployment: Deployment = {
     nodes,
     pools,
@@ -131,6 +134,16 @@ export function assemble(template: ContextTemplate, site: SiteFile, req: Instanc
         ca = loadSiteCa(site.ca.cert, site.ca.key);
       }
       return ca;
+    },
+    sshHostKey: (n) => {
+      let k = hostKeys.get(n.fqdn);
+      if (!k) hostKeys.set(n.fqdn, (k = generateSshHostKey(`root@${n.fqdn}`)));
+      return k;
+    },
+    sharedSecret: (param) => {
+      let v = secrets.get(param);
+      if (v === undefined) secrets.set(param, (v = newSharedSecret()));
+      return v;
     },
   };
   for (const p of template.params) {

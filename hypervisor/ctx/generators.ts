@@ -6,7 +6,7 @@ import { VacfgError } from "../../protocol/errors.js";
 import type { ParamValue } from "../../protocol/params.js";
 import type { AddressPool } from "./address-pool.js";
 import { issueHostCertificate, type SiteCa } from "./site-ca.js";
-import { generateSshHostKey } from "./ssh-host-key.js";
+import type { SshHostKey } from "./ssh-host-key.js";
 
 export interface DeployNode {
   /** Short name, e.g. node1 */
@@ -23,6 +23,10 @@ export interface Deployment {
   primaryAddress(node: DeployNode): string | undefined;
   /** Loaded on first use, so sites without host certificates need no CA. */
   siteCa(): SiteCa;
+  /** The node's ssh host key, made once per node: its own key parameter and every node's known-hosts list agree. */
+  sshHostKey(node: DeployNode): SshHostKey;
+  /** One value per parameter for the whole deployment (the same on every node), made on first use. */
+  sharedSecret(param: string): string;
 }
 
 type Generator = (p: TemplateParam, node: DeployNode, d: Deployment) => ParamValue;
@@ -59,14 +63,23 @@ const GENERATORS: Record<GeneratorName, Generator> = {
       ],
     };
   },
-  "ssh-host-key": (p, node) => {
-    const k = generateSshHostKey(`root@${node.fqdn}`);
+  "ssh-host-key": (p, node, d) => {
+    const k = d.sshHostKey(node);
     if (p.shape === "value") return { kind: "value", value: k.privateKey };
     return { kind: "list", items: [{ name: "private", value: k.privateKey }, { name: "public", value: k.publicKey }] };
   },
+  // every node's public host key, so known_hosts lists the whole deployment on the first run
+  "ssh-known-hosts": (_p, _node, d) => ({ kind: "list", items: d.nodes.map((n) => ({ name: n.fqdn, value: d.sshHostKey(n).publicKey.trim() })) }),
   // 18 random bytes -> 24 base64url characters: 144 bits, no shell- or XML-hostile characters
   "random-password": () => ({ kind: "value", value: randomBytes(18).toString("base64url") }),
+  // the same on every node (e.g. the MUNGE key: 48 random bytes -> 64 characters, above munged's 32-byte minimum)
+  "shared-secret": (p, _node, d) => ({ kind: "value", value: d.sharedSecret(p.name) }),
 };
+
+/** 48 random bytes as 64 base64url characters. */
+export function newSharedSecret(): string {
+  return randomBytes(48).toString("base64url");
+}
 
 export function generate(p: TemplateParam, node: DeployNode, d: Deployment): ParamValue {
   return GENERATORS[p.generator!](p, node, d);

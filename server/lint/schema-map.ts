@@ -26,6 +26,7 @@ export const SCHEMA_RULES: readonly SchemaRule[] = [
   { pattern: /^Packages\/sources\.xml$/, schema: "packages.xsd" },
   // vacfg's Context plugin (server/plugins/context.ts).
   { pattern: /^Context\/groups\.xml$/, schema: "context.xsd" },
+  { pattern: /^Context\/files\.xml$/, schema: "contextfiles.xsd" },
 ];
 
 /**

@@ -88,6 +88,9 @@ export function generatorNames(repo: ParsedRepository, opts: { rulesRegex?: bool
     patterns.set("Package", [/^/]);
     for (const p of [APT_CONFIG_DEFAULT, YUM_CONFIG_DEFAULT]) add("Path", p);
   }
+  // Context/files.xml: Paths the Context plugin binds from parameters.
+  const contextFiles = repo.trees.get("Context/files.xml");
+  if (contextFiles) for (const e of contextFiles.children) if (e.tag === "Path" && e.attrs.name) add("Path", e.attrs.name);
   for (const [file, root] of repo.trees) {
     if (!file.startsWith("Rules/")) continue;
     walk(root, (e) => {

@@ -3,7 +3,8 @@
 // Context/groups.xml, groups (e.g. the first of `nodenames` is the torque head). A node must not
 // promote itself: only parameters the site signed for this very client count (the lab setting
 // allow_unsigned also admits unsigned ones, and logs it); anything else gives {} and no group.
-// The checked `users` parameter also becomes a bundle of accounts and ssh keys (context-users.ts).
+// The checked `users` parameter also becomes a bundle of accounts and ssh keys (context-users.ts),
+// and Context/files.xml binds Paths whose content is a parameter (host certificate, secrets).
 import type { KeyObject } from "node:crypto";
 import { join } from "node:path";
 import { VacfgError } from "../../protocol/errors.js";
@@ -14,8 +15,9 @@ import type { XmlElement } from "../../protocol/xml.js";
 import { FileCache } from "../core/file-cache.js";
 import type { PluginContext, PluginFactory } from "../core/context.js";
 import type { ClientMetadata } from "../core/metadata.js";
-import type { AnyPlugin, ConnectorRole, StructureRole } from "../core/roles.js";
+import type { AnyPlugin, ConnectorRole, GeneratorRole, StructureRole } from "../core/roles.js";
 import { failureBundle } from "../core/structure-failure.js";
+import { contextFileContent, parseContextFiles, type ContextFileRule } from "./context-files.js";
 import { CONTEXT_USERS_BUNDLE, contextUsers, contextUsersBundle } from "./context-users.js";
 import { parseRepoXml } from "./shared/xml-match.js";
 
@@ -60,9 +62,10 @@ function selected(value: unknown, position: ContextGroupRule["position"]): strin
 type CheckedParams = { params: Record<string, unknown>; refusal: string | undefined } | { parseError: string };
 const CHECKED_MAX = 1024;
 
-export class ContextPlugin implements AnyPlugin, ConnectorRole, StructureRole {
+export class ContextPlugin implements AnyPlugin, ConnectorRole, StructureRole, GeneratorRole {
   readonly name = "Context";
   private readonly rules = new FileCache<ContextGroupRule[]>(parseContextGroups);
+  private readonly files = new FileCache<Map<string, ContextFileRule>>(parseContextFiles);
   private readonly keys: KeyObject[];
   private readonly checked = new Map<string, { key: string; result: CheckedParams }>();
   constructor(private readonly ctx: PluginContext) {
@@ -157,6 +160,31 @@ export class ContextPlugin implements AnyPlugin, ConnectorRole, StructureRole {
       this.ctx.logger.error({ client: meta.hostname, err: (e as Error).message }, "Context: users parameter unusable; no user entries");
       return [failureBundle(CONTEXT_USERS_BUNDLE, (e as Error).message)];
     }
+  }
+
+  /** Context/files.xml's rules; none when the file is absent. A broken file throws (a bind error naming file:line). */
+  private fileRules(): Map<string, ContextFileRule> {
+    return this.files.get(join(this.ctx.settings.repo, "Context", "files.xml")) ?? new Map();
+  }
+
+  entryNames(tag: string): Set<string> {
+    if (tag !== "Path") return new Set();
+    try {
+      return new Set(this.fileRules().keys());
+    } catch (e) {
+      this.ctx.logger.error({ err: (e as Error).message }, "Context: files.xml unusable");
+      return new Set();
+    }
+  }
+
+  /** A Path of Context/files.xml: the parameter's value as the file, with the owner and mode given there. */
+  async bindEntry(entry: XmlElement, meta: ClientMetadata): Promise<void> {
+    const rule = this.fileRules().get(entry.attrs.name ?? "");
+    if (!rule) throw new VacfgError("REPO_FILE", `Context/files.xml does not list ${entry.attrs.name}`);
+    const text = contextFileContent(rule, (meta.connectors.Context ?? {}) as Record<string, unknown>);
+    Object.assign(entry.attrs, { type: "file", owner: rule.owner, group: rule.group, mode: rule.mode });
+    if (text) entry.text = text;
+    else entry.attrs.empty = "true";
   }
 }
 

@@ -1,6 +1,6 @@
 // Parameters a node asserts about itself (issue 10): over TLS, against the real server on the example
 // repository, the real agent sends the parameter file patched into its root. Only a file the site
-// signed for this very client turns `nodenames` into the torque-head group; a worker that puts itself
+// signed for this very client turns `nodenames` into the slurm-head group; a worker that puts itself
 // first (unsigned, re-signed with its own key, tampered, or signed for another node) gets no head bundle.
 import { expect } from "chai";
 import { generateKeyPairSync, type KeyObject } from "node:crypto";
@@ -52,19 +52,19 @@ describe("signed contextualization parameters (real agent, real server over TLS)
 
   it("a file the site signed for the client derives its group (the head's bundle for the first of nodenames)", async () => {
     const p = nodenames("head-a", "node1", "node2");
-    expect(await bundlesFor("head-a", file(p, signParameters(p, "head-a", siteKey)))).to.include("torque-server");
+    expect(await bundlesFor("head-a", file(p, signParameters(p, "head-a", siteKey)))).to.include("slurm-head");
     const w = nodenames("node0", "worker-a", "node2");
     const bundles = await bundlesFor("worker-a", file(w, signParameters(w, "worker-a", siteKey)));
-    expect(bundles).to.include("torque-mom").and.not.include("torque-server");
+    expect(bundles).to.include("slurm-worker").and.not.include("slurm-head");
   });
 
   it("a worker that puts itself first unsigned gets no head bundle", async () => {
-    expect(await bundlesFor("worker-b", file(nodenames("worker-b", "node0")))).to.not.include("torque-server");
+    expect(await bundlesFor("worker-b", file(nodenames("worker-b", "node0")))).to.not.include("slurm-head");
   });
 
   it("…nor re-signed with a key of its own", async () => {
     const p = nodenames("worker-c", "node0");
-    expect(await bundlesFor("worker-c", file(p, signParameters(p, "worker-c", ownKey)))).to.not.include("torque-server");
+    expect(await bundlesFor("worker-c", file(p, signParameters(p, "worker-c", ownKey)))).to.not.include("slurm-head");
   });
 
   it("…nor by editing a file the site signed (itself moved first)", async () => {
@@ -72,18 +72,18 @@ describe("signed contextualization parameters (real agent, real server over TLS)
     const signed = file(p, signParameters(p, "worker-d", siteKey));
     const tampered = signed.replace('<Item value="node0"/>', "@@").replace('<Item value="worker-d"/>', '<Item value="node0"/>').replace("@@", '<Item value="worker-d"/>');
     expect(tampered).to.not.equal(signed);
-    expect(await bundlesFor("worker-d", tampered)).to.not.include("torque-server");
+    expect(await bundlesFor("worker-d", tampered)).to.not.include("slurm-head");
   });
 
   it("…nor with a file the site signed for another node", async () => {
     const p = nodenames("worker-e", "node0");
-    expect(await bundlesFor("worker-e", file(p, signParameters(p, "node4", siteKey)))).to.not.include("torque-server");
+    expect(await bundlesFor("worker-e", file(p, signParameters(p, "node4", siteKey)))).to.not.include("slurm-head");
   });
 
   it("[context] allow_unsigned (a lab setting) lets unsigned parameters derive groups and logs that it does", async () => {
     const lab = await site.another({ settings: { ...site.config.settings, contextAllowUnsigned: true } });
     try {
-      expect(await bundlesFor("worker-f", file(nodenames("worker-f", "node0")), lab)).to.include("torque-server");
+      expect(await bundlesFor("worker-f", file(nodenames("worker-f", "node0")), lab)).to.include("slurm-head");
       const log = readFileSync(site.logFile, "utf8");
       expect(log).to.contain("allow_unsigned is on").and.contain("accepting unsigned parameters");
     } finally {

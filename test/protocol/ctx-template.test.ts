@@ -8,11 +8,13 @@ describe("context template (protocol/ctx-template.ts)", () => {
   it("parses the Torque template", () => {
     const t = parseContextTemplate(TORQUE_TEMPLATE, "torque.ctx.xml");
     expect(t.appliance).to.equal("torque");
-    expect(t.params.map((p) => p.name)).to.deep.equal(["DNSServer", "domain", "nodenames", "users", "hostname", "address", "addresses", "hostcert", "sshhostkey", "rootpw", "headnode"]);
+    expect(t.params.map((p) => p.name)).to.deep.equal(["DNSServer", "domain", "nodenames", "users", "hostname", "address", "addresses", "hostcert", "sshhostkey", "sshknownhosts", "mungekey", "rootpw", "headnode"]);
     const addr = t.params.find((p) => p.name === "address")!;
     expect(addr).to.include({ shape: "value", binding: "instance", generator: "address-pool", pool: "cluster", secret: false, line: 7 });
     expect(t.params.find((p) => p.name === "rootpw")).to.include({ shape: "value", secret: true, generator: "random-password" });
-    expect(secretParamNames(t)).to.deep.equal(["hostcert", "sshhostkey", "rootpw"]);
+    expect(t.params.find((p) => p.name === "sshknownhosts")).to.include({ shape: "named-list", secret: false, generator: "ssh-known-hosts" });
+    expect(t.params.find((p) => p.name === "mungekey")).to.include({ shape: "value", secret: true, generator: "shared-secret" });
+    expect(secretParamNames(t)).to.deep.equal(["hostcert", "sshhostkey", "mungekey", "rootpw"]);
   });
 
   it("refuses bad declarations naming line and Param", () => {

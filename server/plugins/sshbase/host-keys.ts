@@ -96,8 +96,9 @@ export class HostKeyStore {
    * one generation, and files are created exclusively, so other server processes never
    * overwrite a key that exists.
    */
-  ensureKeys(meta: ClientMetadata): Promise<void> {
-    const missing = KEY_TYPES.filter((t) => !this.best(`ssh_host_${t}_key`, meta) || !this.best(`ssh_host_${t}_key.pub`, meta));
+  ensureKeys(meta: ClientMetadata, delivered?: KeyType): Promise<void> {
+    // A type the client was delivered in its parameters is never generated (nobody would get it).
+    const missing = KEY_TYPES.filter((t) => t !== delivered).filter((t) => !this.best(`ssh_host_${t}_key`, meta) || !this.best(`ssh_host_${t}_key.pub`, meta));
     if (missing.length === 0) return Promise.resolve();
     const host = meta.hostname;
     let p = this.generating.get(host);

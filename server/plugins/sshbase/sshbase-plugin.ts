@@ -1,5 +1,7 @@
 // The SSHbase plugin (Generator role): per-client SSH host keys generated on first request
-// and kept in SSHbase/, and /etc/ssh/ssh_known_hosts built from every client's public keys.
+// and kept in SSHbase/, and /etc/ssh/ssh_known_hosts built from every client's public keys. A client
+// whose signed parameters carry its host key and the deployment's public keys (param-keys.ts) gets
+// those instead: the key it was delivered, and every node of its deployment known on its first run.
 import type { XmlElement } from "../../../protocol/xml.js";
 import { VacfgError } from "../../../protocol/errors.js";
 import { notGeneratedYet, type PluginContext } from "../../core/context.js";
@@ -8,6 +10,7 @@ import type { GeneratorRole, Plugin } from "../../core/roles.js";
 import { FileCache } from "../../core/file-cache.js";
 import { recordBuildInputValue } from "../../core/build-inputs.js";
 import { HostKeyStore, KEY_BASENAMES, type KeyFile } from "./host-keys.js";
+import { paramHostKey, paramKnownHosts } from "./param-keys.js";
 
 const KNOWN_HOSTS = "/etc/ssh/ssh_known_hosts";
 
@@ -44,7 +47,8 @@ export class SSHbasePlugin implements Plugin, GeneratorRole {
 
   async bindEntry(entry: XmlElement, meta: ClientMetadata): Promise<void> {
     const name = entry.attrs.name ?? "";
-    if (!this.ctx.settings.readOnly) await this.keys.ensureKeys(meta);
+    const delivered = paramHostKey(meta);
+    if (!this.ctx.settings.readOnly) await this.keys.ensureKeys(meta, delivered?.type);
     if (name === KNOWN_HOSTS) {
       bindKeyInfo(entry, "0644");
       setText(entry, await this.knownHostsFor(meta));
@@ -55,6 +59,10 @@ export class SSHbasePlugin implements Plugin, GeneratorRole {
       throw new VacfgError("REPO_FILE", `SSHbase does not handle ${name}`);
     }
     bindKeyInfo(entry, basename.endsWith(".pub") ? "0644" : "0600");
+    if (delivered && basename.startsWith(`ssh_host_${delivered.type}_key`)) {
+      setText(entry, basename.endsWith(".pub") ? delivered.publicKey : delivered.privateKey);
+      return;
+    }
     const file = this.keys.best(basename, meta);
     if (!file && this.ctx.settings.readOnly) throw new VacfgError("REPO_FILE", notGeneratedYet(`SSHbase/${basename}.H_${meta.hostname}`, meta.hostname));
     if (!file) throw new VacfgError("REPO_FILE", `SSHbase: no ${basename} for ${meta.hostname} in ${this.keys.dir}`);
@@ -79,6 +87,13 @@ export class SSHbasePlugin implements Plugin, GeneratorRole {
 
   private knownHostsFromKeys(meta: ClientMetadata, roster: Roster): string {
     const lines: string[] = this.keys.staticFiles().map((p) => this.keys.read(p).trimEnd());
+    // The deployment's nodes from the signed parameters; SSHbase's own keys for those names are left out.
+    const fromParams = paramKnownHosts(meta);
+    lines.push(...fromParams.lines);
+    if (fromParams.names.size > 0) {
+      const names = new Map([...roster.names].filter(([, n]) => !n.some((x) => fromParams.names.has(x.toLowerCase()))));
+      roster = { names, members: roster.members };
+    }
     const pubFiles = this.publicKeyFiles();
     const byBasename = [...new Set(pubFiles.map((f) => f.basename))].sort();
     for (const basename of byBasename) {
@@ -93,9 +108,11 @@ export class SSHbasePlugin implements Plugin, GeneratorRole {
       }
     }
     let text = lines.length > 0 ? lines.join("\n") + "\n" : "";
+    const delivered = paramHostKey(meta);
+    if (delivered) text += `localhost,localhost.localdomain,127.0.0.1 ${delivered.publicKey}`;
     const own = KEY_BASENAMES.filter((b) => b.endsWith(".pub"))
       .map((b) => this.keys.best(b, meta))
-      .filter((f): f is KeyFile => f !== undefined)
+      .filter((f): f is KeyFile => f !== undefined && f.basename !== `ssh_host_${delivered?.type}_key.pub`)
       .sort((a, b) => cmp(a.path, b.path));
     for (const f of own) text += `localhost,localhost.localdomain,127.0.0.1 ${this.keys.readKey(f)}`;
     return text;

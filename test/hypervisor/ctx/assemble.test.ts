@@ -51,11 +51,23 @@ describe("assembly (hypervisor/ctx/assemble.ts)", () => {
       expect(paramValues(n.params, "address")).to.deep.equal([n.address]);
       expect(paramValues(n.params, "headnode")).to.deep.equal(["node1.cluster"]);
       expect(n.secret).to.equal(true);
-      expect(n.secretNames).to.deep.equal(["hostcert", "sshhostkey", "rootpw"]);
+      expect(n.secretNames).to.deep.equal(["hostcert", "sshhostkey", "mungekey", "rootpw"]);
       // the file lists parameters in template order and parses back to the same value
       expect([...n.params.keys()]).to.deep.equal(template().params.map((p) => p.name));
       expect(parseParameterFile(serializeParameterFile(n.params))).to.deep.equal(n.params);
     }
+    // one MUNGE key for the whole deployment, and every node knows every node's own public host key
+    const munge = nodes.map((n) => paramValues(n.params, "mungekey")[0]);
+    expect(new Set(munge).size).to.equal(1);
+    expect(munge[0]).to.match(/^[A-Za-z0-9_-]{64}$/);
+    const ownPublic = nodes.map((n) => {
+      const k = n.params.get("sshhostkey");
+      return k?.kind === "list" ? k.items.find((i) => i.name === "public")!.value : "";
+    });
+    for (const n of nodes) {
+      expect(n.params.get("sshknownhosts")).to.deep.equal({ kind: "list", items: nodes.map((m, i) => ({ name: m.fqdn, value: ownPublic[i] })) });
+    }
+    expect(new Set(ownPublic).size).to.equal(5);
     const pw = nodes.map((n) => paramValues(n.params, "rootpw")[0]);
     expect(new Set(pw).size).to.equal(5);
     expect(pw[0]).to.match(/^[A-Za-z0-9_-]{24}$/);

@@ -63,7 +63,8 @@ describe("vacfg lint: bcfg2-lint's checks", function () {
   it("Bundler: an entry no generator can bind, a bundle groups.xml names with no file, a bundle nobody uses", async () => {
     write("Bundler/base.xml", '<Bundle>\n  <Path name="/etc/resolv.conf"/>\n  <Path name="/etc/nosuch.conf"/>\n  <Package name="not-in-rules"/>\n  <Path glob="/etc/*"/>\n</Bundle>\n');
     write("Bundler/spare.xml", "<Bundle>\n  <Path name=\"/etc/motd\"/>\n</Bundle>\n");
-    write("Metadata/groups.xml", '<Groups>\n  <Group name="torque-worker" profile="true" public="true" default="true">\n    <Bundle name="base"/>\n    <Bundle name="ssh"/>\n    <Bundle name="users"/>\n    <Bundle name="torque-common"/>\n    <Bundle name="torque-mom"/>\n    <Bundle name="gone"/>\n  </Group>\n  <Group name="torque-head" profile="true" public="true">\n    <Bundle name="torque-server"/>\n  </Group>\n</Groups>\n');
+    write("Metadata/groups.xml", '<Groups>\n  <Group name="torque-worker" profile="true" public="true" default="true">\n    <Bundle name="base"/>\n    <Bundle name="ssh"/>\n    <Bundle name="users"/>\n    <Bundle name="torque-common"/>\n    <Bundle name="torque-mom"/>\n    <Bundle name="gone"/>\n  </Group>\n  <Group name="torque-head" profile="true" public="true">\n    <Bundle name="torque-server"/>\n  </Group>\n' +
+      '  <Group name="slurm-head">\n    <Bundle name="host-identity"/>\n    <Bundle name="slurm-common"/>\n    <Bundle name="slurm-head"/>\n  </Group>\n  <Group name="slurm-worker">\n    <Bundle name="slurm-worker"/>\n  </Group>\n</Groups>\n');
     const ps = await lintRepository(repo);
     expect(brief(ps)).to.deep.equal([
       "Bundler/base.xml:3 error no-matching-generator",
@@ -104,7 +105,7 @@ describe("vacfg lint: bcfg2-lint's checks", function () {
     expect(conf.code, conf.out).to.equal(0);
     expect(conf.out).to.contain(`${join(sandbox, "repo")}/Rules/extra.xml:2: warning: Path "/srv/data"`);
     expect(conf.out).to.contain(`${join(sandbox, "repo")}/Bundler/base.xml:0: warning: no comment containing "maintainer"`);
-    expect(conf.out).to.match(/\n0 errors, 7 warnings\n$/);
+    expect(conf.out).to.match(/\n0 errors, 11 warnings\n$/);
     const unknown = await vacfg("-r", "repo", "--only", "Nosuch");
     expect(unknown.code).to.equal(1);
     expect(unknown.out).to.contain('--only: unknown lint check "Nosuch" (known: Validate, Templates,');

@@ -66,6 +66,8 @@ describe("example repository templates: Python's Jinja2 and vacfg's agree", func
       "Cfg/var/spool/torque/server_name/server_name.jinja2",
       "Cfg/var/spool/torque/server_priv/nodes/nodes.jinja2",
       "Cfg/var/spool/torque/mom_priv/config/config.jinja2",
+      "Cfg/etc/slurm/slurm.conf/slurm.conf.jinja2",
+      "Cfg/etc/hostname/hostname.jinja2",
     ]);
   });
 
