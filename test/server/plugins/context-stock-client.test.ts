@@ -1,7 +1,7 @@
 // The stock Python Bcfg2 client (the upstream kit, unchanged) on an appliance whose parameters were
 // delivered as /etc/vacfg/context.xml: the example repository's vacfg-context probe reads that file,
 // and the vacfg server turns what it sends into the same configuration as the vacfg agent's own
-// context probe data: the same derived head/worker groups (Bundler), templates (resolv.conf, torque
+// context probe data: the same derived head/worker groups (Bundler), templates (resolv.conf, slurm
 // files) and the users of the signed `users` parameter — entry for entry the same GetConfig.
 import { expect } from "chai";
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -64,13 +64,13 @@ describe("Context: the stock Bcfg2 client's vacfg-context probe reads the delive
       const bundles = cfg.children.map((b) => b.attrs.name);
       const head = n === nodes[0];
       // the head role is derived from the signed nodenames (a registered client starts as a worker)
-      if (head) expect(bundles, n.fqdn).to.include("torque-server");
-      else expect(bundles, n.fqdn).to.include("torque-mom").and.not.include("torque-server");
+      if (head) expect(bundles, n.fqdn).to.include("slurm-head").and.not.include("slurm-worker");
+      else expect(bundles, n.fqdn).to.include("slurm-worker").and.not.include("slurm-head");
       expect(bundles).to.include("context-users");
       expect(descendants(cfg, "POSIXUser").filter((u) => u.attrs.name === "quill").map((u) => u.attrs.uid)).to.deep.equal(["2001"]);
       const file = (name: string) => descendants(cfg, "Path").find((p) => p.attrs.name === name)?.text ?? "";
       expect(file("/etc/resolv.conf")).to.contain("nameserver 10.0.0.1").and.contain("search cluster");
-      expect(file(head ? "/var/spool/torque/server_priv/nodes" : "/var/spool/torque/mom_priv/config")).to.contain(head ? "strix9.cluster" : "$pbsserver strix7.cluster");
+      expect(file("/etc/slurm/slurm.conf")).to.match(/^SlurmctldHost=strix7\(10\.0\.0\.\d+\)$/m).and.match(/^NodeName=strix9 NodeAddr=10\.0\.0\.\d+ /m);
     }
   });
 
