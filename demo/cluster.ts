@@ -11,6 +11,7 @@ import { createCa, issueCertificate } from "../server/admin/tls-material.js";
 import { openStore } from "../server/store/open-store.js";
 import { BOOT_MARKER } from "../hypervisor/appliance/boot-protocol.js";
 import { resolveCacheDir, type Progress } from "../hypervisor/appliance/cache.js";
+import { CLUSTER_PACKAGES } from "../hypervisor/appliance/rootfs.js";
 import { writeSiteCa } from "../hypervisor/ctx/site-ca.js";
 import { createNetns, destroyNetns } from "../hypervisor/vm/netns.js";
 import { waitForSerial } from "../hypervisor/vm/serial.js";
@@ -78,7 +79,7 @@ function agentConfig(server: string, user: string, password: string): string {
 export async function runClusterDemo(o: ClusterDemoOptions): Promise<ClusterDemoReport> {
   const progress = o.progress ?? (() => undefined);
   const cacheDir = await resolveCacheDir();
-  const image = await ensureAgentAppliance(o.projectRoot, cacheDir, progress);
+  const image = await ensureAgentAppliance(o.projectRoot, cacheDir, progress, { packages: CLUSTER_PACKAGES });
   // Short paths: QMP sockets live below and unix socket paths are limited to 107 bytes.
   const work = await mkdtemp(join(tmpdir(), "vdemo-"));
   const netnsName = `vacfg-demo-${process.pid}`;

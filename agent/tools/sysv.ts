@@ -1,6 +1,7 @@
 // The SysV init tool (Debian, Service type="deb"): a service is on when an S link to its init
-// script exists in /etc/rc[2-5].d. On the host update-rc.d and invoke-rc.d do the work; under
-// --root the agent writes the same links itself (update-rc.d has no root option).
+// script exists in /etc/rc[2-5].d and, on the live system, `invoke-rc.d NAME status` says it runs
+// (upstream DebInit's check_service). On the host update-rc.d and invoke-rc.d do the work; under
+// --root the agent writes the same links itself (update-rc.d has no root option) and runs nothing.
 import { existsSync, readdirSync, rmSync, symlinkSync } from "node:fs";
 import { serviceEntry } from "../../protocol/entries.js";
 import { el, type XmlElement } from "../../protocol/xml.js";
@@ -50,10 +51,17 @@ export class SysvTool implements Tool, ServiceControl {
       return s.status === "off";
     }
     const on = this.isOn(ctx, s.name);
-    if ((s.status === "on") === on) return true;
+    const running = ctx.root === "/" ? await this.running(ctx, s.name) : on;
+    if ((s.status === "on") === on && on === running) return true;
     entry.attrs.target_status = s.status;
-    entry.attrs.current_status = on ? "on" : "off";
+    entry.attrs.current_status = on && running ? "on" : "off";
+    if (on !== running) ctx.log.info(`Service ${s.name}: ${on ? "enabled but not running" : "disabled but running"}`);
     return false;
+  }
+
+  /** LSB: `status` exits 0 when the service runs. */
+  private async running(ctx: ToolContext, name: string): Promise<boolean> {
+    return (await ctx.exec(["invoke-rc.d", "--quiet", name, "status"])).code === 0;
   }
 
   /** The links update-rc.d defaults/disable would leave (S01 in 2-5 when on, K01 everywhere else). */

@@ -135,6 +135,16 @@ sync
 poweroff -f
 `;
 
+/**
+ * /sbin/runlevel for images without an init system (Debian minbase): stage 2 is PID 1 and runs the
+ * appliance in multi-user runlevel 2, so invoke-rc.d may start and stop the services whose rc2.d
+ * links say so (without an answer it refuses every start: "could not determine current runlevel").
+ */
+export const STAGE2_RUNLEVEL = `#!/bin/sh
+# vacfg appliance: stage 2 (/sbin/vacfg-init) runs the system in runlevel 2.
+echo "N 2"
+`;
+
 export const STAGE2_INIT = `#!/bin/sh
 # vacfg appliance stage 2 (PID 1 after switch_root): mount the kernel filesystems, run the
 # command given on the kernel command line, then power off. Addresses were set by the initramfs.

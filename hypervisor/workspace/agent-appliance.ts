@@ -9,14 +9,15 @@ import { GUEST_AGENT_DIR, stageAgentTree } from "./agent-tree.js";
 
 /**
  * The image is keyed by the content of the tree, so an unchanged agent reuses the cached image
- * and a rebuilt one gets a new image (the old stays until the cache is cleaned).
+ * and a rebuilt one gets a new image (the old stays until the cache is cleaned). `packages`: the
+ * Debian packages of the root filesystem (default the base appliance's; the cluster demo adds Slurm).
  */
-export async function ensureAgentAppliance(projectRoot: string, cacheDir: string, progress: Progress): Promise<ApplianceImage> {
+export async function ensureAgentAppliance(projectRoot: string, cacheDir: string, progress: Progress, o: { packages?: string[] } = {}): Promise<ApplianceImage> {
   const stage = await mkdtemp(join(tmpdir(), "vacfg-agent-tree-"));
   try {
     const tree = await stageAgentTree(projectRoot, stage);
     progress(`agent tree: ${tree.files} modules, npm packages ${tree.packages.join(", ")}`);
-    return await ensureApplianceImage(cacheDir, { trees: [{ from: stage, to: GUEST_AGENT_DIR }] }, progress);
+    return await ensureApplianceImage(cacheDir, { trees: [{ from: stage, to: GUEST_AGENT_DIR }], ...(o.packages ? { packages: o.packages } : {}) }, progress);
   } finally {
     await rm(stage, { recursive: true, force: true });
   }
