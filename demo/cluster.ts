@@ -1,7 +1,8 @@
-// `vacfg demo cluster` and the end-to-end test: the paper's five-node Torque cluster deployed by
-// the Workspace Service from the Figure 1 parameters, really booted under QEMU in a private
-// network namespace, each node contextualized by its agent against a configuration server on
-// the namespace bridge; then pause/reactivate, TTL expiry and shutdown.
+// `vacfg demo cluster` and the end-to-end test: the paper's five-node cluster deployed by the
+// Workspace Service from the Figure 1 parameters, really booted under QEMU in a private network
+// namespace, each node contextualized by its agent against a configuration server on the
+// namespace bridge into a Slurm head (the first of the signed nodenames) and four workers; the
+// head runs `srun -N4 hostname`; then pause/reactivate, TTL expiry and shutdown.
 import { randomBytes } from "node:crypto";
 import { cp, mkdir, mkdtemp, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -17,7 +18,7 @@ import { createNetns, destroyNetns } from "../hypervisor/vm/netns.js";
 import { waitForSerial } from "../hypervisor/vm/serial.js";
 import { ensureAgentAppliance } from "../hypervisor/workspace/agent-appliance.js";
 import { defaultDrivers, pickDriver } from "../hypervisor/workspace/drivers.js";
-import { clusterGuestScript, MARK, parseShownFiles } from "./guest-script.js";
+import { clusterGuestScript, MARK, parseJobOutput, parseShownFiles } from "./guest-script.js";
 import { startServerInNetns } from "./netns-server.js";
 import { WorkspaceService } from "../hypervisor/workspace/service.js";
 import { FIGURE1_CIDR, FIGURE1_USERS, TORQUE_CONTEXT_TEMPLATE, figure1Site } from "./torque-appliance.js";
@@ -31,6 +32,8 @@ export interface ClusterDemoOptions {
   memoryMiB?: number;
   /** How long all five may take to contextualize (default 8 minutes). */
   contextTimeoutMs?: number;
+  /** How long the job may take after that (default 6 minutes). */
+  jobTimeoutMs?: number;
   progress?: Progress;
 }
 
@@ -54,11 +57,16 @@ export interface ClusterDemoReport {
   deployMs: number;
   /** From the start of deploy until all five were contextualized. */
   allContextualizedMs: number;
+  /** The Slurm job the head ran across the workers: its output lines (the head's console) and when it ended, from the start of deploy. */
+  job: { command: string; output: string[]; exit: number; ms: number };
   pause: { observed: string[]; serialGrewWhilePaused: boolean; ticksAfterUnpause: boolean };
   ttl: { vm: string; reaped: string[]; phase: string; addressReleased: boolean; poweredOffGracefully: boolean };
   shutdown: { phases: string[]; poweredOffGracefully: boolean[]; stillListedByDriver: string[] };
   leasesAfterDestroy: number;
 }
+
+/** The job the head submits: one task on each of the four workers. */
+export const JOB_COMMAND = "srun -N4 hostname";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -130,7 +138,8 @@ export async function runClusterDemo(o: ClusterDemoOptions): Promise<ClusterDemo
     });
     cleanups.unshift(() => ws.destroy("torque").catch(() => undefined));
 
-    const script = clusterGuestScript({ knownHosts: fqdns });
+    // The head runs one job across every worker once they are idle, as a user of the cluster would.
+    const script = clusterGuestScript({ job: { nodes: names.length - 1, command: JOB_COMMAND } });
     const common: GuestFileSpec[] = [
       { path: "/etc/vacfg/server-ca.pem", content: serverCa.certPem },
       { path: "/etc/vacfg/boot.sh", content: script, mode: 0o755 },
@@ -175,6 +184,14 @@ export async function runClusterDemo(o: ClusterDemoOptions): Promise<ClusterDemo
     const allContextualizedMs = Math.max(...nodes.map((n) => n.contextualizedMs));
     progress(`all ${nodes.length} contextualized ${(allContextualizedMs / 1000).toFixed(1)} s after deploy started`);
 
+    // The job the head ran on the workers, read from the head's console.
+    const head = dep.vms[0];
+    const headLog = await waitForSerial(head.serialLog, MARK.jobEnd, { timeoutMs: o.jobTimeoutMs ?? 6 * 60_000, pollMs: 1000, abort: vmGone(head.name) });
+    const jobMs = Date.now() - t0;
+    const ran = parseJobOutput(headLog);
+    const job = { command: JOB_COMMAND, output: ran?.lines ?? [], exit: ran?.exit ?? -1, ms: jobMs };
+    progress(`${head.fqdn}: ${JOB_COMMAND} exited ${job.exit} ${(jobMs / 1000).toFixed(1)} s after deploy started:\n${job.output.map((l) => `    ${l}`).join("\n")}`);
+
     // Pause the whole cluster: the hypervisor reports it paused and the guests' heartbeat stops.
     await ws.pause("torque");
     const observed = (await ws.status("torque")).map((r) => r.observed ?? "?");
@@ -218,6 +235,7 @@ export async function runClusterDemo(o: ClusterDemoOptions): Promise<ClusterDemo
       nodes,
       deployMs,
       allContextualizedMs,
+      job,
       pause: { observed, serialGrewWhilePaused, ticksAfterUnpause },
       ttl: { vm: last.name, reaped, phase: lastRec.phase, addressReleased, poweredOffGracefully: lastLog.includes(MARK.powerdown) },
       shutdown: { phases: down.map((r) => r.phase), poweredOffGracefully: logs.map((l) => l.includes(MARK.powerdown)), stillListedByDriver: stillListed },

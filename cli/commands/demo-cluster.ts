@@ -1,5 +1,6 @@
-// `vacfg demo cluster`: the paper's five-node Torque cluster, deployed from the Figure 1
-// parameters and really booted (see demo/cluster.ts). Needs root.
+// `vacfg demo cluster`: the paper's five-node cluster, deployed from the Figure 1 parameters,
+// really booted and contextualized into a Slurm head and four workers that run a job (see
+// demo/cluster.ts). Needs root.
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Option, type Command } from "commander";
@@ -13,7 +14,7 @@ export function registerDemoCluster(program: Command): void {
   const demo = program.commands.find((c) => c.name() === "demo") ?? program.command("demo").description("demonstrations");
   const cmd = demo
     .command("cluster")
-    .description("deploy and boot the Figure 1 Torque cluster (5 VMs), contextualize it, pause/reactivate, expire, shut down")
+    .description("deploy and boot the Figure 1 cluster (5 VMs), contextualize it as Slurm, run srun -N4 hostname on the head, pause/reactivate, expire, shut down")
     .addOption(new Option("-r, --repo <dir>", "repository the configuration server serves").default(resolve(projectRoot, "repo"), "repo/ of this checkout"))
     .option("-m, --memory <MiB>", "memory per VM", "320")
     .action(async (o: { repo: string; memory: string }) => {
@@ -27,6 +28,8 @@ export function registerDemoCluster(program: Command): void {
         }
       }
       console.log(`\ndeploy -> all five contextualized: ${(r.allContextualizedMs / 1000).toFixed(1)} s (${r.driver}/${r.accel ?? "-"})`);
+      console.log(`\n$ ${r.job.command}   (on ${r.nodes[0]?.fqdn}, exit ${r.job.exit})\n${r.job.output.join("\n")}`);
+      console.log(`deploy -> job output: ${(r.job.ms / 1000).toFixed(1)} s`);
       console.log(`pause: ${r.pause.observed.join(",")}; console ${r.pause.serialGrewWhilePaused ? "GREW" : "silent"} while paused; ${r.pause.ticksAfterUnpause ? "resumed" : "NOT resumed"} after unpause`);
       console.log(`ttl: ${r.ttl.vm} ${r.ttl.phase}, address ${r.ttl.addressReleased ? "released" : "STILL LEASED"}, powered off ${r.ttl.poweredOffGracefully ? "via ACPI" : "forcibly"}`);
       console.log(`shutdown: ${r.shutdown.phases.join(",")}; leases left after destroy: ${r.leasesAfterDestroy}`);

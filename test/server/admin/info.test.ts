@@ -68,7 +68,7 @@ describe("vacfg info: inspection without side effects", function () {
     }
     const groups = await vacfg(["info", "node9", ...site, "--groups"], dir);
     expect(groups.stdout).to.contain("node9 (unknown: not registered; this is what its first run would get)");
-    expect(groups.stdout).to.contain("profile:    cluster-node");
+    expect(groups.stdout).to.contain("profile:    appliance");
     const after = tree(dir);
     expect([...after].filter(([p, h]) => before.get(p) !== h).map(([p]) => p), "changed or new files").to.deep.equal([]);
     expect([...before.keys()].filter((p) => !after.has(p)), "removed files").to.deep.equal([]);
