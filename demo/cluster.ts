@@ -65,6 +65,9 @@ export interface ClusterDemoReport {
   leasesAfterDestroy: number;
 }
 
+/** The deployment's name: its VMs are slurm-node1..slurm-node5. */
+const DEPLOYMENT = "slurm";
+
 /** The job the head submits: one task on each of the four workers. */
 export const JOB_COMMAND = "srun -N4 hostname";
 
@@ -90,7 +93,7 @@ export async function runClusterDemo(o: ClusterDemoOptions): Promise<ClusterDemo
   const image = await ensureAgentAppliance(o.projectRoot, cacheDir, progress, { packages: CLUSTER_PACKAGES });
   // Short paths: QMP sockets live below and unix socket paths are limited to 107 bytes.
   const work = await mkdtemp(join(tmpdir(), "vdemo-"));
-  const netnsName = `vacfg-demo-${process.pid}`;
+  const netnsName = `vacfg-slurm-${process.pid}`;
   const cleanups: Array<() => Promise<unknown>> = [() => rm(work, { recursive: true, force: true })];
   try {
     const names = [1, 2, 3, 4, 5].map((i) => `node${i}`);
@@ -132,11 +135,11 @@ export async function runClusterDemo(o: ClusterDemoOptions): Promise<ClusterDemo
       driver,
       drivers,
       site: figure1Site(siteCa, signingKey),
-      appliances: { torque: { template: TORQUE_CONTEXT_TEMPLATE, base: image.base, kernel: image.vmlinuz, initrd: image.initrd } },
+      appliances: { cluster: { template: TORQUE_CONTEXT_TEMPLATE, base: image.base, kernel: image.vmlinuz, initrd: image.initrd } },
       stateDir: join(work, "vms"),
       network: { taps: ns.taps },
     });
-    cleanups.unshift(() => ws.destroy("torque").catch(() => undefined));
+    cleanups.unshift(() => ws.destroy(DEPLOYMENT).catch(() => undefined));
 
     // The head runs one job across every worker once they are idle, as a user of the cluster would.
     const script = clusterGuestScript({ job: { nodes: names.length - 1, command: JOB_COMMAND } });
@@ -151,8 +154,8 @@ export async function runClusterDemo(o: ClusterDemoOptions): Promise<ClusterDemo
     );
     const t0 = Date.now();
     const dep = await ws.deploy({
-      name: "torque",
-      appliance: "torque",
+      name: DEPLOYMENT,
+      appliance: "cluster",
       instance: { names, users: FIGURE1_USERS },
       resources: { memoryMiB: o.memoryMiB ?? 320, vcpus: 1 },
       ttlSeconds: 3600,
@@ -193,14 +196,14 @@ export async function runClusterDemo(o: ClusterDemoOptions): Promise<ClusterDemo
     progress(`${head.fqdn}: ${JOB_COMMAND} exited ${job.exit} ${(jobMs / 1000).toFixed(1)} s after deploy started:\n${job.output.map((l) => `    ${l}`).join("\n")}`);
 
     // Pause the whole cluster: the hypervisor reports it paused and the guests' heartbeat stops.
-    await ws.pause("torque");
-    const observed = (await ws.status("torque")).map((r) => r.observed ?? "?");
+    await ws.pause(DEPLOYMENT);
+    const observed = (await ws.status(DEPLOYMENT)).map((r) => r.observed ?? "?");
     const sizes = async () => Promise.all(dep.vms.map(async (v) => (await stat(v.serialLog)).size));
     const before = await sizes();
     await sleep(6000);
     const after = await sizes();
     const serialGrewWhilePaused = after.some((s, i) => s !== before[i]);
-    await ws.unpause("torque");
+    await ws.unpause(DEPLOYMENT);
     let ticksAfterUnpause = true;
     for (const [i, v] of dep.vms.entries()) {
       try {
@@ -222,12 +225,12 @@ export async function runClusterDemo(o: ClusterDemoOptions): Promise<ClusterDemo
     progress(`TTL: reaped [${reaped.join(", ")}], ${last.name} is ${lastRec.phase}, address ${last.address} ${addressReleased ? "released" : "still leased"}`);
 
     // Shutdown of the rest of the group: each guest powers off on the ACPI request.
-    const down = await ws.shutdown("torque");
+    const down = await ws.shutdown(DEPLOYMENT);
     const logs = await Promise.all(dep.vms.slice(0, -1).map((v) => readFile(v.serialLog, "utf8")));
     const stillListed = (await driver.list()).map((s) => s.name);
     progress(`shutdown: ${down.map((r) => `${r.name}=${r.phase}`).join(" ")}`);
 
-    await ws.destroy("torque");
+    await ws.destroy(DEPLOYMENT);
     const leasesAfterDestroy = (await store.list(KIND.address)).length + (await store.list(KIND.mac)).length + (await store.list(KIND.tap)).length;
     return {
       driver: driver.name,
