@@ -106,8 +106,17 @@ export class PackagesPlugin implements AnyPlugin, StructureValidatorRole, Genera
     for (const err of errors) this.ctx.logger.error(`Packages: failed to fetch an index of the source at ${src.origin}: ${err}; some packages will be missing`);
   }
 
+  /** One collection per client run (upstream keeps it in `clients` until end_client_run). */
+  private readonly perRun = new WeakMap<ClientMetadata, Promise<AptCollection>>();
+
   /** upstream get_collection: the sources that apply to this client, with their data (missing indexes fetched once). */
-  async collection(meta: ClientMetadata): Promise<AptCollection> {
+  collection(meta: ClientMetadata): Promise<AptCollection> {
+    let c = this.perRun.get(meta);
+    if (!c) this.perRun.set(meta, (c = this.makeCollection(meta)));
+    return c;
+  }
+
+  private async makeCollection(meta: ClientMetadata): Promise<AptCollection> {
     const relevant = this.sources().filter((s) => sourceApplies(s, meta));
     if (!relevant.length) this.ctx.logger.error(`Packages: No sources found for ${meta.hostname}`);
     const metadata = this.options().metadata;
