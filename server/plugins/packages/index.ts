@@ -35,8 +35,11 @@ export class PackagesPlugin implements AnyPlugin, StructureValidatorRole, Genera
   private readonly sourcesFile: FileCache<AptSource[]>;
   private readonly confFile: FileCache<PackagesOptions>;
   private readonly sourcesPath: string;
-  /** Sources whose missing indexes were already asked for since the last Refresh/Reload (not retried per request). */
-  private readonly attempted = new Set<string>();
+  /**
+   * Downloads asked for since the last Refresh/Reload, by source: a request that needs a source's
+   * missing indexes waits for the one download (concurrent requests share it) and never retries it.
+   */
+  private readonly downloads = new Map<string, Promise<void>>();
 
   constructor(private readonly ctx: PluginContext) {
     const { repo, dataDir } = ctx.settings;
@@ -93,17 +96,23 @@ export class PackagesPlugin implements AnyPlugin, StructureValidatorRole, Genera
   /** upstream _load_sources: every source's indexes, downloaded when missing (all with `force`); stale cache files removed. */
   async load(force: boolean): Promise<void> {
     const sources = this.sources();
-    this.attempted.clear();
+    this.downloads.clear();
     if (this.options().metadata && !this.ctx.settings.readOnly) {
       for (const src of sources) await this.download(src, force);
     }
     if (!this.ctx.settings.readOnly) this.cache.prune(sources);
   }
 
-  private async download(src: AptSource, force: boolean): Promise<void> {
-    this.attempted.add(src.origin + JSON.stringify(src.urlMap));
-    const errors = await this.cache.download(src, force);
-    for (const err of errors) this.ctx.logger.error(`Packages: failed to fetch an index of the source at ${src.origin}: ${err}; some packages will be missing`);
+  private download(src: AptSource, force: boolean): Promise<void> {
+    const key = src.origin + JSON.stringify(src.urlMap);
+    let running = force ? undefined : this.downloads.get(key);
+    if (!running) {
+      running = this.cache.download(src, force).then((errors) => {
+        for (const err of errors) this.ctx.logger.error(`Packages: failed to fetch an index of the source at ${src.origin}: ${err}; some packages will be missing`);
+      });
+      this.downloads.set(key, running);
+    }
+    return running;
   }
 
   /** One collection per client run (upstream keeps it in `clients` until end_client_run). */
@@ -122,9 +131,7 @@ export class PackagesPlugin implements AnyPlugin, StructureValidatorRole, Genera
     const metadata = this.options().metadata;
     const loaded = [];
     for (const src of relevant) {
-      if (metadata && !this.ctx.settings.readOnly && !this.attempted.has(src.origin + JSON.stringify(src.urlMap)) && this.cache.load(src).missing.length) {
-        await this.download(src, false);
-      }
+      if (metadata && !this.ctx.settings.readOnly && this.cache.load(src).missing.length) await this.download(src, false);
       loaded.push({ src, data: this.cache.load(src).data });
     }
     // The closure depends on the downloaded indexes: a refresh (here or by another process) rebuilds it.

@@ -131,10 +131,11 @@ describe("Packages plugin (real archive over HTTP, real server over TLS)", funct
     expect(url).to.not.equal("");
   });
 
-  it("reads file:// sources, and drops the cached indexes of sources that are gone", async () => {
+  it("reads file:// sources (a new source on the first request that needs it), and Reload drops the cached indexes of sources that are gone", async () => {
     writeFileSync(join(repo, "Packages/sources.xml"), sourcesXml(`file://${archive.dir}`));
-    expect(await rpc(server.port, "web1", "Packages.Reload")).to.equal(true);
     expect(closure(await config(server.port, "web1"))).to.deep.equal([...CLOSURES.web1].sort());
+    expect(readdirSync(join(cfg.settings.dataDir, "packages-cache")).some((n) => n.startsWith("http:"))).to.equal(true);
+    expect(await rpc(server.port, "web1", "Packages.Reload")).to.equal(true);
     const cached = readdirSync(join(cfg.settings.dataDir, "packages-cache"));
     expect(cached.every((n) => n.startsWith("file:@@"))).to.equal(true);
     expect(existsSync(join(cfg.settings.dataDir, "packages-cache", cached[0]))).to.equal(true);
