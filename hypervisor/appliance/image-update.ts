@@ -2,11 +2,11 @@
 // repository changes applied to a built image, the profile re-applied by the agent in local mode,
 // the appliance's tests run, and only then the image replaced and its attestation re-signed. The
 // work happens on a loop-mounted copy (root); any failure leaves image and attestation as they were.
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync, cpSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, cpSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { VacfgError } from "../../protocol/errors.js";
 import { runChecked } from "../../lib/host-tools.js";
-import { writeFileAtomic } from "../../lib/atomic-file.js";
+import { renameIntoPlace, writeFileAtomic } from "../../lib/atomic-file.js";
 import { installedPackages } from "../attest/dpkg-status.js";
 import { detectImageFormat } from "../image/patch-image.js";
 import { runApplianceTests, requirePassed, type ApplianceTestResult } from "./appliance-tests.js";
@@ -116,7 +116,7 @@ export async function updateImage(o: UpdateOptions): Promise<UpdateResult> {
     }
     o.progress("re-signing the attestation");
     const signed = await signImage(out, updated, o.signingKey, o.issuer);
-    renameSync(out, image);
+    renameIntoPlace(out, image);
     writeFileAtomic(attestation, signed.text, { mode: 0o644 });
     return { upgraded, tests, attestation, record: updated };
   } finally {

@@ -3,13 +3,13 @@
 // agent tree, the repository (shipped at /var/lib/vacfg/repo), the context template and the
 // stage-2 init, then the agent applying the profile into that root in local mode, then the
 // appliance's own tests; only then ext4 (raw) + qcow2 and a signed attestation of each.
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync, chmodSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, chmodSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import { parseContextTemplate } from "../../protocol/ctx-template.js";
 import { serializeAttestation, type AttestationDocument } from "../../protocol/attestation.js";
 import { VacfgError } from "../../protocol/errors.js";
 import { runChecked } from "../../lib/host-tools.js";
-import { writeFileAtomic } from "../../lib/atomic-file.js";
+import { renameIntoPlace, writeFileAtomic } from "../../lib/atomic-file.js";
 import { attestImage, DEFAULT_CONFIG_PATHS } from "../attest/index.js";
 import { runApplianceTests, requirePassed } from "./appliance-tests.js";
 import { STAGE2_INIT } from "./boot-protocol.js";
@@ -132,8 +132,8 @@ export async function buildProfileImage(o: BuildOptions): Promise<BuiltImage> {
     const outs = { raw: join(o.outDir, `${name}.raw`), qcow2: join(o.outDir, `${name}.qcow2`) };
     const docs = { raw: await signImage(raw, record, o.signingKey, o.issuer), qcow2: await signImage(qcow2, record, o.signingKey, o.issuer) };
     // Images first, then their attestations: a reader never finds an attestation of bytes not in place yet.
-    renameSync(raw, outs.raw);
-    renameSync(qcow2, outs.qcow2);
+    renameIntoPlace(raw, outs.raw);
+    renameIntoPlace(qcow2, outs.qcow2);
     for (const k of ["raw", "qcow2"] as const) writeFileAtomic(attestationPathFor(outs[k]), docs[k].text, { mode: 0o644 });
     return {
       ...outs,
