@@ -2,6 +2,7 @@
 // elements with the named passphrases of vacfg.conf's [encryption] section.
 import { readFileSync } from "node:fs";
 import type { Command } from "commander";
+import { withExamples } from "../help.js";
 import { parseIni } from "../../lib/ini.js";
 import { encryptionSettings } from "../../server/plugins/shared/encryption.js";
 import { cryptFile, type CryptOptions } from "../../server/admin/crypt-files.js";
@@ -27,15 +28,10 @@ encrypted="NAME" (or --xpath, or else every element with text) get their text en
 passphrase NAME (or -p NAME). Without --encrypt or --decrypt a file that decrypts is decrypted,
 any other is encrypted. The format is OpenSSL's (openssl enc -aes-256-cbc -md md5 -a), so
 files made by upstream's bcfg2-crypt and by vacfg crypt are interchangeable.
-
-Examples:
-  vacfg crypt -c site/vacfg.conf --encrypt -p prod repo/Cfg/etc/shadow/shadow
-  vacfg crypt -c site/vacfg.conf --decrypt --stdout repo/Cfg/etc/shadow/shadow.crypt
-  vacfg crypt -c site/vacfg.conf --encrypt repo/Properties/secrets.xml
 Exit status 1 when a file could not be handled (the others still are).`;
 
 export function registerCrypt(program: Command): void {
-  program
+  const cmd = program
     .command("crypt")
     .description("encrypt and decrypt Cfg files and Properties elements (bcfg2-crypt)")
     .argument("<files...>", "file(s) to encrypt or decrypt")
@@ -82,4 +78,9 @@ export function registerCrypt(program: Command): void {
       }
       if (failed) process.exitCode = 1;
     });
+  withExamples(cmd, [
+    "vacfg crypt -c site/vacfg.conf --encrypt -p prod repo/Cfg/etc/shadow/shadow",
+    "vacfg crypt -c site/vacfg.conf --decrypt --stdout repo/Cfg/etc/shadow/shadow.crypt",
+    "vacfg crypt -c site/vacfg.conf --encrypt repo/Properties/secrets.xml   # elements with encrypted=NAME",
+  ]);
 }
