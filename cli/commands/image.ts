@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { hostname, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { Command } from "commander";
+import { Option, type Command } from "commander";
 import { runAgent } from "../../agent/run.js";
 import { createLogger } from "../../agent/log.js";
 import { parseAgentArgs } from "../../agent/options.js";
@@ -85,7 +85,7 @@ export function registerImage(program: Command): void {
     .option("--package <name>", "extra Debian package for the base layer; repeatable", collect)
     .option("--client <name>", "client name the profile is rendered for", "appliance-build")
     .requiredOption("--key <file>", "Ed25519 attestation signing key (vacfg attest keygen)")
-    .option("--issuer <name>", "who attests", hostname())
+    .addOption(new Option("--issuer <name>", "who attests").default(hostname(), "this host's name"))
     .addHelpText(
       "after",
       "\nSteps (progress on stderr): the profile's packages (rendered in local mode) -> a debootstrap layer\n" +
@@ -112,7 +112,7 @@ export function registerImage(program: Command): void {
     .option("--attestation <file>", "the image's attestation (default IMAGE.attestation.json), rewritten only on success")
     .option("--image-version <v>", "new appliance version for the attestation (default: unchanged)")
     .requiredOption("--key <file>", "Ed25519 attestation signing key")
-    .option("--issuer <name>", "who attests", hostname())
+    .addOption(new Option("--issuer <name>", "who attests").default(hostname(), "this host's name"))
     .addHelpText(
       "after",
       "\nWorks on a loop-mounted copy: apt-get upgrade against the given sources only, the repository replaced,\n" +

@@ -3,7 +3,9 @@
 // every example under a --help must name a real command and only options that command has.
 import { expect } from "chai";
 import type { Command, Option } from "commander";
+import { hostname } from "node:os";
 import { createProgram } from "../../cli/program.js";
+import { projectRoot } from "../support/paths.js";
 import { examplesOf } from "../../cli/help.js";
 import { AGENT_FLAGS, parseAgentArgs, USAGE } from "../../agent/options.js";
 
@@ -49,6 +51,16 @@ describe("vacfg --help is complete", function () {
         }
       }
     }
+    expect(problems).to.deep.equal([]);
+  });
+
+  it("shows no default that depends on the machine (this host's name, this checkout's path)", function () {
+    const problems = commands.flatMap((c) =>
+      c.cmd.options
+        .filter((o) => o.defaultValueDescription === undefined && typeof o.defaultValue === "string")
+        .filter((o) => o.defaultValue === hostname() || (o.defaultValue as string).startsWith(projectRoot))
+        .map((o) => `vacfg ${c.path} ${o.flags}: default "${String(o.defaultValue)}" (describe it: new Option(…).default(value, "what it is"))`),
+    );
     expect(problems).to.deep.equal([]);
   });
 
