@@ -1,9 +1,10 @@
 // The agent as a directory tree for an appliance image: the compiled agent/ and protocol/ from
 // dist/ plus exactly the npm packages they import (and those packages' dependencies), so the
 // guest runs `node /opt/vacfg/dist/agent/main.js` without npm or network.
-import { cp, mkdir, readFile, readdir, writeFile } from "node:fs/promises";
+import { cp, mkdir, readdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { VacfgError } from "../../protocol/errors.js";
+import { moduleClosure, npmClosure } from "../../lib/module-closure.js";
 
 /** Where the tree goes inside the image. */
 export const GUEST_AGENT_DIR = "/opt/vacfg";
@@ -22,39 +23,6 @@ async function jsFiles(dir: string, rel = ""): Promise<string[]> {
   return out;
 }
 
-/** Bare specifiers (npm packages) imported by the given modules. */
-async function importedPackages(files: string[]): Promise<Set<string>> {
-  const pkgs = new Set<string>();
-  for (const f of files) {
-    const text = await readFile(f, "utf8");
-    for (const m of text.matchAll(/(?:^|[\s;])(?:import|export)\s[^'"]*?from\s*["']([^"'.][^"']*)["']|import\(\s*["']([^"'.][^"']*)["']\s*\)/gm)) {
-      const spec = m[1] ?? m[2];
-      if (spec.startsWith("node:")) continue;
-      pkgs.add(spec.startsWith("@") ? spec.split("/").slice(0, 2).join("/") : spec.split("/")[0]);
-    }
-  }
-  return pkgs;
-}
-
-/** The packages and their runtime dependencies, found through each package.json in node_modules. */
-async function dependencyClosure(nodeModules: string, roots: Iterable<string>): Promise<string[]> {
-  const seen = new Set<string>();
-  const todo = [...roots];
-  while (todo.length) {
-    const name = todo.pop()!;
-    if (seen.has(name)) continue;
-    let pkg: { dependencies?: Record<string, string> };
-    try {
-      pkg = JSON.parse(await readFile(join(nodeModules, name, "package.json"), "utf8")) as typeof pkg;
-    } catch (e) {
-      throw new VacfgError("IMAGE", `agent tree: npm package ${name} is not installed under ${nodeModules}: ${(e as Error).message}`);
-    }
-    seen.add(name);
-    todo.push(...Object.keys(pkg.dependencies ?? {}));
-  }
-  return [...seen].sort();
-}
-
 /**
  * Writes the agent tree into `out` (which must not exist or be empty): dist/agent, dist/protocol
  * (.js only, so source maps do not change the image's content hash), node_modules closure,
@@ -63,7 +31,6 @@ async function dependencyClosure(nodeModules: string, roots: Iterable<string>): 
 export async function stageAgentTree(projectRoot: string, out: string): Promise<{ files: number; packages: string[] }> {
   const dist = join(projectRoot, "dist");
   let count = 0;
-  const all: string[] = [];
   for (const d of DIST_DIRS) {
     const files = await jsFiles(join(dist, d)).catch(() => {
       throw new VacfgError("IMAGE", `agent tree: ${join(dist, d)} is missing; build with npx tsc -p . first`);
@@ -71,12 +38,12 @@ export async function stageAgentTree(projectRoot: string, out: string): Promise<
     for (const f of files) {
       await mkdir(join(out, "dist", d, f, ".."), { recursive: true });
       await cp(join(dist, d, f), join(out, "dist", d, f));
-      all.push(join(dist, d, f));
       count++;
     }
   }
   const nodeModules = join(projectRoot, "node_modules");
-  const packages = await dependencyClosure(nodeModules, await importedPackages(all));
+  // the npm packages the agent reaches from its entry (not every word "import" in a comment)
+  const packages = await npmClosure(nodeModules, (await moduleClosure([join(dist, "agent", "main.js")])).packages);
   for (const p of packages) await cp(join(nodeModules, p), join(out, "node_modules", p), { recursive: true });
   await writeFile(join(out, "package.json"), JSON.stringify({ name: "vacfg-agent", private: true, type: "module" }, null, 2) + "\n");
   return { files: count, packages };
