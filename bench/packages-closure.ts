@@ -7,7 +7,7 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { gzipSync } from "node:zlib";
+import { gunzipSync, gzipSync } from "node:zlib";
 import { readIndexes } from "../server/plugins/packages/apt-index.js";
 import { AptCollection } from "../server/plugins/packages/collection.js";
 import { cacheName } from "../server/plugins/packages/index-cache.js";
@@ -17,6 +17,9 @@ import type { ClientMetadata } from "../server/core/metadata.js";
 import { median } from "./measure.js";
 
 const sizes = (process.argv[2] ?? "1000,10000,50000").split(",").map(Number);
+/** This machine's own Debian index (apt's lists), when there: a real archive as the last row. */
+const REAL_INDEX = "/var/lib/apt/lists/deb.debian.org_debian_dists_bookworm_main_binary-amd64_Packages.lz4";
+const REAL_INITIAL = ["openssh-server", "nginx", "postgresql", "python3", "systemd", "apache2", "exim4", "vim", "git", "build-essential"];
 const runs = Number(process.argv[3] ?? 5);
 const initialCount = Number(process.argv[4] ?? 50);
 const URL = "http://127.0.0.1/debian";
@@ -83,18 +86,18 @@ for (let w = 0; w < 10; w++) {
 
 console.log(`Packages closure: vacfg vs upstream Bcfg2 (Python ${process.env.PYTHON ?? "/usr/bin/python3"}), ${initialCount} initial packages + Essential, median of ${runs}`);
 console.log("packages | closure | vacfg read | upstream read | ratio | vacfg closure | upstream closure | ratio | same set");
-for (const n of sizes) {
+function row(label: string, text: string, initial: string[]): void {
   const dir = mkdtempSync(join(tmpdir(), "vacfg-bench-packages-"));
   try {
-    const text = syntheticIndex(n);
-    writeFileSync(join(dir, cacheName(INDEX_URL)), gzipSync(text));
-    const initial = Array.from({ length: initialCount }, (_, i) => `pkg${Math.floor((n - 1) - (i * n) / (initialCount * 3))}`);
+    const gz = gzipSync(text);
+    writeFileSync(join(dir, cacheName(INDEX_URL)), gz);
     const reads: number[] = [];
     const completes: number[] = [];
     let closure: string[] = [];
     for (let r = 0; r < runs; r++) {
       let t = process.hrtime.bigint();
-      const data = readIndexes([{ arch: "amd64", text: text }], true);
+      // as upstream's read_files: from the cached Packages.gz
+      const data = readIndexes([{ arch: "amd64", text: gunzipSync(gz).toString("utf8") }], true);
       const read = Number(process.hrtime.bigint() - t) / 1e9;
       const coll = new AptCollection(meta, [{ src, data }]);
       t = process.hrtime.bigint();
@@ -106,15 +109,18 @@ for (const n of sizes) {
     }
     const py = spawnSync(process.env.PYTHON ?? "/usr/bin/python3", ["-c", PYTHON, dir, SOURCE, String(runs), JSON.stringify(initial)], { encoding: "utf8", maxBuffer: 256 * 1024 * 1024 });
     if (py.status !== 0) {
-      console.log(`${n} | ${closure.length} | ${ms(median(reads))} | (upstream failed: ${py.stderr.trim().split("\n").pop()}) | | ${ms(median(completes))} | | |`);
-      continue;
+      console.log(`${label} | ${closure.length} | ${ms(median(reads))} | (upstream failed: ${py.stderr.trim().split("\n").pop()}) | | ${ms(median(completes))} | | |`);
+      return;
     }
     const up = JSON.parse(py.stdout) as { read: number; complete: number; closure: string[] };
     const same = JSON.stringify(up.closure) === JSON.stringify(closure);
     console.log(
-      `${n} | ${closure.length} | ${ms(median(reads))} | ${ms(up.read)} | ${(median(reads) / up.read).toFixed(2)} | ${ms(median(completes))} | ${ms(up.complete)} | ${(median(completes) / up.complete).toFixed(2)} | ${same ? "yes" : "NO"}`,
+      `${label} | ${closure.length} | ${ms(median(reads))} | ${ms(up.read)} | ${(median(reads) / up.read).toFixed(2)} | ${ms(median(completes))} | ${ms(up.complete)} | ${(median(completes) / up.complete).toFixed(2)} | ${same ? "yes" : "NO"}`,
     );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }
+for (const n of sizes) row(String(n), syntheticIndex(n), Array.from({ length: initialCount }, (_, i) => `pkg${Math.floor(n - 1 - (i * n) / (initialCount * 3))}`));
+const real = spawnSync("/usr/lib/apt/apt-helper", ["cat-file", REAL_INDEX], { encoding: "utf8", maxBuffer: 1024 * 1024 * 1024 });
+if (real.status === 0) row(`Debian bookworm main (${real.stdout.match(/^Package: /gm)?.length} packages; ${REAL_INITIAL.length} initial)`, real.stdout, REAL_INITIAL);
