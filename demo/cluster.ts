@@ -4,7 +4,7 @@
 // namespace bridge into a Slurm head (the first of the signed nodenames) and four workers; the
 // head runs `srun -N4 hostname`; then pause/reactivate, TTL expiry and shutdown.
 import { randomBytes } from "node:crypto";
-import { cp, mkdir, mkdtemp, readFile, rm, stat } from "node:fs/promises";
+import { copyFile, cp, mkdir, mkdtemp, readFile, readdir, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CTX_SIGNING_KEY, ensureCtxSigningKey, publicKeyPathFor } from "../server/admin/ctx-signing-key.js";
@@ -244,7 +244,21 @@ export async function runClusterDemo(o: ClusterDemoOptions): Promise<ClusterDemo
       shutdown: { phases: down.map((r) => r.phase), poweredOffGracefully: logs.map((l) => l.includes(MARK.powerdown)), stillListedByDriver: stillListed },
       leasesAfterDestroy,
     };
+  } catch (e) {
+    // The guests' consoles are the only record of what went wrong inside them: keep them.
+    const kept = await keepSerialLogs(join(work, "vms"));
+    if (kept) (e as Error).message += ` (the guests' serial logs are kept in ${kept})`;
+    throw e;
   } finally {
     for (const c of cleanups) await c().catch(() => undefined);
   }
+}
+
+/** Copies the VMs' serial logs out of the demo's work directory (deleted on exit); the copy's path, or undefined. */
+async function keepSerialLogs(vmsDir: string): Promise<string | undefined> {
+  const logs = (await readdir(vmsDir).catch(() => [] as string[])).filter((f) => f.endsWith(".serial.log"));
+  if (logs.length === 0) return undefined;
+  const dest = await mkdtemp(join(tmpdir(), "vacfg-slurm-logs-"));
+  for (const f of logs) await copyFile(join(vmsDir, f), join(dest, f));
+  return dest;
 }

@@ -19,7 +19,7 @@ export const MARK = {
  * What the guest shows after contextualization: files, "passwd" (the cluster users' lines only),
  * "hostname" (the running kernel's) and "services" (each Slurm daemon's init-script status).
  */
-export const SHOWN_FILES = ["/etc/resolv.conf", "/etc/hostname", "/etc/slurm/slurm.conf", "/etc/ssh/ssh_known_hosts", "/etc/munge/munge.key", "passwd", "hostname", "services"];
+export const SHOWN_FILES = ["/etc/resolv.conf", "/etc/hostname", "/etc/slurm/slurm.conf", "/etc/ssh/ssh_known_hosts", "/etc/munge/munge.key", "passwd", "hostname", "services", "agent-log"];
 
 const SHOW: Record<string, string> = {
   passwd: "grep -E '^(alice|bob|torqueadm):' /etc/passwd",
@@ -27,6 +27,8 @@ const SHOW: Record<string, string> = {
   // the daemons' own status (init scripts), and the key's mode and owner rather than its bytes
   services: 'for s in munge slurmctld slurmd; do if invoke-rc.d --quiet $s status >/dev/null 2>&1; then echo "$s running"; else echo "$s stopped"; fi; done',
   "/etc/munge/munge.key": "stat -c '%a %U:%G %s bytes' /etc/munge/munge.key 2>&1",
+  // the end of the last agent run's log (-v: why each bad entry is bad)
+  "agent-log": "tail -n 25 /var/log/vacfg-agent.log",
 };
 
 /**
@@ -42,19 +44,22 @@ done`;
 
 /**
  * Runs the agent until a run exits 0 (the server may not answer yet) or `maxRuns` is reached, shows
- * the node's files, and on the Slurm head (the node slurm.conf names as SlurmctldHost) waits until
+ * the node's files, and on the Slurm head (the node whose /etc/hostname slurm.conf names as SlurmctldHost) waits until
  * `job.nodes` workers are idle and runs `job.command` (as root) between job markers.
  */
 export function clusterGuestScript(o: { maxRuns?: number; retrySeconds?: number; job?: { nodes: number; command: string; waitSeconds?: number } } = {}): string {
   const show = SHOWN_FILES.map((f) => `echo "${MARK.fileBegin} ${f}"; ${SHOW[f] ?? `cat ${f} 2>&1`}; echo "${MARK.fileEnd} ${f}"`);
   const job = o.job
-    ? `if grep -q "^SlurmctldHost=$(hostname)\\b" /etc/slurm/slurm.conf 2>/dev/null; then
+    ? `h=$(cat /etc/hostname 2>/dev/null)
+if [ -n "$h" ] && grep -Eq "^SlurmctldHost=$h(\\(|$)" /etc/slurm/slurm.conf 2>/dev/null; then
   w=0
   until [ "$(sinfo -h -N -t idle -o %N 2>/dev/null | sort -u | wc -l)" -ge ${o.job.nodes} ] || [ $w -ge ${o.job.waitSeconds ?? 300} ]; do sleep 2; w=$((w+2)); done
   echo "${MARK.jobBegin} after $w s: ${o.job.command}"
   ${o.job.command} 2>&1
-  echo "${MARK.jobEnd} exit $?"
+  rc=$?
+  echo "${MARK.jobEnd} exit $rc"
   sinfo 2>&1
+  [ $rc = 0 ] || tail -n 20 /var/log/slurm/slurmctld.log
 fi
 `
     : "";
@@ -63,7 +68,7 @@ ${POWER_BUTTON_WATCH}
 run=0
 while :; do
   run=$((run+1))
-  node ${GUEST_AGENT_MAIN} -k > /var/log/vacfg-agent.log 2>&1
+  node ${GUEST_AGENT_MAIN} -k -v > /var/log/vacfg-agent.log 2>&1
   rc=$?
   echo "${MARK.agentRun} $run exit $rc uptime $(cut -d' ' -f1 /proc/uptime)"
   [ $rc = 0 ] && break

@@ -136,14 +136,30 @@ poweroff -f
 `;
 
 /**
- * /sbin/runlevel for images without an init system (Debian minbase): stage 2 is PID 1 and runs the
- * appliance in multi-user runlevel 2, so invoke-rc.d may start and stop the services whose rc2.d
- * links say so (without an answer it refuses every start: "could not determine current runlevel").
+ * Stage 2 is PID 1 of an image without an init system (Debian minbase) and runs it in multi-user
+ * runlevel 2; it says so in this file on its own /run (a fresh tmpfs, so never in the image).
  */
-export const STAGE2_RUNLEVEL = `#!/bin/sh
-# vacfg appliance: stage 2 (/sbin/vacfg-init) runs the system in runlevel 2.
-echo "N 2"
-`;
+export const STAGE2_RUNLEVEL_FILE = "/run/vacfg-init.runlevel";
+
+/**
+ * What Debian's invoke-rc.d asks before it starts or stops a service, for images without an init
+ * system of their own: /sbin/runlevel (without an answer it refuses every start, "could not determine
+ * current runlevel") and /usr/sbin/policy-rc.d (without /sbin/init and a policy it blocks every
+ * action). Both answer only while stage 2 runs the appliance: in a chroot (an image build or update
+ * on a host) no service is started, as before.
+ */
+export const STAGE2_SERVICE_POLICY: Record<string, string> = {
+  "/usr/sbin/runlevel": `#!/bin/sh
+# vacfg appliance: stage 2 (/sbin/vacfg-init) runs the system in the runlevel it wrote.
+[ -r ${STAGE2_RUNLEVEL_FILE} ] || { echo unknown; exit 1; }
+echo "N $(cat ${STAGE2_RUNLEVEL_FILE})"
+`,
+  "/usr/sbin/policy-rc.d": `#!/bin/sh
+# vacfg appliance: init scripts may run while stage 2 runs the system (101: action forbidden).
+[ -r ${STAGE2_RUNLEVEL_FILE} ] && exit 0
+exit 101
+`,
+};
 
 export const STAGE2_INIT = `#!/bin/sh
 # vacfg appliance stage 2 (PID 1 after switch_root): mount the kernel filesystems, run the
@@ -158,6 +174,7 @@ mkdir -p /dev/pts /dev/shm
 mount -t devpts devpts /dev/pts
 grep -q " /run " /proc/mounts || mount -t tmpfs tmpfs /run
 mount -t tmpfs tmpfs /tmp
+echo 2 > ${STAGE2_RUNLEVEL_FILE}
 CMD=""
 for a in $(cat /proc/cmdline); do
   case "$a" in

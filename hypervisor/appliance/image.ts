@@ -8,7 +8,7 @@ import { basename, join } from "node:path";
 import { VacfgError } from "../../protocol/errors.js";
 import type { VmSpec } from "../vm/driver.js";
 import { runChecked } from "../../lib/host-tools.js";
-import { STAGE2_INIT, STAGE2_RUNLEVEL, bootCmdline } from "./boot-protocol.js";
+import { STAGE2_INIT, STAGE2_SERVICE_POLICY, bootCmdline } from "./boot-protocol.js";
 import { buildOnce, type Progress } from "./cache.js";
 import { ensureBootBits } from "./initramfs.js";
 import { ensureRootfsTarball, type RootfsOptions } from "./rootfs.js";
@@ -49,7 +49,7 @@ export async function ensureApplianceImage(cacheDir: string, o: ApplianceImageOp
   }
   const tarball = await ensureRootfsTarball(cacheDir, o, progress);
   const boot = await ensureBootBits(cacheDir, progress);
-  const h = createHash("sha256").update(basename(tarball)).update(STAGE2_INIT).update(STAGE2_RUNLEVEL).update(String(o.freeMiB ?? 256));
+  const h = createHash("sha256").update(basename(tarball)).update(STAGE2_INIT).update(JSON.stringify(STAGE2_SERVICE_POLICY)).update(String(o.freeMiB ?? 256));
   for (const t of o.trees ?? []) {
     h.update(`\0tree\0${t.to}\0`);
     await hashTree(h, t.from);
@@ -63,8 +63,10 @@ export async function ensureApplianceImage(cacheDir: string, o: ApplianceImageOp
     await runChecked("tar", ["-xzf", tarball, "-C", root, "--numeric-owner"], { code: "IMAGE", timeoutMs: 600_000 });
     await writeFile(join(root, "sbin", "vacfg-init"), STAGE2_INIT);
     await chmod(join(root, "sbin", "vacfg-init"), 0o755);
-    // An image with an init system of its own keeps its runlevel.
-    if (!existsSync(join(root, "sbin", "runlevel"))) await writeFile(join(root, "sbin", "runlevel"), STAGE2_RUNLEVEL, { mode: 0o755 });
+    // An image with an init system (or a service policy) of its own keeps it.
+    for (const [path, text] of Object.entries(STAGE2_SERVICE_POLICY)) {
+      if (!existsSync(join(root, path)) && !existsSync(join(root, "sbin", basename(path)))) await writeFile(join(root, path), text, { mode: 0o755 });
+    }
     for (const t of o.trees ?? []) {
       const dest = join(root, t.to);
       await mkdir(dest, { recursive: true });
