@@ -2,9 +2,25 @@
 // whose bundles leave out what cannot exist in a root without a package source or an init system
 // (Package, Service, and the Actions that drive those services), so a run there can be clean.
 // The appliance image (`vacfg demo cluster`) gets the repository unchanged.
-import { cpSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { appendFileSync, cpSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseXml, serializeXml, type XmlElement } from "../protocol/xml.js";
+
+/**
+ * The system accounts the left-out Debian packages create when they are installed (munge: adduser
+ * --system, as in the appliance image; slurm: Debian's fixed uid 64030): files the repository gives
+ * them (the MUNGE key, Slurm's state and log directories) need their owners in a sandbox root too.
+ */
+export const PACKAGE_ACCOUNTS = [
+  { name: "munge", uid: 100, gid: 101 },
+  { name: "slurm", uid: 64030, gid: 64030 },
+] as const;
+
+/** Adds PACKAGE_ACCOUNTS to a root made by makeBaseRoot (passwd and group). */
+export function addPackageAccounts(root: string): void {
+  appendFileSync(join(root, "etc/passwd"), PACKAGE_ACCOUNTS.map((a) => `${a.name}:x:${a.uid}:${a.gid}::/nonexistent:/usr/sbin/nologin\n`).join(""));
+  appendFileSync(join(root, "etc/group"), PACKAGE_ACCOUNTS.map((a) => `${a.name}:x:${a.gid}:\n`).join(""));
+}
 
 /** Entry tags a sandbox root cannot satisfy. */
 export const SANDBOX_LEFT_OUT = ["Package", "Service", "Action"] as const;

@@ -15,14 +15,14 @@ import { CONTEXT_FILE_PATH, serializeParameterFile } from "../../protocol/params
 import { parseContextTemplate } from "../../protocol/ctx-template.js";
 import { assemble } from "../../hypervisor/ctx/assemble.js";
 import { writeSiteCa } from "../../hypervisor/ctx/site-ca.js";
-import { SANDBOX_LEFT_OUT, sandboxRepoCopy } from "../../demo/sandbox-repo.js";
+import { SANDBOX_LEFT_OUT, addPackageAccounts, sandboxRepoCopy } from "../../demo/sandbox-repo.js";
 import { FIGURE1_USERS, TORQUE_CONTEXT_TEMPLATE, figure1Site } from "../../demo/torque-appliance.js";
 import { CTX_SIGNING_KEY } from "../../server/admin/ctx-signing-key.js";
 import { ensureDefaults } from "../../server/admin/ensure-defaults.js";
 import { startServer } from "../../server/start-server.js";
 
 const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
-const SHOWN = ["/etc/resolv.conf", "/var/spool/torque/server_name", "/var/spool/torque/server_priv/nodes", "/var/spool/torque/mom_priv/config", "/etc/hosts"];
+const SHOWN = ["/etc/resolv.conf", "/etc/hostname", "/etc/slurm/slurm.conf", "/etc/hosts"];
 
 async function agentRun(args: string[], statsFile: string): Promise<string> {
   const code = await runAgentCli([...args, "--stats-file", statsFile]);
@@ -60,6 +60,7 @@ export function registerDemoAgent(program: Command): void {
           if (!existsSync(join(root, "etc/passwd"))) {
             makeBaseRoot(root);
             addShell(root);
+            addPackageAccounts(root);
           }
           const ctx = join(root, CONTEXT_FILE_PATH);
           mkdirSync(dirname(ctx), { recursive: true });
@@ -71,7 +72,7 @@ export function registerDemoAgent(program: Command): void {
           for (const f of SHOWN.filter((p) => existsSync(join(root, p)))) {
             console.log(`-- ${f}\n${readFileSync(join(root, f), "utf8").trimEnd()}`);
           }
-          // the cluster's people come from the signed `users` parameter (Context plugin), torqueadm from Rules
+          // the cluster's people come from the signed `users` parameter (Context plugin)
           const people = new Set([...FIGURE1_USERS.map((u) => u.name), "torqueadm"]);
           const users = readFileSync(join(root, "etc/passwd"), "utf8").split("\n").filter((l) => people.has(l.split(":")[0]));
           console.log(`-- /etc/passwd (cluster users)\n${users.join("\n")}`);

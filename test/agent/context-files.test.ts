@@ -7,8 +7,9 @@
 import { expect } from "chai";
 import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { appendFileSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { PACKAGE_ACCOUNTS, addPackageAccounts } from "../../demo/sandbox-repo.js";
 import { TORQUE_CONTEXT_TEMPLATE, figure1Site } from "../../demo/torque-appliance.js";
 import { assemble, type AssembledNode } from "../../hypervisor/ctx/assemble.js";
 import { writeSiteCa } from "../../hypervisor/ctx/site-ca.js";
@@ -18,7 +19,7 @@ import { CTX_SIGNING_KEY } from "../../server/admin/ctx-signing-key.js";
 import { startTestSite, type TestSite } from "../server/http/site.js";
 import { addShell, makeBaseRoot, removeDir, runAgentProcess, tempDir } from "./fixtures.js";
 
-const MUNGE = { uid: 100, gid: 101 };
+const MUNGE = PACKAGE_ACCOUNTS.find((a) => a.name === "munge")!;
 
 describe("host identity and secrets from the signed parameters (real agent, real server over TLS)", function () {
   this.timeout(120_000);
@@ -54,8 +55,7 @@ describe("host identity and secrets from the signed parameters (real agent, real
     const root = join(work, n.fqdn);
     makeBaseRoot(root);
     addShell(root);
-    appendFileSync(join(root, "etc/passwd"), `munge:x:${MUNGE.uid}:${MUNGE.gid}::/nonexistent:/usr/sbin/nologin\nslurm:x:64030:64030::/nonexistent:/usr/sbin/nologin\n`);
-    appendFileSync(join(root, "etc/group"), `munge:x:${MUNGE.gid}:\nslurm:x:64030:\n`);
+    addPackageAccounts(root);
     mkdirSync(join(root, "etc/vacfg"), { recursive: true });
     writeFileSync(join(root, CONTEXT_FILE_PATH), file, { mode: 0o600 });
     return root;

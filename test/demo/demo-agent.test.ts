@@ -28,7 +28,7 @@ describe("demo: vacfg demo agent (npm run demo)", function () {
     const runs = lines.filter((l) => /^(first|second) run:/.test(l));
     expect(runs, r.stdout).to.have.length(4);
     for (const second of runs.filter((l) => l.startsWith("second"))) expect(second).to.match(/^second run: +exit 0, clean: (\d+)\/\1 entries good, 0 modified, 0 bad$/);
-    // the head's files come from its parameters, not from fixtures
-    expect(r.stdout).to.match(/== node1\.cluster \(head node\)[\s\S]*-- \/var\/spool\/torque\/server_priv\/nodes\nnode2\.cluster np=1/);
+    // the head's role and files come from its signed parameters, not from fixtures or a profile
+    expect(r.stdout).to.match(/== node1\.cluster \(head node\)[\s\S]*-- \/etc\/slurm\/slurm\.conf\n[\s\S]*^SlurmctldHost=node1\(10\.0\.0\.10\)$[\s\S]*^NodeName=node2 NodeAddr=10\.0\.0\.\d+ CPUs=1 State=UNKNOWN$/m);
   });
 });
