@@ -14,6 +14,7 @@ import { registerDemoCluster } from "./demo-cluster.js";
 import { registerAttest } from "./attest.js";
 import { registerImage } from "./image.js";
 import { registerCrypt } from "./crypt.js";
+import { registerClient } from "./client.js";
 
 export function registerCommands(program: Command): void {
   registerLint(program);
@@ -30,4 +31,5 @@ export function registerCommands(program: Command): void {
   registerAttest(program);
   registerImage(program);
   registerCrypt(program);
+  registerClient(program);
 }

@@ -122,6 +122,10 @@ export class PostgresStore implements Store {
     return this.op("listClients", async () => (await this.query(SQL.listClients)).map(rowToClient));
   }
 
+  deleteClient(name: string): Promise<boolean> {
+    return this.op("deleteClient", async () => ((await this.pool.query(toPgParams(SQL.deleteClient), [name])).rowCount ?? 0) > 0);
+  }
+
   putProbeData(d: ClientProbeData): Promise<void> {
     return this.op("putProbeData", () => {
       const groups = toJson(d.groups, "groups");

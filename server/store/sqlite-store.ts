@@ -122,6 +122,10 @@ export class SqliteStore implements Store {
     return this.op("listClients", () => (this.stmt(SQL.listClients).all() as Row[]).map(rowToClient));
   }
 
+  deleteClient(name: string): Promise<boolean> {
+    return this.op("deleteClient", () => this.stmt(SQL.deleteClient).run(name).changes > 0);
+  }
+
   putProbeData(d: ClientProbeData): Promise<void> {
     return this.op("putProbeData", () => {
       const groups = toJson(d.groups, "groups");

@@ -8,6 +8,7 @@ export const SQL = {
     "ON CONFLICT (name) DO UPDATE SET profile = excluded.profile, version = COALESCE(excluded.version, clients.version)",
   getClient: "SELECT name, profile, first_seen, version FROM clients WHERE name = ?",
   listClients: "SELECT name, profile, first_seen, version FROM clients ORDER BY name",
+  deleteClient: "DELETE FROM clients WHERE name = ?",
 
   deleteProbeValues: "DELETE FROM probe_values WHERE client = ?",
   upsertProbeSet:

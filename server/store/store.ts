@@ -148,6 +148,8 @@ export interface Store extends RecordTable {
   upsertClient(c: ClientRegistration): Promise<void>;
   getClient(name: string): Promise<ClientRegistration | undefined>;
   listClients(): Promise<ClientRegistration[]>;
+  /** Forgets a registration (`vacfg client del`); its runs and probe data stay. True when there was one. */
+  deleteClient(name: string): Promise<boolean>;
 
   /** Replaces the client's probe data (values + probe groups) in one transaction. */
   putProbeData(d: ClientProbeData): Promise<void>;

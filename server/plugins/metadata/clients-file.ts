@@ -152,6 +152,7 @@ export function parseClientsXml(text: string, path: string, tree: TreeParser = p
  */
 export function applyClientsEdit(m: ClientsModel, e: ClientsEdit): boolean {
   const name = canonicalClientName(e.name);
+  if (e.op === "remove") return false; // aliases, uuid, password…: a fresh parse
   if (!m.known.has(name)) {
     if (m.aliases.has(name) || m.blocked.has(name)) return false;
     // The text changed and the client was absent: it was inserted, as the last <Client>.

@@ -17,11 +17,13 @@ import { fileSignature } from "../../core/file-cache.js";
  */
 export type ClientsEdit =
   | { op: "insert"; name: string; attrs: Array<[string, string]> }
+  | { op: "remove"; name: string }
   | { op: "set"; name: string; attr: string; value: string; absent?: "skip" | Array<[string, string]> };
 
 /** The text with `e` applied. */
 export function editText(text: string, e: ClientsEdit): string {
   if (e.op === "insert") return insertClient(text, e.name, e.attrs);
+  if (e.op === "remove") return removeClient(text, e.name);
   if (e.absent !== undefined && !clientExistsInText(text, e.name)) return e.absent === "skip" ? text : insertClient(text, e.name, e.absent);
   return setClientAttr(text, e.name, e.attr, e.value);
 }
@@ -152,6 +154,27 @@ export function setClientAttr(text: string, name: string, attr: string, value: s
     newTag = tag.text.slice(0, m.index) + ` ${attr}="${escapeAttr(value)}"` + tag.text.slice(m.index);
   }
   return text.slice(0, tag.start) + newTag + text.slice(tag.end);
+}
+
+/**
+ * Text without client `name` (by its name= only, not an alias): its `<Client …/>` element, or
+ * `<Client …>…</Client>` with its aliases, and the line it stood on when nothing else was there.
+ */
+export function removeClient(text: string, name: string): string {
+  const lname = name.toLowerCase();
+  const tag = [...startTags(text, "Client")].find((t) => attrsOf(t.text).get("name")?.value.toLowerCase() === lname);
+  if (!tag) throw new VacfgError("METADATA", `Client "${name}" does not exist in clients.xml (an alias or a client of an included file is not removed)`);
+  let end = tag.end;
+  if (!tag.text.endsWith("/>")) {
+    const close = text.indexOf("</Client>", tag.end);
+    if (close < 0) throw new VacfgError("REPO_FILE", `clients.xml: <Client name="${name}"> is not closed`);
+    end = close + "</Client>".length;
+  }
+  const bol = text.lastIndexOf("\n", tag.start - 1) + 1;
+  const eol = text.indexOf("\n", end);
+  const lineEnd = eol < 0 ? text.length : eol + 1;
+  if (/^[ \t]*$/.test(text.slice(bol, tag.start)) && /^[ \t]*\r?\n?$/.test(text.slice(end, lineEnd))) return text.slice(0, bol) + text.slice(lineEnd);
+  return text.slice(0, tag.start) + text.slice(end);
 }
 
 export function clientExistsInText(text: string, name: string): boolean {
