@@ -49,6 +49,29 @@ const RECORD_RUN_SQL =
   "members AS (INSERT INTO run_members (run_id, kind, name) SELECT run.id, m.kind, m.name FROM run, " +
   "unnest($20::text[], $21::text[]) AS m(kind, name)) SELECT id FROM run";
 
+/**
+ * The server closed a pooled connection (restart, failover, pg_terminate_backend): the pool may
+ * hand out such a connection once more before it notices. Nothing was committed on it unless
+ * COMMIT itself failed that way, which is then reported, never retried.
+ */
+function droppedConnection(e: unknown): boolean {
+  const code = (e as { code?: unknown }).code;
+  return (typeof code === "string" && (code.startsWith("57P") || code.startsWith("08"))) || (e instanceof Error && /Connection terminated/i.test(e.message));
+}
+
+/** Errors of a COMMIT whose outcome is unknown: never retried. */
+const failedCommits = new WeakSet<object>();
+
+/** Runs `fn` again once, on a fresh connection, when its connection had been dropped before it ran. */
+async function withReconnect<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    if (!droppedConnection(e) || (typeof e === "object" && e !== null && failedCommits.has(e))) throw e;
+    return await fn();
+  }
+}
+
 export class PostgresStore implements Store {
   readonly kind = "postgres" as const;
   private readonly pool: pg.Pool;
@@ -65,23 +88,34 @@ export class PostgresStore implements Store {
   }
 
   private async query(sql: string, params: unknown[] = []): Promise<Row[]> {
-    return (await this.pool.query(toPgParams(sql), params)).rows;
+    return withReconnect(async () => (await this.pool.query(toPgParams(sql), params)).rows);
   }
 
   /** Runs fn in one transaction on one pooled connection. */
-  private async transaction<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
-    const c = await this.pool.connect();
-    try {
-      await c.query("BEGIN");
-      const result = await fn(c);
-      await c.query("COMMIT");
-      c.release();
-      return result;
-    } catch (e) {
-      await c.query("ROLLBACK").catch(() => undefined);
-      c.release(e instanceof Error ? e : true);
-      throw e;
-    }
+  private transaction<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+    return withReconnect(async () => {
+      const c = await this.pool.connect();
+      // A connection the server drops while it is checked out emits "error" on the client; the
+      // failing query rejects with the same error, so the event needs no handler but must not throw.
+      const ignore = (): void => undefined;
+      c.on("error", ignore);
+      try {
+        await c.query("BEGIN");
+        const result = await fn(c);
+        await c.query("COMMIT").catch((e: unknown) => {
+          if (typeof e === "object" && e !== null) failedCommits.add(e);
+          throw e;
+        });
+        c.off("error", ignore);
+        c.release();
+        return result;
+      } catch (e) {
+        await c.query("ROLLBACK").catch(() => undefined);
+        c.off("error", ignore);
+        c.release(e instanceof Error ? e : true);
+        throw e;
+      }
+    });
   }
 
   migrate(): Promise<void> {
