@@ -4,7 +4,7 @@
 // on 127.0.0.1. Packages can be published again (a newer version) while the server runs.
 import { execFileSync, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { createReadStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { createReadStream, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import { dirname, join, normalize, relative } from "node:path";
@@ -147,9 +147,4 @@ export async function startAptArchive(initial: DebPackage[] = []): Promise<AptAr
       rmSync(work, { recursive: true, force: true });
     },
   };
-}
-
-/** The index text of one suite/component/arch as served (for tests reading what apt reads). */
-export function servedPackages(archive: AptArchive, suite: string, comp: string, arch: string): string {
-  return readFileSync(join(archive.dir, "dists", suite, comp, `binary-${arch}`, "Packages"), "utf8");
 }

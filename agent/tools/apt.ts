@@ -33,7 +33,7 @@ export function parseDpkgStatus(text: string): Map<string, InstalledPackage> {
 }
 
 /** `apt-cache policy` output → package → candidate version (absent when apt has none). */
-export function parsePolicy(text: string): Map<string, string> {
+export function parseAptPolicy(text: string): Map<string, string> {
   const out = new Map<string, string>();
   for (const m of text.matchAll(/^(\S+?):\n\s+Installed: .*\n\s+Candidate: (.*)$/gm)) {
     if (m[2] !== "(none)") out.set(m[1].split(":")[0], m[2]); // "name:i386" for a foreign architecture
@@ -136,7 +136,7 @@ export class AptTool implements Tool {
       const names = [...new Set([name, ...this.db(ctx).keys()])].filter((n) => !this.candidates.has(n));
       const r = await ctx.exec(this.aptArgv(ctx, ["policy", ...names], "apt-cache"), { env: { ...process.env, ...APT_ENV } });
       if (r.code !== 0) ctx.log.error(`APT: apt-cache policy failed (exit ${r.code}): ${r.stderr.trim().split("\n").slice(-3).join(" / ")}`);
-      const found = parsePolicy(r.stdout);
+      const found = parseAptPolicy(r.stdout);
       for (const n of names) this.candidates.set(n, found.get(n));
     }
     return this.candidates.get(name);

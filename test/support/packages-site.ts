@@ -13,7 +13,7 @@ import { loadServerConfig, type ServerConfig } from "../../server/admin/server-c
 import { startServer, type StartedServer } from "../../server/start-server.js";
 import { projectRoot } from "./paths.js";
 
-export const packagesSite = join(projectRoot, "test/compat/packages-site");
+const packagesSite = join(projectRoot, "test/compat/packages-site");
 export const PACKAGES_CLIENTS = ["web1", "web2", "db1", "db2", "lab1", "bare1"];
 
 const p = (name: string, version: string, control: Record<string, string> = {}, extra: Partial<DebPackage> = {}): DebPackage => ({ name, version, control, ...extra });

@@ -18,7 +18,7 @@ const MAX_INDEX_BYTES = 512 * 1024 * 1024;
 const FETCH_TIMEOUT_MS = 120_000;
 
 /** Fetches one URL's body (http, https or file), bounded in size and time. */
-export async function fetchUrl(url: string): Promise<Buffer> {
+async function fetchUrl(url: string): Promise<Buffer> {
   if (url.startsWith("file://")) return readFile(fileURLToPath(url));
   const res = await fetch(url, { signal: AbortSignal.timeout(FETCH_TIMEOUT_MS), redirect: "follow" });
   if (!res.ok) throw new Error(`HTTP ${res.status} ${res.statusText}`);
