@@ -83,6 +83,7 @@ export function registerImage(program: Command): void {
     .option("--image-version <v>", "appliance version recorded in the attestation", "1")
     .option("-t, --template <file>", "the appliance's context template, installed as /etc/vacfg/ctx-template.xml")
     .option("--package <name>", "extra Debian package for the base layer; repeatable", collect)
+    .option("--deb <file>", "a .deb to install in the image with dpkg, e.g. vacfg-agent from `npm run package` (its boot unit and timer get enabled); repeatable", collect)
     .option("--client <name>", "client name the profile is rendered for", "appliance-build")
     .requiredOption("--key <file>", "Ed25519 attestation signing key (vacfg attest keygen)")
     .addOption(new Option("--issuer <name>", "who attests").default(hostname(), "this host's name"))
@@ -94,10 +95,10 @@ export function registerImage(program: Command): void {
         "-> the repository's Appliance/tests/* run chrooted (must pass) -> ext4 + qcow2 -> signed attestations.\n" +
         "Exit status: 0 built, 1 refused or failed (nothing is written to the output directory then).",
     )
-    .action(async (profile: string, o: { repo: string; out: string; name?: string; imageVersion: string; template?: string; package?: string[]; client: string; key: string; issuer: string }) => {
+    .action(async (profile: string, o: { repo: string; out: string; name?: string; imageVersion: string; template?: string; package?: string[]; deb?: string[]; client: string; key: string; issuer: string }) => {
       const cacheDir = await resolveCacheDir();
       const r = await withAgentTree((agentTree) =>
-        buildProfileImage({ repo: o.repo, profile, outDir: o.out, name: o.name, version: o.imageVersion, client: o.client, cacheDir, agentTree, apply: applyWithLocalAgent, template: o.template, packages: o.package, signingKey: o.key, issuer: o.issuer, progress: stderrProgress }),
+        buildProfileImage({ repo: o.repo, profile, outDir: o.out, name: o.name, version: o.imageVersion, client: o.client, cacheDir, agentTree, apply: applyWithLocalAgent, template: o.template, packages: o.package, debs: o.deb, signingKey: o.key, issuer: o.issuer, progress: stderrProgress }),
       );
       console.log(`raw:    ${r.raw}\nqcow2:  ${r.qcow2}\nattestations: ${r.attestations.raw} ${r.attestations.qcow2}\nkernel: ${r.vmlinuz}\ninitrd: ${r.initrd}`);
       console.log(`built in ${r.seconds.toFixed(1)} s; ${r.qcow2Attestation.packages.length} packages, config ${r.qcow2Attestation.config.digest}`);

@@ -3,7 +3,7 @@
 // agent tree, the repository (shipped at /var/lib/vacfg/repo), the context template and the
 // stage-2 init, then the agent applying the profile into that root in local mode, then the
 // appliance's own tests; only then ext4 (raw) + qcow2 and a signed attestation of each.
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, chmodSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, chmodSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import { parseContextTemplate } from "../../protocol/ctx-template.js";
 import { serializeAttestation, type AttestationDocument } from "../../protocol/attestation.js";
@@ -51,6 +51,8 @@ export interface BuildOptions {
   cacheDir: string;
   /** The agent as a directory tree, installed at /opt/vacfg. */
   agentTree: string;
+  /** Debian packages to install with dpkg in the root (`npm run package`'s vacfg-agent: the bundle, boot unit, timer). */
+  debs?: string[];
   apply: ApplyProfile;
   template?: string;
   /** Extra Debian packages for the base layer. */
@@ -81,6 +83,20 @@ export async function signImage(image: string, record: ImageRecord, signingKey: 
   return { doc, text: serializeAttestation(doc) };
 }
 
+/** dpkg -i chrooted (the maintainer scripts enable units offline through deb-systemd-helper). */
+async function installDebs(root: string, debs: string[], progress: Progress): Promise<void> {
+  const dir = mkdtempSync(join(root, "tmp", "vacfg-debs-"));
+  const inRoot = debs.map((d, i) => {
+    const name = `${i}-${basename(d)}`;
+    cpSync(d, join(dir, name));
+    return `/tmp/${basename(dir)}/${name}`;
+  });
+  progress(`dpkg -i ${debs.map((d) => basename(d)).join(" ")}`);
+  const env = { PATH: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", DEBIAN_FRONTEND: "noninteractive", LANG: "C.UTF-8" };
+  await runChecked("chroot", [root, "dpkg", "-i", ...inRoot], { code: "IMAGE", env, timeoutMs: 600_000 });
+  rmSync(dir, { recursive: true, force: true });
+}
+
 /** What a build or update run leaves that an image should not carry: its temporary files. */
 export async function cleanRoot(root: string): Promise<void> {
   await runChecked("sh", ["-c", 'rm -rf "$1"/tmp/* "$1"/var/tmp/*', "sh", root], { code: "IMAGE" });
@@ -94,6 +110,7 @@ export async function buildProfileImage(o: BuildOptions): Promise<BuiltImage> {
   const repo = resolve(o.repo);
   const template = o.template !== undefined ? readFileSync(o.template, "utf8") : undefined;
   if (template !== undefined) parseContextTemplate(template, o.template);
+  for (const d of o.debs ?? []) if (!existsSync(d)) throw new VacfgError("IMAGE", `--deb ${d}: no such file`);
 
   o.progress(`profile ${o.profile}: rendering ${repo} in local mode to find its packages`);
   const profilePkgs = await profilePackages(repo, o.profile, client);
@@ -115,6 +132,7 @@ export async function buildProfileImage(o: BuildOptions): Promise<BuiltImage> {
     cpSync(o.agentTree, join(root, "opt", "vacfg"), { recursive: true });
     mkdirSync(join(root, GUEST_REPO_DIR, ".."), { recursive: true });
     cpSync(repo, join(root, GUEST_REPO_DIR), { recursive: true, verbatimSymlinks: true });
+    if (o.debs?.length) await installDebs(root, o.debs, o.progress);
     mkdirSync(join(root, "etc", "vacfg"), { recursive: true });
     if (template !== undefined) writeFileSync(join(root, GUEST_CTX_TEMPLATE), template, { mode: 0o644 });
     const record: ImageRecord = { name, version: o.version ?? "1", profile: o.profile, client, builtAt: new Date().toISOString() };

@@ -87,6 +87,7 @@ describe("appliance lifecycle: vacfg image build -> attest -> admit -> deploy ->
   let att: string;
   let ws: string;
   let boot: { kernel: string; initrd: string };
+  let agentDeb: string;
   const key = () => join(dir, "keys", "attest.key");
 
   before(async () => {
@@ -97,6 +98,9 @@ describe("appliance lifecycle: vacfg image build -> attest -> admit -> deploy ->
     cpSync(exampleRepo, repo, { recursive: true });
     const kg = await vacfg(["attest", "keygen", "--out", join(dir, "keys")]);
     expect(kg.status, kg.err).to.equal(0);
+    // the agent's Debian package (npm run package): one bundled file, boot unit and timer
+    sh(process.execPath, [resolve(projectRoot, "dist/packaging/build-packages.js"), join(dir, "debs")]);
+    agentDeb = join(dir, "debs", readdirSync(join(dir, "debs")).find((f) => f.startsWith("vacfg-agent_"))!);
   });
   after(async () => {
     if (ws) await vacfg(["vm", "destroy", "imagecli", "-w", ws]);
@@ -113,7 +117,7 @@ describe("appliance lifecycle: vacfg image build -> attest -> admit -> deploy ->
   const verify = (p: string) => vacfg(["attest", "verify", img, "--attestation", att, "--policy", p, "--trust", join(dir, "keys")]);
 
   it("builds the example repository's appliance profile: raw + qcow2, the profile applied, attestations signed", async () => {
-    const r = await vacfg(["image", "build", "appliance", "-r", repo, "-o", join(dir, "out"), "-t", sb.templatePath, "--key", key(), "--issuer", "ci@imagecli", "--image-version", "1.0"]);
+    const r = await vacfg(["image", "build", "appliance", "-r", repo, "-o", join(dir, "out"), "-t", sb.templatePath, "--key", key(), "--issuer", "ci@imagecli", "--image-version", "1.0", "--deb", agentDeb]);
     expect(r.status, r.err.slice(-3000)).to.equal(0);
     // progress on stderr: the cached layers, the local agent run, the appliance's own tests
     expect(r.err).to.contain("packages for the base layer: ca-certificates, nodejs, openssh-server");
@@ -134,7 +138,10 @@ describe("appliance lifecycle: vacfg image build -> attest -> admit -> deploy ->
     expect(doc.subject.digest).to.equal(`sha256:${sha256(img)}`);
     expect(doc.appliance).to.deep.equal({ name: "appliance", version: "1.0" });
     expect(doc.config.paths).to.deep.equal(["/etc/vacfg", "/var/lib/vacfg/repo"]);
-    expect(doc.packages.map((p: { name: string }) => p.name)).to.include.members(["openssh-server", "nodejs", "ca-certificates"]);
+    expect(doc.packages.map((p: { name: string }) => p.name)).to.include.members(["openssh-server", "nodejs", "ca-certificates", "vacfg-agent"]);
+    // the package's maintainer scripts enabled its boot unit and timer offline
+    const wants = spawnSync("debugfs", ["-R", "ls -l /etc/systemd/system/timers.target.wants", raw], { encoding: "utf8" }).stdout;
+    expect(wants).to.contain("vacfg-agent.timer");
   });
 
   it("is admitted by the site's policy, and deploys: one VM boots the admitted image", async () => {
