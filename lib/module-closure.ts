@@ -8,9 +8,13 @@ import { VacfgError } from "../protocol/errors.js";
 // Static `import … from "x"`, `export … from "x"`, side-effect `import "x"` and literal `import("x")`.
 const IMPORT = /(?:^|[\s;])(?:import|export)\s[^'"]*?from\s*["']([^"']+)["']|(?:^|[\s;])import\s*["']([^"']+)["']|import\(\s*["']([^"']+)["']\s*\)/gm;
 
-/** The specifiers a module's text imports. */
+// Whole-line `//` comments and `/* … */` blocks that start a line: what tsc keeps of the source's
+// comments, where an example such as this file's own would otherwise read as an import.
+const COMMENT = /^[ \t]*\/\/.*$|^[ \t]*\/\*[\s\S]*?\*\//gm;
+
+/** The specifiers a module's text imports (comments left out). */
 export function importSpecifiers(text: string): string[] {
-  return [...text.matchAll(IMPORT)].map((m) => m[1] ?? m[2] ?? m[3]!);
+  return [...text.replace(COMMENT, "").matchAll(IMPORT)].map((m) => m[1] ?? m[2] ?? m[3]!);
 }
 
 /** The npm package a bare specifier names (`@scope/pkg/sub` → `@scope/pkg`), undefined for node built-ins. */
