@@ -15,6 +15,7 @@ import { registerAttest } from "./attest.js";
 import { registerImage } from "./image.js";
 import { registerCrypt } from "./crypt.js";
 import { registerClient } from "./client.js";
+import { registerViz } from "./viz.js";
 
 export function registerCommands(program: Command): void {
   registerLint(program);
@@ -32,4 +33,5 @@ export function registerCommands(program: Command): void {
   registerImage(program);
   registerCrypt(program);
   registerClient(program);
+  registerViz(program);
 }
