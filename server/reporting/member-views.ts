@@ -14,7 +14,7 @@ export interface MemberGroup {
 export async function membersOf(store: Store, kind: MemberKind, rows: ClientRow[], opts: ReportOptions): Promise<MemberGroup[]> {
   const byRun = new Map(rows.filter((r) => r.lastRun).map((r) => [r.lastRun!.id, r]));
   const byName = new Map<string, ClientRow[]>();
-  for (const m of await store.latestMembers(kind, opts.asOf)) {
+  for (const m of await store.runMembers([...byRun.keys()], kind)) {
     const row = byRun.get(m.runId);
     if (!row) continue;
     (byName.get(m.name) ?? byName.set(m.name, []).get(m.name)!).push(row);

@@ -15,13 +15,14 @@ import type {
   StoredRun,
 } from "./store.js";
 import { POSTGRES_DIALECT, SCHEMA_VERSION_DDL, pendingMigrations } from "./migrations.js";
-import { SQL, durationsByBucketSql, latestMembersSql, latestRunsSql, listRunsSql, runProblemsSql, runsAtPointsSql, toPgParams } from "./store-sql.js";
+import { SQL, durationsByBucketSql, latestRunsSql, listRunsSql, runProblemsSql, runsAtPointsSql, runMembersSql, MEMBER_BATCH, toPgParams } from "./store-sql.js";
 import {
   clientParams,
   entryParams,
   fromJson,
   memberPairs,
   rowsToMembers,
+  rowsToRunMembers,
   rowToPointRun,
   rowToClient,
   rowToDurationBucket,
@@ -215,10 +216,14 @@ export class PostgresStore implements Store {
     return this.op("getRunMembers", async () => rowsToMembers(await this.query(SQL.getRunMembers, [runId])));
   }
 
-  latestMembers(kind: MemberKind, before?: number): Promise<Array<{ runId: number; name: string }>> {
-    return this.op("latestMembers", async () => {
-      const { sql, params } = latestMembersSql(kind, before);
-      return (await this.query(sql, params)).map((r) => ({ runId: Number(r.run_id), name: String(r.name) }));
+  runMembers(runIds: readonly number[], kind: MemberKind): Promise<Array<{ runId: number; name: string }>> {
+    return this.op("runMembers", async () => {
+      const out: Row[] = [];
+      for (let i = 0; i < runIds.length; i += MEMBER_BATCH) {
+        const q = runMembersSql(runIds.slice(i, i + MEMBER_BATCH), kind);
+        out.push(...(await this.query(q.sql, q.params)));
+      }
+      return rowsToRunMembers(out);
     });
   }
 

@@ -17,13 +17,14 @@ import type {
   StoredRun,
 } from "./store.js";
 import { SCHEMA_VERSION_DDL, SQLITE_DIALECT, pendingMigrations } from "./migrations.js";
-import { SQL, durationsByBucketSql, latestMembersSql, latestRunsSql, listRunsSql, runProblemsSql, runsAtPointsSql, type SqlWithParams } from "./store-sql.js";
+import { SQL, durationsByBucketSql, latestRunsSql, listRunsSql, runProblemsSql, runsAtPointsSql, runMembersSql, MEMBER_BATCH, type SqlWithParams } from "./store-sql.js";
 import {
   clientParams,
   entryParams,
   fromJson,
   memberPairs,
   rowsToMembers,
+  rowsToRunMembers,
   rowToPointRun,
   rowToClient,
   rowToDurationBucket,
@@ -183,8 +184,16 @@ export class SqliteStore implements Store {
     return this.stmt(q.sql).all(...q.params) as Row[];
   }
 
-  latestMembers(kind: MemberKind, before?: number): Promise<Array<{ runId: number; name: string }>> {
-    return this.op("latestMembers", () => this.rows(latestMembersSql(kind, before)).map((r) => ({ runId: Number(r.run_id), name: String(r.name) })));
+  runMembers(runIds: readonly number[], kind: MemberKind): Promise<Array<{ runId: number; name: string }>> {
+    return this.op("runMembers", () => {
+      const out: Row[] = [];
+      // Not through the statement cache: every batch length would be another statement.
+      for (let i = 0; i < runIds.length; i += MEMBER_BATCH) {
+        const q = runMembersSql(runIds.slice(i, i + MEMBER_BATCH), kind);
+        out.push(...(this.db.prepare(q.sql).all(...q.params) as Row[]));
+      }
+      return rowsToRunMembers(out);
+    });
   }
 
   runsAtPoints(q: BucketQuery): Promise<PointRun[]> {

@@ -63,6 +63,13 @@ export function rowsToMembers(rows: Row[]): { groups: string[]; bundles: string[
   return out;
 }
 
+/** runMembers' rows, sorted by name then run id. */
+export function rowsToRunMembers(rows: Row[]): Array<{ runId: number; name: string }> {
+  return rows
+    .map((r) => ({ runId: Number(r.run_id), name: String(r.name) }))
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.runId - b.runId));
+}
+
 export function rowToPointRun(r: Row): PointRun {
   return {
     id: Number(r.id),

@@ -97,12 +97,14 @@ export function latestRunsSql(before?: number): SqlWithParams {
   return { sql: `SELECT ${RUN_COLUMNS} FROM runs WHERE id IN (${ids.sql}) ORDER BY client`, params: ids.params };
 }
 
-/** The groups or bundles of each client's newest run. */
-export function latestMembersSql(kind: MemberKind, before?: number): SqlWithParams {
-  const ids = latestIdsSql(before);
+/** How many run ids one runMembers query names (well under both engines' parameter limits). */
+export const MEMBER_BATCH = 500;
+
+/** The groups or bundles of up to MEMBER_BATCH runs, by primary key. */
+export function runMembersSql(runIds: readonly number[], kind: MemberKind): SqlWithParams {
   return {
-    sql: `SELECT m.run_id, m.name FROM run_members m JOIN (${ids.sql}) l ON l.id = m.run_id WHERE m.kind = ? ORDER BY m.name, m.run_id`,
-    params: [...ids.params, kind],
+    sql: `SELECT run_id, name FROM run_members WHERE kind = ? AND run_id IN (${runIds.map(() => "?").join(", ")})`,
+    params: [kind, ...runIds],
   };
 }
 

@@ -163,8 +163,8 @@ export interface Store extends RecordTable {
   getRunEntries(runId: number): Promise<StatsEntry[]>;
   /** The groups and bundles recorded with a run, sorted by name. */
   getRunMembers(runId: number): Promise<{ groups: string[]; bundles: string[] }>;
-  /** For each client's newest run as of `before`: the groups (or bundles) it carries. */
-  latestMembers(kind: MemberKind, before?: number): Promise<Array<{ runId: number; name: string }>>;
+  /** The groups (or bundles) of these runs (one index seek per run), by name. */
+  runMembers(runIds: readonly number[], kind: MemberKind): Promise<Array<{ runId: number; name: string }>>;
   /**
    * Each client's newest run at each point of the window (the end of each bucket), clients without
    * a run by then left out: clients × points rows at most, one index seek each, whatever the number of runs.

@@ -177,26 +177,33 @@ export function storeContract(t: StoreTarget): void {
         expect(await store.getRunEntries(ok)).to.have.length(3);
       });
 
-      it("records a run's groups and bundles; latestMembers reads those of each client's newest run", async () => {
+      it("records a run's groups and bundles; runMembers reads those of many runs at once", async () => {
         const a1 = await store.recordRun(makeRun("a", 100, { groups: ["web", "debian", "web"], bundles: ["motd"] }));
         const b1 = await store.recordRun(makeRun("b", 150, { groups: ["db"], bundles: ["motd", "pg"] }));
         const a2 = await store.recordRun(makeRun("a", 200, { groups: ["db"], bundles: [] }));
         const none = await store.recordRun(makeRun("c", 250));
         expect(await store.getRunMembers(a1)).to.deep.equal({ groups: ["debian", "web"], bundles: ["motd"] });
         expect(await store.getRunMembers(none)).to.deep.equal({ groups: [], bundles: [] });
-        expect(await store.latestMembers("group")).to.deep.equal([
+        expect(await store.runMembers([a2, b1, none], "group")).to.deep.equal([
           { runId: b1, name: "db" },
           { runId: a2, name: "db" },
         ].sort((x, y) => x.runId - y.runId));
-        expect(await store.latestMembers("group", 160)).to.deep.equal([
+        expect(await store.runMembers([a1, b1], "group")).to.deep.equal([
           { runId: b1, name: "db" },
           { runId: a1, name: "debian" },
           { runId: a1, name: "web" },
         ]);
-        expect(await store.latestMembers("bundle")).to.deep.equal([
+        expect(await store.runMembers([a2, b1], "bundle")).to.deep.equal([
           { runId: b1, name: "motd" },
           { runId: b1, name: "pg" },
         ]);
+        expect(await store.runMembers([], "group")).to.deep.equal([]);
+        // More runs than one query names: read in batches.
+        const many: number[] = [];
+        for (let i = 0; i < 520; i++) many.push(await store.recordRun(makeRun(`m${i}`, 300 + i, { groups: ["g"], entries: [] })));
+        const got = await store.runMembers([...many, a1], "group");
+        expect(got.filter((m) => m.name === "g").map((m) => m.runId)).to.deep.equal(many);
+        expect(got.filter((m) => m.name !== "g")).to.have.length(2);
         // Purging a run deletes its memberships with it.
         await store.purgeRuns(180);
         expect(await store.getRunMembers(a1)).to.deep.equal({ groups: [], bundles: [] });
