@@ -79,9 +79,12 @@ export async function bootContainer(root: string, name: string, log: string[] = 
     if (r.code !== 0) throw new Error(`in ${name}: ${script}\nexit ${r.code}: ${r.stdout}${r.stderr}`);
     return r.stdout;
   };
-  // is-system-running --wait returns once start-up finished, whatever the state.
-  const state = (await sh("systemctl is-system-running --wait", 120_000)).stdout.trim();
-  if (state !== "running" && state !== "degraded") throw new Error(`${name} did not come up: ${state}\n${(await sh("systemctl --failed --no-pager")).stdout}`);
+  // is-system-running --wait returns once start-up finished; "offline" until PID 1 answers at all.
+  let state = "offline";
+  for (const until = Date.now() + 120_000; Date.now() < until; await new Promise((r) => setTimeout(r, 300))) {
+    state = (await sh("systemctl is-system-running --wait", 120_000)).stdout.trim();
+    if (state !== "offline" && state !== "") break;
+  }
   const poweroff = async (): Promise<void> => {
     if (nspawn.exitCode === null) {
       await sh("systemctl poweroff --no-block").catch(() => undefined);
@@ -92,5 +95,10 @@ export async function bootContainer(root: string, name: string, log: string[] = 
     // nspawn cannot delete this itself when /run is not a tmpfs (as here).
     await rm(`/run/systemd/nspawn/propagate/${name}`, { recursive: true, force: true });
   };
+  if (state !== "running" && state !== "degraded") {
+    const failed = (await sh("systemctl --failed --no-pager")).stdout;
+    await poweroff();
+    throw new Error(`${name} did not come up: ${state}\n${failed}`);
+  }
   return { name, root, sh, shOk, poweroff };
 }

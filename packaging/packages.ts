@@ -39,7 +39,7 @@ async function units(root: string, names: string[]): Promise<void> {
 }
 
 const SERVER_UNITS: UnitActions = { enable: ["vacfg-server.service"], start: ["vacfg-server.service"] };
-const AGENT_UNITS: UnitActions = { enable: ["vacfg-agent-boot.service", "vacfg-agent.timer"], start: ["vacfg-agent.timer"] };
+const AGENT_UNITS: UnitActions = { enable: ["vacfg-agent-boot.service", "vacfg-configured.target", "vacfg-agent.timer"], start: ["vacfg-agent.timer"] };
 const HYPERVISOR_UNITS: UnitActions = { enable: ["vacfg-vm-reaper.service"], start: ["vacfg-vm-reaper.service"] };
 
 /** First install: the system user, a site in /etc/vacfg, the repository and the 0700 data directory. */
