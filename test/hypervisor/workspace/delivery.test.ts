@@ -7,14 +7,13 @@
 import { expect } from "chai";
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { promisify } from "node:util";
 import { POWER_BUTTON_WATCH } from "../../../demo/guest-script.js";
 import { startServerInNetns, type NetnsServer } from "../../../demo/netns-server.js";
-import { sandboxRepoCopy } from "../../../demo/sandbox-repo.js";
 import { TORQUE_CONTEXT_TEMPLATE } from "../../../demo/torque-appliance.js";
 import { BOOT_MARKER } from "../../../hypervisor/appliance/boot-protocol.js";
 import { resolveCacheDir, stderrProgress } from "../../../hypervisor/appliance/cache.js";
@@ -108,14 +107,18 @@ describe("workspace: every delivery path boots a guest that finds its parameters
     const ns = await createNetns({ name: netns, cidr: "10.0.0.0/24", taps: DELIVERIES.length, bridge: "brdelivery", tapPrefix: "delivery" });
     const bridgeIp = ns.bridgeAddress.split("/")[0];
 
-    // The configuration server in the namespace, on a repository a booted appliance can satisfy
-    // (no package mirror there), with one entry that cannot be built for the patch node at first.
+    // The configuration server in the namespace, on a small repository this appliance can satisfy
+    // (its resolv.conf template is the example repository's), with one entry that cannot be built
+    // for the patch node at first.
     const serverDir = join(work, "server");
     await mkdir(serverDir);
     repo = join(serverDir, "repo");
-    sandboxRepoCopy(exampleRepo, repo);
-    const base = join(repo, "Bundler/base.xml");
-    writeFileSync(base, readFileSync(base, "utf8").replace("</Bundle>", `  <Client name="dpatch.${DOMAIN}"><Path name="${MISSING}"/></Client>\n</Bundle>`));
+    writeRepo(repo, {
+      "Metadata/groups.xml": '<Groups>\n  <Group name="tiny" profile="true" public="true" default="true">\n    <Bundle name="base"/>\n  </Group>\n</Groups>\n',
+      "Metadata/clients.xml": "<Clients/>\n",
+      "Bundler/base.xml": `<Bundle>\n  <Path name="/etc/resolv.conf"/>\n  <Client name="dpatch.${DOMAIN}"><Path name="${MISSING}"/></Client>\n</Bundle>\n`,
+      "Cfg/etc/resolv.conf/resolv.conf.jinja2": readFileSync(join(exampleRepo, "Cfg/etc/resolv.conf/resolv.conf.jinja2"), "utf8"),
+    });
     const siteDir = join(work, "site");
     await mkdir(siteDir);
     const signingKey = join(siteDir, CTX_SIGNING_KEY);
@@ -192,7 +195,8 @@ describe("workspace: every delivery path boots a guest that finds its parameters
       expect.fail("deployed secrets on a kernel command line");
     } catch (e) {
       expect(isVacfgError(e) ? e.code : String(e)).to.equal("CMDLINE_SECRET");
-      expect((e as Error).message).to.match(/"hostcert", "sshhostkey", "rootpw" are secret/);
+      expect((e as Error).message).to.match(/^parameter\(s\) .* are secret in template torque; deliver by image patch instead$/);
+      for (const p of ["hostcert", "sshhostkey", "rootpw"]) expect((e as Error).message).to.contain(`"${p}"`);
     }
     await expectError(ws.deploy({ ...request("patch"), delivery: "carrier-pigeon" }), /^delivery: must be one of patch, cmdline, dhcp, nocloud/);
     for (const k of [...Object.values(KIND), CTX_DELIVERY_KIND]) expect(await store.list(k), k).to.deep.equal([]);
@@ -293,6 +297,13 @@ describe("workspace: every delivery path boots a guest that finds its parameters
     for (const k of Object.values(KIND)) expect(await store.list(k), k).to.deep.equal([]);
   });
 });
+
+function writeRepo(root: string, files: Record<string, string>): void {
+  for (const [path, text] of Object.entries(files)) {
+    mkdirSync(dirname(join(root, path)), { recursive: true });
+    writeFileSync(join(root, path), text);
+  }
+}
 
 async function expectError(p: Promise<unknown>, match: RegExp): Promise<void> {
   try {
