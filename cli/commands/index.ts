@@ -16,6 +16,7 @@ import { registerImage } from "./image.js";
 import { registerCrypt } from "./crypt.js";
 import { registerClient } from "./client.js";
 import { registerViz } from "./viz.js";
+import { registerCompare } from "./compare.js";
 
 export function registerCommands(program: Command): void {
   registerLint(program);
@@ -34,4 +35,5 @@ export function registerCommands(program: Command): void {
   registerCrypt(program);
   registerClient(program);
   registerViz(program);
+  registerCompare(program);
 }
