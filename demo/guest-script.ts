@@ -19,7 +19,7 @@ export const MARK = {
  * What the guest shows after contextualization: files, "passwd" (the cluster users' lines only),
  * "hostname" (the running kernel's) and "services" (each Slurm daemon's init-script status).
  */
-export const SHOWN_FILES = ["/etc/resolv.conf", "/etc/hostname", "/etc/slurm/slurm.conf", "/etc/ssh/ssh_known_hosts", "/etc/munge/munge.key", "passwd", "hostname", "services", "agent-log"];
+export const SHOWN_FILES = ["/etc/resolv.conf", "/etc/hostname", "/etc/slurm/slurm.conf", "/etc/ssh/ssh_known_hosts", "/etc/munge/munge.key", "passwd", "hostname", "services", "agent-log", "slurm-log"];
 
 const SHOW: Record<string, string> = {
   passwd: "grep -E '^(alice|bob|torqueadm):' /etc/passwd",
@@ -29,6 +29,8 @@ const SHOW: Record<string, string> = {
   "/etc/munge/munge.key": "stat -c '%a %U:%G %s bytes' /etc/munge/munge.key 2>&1",
   // the end of the last agent run's log (-v: why each bad entry is bad)
   "agent-log": "tail -n 25 /var/log/vacfg-agent.log",
+  // the Slurm daemons' own word when one does not run
+  "slurm-log": "tail -n 8 /var/log/slurm/*.log 2>&1",
 };
 
 /**

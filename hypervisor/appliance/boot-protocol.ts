@@ -169,6 +169,12 @@ HOME=/root
 export PATH HOME
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
+# cgroup v1 hierarchies, as cgroupfs-mount does for inits other than systemd (slurmd needs them)
+if mount -t tmpfs -o mode=755 cgroup /sys/fs/cgroup 2>/dev/null; then
+  while read -r c h n e; do
+    [ "$e" = 1 ] && mkdir -p /sys/fs/cgroup/$c && mount -t cgroup -o $c cgroup /sys/fs/cgroup/$c 2>/dev/null
+  done < /proc/cgroups
+fi
 mount -t devtmpfs devtmpfs /dev
 mkdir -p /dev/pts /dev/shm
 mount -t devpts devpts /dev/pts

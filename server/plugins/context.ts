@@ -1,6 +1,6 @@
 // The "Context" plugin (vacfg extension): the client's contextualization parameters, sent as the
 // probe value `vacfg-context` (JSON), become template data (`params`) and, through
-// Context/groups.xml, groups (e.g. the first of `nodenames` is the torque head). A node must not
+// Context/groups.xml, groups (e.g. the first of `nodenames` is the Slurm head). A node must not
 // promote itself: only parameters the site signed for this very client count (the lab setting
 // allow_unsigned also admits unsigned ones, and logs it); anything else gives {} and no group.
 // The checked `users` parameter also becomes a bundle of accounts and ssh keys (context-users.ts),

@@ -13,8 +13,8 @@ const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), "../../..")
 const FQDNS = [1, 2, 3, 4, 5].map((i) => `node${i}.cluster`);
 
 describe("e2e: the Figure 1 cluster, booted, contextualized as Slurm, running a job", function () {
-  // A cached appliance image makes this about 3 minutes on 2 cores; the first build adds debootstrap.
-  this.timeout(15 * 60_000);
+  // Five TCG guests on 2 shared cores: 8-20 minutes with a cached image (the first build adds debootstrap).
+  this.timeout(30 * 60_000);
   let report: ClusterDemoReport;
 
   before(async function () {
