@@ -9,8 +9,9 @@ import type { XmlElement } from "../../../protocol/xml.js";
 import type { ClientMetadata } from "../../core/metadata.js";
 import { createFileExclusive, writeFileAtomic } from "../shared/repo-write.js";
 import { generateKeyPair, publicKeyOf } from "../shared/ssh-keygen.js";
-import { xmlMatch } from "../shared/xml-match.js";
+import { matchedSpec } from "../shared/xml-match.js";
 import { confinedPath } from "../shared/confined-path.js";
+import { SingleFlight } from "../shared/single-flight.js";
 
 interface Binder {
   bindEntry(entry: XmlElement, meta: ClientMetadata): Promise<void>;
@@ -42,7 +43,7 @@ async function readIfExists(path: string): Promise<string | undefined> {
 
 export class KeyCreators {
   /** In-flight creations by target file: concurrent binds for the same client create once. */
-  private readonly inflight = new Map<string, Promise<string>>();
+  private readonly creations = new SingleFlight<string>();
 
   constructor(
     private readonly cfg: Binder,
@@ -56,18 +57,11 @@ export class KeyCreators {
   }
 
   private spec(path: string, meta: ClientMetadata): XmlElement {
-    const xml = this.loadXml(path);
-    if (!xml) throw new VacfgError("REPO_FILE", `${path} disappeared`);
-    return xmlMatch(xml, meta);
+    return matchedSpec(this.loadXml, path, meta);
   }
 
   private once(key: string, fn: () => Promise<string>): Promise<string> {
-    let p = this.inflight.get(key);
-    if (!p) {
-      p = fn().finally(() => this.inflight.delete(key));
-      this.inflight.set(key, p);
-    }
-    return p;
+    return this.creations.run(key, fn);
   }
 
   private createPrivate(specPath: string, meta: ClientMetadata): Promise<string> {

@@ -21,9 +21,10 @@ import { withFileLock } from "../../../lib/file-lock.js";
 import { notGeneratedYet, type ServerSettings, type SslCa } from "../../core/context.js";
 import type { ClientMetadata } from "../../core/metadata.js";
 import { confinedPath } from "../shared/confined-path.js";
+import { SingleFlight } from "../shared/single-flight.js";
 import { createFileExclusive, writeFileAtomic } from "../shared/repo-write.js";
 import { sslEncrypt } from "../shared/encryption.js";
-import { xmlMatch } from "../shared/xml-match.js";
+import { matchedSpec } from "../shared/xml-match.js";
 import { specificitySuffix } from "./key-creators.js";
 
 const generate = promisify(generateKeyPair);
@@ -53,7 +54,7 @@ export function firstCertificate(text: string): X509Certificate | undefined {
 }
 
 export class SslCreators {
-  private readonly inflight = new Map<string, Promise<string>>();
+  private readonly creations = new SingleFlight<string>();
   /** Verdicts on existing certificates, by hash of certificate + key + chain: a bind re-checks only after a change. */
   private readonly verdicts = new Map<string, string | undefined>();
   /** Certificates issued here that failed their own check: not issued again while unchanged. */
@@ -67,18 +68,11 @@ export class SslCreators {
   ) {}
 
   private spec(path: string, meta: ClientMetadata): XmlElement {
-    const xml = this.loadXml(path);
-    if (!xml) throw new VacfgError("REPO_FILE", `${path} disappeared`);
-    return xmlMatch(xml, meta);
+    return matchedSpec(this.loadXml, path, meta);
   }
 
   private once(key: string, fn: () => Promise<string>): Promise<string> {
-    let p = this.inflight.get(key);
-    if (!p) {
-      p = fn().finally(() => this.inflight.delete(key));
-      this.inflight.set(key, p);
-    }
-    return p;
+    return this.creations.run(key, fn);
   }
 
   /** Where created data goes: the entry's name with the specificity suffix, `.crypt` when encrypted ([sslca] passphrase). */

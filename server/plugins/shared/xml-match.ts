@@ -45,6 +45,13 @@ export function xmlMatch(root: XmlElement, meta: ClientMetadata): XmlElement {
   return copy;
 }
 
+/** A creator's specification file (privkey.xml, sslcert.xml...) as it applies to this client. */
+export function matchedSpec(load: (path: string) => XmlElement | undefined, path: string, meta: ClientMetadata): XmlElement {
+  const xml = load(path);
+  if (!xml) throw new VacfgError("REPO_FILE", `${path} disappeared`);
+  return xmlMatch(xml, meta);
+}
+
 /** Parses a repository XML file, naming file:line in the error (VacfgError REPO_FILE). */
 export function parseRepoXml(text: string, path: string): XmlElement {
   try {
