@@ -70,12 +70,18 @@ export function runAgentProcess(args: string[], opts: { timeoutMs?: number; inpu
   });
 }
 
-/** Every path under dir with its inode, mtime and mode: "changes nothing" means this is equal. */
+/**
+ * Every path under dir with its inode, mtime and mode: "changes nothing" means this is equal.
+ * apt's package lists are left out: a real run refreshes them (apt-get update) to learn whether a
+ * version="auto" package has a newer candidate, and they are a cache, not configuration.
+ */
 export function snapshot(dir: string): Map<string, string> {
   const out = new Map<string, string>();
+  const skipped = join(dir, "var/lib/apt/lists");
   const walk = (d: string) => {
     for (const n of readdirSync(d)) {
       const p = join(d, n);
+      if (p === skipped) continue;
       const st = lstatSync(p);
       out.set(p, `${st.ino}:${st.mtimeMs}:${st.mode}:${st.uid}:${st.gid}`);
       if (st.isDirectory()) walk(p);
