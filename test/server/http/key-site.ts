@@ -1,5 +1,5 @@
 // Per-client key entries for a test site's repository: a Cfg SSH key pair per host (privkey.xml,
-// pubkey.xml) in a bundle every node gets, and site-wide rsa/ecdsa SSHbase host keys, so that
+// pubkey.xml) in a bundle every node gets (through the base group, which every profile has), and site-wide rsa/ecdsa SSHbase host keys, so that
 // each new client generates only its ed25519 keys (fast) while every per-client write path runs.
 import { execFileSync } from "node:child_process";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -15,7 +15,10 @@ export function addKeyEntries(repo: string): void {
   write(repo, "Cfg/root/.ssh/id_ed25519.pub/pubkey.xml", "<PublicKey/>\n");
   write(repo, "Bundler/keys.xml", '<Bundle>\n  <Path name="/root/.ssh/id_ed25519"/>\n  <Path name="/root/.ssh/id_ed25519.pub"/>\n</Bundle>\n');
   const groups = join(repo, "Metadata/groups.xml");
-  writeFileSync(groups, readFileSync(groups, "utf8").replace('<Group name="torque-common">', '<Group name="torque-common">\n    <Bundle name="keys"/>'));
+  const text = readFileSync(groups, "utf8");
+  const base = '<Group name="base">\n';
+  if (!text.includes(base)) throw new Error(`${groups}: no base group definition to add the keys bundle to`);
+  writeFileSync(groups, text.replace(base, base + '    <Bundle name="keys"/>\n'));
   for (const type of ["rsa", "ecdsa"]) {
     const key = join(repo, "SSHbase", `ssh_host_${type}_key`);
     mkdirSync(dirname(key), { recursive: true });
