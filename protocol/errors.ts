@@ -41,6 +41,8 @@ export const ERRORS = {
   PROFILE: { fault: -32500, summary: "profile cannot be asserted" },
   CLIENT_NAME: { fault: -32500, summary: "client name breaks the client-name rule (hostname-like, bounded)" },
   PATH_ESCAPE: { summary: "a per-client path resolves outside its directory" },
+  // Admin commands
+  PULL: { summary: "an entry's current state cannot be pulled from the client's statistics into the repository" },
   // Store
   STORE: { summary: "store operation failed" },
   // Reporting (web UI, `vacfg reports`)

@@ -17,6 +17,7 @@ import { registerCrypt } from "./crypt.js";
 import { registerClient } from "./client.js";
 import { registerViz } from "./viz.js";
 import { registerCompare } from "./compare.js";
+import { registerPull } from "./pull.js";
 
 export function registerCommands(program: Command): void {
   registerLint(program);
@@ -36,4 +37,5 @@ export function registerCommands(program: Command): void {
   registerClient(program);
   registerViz(program);
   registerCompare(program);
+  registerPull(program);
 }

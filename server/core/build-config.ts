@@ -105,6 +105,12 @@ export async function bindOne(entry: XmlElement, meta: ClientMetadata, opts: Bui
   return entry;
 }
 
+/** The generators that name this entry exactly (upstream's `Entries[tag]`), as bcfg2-admin pull looks them up. */
+export async function exactGenerators(tag: string, name: string, meta: ClientMetadata, plugins: AnyPlugin[]): Promise<AnyPlugin[]> {
+  const gens = plugins.filter((p) => p.bindEntry);
+  return new GeneratorIndex(gens, meta).exact(tag, name);
+}
+
 export interface BuildOptions {
   plugins: AnyPlugin[];
   logger: Logger;

@@ -95,6 +95,29 @@ export interface ClientRunHooksRole {
   endClientRun(meta: ClientMetadata): void;
 }
 
+/** Where pulled data may go (upstream's Specificity): every client, a group at a priority, or one host. */
+export type PullChoice = { kind: "all" } | { kind: "group"; group: string; prio: number } | { kind: "host"; hostname: string };
+
+/** An entry's current state on a client, taken from its last statistics (bcfg2-admin pull's new_entry). */
+export interface PulledEntry {
+  tag: string;
+  name: string;
+  owner?: string;
+  group?: string;
+  mode?: string;
+  /** The file's current content; absent when the statistics carry none. */
+  content?: Buffer;
+}
+
+/**
+ * PullTarget (bcfg2-admin pull): the places a client's current state of an entry this plugin
+ * generates may be written to, best first, and the writing. Returns the files written.
+ */
+export interface PullTargetRole {
+  acceptChoices(entry: PulledEntry, meta: ClientMetadata): PullChoice[];
+  acceptPullData(choice: PullChoice, entry: PulledEntry, meta: ClientMetadata): Promise<string[]>;
+}
+
 /** RMI: admin methods exposed as "Plugin.method" (localhost only). */
 export interface RmiRole {
   rmi: Record<string, { help: string; call: (...args: XmlRpcValue[]) => Promise<XmlRpcValue> }>;
@@ -112,5 +135,6 @@ export type AnyPlugin = Plugin &
       StatisticsRole &
       DecisionRole &
       ClientRunHooksRole &
+      PullTargetRole &
       RmiRole
   >;

@@ -13,9 +13,10 @@ function toEntry(kind: StatsEntryKind, e: XmlElement): StatsEntry {
   for (const [k, v] of Object.entries(e.attrs)) {
     if (k === "qtext") continue;
     if (k === "current_bdiff" || k === "current_bfile") {
-      // The client sends the unified diff / current file base64-encoded; the store keeps text.
+      // The client sends the unified diff / current file base64-encoded; the store keeps text to
+      // show, and the file itself as sent (bytes exactly: `vacfg pull` writes it back).
       diff = Buffer.from(v, "base64").toString("utf8");
-      continue;
+      if (k === "current_bdiff") continue;
     }
     attrs[k] = v;
   }

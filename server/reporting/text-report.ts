@@ -103,7 +103,7 @@ export async function renderTextReport(store: Store, o: TextReportOptions): Prom
           t += `\n${kind} entries:\n`;
           for (const e of d.entries[kind]) {
             // failure= is why the server could not build the entry (file:line); current_* what the client found.
-            const attrs = Object.entries(e.attrs).filter(([k]) => k === "failure" || k.startsWith("current_")).map(([k, v]) => `${k}=${clean(v)}`);
+            const attrs = Object.entries(e.attrs).filter(([k]) => k === "failure" || (k.startsWith("current_") && k !== "current_bfile")).map(([k, v]) => `${k}=${clean(v)}`);
             t += `  ${clean(e.tag)} ${clean(e.name)}${attrs.length ? `  (${attrs.join(" ")})` : ""}\n`;
             if (e.diff) t += e.diff.split("\n").filter((l) => l !== "").map((l) => `    ${clean(l)}\n`).join("");
           }

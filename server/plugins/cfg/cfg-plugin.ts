@@ -7,7 +7,7 @@ import type { XmlElement } from "../../../protocol/xml.js";
 import { DirCache, FileCache } from "../../core/file-cache.js";
 import type { PluginContext } from "../../core/context.js";
 import type { ClientMetadata } from "../../core/metadata.js";
-import type { GeneratorRole, Plugin } from "../../core/roles.js";
+import type { GeneratorRole, Plugin, PullChoice, PulledEntry, PullTargetRole } from "../../core/roles.js";
 import { classifyCfgFile, type CfgFile } from "./cfg-files.js";
 import { isIgnoredName } from "../shared/ignored-names.js";
 import { DEFAULT_PATH_METADATA, parseInfoXml, parseLegacyInfo, type FileInfoSource } from "./file-info.js";
@@ -23,6 +23,7 @@ import { KeyCreators } from "./key-creators.js";
 import { SslCreators } from "./ssl-creators.js";
 import { renderAuthorizedKeys } from "./authorized-keys.js";
 import { confinedPath } from "../shared/confined-path.js";
+import { cfgAcceptPullData, cfgPullChoices } from "./cfg-pull.js";
 
 /** What one directory holds, classified once per listing (the DirCache returns the same array while unchanged). */
 interface DirScan {
@@ -40,7 +41,7 @@ interface Generated {
   binary: boolean;
 }
 
-export class CfgPlugin implements Plugin, GeneratorRole {
+export class CfgPlugin implements Plugin, GeneratorRole, PullTargetRole {
   readonly name = "Cfg";
   readonly root: string;
   /** Parses done by this plugin's caches (tests and the bench read it: unchanged files are never re-parsed). */
@@ -194,12 +195,35 @@ export class CfgPlugin implements Plugin, GeneratorRole {
 
   private bindInfo(entry: XmlElement, meta: ClientMetadata, files: CfgFile[]): void {
     for (const [k, v] of DEFAULT_PATH_METADATA) entry.attrs[k] = v;
+    const info = this.infoOf(files);
+    if (!info) return;
+    for (const [k, v] of info.attributesFor(entry.attrs.realname ?? entry.attrs.name ?? "", meta)) entry.attrs[k] = v;
+  }
+
+  /** The entry's info file (info.xml before :info), parsed; undefined when it has none. */
+  private infoOf(files: CfgFile[]): FileInfoSource | undefined {
     const infos = files.filter((f) => f.role === "info");
     const source = infos.find((f) => f.kind === "infoxml") ?? infos[0];
-    if (!source) return;
-    const info = source.kind === "infoxml" ? this.infoXml.get(source.path) : this.legacyInfo.get(source.path);
-    if (!info) return; // deleted since the listing
-    for (const [k, v] of info.attributesFor(entry.attrs.realname ?? entry.attrs.name ?? "", meta)) entry.attrs[k] = v;
+    if (!source) return undefined;
+    return source.kind === "infoxml" ? this.infoXml.get(source.path) : this.legacyInfo.get(source.path); // undefined: deleted since the listing
+  }
+
+  /** The entry's directory listing for bcfg2-admin pull (an entry Cfg does not serve is refused). */
+  private pullScan(name: string): { dir: string; scan: DirScan } {
+    const dir = this.dirOf(name);
+    const scan = dir === undefined ? undefined : this.scan(dir);
+    if (dir === undefined || !scan?.isEntry) throw new VacfgError("PULL", `Cfg has no directory for ${name}`);
+    return { dir, scan };
+  }
+
+  acceptChoices(entry: PulledEntry, meta: ClientMetadata): PullChoice[] {
+    return cfgPullChoices(entry.name, this.pullScan(entry.name).scan.files, meta);
+  }
+
+  async acceptPullData(choice: PullChoice, entry: PulledEntry, meta: ClientMetadata): Promise<string[]> {
+    const { dir, scan } = this.pullScan(entry.name);
+    const info = this.infoOf(scan.files);
+    return cfgAcceptPullData({ dir, basename: dir.slice(dir.lastIndexOf("/") + 1), files: scan.files, ...(info ? { info } : {}) }, choice, entry, meta);
   }
 
   private async generate(entry: XmlElement, meta: ClientMetadata, files: CfgFile[], dir: string): Promise<Generated> {

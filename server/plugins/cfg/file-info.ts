@@ -21,6 +21,8 @@ export const DEFAULT_PATH_METADATA: ReadonlyArray<readonly [string, string]> = [
 /** A parsed info file: picks the attributes for one client and entry. */
 export interface FileInfoSource {
   path: string;
+  /** The file has Group/Client/Path conditionals (different clients may get different attributes). */
+  conditional: boolean;
   /** Ordered attributes to set, or throws when the file has nothing for this client. */
   attributesFor(entryName: string, meta: ClientMetadata): Array<[string, string]>;
 }
@@ -58,6 +60,7 @@ export function parseInfoXml(text: string, path: string): FileInfoSource {
   }
   return {
     path,
+    conditional: root.children.some((c) => c.tag !== "Info"),
     attributesFor(entryName, meta) {
       const found: XmlElement[] = [];
       collectInfo(root.children, meta, entryName, found);
@@ -82,5 +85,5 @@ export function parseLegacyInfo(text: string, path: string): FileInfoSource {
     if (key === "perms") key = "mode"; // the legacy name for mode
     attrs.push([key, value]);
   });
-  return { path, attributesFor: () => attrs };
+  return { path, conditional: false, attributesFor: () => attrs };
 }

@@ -1,6 +1,7 @@
 // The SSHbase repository directory: which host key files exist (ssh_host_<type>_key[.pub]
 // [.H_host|.G##_group]) and generating a client's missing keys exactly once.
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { writeFileAtomic } from "../../../lib/atomic-file.js";
 import { basename, join } from "node:path";
 import { DirCache, FileCache } from "../../core/file-cache.js";
 import type { ClientMetadata } from "../../core/metadata.js";
@@ -89,6 +90,14 @@ export class HostKeyStore {
       this.files().filter((f) => f.basename === basename),
       meta,
     );
+  }
+
+  /** Replaces (or creates) a client's own key file with `data` atomically; returns its path. */
+  async writeHostKey(basename: string, host: string, data: Buffer): Promise<string> {
+    const path = confinedPath(this.dir, `${basename}.H_${checkClientName(host)}`);
+    mkdirSync(this.dir, { recursive: true });
+    writeFileAtomic(path, data, { mode: basename.endsWith(".pub") ? 0o644 : 0o600 });
+    return path;
   }
 
   /**

@@ -6,7 +6,7 @@ import type { XmlElement } from "../../../protocol/xml.js";
 import { VacfgError } from "../../../protocol/errors.js";
 import { notGeneratedYet, type PluginContext } from "../../core/context.js";
 import type { ClientMetadata } from "../../core/metadata.js";
-import type { GeneratorRole, Plugin } from "../../core/roles.js";
+import type { GeneratorRole, Plugin, PullChoice, PulledEntry, PullTargetRole } from "../../core/roles.js";
 import { FileCache } from "../../core/file-cache.js";
 import { recordBuildInputValue } from "../../core/build-inputs.js";
 import { HostKeyStore, KEY_BASENAMES, type KeyFile } from "./host-keys.js";
@@ -30,7 +30,7 @@ function setText(entry: XmlElement, text: string): void {
   }
 }
 
-export class SSHbasePlugin implements Plugin, GeneratorRole {
+export class SSHbasePlugin implements Plugin, GeneratorRole, PullTargetRole {
   readonly name = "SSHbase";
   readonly keys: HostKeyStore;
   private readonly staticKnownHosts: FileCache<string>;
@@ -67,6 +67,25 @@ export class SSHbasePlugin implements Plugin, GeneratorRole {
     if (!file && this.ctx.settings.readOnly) throw new VacfgError("REPO_FILE", notGeneratedYet(`SSHbase/${basename}.H_${meta.hostname}`, meta.hostname));
     if (!file) throw new VacfgError("REPO_FILE", `SSHbase: no ${basename} for ${meta.hostname} in ${this.keys.dir}`);
     setText(entry, this.keys.readKey(file));
+  }
+
+  /** bcfg2-admin pull: a host key goes to the client's own file, as upstream's AcceptChoices. */
+  acceptChoices(_entry: PulledEntry, meta: ClientMetadata): PullChoice[] {
+    return [{ kind: "host", hostname: meta.hostname }];
+  }
+
+  /**
+   * Upstream AcceptPullData: the key's text into SSHbase/KEY.H_client (atomically; a private key
+   * 0600). ssh_known_hosts is built from every client's keys, so there is nothing to pull into.
+   */
+  async acceptPullData(choice: PullChoice, entry: PulledEntry, meta: ClientMetadata): Promise<string[]> {
+    const basename = entry.name.slice("/etc/ssh/".length);
+    if (!entry.name.startsWith("/etc/ssh/") || !KEY_BASENAMES.includes(basename)) {
+      throw new VacfgError("PULL", `SSHbase builds ${entry.name} from every client's keys; nothing can be pulled into it`);
+    }
+    if (entry.content === undefined) throw new VacfgError("PULL", `Failed to pull ${entry.name}: its content is not in ${meta.hostname}'s statistics`);
+    if (choice.kind !== "host") throw new VacfgError("PULL", "SSHbase keeps pulled keys host-specific only");
+    return [await this.keys.writeHostKey(basename, choice.hostname, entry.content)];
   }
 
   /**
