@@ -224,13 +224,13 @@ export async function clientDetail(store: Store, name: string, opts: ReportOptio
 
 /** Entries of one kind across every client's newest run (stale clients included: their report is all we know). */
 export async function entriesAcross(store: Store, kind: ProblemKind, rows: ClientRow[]): Promise<EntryOnClient[]> {
+  const byRun = new Map<number, ClientRow>();
+  for (const r of rows) if (r.lastRun && r.lastRun[kind] > 0) byRun.set(r.lastRun.id, r);
   const out: EntryOnClient[] = [];
-  for (const r of rows) {
-    const run = r.lastRun;
-    if (!run || run[kind] === 0) continue;
-    for (const entry of await store.getRunEntries(run.id)) {
-      if (entry.kind === kind) out.push({ client: r.name, runId: run.id, runTime: run.timestamp, entry });
-    }
+  // One query for every run (in batches), not one per client.
+  for (const { runId, entry } of await store.runEntries([...byRun.keys()], kind)) {
+    const r = byRun.get(runId)!;
+    out.push({ client: r.name, runId, runTime: r.lastRun!.timestamp, entry });
   }
   return out.sort((a, b) => cmp(a.entry.tag, b.entry.tag) || cmp(a.entry.name, b.entry.name) || cmp(a.client, b.client));
 }

@@ -11,11 +11,13 @@ import type {
   RunQuery,
   RunRecord,
   StatsEntry,
+  StatsEntryKind,
   Store,
   StoredRun,
 } from "./store.js";
 import { POSTGRES_DIALECT, SCHEMA_VERSION_DDL, pendingMigrations } from "./migrations.js";
-import { SQL, durationsByBucketSql, latestRunsSql, listRunsSql, runProblemsSql, runsAtPointsSql, runMembersSql, MEMBER_BATCH, toPgParams } from "./store-sql.js";
+import { SQL, listRunsSql, runEntriesSql, runProblemsSql, runMembersSql, RUN_ID_BATCH, toPgParams } from "./store-sql.js";
+import { durationsByBucketPgSql, latestRunsPgSql, runsAtPointsPgSql } from "./store-sql-pg.js";
 import {
   clientParams,
   entryParams,
@@ -27,6 +29,7 @@ import {
   rowToClient,
   rowToDurationBucket,
   rowToEntry,
+  rowToRunEntry,
   rowToRun,
   rowToRunProblem,
   runParams,
@@ -79,7 +82,10 @@ export class PostgresStore implements Store {
   private closed = false;
 
   constructor(url: string, options: Omit<pg.PoolConfig, "connectionString"> = {}) {
-    this.pool = new pg.Pool({ connectionString: url, ...options });
+    // The store's statements are short: compiling one with JIT (on by default, for plans the planner
+    // costs high, such as the charts' thousands of index seeks) takes longer than running it. An
+    // `options` parameter in the URL replaces this one.
+    this.pool = new pg.Pool({ connectionString: url, options: "-c jit=off", ...options });
     // An idle connection dropped by the server must not crash the process; the pool replaces it.
     this.pool.on("error", () => undefined);
   }
@@ -207,7 +213,7 @@ export class PostgresStore implements Store {
 
   latestRuns(before?: number): Promise<StoredRun[]> {
     return this.op("latestRuns", async () => {
-      const { sql, params } = latestRunsSql(before);
+      const { sql, params } = latestRunsPgSql(before);
       return (await this.query(sql, params)).map(rowToRun);
     });
   }
@@ -219,8 +225,8 @@ export class PostgresStore implements Store {
   runMembers(runIds: readonly number[], kind: MemberKind): Promise<Array<{ runId: number; name: string }>> {
     return this.op("runMembers", async () => {
       const out: Row[] = [];
-      for (let i = 0; i < runIds.length; i += MEMBER_BATCH) {
-        const q = runMembersSql(runIds.slice(i, i + MEMBER_BATCH), kind);
+      for (let i = 0; i < runIds.length; i += RUN_ID_BATCH) {
+        const q = runMembersSql(runIds.slice(i, i + RUN_ID_BATCH), kind);
         out.push(...(await this.query(q.sql, q.params)));
       }
       return rowsToRunMembers(out);
@@ -229,14 +235,14 @@ export class PostgresStore implements Store {
 
   runsAtPoints(q: BucketQuery): Promise<PointRun[]> {
     return this.op("runsAtPoints", async () => {
-      const { sql, params } = runsAtPointsSql(q);
+      const { sql, params } = runsAtPointsPgSql(q);
       return (await this.query(sql, params)).map(rowToPointRun);
     });
   }
 
   durationsByBucket(q: BucketQuery): Promise<DurationBucket[]> {
     return this.op("durationsByBucket", async () => {
-      const { sql, params } = durationsByBucketSql(q);
+      const { sql, params } = durationsByBucketPgSql(q);
       return (await this.query(sql, params)).map(rowToDurationBucket);
     });
   }
@@ -254,6 +260,17 @@ export class PostgresStore implements Store {
 
   getRunEntries(runId: number): Promise<StatsEntry[]> {
     return this.op("getRunEntries", async () => (await this.query(SQL.getRunEntries, [runId])).map(rowToEntry));
+  }
+
+  runEntries(runIds: readonly number[], kind: StatsEntryKind): Promise<Array<{ runId: number; entry: StatsEntry }>> {
+    return this.op("runEntries", async () => {
+      const out: Row[] = [];
+      for (let i = 0; i < runIds.length; i += RUN_ID_BATCH) {
+        const q = runEntriesSql(runIds.slice(i, i + RUN_ID_BATCH), kind);
+        out.push(...(await this.query(q.sql, q.params)));
+      }
+      return out.map(rowToRunEntry);
+    });
   }
 
   put(kind: string, key: string, value: unknown): Promise<void> {

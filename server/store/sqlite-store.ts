@@ -13,11 +13,12 @@ import type {
   RunQuery,
   RunRecord,
   StatsEntry,
+  StatsEntryKind,
   Store,
   StoredRun,
 } from "./store.js";
 import { SCHEMA_VERSION_DDL, SQLITE_DIALECT, pendingMigrations } from "./migrations.js";
-import { SQL, durationsByBucketSql, latestRunsSql, listRunsSql, runProblemsSql, runsAtPointsSql, runMembersSql, MEMBER_BATCH, type SqlWithParams } from "./store-sql.js";
+import { SQL, durationsByBucketSql, latestRunsSql, listRunsSql, runProblemsSql, runsAtPointsSql, runMembersSql, runEntriesSql, RUN_ID_BATCH, type SqlWithParams } from "./store-sql.js";
 import {
   clientParams,
   entryParams,
@@ -29,6 +30,7 @@ import {
   rowToClient,
   rowToDurationBucket,
   rowToEntry,
+  rowToRunEntry,
   rowToRun,
   rowToRunProblem,
   runParams,
@@ -188,11 +190,22 @@ export class SqliteStore implements Store {
     return this.op("runMembers", () => {
       const out: Row[] = [];
       // Not through the statement cache: every batch length would be another statement.
-      for (let i = 0; i < runIds.length; i += MEMBER_BATCH) {
-        const q = runMembersSql(runIds.slice(i, i + MEMBER_BATCH), kind);
+      for (let i = 0; i < runIds.length; i += RUN_ID_BATCH) {
+        const q = runMembersSql(runIds.slice(i, i + RUN_ID_BATCH), kind);
         out.push(...(this.db.prepare(q.sql).all(...q.params) as Row[]));
       }
       return rowsToRunMembers(out);
+    });
+  }
+
+  runEntries(runIds: readonly number[], kind: StatsEntryKind): Promise<Array<{ runId: number; entry: StatsEntry }>> {
+    return this.op("runEntries", () => {
+      const out: Row[] = [];
+      for (let i = 0; i < runIds.length; i += RUN_ID_BATCH) {
+        const q = runEntriesSql(runIds.slice(i, i + RUN_ID_BATCH), kind);
+        out.push(...(this.db.prepare(q.sql).all(...q.params) as Row[]));
+      }
+      return out.map(rowToRunEntry);
     });
   }
 

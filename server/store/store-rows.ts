@@ -116,6 +116,11 @@ export function entryParams(e: StatsEntry, ord: number): unknown[] {
   return [ord, e.kind, e.tag, e.name, toJson(e.attrs, "attrs"), e.diff === undefined ? null : Buffer.from(e.diff, "utf8")];
 }
 
+/** A runEntries row: the entry and the run it belongs to. */
+export function rowToRunEntry(r: Row): { runId: number; entry: StatsEntry } {
+  return { runId: Number(r.run_id), entry: rowToEntry(r) };
+}
+
 export function rowToEntry(r: Row): StatsEntry {
   const e: StatsEntry = {
     kind: r.kind as StatsEntryKind,

@@ -1,5 +1,5 @@
 // The SQL both engines run, written once with `?` placeholders (PostgreSQL gets $n via toPgParams).
-import type { BucketQuery, MemberKind, RunQuery } from "./store.js";
+import type { BucketQuery, MemberKind, RunQuery, StatsEntryKind } from "./store.js";
 
 export const SQL = {
   upsertClient:
@@ -39,7 +39,7 @@ export const SQL = {
   markApplied: "INSERT INTO schema_version (version, name, applied_at) VALUES (?, ?, ?)",
 } as const;
 
-const RUN_COLUMNS =
+export const RUN_COLUMNS =
   "id, client, received_at, state, total, good, bad, modified, extra, revision, dry_run, flags_json, timings_json, duration_s";
 
 export interface SqlWithParams {
@@ -75,7 +75,7 @@ export function listRunsSql(q: RunQuery = {}): SqlWithParams {
 
 // Every client that has runs, one index seek per client (a "loose index scan" of runs_client_time),
 // instead of reading every run: the newest-run queries below cost clients × log(runs).
-const CLIENTS_CTE =
+export const CLIENTS_CTE =
   "clients_with_runs(client) AS (SELECT MIN(client) FROM runs UNION ALL " +
   "SELECT (SELECT MIN(client) FROM runs WHERE client > c.client) FROM clients_with_runs c WHERE c.client IS NOT NULL)";
 
@@ -97,13 +97,21 @@ export function latestRunsSql(before?: number): SqlWithParams {
   return { sql: `SELECT ${RUN_COLUMNS} FROM runs WHERE id IN (${ids.sql}) ORDER BY client`, params: ids.params };
 }
 
-/** How many run ids one runMembers query names (well under both engines' parameter limits). */
-export const MEMBER_BATCH = 500;
+/** How many run ids one runMembers or runEntries query names (well under both engines' parameter limits). */
+export const RUN_ID_BATCH = 500;
 
-/** The groups or bundles of up to MEMBER_BATCH runs, by primary key. */
+/** The groups or bundles of up to RUN_ID_BATCH runs, by primary key. */
 export function runMembersSql(runIds: readonly number[], kind: MemberKind): SqlWithParams {
   return {
     sql: `SELECT run_id, name FROM run_members WHERE kind = ? AND run_id IN (${runIds.map(() => "?").join(", ")})`,
+    params: [kind, ...runIds],
+  };
+}
+
+/** The entries of one kind of up to RUN_ID_BATCH runs, by primary key, in each run's order. */
+export function runEntriesSql(runIds: readonly number[], kind: StatsEntryKind): SqlWithParams {
+  return {
+    sql: `SELECT run_id, kind, tag, name, attrs_json, diff FROM run_entries WHERE kind = ? AND run_id IN (${runIds.map(() => "?").join(", ")}) ORDER BY run_id, ord`,
     params: [kind, ...runIds],
   };
 }
@@ -114,7 +122,7 @@ export function runMembersSql(runIds: readonly number[], kind: MemberKind): SqlW
 const BUCKET = "CAST((received_at - ? - 1) / ? AS BIGINT)";
 
 /** 1 when the run (alias r) carries the filter's group or bundle; 1 without a filter. */
-function memberFlag(q: BucketQuery): SqlWithParams {
+export function memberFlag(q: BucketQuery): SqlWithParams {
   if (!q.member) return { sql: "1", params: [] };
   return {
     sql: "CASE WHEN EXISTS (SELECT 1 FROM run_members m WHERE m.run_id = r.id AND m.kind = ? AND m.name = ?) THEN 1 ELSE 0 END",

@@ -161,6 +161,8 @@ export interface Store extends RecordTable {
   /** The newest run of each client (as of `before` when given). */
   latestRuns(before?: number): Promise<StoredRun[]>;
   getRunEntries(runId: number): Promise<StatsEntry[]>;
+  /** The entries of one kind of these runs (one query per 500 runs, not one per run), by run id, each run's in order. */
+  runEntries(runIds: readonly number[], kind: StatsEntryKind): Promise<Array<{ runId: number; entry: StatsEntry }>>;
   /** The groups and bundles recorded with a run, sorted by name. */
   getRunMembers(runId: number): Promise<{ groups: string[]; bundles: string[] }>;
   /** The groups (or bundles) of these runs (one index seek per run), by name. */

@@ -1,0 +1,57 @@
+// The reporting reads PostgreSQL runs in its own SQL (store-sql.ts holds what both engines share).
+// SQLite runs a correlated subquery as a cheap in-process seek; PostgreSQL's planner joins such
+// subqueries back to `runs` by a hash over the whole table, so here every "newest run of a client at
+// a time" is a LATERAL index-only scan of runs_client_state (migration 4) with the columns it needs.
+import type { BucketQuery } from "./store.js";
+import { CLIENTS_CTE, RUN_COLUMNS, durationsByBucketSql, memberFlag, type SqlWithParams } from "./store-sql.js";
+
+/** A client's (alias c) newest run (at or before the expression `at`, when given), as a LATERAL subquery r. */
+const newestAt = (at: string | undefined, columns: string): string =>
+  `CROSS JOIN LATERAL (SELECT ${columns} FROM runs n WHERE n.client = c.client${at === undefined ? "" : ` AND n.received_at <= ${at}`} ` +
+  "ORDER BY n.received_at DESC, n.id DESC LIMIT 1) r";
+
+/** The newest run per client (as of `before`), by client name. */
+export function latestRunsPgSql(before?: number): SqlWithParams {
+  return {
+    sql:
+      `WITH RECURSIVE ${CLIENTS_CTE} SELECT ${RUN_COLUMNS.split(", ").map((c) => `runs.${c}`).join(", ")} ` +
+      `FROM clients_with_runs c ${newestAt(before === undefined ? undefined : "?::bigint", "n.id")} JOIN runs ON runs.id = r.id WHERE c.client IS NOT NULL ORDER BY runs.client`,
+    params: before === undefined ? [] : [before],
+  };
+}
+
+/** Each client's newest run at each point of the window (as runsAtPointsSql): clients × points index-only seeks. */
+export function runsAtPointsPgSql(q: BucketQuery): SqlWithParams {
+  const points = Math.ceil((q.to - q.from) / q.step);
+  const flag = memberFlag(q);
+  const client = q.client === undefined ? "" : " AND c.client = ?";
+  return {
+    sql:
+      `WITH RECURSIVE ${CLIENTS_CTE} ` +
+      `SELECT p.i AS point, r.id, c.client, r.received_at, r.state, r.bad, r.modified, r.extra, ${flag.sql} AS member ` +
+      "FROM generate_series(0, ?::int - 1) p(i) CROSS JOIN clients_with_runs c " +
+      // Point i is the end of bucket i, the last one cut at `to` (a window ending mid-bucket).
+      `${newestAt("LEAST(?::bigint + (p.i + 1) * ?::bigint, ?::bigint)", "n.id, n.received_at, n.state, n.bad, n.modified, n.extra")} ` +
+      `WHERE c.client IS NOT NULL${client} ORDER BY p.i, c.client`,
+    params: [...flag.params, points, q.from, q.step, q.to, ...(q.client === undefined ? [] : [q.client])],
+  };
+}
+
+/**
+ * Count, mean and maximum duration per bucket. For the whole fleet, one range scan of the covering
+ * index runs_time_duration per bucket: the planner cannot tell how many groups a GROUP BY of the
+ * bucket expression makes, and sorts the whole window. One client's runs (runs_client_time) and a
+ * group's or bundle's (a hash semi-join against its memberships) go through the shared query.
+ */
+export function durationsByBucketPgSql(q: BucketQuery): SqlWithParams {
+  if (q.member || q.client !== undefined) return durationsByBucketSql(q);
+  const points = Math.ceil((q.to - q.from) / q.step);
+  return {
+    sql:
+      "SELECT b.i AS bucket, a.runs, a.mean_s, a.max_s FROM generate_series(0, ?::int - 1) b(i) CROSS JOIN LATERAL " +
+      "(SELECT COUNT(*) AS runs, AVG(duration_s) AS mean_s, MAX(duration_s) AS max_s FROM runs " +
+      "WHERE received_at > ?::bigint + b.i * ?::bigint AND received_at <= LEAST(?::bigint + (b.i + 1) * ?::bigint, ?::bigint) " +
+      "AND duration_s IS NOT NULL) a WHERE a.runs > 0 ORDER BY b.i",
+    params: [points, q.from, q.step, q.from, q.step, q.to],
+  };
+}
