@@ -1,5 +1,6 @@
 // The reports' charts, group and bundle views and a client's entry timeline, in real headless
-// Chromium with JavaScript disabled, against the real HTTPS server and its SQLite store. Runs are
+// Chromium with JavaScript disabled, against the real HTTPS server on SQLite and on PostgreSQL (each
+// engine reads the charts with its own SQL, server/store/store-sql-pg.ts). Runs are
 // placed at known times before a fixed as-of time, so each chart has a known number of points with
 // known values; the checks read what the page shows (axis labels, points, tooltips, the numbers
 // table, where a point sits against its axis), never pixels.
@@ -10,6 +11,7 @@ import type { Page } from "puppeteer-core";
 import type { StartedServer } from "../../../server/start-server.js";
 import type { RunRecord, Store } from "../../../server/store/store.js";
 import { openStore } from "../../../server/store/open-store.js";
+import { sharedPostgres } from "../../../harness/postgres-server.js";
 import { launchChromium, type HeadlessBrowser } from "./browser.js";
 import { ADMIN_PASSWORD, makeSite, SITE_PASSWORD, startSiteServer, statsDocument, xmlrpc, type ReportSite } from "../../../harness/report-site.js";
 
@@ -42,7 +44,12 @@ function run(client: string, at: number, o: { bad?: string[]; modified?: string[
   };
 }
 
-describe("reporting charts, group and bundle views, entry timeline (headless Chromium, JavaScript off)", function () {
+const ENGINES: Array<[string, () => Promise<string | undefined>]> = [
+  ["SQLite", async () => undefined],
+  ["PostgreSQL", async () => (await sharedPostgres()).createDatabase()],
+];
+
+for (const [engine, storeUrl] of ENGINES) describe(`reporting charts, group and bundle views, entry timeline (headless Chromium, JavaScript off, ${engine})`, function () {
   this.timeout(180_000);
   let site: ReportSite;
   let server: StartedServer;
@@ -55,7 +62,7 @@ describe("reporting charts, group and bundle views, entry timeline (headless Chr
   let q: string;
 
   before(async function () {
-    site = makeSite();
+    site = makeSite(await storeUrl());
     server = await startSiteServer(site);
     const now = Date.now();
     T = Math.ceil((now + 60_000) / (3 * HOUR)) * 3 * HOUR;
@@ -63,7 +70,7 @@ describe("reporting charts, group and bundle views, entry timeline (headless Chr
     // One real run through the server: it records node1's groups and bundles from the repository.
     await xmlrpc(server.url, site.config.tls.ca, "node1", SITE_PASSWORD, "DeclareVersion", ["1.4.0"]);
     await xmlrpc(server.url, site.config.tls.ca, "node1", SITE_PASSWORD, "RecvStats", [statsDocument("clean")]);
-    // Runs at known past times, in the server's own store (another connection to its SQLite file).
+    // Runs at known past times, in the server's own store (another connection to its database).
     store = await openStore(site.config.storeUrl);
     await store.recordRun(run("a", T - 20 * HOUR, { seconds: 2, groups: ["web"], bundles: ["motd"] }));
     await store.recordRun(run("a", T - 10 * HOUR, { bad: ["/etc/hosts"], modified: ["sshd"], seconds: 4, groups: ["web"], bundles: ["motd"] }));

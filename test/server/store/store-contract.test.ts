@@ -210,6 +210,28 @@ export function storeContract(t: StoreTarget): void {
         expect(Number((await t.raw(url, `SELECT COUNT(*) AS n FROM run_members WHERE run_id = ${a1}`))[0].n)).to.equal(0);
       });
 
+      it("runEntries reads one kind of entry of many runs at once, each run's in order", async () => {
+        const twoBad = makeRun("a", 100);
+        twoBad.entries.push({ kind: "bad", tag: "Package", name: "ntp", attrs: { version: "1" } });
+        const a = await store.recordRun(twoBad);
+        const b = await store.recordRun(makeRun("b", 150));
+        const clean = await store.recordRun(makeRun("c", 160, { entries: [] }));
+        const entries = makeRun("x", 0).entries;
+        expect(await store.runEntries([b, clean, a], "bad")).to.deep.equal([
+          { runId: a, entry: entries[1] },
+          { runId: a, entry: { kind: "bad", tag: "Package", name: "ntp", attrs: { version: "1" } } },
+          { runId: b, entry: entries[1] },
+        ]);
+        expect(await store.runEntries([b], "modified")).to.deep.equal([{ runId: b, entry: entries[2] }]);
+        expect(await store.runEntries([clean], "bad")).to.deep.equal([]);
+        expect(await store.runEntries([], "bad")).to.deep.equal([]);
+        // More runs than one query names: read in batches.
+        const many: number[] = [];
+        for (let i = 0; i < 510; i++) many.push(await store.recordRun(makeRun(`m${i}`, 200 + i)));
+        expect((await store.runEntries(many, "extra")).length).to.equal(0);
+        expect((await store.runEntries(many, "bad")).map((e) => e.runId)).to.deep.equal(many);
+      });
+
       it("reads each client's newest run at each point of a window, with membership", async () => {
         // Window (1000, 4000] with points at 2000, 3000 and 4000.
         const before = await store.recordRun(makeRun("a", 900, { groups: ["web"] }));
@@ -392,6 +414,60 @@ export function storeContract(t: StoreTarget): void {
         const runs = await s.listRuns();
         expect(runs.find((r) => r.client === "a")?.durationSeconds).to.equal(2.75);
         expect(runs.find((r) => r.client === "b")).not.to.have.property("durationSeconds");
+      });
+
+      it("brings a database at version 3 holding runs to the newest schema: the same reads, through the new indexes", async () => {
+        const fresh = await t.freshUrl();
+        const dialect = t.name === "sqlite" ? SQLITE_DIALECT : POSTGRES_DIALECT;
+        await t.raw(fresh, SCHEMA_VERSION_DDL);
+        for (const m of MIGRATIONS.filter((m) => m.version <= 3)) {
+          await t.raw(fresh, m.sql(dialect));
+          await t.raw(fresh, `INSERT INTO schema_version (version, name, applied_at) VALUES (${m.version}, 'v${m.version}', 0)`);
+        }
+        const insert = (client: string, at: number, bad: number) =>
+          t.raw(fresh, `INSERT INTO runs (client, received_at, state, total, good, bad, modified, extra, revision, dry_run, flags_json, timings_json, duration_s) VALUES ('${client}', ${at}, '${bad ? "dirty" : "clean"}', 2, ${2 - bad}, ${bad}, 0, 0, '', 0, '{}', '{}', 3)`);
+        await insert("a", 1500, 1);
+        await insert("a", 2500, 0);
+        await insert("b", 1200, 0);
+        await insert("b", 3100, 1);
+        const s = await open(fresh);
+        const versions = (await t.raw(fresh, "SELECT version FROM schema_version ORDER BY version")).map((r) => Number(r.version));
+        expect(versions).to.deep.equal(MIGRATIONS.map((m) => m.version));
+        const indexes = t.name === "sqlite" ? "SELECT name AS indexname FROM sqlite_master WHERE type = 'index' AND tbl_name = 'runs'" : "SELECT indexname FROM pg_indexes WHERE tablename = 'runs'";
+        const names = (await t.raw(fresh, indexes)).map((r) => String(r.indexname));
+        expect(names).to.include.members(["runs_client_state", "runs_time_duration"]);
+        expect(names).not.to.include.members(["runs_client_time"]);
+        expect(names).not.to.include.members(["runs_time"]);
+        if (t.name === "postgres") {
+          // Autovacuum keeps the visibility map of the growing table current (index-only seeks).
+          const [{ reloptions }] = await t.raw(fresh, "SELECT reloptions FROM pg_class WHERE relname = 'runs'");
+          expect(reloptions).to.deep.equal(["autovacuum_vacuum_insert_scale_factor=0.01"]);
+        }
+        expect((await s.latestRuns()).map((r) => [r.client, r.timestamp, r.bad])).to.deep.equal([
+          ["a", 2500, 0],
+          ["b", 3100, 1],
+        ]);
+        expect((await s.latestRuns(3000)).map((r) => [r.client, r.timestamp])).to.deep.equal([
+          ["a", 2500],
+          ["b", 1200],
+        ]);
+        const points = await s.runsAtPoints({ from: 1000, to: 4000, step: 1000 });
+        expect(points.map((r) => [r.point, r.client, r.timestamp, r.bad])).to.deep.equal([
+          [0, "a", 1500, 1],
+          [0, "b", 1200, 0],
+          [1, "a", 2500, 0],
+          [1, "b", 1200, 0],
+          [2, "a", 2500, 0],
+          [2, "b", 3100, 1],
+        ]);
+        expect(await s.durationsByBucket({ from: 1000, to: 4000, step: 1000 })).to.deep.equal([
+          { bucket: 0, runs: 2, meanSeconds: 3, maxSeconds: 3 },
+          { bucket: 1, runs: 1, meanSeconds: 3, maxSeconds: 3 },
+          { bucket: 2, runs: 1, meanSeconds: 3, maxSeconds: 3 },
+        ]);
+        // New runs go on from the migrated ones.
+        await s.recordRun(makeRun("a", 3500, { bad: 0 }));
+        expect((await s.latestRuns()).map((r) => r.timestamp)).to.deep.equal([3500, 3100]);
       });
 
       it("refuses a database written by a newer schema", async () => {
