@@ -2,7 +2,9 @@
 // Workspace Service from the Figure 1 parameters, really booted under QEMU in a private network
 // namespace, each node contextualized by its agent against a configuration server on the
 // namespace bridge into a Slurm head (the first of the signed nodenames) and four workers; the
-// head runs `srun -N4 hostname`; then pause/reactivate, TTL expiry and shutdown.
+// head runs `srun -N4 hostname` and logs in to each worker over ssh, trusting the host keys the
+// deployment delivered; then pause/reactivate, TTL expiry and shutdown. The workspace shares the
+// configuration server's store, so every node's readiness (its first clean run) is measured too.
 import { randomBytes } from "node:crypto";
 import { copyFile, cp, mkdir, mkdtemp, readFile, readdir, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -18,7 +20,8 @@ import { createNetns, destroyNetns } from "../hypervisor/vm/netns.js";
 import { waitForSerial } from "../hypervisor/vm/serial.js";
 import { ensureAgentAppliance } from "../hypervisor/workspace/agent-appliance.js";
 import { defaultDrivers, pickDriver } from "../hypervisor/workspace/drivers.js";
-import { clusterGuestScript, MARK, parseJobOutput, parseShownFiles } from "./guest-script.js";
+import { generateSshHostKey } from "../hypervisor/ctx/ssh-host-key.js";
+import { clusterGuestScript, MARK, parseJobOutput, parseShownFiles, parseSshChecks } from "./guest-script.js";
 import { startServerInNetns } from "./netns-server.js";
 import { WorkspaceService } from "../hypervisor/workspace/service.js";
 import { FIGURE1_CIDR, FIGURE1_USERS, TORQUE_CONTEXT_TEMPLATE, figure1Site } from "./torque-appliance.js";
@@ -47,6 +50,8 @@ export interface NodeResult {
   agentRuns: string[];
   /** Milliseconds from the start of deploy until this node printed its results. */
   contextualizedMs: number;
+  /** Milliseconds from the start of deploy until its first clean run reached the server (readiness). */
+  readyMs?: number;
 }
 
 export interface ClusterDemoReport {
@@ -57,6 +62,10 @@ export interface ClusterDemoReport {
   deployMs: number;
   /** From the start of deploy until all five were contextualized. */
   allContextualizedMs: number;
+  /** The workspace's readiness: whether all five turned ready (first clean run), when, and any node's last error. */
+  ready: { all: boolean; ms: number; errors: string[] };
+  /** The head's ssh logins to the workers as the demo user (worker -> exit status and output). */
+  ssh: Array<{ worker: string; exit: number; output: string }>;
   /** The Slurm job the head ran across the workers: its output lines (the head's console) and when it ended, from the start of deploy. */
   job: { command: string; output: string[]; exit: number; ms: number };
   pause: { observed: string[]; serialGrewWhilePaused: boolean; ticksAfterUnpause: boolean };
@@ -70,6 +79,10 @@ const DEPLOYMENT = "slurm";
 
 /** The job the head submits: one task on each of the four workers. */
 export const JOB_COMMAND = "srun -N4 hostname";
+
+/** The user the head logs in to the workers as, and where the head holds that user's private key. */
+export const SSH_USER = "alice";
+const SSH_KEY_FILE = "/root/.ssh/demo-alice.key";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -124,7 +137,8 @@ export async function runClusterDemo(o: ClusterDemoOptions): Promise<ClusterDemo
 
     // The workspace: store, driver by availability, the Torque appliance, the site of Figure 1.
     const siteCa = writeSiteCa(join(siteDir, "ca"), { commonName: "cluster site CA" });
-    const store = await openStore(`sqlite:${join(work, "workspace.db")}`);
+    // The server's own store: the agents' runs in it make the nodes ready.
+    const store = await openStore(`sqlite:${join(serverDir, "store.db")}`);
     cleanups.unshift(() => store.close());
     const drivers = defaultDrivers({ stateDir: join(work, "d"), netns: netnsName, kvmBoot: { kernel: image.vmlinuz, initrd: image.initrd, marker: BOOT_MARKER }, kvmCacheFile: join(cacheDir, "kvm-verdict.json") });
     const driver = await pickDriver(drivers);
@@ -138,11 +152,16 @@ export async function runClusterDemo(o: ClusterDemoOptions): Promise<ClusterDemo
       appliances: { cluster: { template: TORQUE_CONTEXT_TEMPLATE, base: image.base, kernel: image.vmlinuz, initrd: image.initrd } },
       stateDir: join(work, "vms"),
       network: { taps: ns.taps },
+      runs: store,
     });
     cleanups.unshift(() => ws.destroy(DEPLOYMENT).catch(() => undefined));
 
-    // The head runs one job across every worker once they are idle, as a user of the cluster would.
-    const script = clusterGuestScript({ job: { nodes: names.length - 1, command: JOB_COMMAND } });
+    // The head runs one job across every worker once they are idle, as a user of the cluster would,
+    // then logs in to each worker as alice, whose key pair the demo makes (Figure 1's key is a
+    // placeholder): the public half is her `users` parameter, the private half is put on the head.
+    const userKey = generateSshHostKey(`${SSH_USER}@cluster-demo`);
+    const users = FIGURE1_USERS.map((u) => (u.name === SSH_USER ? { name: u.name, value: userKey.publicKey.trim() } : u));
+    const script = clusterGuestScript({ job: { nodes: names.length - 1, command: JOB_COMMAND }, ssh: { user: SSH_USER, keyFile: SSH_KEY_FILE } });
     const common: GuestFileSpec[] = [
       { path: "/etc/vacfg/server-ca.pem", content: serverCa.certPem },
       { path: "/etc/vacfg/boot.sh", content: script, mode: 0o755 },
@@ -150,13 +169,16 @@ export async function runClusterDemo(o: ClusterDemoOptions): Promise<ClusterDemo
     // Every node gets the same kind of agent configuration: the server derives the head (the first of
     // the signed nodenames) and the workers from the parameters, nobody asserts a profile.
     const nodeFiles = Object.fromEntries(
-      names.map((n, i) => [n, [{ path: "/etc/vacfg.conf", content: agentConfig(server.url, fqdns[i], password), mode: 0o600 }]]),
+      names.map((n, i) => [n, [
+        { path: "/etc/vacfg.conf", content: agentConfig(server.url, fqdns[i], password), mode: 0o600 },
+        ...(i === 0 ? [{ path: SSH_KEY_FILE, content: userKey.privateKey, mode: 0o600 }] : []),
+      ]]),
     );
     const t0 = Date.now();
     const dep = await ws.deploy({
       name: DEPLOYMENT,
       appliance: "cluster",
-      instance: { names, users: FIGURE1_USERS },
+      instance: { names, users },
       resources: { memoryMiB: o.memoryMiB ?? 320, vcpus: 1 },
       ttlSeconds: 3600,
       files: common,
@@ -168,6 +190,7 @@ export async function runClusterDemo(o: ClusterDemoOptions): Promise<ClusterDemo
 
     const timeout = o.contextTimeoutMs ?? 8 * 60_000;
     const vmGone = (name: string) => async () => !(await driver.list()).some((s) => s.name === name);
+    const readiness = ws.waitReady(DEPLOYMENT, { timeoutMs: timeout, pollMs: 2000 });
     const nodes = await Promise.all(
       dep.vms.map(async (vm): Promise<NodeResult> => {
         const log = await waitForSerial(vm.serialLog, MARK.done, { timeoutMs: timeout, pollMs: 1000, abort: vmGone(vm.name) });
@@ -186,6 +209,18 @@ export async function runClusterDemo(o: ClusterDemoOptions): Promise<ClusterDemo
     );
     const allContextualizedMs = Math.max(...nodes.map((n) => n.contextualizedMs));
     progress(`all ${nodes.length} contextualized ${(allContextualizedMs / 1000).toFixed(1)} s after deploy started`);
+    const w = await readiness;
+    for (const v of w.vms) {
+      const at = v.readiness?.contextualizedAt;
+      const n = nodes.find((x) => x.vm === v.name);
+      if (n && at !== undefined) n.readyMs = at - t0;
+    }
+    const ready = {
+      all: w.ready,
+      ms: Math.max(...w.vms.map((v) => (v.readiness?.contextualizedAt ?? Date.now()) - t0)),
+      errors: w.vms.filter((v) => v.readiness?.state !== "ready").map((v) => `${v.name}: ${v.readiness?.lastError ?? "not ready"}`),
+    };
+    progress(ready.all ? `all ${w.vms.length} ready (first clean run) ${(ready.ms / 1000).toFixed(1)} s after deploy started` : `not ready: ${ready.errors.join("; ")}`);
 
     // The job the head ran on the workers, read from the head's console.
     const head = dep.vms[0];
@@ -194,6 +229,9 @@ export async function runClusterDemo(o: ClusterDemoOptions): Promise<ClusterDemo
     const ran = parseJobOutput(headLog);
     const job = { command: JOB_COMMAND, output: ran?.lines ?? [], exit: ran?.exit ?? -1, ms: jobMs };
     progress(`${head.fqdn}: ${JOB_COMMAND} exited ${job.exit} ${(jobMs / 1000).toFixed(1)} s after deploy started:\n${job.output.map((l) => `    ${l}`).join("\n")}`);
+    const sshLog = await waitForSerial(head.serialLog, MARK.sshEnd, { timeoutMs: 5 * 60_000, pollMs: 1000, abort: vmGone(head.name) });
+    const ssh = [...(parseSshChecks(sshLog) ?? new Map<string, { exit: number; output: string }>())].map(([worker, r]) => ({ worker, ...r }));
+    progress(`${head.fqdn}: ssh ${SSH_USER}@WORKER hostname (batch mode, strict host key checking): ${ssh.map((r) => `${r.worker} exit ${r.exit} "${r.output}"`).join(", ")}`);
 
     // Pause the whole cluster: the hypervisor reports it paused and the guests' heartbeat stops.
     await ws.pause(DEPLOYMENT);
@@ -238,6 +276,8 @@ export async function runClusterDemo(o: ClusterDemoOptions): Promise<ClusterDemo
       nodes,
       deployMs,
       allContextualizedMs,
+      ready,
+      ssh,
       job,
       pause: { observed, serialGrewWhilePaused, ticksAfterUnpause },
       ttl: { vm: last.name, reaped, phase: lastRec.phase, addressReleased, poweredOffGracefully: lastLog.includes(MARK.powerdown) },

@@ -19,9 +19,10 @@ export function registerDeploy(program: Command): void {
     .option(...WORKSPACE_OPTION)
     .option("--ttl <seconds>", "time to live (overrides the request)")
     .option("--delivery <how>", `how the parameters reach the nodes: ${DELIVERIES.join("|")} (overrides the request; default patch)`)
+    .option("--update", "redeploy the running deployment of that name with the changed request (users, keys, parameters, files): same nodes, MACs, addresses and generated host keys and secrets; each VM replaced by a fresh one booted with the new parameters")
     .option("--wait", "return once every node is contextualized (its first clean run); exit 1 naming the nodes that are not, with their last error")
     .option("--timeout <seconds>", "how long --wait waits", "600")
-    .action(async (requestPath: string, opts: { workspace: string; ttl?: string; delivery?: string; wait?: boolean; timeout: string }) => {
+    .action(async (requestPath: string, opts: { workspace: string; ttl?: string; delivery?: string; update?: boolean; wait?: boolean; timeout: string }) => {
       let req: Record<string, unknown>;
       try {
         req = JSON.parse(readFileSync(requestPath, "utf8")) as Record<string, unknown>;
@@ -35,8 +36,8 @@ export function registerDeploy(program: Command): void {
       const ws = await openWorkspace(loadWorkspaceConfig(opts.workspace));
       try {
         const t0 = Date.now();
-        const r = await ws.service.deploy(req);
-        console.log(`deployment ${r.deployment.name}: ${r.vms.length} VM(s) on ${r.vms[0]?.driver ?? "-"}, parameters by ${r.deployment.delivery}`);
+        const r = opts.update ? await ws.service.update(req) : await ws.service.deploy(req);
+        console.log(`deployment ${r.deployment.name}${opts.update ? " updated" : ""}: ${r.vms.length} VM(s) on ${r.vms[0]?.driver ?? "-"}, parameters by ${r.deployment.delivery}`);
         for (const v of r.vms) console.log(`${v.name}\t${v.fqdn}\t${v.address ?? "-"}\t${v.mac}\t${v.resources.memoryMiB} MiB\t${v.serialLog}`);
         if (opts.wait) await waitAndReport(ws.service, r.deployment.name, timeout, t0);
       } finally {
@@ -46,6 +47,7 @@ export function registerDeploy(program: Command): void {
   withExamples(cmd, [
     "vacfg deploy cluster1.json -w workspace.json --ttl 3600   # VMs expire after an hour (vacfg vm reap)",
     "vacfg deploy cluster1.json -w workspace.json --delivery dhcp --wait --timeout 900   # exit 1 names nodes not contextualized in 15 min",
+    "vacfg deploy cluster1.json -w workspace.json --update --wait   # after editing its users: the nodes rebooted fresh with the new parameters",
   ]);
 }
 

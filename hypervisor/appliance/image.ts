@@ -43,13 +43,16 @@ async function hashTree(h: ReturnType<typeof createHash>, dir: string, rel = "")
   }
 }
 
+/** Part of the image's cache key: images made before host keys were removed are not reused. */
+const NO_HOST_KEYS = "no ssh host keys";
+
 export async function ensureApplianceImage(cacheDir: string, o: ApplianceImageOptions, progress: Progress): Promise<ApplianceImage> {
   for (const t of o.trees ?? []) {
     if (!t.to.startsWith("/") || t.to.split("/").includes("..")) throw new VacfgError("IMAGE", `appliance tree target must be absolute without '..': ${t.to}`);
   }
   const tarball = await ensureRootfsTarball(cacheDir, o, progress);
   const boot = await ensureBootBits(cacheDir, progress);
-  const h = createHash("sha256").update(basename(tarball)).update(STAGE2_INIT).update(JSON.stringify(STAGE2_SERVICE_POLICY)).update(String(o.freeMiB ?? 256));
+  const h = createHash("sha256").update(basename(tarball)).update(STAGE2_INIT).update(JSON.stringify(STAGE2_SERVICE_POLICY)).update(String(o.freeMiB ?? 256)).update(NO_HOST_KEYS);
   for (const t of o.trees ?? []) {
     h.update(`\0tree\0${t.to}\0`);
     await hashTree(h, t.from);
@@ -61,6 +64,9 @@ export async function ensureApplianceImage(cacheDir: string, o: ApplianceImageOp
     await mkdir(root);
     progress(`unpacking ${basename(tarball)}`);
     await runChecked("tar", ["-xzf", tarball, "-C", root, "--numeric-owner"], { code: "IMAGE", timeoutMs: 600_000 });
+    // openssh-server's postinst made host keys while debootstrap ran: every VM of the image would
+    // share them. Each node gets its own from its parameters (and SSHbase) instead.
+    await runChecked("sh", ["-c", 'rm -f "$1"/etc/ssh/ssh_host_*_key "$1"/etc/ssh/ssh_host_*_key.pub', "sh", root], { code: "IMAGE" });
     await writeFile(join(root, "sbin", "vacfg-init"), STAGE2_INIT);
     await chmod(join(root, "sbin", "vacfg-init"), 0o755);
     // An image with an init system (or a service policy) of its own keeps it.

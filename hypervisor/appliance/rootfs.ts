@@ -16,8 +16,11 @@ export interface RootfsOptions {
 
 export const DEFAULT_SUITE = "bookworm";
 export const DEFAULT_PACKAGES = ["nodejs", "ca-certificates"];
-/** The cluster appliance (demo/cluster.ts): Debian 12's Slurm and MUNGE on top of the base packages. */
-export const CLUSTER_PACKAGES = [...DEFAULT_PACKAGES, "munge", "slurm-client", "slurmctld", "slurmd"];
+/**
+ * The cluster appliance (demo/cluster.ts): Debian 12's Slurm and MUNGE, and the OpenSSH server of
+ * the ssh bundle every node has, on top of the base packages.
+ */
+export const CLUSTER_PACKAGES = [...DEFAULT_PACKAGES, "munge", "openssh-server", "slurm-client", "slurmctld", "slurmd"];
 
 export async function ensureRootfsTarball(cacheDir: string, o: RootfsOptions, progress: Progress): Promise<string> {
   const suite = o.suite ?? DEFAULT_SUITE;

@@ -37,6 +37,7 @@ export class AddressPool {
   readonly name: string;
   readonly prefix: number;
   private next: number;
+  private readonly first: number;
   private readonly last: number;
   private readonly taken = new Set<number>();
   private readonly byNode = new Map<string, string>();
@@ -53,6 +54,7 @@ export class AddressPool {
       throw new VacfgError("CTX_BINDING", `${where}: range ${spec.range?.join("-")} is not inside ${spec.cidr}`);
     }
     this.next = first;
+    this.first = first;
     this.last = last;
     for (const r of [spec.gateway, ...(spec.reserved ?? [])]) if (r) this.taken.add(ipToInt(r, `${where} reserved`));
   }
@@ -68,6 +70,21 @@ export class AddressPool {
     const ip = intToIp(n);
     this.byNode.set(node, ip);
     return ip;
+  }
+
+  /**
+   * Gives the node an address it already holds (a deployment's update keeps each node's address);
+   * refused when the address is outside the range or taken by another node.
+   */
+  assign(node: string, ip: string): void {
+    const where = `site pool "${this.name}"`;
+    const n = ipToInt(ip, `${where} address of ${node}`);
+    if (n < this.first || n > this.last) throw new VacfgError("CTX_BINDING", `${where}: ${ip} (kept for ${node}) is outside the pool's range`);
+    const had = this.byNode.get(node);
+    if (had === ip) return;
+    if (had !== undefined || this.taken.has(n)) throw new VacfgError("CTX_BINDING", `${where}: ${ip} cannot be kept for ${node}: ${had !== undefined ? `it has ${had}` : "the address is taken"}`);
+    this.taken.add(n);
+    this.byNode.set(node, ip);
   }
 
   /** Marks an address used elsewhere (e.g. by an earlier deployment). */

@@ -23,6 +23,16 @@ export interface AssembledNode extends DeployNode {
   secretNames: string[];
 }
 
+/**
+ * What a node keeps when its deployment is assembled again with changed parameters (the
+ * workspace's update): its address, and the values its generators made (host keys, certificate,
+ * secrets), so its identity and the deployment's shared secrets stay as they were.
+ */
+export interface KeptNode {
+  address?: string;
+  params: ParameterFile;
+}
+
 /** Site values that are not in site.params but in the site file's own fields. */
 const SITE_FIELDS: Record<string, (s: SiteFile) => ParamJson | undefined> = {
   DNSServer: (s) => (s.dnsServers.length ? s.dnsServers : undefined),
@@ -101,8 +111,11 @@ export function stableMac(fqdn: string): string {
   return ["52", "54", "00", ...[h[0], h[1], h[2]].map((b) => b.toString(16).padStart(2, "0"))].join(":");
 }
 
-/** Binds every template parameter for every node. */
-export function assemble(template: ContextTemplate, site: SiteFile, req: InstanceRequest): AssembledNode[] {
+/**
+ * Binds every template parameter for every node. `kept` (by FQDN): nodes assembled before, whose
+ * address and generated values are reused; what the request gives explicitly still wins.
+ */
+export function assemble(template: ContextTemplate, site: SiteFile, req: InstanceRequest, kept?: ReadonlyMap<string, KeptNode>): AssembledNode[] {
   const known = new Set(template.params.map((p) => p.name));
   const reqParams: Record<string, ParamJson> = { ...(req.users ? { users: req.users } : {}), ...(req.params ?? {}) };
   for (const name of Object.keys(reqParams)) if (!known.has(name)) bindErr(name, `unknown parameter (not in template ${template.appliance})`);
@@ -137,7 +150,7 @@ export function assemble(template: ContextTemplate, site: SiteFile, req: Instanc
     },
     sshHostKey: (n) => {
       let k = hostKeys.get(n.fqdn);
-      if (!k) hostKeys.set(n.fqdn, (k = generateSshHostKey(`root@${n.fqdn}`)));
+      if (!k) hostKeys.set(n.fqdn, (k = keptHostKey(template, kept?.get(n.fqdn)) ?? generateSshHostKey(`root@${n.fqdn}`)));
       return k;
     },
     sharedSecret: (param) => {
@@ -149,8 +162,14 @@ export function assemble(template: ContextTemplate, site: SiteFile, req: Instanc
   for (const p of template.params) {
     if (p.generator === "address-pool" && !pools.has(p.pool!)) bindErr(p, `site has no address pool "${p.pool}"`);
   }
-  // Addresses first, in node order, so node i always gets the i-th free address of each pool.
-  if (firstPoolParam) for (const n of nodes) deployment.primaryAddress(n);
+  // Kept addresses, then the others in node order, so node i always gets the i-th free address of each pool.
+  if (firstPoolParam) {
+    for (const n of nodes) {
+      const ip = kept?.get(n.fqdn)?.address;
+      if (ip) pools.get(firstPoolParam.pool!)!.assign(n.fqdn, ip);
+    }
+    for (const n of nodes) deployment.primaryAddress(n);
+  }
 
   let signingKey: KeyObject | undefined;
   if (site.signingKey) {
@@ -162,7 +181,7 @@ export function assemble(template: ContextTemplate, site: SiteFile, req: Instanc
     const nodeOwn = req.nodeParams?.[node.name] ?? req.nodeParams?.[node.fqdn] ?? {};
     const bound = new Map<string, ParamValue>();
     for (const p of order) {
-      const v = bindOne(p, node, site, reqParams, nodeOwn, deployment);
+      const v = bindOne(p, node, site, reqParams, nodeOwn, deployment, kept?.get(node.fqdn)?.params);
       if (v) bound.set(p.name, v);
     }
     // The file lists parameters in template order, whatever order they were generated in.
@@ -185,6 +204,7 @@ function bindOne(
   reqParams: Record<string, ParamJson>,
   nodeOwn: Record<string, ParamJson>,
   d: Deployment,
+  kept: ParameterFile | undefined,
 ): ParamValue | undefined {
   // Most specific first: this node's value, the deployment's value, then the binding's own source.
   if (nodeOwn[p.name] !== undefined) return bindValue(p, nodeOwn[p.name], `nodeParams.${node.name}`);
@@ -193,9 +213,19 @@ function bindOne(
     const v = site.params?.[p.name] ?? SITE_FIELDS[p.name]?.(site);
     if (v !== undefined) return bindValue(p, v, "site file");
   } else if (p.generator) {
-    return generate(p, node, d);
+    return kept?.get(p.name) ?? generate(p, node, d);
   }
   if (p.default !== undefined) return { kind: "value", value: p.default };
   if (p.required) bindErr(p, `required ${p.binding} parameter has no value (for ${node.fqdn})`);
   return undefined;
+}
+
+/** A kept node's ssh host key (named-list form: private and public), for the parameters generated anew beside it. */
+function keptHostKey(template: ContextTemplate, kept: KeptNode | undefined): SshHostKey | undefined {
+  const p = template.params.find((t) => t.generator === "ssh-host-key" && t.shape === "named-list");
+  const v = p && kept?.params.get(p.name);
+  if (v?.kind !== "list") return undefined;
+  const privateKey = v.items.find((i) => i.name === "private")?.value;
+  const publicKey = v.items.find((i) => i.name === "public")?.value;
+  return privateKey && publicKey ? { privateKey, publicKey } : undefined;
 }

@@ -37,6 +37,14 @@ export function workspaceRouter(service: WorkspaceService, o: WorkspaceRouterOpt
   const r = express.Router();
   r.use(express.json({ limit: o.bodyLimit ?? "1mb" }));
   r.post("/deployments", handle((req) => service.deploy(req.body).then((d) => ({ deployment: d.deployment, vms: d.vms })), 201));
+  // An update of a running deployment: the body is a deployment request for the same name.
+  r.post("/deployments/:name/update", handle((req) => {
+    const body = req.body as Record<string, unknown> | undefined;
+    if (body && typeof body === "object" && body.name !== undefined && body.name !== req.params.name) {
+      throw new VacfgError("WORKSPACE_REQUEST", `name: the request names "${String(body.name)}", the URL "${String(req.params.name)}"`);
+    }
+    return service.update({ ...body, name: String(req.params.name) }).then((d) => ({ deployment: d.deployment, vms: d.vms }));
+  }));
   r.get("/deployments", handle(() => service.deployments().then((deployments) => ({ deployments }))));
   r.get("/vms", handle(() => service.list().then((vms) => ({ vms }))));
   r.get("/vms/:name", handle((req) => service.status(String(req.params.name)).then((vms) => ({ vms }))));

@@ -1,6 +1,7 @@
 // Readiness of a deployed node, from the statistics its agent sent the configuration server (the
-// runs in the store they share): contextualized at its first clean run since the VM was created,
-// as Nimbus's context broker and `cloud-init status` tell users; until then the last run says why not.
+// runs in the store they share): contextualized at its first clean run since the VM was booted
+// (created, or replaced by an update), as Nimbus's context broker and `cloud-init status` tell
+// users; until then the last run says why not.
 import type { RunQuery, StatsEntry, StoredRun } from "../../server/store/store.js";
 import type { Readiness, VmRecord } from "./types.js";
 
@@ -24,9 +25,10 @@ async function runErrors(run: StoredRun, runs: RunSource): Promise<string> {
 
 /** The node's readiness now; `known` (the recorded one) is kept once ready, only the last run moves on. */
 export async function readinessOf(rec: VmRecord, runs: RunSource): Promise<Readiness> {
-  // Real runs since this VM exists (a dry run changes nothing, so it contextualizes nothing).
+  // Real runs since this VM's disk was booted (a dry run changes nothing, so it contextualizes nothing).
+  const since = rec.bootedAt ?? rec.createdAt;
   const mine = (await runs.listRuns({ client: rec.fqdn.toLowerCase(), limit: RUNS_LOOKED_AT }))
-    .filter((r) => r.timestamp >= rec.createdAt && !r.dryRun)
+    .filter((r) => r.timestamp >= since && !r.dryRun)
     .sort((a, b) => a.timestamp - b.timestamp || a.id - b.id);
   const last = mine[mine.length - 1];
   if (!last) return { state: "pending", lastError: "no run reported yet" };

@@ -4,17 +4,17 @@
 // where the last one stopped; the hypervisor is asked what really runs, and a VM that vanished
 // without being stopped is reported as died.
 import { randomBytes } from "node:crypto";
-import { mkdir, rm } from "node:fs/promises";
+import { mkdir, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { encodeCtxArg } from "../../protocol/ctx-cmdline.js";
 import { CTX_DELIVERY_KIND, CTX_DELIVERY_PATH, type CtxDeliveryRecord } from "../../protocol/ctx-delivery.js";
 import { parseContextTemplate, type ContextTemplate } from "../../protocol/ctx-template.js";
 import { VacfgError } from "../../protocol/errors.js";
-import { CONTEXT_FILE_PATH, serializeParameterFile } from "../../protocol/params.js";
+import { CONTEXT_FILE_PATH, parameterFileFromJson, parameterFileToJson, serializeParameterFile } from "../../protocol/params.js";
 import type { RecordTable } from "../../server/store/store.js";
 import { bootCmdline } from "../appliance/boot-protocol.js";
 import { createOverlay } from "../appliance/image.js";
-import { assemble, type AssembledNode } from "../ctx/assemble.js";
+import { assemble, type AssembledNode, type KeptNode } from "../ctx/assemble.js";
 import { parseCidr } from "../ctx/address-pool.js";
 import { buildKernelCmdline } from "../ctx/cmdline.js";
 import { dhcpNodesFrom } from "../ctx/dhcp.js";
@@ -27,7 +27,7 @@ import { admitAppliance, loadAdmission, type WorkspaceAdmission } from "./admiss
 import { startDnsmasq, stopDnsmasq } from "./dnsmasq.js";
 import { Leases, workspaceMac } from "./leases.js";
 import { readinessOf, type RunSource } from "./readiness.js";
-import { KIND, type ApplianceSpec, type DeployRequest, type DeploymentRecord, type Resources, type VmPhase, type VmRecord } from "./types.js";
+import { KIND, type ApplianceSpec, type DeployRequest, type DeploymentRecord, type Resources, type VmParamsRecord, type VmPhase, type VmRecord } from "./types.js";
 import { validateDeployRequest } from "./validate.js";
 
 
@@ -145,12 +145,119 @@ export class WorkspaceService {
       deployment.vms = undo.records.map((r) => r.name);
       await this.o.store.put(KIND.deployment, req.name, deployment);
       for (const rec of undo.records) await this.o.store.put(KIND.vm, rec.name, rec);
+      await this.keepParams(undo.records, nodes);
       await this.boot(req, appliance, undo);
       return { deployment, vms: undo.records, nodes };
     } catch (e) {
       await this.rollback(req.name, undo);
       throw e;
     }
+  }
+
+  /** Each VM's assembled parameters, for a later update to keep its address and generated values. */
+  private async keepParams(recs: VmRecord[], nodes: AssembledNode[]): Promise<void> {
+    for (const rec of recs) {
+      const n = nodes.find((x) => x.fqdn === rec.fqdn)!;
+      const doc: VmParamsRecord = { fqdn: n.fqdn, params: parameterFileToJson(n.params) };
+      await this.o.store.put(KIND.params, rec.name, doc);
+    }
+  }
+
+  /**
+   * Redeploys a running deployment with a changed request (users, keys, parameters, files,
+   * resources, delivery): the same nodes keep their names, MACs, addresses, taps and generated
+   * values (ssh host keys, host certificates, secrets), and each VM is replaced by a fresh one
+   * booted from the appliance base with the new parameters, so what the new request dropped (a
+   * user removed) is gone too. Everything is assembled and every new disk prepared before any old
+   * VM stops: a refused request leaves the deployment as it was. Nodes are pending again until
+   * their first clean run after the update.
+   */
+  update(raw: unknown): Promise<DeployResult> {
+    return this.serial(() => this.updateNow(validateDeployRequest(raw, Object.keys(this.o.appliances))));
+  }
+
+  private async updateNow(req: DeployRequest): Promise<DeployResult> {
+    const dep = await this.o.store.get<DeploymentRecord>(KIND.deployment, req.name);
+    if (!dep) throw new VacfgError("WORKSPACE_NOT_FOUND", `no deployment named "${req.name}" to update`);
+    if (dep.appliance !== req.appliance) throw new VacfgError("WORKSPACE_REQUEST", `appliance: deployment "${req.name}" runs "${dep.appliance}"; an update keeps the appliance`);
+    const appliance = this.o.appliances[req.appliance];
+    const vmName = (n: string) => `${req.name}-${n.split(".")[0]}`;
+    const names = nodeNames(req);
+    const wanted = names.map(vmName).sort();
+    if (JSON.stringify(wanted) !== JSON.stringify([...dep.vms].sort())) {
+      throw new VacfgError("WORKSPACE_REQUEST", `instance: an update keeps the nodes (${dep.vms.join(", ")}), the request names ${wanted.join(", ")}; deploy a new deployment to add or remove nodes`);
+    }
+    const old = new Map<string, VmRecord>();
+    const kept = new Map<string, KeptNode>();
+    for (const name of dep.vms) {
+      const rec = await this.o.store.get<VmRecord>(KIND.vm, name);
+      if (!rec) throw new VacfgError("WORKSPACE_CONFLICT", `deployment "${req.name}": VM ${name} has no record`);
+      this.requireActive(rec, "update");
+      const p = await this.o.store.get<VmParamsRecord>(KIND.params, name);
+      if (!p) throw new VacfgError("WORKSPACE_CONFLICT", `${name} has no recorded parameters (deployed by an older vacfg); destroy the deployment and deploy it again`);
+      old.set(name, rec);
+      kept.set(p.fqdn, { ...(rec.address ? { address: rec.address } : {}), params: parameterFileFromJson(p.params, `${name}'s recorded parameters`) });
+    }
+    // Admission again: the base may have been replaced (image update) since the deployment.
+    const admission = this.o.admission ? await admitAppliance(req.appliance, appliance, this.o.admission, this.o.store) : dep.admission;
+    const macs = Object.fromEntries(names.map((n) => [n, old.get(vmName(n))!.mac]));
+    const nodes = assemble(this.templates.get(req.appliance)!, this.o.site, { ...req.instance, macs }, kept);
+    const now = this.now();
+    const delivery = req.delivery ?? "patch";
+    // The new disks, staged beside the running ones.
+    const staged: VmRecord[] = [];
+    const stage = ".update";
+    try {
+      for (const n of nodes) {
+        const prev = old.get(vmName(n.name))!;
+        const { kernelArgs: _k, seed: _s, ctxToken: _t, observed: _o, readiness: _r, ...base } = prev;
+        const rec: VmRecord = {
+          ...base,
+          phase: "running",
+          overlay: join(this.o.stateDir, `${prev.name}${stage}.qcow2`),
+          resources: { ...DEFAULTS, ...this.o.resources, ...appliance.resources, ...req.resources, ...req.nodeResources?.[n.name] },
+          bootedAt: now,
+          updatedAt: now,
+          ...(req.ttlSeconds ? { expiresAt: now + req.ttlSeconds * 1000 } : {}),
+          delivery,
+          ...(this.o.runs ? { readiness: { state: "pending" as const, lastError: "no run reported yet" } } : {}),
+        };
+        staged.push(rec);
+        await this.prepareDisk(rec, n, appliance, req, stage);
+      }
+    } catch (e) {
+      for (const rec of staged) {
+        await rm(rec.overlay, { force: true });
+        await this.dropDelivery(rec);
+      }
+      throw e;
+    }
+    // The switch: old VMs stop (their disks are replaced, so there is nothing to shut down
+    // gracefully for), the staged disks take their place, the new VMs boot.
+    if (dep.dhcp) await stopDnsmasq(dep.dhcp);
+    const undo: DeployUndo = { leases: [], records: [], started: [] };
+    for (const rec of staged) {
+      const prev = old.get(rec.name)!;
+      await this.driverOf(prev).destroy(prev.name).catch(() => undefined);
+      await this.dropDelivery(prev);
+      await rename(rec.overlay, prev.overlay);
+      rec.overlay = prev.overlay;
+      if (rec.seed) {
+        const seed = join(this.o.stateDir, `${rec.name}.cidata.img`);
+        await rename(rec.seed, seed);
+        rec.seed = seed;
+      }
+      rec.driver = this.o.driver.name;
+      undo.records.push(rec);
+    }
+    const { dhcp: _stopped, ...rest } = dep;
+    const updated: DeploymentRecord = { ...rest, delivery, updatedAt: now, ...(req.ttlSeconds ? { ttlSeconds: req.ttlSeconds } : {}), ...(admission ? { admission } : {}) };
+    if (delivery === "dhcp") updated.dhcp = this.startDhcp(req, undo);
+    await this.o.store.put(KIND.deployment, req.name, updated);
+    for (const rec of undo.records) await this.o.store.put(KIND.vm, rec.name, rec);
+    await this.keepParams(undo.records, nodes);
+    await this.boot(req, appliance, undo);
+    return { deployment: updated, vms: undo.records, nodes };
   }
 
   /** The deployment record, inserted only if the name is free (the name is the lock). */
@@ -265,6 +372,7 @@ export class WorkspaceService {
       await this.dropDelivery(rec);
       await rm(rec.overlay, { force: true });
       await this.o.store.delete(KIND.vm, rec.name);
+      await this.o.store.delete(KIND.params, rec.name);
     }
     for (const [kind, value, vm] of undo.leases) await this.leases.release(kind, value, vm);
     await this.o.store.delete(KIND.deployment, deploymentName);
@@ -276,7 +384,7 @@ export class WorkspaceService {
    * (cmdline: refused for secrets, CMDLINE_SECRET, and beyond the boot target's length), a seed
    * volume (nocloud), or a file the configuration server hands out by token (dhcp).
    */
-  private async prepareDisk(rec: VmRecord, node: AssembledNode, appliance: ApplianceSpec, req: DeployRequest): Promise<void> {
+  private async prepareDisk(rec: VmRecord, node: AssembledNode, appliance: ApplianceSpec, req: DeployRequest, staging = ""): Promise<void> {
     const delivery = req.delivery ?? "patch";
     const paramFile = serializeParameterFile(node.params, node.signature);
     if (delivery === "cmdline") {
@@ -293,7 +401,7 @@ export class WorkspaceService {
     ];
     if (files.length) patchImage(rec.overlay, files);
     if (delivery === "nocloud") {
-      rec.seed = join(this.o.stateDir, `${rec.name}.cidata.img`);
+      rec.seed = join(this.o.stateDir, `${rec.name}${staging}.cidata.img`);
       const short = node.fqdn.split(".")[0];
       buildNoCloudVolume(rec.seed, noCloudSeed(node.params, { hostname: short, fqdn: node.fqdn, secret: node.secret, ...(node.signature ? { signature: node.signature } : {}) }));
     }
@@ -472,6 +580,7 @@ export class WorkspaceService {
     if (r.tap) await this.leases.release(KIND.tap, r.tap, r.name);
     await rm(r.overlay, { force: true });
     await this.dropDelivery(r);
+    await this.o.store.delete(KIND.params, r.name);
     const cur = await this.o.store.get<VmRecord>(KIND.vm, r.name);
     if (cur && !cur.released) await this.o.store.put(KIND.vm, r.name, { ...cur, released: true, updatedAt: this.now() });
     await this.stopDhcpWhenIdle(r.deployment);

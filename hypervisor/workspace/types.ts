@@ -2,6 +2,7 @@
 // kept in the store (so they survive a restart of the service). Plain JSON, nothing else.
 import type { AttestationDocument } from "../../protocol/attestation.js";
 import type { Delivery } from "../../protocol/ctx-delivery.js";
+import type { ParameterFileJson } from "../../protocol/params.js";
 import type { InstanceRequest } from "../ctx/site.js";
 
 /** Resources of one VM. cpuWeight is a relative share (Xen credit weight), cpuCap percent of one CPU. */
@@ -61,7 +62,7 @@ export interface DeployRequest {
 
 /**
  * Whether the node is contextualized: its first clean run (statistics the agent sent the
- * configuration server) since the VM was created. "pending" until then; the last run's state and
+ * configuration server) since the VM's disk was booted (created, or replaced by an update). "pending" until then; the last run's state and
  * what was wrong with it say why.
  */
 export interface Readiness {
@@ -98,6 +99,8 @@ export interface VmRecord {
   serialLog: string;
   resources: Resources;
   createdAt: number;
+  /** When its current disk was first booted: the deployment, or the last update that replaced it (absent: createdAt). */
+  bootedAt?: number;
   expiresAt?: number;
   updatedAt: number;
   /**
@@ -141,6 +144,17 @@ export interface DeploymentRecord {
   delivery?: Delivery;
   /** dhcp: the deployment's dnsmasq (pid file and config), stopped once none of its VMs is active. */
   dhcp?: { pidFile: string; config: string };
+  /** When an update last replaced its VMs with new parameters. */
+  updatedAt?: number;
+}
+
+/**
+ * A VM's assembled parameters (their JSON form, secrets included), kept so that an update can
+ * reuse its address and generated values; deleted with the VM's leases. Never shown by the API.
+ */
+export interface VmParamsRecord {
+  fqdn: string;
+  params: ParameterFileJson;
 }
 
 export const KIND = {
@@ -149,4 +163,5 @@ export const KIND = {
   address: "workspace.lease.address",
   mac: "workspace.lease.mac",
   tap: "workspace.lease.tap",
+  params: "workspace.params",
 } as const;

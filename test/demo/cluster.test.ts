@@ -2,12 +2,13 @@
 // the Figure 1 parameters, five QEMU guests (TCG when KVM does not work) in a private network
 // namespace, each contextualized by its own agent against a configuration server on the namespace
 // bridge: the first of the signed nodenames becomes the Slurm head (nobody asserts a profile), the
-// others workers, and the head runs `srun -N4 hostname` across them. Everything below is what the
-// guests printed on their serial consoles.
+// others workers, and the head runs `srun -N4 hostname` across them and logs in to each worker over
+// ssh. Everything below is what the guests printed on their serial consoles, and the readiness the
+// workspace read from the agents' runs.
 import { expect } from "chai";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { runClusterDemo, type ClusterDemoReport } from "../../demo/cluster.js";
+import { runClusterDemo, SSH_USER, type ClusterDemoReport } from "../../demo/cluster.js";
 
 const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
 const FQDNS = [1, 2, 3, 4, 5].map((i) => `node${i}.cluster`);
@@ -25,7 +26,7 @@ describe("e2e: the Figure 1 cluster, booted, contextualized as Slurm, running a 
       memoryMiB: 320,
       progress: (m) => process.stderr.write(`      [cluster] ${m}\n`),
     });
-    process.stderr.write(`      [cluster] deploy -> all five contextualized: ${(report.allContextualizedMs / 1000).toFixed(1)} s, -> job output ${(report.job.ms / 1000).toFixed(1)} s (deploy call ${(report.deployMs / 1000).toFixed(1)} s, driver ${report.driver}/${report.accel})\n`);
+    process.stderr.write(`      [cluster] deploy -> all five ready: ${(report.ready.ms / 1000).toFixed(1)} s, -> all five contextualized: ${(report.allContextualizedMs / 1000).toFixed(1)} s, -> job output ${(report.job.ms / 1000).toFixed(1)} s (deploy call ${(report.deployMs / 1000).toFixed(1)} s, driver ${report.driver}/${report.accel})\n`);
   });
 
   it("gave the five nodes distinct addresses from the Figure 1 range and distinct locally administered MACs", () => {
@@ -36,6 +37,12 @@ describe("e2e: the Figure 1 cluster, booted, contextualized as Slurm, running a 
     const macs = report.nodes.map((n) => n.mac);
     expect(new Set(macs).size).to.equal(5);
     for (const m of macs) expect(parseInt(m.slice(0, 2), 16) & 3, m).to.equal(2); // unicast, locally administered
+  });
+
+  it("every node turned ready: its first agent run was clean (0 bad entries, the ssh bundle included)", () => {
+    expect(report.ready.errors).to.deep.equal([]);
+    expect(report.ready.all).to.equal(true);
+    for (const n of report.nodes) expect(n.readyMs, n.fqdn).to.be.a("number");
   });
 
   it("every node was contextualized by ONE agent run, and got resolv.conf from the DNSServer parameter", () => {
@@ -55,10 +62,10 @@ describe("e2e: the Figure 1 cluster, booted, contextualized as Slurm, running a 
     }
   });
 
-  it("the head runs slurmctld, the workers slurmd, every node munged, each under its own host name", () => {
+  it("the head runs slurmctld, the workers slurmd, every node munged and sshd, each under its own host name", () => {
     const [head, ...workers] = report.nodes;
-    expect(head.files.get("services")).to.equal("munge running\nslurmctld running\nslurmd stopped\n");
-    for (const w of workers) expect(w.files.get("services"), w.fqdn).to.equal("munge running\nslurmctld stopped\nslurmd running\n");
+    expect(head.files.get("services")).to.equal("munge running\nssh running\nslurmctld running\nslurmd stopped\n");
+    for (const w of workers) expect(w.files.get("services"), w.fqdn).to.equal("munge running\nssh running\nslurmctld stopped\nslurmd running\n");
     for (const n of report.nodes) expect(n.files.get("hostname"), n.fqdn).to.equal(`${n.fqdn.split(".")[0]}\n`);
   });
 
@@ -81,11 +88,20 @@ describe("e2e: the Figure 1 cluster, booted, contextualized as Slurm, running a 
     }
   });
 
-  it("the cluster users exist in every node's /etc/passwd", () => {
+  it("the cluster users exist in every node's /etc/passwd, each with the key of the users parameter", () => {
     for (const n of report.nodes) {
       const pw = n.files.get("passwd") ?? "";
       expect(pw, n.fqdn).to.match(/^alice:x:2001:2001:/m).and.match(/^bob:x:2002:2002:/m);
+      const keys = n.files.get("authorized_keys") ?? "";
+      expect(keys, n.fqdn).to.match(/^\/home\/alice\/\.ssh\/authorized_keys 600 alice\n {2}ssh-ed25519 \S+ alice@cluster-demo$/m);
+      expect(keys, n.fqdn).to.match(/^\/home\/bob\/\.ssh\/authorized_keys 600 bob\n {2}ssh-ed25519 \S+Figure1BobKey\S+ bob@site$/m);
     }
+  });
+
+  it("the head logs in to every worker over ssh without a prompt: the delivered known_hosts vouches for each worker's host key", () => {
+    // BatchMode and StrictHostKeyChecking=yes: an unknown or different host key fails the login
+    expect(report.ssh.map((r) => r.worker)).to.deep.equal(["node2", "node3", "node4", "node5"]);
+    for (const r of report.ssh) expect(r, `ssh ${SSH_USER}@${r.worker}`).to.deep.equal({ worker: r.worker, exit: 0, output: r.worker });
   });
 
   it("pause stops every guest (hypervisor says paused, console silent) and reactivation resumes it", () => {
