@@ -73,16 +73,17 @@ export class AddressPool {
   }
 
   /**
-   * Gives the node an address it already holds (a deployment's update keeps each node's address);
-   * refused when the address is outside the range or taken by another node.
+   * Gives the node an address it already holds (a deployment's update keeps each node's address,
+   * which its own lease reserves); refused when the address is outside the range or another node's.
    */
   assign(node: string, ip: string): void {
     const where = `site pool "${this.name}"`;
     const n = ipToInt(ip, `${where} address of ${node}`);
     if (n < this.first || n > this.last) throw new VacfgError("CTX_BINDING", `${where}: ${ip} (kept for ${node}) is outside the pool's range`);
     const had = this.byNode.get(node);
+    const holder = [...this.byNode].find(([, a]) => a === ip)?.[0];
     if (had === ip) return;
-    if (had !== undefined || this.taken.has(n)) throw new VacfgError("CTX_BINDING", `${where}: ${ip} cannot be kept for ${node}: ${had !== undefined ? `it has ${had}` : "the address is taken"}`);
+    if (had !== undefined || holder !== undefined) throw new VacfgError("CTX_BINDING", `${where}: ${ip} cannot be kept for ${node}: ${had !== undefined ? `it has ${had}` : `${holder} has it`}`);
     this.taken.add(n);
     this.byNode.set(node, ip);
   }

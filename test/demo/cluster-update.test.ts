@@ -22,6 +22,8 @@ import { CLUSTER_PACKAGES } from "../../hypervisor/appliance/rootfs.js";
 import type { SiteFile } from "../../hypervisor/ctx/site.js";
 import { writeSiteCa } from "../../hypervisor/ctx/site-ca.js";
 import { generateSshHostKey } from "../../hypervisor/ctx/ssh-host-key.js";
+import { QemuDriver } from "../../hypervisor/qemu/qemu-driver.js";
+import { BOOT_MARKER } from "../../hypervisor/appliance/boot-protocol.js";
 import { createNetns, destroyNetns } from "../../hypervisor/vm/netns.js";
 import { waitForSerial } from "../../hypervisor/vm/serial.js";
 import { ensureAgentAppliance } from "../../hypervisor/workspace/agent-appliance.js";
@@ -136,6 +138,8 @@ describe("e2e: changed users, keys and node names reach the nodes through vacfg 
     };
     writeFileSync(join(siteDir, "site.json"), JSON.stringify(site));
     writeFileSync(join(siteDir, "cluster.ctx.xml"), TORQUE_CONTEXT_TEMPLATE);
+    // KVM only when a trial boot works here (the verdict is cached): the CLI is told which.
+    const accel = await new QemuDriver({ stateDir: join(work, "probe"), kvmProbe: { cacheFile: join(cacheDir, "kvm-verdict.json"), boot: { kernel: image.vmlinuz, initrd: image.initrd, marker: BOOT_MARKER } } }).accel();
     wsConfig = join(work, "workspace.json");
     writeFileSync(wsConfig, JSON.stringify({
       store: `sqlite:${join(serverDir, "store.db")}`,
@@ -143,7 +147,16 @@ describe("e2e: changed users, keys and node names reach the nodes through vacfg 
       site: join(siteDir, "site.json"),
       appliances: { cluster: { template: join(siteDir, "cluster.ctx.xml"), base: image.base, kernel: image.vmlinuz, initrd: image.initrd, command: "sh /etc/vacfg/boot.sh" } },
       network: { netns, taps: ns.taps },
+      accel,
     }));
+  });
+
+  // The guests' consoles are the only record of what went wrong inside them: keep them on a failure.
+  afterEach(async function () {
+    if (this.currentTest?.state !== "failed" || !work) return;
+    const kept = await mkdtemp(join(tmpdir(), "vacfg-cluster-update-logs-"));
+    await cp(join(work, "vms"), kept, { recursive: true, filter: (f) => !f.endsWith(".qcow2") }).catch(() => undefined);
+    console.log(`      the guests' serial logs are kept in ${kept}`);
   });
 
   after(async () => {

@@ -160,6 +160,31 @@ describe("assembly (hypervisor/ctx/assemble.ts)", () => {
     expect(nodes.map((n) => paramValues(n.params, "headnode")[0])).to.deep.equal(["self", "head.cluster"]);
   });
 
+  it("assembled again with kept nodes (an update): new users, the same addresses, host keys, certificates and secrets", () => {
+    const site = loadSiteFile(sb.sitePath);
+    const first = assemble(template(), site, { count: 3, users });
+    // addresses kept out of the pool's order: node1 keeps one a fresh assembly would give node3
+    const kept = new Map(first.map((n) => [n.fqdn, { address: n.address, params: n.params }]));
+    const changed = [{ name: "bob", value: ALICE_KEY }, { name: "carol", value: BOB_KEY }];
+    const again = assemble(template(), site, { count: 3, users: changed, reservedAddresses: first.map((n) => n.address!) }, kept);
+    for (const [i, n] of again.entries()) {
+      expect(n.address).to.equal(first[i].address);
+      expect(n.params.get("users")).to.deep.equal({ kind: "list", items: changed });
+      for (const p of ["address", "addresses", "hostcert", "sshhostkey", "sshknownhosts", "mungekey", "rootpw", "nodenames"]) {
+        expect(n.params.get(p), `${n.fqdn} ${p}`).to.deep.equal(first[i].params.get(p));
+      }
+    }
+    // a parameter the request gives explicitly still wins over the kept one
+    const own = assemble(template(), site, { count: 3, users, nodeParams: { node1: { rootpw: "chosen" } } }, kept);
+    expect(paramValues(own[0].params, "rootpw")).to.deep.equal(["chosen"]);
+    // a kept address another node holds, or one outside the pool, is refused
+    const clash = new Map(kept);
+    clash.set("node2.cluster", { address: first[0].address, params: first[1].params });
+    expect(bindingError(() => assemble(template(), site, { count: 3, users }, clash)).message).to.match(/10\.0\.0\.10 cannot be kept for node2\.cluster: node1\.cluster has it/);
+    clash.set("node2.cluster", { address: "10.0.0.200", params: first[1].params });
+    expect(bindingError(() => assemble(template(), site, { count: 3, users }, clash)).message).to.match(/10\.0\.0\.200 \(kept for node2\.cluster\) is outside the pool's range/);
+  });
+
   it("assembleCommand writes one parameter file per node (0600: secrets) and a manifest", () => {
     const out = join(sb.dir, "out");
     const r = assembleCommand({ template: sb.templatePath, site: sb.sitePath, request: sb.requestPath, outDir: out });
