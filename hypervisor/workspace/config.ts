@@ -1,11 +1,12 @@
 // The workspace configuration file (JSON) the CLI opens the service from: store, state
 // directory, site file, appliances and network. Relative paths resolve against the file.
-import { readFileSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { VacfgError } from "../../protocol/errors.js";
 import { openStore } from "../../server/store/open-store.js";
 import type { Store } from "../../server/store/store.js";
 import { loadSiteFile } from "../ctx/site.js";
+import { BOOT_MARKER } from "../appliance/boot-protocol.js";
 import { defaultDrivers, pickDriver } from "./drivers.js";
 import type { WorkspaceAdmission } from "./admission.js";
 import { WorkspaceService } from "./service.js";
@@ -115,7 +116,15 @@ export async function openWorkspace(cfg: WorkspaceConfig): Promise<OpenWorkspace
     appliances[name] = { ...a, template, ...(attestation !== undefined ? { attestation } : {}) };
   }
   const site = loadSiteFile(cfg.site);
-  const drivers = defaultDrivers({ stateDir: resolve(cfg.stateDir, "drivers"), netns: cfg.network?.netns, accel: cfg.accel });
+  // KVM counts only when a trial boot of an appliance's kernel reaches the boot marker (where
+  // /dev/kvm exists but QEMU aborts or the guest hangs, a probe without a guest would say yes).
+  const probe = Object.values(appliances)[0];
+  mkdirSync(cfg.stateDir, { recursive: true });
+  const drivers = defaultDrivers({
+    stateDir: resolve(cfg.stateDir, "drivers"), netns: cfg.network?.netns, accel: cfg.accel,
+    kvmCacheFile: resolve(cfg.stateDir, "kvm-verdict.json"),
+    ...(probe ? { kvmBoot: { kernel: probe.kernel, initrd: probe.initrd, marker: BOOT_MARKER } } : {}),
+  });
   const driver = await pickDriver(drivers);
   const store = await openStore(cfg.store);
   let service: WorkspaceService;

@@ -251,6 +251,18 @@ describe("workspace: the Workspace Service with real QEMU guests", function () {
     expect(bad.body.error).to.include({ code: "WORKSPACE_REQUEST" });
     const broken = await call(srv.port, apiCa, "POST", "/api/v1/deployments", admin, "{not json");
     expect(broken.status).to.equal(400);
+    // an update: of a deployment that exists, under the URL's name, with the same nodes; refused before any VM stops
+    const alphaReq = { appliance: "torque", instance: { count: 2, users: FIGURE1_USERS } };
+    const none = await call(srv.port, apiCa, "POST", "/api/v1/deployments/nosuch/update", admin, alphaReq);
+    expect(none.status).to.equal(404);
+    expect(none.body.error).to.include({ code: "WORKSPACE_NOT_FOUND" });
+    const renamed = await call(srv.port, apiCa, "POST", "/api/v1/deployments/alpha/update", admin, { ...alphaReq, name: "gamma" });
+    expect(renamed.status).to.equal(400);
+    expect((renamed.body.error as { message: string }).message).to.match(/^name: the request names "gamma", the URL "alpha"/);
+    const grown = await call(srv.port, apiCa, "POST", "/api/v1/deployments/alpha/update", admin, { ...alphaReq, instance: { count: 3, users: FIGURE1_USERS } });
+    expect(grown.status).to.equal(400);
+    expect((grown.body.error as { message: string }).message).to.match(/^instance: an update keeps the nodes \(alpha-node1, alpha-node2\)/);
+    expect(((await call(srv.port, apiCa, "GET", "/api/v1/vms", admin)).body.vms as VmRecord[]).map((v) => v.observed)).to.deep.equal(["running", "running"]);
     const deps = await call(srv.port, apiCa, "GET", "/api/v1/deployments", admin);
     expect((deps.body.deployments as { name: string }[]).map((d) => d.name)).to.deep.equal(["alpha"]);
   });
