@@ -1,4 +1,4 @@
-// The embedded store: one SQLite file (WAL, synchronous=FULL) behind the Store interface.
+// The embedded store: one SQLite file (WAL, synchronous=FULL, group-committed writes) behind the Store interface.
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
@@ -37,6 +37,7 @@ import {
   toJson,
 } from "./store-rows.js";
 import { storeError, storeOp } from "./store-error.js";
+import { GroupCommit } from "./sqlite-group-commit.js";
 
 type Row = Record<string, unknown>;
 
@@ -48,9 +49,17 @@ export class SqliteStore implements Store {
   private readonly db: Database.Database;
   // Statements are prepared on first use: tables exist only after migrate().
   private readonly statements = new Map<string, Database.Statement>();
+  /** Writes of one event-loop turn share a transaction (sqlite-group-commit.ts). */
+  private readonly writes: GroupCommit;
 
   private constructor(db: Database.Database) {
     this.db = db;
+    this.writes = new GroupCommit(db);
+  }
+
+  /** Transactions committed by writes so far (each one fsync); fewer than the writes when they were grouped. */
+  get commits(): number {
+    return this.writes.commits;
   }
 
   /** Opens (creating when missing) the database file; call migrate() before use. */
@@ -88,6 +97,11 @@ export class SqliteStore implements Store {
     return storeOp("sqlite", name, fn);
   }
 
+  /** A write: runs in its own savepoint of the next group commit and resolves once that is durable. */
+  private write<T>(name: string, fn: () => T): Promise<T> {
+    return storeOp("sqlite", name, () => this.writes.run(fn));
+  }
+
   migrate(): Promise<void> {
     return this.op("migrate", () => {
       // IMMEDIATE takes the write lock first, so processes starting together apply each migration once.
@@ -105,11 +119,13 @@ export class SqliteStore implements Store {
   }
 
   async close(): Promise<void> {
-    if (this.db.open) this.db.close();
+    if (!this.db.open) return;
+    this.writes.flush();
+    this.db.close();
   }
 
   upsertClient(c: ClientRegistration): Promise<void> {
-    return this.op("upsertClient", () => {
+    return this.write("upsertClient", () => {
       this.stmt(SQL.upsertClient).run(...clientParams(c));
     });
   }
@@ -126,17 +142,16 @@ export class SqliteStore implements Store {
   }
 
   deleteClient(name: string): Promise<boolean> {
-    return this.op("deleteClient", () => this.stmt(SQL.deleteClient).run(name).changes > 0);
+    return this.write("deleteClient", () => this.stmt(SQL.deleteClient).run(name).changes > 0);
   }
 
   putProbeData(d: ClientProbeData): Promise<void> {
-    return this.op("putProbeData", () => {
+    // One savepoint (write()): the values and groups are replaced together or not at all.
+    return this.write("putProbeData", () => {
       const groups = toJson(d.groups, "groups");
-      this.db.transaction(() => {
-        this.stmt(SQL.deleteProbeValues).run(d.client);
-        this.stmt(SQL.upsertProbeSet).run(d.client, groups, d.timestamp);
-        d.values.forEach((v, i) => this.stmt(SQL.insertProbeValue).run(d.client, i, v.name, v.source, v.value));
-      })();
+      this.stmt(SQL.deleteProbeValues).run(d.client);
+      this.stmt(SQL.upsertProbeSet).run(d.client, groups, d.timestamp);
+      d.values.forEach((v, i) => this.stmt(SQL.insertProbeValue).run(d.client, i, v.name, v.source, v.value));
     });
   }
 
@@ -150,14 +165,13 @@ export class SqliteStore implements Store {
   }
 
   recordRun(run: RunRecord): Promise<number> {
-    return this.op("recordRun", () =>
-      this.db.transaction(() => {
-        const { id } = this.stmt(SQL.insertRun).get(...runParams(run)) as { id: number };
-        run.entries.forEach((e, i) => this.stmt(SQL.insertRunEntry).run(id, ...entryParams(e, i)));
-        for (const [kind, name] of memberPairs(run)) this.stmt(SQL.insertRunMember).run(id, kind, name);
-        return Number(id);
-      })(),
-    );
+    // One savepoint (write()): a run and its entries are stored together or not at all.
+    return this.write("recordRun", () => {
+      const { id } = this.stmt(SQL.insertRun).get(...runParams(run)) as { id: number };
+      run.entries.forEach((e, i) => this.stmt(SQL.insertRunEntry).run(id, ...entryParams(e, i)));
+      for (const [kind, name] of memberPairs(run)) this.stmt(SQL.insertRunMember).run(id, kind, name);
+      return Number(id);
+    });
   }
 
   listRuns(q?: RunQuery): Promise<StoredRun[]> {
@@ -222,11 +236,11 @@ export class SqliteStore implements Store {
   }
 
   purgeRuns(before: number): Promise<number> {
-    return this.op("purgeRuns", () => this.stmt(SQL.purgeRuns).run(before).changes);
+    return this.write("purgeRuns", () => this.stmt(SQL.purgeRuns).run(before).changes);
   }
 
   put(kind: string, key: string, value: unknown): Promise<void> {
-    return this.op("put", () => {
+    return this.write("put", () => {
       this.stmt(SQL.putRecord).run(kind, key, toJson(value, `${kind}/${key}`));
     });
   }
@@ -245,11 +259,11 @@ export class SqliteStore implements Store {
   }
 
   delete(kind: string, key: string): Promise<boolean> {
-    return this.op("delete", () => this.stmt(SQL.deleteRecord).run(kind, key).changes > 0);
+    return this.write("delete", () => this.stmt(SQL.deleteRecord).run(kind, key).changes > 0);
   }
 
   insertIfAbsent(kind: string, key: string, value: unknown): Promise<boolean> {
-    return this.op("insertIfAbsent", () => {
+    return this.write("insertIfAbsent", () => {
       return this.stmt(SQL.insertRecordIfAbsent).run(kind, key, toJson(value, `${kind}/${key}`)).changes === 1;
     });
   }

@@ -177,6 +177,32 @@ export function storeContract(t: StoreTarget): void {
         expect(await store.getRunEntries(ok)).to.have.length(3);
       });
 
+      it("writes issued together: each failing one writes nothing and fails alone, the others are stored", async () => {
+        await store.putProbeData({ client: "p", values: [{ name: "arch", source: "P", value: "x" }], groups: ["g"], timestamp: 1 });
+        const badRun = makeRun("bad", 5);
+        badRun.entries.push({ kind: "strange" as "good", tag: "Path", name: "/x", attrs: {} });
+        const badProbe = { name: "broken", source: "P", value: null as unknown as string };
+        // Not awaited one by one: SQLite commits these in one transaction (a savepoint each).
+        const writes = [
+          store.recordRun(makeRun("a", 1)),
+          store.recordRun(badRun),
+          store.upsertClient({ name: "c1", profile: "web", firstSeen: 1 }),
+          store.putProbeData({ client: "p", values: [{ name: "n", source: "P", value: "v" }, badProbe], groups: [], timestamp: 2 }),
+          store.put("vm", "v1", { mem: 1 }),
+          store.recordRun(makeRun("b", 2)),
+        ];
+        const settled = await Promise.allSettled(writes);
+        expect(settled.map((r) => r.status)).to.deep.equal(["fulfilled", "rejected", "fulfilled", "rejected", "fulfilled", "fulfilled"]);
+        for (const r of settled) if (r.status === "rejected") await expectStoreError(Promise.reject(r.reason));
+        expect((await store.listRuns()).map((r) => r.client).sort()).to.deep.equal(["a", "b"]);
+        expect(await store.getRunEntries((settled[0] as PromiseFulfilledResult<number>).value)).to.have.length(3);
+        expect(await store.getClient("c1")).to.deep.include({ profile: "web" });
+        expect(await store.getProbeData("p")).to.deep.equal({ client: "p", values: [{ name: "arch", source: "P", value: "x" }], groups: ["g"], timestamp: 1 });
+        expect(await store.get("vm", "v1")).to.deep.equal({ mem: 1 });
+        const orphans = await t.raw(url, "SELECT COUNT(*) AS n FROM run_entries WHERE run_id NOT IN (SELECT id FROM runs)");
+        expect(Number(orphans[0].n)).to.equal(0);
+      });
+
       it("records a run's groups and bundles; runMembers reads those of many runs at once", async () => {
         const a1 = await store.recordRun(makeRun("a", 100, { groups: ["web", "debian", "web"], bundles: ["motd"] }));
         const b1 = await store.recordRun(makeRun("b", 150, { groups: ["db"], bundles: ["motd", "pg"] }));
