@@ -1,6 +1,7 @@
 // Crash-safe file replacement: a temporary sibling is written, fsynced, given its final owner
 // and mode, and renamed over the target, so a kill at any point leaves the old or the new file.
 import { closeSync, fchmodSync, fchownSync, fsyncSync, openSync, readdirSync, renameSync, rmSync, symlinkSync, linkSync, unlinkSync, writeSync, constants } from "node:fs";
+import { open, rm } from "node:fs/promises";
 import { randomBytes } from "node:crypto";
 import { dirname, basename, join } from "node:path";
 
@@ -53,6 +54,44 @@ export function writeFileAtomic(target: string, data: Buffer | string, meta: Fil
     throw e;
   }
   fsyncDir(dirname(target));
+}
+
+/**
+ * writeFileAtomic with the writes and fsyncs off the event loop (a large file's fsync takes
+ * milliseconds the server can spend on other requests). `renamed` runs right after the rename,
+ * in the same turn, before the directory fsync: the caller can note the new file's signature
+ * before anything else in the process looks at it.
+ */
+export async function writeFileAtomicAsync(target: string, data: Buffer | string, meta: FileMeta = {}, renamed?: () => void): Promise<void> {
+  const tmp = tempSibling(target);
+  const fh = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+  try {
+    await fh.writeFile(data);
+    if (meta.uid !== undefined || meta.gid !== undefined) await fh.chown(meta.uid ?? -1, meta.gid ?? -1);
+    // chmod after chown: chown clears setuid/setgid bits
+    await fh.chmod(meta.mode ?? 0o644);
+    await fh.sync();
+  } catch (e) {
+    await fh.close();
+    await rm(tmp, { force: true });
+    throw e;
+  }
+  await fh.close();
+  try {
+    renameSync(tmp, target);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw e;
+  }
+  renamed?.();
+  const dir = await open(dirname(target), constants.O_RDONLY | constants.O_DIRECTORY).catch(() => undefined);
+  try {
+    await dir?.sync();
+  } catch {
+    // some filesystems refuse fsync on directories; the rename is still atomic
+  } finally {
+    await dir?.close();
+  }
 }
 
 /** Moves a file made beside `target` (by a tool, or a patched copy) into place: fsync, rename, directory fsync. */

@@ -1,10 +1,12 @@
 // Safe edits of clients.xml: text-level changes (one new <Client/> line, or one attribute of one
 // element) that keep the admin's comments and layout, written by lib/atomic-file.ts. Edits
 // are group-committed in-process (every edit queued while a write is under way goes into the next
-// single write) and serialized across processes (an O_EXCL lock file, as upstream).
+// single write) and serialized across processes (an O_EXCL lock file, as upstream). A file of
+// 100,000 clients is megabytes: a batch costs one pass over the text, not one per edit, and the
+// write's fsync happens off the event loop (new edits queue meanwhile and share the next write).
 import { readFileSync, statSync } from "node:fs";
 import { setImmediate as nextTurn } from "node:timers/promises";
-import { removeStaleTemps, writeFileAtomic } from "../../../lib/atomic-file.js";
+import { removeStaleTemps, writeFileAtomicAsync } from "../../../lib/atomic-file.js";
 import { withFileLock } from "../../../lib/file-lock.js";
 import { VacfgError } from "../../../protocol/errors.js";
 import { escapeAttr, decodeEntities } from "../../../protocol/xml.js";
@@ -45,8 +47,11 @@ interface PendingEdit {
 const pending = new Map<string, PendingEdit[]>();
 const draining = new Set<string>();
 
-/** Replaces clients.xml with `text` through lib's crash-safe writer, keeping the file's mode. Called under the lock. */
-function replaceClientsXml(path: string, text: string): void {
+/**
+ * Replaces clients.xml with `text` through lib's crash-safe writer, keeping the file's mode; `renamed`
+ * runs as the new file takes its place. Called under the lock.
+ */
+async function replaceClientsXml(path: string, text: string, renamed: () => void): Promise<void> {
   let mode = 0o644;
   try {
     mode = statSync(path).mode & 0o777;
@@ -55,7 +60,7 @@ function replaceClientsXml(path: string, text: string): void {
   }
   // Only a writer holding the lock writes here, so any temporary beside the file is a killed writer's.
   removeStaleTemps(path);
-  writeFileAtomic(path, text, { mode });
+  await writeFileAtomicAsync(path, text, { mode }, renamed);
 }
 
 interface TagSpan {
@@ -111,10 +116,18 @@ function formatAttrs(attrs: Array<[string, string]>): string {
   return attrs.map(([k, v]) => ` ${k}="${escapeAttr(v)}"`).join("");
 }
 
+function clientLine(name: string, attrs: Array<[string, string]>): string {
+  return `<Client${formatAttrs([["name", name], ...attrs])}/>`;
+}
+
 /** Text with a new `<Client name=.. attrs/>` line before `</Clients>`; unchanged if the client exists. */
 export function insertClient(text: string, name: string, attrs: Array<[string, string]>): string {
-  if (findClientTag(text, name)) return text;
-  const line = `<Client${formatAttrs([["name", name], ...attrs])}/>`;
+  return findClientTag(text, name) ? text : insertLines(text, [clientLine(name, attrs)]);
+}
+
+/** Text with these `<Client/>` lines before `</Clients>`, in order, indented as the file's first client. */
+function insertLines(text: string, lines: string[]): string {
+  if (lines.length === 0) return text;
   const existing = firstStartTag(text, "Client");
   let indent = "  ";
   if (existing) {
@@ -122,19 +135,20 @@ export function insertClient(text: string, name: string, attrs: Array<[string, s
     const lead = text.slice(bol, existing.start);
     if (/^[ \t]*$/.test(lead)) indent = lead;
   }
+  const block = lines.map((l) => `${indent}${l}\n`).join("");
   const close = text.lastIndexOf("</Clients>");
   if (close >= 0) {
     const bol = text.lastIndexOf("\n", close) + 1;
     const before = text.slice(bol, close);
     if (/^[ \t]*$/.test(before)) {
-      return `${text.slice(0, bol)}${indent}${line}\n${text.slice(bol)}`;
+      return `${text.slice(0, bol)}${block}${text.slice(bol)}`;
     }
-    return `${text.slice(0, close)}\n${indent}${line}\n${text.slice(close)}`;
+    return `${text.slice(0, close)}\n${block}${text.slice(close)}`;
   }
   const selfClosed = firstStartTag(text, "Clients");
   if (selfClosed && selfClosed.text.endsWith("/>")) {
     const open = selfClosed.text.replace(/\s*\/>$/, ">");
-    return `${text.slice(0, selfClosed.start)}${open}\n${indent}${line}\n</Clients>${text.slice(selfClosed.end)}`;
+    return `${text.slice(0, selfClosed.start)}${open}\n${block}</Clients>${text.slice(selfClosed.end)}`;
   }
   throw new VacfgError("REPO_FILE", "clients.xml has no <Clients> root element");
 }
@@ -225,34 +239,99 @@ async function drain(path: string): Promise<void> {
   }
 }
 
+/**
+ * The edits of one batch applied to one text: inserts (nearly all edits: registrations) check a
+ * name index built once and are spliced in together; any other edit first places the pending
+ * inserts, then edits the text as editText does. The result equals editText applied edit by edit.
+ */
+export class BatchEditor {
+  private inserts: string[] = [];
+  /** Lower-cased names and aliases in the text plus pending inserts; built on the first insert. */
+  private names?: Set<string>;
+
+  constructor(private base: string) {}
+
+  /** Applies `e`; true when it changed the text. Throws (changing nothing) as editText does. */
+  apply(e: ClientsEdit): boolean {
+    if (e.op !== "insert") {
+      const text = this.text();
+      const next = editText(text, e);
+      if (next === text) return false;
+      this.base = next;
+      this.names = undefined; // a remove or an insert of an absent client changed the names
+      return true;
+    }
+    const names = (this.names ??= namesIn(this.base));
+    const lname = e.name.toLowerCase();
+    if (names.has(lname)) return false;
+    names.add(lname);
+    this.inserts.push(clientLine(e.name, e.attrs));
+    return true;
+  }
+
+  text(): string {
+    if (this.inserts.length > 0) {
+      this.base = insertLines(this.base, this.inserts);
+      this.inserts = [];
+    }
+    return this.base;
+  }
+}
+
+/** Every client name and alias in the text, lower-cased (what findClientTag would find). */
+function namesIn(text: string): Set<string> {
+  const out = new Set<string>();
+  const add = (t: TagSpan): void => {
+    const name = attrsOf(t.text).get("name")?.value;
+    if (name !== undefined) out.add(name.toLowerCase());
+  };
+  let firstClient = Infinity;
+  for (const t of startTags(text, "Client")) {
+    firstClient = Math.min(firstClient, t.start);
+    add(t);
+  }
+  // An alias counts when a <Client> comes before it (its owner).
+  for (const t of startTags(text, "Alias")) if (t.start > firstClient) add(t);
+  return out;
+}
+
+/** The text this process last wrote, by the file's signature after the write: no re-read while it is unchanged. */
+const lastWritten = new Map<string, { sig: string; text: string }>();
+
 /** One read-modify-write for a batch; an edit that throws is left out and fails alone. */
-function applyBatch(path: string, batch: PendingEdit[]): Array<{ changed: boolean } | { error: unknown }> {
+async function applyBatch(path: string, batch: PendingEdit[]): Promise<Array<{ changed: boolean } | { error: unknown }>> {
   const before = fileSignature(path);
+  const mine = lastWritten.get(path);
   let text: string;
-  try {
-    text = readFileSync(path, "utf8");
-  } catch {
-    text = "<Clients>\n</Clients>\n";
+  if (before !== undefined && mine?.sig === before) text = mine.text;
+  else {
+    try {
+      text = readFileSync(path, "utf8");
+    } catch {
+      text = "<Clients>\n</Clients>\n";
+    }
   }
   // A hand edit between the stat and the read: the signature does not describe the text read.
   const stable = before !== undefined && fileSignature(path) === before;
-  const original = text;
+  const editor = new BatchEditor(text);
   const applied: ClientsEdit[] = [];
   const outcomes = batch.map((p) => {
     try {
-      const next = editText(text, p.edit);
-      const changed = next !== text;
+      const changed = editor.apply(p.edit);
       if (changed) applied.push(p.edit);
-      text = next;
       return { changed };
     } catch (error) {
       return { error };
     }
   });
-  if (text !== original || before === undefined) {
-    replaceClientsXml(path, text);
-    const after = fileSignature(path);
-    if (stable && after !== undefined) for (const hook of new Set(batch.map((p) => p.hook))) hook?.(before, after, applied);
+  const next = editor.text();
+  if (next !== text || before === undefined) {
+    await replaceClientsXml(path, next, () => {
+      const after = fileSignature(path);
+      if (after === undefined) return;
+      lastWritten.set(path, { sig: after, text: next });
+      if (stable) for (const hook of new Set(batch.map((p) => p.hook))) hook?.(before, after, applied);
+    });
   }
   return outcomes;
 }

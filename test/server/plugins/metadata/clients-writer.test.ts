@@ -8,7 +8,7 @@ import { fileURLToPath } from "node:url";
 import { expect } from "chai";
 import { parseXml } from "../../../../protocol/xml.js";
 import { applyClientsEdit, parseClientsXml } from "../../../../server/plugins/metadata/clients-file.js";
-import { editClientsXml, editText, insertClient, setClientAttr, type ClientsEdit } from "../../../../server/plugins/metadata/clients-writer.js";
+import { BatchEditor, editClientsXml, editText, insertClient, setClientAttr, type ClientsEdit } from "../../../../server/plugins/metadata/clients-writer.js";
 import { CLIENTS_XML } from "../../core/fixture-repo.js";
 
 const run = promisify(execFile);
@@ -86,6 +86,87 @@ describe("clients.xml writer", function () {
     }
     expect(fast, "edits taking the fast path").to.be.greaterThan(100);
     expect(fallback, "edits that must fall back").to.be.greaterThan(10);
+  });
+
+  it("a batch of edits gives the text, outcomes and errors of the same edits applied one by one (300 random batches)", () => {
+    let seed = 11; // mulberry32, as above
+    const rand = (n: number): number => {
+      let t = (seed = (seed + 0x6d2b79f5) | 0);
+      t = Math.imul(t ^ (t >>> 15), t | 1);
+      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+      return Math.floor((((t ^ (t >>> 14)) >>> 0) / 2 ** 32) * n);
+    };
+    // Starting texts: clients, an alias, a commented-out client, a character reference, no client at all, a self-closed root.
+    const texts = [
+      CLIENTS_XML,
+      '<Clients>\n  <!-- <Client name="ghost"/> -->\n  <Client name="N&#51;" profile="p"/>\n</Clients>\n',
+      "<Clients>\n</Clients>\n",
+      "<Clients/>\n",
+      '<Clients><Client name="x1" profile="p"/></Clients>',
+    ];
+    const names = ["web1", "WEB1", "uu-alias", "UU-ALIAS", "ghost", "n3", "x1", "new1", "NEW1", "new2", "x10", "n&5"];
+    let batched = 0;
+    for (let round = 0; round < 300; round++) {
+      let text = texts[rand(texts.length)];
+      const edits: ClientsEdit[] = Array.from({ length: 1 + rand(12) }, (): ClientsEdit => {
+        const name = rand(4) ? names[rand(names.length)] : `fresh${rand(30)}`;
+        switch (rand(6)) {
+          case 0:
+            return { op: "set", name, attr: "version", value: `v${rand(3)}`, absent: "skip" };
+          case 1:
+            return { op: "set", name, attr: "profile", value: `p${rand(3)}`, absent: rand(2) ? [["profile", "web"]] : undefined };
+          case 2:
+            return { op: "remove", name };
+          default:
+            return { op: "insert", name, attrs: [["profile", `p${rand(3)}`]] };
+        }
+      });
+      const editor = new BatchEditor(text);
+      const outcome = (f: () => boolean): string => {
+        try {
+          return String(f());
+        } catch (e) {
+          return `error ${(e as Error).message}`;
+        }
+      };
+      const got = edits.map((e) => outcome(() => editor.apply(e)));
+      const want = edits.map((e) =>
+        outcome(() => {
+          const next = editText(text, e);
+          const changed = next !== text;
+          text = next;
+          return changed;
+        }),
+      );
+      expect(got, JSON.stringify(edits)).to.deep.equal(want);
+      expect(editor.text(), JSON.stringify(edits)).to.equal(text);
+      if (edits.filter((e) => e.op === "insert").length > 1) batched++;
+    }
+    expect(batched, "rounds with several inserts in one batch").to.be.greaterThan(100);
+  });
+
+  it("a batch of 200 inserts and 200 attribute edits is one write; the next starts from the text written and still sees a hand edit", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "vacfg-clients-"));
+    try {
+      const path = join(dir, "clients.xml");
+      writeFileSync(path, CLIENTS_XML);
+      const writes: ClientsEdit[][] = [];
+      const hook = (_b: string, _a: string, applied: ClientsEdit[]): number => writes.push(applied);
+      const edits = [
+        ...Array.from({ length: 200 }, (_, i) => editClientsXml(path, { op: "insert", name: `m${i}`, attrs: [["profile", "web"]] }, hook)),
+        ...Array.from({ length: 200 }, (_, i) => editClientsXml(path, { op: "set", name: `m${i}`, attr: "version", value: `v${i}` }, hook)),
+      ];
+      await Promise.all(edits);
+      expect(writes.map((w) => w.length)).to.deep.equal([400]);
+      // The next batch starts from the text this process wrote (no re-read), and a hand edit in between is still seen.
+      writeFileSync(path, readFileSync(path, "utf8").replace('<Client name="m7" profile="web"', '<Client name="m7" profile="hand"'));
+      await editClientsXml(path, { op: "insert", name: "late", attrs: [] }, hook);
+      const text = readFileSync(path, "utf8");
+      expect(text).to.include('<Client name="m7" profile="hand" version="v7"/>').and.include('<Client name="late"/>');
+      expect(parseXml(text).children.filter((c) => c.tag === "Client")).to.have.length(7 + 201);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("three processes adding and updating clients at once lose nothing and leave no temp files", async () => {
