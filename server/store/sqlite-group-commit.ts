@@ -1,15 +1,27 @@
-// Group commit for the embedded store. With synchronous=FULL every commit fsyncs the WAL, and
-// better-sqlite3 waits for that on the event loop: thousands of clients each committing their
-// registration, probe data and run one by one spend most of the server's time in fsync. Writes
-// that arrive in the same turn of the event loop share one transaction (one fsync); each resolves
-// only after that commit. Each write runs in its own savepoint, so one that fails is rolled back
-// and rejected alone; a commit that fails rejects every write of the batch (none is stored).
+// Group commit for the embedded store. Thousands of clients each committing their registration,
+// probe data and run one by one, each commit waiting for an fsync on the event loop (better-sqlite3
+// is synchronous), leave the server busy with fsync. Here:
+// - writes that arrive in the same turn of the event loop share one transaction; each runs in its
+//   own savepoint, so one that fails is rolled back and rejected alone, and a commit that fails
+//   rejects every write of the batch (none is stored);
+// - the database runs with synchronous=NORMAL (a commit writes the WAL without fsync) and the WAL
+//   is fdatasynced here, off the event loop; a write resolves only after an fsync that began after
+//   its commit. So an acknowledged write survives power loss as with synchronous=FULL (SQLite
+//   recovers every commit whose frames reached the disk; checkpoints still sync the WAL and the
+//   database themselves), and commits made while an fsync runs share the next one.
+import { closeSync, fdatasync, fstatSync, openSync, statSync } from "node:fs";
+import { promisify } from "node:util";
 import type Database from "better-sqlite3";
 
-interface Queued {
-  fn: () => unknown;
+const fdatasyncAsync = promisify(fdatasync);
+
+interface Waiter {
   resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
+}
+
+interface Queued extends Waiter {
+  fn: () => unknown;
 }
 
 type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
@@ -17,12 +29,23 @@ type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
 export class GroupCommit {
   private queue: Queued[] = [];
   private scheduled = false;
-  /** Transactions committed (each one fsync of the WAL): fewer than writes when they were grouped. */
+  /** Committed writes waiting for the next WAL fsync, with their results. */
+  private unsynced: Array<() => void> = [];
+  private failUnsynced: Array<(e: unknown) => void> = [];
+  private syncing?: Promise<void>;
+  private wal?: { fd: number; ino: number };
+  /** Transactions committed so far; fewer than writes when they were grouped. */
   commits = 0;
+  /** WAL fsyncs so far; fewer than commits when commits shared one. */
+  syncs = 0;
 
-  constructor(private readonly db: Database.Database) {}
+  /** `walPath` is the database's -wal file; undefined for an in-memory database (nothing to sync). */
+  constructor(
+    private readonly db: Database.Database,
+    private readonly walPath: string | undefined,
+  ) {}
 
-  /** Runs `fn` (synchronous statements) in the next group transaction; resolves after the commit. */
+  /** Runs `fn` (synchronous statements) in the next group transaction; resolves once that is durable. */
   run<T>(fn: () => T): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.queue.push({ fn, resolve: resolve as (v: unknown) => void, reject });
@@ -34,7 +57,7 @@ export class GroupCommit {
     });
   }
 
-  /** Commits what is queued now (also called before the database closes). */
+  /** Commits what is queued now; its writes resolve after the next WAL fsync. */
   flush(): void {
     this.scheduled = false;
     const batch = this.queue;
@@ -63,8 +86,55 @@ export class GroupCommit {
     }
     batch.forEach((q, i) => {
       const o = outcomes[i];
-      if (o.ok) q.resolve(o.value);
-      else q.reject(o.error);
+      if (!o.ok) q.reject(o.error); // rolled back: nothing to wait for
+      else if (this.walPath === undefined) q.resolve(o.value);
+      else {
+        this.unsynced.push(() => q.resolve(o.value));
+        this.failUnsynced.push(q.reject);
+      }
     });
+    this.startSync();
+  }
+
+  /** Commits what is queued and waits until every committed write is on disk; then the WAL is let go. */
+  async close(): Promise<void> {
+    this.flush();
+    while (this.syncing) await this.syncing;
+    if (this.wal) closeSync(this.wal.fd);
+    this.wal = undefined;
+  }
+
+  private startSync(): void {
+    if (this.syncing || this.unsynced.length === 0) return;
+    const done = this.unsynced;
+    const failed = this.failUnsynced;
+    this.unsynced = [];
+    this.failUnsynced = [];
+    this.syncing = this.syncWal().then(
+      () => done.forEach((f) => f()),
+      (e: unknown) => failed.forEach((f) => f(e)),
+    );
+    void this.syncing.finally(() => {
+      this.syncing = undefined;
+      this.startSync();
+    });
+  }
+
+  private async syncWal(): Promise<void> {
+    let ino: number;
+    try {
+      ino = statSync(this.walPath!).ino;
+    } catch (e) {
+      // No WAL: the last checkpoint moved every commit into the database file and synced it.
+      if ((e as NodeJS.ErrnoException).code === "ENOENT") return;
+      throw e;
+    }
+    if (this.wal?.ino !== ino) {
+      if (this.wal) closeSync(this.wal.fd);
+      const fd = openSync(this.walPath!, "r");
+      this.wal = { fd, ino: fstatSync(fd).ino };
+    }
+    await fdatasyncAsync(this.wal.fd);
+    this.syncs++;
   }
 }

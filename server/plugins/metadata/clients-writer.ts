@@ -249,7 +249,17 @@ export class BatchEditor {
   /** Lower-cased names and aliases in the text plus pending inserts; built on the first insert. */
   private names?: Set<string>;
 
-  constructor(private base: string) {}
+  constructor(
+    private base: string,
+    names?: Set<string>,
+  ) {
+    this.names = names;
+  }
+
+  /** The name index of text(), when one is built (a later batch on that text can start from it). */
+  nameIndex(): Set<string> | undefined {
+    return this.names;
+  }
 
   /** Applies `e`; true when it changed the text. Throws (changing nothing) as editText does. */
   apply(e: ClientsEdit): boolean {
@@ -295,15 +305,18 @@ function namesIn(text: string): Set<string> {
   return out;
 }
 
-/** The text this process last wrote, by the file's signature after the write: no re-read while it is unchanged. */
-const lastWritten = new Map<string, { sig: string; text: string }>();
+/** The text this process last wrote (and its name index), by the file's signature after the write: no re-read or re-index while it is unchanged. */
+const lastWritten = new Map<string, { sig: string; text: string; names?: Set<string> }>();
 
 /** One read-modify-write for a batch; an edit that throws is left out and fails alone. */
 async function applyBatch(path: string, batch: PendingEdit[]): Promise<Array<{ changed: boolean } | { error: unknown }>> {
   const before = fileSignature(path);
   const mine = lastWritten.get(path);
+  // Taken, not shared: the editor changes the name index, and a write that fails must leave no trace.
+  lastWritten.delete(path);
   let text: string;
-  if (before !== undefined && mine?.sig === before) text = mine.text;
+  let names: Set<string> | undefined;
+  if (before !== undefined && mine?.sig === before) ({ text, names } = mine);
   else {
     try {
       text = readFileSync(path, "utf8");
@@ -313,7 +326,7 @@ async function applyBatch(path: string, batch: PendingEdit[]): Promise<Array<{ c
   }
   // A hand edit between the stat and the read: the signature does not describe the text read.
   const stable = before !== undefined && fileSignature(path) === before;
-  const editor = new BatchEditor(text);
+  const editor = new BatchEditor(text, names);
   const applied: ClientsEdit[] = [];
   const outcomes = batch.map((p) => {
     try {
@@ -329,7 +342,7 @@ async function applyBatch(path: string, batch: PendingEdit[]): Promise<Array<{ c
     await replaceClientsXml(path, next, () => {
       const after = fileSignature(path);
       if (after === undefined) return;
-      lastWritten.set(path, { sig: after, text: next });
+      lastWritten.set(path, { sig: after, text: next, names: editor.nameIndex() });
       if (stable) for (const hook of new Set(batch.map((p) => p.hook))) hook?.(before, after, applied);
     });
   }

@@ -34,19 +34,21 @@ describe("SQLite store: group commit", function () {
   };
 
   it("writes issued in one turn share one commit, and each is visible to another connection when it resolves", async () => {
-    const before = store.commits;
+    const before = store.groupCommits;
     const runs = Array.from({ length: 100 }, (_, i) => store.recordRun(makeRun(`c${i}`, i)));
     const clients = Array.from({ length: 100 }, (_, i) => store.upsertClient({ name: `c${i}`, profile: "web", firstSeen: i }));
     const first = await runs[0];
     expect(count("SELECT COUNT(*) AS n FROM runs"), "the first write resolved: the whole batch is committed").to.equal(100);
     expect(count("SELECT COUNT(*) AS n FROM clients"), "the batch holds every write of the turn").to.equal(100);
     await Promise.all([...runs, ...clients]);
-    expect(store.commits - before, "one transaction for 200 writes").to.equal(1);
+    expect(store.groupCommits.commits - before.commits, "one transaction for 200 writes").to.equal(1);
+    expect(store.groupCommits.syncs - before.syncs, "one WAL fsync for 200 writes").to.equal(1);
     expect(first).to.be.a("number");
     // Writes in separate turns are separate commits (nothing waits for company).
     await store.put("k", "a", 1);
     await store.put("k", "b", 2);
-    expect(store.commits - before).to.equal(3);
+    expect(store.groupCommits.commits - before.commits).to.equal(3);
+    expect(store.groupCommits.syncs - before.syncs, "each write resolves after its own commit's fsync").to.equal(3);
   });
 
   it("close() commits writes still queued", async () => {
