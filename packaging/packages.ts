@@ -8,6 +8,7 @@ import { bundleAgent } from "./agent-bundle.js";
 import { stageCliTree } from "./cli-tree.js";
 import { buildDeb, type DebSpec } from "./deb.js";
 import { postinst, postrm, prerm, type UnitActions } from "./maintainer-scripts.js";
+import { stageManPage } from "./man-page.js";
 import { runChecked } from "../lib/host-tools.js";
 
 /** Unit files, defaults and examples, in the source tree (tsc copies no data files). */
@@ -72,6 +73,7 @@ export async function buildPackages(projectRoot: string, outDir: string, stageDi
   const tree = await stageCliTree(projectRoot, join(cli, "usr/lib/vacfg"), version);
   await put(cli, "usr/bin/vacfg", '#!/bin/sh\nexec node /usr/lib/vacfg/dist/cli/vacfg.js "$@"\n', 0o755);
   await put(cli, "usr/share/doc/vacfg/README.Debian", readme);
+  await stageManPage(projectRoot, cli);
   specs.push({
     name: "vacfg",
     version,
