@@ -42,6 +42,11 @@ export interface CoreOptions {
   /** Reuse finished configurations while their inputs are unchanged (default true; one-shot tools turn it off). */
   buildCache?: boolean;
   buildCacheBytes?: number;
+  /**
+   * Watch the repository for changes (default: when the build cache is on). Without the build
+   * cache, a build still reuses parsed files without a stat per file (repo-trust.ts).
+   */
+  watch?: boolean;
 }
 
 export class Core implements ClientRunApi {
@@ -61,10 +66,8 @@ export class Core implements ClientRunApi {
     readonly plugins: AnyPlugin[],
     options: CoreOptions = {},
   ) {
-    if (options.buildCache ?? true) {
-      this.watcher = new RepoWatcher(settings.repo, logger);
-      this.buildCache = new BuildCache(this.watcher, options.buildCacheBytes);
-    }
+    if (options.watch ?? options.buildCache ?? true) this.watcher = new RepoWatcher(settings.repo, logger);
+    if (this.watcher && (options.buildCache ?? true)) this.buildCache = new BuildCache(this.watcher, options.buildCacheBytes);
     const metas = plugins.filter((p) => p.buildMetadata && p.authenticate);
     if (metas.length === 0) throw new VacfgError("METADATA", "no Metadata plugin loaded");
     if (metas.length > 1) logger.error({ using: metas[0].name }, "multiple Metadata plugins loaded");
@@ -193,31 +196,38 @@ export class Core implements ClientRunApi {
   async getConfig(client: string): Promise<string> {
     return this.timings.time("Core:GetConfig", async () => {
       // The repository generation is taken before anything is read, so a change made during the build counts.
-      const generation = await this.buildCache?.begin();
-      let meta: ClientMetadata;
-      try {
-        meta = await this.buildMetadata(client);
-      } catch (e) {
-        this.logger.error({ client, err: msg(e) }, "metadata error");
-        return serializeXml(el("error", { type: "metadata error" }));
-      }
-      const cached = await this.buildCache?.lookup(meta, generation);
-      if (cached && "body" in cached) {
-        this.endClientRun(meta);
-        return cached.body;
-      }
-      try {
-        const report = { failures: 0 };
-        const config = await buildConfiguration(meta, { plugins: this.plugins, logger: this.logger, timings: this.timings, report });
-        const body = serializeXml(config);
-        if (cached?.ticket) this.buildCache!.store(meta, cached.ticket, body, report.failures > 0);
-        this.endClientRun(meta);
-        return body;
-      } catch (e) {
-        if (e instanceof StructureError) return serializeXml(el("error", { type: "structure error" }));
-        throw e;
-      }
+      let generation: number | undefined;
+      if (this.buildCache) generation = await this.buildCache.begin();
+      else await this.watcher?.settle();
+      return this.watcher ? this.watcher.trusted(() => this.answer(client, generation)) : this.answer(client, generation);
     });
+  }
+
+  /** GetConfig once the repository's changes are settled: from the build cache, or built. */
+  private async answer(client: string, generation: number | undefined): Promise<string> {
+    let meta: ClientMetadata;
+    try {
+      meta = await this.buildMetadata(client);
+    } catch (e) {
+      this.logger.error({ client, err: msg(e) }, "metadata error");
+      return serializeXml(el("error", { type: "metadata error" }));
+    }
+    const cached = await this.buildCache?.lookup(meta, generation);
+    if (cached && "body" in cached) {
+      this.endClientRun(meta);
+      return cached.body;
+    }
+    try {
+      const report = { failures: 0 };
+      const config = await buildConfiguration(meta, { plugins: this.plugins, logger: this.logger, timings: this.timings, report });
+      const body = serializeXml(config);
+      if (cached?.ticket) this.buildCache!.store(meta, cached.ticket, body, report.failures > 0);
+      this.endClientRun(meta);
+      return body;
+    } catch (e) {
+      if (e instanceof StructureError) return serializeXml(el("error", { type: "structure error" }));
+      throw e;
+    }
   }
 
   /** Upstream's end_client_run hook, after every configuration built (or answered from the build cache). */

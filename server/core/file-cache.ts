@@ -1,6 +1,8 @@
 // Parsed repository files, cached by (inode, size, mtime): an unchanged file is never parsed
 // twice, and an edited one (or an edited file it XIncludes) is re-read on the next request.
+// Inside a trust scope (repo-trust.ts) an entry checked since the last change is not even stat'ed.
 import { statSync, readFileSync, readdirSync, type Stats } from "node:fs";
+import { stampFor, stillTrusted, type TrustStamp } from "./repo-trust.js";
 
 /** Extra files a parse read or looked for (XIncludes): path → signature then (undefined: missing). */
 export type Dependencies = Map<string, string | undefined>;
@@ -11,6 +13,14 @@ interface Slot<T> {
   error?: unknown;
   /** Checked on every get, one stat each; absent when the parse read only the file itself. */
   deps?: Array<[string, string | undefined]>;
+  /** When the file (and its deps) were last found unchanged under change notification. */
+  trust?: TrustStamp;
+}
+
+/** `stamp` when its clock vouches for every dependency too (XIncludes stay inside the repository). */
+function covering(stamp: TrustStamp | undefined, deps: Array<[string, string | undefined]> | undefined): TrustStamp | undefined {
+  if (stamp && deps) for (const [p] of deps) if (!p.startsWith(stamp.clock.prefix)) return undefined;
+  return stamp;
 }
 
 function signature(st: Stats): string {
@@ -34,16 +44,25 @@ export class FileCache<T> {
 
   /** Returns undefined when the file does not exist. Parse errors are rethrown (and cached until the file changes). */
   get(path: string): T | undefined {
+    let slot = this.slots.get(path);
+    if (slot && stillTrusted(slot.trust)) {
+      if (slot.error !== undefined) throw slot.error;
+      return slot.value;
+    }
+    // Taken before the stat: a change after it moves the generation and the next get checks again.
+    const stamp = stampFor(path);
     let st: Stats;
     try {
       st = statSync(path);
     } catch {
-      this.slots.delete(path);
+      // Absence is remembered too (the files a client could have, .H_ files, are looked for on every build).
+      if (stamp) this.slots.set(path, { sig: "", trust: stamp });
+      else this.slots.delete(path);
       return undefined;
     }
     const sig = signature(st);
-    const slot = this.slots.get(path);
     if (slot && slot.sig === sig && (slot.deps === undefined || slot.deps.every(([p, s]) => fileSignature(p) === s))) {
+      slot.trust = covering(stamp, slot.deps);
       if (slot.error !== undefined) throw slot.error;
       return slot.value;
     }
@@ -52,11 +71,14 @@ export class FileCache<T> {
     const deps = () => (found.size > 0 ? [...found] : undefined);
     try {
       const value = this.parse(readFileSync(path, "utf8"), path, found);
-      this.slots.set(path, { sig, value, deps: deps() });
+      slot = { sig, value, deps: deps() };
       return value;
     } catch (error) {
-      this.slots.set(path, { sig, error, deps: deps() });
+      slot = { sig, error, deps: deps() };
       throw error;
+    } finally {
+      slot!.trust = covering(stamp, slot!.deps);
+      this.slots.set(path, slot!);
     }
   }
 
@@ -81,22 +103,32 @@ export class FileCache<T> {
 
 /** A directory listing cached by the directory's own mtime (entries added/removed change it). */
 export class DirCache {
-  private slots = new Map<string, { sig: string; names: string[] }>();
+  private slots = new Map<string, { sig: string; names: string[]; trust?: TrustStamp }>();
 
   list(dir: string): string[] {
+    const known = this.slots.get(dir);
+    if (known && stillTrusted(known.trust)) return known.names;
+    const trust = stampFor(dir);
     let st: Stats;
     try {
       st = statSync(dir);
     } catch {
-      this.slots.delete(dir);
+      // Absence is remembered under change notification (Cfg looks for a directory per entry name).
+      if (trust) this.slots.set(dir, { sig: "", names: [], trust });
+      else this.slots.delete(dir);
       return [];
     }
-    if (!st.isDirectory()) return [];
+    if (!st.isDirectory()) {
+      if (trust) this.slots.set(dir, { sig: "", names: [], trust });
+      return [];
+    }
     const sig = signature(st);
-    const slot = this.slots.get(dir);
-    if (slot && slot.sig === sig) return slot.names;
+    if (known && known.sig === sig) {
+      known.trust = trust;
+      return known.names;
+    }
     const names = readdirSync(dir).sort();
-    this.slots.set(dir, { sig, names });
+    this.slots.set(dir, { sig, names, trust });
     return names;
   }
 }

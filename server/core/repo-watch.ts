@@ -7,13 +7,17 @@
 import { watch, readdirSync, lstatSync, realpathSync, type FSWatcher } from "node:fs";
 import { join } from "node:path";
 import type { Logger } from "pino";
+import { setVouching, type RepoClock } from "./repo-trust.js";
 
 /** Directories never watched: version-control internals no repository reader looks into. */
 const SKIPPED = new Set([".git", ".svn", ".hg"]);
 
-export class RepoWatcher {
+export class RepoWatcher implements RepoClock {
   /** Moves (never back) whenever anything under the root changed since it was last read. */
   generation = 0;
+  readonly prefix: string;
+  /** Trust scopes open (requests being answered that settled first). */
+  private scopes = 0;
   reliable = true;
   /** Every directory that existed at start is watched: only from then may a generation vouch for the tree. */
   ready = false;
@@ -23,7 +27,24 @@ export class RepoWatcher {
   constructor(
     readonly root: string,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.prefix = join(root, "/");
+  }
+
+  /**
+   * Runs `fn` (a request that called settle() just before) with this watcher vouching for the
+   * repository: file caches reuse what they checked at the current generation without a stat
+   * (repo-trust.ts). Nothing is vouched for until the watch is complete, or once it is unreliable.
+   */
+  async trusted<T>(fn: () => Promise<T>): Promise<T> {
+    if (!this.reliable || !this.ready || this.closed) return fn();
+    if (this.scopes++ === 0) setVouching(this, true);
+    try {
+      return await fn();
+    } finally {
+      if (--this.scopes === 0) setVouching(this, false);
+    }
+  }
 
   /**
    * Watches every directory under the root (a walk of the tree, at start only): the first
@@ -66,6 +87,8 @@ export class RepoWatcher {
 
   close(): void {
     this.closed = true;
+    this.scopes = 0;
+    setVouching(this, false);
     for (const w of this.watchers.values()) w.close();
     this.watchers.clear();
   }
@@ -74,6 +97,7 @@ export class RepoWatcher {
     if (!this.reliable) return;
     this.reliable = false;
     this.generation++;
+    setVouching(this, false);
     this.logger.warn({ root: this.root, ...detail }, `repository change notification off (${why}): every request checks the files it uses`);
     for (const w of this.watchers.values()) w.close();
     this.watchers.clear();

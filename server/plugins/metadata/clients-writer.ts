@@ -11,6 +11,7 @@ import { withFileLock } from "../../../lib/file-lock.js";
 import { VacfgError } from "../../../protocol/errors.js";
 import { escapeAttr, decodeEntities } from "../../../protocol/xml.js";
 import { fileSignature } from "../../core/file-cache.js";
+import { noteRepoWrite } from "../../core/repo-trust.js";
 
 /**
  * One change to clients.xml: add a client unless it exists (by name or alias), or set one
@@ -60,7 +61,11 @@ async function replaceClientsXml(path: string, text: string, renamed: () => void
   }
   // Only a writer holding the lock writes here, so any temporary beside the file is a killed writer's.
   removeStaleTemps(path);
-  await writeFileAtomicAsync(path, text, { mode }, renamed);
+  try {
+    await writeFileAtomicAsync(path, text, { mode }, () => (noteRepoWrite(), renamed()));
+  } finally {
+    noteRepoWrite(); // cached parses are checked again before the watcher's event arrives
+  }
 }
 
 interface TagSpan {

@@ -5,6 +5,10 @@ import { lstatSync, realpathSync } from "node:fs";
 import { basename, dirname, join, sep } from "node:path";
 import { VacfgError } from "../../../protocol/errors.js";
 import { quoteName } from "../../core/client-name.js";
+import { stampFor, stillTrusted, type TrustStamp } from "../../core/repo-trust.js";
+
+/** Paths found confined, reused while the repository's change notification vouches nothing changed. */
+const confirmed = new Map<string, { path: string; trust: TrustStamp }>();
 
 function refuse(dir: string, fileName: string, why: string): never {
   throw new VacfgError("PATH_ESCAPE", `refusing ${quoteName(fileName)} in ${dir}: ${why}`);
@@ -29,6 +33,17 @@ export function confinedPath(dir: string, fileName: string): string {
   if (fileName === "" || fileName === "." || fileName === ".." || fileName.includes("/") || fileName.includes("\0")) {
     refuse(dir, fileName, "not a single file name");
   }
+  const key = `${dir}\0${fileName}`;
+  const known = confirmed.get(key);
+  if (known && stillTrusted(known.trust)) return known.path;
+  const trust = stampFor(dir);
+  const path = checkedPath(dir, fileName);
+  if (trust) confirmed.set(key, { path, trust });
+  else confirmed.delete(key);
+  return path;
+}
+
+function checkedPath(dir: string, fileName: string): string {
   const path = join(dir, fileName);
   try {
     lstatSync(path);

@@ -3,11 +3,16 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { createFileOnce, writeFileAtomic as replaceAtomic } from "../../../lib/atomic-file.js";
+import { noteRepoWrite } from "../../core/repo-trust.js";
 
 /** Writes `data` to `path` atomically (readers see the old file or the whole new one). */
 export async function writeFileAtomic(path: string, data: string, mode = 0o644): Promise<void> {
-  mkdirSync(dirname(path), { recursive: true });
-  replaceAtomic(path, data, { mode });
+  try {
+    mkdirSync(dirname(path), { recursive: true });
+    replaceAtomic(path, data, { mode });
+  } finally {
+    noteRepoWrite(); // cached listings and parses are checked again before the watcher's event arrives
+  }
 }
 
 /**
@@ -15,6 +20,10 @@ export async function writeFileAtomic(path: string, data: string, mode = 0o644):
  * processes sharing the repository. Returns false when another writer got there first.
  */
 export async function createFileExclusive(path: string, data: string, mode = 0o644): Promise<boolean> {
-  mkdirSync(dirname(path), { recursive: true });
-  return createFileOnce(path, data, mode);
+  try {
+    mkdirSync(dirname(path), { recursive: true });
+    return createFileOnce(path, data, mode);
+  } finally {
+    noteRepoWrite();
+  }
 }
