@@ -189,11 +189,16 @@ export function decodeEntities(s: string): string {
   });
 }
 
+const TEXT_SPECIAL = /[&<>\r]/;
+const ATTR_SPECIAL = /[&<>"\n\r\t]/;
+
 export function escapeText(s: string): string {
+  if (!TEXT_SPECIAL.test(s)) return s; // most text has nothing to escape: no copies
   return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/\r/g, "&#13;");
 }
 
 export function escapeAttr(s: string): string {
+  if (!ATTR_SPECIAL.test(s)) return s;
   return s
     .replace(/&/g, "&amp;")
     .replace(/</g, "&lt;")
@@ -220,21 +225,21 @@ export function serializeXml(root: XmlElement, opts: SerializeOptions = {}): str
 }
 
 function write(e: XmlElement, out: string[], depth: number): void {
-  out.push("<", e.tag);
-  for (const [k, v] of Object.entries(e.attrs)) out.push(" ", k, '="', escapeAttr(v), '"');
+  let s = "<" + e.tag;
+  const attrs = e.attrs;
+  for (const k in attrs) s += " " + k + '="' + escapeAttr(attrs[k]!) + '"';
   const hasText = e.text !== undefined && e.text !== "";
   if (!hasText && e.children.length === 0) {
-    out.push("/>");
+    out.push(s + "/>");
   } else {
-    out.push(">");
-    if (hasText) out.push(escapeText(e.text!));
+    out.push(hasText ? s + ">" + escapeText(e.text!) : s + ">");
     const indentKids = depth >= 0 && !hasText;
     for (const c of e.children) {
-      if (indentKids) out.push("\n", "  ".repeat(depth + 1));
+      if (indentKids) out.push("\n" + "  ".repeat(depth + 1));
       write(c, out, depth >= 0 ? depth + 1 : -1);
     }
-    if (indentKids && e.children.length > 0) out.push("\n", "  ".repeat(depth));
-    out.push("</", e.tag, ">");
+    if (indentKids && e.children.length > 0) out.push("\n" + "  ".repeat(depth));
+    out.push("</" + e.tag + ">");
   }
   if (e.tail) out.push(escapeText(e.tail));
 }

@@ -167,6 +167,17 @@ export class ContextPlugin implements AnyPlugin, ConnectorRole, StructureRole, G
     return this.files.get(join(this.ctx.settings.repo, "Context", "files.xml")) ?? new Map();
   }
 
+  /** One name at a time for the core (no set built per build); entryNames for Bundler's globs. */
+  servesEntry(tag: string, name: string): boolean {
+    if (tag !== "Path") return false;
+    try {
+      return this.fileRules().has(name);
+    } catch (e) {
+      this.ctx.logger.error({ err: (e as Error).message }, "Context: files.xml unusable");
+      return false;
+    }
+  }
+
   entryNames(tag: string): Set<string> {
     if (tag !== "Path") return new Set();
     try {

@@ -3,7 +3,7 @@
 import type { PluginContext, PluginFactory } from "../core/context.js";
 import type { ClientMetadata } from "../core/metadata.js";
 import type { AnyPlugin, GeneratorRole } from "../core/roles.js";
-import { PrioDir } from "./shared/prio-dir.js";
+import { PrioDir, type PrioFile } from "./shared/prio-dir.js";
 
 export class RulesPlugin extends PrioDir implements AnyPlugin, GeneratorRole {
   readonly name = "Rules";
@@ -25,12 +25,22 @@ export class RulesPlugin extends PrioDir implements AnyPlugin, GeneratorRole {
    * Group/Client), whatever the client; those bind as exact-name generators.
    */
   entryNames(tag: string, _meta: ClientMetadata): Set<string> {
-    const out = new Set<string>();
-    for (const f of this.loadedFiles()) {
-      for (const c of f.root.children) if (c.tag === tag && c.attrs.name !== undefined) out.add(c.attrs.name);
+    const files = this.loadedFiles();
+    let byTag = this.names.get(files);
+    if (!byTag) this.names.set(files, (byTag = new Map()));
+    let out = byTag.get(tag);
+    if (!out) {
+      out = new Set<string>();
+      for (const f of files) {
+        for (const c of f.root.children) if (c.tag === tag && c.attrs.name !== undefined) out.add(c.attrs.name);
+      }
+      byTag.set(tag, out);
     }
     return out;
   }
+
+  /** Entry names per tag, kept while the loaded files are the same (loadedFiles returns the same list). */
+  private readonly names = new WeakMap<PrioFile[], Map<string, Set<string>>>();
 }
 
 export const rulesPlugin: PluginFactory = (ctx) => new RulesPlugin(ctx);

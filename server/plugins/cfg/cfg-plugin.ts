@@ -119,8 +119,9 @@ export class CfgPlugin implements Plugin, GeneratorRole, PullTargetRole {
 
   /** Whether `name` is among entryNames("Path"), from its own directory only (GetConfig never walks the tree). */
   servesEntry(tag: string, name: string): boolean {
+    if (tag !== "Path") return false;
     const dir = this.dirOf(name);
-    return tag === "Path" && dir !== undefined && this.scan(dir).isEntry;
+    return dir !== undefined && this.scan(dir).isEntry;
   }
 
   handlesEntry(entry: XmlElement): boolean {
@@ -160,6 +161,17 @@ export class CfgPlugin implements Plugin, GeneratorRole, PullTargetRole {
    * never list that name: not canonical, escaping Cfg/, or passing through an ignored name.
    */
   private dirOf(name: string): string | undefined {
+    if (this.dirsByName.has(name)) return this.dirsByName.get(name);
+    const dir = this.dirOfUncached(name);
+    if (this.dirsByName.size >= 10_000) this.dirsByName.clear(); // names come from the repository; bounded all the same
+    this.dirsByName.set(name, dir);
+    return dir;
+  }
+
+  /** Entry name → its directory (a pure function of the name), asked several times per entry per build. */
+  private readonly dirsByName = new Map<string, string | undefined>();
+
+  private dirOfUncached(name: string): string | undefined {
     if (!name.startsWith("/") || name === "/" || name.endsWith("/") || posix.normalize(name) !== name || name.includes("\0")) return undefined;
     if (name.slice(1).split("/").some(isIgnoredName)) return undefined;
     return join(this.root, name);

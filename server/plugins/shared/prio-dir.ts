@@ -58,16 +58,30 @@ export abstract class PrioDir {
   /** The loaded files (a broken file is logged and left out, as upstream's failed Index). */
   protected loadedFiles(): PrioFile[] {
     const out: PrioFile[] = [];
-    for (const f of this.dirCache.list(this.dir)) {
-      if (!f.endsWith(".xml")) continue;
+    for (const path of this.xmlPaths()) {
       try {
-        const pf = this.files.get(join(this.dir, f));
+        const pf = this.files.get(path);
         if (pf) out.push(pf);
       } catch (e) {
-        this.ctx.logger.error({ file: join(this.dir, f), err: (e as Error).message }, "failed to load file");
+        this.ctx.logger.error({ file: path, err: (e as Error).message }, "failed to load file");
       }
     }
+    // The same list while no file changed, so what is derived from it can be kept (Rules' entry names).
+    const last = this.lastLoaded;
+    if (last.length === out.length && last.every((f, i) => f === out[i])) return last;
+    this.lastLoaded = out;
     return out;
+  }
+
+  private lastLoaded: PrioFile[] = [];
+  private readonly pathsOf = new WeakMap<string[], string[]>();
+
+  /** The *.xml files of the directory (the DirCache returns the same listing while it is unchanged). */
+  private xmlPaths(): string[] {
+    const listing = this.dirCache.list(this.dir);
+    let paths = this.pathsOf.get(listing);
+    if (!paths) this.pathsOf.set(listing, (paths = listing.filter((f) => f.endsWith(".xml")).map((f) => join(this.dir, f))));
+    return paths;
   }
 
   /** The files resolved for this client; checked against the disk once per metadata object (one run). */

@@ -13,6 +13,7 @@ import { HostKeyStore, KEY_BASENAMES, type KeyFile } from "./host-keys.js";
 import { paramHostKey, paramKnownHosts } from "./param-keys.js";
 
 const KNOWN_HOSTS = "/etc/ssh/ssh_known_hosts";
+const SERVED: ReadonlySet<string> = new Set([KNOWN_HOSTS, ...KEY_BASENAMES.map((b) => `/etc/ssh/${b}`)]);
 
 /** Upstream's HostKeyEntrySet/KnownHostsEntrySet metadata, in its order. */
 function bindKeyInfo(entry: XmlElement, mode: string): void {
@@ -41,8 +42,11 @@ export class SSHbasePlugin implements Plugin, GeneratorRole, PullTargetRole {
   }
 
   entryNames(tag: string): Set<string> {
-    if (tag !== "Path") return new Set();
-    return new Set([KNOWN_HOSTS, ...KEY_BASENAMES.map((b) => `/etc/ssh/${b}`)]);
+    return tag === "Path" ? new Set(SERVED) : new Set();
+  }
+
+  servesEntry(tag: string, name: string): boolean {
+    return tag === "Path" && SERVED.has(name);
   }
 
   async bindEntry(entry: XmlElement, meta: ClientMetadata): Promise<void> {
