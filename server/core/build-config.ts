@@ -77,6 +77,14 @@ async function bind(entry: XmlElement, meta: ClientMetadata, gens: AnyPlugin[], 
   throw new Error(`No matching generator: ${entry.tag}:${name}`);
 }
 
+const bindTimings = new Map<string, string>();
+/** The get_statistics name of one tag's binds (made once per tag, not per entry). */
+function bindTiming(tag: string): string {
+  let name = bindTimings.get(tag);
+  if (name === undefined) bindTimings.set(tag, (name = `Core:Bind:${tag}`));
+  return name;
+}
+
 /** Upstream Core.BindStructure: Bound* entries lose the prefix and pass through; failures are marked. */
 export async function bindStructure(structure: XmlElement, meta: ClientMetadata, gens: AnyPlugin[], index: GeneratorIndex, log: Logger, timings: Timings): Promise<void> {
   for (const entry of [...structure.children]) {
@@ -86,14 +94,14 @@ export async function bindStructure(structure: XmlElement, meta: ClientMetadata,
     }
     // Already failed where the structure was built (structure-failure.ts): nothing to bind.
     if (entry.attrs.failure !== undefined) continue;
-    const start = process.hrtime.bigint();
+    const start = performance.now();
     try {
       await bind(entry, meta, gens, index, log);
     } catch (e) {
       if (entry.attrs.failure === undefined) entry.attrs.failure = `bind error: ${errorText(e)}`;
       log.error({ client: meta.hostname, entry: `${entry.tag}:${entry.attrs.name ?? ""}`, err: errorText(e) }, "failed to bind entry");
     } finally {
-      timings.add(`Core:Bind:${entry.tag}`, Number(process.hrtime.bigint() - start) / 1e9);
+      timings.add(bindTiming(entry.tag), (performance.now() - start) / 1e3);
     }
   }
 }

@@ -26,11 +26,11 @@ export class Timings {
 
   /** Times an async step under `name` (recorded also when it throws, as upstream's decorator does). */
   async time<T>(name: string, fn: () => Promise<T>): Promise<T> {
-    const start = process.hrtime.bigint();
+    const start = performance.now();
     try {
       return await fn();
     } finally {
-      this.add(name, Number(process.hrtime.bigint() - start) / 1e9);
+      this.add(name, (performance.now() - start) / 1e3);
     }
   }
 

@@ -1,14 +1,14 @@
 // The Bundler plugin: Bundler/*.xml bundles with Group/Client conditionals resolved, named by
 // their file as upstream, RequiredBundle expansion, independent bundles and <Path glob=..>.
 import { join } from "node:path";
-import { el, type XmlElement } from "../../protocol/xml.js";
+import { cloneElement, el, type XmlElement } from "../../protocol/xml.js";
 import { DirCache, FileCache } from "../core/file-cache.js";
 import { failureBundle, repoRelativeMessage } from "../core/structure-failure.js";
 import type { PluginContext, PluginFactory } from "../core/context.js";
 import type { ClientMetadata } from "../core/metadata.js";
 import type { AnyPlugin, StructureRole, StructureValidatorRole } from "../core/roles.js";
 import { globBaseDir, globToRegExp } from "../../lib/fnmatch.js";
-import { structFileParser, structFor, type StructFile } from "./shared/struct-file.js";
+import { SharedMatches, structFileParser, type StructFile } from "./shared/struct-file.js";
 import { elementDecryptor } from "./shared/encryption.js";
 import { needsQuery, prepareQuery } from "./shared/template-data/template-data.js";
 
@@ -35,7 +35,11 @@ export class BundlerPlugin implements AnyPlugin, StructureRole, StructureValidat
   constructor(private readonly ctx: PluginContext) {
     this.dir = join(ctx.settings.repo, "Bundler");
     this.files = new FileCache(structFileParser(ctx.settings.repo, elementDecryptor(ctx.settings.encryption, ctx.logger)));
+    this.shared = new SharedMatches(ctx.settings.repo);
   }
+
+  /** Bundles as they apply to clients, shared between clients alike (copied before use: binding fills them in). */
+  private readonly shared: SharedMatches;
 
   /** Bundle name → file name, from the directory listing (bundle names come from file names). */
   private bundleFiles(): Map<string, string> {
@@ -68,7 +72,7 @@ export class BundlerPlugin implements AnyPlugin, StructureRole, StructureValidat
         const src = this.files.get(join(this.dir, file));
         if (!src) throw new Error(`Bundler/${file}: file disappeared while being read`);
         if (src.template && needsQuery(src.template)) await prepareQuery(meta, this.ctx);
-        data = structFor(src, meta, this.ctx.settings.repo);
+        data = src.template ? this.shared.get(src, meta) : cloneElement(this.shared.get(src, meta));
       } catch (e) {
         // Upstream logs "Failed to render templated bundle" and leaves the bundle out; the client is told too.
         const reason = `bundle "${name}" could not be built: ${repoRelativeMessage((e as Error).message, this.ctx.settings.repo)}`;

@@ -6,8 +6,8 @@ import { cloneElement, type XmlElement } from "../../../protocol/xml.js";
 import { DirCache, FileCache } from "../../core/file-cache.js";
 import type { PluginContext } from "../../core/context.js";
 import type { ClientMetadata } from "../../core/metadata.js";
-import { findAll } from "./xml-match.js";
-import { structFileParser, structFor, type StructFile } from "./struct-file.js";
+import { descendantsByTag } from "./xml-match.js";
+import { SharedMatches, structFileParser, type StructFile } from "./struct-file.js";
 import { elementDecryptor } from "./encryption.js";
 
 export interface PrioFile extends StructFile {
@@ -34,12 +34,22 @@ function substituteName(value: string, name: string): string {
   return value.replace(/%(%|\{name\}|name(?![A-Za-z0-9_]))/g, (_m, what: string) => (what === "%" ? "%" : name));
 }
 
+/** A file as it applies to one client: its candidates by tag (never changed: apply() copies), or why it failed. */
+interface Matched {
+  file: PrioFile;
+  byTag?: Map<string, XmlElement[]>;
+  error?: unknown;
+}
+
 export abstract class PrioDir {
   protected readonly dir: string;
   private readonly dirCache = new DirCache();
   private readonly files: FileCache<PrioFile>;
   /** Per-metadata-object resolved files: one XMLMatch per file per client run, not per entry. */
-  private readonly matched = new WeakMap<ClientMetadata, Array<{ file: PrioFile; tree?: XmlElement; error?: unknown }>>();
+  private readonly matched = new WeakMap<ClientMetadata, Matched[]>();
+  /** Files as they apply to clients, shared between clients alike (read-only), with their candidates by tag. */
+  private readonly shared: SharedMatches;
+  private readonly byTag = new WeakMap<XmlElement, Map<string, XmlElement[]>>();
   private readonly regexCache = new Map<string, RegExp>();
 
   constructor(
@@ -50,6 +60,7 @@ export abstract class PrioDir {
     // Upstream's PriorityStructFile is an XMLFileBacked: XIncludes resolved; priority= from the file's own root.
     const parse = structFileParser(ctx.settings.repo, elementDecryptor(ctx.settings.encryption, ctx.logger));
     this.files = new FileCache((text, path, deps) => withPriority(parse(text, path, deps)));
+    this.shared = new SharedMatches(ctx.settings.repo);
   }
 
   protected abstract regexEnabled(): boolean;
@@ -85,12 +96,12 @@ export abstract class PrioDir {
   }
 
   /** The files resolved for this client; checked against the disk once per metadata object (one run). */
-  private resolved(meta: ClientMetadata): Array<{ file: PrioFile; tree?: XmlElement; error?: unknown }> {
+  private resolved(meta: ClientMetadata): Matched[] {
     let r = this.matched.get(meta);
     if (!r) {
       r = this.loadedFiles().map((file) => {
         try {
-          return { file, tree: structFor(file, meta, this.ctx.settings.repo) };
+          return this.matchFor(file, meta);
         } catch (error) {
           // A template that fails to render fails the entries this plugin binds (upstream's XMLMatch raises in BindEntry).
           return { file, error };
@@ -99,6 +110,14 @@ export abstract class PrioDir {
       this.matched.set(meta, r);
     }
     return r;
+  }
+
+  /** The file as it applies to this client, its candidates indexed by tag (once per shared tree). */
+  private matchFor(file: PrioFile, meta: ClientMetadata): Matched {
+    const tree = this.shared.get(file, meta);
+    let byTag = this.byTag.get(tree);
+    if (!byTag) this.byTag.set(tree, (byTag = descendantsByTag(tree)));
+    return { file, byTag };
   }
 
   protected matches(entry: XmlElement, candidate: XmlElement): boolean {
@@ -120,8 +139,8 @@ export abstract class PrioDir {
   }
 
   handlesEntry(entry: XmlElement, meta: ClientMetadata): boolean {
-    for (const { tree } of this.resolved(meta)) {
-      if (tree) for (const c of findAll(tree, entry.tag)) if (this.matches(entry, c)) return true;
+    for (const { byTag } of this.resolved(meta)) {
+      for (const c of byTag?.get(entry.tag) ?? []) if (this.matches(entry, c)) return true;
     }
     return false;
   }
@@ -129,9 +148,9 @@ export abstract class PrioDir {
   /** The winning candidate for an entry, or why there is none (upstream BindEntry's two failures). */
   protected select(entry: XmlElement, meta: ClientMetadata): { data: XmlElement } | { failure: string } {
     const matching: Array<{ file: PrioFile; cand: XmlElement }> = [];
-    for (const { file, tree, error } of this.resolved(meta)) {
+    for (const { file, byTag, error } of this.resolved(meta)) {
       if (error) throw error;
-      for (const cand of findAll(tree!, entry.tag)) if (this.matches(entry, cand)) matching.push({ file, cand });
+      for (const cand of byTag!.get(entry.tag) ?? []) if (this.matches(entry, cand)) matching.push({ file, cand });
     }
     const name = entry.attrs.name ?? "";
     if (matching.length === 0) return { failure: `No matching source for entry when retrieving attributes for ${entry.tag}:${name}` };

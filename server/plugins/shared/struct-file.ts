@@ -6,7 +6,7 @@ import { parseXml, serializeXml, type XmlElement } from "../../../protocol/xml.j
 import type { Dependencies } from "../../core/file-cache.js";
 import type { ClientMetadata } from "../../core/metadata.js";
 import { compileMarkup, GENSHI_NS, type CompiledMarkup } from "../../templates/genshi/markup.js";
-import { xmlMatch } from "./xml-match.js";
+import { conditionalsOf, conditionHolds, xmlMatch } from "./xml-match.js";
 import { noteQueryUse, templateMetadata } from "./template-data/template-data.js";
 import { includingParser } from "./xinclude.js";
 import type { ElementDecryptor } from "./encryption.js";
@@ -41,4 +41,29 @@ export function structFor(file: StructFile, meta: ClientMetadata, repo: string):
   const rendered = file.template.render({ metadata: templateMetadata(meta), repo });
   // Upstream serializes Genshi's output and parses it again with Bcfg2's parser (remove_blank_text).
   return xmlMatch(parseXml(serializeXml(rendered), { source: file.path }), meta);
+}
+
+/**
+ * structFor shared between clients: a file that is not a template is matched once per combination
+ * of its Group/Client conditionals that hold (all xmlMatch looks at). The trees are shared, so
+ * callers must not change them (clone first).
+ */
+export class SharedMatches {
+  private readonly known = new WeakMap<StructFile, { conditionals: XmlElement[]; trees: Map<string, XmlElement> }>();
+
+  constructor(private readonly repo: string) {}
+
+  get(file: StructFile, meta: ClientMetadata): XmlElement {
+    if (file.template) return structFor(file, meta, this.repo);
+    let known = this.known.get(file);
+    if (!known) this.known.set(file, (known = { conditionals: conditionalsOf(file.root), trees: new Map() }));
+    let key = "";
+    for (const c of known.conditionals) key += conditionHolds(c, meta) ? "1" : "0";
+    let tree = known.trees.get(key);
+    if (!tree) {
+      tree = xmlMatch(file.root, meta);
+      if (known.trees.size < 1024) known.trees.set(key, tree);
+    }
+    return tree;
+  }
 }

@@ -5,7 +5,7 @@ import { VacfgError } from "../../../protocol/errors.js";
 import type { ClientMetadata } from "../../core/metadata.js";
 
 /** Whether a <Group>/<Client> conditional admits this client (negate="true" inverts it). */
-function conditionHolds(item: XmlElement, meta: ClientMetadata): boolean {
+export function conditionHolds(item: XmlElement, meta: ClientMetadata): boolean {
   const negate = (item.attrs.negate ?? "false").toLowerCase() === "true";
   const name = item.attrs.name ?? "";
   const test = item.tag === "Group" ? meta.groups.has(name) : meta.hostname === name;
@@ -14,6 +14,34 @@ function conditionHolds(item: XmlElement, meta: ClientMetadata): boolean {
 
 function isConditional(e: XmlElement): boolean {
   return e.tag === "Group" || e.tag === "Client";
+}
+
+/** Every Group/Client conditional of a file: xmlMatch's result depends only on which of them hold. */
+export function conditionalsOf(root: XmlElement): XmlElement[] {
+  const out: XmlElement[] = [];
+  const walk = (n: XmlElement): void => {
+    for (const c of n.children) {
+      if (isConditional(c)) out.push(c);
+      walk(c);
+    }
+  };
+  walk(root);
+  return out;
+}
+
+/** The descendants of `root` by tag, each list in document order (findAll for every tag at once). */
+export function descendantsByTag(root: XmlElement): Map<string, XmlElement[]> {
+  const out = new Map<string, XmlElement[]>();
+  const walk = (n: XmlElement): void => {
+    for (const c of n.children) {
+      const list = out.get(c.tag);
+      if (list) list.push(c);
+      else out.set(c.tag, [c]);
+      walk(c);
+    }
+  };
+  walk(root);
+  return out;
 }
 
 /**
