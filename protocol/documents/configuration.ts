@@ -26,14 +26,12 @@ export function sortByName(e: XmlElement): void {
   for (const c of e.children) sortByName(c);
   if (e.children.length < 2) return;
   if (e.children.some((c) => c.attrs.name === undefined)) return;
-  e.children = e.children
-    .map((c, i) => ({ c, i }))
-    .sort((a, b) => {
-      const x = a.c.attrs.name!;
-      const y = b.c.attrs.name!;
-      return x < y ? -1 : x > y ? 1 : a.i - b.i;
-    })
-    .map((p) => p.c);
+  // Array.prototype.sort is stable: equal names keep their order.
+  e.children = e.children.slice().sort((a, b) => {
+    const x = a.attrs.name!;
+    const y = b.attrs.name!;
+    return x < y ? -1 : x > y ? 1 : 0;
+  });
 }
 
 export function configurationToXml(cfg: Configuration): XmlElement {

@@ -45,3 +45,22 @@ export function stampFor(path: string): TrustStamp | undefined {
 export function stillTrusted(stamp: TrustStamp | undefined): boolean {
   return stamp !== undefined && stamp.writes === writes && stamp.clock.generation === stamp.generation && vouching.includes(stamp.clock);
 }
+
+/**
+ * A value computed from repository files below `path` (and from `key`, everything else it reads),
+ * reused while the same key is asked for and nothing in the repository changed since it was computed.
+ */
+export class RepoDerived<T> {
+  private last?: { key: string; value: T; stamp: TrustStamp };
+
+  constructor(private readonly path: string) {}
+
+  get(key: string, compute: () => T): T {
+    const last = this.last;
+    if (last && last.key === key && stillTrusted(last.stamp)) return last.value;
+    const stamp = stampFor(this.path);
+    const value = compute();
+    this.last = stamp ? { key, value, stamp } : undefined;
+    return value;
+  }
+}

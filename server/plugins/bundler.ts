@@ -41,15 +41,22 @@ export class BundlerPlugin implements AnyPlugin, StructureRole, StructureValidat
   /** Bundles as they apply to clients, shared between clients alike (copied before use: binding fills them in). */
   private readonly shared: SharedMatches;
 
-  /** Bundle name → file name, from the directory listing (bundle names come from file names). */
-  private bundleFiles(): Map<string, string> {
-    const out = new Map<string, string>();
-    for (const f of this.dirCache.list(this.dir)) {
+  /** Bundle name → file name and path, from the directory listing (bundle names come from file names). */
+  private bundleFiles(): Map<string, { file: string; path: string }> {
+    const listing = this.dirCache.list(this.dir);
+    let out = this.byListing.get(listing);
+    if (out) return out;
+    out = new Map();
+    for (const f of listing) {
       const m = BUNDLE_FILE.exec(f);
-      if (m) out.set(m[1], f);
+      if (m) out.set(m[1], { file: f, path: join(this.dir, f) });
     }
+    this.byListing.set(listing, out);
     return out;
   }
+
+  /** bundleFiles per listing (the DirCache returns the same array while the directory is unchanged). */
+  private readonly byListing = new WeakMap<string[], Map<string, { file: string; path: string }>>();
 
   async buildStructures(meta: ClientMetadata): Promise<XmlElement[]> {
     const files = this.bundleFiles();
@@ -58,8 +65,8 @@ export class BundlerPlugin implements AnyPlugin, StructureRole, StructureValidat
     const added = new Set(pending);
     while (pending.length) {
       const name = pending.shift()!;
-      const file = files.get(name);
-      if (!file) {
+      const found = files.get(name);
+      if (!found) {
         // Upstream only logs this; the client is told too (a failure entry), so its run is not clean.
         const origin = this.ctx.metadata().bundleOrigin?.(name);
         const reason = `bundle "${name}"${origin ? ` (named at ${repoRelativeMessage(origin, this.ctx.settings.repo)})` : ""} has no file Bundler/${name}.xml`;
@@ -69,8 +76,8 @@ export class BundlerPlugin implements AnyPlugin, StructureRole, StructureValidat
       }
       let data: XmlElement;
       try {
-        const src = this.files.get(join(this.dir, file));
-        if (!src) throw new Error(`Bundler/${file}: file disappeared while being read`);
+        const src = this.files.get(found.path);
+        if (!src) throw new Error(`Bundler/${found.file}: file disappeared while being read`);
         if (src.template && needsQuery(src.template)) await prepareQuery(meta, this.ctx);
         data = src.template ? this.shared.get(src, meta) : cloneElement(this.shared.get(src, meta));
       } catch (e) {

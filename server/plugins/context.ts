@@ -61,6 +61,7 @@ function selected(value: unknown, position: ContextGroupRule["position"]): strin
 /** A probe value's parameters and why they are refused (undefined: accepted), or why it is not a parameter file. */
 type CheckedParams = { params: Record<string, unknown>; refusal: string | undefined } | { parseError: string };
 const CHECKED_MAX = 1024;
+const NO_FILE_RULES: ReadonlyMap<string, ContextFileRule> = new Map();
 
 export class ContextPlugin implements AnyPlugin, ConnectorRole, StructureRole, GeneratorRole {
   readonly name = "Context";
@@ -68,7 +69,11 @@ export class ContextPlugin implements AnyPlugin, ConnectorRole, StructureRole, G
   private readonly files = new FileCache<Map<string, ContextFileRule>>(parseContextFiles);
   private readonly keys: KeyObject[];
   private readonly checked = new Map<string, { key: string; result: CheckedParams }>();
+  private readonly groupsPath: string;
+  private readonly filesPath: string;
   constructor(private readonly ctx: PluginContext) {
+    this.groupsPath = join(ctx.settings.repo, "Context", "groups.xml");
+    this.filesPath = join(ctx.settings.repo, "Context", "files.xml");
     this.keys = (ctx.settings.contextKeys ?? []).map((pem, i) => parseEd25519Key(pem, "public", `[context] public_key ${i + 1}`));
     if (ctx.settings.contextAllowUnsigned) {
       ctx.logger.warn("Context: [context] allow_unsigned is on (a lab setting): unsigned parameters derive groups, so any node can claim any role");
@@ -124,7 +129,7 @@ export class ContextPlugin implements AnyPlugin, ConnectorRole, StructureRole, G
   async additionalGroups(client: string): Promise<string[]> {
     let rules: ContextGroupRule[] | undefined;
     try {
-      rules = this.rules.get(join(this.ctx.settings.repo, "Context", "groups.xml"));
+      rules = this.rules.get(this.groupsPath);
     } catch (e) {
       this.ctx.logger.error({ err: (e as Error).message }, "Context: groups.xml unusable");
       return [];
@@ -163,8 +168,8 @@ export class ContextPlugin implements AnyPlugin, ConnectorRole, StructureRole, G
   }
 
   /** Context/files.xml's rules; none when the file is absent. A broken file throws (a bind error naming file:line). */
-  private fileRules(): Map<string, ContextFileRule> {
-    return this.files.get(join(this.ctx.settings.repo, "Context", "files.xml")) ?? new Map();
+  private fileRules(): ReadonlyMap<string, ContextFileRule> {
+    return this.files.get(this.filesPath) ?? NO_FILE_RULES;
   }
 
   /** One name at a time for the core (no set built per build); entryNames for Bundler's globs. */

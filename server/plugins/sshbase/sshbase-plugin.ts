@@ -9,6 +9,7 @@ import type { ClientMetadata } from "../../core/metadata.js";
 import type { GeneratorRole, Plugin, PullChoice, PulledEntry, PullTargetRole } from "../../core/roles.js";
 import { FileCache } from "../../core/file-cache.js";
 import { recordBuildInputValue } from "../../core/build-inputs.js";
+import { RepoDerived } from "../../core/repo-trust.js";
 import { HostKeyStore, KEY_BASENAMES, type KeyFile } from "./host-keys.js";
 import { paramHostKey, paramKnownHosts } from "./param-keys.js";
 
@@ -35,10 +36,15 @@ export class SSHbasePlugin implements Plugin, GeneratorRole, PullTargetRole {
   readonly name = "SSHbase";
   readonly keys: HostKeyStore;
   private readonly staticKnownHosts: FileCache<string>;
+  /** knownHostsLines' text while the repository (SSHbase/) is unchanged, per roster and parameters. */
+  private readonly otherLines: RepoDerived<string>;
+  private readonly staticKnownHostsPath: string;
 
   constructor(private readonly ctx: PluginContext) {
     this.keys = new HostKeyStore(ctx.settings.repo);
     this.staticKnownHosts = new FileCache((t) => t);
+    this.otherLines = new RepoDerived(this.keys.dir);
+    this.staticKnownHostsPath = `${this.keys.dir}/ssh_known_hosts`;
   }
 
   entryNames(tag: string): Set<string> {
@@ -98,20 +104,38 @@ export class SSHbasePlugin implements Plugin, GeneratorRole, PullTargetRole {
    * then the client's own keys for localhost.
    */
   async knownHostsFor(meta: ClientMetadata): Promise<string> {
-    const fixed = this.staticKnownHosts.get(`${this.keys.dir}/ssh_known_hosts`);
+    const fixed = this.staticKnownHosts.get(this.staticKnownHostsPath);
     if (fixed !== undefined) return fixed;
     // The text follows from repository files (which the build cache tracks) and the roster of
     // clients (names, addresses, group members: the store), so only the roster is read again
     // before a cached build is reused.
     const roster = await this.roster();
-    recordBuildInputValue(meta, "SSHbase:roster", rosterKey(roster), async () => rosterKey(await this.roster()));
-    return this.knownHostsFromKeys(meta, roster);
+    const key = rosterKey(roster);
+    recordBuildInputValue(meta, "SSHbase:roster", key, async () => rosterKey(await this.roster()));
+    return this.knownHostsFromKeys(meta, roster, key);
   }
 
-  private knownHostsFromKeys(meta: ClientMetadata, roster: Roster): string {
-    const lines: string[] = this.keys.staticFiles().map((p) => this.keys.read(p).trimEnd());
+  private knownHostsFromKeys(meta: ClientMetadata, roster: Roster, rosterKey: string): string {
     // The deployment's nodes from the signed parameters; SSHbase's own keys for those names are left out.
     const fromParams = paramKnownHosts(meta);
+    const key = `${rosterKey}\0${[...fromParams.names].join("\0")}\0${fromParams.lines.join("\n")}`;
+    let text = this.otherLines.get(key, () => {
+      const lines = this.knownHostsLines(roster, fromParams);
+      return lines.length > 0 ? lines.join("\n") + "\n" : "";
+    });
+    const delivered = paramHostKey(meta);
+    if (delivered) text += `localhost,localhost.localdomain,127.0.0.1 ${delivered.publicKey}`;
+    const own = KEY_BASENAMES.filter((b) => b.endsWith(".pub"))
+      .map((b) => this.keys.best(b, meta))
+      .filter((f): f is KeyFile => f !== undefined && f.basename !== `ssh_host_${delivered?.type}_key.pub`)
+      .sort((a, b) => cmp(a.path, b.path));
+    for (const f of own) text += `localhost,localhost.localdomain,127.0.0.1 ${this.keys.readKey(f)}`;
+    return text;
+  }
+
+  /** The lines of ssh_known_hosts before the client's own (the same for every client of one roster). */
+  private knownHostsLines(roster: Roster, fromParams: { names: Set<string>; lines: string[] }): string[] {
+    const lines: string[] = this.keys.staticFiles().map((p) => this.keys.read(p).trimEnd());
     lines.push(...fromParams.lines);
     if (fromParams.names.size > 0) {
       const names = new Map([...roster.names].filter(([, n]) => !n.some((x) => fromParams.names.has(x.toLowerCase()))));
@@ -130,15 +154,7 @@ export class SSHbasePlugin implements Plugin, GeneratorRole, PullTargetRole {
         if (key !== undefined) lines.push(`${hostnames.join(",")} ${key.trimEnd()}`);
       }
     }
-    let text = lines.length > 0 ? lines.join("\n") + "\n" : "";
-    const delivered = paramHostKey(meta);
-    if (delivered) text += `localhost,localhost.localdomain,127.0.0.1 ${delivered.publicKey}`;
-    const own = KEY_BASENAMES.filter((b) => b.endsWith(".pub"))
-      .map((b) => this.keys.best(b, meta))
-      .filter((f): f is KeyFile => f !== undefined && f.basename !== `ssh_host_${delivered?.type}_key.pub`)
-      .sort((a, b) => cmp(a.path, b.path));
-    for (const f of own) text += `localhost,localhost.localdomain,127.0.0.1 ${this.keys.readKey(f)}`;
-    return text;
+    return lines;
   }
 
   private publicKeyFiles(): KeyFile[] {

@@ -166,7 +166,8 @@ export class Renderer implements FilterEnv, Lookup {
 
   /** Runs `f` with errors located at file:line. */
   private at<T>(line: number, file: string, f: () => T): T {
-    const [pl, pf] = [this.line, this.file];
+    const pl = this.line;
+    const pf = this.file;
     this.line = line;
     this.file = file;
     try {
