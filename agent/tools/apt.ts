@@ -1,14 +1,16 @@
 // The Debian package tool: reads <root>/var/lib/dpkg/status, verifies versions (auto|any|exact)
 // and, unless -q, the md5sums dpkg recorded; installs and removes with apt-get, into the root
 // (chroot when the root has apt, else the host's apt-get pointed at the root's state).
-// version="auto" means the candidate apt would install (upstream's client): the root's package
-// lists are refreshed (apt-get update) once per run before the first check, except in a dry run,
-// and again before installing, so a version the archive published since is an upgrade.
+// version="auto" means the candidate apt would install (upstream's client): before the first such
+// check, and again before installing, the root's package lists are refreshed (apt-get update) when
+// an archive changed since they were fetched (apt-lists.ts asks, in-process), never in a dry run,
+// so a version the archive published since is an upgrade and an unchanged archive costs no apt-get.
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { packageEntry } from "../../protocol/entries.js";
 import { el, type XmlElement } from "../../protocol/xml.js";
 import { inRoot } from "../root.js";
+import { staleListsReason } from "./apt-lists.js";
 import type { States, Tool, ToolContext } from "./tool.js";
 
 export interface InstalledPackage {
@@ -121,10 +123,22 @@ export class AptTool implements Tool {
     return [program, ...base, "-o", `Dir=${r}`, "-o", `Dir::State::status=${r}/var/lib/dpkg/status`, "-o", `DPkg::Options::=--root=${r}`, "-o", "Dir::Bin::dpkg=/usr/bin/dpkg", ...args];
   }
 
-  /** apt-get update for the root (never in a dry run: it changes the machine's package lists). */
+  /** apt-get update for the root when an archive changed (never in a dry run: it changes the machine's package lists). */
   private async refreshIndexes(ctx: ToolContext): Promise<void> {
     this.refreshed = true;
     if (ctx.dryRun) return;
+    // file: sources are read by apt inside the root when it runs chrooted, else on the host
+    const chrooted = ctx.root !== "/" && this.aptArgv(ctx, [])[0] === "chroot";
+    const stale = await staleListsReason({
+      etcApt: inRoot(ctx.root, "/etc/apt"),
+      listsDir: inRoot(ctx.root, "/var/lib/apt/lists"),
+      filePath: (p) => (chrooted ? inRoot(ctx.root, p) : p),
+    });
+    if (stale === undefined) {
+      ctx.log.debug("APT: the package lists are as new as their archives: no apt-get update");
+      return;
+    }
+    ctx.log.debug(`APT: apt-get update: ${stale}`);
     this.candidates.clear();
     const r = await ctx.exec(this.aptArgv(ctx, ["update"]), { env: { ...process.env, ...APT_ENV } });
     if (r.code !== 0) ctx.log.error(`APT: apt-get update failed (exit ${r.code}): ${r.stderr.trim().split("\n").slice(-3).join(" / ")}`);
