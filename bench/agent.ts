@@ -1,16 +1,24 @@
 // bench/agent [runs=5]: the vacfg agent for the Torque head node (node0 of the lab repository,
-// served by the upstream Bcfg2 server over TLS): a first run into a fresh image root and a
-// no-change run, against the upstream bcfg2 client's dry run of the same configuration, same run.
+// served by the upstream Bcfg2 server over TLS) against the upstream bcfg2 client, same server,
+// same configuration, interleaved run by run:
+// - a no-change run against the upstream client's dry run (-n) on this host;
+// - a first (real) run into a fresh Debian root against the upstream client's real run into
+//   another fresh copy of that root (it runs chrooted there, harness/debian-client-root.ts);
+// - the agent's first run into a fresh minimal image root (makeBaseRoot), for reference.
+// The agent is the esbuild bundle the vacfg-agent package ships; its no-change run from the
+// compiled tree (dist/agent/main.js) is printed beside it.
 import { execFileSync, spawnSync } from "node:child_process";
 import { cpSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { addShell, buildAptRepo, makeBaseRoot, type DebSpec } from "../agent/image-root.js";
+import { inChroot, makeClientRootTemplate, upstreamClientArgv } from "../harness/debian-client-root.js";
 import { freePort } from "../harness/free-port.js";
+import { bundleAgent } from "../packaging/agent-bundle.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
-const AGENT = resolve(here, "../agent/main.js");
+const TREE = resolve(here, "../agent/main.js");
 const REF = process.env.BCFG2_REF ?? "/opt/bcfg2-ref";
 const LAB = resolve(here, "../../../shared/bcfg2-ref/repo");
 const runs = Number(process.argv[2] ?? 5);
@@ -24,19 +32,23 @@ const PACKAGES: DebSpec[] = [
   { name: "torque-server", version: "6.1.2-1", files: { "lib/systemd/system/torque-server.service": unit("server") } },
 ];
 
-function timed(argv: string[], env: NodeJS.ProcessEnv = process.env): { ms: number; status: number | null; out: string } {
+function timed(what: string, argv: string[], env: NodeJS.ProcessEnv = process.env): { ms: number; out: string } {
   const t0 = process.hrtime.bigint();
   const r = spawnSync(argv[0], argv.slice(1), { env, encoding: "utf8", maxBuffer: 64 << 20 });
-  return { ms: Number(process.hrtime.bigint() - t0) / 1e6, status: r.status, out: r.stdout + r.stderr };
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  if (r.status !== 0) throw new Error(`${what} failed (${r.status}):\n${r.stdout}${r.stderr}`);
+  return { ms, out: r.stdout + r.stderr };
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const summary = (out: string) => /Correct entries:\s+(\d+)\s+Incorrect entries:\s+(\d+)[\s\S]*?$/.exec(out.slice(out.lastIndexOf("Phase: final")));
 
 async function main(): Promise<void> {
   const work = mkdtempSync(join(tmpdir(), "vacfg-bench-agent-"));
   const env = { ...process.env, BCFG2_REF: REF };
   const port = await freePort();
   const url = `https://127.0.0.1:${port}`;
+  const ca = join(REF, "certs/ca.crt");
   const lab = join(work, "lab");
   cpSync(LAB, lab, { recursive: true });
   const start = () => execFileSync(join(REF, "start-server.sh"), ["--repo", lab, "--port", String(port), "--in-place"], { env, stdio: "pipe" });
@@ -48,34 +60,51 @@ async function main(): Promise<void> {
     stop();
     start();
     const repo = buildAptRepo(work, PACKAGES);
-    const agentArgs = (root: string) => [process.execPath, AGENT, "-S", url, "-u", "node0", "-x", "node0secret", "--ca", join(REF, "certs/ca.crt"), "--root", root, "-q"];
+    const bundle = join(work, "vacfg-agent.mjs");
+    await bundleAgent(resolve(here, "../.."), bundle);
+    const debian = await makeClientRootTemplate(join(work, "debian-template"), repo, REF, url, ca);
+    const agent = (main: string, root: string) => [process.execPath, main, "-S", url, "-u", "node0", "-x", "node0secret", "--ca", ca, "--root", root, "-v", "-q"];
 
-    const first: number[] = [];
-    const noChange: number[] = [];
+    const t = { imageFirst: [] as number[], noChange: [] as number[], noChangeTree: [] as number[], dry: [] as number[], debianFirst: [] as number[], upstreamReal: [] as number[], chroot: [] as number[] };
+    let finals = { ours: "", upstream: "" };
     for (let i = 0; i < runs; i++) {
-      const root = join(work, `root${i}`);
-      makeBaseRoot(root, repo);
-      addShell(root);
-      const f = timed(agentArgs(root));
-      if (f.status !== 0) throw new Error(`agent first run failed (${f.status}):\n${f.out}`);
-      first.push(f.ms);
-      const n = timed(agentArgs(root));
-      if (n.status !== 0) throw new Error(`agent no-change run failed (${n.status}):\n${n.out}`);
-      noChange.push(n.ms);
+      const image = join(work, `image${i}`);
+      makeBaseRoot(image, repo);
+      addShell(image);
+      t.imageFirst.push(timed("agent first run (image root)", agent(bundle, image)).ms);
+      t.noChange.push(timed("agent no-change run", agent(bundle, image)).ms);
+      t.noChangeTree.push(timed("agent no-change run (tree)", agent(TREE, image)).ms);
+      t.dry.push(timed("upstream dry run", [join(REF, "run-real-client.sh"), url, "node0", "node0secret"], { ...env, BCFG2_CA: ca }).ms);
+
+      const ours = join(work, `debian-ours${i}`);
+      const theirs = join(work, `debian-upstream${i}`);
+      debian.copy(ours);
+      debian.copy(theirs);
+      const o = timed("agent first run (Debian root)", agent(bundle, ours));
+      t.debianFirst.push(o.ms);
+      const u = timed("upstream real run", upstreamClientArgv(theirs, ["-v", "-q", "-S", url, "-u", "node0", "-x", "node0secret"]));
+      t.upstreamReal.push(u.ms);
+      t.chroot.push(timed("unshare+chroot /bin/true", inChroot(theirs, ["/bin/true"])).ms);
+      finals = { ours: o.out, upstream: u.out };
+      for (const d of [image, ours, theirs]) rmSync(d, { recursive: true, force: true });
     }
-    const upstream: number[] = [];
-    for (let i = 0; i < runs; i++) {
-      const u = timed([join(REF, "run-real-client.sh"), url, "node0", "node0secret"], { ...env, BCFG2_CA: join(REF, "certs/ca.crt") });
-      if (u.status !== 0) throw new Error(`upstream client failed (${u.status}):\n${u.out}`);
-      upstream.push(u.ms);
-    }
-    const [f, n, u] = [median(first), median(noChange), median(upstream)];
-    console.log(`agent, Torque head node0 (lab repository, upstream server over TLS), median of ${runs}:`);
-    console.log(`  vacfg agent first run (fresh root: 26 entries, apt/dpkg, systemctl --root): ${f.toFixed(0)} ms`);
-    console.log(`  vacfg agent no-change run:                                            ${n.toFixed(0)} ms`);
-    console.log(`  upstream bcfg2 client dry run (-n -q), same configuration:             ${u.toFixed(0)} ms`);
-    console.log(`  ratio upstream dry run / vacfg no-change run: ${(u / n).toFixed(2)}x`);
-    console.log(`  ratio upstream dry run / vacfg first run:     ${(u / f).toFixed(2)}x`);
+    const m = Object.fromEntries(Object.entries(t).map(([k, v]) => [k, median(v)])) as Record<keyof typeof t, number>;
+    const state = (out: string) => {
+      const s = summary(out);
+      return s ? `${s[1]} correct, ${s[2]} incorrect` : "no final phase";
+    };
+    const f = (ms: number) => `${ms.toFixed(0).padStart(5)} ms`;
+    console.log(`agent, Torque head node0 (lab repository, upstream Bcfg2 server over TLS, 26 entries), median of ${runs}:`);
+    console.log(`  no-change run, vacfg agent (bundle):                                  ${f(m.noChange)}`);
+    console.log(`  no-change run, vacfg agent (compiled tree, dist/agent/main.js):       ${f(m.noChangeTree)}`);
+    console.log(`  upstream bcfg2 client dry run (-n -v -q -O), same configuration:      ${f(m.dry)}`);
+    console.log(`  first run into a fresh Debian root (bookworm minbase + client deps):`);
+    console.log(`    vacfg agent --root (apt-get chrooted, systemctl --root):            ${f(m.debianFirst)}   final: ${state(finals.ours)}`);
+    console.log(`    upstream bcfg2 client, real run (-v -q) chrooted into the root:     ${f(m.upstreamReal)}   final: ${state(finals.upstream)}`);
+    console.log(`      of which unshare + mounts + chroot (measured with /bin/true):     ${f(m.chroot)}`);
+    console.log(`  first run into a fresh minimal image root, vacfg agent:               ${f(m.imageFirst)}`);
+    console.log(`  ratio upstream dry run / vacfg no-change run:                  ${(m.dry / m.noChange).toFixed(2)}x`);
+    console.log(`  ratio upstream real run (less chroot set-up) / vacfg first run: ${((m.upstreamReal - m.chroot) / m.debianFirst).toFixed(2)}x`);
   } finally {
     try {
       stop();

@@ -11,7 +11,7 @@
 //   its mtime, which apt sets from Last-Modified); 304 or the same bytes means unchanged;
 // - a source with no lists, a component without a Packages list, another scheme, an unreadable
 //   sources file, a request error or timeout: stale, and apt-get update decides and reports.
-import { readFileSync, readdirSync, statSync } from "node:fs";
+import { lstatSync, readFileSync, readdirSync, readlinkSync, statSync } from "node:fs";
 import { get as httpGet, type IncomingMessage } from "node:http";
 import { get as httpsGet } from "node:https";
 import { posix } from "node:path";
@@ -53,6 +53,19 @@ const mtimeSeconds = (p: string): number | undefined => {
   }
 };
 
+/** mtime of a lists file; apt keeps an uncompressed file: index as a symbolic link to the archive's own file. */
+function listMtime(c: ListsCheck, name: string): number | undefined {
+  const p = posix.join(c.listsDir, name);
+  try {
+    const l = lstatSync(p);
+    if (!l.isSymbolicLink()) return Math.floor(l.mtimeMs / 1000);
+    const target = readlinkSync(p);
+    return mtimeSeconds(target.startsWith("/") ? c.filePath(target) : posix.join(c.listsDir, target));
+  } catch {
+    return undefined;
+  }
+}
+
 /** Why the lists are stale (the first reason found), or undefined when every source is unchanged. */
 export async function staleListsReason(c: ListsCheck): Promise<string | undefined> {
   let sources: AptSource[];
@@ -85,14 +98,14 @@ async function staleSuite(c: ListsCheck, lists: string[], base: string, suite: s
   }
   const scheme = /^([a-z0-9+.-]+):/i.exec(base)?.[1]?.toLowerCase();
   if (scheme === "file" || scheme === "copy") {
-    const remoteDir = c.filePath(base.replace(/^[a-z]+:(\/\/)?/i, "") + dir.slice(base.length));
+    const remoteDir = c.filePath(base.replace(/^[a-z]+:(\/\/)?/i, "") + dir.slice(base.length)).replace(/\/?$/, "/");
     if (release) {
-      if (mtimeSeconds(posix.join(c.listsDir, uriToFileName(dir + release))) !== mtimeSeconds(remoteDir + release)) return `${release} changed`;
+      if (listMtime(c, uriToFileName(dir + release)) !== mtimeSeconds(remoteDir + release)) return `${release} changed`;
       // an archive that started signing (InRelease appears) is a change too
       return release === "Release" && mtimeSeconds(remoteDir + "InRelease") !== undefined ? "InRelease appeared" : undefined;
     }
     if (["InRelease", "Release"].some((r) => mtimeSeconds(remoteDir + r) !== undefined)) return "Release appeared";
-    const local = lists.filter((l) => l.startsWith(indexPrefixes[0]!)).map((l) => mtimeSeconds(posix.join(c.listsDir, l)));
+    const local = lists.filter((l) => l.startsWith(indexPrefixes[0]!)).map((l) => listMtime(c, l));
     const remote = readdirSafe(remoteDir.replace(/\/$/, "")).filter((f) => /^Packages(\.[a-z0-9]+)?$/.test(f)).map((f) => mtimeSeconds(remoteDir + f));
     if (!remote.length) return "the archive has no Packages";
     return local.includes(Math.max(...remote.map((m) => m ?? 0))) ? undefined : "Packages changed";

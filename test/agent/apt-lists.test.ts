@@ -3,7 +3,7 @@
 // republished, with a source added, and through an archive that answers 304.
 import { expect } from "chai";
 import { execFile } from "node:child_process";
-import { copyFileSync, mkdirSync, readFileSync, readdirSync, utimesSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, readFileSync, readdirSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -45,6 +45,20 @@ describe("agent: are the package lists as new as their archives (no apt-get upda
     expect(await check(root)).to.match(/Packages changed/);
     await aptUpdate(root);
     expect(await check(root)).to.equal(undefined);
+  });
+
+  it("a repository inside the root, read by apt chrooted there: a lists symlink to the archive's own file is current; without lists, stale", async () => {
+    const root = join(work, "chroot-root");
+    makeBaseRoot(root);
+    buildAptRepo(join(root, "srv"), [{ name: "bar", version: "1.0-1", files: { "usr/share/doc/bar/x": "x\n" } }]); // root/srv/repo
+    writeFileSync(join(root, "etc/apt/sources.list"), "deb [trusted=yes] file:/srv/repo ./\n");
+    const inside = (p: string) => join(root, p);
+    const chrootCheck = () => staleListsReason({ etcApt: join(root, "etc/apt"), listsDir: join(root, "var/lib/apt/lists"), filePath: inside });
+    expect(await chrootCheck()).to.match(/no package list yet/);
+    // what apt-get update inside the root leaves for an uncompressed file: index
+    symlinkSync("/srv/repo/./Packages", join(root, "var/lib/apt/lists", uriToFileName("file:/srv/repo/./Packages")));
+    expect(await chrootCheck()).to.equal(undefined);
+    expect(await check(root), "the same path on the host does not exist").to.match(/Packages changed|no Packages/);
   });
 
   it("a signed http archive: current after apt-get update, stale after a publish and when a source has no lists yet", async () => {
