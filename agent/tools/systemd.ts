@@ -1,8 +1,10 @@
 // The systemd tool: Service entries of type systemd. Enablement through `systemctl [--root=DIR]
 // enable|disable` (works offline on an image); start/stop/restart only on a host booted with systemd.
-import { existsSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
+import { join } from "node:path";
 import { serviceEntry } from "../../protocol/entries.js";
 import { el, type XmlElement } from "../../protocol/xml.js";
+import { inRoot } from "../root.js";
 import { restartBundleServices, type ServiceControl } from "./service-restart.js";
 import type { States, Tool, ToolContext } from "./tool.js";
 
@@ -77,15 +79,19 @@ export class SystemdTool implements Tool, ServiceControl {
     return states;
   }
 
+  /**
+   * Enabled units the configuration does not name, as upstream's Systemd.FindExtra finds them: the
+   * links in /etc/systemd/system/*.wants/ (what `systemctl enable` makes), read in-process. Asking
+   * systemctl (list-unit-files) walks every unit search path for every unit: seconds on a full root.
+   */
   async findExtra(managed: XmlElement[], ctx: ToolContext): Promise<XmlElement[]> {
     const names = new Set(managed.map((e) => e.attrs.name ?? "").flatMap((n) => [n, `${n}.service`]));
-    const r = await ctx.exec(this.systemctl(ctx, ["list-unit-files", "--state=enabled", "--no-legend", "--no-pager"]));
-    if (r.code !== 0) return [];
-    return r.stdout
-      .split("\n")
-      .map((l) => l.trim().split(/\s+/)[0])
-      .filter((n) => n && !names.has(n))
-      .map((n) => el("Service", { name: n, type: "systemd" }));
+    const dir = inRoot(ctx.root, "/etc/systemd/system");
+    const found = new Set<string>();
+    for (const wants of readdirOrEmpty(dir).filter((d) => d.endsWith(".wants"))) {
+      for (const unit of readdirOrEmpty(join(dir, wants))) if (!names.has(unit)) found.add(unit);
+    }
+    return [...found].sort().map((n) => el("Service", { name: n, type: "systemd" }));
   }
 
   async remove(extras: XmlElement[], ctx: ToolContext): Promise<void> {
@@ -98,5 +104,13 @@ export class SystemdTool implements Tool, ServiceControl {
 
   bundleUpdated(bundle: XmlElement, ctx: ToolContext): Promise<States> {
     return restartBundleServices(this, bundle, ctx, this.restarted);
+  }
+}
+
+function readdirOrEmpty(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
   }
 }

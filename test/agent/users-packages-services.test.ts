@@ -153,6 +153,7 @@ describe("agent APT, Systemd and SysV tools (real dpkg/apt into a throwaway root
     expect(readlinkSync(join(root, "etc/systemd/system/multi-user.target.wants/pbs_server.service"))).to.equal("/lib/systemd/system/pbs_server.service");
     const extra = await tool.findExtra([], ctx);
     expect(extra.map((e) => e.attrs.name)).to.include("pbs_server.service");
+    expect((await tool.findExtra([on], ctx)).map((e) => e.attrs.name), "managed: not extra").to.not.include("pbs_server.service");
     const off = el("Service", { name: "pbs_server", type: "systemd", status: "off" });
     expect(await tool.verify(off, ctx)).to.equal(false);
     expect((await tool.install([off], ctx)).get(off)).to.equal(true);
