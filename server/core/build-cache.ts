@@ -2,49 +2,85 @@
 // (its change generation), the client's metadata (probe data, parameters, profile, groups...: its
 // fingerprint) and whatever else the generators recorded (build-inputs.ts). Bounded by bytes,
 // least recently used first out.
+//
+// Two ways to a hit. While neither the repository generation nor the store's metadata version
+// (Store.metadataVersion: registrations and probe data, any process) moved since the answer was
+// built, the client's metadata is what it was: the answer is reused without building metadata at
+// all (`reuse`). Otherwise the metadata is built and compared by fingerprint (`lookup`): another
+// client's probe data moves the version without changing this client's metadata.
 import { buildInputsOf, fingerprint, type BuildInput } from "./build-inputs.js";
 import type { ClientMetadata } from "./metadata.js";
 import type { RepoWatcher } from "./repo-watch.js";
 
-interface Built {
+/** What everything read for a build is vouched for by, taken before anything is read. */
+export interface BuildKey {
   generation: number;
+  /** Store.metadataVersion(); undefined when it could not be read (then only `lookup` can hit). */
+  storeVersion?: number;
+}
+
+interface Built extends BuildKey {
+  /** The name the client asked under (the answer is reused for that name only). */
+  asked: string;
+  meta: ClientMetadata;
   metaKey: string;
   inputs: BuildInput[];
   body: string;
 }
 
 /** A build in progress: what it was keyed on when it started. */
-export interface BuildTicket {
-  generation: number;
+export interface BuildTicket extends BuildKey {
+  asked: string;
   metaKey: string;
 }
 
-/** What an entry costs in memory, roughly: the answer and the metadata fingerprint it is keyed on. */
+/** What an entry costs in memory, roughly: the answer, the metadata fingerprint and the metadata it was taken of. */
 function sizeOf(ticket: BuildTicket, body: string): number {
-  return body.length + ticket.metaKey.length;
+  return body.length + 2 * ticket.metaKey.length;
 }
 
 export class BuildCache {
   private readonly built = new Map<string, Built>();
   private bytes = 0;
   hits = 0;
+  /** Hits answered without building the client's metadata (a subset of `hits`). */
+  metadataSkipped = 0;
   misses = 0;
 
   constructor(
     private readonly watcher: RepoWatcher,
+    private readonly storeVersion: () => Promise<number>,
     private readonly maxBytes = 32 * 1024 * 1024,
   ) {}
 
-  /** Call before reading anything for a build: every repository change made before now is then counted. */
-  async begin(): Promise<number | undefined> {
+  /** Call before reading anything for a build: every change made before now is then counted. */
+  async begin(): Promise<BuildKey | undefined> {
     if (!this.watcher.reliable || !this.watcher.ready) return undefined;
-    await this.watcher.settle();
-    return this.watcher.reliable ? this.watcher.generation : undefined;
+    const [storeVersion] = await Promise.all([this.storeVersion().catch(() => undefined), this.watcher.settle()]);
+    if (!this.watcher.reliable) return undefined;
+    // The generation after settle(): every repository change made before begin() is counted in it.
+    return { generation: this.watcher.generation, storeVersion };
+  }
+
+  /**
+   * The answer for `client` when neither the repository nor the store's metadata moved since it was
+   * built (so the client's metadata is the same) and every input recorded from elsewhere is unchanged;
+   * with its metadata, for the end-of-run hooks.
+   */
+  async reuse(client: string, key: BuildKey | undefined): Promise<{ body: string; meta: ClientMetadata } | undefined> {
+    if (key?.storeVersion === undefined) return undefined;
+    const hit = this.built.get(client);
+    if (!hit || hit.asked !== client || hit.generation !== key.generation || hit.storeVersion !== key.storeVersion) return undefined;
+    if (!(await this.inputsUnchanged(hit.inputs, true))) return undefined;
+    this.touch(hit);
+    this.hits++;
+    this.metadataSkipped++;
+    return { body: hit.body, meta: hit.meta };
   }
 
   /** The cached answer for this client if nothing it depends on changed, else a ticket to store the new build with. */
-  async lookup(meta: ClientMetadata, generation: number | undefined): Promise<{ body: string } | { ticket?: BuildTicket }> {
-    if (generation === undefined) return {};
+  async lookup(meta: ClientMetadata, key: BuildKey | undefined, asked: string): Promise<{ body: string } | { ticket?: BuildTicket }> {
+    if (key === undefined) return {};
     let metaKey: string;
     try {
       metaKey = fingerprint(meta);
@@ -52,14 +88,17 @@ export class BuildCache {
       return {};
     }
     const hit = this.built.get(meta.hostname);
-    if (hit && hit.generation === generation && hit.metaKey === metaKey && (await this.inputsUnchanged(hit.inputs))) {
-      this.built.delete(meta.hostname); // most recently used last
-      this.built.set(meta.hostname, hit);
+    if (hit && hit.generation === key.generation && hit.metaKey === metaKey && (await this.inputsUnchanged(hit.inputs, false))) {
+      // Vouched for again as of this key: the next call can skip the metadata.
+      hit.storeVersion = key.storeVersion;
+      hit.asked = asked;
+      hit.meta = meta;
+      this.touch(hit);
       this.hits++;
       return { body: hit.body };
     }
     this.misses++;
-    return { ticket: { generation, metaKey } };
+    return { ticket: { ...key, asked, metaKey } };
   }
 
   /** Keeps a finished build (not one with failed entries: a failure may be passing). */
@@ -67,7 +106,7 @@ export class BuildCache {
     const { inputs, uncacheable } = buildInputsOf(meta);
     this.drop(meta.hostname);
     if (failed || uncacheable !== undefined || sizeOf(ticket, body) > this.maxBytes / 4) return;
-    this.built.set(meta.hostname, { ...ticket, inputs, body });
+    this.built.set(meta.hostname, { ...ticket, meta, inputs, body });
     this.bytes += sizeOf(ticket, body);
     for (const [name, b] of this.built) {
       if (this.bytes <= this.maxBytes) break;
@@ -80,14 +119,22 @@ export class BuildCache {
     this.bytes = 0;
   }
 
+  /** Most recently used last. */
+  private touch(b: Built): void {
+    this.built.delete(b.meta.hostname);
+    this.built.set(b.meta.hostname, b);
+  }
+
   private drop(name: string, b = this.built.get(name)): void {
     if (!b) return;
     this.built.delete(name);
     this.bytes -= sizeOf(b, b.body);
   }
 
-  private async inputsUnchanged(inputs: BuildInput[]): Promise<boolean> {
+  /** `sameStore`: the repository and the store's metadata are as when the inputs were read, so those derived from them alone are too. */
+  private async inputsUnchanged(inputs: BuildInput[], sameStore: boolean): Promise<boolean> {
     for (const i of inputs) {
+      if (sameStore && i.fromRepositoryAndStore) continue;
       try {
         if ((await i.read()) !== i.value) return false;
       } catch {

@@ -1,30 +1,42 @@
 // What a configuration build depends on beyond the repository's files and the client's own
 // metadata (both of which the build cache tracks by itself): a generator that reads other state
 // (the list of clients, another client's metadata) records it here while it binds, and the build
-// cache reads it again before it reuses that build.
+// cache reads it again before it reuses that build. Client metadata itself (the Metadata plugin and
+// the connectors) may be built from repository files and the store's registrations and probe data
+// only: the cache reuses it while the repository generation and Store.metadataVersion stay put.
 import type { ClientMetadata } from "./metadata.js";
 
 export interface BuildInput {
   /** Reads the input's current value (compared as a string with the value the build saw). */
   read(): Promise<string>;
   value: string;
+  /**
+   * Computed from repository files and the store's client data alone (registrations, probe data:
+   * other clients' names or metadata), so unchanged while neither moved: not read again then.
+   */
+  fromRepositoryAndStore?: boolean;
+}
+
+export interface InputOptions {
+  /** See BuildInput.fromRepositoryAndStore. */
+  fromRepositoryAndStore?: boolean;
 }
 
 const recorded = new WeakMap<ClientMetadata, Map<string, BuildInput>>();
 const uncacheable = new WeakMap<ClientMetadata, string>();
 
 /** Reads an input for the build of `meta`, records it under `name`, and returns its value. */
-export async function recordBuildInput(meta: ClientMetadata, name: string, read: () => Promise<string>): Promise<string> {
+export async function recordBuildInput(meta: ClientMetadata, name: string, read: () => Promise<string>, options: InputOptions = {}): Promise<string> {
   const value = await read();
-  recordBuildInputValue(meta, name, value, read);
+  recordBuildInputValue(meta, name, value, read, options);
   return value;
 }
 
 /** Records an input whose current value the caller already has (`read` gives it again later). */
-export function recordBuildInputValue(meta: ClientMetadata, name: string, value: string, read: () => Promise<string>): void {
+export function recordBuildInputValue(meta: ClientMetadata, name: string, value: string, read: () => Promise<string>, options: InputOptions = {}): void {
   let inputs = recorded.get(meta);
   if (!inputs) recorded.set(meta, (inputs = new Map()));
-  inputs.set(name, { read, value });
+  inputs.set(name, { read, value, ...(options.fromRepositoryAndStore ? { fromRepositoryAndStore: true } : {}) });
 }
 
 /** The build of `meta` read something that cannot be checked again cheaply: it is never reused. */

@@ -7,7 +7,7 @@ import { parseStatistics } from "../../protocol/documents/statistics.js";
 import { parseXml, serializeXml, el } from "../../protocol/xml.js";
 import type { XmlRpcValue } from "../../protocol/xmlrpc/values.js";
 import type { Store } from "../store/store.js";
-import { BuildCache } from "./build-cache.js";
+import { BuildCache, type BuildKey } from "./build-cache.js";
 import { buildConfiguration, StructureError } from "./build-config.js";
 import { buildClientMetadata } from "./build-metadata.js";
 import type { AdminMethod, ClientRunApi } from "./client-api.js";
@@ -67,7 +67,7 @@ export class Core implements ClientRunApi {
     options: CoreOptions = {},
   ) {
     if (options.watch ?? options.buildCache ?? true) this.watcher = new RepoWatcher(settings.repo, logger);
-    if (this.watcher && (options.buildCache ?? true)) this.buildCache = new BuildCache(this.watcher, options.buildCacheBytes);
+    if (this.watcher && (options.buildCache ?? true)) this.buildCache = new BuildCache(this.watcher, () => store.metadataVersion(), options.buildCacheBytes);
     const metas = plugins.filter((p) => p.buildMetadata && p.authenticate);
     if (metas.length === 0) throw new VacfgError("METADATA", "no Metadata plugin loaded");
     if (metas.length > 1) logger.error({ using: metas[0].name }, "multiple Metadata plugins loaded");
@@ -195,16 +195,23 @@ export class Core implements ClientRunApi {
 
   async getConfig(client: string): Promise<string> {
     return this.timings.time("Core:GetConfig", async () => {
-      // The repository generation is taken before anything is read, so a change made during the build counts.
-      let generation: number | undefined;
-      if (this.buildCache) generation = await this.buildCache.begin();
-      else await this.watcher?.settle();
-      return this.watcher ? this.watcher.trusted(() => this.answer(client, generation)) : this.answer(client, generation);
+      // The repository generation and the store's metadata version are taken before anything is
+      // read, so a change made during the build counts.
+      let key: BuildKey | undefined;
+      if (this.buildCache) {
+        key = await this.buildCache.begin();
+        const reused = await this.buildCache.reuse(client, key);
+        if (reused) {
+          this.endClientRun(reused.meta);
+          return reused.body;
+        }
+      } else await this.watcher?.settle();
+      return this.watcher ? this.watcher.trusted(() => this.answer(client, key)) : this.answer(client, key);
     });
   }
 
   /** GetConfig once the repository's changes are settled: from the build cache, or built. */
-  private async answer(client: string, generation: number | undefined): Promise<string> {
+  private async answer(client: string, key: BuildKey | undefined): Promise<string> {
     let meta: ClientMetadata;
     try {
       meta = await this.buildMetadata(client);
@@ -212,7 +219,7 @@ export class Core implements ClientRunApi {
       this.logger.error({ client, err: msg(e) }, "metadata error");
       return serializeXml(el("error", { type: "metadata error" }));
     }
-    const cached = await this.buildCache?.lookup(meta, generation);
+    const cached = await this.buildCache?.lookup(meta, key, client);
     if (cached && "body" in cached) {
       this.endClientRun(meta);
       return cached.body;

@@ -13,6 +13,8 @@ export interface Dialect {
   covering(key: string, extra: string): string;
   /** Settings that keep a table's visibility map current while it only grows (index-only scans stay index-only). */
   insertOnlyTable(table: string): string;
+  /** Triggers that add one to `store_changes.n` in the transaction of every insert, update or delete on `table`. */
+  countChanges(table: string): string;
 }
 
 export const SQLITE_DIALECT: Dialect = {
@@ -22,6 +24,8 @@ export const SQLITE_DIALECT: Dialect = {
   timingsSpan: (c) => `(SELECT CASE WHEN COUNT(*) > 1 THEN MAX(value) - MIN(value) END FROM json_each(${c}))`,
   covering: (key, extra) => `(${key}, ${extra})`,
   insertOnlyTable: () => "",
+  countChanges: (t) =>
+    ["INSERT", "UPDATE", "DELETE"].map((op) => `CREATE TRIGGER ${t}_${op.toLowerCase()}_counted AFTER ${op} ON ${t} BEGIN UPDATE store_changes SET n = n + 1 WHERE id = 1; END;`).join("\n"),
 };
 export const POSTGRES_DIALECT: Dialect = {
   name: "postgres",
@@ -31,6 +35,7 @@ export const POSTGRES_DIALECT: Dialect = {
   covering: (key, extra) => `(${key}) INCLUDE (${extra})`,
   // Autovacuum sets pages all-visible; by default it visits an insert-only table after 20 % new rows.
   insertOnlyTable: (t) => `ALTER TABLE ${t} SET (autovacuum_vacuum_insert_scale_factor = 0.01);`,
+  countChanges: (t) => `CREATE TRIGGER ${t}_counted AFTER INSERT OR UPDATE OR DELETE ON ${t} FOR EACH STATEMENT EXECUTE FUNCTION store_changes_count();`,
 };
 
 export interface Migration {
@@ -140,6 +145,23 @@ CREATE INDEX runs_client_state ON runs ${d.covering("client, received_at, id", "
 DROP INDEX runs_client_time;
 DROP INDEX runs_time;
 ${d.insertOnlyTable("runs")}
+`,
+  },
+  {
+    // What client metadata is built from (registrations, probe data) moves one counter in the same
+    // transaction, whichever process writes: a server that read the counter before the data may
+    // reuse what it built from them until the counter moves (Store.metadataVersion). probe_values
+    // are written only together with their probe_sets row (putProbeData), which counts for both.
+    version: 5,
+    name: "metadata change counter",
+    sql: (d) => `
+CREATE TABLE store_changes (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  n BIGINT NOT NULL
+);
+INSERT INTO store_changes (id, n) VALUES (1, 0);
+${d.name === "postgres" ? "CREATE FUNCTION store_changes_count() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN UPDATE store_changes SET n = n + 1 WHERE id = 1; RETURN NULL; END $$;" : ""}
+${["clients", "probe_sets"].map((t) => d.countChanges(t)).join("\n")}
 `,
   },
 ];

@@ -167,6 +167,10 @@ export class PostgresStore implements Store {
     return this.op("deleteClient", async () => ((await this.pool.query(toPgParams(SQL.deleteClient), [name])).rowCount ?? 0) > 0);
   }
 
+  metadataVersion(): Promise<number> {
+    return this.op("metadataVersion", async () => Number((await this.query(SQL.metadataVersion))[0].n));
+  }
+
   putProbeData(d: ClientProbeData): Promise<void> {
     return this.op("putProbeData", () => {
       const groups = toJson(d.groups, "groups");

@@ -146,6 +146,10 @@ export class SqliteStore implements Store {
     return this.write("deleteClient", () => this.stmt(SQL.deleteClient).run(name).changes > 0);
   }
 
+  metadataVersion(): Promise<number> {
+    return this.op("metadataVersion", () => Number((this.stmt(SQL.metadataVersion).get() as Row).n));
+  }
+
   putProbeData(d: ClientProbeData): Promise<void> {
     // One savepoint (write()): the values and groups are replaced together or not at all.
     return this.write("putProbeData", () => {

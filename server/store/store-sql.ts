@@ -35,6 +35,8 @@ export const SQL = {
   listRecords: "SELECT key, value_json FROM records WHERE kind = ? ORDER BY key",
   deleteRecord: "DELETE FROM records WHERE kind = ? AND key = ?",
 
+  metadataVersion: "SELECT n FROM store_changes WHERE id = 1",
+
   appliedVersions: "SELECT version FROM schema_version ORDER BY version",
   markApplied: "INSERT INTO schema_version (version, name, applied_at) VALUES (?, ?, ?)",
 } as const;

@@ -151,6 +151,13 @@ export interface Store extends RecordTable {
   /** Forgets a registration (`vacfg client del`); its runs and probe data stay. True when there was one. */
   deleteClient(name: string): Promise<boolean>;
 
+  /**
+   * A number that moves, whichever process writes, in the same transaction as every change to what
+   * client metadata is built from: client registrations and probe data (not runs or records). A
+   * value read before reading those vouches for what was read until it moves.
+   */
+  metadataVersion(): Promise<number>;
+
   /** Replaces the client's probe data (values + probe groups) in one transaction. */
   putProbeData(d: ClientProbeData): Promise<void>;
   getProbeData(client: string): Promise<ClientProbeData | undefined>;

@@ -38,7 +38,7 @@ export async function renderAuthorizedKeys(spec: XmlElement, meta: ClientMetadat
       if (allow.attrs.host) {
         const host = allow.attrs.host;
         // Another client's metadata (its stored profile): a cached build checks it again.
-        await recordBuildInput(meta, `Cfg:metadata:${host}`, async () => fingerprint(await ctx.metadata().buildMetadata(host, [])));
+        await recordBuildInput(meta, `Cfg:metadata:${host}`, async () => fingerprint(await ctx.metadata().buildMetadata(host, [])), { fromRepositoryAndStore: true });
         keyMeta = await ctx.metadata().buildMetadata(host, []);
       }
       else if (allow.attrs.group) keyMeta = groupMetadata(allow.attrs.group);

@@ -111,7 +111,7 @@ export class SSHbasePlugin implements Plugin, GeneratorRole, PullTargetRole {
     // before a cached build is reused.
     const roster = await this.roster();
     const key = rosterKey(roster);
-    recordBuildInputValue(meta, "SSHbase:roster", key, async () => rosterKey(await this.roster()));
+    recordBuildInputValue(meta, "SSHbase:roster", key, async () => rosterKey(await this.roster()), { fromRepositoryAndStore: true });
     return this.knownHostsFromKeys(meta, roster, key);
   }
 

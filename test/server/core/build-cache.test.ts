@@ -2,17 +2,23 @@
 // changed. Every kind of input is changed in turn (repository files, client metadata, probe
 // data, parameters, another server process's writes, other clients), each change immediately
 // followed by a GetConfig that must equal a fresh build; then thousands of random edits and
-// requests against an uncached Core on the same repository and store.
+// requests against an uncached Core on the same repository and store. Both store engines: an
+// unchanged client is answered without building its metadata while the store's metadata version
+// stands, so every write to the store (here or by another process) must move it.
 import { expect } from "chai";
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { pino } from "pino";
+import { initSite } from "../../../server/admin/init.js";
 import { Core } from "../../../server/core/core.js";
 import type { ServerSettings } from "../../../server/core/context.js";
 import { instantiatePlugins } from "../../../server/plugins/registry.js";
 import { openStore } from "../../../server/store/open-store.js";
 import type { Store } from "../../../server/store/store.js";
+import { sharedPostgres } from "../../../harness/postgres-server.js";
+import { xmlrpc } from "../../../harness/report-site.js";
+import { spawnServer } from "../../../harness/server-process.js";
 
 const PLUGINS = ["Metadata", "Probes", "Context", "Bundler", "Rules", "Defaults", "Properties", "Cfg"];
 const CLIENTS = ["web1", "web2", "db1"];
@@ -43,6 +49,10 @@ const FILES: Record<string, string> = {
 interface Site {
   dir: string;
   repo: string;
+  /** vacfg.conf of the site (TLS material for a server process on the same repository). */
+  configPath: string;
+  ca: string;
+  storeUrl: string;
   store: Store;
   settings: ServerSettings;
   cached: Core;
@@ -59,20 +69,29 @@ async function newCore(settings: ServerSettings, store: Store, buildCache: boole
   return core;
 }
 
-async function site(files = FILES): Promise<Site> {
+type Engine = "sqlite" | "postgres";
+const ENGINES: Engine[] = ["sqlite", "postgres"];
+
+async function site(engine: Engine = "sqlite", files = FILES): Promise<Site> {
   const dir = mkdtempSync(join(tmpdir(), "vacfg-build-cache-"));
+  const { configPath } = initSite(dir, { hostname: "localhost" });
   const repo = join(dir, "repo");
+  rmSync(repo, { recursive: true, force: true });
   const write = (rel: string, text: string) => {
     mkdirSync(dirname(join(repo, rel)), { recursive: true });
     writeFileSync(join(repo, rel), text);
   };
   for (const [rel, text] of Object.entries(files)) write(rel, text);
-  const store = await openStore(`sqlite:${join(dir, "store.db")}`);
+  const storeUrl = engine === "sqlite" ? `sqlite:${join(dir, "store.db")}` : await (await sharedPostgres()).createDatabase();
+  const store = await openStore(storeUrl);
   const settings: ServerSettings = { repo, dataDir: dir, password: "pw", plugins: PLUGINS, defaultAuth: "cert+password", allowedProbeGroups: [] };
   const cached = await newCore(settings, store, true);
   return {
     dir,
     repo,
+    configPath,
+    ca: readFileSync(join(dir, "tls", "ca.crt"), "utf8"),
+    storeUrl,
     store,
     settings,
     cached,
@@ -100,9 +119,14 @@ describe("server core: build cache", function () {
   let s: Site;
   afterEach(async () => s?.close());
 
-  it("answers an unchanged client from the cache, and after every kind of change exactly as a fresh build", async () => {
-    s = await site();
-    const other = await newCore(s.settings, await openStore(`sqlite:${join(s.dir, "store.db")}`), true);
+  for (const engine of ENGINES)
+  it(`answers an unchanged client from the cache, and after every kind of change exactly as a fresh build (${engine})`, async () => {
+    s = await site(engine);
+    const otherStore = await openStore(s.storeUrl);
+    const other = await newCore(s.settings, otherStore, true);
+    // Another server process on the same repository and store, reached as clients reach it.
+    const proc = await spawnServer(s.configPath, s.storeUrl, { env: { VACFG_SITE_PASSWORD: "pw" }, logFile: join(s.dir, "other-process.log") });
+    const viaProcess = (client: string, method: string, params: string[]) => xmlrpc(proc.url, s.ca, client, "pw", method, params);
     const changes: Array<[string, () => Promise<unknown> | void]> = [
       ["a plain Cfg file edited", () => s.write("Cfg/etc/motd/motd", "welcome, version 2\n")],
       ["the same file edited to the same size", () => s.write("Cfg/etc/motd/motd", "welcome, version 3\n")],
@@ -119,19 +143,48 @@ describe("server core: build cache", function () {
       ["a probe group", () => s.cached.recvProbeData("db1", probe("role", "group:big"))],
       ["parameters (the vacfg-context probe)", () => s.cached.recvProbeData("web1", probe("vacfg-context", '{"DNSServer":"10.0.0.53"}'))],
       ["probe data sent through another server process", () => other.recvProbeData("web1", probe("cpus", "16"))],
+      ["probe data uploaded to another server process (RecvProbeData over HTTPS)", () => viaProcess("web2", "RecvProbeData", [probe("cpus", "32")])],
+      ["a probe group uploaded to another server process", () => viaProcess("web2", "RecvProbeData", [probe("role", "group:big")])],
+      ["a profile asserted through another server process", () => viaProcess("db1", "AssertProfile", ["web"])],
       ["an asserted profile", () => s.cached.assertProfile("web1", "db")],
       ["a Properties file (template data) appears", () => s.write("Properties/site.xml", `<Properties><Site name="x"/></Properties>`)],
     ];
-    for (const [what, change] of changes) {
-      for (const c of CLIENTS) await s.cached.getConfig(c);
-      const hits = s.cached.buildCache!.hits;
-      for (const c of CLIENTS) expect(await s.cached.getConfig(c), `${c} before: ${what}`).to.equal(await s.fresh(c));
-      expect(s.cached.buildCache!.hits, `served from the cache before: ${what}`).to.be.at.least(hits + CLIENTS.length);
-      await change();
-      // No wait: the very next request must see the change.
-      for (const c of CLIENTS) expect(await s.cached.getConfig(c), `${c} after: ${what}`).to.equal(await s.fresh(c));
+    try {
+      for (const [what, change] of changes) {
+        for (const c of CLIENTS) await s.cached.getConfig(c);
+        const { hits, metadataSkipped } = s.cached.buildCache!;
+        for (const c of CLIENTS) expect(await s.cached.getConfig(c), `${c} before: ${what}`).to.equal(await s.fresh(c));
+        expect(s.cached.buildCache!.hits, `served from the cache before: ${what}`).to.be.at.least(hits + CLIENTS.length);
+        expect(s.cached.buildCache!.metadataSkipped, `without building metadata before: ${what}`).to.be.at.least(metadataSkipped + CLIENTS.length);
+        await change();
+        // No wait: the very next request must see the change.
+        for (const c of CLIENTS) expect(await s.cached.getConfig(c), `${c} after: ${what}`).to.equal(await s.fresh(c));
+      }
+    } finally {
+      await proc.stop();
+      await other.close();
+      await otherStore.close();
     }
-    await other.close();
+  });
+
+  it("builds a client's metadata again after any store write, and reuses the answer when the metadata came out the same", async () => {
+    s = await site();
+    for (const c of CLIENTS) await s.cached.getConfig(c);
+    const cache = s.cached.buildCache!;
+    const before = { ...cache };
+    await s.cached.getConfig("web1");
+    expect([cache.hits, cache.metadataSkipped, cache.misses]).to.deep.equal([before.hits + 1, before.metadataSkipped + 1, before.misses]);
+    // Another client's probe data moves the store's version: web1's metadata is built, found equal, the answer reused.
+    await s.cached.recvProbeData("db1", probe("cpus", "4"));
+    await s.cached.getConfig("web1");
+    expect([cache.hits, cache.metadataSkipped, cache.misses]).to.deep.equal([before.hits + 2, before.metadataSkipped + 1, before.misses]);
+    // Vouched for at the new version: skipped again.
+    await s.cached.getConfig("web1");
+    expect([cache.hits, cache.metadataSkipped, cache.misses]).to.deep.equal([before.hits + 3, before.metadataSkipped + 2, before.misses]);
+    // Its own probe data: a new build.
+    await s.cached.recvProbeData("web1", probe("cpus", "4"));
+    expect(await s.cached.getConfig("web1")).to.equal(await s.fresh("web1"));
+    expect(cache.misses).to.equal(before.misses + 1);
   });
 
   it("checks the files themselves when change notification is off (a symbolic link in the repository)", async () => {
@@ -145,8 +198,9 @@ describe("server core: build cache", function () {
     expect(s.cached.buildCache!.hits).to.equal(0);
   });
 
-  it("stays equal to an uncached server through 3,000 random edits and requests", async () => {
-    s = await site();
+  for (const engine of ENGINES)
+  it(`stays equal to an uncached server through 3,000 random edits and requests (${engine})`, async () => {
+    s = await site(engine);
     s.write("Cfg/srv/x1/x1", "x1\n");
     s.write("Cfg/srv/x2/x2.jinja2", "{{ metadata.hostname }}\n");
     const reference = await newCore(s.settings, s.store, false);

@@ -73,6 +73,29 @@ export function storeContract(t: StoreTarget): void {
       });
     });
 
+    describe("metadata version", () => {
+      it("moves with every registration and probe data write, from any connection, and not with runs or records", async () => {
+        const other = await open();
+        const moved = async (what: string, write: () => Promise<unknown>): Promise<void> => {
+          const before = await store.metadataVersion();
+          await write();
+          expect(await store.metadataVersion(), `${what}: seen by this connection`).to.not.equal(before);
+          expect(await other.metadataVersion(), `${what}: seen by another connection`).to.equal(await store.metadataVersion());
+        };
+        await moved("a client registered here", () => store.upsertClient({ name: "a", profile: "p", firstSeen: 1 }));
+        await moved("a client registered elsewhere", () => other.upsertClient({ name: "b", profile: "p", firstSeen: 1 }));
+        await moved("a registration changed elsewhere", () => other.upsertClient({ name: "a", profile: "q", firstSeen: 1 }));
+        await moved("probe data written here", () => store.putProbeData({ client: "a", values: [{ name: "x", source: "Probes", value: "1" }], groups: [], timestamp: 1 }));
+        await moved("probe data written elsewhere", () => other.putProbeData({ client: "a", values: [{ name: "x", source: "Probes", value: "2" }], groups: ["g"], timestamp: 2 }));
+        await moved("a client deleted elsewhere", () => other.deleteClient("b"));
+        const still = await store.metadataVersion();
+        await other.recordRun(makeRun("a", 5));
+        await other.put("k", "v", { x: 1 });
+        await other.delete("k", "v");
+        expect(await store.metadataVersion(), "runs and records leave it alone").to.equal(still);
+      });
+    });
+
     describe("probe data", () => {
       it("replaces a client's values and groups as a whole, leaving other clients alone", async () => {
         await store.putProbeData({

@@ -60,7 +60,7 @@ export async function prepareQuery(meta: ClientMetadata, ctx: PluginContext): Pr
     const s = await buildSnapshot(meta, ctx);
     snapshot ??= s;
     return fingerprint([s.clients, [...s.metas.values()], [...s.allGroups]]);
-  });
+  }, { fromRepositoryAndStore: true });
   snapshots.set(meta, snapshot!);
   // The other clients' views answer query calls from the same snapshot.
   for (const other of snapshot!.metas.values()) if (!snapshots.has(other)) snapshots.set(other, snapshot!);
