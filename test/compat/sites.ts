@@ -34,7 +34,11 @@ export interface SideBySideOptions {
   extraConfig?: string;
   /** Upstream from the lab-patched copy (see labPatchedUpstream), for what the kit cannot run on Python 3. */
   labPatched?: boolean;
+  /** Upstream's Reporting plugin: the lab-patched copy with Django, statistics stored by DirectStore/DjangoORM. */
+  reporting?: boolean;
 }
+
+const UPSTREAM_REPORTING = "[reporting]\ntransport = DirectStore\nstorage = DjangoORM\n";
 
 export async function sideBySide(repo: string, opts: SideBySideOptions = {}): Promise<SideBySide> {
   const dir = mkdtempSync(join(tmpdir(), "vacfg-compat-"));
@@ -49,7 +53,9 @@ export async function sideBySide(repo: string, opts: SideBySideOptions = {}): Pr
   const vacfg = await startServer({ ...config, logger });
   let upstream: UpstreamServer;
   try {
-    upstream = await startUpstreamServer(repo, SITE_PASSWORD, opts.upstreamPlugins, { extraConfig: opts.extraConfig, labPatched: opts.labPatched });
+    upstream = opts.reporting
+      ? await startUpstreamServer(repo, SITE_PASSWORD, [...(opts.upstreamPlugins ?? []), "Reporting"], { extraConfig: (opts.extraConfig ?? "") + UPSTREAM_REPORTING, django: true })
+      : await startUpstreamServer(repo, SITE_PASSWORD, opts.upstreamPlugins, { extraConfig: opts.extraConfig, labPatched: opts.labPatched });
   } catch (e) {
     await vacfg.close();
     throw e;

@@ -1,6 +1,6 @@
 // The real upstream Bcfg2 server and client from shared/bcfg2-ref, as test peers:
 // installs the kit when missing (as root), starts a server on a free port, runs the real client.
-import { execFile, execFileSync, spawnSync } from "node:child_process";
+import { execFile, execFileSync, spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -27,6 +27,8 @@ export interface UpstreamServer {
   dest: string;
   /** The repository copy it serves (it writes generated files there). */
   repo: string;
+  /** The bcfg2.conf it runs with (for bcfg2-admin on the same repository and database). */
+  config: string;
   stop(): Promise<void>;
 }
 
@@ -35,6 +37,8 @@ export interface UpstreamOptions {
   extraConfig?: string;
   /** Serve from the copy with vacfg's lab patches (test/support/bcfg2-ref-patches), see labPatchedUpstream. */
   labPatched?: boolean;
+  /** The lab-patched copy with Debian's Django inside (upstream's Reporting plugin), see labPatchedUpstreamWithDjango. */
+  django?: boolean;
 }
 
 /**
@@ -45,7 +49,7 @@ export interface UpstreamOptions {
  */
 export async function startUpstreamServer(repo: string, password = "labsecret", extraPlugins: string[] = [], opts: UpstreamOptions = {}): Promise<UpstreamServer> {
   if (!ensureUpstreamInstalled()) throw new Error(`upstream Bcfg2 is not installed at ${bcfg2RefInstall} (run ${bcfg2RefKit}/setup.sh)`);
-  const dest = opts.labPatched ? labPatchedUpstream() : bcfg2RefInstall;
+  const dest = opts.django ? labPatchedUpstreamWithDjango() : opts.labPatched ? labPatchedUpstream() : bcfg2RefInstall;
   const port = await freePort();
   const env = { ...process.env, BCFG2_REF: dest };
   const args = ["--repo", repo, "--port", String(port), "--password", password];
@@ -54,14 +58,16 @@ export async function startUpstreamServer(repo: string, password = "labsecret", 
   };
   await run(join(dest, "start-server.sh"), args, { env });
   const runDir = join(dest, "run", String(port));
+  let config = join(runDir, "bcfg2-server.conf");
   if (extraPlugins.length || opts.extraConfig) {
     await stop();
     const conf = readFileSync(join(runDir, "bcfg2-server.conf"), "utf8").replace(/^plugins = (.*)$/m, (_l, list: string) => `plugins = ${[list, ...extraPlugins].join(",")}`);
     const edited = join(runDir, "bcfg2-server-plugins.conf");
     writeFileSync(edited, opts.extraConfig ? mergeIni(conf, opts.extraConfig) : conf);
     await run(join(dest, "start-server.sh"), [...args, "-C", edited], { env });
+    config = edited;
   }
-  return { url: `https://127.0.0.1:${port}`, port, dest, repo: join(runDir, "repo"), stop };
+  return { url: `https://127.0.0.1:${port}`, port, dest, repo: join(runDir, "repo"), config, stop };
 }
 
 /**
@@ -118,6 +124,67 @@ export function labPatchedUpstream(): string {
     rmSync(tmp, { recursive: true, force: true }); // another test process made it first
   }
   return dest;
+}
+
+/**
+ * The lab-patched copy with Debian bookworm's Django 3.2 in its own library directory, for upstream's
+ * Reporting plugin (bcfg2-admin pull's PullSource). Django is never installed system-wide: the kit's
+ * server takes another path (Django-backed Metadata) as soon as it can import Django. The package is
+ * fetched with `apt-get download` and unpacked with dpkg-deb; its dependencies (python3-asgiref,
+ * python3-sqlparse, python3-tz) are in test/setup/debian-packages.txt.
+ */
+export function labPatchedUpstreamWithDjango(): string {
+  const base = labPatchedUpstream();
+  const dest = `${base}-django`;
+  if (existsSync(join(dest, ".complete"))) return dest;
+  const tmp = `${dest}.tmp-${process.pid}`;
+  rmSync(tmp, { recursive: true, force: true });
+  cpSync(base, tmp, { recursive: true, preserveTimestamps: true });
+  rmSync(join(tmp, "run"), { recursive: true, force: true });
+  mkdirSync(join(tmp, "run"));
+  const debs = join(tmp, "debs");
+  mkdirSync(debs);
+  execFileSync("apt-get", ["download", "python3-django"], { cwd: debs, stdio: "ignore" });
+  const deb = readdirSync(debs).find((f) => f.startsWith("python3-django_") && f.endsWith(".deb"));
+  if (!deb) throw new Error("apt-get download python3-django fetched nothing");
+  execFileSync("dpkg-deb", ["-x", join(debs, deb), join(debs, "x")]);
+  cpSync(join(debs, "x/usr/lib/python3/dist-packages/django"), join(tmp, "src/src/lib/django"), { recursive: true });
+  rmSync(debs, { recursive: true, force: true });
+  writeFileSync(join(tmp, ".complete"), `${deb}\n`);
+  try {
+    renameSync(tmp, dest);
+  } catch {
+    rmSync(tmp, { recursive: true, force: true }); // another test process made it first
+  }
+  return dest;
+}
+
+/**
+ * Runs upstream's `bcfg2-admin` of an installation with a server's bcfg2.conf. Each of `answers` is
+ * typed after a prompt ("[yN]: ") appears: its safe_input empties stdin before asking (and spins on a
+ * closed stdin), so answers cannot be piped ahead.
+ */
+export function upstreamAdmin(server: UpstreamServer, args: string[], answers: string[] = []): Promise<{ status: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn("/usr/bin/python3", [join(server.dest, "src/src/sbin/bcfg2-admin"), "-C", server.config, ...args], {
+      cwd: join(server.dest, "src/src"),
+      env: { ...process.env, PYTHONPATH: join(server.dest, "src/src/lib") },
+    });
+    let stdout = "";
+    let stderr = "";
+    let answered = 0;
+    const timer = setTimeout(() => child.kill("SIGKILL"), 120_000);
+    child.stdout.on("data", (c) => {
+      stdout += c;
+      const prompts = stdout.split("[yN]: ").length - 1;
+      while (answered < prompts && answered < answers.length) child.stdin.write(`${answers[answered++]}\n`);
+    });
+    child.stderr.on("data", (c) => (stderr += c));
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      resolve({ status: code ?? -1, stdout, stderr });
+    });
+  });
 }
 
 /** Runs the lab-patched upstream `bcfg2-crypt` with the given bcfg2.conf; resolves with its output, rejects on a non-zero exit. */
