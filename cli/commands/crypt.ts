@@ -1,6 +1,6 @@
 // `vacfg crypt`: bcfg2-crypt. Encrypts and decrypts Cfg files (FILE ↔ FILE.crypt) and Properties
 // elements with the named passphrases of vacfg.conf's [encryption] section.
-import { readFileSync } from "node:fs";
+import { readFileSync, readSync } from "node:fs";
 import type { Command } from "commander";
 import { withExamples } from "../help.js";
 import { parseIni } from "../../lib/ini.js";
@@ -17,6 +17,31 @@ interface CryptCliOptions {
   cfg?: boolean;
   xpath?: string;
   remove?: boolean;
+  interactive?: boolean;
+}
+
+/** One answer from stdin, read synchronously (encryption runs element by element between questions). */
+function readAnswer(): string {
+  const byte = Buffer.alloc(1);
+  let line = "";
+  for (;;) {
+    let n: number;
+    try {
+      n = readSync(0, byte, 0, 1, null);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "EAGAIN") continue;
+      if ((e as NodeJS.ErrnoException).code === "EOF") return line;
+      throw e;
+    }
+    if (n === 0 || byte[0] === 0x0a) return line;
+    line += byte.toString("latin1");
+  }
+}
+
+/** bcfg2-crypt -I: each element shown, then "Encrypt this element? [y/N] " (on stderr: stdout may carry --stdout's result). */
+function confirmElement(element: string): boolean {
+  process.stderr.write(`${element}\nEncrypt this element? [y/N] `);
+  return readAnswer().trim().toLowerCase().startsWith("y");
 }
 
 const HELP = `
@@ -25,7 +50,8 @@ As bcfg2-crypt: the passphrases are the keys of the [encryption] section of vacf
 A Cfg file FILE is encrypted whole into FILE.crypt; FILE.crypt decrypts back to FILE. A
 Properties file (.xml with root <Properties>) is edited in place: the elements with
 encrypted="NAME" (or --xpath, or else every element with text) get their text encrypted with
-passphrase NAME (or -p NAME). Without --encrypt or --decrypt a file that decrypts is decrypted,
+passphrase NAME (or -p NAME); with -I each of those elements is shown first and encrypted only when
+answered y (Properties files only, not when decrypting). Without --encrypt or --decrypt a file that decrypts is decrypted,
 any other is encrypted. The format is OpenSSL's (openssl enc -aes-256-cbc -md md5 -a), so
 files made by upstream's bcfg2-crypt and by vacfg crypt are interchangeable.
 Exit status 1 when a file could not be handled (the others still are).`;
@@ -43,6 +69,7 @@ export function registerCrypt(program: Command): void {
     .option("--properties", "handle the file(s) as Properties files")
     .option("--cfg", "handle the file(s) as Cfg files")
     .option("--xpath <expr>", "Properties: XPath expression selecting the elements to encrypt")
+    .option("-I, --interactive", "Properties, encrypting: ask for each element whether to encrypt it")
     .option("--remove", "Cfg: remove the plaintext file after encrypting")
     .addHelpText("after", HELP)
     .action((files: string[], o: CryptCliOptions) => {
@@ -60,6 +87,7 @@ export function registerCrypt(program: Command): void {
         ...(o.xpath !== undefined ? { xpath: o.xpath } : {}),
         stdout: !!o.stdout,
         remove: !!o.remove,
+        ...(o.interactive ? { confirm: confirmElement } : {}),
       };
       let failed = 0;
       for (const file of files) {

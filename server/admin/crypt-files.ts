@@ -23,6 +23,11 @@ export interface CryptOptions {
   stdout?: boolean;
   /** Cfg, encrypt: remove the plaintext file after writing FILE.crypt. */
   remove?: boolean;
+  /**
+   * -I (Properties, encrypting): asked for each element about to be encrypted, shown as its XML
+   * without child elements; false leaves the element as it is (bcfg2-crypt's "Encrypt this element?").
+   */
+  confirm?: (element: string) => boolean;
   /** Where the passphrases come from, for messages. */
   configPath: string;
 }
@@ -127,10 +132,19 @@ function serialize(doc: ReturnType<DOMParser["parseFromString"]>, original: stri
   return original.endsWith("\n") && !out.endsWith("\n") ? out + "\n" : out;
 }
 
+/** The element as -I shows it: its attributes and text, without child elements (upstream copies and strips it). */
+function shownElement(el: DomElement): string {
+  const copy = el.cloneNode(false) as DomElement;
+  for (let n = el.firstChild; n; n = n.nextSibling) if (n.nodeType === 3 || n.nodeType === 4) copy.appendChild(n.cloneNode(false));
+  return new XMLSerializer().serializeToString(copy as unknown as DomNode).trim();
+}
+
 function encryptProperties(file: string, text: string, settings: EncryptionSettings, opts: CryptOptions, notes: string[]): string {
   const doc = parseDom(text, file)!;
   const chosen = chosenPassphrase(settings, opts);
-  for (const el of propertiesElements(doc, file, opts, notes)) {
+  let elements = propertiesElements(doc, file, opts, notes);
+  if (opts.confirm) elements = elements.filter((el) => opts.confirm!(shownElement(el)));
+  for (const el of elements) {
     const plain = leadingText(el)!;
     if (isEncrypted(plain)) fail(`Element is already encrypted: ${describe(el)}`);
     const { name, passphrase } = elementPassphrase(el, settings, chosen, opts, notes);
@@ -189,6 +203,11 @@ export function cryptFile(file: string, settings: EncryptionSettings, opts: Cryp
   const type = isPropertiesFile(file, text, opts) ? "properties" : "cfg";
   const notes: string[] = [];
   let mode = opts.mode;
+  if (opts.confirm && (mode === "decrypt" || type === "cfg")) {
+    notes.push(mode === "decrypt" ? "Cannot decrypt interactively" : "Cannot use interactive mode with --cfg, ignoring --interactive");
+    opts = { ...opts };
+    delete opts.confirm;
+  }
   if (type === "properties") {
     if (opts.remove) notes.push(`Cannot use --remove with Properties file ${file}, ignoring for this file`);
     let data: string;

@@ -2,14 +2,14 @@
 // and `openssl enc` write, vacfg reads, and the other way round; `vacfg crypt` as bcfg2-crypt; and a
 // repository with .crypt files and encrypted Properties served by vacfg and by the upstream server.
 import { expect } from "chai";
-import { execFile, execFileSync } from "node:child_process";
+import { execFile, execFileSync, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { isEncrypted, sslDecrypt, sslEncrypt } from "../../../../server/plugins/shared/encryption.js";
 import { projectRoot } from "../../../support/paths.js";
-import { upstreamCrypt } from "../../../support/upstream-bcfg2.js";
+import { labPatchedUpstream, upstreamCrypt } from "../../../support/upstream-bcfg2.js";
 import { configsAfterProbes, configEntries, sideBySide, type SideBySide } from "../../../compat/sites.js";
 import { writeRepo } from "../../core/harness.js";
 
@@ -27,6 +27,29 @@ async function vacfgCrypt(conf: string, args: string[]): Promise<{ status: numbe
     const err = e as { code?: number; stdout?: string; stderr?: string };
     return { status: err.code ?? 1, stdout: err.stdout ?? "", stderr: err.stderr ?? "" };
   }
+}
+
+/**
+ * Runs a crypt command with -I, typing each answer once its prompt has appeared on `promptStream`
+ * (bcfg2-crypt's safe_input empties stdin before it asks, so answers cannot be piped ahead).
+ */
+function interactiveCrypt(cmd: string, args: string[], env: NodeJS.ProcessEnv, promptStream: "stdout" | "stderr", answers: string[]): Promise<{ status: number; prompts: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(cmd, args, { env });
+    let prompts = "";
+    let answered = 0;
+    child[promptStream].on("data", (c) => {
+      prompts += c;
+      const asked = prompts.split("[y/N] ").length - 1;
+      while (answered < asked && answered < answers.length) child.stdin.write(`${answers[answered++]}\n`);
+    });
+    child[promptStream === "stdout" ? "stderr" : "stdout"].resume();
+    const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      resolve({ status: code ?? -1, prompts });
+    });
+  });
 }
 
 describe("encryption: Bcfg2's format, both directions with bcfg2-crypt and openssl", function () {
@@ -94,6 +117,38 @@ describe("encryption: Bcfg2's format, both directions with bcfg2-crypt and opens
     await upstreamCrypt(conf, ["--decrypt", props]);
     const dec = readFileSync(props, "utf8");
     expect(dec).to.include('<Db encrypted="site">hunter2</Db>').and.include('<Api encrypted="other">k-123</Api>');
+  });
+
+  it("-I asks for each element as bcfg2-crypt -I does and encrypts only those answered y", async () => {
+    const original = '<Properties>\n  <Db encrypted="site">hunter2<Note>n</Note></Db>\n  <Api encrypted="other">k-123</Api>\n  <Key encrypted="site">s3</Key>\n</Properties>\n';
+    const ours = join(dir, "interactive-ours.xml");
+    const theirs = join(dir, "interactive-theirs.xml");
+    writeFileSync(ours, original);
+    writeFileSync(theirs, original);
+    const answers = ["y", "n", "Y"];
+    const up = await interactiveCrypt("/usr/bin/python3", [join(labPatchedUpstream(), "src/src/sbin/bcfg2-crypt"), "-C", conf, "--encrypt", "-I", theirs], { ...process.env, PYTHONPATH: join(labPatchedUpstream(), "src/src/lib") }, "stdout", answers);
+    expect(up.status, up.prompts).to.equal(0);
+    const r = await interactiveCrypt(process.execPath, [vacfg, "crypt", "-c", conf, "--encrypt", "-I", ours], process.env, "stderr", answers);
+    expect(r.status, r.prompts).to.equal(0);
+    const asked = (t: string) => t.replace(/\[y\/N\] /g, "[y/N]\n").split("\n").filter((l) => l.startsWith("<") || l.startsWith("Encrypt this element")).map((l) => l.trim());
+    expect(asked(r.prompts)).to.deep.equal(asked(up.prompts));
+    expect(asked(r.prompts)).to.deep.equal([
+      '<Db encrypted="site">hunter2</Db>',
+      "Encrypt this element? [y/N]",
+      '<Api encrypted="other">k-123</Api>',
+      "Encrypt this element? [y/N]",
+      '<Key encrypted="site">s3</Key>',
+      "Encrypt this element? [y/N]",
+    ]);
+    // Same elements encrypted (ciphertexts differ by their random salt), the declined one left as it was.
+    const shape = (t: string) => t.replace(/>U2FsdGVkX1[A-Za-z0-9+/=]+</g, ">CIPHER<");
+    expect(shape(readFileSync(ours, "utf8"))).to.equal(shape(readFileSync(theirs, "utf8")));
+    expect(readFileSync(ours, "utf8")).to.include('<Api encrypted="other">k-123</Api>').and.not.include("hunter2").and.not.include(">s3<");
+    const dec = await vacfgCrypt(conf, ["--decrypt", "--stdout", theirs]);
+    expect(dec.stdout).to.include('<Db encrypted="site">hunter2<Note>n</Note></Db>').and.include('<Key encrypted="site">s3</Key>');
+    // not when decrypting, nor for a Cfg file (as upstream, said and ignored)
+    const d = await vacfgCrypt(conf, ["--decrypt", "-I", ours]);
+    expect(d.stderr).to.include("Cannot decrypt interactively");
   });
 
   it("vacfg crypt refuses what bcfg2-crypt refuses, naming the file", async () => {
