@@ -5,7 +5,7 @@ import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Option, type Command } from "commander";
 import { withExamples } from "../help.js";
-import { runClusterDemo } from "../../demo/cluster.js";
+import { runClusterDemo, SSH_USER } from "../../demo/cluster.js";
 
 /** The project root when running from dist/cli/commands/. */
 const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
@@ -14,7 +14,7 @@ export function registerDemoCluster(program: Command): void {
   const demo = program.commands.find((c) => c.name() === "demo") ?? program.command("demo").description("demonstrations");
   const cmd = demo
     .command("cluster")
-    .description("deploy and boot the Figure 1 cluster (5 VMs), contextualize it as Slurm, run srun -N4 hostname on the head, pause/reactivate, expire, shut down")
+    .description("deploy and boot the Figure 1 cluster (5 VMs), contextualize it as Slurm (each node ready at its first clean run), run srun -N4 hostname and ssh to each worker on the head, pause/reactivate, expire, shut down")
     .addOption(new Option("-r, --repo <dir>", "repository the configuration server serves").default(resolve(projectRoot, "repo"), "repo/ of this checkout"))
     .option("-m, --memory <MiB>", "memory per VM", "320")
     .action(async (o: { repo: string; memory: string }) => {
@@ -27,9 +27,10 @@ export function registerDemoCluster(program: Command): void {
           console.log(`-- ${f}\n${lines.slice(0, 6).join("\n")}${lines.length > 6 ? `\n   … (${lines.length} lines)` : ""}`);
         }
       }
-      console.log(`\ndeploy -> all five contextualized: ${(r.allContextualizedMs / 1000).toFixed(1)} s (${r.driver}/${r.accel ?? "-"})`);
+      console.log(`\ndeploy -> ${r.ready.all ? "all five ready (first clean run)" : `NOT all ready (${r.ready.errors.join("; ")})`}: ${(r.ready.ms / 1000).toFixed(1)} s; all five contextualized: ${(r.allContextualizedMs / 1000).toFixed(1)} s (${r.driver}/${r.accel ?? "-"})`);
       console.log(`\n$ ${r.job.command}   (on ${r.nodes[0]?.fqdn}, exit ${r.job.exit})\n${r.job.output.join("\n")}`);
       console.log(`deploy -> job output: ${(r.job.ms / 1000).toFixed(1)} s`);
+      console.log(`\n$ ssh ${SSH_USER}@WORKER hostname   (on ${r.nodes[0]?.fqdn}: batch mode, strict host key checking, the delivered known_hosts)\n${r.ssh.map((x) => `${x.worker}: exit ${x.exit} ${x.output}`).join("\n")}`);
       console.log(`pause: ${r.pause.observed.join(",")}; console ${r.pause.serialGrewWhilePaused ? "GREW" : "silent"} while paused; ${r.pause.ticksAfterUnpause ? "resumed" : "NOT resumed"} after unpause`);
       console.log(`ttl: ${r.ttl.vm} ${r.ttl.phase}, address ${r.ttl.addressReleased ? "released" : "STILL LEASED"}, powered off ${r.ttl.poweredOffGracefully ? "via ACPI" : "forcibly"}`);
       console.log(`shutdown: ${r.shutdown.phases.join(",")}; leases left after destroy: ${r.leasesAfterDestroy}`);

@@ -22,8 +22,6 @@ import { CLUSTER_PACKAGES } from "../../hypervisor/appliance/rootfs.js";
 import type { SiteFile } from "../../hypervisor/ctx/site.js";
 import { writeSiteCa } from "../../hypervisor/ctx/site-ca.js";
 import { generateSshHostKey } from "../../hypervisor/ctx/ssh-host-key.js";
-import { QemuDriver } from "../../hypervisor/qemu/qemu-driver.js";
-import { BOOT_MARKER } from "../../hypervisor/appliance/boot-protocol.js";
 import { createNetns, destroyNetns } from "../../hypervisor/vm/netns.js";
 import { waitForSerial } from "../../hypervisor/vm/serial.js";
 import { ensureAgentAppliance } from "../../hypervisor/workspace/agent-appliance.js";
@@ -138,16 +136,14 @@ describe("e2e: changed users, keys and node names reach the nodes through vacfg 
     };
     writeFileSync(join(siteDir, "site.json"), JSON.stringify(site));
     writeFileSync(join(siteDir, "cluster.ctx.xml"), TORQUE_CONTEXT_TEMPLATE);
-    // KVM only when a trial boot works here (the verdict is cached): the CLI is told which.
-    const accel = await new QemuDriver({ stateDir: join(work, "probe"), kvmProbe: { cacheFile: join(cacheDir, "kvm-verdict.json"), boot: { kernel: image.vmlinuz, initrd: image.initrd, marker: BOOT_MARKER } } }).accel();
     wsConfig = join(work, "workspace.json");
     writeFileSync(wsConfig, JSON.stringify({
       store: `sqlite:${join(serverDir, "store.db")}`,
       stateDir: join(work, "vms"),
       site: join(siteDir, "site.json"),
       appliances: { cluster: { template: join(siteDir, "cluster.ctx.xml"), base: image.base, kernel: image.vmlinuz, initrd: image.initrd, command: "sh /etc/vacfg/boot.sh" } },
+      // no accel: the CLI decides KVM or TCG by a trial boot of the appliance's kernel
       network: { netns, taps: ns.taps },
-      accel,
     }));
   });
 
