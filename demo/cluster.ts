@@ -22,6 +22,7 @@ import { ensureAgentAppliance } from "../hypervisor/workspace/agent-appliance.js
 import { defaultDrivers, pickDriver } from "../hypervisor/workspace/drivers.js";
 import { generateSshHostKey } from "../hypervisor/ctx/ssh-host-key.js";
 import { clusterGuestScript, MARK, parseJobOutput, parseShownFiles, parseSshChecks } from "./guest-script.js";
+import { guestAgentConfig } from "./agent-config.js";
 import { startServerInNetns } from "./netns-server.js";
 import { WorkspaceService } from "../hypervisor/workspace/service.js";
 import { FIGURE1_CIDR, FIGURE1_USERS, TORQUE_CONTEXT_TEMPLATE, figure1Site } from "./torque-appliance.js";
@@ -85,20 +86,6 @@ export const SSH_USER = "alice";
 const SSH_KEY_FILE = "/root/.ssh/demo-alice.key";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function agentConfig(server: string, user: string, password: string): string {
-  return [
-    "[components]",
-    `bcfg2 = ${server}`,
-    "[communication]",
-    `user = ${user}`,
-    `password = ${password}`,
-    "ca = /etc/vacfg/server-ca.pem",
-    "retries = 5",
-    "retry_delay = 3",
-    "",
-  ].join("\n");
-}
 
 export async function runClusterDemo(o: ClusterDemoOptions): Promise<ClusterDemoReport> {
   const progress = o.progress ?? (() => undefined);
@@ -170,7 +157,7 @@ export async function runClusterDemo(o: ClusterDemoOptions): Promise<ClusterDemo
     // the signed nodenames) and the workers from the parameters, nobody asserts a profile.
     const nodeFiles = Object.fromEntries(
       names.map((n, i) => [n, [
-        { path: "/etc/vacfg.conf", content: agentConfig(server.url, fqdns[i], password), mode: 0o600 },
+        { path: "/etc/vacfg.conf", content: guestAgentConfig(server.url, fqdns[i], password), mode: 0o600 },
         ...(i === 0 ? [{ path: SSH_KEY_FILE, content: userKey.privateKey, mode: 0o600 }] : []),
       ]]),
     );

@@ -7,13 +7,12 @@
 // keeps every node's address, MAC and host key. QEMU guests (TCG when KVM does not work) in a
 // private network namespace (`vacfg-cluster-PID`, bridge `brcluster`), VMs `cluster-…`.
 import { expect } from "chai";
-import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import { cp, mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
+import { guestAgentConfig } from "../../demo/agent-config.js";
 import { clusterGuestScript, MARK, parseShownFiles, parseSshChecks } from "../../demo/guest-script.js";
 import { startServerInNetns, type NetnsServer } from "../../demo/netns-server.js";
 import { TORQUE_CONTEXT_TEMPLATE } from "../../demo/torque-appliance.js";
@@ -31,25 +30,11 @@ import { createCa, issueCertificate } from "../../server/admin/tls-material.js";
 import { openStore } from "../../server/store/open-store.js";
 import type { Store } from "../../server/store/store.js";
 import { exampleRepo, projectRoot } from "../support/paths.js";
+import { vacfgCli } from "../support/vacfg-cli.js";
 
-const run = promisify(execFile);
 const rand = (n = 4) => randomBytes(n).toString("hex");
 
-/** The vacfg command as an operator runs it: exit code and output (never rejects on exit 1). */
-async function vacfg(args: string[]): Promise<{ code: number; stdout: string; stderr: string; ms: number }> {
-  const t0 = Date.now();
-  try {
-    const r = await run(process.execPath, [join(projectRoot, "dist/cli/vacfg.js"), ...args], { maxBuffer: 16 << 20 });
-    return { code: 0, stdout: r.stdout, stderr: r.stderr, ms: Date.now() - t0 };
-  } catch (e) {
-    const err = e as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof err.code === "number" ? err.code : 1, stdout: err.stdout ?? "", stderr: err.stderr ?? "", ms: Date.now() - t0 };
-  }
-}
 
-function agentConfig(server: string, user: string, password: string): string {
-  return ["[components]", `bcfg2 = ${server}`, "[communication]", `user = ${user}`, `password = ${password}`, "ca = /etc/vacfg/server-ca.pem", "retries = 5", "retry_delay = 3", ""].join("\n");
-}
 
 interface Shown {
   files: Map<string, string>;
@@ -90,8 +75,8 @@ describe("e2e: changed users, keys and node names reach the nodes through vacfg 
       { path: "/etc/vacfg/boot.sh", content: clusterGuestScript({ ssh: { user: login, keyFile: KEY_FILE } }), mode: 0o755 },
     ],
     nodeFiles: {
-      [head]: [{ path: "/etc/vacfg.conf", content: agentConfig(server.url, `${head}.${domain}`, password), mode: 0o600 }, { path: KEY_FILE, content: headKey, mode: 0o600 }],
-      [worker]: [{ path: "/etc/vacfg.conf", content: agentConfig(server.url, `${worker}.${domain}`, password), mode: 0o600 }],
+      [head]: [{ path: "/etc/vacfg.conf", content: guestAgentConfig(server.url, `${head}.${domain}`, password), mode: 0o600 }, { path: KEY_FILE, content: headKey, mode: 0o600 }],
+      [worker]: [{ path: "/etc/vacfg.conf", content: guestAgentConfig(server.url, `${worker}.${domain}`, password), mode: 0o600 }],
     },
   });
 
@@ -156,7 +141,7 @@ describe("e2e: changed users, keys and node names reach the nodes through vacfg 
   });
 
   after(async () => {
-    if (wsConfig) await vacfg(["vm", "destroy", deployment, "-w", wsConfig]);
+    if (wsConfig) await vacfgCli(["vm", "destroy", deployment, "-w", wsConfig]);
     await store?.close();
     await server?.stop();
     await destroyNetns(netns);
@@ -166,7 +151,7 @@ describe("e2e: changed users, keys and node names reach the nodes through vacfg 
   it("vacfg deploy --wait returns once both nodes are ready (their first clean run)", async () => {
     const users = [{ name: kept, value: keys.kept.publicKey.trim() }, { name: rekeyed, value: keys.rekeyedOld.publicKey.trim() }, { name: removed, value: keys.removed.publicKey.trim() }];
     writeFileSync(join(work, "request.json"), JSON.stringify(request(users, kept, keys.kept.privateKey)));
-    const r = await vacfg(["deploy", join(work, "request.json"), "-w", wsConfig, "--wait", "--timeout", "1500"]);
+    const r = await vacfgCli(["deploy", join(work, "request.json"), "-w", wsConfig, "--wait", "--timeout", "1500"]);
     console.log(`      deploy -> both ready: ${(r.ms / 1000).toFixed(1)} s (CLI, process start included)`);
     expect(r.code, r.stdout + r.stderr).to.equal(0);
     for (const n of [head, worker]) expect(r.stdout).to.match(new RegExp(`^${deployment}-${n}\\tready\\tcontextualized `, "m"));
@@ -199,7 +184,7 @@ describe("e2e: changed users, keys and node names reach the nodes through vacfg 
     // the head now logs in as the re-keyed user, with the new key
     const req = request(users, rekeyed, keys.rekeyedNew.privateKey);
     writeFileSync(join(work, "request2.json"), JSON.stringify(req));
-    const r = await vacfg(["deploy", join(work, "request2.json"), "-w", wsConfig, "--update", "--wait", "--timeout", "1500"]);
+    const r = await vacfgCli(["deploy", join(work, "request2.json"), "-w", wsConfig, "--update", "--wait", "--timeout", "1500"]);
     console.log(`      update -> both ready: ${(r.ms / 1000).toFixed(1)} s (CLI, process start included)`);
     expect(r.code, r.stdout + r.stderr).to.equal(0);
     expect(r.stdout).to.contain(`deployment ${deployment} updated: 2 VM(s)`);

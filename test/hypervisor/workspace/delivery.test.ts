@@ -5,13 +5,12 @@
 // namespace. Readiness comes from the agents' statistics in the store the server and the
 // workspace share: pending with the last run's error, then ready at the first clean run.
 import { expect } from "chai";
-import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { promisify } from "node:util";
+import { guestAgentConfig } from "../../../demo/agent-config.js";
 import { POWER_BUTTON_WATCH } from "../../../demo/guest-script.js";
 import { startServerInNetns, type NetnsServer } from "../../../demo/netns-server.js";
 import { TORQUE_CONTEXT_TEMPLATE } from "../../../demo/torque-appliance.js";
@@ -33,6 +32,7 @@ import { createCa, issueCertificate } from "../../../server/admin/tls-material.j
 import { openStore } from "../../../server/store/open-store.js";
 import type { Store } from "../../../server/store/store.js";
 import { exampleRepo, projectRoot } from "../../support/paths.js";
+import { vacfgCli } from "../../support/vacfg-cli.js";
 
 /** A small appliance: no secret parameters, so every delivery (the kernel command line too) may carry it. */
 const TINY_TEMPLATE = `<ContextTemplate appliance="tiny">
@@ -47,18 +47,7 @@ const DOMAIN = "delivery.test";
 /** Not the bridge: a DNS server that can only come from the parameters. */
 const DNS = ["10.0.0.1", "10.0.0.53"];
 const MISSING = "/etc/vacfg-delivery-missing";
-const run = promisify(execFile);
 
-/** The vacfg command as an operator runs it; resolves with its exit code and output (never rejects on exit 1). */
-async function vacfg(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const r = await run(process.execPath, [join(projectRoot, "dist/cli/vacfg.js"), ...args], { maxBuffer: 16 << 20 });
-    return { code: 0, stdout: r.stdout, stderr: r.stderr };
-  } catch (e) {
-    const err = e as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof err.code === "number" ? err.code : 1, stdout: err.stdout ?? "", stderr: err.stderr ?? "" };
-  }
-}
 
 /** Runs the agent until a run is clean (the agent's timer would), then shows resolv.conf. */
 const GUEST_SCRIPT = `#!/bin/sh
@@ -79,9 +68,6 @@ echo DLV-RESOLV-BEGIN; cat /etc/resolv.conf; echo DLV-RESOLV-END
 while sleep 5; do :; done
 `;
 
-function agentConfig(server: string, user: string, password: string): string {
-  return ["[components]", `bcfg2 = ${server}`, "[communication]", `user = ${user}`, `password = ${password}`, "ca = /etc/vacfg/server-ca.pem", "retries = 5", "retry_delay = 3", ""].join("\n");
-}
 
 describe("workspace: every delivery path boots a guest that finds its parameters and contextualizes", function () {
   this.timeout(20 * 60_000);
@@ -184,7 +170,7 @@ describe("workspace: every delivery path boots a guest that finds its parameters
         { path: "/etc/vacfg/server-ca.pem", content: serverCa },
         { path: "/etc/vacfg/boot.sh", content: GUEST_SCRIPT, mode: 0o755 },
       ],
-      nodeFiles: { [node]: [{ path: "/etc/vacfg.conf", content: agentConfig(server.url, `${node}.${DOMAIN}`, password), mode: 0o600 }] },
+      nodeFiles: { [node]: [{ path: "/etc/vacfg.conf", content: guestAgentConfig(server.url, `${node}.${DOMAIN}`, password), mode: 0o600 }] },
       ...extra,
     };
   };
@@ -209,7 +195,7 @@ describe("workspace: every delivery path boots a guest that finds its parameters
         // this one as an operator deploys: the CLI, --delivery and --wait (it returns once the node is ready)
         const { delivery: _d, ...req } = request(d);
         writeFileSync(join(work, "nocloud.json"), JSON.stringify(req));
-        cliDeploy = vacfg(["deploy", join(work, "nocloud.json"), "-w", wsConfig, "--delivery", "nocloud", "--wait", "--timeout", "900"]);
+        cliDeploy = vacfgCli(["deploy", join(work, "nocloud.json"), "-w", wsConfig, "--delivery", "nocloud", "--wait", "--timeout", "900"]);
         let rec: VmRecord | undefined;
         for (let i = 0; i < 600 && !(rec && (await driver.list()).some((v) => v.name === rec!.name)); i++) {
           rec = await store.get<VmRecord>(KIND.vm, "delivery-nocloud-dnocloud");
@@ -267,10 +253,10 @@ describe("workspace: every delivery path boots a guest that finds its parameters
     const not = await ws.waitReady("delivery-patch", { timeoutMs: 1 });
     expect(not.ready).to.equal(false);
     // what an operator sees: vm wait gives up naming the node and its last error; vm list shows it pending
-    const wait = await vacfg(["vm", "wait", "delivery-patch", "-w", wsConfig, "--timeout", "3"]);
+    const wait = await vacfgCli(["vm", "wait", "delivery-patch", "-w", wsConfig, "--timeout", "3"]);
     expect(wait.code).to.equal(1);
     expect(wait.stderr).to.match(new RegExp(`not contextualized after 3 s: delivery-patch-dpatch \\(running: 1 bad: Path:${MISSING}`));
-    expect((await vacfg(["vm", "list", "-w", wsConfig])).stdout).to.match(new RegExp(`^delivery-patch-dpatch\\trunning\\t.*\\tpatch\\tpending \\(1 bad: Path:${MISSING}`, "m"));
+    expect((await vacfgCli(["vm", "list", "-w", wsConfig])).stdout).to.match(new RegExp(`^delivery-patch-dpatch\\trunning\\t.*\\tpatch\\tpending \\(1 bad: Path:${MISSING}`, "m"));
     // the server reads the repository again on the next request; the agent's next run is clean
     const base = join(repo, "Bundler/base.xml");
     writeFileSync(base, readFileSync(base, "utf8").replace(/ *<Client name="dpatch[^\n]*\n/, ""));
@@ -280,7 +266,7 @@ describe("workspace: every delivery path boots a guest that finds its parameters
     expect(shown).to.match(/DLV-SOURCE contextualization parameters from file \(/);
     expect(/DLV-RESOLV-BEGIN\r?\n([\s\S]*?)DLV-RESOLV-END/.exec(shown)![1]).to.contain("nameserver 10.0.0.53");
     console.log(`      patch: deploy → contextualized ${((w.vms[0].readiness!.contextualizedAt! - t0) / 1000).toFixed(1)} s (after the repository fix)`);
-    const list = (await vacfg(["vm", "list", "-w", wsConfig])).stdout.trim().split("\n");
+    const list = (await vacfgCli(["vm", "list", "-w", wsConfig])).stdout.trim().split("\n");
     expect(list, list.join("\n")).to.have.length(4);
     for (const line of list) expect(line).to.match(/\t(patch|cmdline|dhcp|nocloud)\tready \d{4}-\d\d-\d\dT/);
   });
