@@ -34,7 +34,7 @@ export interface ClusterDemoOptions {
   /** The repository the configuration server serves (copied first: the server registers clients). */
   repo: string;
   memoryMiB?: number;
-  /** How long all five may take to contextualize (default 8 minutes). */
+  /** How long all five may take to contextualize (default 15 minutes: five TCG guests on a loaded host took 7). */
   contextTimeoutMs?: number;
   /** How long the job may take after that (default 6 minutes). */
   jobTimeoutMs?: number;
@@ -175,7 +175,7 @@ export async function runClusterDemo(o: ClusterDemoOptions): Promise<ClusterDemo
     const deployMs = Date.now() - t0;
     progress(`deployed ${dep.vms.map((v) => `${v.name}=${v.address}`).join(" ")} in ${(deployMs / 1000).toFixed(1)} s; waiting for the agents`);
 
-    const timeout = o.contextTimeoutMs ?? 8 * 60_000;
+    const timeout = o.contextTimeoutMs ?? 15 * 60_000;
     const vmGone = (name: string) => async () => !(await driver.list()).some((s) => s.name === name);
     const readiness = ws.waitReady(DEPLOYMENT, { timeoutMs: timeout, pollMs: 2000 });
     const nodes = await Promise.all(
