@@ -213,6 +213,7 @@ export class WorkspaceService {
         const { kernelArgs: _k, seed: _s, ctxToken: _t, observed: _o, readiness: _r, ...base } = prev;
         const rec: VmRecord = {
           ...base,
+          driver: this.o.driver.name,
           phase: "running",
           overlay: join(this.o.stateDir, `${prev.name}${stage}.qcow2`),
           resources: { ...DEFAULTS, ...this.o.resources, ...appliance.resources, ...req.resources, ...req.nodeResources?.[n.name] },
@@ -247,7 +248,6 @@ export class WorkspaceService {
         await rename(rec.seed, seed);
         rec.seed = seed;
       }
-      rec.driver = this.o.driver.name;
       undo.records.push(rec);
     }
     const { dhcp: _stopped, ...rest } = dep;
