@@ -178,6 +178,7 @@ export async function runClusterDemo(o: ClusterDemoOptions): Promise<ClusterDemo
     const timeout = o.contextTimeoutMs ?? 15 * 60_000;
     const vmGone = (name: string) => async () => !(await driver.list()).some((s) => s.name === name);
     const readiness = ws.waitReady(DEPLOYMENT, { timeoutMs: timeout, pollMs: 2000 });
+    readiness.catch(() => undefined); // awaited below; a failure before that must not go unhandled
     const nodes = await Promise.all(
       dep.vms.map(async (vm): Promise<NodeResult> => {
         const log = await waitForSerial(vm.serialLog, MARK.done, { timeoutMs: timeout, pollMs: 1000, abort: vmGone(vm.name) });
