@@ -195,3 +195,18 @@ export function parseMethodResponse(body: string, limits: CodecLimits = {}): Met
   if (params.length !== 1) bad(`<methodResponse> must hold exactly one param, found ${params.length}`, c);
   return { kind: "result", value: params[0] };
 }
+
+// A call without parameters exactly as Python's xmlrpc.client and the agent write it (optional
+// encoding declaration, XML whitespace between the elements, <params/> or none at all). ASCII only.
+const BARE_CALL =
+  /^<\?xml version=(["'])1\.0\1(?: encoding=(["'])(?:utf-8|UTF-8)\2)?\?>[ \t\r\n]*<methodCall>[ \t\r\n]*<methodName>([A-Za-z0-9_.:/]+)<\/methodName>[ \t\r\n]*(?:<params>[ \t\r\n]*<\/params>[ \t\r\n]*|<params\/>[ \t\r\n]*)?<\/methodCall>[ \t\r\n]*$/;
+
+/**
+ * The methodCall in `bytes` when it is a parameterless call in the form clients send (GetConfig,
+ * GetProbes): what `methodCallOf` would return, without a parser. undefined for anything else.
+ */
+export function bareMethodCall(bytes: Buffer): MethodCall | undefined {
+  if (bytes.length > 512) return undefined;
+  const m = BARE_CALL.exec(bytes.toString("latin1"));
+  return m ? { methodName: m[3], params: [] } : undefined;
+}

@@ -7,7 +7,7 @@ import { gzipSync } from "node:zlib";
 import express, { type Express } from "express";
 import type { Logger } from "pino";
 import { ERRORS, VacfgError } from "../../protocol/errors.js";
-import { methodCallOf, XmlRpcReader } from "../../protocol/xmlrpc/parser.js";
+import { bareMethodCall, methodCallOf, XmlRpcReader } from "../../protocol/xmlrpc/parser.js";
 import type { MethodCall } from "../../protocol/xmlrpc/values.js";
 import type { ClientRunApi } from "../core/client-api.js";
 import type { AuthRequest } from "../core/metadata.js";
@@ -70,6 +70,9 @@ function refuseLimited(res: ServerResponse, r: Exclude<ClientAdmission, { kind: 
   return PAGES.unauthorized.code;
 }
 
+/** Bodies up to this size are read whole before parsing (bareMethodCall's limit). */
+const SMALL_BODY = 512;
+
 function wantsGzip(req: IncomingMessage): boolean {
   const ae = req.headers["accept-encoding"];
   return typeof ae === "string" && /(^|,)\s*gzip\s*(;\s*q=(?!0(\.0*)?\s*(,|$))[\d.]+)?\s*(,|$)/i.test(ae);
@@ -119,9 +122,30 @@ export function createXmlRpcHandler(opts: FrontOptions): (req: IncomingMessage, 
       // at the first limit it passes.
       let call: MethodCall;
       try {
-        const reader = new XmlRpcReader("methodCall", { maxBytes: limit });
-        await readBody(req, limit, (chunk) => reader.write(chunk));
-        call = methodCallOf(reader.end());
+        // A small body is held until it ends: the parameterless calls clients make most are then
+        // recognised by their exact form; anything else streams into the parser.
+        const small: Buffer[] = [];
+        let smallBytes = 0;
+        let reader: XmlRpcReader | undefined;
+        await readBody(req, limit, (chunk) => {
+          if (!reader && smallBytes + chunk.length <= SMALL_BODY) {
+            small.push(chunk);
+            smallBytes += chunk.length;
+            return;
+          }
+          if (!reader) {
+            reader = new XmlRpcReader("methodCall", { maxBytes: limit });
+            for (const c of small.splice(0)) reader.write(c);
+          }
+          reader.write(chunk);
+        });
+        const bare = reader ? undefined : bareMethodCall(small.length === 1 ? small[0] : Buffer.concat(small));
+        if (bare) call = bare;
+        else {
+          reader ??= new XmlRpcReader("methodCall", { maxBytes: limit });
+          for (const c of small) reader.write(c);
+          call = methodCallOf(reader.end());
+        }
       } catch (err) {
         if (err instanceof VacfgError && (err.code === "BODY_TOO_LARGE" || err.code === "XML_TOO_LARGE")) {
           log.warn({ client, address }, err.message);

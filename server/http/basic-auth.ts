@@ -6,6 +6,10 @@ export interface BasicCredentials {
   password: string;
 }
 
+// ignoreBOM: a leading U+FEFF stays part of the user (as Python's utf-8 codec keeps it), so the name rule refuses it.
+// One decoder serves every call: a fatal decode without `stream` starts afresh each time.
+const UTF8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+
 /** undefined when there is no usable Basic header (→ 401 before anything else happens). */
 export function parseBasicAuth(header: string | undefined): BasicCredentials | undefined {
   if (!header) return undefined;
@@ -16,8 +20,7 @@ export function parseBasicAuth(header: string | undefined): BasicCredentials | u
   if (!/^[A-Za-z0-9+/]*={0,2}$/.test(token)) return undefined;
   let decoded: string;
   try {
-    // ignoreBOM: a leading U+FEFF stays part of the user (as Python's utf-8 codec keeps it), so the name rule refuses it.
-    decoded = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(Buffer.from(token, "base64"));
+    decoded = UTF8.decode(Buffer.from(token, "base64"));
   } catch {
     return undefined;
   }

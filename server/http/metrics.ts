@@ -21,8 +21,13 @@ function num(n: number): string {
   return Number.isNaN(n) ? "NaN" : String(n);
 }
 
+/** One string per label set, whatever the order of its names (counted on every request: no sort of entries). */
 function keyOf(labels: Labels): string {
-  return JSON.stringify(Object.entries(labels).sort());
+  const names = Object.keys(labels);
+  if (names.length > 1) names.sort();
+  let key = "";
+  for (const n of names) key += `${n}=${JSON.stringify(labels[n])},`;
+  return key;
 }
 
 interface Metric {

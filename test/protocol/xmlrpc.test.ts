@@ -4,6 +4,7 @@ import { execFileSync } from "node:child_process";
 import { readdirSync, readFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import {
+  bareMethodCall,
   parseMethodCall,
   parseMethodResponse,
   serializeMethodCall,
@@ -121,5 +122,35 @@ print(json.dumps([m, [repr(x) for x in p]]))`,
   it("refuses a fault without faultCode/faultString", () => {
     const body = "<methodResponse><fault><value><struct><member><name>x</name><value>1</value></member></struct></value></fault></methodResponse>";
     expect(() => parseMethodResponse(body)).to.throw(ProtocolError, /faultCode/);
+  });
+});
+
+describe("XML-RPC: parameterless calls recognised by their form (bareMethodCall)", () => {
+  const pythonCalls = python(`
+import xmlrpc.client, json, sys
+sys.stdout.write(json.dumps([xmlrpc.client.dumps((), methodname=m) for m in ["GetConfig", "GetProbes", "listMethods", "Packages.Refresh"]]))`);
+  it("gives what the parser gives for every call Python's xmlrpc.client and the agent write without parameters", () => {
+    const docs = [...(JSON.parse(pythonCalls) as string[]), serializeMethodCall({ methodName: "GetConfig", params: [] })];
+    docs.push(`<?xml version="1.0" encoding="UTF-8"?>\r\n<methodCall><methodName>GetConfig</methodName><params/></methodCall>`);
+    docs.push(`<?xml version='1.0'?><methodCall><methodName>GetConfig</methodName></methodCall>`);
+    for (const doc of docs) {
+      const bare = bareMethodCall(Buffer.from(doc));
+      expect(bare, doc).to.not.equal(undefined);
+      expect(bare, doc).to.deep.equal(parseMethodCall(doc));
+    }
+  });
+
+  it("leaves everything else to the parser", () => {
+    const docs = [
+      serializeMethodCall({ methodName: "DeclareVersion", params: ["1.4.0"] }),
+      `<?xml version='1.0'?>\n<methodCall>\n<methodName> GetConfig </methodName>\n</methodCall>\n`,
+      `<?xml version='1.0'?>\n<methodCall>\n<methodName>GetConfig</methodName>\n<params>\n</params>\n</methodCall>\n<!-- x -->`,
+      `<?xml version='1.0' encoding='latin-1'?>\n<methodCall><methodName>GetConfig</methodName></methodCall>`,
+      `<?xml version='1.0'?>\n<!DOCTYPE methodCall [<!ENTITY e "GetConfig">]><methodCall><methodName>&e;</methodName></methodCall>`,
+      `<?xml version='1.0'?>\n<methodCall>\u00a0<methodName>GetConfig</methodName></methodCall>`,
+      `<?xml version='1.0'?><methodCall><methodName>GetConfig</methodName><params></param></methodCall>`,
+      `<?xml version='1.0'?><methodCall><methodName>GetConfig</methodName>${" ".repeat(600)}</methodCall>`,
+    ];
+    for (const doc of docs) expect(bareMethodCall(Buffer.from(doc)), doc).to.equal(undefined);
   });
 });
