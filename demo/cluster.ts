@@ -19,6 +19,7 @@ import { writeSiteCa } from "../hypervisor/ctx/site-ca.js";
 import { createNetns, destroyNetns } from "../hypervisor/vm/netns.js";
 import { waitForSerial } from "../hypervisor/vm/serial.js";
 import { ensureAgentAppliance } from "../hypervisor/workspace/agent-appliance.js";
+import { buildAgentPackage } from "../packaging/packages.js";
 import { defaultDrivers, pickDriver } from "../hypervisor/workspace/drivers.js";
 import { generateSshHostKey } from "../hypervisor/ctx/ssh-host-key.js";
 import { clusterGuestScript, MARK, parseJobOutput, parseShownFiles, parseSshChecks } from "./guest-script.js";
@@ -90,7 +91,10 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export async function runClusterDemo(o: ClusterDemoOptions): Promise<ClusterDemoReport> {
   const progress = o.progress ?? (() => undefined);
   const cacheDir = await resolveCacheDir();
-  const image = await ensureAgentAppliance(o.projectRoot, cacheDir, progress, { packages: CLUSTER_PACKAGES });
+  const agentDeb = await mkdtemp(join(tmpdir(), "vdemo-deb-"));
+  const image = await buildAgentPackage(o.projectRoot, agentDeb)
+    .then((deb) => ensureAgentAppliance(deb.path, cacheDir, progress, { packages: CLUSTER_PACKAGES }))
+    .finally(() => rm(agentDeb, { recursive: true, force: true }));
   // Short paths: QMP sockets live below and unix socket paths are limited to 107 bytes.
   const work = await mkdtemp(join(tmpdir(), "vdemo-"));
   const netnsName = `vacfg-slurm-${process.pid}`;

@@ -3,7 +3,7 @@
 // agent made between markers on the serial console; the Slurm head then runs a job across the
 // workers and prints its output, and logs in to each worker over ssh; then every node keeps
 // printing a heartbeat.
-import { GUEST_AGENT_MAIN } from "../hypervisor/workspace/agent-tree.js";
+import { GUEST_AGENT_COMMAND } from "../hypervisor/appliance/agent-package.js";
 
 export const MARK = {
   agentRun: "VACFG-AGENT-RUN",
@@ -86,7 +86,7 @@ ${POWER_BUTTON_WATCH}
 run=0
 while :; do
   run=$((run+1))
-  node ${GUEST_AGENT_MAIN} -k -v --exit-dirty > /var/log/vacfg-agent.log 2>&1
+  ${GUEST_AGENT_COMMAND} -k -v --exit-dirty > /var/log/vacfg-agent.log 2>&1
   rc=$?
   echo "${MARK.agentRun} $run exit $rc uptime $(cut -d' ' -f1 /proc/uptime)"
   [ $rc = 0 ] && break

@@ -1,6 +1,6 @@
 // What a compiled entry module needs at run time: the relative modules it reaches (transitively)
 // and the npm packages they import, with those packages' own runtime dependencies. Used to stage
-// installable trees (the vacfg package, the appliance's agent) without a package manager.
+// the installable tree of the vacfg package without a package manager.
 import { readFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { VacfgError } from "../protocol/errors.js";

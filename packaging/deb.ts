@@ -23,6 +23,8 @@ export interface DebSpec {
 }
 
 export const MAINTAINER = "vacfg maintainers <root@localhost>";
+/** File times in the packages unless SOURCE_DATE_EPOCH says otherwise (2026-01-01T00:00:00Z). */
+export const PACKAGE_EPOCH = 1_767_225_600;
 
 async function filesUnder(dir: string, rel = ""): Promise<string[]> {
   const out: string[] = [];
@@ -74,6 +76,9 @@ export async function buildDeb(s: DebSpec, outDir: string): Promise<string> {
   }
   await mkdir(outDir, { recursive: true });
   const deb = join(outDir, `${s.name}_${s.version}_${s.architecture}.deb`);
-  await runChecked("dpkg-deb", ["--root-owner-group", "-Zxz", "--build", s.root, deb], { code: "PACKAGE", timeoutMs: 600_000 });
+  // Reproducible: file times clamped to SOURCE_DATE_EPOCH, so the same files give the same bytes
+  // (an appliance image that installs the package is cached by those bytes).
+  const env = { ...process.env, SOURCE_DATE_EPOCH: process.env.SOURCE_DATE_EPOCH ?? String(PACKAGE_EPOCH) };
+  await runChecked("dpkg-deb", ["--root-owner-group", "-Zxz", "--build", s.root, deb], { code: "PACKAGE", timeoutMs: 600_000, env });
   return deb;
 }

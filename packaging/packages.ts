@@ -1,15 +1,17 @@
 // The Debian packages vacfg ships, staged from the built project: vacfg (the command and its
 // libraries), vacfg-server (system user, /etc/vacfg site, data directory, hardened notify unit),
-// vacfg-agent (one bundled file, boot unit, timer) and vacfg-hypervisor (host tools, VM reaper).
-import { chmod, mkdir, readFile, stat, writeFile } from "node:fs/promises";
+// vacfg-agent (the bundled agent, boot unit, timer) and vacfg-hypervisor (host tools, VM reaper).
+import { chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { bundleAgent } from "./agent-bundle.js";
+import { AGENT_ENTRY, bundleAgent } from "./agent-bundle.js";
 import { stageCliTree } from "./cli-tree.js";
 import { buildDeb, type DebSpec } from "./deb.js";
 import { postinst, postrm, prerm, type UnitActions } from "./maintainer-scripts.js";
 import { stageManPage } from "./man-page.js";
 import { runChecked } from "../lib/host-tools.js";
+import { AGENT_PACKAGE_LAYOUT } from "../protocol/attestation.js";
 
 /** Unit files, defaults and examples, in the source tree (tsc copies no data files). */
 const FILES = join(dirname(fileURLToPath(import.meta.url)), "../../packaging/files");
@@ -19,6 +21,9 @@ const UNIT_DIR = "usr/lib/systemd/system";
 export const SERVER_NODE = "nodejs (>= 20)";
 /** The agent bundle targets Node 18 (agent-bundle.ts), Debian bookworm's nodejs. */
 export const AGENT_NODE = "nodejs (>= 18)";
+/** Where vacfg-agent installs the bundle (what an image's attestation digests), and the command that runs it. */
+export const AGENT_LIB_DIR = AGENT_PACKAGE_LAYOUT.dir.slice(1);
+export const AGENT_COMMAND = AGENT_PACKAGE_LAYOUT.command;
 
 export interface BuiltPackage {
   name: string;
@@ -63,8 +68,42 @@ if [ ! -e /etc/vacfg/vacfg.conf ]; then
   echo "vacfg-server: new site in /etc/vacfg, repository /srv/vacfg/repo; the site password is in /etc/vacfg/password"
 fi`;
 
+const projectVersion = async (projectRoot: string): Promise<string> => (JSON.parse(await readFile(join(projectRoot, "package.json"), "utf8")) as { version: string }).version;
+
+/** vacfg-agent: the bundle in /usr/lib/vacfg-agent, /usr/sbin/vacfg-agent, the units and their defaults. */
+async function agentSpec(projectRoot: string, agent: string, version: string, readme: string): Promise<DebSpec> {
+  await bundleAgent(projectRoot, join(agent, AGENT_LIB_DIR));
+  await put(agent, AGENT_COMMAND.slice(1), `#!/bin/sh\nexec node /${AGENT_LIB_DIR}/${AGENT_ENTRY} "$@"\n`, 0o755);
+  await units(agent, ["vacfg-agent.service", "vacfg-agent-boot.service", "vacfg-agent.timer", "vacfg-configured.target"]);
+  await put(agent, "etc/default/vacfg-agent", await file("vacfg-agent.default"));
+  await put(agent, "usr/share/doc/vacfg-agent/vacfg.conf.example", await file("vacfg.conf.example"));
+  await put(agent, "usr/share/doc/vacfg-agent/README.Debian", readme);
+  return {
+    name: AGENT_PACKAGE_LAYOUT.package,
+    version,
+    architecture: "all",
+    depends: [AGENT_NODE],
+    description: ["vacfg agent (Bcfg2-compatible client) bundled for Node 18, with boot unit and timer", "Runs at boot before vacfg-configured.target and hourly with a random delay\n(vacfg-agent.timer), once /etc/vacfg.conf names the server. `vacfg-agent --local REPO`\nrenders a repository shipped on the machine without a server."],
+    root: agent,
+    conffiles: ["/etc/default/vacfg-agent"],
+    scripts: { postinst: postinst(AGENT_UNITS), prerm: prerm(AGENT_UNITS), postrm: postrm(AGENT_UNITS) },
+  };
+}
+
+/** Only the vacfg-agent package (what appliance images install), built into `outDir`. */
+export async function buildAgentPackage(projectRoot: string, outDir: string): Promise<BuiltPackage> {
+  const stage = await mkdtemp(join(tmpdir(), "vacfg-agent-stage-"));
+  try {
+    const spec = await agentSpec(projectRoot, join(stage, "vacfg-agent"), await projectVersion(projectRoot), await readFile(join(FILES, "README.Debian"), "utf8"));
+    const path = await buildDeb(spec, outDir);
+    return { name: spec.name, path, bytes: (await stat(path)).size };
+  } finally {
+    await rm(stage, { recursive: true, force: true });
+  }
+}
+
 export async function buildPackages(projectRoot: string, outDir: string, stageDir: string): Promise<BuiltPackage[]> {
-  const version = (JSON.parse(await readFile(join(projectRoot, "package.json"), "utf8")) as { version: string }).version;
+  const version = await projectVersion(projectRoot);
   const arch = (await runChecked("dpkg", ["--print-architecture"], { code: "PACKAGE" })).trim();
   const specs: DebSpec[] = [];
   const readme = await readFile(join(FILES, "README.Debian"), "utf8");
@@ -97,24 +136,7 @@ export async function buildPackages(projectRoot: string, outDir: string, stageDi
     scripts: { postinst: postinst(SERVER_UNITS, SERVER_CONFIGURE), prerm: prerm(SERVER_UNITS), postrm: postrm(SERVER_UNITS) },
   });
 
-  const agent = join(stageDir, "vacfg-agent");
-  await mkdir(join(agent, "usr/lib/vacfg-agent"), { recursive: true });
-  await bundleAgent(projectRoot, join(agent, "usr/lib/vacfg-agent/vacfg-agent.mjs"));
-  await put(agent, "usr/sbin/vacfg-agent", '#!/bin/sh\nexec node /usr/lib/vacfg-agent/vacfg-agent.mjs "$@"\n', 0o755);
-  await units(agent, ["vacfg-agent.service", "vacfg-agent-boot.service", "vacfg-agent.timer", "vacfg-configured.target"]);
-  await put(agent, "etc/default/vacfg-agent", await file("vacfg-agent.default"));
-  await put(agent, "usr/share/doc/vacfg-agent/vacfg.conf.example", await file("vacfg.conf.example"));
-  await put(agent, "usr/share/doc/vacfg-agent/README.Debian", readme);
-  specs.push({
-    name: "vacfg-agent",
-    version,
-    architecture: "all",
-    depends: [AGENT_NODE],
-    description: ["vacfg agent (Bcfg2-compatible client) as one bundled file, with boot unit and timer", "Runs at boot before vacfg-configured.target and hourly with a random delay\n(vacfg-agent.timer), once /etc/vacfg.conf names the server."],
-    root: agent,
-    conffiles: ["/etc/default/vacfg-agent"],
-    scripts: { postinst: postinst(AGENT_UNITS), prerm: prerm(AGENT_UNITS), postrm: postrm(AGENT_UNITS) },
-  });
+  specs.push(await agentSpec(projectRoot, join(stageDir, "vacfg-agent"), version, readme));
 
   const hyp = join(stageDir, "vacfg-hypervisor");
   await units(hyp, ["vacfg-vm-reaper.service"]);

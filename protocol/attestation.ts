@@ -36,14 +36,25 @@ export interface AttestationSignature {
   value: string;
 }
 
+/**
+ * The vacfg-agent Debian package (packaging/packages.ts builds it, every appliance image installs it),
+ * which `agent` attests: its name, the directory of its bundle (what `agent.digest` covers) and the
+ * command that runs it.
+ */
+export const AGENT_PACKAGE_LAYOUT = { package: "vacfg-agent", dir: "/usr/lib/vacfg-agent", command: "/usr/sbin/vacfg-agent" } as const;
+
 export interface AttestationBody {
   type: typeof ATTESTATION_TYPE;
   version: typeof ATTESTATION_VERSION;
   /** The image file exactly as given: "sha256:<hex>" of its bytes, its format and size. */
   subject: { digest: string; format: ImageFormatName; size: number };
   appliance: { name: string; version: string };
-  /** null when the image holds no agent tree; version null when the tree carries none. */
-  agent: { version: string | null } | null;
+  /**
+   * The vacfg-agent package in the image: its dpkg version and `digest`, the configuration digest's
+   * listing over its bundle directory (/usr/lib/vacfg-agent: contents, modes, owners). null when no
+   * vacfg-agent is installed. Documents signed before the agent was a package carry no digest.
+   */
+  agent: { version: string | null; digest?: string } | null;
   /** digest over the sorted listing of everything under `paths` (see hypervisor/attest/config-digest.ts). */
   config: { paths: string[]; digest: string; files: number };
   /** Installed packages from /var/lib/dpkg/status, sorted by name then arch. */
@@ -143,7 +154,11 @@ export function parseAttestation(input: string | unknown, source = "attestation"
   if (!FORMATS.includes(format as ImageFormatName)) fail(source, "subject.format", `must be one of ${FORMATS.join(", ")}`);
   const a = obj(source, "appliance", d.appliance, ["name", "version"]);
   let agent: AttestationBody["agent"] = null;
-  if (d.agent !== null) agent = { version: strOrNull(source, "agent.version", obj(source, "agent", d.agent, ["version"]).version) };
+  if (d.agent !== null) {
+    const withDigest = typeof d.agent === "object" && "digest" in d.agent;
+    const g = obj(source, "agent", d.agent, withDigest ? ["version", "digest"] : ["version"]);
+    agent = { version: strOrNull(source, "agent.version", g.version), ...(withDigest ? { digest: str(source, "agent.digest", g.digest, SHA256_RE, "sha256:<64 hex>") } : {}) };
+  }
   const c = obj(source, "config", d.config, ["paths", "digest", "files"]);
   if (!Array.isArray(c.paths)) fail(source, "config.paths", "must be an array");
   if (!Array.isArray(d.packages)) fail(source, "packages", "must be an array");

@@ -13,9 +13,9 @@ import { resolveCacheDir, stderrProgress } from "../../hypervisor/appliance/cach
 import { buildProfileImage, type ApplyProfile } from "../../hypervisor/appliance/profile-image.js";
 import { updateImage } from "../../hypervisor/appliance/image-update.js";
 import { parseUploadSpec, uploadIntoImage, type UploadSpec } from "../../hypervisor/image/upload.js";
-import { stageAgentTree } from "../../hypervisor/workspace/agent-tree.js";
+import { buildAgentPackage } from "../../packaging/packages.js";
 import { VacfgError } from "../../protocol/errors.js";
-import { openLocal } from "./agent.js";
+import { openLocal } from "../agent-local.js";
 
 const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
 
@@ -30,12 +30,13 @@ export const applyWithLocalAgent: ApplyProfile = async ({ root, repo, profile, c
   }
 };
 
-/** Where the agent tree comes from: this project's dist/ and node_modules (as the appliance builder does). */
-async function withAgentTree<T>(fn: (tree: string) => Promise<T>): Promise<T> {
-  const dir = mkdtempSync(join(tmpdir(), "vacfg-agent-tree-"));
+/** The vacfg-agent package the image gets: --agent-deb, else built from this project as `npm run package` builds it. */
+async function withAgentDeb<T>(given: string | undefined, fn: (deb: string) => Promise<T>): Promise<T> {
+  if (given !== undefined) return fn(given);
+  const dir = mkdtempSync(join(tmpdir(), "vacfg-agent-deb-"));
   try {
-    await stageAgentTree(projectRoot, dir);
-    return await fn(dir);
+    stderrProgress(`building the vacfg-agent package from ${projectRoot} (give --agent-deb to use a built one)`);
+    return await fn((await buildAgentPackage(projectRoot, dir)).path);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -83,22 +84,23 @@ export function registerImage(program: Command): void {
     .option("--image-version <v>", "appliance version recorded in the attestation", "1")
     .option("-t, --template <file>", "the appliance's context template, installed as /etc/vacfg/ctx-template.xml")
     .option("--package <name>", "extra Debian package for the base layer; repeatable", collect)
-    .option("--deb <file>", "a .deb to install in the image with dpkg, e.g. vacfg-agent from `npm run package` (its boot unit and timer get enabled); repeatable", collect)
+    .option("--agent-deb <file>", "the vacfg-agent package (`npm run package` writes dist/debs/vacfg-agent_*.deb); default: built from this project, which needs its development tree (esbuild)")
+    .option("--deb <file>", "another .deb to install in the image with dpkg after vacfg-agent; repeatable", collect)
     .option("--client <name>", "client name the profile is rendered for", "appliance-build")
     .requiredOption("--key <file>", "Ed25519 attestation signing key (vacfg attest keygen)")
     .addOption(new Option("--issuer <name>", "who attests").default(hostname(), "this host's name"))
     .addHelpText(
       "after",
       "\nSteps (progress on stderr): the profile's packages (rendered in local mode) -> a debootstrap layer\n" +
-        "cached under $VACFG_CACHE (default /var/cache/vacfg) per package set -> the agent tree at /opt/vacfg, the\n" +
-        "repository, the context template -> `vacfg agent --local` applies the profile into the root (must be clean)\n" +
+        "cached under $VACFG_CACHE (default /var/cache/vacfg) per package set -> dpkg -i vacfg-agent (the agent\n" +
+        "bundle, /usr/sbin/vacfg-agent, its boot unit and timer) and any --deb -> the repository, the context template -> `vacfg agent --local` applies the profile into the root (must be clean)\n" +
         "-> the repository's Appliance/tests/* run chrooted (must pass) -> ext4 + qcow2 -> signed attestations.\n" +
         "Exit status: 0 built, 1 refused or failed (nothing is written to the output directory then).",
     )
-    .action(async (profile: string, o: { repo: string; out: string; name?: string; imageVersion: string; template?: string; package?: string[]; deb?: string[]; client: string; key: string; issuer: string }) => {
+    .action(async (profile: string, o: { repo: string; out: string; name?: string; imageVersion: string; template?: string; package?: string[]; agentDeb?: string; deb?: string[]; client: string; key: string; issuer: string }) => {
       const cacheDir = await resolveCacheDir();
-      const r = await withAgentTree((agentTree) =>
-        buildProfileImage({ repo: o.repo, profile, outDir: o.out, name: o.name, version: o.imageVersion, client: o.client, cacheDir, agentTree, apply: applyWithLocalAgent, template: o.template, packages: o.package, debs: o.deb, signingKey: o.key, issuer: o.issuer, progress: stderrProgress }),
+      const r = await withAgentDeb(o.agentDeb, (agentDeb) =>
+        buildProfileImage({ repo: o.repo, profile, outDir: o.out, name: o.name, version: o.imageVersion, client: o.client, cacheDir, agentDeb, apply: applyWithLocalAgent, template: o.template, packages: o.package, debs: o.deb, signingKey: o.key, issuer: o.issuer, progress: stderrProgress }),
       );
       console.log(`raw:    ${r.raw}\nqcow2:  ${r.qcow2}\nattestations: ${r.attestations.raw} ${r.attestations.qcow2}\nkernel: ${r.vmlinuz}\ninitrd: ${r.initrd}`);
       console.log(`built in ${r.seconds.toFixed(1)} s; ${r.qcow2Attestation.packages.length} packages, config ${r.qcow2Attestation.config.digest}`);

@@ -1,27 +1,21 @@
-// The appliance disk: the cached rootfs tarball plus the stage-2 init (and any trees such as a
-// built vacfg), packed into ext4 with mkfs.ext4 -d (no loop mount, no root-only mount calls),
+// The appliance disk: the cached rootfs tarball plus the stage-2 init (and Debian packages such as
+// vacfg-agent, installed with dpkg chrooted), packed into ext4 with mkfs.ext4 -d (no loop mount),
 // converted to a qcow2 base; each VM then boots a copy-on-write overlay of that base.
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
-import { chmod, mkdir, readFile, readdir, writeFile } from "node:fs/promises";
+import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
 import { basename, join } from "node:path";
-import { VacfgError } from "../../protocol/errors.js";
 import type { VmSpec } from "../vm/driver.js";
 import { runChecked } from "../../lib/host-tools.js";
+import { installDebs } from "./agent-package.js";
 import { STAGE2_INIT, STAGE2_SERVICE_POLICY, bootCmdline } from "./boot-protocol.js";
 import { buildOnce, type Progress } from "./cache.js";
 import { ensureBootBits } from "./initramfs.js";
 import { ensureRootfsTarball, type RootfsOptions } from "./rootfs.js";
 
-export interface ApplianceTree {
-  /** Directory on the host. */
-  from: string;
-  /** Absolute path inside the image, e.g. /opt/vacfg/dist. */
-  to: string;
-}
-
 export interface ApplianceImageOptions extends RootfsOptions {
-  trees?: ApplianceTree[];
+  /** .deb files installed with dpkg in the root (e.g. vacfg-agent); their dependencies must be in `packages`. */
+  debs?: string[];
   /** Free space left in the filesystem beyond its contents (default 256 MiB). */
   freeMiB?: number;
 }
@@ -34,30 +28,24 @@ export interface ApplianceImage {
   kernelRelease: string;
 }
 
-async function hashTree(h: ReturnType<typeof createHash>, dir: string, rel = ""): Promise<void> {
-  const entries = (await readdir(join(dir, rel), { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : 1));
-  for (const e of entries) {
-    const r = join(rel, e.name);
-    if (e.isDirectory()) await hashTree(h, dir, r);
-    else if (e.isFile()) h.update(r).update("\0").update(await readFile(join(dir, r)));
-  }
-}
-
 /** Part of the image's cache key: images made before host keys were removed are not reused. */
 const NO_HOST_KEYS = "no ssh host keys";
 
+/**
+ * Where the image of these inputs is cached: named by the root filesystem tarball (itself keyed by
+ * its package set), the stage-2 init and service policy, the free space, the host keys' removal and the .debs' bytes
+ * (packaging builds them reproducibly), so a changed agent bundle is a new image.
+ */
+export async function applianceImagePath(cacheDir: string, tarball: string, o: Pick<ApplianceImageOptions, "debs" | "freeMiB">): Promise<string> {
+  const h = createHash("sha256").update(basename(tarball)).update(STAGE2_INIT).update(JSON.stringify(STAGE2_SERVICE_POLICY)).update(String(o.freeMiB ?? 256)).update(NO_HOST_KEYS);
+  for (const d of o.debs ?? []) h.update("\0deb\0").update(await readFile(d));
+  return join(cacheDir, "images", `appliance-${h.digest("hex").slice(0, 16)}.qcow2`);
+}
+
 export async function ensureApplianceImage(cacheDir: string, o: ApplianceImageOptions, progress: Progress): Promise<ApplianceImage> {
-  for (const t of o.trees ?? []) {
-    if (!t.to.startsWith("/") || t.to.split("/").includes("..")) throw new VacfgError("IMAGE", `appliance tree target must be absolute without '..': ${t.to}`);
-  }
   const tarball = await ensureRootfsTarball(cacheDir, o, progress);
   const boot = await ensureBootBits(cacheDir, progress);
-  const h = createHash("sha256").update(basename(tarball)).update(STAGE2_INIT).update(JSON.stringify(STAGE2_SERVICE_POLICY)).update(String(o.freeMiB ?? 256)).update(NO_HOST_KEYS);
-  for (const t of o.trees ?? []) {
-    h.update(`\0tree\0${t.to}\0`);
-    await hashTree(h, t.from);
-  }
-  const base = join(cacheDir, "images", `appliance-${h.digest("hex").slice(0, 16)}.qcow2`);
+  const base = await applianceImagePath(cacheDir, tarball, o);
   await buildOnce(base, "appliance image (ext4 -> qcow2)", progress, async (tmp) => {
     const root = `${tmp}.root`;
     const raw = `${tmp}.raw`;
@@ -73,11 +61,7 @@ export async function ensureApplianceImage(cacheDir: string, o: ApplianceImageOp
     for (const [path, text] of Object.entries(STAGE2_SERVICE_POLICY)) {
       if (!existsSync(join(root, path)) && !existsSync(join(root, "sbin", basename(path)))) await writeFile(join(root, path), text, { mode: 0o755 });
     }
-    for (const t of o.trees ?? []) {
-      const dest = join(root, t.to);
-      await mkdir(dest, { recursive: true });
-      await runChecked("cp", ["-a", `${t.from}/.`, dest], { code: "IMAGE" });
-    }
+    await installDebs(root, o.debs ?? [], progress);
     await packImage(root, raw, tmp, o.freeMiB ?? 256, progress);
   });
   return { base, vmlinuz: boot.vmlinuz, initrd: boot.initrd, kernelRelease: boot.kernel.release };

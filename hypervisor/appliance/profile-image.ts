@@ -1,6 +1,6 @@
 // `vacfg image build PROFILE`: an appliance image from a repository profile. Layers: the cached
 // debootstrap root with the profile's packages (rootfs.ts, keyed by the package set), then the
-// agent tree, the repository (shipped at /var/lib/vacfg/repo), the context template and the
+// vacfg-agent package (dpkg), the repository (shipped at /var/lib/vacfg/repo), the context template and the
 // stage-2 init, then the agent applying the profile into that root in local mode, then the
 // appliance's own tests; only then ext4 (raw) + qcow2 and a signed attestation of each.
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, chmodSync } from "node:fs";
@@ -11,6 +11,7 @@ import { VacfgError } from "../../protocol/errors.js";
 import { runChecked } from "../../lib/host-tools.js";
 import { renameIntoPlace, writeFileAtomic } from "../../lib/atomic-file.js";
 import { attestImage, DEFAULT_CONFIG_PATHS } from "../attest/index.js";
+import { checkAgentDeb, installDebs } from "./agent-package.js";
 import { runApplianceTests, requirePassed } from "./appliance-tests.js";
 import { STAGE2_INIT } from "./boot-protocol.js";
 import type { Progress } from "./cache.js";
@@ -49,9 +50,9 @@ export interface BuildOptions {
   /** The client name the profile is rendered for (default "appliance-build"). */
   client?: string;
   cacheDir: string;
-  /** The agent as a directory tree, installed at /opt/vacfg. */
-  agentTree: string;
-  /** Debian packages to install with dpkg in the root (`npm run package`'s vacfg-agent: the bundle, boot unit, timer). */
+  /** The vacfg-agent .deb (`npm run package`): installed with dpkg, its bundle, boot unit and timer. */
+  agentDeb: string;
+  /** More Debian packages to install with dpkg in the root after it. */
   debs?: string[];
   apply: ApplyProfile;
   template?: string;
@@ -83,20 +84,6 @@ export async function signImage(image: string, record: ImageRecord, signingKey: 
   return { doc, text: serializeAttestation(doc) };
 }
 
-/** dpkg -i chrooted (the maintainer scripts enable units offline through deb-systemd-helper). */
-async function installDebs(root: string, debs: string[], progress: Progress): Promise<void> {
-  const dir = mkdtempSync(join(root, "tmp", "vacfg-debs-"));
-  const inRoot = debs.map((d, i) => {
-    const name = `${i}-${basename(d)}`;
-    cpSync(d, join(dir, name));
-    return `/tmp/${basename(dir)}/${name}`;
-  });
-  progress(`dpkg -i ${debs.map((d) => basename(d)).join(" ")}`);
-  const env = { PATH: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", DEBIAN_FRONTEND: "noninteractive", LANG: "C.UTF-8" };
-  await runChecked("chroot", [root, "dpkg", "-i", ...inRoot], { code: "IMAGE", env, timeoutMs: 600_000 });
-  rmSync(dir, { recursive: true, force: true });
-}
-
 /** What a build or update run leaves that an image should not carry: its temporary files. */
 export async function cleanRoot(root: string): Promise<void> {
   await runChecked("sh", ["-c", 'rm -rf "$1"/tmp/* "$1"/var/tmp/*', "sh", root], { code: "IMAGE" });
@@ -111,6 +98,7 @@ export async function buildProfileImage(o: BuildOptions): Promise<BuiltImage> {
   const template = o.template !== undefined ? readFileSync(o.template, "utf8") : undefined;
   if (template !== undefined) parseContextTemplate(template, o.template);
   for (const d of o.debs ?? []) if (!existsSync(d)) throw new VacfgError("IMAGE", `--deb ${d}: no such file`);
+  const agent = await checkAgentDeb(o.agentDeb);
 
   o.progress(`profile ${o.profile}: rendering ${repo} in local mode to find its packages`);
   const profilePkgs = await profilePackages(repo, o.profile, client);
@@ -128,11 +116,10 @@ export async function buildProfileImage(o: BuildOptions): Promise<BuiltImage> {
     await runChecked("tar", ["-xzf", tarball, "-C", root, "--numeric-owner"], { code: "IMAGE", timeoutMs: 600_000 });
     writeFileSync(join(root, "sbin", "vacfg-init"), STAGE2_INIT);
     chmodSync(join(root, "sbin", "vacfg-init"), 0o755);
-    o.progress(`agent tree -> /opt/vacfg, repository -> ${GUEST_REPO_DIR}`);
-    cpSync(o.agentTree, join(root, "opt", "vacfg"), { recursive: true });
+    o.progress(`${agent.name} ${agent.version} and ${o.debs?.length ?? 0} more package(s) -> dpkg -i; repository -> ${GUEST_REPO_DIR}`);
+    await installDebs(root, [o.agentDeb, ...(o.debs ?? [])], o.progress);
     mkdirSync(join(root, GUEST_REPO_DIR, ".."), { recursive: true });
     cpSync(repo, join(root, GUEST_REPO_DIR), { recursive: true, verbatimSymlinks: true });
-    if (o.debs?.length) await installDebs(root, o.debs, o.progress);
     mkdirSync(join(root, "etc", "vacfg"), { recursive: true });
     if (template !== undefined) writeFileSync(join(root, GUEST_CTX_TEMPLATE), template, { mode: 0o644 });
     const record: ImageRecord = { name, version: o.version ?? "1", profile: o.profile, client, builtAt: new Date().toISOString() };

@@ -3,18 +3,16 @@
 // Reads the image without root and without mounting (debugfs; qcow2 through a temporary raw copy).
 import { sign, verify, type KeyObject } from "node:crypto";
 import { statSync } from "node:fs";
-import { ATTESTATION_TYPE, ATTESTATION_VERSION, signingBytes, type AttestationBody, type AttestationDocument } from "../../protocol/attestation.js";
+import { ATTESTATION_TYPE, ATTESTATION_VERSION, AGENT_PACKAGE_LAYOUT, signingBytes, type AttestationBody, type AttestationDocument } from "../../protocol/attestation.js";
 import { VacfgError } from "../../protocol/errors.js";
 import { configDigest } from "./config-digest.js";
 import { installedPackages } from "./dpkg-status.js";
-import { openGuestView, readGuestRegularFiles, statPaths } from "./guest-fs.js";
+import { openGuestView, readGuestRegularFiles } from "./guest-fs.js";
 import { sha256File } from "./image-digest.js";
 import { keyFingerprint, loadSigningKey, type TrustedKeys } from "./keys.js";
 import { patchLevel } from "./patch-level.js";
 
 export const DEFAULT_CONFIG_PATHS = ["/etc/vacfg"];
-/** Where the workspace installs the agent tree (hypervisor/workspace/agent-tree.ts GUEST_AGENT_DIR). */
-export const AGENT_DIR = "/opt/vacfg";
 
 export interface AttestOptions {
   /** Ed25519 private key, or the path of its PEM file. */
@@ -36,27 +34,18 @@ function fileIdentity(path: string): string {
 export function inspectImage(imagePath: string, configPaths: string[]): Omit<AttestationBody, "type" | "version" | "subject" | "appliance" | "issuedAt" | "issuer"> & { format: AttestationBody["subject"]["format"] } {
   const view = openGuestView(imagePath);
   try {
-    const [status, etcOs, usrOs, debVersion, agentPkg] = readGuestRegularFiles(view.spec, [
+    const [status, etcOs, usrOs, debVersion] = readGuestRegularFiles(view.spec, [
       "/var/lib/dpkg/status",
       "/etc/os-release",
       "/usr/lib/os-release", // os-release(5): the fallback, and where Debian's /etc/os-release symlink points
       "/etc/debian_version",
-      `${AGENT_DIR}/package.json`,
     ]);
     if (!status) throw new VacfgError("ATTESTATION_INVALID", `${imagePath}: no /var/lib/dpkg/status in the image (not a Debian system?)`);
     const packages = installedPackages(status.toString("utf8"));
-    const [agentDir] = statPaths(view.spec, [AGENT_DIR]);
-    let agent: AttestationBody["agent"] = null;
-    if (agentDir?.type === "dir") {
-      let version: string | null = null;
-      try {
-        const v = agentPkg ? (JSON.parse(agentPkg.toString("utf8")) as { version?: unknown }).version : undefined;
-        if (typeof v === "string" && v) version = v;
-      } catch {
-        // an unreadable package.json attests as "no version", which a policy can refuse
-      }
-      agent = { version };
-    }
+    // The agent is the vacfg-agent package: dpkg's version, and a digest of the bundle as it is in
+    // the image (a file changed after installation changes it; dpkg's status would not).
+    const agentPkg = packages.find((p) => p.name === AGENT_PACKAGE_LAYOUT.package);
+    const agent: AttestationBody["agent"] = agentPkg ? { version: agentPkg.version, digest: configDigest(view.spec, [AGENT_PACKAGE_LAYOUT.dir]).digest } : null;
     const cfg = configDigest(view.spec, configPaths);
     return {
       format: view.format,

@@ -1,7 +1,9 @@
 // Local mode: the same core a server runs, in process, for one client and without a network,
 // so an agent can render a repository it ships (`vacfg agent --local REPO`, `vacfg image build`).
-// It works on a private copy of the repository and an in-memory store: a local run registers no
-// client and writes no key into the repository it was given.
+// It works on a private copy of the repository and the memory store (server/store/memory-store.ts:
+// no database, no native module, so the bundled agent runs it on an appliance's Node 18): a local
+// run registers no client, keeps no statistics beyond the run and writes no key into the repository
+// it was given.
 import { cpSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -10,7 +12,8 @@ import type { MethodCall, XmlRpcValue } from "../../protocol/xmlrpc/values.js";
 import { XmlRpcFault } from "../../protocol/errors.js";
 import { XmlRpcDispatcher } from "../http/xmlrpc-handler.js";
 import { DEFAULT_PLUGINS } from "./server-config.js";
-import { openCore } from "./open-core.js";
+import { MemoryStore } from "../store/memory-store.js";
+import { startCore } from "./start-core.js";
 import { checkRepositoryDir } from "./repository-check.js";
 
 export interface LocalServerOptions {
@@ -44,8 +47,10 @@ export async function openLocalServer(o: LocalServerOptions): Promise<LocalServe
       allowedProbeGroups: [],
       contextKeys: o.contextKeys ?? [],
     };
-    const opened = await openCore(settings, ":memory:", o.logger);
-    const dispatcher = new XmlRpcDispatcher(opened.core, o.logger);
+    const store = new MemoryStore();
+    // One run: no build cache, no repository watch.
+    const core = await startCore(settings, store, o.logger, { buildCache: false });
+    const dispatcher = new XmlRpcDispatcher(core, o.logger);
     return {
       async call(method, ...params) {
         const call: MethodCall = { methodName: method, params };
@@ -57,7 +62,8 @@ export async function openLocalServer(o: LocalServerOptions): Promise<LocalServe
       },
       async close() {
         try {
-          await opened.close();
+          await core.close();
+          await store.close();
         } finally {
           rmSync(scratch, { recursive: true, force: true });
         }

@@ -2,12 +2,12 @@
 // the HTTPS server and by admin commands (`vacfg info`) that ask the core directly.
 import type { Logger } from "pino";
 import type { ServerSettings } from "../core/context.js";
-import { Core } from "../core/core.js";
-import { instantiatePlugins } from "../plugins/registry.js";
+import type { Core } from "../core/core.js";
 import { existsSync } from "node:fs";
 import { openStore, sqlitePath } from "../store/open-store.js";
 import type { Store } from "../store/store.js";
 import { checkRepositoryDir } from "./repository-check.js";
+import { startCore } from "./start-core.js";
 
 export interface OpenedCore {
   core: Core;
@@ -33,22 +33,19 @@ export async function openCore(settings: ServerSettings, storeUrl: string, logge
     if (file !== undefined && !existsSync(file)) storeUrl = ":memory:";
   }
   const store = await openStore(storeUrl);
-  let core: Core | undefined;
+  let core: Core;
   try {
     // A one-shot inspection builds once: no build cache, no repository watch.
-    core = new Core(settings, store, logger, instantiatePlugins(settings, store, logger), { buildCache: !opts.readOnly });
-    await core.init();
+    core = await startCore(settings, store, logger, { buildCache: !opts.readOnly });
   } catch (e) {
-    await core?.close().catch(() => undefined);
     await store.close().catch(() => undefined);
     throw e;
   }
-  const opened = core;
   return {
-    core: opened,
+    core,
     store,
     close: async () => {
-      await opened.close();
+      await core.close();
       await store.close();
     },
   };

@@ -1,7 +1,7 @@
 // What every plugin is given when it is constructed: where the repository is, the store,
 // a logger, and the server settings. Plugins find each other's roles through `core`.
 import type { Logger } from "pino";
-import type { Store } from "../store/store.js";
+import type { CoreStore } from "../store/store.js";
 import type { AnyPlugin, MetadataRole } from "./roles.js";
 
 /** The [encryption] section of vacfg.conf (bcfg2.conf's): see plugins/shared/encryption.ts. */
@@ -101,7 +101,7 @@ export function notGeneratedYet(what: string, client: string): string {
 
 export interface PluginContext {
   settings: ServerSettings;
-  store: Store;
+  store: CoreStore;
   logger: Logger;
   /** The Metadata plugin, for plugins that need other clients' names (SSHbase). Set before init(). */
   metadata: () => MetadataRole;

@@ -6,7 +6,7 @@ import { serializeProbes } from "../../protocol/documents/probes.js";
 import { parseStatistics } from "../../protocol/documents/statistics.js";
 import { parseXml, serializeXml, el } from "../../protocol/xml.js";
 import type { XmlRpcValue } from "../../protocol/xmlrpc/values.js";
-import type { Store } from "../store/store.js";
+import type { CoreStore, Store } from "../store/store.js";
 import { BuildCache, type BuildKey } from "./build-cache.js";
 import { buildConfiguration, StructureError } from "./build-config.js";
 import { buildClientMetadata } from "./build-metadata.js";
@@ -49,7 +49,8 @@ export interface CoreOptions {
   watch?: boolean;
 }
 
-export class Core implements ClientRunApi {
+/** S: the store; the core itself uses only CoreStore (a server's is the whole Store its reports read, local mode's the memory store). */
+export class Core<S extends CoreStore = Store> implements ClientRunApi {
   readonly timings = new Timings();
   private debug = false;
   private readonly pluginDebug = new Map<string, boolean>();
@@ -61,7 +62,7 @@ export class Core implements ClientRunApi {
 
   constructor(
     readonly settings: ServerSettings,
-    readonly store: Store,
+    readonly store: S,
     readonly logger: Logger,
     readonly plugins: AnyPlugin[],
     options: CoreOptions = {},

@@ -3,7 +3,7 @@ import { VacfgError } from "../../protocol/errors.js";
 import type { Logger } from "pino";
 import type { PluginContext, PluginFactory, ServerSettings } from "../core/context.js";
 import type { AnyPlugin, MetadataRole } from "../core/roles.js";
-import type { Store } from "../store/store.js";
+import type { CoreStore } from "../store/store.js";
 import { bundlerPlugin } from "./bundler.js";
 import { contextPlugin } from "./context.js";
 import { decisionsPlugin } from "./decisions.js";
@@ -57,7 +57,7 @@ export function loadPlugins(names: string[], ctx: PluginContext): AnyPlugin[] {
  * The usual wiring: a PluginContext whose metadata()/plugins() see the loaded list, and the
  * plugins themselves, ready for `new Core(settings, store, logger, plugins)` and `core.init()`.
  */
-export function instantiatePlugins(settings: ServerSettings, store: Store, logger: Logger, names: string[] = settings.plugins.length ? settings.plugins : DEFAULT_PLUGINS): AnyPlugin[] {
+export function instantiatePlugins(settings: ServerSettings, store: CoreStore, logger: Logger, names: string[] = settings.plugins.length ? settings.plugins : DEFAULT_PLUGINS): AnyPlugin[] {
   let plugins: AnyPlugin[] = [];
   const ctx: PluginContext = {
     settings,

@@ -189,3 +189,10 @@ export interface Store extends RecordTable {
    */
   purgeRuns(before: number): Promise<number>;
 }
+
+/**
+ * What the configuration core and its plugins use while serving clients (Metadata, Probes,
+ * Reporting's RecvStats, records such as the registration rate). Every Store is one; local mode
+ * (`memory-store.ts`) is one without a database.
+ */
+export type CoreStore = Pick<Store, "getClient" | "upsertClient" | "listClients" | "metadataVersion" | "getProbeData" | "putProbeData" | "recordRun" | "get" | "put" | "close">;

@@ -55,15 +55,32 @@ describe("attest: attestation and admission of a real ext4 image", function () {
       "libc6:i386=2.36-9+deb12u4",
       "openssh-server:amd64=1:9.2p1-2+deb12u2",
       "openssl:amd64=3.0.11-1~deb12u2",
+      "vacfg-agent:all=0.1.0",
       "vim-tiny:amd64=2:9.0.1378-2",
     ]); // telnetd is only config-files: not installed
     expect(doc.patchLevel).to.deep.equal({ osId: "debian", versionId: "12", debianVersion: "12.5", stableUpdates: 5 });
-    expect(doc.agent).to.deep.equal({ version: "0.1.0" });
+    expect(doc.agent?.version).to.equal("0.1.0");
+    expect(doc.agent?.digest).to.match(/^sha256:[0-9a-f]{64}$/);
     // /etc/vacfg, site.conf, secret.key, current (symlink), "sub dir", "sub dir/with space.conf"
     expect(doc.config).to.include({ files: 6 });
     expect(doc.config.paths).to.deep.equal(["/etc/vacfg"]);
     expect(doc.signature.keyFingerprint).to.equal(fp);
     expect(parseAttestation(serializeAttestation(doc))).to.deep.equal(doc);
+  });
+
+  it("attests the agent as the vacfg-agent package: its digest follows the bundle's bytes, none without the package", async () => {
+    const changed = join(dir, "changed-agent.img");
+    makeDebianImage(changed, { packages: DEFAULT_PACKAGES, debianVersion: "12.5", files: { "/usr/lib/vacfg-agent/vacfg-agent.mjs": "// another bundle\n" } });
+    const same = join(dir, "same-agent.img");
+    makeDebianImage(same, { packages: DEFAULT_PACKAGES, debianVersion: "12.5" });
+    const opts = { signingKey: signer.privateKey, issuer: "ci@site", appliance: { name: "torque-head", version: "1.2" }, now: issued };
+    const other = (await attestImage(changed, opts)).agent;
+    expect(other?.version).to.equal("0.1.0");
+    expect(other?.digest).to.not.equal(doc.agent?.digest);
+    expect((await attestImage(same, opts)).agent).to.deep.equal(doc.agent);
+    const without = join(dir, "no-agent.img");
+    makeDebianImage(without, { packages: DEFAULT_PACKAGES.filter((p) => p.name !== "vacfg-agent") });
+    expect((await attestImage(without, opts)).agent).to.equal(null);
   });
 
   it("admits the image under a matching policy", async () => {

@@ -1,5 +1,5 @@
 // Real small Debian-like ext4 images for the attestation tests: a temp tree (dpkg status,
-// os-release, debian_version, /etc/vacfg files with chosen owners) packed with mkfs.ext4 -d.
+// os-release, debian_version, /etc/vacfg files with chosen owners, the vacfg-agent bundle) packed with mkfs.ext4 -d.
 import { spawnSync } from "node:child_process";
 import { chownSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -36,6 +36,7 @@ export const DEFAULT_PACKAGES: FixturePackage[] = [
   { name: "openssl", version: "3.0.11-1~deb12u2" },
   { name: "openssh-server", version: "1:9.2p1-2+deb12u2" },
   { name: "telnetd", version: "0.17+2.4-2", status: "deinstall ok config-files" },
+  { name: "vacfg-agent", version: "0.1.0", arch: "all" },
   { name: "vim-tiny", version: "2:9.0.1378-2" },
 ];
 
@@ -80,7 +81,8 @@ export function makeDebianImage(path: string, o: FixtureOptions): void {
     put("etc/vacfg/sub dir/with space.conf", "x = 1\n");
     chownSync(join(root, "etc/vacfg/sub dir/with space.conf"), 1000, 1000);
     symlinkSync("site.conf", join(root, "etc/vacfg/current"));
-    put("opt/vacfg/package.json", JSON.stringify({ name: "vacfg-agent", version: "0.1.0", type: "module" }));
+    // what the vacfg-agent package installs (files may replace the bundle)
+    put("usr/lib/vacfg-agent/vacfg-agent.mjs", "// the agent bundle\n");
     for (const [p, data] of Object.entries(o.files ?? {})) put(p.replace(/^\//, ""), data);
     sh("mkfs.ext4", ["-q", "-F", "-d", root, path, `${o.sizeMiB ?? 16}M`]);
   } finally {

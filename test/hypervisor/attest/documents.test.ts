@@ -43,6 +43,8 @@ describe("attest: attestation document", () => {
 
   it("round-trips and refuses each malformed field by name", () => {
     expect(parseAttestation(JSON.stringify(DOC))).to.deep.equal(DOC);
+    // the agent package with its bundle's digest, and a document from before (version only)
+    for (const agent of [{ version: "0.1.0", digest: FP }, { version: null }]) expect(parseAttestation(JSON.stringify({ ...DOC, agent })).agent).to.deep.equal(agent);
     const cases: Array<[string, (d: any) => void]> = [
       ["subject.digest", (d) => (d.subject.digest = "md5:00")],
       ["subject.format", (d) => (d.subject.format = "vmdk")],
@@ -55,6 +57,8 @@ describe("attest: attestation document", () => {
       ["config.paths[0]", (d) => (d.config.paths = ["etc"])],
       ["$.extra", (d) => (d.extra = 1)],
       ["agent.version", (d) => (d.agent = { version: 3 })],
+      ["agent.digest", (d) => (d.agent = { version: "0.1.0", digest: "md5:00" })],
+      ["agent.extra", (d) => (d.agent = { version: "0.1.0", extra: 1 })],
     ];
     for (const [field, mutate] of cases) {
       const d = JSON.parse(JSON.stringify(DOC));

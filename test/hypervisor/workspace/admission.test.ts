@@ -17,7 +17,7 @@ import { writeGuestFiles } from "../../../hypervisor/image/debugfs.js";
 import { QemuDriver } from "../../../hypervisor/qemu/qemu-driver.js";
 import { createNetns, destroyNetns } from "../../../hypervisor/vm/netns.js";
 import { waitForSerial } from "../../../hypervisor/vm/serial.js";
-import { ensureAgentAppliance } from "../../../hypervisor/workspace/agent-appliance.js";
+import { projectAgentAppliance } from "../../../harness/agent-appliance.js";
 import { loadWorkspaceConfig, openWorkspace } from "../../../hypervisor/workspace/config.js";
 import { WorkspaceService, type WorkspaceOptions } from "../../../hypervisor/workspace/service.js";
 import { FIGURE1_USERS, TORQUE_CONTEXT_TEMPLATE, figure1Site } from "../../../demo/torque-appliance.js";
@@ -198,7 +198,7 @@ describe("workspace: admission before boot", function () {
 
     it("admits the attested base (not the overlay), records who vouched for it, and boots it", async function () {
       if (process.getuid?.() !== 0) this.skip();
-      const image = await ensureAgentAppliance(projectRoot, await resolveCacheDir(), stderrProgress);
+      const image = await projectAgentAppliance(projectRoot, await resolveCacheDir(), stderrProgress);
       const doc = await attestImage(image.base, { signingKey: siteKey.privatePath, issuer: "ci@site", appliance: { name: "torque", version: "test" } });
       await recordAttestation(store, doc);
       // the appliance is Debian 12 with Node and no telnetd: what a site would ask for

@@ -21,8 +21,8 @@ import { writeSiteCa } from "../../../hypervisor/ctx/site-ca.js";
 import { QemuDriver } from "../../../hypervisor/qemu/qemu-driver.js";
 import { createNetns, destroyNetns } from "../../../hypervisor/vm/netns.js";
 import { waitForSerial } from "../../../hypervisor/vm/serial.js";
-import { ensureAgentAppliance } from "../../../hypervisor/workspace/agent-appliance.js";
-import { GUEST_AGENT_MAIN } from "../../../hypervisor/workspace/agent-tree.js";
+import { projectAgentAppliance } from "../../../harness/agent-appliance.js";
+import { GUEST_AGENT_COMMAND } from "../../../hypervisor/appliance/agent-package.js";
 import { WorkspaceService } from "../../../hypervisor/workspace/service.js";
 import { KIND, type VmRecord } from "../../../hypervisor/workspace/types.js";
 import { CTX_DELIVERY_KIND, DELIVERIES, type Delivery } from "../../../protocol/ctx-delivery.js";
@@ -55,7 +55,7 @@ ${POWER_BUTTON_WATCH}
 run=0
 while :; do
   run=$((run+1))
-  node ${GUEST_AGENT_MAIN} -k -v --exit-dirty > /var/log/vacfg-agent.log 2>&1
+  ${GUEST_AGENT_COMMAND} -k -v --exit-dirty > /var/log/vacfg-agent.log 2>&1
   rc=$?
   echo "DLV-RUN $run exit $rc uptime $(cut -d' ' -f1 /proc/uptime)"
   [ $run = 1 ] && grep -m1 'contextualization parameters' /var/log/vacfg-agent.log | sed 's/^/DLV-SOURCE /'
@@ -88,7 +88,7 @@ describe("workspace: every delivery path boots a guest that finds its parameters
   before(async function () {
     if (process.getuid?.() !== 0) throw new Error("needs root: network namespaces, taps and dnsmasq");
     const cacheDir = await resolveCacheDir();
-    const image = await ensureAgentAppliance(projectRoot, cacheDir, stderrProgress);
+    const image = await projectAgentAppliance(projectRoot, cacheDir, stderrProgress);
     work = await mkdtemp(join(tmpdir(), "vdlv-"));
     const ns = await createNetns({ name: netns, cidr: "10.0.0.0/24", taps: DELIVERIES.length, bridge: "brdelivery", tapPrefix: "delivery" });
     const bridgeIp = ns.bridgeAddress.split("/")[0];

@@ -17,7 +17,7 @@ import { existingCpuCgroup } from "../../../hypervisor/qemu/cpu-cgroup.js";
 import { QemuDriver } from "../../../hypervisor/qemu/qemu-driver.js";
 import { createNetns, destroyNetns } from "../../../hypervisor/vm/netns.js";
 import { waitForSerial } from "../../../hypervisor/vm/serial.js";
-import { ensureAgentAppliance } from "../../../hypervisor/workspace/agent-appliance.js";
+import { projectAgentAppliance } from "../../../harness/agent-appliance.js";
 import { workspaceRouter } from "../../../hypervisor/workspace/api.js";
 import { POWER_BUTTON_WATCH } from "../../../demo/guest-script.js";
 import { WorkspaceService, type WorkspaceOptions } from "../../../hypervisor/workspace/service.js";
@@ -103,7 +103,7 @@ describe("workspace: the Workspace Service with real QEMU guests", function () {
 
   before(async function () {
     if (process.getuid?.() !== 0) this.skip(); // network namespaces and taps need root
-    const image = await ensureAgentAppliance(projectRoot, await resolveCacheDir(), stderrProgress);
+    const image = await projectAgentAppliance(projectRoot, await resolveCacheDir(), stderrProgress);
     work = await mkdtemp(join(tmpdir(), "vws-"));
     const ns = await createNetns({ name: netns, cidr: "10.0.0.0/24", taps: 3, tapPrefix: "wtap" });
     store = await openStore(`sqlite:${join(work, "ws.db")}`);
