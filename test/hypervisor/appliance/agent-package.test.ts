@@ -110,8 +110,8 @@ describe("hypervisor/appliance: the agent in the image is the vacfg-agent packag
       `echo BUNDLE=$(sha256sum ${GUEST_AGENT_LIB}/vacfg-agent.mjs | cut -d' ' -f1)`,
       `echo NATIVE=$(find / -xdev -name '*.node' | wc -l)`,
       // -b base: the files of the base bundle, rendered by the server core inside the guest
-      `${GUEST_AGENT_COMMAND} --local ${GUEST_REPO} -u node1 -p torque-worker -b base --exit-dirty -v -C /dev/null > /tmp/local.log 2>&1; echo LOCAL-EXIT=$?`,
-      "tail -n 20 /tmp/local.log",
+      `${GUEST_AGENT_COMMAND} --local ${GUEST_REPO} -u node1 -p torque-worker -b base -C /dev/null > /tmp/local.log 2>&1; echo LOCAL-EXIT=$?`,
+      "grep -v Context: /tmp/local.log | tail -n 20",
       "echo MOTD-BEGIN; cat /etc/motd; echo MOTD-END",
     ].join("; ");
     driver = new QemuDriver({ stateDir: join(dir.path, "s"), accel: "tcg", shutdownTimeoutMs: 10_000 });
