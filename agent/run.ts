@@ -85,7 +85,7 @@ export async function runAgent(o: AgentOptions, log: Logger, tools: Tool[] = def
         return fatal(`Failed to read cached configuration from: ${o.file}: ${(e as Error).message}`);
       }
     } else {
-      if (o.local !== undefined && !openLocal) fatal("--local needs the vacfg command (`vacfg agent --local REPO`): the stand-alone agent carries no server core");
+      if (o.local !== undefined && !openLocal) fatal("--local needs the vacfg command (`vacfg agent --local REPO`) or the vacfg-agent package (`vacfg-agent --local REPO`): the stand-alone agent carries no server core");
       try {
         if (o.local !== undefined) proxy = await openLocal!({ ...o, local: o.local }, log);
         else proxy = new XmlRpcProxy({ url: o.server, user: o.user, password: o.password, ca: o.ca, insecure: o.insecure, cert: o.cert, key: o.key, retries: o.retries, retryDelayMs: o.retryDelayMs, timeoutMs: o.timeoutMs, log });

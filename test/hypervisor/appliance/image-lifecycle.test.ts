@@ -98,7 +98,7 @@ describe("appliance lifecycle: vacfg image build -> attest -> admit -> deploy ->
     cpSync(exampleRepo, repo, { recursive: true });
     const kg = await vacfg(["attest", "keygen", "--out", join(dir, "keys")]);
     expect(kg.status, kg.err).to.equal(0);
-    // the agent's Debian package (npm run package): one bundled file, boot unit and timer
+    // the agent's Debian package (npm run package): the bundle, boot unit and timer
     sh(process.execPath, [resolve(projectRoot, "dist/packaging/build-packages.js"), join(dir, "debs")]);
     agentDeb = join(dir, "debs", readdirSync(join(dir, "debs")).find((f) => f.startsWith("vacfg-agent_"))!);
   });
@@ -117,7 +117,7 @@ describe("appliance lifecycle: vacfg image build -> attest -> admit -> deploy ->
   const verify = (p: string) => vacfg(["attest", "verify", img, "--attestation", att, "--policy", p, "--trust", join(dir, "keys")]);
 
   it("builds the example repository's appliance profile: raw + qcow2, the profile applied, attestations signed", async () => {
-    const r = await vacfg(["image", "build", "appliance", "-r", repo, "-o", join(dir, "out"), "-t", sb.templatePath, "--key", key(), "--issuer", "ci@imagecli", "--image-version", "1.0", "--deb", agentDeb]);
+    const r = await vacfg(["image", "build", "appliance", "-r", repo, "-o", join(dir, "out"), "-t", sb.templatePath, "--key", key(), "--issuer", "ci@imagecli", "--image-version", "1.0", "--agent-deb", agentDeb]);
     expect(r.status, r.err.slice(-3000)).to.equal(0);
     // progress on stderr: the cached layers, the local agent run, the appliance's own tests
     expect(r.err).to.contain("packages for the base layer: ca-certificates, nodejs, openssh-server");
@@ -139,6 +139,11 @@ describe("appliance lifecycle: vacfg image build -> attest -> admit -> deploy ->
     expect(doc.appliance).to.deep.equal({ name: "appliance", version: "1.0" });
     expect(doc.config.paths).to.deep.equal(["/etc/vacfg", "/var/lib/vacfg/repo"]);
     expect(doc.packages.map((p: { name: string }) => p.name)).to.include.members(["openssh-server", "nodejs", "ca-certificates", "vacfg-agent"]);
+    // the agent is that package, installed by dpkg (no tree at /opt/vacfg), attested with its bundle's digest
+    const version = (JSON.parse(readFileSync(join(projectRoot, "package.json"), "utf8")) as { version: string }).version;
+    expect(doc.agent.version).to.equal(version);
+    expect(doc.agent.digest).to.match(/^sha256:[0-9a-f]{64}$/);
+    expect(spawnSync("debugfs", ["-R", "stat /opt/vacfg", raw], { encoding: "utf8" }).stderr).to.contain("File not found");
     // the package's maintainer scripts enabled its boot unit and timer offline
     const wants = spawnSync("debugfs", ["-R", "ls -l /etc/systemd/system/timers.target.wants", raw], { encoding: "utf8" }).stdout;
     expect(wants).to.contain("vacfg-agent.timer");
