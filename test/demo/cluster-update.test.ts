@@ -23,8 +23,8 @@ import { writeSiteCa } from "../../hypervisor/ctx/site-ca.js";
 import { generateSshHostKey } from "../../hypervisor/ctx/ssh-host-key.js";
 import { createNetns, destroyNetns } from "../../hypervisor/vm/netns.js";
 import { waitForSerial } from "../../hypervisor/vm/serial.js";
-import { ensureAgentAppliance } from "../../hypervisor/workspace/agent-appliance.js";
 import { KIND, type VmRecord } from "../../hypervisor/workspace/types.js";
+import { projectAgentAppliance } from "../../harness/agent-appliance.js";
 import { CTX_SIGNING_KEY, ensureCtxSigningKey, publicKeyPathFor } from "../../server/admin/ctx-signing-key.js";
 import { createCa, issueCertificate } from "../../server/admin/tls-material.js";
 import { openStore } from "../../server/store/open-store.js";
@@ -91,7 +91,7 @@ describe("e2e: changed users, keys and node names reach the nodes through vacfg 
   before(async function () {
     if (process.getuid?.() !== 0) throw new Error("needs root: network namespaces and taps");
     const cacheDir = await resolveCacheDir();
-    const image = await ensureAgentAppliance(projectRoot, cacheDir, stderrProgress, { packages: CLUSTER_PACKAGES });
+    const image = await projectAgentAppliance(projectRoot, cacheDir, stderrProgress, { packages: CLUSTER_PACKAGES });
     work = await mkdtemp(join(tmpdir(), "vclu-"));
     const ns = await createNetns({ name: netns, cidr: "10.0.0.0/24", taps: 2, bridge: "brcluster", tapPrefix: "cluster" });
     const bridgeIp = ns.bridgeAddress.split("/")[0];
