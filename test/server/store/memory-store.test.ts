@@ -49,6 +49,19 @@ describe("MemoryStore (local mode)", () => {
     expect(await s.recordRun(makeRun("n", 1))).to.equal(3);
   });
 
+  it("moves its metadata version with registrations and probe data, not with runs or records", async () => {
+    const s = new MemoryStore();
+    const v0 = await s.metadataVersion();
+    await s.recordRun(makeRun("n", 1));
+    await s.put("k", "x", 1);
+    expect(await s.metadataVersion()).to.equal(v0);
+    await s.upsertClient({ name: "n", profile: "p", firstSeen: 1 });
+    const v1 = await s.metadataVersion();
+    expect(v1).to.not.equal(v0);
+    await s.putProbeData({ client: "n", values: [], groups: [], timestamp: 2 });
+    expect(await s.metadataVersion()).to.not.equal(v1);
+  });
+
   it("holds nothing after close() and refuses further use", async () => {
     const s = new MemoryStore();
     await s.put("k", "x", 1);
