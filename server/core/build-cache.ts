@@ -34,9 +34,17 @@ export interface BuildTicket extends BuildKey {
   metaKey: string;
 }
 
-/** What an entry costs in memory, roughly: the answer, the metadata fingerprint and the metadata it was taken of. */
-function sizeOf(ticket: BuildTicket, body: string): number {
-  return body.length + 2 * ticket.metaKey.length;
+/** The bookkeeping of one entry beside its strings (objects, map slot), and of one recorded input. */
+const ENTRY_OVERHEAD = 256;
+const INPUT_OVERHEAD = 96;
+
+/**
+ * What an entry costs in memory, roughly: the answer, the metadata fingerprint and the metadata it was
+ * taken of, the inputs it records and the objects around them. With 100,000 clients of small
+ * configurations the bookkeeping is a large part of the total: left out, the bound would not hold.
+ */
+function sizeOf(ticket: BuildTicket, body: string, inputs: BuildInput[]): number {
+  return ENTRY_OVERHEAD + body.length + 2 * ticket.metaKey.length + inputs.reduce((n, i) => n + INPUT_OVERHEAD + i.value.length, 0);
 }
 
 export class BuildCache {
@@ -46,6 +54,11 @@ export class BuildCache {
   /** Hits answered without building the client's metadata (a subset of `hits`). */
   metadataSkipped = 0;
   misses = 0;
+
+  /** Entries kept and their estimated bytes (never above the bound given). */
+  get size(): { entries: number; bytes: number } {
+    return { entries: this.built.size, bytes: this.bytes };
+  }
 
   constructor(
     private readonly watcher: RepoWatcher,
@@ -105,9 +118,10 @@ export class BuildCache {
   store(meta: ClientMetadata, ticket: BuildTicket, body: string, failed: boolean): void {
     const { inputs, uncacheable } = buildInputsOf(meta);
     this.drop(meta.hostname);
-    if (failed || uncacheable !== undefined || sizeOf(ticket, body) > this.maxBytes / 4) return;
+    const size = sizeOf(ticket, body, inputs);
+    if (failed || uncacheable !== undefined || size > this.maxBytes / 4) return;
     this.built.set(meta.hostname, { ...ticket, meta, inputs, body });
-    this.bytes += sizeOf(ticket, body);
+    this.bytes += size;
     for (const [name, b] of this.built) {
       if (this.bytes <= this.maxBytes) break;
       this.drop(name, b);
@@ -128,7 +142,7 @@ export class BuildCache {
   private drop(name: string, b = this.built.get(name)): void {
     if (!b) return;
     this.built.delete(name);
-    this.bytes -= sizeOf(b, b.body);
+    this.bytes -= sizeOf(b, b.body, b.inputs);
   }
 
   /** `sameStore`: the repository and the store's metadata are as when the inputs were read, so those derived from them alone are too. */

@@ -62,9 +62,9 @@ interface Site {
   close(): Promise<void>;
 }
 
-async function newCore(settings: ServerSettings, store: Store, buildCache: boolean): Promise<Core> {
+async function newCore(settings: ServerSettings, store: Store, buildCache: boolean, buildCacheBytes?: number): Promise<Core> {
   const logger = pino({ level: "silent" });
-  const core = new Core(settings, store, logger, instantiatePlugins(settings, store, logger), { buildCache });
+  const core = new Core(settings, store, logger, instantiatePlugins(settings, store, logger), { buildCache, ...(buildCacheBytes ? { buildCacheBytes } : {}) });
   await core.init();
   return core;
 }
@@ -185,6 +185,31 @@ describe("server core: build cache", function () {
     await s.cached.recvProbeData("web1", probe("cpus", "4"));
     expect(await s.cached.getConfig("web1")).to.equal(await s.fresh("web1"));
     expect(cache.misses).to.equal(before.misses + 1);
+  });
+
+  it("stays within its byte bound, bookkeeping counted, evicting the least recently used client first", async () => {
+    s = await site();
+    await s.cached.close();
+    const bound = 64 * 1024;
+    s.cached = await newCore(s.settings, s.store, true, bound);
+    await s.cached.watching;
+    const cache = s.cached.buildCache!;
+    const names = Array.from({ length: 300 }, (_, i) => `many${i}`);
+    // Registered first: each registration rewrites clients.xml, a repository file, which outdates every build.
+    for (const c of names) await s.cached.declareVersion(c, "1.4.0");
+    for (const c of names) await s.cached.getConfig(c);
+    const { entries, bytes } = cache.size;
+    expect(bytes, "estimated bytes").to.be.at.most(bound);
+    expect(entries, "some kept, not all").to.be.within(10, 299);
+    expect(bytes, "each entry counts its bookkeeping, not only its strings").to.be.at.least(entries * 256);
+    // many0 was evicted long ago; the last one is kept, and asking for it makes it the most recent.
+    const misses = cache.misses;
+    const hits = cache.hits;
+    await s.cached.getConfig(names.at(-1)!);
+    expect(cache.hits - hits).to.equal(1);
+    await s.cached.getConfig("many0");
+    expect(cache.misses - misses).to.equal(1);
+    expect(cache.size.bytes).to.be.at.most(bound);
   });
 
   it("checks the files themselves when change notification is off (a symbolic link in the repository)", async () => {
