@@ -1,7 +1,7 @@
 // Crash-safe file replacement: a temporary sibling is written, fsynced, given its final owner
 // and mode, and renamed over the target, so a kill at any point leaves the old or the new file.
 import { closeSync, fchmodSync, fchownSync, fsyncSync, openSync, readdirSync, renameSync, rmSync, symlinkSync, linkSync, unlinkSync, writeSync, constants } from "node:fs";
-import { open, rm } from "node:fs/promises";
+import { copyFile, open, rm, type FileHandle } from "node:fs/promises";
 import { randomBytes } from "node:crypto";
 import { dirname, basename, join } from "node:path";
 
@@ -65,8 +65,34 @@ export function writeFileAtomic(target: string, data: Buffer | string, meta: Fil
 export async function writeFileAtomicAsync(target: string, data: Buffer | string, meta: FileMeta = {}, renamed?: () => void): Promise<void> {
   const tmp = tempSibling(target);
   const fh = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+  await finishTemp(tmp, fh, meta, () => fh.writeFile(data));
+  await placeTemp(tmp, target, renamed);
+}
+
+/**
+ * writeFileAtomicAsync for a file that changes only from byte `offset` on (lines added before the
+ * closing tag of a file of megabytes): the temporary is a copy of `target` made by the kernel,
+ * never read into memory, with everything from `offset` replaced by `data`.
+ */
+export async function replaceTailAtomic(target: string, offset: number, data: Buffer | string, meta: FileMeta = {}, renamed?: () => void): Promise<void> {
+  const tmp = tempSibling(target);
+  await copyFile(target, tmp, constants.COPYFILE_EXCL);
+  const fh = await open(tmp, constants.O_WRONLY | constants.O_NOFOLLOW).catch(async (e: unknown) => {
+    await rm(tmp, { force: true });
+    throw e;
+  });
+  await finishTemp(tmp, fh, meta, async () => {
+    const buf = typeof data === "string" ? Buffer.from(data, "utf8") : data;
+    await fh.truncate(offset);
+    for (let off = 0; off < buf.length; ) off += (await fh.write(buf, off, buf.length - off, offset + off)).bytesWritten;
+  });
+  await placeTemp(tmp, target, renamed);
+}
+
+/** Fills a temporary, gives it its owner and mode, fsyncs and closes it; removes it on failure. */
+async function finishTemp(tmp: string, fh: FileHandle, meta: FileMeta, fill: () => Promise<void>): Promise<void> {
   try {
-    await fh.writeFile(data);
+    await fill();
     if (meta.uid !== undefined || meta.gid !== undefined) await fh.chown(meta.uid ?? -1, meta.gid ?? -1);
     // chmod after chown: chown clears setuid/setgid bits
     await fh.chmod(meta.mode ?? 0o644);
@@ -77,6 +103,10 @@ export async function writeFileAtomicAsync(target: string, data: Buffer | string
     throw e;
   }
   await fh.close();
+}
+
+/** Renames a finished temporary over `target`, runs `renamed`, then fsyncs the directory. */
+async function placeTemp(tmp: string, target: string, renamed?: () => void): Promise<void> {
   try {
     renameSync(tmp, target);
   } catch (e) {

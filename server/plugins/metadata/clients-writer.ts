@@ -6,7 +6,7 @@
 // write's fsync happens off the event loop (new edits queue meanwhile and share the next write).
 import { readFileSync, statSync } from "node:fs";
 import { setImmediate as nextTurn } from "node:timers/promises";
-import { removeStaleTemps, writeFileAtomicAsync } from "../../../lib/atomic-file.js";
+import { removeStaleTemps, replaceTailAtomic, writeFileAtomicAsync } from "../../../lib/atomic-file.js";
 import { withFileLock } from "../../../lib/file-lock.js";
 import { VacfgError } from "../../../protocol/errors.js";
 import { escapeAttr, decodeEntities } from "../../../protocol/xml.js";
@@ -49,10 +49,11 @@ const pending = new Map<string, PendingEdit[]>();
 const draining = new Set<string>();
 
 /**
- * Replaces clients.xml with `text` through lib's crash-safe writer, keeping the file's mode; `renamed`
- * runs as the new file takes its place. Called under the lock.
+ * Replaces clients.xml through lib's crash-safe writer, keeping the file's mode: with `text`, or (`tail`)
+ * with the current file up to a byte offset followed by new text. `renamed` runs as the new file takes
+ * its place. Called under the lock.
  */
-async function replaceClientsXml(path: string, text: string, renamed: () => void): Promise<void> {
+async function replaceClientsXml(path: string, content: { text: string } | { tail: { byte: number; text: string } }, renamed: () => void): Promise<void> {
   let mode = 0o644;
   try {
     mode = statSync(path).mode & 0o777;
@@ -61,8 +62,10 @@ async function replaceClientsXml(path: string, text: string, renamed: () => void
   }
   // Only a writer holding the lock writes here, so any temporary beside the file is a killed writer's.
   removeStaleTemps(path);
+  const placed = (): void => (noteRepoWrite(), renamed());
   try {
-    await writeFileAtomicAsync(path, text, { mode }, () => (noteRepoWrite(), renamed()));
+    if ("text" in content) await writeFileAtomicAsync(path, content.text, { mode }, placed);
+    else await replaceTailAtomic(path, content.tail.byte, content.tail.text, { mode }, placed);
   } finally {
     noteRepoWrite(); // cached parses are checked again before the watcher's event arrives
   }
@@ -130,26 +133,34 @@ export function insertClient(text: string, name: string, attrs: Array<[string, s
   return findClientTag(text, name) ? text : insertLines(text, [clientLine(name, attrs)]);
 }
 
-/** Text with these `<Client/>` lines before `</Clients>`, in order, indented as the file's first client. */
-function insertLines(text: string, lines: string[]): string {
-  if (lines.length === 0) return text;
+/** The indentation of the file's first client (new lines get it), or two spaces. */
+function indentOf(text: string): string {
   const existing = firstStartTag(text, "Client");
-  let indent = "  ";
   if (existing) {
     const bol = text.lastIndexOf("\n", existing.start) + 1;
     const lead = text.slice(bol, existing.start);
-    if (/^[ \t]*$/.test(lead)) indent = lead;
+    if (/^[ \t]*$/.test(lead)) return lead;
   }
-  const block = lines.map((l) => `${indent}${l}\n`).join("");
+  return "  ";
+}
+
+/** Where new lines go when `</Clients>` begins its own line: the start of that line. */
+function lineBeforeClose(text: string): number | undefined {
   const close = text.lastIndexOf("</Clients>");
-  if (close >= 0) {
-    const bol = text.lastIndexOf("\n", close) + 1;
-    const before = text.slice(bol, close);
-    if (/^[ \t]*$/.test(before)) {
-      return `${text.slice(0, bol)}${block}${text.slice(bol)}`;
-    }
-    return `${text.slice(0, close)}\n${block}${text.slice(close)}`;
-  }
+  if (close < 0) return undefined;
+  const bol = text.lastIndexOf("\n", close) + 1;
+  return /^[ \t]*$/.test(text.slice(bol, close)) ? bol : undefined;
+}
+
+/** Text with these `<Client/>` lines before `</Clients>`, in order, indented as the file's first client. */
+function insertLines(text: string, lines: string[]): string {
+  if (lines.length === 0) return text;
+  const indent = indentOf(text);
+  const block = lines.map((l) => `${indent}${l}\n`).join("");
+  const bol = lineBeforeClose(text);
+  if (bol !== undefined) return `${text.slice(0, bol)}${block}${text.slice(bol)}`;
+  const close = text.lastIndexOf("</Clients>");
+  if (close >= 0) return `${text.slice(0, close)}\n${block}${text.slice(close)}`;
   const selfClosed = firstStartTag(text, "Clients");
   if (selfClosed && selfClosed.text.endsWith("/>")) {
     const open = selfClosed.text.replace(/\s*\/>$/, ">");
@@ -310,28 +321,39 @@ function namesIn(text: string): Set<string> {
   return out;
 }
 
-/** The text this process last wrote (and its name index), by the file's signature after the write: no re-read or re-index while it is unchanged. */
-const lastWritten = new Map<string, { sig: string; text: string; names?: Set<string> }>();
+/**
+ * What this process knows of the file it last wrote, by the file's signature after that write: the
+ * names in it, and where new lines go (the byte offset of the line holding `</Clients>`, the text
+ * from there to the end, the indentation). While the file keeps that signature, a batch of new
+ * clients is checked against the names and written as a copy of the file up to that offset plus
+ * the new lines: no read, no parse, no copy of the file in memory.
+ */
+interface Written {
+  sig: string;
+  names?: Set<string>;
+  append?: { byte: number; rest: string; indent: string };
+}
+const lastWritten = new Map<string, Written>();
+
+type Outcomes = Array<{ changed: boolean } | { error: unknown }>;
 
 /** One read-modify-write for a batch; an edit that throws is left out and fails alone. */
-async function applyBatch(path: string, batch: PendingEdit[]): Promise<Array<{ changed: boolean } | { error: unknown }>> {
+async function applyBatch(path: string, batch: PendingEdit[]): Promise<Outcomes> {
   const before = fileSignature(path);
   const mine = lastWritten.get(path);
-  // Taken, not shared: the editor changes the name index, and a write that fails must leave no trace.
+  // Taken, not shared: a batch changes the name index, and a write that fails must leave no trace.
   lastWritten.delete(path);
+  const known = before !== undefined && mine?.sig === before ? mine : undefined;
+  if (known?.names && known.append && batch.every((p) => p.edit.op === "insert")) return appendClients(path, batch, before!, known.names, known.append);
   let text: string;
-  let names: Set<string> | undefined;
-  if (before !== undefined && mine?.sig === before) ({ text, names } = mine);
-  else {
-    try {
-      text = readFileSync(path, "utf8");
-    } catch {
-      text = "<Clients>\n</Clients>\n";
-    }
+  try {
+    text = readFileSync(path, "utf8");
+  } catch {
+    text = "<Clients>\n</Clients>\n";
   }
   // A hand edit between the stat and the read: the signature does not describe the text read.
   const stable = before !== undefined && fileSignature(path) === before;
-  const editor = new BatchEditor(text, names);
+  const editor = new BatchEditor(text, known?.names);
   const applied: ClientsEdit[] = [];
   const outcomes = batch.map((p) => {
     try {
@@ -344,12 +366,41 @@ async function applyBatch(path: string, batch: PendingEdit[]): Promise<Array<{ c
   });
   const next = editor.text();
   if (next !== text || before === undefined) {
-    await replaceClientsXml(path, next, () => {
+    await replaceClientsXml(path, { text: next }, () => {
       const after = fileSignature(path);
       if (after === undefined) return;
-      lastWritten.set(path, { sig: after, text: next, names: editor.nameIndex() });
+      const bol = lineBeforeClose(next);
+      const append = bol === undefined ? undefined : { byte: Buffer.byteLength(next.slice(0, bol)), rest: next.slice(bol), indent: indentOf(next) };
+      lastWritten.set(path, { sig: after, names: editor.nameIndex(), ...(append ? { append } : {}) });
       if (stable) for (const hook of new Set(batch.map((p) => p.hook))) hook?.(before, after, applied);
     });
   }
+  return outcomes;
+}
+
+/** A batch of inserts into the file this process last wrote: new lines written after the last client, as insertLines places them. */
+async function appendClients(path: string, batch: PendingEdit[], before: string, names: Set<string>, at: NonNullable<Written["append"]>): Promise<Outcomes> {
+  const lines: string[] = [];
+  const applied: ClientsEdit[] = [];
+  const outcomes = batch.map((p) => {
+    const e = p.edit as Extract<ClientsEdit, { op: "insert" }>;
+    const lname = e.name.toLowerCase();
+    if (names.has(lname)) return { changed: false };
+    names.add(lname);
+    lines.push(`${at.indent}${clientLine(e.name, e.attrs)}\n`);
+    applied.push(e);
+    return { changed: true };
+  });
+  if (lines.length === 0) {
+    lastWritten.set(path, { sig: before, names, append: at });
+    return outcomes;
+  }
+  const block = lines.join("");
+  await replaceClientsXml(path, { tail: { byte: at.byte, text: block + at.rest } }, () => {
+    const after = fileSignature(path);
+    if (after === undefined) return;
+    lastWritten.set(path, { sig: after, names, append: { ...at, byte: at.byte + Buffer.byteLength(block) } });
+    for (const hook of new Set(batch.map((p) => p.hook))) hook?.(before, after, applied);
+  });
   return outcomes;
 }

@@ -169,6 +169,38 @@ describe("clients.xml writer", function () {
     }
   });
 
+  it("batches of new clients appended to the file it wrote give the text of the edits applied one by one (non-ASCII before, a comment after)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "vacfg-clients-"));
+    try {
+      const path = join(dir, "clients.xml");
+      let expected = '<Clients>\n\t<!-- Müller’s hosts: ünïcode before the end -->\n\t<Client name="a" profile="p"/>\n</Clients>\n<!-- after the root -->\n';
+      writeFileSync(path, expected);
+      const rounds: ClientsEdit[][] = [
+        [{ op: "insert", name: "b1", attrs: [["profile", "web"]] }],
+        // appended to the file this process wrote: inserts only, one of them a client already there
+        Array.from({ length: 50 }, (_, i): ClientsEdit => ({ op: "insert", name: i === 7 ? "A" : `c${i}`, attrs: [["profile", "wéb"]] })),
+        [{ op: "set", name: "c3", attr: "version", value: "1.4" }, { op: "insert", name: "d0", attrs: [] }],
+        Array.from({ length: 20 }, (_, i): ClientsEdit => ({ op: "insert", name: `e${i}`, attrs: [["profile", "p"]] })),
+        [{ op: "insert", name: "E3", attrs: [] }],
+      ];
+      for (const edits of rounds) {
+        const got = await Promise.all(edits.map((e) => editClientsXml(path, e)));
+        const want = edits.map((e) => {
+          const next = editText(expected, e);
+          const changed = next !== expected;
+          expected = next;
+          return changed;
+        });
+        expect(got, JSON.stringify(edits[0])).to.deep.equal(want);
+        expect(readFileSync(path, "utf8")).to.equal(expected);
+      }
+      expect(parseXml(readFileSync(path, "utf8")).children.filter((c) => c.tag === "Client")).to.have.length(1 + 1 + 49 + 1 + 20);
+      expect(readdirSync(dir)).to.deep.equal(["clients.xml"]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("three processes adding and updating clients at once lose nothing and leave no temp files", async () => {
     const dir = mkdtempSync(join(tmpdir(), "vacfg-clients-"));
     try {
