@@ -16,7 +16,7 @@ import type {
   StoredRun,
 } from "./store.js";
 import { POSTGRES_DIALECT, SCHEMA_VERSION_DDL, pendingMigrations } from "./migrations.js";
-import { SQL, listRunsSql, runEntriesSql, runProblemsSql, runMembersSql, RUN_ID_BATCH, toPgParams } from "./store-sql.js";
+import { SQL, NEWEST_RUN_CONFLICT, listRunsSql, runEntriesSql, runProblemsSql, runMembersSql, RUN_ID_BATCH, toPgParams } from "./store-sql.js";
 import { durationsByBucketPgSql, latestRunsPgSql, runsAtPointsPgSql } from "./store-sql-pg.js";
 import {
   clientParams,
@@ -51,7 +51,8 @@ const RECORD_RUN_SQL =
   "unnest($14::int[], $15::text[], $16::text[], $17::text[], $18::text[], $19::bytea[]) " +
   "AS e(ord, kind, tag, name, attrs_json, diff)), " +
   "members AS (INSERT INTO run_members (run_id, kind, name) SELECT run.id, m.kind, m.name FROM run, " +
-  "unnest($20::text[], $21::text[]) AS m(kind, name)) SELECT id FROM run";
+  "unnest($20::text[], $21::text[]) AS m(kind, name)), " +
+  `newest AS (INSERT INTO newest_runs (client, run_id, received_at) SELECT $1, run.id, $2 FROM run ${NEWEST_RUN_CONFLICT}) SELECT id FROM run`;
 
 /**
  * The server closed a pooled connection (restart, failover, pg_terminate_backend): the pool may

@@ -173,6 +173,7 @@ export class SqliteStore implements Store {
     // One savepoint (write()): a run and its entries are stored together or not at all.
     return this.write("recordRun", () => {
       const { id } = this.stmt(SQL.insertRun).get(...runParams(run)) as { id: number };
+      this.stmt(SQL.upsertNewestRun).run(run.client, id, run.timestamp);
       run.entries.forEach((e, i) => this.stmt(SQL.insertRunEntry).run(id, ...entryParams(e, i)));
       for (const [kind, name] of memberPairs(run)) this.stmt(SQL.insertRunMember).run(id, kind, name);
       return Number(id);

@@ -3,20 +3,24 @@
 // subqueries back to `runs` by a hash over the whole table, so here every "newest run of a client at
 // a time" is a LATERAL index-only scan of runs_client_state (migration 4) with the columns it needs.
 import type { BucketQuery } from "./store.js";
-import { CLIENTS_CTE, RUN_COLUMNS, durationsByBucketSql, memberFlag, type SqlWithParams } from "./store-sql.js";
+import { RUN_COLUMNS, durationsByBucketSql, latestRunsSql, memberFlag, type SqlWithParams } from "./store-sql.js";
 
-/** A client's (alias c) newest run (at or before the expression `at`, when given), as a LATERAL subquery r. */
-const newestAt = (at: string | undefined, columns: string): string =>
-  `CROSS JOIN LATERAL (SELECT ${columns} FROM runs n WHERE n.client = c.client${at === undefined ? "" : ` AND n.received_at <= ${at}`} ` +
-  "ORDER BY n.received_at DESC, n.id DESC LIMIT 1) r";
+/** A client's (alias c) newest run at or before the expression `at`, as a LATERAL subquery r. */
+const newestAt = (at: string, columns: string): string =>
+  `CROSS JOIN LATERAL (SELECT ${columns} FROM runs n WHERE n.client = c.client AND n.received_at <= ${at} ORDER BY n.received_at DESC, n.id DESC LIMIT 1) r`;
 
-/** The newest run per client (as of `before`), by client name. */
+/**
+ * The newest run per client (as of `before`), by client name: newest_runs' runs, and for a client
+ * whose newest run is after `before`, a LATERAL seek for the one before it.
+ */
 export function latestRunsPgSql(before?: number): SqlWithParams {
+  if (before === undefined) return latestRunsSql();
+  const columns = RUN_COLUMNS.split(", ").map((c) => `runs.${c}`).join(", ");
   return {
     sql:
-      `WITH RECURSIVE ${CLIENTS_CTE} SELECT ${RUN_COLUMNS.split(", ").map((c) => `runs.${c}`).join(", ")} ` +
-      `FROM clients_with_runs c ${newestAt(before === undefined ? undefined : "?::bigint", "n.id")} JOIN runs ON runs.id = r.id WHERE c.client IS NOT NULL ORDER BY runs.client`,
-    params: before === undefined ? [] : [before],
+      `SELECT ${columns} FROM newest_runs c JOIN runs ON runs.id = c.run_id WHERE c.received_at <= ?::bigint UNION ALL ` +
+      `SELECT ${columns} FROM newest_runs c ${newestAt("?::bigint", "n.id")} JOIN runs ON runs.id = r.id WHERE c.received_at > ?::bigint ORDER BY client`,
+    params: [before, before, before],
   };
 }
 
@@ -24,15 +28,14 @@ export function latestRunsPgSql(before?: number): SqlWithParams {
 export function runsAtPointsPgSql(q: BucketQuery): SqlWithParams {
   const points = Math.ceil((q.to - q.from) / q.step);
   const flag = memberFlag(q);
-  const client = q.client === undefined ? "" : " AND c.client = ?";
+  const client = q.client === undefined ? "" : " WHERE c.client = ?";
   return {
     sql:
-      `WITH RECURSIVE ${CLIENTS_CTE} ` +
       `SELECT p.i AS point, r.id, c.client, r.received_at, r.state, r.bad, r.modified, r.extra, ${flag.sql} AS member ` +
-      "FROM generate_series(0, ?::int - 1) p(i) CROSS JOIN clients_with_runs c " +
+      "FROM generate_series(0, ?::int - 1) p(i) CROSS JOIN newest_runs c " +
       // Point i is the end of bucket i, the last one cut at `to` (a window ending mid-bucket).
       `${newestAt("LEAST(?::bigint + (p.i + 1) * ?::bigint, ?::bigint)", "n.id, n.received_at, n.state, n.bad, n.modified, n.extra")} ` +
-      `WHERE c.client IS NOT NULL${client} ORDER BY p.i, c.client`,
+      `${client} ORDER BY p.i, c.client`,
     params: [...flag.params, points, q.from, q.step, q.to, ...(q.client === undefined ? [] : [q.client])],
   };
 }

@@ -1,6 +1,11 @@
 // The SQL both engines run, written once with `?` placeholders (PostgreSQL gets $n via toPgParams).
 import type { BucketQuery, MemberKind, RunQuery, StatsEntryKind } from "./store.js";
 
+/** newest_runs keeps a client's run with the greatest (received_at, id): one received out of order leaves it. */
+export const NEWEST_RUN_CONFLICT =
+  "ON CONFLICT (client) DO UPDATE SET run_id = excluded.run_id, received_at = excluded.received_at " +
+  "WHERE excluded.received_at > newest_runs.received_at OR (excluded.received_at = newest_runs.received_at AND excluded.run_id > newest_runs.run_id)";
+
 export const SQL = {
   upsertClient:
     "INSERT INTO clients (name, profile, first_seen, version) VALUES (?, ?, ?, ?) " +
@@ -22,11 +27,12 @@ export const SQL = {
     "INSERT INTO runs (client, received_at, state, total, good, bad, modified, extra, revision, dry_run, flags_json, timings_json, duration_s) " +
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
   insertRunMember: "INSERT INTO run_members (run_id, kind, name) VALUES (?, ?, ?)",
+  upsertNewestRun: `INSERT INTO newest_runs (client, run_id, received_at) VALUES (?, ?, ?) ${NEWEST_RUN_CONFLICT}`,
   getRunMembers: "SELECT kind, name FROM run_members WHERE run_id = ? ORDER BY kind, name",
   insertRunEntry: "INSERT INTO run_entries (run_id, ord, kind, tag, name, attrs_json, diff) VALUES (?, ?, ?, ?, ?, ?, ?)",
   getRunEntries: "SELECT kind, tag, name, attrs_json, diff FROM run_entries WHERE run_id = ? ORDER BY ord",
   // Entries go with their run (ON DELETE CASCADE); each client's newest run stays.
-  purgeRuns: "DELETE FROM runs WHERE received_at < ? AND id NOT IN (SELECT MAX(id) FROM runs GROUP BY client)",
+  purgeRuns: "DELETE FROM runs WHERE received_at < ? AND id NOT IN (SELECT run_id FROM newest_runs)",
 
   putRecord:
     "INSERT INTO records (kind, key, value_json) VALUES (?, ?, ?) ON CONFLICT (kind, key) DO UPDATE SET value_json = excluded.value_json",
@@ -75,28 +81,20 @@ export function listRunsSql(q: RunQuery = {}): SqlWithParams {
   return { sql, params };
 }
 
-// Every client that has runs, one index seek per client (a "loose index scan" of runs_client_time),
-// instead of reading every run: the newest-run queries below cost clients × log(runs).
-export const CLIENTS_CTE =
-  "clients_with_runs(client) AS (SELECT MIN(client) FROM runs UNION ALL " +
-  "SELECT (SELECT MIN(client) FROM runs WHERE client > c.client) FROM clients_with_runs c WHERE c.client IS NOT NULL)";
+/** The id of client `c.client`'s newest run at or before the time expression `at`: one index seek. */
+const newestIdAt = (at: string): string =>
+  `(SELECT id FROM runs n WHERE n.client = c.client AND n.received_at <= ${at} ORDER BY n.received_at DESC, n.id DESC LIMIT 1)`;
 
-/** The id of client `c.client`'s newest run (at or before the time expression `at`, when given). */
-const newestIdAt = (at?: string): string =>
-  `(SELECT id FROM runs n WHERE n.client = c.client${at === undefined ? "" : ` AND n.received_at <= ${at}`} ORDER BY n.received_at DESC, n.id DESC LIMIT 1)`;
-
-/** The ids of each client's newest run (as of `before`), as a subquery with one column, id. */
-function latestIdsSql(before?: number): SqlWithParams {
-  return {
-    sql: `WITH RECURSIVE ${CLIENTS_CTE} SELECT ${newestIdAt(before === undefined ? undefined : "?")} AS id FROM clients_with_runs c WHERE c.client IS NOT NULL`,
-    params: before === undefined ? [] : [before],
-  };
-}
-
-/** The newest run per client (as of `before`), by client name. */
+/**
+ * The newest run per client (as of `before`), by client name: newest_runs holds each client's newest
+ * run; only a client whose newest run is after `before` needs a seek for an older one.
+ */
 export function latestRunsSql(before?: number): SqlWithParams {
-  const ids = latestIdsSql(before);
-  return { sql: `SELECT ${RUN_COLUMNS} FROM runs WHERE id IN (${ids.sql}) ORDER BY client`, params: ids.params };
+  if (before === undefined) return { sql: `SELECT ${RUN_COLUMNS} FROM runs WHERE id IN (SELECT run_id FROM newest_runs) ORDER BY client`, params: [] };
+  return {
+    sql: `SELECT ${RUN_COLUMNS} FROM runs WHERE id IN (SELECT CASE WHEN c.received_at <= ? THEN c.run_id ELSE ${newestIdAt("?")} END FROM newest_runs c) ORDER BY client`,
+    params: [before, before],
+  };
 }
 
 /** How many run ids one runMembers or runEntries query names (well under both engines' parameter limits). */
@@ -139,14 +137,13 @@ export function memberFlag(q: BucketQuery): SqlWithParams {
 export function runsAtPointsSql(q: BucketQuery): SqlWithParams {
   const points = Math.ceil((q.to - q.from) / q.step);
   const flag = memberFlag(q);
-  const client = q.client === undefined ? "" : " AND c.client = ?";
+  const client = q.client === undefined ? "" : " WHERE c.client = ?";
   // Point i is the end of bucket i, the last one cut at `to` (a window ending mid-bucket).
   const at = "CASE WHEN CAST(? AS BIGINT) + (p.i + 1) * CAST(? AS BIGINT) < CAST(? AS BIGINT) THEN CAST(? AS BIGINT) + (p.i + 1) * CAST(? AS BIGINT) ELSE CAST(? AS BIGINT) END";
   const sql =
-    `WITH RECURSIVE ${CLIENTS_CTE}, ` +
-    "points(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM points WHERE i + 1 < ?), " +
+    "WITH RECURSIVE points(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM points WHERE i + 1 < ?), " +
     `at_points(point, id) AS (SELECT p.i, ${newestIdAt(at)} ` +
-    `FROM points p CROSS JOIN clients_with_runs c WHERE c.client IS NOT NULL${client}) ` +
+    `FROM points p CROSS JOIN newest_runs c${client}) ` +
     `SELECT a.point, r.id, r.client, r.received_at, r.state, r.bad, r.modified, r.extra, ${flag.sql} AS member ` +
     "FROM at_points a JOIN runs r ON r.id = a.id ORDER BY a.point, r.client";
   return { sql, params: [points, q.from, q.step, q.to, q.from, q.step, q.to, ...(q.client === undefined ? [] : [q.client]), ...flag.params] };

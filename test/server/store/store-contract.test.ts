@@ -188,6 +188,12 @@ export function storeContract(t: StoreTarget): void {
         expect(ids(await store.latestRuns(120))).to.deep.equal([a1]);
         expect(await store.latestRuns(50)).to.deep.equal([]);
         expect(await store.getRunEntries(a2)).to.deep.equal([]);
+        // A run that arrives stamped older than the newest (another server's clock) does not replace it.
+        const late = await store.recordRun(makeRun("b", 250));
+        expect(ids(await store.latestRuns())).to.deep.equal([a3, b2]);
+        expect(ids(await store.latestRuns(260))).to.deep.equal([a2, late]);
+        const tie = await store.recordRun(makeRun("b", 300));
+        expect(ids(await store.latestRuns())).to.deep.equal([a3, tie]);
       });
 
       it("refuses an invalid run without writing any of it", async () => {
@@ -514,9 +520,11 @@ export function storeContract(t: StoreTarget): void {
           { bucket: 1, runs: 1, meanSeconds: 3, maxSeconds: 3 },
           { bucket: 2, runs: 1, meanSeconds: 3, maxSeconds: 3 },
         ]);
-        // New runs go on from the migrated ones.
+        // New runs go on from the migrated ones; purging keeps each client's newest.
         await s.recordRun(makeRun("a", 3500, { bad: 0 }));
         expect((await s.latestRuns()).map((r) => r.timestamp)).to.deep.equal([3500, 3100]);
+        expect(await s.purgeRuns(5000)).to.equal(3);
+        expect((await s.listRuns()).map((r) => r.timestamp)).to.deep.equal([3500, 3100]);
       });
 
       it("refuses a database written by a newer schema", async () => {
