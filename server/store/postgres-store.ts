@@ -16,8 +16,8 @@ import type {
   StoredRun,
 } from "./store.js";
 import { POSTGRES_DIALECT, SCHEMA_VERSION_DDL, pendingMigrations } from "./migrations.js";
-import { SQL, NEWEST_RUN_CONFLICT, listRunsSql, runEntriesSql, runProblemsSql, runMembersSql, RUN_ID_BATCH, toPgParams } from "./store-sql.js";
-import { durationsByBucketPgSql, latestRunsPgSql, runsAtPointsPgSql } from "./store-sql-pg.js";
+import { SQL, NEWEST_RUN_CONFLICT, listRunsSql, runProblemsSql, toPgParams } from "./store-sql.js";
+import { durationsByBucketPgSql, latestRunsPgSql, runEntriesPgSql, runMembersPgSql, runsAtPointsPgSql } from "./store-sql-pg.js";
 import {
   clientParams,
   entryParams,
@@ -229,12 +229,8 @@ export class PostgresStore implements Store {
 
   runMembers(runIds: readonly number[], kind: MemberKind): Promise<Array<{ runId: number; name: string }>> {
     return this.op("runMembers", async () => {
-      const out: Row[] = [];
-      for (let i = 0; i < runIds.length; i += RUN_ID_BATCH) {
-        const q = runMembersSql(runIds.slice(i, i + RUN_ID_BATCH), kind);
-        out.push(...(await this.query(q.sql, q.params)));
-      }
-      return rowsToRunMembers(out);
+      const q = runMembersPgSql(runIds, kind);
+      return rowsToRunMembers(await this.query(q.sql, q.params));
     });
   }
 
@@ -269,12 +265,8 @@ export class PostgresStore implements Store {
 
   runEntries(runIds: readonly number[], kind: StatsEntryKind): Promise<Array<{ runId: number; entry: StatsEntry }>> {
     return this.op("runEntries", async () => {
-      const out: Row[] = [];
-      for (let i = 0; i < runIds.length; i += RUN_ID_BATCH) {
-        const q = runEntriesSql(runIds.slice(i, i + RUN_ID_BATCH), kind);
-        out.push(...(await this.query(q.sql, q.params)));
-      }
-      return out.map(rowToRunEntry);
+      const q = runEntriesPgSql(runIds, kind);
+      return (await this.query(q.sql, q.params)).map(rowToRunEntry);
     });
   }
 

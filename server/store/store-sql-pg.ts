@@ -2,7 +2,7 @@
 // SQLite runs a correlated subquery as a cheap in-process seek; PostgreSQL's planner joins such
 // subqueries back to `runs` by a hash over the whole table, so here every "newest run of a client at
 // a time" is a LATERAL index-only scan of runs_client_state (migration 4) with the columns it needs.
-import type { BucketQuery } from "./store.js";
+import type { BucketQuery, MemberKind, StatsEntryKind } from "./store.js";
 import { RUN_COLUMNS, durationsByBucketSql, latestRunsSql, memberFlag, type SqlWithParams } from "./store-sql.js";
 
 /** A client's (alias c) newest run at or before the expression `at`, as a LATERAL subquery r. */
@@ -56,5 +56,21 @@ export function durationsByBucketPgSql(q: BucketQuery): SqlWithParams {
       "WHERE received_at > ?::bigint + b.i * ?::bigint AND received_at <= LEAST(?::bigint + (b.i + 1) * ?::bigint, ?::bigint) " +
       "AND duration_s IS NOT NULL) a WHERE a.runs > 0 ORDER BY b.i",
     params: [points, q.from, q.step, q.from, q.step, q.to],
+  };
+}
+
+// A list of run ids travels as one array parameter: one statement for any number of runs, where an
+// IN list of 500 placeholders a statement was parsed and planned anew each time.
+
+/** The groups or bundles of these runs, by primary key. */
+export function runMembersPgSql(runIds: readonly number[], kind: MemberKind): SqlWithParams {
+  return { sql: "SELECT run_id, name FROM run_members WHERE kind = ? AND run_id = ANY(?::bigint[])", params: [kind, runIds] };
+}
+
+/** The entries of one kind of these runs, by primary key, in each run's order. */
+export function runEntriesPgSql(runIds: readonly number[], kind: StatsEntryKind): SqlWithParams {
+  return {
+    sql: "SELECT run_id, kind, tag, name, attrs_json, diff FROM run_entries WHERE kind = ? AND run_id = ANY(?::bigint[]) ORDER BY run_id, ord",
+    params: [kind, runIds],
   };
 }

@@ -97,7 +97,7 @@ export function latestRunsSql(before?: number): SqlWithParams {
   };
 }
 
-/** How many run ids one runMembers or runEntries query names (well under both engines' parameter limits). */
+/** How many run ids one runMembers or runEntries query names on SQLite (well under its parameter limit; PostgreSQL passes one array). */
 export const RUN_ID_BATCH = 500;
 
 /** The groups or bundles of up to RUN_ID_BATCH runs, by primary key. */

@@ -168,7 +168,7 @@ export interface Store extends RecordTable {
   /** The newest run of each client (as of `before` when given). */
   latestRuns(before?: number): Promise<StoredRun[]>;
   getRunEntries(runId: number): Promise<StatsEntry[]>;
-  /** The entries of one kind of these runs (one query per 500 runs, not one per run), by run id, each run's in order. */
+  /** The entries of one kind of these runs (a few queries for any number of runs, not one per run), by run id, each run's in order. */
   runEntries(runIds: readonly number[], kind: StatsEntryKind): Promise<Array<{ runId: number; entry: StatsEntry }>>;
   /** The groups and bundles recorded with a run, sorted by name. */
   getRunMembers(runId: number): Promise<{ groups: string[]; bundles: string[] }>;
