@@ -70,11 +70,25 @@ export class Execution {
     }
   }
 
+  /**
+   * Verifies entries: each tool its own in order, the tools side by side (verifying only reads, and
+   * the tools that ask a program, systemctl or apt-cache, then wait at the same time).
+   */
   private async inventory(entries: XmlElement[] = this.entries): Promise<void> {
+    const byTool = new Map<Tool | undefined, XmlElement[]>();
     for (const e of entries) {
       clearCurrent(e);
-      this.states.set(e, await this.verify(e));
+      const t = e.attrs.failure ? undefined : this.owner.get(e);
+      byTool.set(t, [...(byTool.get(t) ?? []), e]);
     }
+    const results = new Map<XmlElement, boolean>();
+    await Promise.all(
+      [...byTool].map(async ([t, mine]) => {
+        if (t?.prepare) await t.prepare(mine, this.ctx).catch((err: Error) => this.log.debug(`${t.name}: ${err.message}`));
+        for (const e of mine) results.set(e, await this.verify(e));
+      }),
+    );
+    for (const e of entries) this.states.set(e, results.get(e)!);
   }
 
   private async findExtra(): Promise<void> {

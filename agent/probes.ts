@@ -1,6 +1,7 @@
-// Running the server's probes: each script written with its interpreter line to a private temp
-// file, run with a timeout, stdout captured as the probe's value; failures are reported. Under
-// --root the probe describes the image, not the host: it runs chrooted into the root, or not at all.
+// Running the server's probes: each script written with its interpreter line to a file in the
+// run's private temp directory, run with a timeout, stdout captured as the probe's value; failures
+// are reported. Under --root the probe describes the image, not the host: it runs chrooted into
+// the root, or not at all.
 import { mkdtempSync, rmSync, statSync, writeFileSync, type BigIntStats } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, posix } from "node:path";
@@ -15,46 +16,79 @@ export interface ProbeOutcome {
   failure?: string;
 }
 
+/**
+ * The private directory a run's probes are written to, one file each. Under --root it is in the
+ * root's /tmp (resolved like a chroot would: a symlinked /tmp in the image never points the write
+ * at the host) and the probes run chrooted; closing it puts /tmp's times back, once per run.
+ */
+export class ProbeScratch {
+  private count = 0;
+  private constructor(
+    private readonly root: string,
+    private readonly dir: string | undefined,
+    private readonly refused: string | undefined,
+    private readonly base: string,
+    private readonly baseStat?: BigIntStats,
+  ) {}
+
+  static open(root = "/"): ProbeScratch {
+    const chrooted = root !== "/";
+    const base = chrooted ? dirname(inRoot(root, "/tmp/probe")) : tmpdir();
+    try {
+      const baseStat = chrooted ? statSync(base, { bigint: true }) : undefined;
+      return new ProbeScratch(root, mkdtempSync(join(base, "vacfg-probe-")), undefined, base, baseStat);
+    } catch (e) {
+      return new ProbeScratch(root, undefined, `no temp file in ${base}: ${(e as Error).message}`, base);
+    }
+  }
+
+  async run(probe: Probe, timeoutMs: number, log: Logger): Promise<ProbeOutcome> {
+    log.info(`Running probe ${probe.name}`);
+    const notRun = (why: string): ProbeOutcome => ({ item: { name: probe.name, source: probe.source, output: "" }, failure: `not run: ${why}` });
+    const chrooted = this.root !== "/";
+    if (chrooted) {
+      const refused = chrootRefusal(this.root, probe.interpreter.trim().split(/\s+/)[0]);
+      if (refused) return notRun(refused);
+    }
+    if (!this.dir) return notRun(this.refused!);
+    const script = join(this.dir, `probe-${++this.count}`);
+    try {
+      // as upstream: "#!interpreter\n" + the script text (whose own #! line is then a comment)
+      writeFileSync(script, `#!${probe.interpreter}\n${probe.script}`, { mode: 0o700 });
+      const argv = chrooted ? ["chroot", this.root, "/" + posix.relative(this.root, script)] : [script];
+      const r = await execCommand(argv, { timeoutMs });
+      if (r.stderr.trim()) log.warn(`Probe ${probe.name} has error output: ${r.stderr.trim()}`);
+      log.info(`Probe ${probe.name} has result:\n${r.stdout}`);
+      const item = { name: probe.name, source: probe.source, output: r.stdout };
+      return r.code === 0 ? { item } : { item, failure: r.code === 127 ? r.stderr.trim() : `Return value ${r.code}${r.stderr.includes("killed after") ? " (timed out)" : ""}` };
+    } finally {
+      rmSync(script, { force: true });
+    }
+  }
+
+  /** Removes the directory and puts the root's /tmp times back, so a dry run leaves the image as it found it. */
+  async close(): Promise<void> {
+    if (this.dir) rmSync(this.dir, { recursive: true, force: true });
+    if (this.baseStat) await restoreTimes(this.base, this.baseStat);
+  }
+}
+
+/** One probe in a scratch directory of its own. */
 export async function runProbe(probe: Probe, timeoutMs: number, log: Logger, root = "/"): Promise<ProbeOutcome> {
-  log.info(`Running probe ${probe.name}`);
-  const chrooted = root !== "/";
-  if (chrooted) {
-    const refused = chrootRefusal(root, probe.interpreter.trim().split(/\s+/)[0]);
-    if (refused) return { item: { name: probe.name, source: probe.source, output: "" }, failure: `not run: ${refused}` };
-  }
-  // Inside the root the script lives in the root's /tmp (resolved like a chroot would: a symlinked
-  // /tmp in the image never points the write at the host).
-  const base = chrooted ? dirname(inRoot(root, "/tmp/probe")) : tmpdir();
-  let dir: string;
-  let baseStat: BigIntStats | undefined;
+  const scratch = ProbeScratch.open(root);
   try {
-    if (chrooted) baseStat = statSync(base, { bigint: true });
-    dir = mkdtempSync(join(base, "vacfg-probe-"));
-  } catch (e) {
-    return { item: { name: probe.name, source: probe.source, output: "" }, failure: `not run: no temp file in ${base}: ${(e as Error).message}` };
-  }
-  try {
-    const script = join(dir, "probe");
-    // as upstream: "#!interpreter\n" + the script text (whose own #! line is then a comment)
-    writeFileSync(script, `#!${probe.interpreter}\n${probe.script}`, { mode: 0o700 });
-    const argv = chrooted ? ["chroot", root, "/" + posix.relative(root, script)] : [script];
-    const r = await execCommand(argv, { timeoutMs });
-    if (r.stderr.trim()) log.warn(`Probe ${probe.name} has error output: ${r.stderr.trim()}`);
-    log.info(`Probe ${probe.name} has result:\n${r.stdout}`);
-    const item = { name: probe.name, source: probe.source, output: r.stdout };
-    return r.code === 0 ? { item } : { item, failure: r.code === 127 ? r.stderr.trim() : `Return value ${r.code}${r.stderr.includes("killed after") ? " (timed out)" : ""}` };
+    return await scratch.run(probe, timeoutMs, log);
   } finally {
-    rmSync(dir, { recursive: true, force: true });
-    if (baseStat) await restoreTimes(base, baseStat);
+    await scratch.close();
   }
 }
 
 /**
- * Puts the root's /tmp times back, so a dry run leaves the image as it found it. touch(1) sets them
- * to the nanosecond; fs.utimes takes seconds as a double and would not.
+ * Puts a directory's times back. touch(1) sets them to the nanosecond; fs.utimes takes seconds as
+ * a double (libuv keeps microseconds) and would not. Access and modification time are separate
+ * touches (each leaves the other alone), so they run side by side.
  */
 async function restoreTimes(path: string, st: BigIntStats): Promise<void> {
   const at = (ns: bigint) => `@${ns / 1_000_000_000n}.${(ns % 1_000_000_000n).toString().padStart(9, "0")}`;
-  await execCommand(["touch", "-a", "-d", at(st.atimeNs), path]);
-  await execCommand(["touch", "-m", "-d", at(st.mtimeNs), path]);
+  await Promise.all([execCommand(["touch", "-a", "-d", at(st.atimeNs), path]), execCommand(["touch", "-m", "-d", at(st.mtimeNs), path])]);
 }

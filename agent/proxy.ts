@@ -2,6 +2,7 @@
 // certificate, Basic auth, and upstream's retry rule (any failure, N tries, a fixed delay apart).
 import { readFileSync } from "node:fs";
 import { Agent, request } from "node:https";
+import { createSecureContext } from "node:tls";
 import { gunzipSync } from "node:zlib";
 import { VacfgError, XmlRpcFault } from "../protocol/errors.js";
 import { parseMethodResponse, serializeMethodCall, type XmlRpcValue } from "../protocol/xmlrpc/index.js";
@@ -41,14 +42,10 @@ export class XmlRpcProxy {
         `no CA to verify the server ${this.target.host} with: give --ca FILE (or [communication] ca in the config file), or --insecure to send the password to whatever server answers`,
       );
     }
-    this.agent = new Agent({
-      keepAlive: true,
-      maxSockets: 1,
-      ca: read("--ca", o.ca),
-      cert: read("--cert", o.cert),
-      key: read("--key", o.key),
-      rejectUnauthorized: !!o.ca,
-    });
+    // One secure context for every connection: given ca/cert/key, each connection would parse them again
+    // (upstream's server closes the connection after every call).
+    const secureContext = createSecureContext({ ca: read("--ca", o.ca), cert: read("--cert", o.cert), key: read("--key", o.key) });
+    this.agent = new Agent({ keepAlive: true, maxSockets: 1, secureContext, rejectUnauthorized: !!o.ca });
     if (!o.ca) o.log.warn(`--insecure: the server certificate of ${this.target.host} is not verified; the password goes to whatever server answers`);
     this.auth = "Basic " + Buffer.from(`${o.user}:${o.password}`).toString("base64");
   }

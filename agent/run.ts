@@ -16,7 +16,7 @@ import { execCommand } from "./exec.js";
 import type { Logger } from "./log.js";
 import type { AgentOptions } from "./options.js";
 import { agentRunLockBase, takePidLock } from "./pid-lock.js";
-import { runProbe } from "./probes.js";
+import { ProbeScratch } from "./probes.js";
 import { XmlRpcProxy } from "./proxy.js";
 import { buildStatistics, displayState } from "./report.js";
 import { ActionTool } from "./tools/action.js";
@@ -117,17 +117,22 @@ export async function runAgent(o: AgentOptions, log: Logger, tools: Tool[] = def
       // The CA (--ca) the server was checked with is the site CA an https parameter location uses too.
       const ctxItem = await contextProbeData(o.root, log, o.ca ? readFileSync(o.ca, "utf8") : undefined);
       if (ctxItem) items.push(ctxItem);
-      for (const probe of probes) {
-        if (ctxItem && probe.name === ctxItem.name) {
-          ctxItem.source = probe.source;
-          continue;
+      const scratch = probes.some((p) => p.name !== ctxItem?.name) ? ProbeScratch.open(o.root) : undefined;
+      try {
+        for (const probe of probes) {
+          if (ctxItem && probe.name === ctxItem.name) {
+            ctxItem.source = probe.source;
+            continue;
+          }
+          const r = await scratch!.run(probe, o.probeTimeoutMs, log);
+          if (r.failure) {
+            if (o.exitOnProbeFailure) fatal(`Failed to execute probe ${probe.name}: ${r.failure}`);
+            log.error(`Failed to execute probe ${probe.name}: ${r.failure}`);
+          }
+          items.push(r.item);
         }
-        const r = await runProbe(probe, o.probeTimeoutMs, log, o.root);
-        if (r.failure) {
-          if (o.exitOnProbeFailure) fatal(`Failed to execute probe ${probe.name}: ${r.failure}`);
-          log.error(`Failed to execute probe ${probe.name}: ${r.failure}`);
-        }
-        items.push(r.item);
+      } finally {
+        await scratch?.close();
       }
       if (items.length) await call("Failed to upload probe data", "RecvProbeData", serializeProbeData(items));
       times.probe_upload = now();

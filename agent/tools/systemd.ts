@@ -11,6 +11,8 @@ import type { States, Tool, ToolContext } from "./tool.js";
 export class SystemdTool implements Tool, ServiceControl {
   readonly name = "Systemd";
   private readonly restarted = new Set<string>();
+  /** is-enabled states asked in prepare, each used once by the verify that follows. */
+  private readonly enabled = new Map<string, string>();
 
   handles(entry: XmlElement): boolean {
     return (entry.tag === "Service" || entry.tag === "BoundService") && entry.attrs.type === "systemd";
@@ -35,13 +37,35 @@ export class SystemdTool implements Tool, ServiceControl {
     return (await ctx.exec(this.systemctl(ctx, [action, name]))).code === 0;
   }
 
+  /** One `systemctl is-enabled A B …` for the services about to be verified (it stops at the first unknown unit). */
+  async prepare(entries: XmlElement[], ctx: ToolContext): Promise<void> {
+    this.enabled.clear();
+    const names = entries.map((e) => serviceEntry(e)).filter((s) => s.status !== "ignore").map((s) => s.name);
+    if (names.length < 2) return;
+    const r = await ctx.exec(this.systemctl(ctx, ["is-enabled", ...names]));
+    const states = r.stdout.split("\n").filter(Boolean);
+    // with an unknown unit it stops there: the states printed belong to the names before it
+    states.slice(0, r.stderr.trim() ? Math.min(states.length, names.length - 1) : names.length).forEach((st, i) => this.enabled.set(names[i]!, st.trim()));
+  }
+
+  /** `systemctl is-enabled NAME`: its state word (from prepare when asked there), exit code and error. */
+  private async isEnabled(name: string, ctx: ToolContext): Promise<{ state: string; ok: boolean; err: string }> {
+    const known = this.enabled.get(name);
+    if (known !== undefined) {
+      this.enabled.delete(name);
+      return { state: known, ok: true, err: "" }; // a state word was printed: the unit exists
+    }
+    const en = await ctx.exec(this.systemctl(ctx, ["is-enabled", name]));
+    return { state: en.stdout.trim(), ok: en.code === 0, err: en.stderr.trim() };
+  }
+
   async verify(entry: XmlElement, ctx: ToolContext): Promise<boolean> {
     const s = serviceEntry(entry);
     if (s.status === "ignore") return true;
-    const en = await ctx.exec(this.systemctl(ctx, ["is-enabled", s.name]));
-    const state = en.stdout.trim();
-    if (en.code !== 0 && !["disabled", "masked", "static", "indirect", "linked"].includes(state)) {
-      ctx.log.info(`Service ${s.name}: ${en.stderr.trim() || "unit not found"}`);
+    const en = await this.isEnabled(s.name, ctx);
+    const state = en.state;
+    if (!en.ok && !["disabled", "masked", "static", "indirect", "linked"].includes(state)) {
+      ctx.log.info(`Service ${s.name}: ${en.err || "unit not found"}`);
     }
     let on = state === "enabled" || state === "enabled-runtime" || state === "alias";
     if (this.live(ctx)) {

@@ -39,6 +39,8 @@ export interface Tool {
   readonly name: string;
   /** True when this tool manages the entry (tag and type). */
   handles(entry: XmlElement): boolean;
+  /** Before an inventory: the entries this tool is about to verify, to ask about them at once. */
+  prepare?(entries: XmlElement[], ctx: ToolContext): Promise<void>;
   /** Checks one entry against the machine; records current_* attributes on it. */
   verify(entry: XmlElement, ctx: ToolContext): Promise<boolean>;
   /** Brings entries to their wanted state (never called in dry run). */

@@ -154,6 +154,11 @@ describe("agent APT, Systemd and SysV tools (real dpkg/apt into a throwaway root
     const extra = await tool.findExtra([], ctx);
     expect(extra.map((e) => e.attrs.name)).to.include("pbs_server.service");
     expect((await tool.findExtra([on], ctx)).map((e) => e.attrs.name), "managed: not extra").to.not.include("pbs_server.service");
+    // asked at once before an inventory (systemctl stops at an unknown unit): each answer still its own
+    const batch = [el("Service", { name: "pbs_server", type: "systemd", status: "on" }), el("Service", { name: "vacfg-nosuch", type: "systemd", status: "on" }), el("Service", { name: "torque-server", type: "systemd", status: "off" })];
+    await tool.prepare(batch, ctx);
+    expect(await Promise.all(batch.map((e) => tool.verify(e, ctx)))).to.deep.equal([true, false, true]);
+    expect(batch[1]!.attrs.current_status).to.equal("off");
     const off = el("Service", { name: "pbs_server", type: "systemd", status: "off" });
     expect(await tool.verify(off, ctx)).to.equal(false);
     expect((await tool.install([off], ctx)).get(off)).to.equal(true);
