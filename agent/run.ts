@@ -3,7 +3,7 @@
 // install → remove → re-inventory → RecvStats. Exit 0 finished, 1 fatal, 2 RecvStats failed,
 // 3 (only with --exit-dirty) finished but not clean.
 import { readFileSync } from "node:fs";
-import { createInterface } from "node:readline";
+import type { Interface } from "node:readline";
 import { parseConfiguration, type Configuration } from "../protocol/documents/configuration.js";
 import { parseProbes, serializeProbeData, type ProbeDataItem } from "../protocol/documents/probes.js";
 import type { XmlElement } from "../protocol/xml.js";
@@ -68,7 +68,7 @@ export async function runAgent(o: AgentOptions, log: Logger, tools: Tool[] = def
   times.start = now();
   log.info(`Starting vacfg agent run at ${times.start}`);
   let proxy: ServerConnection | undefined;
-  let rl: ReturnType<typeof createInterface> | undefined;
+  let rl: Interface | undefined;
   let unlockRun: (() => void) | undefined;
   const fatal = (msg: string): never => {
     log.error(`Fatal error: ${msg}`);
@@ -184,7 +184,8 @@ export async function runAgent(o: AgentOptions, log: Logger, tools: Tool[] = def
         accounts = loadAccounts(o.root);
       },
       prompt: async (q) => {
-        rl ??= createInterface({ input: process.stdin, output: process.stdout });
+        // loaded on the first question: most runs ask none, and every module loaded costs start-up time
+        rl ??= (await import("node:readline")).createInterface({ input: process.stdin, output: process.stdout });
         const r = rl;
         return await new Promise<boolean>((resolve) => {
           r.once("close", () => resolve(false));

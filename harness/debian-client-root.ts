@@ -46,6 +46,8 @@ export async function makeClientRootTemplate(dir: string, aptRepo: string, bcfg2
   for (const p of readdirSync(PATCHES).filter((f) => f.endsWith(".diff")).sort()) {
     execFileSync("patch", ["-d", client, "-p1", "--forward", "--quiet", "-i", join(PATCHES, p)], { stdio: "pipe" });
   }
+  // byte-compiled, as a packaged installation is (python3's postinst), so no run compiles it
+  execFileSync("chroot", [dir, "python3", "-m", "compileall", "-q", "/opt/bcfg2/src/lib"], { stdio: "pipe" });
   cpSync(caFile, join(client, "ca.crt"));
   writeFileSync(join(dir, "etc/bcfg2.conf"), `[communication]\nprotocol = xmlrpc/ssl\nca = /opt/bcfg2/ca.crt\n\n[components]\nbcfg2 = ${serverUrl}\n`);
   return {
