@@ -2,10 +2,12 @@
 // concurrent callers, with a new TLS connection per call (as the upstream client) and with
 // keep-alive; against (a) an HTTPS server with the same TLS setup that returns the same
 // pre-built response, and (b) the upstream Bcfg2 server on the same repository when
-// /opt/bcfg2-ref is installed — all in the same run.
-// Usage: node dist/bench/getconfig.js [calls-per-scenario] [seconds-cap-per-scenario]
+// /opt/bcfg2-ref is installed — all in the same run. Each scenario runs ROUNDS times, vacfg and the
+// baseline alternating, and the median is kept (other work on the machine comes and goes); the CPU
+// time of the thread serving vacfg and the baseline (this process's main thread) is printed per call.
+// Usage: node dist/bench/getconfig.js [calls-per-scenario] [seconds-cap-per-scenario] [rounds]
 import { execFile } from "node:child_process";
-import { cpSync, existsSync, mkdtempSync, rmSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import https from "node:https";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -25,6 +27,7 @@ const projectRoot = resolve(here, "../..");
 const upstreamHome = process.env.BCFG2_REF ?? "/opt/bcfg2-ref";
 const TOTAL = Number(process.argv[2] ?? 300);
 const CAP_MS = Number(process.argv[3] ?? 20) * 1000;
+const ROUNDS = Number(process.argv[4] ?? 3);
 const CLIENT = "node1";
 const PASSWORD = "labsecret";
 
@@ -40,7 +43,26 @@ const GETCONFIG = "<?xml version='1.0'?>\n<methodCall>\n<methodName>GetConfig</m
 // listMethods touches no plugin: its rate shows what the front itself costs per call.
 const LISTMETHODS = "<?xml version='1.0'?>\n<methodCall>\n<methodName>listMethods</methodName>\n<params>\n</params>\n</methodCall>\n";
 
-function load(spec: Omit<LoadSpec, "headers" | "body" | "deadlineMs">, body = GETCONFIG): Promise<LoadResult> {
+/** CPU milliseconds this process's main thread (where the measured servers run) has used; undefined off Linux. */
+function mainThreadCpuMs(): number | undefined {
+  try {
+    const f = readFileSync(`/proc/self/task/${process.pid}/stat`, "utf8").split(") ")[1].split(" ");
+    return ((Number(f[11]) + Number(f[12])) * 1000) / 100; // utime + stime, in USER_HZ (100) ticks
+  } catch {
+    return undefined;
+  }
+}
+
+type Measured = LoadResult & { cpuMsPerCall?: number };
+
+async function load(spec: Omit<LoadSpec, "headers" | "body" | "deadlineMs">, body = GETCONFIG): Promise<Measured> {
+  const cpu0 = mainThreadCpuMs();
+  const r = await loadOnce(spec, body);
+  const cpu1 = mainThreadCpuMs();
+  return cpu0 === undefined || cpu1 === undefined || r.calls === 0 ? r : { ...r, cpuMsPerCall: (cpu1 - cpu0) / r.calls };
+}
+
+function loadOnce(spec: Omit<LoadSpec, "headers" | "body" | "deadlineMs">, body: string): Promise<LoadResult> {
   return new Promise((res, rej) => {
     const w = new Worker(new URL("./getconfig-load.js", import.meta.url), {
       workerData: { ...spec, headers: headers(body), body, deadlineMs: CAP_MS },
@@ -66,7 +88,12 @@ interface Row {
   server: string;
   mode: string;
   concurrency: number;
-  r: LoadResult;
+  r: Measured;
+}
+
+/** The round with the median rate. */
+function median(rounds: Measured[]): Measured {
+  return [...rounds].sort((a, b) => rate(a) - rate(b))[Math.floor(rounds.length / 2)];
 }
 
 function pct(sorted: number[], p: number): number {
@@ -128,9 +155,15 @@ async function main(): Promise<void> {
     for (const concurrency of [1, 8]) {
       for (const keepAlive of [false, true]) {
         const mode = keepAlive ? "keep-alive" : "new TLS conn/call";
-        rows.push({ server: "vacfg", mode, concurrency, r: await load({ port: vacfg.port, concurrency, total: TOTAL, keepAlive }) });
-        rows.push({ server: "baseline (pre-built body)", mode, concurrency, r: await load({ port: basePort, concurrency, total: TOTAL, keepAlive }) });
-        rows.push({ server: "vacfg listMethods (front)", mode, concurrency, r: await load({ port: vacfg.port, concurrency, total: TOTAL, keepAlive }, LISTMETHODS) });
+        const rounds: Record<string, Measured[]> = { vacfg: [], baseline: [], front: [] };
+        for (let i = 0; i < ROUNDS; i++) {
+          rounds.vacfg.push(await load({ port: vacfg.port, concurrency, total: TOTAL, keepAlive }));
+          rounds.baseline.push(await load({ port: basePort, concurrency, total: TOTAL, keepAlive }));
+          rounds.front.push(await load({ port: vacfg.port, concurrency, total: TOTAL, keepAlive }, LISTMETHODS));
+        }
+        rows.push({ server: "vacfg", mode, concurrency, r: median(rounds.vacfg) });
+        rows.push({ server: "baseline (pre-built body)", mode, concurrency, r: median(rounds.baseline) });
+        rows.push({ server: "vacfg listMethods (front)", mode, concurrency, r: median(rounds.front) });
         if (!keepAlive) rows.push({ server: "vacfg gzip", mode, concurrency, r: await load({ port: vacfgGz.port, concurrency, total: TOTAL, keepAlive }) });
         // The upstream server closes after every response (HTTP/1.0), so keep-alive does not apply.
         if (upstreamPort && !keepAlive) rows.push({ server: "upstream Bcfg2", mode, concurrency, r: await load({ port: upstreamPort, concurrency, total: TOTAL, keepAlive }) });
@@ -138,11 +171,13 @@ async function main(): Promise<void> {
     }
 
     console.log("");
-    console.log("server                     mode               clients   calls  errors   calls/s   p50 ms   p99 ms");
+    console.log(`load average at the end: ${readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ")}; vacfg, baseline and front rows: median of ${ROUNDS} alternating rounds`);
+    console.log("server                     mode               clients   calls  errors   calls/s   p50 ms   p99 ms  server CPU us/call");
     for (const { server, mode, concurrency, r } of rows) {
       const s = [...r.latenciesMs].sort((a, b) => a - b);
       console.log(
         `${server.padEnd(26)} ${mode.padEnd(18)} ${String(concurrency).padStart(7)} ${String(r.calls).padStart(7)} ${String(r.errors).padStart(7)} ${rate(r).toFixed(1).padStart(9)} ${pct(s, 50).toFixed(2).padStart(8)} ${pct(s, 99).toFixed(2).padStart(8)}` +
+          (server !== "upstream Bcfg2" && r.cpuMsPerCall !== undefined ? `  ${(r.cpuMsPerCall * 1000).toFixed(0).padStart(8)}` : "") +
           (r.firstError ? `  (first error: ${r.firstError})` : ""),
       );
     }
