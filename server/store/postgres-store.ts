@@ -16,8 +16,8 @@ import type {
   StoredRun,
 } from "./store.js";
 import { POSTGRES_DIALECT, SCHEMA_VERSION_DDL, pendingMigrations } from "./migrations.js";
-import { SQL, NEWEST_RUN_CONFLICT, listRunsSql, runProblemsSql, toPgParams } from "./store-sql.js";
-import { durationsByBucketPgSql, latestRunsPgSql, runEntriesPgSql, runMembersPgSql, runsAtPointsPgSql } from "./store-sql-pg.js";
+import { SQL, NEWEST_RUN_CONFLICT, listRunsSql, toPgParams } from "./store-sql.js";
+import { durationsByBucketPgSql, latestRunsPgSql, runEntriesPgSql, runMembersPgSql, runProblemsPgSql, runsAtPointsPgSql } from "./store-sql-pg.js";
 import {
   clientParams,
   entryParams,
@@ -250,7 +250,7 @@ export class PostgresStore implements Store {
 
   runProblems(q: RunQuery, maxRows: number): Promise<RunProblem[]> {
     return this.op("runProblems", async () => {
-      const { sql, params } = runProblemsSql(q, maxRows);
+      const { sql, params } = runProblemsPgSql(q, maxRows);
       return (await this.query(sql, params)).map(rowToRunProblem);
     });
   }

@@ -2,8 +2,8 @@
 // SQLite runs a correlated subquery as a cheap in-process seek; PostgreSQL's planner joins such
 // subqueries back to `runs` by a hash over the whole table, so here every "newest run of a client at
 // a time" is a LATERAL index-only scan of runs_client_state (migration 4) with the columns it needs.
-import type { BucketQuery, MemberKind, StatsEntryKind } from "./store.js";
-import { RUN_COLUMNS, durationsByBucketSql, latestRunsSql, memberFlag, type SqlWithParams } from "./store-sql.js";
+import type { BucketQuery, MemberKind, RunQuery, StatsEntryKind } from "./store.js";
+import { RUN_COLUMNS, durationsByBucketSql, latestRunsSql, listRunsSql, memberFlag, type SqlWithParams } from "./store-sql.js";
 
 /** A client's (alias c) newest run at or before the expression `at`, as a LATERAL subquery r. */
 const newestAt = (at: string, columns: string): string =>
@@ -72,5 +72,22 @@ export function runEntriesPgSql(runIds: readonly number[], kind: StatsEntryKind)
   return {
     sql: "SELECT run_id, kind, tag, name, attrs_json, diff FROM run_entries WHERE kind = ? AND run_id = ANY(?::bigint[]) ORDER BY run_id, ord",
     params: [kind, runIds],
+  };
+}
+
+/**
+ * The problem entries of the runs listRunsSql(q) selects, newest run first, at most maxRows: each
+ * run's entries by a LATERAL range of run_entries' primary key. As a join (or semi-join), the
+ * planner hashed the run ids and read all of run_entries, every entry of every run, for a page's few.
+ */
+export function runProblemsPgSql(q: RunQuery, maxRows: number): SqlWithParams {
+  const runs = listRunsSql(q);
+  return {
+    sql:
+      `SELECT e.run_id, e.kind, e.tag, e.name FROM (${runs.sql}) r CROSS JOIN LATERAL ` +
+      // No run gives more than maxRows; the LIMIT also keeps the planner from flattening the subquery into a hash join.
+      "(SELECT run_id, kind, tag, name, ord FROM run_entries WHERE run_id = r.id AND kind <> 'good' ORDER BY ord LIMIT ?) e " +
+      "ORDER BY r.received_at DESC, r.id DESC, e.ord LIMIT ?",
+    params: [...runs.params, maxRows, maxRows],
   };
 }
