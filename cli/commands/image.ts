@@ -93,7 +93,8 @@ export function registerImage(program: Command): void {
       "after",
       "\nSteps (progress on stderr): the profile's packages (rendered in local mode) -> a debootstrap layer\n" +
         "cached under $VACFG_CACHE (default /var/cache/vacfg) per package set -> dpkg -i vacfg-agent (the agent\n" +
-        "bundle, /usr/sbin/vacfg-agent, its boot unit and timer) and any --deb -> the repository, the context template -> `vacfg agent --local` applies the profile into the root (must be clean)\n" +
+        "bundle, /usr/sbin/vacfg-agent, its boot unit and timer) and any --deb -> the repository, the context\n" +
+        "template -> `vacfg agent --local` applies the profile into the root (must be clean)\n" +
         "-> the repository's Appliance/tests/* run chrooted (must pass) -> ext4 + qcow2 -> signed attestations.\n" +
         "Exit status: 0 built, 1 refused or failed (nothing is written to the output directory then).",
     )

@@ -3,6 +3,7 @@
 // serial console so a host can tell how far a guest got.
 import { VacfgError } from "../../protocol/errors.js";
 import { CTX_DHCP_OPTION } from "../ctx/dhcp.js";
+import { GUEST_AGENT_COMMAND } from "./agent-package.js";
 
 /** Printed by the initramfs once proc/sys/dev are mounted, drivers loaded and addresses set. */
 export const BOOT_MARKER = "VACFG-BOOT-OK";
@@ -163,7 +164,8 @@ exit 101
 
 export const STAGE2_INIT = `#!/bin/sh
 # vacfg appliance stage 2 (PID 1 after switch_root): mount the kernel filesystems, run the
-# command given on the kernel command line, then power off. Addresses were set by the initramfs.
+# command given on the kernel command line (without one: the agent's boot run, when the vacfg-agent
+# package is installed and /etc/vacfg.conf exists), then power off. Addresses were set by the initramfs.
 PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 HOME=/root
 export PATH HOME
@@ -190,6 +192,12 @@ done
 echo "${STAGE2_MARKER}"
 if [ -n "$CMD" ]; then
   /bin/sh -c "$CMD"
+  echo "${EXIT_MARKER} $?"
+elif [ -x ${GUEST_AGENT_COMMAND} ] && [ -e /etc/vacfg.conf ]; then
+  # No command: the agent's boot run, as the vacfg-agent package's vacfg-agent-boot.service does under systemd.
+  VACFG_AGENT_OPTIONS=-q
+  [ -r /etc/default/vacfg-agent ] && . /etc/default/vacfg-agent
+  ${GUEST_AGENT_COMMAND} $VACFG_AGENT_OPTIONS
   echo "${EXIT_MARKER} $?"
 fi
 sync

@@ -89,7 +89,8 @@ export interface ApplianceBoot {
   image: ApplianceImage;
   /** The VM's own overlay (see createOverlay). */
   disk: string;
-  command: string;
+  /** Run by stage 2; without one, stage 2 runs the vacfg-agent package's boot run (boot-protocol.ts). */
+  command?: string;
   memoryMiB?: number;
   vcpus?: number;
   serialLog?: string;
@@ -106,7 +107,7 @@ export function applianceVmSpec(b: ApplianceBoot): VmSpec {
     nics: b.nics ?? [],
     kernel: b.image.vmlinuz,
     ramdisk: b.image.initrd,
-    cmdline: bootCmdline({ root: "/dev/vda", switchRoot: true, command: b.command }),
+    cmdline: bootCmdline({ root: "/dev/vda", switchRoot: true, ...(b.command !== undefined ? { command: b.command } : {}) }),
     serialLog: b.serialLog,
   };
 }
