@@ -15,7 +15,7 @@ import { fileURLToPath } from "node:url";
 import { addShell, buildAptRepo, makeBaseRoot, type DebSpec } from "../agent/image-root.js";
 import { inChroot, makeClientRootTemplate, upstreamClientArgv } from "../harness/debian-client-root.js";
 import { freePort } from "../harness/free-port.js";
-import { bundleAgent } from "../packaging/agent-bundle.js";
+import { AGENT_ENTRY, bundleAgent } from "../packaging/agent-bundle.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const TREE = resolve(here, "../agent/main.js");
@@ -60,8 +60,9 @@ async function main(): Promise<void> {
     stop();
     start();
     const repo = buildAptRepo(work, PACKAGES);
-    const bundle = join(work, "vacfg-agent.mjs");
-    await bundleAgent(resolve(here, "../.."), bundle);
+    const bundleDir = join(work, "agent-bundle");
+    await bundleAgent(resolve(here, "../.."), bundleDir);
+    const bundle = join(bundleDir, AGENT_ENTRY);
     const debian = await makeClientRootTemplate(join(work, "debian-template"), repo, REF, url, ca);
     const agent = (main: string, root: string) => [process.execPath, main, "-S", url, "-u", "node0", "-x", "node0secret", "--ca", ca, "--root", root, "-v", "-q"];
 
