@@ -10,27 +10,38 @@ import type { Timings } from "./timings.js";
 
 export class StructureError extends Error {}
 
+const NONE: readonly AnyPlugin[] = Object.freeze([]);
+
 /** Per-run view of which generator serves which exact names (asked once per tag per run). */
 class GeneratorIndex {
-  private readonly byTag = new Map<string, Array<{ gen: AnyPlugin; names: Set<string> }>>();
+  /** Per tag, aligned with `gens`: the names a generator listed (undefined: it answers servesEntry, or serves none). */
+  private readonly byTag = new Map<string, Array<Set<string> | undefined>>();
   constructor(
     private readonly gens: AnyPlugin[],
     private readonly meta: ClientMetadata,
   ) {}
 
-  async exact(tag: string, name: string): Promise<AnyPlugin[]> {
-    let sets = this.byTag.get(tag);
-    if (!sets) {
-      sets = [];
-      // A generator that can answer for one name is never asked for the whole list.
-      for (const gen of this.gens) if (gen.entryNames && !gen.servesEntry) sets.push({ gen, names: await gen.entryNames(tag, this.meta) });
-      this.byTag.set(tag, sets);
+  /** The generators serving this exact name; synchronous once the tag's lists are known (no promise per entry). */
+  exact(tag: string, name: string): readonly AnyPlugin[] | Promise<readonly AnyPlugin[]> {
+    const lists = this.byTag.get(tag);
+    return lists ? this.pick(lists, tag, name) : this.load(tag).then((l) => this.pick(l, tag, name));
+  }
+
+  private async load(tag: string): Promise<Array<Set<string> | undefined>> {
+    const lists: Array<Set<string> | undefined> = [];
+    // A generator that can answer for one name is never asked for the whole list.
+    for (const gen of this.gens) lists.push(gen.entryNames && !gen.servesEntry ? await gen.entryNames(tag, this.meta) : undefined);
+    this.byTag.set(tag, lists);
+    return lists;
+  }
+
+  private pick(lists: Array<Set<string> | undefined>, tag: string, name: string): readonly AnyPlugin[] {
+    let out: AnyPlugin[] | undefined;
+    for (let i = 0; i < this.gens.length; i++) {
+      const gen = this.gens[i]!;
+      if (gen.servesEntry ? gen.servesEntry(tag, name, this.meta) : lists[i]?.has(name)) (out ??= []).push(gen);
     }
-    const out: AnyPlugin[] = [];
-    for (const gen of this.gens) {
-      if (gen.servesEntry ? gen.servesEntry(tag, name, this.meta) : sets.some((s) => s.gen === gen && s.names.has(name))) out.push(gen);
-    }
-    return out;
+    return out ?? NONE;
   }
 }
 
@@ -63,7 +74,8 @@ async function bind(entry: XmlElement, meta: ClientMetadata, gens: AnyPlugin[], 
     }
   }
   const name = entry.attrs.name ?? "";
-  const exact = await index.exact(entry.tag, name);
+  const found = index.exact(entry.tag, name);
+  const exact = "then" in found ? await found : found;
   if (exact.length === 1) return exact[0].bindEntry!(entry, meta);
   if (exact.length > 1) {
     log.error({ entry: `${entry.tag}:${name}`, generators: exact.map((g) => g.name) }, "entry served by multiple generators");
@@ -116,7 +128,7 @@ export async function bindOne(entry: XmlElement, meta: ClientMetadata, opts: Bui
 /** The generators that name this entry exactly (upstream's `Entries[tag]`), as bcfg2-admin pull looks them up. */
 export async function exactGenerators(tag: string, name: string, meta: ClientMetadata, plugins: AnyPlugin[]): Promise<AnyPlugin[]> {
   const gens = plugins.filter((p) => p.bindEntry);
-  return new GeneratorIndex(gens, meta).exact(tag, name);
+  return [...(await new GeneratorIndex(gens, meta).exact(tag, name))];
 }
 
 export interface BuildOptions {

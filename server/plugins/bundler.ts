@@ -120,7 +120,7 @@ export class BundlerPlugin implements AnyPlugin, StructureRole, StructureValidat
 
   /** Upstream's validate_structures: <Path glob=..> → one <Path name=..> per generator path that matches. */
   async validateStructures(meta: ClientMetadata, structures: XmlElement[]): Promise<void> {
-    for (const s of structures) await this.expandIn(s, meta);
+    for (const s of structures) if (hasGlob(s)) await this.expandIn(s, meta);
   }
 
   private async expandIn(parent: XmlElement, meta: ClientMetadata): Promise<void> {
@@ -133,11 +133,17 @@ export class BundlerPlugin implements AnyPlugin, StructureRole, StructureValidat
           for (const name of await gen.entryNames("Path", meta, under)) if (re.test(name)) parent.children.push(el("Path", { name }));
         }
         parent.children.splice(parent.children.indexOf(child), 1);
-      } else {
+      } else if (hasGlob(child)) {
         await this.expandIn(child, meta);
       }
     }
   }
+}
+
+/** Whether a <Path glob=..> is anywhere below `e` (most structures have none: nothing is copied or awaited for them). */
+function hasGlob(e: XmlElement): boolean {
+  for (const c of e.children) if ((c.tag === "Path" && c.attrs.glob !== undefined) || hasGlob(c)) return true;
+  return false;
 }
 
 export const bundlerPlugin: PluginFactory = (ctx) => new BundlerPlugin(ctx);

@@ -35,6 +35,7 @@ export class HostKeyStore {
   private readonly dirs = new DirCache();
   private readonly data: FileCache<string>;
   private readonly scans = new WeakMap<string[], KeyFile[]>();
+  private readonly indexes = new WeakMap<KeyFile[], Map<string, { hosts: Map<string, KeyFile[]>; others: KeyFile[] }>>();
   private readonly generating = new Map<string, Promise<void>>();
   private readonly patterns = KEY_BASENAMES.map((b) => ({ basename: b, re: specificRegex([b], []) }));
 
@@ -86,10 +87,31 @@ export class HostKeyStore {
   }
 
   best(basename: string, meta: ClientMetadata): KeyFile | undefined {
-    return bestMatching(
-      this.files().filter((f) => f.basename === basename),
-      meta,
-    );
+    const byHost = this.indexed().get(basename);
+    if (!byHost) return undefined;
+    // Other hosts' files never apply: only this host's, the group files and the plain one are candidates.
+    const own = byHost.hosts.get(meta.hostname);
+    return bestMatching(own ? [...own, ...byHost.others] : byHost.others, meta);
+  }
+
+  /** files() by basename, host-specific ones by host (a lookup, not a scan of every client's keys). */
+  private indexed(): Map<string, { hosts: Map<string, KeyFile[]>; others: KeyFile[] }> {
+    const files = this.files();
+    let index = this.indexes.get(files);
+    if (index) return index;
+    index = new Map();
+    for (const f of files) {
+      let slot = index.get(f.basename);
+      if (!slot) index.set(f.basename, (slot = { hosts: new Map(), others: [] }));
+      if (f.spec.kind === "host") {
+        const mine = slot.hosts.get(f.spec.hostname);
+        if (mine) mine.push(f);
+        else slot.hosts.set(f.spec.hostname, [f]);
+      }
+      else slot.others.push(f);
+    }
+    this.indexes.set(files, index);
+    return index;
   }
 
   /** Replaces (or creates) a client's own key file with `data` atomically; returns its path. */
