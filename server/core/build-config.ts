@@ -55,28 +55,38 @@ function errorText(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
-/** Upstream Core.Bind: exact-name generators first, then HandlesEntry; failure= set when none. */
-async function bind(entry: XmlElement, meta: ClientMetadata, gens: AnyPlugin[], index: GeneratorIndex, log: Logger): Promise<void> {
-  const altsrc = entry.attrs.altsrc;
-  if (altsrc !== undefined) {
-    const oldname = entry.attrs.name ?? "";
-    entry.attrs.name = altsrc;
-    entry.attrs.realname = oldname;
-    delete entry.attrs.altsrc;
-    try {
-      await bind(entry, meta, gens, index, log);
-      entry.attrs.name = oldname;
-      delete entry.attrs.realname;
-      return;
-    } catch (e) {
-      log.error({ entry: `${entry.tag}:${oldname}`, altsrc, err: errorText(e) }, "binding with altsrc failed; falling back");
-      entry.attrs.name = oldname;
-    }
+/**
+ * Upstream Core.Bind: exact-name generators first, then HandlesEntry; failure= set when none.
+ * Synchronous when the generator binds synchronously (no promise per entry for Rules, Cfg files...).
+ */
+function bind(entry: XmlElement, meta: ClientMetadata, gens: AnyPlugin[], index: GeneratorIndex, log: Logger): void | Promise<void> {
+  if (entry.attrs.altsrc !== undefined) return bindAltsrc(entry, meta, gens, index, log);
+  const found = index.exact(entry.tag, entry.attrs.name ?? "");
+  return "then" in found ? found.then((exact) => bindWith(exact, entry, meta, gens, log)) : bindWith(found, entry, meta, gens, log);
+}
+
+/** Binds under the altsrc name first; when that fails, under the entry's own name. */
+async function bindAltsrc(entry: XmlElement, meta: ClientMetadata, gens: AnyPlugin[], index: GeneratorIndex, log: Logger): Promise<void> {
+  const altsrc = entry.attrs.altsrc!;
+  const oldname = entry.attrs.name ?? "";
+  entry.attrs.name = altsrc;
+  entry.attrs.realname = oldname;
+  delete entry.attrs.altsrc;
+  try {
+    await bind(entry, meta, gens, index, log);
+    entry.attrs.name = oldname;
+    delete entry.attrs.realname;
+    return;
+  } catch (e) {
+    log.error({ entry: `${entry.tag}:${oldname}`, altsrc, err: errorText(e) }, "binding with altsrc failed; falling back");
+    entry.attrs.name = oldname;
   }
+  await bind(entry, meta, gens, index, log);
+}
+
+function bindWith(exact: readonly AnyPlugin[], entry: XmlElement, meta: ClientMetadata, gens: AnyPlugin[], log: Logger): void | Promise<void> {
   const name = entry.attrs.name ?? "";
-  const found = index.exact(entry.tag, name);
-  const exact = "then" in found ? await found : found;
-  if (exact.length === 1) return exact[0].bindEntry!(entry, meta);
+  if (exact.length === 1) return exact[0]!.bindEntry!(entry, meta);
   if (exact.length > 1) {
     log.error({ entry: `${entry.tag}:${name}`, generators: exact.map((g) => g.name) }, "entry served by multiple generators");
     // Upstream fails here too, but with a Python AttributeError ('str' object has no attribute
@@ -84,7 +94,7 @@ async function bind(entry: XmlElement, meta: ClientMetadata, gens: AnyPlugin[], 
     throw new Error(`multiple generators serve ${entry.tag}:${name} (${exact.map((g) => g.name).join(", ")})`);
   }
   const handlers = gens.filter((g) => g.handlesEntry?.(entry, meta));
-  if (handlers.length === 1) return handlers[0].bindEntry!(entry, meta);
+  if (handlers.length === 1) return handlers[0]!.bindEntry!(entry, meta);
   entry.attrs.failure = "no matching generator";
   throw new Error(`No matching generator: ${entry.tag}:${name}`);
 }
@@ -108,7 +118,8 @@ export async function bindStructure(structure: XmlElement, meta: ClientMetadata,
     if (entry.attrs.failure !== undefined) continue;
     const start = performance.now();
     try {
-      await bind(entry, meta, gens, index, log);
+      const pending = bind(entry, meta, gens, index, log);
+      if (pending) await pending;
     } catch (e) {
       if (entry.attrs.failure === undefined) entry.attrs.failure = `bind error: ${errorText(e)}`;
       log.error({ client: meta.hostname, entry: `${entry.tag}:${entry.attrs.name ?? ""}`, err: errorText(e) }, "failed to bind entry");

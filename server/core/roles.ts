@@ -65,14 +65,15 @@ export interface StructureValidatorRole {
  * name (Cfg paths); `servesEntry`, when present, answers the same question for one name without
  * listing them all (its cost must not grow with the repository); `handlesEntry` is asked when no
  * exact-name generator exists (Rules regexes).
- * `bindEntry` fills attributes/text of the entry in place, or throws (→ failure="bind error: …").
+ * `bindEntry` fills attributes/text of the entry in place, or throws (→ failure="bind error: …"); it
+ * returns a promise only when it has to wait (most binds are synchronous: no promise per entry).
  */
 export interface GeneratorRole {
   /** `under` (a directory, e.g. "/etc/app"): only names below it are needed (glob expansion). */
   entryNames?(tag: string, meta: ClientMetadata, under?: string): Promise<Set<string>> | Set<string>;
   servesEntry?(tag: string, name: string, meta: ClientMetadata): boolean;
   handlesEntry?(entry: XmlElement, meta: ClientMetadata): boolean;
-  bindEntry(entry: XmlElement, meta: ClientMetadata): Promise<void>;
+  bindEntry(entry: XmlElement, meta: ClientMetadata): Promise<void> | void;
 }
 
 /** GoalValidator: checks (and may complete) the finished configuration before it is sent. */

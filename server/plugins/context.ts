@@ -194,7 +194,7 @@ export class ContextPlugin implements AnyPlugin, ConnectorRole, StructureRole, G
   }
 
   /** A Path of Context/files.xml: the parameter's value as the file, with the owner and mode given there. */
-  async bindEntry(entry: XmlElement, meta: ClientMetadata): Promise<void> {
+  bindEntry(entry: XmlElement, meta: ClientMetadata): void {
     const rule = this.fileRules().get(entry.attrs.name ?? "");
     if (!rule) throw new VacfgError("REPO_FILE", `Context/files.xml does not list ${entry.attrs.name}`);
     const text = contextFileContent(rule, (meta.connectors.Context ?? {}) as Record<string, unknown>);

@@ -7,7 +7,7 @@ import { fingerprint, recordBuildInput } from "../../core/build-inputs.js";
 import { xmlMatch } from "../shared/xml-match.js";
 
 interface Binder {
-  bindEntry(entry: XmlElement, meta: ClientMetadata): Promise<void>;
+  bindEntry(entry: XmlElement, meta: ClientMetadata): Promise<void> | void;
 }
 
 /** Metadata for a bare group (upstream's ClientMetadata("dummy", group, [group], ...)). */

@@ -41,6 +41,27 @@ interface Generated {
   binary: boolean;
 }
 
+/** The generated data as the entry's text (base64 when binary or asked for), in upstream's attribute order. */
+function setData(entry: XmlElement, data: Generated): void {
+  let text = data.text;
+  if (entry.attrs.encoding === "base64") {
+    if (!data.binary) text = Buffer.from(text, "utf8").toString("base64");
+  } else if (data.binary) {
+    // encoding goes before type, where upstream puts an info.xml encoding="base64"
+    const type = entry.attrs.type;
+    delete entry.attrs.type;
+    entry.attrs.encoding = "base64";
+    if (type !== undefined) entry.attrs.type = type;
+  }
+  if (text) {
+    entry.text = text;
+    delete entry.attrs.empty;
+  } else {
+    delete entry.text;
+    entry.attrs.empty = "true";
+  }
+}
+
 export class CfgPlugin implements Plugin, GeneratorRole, PullTargetRole {
   readonly name = "Cfg";
   readonly root: string;
@@ -128,7 +149,8 @@ export class CfgPlugin implements Plugin, GeneratorRole, PullTargetRole {
     return this.servesEntry(entry.tag, entry.attrs.name ?? "");
   }
 
-  async bindEntry(entry: XmlElement, meta: ClientMetadata): Promise<void> {
+  /** Synchronous for plain files and templates without metadata.query; a promise when it has to wait (creators, queries). */
+  bindEntry(entry: XmlElement, meta: ClientMetadata): Promise<void> | void {
     const name = entry.attrs.name ?? "";
     const dir = this.dirOf(name);
     const scan = dir === undefined ? undefined : this.scan(dir);
@@ -136,24 +158,9 @@ export class CfgPlugin implements Plugin, GeneratorRole, PullTargetRole {
     // Upstream order: default metadata, then info, then type (this fixes the attribute order on the wire).
     this.bindInfo(entry, meta, scan.files);
     if (entry.tag === "Path") entry.attrs.type = "file";
-    const data = await this.generate(entry, meta, scan.files, dir);
-    let text = data.text;
-    if (entry.attrs.encoding === "base64") {
-      if (!data.binary) text = Buffer.from(text, "utf8").toString("base64");
-    } else if (data.binary) {
-      // encoding goes before type, where upstream puts an info.xml encoding="base64"
-      const type = entry.attrs.type;
-      delete entry.attrs.type;
-      entry.attrs.encoding = "base64";
-      if (type !== undefined) entry.attrs.type = type;
-    }
-    if (text) {
-      entry.text = text;
-      delete entry.attrs.empty;
-    } else {
-      delete entry.text;
-      entry.attrs.empty = "true";
-    }
+    const data = this.generate(entry, meta, scan.files, dir);
+    if ("then" in data) return data.then((d) => setData(entry, d));
+    setData(entry, data);
   }
 
   /**
@@ -238,25 +245,31 @@ export class CfgPlugin implements Plugin, GeneratorRole, PullTargetRole {
     return cfgAcceptPullData({ dir, basename: dir.slice(dir.lastIndexOf("/") + 1), files: scan.files, ...(info ? { info } : {}) }, choice, entry, meta);
   }
 
-  private async generate(entry: XmlElement, meta: ClientMetadata, files: CfgFile[], dir: string): Promise<Generated> {
-    const data = await this.generateData(entry, meta, files, dir);
+  private generate(entry: XmlElement, meta: ClientMetadata, files: CfgFile[], dir: string): Generated | Promise<Generated> {
     // sslcert.xml is also upstream's verifier of the certificate it made: checked, issued again when it no longer holds.
     const sslcert = files.find((f) => f.role === "creator" && f.kind === "sslcert");
-    if (sslcert && !data.created) return { text: await this.ssl.checkedCert(sslcert.path, data.text, meta), binary: false };
-    return data;
+    return sslcert ? this.checkedCert(entry, meta, files, dir, sslcert.path) : this.generateData(entry, meta, files, dir);
   }
 
-  private async generateData(entry: XmlElement, meta: ClientMetadata, files: CfgFile[], dir: string): Promise<Generated & { created?: boolean }> {
+  private async checkedCert(entry: XmlElement, meta: ClientMetadata, files: CfgFile[], dir: string, sslcert: string): Promise<Generated> {
+    const data = await this.generateData(entry, meta, files, dir);
+    return data.created ? data : { text: await this.ssl.checkedCert(sslcert, data.text, meta), binary: false };
+  }
+
+  /** A file created for the client (keys, certificates) when no file matches it. */
+  private async create(entry: XmlElement, meta: ClientMetadata, files: CfgFile[], dir: string): Promise<Generated & { created?: boolean }> {
+    const creator = files.find((f) => f.role === "creator");
+    if (creator?.kind === "sslkey") return { text: await this.ssl.createKey(creator.path, meta), binary: false, created: true };
+    if (creator?.kind === "sslcert") return { text: await this.ssl.createCert(creator.path, meta), binary: false, created: true };
+    if (creator) return { text: await this.creators.create(creator.kind, creator.path, entry, meta), binary: false, created: true };
+    throw new VacfgError("REPO_FILE", `No matching entries available for ${dir} for ${meta.hostname}`);
+  }
+
+  private generateData(entry: XmlElement, meta: ClientMetadata, files: CfgFile[], dir: string): (Generated & { created?: boolean }) | Promise<Generated & { created?: boolean }> {
     const name = entry.attrs.name ?? "";
     const generators = files.filter((f): f is Extract<CfgFile, { role: "generator" }> => f.role === "generator");
     const best = bestMatching(generators, meta);
-    if (!best) {
-      const creator = files.find((f) => f.role === "creator");
-      if (creator?.kind === "sslkey") return { text: await this.ssl.createKey(creator.path, meta), binary: false, created: true };
-      if (creator?.kind === "sslcert") return { text: await this.ssl.createCert(creator.path, meta), binary: false, created: true };
-      if (creator) return { text: await this.creators.create(creator.kind, creator.path, entry, meta), binary: false, created: true };
-      throw new VacfgError("REPO_FILE", `No matching entries available for ${dir} for ${meta.hostname}`);
-    }
+    if (!best) return this.create(entry, meta, files, dir);
     // A host-specific file is chosen by the client's name: read it only when it resolves inside the entry directory.
     if (best.spec.kind === "host") confinedPath(dir, best.name);
     const failRendering = (e: unknown): never => {
@@ -271,22 +284,32 @@ export class CfgPlugin implements Plugin, GeneratorRole, PullTargetRole {
       case "jinja2":
       case "genshi":
       case "cheetah": {
+        let tmpl: CompiledTemplate | undefined;
         try {
           const caches = this.templates[best.kind];
-          const tmpl = (best.encrypted ? caches.crypt : caches.clear).get(best.path);
+          tmpl = (best.encrypted ? caches.crypt : caches.clear).get(best.path);
           if (!tmpl) throw new VacfgError("REPO_FILE", `${best.path} disappeared while binding ${name}`);
-          // Upstream's Genshi provider sets path to the template file; Jinja2's and Cheetah's to the entry name.
-          if (needsQuery(tmpl)) await prepareQuery(meta, this.ctx);
-          const vars = templateVars(entry, meta, best.path, this.ctx.settings.repo, best.kind === "genshi" ? "template" : "entry");
-          return { text: tmpl.render(vars), binary: false };
         } catch (e) {
           return failRendering(e);
         }
+        const template = tmpl;
+        const kind = best.kind;
+        const render = (): Generated => {
+          try {
+            // Upstream's Genshi provider sets path to the template file; Jinja2's and Cheetah's to the entry name.
+            const vars = templateVars(entry, meta, best.path, this.ctx.settings.repo, kind === "genshi" ? "template" : "entry");
+            return { text: template.render(vars), binary: false };
+          } catch (e) {
+            return failRendering(e);
+          }
+        };
+        // Only a template that uses metadata.query waits (for the other clients' metadata).
+        return needsQuery(template) ? prepareQuery(meta, this.ctx).then(render, failRendering) : render();
       }
       case "authorizedkeys": {
         const spec = this.xml.get(best.path);
         if (!spec) throw new VacfgError("REPO_FILE", `${best.path} disappeared while binding ${name}`);
-        return { text: await renderAuthorizedKeys(spec, meta, this, this.ctx), binary: false };
+        return renderAuthorizedKeys(spec, meta, this, this.ctx).then((text) => ({ text, binary: false }));
       }
     }
   }

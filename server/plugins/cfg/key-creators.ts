@@ -14,7 +14,7 @@ import { confinedPath } from "../shared/confined-path.js";
 import { SingleFlight } from "../shared/single-flight.js";
 
 interface Binder {
-  bindEntry(entry: XmlElement, meta: ClientMetadata): Promise<void>;
+  bindEntry(entry: XmlElement, meta: ClientMetadata): Promise<void> | void;
 }
 
 /**

@@ -30,7 +30,7 @@ import { specificitySuffix } from "./key-creators.js";
 const generate = promisify(generateKeyPair);
 
 interface Binder {
-  bindEntry(entry: XmlElement, meta: ClientMetadata): Promise<void>;
+  bindEntry(entry: XmlElement, meta: ClientMetadata): Promise<void> | void;
 }
 
 /** The Cert attributes upstream copies into the request's subject (code's spelling; the schema's lower case works too). */

@@ -165,7 +165,7 @@ export abstract class PrioDir {
     return { data: atTop[0].cand };
   }
 
-  async bindEntry(entry: XmlElement, meta: ClientMetadata): Promise<void> {
+  bindEntry(entry: XmlElement, meta: ClientMetadata): void {
     const r = this.select(entry, meta);
     if ("failure" in r) throw new PluginExecutionError(r.failure);
     this.apply(entry, r.data);

@@ -29,13 +29,22 @@ export interface KeyFile {
   path: string;
 }
 
+/** One key basename's files: host-specific ones by host, the rest (group, plain) in a list. */
+interface HostIndex {
+  hosts: Map<string, KeyFile[]>;
+  others: KeyFile[];
+  /** No group-specific file: best() depends on the host alone (memo). */
+  groupFree: boolean;
+  memo: Map<string, KeyFile | undefined>;
+}
+
 export class HostKeyStore {
   readonly dir: string;
   parseCount = 0;
   private readonly dirs = new DirCache();
   private readonly data: FileCache<string>;
   private readonly scans = new WeakMap<string[], KeyFile[]>();
-  private readonly indexes = new WeakMap<KeyFile[], Map<string, { hosts: Map<string, KeyFile[]>; others: KeyFile[] }>>();
+  private readonly indexes = new WeakMap<KeyFile[], Map<string, HostIndex>>();
   private readonly generating = new Map<string, Promise<void>>();
   private readonly patterns = KEY_BASENAMES.map((b) => ({ basename: b, re: specificRegex([b], []) }));
 
@@ -89,20 +98,25 @@ export class HostKeyStore {
   best(basename: string, meta: ClientMetadata): KeyFile | undefined {
     const byHost = this.indexed().get(basename);
     if (!byHost) return undefined;
+    // Without group files the answer depends on the host alone: kept per host while the listing is the same.
+    if (byHost.groupFree && byHost.memo.has(meta.hostname)) return byHost.memo.get(meta.hostname);
     // Other hosts' files never apply: only this host's, the group files and the plain one are candidates.
     const own = byHost.hosts.get(meta.hostname);
-    return bestMatching(own ? [...own, ...byHost.others] : byHost.others, meta);
+    const best = bestMatching(own ? [...own, ...byHost.others] : byHost.others, meta);
+    if (byHost.groupFree) byHost.memo.set(meta.hostname, best);
+    return best;
   }
 
   /** files() by basename, host-specific ones by host (a lookup, not a scan of every client's keys). */
-  private indexed(): Map<string, { hosts: Map<string, KeyFile[]>; others: KeyFile[] }> {
+  private indexed(): Map<string, HostIndex> {
     const files = this.files();
     let index = this.indexes.get(files);
     if (index) return index;
     index = new Map();
     for (const f of files) {
       let slot = index.get(f.basename);
-      if (!slot) index.set(f.basename, (slot = { hosts: new Map(), others: [] }));
+      if (!slot) index.set(f.basename, (slot = { hosts: new Map(), others: [], groupFree: true, memo: new Map() }));
+      if (f.spec.kind === "group") slot.groupFree = false;
       if (f.spec.kind === "host") {
         const mine = slot.hosts.get(f.spec.hostname);
         if (mine) mine.push(f);

@@ -107,7 +107,7 @@ export function pluginContext(repo: string, clients: ClientMetadata[] = []): Plu
 
 /** Binds `name` as the core does: a failure becomes failure="bind error: ..." on the entry. */
 export async function bindPath(
-  plugin: { bindEntry(e: XmlElement, m: ClientMetadata): Promise<void> },
+  plugin: { bindEntry(e: XmlElement, m: ClientMetadata): Promise<void> | void },
   name: string,
   meta: ClientMetadata,
 ): Promise<XmlElement> {
