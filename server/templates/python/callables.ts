@@ -47,23 +47,22 @@ export function bindArgs(fname: string, params: Array<[string, unknown?]>, args:
   if (args.length > params.length) {
     throw new PyException("TypeError", `${fname}() takes at most ${params.length} arguments (${args.length} given)`);
   }
-  const out: unknown[] = params.map(([, d]) => d);
-  const set = new Set<number>();
-  args.forEach((a, i) => {
-    out[i] = a;
-    set.add(i);
-  });
+  const out: unknown[] = new Array(params.length);
+  for (let i = 0; i < params.length; i++) out[i] = i < args.length ? args[i] : params[i]![1];
+  // Which parameters keyword arguments gave (most filter calls have none: nothing allocated for them).
+  const byKeyword = kwargs.size ? new Array<boolean>(params.length).fill(false) : undefined;
   for (const [k, v] of kwargs) {
     const i = params.findIndex(([n]) => n === k);
     if (i < 0) throw new PyException("TypeError", `${fname}() got an unexpected keyword argument '${k}'`);
-    if (set.has(i)) throw new PyException("TypeError", `${fname}() got multiple values for argument '${k}'`);
+    if (i < args.length || byKeyword![i]) throw new PyException("TypeError", `${fname}() got multiple values for argument '${k}'`);
     out[i] = v;
-    set.add(i);
+    byKeyword![i] = true;
   }
-  params.forEach(([n, d], i) => {
-    if (!set.has(i) && d === REQUIRED) throw new PyException("TypeError", `${fname}() missing required argument: '${n}'`);
-  });
-  return out.map((v) => (v === REQUIRED ? undefined : v));
+  for (let i = args.length; i < params.length; i++) {
+    if (!byKeyword?.[i] && params[i]![1] === REQUIRED) throw new PyException("TypeError", `${fname}() missing required argument: '${params[i]![0]}'`);
+  }
+  for (let i = 0; i < out.length; i++) if (out[i] === REQUIRED) out[i] = undefined;
+  return out;
 }
 
 /** Marks a parameter without default in bindArgs. */
