@@ -63,14 +63,4 @@ export class RepoDerived<T> {
     this.last = stamp ? { key, value, stamp } : undefined;
     return value;
   }
-
-  /** get() for a computation that waits (a change while it runs moves the generation: it is not reused). */
-  async getAsync(key: string, compute: () => Promise<T>): Promise<T> {
-    const last = this.last;
-    if (last && last.key === key && stillTrusted(last.stamp)) return last.value;
-    const stamp = stampFor(this.path);
-    const value = await compute();
-    this.last = stamp ? { key, value, stamp } : undefined;
-    return value;
-  }
 }

@@ -39,15 +39,12 @@ export class SSHbasePlugin implements Plugin, GeneratorRole, PullTargetRole {
   /** knownHostsLines' text while the repository (SSHbase/) is unchanged, per roster and parameters. */
   private readonly otherLines: RepoDerived<string>;
   private readonly staticKnownHostsPath: string;
-  /** The roster (from repository files and the store's registrations), per Store.metadataVersion. */
-  private readonly rosters: RepoDerived<{ roster: Roster; key: string }>;
 
   constructor(private readonly ctx: PluginContext) {
     this.keys = new HostKeyStore(ctx.settings.repo);
     this.staticKnownHosts = new FileCache((t) => t);
     this.otherLines = new RepoDerived(this.keys.dir);
     this.staticKnownHostsPath = `${this.keys.dir}/ssh_known_hosts`;
-    this.rosters = new RepoDerived(ctx.settings.repo);
   }
 
   entryNames(tag: string): Set<string> {
@@ -112,11 +109,8 @@ export class SSHbasePlugin implements Plugin, GeneratorRole, PullTargetRole {
     // The text follows from repository files (which the build cache tracks) and the roster of
     // clients (names, addresses, group members: the store), so only the roster is read again
     // before a cached build is reused.
-    // The roster is read again only when the repository or the store's client data moved.
-    const { roster, key } = await this.rosters.getAsync(String(await this.ctx.store.metadataVersion()), async () => {
-      const r = await this.roster();
-      return { roster: r, key: rosterKey(r) };
-    });
+    const roster = await this.roster();
+    const key = rosterKey(roster);
     recordBuildInputValue(meta, "SSHbase:roster", key, async () => rosterKey(await this.roster()), { fromRepositoryAndStore: true });
     return this.knownHostsFromKeys(meta, roster, key);
   }
