@@ -183,6 +183,19 @@ export function loadServerConfig(path: string): ServerConfig {
   if (ini.has("encryption")) cfg.settings.encryption = encryptionSettings(ini.get("encryption"), path);
   const sslCa = sslCaSettings(ini, path, base, cfg.settings.encryption);
   if (sslCa) cfg.settings.sslCa = sslCa;
+  // upstream reads [sshkeys] and [sshbase] alone (their options exist, so [cfg] is never a fallback)
+  const passphraseName = (v: { value: string; line: number }) => {
+    const name = v.value.toLowerCase();
+    if (!cfg.settings.encryption?.passphrases.has(name)) throw new VacfgError("SERVER_CONFIG", `${where(v)}: passphrase "${v.value}" is not a passphrase of [encryption]`);
+    return name;
+  };
+  const sshCategory = get("sshkeys", "category");
+  const sshPassphrase = get("sshkeys", "passphrase");
+  if (sshCategory || sshPassphrase) {
+    cfg.settings.sshKeys = { ...(sshCategory ? { category: sshCategory.value } : {}), ...(sshPassphrase ? { passphrase: passphraseName(sshPassphrase) } : {}) };
+  }
+  const sshbasePassphrase = get("sshbase", "passphrase");
+  if (sshbasePassphrase) cfg.settings.sshbasePassphrase = passphraseName(sshbasePassphrase);
   const gzV = get("server", "gzip_min_bytes");
   if (gzV) cfg.gzipMinBytes = intOf(gzV, 0, 2 ** 31, "gzip_min_bytes");
   return cfg;

@@ -52,6 +52,14 @@ export interface ServerSettings {
   encryption?: EncryptionSettings;
   /** [sslca_NAME] sections and [sslca]/[cfg] category and passphrase: Cfg's sslcert.xml/sslkey.xml creators. */
   sslCa?: SslCaSettings;
+  /**
+   * [sshkeys] category and passphrase: Cfg's privkey.xml creator (upstream CfgPrivateKeyCreator) makes
+   * keys specific to the client's group in that category, and encrypts private keys (FILE.H_host.crypt)
+   * with that [encryption] passphrase NAME (lower case).
+   */
+  sshKeys?: { category?: string; passphrase?: string };
+  /** [sshbase] passphrase: the [encryption] passphrase NAME SSHbase encrypts the private host keys it generates with. */
+  sshbasePassphrase?: string;
 }
 
 /** One [sslca_NAME] section: an OpenSSL CA, as upstream's CfgSSLCACertCreator reads it. */

@@ -19,7 +19,7 @@ import { decryptWithAny, elementDecryptor } from "../shared/encryption.js";
 import { bestMatching } from "../shared/specificity.js";
 import { parseRepoXml } from "../shared/xml-match.js";
 import { needsQuery, noteQueryUse, prepareQuery, templateVars } from "../shared/template-data/template-data.js";
-import { KeyCreators } from "./key-creators.js";
+import { KeyCreators, sshKeyOptions } from "./key-creators.js";
 import { SslCreators } from "./ssl-creators.js";
 import { renderAuthorizedKeys } from "./authorized-keys.js";
 import { confinedPath } from "../shared/confined-path.js";
@@ -116,7 +116,7 @@ export class CfgPlugin implements Plugin, GeneratorRole, PullTargetRole {
         return root;
       }),
     );
-    this.creators = new KeyCreators(this, (p) => this.xml.get(p), ctx.settings.readOnly ?? false);
+    this.creators = new KeyCreators(this, (p) => this.xml.get(p), ctx.settings.readOnly ?? false, sshKeyOptions(ctx.settings));
     this.ssl = new SslCreators(this, (p) => this.xml.get(p), ctx.settings, ctx.logger);
   }
 

@@ -12,6 +12,8 @@ import { generateKeyPair, publicKeyOf } from "../shared/ssh-keygen.js";
 import { matchedSpec } from "../shared/xml-match.js";
 import { confinedPath } from "../shared/confined-path.js";
 import { SingleFlight } from "../shared/single-flight.js";
+import { sslDecrypt, sslEncrypt } from "../shared/encryption.js";
+import type { ServerSettings } from "../../core/context.js";
 
 interface Binder {
   bindEntry(entry: XmlElement, meta: ClientMetadata): Promise<void> | void;
@@ -41,6 +43,23 @@ async function readIfExists(path: string): Promise<string | undefined> {
   }
 }
 
+/** [sshkeys]: the category created keys are specific to, and the passphrase private keys are encrypted with. */
+export interface SshKeyOptions {
+  category?: string;
+  encrypt?: { passphrase: string; algorithm?: string };
+}
+
+/** The [sshkeys] options of the server settings; a passphrase name [encryption] lacks is refused as upstream does. */
+export function sshKeyOptions(settings: ServerSettings): SshKeyOptions {
+  const name = settings.sshKeys?.passphrase;
+  const passphrase = name === undefined ? undefined : settings.encryption?.passphrases.get(name);
+  if (name !== undefined && passphrase === undefined) throw new VacfgError("DECRYPT", `CfgPrivateKeyCreator: No such passphrase: ${name}`);
+  return {
+    ...(settings.sshKeys?.category ? { category: settings.sshKeys.category } : {}),
+    ...(passphrase !== undefined ? { encrypt: { passphrase, ...(settings.encryption?.algorithm ? { algorithm: settings.encryption.algorithm } : {}) } } : {}),
+  };
+}
+
 export class KeyCreators {
   /** In-flight creations by target file: concurrent binds for the same client create once. */
   private readonly creations = new SingleFlight<string>();
@@ -50,6 +69,7 @@ export class KeyCreators {
     private readonly loadXml: (path: string) => XmlElement | undefined,
     /** settings.readOnly: a key that does not exist is not generated (the bind fails saying so). */
     private readonly readOnly = false,
+    private readonly options: SshKeyOptions = {},
   ) {}
 
   create(kind: "privkey" | "pubkey", specPath: string, entry: XmlElement, meta: ClientMetadata): Promise<string> {
@@ -67,21 +87,30 @@ export class KeyCreators {
   private createPrivate(specPath: string, meta: ClientMetadata): Promise<string> {
     const privDir = dirname(specPath);
     const spec = this.spec(specPath, meta);
-    const suffix = specificitySuffix(spec, meta);
+    const suffix = specificitySuffix(spec, meta, this.options.category);
+    const encrypt = this.options.encrypt;
     // The suffix carries the client's name: both files must stay in their entry directories.
-    const privFile = confinedPath(privDir, basename(privDir) + suffix);
+    // With [sshkeys] passphrase the private key is written encrypted (upstream's write_data: FILE.crypt).
+    const privFile = confinedPath(privDir, basename(privDir) + suffix + (encrypt ? ".crypt" : ""));
     const pubDir = privDir + ".pub";
     const pubFile = confinedPath(pubDir, basename(pubDir) + suffix);
+    const plain = (stored: string) => {
+      if (!encrypt) return stored;
+      const opened = sslDecrypt(stored, encrypt.passphrase, encrypt.algorithm);
+      if (!opened) throw new VacfgError("DECRYPT", `Cfg: Failed to decrypt ${privFile} with the [sshkeys] passphrase`);
+      return opened.toString("utf8");
+    };
     return this.once(privFile, async () => {
       const existing = await readIfExists(privFile);
-      if (existing !== undefined) return existing;
+      if (existing !== undefined) return plain(existing);
       if (this.readOnly) throw new VacfgError("REPO_FILE", notGeneratedYet(privFile, meta.hostname));
       const params = spec.children.find((c) => c.tag === "Params");
       const passphrase = spec.children.find((c) => c.tag === "Passphrase")?.text ?? "";
       const pair = await generateKeyPair({ type: params?.attrs.type ?? "rsa", bits: params?.attrs.bits, passphrase });
       // The private key claims the slot (another server process may race us); the public
       // key carries the repository path of its file as comment, as upstream writes it.
-      if (!(await createFileExclusive(privFile, pair.privateKey, 0o600))) return (await readIfExists(privFile)) ?? "";
+      const stored = encrypt ? sslEncrypt(pair.privateKey, encrypt.passphrase, encrypt.algorithm) : pair.privateKey;
+      if (!(await createFileExclusive(privFile, stored, 0o600))) return plain((await readIfExists(privFile)) ?? "");
       const fields = pair.publicKey.split(/\s+/).slice(0, 2);
       await writeFileAtomic(pubFile, [...fields, pubFile].join(" ") + "\n");
       return pair.privateKey;
@@ -103,7 +132,7 @@ export class KeyCreators {
     const pubDir = dirname(specPath);
     const privSpecPath = join(pubDir.slice(0, -4), "privkey.xml");
     if (!this.loadXml(privSpecPath)) throw new VacfgError("REPO_FILE", `Cfg: No privkey.xml defined for ${privName} (private key for ${specPath})`);
-    const pubFile = confinedPath(pubDir, basename(pubDir) + specificitySuffix(this.spec(privSpecPath, meta), meta));
+    const pubFile = confinedPath(pubDir, basename(pubDir) + specificitySuffix(this.spec(privSpecPath, meta), meta, this.options.category));
     return this.once(pubFile, async () => {
       const existing = await readIfExists(pubFile);
       if (existing !== undefined) return existing;

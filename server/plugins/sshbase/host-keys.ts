@@ -1,6 +1,9 @@
 // The SSHbase repository directory: which host key files exist (ssh_host_<type>_key[.pub]
 // [.H_host|.G##_group]) and generating a client's missing keys exactly once.
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { VacfgError } from "../../../protocol/errors.js";
+import type { EncryptionSettings } from "../../core/context.js";
+import { decryptWithAny, sslEncrypt } from "../shared/encryption.js";
 import { writeFileAtomic } from "../../../lib/atomic-file.js";
 import { basename, join } from "node:path";
 import { DirCache, FileCache } from "../../core/file-cache.js";
@@ -27,6 +30,14 @@ export interface KeyFile {
   basename: string;
   spec: Specificity;
   path: string;
+  /** A `.crypt` file (upstream's [sshbase] passphrase): decrypted with the [encryption] passphrases when read. */
+  encrypted?: boolean;
+}
+
+/** [sshbase] passphrase: generated (and pulled) private keys are stored encrypted with it. */
+export interface HostKeyEncryption {
+  passphrase: string;
+  algorithm?: string;
 }
 
 /** One key basename's files: host-specific ones by host, the rest (group, plain) in a list. */
@@ -46,9 +57,19 @@ export class HostKeyStore {
   private readonly scans = new WeakMap<string[], KeyFile[]>();
   private readonly indexes = new WeakMap<KeyFile[], Map<string, HostIndex>>();
   private readonly generating = new Map<string, Promise<void>>();
-  private readonly patterns = KEY_BASENAMES.map((b) => ({ basename: b, re: specificRegex([b], []) }));
+  // A `.crypt` name is tried first: the plain pattern would read "H_web1.crypt" as host "web1.crypt".
+  private readonly patterns = KEY_BASENAMES.flatMap((b) => [
+    { basename: b, re: specificRegex([b], ["crypt"]), encrypted: true },
+    { basename: b, re: specificRegex([b], []), encrypted: false },
+  ]);
 
-  constructor(repo: string) {
+  constructor(
+    repo: string,
+    /** [encryption]: what `.crypt` key files are decrypted with. */
+    private readonly encryption?: EncryptionSettings,
+    /** [sshbase] passphrase: private keys are written encrypted with it. */
+    private readonly encrypt?: HostKeyEncryption,
+  ) {
     this.dir = join(repo, "SSHbase");
     this.data = new FileCache((text) => {
       this.parseCount++;
@@ -67,7 +88,7 @@ export class HostKeyStore {
       for (const p of this.patterns) {
         const m = p.re.exec(name);
         if (m) {
-          files.push({ basename: p.basename, spec: specificityFromMatch(m), path: join(this.dir, name) });
+          files.push({ basename: p.basename, spec: specificityFromMatch(m), path: join(this.dir, name), ...(p.encrypted ? { encrypted: true } : {}) });
           break;
         }
       }
@@ -86,7 +107,25 @@ export class HostKeyStore {
 
   /** A key file's text; a host-specific file is read only when it resolves inside SSHbase/ (confinedPath). */
   readKey(f: KeyFile): string {
-    return this.read(f.spec.kind === "host" ? confinedPath(this.dir, basename(f.path)) : f.path);
+    const text = this.read(f.spec.kind === "host" ? confinedPath(this.dir, basename(f.path)) : f.path);
+    return f.encrypted ? this.decrypt(text, f.path) : text;
+  }
+
+  /** Upstream's bruteforce_decrypt: every [encryption] passphrase in turn. */
+  private decrypt(text: string, path: string): string {
+    const opened = this.encryption ? decryptWithAny(text, this.encryption) : undefined;
+    if (!opened) throw new VacfgError("DECRYPT", `SSHbase: Failed to decrypt ${path}: ${this.encryption?.passphrases.size ? "no [encryption] passphrase opens it" : "vacfg.conf has no [encryption] passphrases"}`);
+    return opened.plaintext.toString("utf8");
+  }
+
+  /** A private key as stored: encrypted with the [sshbase] passphrase when one is set. */
+  private stored(basename: string, data: string | Buffer): { suffix: string; data: string | Buffer } {
+    const suffix = this.cryptSuffix(basename);
+    return suffix ? { suffix, data: sslEncrypt(data, this.encrypt!.passphrase, this.encrypt!.algorithm) } : { suffix, data };
+  }
+
+  private cryptSuffix(basename: string): string {
+    return this.encrypt && !basename.endsWith(".pub") ? ".crypt" : "";
   }
 
   read(path: string): string {
@@ -130,9 +169,13 @@ export class HostKeyStore {
 
   /** Replaces (or creates) a client's own key file with `data` atomically; returns its path. */
   async writeHostKey(basename: string, host: string, data: Buffer): Promise<string> {
-    const path = confinedPath(this.dir, `${basename}.H_${checkClientName(host)}`);
+    const name = `${basename}.H_${checkClientName(host)}`;
+    const out = this.stored(basename, data);
+    const path = confinedPath(this.dir, name + out.suffix);
     mkdirSync(this.dir, { recursive: true });
-    writeFileAtomic(path, data, { mode: basename.endsWith(".pub") ? 0o644 : 0o600 });
+    writeFileAtomic(path, out.data, { mode: basename.endsWith(".pub") ? 0o644 : 0o600 });
+    // the other form (plain or .crypt) would be a second file of the same specificity
+    rmSync(confinedPath(this.dir, out.suffix ? name : `${name}.crypt`), { force: true });
     return path;
   }
 
@@ -158,16 +201,23 @@ export class HostKeyStore {
 
   private async generate(host: string, type: KeyType): Promise<void> {
     checkClientName(host);
-    const priv = confinedPath(this.dir, `ssh_host_${type}_key.H_${host}`);
-    const pub = confinedPath(this.dir, `ssh_host_${type}_key.pub.H_${host}`);
-    if (!existsSync(priv)) {
+    const basename = `ssh_host_${type}_key`;
+    const priv = confinedPath(this.dir, `${basename}.H_${host}${this.cryptSuffix(basename)}`);
+    const pub = confinedPath(this.dir, `${basename}.pub.H_${host}`);
+    // a private key in either form (plain, or .crypt from bcfg2-crypt or an earlier passphrase) is kept
+    const forms = [`${basename}.H_${host}`, `${basename}.H_${host}.crypt`].map((n) => confinedPath(this.dir, n));
+    if (!forms.some((f) => existsSync(f))) {
       const pair = await generateKeyPair({ type, comment: `root@${host}` });
-      if (await createFileExclusive(priv, pair.privateKey, 0o600)) {
+      if (await createFileExclusive(priv, this.stored(basename, pair.privateKey).data.toString(), 0o600)) {
         await createFileExclusive(pub, pair.publicKey, 0o644);
         return;
       }
     }
     // The private key exists (maybe written by another process just now): derive its public half if missing.
-    if (!existsSync(pub)) await createFileExclusive(pub, await publicKeyOf(readFileSync(priv, "utf8")), 0o644);
+    const existing = forms.find((f) => existsSync(f));
+    if (!existsSync(pub) && existing) {
+      const text = readFileSync(existing, "utf8");
+      await createFileExclusive(pub, await publicKeyOf(existing.endsWith(".crypt") ? this.decrypt(text, existing) : text), 0o644);
+    }
   }
 }
