@@ -64,7 +64,7 @@ describe("vacfg lint: bcfg2-lint's checks", function () {
     write("Bundler/base.xml", '<Bundle>\n  <Path name="/etc/resolv.conf"/>\n  <Path name="/etc/nosuch.conf"/>\n  <Package name="not-in-rules"/>\n  <Path glob="/etc/*"/>\n</Bundle>\n');
     write("Bundler/spare.xml", "<Bundle>\n  <Path name=\"/etc/motd\"/>\n</Bundle>\n");
     write("Metadata/groups.xml", '<Groups>\n  <Group name="torque-worker" profile="true" public="true" default="true">\n    <Bundle name="base"/>\n    <Bundle name="ssh"/>\n    <Bundle name="users"/>\n    <Bundle name="torque-common"/>\n    <Bundle name="torque-mom"/>\n    <Bundle name="gone"/>\n  </Group>\n  <Group name="torque-head" profile="true" public="true">\n    <Bundle name="torque-server"/>\n  </Group>\n' +
-      '  <Group name="slurm-head">\n    <Bundle name="host-identity"/>\n    <Bundle name="slurm-common"/>\n    <Bundle name="slurm-head"/>\n  </Group>\n  <Group name="slurm-worker">\n    <Bundle name="slurm-worker"/>\n  </Group>\n</Groups>\n');
+      '  <Group name="slurm-head">\n    <Bundle name="host-identity"/>\n    <Bundle name="slurm-common"/>\n    <Bundle name="slurm-head"/>\n  </Group>\n  <Group name="slurm-worker">\n    <Bundle name="slurm-worker"/>\n  </Group>\n  <Group name="slurm-common"/>\n</Groups>\n');
     const ps = await lintRepository(repo);
     expect(brief(ps)).to.deep.equal([
       "Bundler/base.xml:3 error no-matching-generator",
