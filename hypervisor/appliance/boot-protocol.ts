@@ -202,7 +202,10 @@ elif [ -x ${GUEST_AGENT_COMMAND} ] && [ -e /etc/vacfg.conf ]; then
 fi
 sync
 mount -o remount,ro / 2>/dev/null
-# No init system in the image: the magic SysRq power-off needs none.
+# No init system in the image: the magic SysRq power-off needs none. It is asynchronous and takes the
+# disk away while this script still runs: start the wait before it (an exec after it can fail with EIO,
+# and init exiting panics the kernel), then wait with the shell's builtin.
+sleep 30 &
 echo o > /proc/sysrq-trigger
-sleep 30
+wait
 `;
