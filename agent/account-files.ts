@@ -2,7 +2,7 @@
 // are taken, all four files are parsed, changed in memory, and written back atomically in an
 // order that keeps them consistent after a kill at any point.
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, statSync, constants } from "node:fs";
-import { writeFileAtomic } from "../lib/atomic-file.js";
+import { removeStaleTemps, writeFileAtomic } from "../lib/atomic-file.js";
 import { takePidLock } from "./pid-lock.js";
 import { inRoot } from "./root.js";
 
@@ -59,6 +59,8 @@ export function withAccountLock<T>(root: string, change: () => T, timeoutMs = 15
       const p = inRoot(root, `/etc/${f}`);
       if (existsSync(p) || f === "passwd" || f === "group" || f === "shadow") unlocks.push(takePidLock(p, timeoutMs));
     }
+    // Holding every lock, no writer of ours is mid-write: temporaries left are a killed run's.
+    for (const f of FILES) removeStaleTemps(inRoot(root, `/etc/${f}`));
     return change();
   } finally {
     for (const u of unlocks.reverse()) u();
