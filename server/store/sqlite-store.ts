@@ -206,27 +206,23 @@ export class SqliteStore implements Store {
     return this.stmt(q.sql).all(...q.params) as Row[];
   }
 
+  /** A query over a list of run ids, in batches of RUN_ID_BATCH placeholders. */
+  private rowsByRunIds(runIds: readonly number[], sql: (ids: readonly number[]) => SqlWithParams): Row[] {
+    const out: Row[] = [];
+    // Not through the statement cache: every batch length would be another statement.
+    for (let i = 0; i < runIds.length; i += RUN_ID_BATCH) {
+      const q = sql(runIds.slice(i, i + RUN_ID_BATCH));
+      out.push(...(this.db.prepare(q.sql).all(...q.params) as Row[]));
+    }
+    return out;
+  }
+
   runMembers(runIds: readonly number[], kind: MemberKind): Promise<Array<{ runId: number; name: string }>> {
-    return this.op("runMembers", () => {
-      const out: Row[] = [];
-      // Not through the statement cache: every batch length would be another statement.
-      for (let i = 0; i < runIds.length; i += RUN_ID_BATCH) {
-        const q = runMembersSql(runIds.slice(i, i + RUN_ID_BATCH), kind);
-        out.push(...(this.db.prepare(q.sql).all(...q.params) as Row[]));
-      }
-      return rowsToRunMembers(out);
-    });
+    return this.op("runMembers", () => rowsToRunMembers(this.rowsByRunIds(runIds, (ids) => runMembersSql(ids, kind))));
   }
 
   runEntries(runIds: readonly number[], kind: StatsEntryKind): Promise<Array<{ runId: number; entry: StatsEntry }>> {
-    return this.op("runEntries", () => {
-      const out: Row[] = [];
-      for (let i = 0; i < runIds.length; i += RUN_ID_BATCH) {
-        const q = runEntriesSql(runIds.slice(i, i + RUN_ID_BATCH), kind);
-        out.push(...(this.db.prepare(q.sql).all(...q.params) as Row[]));
-      }
-      return out.map(rowToRunEntry);
-    });
+    return this.op("runEntries", () => this.rowsByRunIds(runIds, (ids) => runEntriesSql(ids, kind)).map(rowToRunEntry));
   }
 
   runsAtPoints(q: BucketQuery): Promise<PointRun[]> {
