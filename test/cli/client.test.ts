@@ -6,10 +6,8 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { pino } from "pino";
-import { initSite } from "../../server/admin/init.js";
-import { loadServerConfig } from "../../server/admin/server-config.js";
-import { startServer, type StartedServer } from "../../server/start-server.js";
+import type { StartedServer } from "../../server/start-server.js";
+import { startSiteServer } from "../support/site-server.js";
 import { projectRoot } from "../support/paths.js";
 import { upstreamCall } from "../support/upstream-bcfg2.js";
 import { writeRepo } from "../server/core/harness.js";
@@ -41,11 +39,7 @@ describe("vacfg client add|update|del|list on a running server's repository", fu
       "Bundler/webb.xml": '<Bundle><Action name="web" command="true" timing="post" when="always" status="ignore"/></Bundle>\n',
       "Bundler/dbb.xml": '<Bundle><Action name="db" command="true" timing="post" when="always" status="ignore"/></Bundle>\n',
     });
-    conf = initSite(dir, { hostname: "localhost" }).configPath;
-    const config = loadServerConfig(conf);
-    config.settings.password = "sitepw";
-    config.listen = { host: "127.0.0.1", port: 0 };
-    server = await startServer({ ...config, logger: pino({ level: "silent" }) });
+    ({ conf, server } = await startSiteServer(dir, "sitepw"));
   });
   after(async () => {
     await server?.close();

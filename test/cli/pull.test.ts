@@ -6,10 +6,8 @@ import { expect } from "chai";
 import { spawn } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { pino } from "pino";
-import { initSite } from "../../server/admin/init.js";
-import { loadServerConfig } from "../../server/admin/server-config.js";
-import { startServer, type StartedServer } from "../../server/start-server.js";
+import type { StartedServer } from "../../server/start-server.js";
+import { startSiteServer } from "../support/site-server.js";
 import { projectRoot } from "../support/paths.js";
 import { writeRepo } from "../server/core/harness.js";
 import { removeDir, runAgentProcess, tempDir } from "../agent/fixtures.js";
@@ -66,11 +64,7 @@ describe("vacfg pull on a running server's store", function () {
       "Cfg/etc/secret/secret": "s3cret\n",
       "Cfg/etc/secret/info.xml": '<FileInfo><Info owner="root" group="root" mode="0600" sensitive="true"/></FileInfo>\n',
     });
-    conf = initSite(dir, { hostname: "localhost" }).configPath;
-    const config = loadServerConfig(conf);
-    config.settings.password = "sitepw";
-    config.listen = { host: "127.0.0.1", port: 0 };
-    server = await startServer({ ...config, logger: pino({ level: "silent" }) });
+    ({ conf, server } = await startSiteServer(dir, "sitepw"));
     // The client as the admin changed it by hand: every file differs from what the server sends.
     root = join(dir, "root");
     mkdirSync(join(root, "etc/ssh"), { recursive: true });
