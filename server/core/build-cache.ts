@@ -9,6 +9,7 @@
 // all (`reuse`). Otherwise the metadata is built and compared by fingerprint (`lookup`): another
 // client's probe data moves the version without changing this client's metadata.
 import { buildInputsOf, fingerprint, type BuildInput } from "./build-inputs.js";
+import { heapBytes, stringBytes } from "./heap-bytes.js";
 import type { ClientMetadata } from "./metadata.js";
 import type { RepoWatcher } from "./repo-watch.js";
 
@@ -26,6 +27,8 @@ interface Built extends BuildKey {
   metaKey: string;
   inputs: BuildInput[];
   body: string;
+  /** What the entry holds in the heap (sizeOf), counted against the bound. */
+  bytes: number;
 }
 
 /** A build in progress: what it was keyed on when it started. */
@@ -34,18 +37,26 @@ export interface BuildTicket extends BuildKey {
   metaKey: string;
 }
 
-/** The bookkeeping of one entry beside its strings (objects, map slot), and of one recorded input. */
-const ENTRY_OVERHEAD = 256;
+/** The bookkeeping of one entry beside what it holds (the entry object, its map slot, with room to spare: the test measures what clearing frees), and of one recorded input (object, closure). */
+const ENTRY_OVERHEAD = 384;
 const INPUT_OVERHEAD = 96;
 
 /**
- * What an entry costs in memory, roughly: the answer, the metadata fingerprint and the metadata it was
- * taken of, the inputs it records and the objects around them. With 100,000 clients of small
- * configurations the bookkeeping is a large part of the total: left out, the bound would not hold.
+ * What an entry holds in the heap: the answer, the metadata fingerprint, the metadata itself (kept for
+ * the end-of-run hooks; its Sets and Maps weigh more than the answer for small configurations), the
+ * inputs it records and the objects around them. Left out, the bound would not hold (measured: twice
+ * over with 100,000 clients of small configurations).
  */
-function sizeOf(ticket: BuildTicket, body: string, inputs: BuildInput[]): number {
-  return ENTRY_OVERHEAD + body.length + 2 * ticket.metaKey.length + inputs.reduce((n, i) => n + INPUT_OVERHEAD + i.value.length, 0);
+function sizeOf(ticket: BuildTicket, meta: ClientMetadata, body: string, inputs: BuildInput[]): number {
+  return ENTRY_OVERHEAD + stringBytes(body) + stringBytes(ticket.metaKey) + heapBytes(meta) + inputs.reduce((n, i) => n + INPUT_OVERHEAD + stringBytes(i.value), 0);
 }
+
+/**
+ * The metadata as the end-of-run hooks need it, without what the build hung on the object it built
+ * from (template views and metadata.query snapshots are kept in WeakMaps keyed by it: about as much
+ * again as the entry, or every client's metadata).
+ */
+const detached = (meta: ClientMetadata): ClientMetadata => ({ ...meta });
 
 export class BuildCache {
   private readonly built = new Map<string, Built>();
@@ -55,7 +66,7 @@ export class BuildCache {
   metadataSkipped = 0;
   misses = 0;
 
-  /** Entries kept and their estimated bytes (never above the bound given). */
+  /** Entries kept and the heap bytes they hold, estimated on the high side (never above the bound given). */
   get size(): { entries: number; bytes: number } {
     return { entries: this.built.size, bytes: this.bytes };
   }
@@ -105,7 +116,7 @@ export class BuildCache {
       // Vouched for again as of this key: the next call can skip the metadata.
       hit.storeVersion = key.storeVersion;
       hit.asked = asked;
-      hit.meta = meta;
+      hit.meta = detached(meta);
       this.touch(hit);
       this.hits++;
       return { body: hit.body };
@@ -118,10 +129,11 @@ export class BuildCache {
   store(meta: ClientMetadata, ticket: BuildTicket, body: string, failed: boolean): void {
     const { inputs, uncacheable } = buildInputsOf(meta);
     this.drop(meta.hostname);
-    const size = sizeOf(ticket, body, inputs);
-    if (failed || uncacheable !== undefined || size > this.maxBytes / 4) return;
-    this.built.set(meta.hostname, { ...ticket, meta, inputs, body });
-    this.bytes += size;
+    if (failed || uncacheable !== undefined) return;
+    const bytes = sizeOf(ticket, meta, body, inputs);
+    if (bytes > this.maxBytes / 4) return;
+    this.built.set(meta.hostname, { ...ticket, meta: detached(meta), inputs, body, bytes });
+    this.bytes += bytes;
     for (const [name, b] of this.built) {
       if (this.bytes <= this.maxBytes) break;
       this.drop(name, b);
@@ -142,7 +154,7 @@ export class BuildCache {
   private drop(name: string, b = this.built.get(name)): void {
     if (!b) return;
     this.built.delete(name);
-    this.bytes -= sizeOf(b, b.body, b.inputs);
+    this.bytes -= b.bytes;
   }
 
   /** `sameStore`: the repository and the store's metadata are as when the inputs were read, so those derived from them alone are too. */

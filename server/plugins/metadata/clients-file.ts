@@ -20,6 +20,7 @@ export interface ClientsModel {
   raddresses: Map<string, Set<string>>;
   /** alias name (lower-cased) → client name. */
   aliases: Map<string, string>;
+  /** client name → its aliases; only clients that have some (an empty Set per client is ~200 bytes × 100,000). */
   raliases: Map<string, Set<string>>;
   /** uuid (lower-cased) → client name. */
   uuid: Map<string, string>;
@@ -31,8 +32,8 @@ export interface ClientsModel {
   floating: Set<string>;
   passwords: Map<string, string>;
   versions: Map<string, string>;
-  /** client → profile(s) from profile=. */
-  profiles: Map<string, string[]>;
+  /** client → its profile= (a client is listed once, so one profile). */
+  profiles: Map<string, string>;
   /** Entries left out, as "file:line: why" (the Metadata plugin logs them; lint reports them). */
   problems: string[];
   /**
@@ -100,21 +101,17 @@ function addClient(m: ClientsModel, a: Record<string, string>, aliases: Array<Re
   if ((a.location ?? "fixed") === "floating" || (a.floating ?? "false").toLowerCase() === "true") m.floating.add(name);
   if (a.password !== undefined) m.passwords.set(name, a.password);
   if (a.version !== undefined) m.versions.set(name, a.version);
-  const ra = new Set<string>();
-  m.raliases.set(name, ra);
   for (const al of aliases) {
     const alias = canonicalClientName(al.name);
     m.aliases.set(alias, name);
+    let ra = m.raliases.get(name);
+    if (!ra) m.raliases.set(name, (ra = new Set()));
     ra.add(alias);
     if (al.address !== undefined) addAddress(m, al.address, name);
   }
   m.clients.push(name);
   m.known.add(name);
-  if (a.profile !== undefined) {
-    const p = m.profiles.get(name);
-    if (p) p.push(a.profile);
-    else m.profiles.set(name, [a.profile]);
-  }
+  if (a.profile !== undefined) m.profiles.set(name, a.profile);
 }
 
 /** clients.xml (with its XIncludes resolved when `tree` does it: included <Clients> nest). */
@@ -165,7 +162,7 @@ export function applyClientsEdit(m: ClientsModel, e: ClientsEdit): boolean {
   }
   if (e.op !== "set") return false;
   if (e.attr === "version") m.versions.set(name, e.value);
-  else if (e.attr === "profile") m.profiles.set(name, [e.value]);
+  else if (e.attr === "profile") m.profiles.set(name, e.value);
   else return false;
   return true;
 }

@@ -175,7 +175,8 @@ export class MetadataPlugin implements AnyPlugin, MetadataRole, RmiRole, Structu
     let client = checkClientName(name);
     client = c.aliases.get(client) ?? client;
     const st: GroupState = { groups: new Set(), categories: new Map() };
-    let clientGroups = c.profiles.get(client) ?? [];
+    const listed = c.profiles.get(client);
+    let clientGroups = listed === undefined ? [] : [listed];
     let stored: ClientRegistration | undefined;
     if (!c.known.has(client)) {
       stored = await this.ctx.store.getClient(client);

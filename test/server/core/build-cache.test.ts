@@ -9,6 +9,8 @@ import { expect } from "chai";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { pino } from "pino";
 import { initSite } from "../../../server/admin/init.js";
 import { Core } from "../../../server/core/core.js";
@@ -112,6 +114,14 @@ async function site(engine: Engine = "sqlite", files = FILES): Promise<Site> {
   };
 }
 
+setFlagsFromString("--expose-gc");
+const gc = runInNewContext("gc") as () => void;
+/** Bytes used in the heap once everything unreachable is collected. */
+function heapAfterGc(): number {
+  for (let i = 0; i < 3; i++) gc();
+  return process.memoryUsage().heapUsed;
+}
+
 const probe = (name: string, value: string) => `<ProbeData><probe-data name="${name}" source="Probes">${value}</probe-data></ProbeData>`;
 
 describe("server core: build cache", function () {
@@ -210,6 +220,27 @@ describe("server core: build cache", function () {
     await s.cached.getConfig("many0");
     expect(cache.misses - misses).to.equal(1);
     expect(cache.size.bytes).to.be.at.most(bound);
+  });
+
+  it("counts at least the heap its entries really hold (answer, fingerprint, metadata with probe data, inputs)", async () => {
+    s = await site();
+    await s.cached.watching;
+    const cache = s.cached.buildCache!;
+    const names = Array.from({ length: 400 }, (_, i) => `held${i}`);
+    for (const c of names) {
+      await s.cached.declareVersion(c, "1.4.0");
+      await s.cached.recvProbeData(c, `<ProbeData><probe-data name="cpus" source="Probes">${c.length}</probe-data><probe-data name="role" source="Probes">group:big\nrole of ${c}</probe-data></ProbeData>`);
+    }
+    for (const c of names) await s.cached.getConfig(c);
+    const { entries, bytes } = cache.size;
+    expect(entries, "every client kept").to.equal(names.length);
+    // What clearing the cache frees is what it held: no more than it counted, and not far less
+    // (a bound many times the real size would keep memory it was meant to free).
+    const heldBytes = heapAfterGc();
+    cache.clear();
+    const freed = heldBytes - heapAfterGc();
+    expect(freed, `freed ${freed} bytes, counted ${bytes}`).to.be.at.most(bytes);
+    expect(freed, `freed ${freed} bytes, counted ${bytes}`).to.be.at.least(bytes / 2);
   });
 
   it("checks the files themselves when change notification is off (a symbolic link in the repository)", async () => {
