@@ -15,6 +15,7 @@ import type { ServerSettings } from "./context.js";
 import type { AuthRequest, ClientMetadata } from "./metadata.js";
 import { METHOD_HELP } from "./method-help.js";
 import { RepoWatcher } from "./repo-watch.js";
+import { atStoreVersion } from "./store-reads.js";
 import type { AnyPlugin, MetadataRole } from "./roles.js";
 import { Timings } from "./timings.js";
 
@@ -199,6 +200,8 @@ export class Core<S extends CoreStore = Store> implements ClientRunApi {
       // The repository generation and the store's metadata version are taken before anything is
       // read, so a change made during the build counts.
       let key: BuildKey | undefined;
+      // Store reads are shared by the plugins of this build from the version read first (store-reads.ts).
+      let version: number | undefined;
       if (this.buildCache) {
         key = await this.buildCache.begin();
         const reused = await this.buildCache.reuse(client, key);
@@ -206,8 +209,10 @@ export class Core<S extends CoreStore = Store> implements ClientRunApi {
           this.endClientRun(reused.meta);
           return reused.body;
         }
-      } else await this.watcher?.settle();
-      return this.watcher ? this.watcher.trusted(() => this.answer(client, key)) : this.answer(client, key);
+        version = key?.storeVersion;
+      } else [version] = await Promise.all([this.store.metadataVersion().catch(() => undefined), this.watcher?.settle()]);
+      const answer = () => atStoreVersion(this.store, version, () => this.answer(client, key));
+      return this.watcher ? this.watcher.trusted(answer) : answer();
     });
   }
 

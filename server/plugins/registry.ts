@@ -3,6 +3,7 @@ import { VacfgError } from "../../protocol/errors.js";
 import type { Logger } from "pino";
 import type { PluginContext, PluginFactory, ServerSettings } from "../core/context.js";
 import type { AnyPlugin, MetadataRole } from "../core/roles.js";
+import { sharedReads } from "../core/store-reads.js";
 import type { CoreStore } from "../store/store.js";
 import { bundlerPlugin } from "./bundler.js";
 import { contextPlugin } from "./context.js";
@@ -61,7 +62,8 @@ export function instantiatePlugins(settings: ServerSettings, store: CoreStore, l
   let plugins: AnyPlugin[] = [];
   const ctx: PluginContext = {
     settings,
-    store,
+    // Probe data, registrations and the client list are read once per GetConfig (store-reads.ts).
+    store: sharedReads(store),
     logger,
     metadata: () => {
       const m = plugins.find((p) => p.buildMetadata && p.authenticate);

@@ -10,6 +10,7 @@ import type { GeneratorRole, Plugin, PullChoice, PulledEntry, PullTargetRole } f
 import { FileCache } from "../../core/file-cache.js";
 import { recordBuildInputValue } from "../../core/build-inputs.js";
 import { RepoDerived } from "../../core/repo-trust.js";
+import { StoreAndRepoDerived } from "../../core/store-reads.js";
 import { HostKeyStore, KEY_BASENAMES, type HostKeyEncryption, type KeyFile } from "./host-keys.js";
 import { paramHostKey, paramKnownHosts } from "./param-keys.js";
 
@@ -47,12 +48,15 @@ export class SSHbasePlugin implements Plugin, GeneratorRole, PullTargetRole {
   /** knownHostsLines' text while the repository (SSHbase/) is unchanged, per roster and parameters. */
   private readonly otherLines: RepoDerived<string>;
   private readonly staticKnownHostsPath: string;
+  /** The roster and its key, read once while neither the repository nor the store's client data moved. */
+  private readonly rosters: StoreAndRepoDerived<{ roster: Roster; key: string }>;
 
   constructor(private readonly ctx: PluginContext) {
     this.keys = new HostKeyStore(ctx.settings.repo, ctx.settings.encryption, hostKeyEncryption(ctx.settings));
     this.staticKnownHosts = new FileCache((t) => t);
     this.otherLines = new RepoDerived(this.keys.dir);
     this.staticKnownHostsPath = `${this.keys.dir}/ssh_known_hosts`;
+    this.rosters = new StoreAndRepoDerived(ctx.store, ctx.settings.repo);
   }
 
   entryNames(tag: string): Set<string> {
@@ -117,9 +121,8 @@ export class SSHbasePlugin implements Plugin, GeneratorRole, PullTargetRole {
     // The text follows from repository files (which the build cache tracks) and the roster of
     // clients (names, addresses, group members: the store), so only the roster is read again
     // before a cached build is reused.
-    const roster = await this.roster();
-    const key = rosterKey(roster);
-    recordBuildInputValue(meta, "SSHbase:roster", key, async () => rosterKey(await this.roster()), { fromRepositoryAndStore: true });
+    const { roster, key } = await this.currentRoster();
+    recordBuildInputValue(meta, "SSHbase:roster", key, async () => (await this.currentRoster()).key, { fromRepositoryAndStore: true });
     return this.knownHostsFromKeys(meta, roster, key);
   }
 
@@ -167,6 +170,13 @@ export class SSHbasePlugin implements Plugin, GeneratorRole, PullTargetRole {
 
   private publicKeyFiles(): KeyFile[] {
     return this.keys.files().filter((f) => f.basename.endsWith(".pub"));
+  }
+
+  private currentRoster(): Promise<{ roster: Roster; key: string }> {
+    return this.rosters.get(async () => {
+      const roster = await this.roster();
+      return { roster, key: rosterKey(roster) };
+    });
   }
 
   /** Every known client's names, and the members of each group that has a public key file. */
