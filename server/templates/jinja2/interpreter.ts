@@ -53,10 +53,14 @@ class Frame {
   child(): Frame {
     return new Frame(this, this.ctx, this.template);
   }
-  lookup(name: string): { value: unknown } | undefined {
-    for (let f: Frame | null = this; f; f = f.parent) if (f.vars.has(name)) return { value: f.vars.get(name) };
-    if (this.ctx.vars.has(name)) return { value: this.ctx.vars.get(name) };
-    return undefined;
+  /** The innermost binding of `name`, or MISSING (no object per lookup: names are looked up often). */
+  lookup(name: string): unknown {
+    for (let f: Frame | null = this; f; f = f.parent) {
+      const v = f.vars.get(name);
+      if (v !== undefined || f.vars.has(name)) return v;
+    }
+    const v = this.ctx.vars.get(name);
+    return v !== undefined || this.ctx.vars.has(name) ? v : MISSING;
   }
   /** Every visible name (context first, innermost last), for `include` with context. */
   all(): Map<string, unknown> {
@@ -127,8 +131,6 @@ class TemplateReference {
 
 export class Renderer implements FilterEnv, Lookup {
   autoescape: boolean;
-  private line = 0;
-  private file = "";
 
   constructor(private readonly host: Host) {
     this.autoescape = host.autoescape;
@@ -166,29 +168,28 @@ export class Renderer implements FilterEnv, Lookup {
 
   /** Runs `f` with errors located at file:line. */
   private at<T>(line: number, file: string, f: () => T): T {
-    const pl = this.line;
-    const pf = this.file;
-    this.line = line;
-    this.file = file;
     try {
       return f();
     } catch (e) {
       if (e instanceof LocatedError) throw e;
       throw new LocatedError(e, file, line);
-    } finally {
-      this.line = pl;
-      this.file = pf;
     }
   }
 
   // ------------------------------------------------------------ statements
+  /** Runs statements; an error is located at its statement's line (as `at`, without a closure per statement). */
   private exec(stmts: Stmt[], frame: Frame, out: string[]): void {
     for (const s of stmts) {
       if (s.k === "data") {
         out.push(s.text);
         continue;
       }
-      this.at(s.line, frame.template, () => this.stmt(s, frame, out));
+      try {
+        this.stmt(s, frame, out);
+      } catch (e) {
+        if (e instanceof LocatedError) throw e;
+        throw new LocatedError(e, frame.template, s.line);
+      }
     }
   }
 
@@ -315,7 +316,7 @@ export class Renderer implements FilterEnv, Lookup {
       return;
     }
     if (t.k === "nsref") {
-      const ns = frame.lookup(t.name)?.value;
+      const ns = frame.lookup(t.name);
       if (!(ns instanceof Namespace)) throw new PyException("TemplateRuntimeError", "cannot assign attribute on non-namespace object");
       ns.attrs.set(t.attr, value);
       return;
@@ -427,7 +428,7 @@ export class Renderer implements FilterEnv, Lookup {
       case "const": return e.value;
       case "name": {
         const found = frame.lookup(e.name);
-        if (found) return found.value;
+        if (found !== MISSING) return found;
         if (e.name === "self") return new TemplateReference(frame.ctx);
         const g = GLOBALS.get(e.name);
         return g !== undefined ? g : new Undefined(undefined, undefined, e.name);
@@ -512,9 +513,12 @@ export class Renderer implements FilterEnv, Lookup {
   }
 
   private callArgs(e: { args: Expr[]; kwargs: Array<[string, Expr]>; dynArgs?: Expr; dynKwargs?: Expr }, frame: Frame): { args: unknown[]; kwargs: Kwargs } {
-    const args = e.args.map((a) => this.eval(a, frame));
+    const args: unknown[] = [];
+    for (const a of e.args) args.push(this.eval(a, frame));
     if (e.dynArgs) args.push(...iterate(this.eval(e.dynArgs, frame)));
-    const kwargs: Kwargs = new Map(e.kwargs.map(([k, v]) => [k, this.eval(v, frame)]));
+    if (e.kwargs.length === 0 && !e.dynKwargs) return { args, kwargs: new Map() };
+    const kwargs: Kwargs = new Map();
+    for (const [k, v] of e.kwargs) kwargs.set(k, this.eval(v, frame));
     if (e.dynKwargs) for (const [k, v] of mappingEntries(this.eval(e.dynKwargs, frame))) kwargs.set(pyStr(k), v);
     return { args, kwargs };
   }
@@ -687,6 +691,7 @@ export class Renderer implements FilterEnv, Lookup {
 }
 
 const NOT_FOUND = Symbol("not found");
+const MISSING = Symbol("missing");
 
 /** Jinja2's default globals: range, dict, lipsum, cycler, joiner, namespace. */
 const GLOBALS = new Map<string, unknown>([
