@@ -57,6 +57,7 @@ export class HostKeyStore {
   private readonly scans = new WeakMap<string[], KeyFile[]>();
   private readonly indexes = new WeakMap<KeyFile[], Map<string, HostIndex>>();
   private readonly generating = new Map<string, Promise<void>>();
+  private readonly ensured = new WeakMap<ClientMetadata, Promise<void>>();
   // A `.crypt` name is tried first: the plain pattern would read "H_web1.crypt" as host "web1.crypt".
   private readonly patterns = KEY_BASENAMES.flatMap((b) => [
     { basename: b, re: specificRegex([b], ["crypt"]), encrypted: true },
@@ -185,6 +186,13 @@ export class HostKeyStore {
    * overwrite a key that exists.
    */
   ensureKeys(meta: ClientMetadata, delivered?: KeyType): Promise<void> {
+    // Once per build (a build binds up to seven SSHbase entries, each asking).
+    let done = this.ensured.get(meta);
+    if (!done) this.ensured.set(meta, (done = this.ensureKeysNow(meta, delivered)));
+    return done;
+  }
+
+  private ensureKeysNow(meta: ClientMetadata, delivered?: KeyType): Promise<void> {
     // A type the client was delivered in its parameters is never generated (nobody would get it).
     const missing = KEY_TYPES.filter((t) => t !== delivered).filter((t) => !this.best(`ssh_host_${t}_key`, meta) || !this.best(`ssh_host_${t}_key.pub`, meta));
     if (missing.length === 0) return Promise.resolve();
