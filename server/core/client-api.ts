@@ -1,7 +1,7 @@
 // The client-run methods as the core offers them to the HTTP front, after the front has
 // settled who the caller is. Shapes follow the upstream XML-RPC methods one to one.
 import type { XmlRpcValue } from "../../protocol/xmlrpc/values.js";
-import type { AuthRequest } from "./metadata.js";
+import type { AuthDecision, AuthRequest } from "./metadata.js";
 
 export interface AdminMethod {
   help: string;
@@ -9,8 +9,8 @@ export interface AdminMethod {
 }
 
 export interface ClientRunApi {
-  /** Client name, or undefined → HTTP 401. */
-  authenticate(req: AuthRequest): Promise<string | undefined>;
+  /** The client and whether the decision still holds, or undefined → HTTP 401. */
+  authenticate(req: AuthRequest): Promise<AuthDecision | undefined>;
   assertProfile(client: string, profile: string): Promise<boolean>;
   declareVersion(client: string, version: string): Promise<boolean>;
   /** The <probes> document. */

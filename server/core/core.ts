@@ -12,7 +12,7 @@ import { buildConfiguration, StructureError } from "./build-config.js";
 import { buildClientMetadata } from "./build-metadata.js";
 import type { AdminMethod, ClientRunApi } from "./client-api.js";
 import type { ServerSettings } from "./context.js";
-import type { AuthRequest, ClientMetadata } from "./metadata.js";
+import type { AuthDecision, AuthRequest, ClientMetadata } from "./metadata.js";
 import { METHOD_HELP } from "./method-help.js";
 import { RepoWatcher } from "./repo-watch.js";
 import { atStoreVersion } from "./store-reads.js";
@@ -115,7 +115,7 @@ export class Core<S extends CoreStore = Store> implements ClientRunApi {
     }
   }
 
-  authenticate(req: AuthRequest): Promise<string | undefined> {
+  authenticate(req: AuthRequest): Promise<AuthDecision | undefined> {
     return this.timings.time("Core:authenticate", () => this.metadata.authenticate(req));
   }
 

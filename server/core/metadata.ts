@@ -42,3 +42,15 @@ export interface AuthRequest {
   /** commonName of a verified TLS client certificate signed by the site CA, if one was presented. */
   certCN?: string;
 }
+
+/** A successful authentication: the client, and whether the same credentials would still settle it. */
+export interface AuthDecision {
+  client: string;
+  /**
+   * Present when the decision read nothing but what this process watches (clients.xml, the settings):
+   * true while every one of those inputs is unchanged, so the same request would be decided the same
+   * way. Absent when it also read the store or DNS (a registration, a bootstrap certificate, an
+   * address's reverse name): such a decision is made again for every request.
+   */
+  holds?: () => boolean;
+}

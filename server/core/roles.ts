@@ -4,7 +4,7 @@ import type { Probe, ProbeDataItem } from "../../protocol/documents/probes.js";
 import type { Statistics } from "../../protocol/documents/statistics.js";
 import type { XmlRpcValue } from "../../protocol/xmlrpc/values.js";
 import type { XmlElement } from "../../protocol/xml.js";
-import type { AuthRequest, ClientMetadata } from "./metadata.js";
+import type { AuthDecision, AuthRequest, ClientMetadata } from "./metadata.js";
 
 export interface Plugin {
   readonly name: string;
@@ -16,7 +16,7 @@ export interface Plugin {
 /** Metadata: who the client is, which profile and groups. Exactly one plugin plays it. */
 export interface MetadataRole {
   /** Settles the client name from credentials, or returns undefined (→ HTTP 401). Registers unknown clients. */
-  authenticate(req: AuthRequest): Promise<string | undefined>;
+  authenticate(req: AuthRequest): Promise<AuthDecision | undefined>;
   /** Builds metadata (groups from groups.xml/clients.xml plus the given additional groups). */
   buildMetadata(client: string, additionalGroups: Iterable<string>): Promise<ClientMetadata>;
   /** AssertProfile: the group must exist and be profile="true" public="true"; the new profile is saved. */

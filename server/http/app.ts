@@ -3,6 +3,8 @@
 // out of here: each refusal is a status code and one log line.
 import https from "node:https";
 import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Socket } from "node:net";
+import type { TLSSocket } from "node:tls";
 import { gzipSync } from "node:zlib";
 import express, { type Express } from "express";
 import type { Logger } from "pino";
@@ -10,7 +12,7 @@ import { ERRORS, VacfgError } from "../../protocol/errors.js";
 import { bareMethodCall, methodCallOf, XmlRpcReader } from "../../protocol/xmlrpc/parser.js";
 import type { MethodCall } from "../../protocol/xmlrpc/values.js";
 import type { ClientRunApi } from "../core/client-api.js";
-import type { AuthRequest } from "../core/metadata.js";
+import type { AuthDecision, AuthRequest } from "../core/metadata.js";
 import { parseBasicAuth } from "./basic-auth.js";
 import { PAGES, sendErrorPage } from "./error-page.js";
 import { DEFAULT_BODY_LIMIT, HEADERS_TIMEOUT_MS, KEEP_ALIVE_TIMEOUT_MS, readBody, REQUEST_TIMEOUT_MS } from "./limits.js";
@@ -52,6 +54,39 @@ function authRequest(req: IncomingMessage): AuthRequest | undefined {
   const cn = verifiedCertCN(req.socket);
   if (cn !== undefined) out.certCN = cn;
   return out;
+}
+
+/** A success remembered for a TLS connection: the exact header it was decided for, and the decision. */
+interface ConnectionAuth {
+  authorization: string;
+  auth: AuthRequest;
+  decision: AuthDecision & { holds: () => boolean };
+}
+
+const connections = new WeakMap<Socket, ConnectionAuth>();
+
+/**
+ * The client a kept-alive connection settled before, when this request presents the same Authorization
+ * header and nothing that decision depended on has changed since: clients.xml and the settings
+ * (decision.holds) and the failed-login limits (no failure or lockout known for the address or the
+ * name). The connection's address and certificate cannot change (renegotiation is refused). Anything
+ * else is decided afresh, and a refusal is never remembered.
+ */
+function rememberedClient(req: IncomingMessage, limit: ClientAuthLimit | undefined): string | undefined {
+  const memo = connections.get(req.socket);
+  if (memo === undefined || req.headers.authorization !== memo.authorization) return undefined;
+  if (!memo.decision.holds() || (limit !== undefined && !limit.quiet(memo.auth))) return undefined;
+  return memo.decision.client;
+}
+
+function rememberConnection(req: IncomingMessage, auth: AuthRequest, decision: AuthDecision | undefined): void {
+  const authorization = req.headers.authorization;
+  if (decision?.holds === undefined || authorization === undefined) return;
+  connections.set(req.socket, { authorization, auth, decision: { client: decision.client, holds: decision.holds } });
+}
+
+function forgetConnection(req: IncomingMessage): void {
+  connections.delete(req.socket);
 }
 
 /**
@@ -100,22 +135,29 @@ export function createXmlRpcHandler(opts: FrontOptions): (req: IncomingMessage, 
       }
       // Upstream authenticates in parse_request, before reading the body: a caller without
       // credentials never makes us buffer anything.
-      const auth = authRequest(req);
-      const authenticate = async (a: AuthRequest): Promise<string | undefined> => {
-        try {
-          return await opts.api.authenticate(a);
-        } catch (err) {
-          log.error({ err, user: a.user, address }, "authentication raised an error");
-          return undefined;
-        }
-      };
-      const admission: ClientAdmission = auth ? await admitClient(opts.authLimit, auth, authenticate) : { kind: "refused" };
-      if (admission.kind === "locked" || admission.kind === "unavailable") return done(refuseLimited(res, admission, log, { user: auth?.user, address }));
-      const client = admission.kind === "ok" ? admission.client : undefined;
+      let client = rememberedClient(req, opts.authLimit);
       if (client === undefined) {
-        log.warn({ user: auth?.user, address, certCN: auth?.certCN }, auth ? "authentication failed" : "no Basic credentials presented");
-        sendErrorPage(res, PAGES.unauthorized);
-        return done(ERRORS.AUTH_FAILED.http);
+        const auth = authRequest(req);
+        let decision: AuthDecision | undefined;
+        const authenticate = async (a: AuthRequest): Promise<string | undefined> => {
+          try {
+            decision = await opts.api.authenticate(a);
+            return decision?.client;
+          } catch (err) {
+            log.error({ err, user: a.user, address }, "authentication raised an error");
+            return undefined;
+          }
+        };
+        const admission: ClientAdmission = auth ? await admitClient(opts.authLimit, auth, authenticate) : { kind: "refused" };
+        forgetConnection(req);
+        if (admission.kind === "locked" || admission.kind === "unavailable") return done(refuseLimited(res, admission, log, { user: auth?.user, address }));
+        client = admission.kind === "ok" ? admission.client : undefined;
+        if (client === undefined) {
+          log.warn({ user: auth?.user, address, certCN: auth?.certCN }, auth ? "authentication failed" : "no Basic credentials presented");
+          sendErrorPage(res, PAGES.unauthorized);
+          return done(ERRORS.AUTH_FAILED.http);
+        }
+        rememberConnection(req, auth!, decision);
       }
 
       // The body streams into the parser: it is never held whole, and a hostile one is refused
@@ -229,6 +271,8 @@ export function createHttpsFront(opts: FrontOptions & { tls: TlsMaterial }): htt
   server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
   server.headersTimeout = HEADERS_TIMEOUT_MS;
   server.requestTimeout = REQUEST_TIMEOUT_MS;
+  // A connection's client certificate is settled once: a remembered authentication relies on it.
+  server.on("secureConnection", (socket: TLSSocket) => void socket.disableRenegotiation());
   server.on("tlsClientError", (err, socket) => {
     opts.logger.debug({ err: err.message, address: socket.remoteAddress }, "TLS handshake failed");
   });

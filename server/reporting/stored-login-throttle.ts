@@ -58,6 +58,12 @@ export interface AdminLoginGuard {
    * (401): the front has counted it. A check that throws counts as a wrong password.
    */
   attempt(subject: string, checkPassword: () => boolean | Promise<boolean>): Promise<LoginAttempt>;
+  /**
+   * Until when (this limit's clock) the subject is known to have no failures and no lockout: the last
+   * store read found none and is still trusted (`cleanForMs`), and this process has made or started
+   * none since. 0 when that is not known. A success remembered for a connection is reused only until then.
+   */
+  quietUntil(subject: string): number;
 }
 
 interface Lock {
@@ -330,5 +336,13 @@ export function createStoredLoginThrottle(opts: StoredLoginThrottleOptions): Adm
       return { kind: "wrong" };
     }
   };
-  return { attempt };
+  const quietUntil = (subject: string): number => {
+    const key = keyOf(subject);
+    const cleanAt = clean.get(key);
+    if (cleanAt === undefined) return 0;
+    const e = front.get(key);
+    if (e && (e.own.length > 0 || e.checking.size > 0 || e.lockedUntil > now())) return 0;
+    return cleanAt + cleanForMs;
+  };
+  return { attempt, quietUntil };
 }

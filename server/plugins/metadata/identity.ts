@@ -26,8 +26,13 @@ export async function reverseName(address: string): Promise<string> {
   }
 }
 
+/** Set when a decision read something besides clients.xml and the settings (DNS, the store). */
+export interface AuthReads {
+  outside: boolean;
+}
+
 /** The client an address belongs to: clients.xml address (or Alias address), else reverse DNS. */
-export async function resolveClient(c: ClientsModel, address: string): Promise<string> {
+export async function resolveClient(c: ClientsModel, address: string, reads?: AuthReads): Promise<string> {
   const names = c.addresses.get(address);
   if (names) {
     if (names.length !== 1) {
@@ -35,16 +40,17 @@ export async function resolveClient(c: ClientsModel, address: string): Promise<s
     }
     return names[0];
   }
+  if (reads) reads.outside = true;
   const cname = await reverseName(address);
   return c.aliases.get(cname) ?? cname;
 }
 
-export async function validateAddress(c: ClientsModel, client: string, address: string): Promise<boolean> {
+export async function validateAddress(c: ClientsModel, client: string, address: string, reads?: AuthReads): Promise<boolean> {
   if (c.floating.has(client)) return true;
   const names = c.addresses.get(address);
   if (names) return names.includes(client);
   try {
-    return (await resolveClient(c, address)).toLowerCase() === client.toLowerCase();
+    return (await resolveClient(c, address, reads)).toLowerCase() === client.toLowerCase();
   } catch {
     return false;
   }
@@ -65,7 +71,7 @@ type IdMethod = "cert" | "address" | "uuid";
  * (user root), or the HTTP user; each checked against the client-name rule, then resolved through
  * uuid and alias (any case) to the client itself. undefined when the claim is refused.
  */
-export async function claimedClient(c: ClientsModel, req: AuthRequest): Promise<{ client: string; idMethod: IdMethod } | undefined> {
+export async function claimedClient(c: ClientsModel, req: AuthRequest, reads?: AuthReads): Promise<{ client: string; idMethod: IdMethod } | undefined> {
   let claim: string;
   let idMethod: IdMethod;
   if (req.certCN !== undefined) {
@@ -74,7 +80,7 @@ export async function claimedClient(c: ClientsModel, req: AuthRequest): Promise<
   } else if (req.user === "root") {
     idMethod = "address";
     try {
-      claim = await resolveClient(c, req.address);
+      claim = await resolveClient(c, req.address, reads);
     } catch {
       return undefined;
     }
@@ -99,15 +105,17 @@ export function passwordAccepted(c: ClientsModel, client: string, password: stri
 /**
  * Settles the client name for a request, or undefined (→ 401). The claim is canonicalized first
  * (claimedClient), so the auth mode, address check, secure flag and password applied are those of
- * the client an alias or uuid stands for. Upstream applies them to the name as sent.
+ * the client an alias or uuid stands for. Upstream applies them to the name as sent. `reads` learns
+ * whether anything besides `c` and the policy's settings was consulted.
  */
-export async function authenticate(c: ClientsModel, req: AuthRequest, policy: AuthPolicy): Promise<string | undefined> {
-  const claimed = await claimedClient(c, req);
+export async function authenticate(c: ClientsModel, req: AuthRequest, policy: AuthPolicy, reads: AuthReads = { outside: false }): Promise<string | undefined> {
+  const claimed = await claimedClient(c, req, reads);
   if (!claimed) return undefined;
   const { client, idMethod } = claimed;
   const authType = c.auth.get(client) ?? policy.defaultAuth;
   if (authType === "cert" && idMethod !== "cert") return undefined;
-  if (idMethod !== "uuid" && !(await validateAddress(c, client, req.address))) return undefined;
+  if (idMethod !== "uuid" && !(await validateAddress(c, client, req.address, reads))) return undefined;
+  if (authType === "bootstrap") reads.outside = true; // the store's record of the client's certificate
   if (idMethod === "cert" && authType !== "cert+password") {
     if (authType === "bootstrap") await policy.recordCert(client);
     return client;

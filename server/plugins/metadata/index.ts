@@ -8,14 +8,14 @@ import { FileCache } from "../../core/file-cache.js";
 import { failureBundle, repoRelativeMessage } from "../../core/structure-failure.js";
 import type { XmlElement } from "../../../protocol/xml.js";
 import type { PluginContext, PluginFactory } from "../../core/context.js";
-import type { AuthRequest, ClientMetadata } from "../../core/metadata.js";
+import type { AuthDecision, AuthRequest, ClientMetadata } from "../../core/metadata.js";
 import type { AnyPlugin, MetadataRole, RmiRole, StructureRole } from "../../core/roles.js";
 import type { ClientRegistration } from "../../store/store.js";
 import { canonicalClientName, checkClientName, isValidClientName, quoteName } from "../../core/client-name.js";
 import { applyClientsEdit, emptyClients, parseClientsXml, type ClientsModel } from "./clients-file.js";
 import { clientExistsInText, editClientsXml, type ClientsCommitHook } from "./clients-writer.js";
 import { parseGroupsXml, type GroupsModel } from "./groups-file.js";
-import { authenticate } from "./identity.js";
+import { authenticate, type AuthReads } from "./identity.js";
 import { includingParser } from "../shared/xinclude.js";
 import { addGroup, bundlesOf, firstProfile, mergeGroups, type GroupState } from "./resolve-groups.js";
 
@@ -55,8 +55,12 @@ export class MetadataPlugin implements AnyPlugin, MetadataRole, RmiRole, Structu
   }
 
   /** Our own writes update the parsed clients.xml instead of having it re-parsed (O(clients) each). */
-  private readonly onClientsCommit: ClientsCommitHook = (before, after, applied) =>
+  private readonly onClientsCommit: ClientsCommitHook = (before, after, applied) => {
+    this.clientsRevision++;
     this.clientsCache.advance(this.clientsPath, before, after, (m) => applied.every((e) => applyClientsEdit(m, e)));
+  };
+  /** Moves on every edit this process makes to clients.xml (which may update the parsed model in place). */
+  private clientsRevision = 0;
 
   /** The last clients.xml that parsed, so that an edit that breaks the file does not lock every client out. */
   private lastGoodClients?: ClientsModel;
@@ -105,7 +109,13 @@ export class MetadataPlugin implements AnyPlugin, MetadataRole, RmiRole, Structu
     return this.clientsRefusal === undefined ? [] : [failureBundle("Metadata", this.clientsRefusal, "Metadata/clients.xml")];
   }
 
-  async authenticate(req: AuthRequest): Promise<string | undefined> {
+  /**
+   * A decision made from clients.xml and the settings alone says how long it holds: while the same
+   * parsed clients.xml is current (no edit on disk or by this process) and the site password and
+   * default auth mode are the same. One that read the store or DNS is made again on every request.
+   */
+  async authenticate(req: AuthRequest): Promise<AuthDecision | undefined> {
+    const revision = this.clientsRevision;
     let clients: ClientsModel;
     try {
       clients = this.clients();
@@ -114,15 +124,31 @@ export class MetadataPlugin implements AnyPlugin, MetadataRole, RmiRole, Structu
       return undefined;
     }
     const store = this.ctx.store;
-    const name = await authenticate(clients, req, {
-      sitePassword: this.ctx.settings.password,
-      defaultAuth: this.ctx.settings.defaultAuth,
-      certSeen: async (c) => (await store.get(CERT_SEEN, c)) !== undefined,
-      recordCert: async (c) => {
-        if ((await store.get(CERT_SEEN, c)) === undefined) await store.put(CERT_SEEN, c, { at: Date.now() });
+    const { password: sitePassword, defaultAuth } = this.ctx.settings;
+    const reads: AuthReads = { outside: false };
+    const name = await authenticate(
+      clients,
+      req,
+      {
+        sitePassword,
+        defaultAuth,
+        certSeen: async (c) => (await store.get(CERT_SEEN, c)) !== undefined,
+        recordCert: async (c) => {
+          if ((await store.get(CERT_SEEN, c)) === undefined) await store.put(CERT_SEEN, c, { at: Date.now() });
+        },
       },
-    });
-    return name !== undefined && (await this.admitNewClient(name, req.address, clients)) ? name : undefined;
+      reads,
+    );
+    if (name === undefined || !(await this.admitNewClient(name, req.address, clients, reads))) return undefined;
+    if (reads.outside) return { client: name };
+    const holds = (): boolean => {
+      try {
+        return this.clientsRevision === revision && this.clients() === clients && this.ctx.settings.password === sitePassword && this.ctx.settings.defaultAuth === defaultAuth;
+      } catch {
+        return false;
+      }
+    };
+    return { client: name, holds };
   }
 
   /**
@@ -130,8 +156,10 @@ export class MetadataPlugin implements AnyPlugin, MetadataRole, RmiRole, Structu
    * refused when registration is off, and limited per address and hour (a count kept in the store,
    * so every server process shares it). A refusal is a 401 and writes nothing.
    */
-  private async admitNewClient(name: string, address: string, clients: ClientsModel): Promise<boolean> {
-    if (clients.known.has(name) || clients.aliases.has(name) || (await this.ctx.store.getClient(name)) !== undefined) return true;
+  private async admitNewClient(name: string, address: string, clients: ClientsModel, reads: AuthReads): Promise<boolean> {
+    if (clients.known.has(name) || clients.aliases.has(name)) return true;
+    reads.outside = true;
+    if ((await this.ctx.store.getClient(name)) !== undefined) return true;
     const { registration = true, registrationsPerHour = DEFAULT_REGISTRATIONS_PER_HOUR } = this.ctx.settings;
     if (!registration) {
       this.ctx.logger.warn({ client: name, address }, "unknown client refused: registration is off ([metadata] registration)");

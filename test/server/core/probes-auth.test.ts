@@ -73,7 +73,7 @@ describe("server core: authentication", function () {
   after(async () => {
     await h.cleanup();
   });
-  const auth = (user: string, password: string, address = "127.0.0.1", certCN?: string) => h.core.authenticate({ user, password, address, ...(certCN ? { certCN } : {}) });
+  const auth = async (user: string, password: string, address = "127.0.0.1", certCN?: string) => (await h.core.authenticate({ user, password, address, ...(certCN ? { certCN } : {}) }))?.client;
 
   it("accepts the site password or the client's own; a secure client only its own", async () => {
     expect(await auth("web1", "sitesecret")).to.equal("web1");

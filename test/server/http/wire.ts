@@ -57,6 +57,7 @@ export function request(port: number, opts: PostOptions = {}): Promise<HttpReply
       },
       (res) => {
         const chunks: Buffer[] = [];
+        const localPort = res.socket?.localPort; // read now: a socket the server closes is gone by "end"
         res.on("data", (c: Buffer) => chunks.push(c));
         res.on("end", () =>
           resolve({
@@ -65,7 +66,7 @@ export function request(port: number, opts: PostOptions = {}): Promise<HttpReply
             headers: res.headers,
             rawHeaders: res.rawHeaders,
             body: Buffer.concat(chunks),
-            localPort: res.socket?.localPort,
+            localPort,
           }),
         );
         res.on("error", reject);

@@ -102,7 +102,7 @@ describe("XInclude in repository files (real Core)", () => {
   it("clients.xml includes (another prefix) register the included clients", async () => {
     const meta = await h.core.buildMetadata("c2");
     expect(meta.profile).to.equal("web");
-    expect(await h.core.authenticate({ user: "c2", password: "c2pw", address: "127.0.0.1" } as never)).to.equal("c2");
+    expect((await h.core.authenticate({ user: "c2", password: "c2pw", address: "127.0.0.1" } as never))?.client).to.equal("c2");
     // DeclareVersion of an included client leaves clients.xml alone; AssertProfile is refused, naming why, with nothing written
     const main = readFileSync(join(h.repo, "Metadata/clients.xml"), "utf8");
     await h.core.declareVersion("c2", "1.4.0");
