@@ -229,6 +229,9 @@ export class Execution {
     }
     times.remove = Date.now() / 1000;
 
+    // ---- durable before the run reports, beside the re-inventory (which only reads) ----------
+    const settled = Promise.all(this.tools.map((t) => t.settle && this.safe(async () => (await t.settle!(this.ctx), new Map()), `${t.name}.settle`)));
+
     // ---- re-inventory when something changed --------------------------------------------
     if (this.modified.length || removal.length) {
       this.log.info("Rechecking system inventory");
@@ -238,6 +241,7 @@ export class Execution {
       await this.findExtra();
       times.reinventory = Date.now() / 1000;
     }
+    await settled;
   }
 
   /** -v: why each bad entry is bad; -d: the diff of each bad file too. */

@@ -45,12 +45,25 @@ export function parseAptPolicy(text: string): Map<string, string> {
 
 const APT_ENV = { DEBIAN_FRONTEND: "noninteractive" };
 
+/**
+ * apt-get's options for an unattended run. Dpkg::Use-Pty=0: dpkg's output goes straight to our
+ * pipe instead of through a pseudo-terminal apt relays (nobody watches it; a chroot often has no
+ * /dev/pts, where apt tries, fails and says so on every run). --force-unsafe-io: dpkg does not
+ * fsync every unpacked file; the run syncs the root's filesystem once before it reports
+ * success (execution.ts), as mmdebstrap and debootstrap do. dpkg's own database is still written
+ * safely; what a power cut before that sync can lose is the content of just-unpacked files, which
+ * the next run finds by their dpkg checksums (unless -q) and reinstalls.
+ */
+const APT_GET_OPTIONS = ["-q", "-y", "-o", "DPkg::Options::=--force-confold", "-o", "DPkg::Options::=--force-confdef", "-o", "DPkg::Options::=--force-unsafe-io", "-o", "Dpkg::Use-Pty=0"];
+
 export class AptTool implements Tool {
   readonly name = "APT";
   private installed?: Map<string, InstalledPackage>;
   /** Candidate versions apt reports for installed packages, since the last index refresh. */
   private candidates = new Map<string, string | undefined>();
   private refreshed = false;
+  /** dpkg ran this run (with --force-unsafe-io): the root's filesystem is synced in settle. */
+  private unsynced = false;
 
   handles(entry: XmlElement): boolean {
     return (entry.tag === "Package" || entry.tag === "BoundPackage") && (entry.attrs.type === "deb" || entry.attrs.type === "apt");
@@ -116,7 +129,7 @@ export class AptTool implements Tool {
 
   /** apt-get argv for this root: chroot into it when it has apt, else aim the host's apt at it. */
   aptArgv(ctx: ToolContext, args: string[], program = "apt-get"): string[] {
-    const base = program === "apt-get" ? ["-q", "-y", "-o", "DPkg::Options::=--force-confold", "-o", "DPkg::Options::=--force-confdef"] : [];
+    const base = program === "apt-get" ? APT_GET_OPTIONS : [];
     if (ctx.root === "/") return [program, ...base, ...args];
     if (existsSync(inRoot(ctx.root, `/usr/bin/${program}`))) return ["chroot", ctx.root, program, ...base, ...args];
     const r = ctx.root;
@@ -159,22 +172,29 @@ export class AptTool implements Tool {
   async install(entries: XmlElement[], ctx: ToolContext): Promise<States> {
     const states: States = new Map();
     const specs: string[] = [];
+    /** Packages asked for by name alone: apt installs their candidate. */
+    const names: string[] = [];
     let reinstall = false;
     for (const e of entries) {
       const p = packageEntry(e);
       const v = p.instances[0]?.version ?? p.version;
+      if (v === "auto" || v === "any") names.push(p.name);
       specs.push(v === "auto" || v === "any" ? p.name : `${p.name}=${v}`);
       if (e.attrs.current_modified_files) reinstall = true;
     }
     if (specs.length) {
       // The sources list may have just been written (Packages' apt_config is an important file).
       await this.refreshIndexes(ctx);
+      this.unsynced = true;
       const r = await ctx.exec(this.aptArgv(ctx, [...(reinstall ? ["--reinstall"] : []), "install", ...specs]), {
         env: { ...process.env, ...APT_ENV },
       });
+      this.installed = undefined;
       if (r.code !== 0) ctx.log.error(`APT: apt-get install ${specs.join(" ")} failed (exit ${r.code}): ${r.stderr.trim().split("\n").slice(-3).join(" / ")}`);
+      // `apt-get install NAME` installed NAME's candidate: that stays the candidate until the lists
+      // change, so the verify below asks apt-cache nothing about the packages just installed.
+      else for (const n of names) if (this.db(ctx).has(n)) this.candidates.set(n, this.db(ctx).get(n)!.version);
     }
-    this.installed = undefined;
     for (const e of entries) {
       for (const k of Object.keys(e.attrs)) if (k.startsWith("current_")) delete e.attrs[k];
       states.set(e, await this.verify(e, ctx));
@@ -190,8 +210,17 @@ export class AptTool implements Tool {
   async remove(extras: XmlElement[], ctx: ToolContext): Promise<void> {
     const names = extras.map((e) => e.attrs.name!).filter(Boolean);
     if (!names.length) return;
+    this.unsynced = true;
     const r = await ctx.exec(this.aptArgv(ctx, ["remove", ...names]), { env: { ...process.env, ...APT_ENV } });
     if (r.code !== 0) ctx.log.error(`APT: apt-get remove ${names.join(" ")} failed (exit ${r.code}): ${r.stderr.trim()}`);
     this.installed = undefined;
+  }
+
+  /** One syncfs (coreutils `sync -f`) of the filesystem holding the root, when dpkg ran. */
+  async settle(ctx: ToolContext): Promise<void> {
+    if (!this.unsynced) return;
+    this.unsynced = false;
+    const r = await ctx.exec(["sync", "-f", ctx.root]);
+    if (r.code !== 0) ctx.log.error(`APT: sync -f ${ctx.root} failed (exit ${r.code}): ${r.stderr.trim()}`);
   }
 }

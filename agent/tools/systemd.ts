@@ -11,8 +11,8 @@ import type { States, Tool, ToolContext } from "./tool.js";
 export class SystemdTool implements Tool, ServiceControl {
   readonly name = "Systemd";
   private readonly restarted = new Set<string>();
-  /** is-enabled states asked in prepare, each used once by the verify that follows. */
-  private readonly enabled = new Map<string, string>();
+  /** is-enabled answers asked in prepare, each used once by the verify that follows. */
+  private readonly enabled = new Map<string, { state: string; ok: boolean; err: string }>();
 
   handles(entry: XmlElement): boolean {
     return (entry.tag === "Service" || entry.tag === "BoundService") && entry.attrs.type === "systemd";
@@ -37,15 +37,26 @@ export class SystemdTool implements Tool, ServiceControl {
     return (await ctx.exec(this.systemctl(ctx, [action, name]))).code === 0;
   }
 
-  /** One `systemctl is-enabled A B …` for the services about to be verified (it stops at the first unknown unit). */
+  /**
+   * `systemctl is-enabled A B …` for the services about to be verified, in as few runs as it
+   * takes: it stops at the first unknown unit, so each unknown unit costs one more run (for the rest).
+   */
   async prepare(entries: XmlElement[], ctx: ToolContext): Promise<void> {
     this.enabled.clear();
-    const names = entries.map((e) => serviceEntry(e)).filter((s) => s.status !== "ignore").map((s) => s.name);
-    if (names.length < 2) return;
-    const r = await ctx.exec(this.systemctl(ctx, ["is-enabled", ...names]));
-    const states = r.stdout.split("\n").filter(Boolean);
-    // with an unknown unit it stops there: the states printed belong to the names before it
-    states.slice(0, r.stderr.trim() ? Math.min(states.length, names.length - 1) : names.length).forEach((st, i) => this.enabled.set(names[i]!, st.trim()));
+    let rest = entries.map((e) => serviceEntry(e)).filter((s) => s.status !== "ignore").map((s) => s.name);
+    while (rest.length > 1) {
+      const r = await ctx.exec(this.systemctl(ctx, ["is-enabled", ...rest]));
+      const states = r.stdout.split("\n").filter(Boolean);
+      const err = r.stderr.trim();
+      if (!err || states.length >= rest.length) {
+        rest.forEach((name, i) => states[i] !== undefined && this.enabled.set(name, { state: states[i]!.trim(), ok: true, err: "" }));
+        return;
+      }
+      // the states printed belong to the names before the unit it stopped at, whose error stderr holds
+      states.forEach((st, i) => this.enabled.set(rest[i]!, { state: st.trim(), ok: true, err: "" }));
+      this.enabled.set(rest[states.length]!, { state: "", ok: false, err });
+      rest = rest.slice(states.length + 1);
+    }
   }
 
   /** `systemctl is-enabled NAME`: its state word (from prepare when asked there), exit code and error. */
@@ -53,7 +64,7 @@ export class SystemdTool implements Tool, ServiceControl {
     const known = this.enabled.get(name);
     if (known !== undefined) {
       this.enabled.delete(name);
-      return { state: known, ok: true, err: "" }; // a state word was printed: the unit exists
+      return known;
     }
     const en = await ctx.exec(this.systemctl(ctx, ["is-enabled", name]));
     return { state: en.stdout.trim(), ok: en.code === 0, err: en.stderr.trim() };
@@ -85,21 +96,32 @@ export class SystemdTool implements Tool, ServiceControl {
 
   async install(entries: XmlElement[], ctx: ToolContext): Promise<States> {
     const states: States = new Map();
+    const todo: XmlElement[] = [];
     for (const e of entries) {
       const s = serviceEntry(e);
-      if (e.attrs.install === "false" || s.status === "ignore") {
-        states.set(e, s.status === "ignore");
-        continue;
+      if (e.attrs.install === "false" || s.status === "ignore") states.set(e, s.status === "ignore");
+      else todo.push(e);
+    }
+    for (const verb of ["enable", "disable"] as const) {
+      const names = todo.map((e) => serviceEntry(e)).filter((s) => (s.status === "on") === (verb === "enable")).map((s) => s.name);
+      if (!names.length) continue;
+      // one systemctl for all of them; when that fails (one unknown unit fails the lot), each on its own for its own error
+      if (names.length > 1 && (await ctx.exec(this.systemctl(ctx, [verb, ...names]))).code === 0) continue;
+      for (const name of names) {
+        const r = await ctx.exec(this.systemctl(ctx, [verb, name]));
+        if (r.code !== 0) ctx.log.error(`Systemd: ${verb} ${name} failed: ${r.stderr.trim()}`);
       }
-      const r = await ctx.exec(this.systemctl(ctx, [s.status === "on" ? "enable" : "disable", s.name]));
-      if (r.code !== 0) ctx.log.error(`Systemd: ${s.status === "on" ? "enable" : "disable"} ${s.name} failed: ${r.stderr.trim()}`);
-      if (this.live(ctx)) {
-        const r2 = await ctx.exec(this.systemctl(ctx, [s.status === "on" ? "start" : "stop", s.name]));
-        if (r2.code !== 0) ctx.log.error(`Systemd: ${s.status === "on" ? "start" : "stop"} ${s.name} failed: ${r2.stderr.trim()}`);
+    }
+    if (this.live(ctx)) {
+      for (const e of todo) {
+        const s = serviceEntry(e);
+        const r = await ctx.exec(this.systemctl(ctx, [s.status === "on" ? "start" : "stop", s.name]));
+        if (r.code !== 0) ctx.log.error(`Systemd: ${s.status === "on" ? "start" : "stop"} ${s.name} failed: ${r.stderr.trim()}`);
         else if (s.status === "on") this.restarted.add(s.name); // just started: no restart needed this run
       }
-      states.set(e, await this.verify(e, ctx));
     }
+    await this.prepare(todo, ctx);
+    for (const e of todo) states.set(e, await this.verify(e, ctx));
     return states;
   }
 

@@ -49,6 +49,11 @@ export interface Tool {
   findExtra?(managed: XmlElement[], ctx: ToolContext): Promise<XmlElement[]>;
   /** Removes extra entries (-r). */
   remove?(extras: XmlElement[], ctx: ToolContext): Promise<void>;
+  /**
+   * After the last install and removal of a run, before it reports: makes durable what this tool
+   * changed without syncing as it went (dpkg with --force-unsafe-io). Runs beside the re-inventory.
+   */
+  settle?(ctx: ToolContext): Promise<void>;
   /** Called for each bundle in which something was modified (service restarts, post actions). */
   bundleUpdated?(bundle: XmlElement, ctx: ToolContext): Promise<States>;
   bundleNotUpdated?(bundle: XmlElement, ctx: ToolContext): Promise<States>;

@@ -165,6 +165,69 @@ describe("agent APT, Systemd and SysV tools (real dpkg/apt into a throwaway root
     expect(existsSync(join(root, "etc/systemd/system/multi-user.target.wants/pbs_server.service"))).to.equal(false);
   });
 
+  it("installs with one apt-get run (dpkg without per-file fsyncs, no pty), asks apt-cache nothing after it, and syncs the root once in settle", async () => {
+    const runs: string[][] = [];
+    const base = toolContext(root, { quick: false });
+    const ctx = toolContext(root, { quick: false, exec: (argv, opts) => (runs.push(argv), base.exec(argv, opts)) });
+    const apt = new AptTool();
+    const pkgs = ["vacfg-hello", "torque-client"].map((name) => el("Package", { name, type: "deb", version: "auto" }));
+    for (const p of pkgs) expect(await apt.verify(p, ctx)).to.equal(false);
+    const states = await apt.install(pkgs, ctx);
+    expect([...states.values()]).to.deep.equal([true, true]);
+    const aptGets = runs.filter((a) => a.includes("apt-get") || a[0] === "apt-get");
+    expect(aptGets, "one apt-get run").to.have.length(1);
+    expect(aptGets[0]).to.include.members(["DPkg::Options::=--force-unsafe-io", "Dpkg::Use-Pty=0"]);
+    expect(runs.filter((a) => a.includes("apt-cache")), "what apt-get install installed is the candidate").to.deep.equal([]);
+    // the re-inventory of a run asks nothing either, and a changed file is still found by its checksum
+    writeFileSync(join(root, "usr/share/vacfg-hello/hello.txt"), "tampered\n");
+    expect(await apt.verify(el("Package", { name: "vacfg-hello", type: "deb", version: "auto" }), ctx)).to.equal(false);
+    expect(runs.filter((a) => a.includes("apt-cache"))).to.deep.equal([]);
+    expect(runs.filter((a) => a[0] === "sync"), "no sync before settle").to.deep.equal([]);
+    await apt.settle(ctx);
+    await apt.settle(ctx);
+    expect(runs.filter((a) => a[0] === "sync")).to.deep.equal([["sync", "-f", root]]);
+    // a tool that ran no dpkg has nothing to sync
+    const idle = new AptTool();
+    await idle.settle(ctx);
+    expect(runs.filter((a) => a[0] === "sync")).to.have.length(1);
+  });
+
+  it("enables several units with one systemctl run and asks is-enabled once per unknown unit, not once per unit", async () => {
+    const runs: string[][] = [];
+    const base = toolContext(root);
+    const ctx = toolContext(root, { exec: (argv, opts) => (runs.push(argv), base.exec(argv, opts)) });
+    await new AptTool().install([el("Package", { name: "torque-server", type: "deb", version: "auto" })], base);
+    const tool = new SystemdTool();
+    const units = ["pbs_server", "torque-server"].map((name) => el("Service", { name, type: "systemd", status: "on" }));
+    const systemctl = () => runs.filter((a) => a[0] === "systemctl").map((a) => a.slice(2).join(" "));
+    // the links are absolute inside the root: look at the link, not at where it points on this host
+    const wanted = (u: string) => readdirSync(join(root, "etc/systemd/system/multi-user.target.wants")).includes(`${u}.service`);
+    expect([...(await tool.install(units, ctx)).values()]).to.deep.equal([true, true]);
+    expect(systemctl()).to.deep.equal(["enable pbs_server torque-server", "is-enabled pbs_server torque-server"]);
+    expect(["pbs_server", "torque-server"].map(wanted)).to.deep.equal([true, true]);
+    const off = el("Service", { name: "pbs_server", type: "systemd", status: "off" });
+    expect((await tool.install([off], ctx)).get(off)).to.equal(true);
+    expect(wanted("pbs_server")).to.equal(false);
+    // one unknown unit among them fails a joint enable: each is then enabled on its own, and the unknown one is reported
+    runs.length = 0;
+    const mixed = ["vacfg-nosuch", "pbs_server"].map((name) => el("Service", { name, type: "systemd", status: "on" }));
+    expect([...(await tool.install(mixed, ctx)).values()]).to.deep.equal([false, true]);
+    expect(systemctl().slice(0, 3)).to.deep.equal(["enable vacfg-nosuch pbs_server", "enable vacfg-nosuch", "enable pbs_server"]);
+    expect(ctx.lines.join("\n")).to.match(/enable vacfg-nosuch failed/);
+    expect(wanted("pbs_server")).to.equal(true);
+    // unknown units first: one is-enabled run, and one more for the rest after each unknown unit
+    runs.length = 0;
+    const batch = ["vacfg-nosuch", "vacfg-nosuch2", "torque-server", "pbs_server"].map((name) => el("Service", { name, type: "systemd", status: "on" }));
+    await tool.prepare(batch, ctx);
+    expect(await Promise.all(batch.map((e) => tool.verify(e, ctx)))).to.deep.equal([false, false, true, true]);
+    expect(systemctl()).to.deep.equal([
+      "is-enabled vacfg-nosuch vacfg-nosuch2 torque-server pbs_server",
+      "is-enabled vacfg-nosuch2 torque-server pbs_server",
+      "is-enabled torque-server pbs_server",
+    ]);
+    expect(batch[0]!.attrs).to.include({ current_status: "off", target_status: "on" });
+  });
+
   it("manages SysV rc links under the root like update-rc.d", async () => {
     writeFileSync(join(root, "etc/init.d/torqued"), "#!/bin/sh\nexit 0\n");
     chmodSync(join(root, "etc/init.d/torqued"), 0o755);
