@@ -230,7 +230,7 @@ export class Execution {
     times.remove = Date.now() / 1000;
 
     // ---- durable before the run reports, beside the re-inventory (which only reads) ----------
-    const settled = Promise.all(this.tools.map((t) => t.settle && this.safe(async () => (await t.settle!(this.ctx), new Map()), `${t.name}.settle`)));
+    const synced = this.ctx.rootSync.flush(this.ctx.root, (argv) => this.ctx.exec(argv)).then((err) => err && this.log.error(err));
 
     // ---- re-inventory when something changed --------------------------------------------
     if (this.modified.length || removal.length) {
@@ -241,7 +241,7 @@ export class Execution {
       await this.findExtra();
       times.reinventory = Date.now() / 1000;
     }
-    await settled;
+    await synced;
   }
 
   /** -v: why each bad entry is bad; -d: the diff of each bad file too. */

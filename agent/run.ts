@@ -17,6 +17,7 @@ import type { Logger } from "./log.js";
 import type { AgentOptions } from "./options.js";
 import { agentRunLockBase, takePidLock } from "./pid-lock.js";
 import { ProbeScratch } from "./probes.js";
+import { RootSync } from "./root-sync.js";
 import { XmlRpcProxy } from "./proxy.js";
 import { buildStatistics, displayState } from "./report.js";
 import { ActionTool } from "./tools/action.js";
@@ -193,6 +194,7 @@ export async function runAgent(o: AgentOptions, log: Logger, tools: Tool[] = def
         });
       },
       exec: (argv, opts) => execCommand(argv, opts),
+      rootSync: new RootSync(),
     };
 
     const exec = new Execution(config, tools, ctx, o, decisions, log);

@@ -30,7 +30,15 @@ export interface FileMeta {
   mode?: number;
 }
 
-export function writeFileAtomic(target: string, data: Buffer | string, meta: FileMeta = {}): void {
+/**
+ * `fsync: false` leaves out the file's and the directory's fsync: still atomic against a kill (the
+ * rename), durable only once the caller syncs the filesystem (the agent does once per run).
+ */
+export interface SyncOption {
+  fsync?: boolean;
+}
+
+export function writeFileAtomic(target: string, data: Buffer | string, meta: FileMeta = {}, { fsync = true }: SyncOption = {}): void {
   const tmp = tempSibling(target);
   const fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
   try {
@@ -40,7 +48,7 @@ export function writeFileAtomic(target: string, data: Buffer | string, meta: Fil
     if (meta.uid !== undefined || meta.gid !== undefined) fchownSync(fd, meta.uid ?? -1, meta.gid ?? -1);
     // chmod after chown: chown clears setuid/setgid bits
     fchmodSync(fd, meta.mode ?? 0o644);
-    fsyncSync(fd);
+    if (fsync) fsyncSync(fd);
   } catch (e) {
     closeSync(fd);
     rmSync(tmp, { force: true });
@@ -53,7 +61,7 @@ export function writeFileAtomic(target: string, data: Buffer | string, meta: Fil
     rmSync(tmp, { force: true });
     throw e;
   }
-  fsyncDir(dirname(target));
+  if (fsync) fsyncDir(dirname(target));
 }
 
 /**
@@ -137,7 +145,7 @@ export function renameIntoPlace(tmp: string, target: string): void {
 }
 
 /** Replaces `target` with a symlink (or hard link) atomically. */
-export function linkAtomic(kind: "symlink" | "hardlink", to: string, target: string): void {
+export function linkAtomic(kind: "symlink" | "hardlink", to: string, target: string, { fsync = true }: SyncOption = {}): void {
   const tmp = tempSibling(target);
   if (kind === "symlink") symlinkSync(to, tmp);
   else linkSync(to, tmp);
@@ -151,7 +159,7 @@ export function linkAtomic(kind: "symlink" | "hardlink", to: string, target: str
     }
     throw e;
   }
-  fsyncDir(dirname(target));
+  if (fsync) fsyncDir(dirname(target));
 }
 
 /** Removes temporaries a killed run left next to `target` (never anything else). */

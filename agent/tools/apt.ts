@@ -50,7 +50,7 @@ const APT_ENV = { DEBIAN_FRONTEND: "noninteractive" };
  * pipe instead of through a pseudo-terminal apt relays (nobody watches it; a chroot often has no
  * /dev/pts, where apt tries, fails and says so on every run). --force-unsafe-io: dpkg does not
  * fsync every unpacked file; the run syncs the root's filesystem once before it reports
- * success (execution.ts), as mmdebstrap and debootstrap do. dpkg's own database is still written
+ * (root-sync.ts), as mmdebstrap and debootstrap do. dpkg's own database is still written
  * safely; what a power cut before that sync can lose is the content of just-unpacked files, which
  * the next run finds by their dpkg checksums (unless -q) and reinstalls.
  */
@@ -62,8 +62,6 @@ export class AptTool implements Tool {
   /** Candidate versions apt reports for installed packages, since the last index refresh. */
   private candidates = new Map<string, string | undefined>();
   private refreshed = false;
-  /** dpkg ran this run (with --force-unsafe-io): the root's filesystem is synced in settle. */
-  private unsynced = false;
 
   handles(entry: XmlElement): boolean {
     return (entry.tag === "Package" || entry.tag === "BoundPackage") && (entry.attrs.type === "deb" || entry.attrs.type === "apt");
@@ -185,7 +183,7 @@ export class AptTool implements Tool {
     if (specs.length) {
       // The sources list may have just been written (Packages' apt_config is an important file).
       await this.refreshIndexes(ctx);
-      this.unsynced = true;
+      ctx.rootSync.later();
       const r = await ctx.exec(this.aptArgv(ctx, [...(reinstall ? ["--reinstall"] : []), "install", ...specs]), {
         env: { ...process.env, ...APT_ENV },
       });
@@ -210,17 +208,9 @@ export class AptTool implements Tool {
   async remove(extras: XmlElement[], ctx: ToolContext): Promise<void> {
     const names = extras.map((e) => e.attrs.name!).filter(Boolean);
     if (!names.length) return;
-    this.unsynced = true;
+    ctx.rootSync.later();
     const r = await ctx.exec(this.aptArgv(ctx, ["remove", ...names]), { env: { ...process.env, ...APT_ENV } });
     if (r.code !== 0) ctx.log.error(`APT: apt-get remove ${names.join(" ")} failed (exit ${r.code}): ${r.stderr.trim()}`);
     this.installed = undefined;
-  }
-
-  /** One syncfs (coreutils `sync -f`) of the filesystem holding the root, when dpkg ran. */
-  async settle(ctx: ToolContext): Promise<void> {
-    if (!this.unsynced) return;
-    this.unsynced = false;
-    const r = await ctx.exec(["sync", "-f", ctx.root]);
-    if (r.code !== 0) ctx.log.error(`APT: sync -f ${ctx.root} failed (exit ${r.code}): ${r.stderr.trim()}`);
   }
 }

@@ -5,7 +5,7 @@ import { posix } from "node:path";
 import { TextDecoder } from "node:util";
 import { pathEntry, type PathEntry } from "../../protocol/entries.js";
 import type { XmlElement } from "../../protocol/xml.js";
-import { fsyncDir, linkAtomic, removeStaleTemps, tempSibling, writeFileAtomic } from "../../lib/atomic-file.js";
+import { linkAtomic, removeStaleTemps, tempSibling, writeFileAtomic } from "../../lib/atomic-file.js";
 import { runCheckedSync } from "../../lib/host-tools.js";
 import { inRoot } from "../root.js";
 import { bcfg2Bdiff } from "../unified-diff.js";
@@ -213,14 +213,17 @@ export class PosixTool implements Tool {
       if (!st) return;
       if (st.isDirectory() && !pe.recursive) rmdirSync(host); // fails on a non-empty directory, as upstream
       else rmSync(host, { recursive: pe.recursive, force: true });
-      fsyncDir(posix.dirname(host));
+      ctx.rootSync.later();
       return;
     }
     if (pe.type === "permissions") {
       if (!st) throw new Error("does not exist (permissions entries never create paths)");
       this.setMeta(host, st, w);
+      ctx.rootSync.later();
       return;
     }
+    // every change below is synced with the rest of the run's (root-sync.ts), not file by file
+    ctx.rootSync.later();
     this.makeParents(pe, w, ctx);
     if (st && pe.paranoid && ctx.paranoid && st.isFile() && pe.type === "file") this.paranoidBackup(pe.name, host, ctx);
     // a path of the wrong kind is removed first; directories only when the entry is not a file
@@ -239,24 +242,23 @@ export class PosixTool implements Tool {
     switch (pe.type) {
       case "file": {
         if (pe.content === undefined) throw new Error("entry has no content");
-        writeFileAtomic(host, pe.content, { uid: w.uid, gid: w.gid, mode: w.mode ?? 0o644 });
+        writeFileAtomic(host, pe.content, { uid: w.uid, gid: w.gid, mode: w.mode ?? 0o644 }, { fsync: false });
         return;
       }
       case "directory": {
         if (!lstatOrUndef(host)) mkdirSync(host, { mode: 0o700 });
         this.setMeta(host, lstatSync(host), { ...w, mode: w.mode ?? 0o755 });
-        fsyncDir(posix.dirname(host));
         return;
       }
       case "symlink":
         if (!pe.to) throw new Error("symlink has no to=");
-        linkAtomic("symlink", pe.to, host);
+        linkAtomic("symlink", pe.to, host, { fsync: false });
         return;
       case "hardlink": {
         if (!pe.to) throw new Error("hardlink has no to=");
         const src = inRoot(ctx.root, pe.to);
         if (!existsSync(src)) throw new Error(`hardlink source ${pe.to} does not exist`);
-        linkAtomic("hardlink", src, host);
+        linkAtomic("hardlink", src, host, { fsync: false });
         this.setMeta(host, lstatSync(host), w);
         return;
       }
@@ -270,7 +272,6 @@ export class PosixTool implements Tool {
         runCheckedSync(argv[0]!, argv.slice(1), { code: "AGENT_RUN" });
         this.setMeta(tmp, lstatSync(tmp), w);
         renameSync(tmp, host);
-        fsyncDir(posix.dirname(host));
         return;
       }
     }
@@ -293,7 +294,6 @@ export class PosixTool implements Tool {
       mkdirSync(host, { mode: ssh ? 0o700 : 0o755 });
       chmodSync(host, ssh ? 0o700 : 0o755);
       if (ssh && (w.uid !== undefined || w.gid !== undefined)) lchownSync(host, w.uid ?? -1, w.gid ?? -1);
-      fsyncDir(posix.dirname(host));
     }
   }
 
@@ -310,7 +310,7 @@ export class PosixTool implements Tool {
     // datetime.isoformat() of local time with microseconds, as upstream names them
     const iso = `${now.getFullYear()}-${pad(now.getMonth() + 1)}-${pad(now.getDate())}T${pad(now.getHours())}:${pad(now.getMinutes())}:${pad(now.getSeconds())}.${pad(now.getMilliseconds() * 1000, 6)}`;
     const dest = posix.join(dir, `${base}_${iso}`);
-    writeFileAtomic(dest, readFileSync(host), { mode: statSync(host).mode & 0o7777 & ~0o077 });
+    writeFileAtomic(dest, readFileSync(host), { mode: statSync(host).mode & 0o7777 & ~0o077 }, { fsync: false });
     ctx.log.info(`POSIX: Backup of ${name} saved to ${dest}`);
   }
 }

@@ -3,6 +3,7 @@
 import type { XmlElement } from "../../protocol/xml.js";
 import type { AccountDb } from "../accounts.js";
 import type { Logger } from "../log.js";
+import type { RootSync } from "../root-sync.js";
 
 export interface ToolContext {
   /** "/" or the directory everything is applied under (--root). */
@@ -22,6 +23,8 @@ export interface ToolContext {
   reloadAccounts(): void;
   /** Asks the operator (interactive mode); resolves false on no/EOF. */
   prompt(question: string): Promise<boolean>;
+  /** Where a tool that changed the root without an fsync per file says so (synced once before the run reports). */
+  rootSync: RootSync;
   /** Runs a command, never through a shell unless argv says so. */
   exec(argv: string[], opts?: { env?: NodeJS.ProcessEnv; timeoutMs?: number; input?: string }): Promise<ExecResult>;
 }
@@ -49,11 +52,6 @@ export interface Tool {
   findExtra?(managed: XmlElement[], ctx: ToolContext): Promise<XmlElement[]>;
   /** Removes extra entries (-r). */
   remove?(extras: XmlElement[], ctx: ToolContext): Promise<void>;
-  /**
-   * After the last install and removal of a run, before it reports: makes durable what this tool
-   * changed without syncing as it went (dpkg with --force-unsafe-io). Runs beside the re-inventory.
-   */
-  settle?(ctx: ToolContext): Promise<void>;
   /** Called for each bundle in which something was modified (service restarts, post actions). */
   bundleUpdated?(bundle: XmlElement, ctx: ToolContext): Promise<States>;
   bundleNotUpdated?(bundle: XmlElement, ctx: ToolContext): Promise<States>;

@@ -111,6 +111,21 @@ describe("agent POSIX tool", () => {
     expect(readFileSync(join(root, "etc/motd"), "utf8")).to.equal("fourth\n");
   });
 
+  it("leaves the fsync of what it changed to the run's one sync of the root, and asks for it only when it changed something", async () => {
+    const e = file("/etc/motd", "hello\n");
+    const r = await apply(e);
+    expect(r.after).to.equal(true);
+    const runs: string[][] = [];
+    const exec = (argv: string[]) => (runs.push(argv), r.ctx.exec(argv));
+    await r.ctx.rootSync.flush(root, exec);
+    expect(runs).to.deep.equal([["sync", "-f", root]]);
+    // already right: verified, not installed, nothing to sync
+    const again = toolContext(root);
+    expect(await tool.verify(file("/etc/motd", "hello\n"), again)).to.equal(true);
+    await again.rootSync.flush(root, exec);
+    expect(runs).to.have.length(1);
+  });
+
   it("writes atomically: the target is replaced by rename, never truncated in place", async () => {
     writeFileSync(join(root, "etc/motd"), "old\n");
     const ino = statSync(join(root, "etc/motd")).ino;

@@ -2,6 +2,7 @@
 import { loadAccounts, type AccountDb } from "../../agent/accounts.js";
 import { execCommand } from "../../agent/exec.js";
 import { createLogger } from "../../agent/log.js";
+import { RootSync } from "../../agent/root-sync.js";
 import type { ToolContext } from "../../agent/tools/tool.js";
 
 export function toolContext(root: string, over: Partial<ToolContext> = {}): ToolContext & { lines: string[] } {
@@ -22,6 +23,7 @@ export function toolContext(root: string, over: Partial<ToolContext> = {}): Tool
     },
     prompt: async () => false,
     exec: (argv, opts) => execCommand(argv, opts),
+    rootSync: new RootSync(),
     lines,
     ...over,
   };
