@@ -125,7 +125,7 @@ export abstract class PrioDir {
     const cname = candidate.attrs.name ?? "";
     if (entry.tag === candidate.tag && name === cname) return true;
     // Path names match with or without a trailing slash (upstream ticket 967).
-    if (entry.tag === "Path" && name.replace(/\/+$/, "") === cname.replace(/\/+$/, "")) return true;
+    if (entry.tag === "Path" && (name.endsWith("/") || cname.endsWith("/")) && name.replace(/\/+$/, "") === cname.replace(/\/+$/, "")) return true;
     if (this.regexEnabled()) {
       let re = this.regexCache.get(cname);
       if (!re) {
@@ -183,6 +183,7 @@ export abstract class PrioDir {
       delete copy.tail;
       entry.children.push(copy);
     }
-    for (const [k, v] of Object.entries(data.attrs)) if (!(k in entry.attrs)) entry.attrs[k] = v;
+    const attrs = entry.attrs;
+    for (const k in data.attrs) if (!(k in attrs)) attrs[k] = data.attrs[k]!;
   }
 }

@@ -87,7 +87,9 @@ export class Jinja2Engine implements TemplateEngine {
 
   private render(tmpl: LoadedTemplate, context: Record<string, unknown>): string {
     try {
-      return new Renderer(this.host).render(tmpl, new Map(Object.entries(context)));
+      const vars = new Map<string, unknown>();
+      for (const k in context) if (Object.prototype.hasOwnProperty.call(context, k)) vars.set(k, context[k]);
+      return new Renderer(this.host).render(tmpl, vars);
     } catch (e) {
       if (e instanceof LocatedError) {
         const inner = e.error;

@@ -297,13 +297,13 @@ export class Renderer implements FilterEnv, Lookup {
         })
         : undefined;
       const loop = new LoopContext(items, depth0, recurse);
-      items.forEach((item, i) => {
+      for (let i = 0; i < items.length; i++) {
         loop.index0 = i;
         const f = frame.child();
-        this.assign(s.target, item, f);
+        this.assign(s.target, items[i], f);
         f.vars.set("loop", loop);
         this.exec(s.body, f, buf);
-      });
+      }
       if (!items.length) this.exec(s.else_, frame.child(), buf);
       return buf;
     };
