@@ -15,7 +15,7 @@ import type { ServerSettings } from "./context.js";
 import type { AuthDecision, AuthRequest, ClientMetadata } from "./metadata.js";
 import { METHOD_HELP } from "./method-help.js";
 import { RepoWatcher } from "./repo-watch.js";
-import { atStoreVersion } from "./store-reads.js";
+import { atStoreVersion, directReads } from "./store-reads.js";
 import type { AnyPlugin, MetadataRole } from "./roles.js";
 import { Timings } from "./timings.js";
 
@@ -119,7 +119,12 @@ export class Core<S extends CoreStore = Store> implements ClientRunApi {
     return this.timings.time("Core:authenticate", () => this.metadata.authenticate(req));
   }
 
-  async assertProfile(client: string, profile: string): Promise<boolean> {
+  // Every request but GetConfig reads the store itself, also while a GetConfig shares its reads (store-reads.ts).
+  assertProfile(client: string, profile: string): Promise<boolean> {
+    return directReads(this.store, () => this.assertProfileNow(client, profile));
+  }
+
+  private async assertProfileNow(client: string, profile: string): Promise<boolean> {
     try {
       await this.metadata.setProfile(client, profile);
     } catch (e) {
@@ -128,7 +133,11 @@ export class Core<S extends CoreStore = Store> implements ClientRunApi {
     return true;
   }
 
-  async declareVersion(client: string, version: string): Promise<boolean> {
+  declareVersion(client: string, version: string): Promise<boolean> {
+    return directReads(this.store, () => this.declareVersionNow(client, version));
+  }
+
+  private async declareVersionNow(client: string, version: string): Promise<boolean> {
     return this.timings.time("Core:DeclareVersion", async () => {
       try {
         await this.metadata.setVersion(client, version);
@@ -139,7 +148,11 @@ export class Core<S extends CoreStore = Store> implements ClientRunApi {
     });
   }
 
-  async getProbes(client: string): Promise<string> {
+  getProbes(client: string): Promise<string> {
+    return directReads(this.store, () => this.getProbesNow(client));
+  }
+
+  private async getProbesNow(client: string): Promise<string> {
     const meta = await this.resolve(client);
     try {
       const probes = [];
@@ -150,7 +163,11 @@ export class Core<S extends CoreStore = Store> implements ClientRunApi {
     }
   }
 
-  async recvProbeData(client: string, probeData: string): Promise<boolean> {
+  recvProbeData(client: string, probeData: string): Promise<boolean> {
+    return directReads(this.store, () => this.recvProbeDataNow(client, probeData));
+  }
+
+  private async recvProbeDataNow(client: string, probeData: string): Promise<boolean> {
     const meta = await this.resolve(client);
     let root;
     try {
@@ -181,7 +198,11 @@ export class Core<S extends CoreStore = Store> implements ClientRunApi {
     return true;
   }
 
-  async getDecisionList(client: string, mode: string): Promise<Array<[string, string]>> {
+  getDecisionList(client: string, mode: string): Promise<Array<[string, string]>> {
+    return directReads(this.store, () => this.getDecisionListNow(client, mode));
+  }
+
+  private async getDecisionListNow(client: string, mode: string): Promise<Array<[string, string]>> {
     const meta = await this.resolve(client);
     const out: Array<[string, string]> = [];
     for (const p of this.plugins) {
@@ -254,7 +275,11 @@ export class Core<S extends CoreStore = Store> implements ClientRunApi {
     }
   }
 
-  async recvStats(client: string, statistics: string): Promise<boolean> {
+  recvStats(client: string, statistics: string): Promise<boolean> {
+    return directReads(this.store, () => this.recvStatsNow(client, statistics));
+  }
+
+  private async recvStatsNow(client: string, statistics: string): Promise<boolean> {
     const meta = await this.resolve(client);
     let stats;
     try {
@@ -306,7 +331,7 @@ export class Core<S extends CoreStore = Store> implements ClientRunApi {
       const flip = (v: boolean) => (this.pluginDebug.set(p.name, v), v);
       out[`${p.name}.toggle_debug`] = { help: "Turn debugging output on or off.", call: async () => flip(!this.pluginDebug.get(p.name)) };
       out[`${p.name}.set_debug`] = { help: "Explicitly enable or disable debugging.", call: async (d) => flip(asBool(d)) };
-      for (const [m, rmi] of Object.entries(p.rmi ?? {})) out[`${p.name}.${m}`] = rmi;
+      for (const [m, rmi] of Object.entries(p.rmi ?? {})) out[`${p.name}.${m}`] = { ...rmi, call: (...a) => directReads(this.store, () => rmi.call(...a)) };
     }
     return out;
   }

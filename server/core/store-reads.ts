@@ -1,16 +1,20 @@
 // Store reads shared by the plugins of one GetConfig: the client's probe data (Probes' groups and
-// values, Context's parameters), its registration and the list of clients are read once per build,
-// not once per plugin that asks. Like repo-trust.ts for files: while a GetConfig is answered
+// values, Context's parameters) and the list of clients are read once per build, not once per
+// plugin that asks. A client's registration is always read from the store (what decides a write). Like repo-trust.ts for files: while a GetConfig is answered
 // (`atStoreVersion`), a read is reused when it was made after the store's metadata version
 // (Store.metadataVersion: registrations and probe data, any process) reached the version that
 // GetConfig read before anything else, and this process wrote none of those since. Outside a
-// GetConfig every read goes to the store.
+// GetConfig every read goes to the store, and while any other request is being answered
+// (`directReads`: authentication, probes, statistics, admin calls) every read does, GetConfig's too:
+// plugins cannot tell which request reads, and only a GetConfig has read the version first.
 import type { CoreStore } from "../store/store.js";
 import { stampFor, stillTrusted, type TrustStamp } from "./repo-trust.js";
 
 /** Per store: GetConfigs being answered, the newest version they read first, writes made through `sharedReads`. */
 interface StoreScope {
   open: number;
+  /** Other requests being answered: nothing is shared meanwhile. */
+  direct: number;
   version: number;
   writes: number;
 }
@@ -19,9 +23,9 @@ const scopes = new WeakMap<CoreStore, StoreScope>();
 /** A store's scope; a context without a store (a plugin tested alone) gets one that never opens. */
 function scopeOf(store: CoreStore | undefined): StoreScope {
   const raw = store instanceof SharedReads ? store.inner : store;
-  if (raw === undefined) return { open: 0, version: -1, writes: 0 };
+  if (raw === undefined) return { open: 0, direct: 0, version: -1, writes: 0 };
   let s = scopes.get(raw);
-  if (!s) scopes.set(raw, (s = { open: 0, version: -1, writes: 0 }));
+  if (!s) scopes.set(raw, (s = { open: 0, direct: 0, version: -1, writes: 0 }));
   return s;
 }
 
@@ -40,6 +44,17 @@ export async function atStoreVersion<T>(store: CoreStore, version: number | unde
   }
 }
 
+/** Runs a request other than GetConfig: every store read, its own and any GetConfig's meanwhile, goes to the store. */
+export async function directReads<T>(store: CoreStore, fn: () => Promise<T>): Promise<T> {
+  const s = scopeOf(store);
+  s.direct++;
+  try {
+    return await fn();
+  } finally {
+    s.direct--;
+  }
+}
+
 /** What a shared read was vouched for by when it started. */
 interface ReadStamp {
   version: number;
@@ -47,11 +62,11 @@ interface ReadStamp {
 }
 
 function readStamp(s: StoreScope): ReadStamp | undefined {
-  return s.open > 0 ? { version: s.version, writes: s.writes } : undefined;
+  return s.open > 0 && s.direct === 0 ? { version: s.version, writes: s.writes } : undefined;
 }
 
 function stampHolds(s: StoreScope, stamp: ReadStamp | undefined): boolean {
-  return stamp !== undefined && s.open > 0 && stamp.version >= s.version && stamp.writes === s.writes;
+  return stamp !== undefined && s.open > 0 && s.direct === 0 && stamp.version >= s.version && stamp.writes === s.writes;
 }
 
 /** Freezes a read's result: it is handed to every plugin that asks, none may change it. */
@@ -66,7 +81,7 @@ function frozen<T>(v: T): T {
 /** How many clients' reads are kept (a build reads its own client's; a few concurrent builds share). */
 const KEPT = 64;
 
-/** The store as plugins see it: getProbeData, getClient and listClients shared within a GetConfig. */
+/** The store as plugins see it: getProbeData and listClients shared within a GetConfig. */
 export class SharedReads implements CoreStore {
   private readonly scope: StoreScope;
   private readonly kept = new Map<string, { stamp: ReadStamp; value: Promise<unknown> }>();
@@ -102,7 +117,7 @@ export class SharedReads implements CoreStore {
     return this.shared(`p\0${client}`, () => this.inner.getProbeData(client));
   }
   getClient(name: string): ReturnType<CoreStore["getClient"]> {
-    return this.shared(`c\0${name}`, () => this.inner.getClient(name));
+    return this.inner.getClient(name);
   }
   listClients(): ReturnType<CoreStore["listClients"]> {
     return this.shared("l", () => this.inner.listClients());

@@ -31,17 +31,39 @@ const FILES: Record<string, string> = {
 
 const probe = (name: string, value: string) => `<ProbeData><probe-data name="${name}" source="Probes">${value}</probe-data></ProbeData>`;
 
-/** A store that counts the probe data reads that reach it. */
-function counting(store: Store): { store: Store; probeReads: () => number } {
+/** A store that counts the probe data reads that reach it, and can hold one client's read until released. */
+function counting(store: Store): { store: Store; probeReads: () => number; hold: (client: string) => { reached: Promise<void>; release: () => void } } {
   let n = 0;
+  let held: { client: string; reached: () => void; gate: Promise<void> } | undefined;
   const wrapped = new Proxy(store, {
     get(target, prop, receiver) {
-      if (prop === "getProbeData") return (client: string) => (n++, target.getProbeData(client));
+      if (prop === "getProbeData") {
+        return async (client: string) => {
+          n++;
+          const h = held;
+          if (h?.client === client) {
+            held = undefined;
+            h.reached();
+            await h.gate;
+          }
+          return target.getProbeData(client);
+        };
+      }
       const v = Reflect.get(target, prop, receiver) as unknown;
       return typeof v === "function" ? (v as (...a: unknown[]) => unknown).bind(target) : v;
     },
   });
-  return { store: wrapped, probeReads: () => n };
+  return {
+    store: wrapped,
+    probeReads: () => n,
+    hold(client) {
+      let reached!: () => void;
+      let release!: () => void;
+      const r = new Promise<void>((res) => (reached = res));
+      held = { client, reached, gate: new Promise<void>((res) => (release = res)) };
+      return { reached: r, release };
+    },
+  };
 }
 
 async function newCore(settings: ServerSettings, store: CoreStore, cold: boolean): Promise<Core<CoreStore>> {
@@ -63,6 +85,7 @@ describe(`server core: store reads shared within a GetConfig (${engine})`, funct
   let settings: ServerSettings;
   let cold: Core<CoreStore>;
   let probeReads: () => number;
+  let hold: ReturnType<typeof counting>["hold"];
   const write = (rel: string, text: string) => {
     mkdirSync(dirname(join(repo, rel)), { recursive: true });
     writeFileSync(join(repo, rel), text);
@@ -86,6 +109,7 @@ describe(`server core: store reads shared within a GetConfig (${engine})`, funct
     settings = { repo, dataDir: dir, password: "pw", plugins: PLUGINS, defaultAuth: "cert+password", allowedProbeGroups: [] };
     const c = counting(store);
     probeReads = c.probeReads;
+    hold = c.hold;
     cold = await newCore(settings, c.store, true);
   });
   afterEach(async () => {
@@ -103,6 +127,20 @@ describe(`server core: store reads shared within a GetConfig (${engine})`, funct
     expect(probeReads() - before, "one read in the build after a write").to.equal(1);
     await cold.getConfig("web1");
     expect(probeReads() - before, "none in the next").to.equal(1);
+  });
+
+  it("answers other requests from the store itself while a GetConfig shares its reads (a probe group another process just stored)", async () => {
+    write("Probes/extra-check.G50_extra", "#!/bin/sh\necho extra\n");
+    await cold.getConfig("web2");
+    // web1's GetConfig is held inside its build (its probe data read), web2's data shared at the version it read.
+    const held = hold("web1");
+    const building = cold.getConfig("web1");
+    await held.reached;
+    await other.putProbeData({ client: "web2", values: [], groups: ["extra"], timestamp: Date.now() });
+    const probes = await cold.getProbes("web2");
+    held.release();
+    await building;
+    expect(probes, "GetProbes sees web2's new probe group").to.contain("extra-check");
   });
 
   it("sees every input of the shared reads and of SSHbase's roster changed just before a cold build", async () => {
