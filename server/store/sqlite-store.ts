@@ -146,8 +146,11 @@ export class SqliteStore implements Store {
     return this.write("deleteClient", () => this.stmt(SQL.deleteClient).run(name).changes > 0);
   }
 
+  /** Read before every GetConfig: the value alone (pluck), no row object. */
+  private versionStmt?: Database.Statement;
+
   metadataVersion(): Promise<number> {
-    return this.op("metadataVersion", () => Number((this.stmt(SQL.metadataVersion).get() as Row).n));
+    return this.op("metadataVersion", () => Number((this.versionStmt ??= this.db.prepare(SQL.metadataVersion).pluck()).get()));
   }
 
   putProbeData(d: ClientProbeData): Promise<void> {

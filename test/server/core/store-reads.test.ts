@@ -15,6 +15,7 @@ import { instantiatePlugins } from "../../../server/plugins/registry.js";
 import { openStore } from "../../../server/store/open-store.js";
 import type { CoreStore, Store } from "../../../server/store/store.js";
 import { sharedPostgres } from "../../../harness/postgres-server.js";
+import { seededRandom } from "../../support/seeded-random.js";
 
 const PLUGINS = ["Metadata", "Probes", "Context", "Bundler", "Cfg", "SSHbase"];
 const CLIENTS = ["web1", "web2"];
@@ -167,14 +168,7 @@ describe(`server core: store reads shared within a GetConfig (${engine})`, funct
   });
 
   it("stays equal to fresh builds through 400 random store and repository changes and requests", async () => {
-    let seed = 0x51ed;
-    const rnd = () => {
-      seed = (seed + 0x6d2b79f5) | 0;
-      let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
-    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
+    const { rnd, pick } = seededRandom(0x51ed);
     const clients = [...CLIENTS, "web9"];
     const edits: Array<() => Promise<unknown> | void> = [
       () => cold.recvProbeData(pick(clients), probe("cpus", String(Math.floor(rnd() * 64)))),
