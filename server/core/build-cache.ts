@@ -77,12 +77,18 @@ export class BuildCache {
     private readonly maxBytes = 32 * 1024 * 1024,
   ) {}
 
-  /** Call before reading anything for a build: every change made before now is then counted. */
-  async begin(): Promise<BuildKey | undefined> {
+  /**
+   * Call before reading anything for a build: every change made before now is then counted.
+   * `settled`: the caller's request already waited for the repository's changes (beginRequest), so
+   * the current generation counts every change made before it arrived.
+   */
+  async begin(settled = false): Promise<BuildKey | undefined> {
     if (!this.watcher.reliable || !this.watcher.ready) return undefined;
-    const [storeVersion] = await Promise.all([this.storeVersion().catch(() => undefined), this.watcher.settle()]);
+    let storeVersion: number | undefined;
+    if (settled) storeVersion = await this.storeVersion().catch(() => undefined);
+    else [storeVersion] = await Promise.all([this.storeVersion().catch(() => undefined), this.watcher.settle()]);
     if (!this.watcher.reliable) return undefined;
-    // The generation after settle(): every repository change made before begin() is counted in it.
+    // The generation after settling: every repository change made before the request is counted in it.
     return { generation: this.watcher.generation, storeVersion };
   }
 

@@ -8,7 +8,22 @@ export interface AdminMethod {
   call: (...args: XmlRpcValue[]) => Promise<XmlRpcValue>;
 }
 
+/**
+ * A request whose repository changes are settled (ClientRunApi.beginRequest): everything changed
+ * before it arrived is seen, so the methods given it do not wait again, and work run `vouched`
+ * reuses parsed repository files checked since without a stat (repo-trust.ts).
+ */
+export interface RequestScope {
+  vouched<T>(fn: () => T): T;
+}
+
 export interface ClientRunApi {
+  /**
+   * Called first for each request read from the network. `queued`: it was read while an earlier
+   * request on its connection was still being answered (pipelined), so it may have been read in
+   * the same turn as that one, before a change its client made in between was reported.
+   */
+  beginRequest(queued: boolean): Promise<RequestScope>;
   /** The client and whether the decision still holds, or undefined → HTTP 401. */
   authenticate(req: AuthRequest): Promise<AuthDecision | undefined>;
   assertProfile(client: string, profile: string): Promise<boolean>;
@@ -18,7 +33,7 @@ export interface ClientRunApi {
   recvProbeData(client: string, probeData: string): Promise<boolean>;
   getDecisionList(client: string, mode: string): Promise<Array<[string, string]>>;
   /** The <Configuration> document, or an <error type=".."/> document as upstream sends. */
-  getConfig(client: string): Promise<string>;
+  getConfig(client: string, scope?: RequestScope): Promise<string>;
   recvStats(client: string, statistics: string): Promise<boolean>;
   /** Admin (localhost-only) methods: plugin RMI as "Plugin.method", get_statistics, expire_metadata_cache, … */
   adminMethods(): Record<string, AdminMethod>;

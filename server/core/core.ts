@@ -10,7 +10,7 @@ import type { CoreStore, Store } from "../store/store.js";
 import { BuildCache, type BuildKey } from "./build-cache.js";
 import { buildConfiguration, StructureError } from "./build-config.js";
 import { buildClientMetadata } from "./build-metadata.js";
-import type { AdminMethod, ClientRunApi } from "./client-api.js";
+import type { AdminMethod, ClientRunApi, RequestScope } from "./client-api.js";
 import type { ServerSettings } from "./context.js";
 import type { AuthDecision, AuthRequest, ClientMetadata } from "./metadata.js";
 import { METHOD_HELP } from "./method-help.js";
@@ -38,6 +38,9 @@ function asBool(v: XmlRpcValue | undefined): boolean {
   if (typeof v === "boolean") return v;
   return String(v ?? "").toLowerCase() === "true";
 }
+
+/** Without a repository watcher nothing is vouched for: every cache checks the disk. */
+const UNWATCHED: RequestScope = { vouched: (fn) => fn() };
 
 export interface CoreOptions {
   /** Reuse finished configurations while their inputs are unchanged (default true; one-shot tools turn it off). */
@@ -113,6 +116,14 @@ export class Core<S extends CoreStore = Store> implements ClientRunApi {
       this.logger.error({ client, err: msg(e) }, "metadata resolution failed");
       throw critical(`Client metadata resolution error for ${client}: ${msg(e)}`, "CRITICAL", e);
     }
+  }
+
+  /** A request's start: the repository settled as of its arrival (one event-loop turn, two when queued). */
+  async beginRequest(queued: boolean): Promise<RequestScope> {
+    const w = this.watcher;
+    if (!w) return UNWATCHED;
+    await (queued ? w.settle() : w.settleArrived());
+    return { vouched: (fn) => w.trustedNow(fn) };
   }
 
   authenticate(req: AuthRequest): Promise<AuthDecision | undefined> {
@@ -216,7 +227,8 @@ export class Core<S extends CoreStore = Store> implements ClientRunApi {
     return out;
   }
 
-  async getConfig(client: string): Promise<string> {
+  /** With a settled request's scope the answer is keyed without waiting for the repository again. */
+  async getConfig(client: string, scope?: RequestScope): Promise<string> {
     return this.timings.time("Core:GetConfig", async () => {
       // The repository generation and the store's metadata version are taken before anything is
       // read, so a change made during the build counts.
@@ -224,7 +236,7 @@ export class Core<S extends CoreStore = Store> implements ClientRunApi {
       // Store reads are shared by the plugins of this build from the version read first (store-reads.ts).
       let version: number | undefined;
       if (this.buildCache) {
-        key = await this.buildCache.begin();
+        key = await this.buildCache.begin(scope !== undefined);
         const reused = await this.buildCache.reuse(client, key);
         if (reused) {
           this.endClientRun(reused.meta);

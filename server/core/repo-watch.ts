@@ -85,6 +85,27 @@ export class RepoWatcher implements RepoClock {
     return new Promise((resolve) => setImmediate(() => setImmediate(resolve)));
   }
 
+  /**
+   * Resolves once every change made before a request *arrived* has been seen, when the request was
+   * read from a socket before this call: its bytes were sent after any such change, so the epoll
+   * wait that reported them (this iteration's poll phase or an earlier one) also reported the
+   * change's inotify event, and the next check phase comes after that poll phase has run.
+   */
+  settleArrived(): Promise<void> {
+    return new Promise((resolve) => setImmediate(resolve));
+  }
+
+  /** `trusted` for synchronous work. */
+  trustedNow<T>(fn: () => T): T {
+    if (!this.reliable || !this.ready || this.closed) return fn();
+    if (this.scopes++ === 0) setVouching(this, true);
+    try {
+      return fn();
+    } finally {
+      if (--this.scopes === 0) setVouching(this, false);
+    }
+  }
+
   close(): void {
     this.closed = true;
     this.scopes = 0;

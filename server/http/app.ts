@@ -133,9 +133,12 @@ export function createXmlRpcHandler(opts: FrontOptions): (req: IncomingMessage, 
         sendErrorPage(res, PAGES.notImplemented(req.method ?? ""));
         return done(ERRORS.HTTP_METHOD.http);
       }
+      // Every repository change made before the request arrived is seen from here on; a response
+      // still being written on the connection (a pipelined request) means one more turn.
+      const scope = await opts.api.beginRequest(res.socket === null);
       // Upstream authenticates in parse_request, before reading the body: a caller without
       // credentials never makes us buffer anything.
-      let client = rememberedClient(req, opts.authLimit);
+      let client = scope.vouched(() => rememberedClient(req, opts.authLimit));
       if (client === undefined) {
         const auth = authRequest(req);
         let decision: AuthDecision | undefined;
@@ -148,7 +151,7 @@ export function createXmlRpcHandler(opts: FrontOptions): (req: IncomingMessage, 
             return undefined;
           }
         };
-        const admission: ClientAdmission = auth ? await admitClient(opts.authLimit, auth, authenticate) : { kind: "refused" };
+        const admission: ClientAdmission = auth ? await scope.vouched(() => admitClient(opts.authLimit, auth, authenticate)) : { kind: "refused" };
         forgetConnection(req);
         if (admission.kind === "locked" || admission.kind === "unavailable") return done(refuseLimited(res, admission, log, { user: auth?.user, address }));
         client = admission.kind === "ok" ? admission.client : undefined;
@@ -206,7 +209,7 @@ export function createXmlRpcHandler(opts: FrontOptions): (req: IncomingMessage, 
         return done(0);
       }
 
-      const outcome = await dispatcher.dispatch(call, { client, address });
+      const outcome = await dispatcher.dispatch(call, { client, address, scope });
       if (outcome.kind === "denied") {
         log.warn({ client, address, method: call.methodName }, outcome.reason);
         sendErrorPage(res, PAGES.unauthorized);

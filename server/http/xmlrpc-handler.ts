@@ -3,14 +3,15 @@
 import type { Logger } from "pino";
 import { VacfgError } from "../../protocol/errors.js";
 import type { MethodCall, MethodResponse, XmlRpcValue } from "../../protocol/xmlrpc/values.js";
-import type { AdminMethod, ClientRunApi } from "../core/client-api.js";
+import type { AdminMethod, ClientRunApi, RequestScope } from "../core/client-api.js";
 import { faultFor } from "./fault-map.js";
 import { isLocalhost } from "./peer.js";
 
-/** Who is calling: the settled client name and the peer address. */
+/** Who is calling: the settled client name and the peer address; the request's scope (beginRequest). */
 export interface CallContext {
   client: string;
   address: string;
+  scope?: RequestScope;
 }
 
 /** `denied` is an ACL refusal, which upstream answers with HTTP 401, not a fault. */
@@ -26,7 +27,7 @@ interface ClientMethod {
   /** Parameters, all strings, in order. */
   params: Param[];
   help: string;
-  call: (api: ClientRunApi, client: string, args: string[]) => Promise<XmlRpcValue>;
+  call: (api: ClientRunApi, client: string, args: string[], scope?: RequestScope) => Promise<XmlRpcValue>;
 }
 
 const CLIENT_METHODS: Record<string, ClientMethod> = {
@@ -51,7 +52,7 @@ const CLIENT_METHODS: Record<string, ClientMethod> = {
     help: "The whitelist or blacklist decisions for the client, as [tag, name] pairs.",
     call: (api, c, [mode]) => api.getDecisionList(c, mode),
   },
-  GetConfig: { params: [], help: "The client's full configuration document.", call: (api, c) => api.getConfig(c) },
+  GetConfig: { params: [], help: "The client's full configuration document.", call: (api, c, _, scope) => api.getConfig(c, scope) },
   RecvStats: {
     params: ["statistics"],
     help: "Store the statistics the client reports after a run.",
@@ -150,7 +151,7 @@ export class XmlRpcDispatcher {
     client: ClientMethod | undefined,
     admin: Record<string, AdminMethod>,
   ): Promise<XmlRpcValue> {
-    if (client) return await client.call(this.api, ctx.client, checkStringParams(name, client.params, params));
+    if (client) return await client.call(this.api, ctx.client, checkStringParams(name, client.params, params), ctx.scope);
     if (name === "listMethods") {
       checkStringParams(name, [], params);
       return this.listMethods(ctx.address);

@@ -37,6 +37,7 @@ import {
   toJson,
 } from "./store-rows.js";
 import { storeError, storeOp } from "./store-error.js";
+import { WalIndexWatch } from "./sqlite-wal-index.js";
 import { GroupCommit } from "./sqlite-group-commit.js";
 
 type Row = Record<string, unknown>;
@@ -52,9 +53,15 @@ export class SqliteStore implements Store {
   /** Writes of one event-loop turn share a transaction (sqlite-group-commit.ts). */
   private readonly writes: GroupCommit;
 
-  private constructor(db: Database.Database, walPath: string | undefined) {
+  /** Commits by any connection seen from the -shm file (absent for ":memory:"). */
+  private readonly walIndex?: WalIndexWatch;
+  /** metadataVersion() as last read, for the wal-index header walIndex remembers. */
+  private lastVersion = 0;
+
+  private constructor(db: Database.Database, path: string) {
     this.db = db;
-    this.writes = new GroupCommit(db, walPath);
+    this.writes = new GroupCommit(db, path === ":memory:" ? undefined : `${path}-wal`);
+    if (path !== ":memory:") this.walIndex = new WalIndexWatch(`${path}-shm`);
   }
 
   /** Transactions committed and WAL fsyncs so far: fewer than the writes when they were grouped. */
@@ -79,7 +86,7 @@ export class SqliteStore implements Store {
       // write is acknowledged, so an acknowledged RecvStats survives a crash or power loss as with FULL.
       db.pragma("synchronous = NORMAL");
       db.pragma("foreign_keys = ON");
-      return new SqliteStore(db, path === ":memory:" ? undefined : `${path}-wal`);
+      return new SqliteStore(db, path);
     } catch (e) {
       throw storeError("sqlite", `open ${path}`, e);
     }
@@ -122,6 +129,7 @@ export class SqliteStore implements Store {
   async close(): Promise<void> {
     if (!this.db.open) return;
     await this.writes.close();
+    this.walIndex?.close();
     this.db.close();
   }
 
@@ -146,11 +154,28 @@ export class SqliteStore implements Store {
     return this.write("deleteClient", () => this.stmt(SQL.deleteClient).run(name).changes > 0);
   }
 
-  /** Read before every GetConfig: the value alone (pluck), no row object. */
+  /** The counter's value alone (pluck), no row object. */
   private versionStmt?: Database.Statement;
 
+  /**
+   * Asked before every cached GetConfig: read again only when some connection committed since the
+   * last read (sqlite-wal-index.ts), or while this connection's own transaction is open (its writes
+   * are not in the header yet).
+   */
   metadataVersion(): Promise<number> {
-    return this.op("metadataVersion", () => Number((this.versionStmt ??= this.db.prepare(SQL.metadataVersion).pluck()).get()));
+    return this.op("metadataVersion", () => {
+      const wal = this.walIndex;
+      if (wal === undefined || this.db.inTransaction) return this.readVersion();
+      if (wal.unchanged()) return this.lastVersion;
+      // The header was read before the counter: a commit in between shows as a change next time.
+      this.lastVersion = this.readVersion();
+      wal.remember();
+      return this.lastVersion;
+    });
+  }
+
+  private readVersion(): number {
+    return Number((this.versionStmt ??= this.db.prepare(SQL.metadataVersion).pluck()).get());
   }
 
   putProbeData(d: ClientProbeData): Promise<void> {
