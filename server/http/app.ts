@@ -59,8 +59,10 @@ function authRequest(req: IncomingMessage): AuthRequest | undefined {
 /** A success remembered for a TLS connection: the exact header it was decided for, and the decision. */
 interface ConnectionAuth {
   authorization: string;
-  auth: AuthRequest;
-  decision: AuthDecision & { holds: () => boolean };
+  client: string;
+  /** The decision's inputs unchanged (AuthDecision.holds) and the limits quiet (ClientAuthLimit.quietFor). */
+  holds: () => boolean;
+  quiet?: () => boolean;
 }
 
 const connections = new WeakMap<Socket, ConnectionAuth>();
@@ -72,17 +74,17 @@ const connections = new WeakMap<Socket, ConnectionAuth>();
  * name). The connection's address and certificate cannot change (renegotiation is refused). Anything
  * else is decided afresh, and a refusal is never remembered.
  */
-function rememberedClient(req: IncomingMessage, limit: ClientAuthLimit | undefined): string | undefined {
+function rememberedClient(req: IncomingMessage): string | undefined {
   const memo = connections.get(req.socket);
   if (memo === undefined || req.headers.authorization !== memo.authorization) return undefined;
-  if (!memo.decision.holds() || (limit !== undefined && !limit.quiet(memo.auth))) return undefined;
-  return memo.decision.client;
+  if (!memo.holds() || (memo.quiet !== undefined && !memo.quiet())) return undefined;
+  return memo.client;
 }
 
-function rememberConnection(req: IncomingMessage, auth: AuthRequest, decision: AuthDecision | undefined): void {
+function rememberConnection(req: IncomingMessage, auth: AuthRequest, decision: AuthDecision | undefined, limit: ClientAuthLimit | undefined): void {
   const authorization = req.headers.authorization;
   if (decision?.holds === undefined || authorization === undefined) return;
-  connections.set(req.socket, { authorization, auth, decision: { client: decision.client, holds: decision.holds } });
+  connections.set(req.socket, { authorization, client: decision.client, holds: decision.holds, ...(limit ? { quiet: limit.quietFor(auth) } : {}) });
 }
 
 function forgetConnection(req: IncomingMessage): void {
@@ -125,7 +127,7 @@ export function createXmlRpcHandler(opts: FrontOptions): (req: IncomingMessage, 
     const address = peerAddress(req.socket);
     const done = (status: number, extra: Record<string, unknown> = {}): void => {
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
-      log.debug({ status, address, path: req.url, ms, ...extra }, "request");
+      if (log.isLevelEnabled("debug")) log.debug({ status, address, path: req.url, ms, ...extra }, "request");
       opts.metrics?.observeRequest({ method: extra.method as string | undefined, status, fault: extra.fault as number | undefined, seconds: ms / 1000 });
     };
     try {
@@ -138,7 +140,7 @@ export function createXmlRpcHandler(opts: FrontOptions): (req: IncomingMessage, 
       const scope = await opts.api.beginRequest(res.socket === null);
       // Upstream authenticates in parse_request, before reading the body: a caller without
       // credentials never makes us buffer anything.
-      let client = scope.vouched(() => rememberedClient(req, opts.authLimit));
+      let client = scope.vouched(() => rememberedClient(req));
       if (client === undefined) {
         const auth = authRequest(req);
         let decision: AuthDecision | undefined;
@@ -160,7 +162,7 @@ export function createXmlRpcHandler(opts: FrontOptions): (req: IncomingMessage, 
           sendErrorPage(res, PAGES.unauthorized);
           return done(ERRORS.AUTH_FAILED.http);
         }
-        rememberConnection(req, auth!, decision);
+        rememberConnection(req, auth!, decision, opts.authLimit);
       }
 
       // The body streams into the parser: it is never held whole, and a hostile one is refused

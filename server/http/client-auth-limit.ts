@@ -13,8 +13,8 @@ import type { RecordTable } from "../store/store.js";
 /** A failed-login limit: runs the check only while `subject` may try, and records the outcome. */
 export interface LoginGuard {
   attempt(subject: string, check: () => boolean | Promise<boolean>): Promise<{ kind: "ok" } | { kind: "wrong" } | { kind: "locked"; retryAfterMs: number } | { kind: "unavailable" }>;
-  /** Until when the subject is known to have no failures and no lockout (0: not known; stored-login-throttle.ts). */
-  quietUntil(subject: string): number;
+  /** Until when the subject is known to have no failures and no lockout (0: not known), its key computed once (stored-login-throttle.ts). */
+  quietUntilFor(subject: string): () => number;
 }
 
 /** key `${name key} ${address}`: { t } — where a name authenticated, by exact address. */
@@ -53,11 +53,11 @@ export interface ClientAuthLimit {
   /** Runs `authenticate` only when neither the request's address nor its user name is locked out. */
   admit(auth: AuthRequest, authenticate: () => Promise<string | undefined>): Promise<ClientAdmission>;
   /**
-   * Whether neither the request's address nor its user name has a failure or a lockout that this
-   * process knows of, as of a store read it still trusts: `admit` would run the check and, the check
-   * succeeding, admit. Only then may the front reuse a success it remembers for the connection.
+   * For `auth`: whether neither its address nor its user name has a failure or a lockout that this
+   * process knows of, as of a store read it still trusts, so that `admit` would run the check and,
+   * the check succeeding, admit. Only then may the front reuse a success it remembers for the connection.
    */
-  quiet(auth: AuthRequest): boolean;
+  quietFor(auth: AuthRequest): () => boolean;
 }
 
 /** Authentication through the limit when there is one (the front calls this for every XML-RPC request). */
@@ -103,9 +103,13 @@ export function createClientAuthLimit(o: ClientAuthLimitOptions): ClientAuthLimi
   };
 
   return {
-    quiet(auth) {
-      const t = now();
-      return byAddress.quietUntil(auth.address) > t && byName.quietUntil(auth.user) > t;
+    quietFor(auth) {
+      const address = byAddress.quietUntilFor(auth.address);
+      const name = byName.quietUntilFor(auth.user);
+      return () => {
+        const t = now();
+        return address() > t && name() > t;
+      };
     },
     async admit(auth, authenticate) {
       // A name that breaks the client-name rule never authenticates: refused without a check or a count,

@@ -26,6 +26,17 @@ function tooLarge(size: number | string, limit: number): VacfgError {
 export async function readBody(req: IncomingMessage, limit: number, onChunk: (chunk: Buffer) => void): Promise<void> {
   const declared = req.headers["content-length"];
   if (declared !== undefined && Number(declared) > limit) throw tooLarge(declared, limit);
+  if (req.complete && req.readableFlowing === null) {
+    // The whole body came with the headers (a small call on a kept-alive connection): it is in the
+    // stream's buffer already, taken at once.
+    let size = 0;
+    for (let c = req.read() as Buffer | null; c !== null; c = req.read() as Buffer | null) {
+      size += c.length;
+      if (size > limit) throw tooLarge(`more than ${limit}`, limit);
+      onChunk(c);
+    }
+    return;
+  }
   return await new Promise<void>((resolve, reject) => {
     let size = 0;
     let done = false;

@@ -46,10 +46,14 @@ export class Counter implements Metric {
     readonly help: string,
   ) {}
   inc(labels: Labels = {}, by = 1): void {
+    this.cell(labels).value += by;
+  }
+  /** The value of one label set, to add to directly (a caller counting the same set on every request). */
+  cell(labels: Labels): { value: number } {
     const k = keyOf(labels);
-    const cur = this.values.get(k);
-    if (cur) cur.value += by;
-    else this.values.set(k, { labels, value: by });
+    let cur = this.values.get(k);
+    if (!cur) this.values.set(k, (cur = { labels, value: 0 }));
+    return cur;
   }
   get(labels: Labels = {}): number {
     return this.values.get(keyOf(labels))?.value ?? 0;
@@ -71,12 +75,19 @@ export class Histogram implements Metric {
     readonly buckets: number[] = DEFAULT_BUCKETS,
   ) {}
   observe(value: number, labels: Labels = {}): void {
+    this.observer(labels)(value);
+  }
+  /** Observes into one label set (a caller observing the same set on every request). */
+  observer(labels: Labels): (value: number) => void {
     const k = keyOf(labels);
     let s = this.series.get(k);
     if (!s) this.series.set(k, (s = { labels, counts: this.buckets.map(() => 0), sum: 0, count: 0 }));
-    for (let i = 0; i < this.buckets.length; i++) if (value <= this.buckets[i]) s.counts[i]++;
-    s.sum += value;
-    s.count++;
+    const series = s;
+    return (value) => {
+      for (let i = 0; i < this.buckets.length; i++) if (value <= this.buckets[i]) series.counts[i]++;
+      series.sum += value;
+      series.count++;
+    };
   }
   samples(): string[] {
     const out: string[] = [];
@@ -165,15 +176,28 @@ export function createServerMetrics(clientStates?: () => Promise<Record<string, 
       ),
     );
   }
+  /** What one kind of request (method label, status, fault) counts, found once per kind (the labels are bounded). */
+  const kinds = new Map<string, (seconds: number) => void>();
+  const kind = (m: string, status: number, fault: number | undefined): ((seconds: number) => void) => {
+    const count = requests.cell({ method: m, status: String(status) });
+    const timed = m !== "none" ? requestSeconds.observer({ method: m }) : undefined;
+    const error = fault !== undefined ? errors.cell({ kind: "fault", code: String(fault) }) : status !== 200 ? errors.cell({ kind: "http", code: String(status) }) : undefined;
+    const built = m === "GetConfig" && status === 200 && fault === undefined ? getConfigSeconds.observer({}) : undefined;
+    return (seconds) => {
+      count.value++;
+      timed?.(seconds);
+      if (error) error.value++;
+      built?.(seconds);
+    };
+  };
   const observeRequest: ServerMetrics["observeRequest"] = ({ method, status, fault, seconds }) => {
     // Caller-chosen names must not grow the label set: plugin RMI names count only once they ran.
     const ran = status === 200 && fault !== -32601;
     const m = method === undefined ? "none" : KNOWN_METHODS.has(method) || (ran && /^[A-Za-z]\w{0,40}\.\w{1,60}$/.test(method)) ? method : "other";
-    requests.inc({ method: m, status: String(status) });
-    if (method !== undefined) requestSeconds.observe(seconds, { method: m });
-    if (fault !== undefined) errors.inc({ kind: "fault", code: String(fault) });
-    else if (status !== 200) errors.inc({ kind: "http", code: String(status) });
-    if (method === "GetConfig" && status === 200 && fault === undefined) getConfigSeconds.observe(seconds);
+    const k = `${m} ${status} ${fault ?? ""}`;
+    let observe = kinds.get(k);
+    if (!observe) kinds.set(k, (observe = kind(m, status, fault)));
+    observe(seconds);
   };
   return { registry, requests, errors, getConfigSeconds, requestSeconds, observeRequest };
 }

@@ -64,6 +64,8 @@ export interface AdminLoginGuard {
    * none since. 0 when that is not known. A success remembered for a connection is reused only until then.
    */
   quietUntil(subject: string): number;
+  /** `quietUntil` for a subject whose key was computed once (keyOf): for a check made on every request. */
+  quietUntilFor(subject: string): () => number;
 }
 
 interface Lock {
@@ -336,13 +338,16 @@ export function createStoredLoginThrottle(opts: StoredLoginThrottleOptions): Adm
       return { kind: "wrong" };
     }
   };
-  const quietUntil = (subject: string): number => {
-    const key = keyOf(subject);
+  const quietUntilKey = (key: string): number => {
     const cleanAt = clean.get(key);
     if (cleanAt === undefined) return 0;
     const e = front.get(key);
     if (e && (e.own.length > 0 || e.checking.size > 0 || e.lockedUntil > now())) return 0;
     return cleanAt + cleanForMs;
   };
-  return { attempt, quietUntil };
+  const quietUntilFor = (subject: string): (() => number) => {
+    const key = keyOf(subject);
+    return () => quietUntilKey(key);
+  };
+  return { attempt, quietUntil: (subject) => quietUntilKey(keyOf(subject)), quietUntilFor };
 }
