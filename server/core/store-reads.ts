@@ -1,12 +1,13 @@
 // Store reads shared by the plugins of one GetConfig: the client's probe data (Probes' groups and
 // values, Context's parameters) and the list of clients are read once per build, not once per
-// plugin that asks. A client's registration is always read from the store (what decides a write). Like repo-trust.ts for files: while a GetConfig is answered
-// (`atStoreVersion`), a read is reused when it was made after the store's metadata version
-// (Store.metadataVersion: registrations and probe data, any process) reached the version that
-// GetConfig read before anything else, and this process wrote none of those since. Outside a
-// GetConfig every read goes to the store, and while any other request is being answered
-// (`directReads`: authentication, probes, statistics, admin calls) every read does, GetConfig's too:
-// plugins cannot tell which request reads, and only a GetConfig has read the version first.
+// plugin that asks; a client's registration (what decides a write) is always read from the store.
+// Like repo-trust.ts for files: while a GetConfig is answered (`atStoreVersion`), a read is reused
+// when it was made after the store's metadata version (Store.metadataVersion: registrations and
+// probe data, any process) reached the version that GetConfig read before anything else, and this
+// process wrote none of those since. Outside a GetConfig every read goes to the store, and while
+// any other request is answered (`directReads`: probes, statistics, profile, version, admin calls)
+// every read does, GetConfig's too: a plugin cannot tell which request reads, and only a GetConfig
+// has read the version first.
 import type { CoreStore } from "../store/store.js";
 import { stampFor, stillTrusted, type TrustStamp } from "./repo-trust.js";
 
