@@ -7,7 +7,9 @@ import { loadServerConfig } from "../server/admin/server-config.js";
 import { serveClustered } from "../server/http/workers.js";
 import { startServer } from "../server/start-server.js";
 import { stopOnSignals } from "../server/http/stop-on-signals.js";
+import { tuneServerHeap } from "../server/heap-settings.js";
 
+tuneServerHeap(); // as `vacfg server` does
 const [configPath, storeUrl, workersArg] = process.argv.slice(2);
 const cfg = loadServerConfig(configPath);
 cfg.storeUrl = storeUrl;

@@ -9,6 +9,7 @@ import { loadWorkspaceConfig, openWorkspace, type OpenWorkspace } from "../../hy
 import { serveClustered } from "../../server/http/workers.js";
 import { stopOnSignals } from "../../server/http/stop-on-signals.js";
 import { notifyReady } from "../../server/http/sd-notify.js";
+import { tuneServerHeap } from "../../server/heap-settings.js";
 
 const WORKSPACE_API_PATH = "/api/v1";
 
@@ -22,6 +23,7 @@ export function registerServer(program: Command): void {
     .option("-w, --workspace <file>", "also serve the workspace API (deploy/manage VMs) at /api/v1 from this workspace configuration")
     .option("--workers <n>", "serve with N processes (Node's cluster module) over the same store; a worker that dies is restarted")
     .action(async (opts: SiteOptions & { host?: string; port?: string; workspace?: string; workers?: string }) => {
+      tuneServerHeap();
       const cfg = siteConfig(opts, (line) => console.log(`vacfg server: ${line}`));
       if (opts.host) cfg.listen.host = opts.host;
       if (opts.port) cfg.listen.port = Number(opts.port);
