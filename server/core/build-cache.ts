@@ -38,7 +38,7 @@ export interface BuildTicket extends BuildKey {
 }
 
 /** The bookkeeping of one entry beside what it holds (the entry object, its map slot, with room to spare: the test measures what clearing frees), and of one recorded input (object, closure). */
-const ENTRY_OVERHEAD = 384;
+const ENTRY_OVERHEAD = 512;
 const INPUT_OVERHEAD = 96;
 
 /**

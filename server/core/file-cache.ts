@@ -27,13 +27,23 @@ function signature(st: Stats): string {
   return `${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
 }
 
+/**
+ * stat, or undefined when the path does not exist: a missing file is an answer here, not an error
+ * (files a client could have are looked for on every build), and an exception per look costs more
+ * than the stat (bench/scale: 4 % of the server's time with 100,000 clients).
+ */
+function statOrUndefined(path: string): Stats | undefined {
+  try {
+    return statSync(path, { throwIfNoEntry: false });
+  } catch {
+    return undefined; // ENOTDIR, EACCES...: not there for us either
+  }
+}
+
 /** The signature the caches compare, or undefined when the file does not exist. */
 export function fileSignature(path: string): string | undefined {
-  try {
-    return signature(statSync(path));
-  } catch {
-    return undefined;
-  }
+  const st = statOrUndefined(path);
+  return st && signature(st);
 }
 
 /** One cache per parser: `get(path)` returns the parse of the file's current contents. */
@@ -51,10 +61,8 @@ export class FileCache<T> {
     }
     // Taken before the stat: a change after it moves the generation and the next get checks again.
     const stamp = stampFor(path);
-    let st: Stats;
-    try {
-      st = statSync(path);
-    } catch {
+    const st = statOrUndefined(path);
+    if (!st) {
       // Absence is remembered too (the files a client could have, .H_ files, are looked for on every build).
       if (stamp) this.slots.set(path, { sig: "", trust: stamp });
       else this.slots.delete(path);
@@ -109,10 +117,8 @@ export class DirCache {
     const known = this.slots.get(dir);
     if (known && stillTrusted(known.trust)) return known.names;
     const trust = stampFor(dir);
-    let st: Stats;
-    try {
-      st = statSync(dir);
-    } catch {
+    const st = statOrUndefined(dir);
+    if (!st) {
       // Absence is remembered under change notification (Cfg looks for a directory per entry name).
       if (trust) this.slots.set(dir, { sig: "", names: [], trust });
       else this.slots.delete(dir);
