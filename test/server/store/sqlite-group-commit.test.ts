@@ -1,8 +1,9 @@
-// The SQLite store's group commit: writes of one event-loop turn share one transaction (one fsync),
+// The SQLite store's group commit: writes of one event-loop turn (or of the turns a WAL fsync lasts) share one transaction,
 // each is durable (seen by another connection) when it resolves, and close() commits what is queued.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { setImmediate as nextTurn } from "node:timers/promises";
 import { expect } from "chai";
 import Database from "better-sqlite3";
 import { SqliteStore } from "../../../server/store/sqlite-store.js";
@@ -49,6 +50,22 @@ describe("SQLite store: group commit", function () {
     await store.put("k", "b", 2);
     expect(store.groupCommits.commits - before.commits).to.equal(3);
     expect(store.groupCommits.syncs - before.syncs, "each write resolves after its own commit's fsync").to.equal(3);
+  });
+
+  it("writes issued in separate turns while a WAL fsync runs share one commit when it ends", async () => {
+    const before = store.groupCommits;
+    const writes = [store.put("k", "w0", 0)];
+    await nextTurn(); // the first write is committed and its fsync started
+    // One write per turn for as long as that fsync runs (its end counts it in `syncs`).
+    let during = 0;
+    while (store.groupCommits.syncs === before.syncs && during < 200) {
+      writes.push(store.put("k", `w${++during}`, during));
+      await nextTurn();
+    }
+    await Promise.all(writes);
+    expect(during, "writes issued while the first fsync ran").to.be.at.least(1);
+    expect(store.groupCommits.commits - before.commits, `${during} writes in ${during} turns during the fsync: one commit after it`).to.equal(2);
+    expect(count("SELECT COUNT(*) AS n FROM records WHERE kind = 'k'")).to.equal(during + 1);
   });
 
   it("close() commits writes still queued", async () => {
