@@ -23,11 +23,13 @@ const CLIENTS = ["web1", "web2"];
 const WEB9_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl root@web9\n";
 
 const FILES: Record<string, string> = {
-  "Metadata/groups.xml": `<Groups><Group name="web" profile="true" public="true" default="true"><Bundle name="app"/></Group></Groups>`,
+  "Metadata/groups.xml": `<Groups><Group name="web" profile="true" public="true" default="true"><Bundle name="app"/></Group><Group name="extra" profile="true" public="true"><Bundle name="app"/></Group></Groups>`,
   "Metadata/clients.xml": `<Clients><Client name="web1" profile="web"/><Client name="web2" profile="web"/></Clients>`,
   "Bundler/app.xml": `<Bundle><Path name="/etc/app.conf"/><Path name="/etc/ssh/ssh_known_hosts"/></Bundle>`,
   "Cfg/etc/app.conf/app.conf.jinja2": "host={{ metadata.hostname }} cpus={{ metadata.Probes['cpus'] }} groups={{ metadata.groups | sort | join(',') }}\n",
   "SSHbase/ssh_host_ed25519_key.pub.H_web9": WEB9_KEY,
+  // A key for every member of a group: its line names the clients whose profile puts them in it.
+  "SSHbase/ssh_host_ed25519_key.pub.G50_extra": WEB9_KEY.replace("root@web9", "root@extra"),
 };
 
 const probe = (name: string, value: string) => `<ProbeData><probe-data name="${name}" source="Probes">${value}</probe-data></ProbeData>`;
@@ -153,6 +155,7 @@ describe(`server core: store reads shared within a GetConfig (${engine})`, funct
       ["probe data written to the same store directly", "web2", () => store.putProbeData({ client: "web2", values: [{ name: "cpus", source: "Probes", value: "2" }], groups: [], timestamp: Date.now() })],
       ["a client registered through another store connection (roster: web9's key now listed)", "web1", () => other.upsertClient({ name: "web9", profile: "web", firstSeen: Date.now() })],
       ["clients.xml gives web2 an alias and an address (roster names)", "web1", () => write("Metadata/clients.xml", FILES["Metadata/clients.xml"].replace('<Client name="web2" profile="web"/>', '<Client name="web2" profile="web" address="10.0.0.2"><Alias name="web2.lab"/></Client>'))],
+      ["clients.xml puts web2 in the group of a key file (roster members)", "web1", () => write("Metadata/clients.xml", FILES["Metadata/clients.xml"].replace('<Client name="web2" profile="web"/>', '<Client name="web2" profile="extra" address="10.0.0.2"><Alias name="web2.lab"/></Client>'))],
       ["a key file for web9 edited (repository)", "web2", () => write("SSHbase/ssh_host_ed25519_key.pub.H_web9", WEB9_KEY.replace("root@web9", "admin@web9"))],
       ["web9's registration deleted (roster)", "web1", () => store.deleteClient("web9")],
     ];
