@@ -45,8 +45,11 @@ export class SSHbasePlugin implements Plugin, GeneratorRole, PullTargetRole {
   readonly name = "SSHbase";
   readonly keys: HostKeyStore;
   private readonly staticKnownHosts: FileCache<string>;
-  /** knownHostsLines' text while the repository (SSHbase/) is unchanged, per roster and parameters. */
-  private readonly otherLines: RepoDerived<string>;
+  /**
+   * knownHostsLines' text per roster (the object currentRoster keeps while it holds: no comparison of
+   * every client's names per build), then per parameters, while the repository is unchanged.
+   */
+  private readonly otherLines = new WeakMap<Roster, RepoDerived<string>>();
   private readonly staticKnownHostsPath: string;
   /** The roster and its key, read once while neither the repository nor the store's client data moved. */
   private readonly rosters: StoreAndRepoDerived<{ roster: Roster; key: string }>;
@@ -54,7 +57,6 @@ export class SSHbasePlugin implements Plugin, GeneratorRole, PullTargetRole {
   constructor(private readonly ctx: PluginContext) {
     this.keys = new HostKeyStore(ctx.settings.repo, ctx.settings.encryption, hostKeyEncryption(ctx.settings));
     this.staticKnownHosts = new FileCache((t) => t);
-    this.otherLines = new RepoDerived(this.keys.dir);
     this.staticKnownHostsPath = `${this.keys.dir}/ssh_known_hosts`;
     this.rosters = new StoreAndRepoDerived(ctx.store, ctx.settings.repo);
   }
@@ -123,14 +125,16 @@ export class SSHbasePlugin implements Plugin, GeneratorRole, PullTargetRole {
     // before a cached build is reused.
     const { roster, key } = await this.currentRoster();
     recordBuildInputValue(meta, "SSHbase:roster", key, async () => (await this.currentRoster()).key, { fromRepositoryAndStore: true });
-    return this.knownHostsFromKeys(meta, roster, key);
+    return this.knownHostsFromKeys(meta, roster);
   }
 
-  private knownHostsFromKeys(meta: ClientMetadata, roster: Roster, rosterKey: string): string {
+  private knownHostsFromKeys(meta: ClientMetadata, roster: Roster): string {
     // The deployment's nodes from the signed parameters; SSHbase's own keys for those names are left out.
     const fromParams = paramKnownHosts(meta);
-    const key = `${rosterKey}\0${[...fromParams.names].join("\0")}\0${fromParams.lines.join("\n")}`;
-    let text = this.otherLines.get(key, () => {
+    const key = `${[...fromParams.names].join("\0")}\0${fromParams.lines.join("\n")}`;
+    let forRoster = this.otherLines.get(roster);
+    if (!forRoster) this.otherLines.set(roster, (forRoster = new RepoDerived(this.keys.dir)));
+    let text = forRoster.get(key, () => {
       const lines = this.knownHostsLines(roster, fromParams);
       return lines.length > 0 ? lines.join("\n") + "\n" : "";
     });
