@@ -11,7 +11,8 @@ export interface AdminMethod {
 /**
  * A request whose repository changes are settled (ClientRunApi.beginRequest): everything changed
  * before it arrived is seen, so the methods given it do not wait again, and work run `vouched`
- * reuses parsed repository files checked since without a stat (repo-trust.ts).
+ * reuses parsed repository files checked since without a stat (repo-trust.ts). Only the synchronous
+ * part of `fn` is vouched for: after its first await, caches check the disk again.
  */
 export interface RequestScope {
   vouched<T>(fn: () => T): T;
