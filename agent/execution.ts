@@ -230,7 +230,7 @@ export class Execution {
     times.remove = Date.now() / 1000;
 
     // ---- durable before the run reports, beside the re-inventory (which only reads) ----------
-    const synced = this.ctx.rootSync.flush(this.ctx.root, (argv) => this.ctx.exec(argv)).then((err) => err && this.log.error(err));
+    const synced = this.ctx.rootSync.flush().then((errors) => errors.forEach((e) => this.log.error(e)));
 
     // ---- re-inventory when something changed --------------------------------------------
     if (this.modified.length || removal.length) {

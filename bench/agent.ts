@@ -8,7 +8,7 @@
 // The agent is the esbuild bundle the vacfg-agent package ships; its no-change run from the
 // compiled tree (dist/agent/main.js) is printed beside it.
 import { execFileSync, spawnSync } from "node:child_process";
-import { cpSync, mkdtempSync, rmSync } from "node:fs";
+import { cpSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -32,13 +32,24 @@ const PACKAGES: DebSpec[] = [
   { name: "torque-server", version: "6.1.2-1", files: { "lib/systemd/system/torque-server.service": unit("server") } },
 ];
 
-function timed(what: string, argv: string[], env: NodeJS.ProcessEnv = process.env): { ms: number; out: string } {
+/** CPU time (user + system, ms) of this process's waited-for descendants: /proc/self/stat cutime + cstime. */
+function childrenCpuMs(): number {
+  const stat = readFileSync("/proc/self/stat", "utf8");
+  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" "); // fields from 3 (state) on: cutime is 16, cstime 17
+  return ((Number(f[13]) + Number(f[14])) * 1000) / CLOCK_TICKS;
+}
+const CLOCK_TICKS = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim());
+
+/** Wall time and the CPU time of every process of the command (all of them are waited for). */
+function timed(what: string, argv: string[], env: NodeJS.ProcessEnv = process.env): { ms: number; cpu: number; out: string } {
+  const c0 = childrenCpuMs();
   const t0 = process.hrtime.bigint();
   const r = spawnSync(argv[0], argv.slice(1), { env, encoding: "utf8", maxBuffer: 64 << 20 });
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
   if (r.status !== 0) throw new Error(`${what} failed (${r.status}):\n${r.stdout}${r.stderr}`);
-  return { ms, out: r.stdout + r.stderr };
+  return { ms, cpu: childrenCpuMs() - c0, out: r.stdout + r.stderr };
 }
+const loadavg = () => readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const summary = (out: string) => /Correct entries:\s+(\d+)\s+Incorrect entries:\s+(\d+)[\s\S]*?$/.exec(out.slice(out.lastIndexOf("Phase: final")));
@@ -66,7 +77,19 @@ async function main(): Promise<void> {
     const debian = await makeClientRootTemplate(join(work, "debian-template"), repo, REF, url, ca);
     const agent = (main: string, root: string) => [process.execPath, main, "-S", url, "-u", "node0", "-x", "node0secret", "--ca", ca, "--root", root, "-v", "-q"];
 
-    const t = { imageFirst: [] as number[], noChange: [] as number[], noChangeTree: [] as number[], dry: [] as number[], debianFirst: [] as number[], upstreamReal: [] as number[], chroot: [] as number[] };
+    const t = {
+      imageFirst: [] as number[],
+      noChange: [] as number[],
+      noChangeTree: [] as number[],
+      dry: [] as number[],
+      debianFirst: [] as number[],
+      upstreamReal: [] as number[],
+      chroot: [] as number[],
+      debianFirstCpu: [] as number[],
+      upstreamRealCpu: [] as number[],
+      chrootCpu: [] as number[],
+    };
+    const loadBefore = loadavg();
     let finals = { ours: "", upstream: "" };
     for (let i = 0; i < runs; i++) {
       const image = join(work, `image${i}`);
@@ -83,9 +106,13 @@ async function main(): Promise<void> {
       debian.copy(theirs);
       const o = timed("agent first run (Debian root)", agent(bundle, ours));
       t.debianFirst.push(o.ms);
+      t.debianFirstCpu.push(o.cpu);
       const u = timed("upstream real run", upstreamClientArgv(theirs, ["-v", "-q", "-S", url, "-u", "node0", "-x", "node0secret"]));
       t.upstreamReal.push(u.ms);
-      t.chroot.push(timed("unshare+chroot /bin/true", inChroot(theirs, ["/bin/true"])).ms);
+      t.upstreamRealCpu.push(u.cpu);
+      const c = timed("unshare+chroot /bin/true", inChroot(theirs, ["/bin/true"]));
+      t.chroot.push(c.ms);
+      t.chrootCpu.push(c.cpu);
       finals = { ours: o.out, upstream: u.out };
       for (const d of [image, ours, theirs]) rmSync(d, { recursive: true, force: true });
     }
@@ -100,12 +127,14 @@ async function main(): Promise<void> {
     console.log(`  no-change run, vacfg agent (compiled tree, dist/agent/main.js):       ${f(m.noChangeTree)}`);
     console.log(`  upstream bcfg2 client dry run (-n -v -q -O), same configuration:      ${f(m.dry)}`);
     console.log(`  first run into a fresh Debian root (bookworm minbase + client deps):`);
-    console.log(`    vacfg agent --root (apt-get chrooted, systemctl --root):            ${f(m.debianFirst)}   final: ${state(finals.ours)}`);
-    console.log(`    upstream bcfg2 client, real run (-v -q) chrooted into the root:     ${f(m.upstreamReal)}   final: ${state(finals.upstream)}`);
-    console.log(`      of which unshare + mounts + chroot (measured with /bin/true):     ${f(m.chroot)}`);
+    console.log(`    vacfg agent --root (apt-get chrooted, systemctl --root):            ${f(m.debianFirst)}   CPU ${f(m.debianFirstCpu)}   final: ${state(finals.ours)}`);
+    console.log(`    upstream bcfg2 client, real run (-v -q) chrooted into the root:     ${f(m.upstreamReal)}   CPU ${f(m.upstreamRealCpu)}   final: ${state(finals.upstream)}`);
+    console.log(`      of which unshare + mounts + chroot (measured with /bin/true):     ${f(m.chroot)}   CPU ${f(m.chrootCpu)}`);
     console.log(`  first run into a fresh minimal image root, vacfg agent:               ${f(m.imageFirst)}`);
     console.log(`  ratio upstream dry run / vacfg no-change run:                  ${(m.dry / m.noChange).toFixed(2)}x`);
     console.log(`  ratio upstream real run (less chroot set-up) / vacfg first run: ${((m.upstreamReal - m.chroot) / m.debianFirst).toFixed(2)}x`);
+    console.log(`  same, CPU time of every process of the run (user + system):     ${((m.upstreamRealCpu - m.chrootCpu) / m.debianFirstCpu).toFixed(2)}x`);
+    console.log(`  load average: ${loadBefore} before, ${loadavg()} after (2 cores: wall times above stretch with it, CPU times much less)`);
   } finally {
     try {
       stop();

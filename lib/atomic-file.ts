@@ -32,7 +32,7 @@ export interface FileMeta {
 
 /**
  * `fsync: false` leaves out the file's and the directory's fsync: still atomic against a kill (the
- * rename), durable only once the caller syncs the filesystem (the agent does once per run).
+ * rename), durable only once the caller fsyncs it later (the agent does, off its critical path).
  */
 export interface SyncOption {
   fsync?: boolean;

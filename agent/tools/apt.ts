@@ -48,13 +48,9 @@ const APT_ENV = { DEBIAN_FRONTEND: "noninteractive" };
 /**
  * apt-get's options for an unattended run. Dpkg::Use-Pty=0: dpkg's output goes straight to our
  * pipe instead of through a pseudo-terminal apt relays (nobody watches it; a chroot often has no
- * /dev/pts, where apt tries, fails and says so on every run). --force-unsafe-io: dpkg does not
- * fsync every unpacked file; the run syncs the root's filesystem once before it reports
- * (root-sync.ts), as mmdebstrap and debootstrap do. dpkg's own database is still written
- * safely; what a power cut before that sync can lose is the content of just-unpacked files, which
- * the next run finds by their dpkg checksums (unless -q) and reinstalls.
+ * /dev/pts, where apt tries, fails and says so on every run).
  */
-const APT_GET_OPTIONS = ["-q", "-y", "-o", "DPkg::Options::=--force-confold", "-o", "DPkg::Options::=--force-confdef", "-o", "DPkg::Options::=--force-unsafe-io", "-o", "Dpkg::Use-Pty=0"];
+const APT_GET_OPTIONS = ["-q", "-y", "-o", "DPkg::Options::=--force-confold", "-o", "DPkg::Options::=--force-confdef", "-o", "Dpkg::Use-Pty=0"];
 
 export class AptTool implements Tool {
   readonly name = "APT";
@@ -183,7 +179,6 @@ export class AptTool implements Tool {
     if (specs.length) {
       // The sources list may have just been written (Packages' apt_config is an important file).
       await this.refreshIndexes(ctx);
-      ctx.rootSync.later();
       const r = await ctx.exec(this.aptArgv(ctx, [...(reinstall ? ["--reinstall"] : []), "install", ...specs]), {
         env: { ...process.env, ...APT_ENV },
       });
@@ -208,7 +203,6 @@ export class AptTool implements Tool {
   async remove(extras: XmlElement[], ctx: ToolContext): Promise<void> {
     const names = extras.map((e) => e.attrs.name!).filter(Boolean);
     if (!names.length) return;
-    ctx.rootSync.later();
     const r = await ctx.exec(this.aptArgv(ctx, ["remove", ...names]), { env: { ...process.env, ...APT_ENV } });
     if (r.code !== 0) ctx.log.error(`APT: apt-get remove ${names.join(" ")} failed (exit ${r.code}): ${r.stderr.trim()}`);
     this.installed = undefined;

@@ -213,17 +213,16 @@ export class PosixTool implements Tool {
       if (!st) return;
       if (st.isDirectory() && !pe.recursive) rmdirSync(host); // fails on a non-empty directory, as upstream
       else rmSync(host, { recursive: pe.recursive, force: true });
-      ctx.rootSync.later();
+      ctx.rootSync.changed(host, undefined);
       return;
     }
     if (pe.type === "permissions") {
       if (!st) throw new Error("does not exist (permissions entries never create paths)");
       this.setMeta(host, st, w);
-      ctx.rootSync.later();
+      ctx.rootSync.changed(host, st.isDirectory() ? "directory" : st.isFile() ? "file" : undefined);
       return;
     }
-    // every change below is synced with the rest of the run's (root-sync.ts), not file by file
-    ctx.rootSync.later();
+    // the changes below are fsynced in the background, not one by one in line (root-sync.ts)
     this.makeParents(pe, w, ctx);
     if (st && pe.paranoid && ctx.paranoid && st.isFile() && pe.type === "file") this.paranoidBackup(pe.name, host, ctx);
     // a path of the wrong kind is removed first; directories only when the entry is not a file
@@ -243,23 +242,28 @@ export class PosixTool implements Tool {
       case "file": {
         if (pe.content === undefined) throw new Error("entry has no content");
         writeFileAtomic(host, pe.content, { uid: w.uid, gid: w.gid, mode: w.mode ?? 0o644 }, { fsync: false });
+        ctx.rootSync.changed(host, "file");
         return;
       }
       case "directory": {
         if (!lstatOrUndef(host)) mkdirSync(host, { mode: 0o700 });
         this.setMeta(host, lstatSync(host), { ...w, mode: w.mode ?? 0o755 });
+        ctx.rootSync.changed(host, "directory");
         return;
       }
       case "symlink":
         if (!pe.to) throw new Error("symlink has no to=");
         linkAtomic("symlink", pe.to, host, { fsync: false });
+        ctx.rootSync.changed(host, undefined);
         return;
       case "hardlink": {
         if (!pe.to) throw new Error("hardlink has no to=");
         const src = inRoot(ctx.root, pe.to);
         if (!existsSync(src)) throw new Error(`hardlink source ${pe.to} does not exist`);
         linkAtomic("hardlink", src, host, { fsync: false });
-        this.setMeta(host, lstatSync(host), w);
+        const linked = lstatSync(host);
+        this.setMeta(host, linked, w);
+        ctx.rootSync.changed(host, linked.isFile() ? "file" : undefined);
         return;
       }
       case "device": {
@@ -272,6 +276,7 @@ export class PosixTool implements Tool {
         runCheckedSync(argv[0]!, argv.slice(1), { code: "AGENT_RUN" });
         this.setMeta(tmp, lstatSync(tmp), w);
         renameSync(tmp, host);
+        ctx.rootSync.changed(host, undefined);
         return;
       }
     }
@@ -294,6 +299,7 @@ export class PosixTool implements Tool {
       mkdirSync(host, { mode: ssh ? 0o700 : 0o755 });
       chmodSync(host, ssh ? 0o700 : 0o755);
       if (ssh && (w.uid !== undefined || w.gid !== undefined)) lchownSync(host, w.uid ?? -1, w.gid ?? -1);
+      ctx.rootSync.changed(host, "directory");
     }
   }
 
@@ -311,6 +317,7 @@ export class PosixTool implements Tool {
     const iso = `${now.getFullYear()}-${pad(now.getMonth() + 1)}-${pad(now.getDate())}T${pad(now.getHours())}:${pad(now.getMinutes())}:${pad(now.getSeconds())}.${pad(now.getMilliseconds() * 1000, 6)}`;
     const dest = posix.join(dir, `${base}_${iso}`);
     writeFileAtomic(dest, readFileSync(host), { mode: statSync(host).mode & 0o7777 & ~0o077 }, { fsync: false });
+    ctx.rootSync.changed(dest, "file");
     ctx.log.info(`POSIX: Backup of ${name} saved to ${dest}`);
   }
 }

@@ -23,7 +23,7 @@ export interface ToolContext {
   reloadAccounts(): void;
   /** Asks the operator (interactive mode); resolves false on no/EOF. */
   prompt(question: string): Promise<boolean>;
-  /** Where a tool that changed the root without an fsync per file says so (synced once before the run reports). */
+  /** Where a tool that changed paths without fsyncing them says so: fsynced in the background, waited for before the run reports. */
   rootSync: RootSync;
   /** Runs a command, never through a shell unless argv says so. */
   exec(argv: string[], opts?: { env?: NodeJS.ProcessEnv; timeoutMs?: number; input?: string }): Promise<ExecResult>;

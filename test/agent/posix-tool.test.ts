@@ -3,6 +3,7 @@
 import { expect } from "chai";
 import { existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { RootSync } from "../../agent/root-sync.js";
 import { PosixTool } from "../../agent/tools/posix.js";
 import { el, type XmlElement } from "../../protocol/xml.js";
 import { makeBaseRoot, removeDir, tempDir } from "./fixtures.js";
@@ -111,19 +112,30 @@ describe("agent POSIX tool", () => {
     expect(readFileSync(join(root, "etc/motd"), "utf8")).to.equal("fourth\n");
   });
 
-  it("leaves the fsync of what it changed to the run's one sync of the root, and asks for it only when it changed something", async () => {
-    const e = file("/etc/motd", "hello\n");
-    const r = await apply(e);
-    expect(r.after).to.equal(true);
-    const runs: string[][] = [];
-    const exec = (argv: string[]) => (runs.push(argv), r.ctx.exec(argv));
-    await r.ctx.rootSync.flush(root, exec);
-    expect(runs).to.deep.equal([["sync", "-f", root]]);
-    // already right: verified, not installed, nothing to sync
-    const again = toolContext(root);
-    expect(await tool.verify(file("/etc/motd", "hello\n"), again)).to.equal(true);
-    await again.rootSync.flush(root, exec);
-    expect(runs).to.have.length(1);
+  it("fsyncs what it changed in the background, not in line: every changed file, directory and parent, waited for by the run", async () => {
+    class Recording extends RootSync {
+      readonly seen: string[] = [];
+      override changed(path: string, inode: "file" | "directory" | undefined): void {
+        this.seen.push(`${path.slice(root.length)} ${inode ?? "entry"}`);
+        super.changed(path, inode);
+      }
+    }
+    const rootSync = new Recording();
+    const ctx = toolContext(root, { rootSync });
+    const entries = [
+      file("/etc/vacfg-new/motd", "hello\n"),
+      el("Path", { name: "/etc/vacfg-link", type: "symlink", to: "/etc/vacfg-new/motd" }),
+      el("Path", { name: "/etc/passwd", type: "permissions", owner: "root", group: "root", mode: "0600" }),
+    ];
+    expect([...(await tool.install(entries, ctx)).values()]).to.deep.equal([true, true, true]);
+    expect(rootSync.seen).to.deep.equal(["/etc/vacfg-new directory", "/etc/vacfg-new/motd file", "/etc/vacfg-link entry", "/etc/passwd file"]);
+    expect(await rootSync.flush()).to.deep.equal([]);
+    // already right: verified, nothing installed, nothing to sync; a path gone since is no error
+    const again = new Recording();
+    expect(await tool.verify(file("/etc/vacfg-new/motd", "hello\n"), toolContext(root, { rootSync: again }))).to.equal(true);
+    expect(again.seen).to.deep.equal([]);
+    again.changed(join(root, "etc/vacfg-gone"), "file");
+    expect(await again.flush()).to.deep.equal([]);
   });
 
   it("writes atomically: the target is replaced by rename, never truncated in place", async () => {
