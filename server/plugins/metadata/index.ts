@@ -186,13 +186,17 @@ export class MetadataPlugin implements AnyPlugin, MetadataRole, RmiRole, Structu
     client = checkClientName(client);
     if (this.clients().blocked.has(client)) throw new VacfgError("METADATA", `client ${client} has an entry in clients.xml that is ignored (see the log); it is not registered again`);
     this.ctx.logger.info({ client, profile }, "registering new client");
-    await this.ctx.store.upsertClient({ name: client, profile, firstSeen: Date.now(), ...(version !== undefined ? { version } : {}) });
-    try {
-      await editClientsXml(this.clientsPath, { op: "insert", name: client, attrs: [["profile", profile], ...(version !== undefined ? [["version", version] as [string, string]] : [])] }, this.onClientsCommit);
-    } catch (e) {
-      // The store already holds the registration (every server process reads it); a read-only
-      // or broken clients.xml must not fail the client's run.
+    // Both writes at once: each waits for its own fsync, and a client's first run waited for the two
+    // in turn (bench/scale: most of DeclareVersion's time). Either one alone is a registered client:
+    // the store's registration is read by every server process, clients.xml's entry by every reader.
+    const listed = editClientsXml(this.clientsPath, { op: "insert", name: client, attrs: [["profile", profile], ...(version !== undefined ? [["version", version] as [string, string]] : [])] }, this.onClientsCommit).catch((e: unknown) => {
+      // A read-only or broken clients.xml must not fail the client's run: the store holds it.
       this.ctx.logger.error({ client, file: this.clientsPath, err: (e as Error).message }, "could not add client to clients.xml");
+    });
+    try {
+      await this.ctx.store.upsertClient({ name: client, profile, firstSeen: Date.now(), ...(version !== undefined ? { version } : {}) });
+    } finally {
+      await listed;
     }
   }
 
