@@ -63,8 +63,6 @@ export interface AdminLoginGuard {
    * store read found none and is still trusted (`cleanForMs`), and this process has made or started
    * none since. 0 when that is not known. A success remembered for a connection is reused only until then.
    */
-  quietUntil(subject: string): number;
-  /** `quietUntil` for a subject whose key was computed once (keyOf): for a check made on every request. */
   quietUntilFor(subject: string): () => number;
 }
 
@@ -349,5 +347,5 @@ export function createStoredLoginThrottle(opts: StoredLoginThrottleOptions): Adm
     const key = keyOf(subject);
     return () => quietUntilKey(key);
   };
-  return { attempt, quietUntil: (subject) => quietUntilKey(keyOf(subject)), quietUntilFor };
+  return { attempt, quietUntilFor };
 }

@@ -44,11 +44,6 @@ export class WalIndexWatch {
     this.valid = this.readOk;
   }
 
-  /** Forgets the recorded header (a value read meanwhile may not belong to it). */
-  forget(): void {
-    this.valid = false;
-  }
-
   close(): void {
     this.closed = true;
     this.valid = false;
