@@ -12,7 +12,7 @@ import { generateKeyPair, publicKeyOf } from "../shared/ssh-keygen.js";
 import { matchedSpec } from "../shared/xml-match.js";
 import { confinedPath } from "../shared/confined-path.js";
 import { SingleFlight } from "../shared/single-flight.js";
-import { sslDecrypt, sslEncrypt } from "../shared/encryption.js";
+import { creatorEncryption, sslDecrypt, sslEncrypt, type EncryptWith } from "../shared/encryption.js";
 import type { ServerSettings } from "../../core/context.js";
 
 interface Binder {
@@ -46,17 +46,15 @@ async function readIfExists(path: string): Promise<string | undefined> {
 /** [sshkeys]: the category created keys are specific to, and the passphrase private keys are encrypted with. */
 export interface SshKeyOptions {
   category?: string;
-  encrypt?: { passphrase: string; algorithm?: string };
+  encrypt?: EncryptWith;
 }
 
 /** The [sshkeys] options of the server settings; a passphrase name [encryption] lacks is refused as upstream does. */
 export function sshKeyOptions(settings: ServerSettings): SshKeyOptions {
-  const name = settings.sshKeys?.passphrase;
-  const passphrase = name === undefined ? undefined : settings.encryption?.passphrases.get(name);
-  if (name !== undefined && passphrase === undefined) throw new VacfgError("DECRYPT", `CfgPrivateKeyCreator: No such passphrase: ${name}`);
+  const encrypt = creatorEncryption(settings, settings.sshKeys?.passphrase, "CfgPrivateKeyCreator");
   return {
     ...(settings.sshKeys?.category ? { category: settings.sshKeys.category } : {}),
-    ...(passphrase !== undefined ? { encrypt: { passphrase, ...(settings.encryption?.algorithm ? { algorithm: settings.encryption.algorithm } : {}) } } : {}),
+    ...(encrypt ? { encrypt } : {}),
   };
 }
 

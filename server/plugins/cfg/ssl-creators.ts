@@ -23,7 +23,7 @@ import type { ClientMetadata } from "../../core/metadata.js";
 import { confinedPath } from "../shared/confined-path.js";
 import { SingleFlight } from "../shared/single-flight.js";
 import { createFileExclusive, writeFileAtomic } from "../shared/repo-write.js";
-import { sslEncrypt } from "../shared/encryption.js";
+import { creatorEncryption, sslEncrypt } from "../shared/encryption.js";
 import { matchedSpec } from "../shared/xml-match.js";
 import { specificitySuffix } from "./key-creators.js";
 
@@ -80,9 +80,7 @@ export class SslCreators {
     const dir = dirname(specPath);
     const root = this.loadXml(specPath);
     const suffix = specificitySuffix(root ?? { tag: "", attrs: {}, children: [] }, meta, this.settings.sslCa?.category);
-    const name = this.settings.sslCa?.passphrase;
-    const passphrase = name === undefined ? undefined : this.settings.encryption?.passphrases.get(name);
-    if (name !== undefined && passphrase === undefined) throw new VacfgError("DECRYPT", `Cfg: No such passphrase: ${name}`);
+    const passphrase = creatorEncryption(this.settings, this.settings.sslCa?.passphrase, "Cfg")?.passphrase;
     return { path: confinedPath(dir, basename(dir) + suffix + (passphrase !== undefined ? ".crypt" : "")), ...(passphrase !== undefined ? { passphrase } : {}) };
   }
 

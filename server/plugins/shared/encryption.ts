@@ -82,6 +82,24 @@ export function namedPassphrase(settings: EncryptionSettings, name: string, wher
   return p;
 }
 
+/** A passphrase to encrypt created data with, and the [encryption] algorithm. */
+export interface EncryptWith {
+  passphrase: string;
+  algorithm?: string;
+}
+
+/**
+ * A creator's `passphrase = NAME` ([sslca], [sshkeys], [sshbase]) resolved in [encryption], or
+ * undefined when none is set; a NAME [encryption] lacks is refused as upstream does (server-config.ts
+ * has checked it already for settings read from vacfg.conf).
+ */
+export function creatorEncryption(settings: { encryption?: EncryptionSettings }, name: string | undefined, where: string): EncryptWith | undefined {
+  if (name === undefined) return undefined;
+  const passphrase = settings.encryption?.passphrases.get(name);
+  if (passphrase === undefined) throw new VacfgError("DECRYPT", `${where}: No such passphrase: ${name}`);
+  return { passphrase, ...(settings.encryption?.algorithm ? { algorithm: settings.encryption.algorithm } : {}) };
+}
+
 /** Reads [encryption]: every key is a named passphrase except `algorithm` and `lax_decryption`. */
 export function encryptionSettings(section: ReadonlyMap<string, { value: string; line: number }> | undefined, source: string): EncryptionSettings {
   const settings: EncryptionSettings = { passphrases: new Map(), algorithm: DEFAULT_ALGORITHM, lax: false };

@@ -3,7 +3,7 @@
 import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { VacfgError } from "../../../protocol/errors.js";
 import type { EncryptionSettings } from "../../core/context.js";
-import { decryptWithAny, sslEncrypt } from "../shared/encryption.js";
+import { decryptWithAny, sslEncrypt, type EncryptWith } from "../shared/encryption.js";
 import { writeFileAtomic } from "../../../lib/atomic-file.js";
 import { basename, join } from "node:path";
 import { DirCache, FileCache } from "../../core/file-cache.js";
@@ -34,11 +34,6 @@ export interface KeyFile {
   encrypted?: boolean;
 }
 
-/** [sshbase] passphrase: generated (and pulled) private keys are stored encrypted with it. */
-export interface HostKeyEncryption {
-  passphrase: string;
-  algorithm?: string;
-}
 
 /** One key basename's files: host-specific ones by host, the rest (group, plain) in a list. */
 interface HostIndex {
@@ -69,7 +64,7 @@ export class HostKeyStore {
     /** [encryption]: what `.crypt` key files are decrypted with. */
     private readonly encryption?: EncryptionSettings,
     /** [sshbase] passphrase: private keys are written encrypted with it. */
-    private readonly encrypt?: HostKeyEncryption,
+    private readonly encrypt?: EncryptWith,
   ) {
     this.dir = join(repo, "SSHbase");
     this.data = new FileCache((text) => {

@@ -11,18 +11,12 @@ import { FileCache } from "../../core/file-cache.js";
 import { recordBuildInputValue } from "../../core/build-inputs.js";
 import { RepoDerived } from "../../core/repo-trust.js";
 import { StoreAndRepoDerived } from "../../core/store-reads.js";
-import { HostKeyStore, KEY_BASENAMES, type HostKeyEncryption, type KeyFile } from "./host-keys.js";
+import { HostKeyStore, KEY_BASENAMES, type KeyFile } from "./host-keys.js";
+import { creatorEncryption } from "../shared/encryption.js";
 import { paramHostKey, paramKnownHosts } from "./param-keys.js";
 
 const KNOWN_HOSTS = "/etc/ssh/ssh_known_hosts";
 
-/** [sshbase] passphrase, resolved in [encryption] (server-config.ts has checked the name). */
-function hostKeyEncryption(settings: PluginContext["settings"]): HostKeyEncryption | undefined {
-  const name = settings.sshbasePassphrase;
-  const passphrase = name === undefined ? undefined : settings.encryption?.passphrases.get(name);
-  if (name !== undefined && passphrase === undefined) throw new VacfgError("DECRYPT", `SSHbase: No such passphrase: ${name}`);
-  return passphrase === undefined ? undefined : { passphrase, ...(settings.encryption?.algorithm ? { algorithm: settings.encryption.algorithm } : {}) };
-}
 const SERVED: ReadonlySet<string> = new Set([KNOWN_HOSTS, ...KEY_BASENAMES.map((b) => `/etc/ssh/${b}`)]);
 
 /** Upstream's HostKeyEntrySet/KnownHostsEntrySet metadata, in its order. */
@@ -55,7 +49,7 @@ export class SSHbasePlugin implements Plugin, GeneratorRole, PullTargetRole {
   private readonly rosters: StoreAndRepoDerived<{ roster: Roster; key: string }>;
 
   constructor(private readonly ctx: PluginContext) {
-    this.keys = new HostKeyStore(ctx.settings.repo, ctx.settings.encryption, hostKeyEncryption(ctx.settings));
+    this.keys = new HostKeyStore(ctx.settings.repo, ctx.settings.encryption, creatorEncryption(ctx.settings, ctx.settings.sshbasePassphrase, "SSHbase"));
     this.staticKnownHosts = new FileCache((t) => t);
     this.staticKnownHostsPath = `${this.keys.dir}/ssh_known_hosts`;
     this.rosters = new StoreAndRepoDerived(ctx.store, ctx.settings.repo);
