@@ -311,13 +311,23 @@ export class PosixTool implements Tool {
     const re = new RegExp(`^${base.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}_\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}\\.\\d{6}$`);
     const old = readdirSync(dir).filter((f) => re.test(f)).sort();
     while (old.length >= Math.max(1, ctx.paranoidCopies)) rmSync(posix.join(dir, old.shift()!), { force: true });
-    const now = new Date();
-    const pad = (n: number, w = 2) => String(n).padStart(w, "0");
-    // datetime.isoformat() of local time with microseconds, as upstream names them
-    const iso = `${now.getFullYear()}-${pad(now.getMonth() + 1)}-${pad(now.getDate())}T${pad(now.getHours())}:${pad(now.getMinutes())}:${pad(now.getSeconds())}.${pad(now.getMilliseconds() * 1000, 6)}`;
-    const dest = posix.join(dir, `${base}_${iso}`);
+    const dest = posix.join(dir, `${base}_${backupStamp(dir, base)}`);
     writeFileAtomic(dest, readFileSync(host), { mode: statSync(host).mode & 0o7777 & ~0o077 }, { fsync: false });
     ctx.rootSync.changed(dest, "file");
     ctx.log.info(`POSIX: Backup of ${name} saved to ${dest}`);
+  }
+}
+
+/**
+ * datetime.isoformat() of local time with microseconds, as upstream names backups. Two backups of one
+ * file can fall in the same millisecond (a fast machine, or the clock stepping back), so the stamp is
+ * taken to the microsecond and moved on until no backup has it: one must never replace another.
+ */
+function backupStamp(dir: string, base: string): string {
+  const pad = (n: number, w = 2) => String(n).padStart(w, "0");
+  for (let us = Math.floor((performance.timeOrigin + performance.now()) * 1000); ; us++) {
+    const t = new Date(Math.floor(us / 1000));
+    const iso = `${t.getFullYear()}-${pad(t.getMonth() + 1)}-${pad(t.getDate())}T${pad(t.getHours())}:${pad(t.getMinutes())}:${pad(t.getSeconds())}.${pad(us % 1_000_000, 6)}`;
+    if (!existsSync(posix.join(dir, `${base}_${iso}`))) return iso;
   }
 }

@@ -112,6 +112,23 @@ describe("agent POSIX tool", () => {
     expect(readFileSync(join(root, "etc/motd"), "utf8")).to.equal("fourth\n");
   });
 
+  it("keeps every paranoid backup made within one millisecond: none replaces another", async () => {
+    writeFileSync(join(root, "etc/issue"), "v0\n");
+    const ctx = toolContext(root, { paranoid: true, paranoidCopies: 20 });
+    // Five installs back to back, the clock held: the stamps are the same microsecond unless moved on.
+    const now = performance.now;
+    const frozen = now.call(performance);
+    performance.now = () => frozen;
+    try {
+      for (let i = 1; i <= 5; i++) await tool.install([file("/etc/issue", `v${i}\n`, { paranoid: "true" })], ctx);
+    } finally {
+      performance.now = now;
+    }
+    const dir = join(root, "var/cache/vacfg/paranoid");
+    const backups = readdirSync(dir).filter((b) => b.startsWith("_etc_issue_")).sort();
+    expect(backups.map((b) => readFileSync(join(dir, b), "utf8"))).to.deep.equal(["v0\n", "v1\n", "v2\n", "v3\n", "v4\n"]);
+  });
+
   it("fsyncs what it changed in the background, not in line: every changed file, directory and parent, waited for by the run", async () => {
     class Recording extends RootSync {
       readonly seen: string[] = [];

@@ -16,6 +16,18 @@ import { writeRepo } from "../../core/harness.js";
 const run = promisify(execFile);
 const vacfg = join(projectRoot, "dist/cli/vacfg.js");
 
+/**
+ * Ciphertext of `plain` under `key` that none of `others` opens. Without a MAC, a wrong passphrase
+ * yields valid padding (and garbage) for about 1 salt in 256, in OpenSSL and upstream alike; a test of
+ * the refusal must not depend on drawing another salt.
+ */
+function sealedAgainst(plain: string, key: string, others: string[]): string {
+  for (;;) {
+    const c = sslEncrypt(plain, key);
+    if (others.every((o) => sslDecrypt(c, o) === undefined)) return c;
+  }
+}
+
 /** bcfg2.conf / vacfg.conf [encryption] section both tools read. */
 const ENCRYPTION = "[encryption]\nsite = correct horse battery staple\nother = tr0ub4dor&3\n";
 
@@ -159,7 +171,7 @@ describe("encryption: Bcfg2's format, both directions with bcfg2-crypt and opens
     const unknown = await vacfgCrypt(conf, ["--encrypt", "-p", "nope", join(dir, "c.conf")]);
     expect(unknown.stderr).to.include('no passphrase named "nope"').and.include("known: site, other");
     const wrong = join(dir, "w.conf.crypt");
-    writeFileSync(wrong, sslEncrypt("x", "not configured"));
+    writeFileSync(wrong, sealedAgainst("x", "not configured", ["correct horse battery staple", "tr0ub4dor&3"]));
     const undecryptable = await vacfgCrypt(conf, ["--decrypt", wrong]);
     expect(undecryptable.status).to.equal(1);
     expect(undecryptable.stderr).to.include("Could not decrypt").and.include("w.conf.crypt");
@@ -229,9 +241,9 @@ describe("encryption: data no passphrase opens", function () {
       "Metadata/groups.xml": '<Groups><Group name="web" profile="true"><Bundle name="b"/></Group></Groups>\n',
       "Metadata/clients.xml": '<Clients><Client name="web1" profile="web"/></Clients>\n',
       "Bundler/b.xml": '<Bundle><Path name="/etc/x.conf"/><Path name="/etc/y.conf"/></Bundle>\n',
-      "Cfg/etc/x.conf/x.conf.crypt": sslEncrypt("xx\n", "a passphrase the site does not have"),
+      "Cfg/etc/x.conf/x.conf.crypt": sealedAgainst("xx\n", "a passphrase the site does not have", ["pw"]),
       "Cfg/etc/y.conf/y.conf.jinja2": "v={{ metadata.Properties['p.xml'].xdata.find('A').text }}\n",
-      "Properties/p.xml": `<Properties><A encrypted="site">${sslEncrypt("aa", "another one").trim()}</A></Properties>\n`,
+      "Properties/p.xml": `<Properties><A encrypted="site">${sealedAgainst("aa", "another one", ["pw"]).trim()}</A></Properties>\n`,
     });
 
   for (const lax of [true, false]) {
