@@ -157,26 +157,29 @@ export async function buildConfiguration(meta: ClientMetadata, opts: BuildOption
   const config = el("Configuration", { version: "2.0", revision: opts.revision ?? "-1" });
   const gens = plugins.filter((p) => p.bindEntry);
   const index = new GeneratorIndex(gens, meta);
-  let structures: XmlElement[];
+  // Each step timed inline (no closure and promise per step: this runs on every build).
+  let structures: XmlElement[] = [];
+  let start = performance.now();
   try {
-    structures = await timings.time("Core:GetStructures", async () => {
-      const out: XmlElement[] = [];
-      for (const p of plugins) if (p.buildStructures) out.push(...(await p.buildStructures(meta)));
-      return out;
-    });
+    for (const p of plugins) if (p.buildStructures) structures.push(...(await p.buildStructures(meta)));
   } catch (e) {
     log.error({ client: meta.hostname, err: errorText(e) }, "error in GetStructures");
     throw new StructureError(errorText(e));
+  } finally {
+    timings.add("Core:GetStructures", (performance.now() - start) / 1e3);
   }
-  const have = new Set(structures.filter((s) => s.tag === "Bundle" || s.tag === "Independent").map((s) => s.attrs.name));
-  const missing = [...meta.bundles].filter((b) => !have.has(b));
-  if (missing.length) {
-    log.error({ client: meta.hostname, missing }, "configuration missing bundles");
+  const have = new Set<string | undefined>();
+  for (const s of structures) if (s.tag === "Bundle" || s.tag === "Independent") have.add(s.attrs.name);
+  for (const b of meta.bundles) {
+    if (have.has(b)) continue;
+    log.error({ client: meta.hostname, missing: [...meta.bundles].filter((m) => !have.has(m)) }, "configuration missing bundles");
     // No structure plugin built them (and none said why): the client still learns they are missing.
-    for (const b of missing) structures.push(failureBundle(b, `bundle "${b}" was not built by any structure plugin (is Bundler loaded?)`));
+    for (const m of meta.bundles) if (!have.has(m)) structures.push(failureBundle(m, `bundle "${m}" was not built by any structure plugin (is Bundler loaded?)`));
+    break;
   }
 
-  await timings.time("Core:validate_structures", async () => {
+  start = performance.now();
+  try {
     for (const p of plugins) {
       if (!p.validateStructures) continue;
       try {
@@ -185,16 +188,22 @@ export async function buildConfiguration(meta: ClientMetadata, opts: BuildOption
         log.error({ plugin: p.name, err: errorText(e) }, "structure validation failed");
       }
     }
-  });
+  } finally {
+    timings.add("Core:validate_structures", (performance.now() - start) / 1e3);
+  }
 
-  await timings.time("Core:BindStructures", async () => {
+  start = performance.now();
+  try {
     for (const s of structures) {
       await bindStructure(s, meta, gens, index, log, timings);
       config.children.push(s);
     }
-  });
+  } finally {
+    timings.add("Core:BindStructures", (performance.now() - start) / 1e3);
+  }
 
-  await timings.time("Core:validate_goals", async () => {
+  start = performance.now();
+  try {
     for (const p of plugins) {
       if (!p.validateGoals) continue;
       try {
@@ -203,7 +212,9 @@ export async function buildConfiguration(meta: ClientMetadata, opts: BuildOption
         log.error({ plugin: p.name, err: errorText(e) }, "goal validation failed");
       }
     }
-  });
+  } finally {
+    timings.add("Core:validate_goals", (performance.now() - start) / 1e3);
+  }
   if (opts.report) opts.report.failures += countFailures(config);
   sortByName(config);
   return config;

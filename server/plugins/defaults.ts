@@ -30,8 +30,8 @@ export class DefaultsPlugin extends PrioDir implements AnyPlugin, GoalValidatorR
     for (const struct of config.children) {
       for (const entry of struct.children) {
         // No (or conflicting) defaults are fine; anything else (a bad regex) throws and stops, as upstream.
-        const r = this.select(entry, meta);
-        if ("data" in r) this.apply(entry, r.data);
+        const r = this.winner(entry, meta);
+        if (typeof r !== "string") this.apply(entry, r);
       }
     }
   }

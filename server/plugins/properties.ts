@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { VacfgError } from "../../protocol/errors.js";
 import type { XmlElement } from "../../protocol/xml.js";
 import { DirCache, FileCache } from "../core/file-cache.js";
+import { RepoDerived } from "../core/repo-trust.js";
 import type { PluginContext, PluginFactory } from "../core/context.js";
 import type { ClientMetadata } from "../core/metadata.js";
 import type { AnyPlugin, ConnectorRole } from "../core/roles.js";
@@ -36,16 +37,23 @@ export class PropertiesPlugin implements AnyPlugin, ConnectorRole {
   private readonly dir: string;
   private readonly dirCache = new DirCache();
   private readonly files: FileCache<Parsed>;
+  /** additionalData's answer, the same for every client (frozen), kept while the repository is unchanged (XIncludes may reach outside Properties/). */
+  private readonly data: RepoDerived<Readonly<Record<string, PropertyData>>>;
 
   constructor(private readonly ctx: PluginContext) {
     this.dir = join(ctx.settings.repo, "Properties");
     // XML property files are StructFiles upstream: XIncludes resolved, encrypted="NAME" elements decrypted.
     const decrypt = elementDecryptor(ctx.settings.encryption, ctx.logger);
     this.files = new FileCache((text, path, deps) => parseProperty(text, path, includingParser(ctx.settings.repo, deps), decrypt));
+    this.data = new RepoDerived(ctx.settings.repo);
   }
 
   /** Each file's data; templates see it through shared/template-data (automatch is applied there, per client). */
-  async additionalData(_meta: ClientMetadata): Promise<Record<string, PropertyData>> {
+  async additionalData(_meta: ClientMetadata): Promise<Readonly<Record<string, PropertyData>>> {
+    return this.data.get("", () => Object.freeze(this.load()));
+  }
+
+  private load(): Record<string, PropertyData> {
     const out: Record<string, PropertyData> = {};
     for (const f of this.dirCache.list(this.dir)) {
       if (!PROPERTY_FILE.test(f)) continue;

@@ -26,8 +26,16 @@ import { confinedPath } from "../shared/confined-path.js";
 import { cfgAcceptPullData, cfgPullChoices } from "./cfg-pull.js";
 
 /** What one directory holds, classified once per listing (the DirCache returns the same array while unchanged). */
+type GeneratorFile = Extract<CfgFile, { role: "generator" }>;
+
 interface DirScan {
   files: CfgFile[];
+  /** Derived from `files` once per listing, not per entry bound: */
+  generators: GeneratorFile[];
+  /** The info file (info.xml before :info). */
+  info?: Extract<CfgFile, { role: "info" }>;
+  /** sslcert.xml, which also verifies the certificate it made. */
+  sslcert?: CfgFile;
   subdirs: string[];
   /** The directory holds at least one (non-ignored) file: it is a Cfg entry. */
   isEntry: boolean;
@@ -156,9 +164,9 @@ export class CfgPlugin implements Plugin, GeneratorRole, PullTargetRole {
     const scan = dir === undefined ? undefined : this.scan(dir);
     if (dir === undefined || !scan?.isEntry) throw new VacfgError("REPO_FILE", `Cfg has no directory for ${name}`);
     // Upstream order: default metadata, then info, then type (this fixes the attribute order on the wire).
-    this.bindInfo(entry, meta, scan.files);
+    this.bindInfo(entry, meta, scan);
     if (entry.tag === "Path") entry.attrs.type = "file";
-    const data = this.generate(entry, meta, scan.files, dir);
+    const data = this.generate(entry, meta, scan, dir);
     if ("then" in data) return data.then((d) => setData(entry, d));
     setData(entry, data);
   }
@@ -189,7 +197,7 @@ export class CfgPlugin implements Plugin, GeneratorRole, PullTargetRole {
     const cached = this.scans.get(listing);
     if (cached) return cached;
     const base = dir.slice(dir.lastIndexOf("/") + 1);
-    const scan: DirScan = { files: [], subdirs: [], isEntry: false };
+    const scan: DirScan = { files: [], generators: [], subdirs: [], isEntry: false };
     for (const n of listing) {
       if (isIgnoredName(n)) continue;
       const path = join(dir, n);
@@ -208,21 +216,24 @@ export class CfgPlugin implements Plugin, GeneratorRole, PullTargetRole {
       if (f) scan.files.push(f);
       else this.ctx.logger.debug({ path }, "Cfg: no handler for file; ignoring");
     }
+    scan.generators = scan.files.filter((f): f is GeneratorFile => f.role === "generator");
+    const infos = scan.files.filter((f): f is Extract<CfgFile, { role: "info" }> => f.role === "info");
+    scan.info = infos.find((f) => f.kind === "infoxml") ?? infos[0];
+    scan.sslcert = scan.files.find((f) => f.role === "creator" && f.kind === "sslcert");
     this.scans.set(listing, scan);
     return scan;
   }
 
-  private bindInfo(entry: XmlElement, meta: ClientMetadata, files: CfgFile[]): void {
+  private bindInfo(entry: XmlElement, meta: ClientMetadata, scan: DirScan): void {
     for (const [k, v] of DEFAULT_PATH_METADATA) entry.attrs[k] = v;
-    const info = this.infoOf(files);
+    const info = this.infoOf(scan);
     if (!info) return;
     for (const [k, v] of info.attributesFor(entry.attrs.realname ?? entry.attrs.name ?? "", meta)) entry.attrs[k] = v;
   }
 
   /** The entry's info file (info.xml before :info), parsed; undefined when it has none. */
-  private infoOf(files: CfgFile[]): FileInfoSource | undefined {
-    const infos = files.filter((f) => f.role === "info");
-    const source = infos.find((f) => f.kind === "infoxml") ?? infos[0];
+  private infoOf(scan: DirScan): FileInfoSource | undefined {
+    const source = scan.info;
     if (!source) return undefined;
     return source.kind === "infoxml" ? this.infoXml.get(source.path) : this.legacyInfo.get(source.path); // undefined: deleted since the listing
   }
@@ -241,18 +252,18 @@ export class CfgPlugin implements Plugin, GeneratorRole, PullTargetRole {
 
   async acceptPullData(choice: PullChoice, entry: PulledEntry, meta: ClientMetadata): Promise<string[]> {
     const { dir, scan } = this.pullScan(entry.name);
-    const info = this.infoOf(scan.files);
+    const info = this.infoOf(scan);
     return cfgAcceptPullData({ dir, basename: dir.slice(dir.lastIndexOf("/") + 1), files: scan.files, ...(info ? { info } : {}) }, choice, entry, meta);
   }
 
-  private generate(entry: XmlElement, meta: ClientMetadata, files: CfgFile[], dir: string): Generated | Promise<Generated> {
+  private generate(entry: XmlElement, meta: ClientMetadata, scan: DirScan, dir: string): Generated | Promise<Generated> {
     // sslcert.xml is also upstream's verifier of the certificate it made: checked, issued again when it no longer holds.
-    const sslcert = files.find((f) => f.role === "creator" && f.kind === "sslcert");
-    return sslcert ? this.checkedCert(entry, meta, files, dir, sslcert.path) : this.generateData(entry, meta, files, dir);
+    const sslcert = scan.sslcert;
+    return sslcert ? this.checkedCert(entry, meta, scan, dir, sslcert.path) : this.generateData(entry, meta, scan, dir);
   }
 
-  private async checkedCert(entry: XmlElement, meta: ClientMetadata, files: CfgFile[], dir: string, sslcert: string): Promise<Generated> {
-    const data = await this.generateData(entry, meta, files, dir);
+  private async checkedCert(entry: XmlElement, meta: ClientMetadata, scan: DirScan, dir: string, sslcert: string): Promise<Generated> {
+    const data = await this.generateData(entry, meta, scan, dir);
     return data.created ? data : { text: await this.ssl.checkedCert(sslcert, data.text, meta), binary: false };
   }
 
@@ -265,11 +276,10 @@ export class CfgPlugin implements Plugin, GeneratorRole, PullTargetRole {
     throw new VacfgError("REPO_FILE", `No matching entries available for ${dir} for ${meta.hostname}`);
   }
 
-  private generateData(entry: XmlElement, meta: ClientMetadata, files: CfgFile[], dir: string): (Generated & { created?: boolean }) | Promise<Generated & { created?: boolean }> {
+  private generateData(entry: XmlElement, meta: ClientMetadata, scan: DirScan, dir: string): (Generated & { created?: boolean }) | Promise<Generated & { created?: boolean }> {
     const name = entry.attrs.name ?? "";
-    const generators = files.filter((f): f is Extract<CfgFile, { role: "generator" }> => f.role === "generator");
-    const best = bestMatching(generators, meta);
-    if (!best) return this.create(entry, meta, files, dir);
+    const best = bestMatching(scan.generators, meta);
+    if (!best) return this.create(entry, meta, scan.files, dir);
     // A host-specific file is chosen by the client's name: read it only when it resolves inside the entry directory.
     if (best.spec.kind === "host") confinedPath(dir, best.name);
     const failRendering = (e: unknown): never => {

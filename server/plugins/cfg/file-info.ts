@@ -23,8 +23,8 @@ export interface FileInfoSource {
   path: string;
   /** The file has Group/Client/Path conditionals (different clients may get different attributes). */
   conditional: boolean;
-  /** Ordered attributes to set, or throws when the file has nothing for this client. */
-  attributesFor(entryName: string, meta: ClientMetadata): Array<[string, string]>;
+  /** Ordered attributes to set (not to be changed: they may be shared), or throws when the file has nothing for this client. */
+  attributesFor(entryName: string, meta: ClientMetadata): ReadonlyArray<readonly [string, string]>;
 }
 
 function holds(item: XmlElement, meta: ClientMetadata, entryName: string): boolean {
@@ -58,10 +58,14 @@ export function parseInfoXml(text: string, path: string): FileInfoSource {
   if (root.tag !== "FileInfo" && root.tag !== "fileinfo") {
     throw new VacfgError("REPO_FILE", `${path}:${root.line ?? 1}: root element must be <FileInfo>, not <${root.tag}>`);
   }
+  const conditional = root.children.some((c) => c.tag !== "Info");
+  // Without conditionals every client and entry gets the first <Info>: its attributes listed once.
+  const fixed = !conditional && root.children[0] ? Object.entries(root.children[0].attrs) : undefined;
   return {
     path,
-    conditional: root.children.some((c) => c.tag !== "Info"),
+    conditional,
     attributesFor(entryName, meta) {
+      if (fixed) return fixed;
       const found: XmlElement[] = [];
       collectInfo(root.children, meta, entryName, found);
       // Upstream warns on several matches and uses the first.

@@ -34,6 +34,9 @@ function substituteName(value: string, name: string): string {
   return value.replace(/%(%|\{name\}|name(?![A-Za-z0-9_]))/g, (_m, what: string) => (what === "%" ? "%" : name));
 }
 
+/** winner(): no file has a candidate for the entry. */
+export const NO_MATCH = "";
+
 /** A file as it applies to one client: its candidates by tag (never changed: apply() copies), or why it failed. */
 interface Matched {
   file: PrioFile;
@@ -147,22 +150,38 @@ export abstract class PrioDir {
 
   /** The winning candidate for an entry, or why there is none (upstream BindEntry's two failures). */
   protected select(entry: XmlElement, meta: ClientMetadata): { data: XmlElement } | { failure: string } {
-    const matching: Array<{ file: PrioFile; cand: XmlElement }> = [];
+    const r = this.winner(entry, meta);
+    if (typeof r !== "string") return { data: r };
+    return { failure: r === NO_MATCH ? `No matching source for entry when retrieving attributes for ${entry.tag}:${entry.attrs.name ?? ""}` : r };
+  }
+
+  /**
+   * The winning candidate, NO_MATCH, or the message of a same-priority conflict (logged). Nothing
+   * is allocated for an entry no file names (Defaults asks for every entry of a configuration).
+   */
+  protected winner(entry: XmlElement, meta: ClientMetadata): XmlElement | string {
+    let first: { file: PrioFile; cand: XmlElement } | undefined;
+    let matching: Array<{ file: PrioFile; cand: XmlElement }> | undefined;
     for (const { file, byTag, error } of this.resolved(meta)) {
       if (error) throw error;
-      for (const cand of byTag!.get(entry.tag) ?? []) if (this.matches(entry, cand)) matching.push({ file, cand });
+      const cands = byTag!.get(entry.tag);
+      if (cands === undefined) continue;
+      for (const cand of cands) {
+        if (!this.matches(entry, cand)) continue;
+        if (first === undefined) first = { file, cand };
+        else (matching ??= [first]).push({ file, cand });
+      }
     }
-    const name = entry.attrs.name ?? "";
-    if (matching.length === 0) return { failure: `No matching source for entry when retrieving attributes for ${entry.tag}:${name}` };
-    if (matching.length === 1) return { data: matching[0].cand };
+    if (first === undefined) return NO_MATCH;
+    if (matching === undefined) return first.cand;
     const top = Math.max(...matching.map((m) => m.file.priority));
     const atTop = matching.filter((m) => m.file.priority === top);
     if (atTop.length > 1) {
-      const msg = `Found conflicting sources with same priority (${top}) for ${entry.tag}:${name} for ${meta.hostname}`;
+      const msg = `Found conflicting sources with same priority (${top}) for ${entry.tag}:${entry.attrs.name ?? ""} for ${meta.hostname}`;
       this.ctx.logger.error({ files: matching.map((m) => m.file.path) }, msg);
-      return { failure: msg };
+      return msg;
     }
-    return { data: atTop[0].cand };
+    return atTop[0].cand;
   }
 
   bindEntry(entry: XmlElement, meta: ClientMetadata): void {

@@ -37,10 +37,15 @@ export function specificityMatches(s: Specificity, meta: ClientMetadata): boolea
   return meta.groups.has(s.group);
 }
 
+function rank(s: Specificity): number {
+  return s.kind === "host" ? 0 : s.kind === "group" ? 1 : 2;
+}
+
 /** Negative when a is more specific: host, then groups by descending priority, then all. */
 export function compareSpecificity(a: Specificity, b: Specificity): number {
-  const rank = (s: Specificity) => (s.kind === "host" ? 0 : s.kind === "group" ? 1 : 2);
-  if (rank(a) !== rank(b)) return rank(a) - rank(b);
+  const ra = rank(a);
+  const rb = rank(b);
+  if (ra !== rb) return ra - rb;
   if (a.kind === "group" && b.kind === "group") return b.prio - a.prio;
   return 0;
 }
@@ -61,16 +66,25 @@ export function bestMatching<T extends { spec: Specificity; path: string }>(
   candidates: T[],
   meta: ClientMetadata,
 ): T | undefined {
-  const matching = candidates.filter((c) => specificityMatches(c.spec, meta));
-  if (matching.length === 0) return undefined;
-  matching.sort((a, b) => compareSpecificity(a.spec, b.spec) || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-  const best = matching[0]!;
-  const second = matching[1];
-  if (second && compareSpecificity(best.spec, second.spec) === 0) {
+  // One pass, no copy: called for every entry of every build. The order is sort's (specificity, then path).
+  let best: T | undefined;
+  for (const c of candidates) if (specificityMatches(c.spec, meta) && (best === undefined || before(c, best))) best = c;
+  if (best === undefined) return undefined;
+  let second: T | undefined;
+  for (const c of candidates) {
+    if (c !== best && specificityMatches(c.spec, meta) && compareSpecificity(best.spec, c.spec) === 0 && (second === undefined || c.path < second.path)) second = c;
+  }
+  if (second) {
     throw new VacfgError(
       "REPO_FILE",
       `conflicting sources with the same specificity (${describeSpecificity(best.spec)}) for ${meta.hostname}: ${best.path} and ${second.path}`,
     );
   }
   return best;
+}
+
+/** Whether `a` sorts before `b`: more specific, then the smaller path. */
+function before(a: { spec: Specificity; path: string }, b: { spec: Specificity; path: string }): boolean {
+  const c = compareSpecificity(a.spec, b.spec);
+  return c < 0 || (c === 0 && a.path < b.path);
 }
