@@ -8,7 +8,7 @@ import { quoteName } from "../../core/client-name.js";
 import { stampFor, stillTrusted, type TrustStamp } from "../../core/repo-trust.js";
 
 /** Paths found confined, reused while the repository's change notification vouches nothing changed. */
-const confirmed = new Map<string, { path: string; trust: TrustStamp }>();
+const confirmed = new Map<string, Map<string, { path: string; trust: TrustStamp }>>();
 
 function refuse(dir: string, fileName: string, why: string): never {
   throw new VacfgError("PATH_ESCAPE", `refusing ${quoteName(fileName)} in ${dir}: ${why}`);
@@ -33,13 +33,16 @@ export function confinedPath(dir: string, fileName: string): string {
   if (fileName === "" || fileName === "." || fileName === ".." || fileName.includes("/") || fileName.includes("\0")) {
     refuse(dir, fileName, "not a single file name");
   }
-  const key = `${dir}\0${fileName}`;
-  const known = confirmed.get(key);
+  // Per directory, then per name: no key string made (and hashed) per call.
+  let inDir = confirmed.get(dir);
+  const known = inDir?.get(fileName);
   if (known && stillTrusted(known.trust)) return known.path;
   const trust = stampFor(dir);
   const path = checkedPath(dir, fileName);
-  if (trust) confirmed.set(key, { path, trust });
-  else confirmed.delete(key);
+  if (trust) {
+    if (!inDir) confirmed.set(dir, (inDir = new Map()));
+    inDir.set(fileName, { path, trust });
+  } else inDir?.delete(fileName);
   return path;
 }
 
