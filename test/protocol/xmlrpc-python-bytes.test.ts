@@ -172,7 +172,9 @@ for line in sys.stdin:
 describe("XML-RPC codec: byte for byte as Python's xmlrpc.client (property test)", function () {
   this.timeout(120_000);
   const CASES = 4000;
-  const seed = Number(process.env.VACFG_PROPERTY_SEED ?? Date.now() % 1_000_000);
+  // A fixed seed, so every run checks the same cases (a test must not pass or fail by the draw);
+  // VACFG_PROPERTY_SEED=N explores others.
+  const seed = Number(process.env.VACFG_PROPERTY_SEED ?? 20261205);
 
   it(`serializes ${CASES} random requests, responses and faults to Python's bytes, and reads Python's bytes as Python does (seed ${seed})`, function () {
     const next = generator(seed);

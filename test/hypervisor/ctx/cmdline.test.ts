@@ -1,7 +1,7 @@
 // The vacfg.ctx= kernel argument: round trip through encode/decode, and the refusals for
 // command lines the boot target cannot hold and for secret parameters.
 import { expect } from "chai";
-import { generateKeyPairSync } from "node:crypto";
+import { createHash, generateKeyPairSync } from "node:crypto";
 import { signParameters } from "../../../protocol/params-signature.js";
 import { decodeCtxFromCmdline, encodeCtxArg } from "../../../protocol/ctx-cmdline.js";
 import { parseContextTemplate } from "../../../protocol/ctx-template.js";
@@ -48,9 +48,10 @@ describe("kernel command line delivery (hypervisor/ctx/cmdline.ts, protocol/ctx-
   });
 
   it("refuses (CMDLINE_TOO_LONG) what exceeds the target: Xen PV 1024 bytes, x86_64 Linux 2048", () => {
-    // random node names do not compress, so the argument grows with them
+    // node names that do not compress (a digest of their index), so the argument grows with them; the
+    // same names every run, so the first list past 1024 bytes is the one refused below
     const many = (n: number): ParameterFile =>
-      new Map([["nodenames", { kind: "list", items: Array.from({ length: n }, (_, i) => ({ value: `n${i}-${Math.random().toString(36).slice(2, 10)}.cluster` })) }]]);
+      new Map([["nodenames", { kind: "list", items: Array.from({ length: n }, (_, i) => ({ value: `n${i}-${createHash("sha256").update(String(i)).digest("hex").slice(0, 8)}.cluster` })) }]]);
     let n = 1;
     while (Buffer.byteLength(`${BASE} ${encodeCtxArg(many(n))}`) + 1 <= 1024) n += 4;
     const mid = many(n);

@@ -210,7 +210,9 @@ describe("client names: property test against a real server", function () {
   });
 
   it("refuses or confines every random name; clients.xml parses; nothing outside the repository and data directory is touched", async function () {
-    const seed = Number(process.env.VACFG_NAMES_SEED ?? Date.now() % 1_000_000);
+    // A fixed seed, so every run tries the same names (a test must not pass or fail by the draw);
+    // VACFG_NAMES_SEED=N explores others.
+    const seed = Number(process.env.VACFG_NAMES_SEED ?? 20261205);
     console.log(`      seed ${seed} (VACFG_NAMES_SEED replays it)`);
     const r = prng(seed);
     sandbox = mkdtempSync(join(tmpdir(), `${MARKER}-sandbox-`));
