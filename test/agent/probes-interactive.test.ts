@@ -23,10 +23,11 @@ describe("agent probes", () => {
     const failing = await runProbe({ name: "bad", source: "Probes", interpreter: "/bin/sh", script: "echo partial\nexit 4\n" }, 10_000, quiet);
     expect(failing.failure).to.equal("Return value 4");
     expect(failing.item.output).to.equal("partial\n");
-    const t0 = Date.now();
-    const slow = await runProbe({ name: "slow", source: "Probes", interpreter: "/bin/sh", script: "exec sleep 30\n" }, 300, quiet);
+    // A probe that would never end by itself: runProbe returns only if it kills it.
+    const slow = await runProbe({ name: "slow", source: "Probes", interpreter: "/bin/sh", script: "echo $$\nexec sleep 100000\n" }, 300, quiet);
     expect(slow.failure).to.match(/timed out/);
-    expect(Date.now() - t0).to.be.lessThan(5000);
+    const pid = Number(slow.item.output.trim());
+    expect(() => process.kill(pid, 0), `probe process ${pid} still alive`).to.throw(/ESRCH/);
   });
 });
 

@@ -110,7 +110,7 @@ describe("DHCP delivery (hypervisor/ctx/dhcp.ts)", () => {
       const conf = join(dir, "ns-dnsmasq.conf");
       writeFileSync(conf, dnsmasqConfig(policy(vServer)));
       dnsmasq = spawn("ip", ["netns", "exec", nsServer, "dnsmasq", "--keep-in-foreground", `--conf-file=${conf}`, `--pid-file=${join(dir, "dnsmasq.pid")}`, `--dhcp-leasefile=${join(dir, "leases")}`, "--user=root", "--log-dhcp", `--log-facility=${join(dir, "dnsmasq.log")}`], { stdio: "ignore" });
-      for (let i = 0; i < 50 && !existsSync(join(dir, "dnsmasq.pid")); i++) await new Promise((r) => setTimeout(r, 100));
+      for (let i = 0; i < 300 && !existsSync(join(dir, "dnsmasq.pid")); i++) await new Promise((r) => setTimeout(r, 100));
       expect(existsSync(join(dir, "dnsmasq.pid")), "dnsmasq did not start").to.equal(true);
     }
 

@@ -184,10 +184,9 @@ describe("locateParameters (agent/context/locate-params.ts)", () => {
       expect(moved?.message).to.contain("HTTP 302").and.contain("redirects are not followed");
       expect(hits.filter((h) => h === "/ctx/node1.xml").length, "the redirect target was fetched").to.equal(1);
       expect((await at("/huge")).e?.message).to.contain("larger than 4194304 bytes");
-      const t0 = Date.now();
+      // The server never answers: the fetch returns only because it gives up.
       const silent = (await at("/silent", { caPem: ca.certPem, fetchTimeoutMs: 300 })).e;
       expect(silent?.message).to.contain("no answer within 300 ms");
-      expect(Date.now() - t0).to.be.below(5000);
     });
   });
 });

@@ -162,15 +162,21 @@ describe("hypervisor/qemu: cpuWeight/cpuCap applied to real QEMU guests through 
     for (const tid of tids) expect(cgroupOfTask(`/proc/${pid}/task/${tid}/cgroup`), `thread ${tid}`).to.equal(rel);
     if (ctl.version === 1) expect(read(name, "tasks").split("\n").map(Number)).to.include.members(tids);
 
-    // The guest spins; uncapped, TCG would take a whole CPU. Measured over a window it gets ~20%.
+    // The guest spins; uncapped, TCG would take a whole CPU. Measured over a window it gets ~20%. The
+    // window lasts until the guest used 0.6 CPU-s (3 s at the cap; longer when other processes take
+    // the CPUs), so the sample is as large on a loaded machine as on an idle one.
     const throttledBefore = throttled(name);
     const c0 = cpuSeconds(pid);
     const t0 = process.hrtime.bigint();
-    await sleep(4000);
-    const used = (cpuSeconds(pid) - c0) / (Number(process.hrtime.bigint() - t0) / 1e9);
-    console.log(`      capped guest: ${(used * 100).toFixed(1)}% of one CPU over 4 s (cap 20%), nr_throttled ${throttledBefore} -> ${throttled(name)}`);
+    const elapsed = () => Number(process.hrtime.bigint() - t0) / 1e9;
+    do await sleep(500);
+    while (cpuSeconds(pid) - c0 < 0.6 && elapsed() < 120);
+    const [cpu, wall] = [cpuSeconds(pid) - c0, elapsed()];
+    const used = cpu / wall;
+    console.log(`      capped guest: ${(used * 100).toFixed(1)}% of one CPU over ${wall.toFixed(1)} s (cap 20%), nr_throttled ${throttledBefore} -> ${throttled(name)}`);
     expect(throttled(name)).to.be.greaterThan(throttledBefore);
-    expect(used).to.be.above(0.05).and.at.most(0.3);
+    expect(cpu, "CPU-s the guest ran").to.be.at.least(0.6);
+    expect(used).to.be.at.most(0.3);
 
     await driver.destroy(name);
     expect(liveProcess(pid)).to.equal(false);
@@ -187,10 +193,16 @@ describe("hypervisor/qemu: cpuWeight/cpuCap applied to real QEMU guests through 
     // Both on CPU 0 (every thread), so they compete and the scheduler must divide it by weight.
     for (const pid of pids) execFileSync("taskset", ["-a", "-p", "-c", "0", String(pid)], { stdio: "ignore" });
     await sleep(500);
+    // The window lasts until the two used 3 CPU-s between them (about 3 s of CPU 0; longer when other
+    // processes take it), so the ratio is measured on as large a sample on a loaded machine.
     const c0 = pids.map(cpuSeconds);
-    await sleep(4000);
-    const [hi, lo] = pids.map((p, i) => cpuSeconds(p) - c0[i]);
-    console.log(`      contended CPU 0 over 4 s: weight 512 -> ${hi.toFixed(2)} s, weight 128 -> ${lo.toFixed(2)} s (ratio ${(hi / lo).toFixed(2)}, shares 2048:512)`);
+    const used = () => pids.map((p, i) => cpuSeconds(p) - c0[i]);
+    const t0 = Date.now();
+    do await sleep(500);
+    while (used()[0] + used()[1] < 3 && Date.now() - t0 < 120_000);
+    const [hi, lo] = used();
+    console.log(`      contended CPU 0 over ${((Date.now() - t0) / 1000).toFixed(1)} s: weight 512 -> ${hi.toFixed(2)} s, weight 128 -> ${lo.toFixed(2)} s (ratio ${(hi / lo).toFixed(2)}, shares 2048:512)`);
+    expect(hi + lo, "CPU-s the two guests ran").to.be.at.least(3);
     expect(hi / lo).to.be.above(2.5).and.below(6);
     for (const n of names) await driver.destroy(n);
     for (const n of names) expect(existsSync(cgPath(n))).to.equal(false);

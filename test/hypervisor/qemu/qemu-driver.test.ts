@@ -27,7 +27,8 @@ describe("hypervisor/qemu: QEMU driver with the busybox guest", function () {
     initrd = bits.initrd;
     dir = await tempDir("vq-");
     // TCG explicitly: these tests are about the driver, and TCG is what works everywhere.
-    driver = new QemuDriver({ stateDir: join(dir.path, "s"), accel: "tcg", shutdownTimeoutMs: 20_000 });
+    // A deadline no loaded machine reaches: the shutdown test checks the guest powered itself off.
+    driver = new QemuDriver({ stateDir: join(dir.path, "s"), accel: "tcg", shutdownTimeoutMs: 120_000 });
   });
 
   after(async () => {
@@ -60,17 +61,16 @@ describe("hypervisor/qemu: QEMU driver with the busybox guest", function () {
     await driver.unpause("bb1");
     expect((await driver.status("bb1")).state).to.equal("running");
     // ...and resumes after unpause.
-    await waitForSerial(spec.serialLog!, (t) => t.length > frozen, { timeoutMs: 10_000 });
+    await waitForSerial(spec.serialLog!, (t) => t.length > frozen, { timeoutMs: 60_000 });
 
     // A second VM of the same name is refused while the first runs.
     const dup = await driver.create(spec).then(() => null, (e: unknown) => e);
     expect(dup).to.be.instanceOf(VacfgError).and.have.property("message").that.matches(/already running/);
 
-    const t0 = Date.now();
     await driver.shutdown("bb1");
-    // The guest heard the power button (acpid in the initramfs) rather than being killed.
-    expect(readFileSync(spec.serialLog!, "utf8")).to.contain(POWERDOWN_MARKER);
-    expect(Date.now() - t0).to.be.below(20_000);
+    // The guest heard the power button (acpid in the initramfs) and powered itself off, rather than
+    // being stopped by the driver at its deadline (quit or SIGKILL print no kernel power-down line).
+    expect(readFileSync(spec.serialLog!, "utf8")).to.match(new RegExp(`${POWERDOWN_MARKER}[^]*reboot: Power down`));
     expect(await driver.list()).to.deep.equal([]);
     expect(liveProcess(handle.id!)).to.equal(false);
   });

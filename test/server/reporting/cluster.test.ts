@@ -58,7 +58,8 @@ describe("server --workers (cluster) on one SQLite store", function () {
     process.kill(victim, "SIGKILL");
     // The survivor keeps answering while the primary forks a replacement.
     let now = new Set<number>();
-    for (let i = 0; i < 40; i++) {
+    // Up to a minute: a worker starting on a loaded machine takes a while.
+    for (let i = 0; i < 240; i++) {
       await new Promise((r) => setTimeout(r, 250));
       now = await answeringPids(4);
       if (now.size === 2 && !now.has(victim)) break;

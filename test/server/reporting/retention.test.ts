@@ -74,7 +74,7 @@ describe("run retention", function () {
     const server = await startSiteServer(site);
     try {
       // The first pass runs at start, asynchronously: wait for it through the store.
-      for (let i = 0; i < 100 && (await server.core.store.listRuns()).length !== 3; i++) await new Promise((r) => setTimeout(r, 50));
+      for (let i = 0; i < 1200 && (await server.core.store.listRuns()).length !== 3; i++) await new Promise((r) => setTimeout(r, 50));
       expect((await server.core.store.listRuns()).map((r) => r.client).sort()).to.deep.equal(["both", "old", "recent"]);
     } finally {
       await server.close();
