@@ -1,6 +1,7 @@
-// Parsed repository files, cached by (inode, size, mtime): an unchanged file is never parsed
+// Parsed repository files, cached by (inode, size, mtime, ctime): an unchanged file is never parsed
 // twice, and an edited one (or an edited file it XIncludes) is re-read on the next request.
 // Inside a trust scope (repo-trust.ts) an entry checked since the last change is not even stat'ed.
+// A file read within a clock tick of its last change is read again next time (racily clean).
 import { statSync, readFileSync, readdirSync, type Stats } from "node:fs";
 import { stampFor, stillTrusted, type TrustStamp } from "./repo-trust.js";
 
@@ -25,6 +26,29 @@ function covering(stamp: TrustStamp | undefined, deps: Array<[string, string | u
 
 function signature(st: Stats): string {
   return `${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
+}
+
+/** Remembered instead of the signature of a racily clean file: equal to no signature, so it is read again. */
+const RECHECK = "recheck";
+
+/**
+ * Whether a file with these times, stat'ed at or after `before` (ms), is "racily clean" (git's term):
+ * changed so recently that a rewrite of the same size could still get the same times and so the same
+ * signature. The kernel stamps changes from a clock that moves once per tick (a few milliseconds;
+ * whole seconds on filesystems whose ctimes show it), so two edits within one tick look alike.
+ */
+function racy(mtimeMs: number, ctimeMs: number, before: number): boolean {
+  return Math.max(mtimeMs, ctimeMs) >= before - (ctimeMs % 1000 === 0 ? 2000 : 25);
+}
+
+/** `sig` to remember for a parse of the file and its dependencies read since `before`, or RECHECK. */
+function settledSignature(sig: string, deps: Array<[string, string | undefined]> | undefined, before: number): string {
+  for (const s of [sig, ...(deps ?? []).map(([, d]) => d)]) {
+    if (s === undefined) continue;
+    const [, , m, c] = s.split(":");
+    if (racy(Number(m), Number(c), before)) return RECHECK;
+  }
+  return sig;
 }
 
 /**
@@ -61,6 +85,7 @@ export class FileCache<T> {
     }
     // Taken before the stat: a change after it moves the generation and the next get checks again.
     const stamp = stampFor(path);
+    const before = Date.now();
     const st = statOrUndefined(path);
     if (!st) {
       // Absence is remembered too (the files a client could have, .H_ files, are looked for on every build).
@@ -79,10 +104,10 @@ export class FileCache<T> {
     const deps = () => (found.size > 0 ? [...found] : undefined);
     try {
       const value = this.parse(readFileSync(path, "utf8"), path, found);
-      slot = { sig, value, deps: deps() };
+      slot = { sig: settledSignature(sig, deps(), before), value, deps: deps() };
       return value;
     } catch (error) {
-      slot = { sig, error, deps: deps() };
+      slot = { sig: settledSignature(sig, deps(), before), error, deps: deps() };
       throw error;
     } finally {
       slot!.trust = covering(stamp, slot!.deps);
@@ -109,7 +134,7 @@ export class FileCache<T> {
   }
 }
 
-/** A directory listing cached by the directory's own mtime (entries added/removed change it). */
+/** A directory listing cached by the directory's own signature (entries added/removed change it). */
 export class DirCache {
   private slots = new Map<string, { sig: string; names: string[]; trust?: TrustStamp }>();
 
@@ -117,6 +142,7 @@ export class DirCache {
     const known = this.slots.get(dir);
     if (known && stillTrusted(known.trust)) return known.names;
     const trust = stampFor(dir);
+    const before = Date.now();
     const st = statOrUndefined(dir);
     if (!st) {
       // Absence is remembered under change notification (Cfg looks for a directory per entry name).
@@ -134,7 +160,7 @@ export class DirCache {
       return known.names;
     }
     const names = readdirSync(dir).sort();
-    this.slots.set(dir, { sig, names, trust });
+    this.slots.set(dir, { sig: racy(st.mtimeMs, st.ctimeMs, before) ? RECHECK : sig, names, trust });
     return names;
   }
 }
