@@ -4,7 +4,7 @@
 // test in test/hypervisor/workspace/delivery.test.ts reads one in a booted guest).
 import { expect } from "chai";
 import { spawnSync } from "node:child_process";
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, readSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, readSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { cidataType, findCidataDevice, readNoCloudDrive } from "../../../agent/context/nocloud-drive.js";
@@ -55,6 +55,10 @@ describe("agent: a NoCloud seed attached as a drive (context/nocloud-drive.ts)",
       symlinkSync(join(dir, file), join(dev, name));
     }
     expect(findCidataDevice(sys, dev)).to.deep.equal({ device: join(dev, "vdc"), type: "vfat" });
+    // What this read leaves behind, not what another process (or an earlier, killed run) left.
+    const mountPoints = () => readFileSync("/proc/mounts", "utf8").split("\n").filter((l) => l.includes("vacfg-cidata-"));
+    const tempDirs = () => readdirSync(tmpdir()).filter((n) => n.startsWith("vacfg-cidata-"));
+    const [mountsBefore, dirsBefore] = [mountPoints(), tempDirs()];
     // The guest's kernel has vfat (its initramfs loads it; the VM test reads seeds that way). A host
     // kernel without it (a container) must give a clear error naming the device, never a crash.
     if (readFileSync("/proc/filesystems", "utf8").split("\n").some((l) => l.trim() === "vfat")) {
@@ -65,8 +69,8 @@ describe("agent: a NoCloud seed attached as a drive (context/nocloud-drive.ts)",
       expect(() => readNoCloudDrive(sys, dev)).to.throw(/^NoCloud seed \S+\/dev\/vdc: mount failed: .*vfat/);
     }
     // unmounted again, and the mount point removed
-    expect(spawnSync("grep", ["-c", "vacfg-cidata-", "/proc/mounts"], { encoding: "utf8" }).stdout.trim()).to.equal("0");
-    expect(readdirSync(tmpdir()).filter((n) => n.startsWith("vacfg-cidata-") && !existsSync(join(tmpdir(), n, "sys")))).to.deep.equal([]);
+    expect(mountPoints().filter((m) => !mountsBefore.includes(m))).to.deep.equal([]);
+    expect(tempDirs().filter((n) => !dirsBefore.includes(n))).to.deep.equal([]);
     expect(findCidataDevice(join(dir, "no-such-sys"), dev)).to.equal(undefined);
   });
 });
