@@ -16,7 +16,7 @@ function commandPaths(cmd: Command, path = "vacfg"): string[] {
 }
 
 describe("the manual page vacfg(1)", function () {
-  this.timeout(60_000);
+  this.timeout(180_000);
 
   it("docs/vacfg.1 is what the command tree generates (run npm run docs after a change)", function () {
     const page = readFileSync(PAGE, "utf8");

@@ -10,7 +10,7 @@ import { projectRoot } from "../support/paths.js";
 import { renderMan } from "../support/render-man.js";
 
 describe("packaging: the manual page", function () {
-  this.timeout(60_000);
+  this.timeout(180_000);
   let root: string;
   before(() => (root = mkdtempSync(join(tmpdir(), "vacfg-man-"))));
   after(() => rmSync(root, { recursive: true, force: true }));

@@ -35,7 +35,7 @@ function torqueView(config: string): string {
 }
 
 describe("the paper's Torque profile, rendered for a head and a worker", function () {
-  this.timeout(60_000);
+  this.timeout(180_000);
   let dir: string;
   let opened: OpenedCore;
   before(async () => {

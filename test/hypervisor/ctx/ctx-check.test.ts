@@ -16,7 +16,7 @@ function check(args: string[]): { status: number | null; out: string; err: strin
 }
 
 describe("ctx: vacfg ctx check", function () {
-  this.timeout(60_000);
+  this.timeout(180_000);
   let sb: SiteSandbox;
   const file = (name: string, text: string) => {
     const p = join(sb.dir, name);

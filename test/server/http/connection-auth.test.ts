@@ -18,7 +18,7 @@ const OWN = "ka-own-password-1";
 const OTHER = "ka-own-password-2";
 
 describe("authentication remembered per kept-alive connection", function () {
-  this.timeout(60_000);
+  this.timeout(180_000);
   let site: TestSite;
   let clientsXml: string;
   let original: string;

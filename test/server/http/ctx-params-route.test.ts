@@ -19,7 +19,7 @@ function fetch(site: TestSite, path: string): Promise<{ status: number; type: st
 }
 
 describe("server: GET /ctx/TOKEN serves a DHCP-delivered parameter file", function () {
-  this.timeout(60_000);
+  this.timeout(180_000);
   let site: TestSite;
   before(async () => {
     site = await startTestSite();

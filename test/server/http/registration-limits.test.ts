@@ -11,7 +11,7 @@ import type { StartedServer } from "../../../server/start-server.js";
 const CLIENTS = '<Clients>\n  <Client name="known1" profile="appliance"/>\n</Clients>\n';
 
 describe("self-registration limits", function () {
-  this.timeout(60_000);
+  this.timeout(180_000);
   let site: ReportSite;
   let server: StartedServer | undefined;
 

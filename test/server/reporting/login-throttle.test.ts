@@ -17,7 +17,7 @@ import { formLogin, sendFrom } from "./login-client.js";
 const MIN = 60_000;
 
 describe("reporting admin login rate limit (real server)", function () {
-  this.timeout(60_000);
+  this.timeout(180_000);
   let site: ReportSite;
   let server: StartedServer;
   let clock = Date.parse("2026-03-01T12:00:00Z");

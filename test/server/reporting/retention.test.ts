@@ -16,7 +16,7 @@ const VACFG = join(projectRoot, "dist/cli/vacfg.js");
 const DAY = 86_400_000;
 
 describe("run retention", function () {
-  this.timeout(60_000);
+  this.timeout(180_000);
   let site: ReportSite;
 
   beforeEach(() => {

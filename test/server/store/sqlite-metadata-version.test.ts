@@ -13,7 +13,7 @@ import { SqliteStore } from "../../../server/store/sqlite-store.js";
 import { seededRandom } from "../../support/seeded-random.js";
 
 describe("SQLite store: metadataVersion without a read transaction per call", function () {
-  this.timeout(60_000);
+  this.timeout(180_000);
   let dir: string;
   let path: string;
   let store: SqliteStore;
