@@ -77,7 +77,8 @@ describe("vacfg pull = bcfg2-admin pull (statistics from the real client)", func
     // Upstream's DirectStore imports the statistics in a thread: wait until Django has them.
     const db = new Database(join(s.upstream.repo, "..", "bcfg2.sqlite"), { readonly: true, fileMustExist: true });
     try {
-      for (let i = 0; i < 120; i++) {
+      // Up to two minutes: the import thread is slow on a loaded machine.
+      for (let i = 0; i < 480; i++) {
         const row = db.prepare("SELECT count(*) AS n FROM Reporting_pathentry").get() as { n: number };
         if (row.n >= 2) break;
         await new Promise((r) => setTimeout(r, 250));

@@ -50,13 +50,23 @@ export interface UpstreamOptions {
 export async function startUpstreamServer(repo: string, password = "labsecret", extraPlugins: string[] = [], opts: UpstreamOptions = {}): Promise<UpstreamServer> {
   if (!ensureUpstreamInstalled()) throw new Error(`upstream Bcfg2 is not installed at ${bcfg2RefInstall} (run ${bcfg2RefKit}/setup.sh)`);
   const dest = opts.django ? labPatchedUpstreamWithDjango() : opts.labPatched ? labPatchedUpstream() : bcfg2RefInstall;
-  const port = await freePort();
   const env = { ...process.env, BCFG2_REF: dest };
-  const args = ["--repo", repo, "--port", String(port), "--password", password];
+  // A port found free can be taken before the server binds it (a second later): try another then.
+  let port = 0;
+  let args: string[] = [];
+  for (let attempt = 1; ; attempt++) {
+    port = await freePort();
+    args = ["--repo", repo, "--port", String(port), "--password", password];
+    try {
+      await run(join(dest, "start-server.sh"), args, { env });
+      break;
+    } catch (e) {
+      if (attempt === 3 || !/in use/i.test(String((e as { stderr?: string }).stderr))) throw e;
+    }
+  }
   const stop = async () => {
     await run(join(dest, "stop-server.sh"), ["--port", String(port)], { env }).catch(() => undefined);
   };
-  await run(join(dest, "start-server.sh"), args, { env });
   const runDir = join(dest, "run", String(port));
   let config = join(runDir, "bcfg2-server.conf");
   if (extraPlugins.length || opts.extraConfig) {
