@@ -140,8 +140,11 @@ export function replay(port: number, name: string, extra: Partial<PostOptions> =
   return request(port, { method, path, headers, body: method === "GET" ? undefined : r.body, ...extra });
 }
 
-/** Writes raw bytes over TLS and collects everything until the server closes (or `timeoutMs`). */
-export function rawExchange(port: number, data: string | Buffer, timeoutMs = 3000): Promise<{ text: string; closedByServer: boolean }> {
+/**
+ * Writes raw bytes over TLS and collects everything until the server closes, or until `enough` says
+ * what arrived is all the test waits for (the connection is then still open), or `timeoutMs`.
+ */
+export function rawExchange(port: number, data: string | Buffer, timeoutMs = 30_000, enough?: (text: string) => boolean): Promise<{ text: string; closedByServer: boolean }> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     const sock = tls.connect({ host: "127.0.0.1", port, rejectUnauthorized: false }, () => sock.write(data));
@@ -149,7 +152,15 @@ export function rawExchange(port: number, data: string | Buffer, timeoutMs = 300
       sock.destroy();
       resolve({ text: Buffer.concat(chunks).toString("utf8"), closedByServer: false });
     }, timeoutMs);
-    sock.on("data", (c: Buffer) => chunks.push(c));
+    sock.on("data", (c: Buffer) => {
+      chunks.push(c);
+      const text = Buffer.concat(chunks).toString("utf8");
+      if (enough?.(text)) {
+        clearTimeout(timer);
+        sock.destroy();
+        resolve({ text, closedByServer: false });
+      }
+    });
     sock.on("end", () => {
       clearTimeout(timer);
       sock.destroy();
