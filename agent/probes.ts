@@ -8,7 +8,7 @@ import { dirname, join, posix } from "node:path";
 import type { Probe, ProbeDataItem } from "../protocol/documents/probes.js";
 import { execCommand } from "./exec.js";
 import type { Logger } from "./log.js";
-import { chrootRefusal, inRoot } from "./root.js";
+import { chrootArgv, chrootRefusal, inRoot } from "./root.js";
 
 export interface ProbeOutcome {
   item: ProbeDataItem;
@@ -55,7 +55,7 @@ export class ProbeScratch {
     try {
       // as upstream: "#!interpreter\n" + the script text (whose own #! line is then a comment)
       writeFileSync(script, `#!${probe.interpreter}\n${probe.script}`, { mode: 0o700 });
-      const argv = chrooted ? ["chroot", this.root, "/" + posix.relative(this.root, script)] : [script];
+      const argv = chrooted ? chrootArgv(this.root, ["/" + posix.relative(this.root, script)]) : [script];
       const r = await execCommand(argv, { timeoutMs });
       if (r.stderr.trim()) log.warn(`Probe ${probe.name} has error output: ${r.stderr.trim()}`);
       log.info(`Probe ${probe.name} has result:\n${r.stdout}`);

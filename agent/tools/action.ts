@@ -3,7 +3,7 @@
 // they run chrooted into the root; when they cannot (no /bin/sh there, not root) the entry says why.
 import { actionEntry } from "../../protocol/entries.js";
 import type { XmlElement } from "../../protocol/xml.js";
-import { chrootRefusal } from "../root.js";
+import { chrootArgv, chrootRefusal } from "../root.js";
 import type { States, Tool, ToolContext } from "./tool.js";
 
 export class ActionTool implements Tool {
@@ -33,7 +33,7 @@ export class ActionTool implements Tool {
         ctx.log.error(`Action ${a.name}: ${entry.attrs.current_failure}`);
         return a.status === "ignore";
       }
-      argv = ["chroot", ctx.root, ...argv];
+      argv = chrootArgv(ctx.root, argv);
     }
     const r = await ctx.exec(argv);
     entry.attrs.rc = String(r.code);

@@ -9,7 +9,7 @@ import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { packageEntry } from "../../protocol/entries.js";
 import { el, type XmlElement } from "../../protocol/xml.js";
-import { inRoot } from "../root.js";
+import { chrootArgv, inRoot } from "../root.js";
 import { staleListsReason } from "./apt-lists.js";
 import type { States, Tool, ToolContext } from "./tool.js";
 
@@ -121,11 +121,16 @@ export class AptTool implements Tool {
     return true;
   }
 
+  /** Whether `program` runs chrooted into the root (the root has it), not the host's aimed at the root. */
+  private chrooted(ctx: ToolContext, program = "apt-get"): boolean {
+    return ctx.root !== "/" && existsSync(inRoot(ctx.root, `/usr/bin/${program}`));
+  }
+
   /** apt-get argv for this root: chroot into it when it has apt, else aim the host's apt at it. */
   aptArgv(ctx: ToolContext, args: string[], program = "apt-get"): string[] {
     const base = program === "apt-get" ? APT_GET_OPTIONS : [];
     if (ctx.root === "/") return [program, ...base, ...args];
-    if (existsSync(inRoot(ctx.root, `/usr/bin/${program}`))) return ["chroot", ctx.root, program, ...base, ...args];
+    if (this.chrooted(ctx, program)) return chrootArgv(ctx.root, [program, ...base, ...args]);
     const r = ctx.root;
     return [program, ...base, "-o", `Dir=${r}`, "-o", `Dir::State::status=${r}/var/lib/dpkg/status`, "-o", `DPkg::Options::=--root=${r}`, "-o", "Dir::Bin::dpkg=/usr/bin/dpkg", ...args];
   }
@@ -135,7 +140,7 @@ export class AptTool implements Tool {
     this.refreshed = true;
     if (ctx.dryRun) return;
     // file: sources are read by apt inside the root when it runs chrooted, else on the host
-    const chrooted = ctx.root !== "/" && this.aptArgv(ctx, [])[0] === "chroot";
+    const chrooted = this.chrooted(ctx);
     const stale = await staleListsReason({
       etcApt: inRoot(ctx.root, "/etc/apt"),
       listsDir: inRoot(ctx.root, "/var/lib/apt/lists"),

@@ -9,6 +9,7 @@ import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { createCa, issueCertificate } from "../../server/admin/tls-material.js";
 import { startTestSite, type TestSite } from "../server/http/site.js";
+import { CHROOT_NOFILE } from "../../agent/root.js";
 import { addShell, makeBaseRoot, removeDir, runAgentProcess, tempDir } from "./fixtures.js";
 
 describe("agent trust: the server's certificate and probes under --root", function () {
@@ -92,7 +93,7 @@ describe("agent trust: the server's certificate and probes under --root", functi
       // dash builtins only: the root has no coreutils
       writeFileSync(
         join(site.config.settings.repo, "Probes/whereami"),
-        `#!/bin/sh\nif [ -r /etc/vacfg-image-marker ]; then read m < /etc/vacfg-image-marker; echo "$m"; else echo host; fi\necho ran > ${hostMark}\n`,
+        `#!/bin/sh\nif [ -r /etc/vacfg-image-marker ]; then read m < /etc/vacfg-image-marker; echo "$m"; else echo host; fi\necho ran > ${hostMark}\nulimit -S -n\n`,
       );
     });
     after(() => {
@@ -108,9 +109,18 @@ describe("agent trust: the server's certificate and probes under --root", functi
       const run = await agent(r, "node2");
       expect(run.code, run.stderr).to.equal(0);
       const data = await site.server.core.store.getProbeData("node2");
-      expect(data?.values.find((v) => v.name === "whereami")?.value.trim()).to.equal("the image");
+      expect(data?.values.find((v) => v.name === "whereami")?.value.split("\n")[0]).to.equal("the image");
       expect(existsSync(join(r, hostMark))).to.equal(true);
       expect(existsSync(hostMark)).to.equal(false);
+    });
+
+    it("run with the conventional soft open-file limit, not the one node raised itself to (a root has no /proc: apt-get would walk every descriptor up to it for each program it starts)", async () => {
+      const r = root("nofile");
+      const run = await agent(r, "node2");
+      expect(run.code, run.stderr).to.equal(0);
+      const data = await site.server.core.store.getProbeData("node2");
+      const limit = Number(data?.values.find((v) => v.name === "whereami")?.value.split("\n")[1]);
+      expect(limit).to.be.within(1, CHROOT_NOFILE);
     });
 
     it("are refused when the root has no interpreter for them, naming why (the run stops: exit_on_probe_failure)", async () => {
