@@ -133,8 +133,10 @@ export class Execution {
     return !this.o.bundles.length || (!!b && this.o.bundles.includes(b.attrs.name ?? ""));
   }
 
-  async execute(times: Record<string, number>): Promise<void> {
+  /** `readsOnly` is called once, at the point from which the run changes nothing more. */
+  async execute(times: Record<string, number>, readsOnly: () => void = () => {}): Promise<void> {
     const o = this.o;
+    if (o.dryRun) readsOnly();
     await this.inventory();
     await this.findExtra();
     times.inventory = Date.now() / 1000;
@@ -228,6 +230,7 @@ export class Execution {
       }, `${t.name}.remove`);
     }
     times.remove = Date.now() / 1000;
+    readsOnly();
 
     // ---- durable before the run reports, beside the re-inventory (which only reads) ----------
     const synced = this.ctx.rootSync.flush().then((errors) => errors.forEach((e) => this.log.error(e)));

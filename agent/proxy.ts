@@ -1,8 +1,13 @@
 // The agent's XML-RPC client: node:https with a keep-alive agent, the site CA, an optional client
 // certificate, Basic auth, and upstream's retry rule (any failure, N tries, a fixed delay apart).
+// A server that closes the connection after each call (upstream's speaks HTTP/1.0) gets the next
+// call's connection opened ahead, when the run says one follows (preconnect), so the TCP and TLS
+// handshakes overlap the run's own work instead of adding to it.
 import { readFileSync } from "node:fs";
-import { Agent, request } from "node:https";
-import { createSecureContext } from "node:tls";
+import { Agent, request, type RequestOptions } from "node:https";
+import type { IncomingMessage } from "node:http";
+import { isIP } from "node:net";
+import { connect, createSecureContext, type SecureContext, type TLSSocket } from "node:tls";
 import { gunzipSync } from "node:zlib";
 import { VacfgError, XmlRpcFault } from "../protocol/errors.js";
 import { parseMethodResponse, serializeMethodCall, type XmlRpcValue } from "../protocol/xmlrpc/index.js";
@@ -18,10 +23,21 @@ export interface ProxyOptions extends Pick<AgentOptions, "user" | "password" | "
 /** Responses bigger than this are refused (a configuration is a few MB at most). */
 const MAX_RESPONSE = 256 * 1024 * 1024;
 
+/** Whether the server closes the connection after this answer (HTTP/1.0 unless keep-alive, or Connection: close). */
+function closesAfter(res: IncomingMessage): boolean {
+  const connection = (res.headers.connection ?? "").toLowerCase();
+  return res.httpVersion === "1.0" ? !connection.includes("keep-alive") : connection.includes("close");
+}
+
 export class XmlRpcProxy {
   private readonly agent: Agent;
   private readonly target: URL;
   private readonly auth: string;
+  private readonly secureContext: SecureContext;
+  /** The last answer came with the connection closed after it: the next call needs a new one. */
+  private closes = false;
+  /** A connection opened ahead for the next call, to a server that closes them. */
+  private spare?: TLSSocket;
 
   constructor(private readonly o: ProxyOptions) {
     this.target = new URL(o.url);
@@ -44,10 +60,40 @@ export class XmlRpcProxy {
     }
     // One secure context for every connection: given ca/cert/key, each connection would parse them again
     // (upstream's server closes the connection after every call).
-    const secureContext = createSecureContext({ ca: read("--ca", o.ca), cert: read("--cert", o.cert), key: read("--key", o.key) });
-    this.agent = new Agent({ keepAlive: true, maxSockets: 1, secureContext, rejectUnauthorized: !!o.ca });
+    this.secureContext = createSecureContext({ ca: read("--ca", o.ca), cert: read("--cert", o.cert), key: read("--key", o.key) });
+    this.agent = new Agent({ keepAlive: true, maxSockets: 1, secureContext: this.secureContext, rejectUnauthorized: !!o.ca });
     if (!o.ca) o.log.warn(`--insecure: the server certificate of ${this.target.host} is not verified; the password goes to whatever server answers`);
     this.auth = "Basic " + Buffer.from(`${o.user}:${o.password}`).toString("base64");
+  }
+
+  /**
+   * Another call follows soon. To a server that closed the connection after its last answer, the
+   * next connection is opened now (TCP, TLS handshake and certificate check, as the agent would),
+   * and the next call uses it; a kept-alive connection needs nothing. A call takes its connection
+   * before call() returns its promise, so preconnect() right after call() opens the one after.
+   */
+  preconnect(): void {
+    if (!this.closes || this.spare) return;
+    const host = this.target.hostname.replace(/^\[(.*)\]$/, "$1");
+    const socket = connect({
+      host,
+      port: Number(this.target.port || 443),
+      servername: isIP(host) ? undefined : host,
+      secureContext: this.secureContext,
+      rejectUnauthorized: !!this.o.ca,
+    });
+    // a failed or dropped spare is left out when the next call looks at it (the call then connects itself)
+    socket.on("error", () => socket.destroy());
+    this.spare = socket;
+  }
+
+  /** The connection opened ahead, if it is still open (a server may drop an idle one); else undefined. */
+  private takeSpare(): TLSSocket | undefined {
+    const s = this.spare;
+    this.spare = undefined;
+    if (s && !s.destroyed && s.writable && !s.readableEnded) return s;
+    s?.destroy();
+    return undefined;
   }
 
   /** One call with retries; a fault or HTTP error after the last try is thrown. */
@@ -67,10 +113,25 @@ export class XmlRpcProxy {
 
   private once(method: string, params: XmlRpcValue[]): Promise<XmlRpcValue> {
     const body = Buffer.from(serializeMethodCall({ methodName: method, params }), "utf8");
+    const spare = this.takeSpare();
+    if (!spare) return this.send(method, body, { agent: this.agent });
+    // without an agent, http uses createConnection for this one request (and closes it after).
+    // A spare the server dropped just as it was taken (idle too long) fails before any answer:
+    // the call goes again at once on a connection of its own, as it would have without one.
+    let answered = false;
+    return this.send(method, body, { createConnection: () => spare }, () => (answered = true)).catch((e: unknown) => {
+      if (answered || e instanceof VacfgError) throw e; // answered, or timed out: the usual retry rule
+      this.o.log.debug(`${method}: the connection opened ahead failed (${(e as Error).message}); connecting again`);
+      return this.send(method, body, { agent: this.agent });
+    });
+  }
+
+  /** One request over `via` (the agent, or one given connection); `onAnswer` when the response begins. */
+  private send(method: string, body: Buffer, via: RequestOptions, onAnswer?: () => void): Promise<XmlRpcValue> {
     return new Promise((resolve, reject) => {
       const req = request(
         {
-          agent: this.agent,
+          ...via,
           protocol: "https:",
           hostname: this.target.hostname,
           port: this.target.port || 443,
@@ -86,6 +147,7 @@ export class XmlRpcProxy {
           },
         },
         (res) => {
+          onAnswer?.();
           const chunks: Buffer[] = [];
           let size = 0;
           res.on("data", (c: Buffer) => {
@@ -95,6 +157,7 @@ export class XmlRpcProxy {
           });
           res.on("error", reject);
           res.on("end", () => {
+            this.closes = closesAfter(res);
             if (res.statusCode !== 200) {
               reject(new VacfgError("AGENT_RUN", `${method}: HTTP ${res.statusCode} ${res.statusMessage ?? ""}`.trim()));
               return;
@@ -118,6 +181,8 @@ export class XmlRpcProxy {
   }
 
   close(): void {
+    this.spare?.destroy();
+    this.spare = undefined;
     this.agent.destroy();
   }
 }

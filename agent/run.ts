@@ -54,6 +54,8 @@ export function defaultTools(): Tool[] {
 /** Whom the run talks to: the XML-RPC proxy, or (--local) the server core in process. */
 export interface ServerConnection {
   call(method: string, ...params: XmlRpcValue[]): Promise<XmlRpcValue>;
+  /** Another call follows soon: open its connection now if it will need a new one (proxy.ts). */
+  preconnect?(): void;
   close(): void | Promise<void>;
 }
 
@@ -101,9 +103,16 @@ export async function runAgent(o: AgentOptions, log: Logger, tools: Tool[] = def
           return fatal(`${what}: ${(e as Error).message}`);
         }
       };
+      /** call, when another call follows it soon: that one's connection is opened meanwhile. */
+      const callBefore = (what: string, method: string, ...args: XmlRpcValue[]) => {
+        const answer = call(what, method, ...args);
+        p.preconnect?.();
+        return answer;
+      };
       if (o.profile) await call("Failed to set client profile", "AssertProfile", o.profile);
       await call("Failed to declare version", "DeclareVersion", DECLARED_VERSION);
-      const probesXml = await call("Failed to download probes from the server", "GetProbes");
+      // the next connection opens while the server answers and the probes run
+      const probesXml = await callBefore("Failed to download probes from the server", "GetProbes");
       let probes;
       try {
         probes = parseProbes(String(probesXml));
@@ -135,10 +144,10 @@ export async function runAgent(o: AgentOptions, log: Logger, tools: Tool[] = def
       } finally {
         await scratch?.close();
       }
-      if (items.length) await call("Failed to upload probe data", "RecvProbeData", serializeProbeData(items));
+      if (items.length) await callBefore("Failed to upload probe data", "RecvProbeData", serializeProbeData(items));
       times.probe_upload = now();
       if (o.decision === "whitelist" || o.decision === "blacklist") {
-        decisions = parseDecisionList(await call("Failed to get decision list", "GetDecisionList", o.decision));
+        decisions = parseDecisionList(await callBefore("Failed to get decision list", "GetDecisionList", o.decision));
         log.info(`Got decision list from server: ${JSON.stringify(decisions)}`);
       }
       const cfg = await call("Failed to download configuration from the server", "GetConfig");
@@ -198,7 +207,9 @@ export async function runAgent(o: AgentOptions, log: Logger, tools: Tool[] = def
     };
 
     const exec = new Execution(config, tools, ctx, o, decisions, log);
-    await exec.execute(times);
+    // RecvStats' connection opens once the rest of the run only reads (not during an install: a
+    // server that drops idle connections would, and they would idle on it meanwhile)
+    await exec.execute(times, () => proxy?.preconnect?.());
     times.finished = now();
     displayState(log, "final", exec.states, exec.extra, o.showExtra);
 

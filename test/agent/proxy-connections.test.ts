@@ -1,0 +1,138 @@
+// The agent's XML-RPC proxy and its connections, against real TLS servers: a kept-alive connection
+// carries every call; to a server that closes the connection after each call (as upstream's does),
+// the next call's connection is opened ahead when the run says one follows, and a connection
+// opened ahead that the server dropped costs the call neither a failure nor a retry's delay.
+import { expect } from "chai";
+import { once } from "node:events";
+import { writeFileSync } from "node:fs";
+import { createServer, type Server } from "node:https";
+import type { AddressInfo } from "node:net";
+import { join } from "node:path";
+import type { TLSSocket } from "node:tls";
+import { createLogger } from "../../agent/log.js";
+import { XmlRpcProxy } from "../../agent/proxy.js";
+import { parseMethodCall, serializeMethodResponse } from "../../protocol/xmlrpc/index.js";
+import { createCa, issueCertificate } from "../../server/admin/tls-material.js";
+import { removeDir, tempDir } from "./fixtures.js";
+
+interface Seen {
+  /** TLS connections, in the order their handshakes finished. */
+  connections: TLSSocket[];
+  /** Method name and the index of the connection that carried it, per request. */
+  calls: { method: string; connection: number }[];
+}
+
+const ca = createCa("proxy test CA");
+const cert = issueCertificate(ca, { cn: "127.0.0.1", altNames: ["127.0.0.1"], usage: "server" });
+
+/**
+ * A TLS XML-RPC server answering every method with its own name. `closes`: Connection: close on
+ * every answer, as upstream's HTTP/1.0 server. `before(method, seen)` may hold an answer back.
+ */
+async function startServer(closes: boolean, before: (method: string, seen: Seen) => Promise<void> = async () => {}): Promise<{ server: Server; url: string; seen: Seen }> {
+  const seen: Seen = { connections: [], calls: [] };
+  const server = createServer({ cert: cert.certPem, key: cert.keyPem }, (req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => {
+      const { methodName } = parseMethodCall(Buffer.concat(chunks).toString("utf8"));
+      seen.calls.push({ method: methodName, connection: seen.connections.indexOf(req.socket as TLSSocket) });
+      void before(methodName, seen).then(() => {
+        res.writeHead(200, { "Content-Type": "text/xml", ...(closes ? { Connection: "close" } : {}) });
+        res.end(serializeMethodResponse({ kind: "result", value: methodName }));
+      });
+    });
+  });
+  server.on("secureConnection", (s: TLSSocket) => seen.connections.push(s));
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  return { server, url: `https://127.0.0.1:${(server.address() as AddressInfo).port}`, seen };
+}
+
+
+describe("agent XML-RPC proxy: connections", function () {
+  this.timeout(60_000);
+  let server: Server | undefined;
+  let work: string;
+  let caFile: string;
+  before(() => {
+    work = tempDir("vacfg-proxy-");
+    caFile = join(work, "ca.crt");
+    writeFileSync(caFile, ca.certPem);
+  });
+  after(() => removeDir(work));
+  const proxyFor = (url: string, retries = 3) =>
+    new XmlRpcProxy({ url, user: "node1", password: "secret", ca: caFile, insecure: false, retries, retryDelayMs: 60_000, timeoutMs: 30_000, log: createLogger("error") });
+  afterEach(async () => {
+    server?.closeAllConnections();
+    await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
+    server = undefined;
+  });
+
+  it("to a server that closes after each call: the next call's connection is open before this call is answered, and carries exactly that call", async () => {
+    let openBeforeB = -1;
+    const s = await startServer(true, async (method, seen) => {
+      if (method !== "B") return;
+      // answer B only once the connection for C has been opened (or after a bound, for the old code)
+      for (let i = 0; i < 200 && seen.connections.length < 3; i++) await new Promise((r) => setTimeout(r, 10));
+      openBeforeB = seen.connections.length;
+    });
+    server = s.server;
+    const proxy = proxyFor(s.url);
+    try {
+      expect(await proxy.call("A")).to.equal("A");
+      const b = proxy.call("B");
+      proxy.preconnect();
+      expect(await b).to.equal("B");
+      expect(await proxy.call("C")).to.equal("C");
+    } finally {
+      proxy.close();
+    }
+    expect(openBeforeB, "C's connection open while B was being answered").to.equal(3);
+    expect(s.seen.calls.map((c) => c.method)).to.deep.equal(["A", "B", "C"]);
+    expect(new Set(s.seen.calls.map((c) => c.connection)), "a connection of its own per call").to.have.property("size", 3);
+    expect(s.seen.connections).to.have.length(3);
+  });
+
+  it("to a kept-alive server: one connection carries every call, and preconnect opens none", async () => {
+    const s = await startServer(false);
+    server = s.server;
+    const proxy = proxyFor(s.url);
+    try {
+      for (const m of ["A", "B", "C"]) {
+        const answer = proxy.call(m);
+        proxy.preconnect();
+        expect(await answer).to.equal(m);
+      }
+    } finally {
+      proxy.close();
+    }
+    expect(s.seen.connections).to.have.length(1);
+    expect(s.seen.calls.map((c) => c.connection)).to.deep.equal([0, 0, 0]);
+  });
+
+  it("a connection opened ahead that the server dropped: the call connects again at once, within one try (-R 1) and without the retry delay", async () => {
+    const s = await startServer(true);
+    server = s.server;
+    // the server drops the connection opened ahead (the second) before any request on it, as one idle too long
+    const dropped = new Promise<void>((resolve) =>
+      s.server.on("secureConnection", (sock: TLSSocket) => {
+        if (s.seen.connections.length !== 2) return;
+        sock.destroy();
+        resolve();
+      }),
+    );
+    const proxy = proxyFor(s.url, 1);
+    try {
+      expect(await proxy.call("A")).to.equal("A");
+      proxy.preconnect();
+      await dropped;
+      // whether the drop has reached this side yet or not, B is answered (the retry delay is a minute)
+      expect(await proxy.call("B")).to.equal("B");
+    } finally {
+      proxy.close();
+    }
+    expect(s.seen.calls.map((c) => c.method)).to.deep.equal(["A", "B"]);
+    expect(s.seen.connections).to.have.length(3);
+  });
+});
