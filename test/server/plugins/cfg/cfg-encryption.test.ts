@@ -81,7 +81,10 @@ describe("encryption: Bcfg2's format, both directions with bcfg2-crypt and opens
     const opened = execFileSync("openssl", ["enc", "-d", "-aes-256-cbc", "-md", "md5", "-a", "-A", "-pass", "pass:pw1"], { input: ours, stdio: ["pipe", "pipe", "ignore"] });
     expect(opened.toString()).to.equal("db_password = hunter2\n");
     // openssl wraps its base64 at 64 columns; upstream's b64decode skips the newlines, so do we.
-    const theirs = execFileSync("openssl", ["enc", "-aes-256-cbc", "-md", "md5", "-a", "-salt", "-pass", "pass:pw1"], { input: "x".repeat(200), stdio: ["pipe", "pipe", "ignore"] }).toString();
+    // Drawn again while "wrong" opens it (valid padding, garbage: 1 salt in 256), so the refusal below holds.
+    let theirs: string;
+    do theirs = execFileSync("openssl", ["enc", "-aes-256-cbc", "-md", "md5", "-a", "-salt", "-pass", "pass:pw1"], { input: "x".repeat(200), stdio: ["pipe", "pipe", "ignore"] }).toString();
+    while (sslDecrypt(theirs, "wrong") !== undefined && sslDecrypt(theirs, "pw1") !== undefined);
     expect(theirs.trim().split("\n").length).to.be.greaterThan(1);
     expect(sslDecrypt(theirs, "pw1")?.toString()).to.equal("x".repeat(200));
     expect(sslDecrypt(theirs, "wrong")).to.equal(undefined);
@@ -90,10 +93,14 @@ describe("encryption: Bcfg2's format, both directions with bcfg2-crypt and opens
 
   it("a Cfg file encrypted by bcfg2-crypt decrypts with vacfg crypt, and one vacfg crypt encrypts decrypts with bcfg2-crypt", async () => {
     const plain = "secret file\nline two é\n";
-    writeFileSync(join(dir, "a.conf"), plain);
-    await upstreamCrypt(conf, ["--encrypt", "-p", "other", join(dir, "a.conf")]);
-    expect(existsSync(join(dir, "a.conf.crypt"))).to.equal(true);
-    rmSync(join(dir, "a.conf"));
+    // Encrypted again until "site" (tried first) does not open it: 1 salt in 256 gives valid padding
+    // under a wrong passphrase, and bcfg2-crypt, as vacfg, then takes the first that opens.
+    do {
+      writeFileSync(join(dir, "a.conf"), plain);
+      await upstreamCrypt(conf, ["--encrypt", "-p", "other", join(dir, "a.conf")]);
+      expect(existsSync(join(dir, "a.conf.crypt"))).to.equal(true);
+      rmSync(join(dir, "a.conf"));
+    } while (sslDecrypt(readFileSync(join(dir, "a.conf.crypt"), "utf8"), "correct horse battery staple") !== undefined);
     const r = await vacfgCrypt(conf, ["--decrypt", join(dir, "a.conf.crypt")]); // no -p: each passphrase in turn
     expect(r.status, r.stderr).to.equal(0);
     expect(readFileSync(join(dir, "a.conf"), "utf8")).to.equal(plain);
