@@ -1,6 +1,7 @@
 // Bcfg2's encryption (Bcfg2.Server.Encryption): OpenSSL's "Salted__" format, base64, with the key
 // and IV derived from a named passphrase (EVP_BytesToKey, MD5, one round), so `openssl enc -d
 // -aes-256-cbc -md md5 -a` and upstream's bcfg2-crypt read what we write and the other way round.
+import { isUtf8 } from "node:buffer";
 import { createCipheriv, createDecipheriv, createHash, getCipherInfo, randomBytes } from "node:crypto";
 import { VacfgError } from "../../../protocol/errors.js";
 import type { Logger } from "pino";
@@ -63,13 +64,21 @@ export function isEncrypted(text: string): boolean {
   return b64decode(text).subarray(0, 8).equals(MAGIC);
 }
 
-/** bruteforce_decrypt: the first passphrase (in configuration order) that opens the data. */
+/**
+ * bruteforce_decrypt: the passphrase (in configuration order) that opens the data. Without a MAC a
+ * wrong passphrase opens it too, 1 salt in 256 (valid padding, random bytes), and upstream then serves
+ * garbage: of several that open it, the first whose plaintext is UTF-8 (random bytes almost never
+ * are) is taken, so text is never lost that way; data that is not UTF-8 gets the first, as upstream.
+ */
 export function decryptWithAny(data: string, settings: EncryptionSettings): { name: string; plaintext: Buffer } | undefined {
+  let first: { name: string; plaintext: Buffer } | undefined;
   for (const [name, passphrase] of settings.passphrases) {
     const plaintext = sslDecrypt(data, passphrase, settings.algorithm);
-    if (plaintext) return { name, plaintext };
+    if (!plaintext) continue;
+    if (isUtf8(plaintext)) return { name, plaintext };
+    first ??= { name, plaintext };
   }
-  return undefined;
+  return first;
 }
 
 /** The passphrase called `name` (case-insensitive, as ConfigParser keys are), or a clear error. */
