@@ -70,11 +70,14 @@ export function withAccountLock<T>(root: string, change: () => T, timeoutMs = 15
 const DEFAULT_MODE: Record<AccountFile, number> = { passwd: 0o644, group: 0o644, shadow: 0o640, gshadow: 0o640 };
 
 /**
- * Writes the tables that changed. Order matters for a kill between two renames: when adding,
- * gshadow → group → shadow → passwd (a user never appears in passwd before its shadow line and
- * group exist, a group never in group before its gshadow line); when removing, the reverse.
+ * Writes the tables that changed; returns their paths. Order matters for a kill between two renames:
+ * when adding, gshadow → group → shadow → passwd (a user never appears in passwd before its shadow
+ * line and group exist, a group never in group before its gshadow line); when removing, the reverse.
+ * Each file is fsynced before its rename, as shadow's commonio writes them; the directory is left to
+ * the caller (one fsync of /etc for all of them, not one per file).
  */
-export function writeAccountTables(root: string, before: AccountTables, after: AccountTables, removing: boolean): void {
+export function writeAccountTables(root: string, before: AccountTables, after: AccountTables, removing: boolean): string[] {
+  const written: string[] = [];
   const order: AccountFile[] = removing ? ["passwd", "shadow", "group", "gshadow"] : ["gshadow", "group", "shadow", "passwd"];
   const shadowGid = after.group.find((r) => r[0] === "shadow")?.[2];
   for (const f of order) {
@@ -87,6 +90,8 @@ export function writeAccountTables(root: string, before: AccountTables, after: A
       const st = statSync(p);
       meta = { uid: st.uid, gid: st.gid, mode: st.mode & 0o7777 };
     }
-    writeFileAtomic(p, text, meta);
+    writeFileAtomic(p, text, meta, { fsyncDir: false });
+    written.push(p);
   }
+  return written;
 }

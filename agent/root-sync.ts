@@ -4,8 +4,9 @@
 // pool, while the run goes on, e.g. into apt-get), and before the run reports (statistics, exit
 // code) flush() waits for those and fsyncs each directory whose entries changed. Only the run's own
 // paths are synced: a syncfs of the whole filesystem also waits for everybody else's dirty data
-// (measured: over a second on a busy machine). Account files are fsynced as they are written
-// (account-files.ts), and dpkg syncs what it unpacks itself.
+// (measured: over a second on a busy machine). Account files are fsynced before each rename, as
+// shadow's tools write them, and only /etc's fsync comes here (account-files.ts); dpkg syncs what
+// it unpacks itself.
 import { constants } from "node:fs";
 import { open } from "node:fs/promises";
 import { dirname } from "node:path";

@@ -33,12 +33,15 @@ export interface FileMeta {
 /**
  * `fsync: false` leaves out the file's and the directory's fsync: still atomic against a kill (the
  * rename), durable only once the caller fsyncs it later (the agent does, off its critical path).
+ * `fsyncDir: false` keeps the file's fsync (its data is on disk before the rename, as the shadow
+ * tools write their files) and leaves the directory's to the caller.
  */
 export interface SyncOption {
   fsync?: boolean;
+  fsyncDir?: boolean;
 }
 
-export function writeFileAtomic(target: string, data: Buffer | string, meta: FileMeta = {}, { fsync = true }: SyncOption = {}): void {
+export function writeFileAtomic(target: string, data: Buffer | string, meta: FileMeta = {}, { fsync = true, fsyncDir: syncDir = fsync }: SyncOption = {}): void {
   const tmp = tempSibling(target);
   const fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
   try {
@@ -61,7 +64,7 @@ export function writeFileAtomic(target: string, data: Buffer | string, meta: Fil
     rmSync(tmp, { force: true });
     throw e;
   }
-  if (fsync) fsyncDir(dirname(target));
+  if (syncDir) fsyncDir(dirname(target));
 }
 
 /**

@@ -103,7 +103,8 @@ export class PosixUsersTool implements Tool {
           ctx.log.error(`POSIXUsers: ${e.tag} ${e.attrs.name}: ${(err as Error).message}`);
         }
       }
-      writeAccountTables(ctx.root, before, after, false);
+      // /etc's fsync with the run's other directories, before it reports (root-sync.ts)
+      for (const p of writeAccountTables(ctx.root, before, after, false)) ctx.rootSync.changed(p, undefined);
     });
     this.tables = undefined;
     ctx.reloadAccounts();
@@ -201,7 +202,7 @@ export class PosixUsersTool implements Tool {
       after.group = after.group.filter(keep);
       after.gshadow = after.gshadow.filter((r) => after.group.some((g) => g[0] === r[0]));
       for (const tbl of [after.group, after.gshadow]) for (const r of tbl) if (r.length >= 4) r[3] = members(r).filter((m) => !users.has(m)).join(",");
-      writeAccountTables(ctx.root, before, after, true);
+      for (const p of writeAccountTables(ctx.root, before, after, true)) ctx.rootSync.changed(p, undefined);
     });
     this.tables = undefined;
     ctx.reloadAccounts();

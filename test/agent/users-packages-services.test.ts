@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { withAccountLock } from "../../agent/account-files.js";
 import { createLogger } from "../../agent/log.js";
 import { defaultOptions } from "../../agent/options.js";
+import { RootSync } from "../../agent/root-sync.js";
 import { runAgent } from "../../agent/run.js";
 import { AptTool } from "../../agent/tools/apt.js";
 import { PosixUsersTool } from "../../agent/tools/posix-users.js";
@@ -61,6 +62,29 @@ describe("agent POSIXUsers tool", () => {
     expect(passwd).to.contain("root:x:0:0").and.contain("nobody:");
     expect(readFileSync(join(root, "etc/shadow"), "utf8")).to.not.contain("alice");
     expect(readFileSync(join(root, "etc/group"), "utf8")).to.match(/^users:x:100:$/m).and.match(/^cluster:x:2000:$/m);
+  });
+
+  it("leaves /etc's fsync to the run (once, before it reports), not one per account file; adding and removing alike", async () => {
+    class Recording extends RootSync {
+      readonly seen: string[] = [];
+      override changed(path: string, inode: "file" | "directory" | undefined): void {
+        this.seen.push(`${path.slice(root.length)} ${inode ?? "entry"}`);
+        super.changed(path, inode);
+      }
+    }
+    const tool = new PosixUsersTool();
+    const adding = new Recording();
+    const entries = [el("POSIXGroup", { name: "cluster", gid: "2000" }), el("POSIXUser", { name: "alice", uid: "2001", group: "cluster", home: "/home/alice", shell: "/bin/bash" })];
+    expect([...(await tool.install(entries, toolContext(root, { rootSync: adding }))).values()]).to.deep.equal([true, true]);
+    // in the order that is consistent after a kill at any point, each file synced before its rename
+    expect(adding.seen).to.deep.equal(["/etc/gshadow entry", "/etc/group entry", "/etc/shadow entry", "/etc/passwd entry"]);
+    expect(await adding.flush()).to.deep.equal([]);
+    const removing = new Recording();
+    const ctx = toolContext(root, { rootSync: removing });
+    await tool.remove(await new PosixUsersTool().findExtra([], ctx), ctx);
+    expect(readFileSync(join(root, "etc/passwd"), "utf8")).to.not.contain("alice");
+    expect(removing.seen).to.deep.equal(["/etc/passwd entry", "/etc/shadow entry", "/etc/group entry", "/etc/gshadow entry"]);
+    expect(await removing.flush()).to.deep.equal([]);
   });
 
   it("waits for a passwd.lock held by a live process and breaks one left by a dead process", async () => {
