@@ -57,6 +57,9 @@ export async function startUpstreamServer(repo: string, password = "labsecret", 
   for (let attempt = 1; ; attempt++) {
     port = await freePort();
     args = ["--repo", repo, "--port", String(port), "--password", password];
+    // The kit keeps a port's state (its SQLite database: Reporting's runs) in run/PORT across starts:
+    // an earlier server on this port, in this run of the suite or a former one, must leave nothing.
+    rmSync(join(dest, "run", String(port)), { recursive: true, force: true });
     try {
       await run(join(dest, "start-server.sh"), args, { env });
       break;
