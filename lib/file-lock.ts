@@ -1,14 +1,18 @@
 // A lock file beside a shared file (`<path>.lock`, created O_EXCL), so several server processes
 // never interleave their changes to it: clients.xml edits, an OpenSSL CA's index and serial.
-import { closeSync, openSync, statSync, unlinkSync } from "node:fs";
+import { closeSync, openSync, statSync, unlinkSync, utimesSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import { VacfgError, type ErrorCode } from "../protocol/errors.js";
 
-/** A lock older than this was left by a killed process: it must not block the server forever. */
+/** A lock untouched for this long was left by a killed process: it must not block the server forever. */
 const LOCK_STALE_MS = 10_000;
 
-/** Holds `<path>.lock` while `fn` runs (waiting up to 30 s for another holder); errors carry `code`. */
-export async function withFileLock<T>(path: string, fn: () => T | Promise<T>, code: ErrorCode = "REPO_FILE"): Promise<T> {
+/**
+ * Holds `<path>.lock` while `fn` runs (waiting up to 30 s for another holder); errors carry `code`.
+ * The holder touches its lock every quarter of `staleMs`, so only a dead holder's lock goes stale: a
+ * live one that is slow (an fsync on a busy disk, a loaded machine) is waited for, never broken into.
+ */
+export async function withFileLock<T>(path: string, fn: () => T | Promise<T>, code: ErrorCode = "REPO_FILE", staleMs = LOCK_STALE_MS): Promise<T> {
   const lock = `${path}.lock`;
   const deadline = Date.now() + 30_000;
   for (;;) {
@@ -18,7 +22,7 @@ export async function withFileLock<T>(path: string, fn: () => T | Promise<T>, co
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
       try {
-        if (Date.now() - statSync(lock).mtimeMs > LOCK_STALE_MS) unlinkSync(lock);
+        if (Date.now() - statSync(lock).mtimeMs > staleMs) unlinkSync(lock);
       } catch {
         /* the holder just released it */
       }
@@ -26,9 +30,19 @@ export async function withFileLock<T>(path: string, fn: () => T | Promise<T>, co
       await sleep(5);
     }
   }
+  const keepFresh = setInterval(() => {
+    try {
+      const now = new Date();
+      utimesSync(lock, now, now);
+    } catch {
+      /* gone: released below */
+    }
+  }, staleMs / 4);
+  keepFresh.unref();
   try {
     return await fn();
   } finally {
+    clearInterval(keepFresh);
     try {
       unlinkSync(lock);
     } catch {
