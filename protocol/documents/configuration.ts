@@ -23,15 +23,25 @@ export interface Configuration {
  * (Python raises TypeError comparing None with str and leaves that list unsorted).
  */
 export function sortByName(e: XmlElement): void {
-  for (const c of e.children) sortByName(c);
-  if (e.children.length < 2) return;
-  if (e.children.some((c) => c.attrs.name === undefined)) return;
+  const kids = e.children;
+  for (const c of kids) sortByName(c);
+  if (kids.length < 2) return;
+  let sorted = true;
+  for (let i = 0; i < kids.length; i++) {
+    const name = kids[i]!.attrs.name;
+    if (name === undefined) return;
+    if (i > 0 && name < kids[i - 1]!.attrs.name!) sorted = false;
+  }
+  // Already in order (most entries' children, many bundles): no copy, no sort.
+  if (sorted) return;
   // Array.prototype.sort is stable: equal names keep their order.
-  e.children = e.children.slice().sort((a, b) => {
-    const x = a.attrs.name!;
-    const y = b.attrs.name!;
-    return x < y ? -1 : x > y ? 1 : 0;
-  });
+  e.children = kids.slice().sort(byName);
+}
+
+function byName(a: XmlElement, b: XmlElement): number {
+  const x = a.attrs.name!;
+  const y = b.attrs.name!;
+  return x < y ? -1 : x > y ? 1 : 0;
 }
 
 export function configurationToXml(cfg: Configuration): XmlElement {

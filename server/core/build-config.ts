@@ -36,12 +36,21 @@ class GeneratorIndex {
   }
 
   private pick(lists: Array<Set<string> | undefined>, tag: string, name: string): readonly AnyPlugin[] {
+    let first = -1;
     let out: AnyPlugin[] | undefined;
     for (let i = 0; i < this.gens.length; i++) {
       const gen = this.gens[i]!;
-      if (gen.servesEntry ? gen.servesEntry(tag, name, this.meta) : lists[i]?.has(name)) (out ??= []).push(gen);
+      if (!(gen.servesEntry ? gen.servesEntry(tag, name, this.meta) : lists[i]?.has(name))) continue;
+      if (first < 0) first = i;
+      else (out ??= [this.gens[first]!]).push(gen);
     }
-    return out ?? NONE;
+    // One generator (every entry of a sound repository): its own one-element list, not a new array.
+    return out ?? (first < 0 ? NONE : this.single(first));
+  }
+
+  private readonly singles: Array<readonly AnyPlugin[] | undefined> = [];
+  private single(i: number): readonly AnyPlugin[] {
+    return (this.singles[i] ??= Object.freeze([this.gens[i]!]));
   }
 }
 

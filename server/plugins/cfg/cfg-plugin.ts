@@ -10,7 +10,7 @@ import type { ClientMetadata } from "../../core/metadata.js";
 import type { GeneratorRole, Plugin, PullChoice, PulledEntry, PullTargetRole } from "../../core/roles.js";
 import { classifyCfgFile, type CfgFile } from "./cfg-files.js";
 import { isIgnoredName } from "../shared/ignored-names.js";
-import { DEFAULT_PATH_METADATA, parseInfoXml, parseLegacyInfo, type FileInfoSource } from "./file-info.js";
+import { DEFAULT_PATH_METADATA, withDefaultPathMetadata, parseInfoXml, parseLegacyInfo, type FileInfoSource } from "./file-info.js";
 import { compileJinja2, type CompiledTemplate } from "./jinja2-template.js";
 import { compileGenshi } from "../../templates/genshi/text.js";
 import { compileCheetah } from "../../templates/cheetah/template.js";
@@ -50,6 +50,16 @@ interface Generated {
 }
 
 /** The generated data as the entry's text (base64 when binary or asked for), in upstream's attribute order. */
+/** Whether the entry's only attribute is its name (what a bundle's <Path name=.../> gives). */
+function onlyName(attrs: Record<string, string>): boolean {
+  let named = false;
+  for (const k in attrs) {
+    if (k !== "name") return false;
+    named = true;
+  }
+  return named;
+}
+
 function setData(entry: XmlElement, data: Generated): void {
   let text = data.text;
   if (entry.attrs.encoding === "base64") {
@@ -225,7 +235,8 @@ export class CfgPlugin implements Plugin, GeneratorRole, PullTargetRole {
   }
 
   private bindInfo(entry: XmlElement, meta: ClientMetadata, scan: DirScan): void {
-    for (const [k, v] of DEFAULT_PATH_METADATA) entry.attrs[k] = v;
+    if (onlyName(entry.attrs)) entry.attrs = withDefaultPathMetadata(entry.attrs.name!);
+    else for (const [k, v] of DEFAULT_PATH_METADATA) entry.attrs[k] = v;
     const info = this.infoOf(scan);
     if (!info) return;
     for (const [k, v] of info.attributesFor(entry.attrs.realname ?? entry.attrs.name ?? "", meta)) entry.attrs[k] = v;

@@ -29,6 +29,18 @@ function withPriority(file: StructFile): PrioFile {
   return { ...file, priority: parseInt(p, 10) };
 }
 
+/** Whether `attrs` holds only name= and `source`'s first attribute is name=. */
+function onlyNameAndNamedFirst(attrs: Record<string, string>, source: Record<string, string>): boolean {
+  let named = false;
+  for (const k in attrs) {
+    if (k !== "name") return false;
+    named = true;
+  }
+  if (!named) return false;
+  for (const k in source) return k === "name";
+  return false;
+}
+
 /** Python string.Template with "%" as delimiter, safe_substitute(name=..) (upstream NameTemplate). */
 function substituteName(value: string, name: string): string {
   return value.replace(/%(%|\{name\}|name(?![A-Za-z0-9_]))/g, (_m, what: string) => (what === "%" ? "%" : name));
@@ -203,6 +215,15 @@ export abstract class PrioDir {
       entry.children.push(copy);
     }
     const attrs = entry.attrs;
-    for (const k in data.attrs) if (!(k in attrs)) attrs[k] = data.attrs[k]!;
+    // An entry naming itself only, and a candidate whose first attribute is its name (the usual
+    // Rules line): the candidate's attributes copied at once, then the entry's name, the same
+    // order as the stores below without one keyed store each (V8 runs those megamorphic).
+    if (onlyNameAndNamedFirst(attrs, data.attrs)) {
+      const copy = { ...data.attrs };
+      copy.name = attrs.name!;
+      entry.attrs = copy;
+      return;
+    }
+    for (const k in data.attrs) if (!Object.hasOwn(attrs, k)) attrs[k] = data.attrs[k]!;
   }
 }

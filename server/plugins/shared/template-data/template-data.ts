@@ -66,7 +66,10 @@ export async function prepareQuery(meta: ClientMetadata, ctx: PluginContext): Pr
   for (const other of snapshot!.metas.values()) if (!snapshots.has(other)) snapshots.set(other, snapshot!);
 }
 
-const sortedSet = (items: Iterable<string>): Set<string> => new Set([...items].sort());
+function sortedSet(items: Set<string>): Set<string> {
+  // Nothing to order in an empty or one-name set (aliases and addresses mostly are).
+  return items.size < 2 ? new Set(items) : new Set([...items].sort());
+}
 
 /** Upstream's MetadataQuery: reads of every client's metadata, as lists and sets. */
 export class MetadataQuery {

@@ -2,6 +2,8 @@
 // Group/Client/Path conditionals and negate, legacy :info, binary and empty files.
 import { expect } from "chai";
 import { CfgPlugin } from "../../../../server/plugins/cfg/index.js";
+import { DEFAULT_PATH_METADATA, withDefaultPathMetadata } from "../../../../server/plugins/cfg/file-info.js";
+import { el, serializeXml } from "../../../../protocol/xml.js";
 import { bindPath, clientMeta, pluginContext, tempRepo, xml, type TempRepo } from "./plugin-fixture.js";
 
 describe("Cfg file metadata and encodings", () => {
@@ -42,6 +44,15 @@ describe("Cfg file metadata and encodings", () => {
   it("emits upstream's attribute set and order with mode 644 when there is no info.xml", async () => {
     expect(xml(await bindPath(cfg, "/etc/plain", clientMeta("n")))).to.equal(
       '<Path name="/etc/plain" owner="root" group="root" mode="644" secontext="__default__" important="false" paranoid="true" sensitive="false" type="file">hello\n</Path>',
+    );
+  });
+
+  it("gives an entry with more than its name the same defaults in the same order (the one-literal path and the general one agree)", async () => {
+    expect(Object.entries(withDefaultPathMetadata("/x"))).to.deep.equal([["name", "/x"], ...DEFAULT_PATH_METADATA]);
+    const entry = el("Path", { name: "/etc/plain", important: "true" });
+    await cfg.bindEntry(entry, clientMeta("n"));
+    expect(serializeXml(entry)).to.equal(
+      '<Path name="/etc/plain" important="false" owner="root" group="root" mode="644" secontext="__default__" paranoid="true" sensitive="false" type="file">hello\n</Path>',
     );
   });
 
