@@ -1,6 +1,6 @@
 // Group resolution as upstream Metadata does it: profile and clients.xml groups, then repeated
 // passes over groups.xml membership predicates and negations, with category suppression.
-import type { GroupsModel } from "./groups-file.js";
+import type { GroupsModel, Predicate } from "./groups-file.js";
 
 export interface GroupState {
   groups: Set<string>;
@@ -31,27 +31,33 @@ export function mergeGroups(model: GroupsModel, client: string, st: GroupState):
   let count = -1;
   while (count !== st.groups.size) {
     count = st.groups.size;
-    const added = new Set<string>();
+    // Made only when a pass changes something (the last pass never does): this runs twice per build.
+    let added: string[] | undefined;
     for (const g of model.ordered) {
       if (st.groups.has(g)) continue;
-      if (model.membership.get(g)!.some((p) => p(client, st.groups, st.categories))) {
-        added.add(g);
+      if (anyHolds(model.membership.get(g)!, client, st)) {
+        (added ??= []).push(g);
         const cat = model.groups.get(g)?.category;
         if (cat) st.categories.set(cat, g);
       }
     }
-    for (const g of added) st.groups.add(g);
-    const removed = new Set<string>();
+    if (added) for (const g of added) st.groups.add(g);
+    let removed: string[] | undefined;
     for (const [g, preds] of model.negated) {
       if (!st.groups.has(g)) continue;
-      if (preds.some((p) => p(client, st.groups, st.categories))) {
-        removed.add(g);
+      if (anyHolds(preds, client, st)) {
+        (removed ??= []).push(g);
         const cat = model.groups.get(g)?.category;
         if (cat) st.categories.delete(cat);
       }
     }
-    for (const g of removed) st.groups.delete(g);
+    if (removed) for (const g of removed) st.groups.delete(g);
   }
+}
+
+function anyHolds(preds: Predicate[], client: string, st: GroupState): boolean {
+  for (const p of preds) if (p(client, st.groups, st.categories)) return true;
+  return false;
 }
 
 /** Bundles of every declared group the client is in. */

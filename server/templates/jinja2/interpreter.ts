@@ -213,7 +213,8 @@ export class Renderer implements FilterEnv, Lookup {
         const caller = this.makeMacro("caller", s.params, s.defaults, s.body, frame);
         const call = s.call;
         const f = this.eval(call.node, frame);
-        const { args, kwargs } = this.callArgs(call, frame);
+        const { args, kwargs: given } = this.callArgs(call, frame);
+        const kwargs = new Map(given);
         kwargs.set("caller", caller);
         out.push(this.output(this.call(f, args, kwargs)));
         return;
@@ -516,7 +517,7 @@ export class Renderer implements FilterEnv, Lookup {
     const args: unknown[] = [];
     for (const a of e.args) args.push(this.eval(a, frame));
     if (e.dynArgs) args.push(...iterate(this.eval(e.dynArgs, frame)));
-    if (e.kwargs.length === 0 && !e.dynKwargs) return { args, kwargs: new Map() };
+    if (e.kwargs.length === 0 && !e.dynKwargs) return { args, kwargs: NO_KWARGS };
     const kwargs: Kwargs = new Map();
     for (const [k, v] of e.kwargs) kwargs.set(k, this.eval(v, frame));
     if (e.dynKwargs) for (const [k, v] of mappingEntries(this.eval(e.dynKwargs, frame))) kwargs.set(pyStr(k), v);
@@ -691,6 +692,8 @@ export class Renderer implements FilterEnv, Lookup {
 }
 
 const NOT_FOUND = Symbol("not found");
+/** The keyword arguments of a call without any (most calls): shared, so never changed (a callee that adds copies first). */
+const NO_KWARGS: Kwargs = new Map();
 const MISSING = Symbol("missing");
 
 /** Jinja2's default globals: range, dict, lipsum, cycler, joiner, namespace. */
