@@ -183,12 +183,12 @@ export async function buildConfiguration(meta: ClientMetadata, opts: BuildOption
   }
   const have = new Set<string | undefined>();
   for (const s of structures) if (s.tag === "Bundle" || s.tag === "Independent") have.add(s.attrs.name);
-  for (const b of meta.bundles) {
-    if (have.has(b)) continue;
-    log.error({ client: meta.hostname, missing: [...meta.bundles].filter((m) => !have.has(m)) }, "configuration missing bundles");
+  const missing: string[] = [];
+  for (const b of meta.bundles) if (!have.has(b)) missing.push(b);
+  if (missing.length) {
+    log.error({ client: meta.hostname, missing }, "configuration missing bundles");
     // No structure plugin built them (and none said why): the client still learns they are missing.
-    for (const m of meta.bundles) if (!have.has(m)) structures.push(failureBundle(m, `bundle "${m}" was not built by any structure plugin (is Bundler loaded?)`));
-    break;
+    for (const b of missing) structures.push(failureBundle(b, `bundle "${b}" was not built by any structure plugin (is Bundler loaded?)`));
   }
 
   start = performance.now();
