@@ -52,7 +52,8 @@ export class HostKeyStore {
   private readonly scans = new WeakMap<string[], KeyFile[]>();
   private readonly indexes = new WeakMap<KeyFile[], Map<string, HostIndex>>();
   private readonly generating = new Map<string, Promise<void>>();
-  private readonly ensured = new WeakMap<ClientMetadata, Promise<void>>();
+  /** Per build: the generation of missing keys, or true when none was missing. */
+  private readonly ensured = new WeakMap<ClientMetadata, Promise<void> | true>();
   // A `.crypt` name is tried first: the plain pattern would read "H_web1.crypt" as host "web1.crypt".
   private readonly patterns = KEY_BASENAMES.flatMap((b) => [
     { basename: b, re: specificRegex([b], ["crypt"]), encrypted: true },
@@ -180,17 +181,18 @@ export class HostKeyStore {
    * one generation, and files are created exclusively, so other server processes never
    * overwrite a key that exists.
    */
-  ensureKeys(meta: ClientMetadata, delivered?: KeyType): Promise<void> {
-    // Once per build (a build binds up to seven SSHbase entries, each asking).
+  ensureKeys(meta: ClientMetadata, delivered?: KeyType): Promise<void> | undefined {
+    // Once per build (a build binds up to seven SSHbase entries, each asking). Undefined when every
+    // key exists (most builds): the entries then bind without a promise each.
     let done = this.ensured.get(meta);
-    if (!done) this.ensured.set(meta, (done = this.ensureKeysNow(meta, delivered)));
-    return done;
+    if (done === undefined) this.ensured.set(meta, (done = this.ensureKeysNow(meta, delivered) ?? true));
+    return done === true ? undefined : done;
   }
 
-  private ensureKeysNow(meta: ClientMetadata, delivered?: KeyType): Promise<void> {
+  private ensureKeysNow(meta: ClientMetadata, delivered?: KeyType): Promise<void> | undefined {
     // A type the client was delivered in its parameters is never generated (nobody would get it).
     const missing = KEY_TYPES.filter((t) => t !== delivered).filter((t) => !this.best(`ssh_host_${t}_key`, meta) || !this.best(`ssh_host_${t}_key.pub`, meta));
-    if (missing.length === 0) return Promise.resolve();
+    if (missing.length === 0) return undefined;
     const host = meta.hostname;
     let p = this.generating.get(host);
     if (!p) {

@@ -63,14 +63,18 @@ export class SSHbasePlugin implements Plugin, GeneratorRole, PullTargetRole {
     return tag === "Path" && SERVED.has(name);
   }
 
-  async bindEntry(entry: XmlElement, meta: ClientMetadata): Promise<void> {
-    const name = entry.attrs.name ?? "";
+  /** Synchronous for a key once the client's keys exist (no promise per entry); known_hosts waits for the roster. */
+  bindEntry(entry: XmlElement, meta: ClientMetadata): Promise<void> | void {
     const delivered = paramHostKey(meta);
-    if (!this.ctx.settings.readOnly) await this.keys.ensureKeys(meta, delivered?.type);
+    const generating = this.ctx.settings.readOnly ? undefined : this.keys.ensureKeys(meta, delivered?.type);
+    return generating ? generating.then(() => this.bindWithKeys(entry, meta, delivered)) : this.bindWithKeys(entry, meta, delivered);
+  }
+
+  private bindWithKeys(entry: XmlElement, meta: ClientMetadata, delivered: ReturnType<typeof paramHostKey>): Promise<void> | void {
+    const name = entry.attrs.name ?? "";
     if (name === KNOWN_HOSTS) {
       bindKeyInfo(entry, "0644");
-      setText(entry, await this.knownHostsFor(meta));
-      return;
+      return this.knownHostsFor(meta).then((text) => setText(entry, text));
     }
     const basename = name.slice("/etc/ssh/".length);
     if (!name.startsWith("/etc/ssh/") || !KEY_BASENAMES.includes(basename)) {
