@@ -38,7 +38,18 @@ const RECHECK = "recheck";
  * whole seconds on filesystems whose ctimes show it), so two edits within one tick look alike.
  */
 function racy(mtimeMs: number, ctimeMs: number, before: number): boolean {
-  return Math.max(mtimeMs, ctimeMs) >= before - (ctimeMs % 1000 === 0 ? 2000 : 25);
+  return before <= cleanFrom(mtimeMs, ctimeMs);
+}
+
+/** The last moment (ms) at which a read of a file with these times is still racily clean. */
+function cleanFrom(mtimeMs: number, ctimeMs: number): number {
+  return Math.max(mtimeMs, ctimeMs) + (ctimeMs % 1000 === 0 ? 2000 : 25);
+}
+
+/** Until when (Date.now(), ms) a read of the file at `path`, as it is now, is racily clean: its parse is read again next time. */
+export function racilyCleanUntil(path: string): number {
+  const st = statSync(path);
+  return cleanFrom(st.mtimeMs, st.ctimeMs);
 }
 
 /** `sig` to remember for a parse of the file and its dependencies read since `before`, or RECHECK. */
