@@ -6,13 +6,16 @@
 //   another fresh copy of that root (it runs chrooted there, harness/debian-client-root.ts);
 // - the agent's first run into a fresh minimal image root (makeBaseRoot), for reference.
 // The agent is the esbuild bundle the vacfg-agent package ships; its no-change run from the
-// compiled tree (dist/agent/main.js) is printed beside it.
+// compiled tree (dist/agent/main.js) is printed beside it. Beside the first runs: the same
+// packages installed by apt-get alone (as the agent runs it) into a third copy of the root, the
+// part both clients spend in the same apt-get/dpkg/debconf, and the bound it puts on the ratio.
 import { execFileSync, spawnSync } from "node:child_process";
 import { cpSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { addShell, buildAptRepo, makeBaseRoot, type DebSpec } from "../agent/image-root.js";
+import { AptTool } from "../agent/tools/apt.js";
 import { inChroot, makeClientRootTemplate, upstreamClientArgv } from "../harness/debian-client-root.js";
 import { freePort } from "../harness/free-port.js";
 import { AGENT_ENTRY, bundleAgent } from "../packaging/agent-bundle.js";
@@ -93,6 +96,8 @@ async function main(): Promise<void> {
       debianFirstCpu: [] as number[],
       upstreamRealCpu: [] as number[],
       chrootCpu: [] as number[],
+      aptAlone: [] as number[],
+      aptAloneCpu: [] as number[],
     };
     const loadBefore = loadavg();
     let finals = { ours: "", upstream: "" };
@@ -118,8 +123,15 @@ async function main(): Promise<void> {
       const c = timed("unshare+chroot /bin/true", inChroot(theirs, ["/bin/true"]));
       t.chroot.push(c.ms);
       t.chrootCpu.push(c.cpu);
+      // the packages our run found missing (-v: "Package:deb:NAME: package not installed"), by apt-get alone
+      const alone = join(work, `debian-apt${i}`);
+      debian.copy(alone);
+      const missing = [...o.out.matchAll(/^Package:deb:(\S+): package not installed$/gm)].map((m) => m[1]!);
+      const a = timed("apt-get install alone", new AptTool().aptArgv({ root: alone }, ["install", ...missing]), { ...process.env, DEBIAN_FRONTEND: "noninteractive" });
+      t.aptAlone.push(a.ms);
+      t.aptAloneCpu.push(a.cpu);
       finals = { ours: o.out, upstream: u.out };
-      for (const d of [image, ours, theirs]) rmSync(d, { recursive: true, force: true });
+      for (const d of [image, ours, theirs, alone]) rmSync(d, { recursive: true, force: true });
     }
     const m = Object.fromEntries(Object.entries(t).map(([k, v]) => [k, median(v)])) as Record<keyof typeof t, number>;
     const state = (out: string) => {
@@ -135,10 +147,12 @@ async function main(): Promise<void> {
     console.log(`    vacfg agent --root (apt-get chrooted, systemctl --root):            ${f(m.debianFirst)}   CPU ${f(m.debianFirstCpu)}   final: ${state(finals.ours)}`);
     console.log(`    upstream bcfg2 client, real run (-v -q) chrooted into the root:     ${f(m.upstreamReal)}   CPU ${f(m.upstreamRealCpu)}   final: ${state(finals.upstream)}`);
     console.log(`      of which unshare + mounts + chroot (measured with /bin/true):     ${f(m.chroot)}   CPU ${f(m.chrootCpu)}`);
+    console.log(`    the same packages by apt-get install alone (chrooted, as the agent): ${f(m.aptAlone)}   CPU ${f(m.aptAloneCpu)}`);
     console.log(`  first run into a fresh minimal image root, vacfg agent:               ${f(m.imageFirst)}`);
     console.log(`  ratio upstream dry run / vacfg no-change run:                  ${(m.dry / m.noChange).toFixed(2)}x`);
     console.log(`  ratio upstream real run (less chroot set-up) / vacfg first run: ${((m.upstreamReal - m.chroot) / m.debianFirst).toFixed(2)}x`);
     console.log(`  same, CPU time of every process of the run (user + system):     ${((m.upstreamRealCpu - m.chrootCpu) / m.debianFirstCpu).toFixed(2)}x`);
+    console.log(`  bound on that ratio were everything but apt-get free (upstream real run / apt-get alone): ${((m.upstreamReal - m.chroot) / m.aptAlone).toFixed(2)}x wall, ${((m.upstreamRealCpu - m.chrootCpu) / m.aptAloneCpu).toFixed(2)}x CPU`);
     if (process.env.NODE_EXTRA_CA_CERTS) console.log(`  (the agent ran without this shell's NODE_EXTRA_CA_CERTS, as under its systemd units)`);
     console.log(`  load average: ${loadBefore} before, ${loadavg()} after (2 cores: wall times above stretch with it, CPU times much less)`);
   } finally {

@@ -122,12 +122,12 @@ export class AptTool implements Tool {
   }
 
   /** Whether `program` runs chrooted into the root (the root has it), not the host's aimed at the root. */
-  private chrooted(ctx: ToolContext, program = "apt-get"): boolean {
+  private chrooted(ctx: Pick<ToolContext, "root">, program = "apt-get"): boolean {
     return ctx.root !== "/" && existsSync(inRoot(ctx.root, `/usr/bin/${program}`));
   }
 
   /** apt-get argv for this root: chroot into it when it has apt, else aim the host's apt at it. */
-  aptArgv(ctx: ToolContext, args: string[], program = "apt-get"): string[] {
+  aptArgv(ctx: Pick<ToolContext, "root">, args: string[], program = "apt-get"): string[] {
     const base = program === "apt-get" ? APT_GET_OPTIONS : [];
     if (ctx.root === "/") return [program, ...base, ...args];
     if (this.chrooted(ctx, program)) return chrootArgv(ctx.root, [program, ...base, ...args]);
