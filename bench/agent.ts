@@ -127,6 +127,7 @@ async function main(): Promise<void> {
       const alone = join(work, `debian-apt${i}`);
       debian.copy(alone);
       const missing = [...o.out.matchAll(/^Package:deb:(\S+): package not installed$/gm)].map((m) => m[1]!);
+      if (!missing.length) throw new Error(`no "Package:deb:NAME: package not installed" line in the agent's -v output:\n${o.out}`);
       const a = timed("apt-get install alone", new AptTool().aptArgv({ root: alone }, ["install", ...missing]), { ...process.env, DEBIAN_FRONTEND: "noninteractive" });
       t.aptAlone.push(a.ms);
       t.aptAloneCpu.push(a.cpu);
