@@ -31,6 +31,12 @@ interface Built extends BuildKey {
   bytes: number;
 }
 
+/** A reused answer, with the metadata it was built for (for the end-of-run hooks). */
+export interface Reused {
+  body: string;
+  meta: ClientMetadata;
+}
+
 /** A build in progress: what it was keyed on when it started. */
 export interface BuildTicket extends BuildKey {
   asked: string;
@@ -75,6 +81,8 @@ export class BuildCache {
     private readonly watcher: RepoWatcher,
     private readonly storeVersion: () => Promise<number>,
     private readonly maxBytes = 32 * 1024 * 1024,
+    /** storeVersion without waiting, when the store can (Store.metadataVersionNow). */
+    private readonly storeVersionNow?: () => number | undefined,
   ) {}
 
   /**
@@ -97,15 +105,37 @@ export class BuildCache {
    * built (so the client's metadata is the same) and every input recorded from elsewhere is unchanged;
    * with its metadata, for the end-of-run hooks.
    */
-  async reuse(client: string, key: BuildKey | undefined): Promise<{ body: string; meta: ClientMetadata } | undefined> {
+  async reuse(client: string, key: BuildKey | undefined): Promise<Reused | undefined> {
+    const hit = this.sameAsBuilt(client, key);
+    if (!hit || !(await this.inputsUnchanged(hit.inputs, true))) return undefined;
+    return this.reused(hit);
+  }
+
+  /**
+   * `begin(true)` and `reuse` at once without waiting, for a request that settled the repository: the
+   * answer when the store says its version synchronously and every input the build recorded is
+   * derived from the repository and the store alone; otherwise undefined (the caller takes the long way).
+   */
+  reuseNow(client: string): Reused | undefined {
+    if (!this.watcher.reliable || !this.watcher.ready || this.storeVersionNow === undefined) return undefined;
+    const hit = this.built.get(client);
+    if (!hit || hit.inputs.some((i) => !i.fromRepositoryAndStore)) return undefined;
+    const storeVersion = this.storeVersionNow();
+    return storeVersion !== undefined && this.sameAsBuilt(client, { generation: this.watcher.generation, storeVersion }) ? this.reused(hit) : undefined;
+  }
+
+  /** The entry built for `client` at `key` (so the client's metadata is what it was), before its other inputs are checked. */
+  private sameAsBuilt(client: string, key: BuildKey | undefined): Built | undefined {
     if (key?.storeVersion === undefined) return undefined;
     const hit = this.built.get(client);
-    if (!hit || hit.asked !== client || hit.generation !== key.generation || hit.storeVersion !== key.storeVersion) return undefined;
-    if (!(await this.inputsUnchanged(hit.inputs, true))) return undefined;
+    return hit && hit.asked === client && hit.generation === key.generation && hit.storeVersion === key.storeVersion ? hit : undefined;
+  }
+
+  private reused(hit: Built): Built {
     this.touch(hit);
     this.hits++;
     this.metadataSkipped++;
-    return { body: hit.body, meta: hit.meta };
+    return hit;
   }
 
   /** The cached answer for this client if nothing it depends on changed, else a ticket to store the new build with. */

@@ -33,8 +33,12 @@ export interface ClientRunApi {
   getProbes(client: string): Promise<string>;
   recvProbeData(client: string, probeData: string): Promise<boolean>;
   getDecisionList(client: string, mode: string): Promise<Array<[string, string]>>;
-  /** The <Configuration> document, or an <error type=".."/> document as upstream sends. */
-  getConfig(client: string, scope?: RequestScope): Promise<string>;
+  /**
+   * The <Configuration> document, or an <error type=".."/> document as upstream sends; the string
+   * itself when it was at hand without a wait.
+   */
+  getConfig(client: string): Promise<string>;
+  getConfig(client: string, scope: RequestScope | undefined): string | Promise<string>;
   recvStats(client: string, statistics: string): Promise<boolean>;
   /** Admin (localhost-only) methods: plugin RMI as "Plugin.method", get_statistics, expire_metadata_cache, … */
   adminMethods(): Record<string, AdminMethod>;

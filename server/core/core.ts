@@ -72,7 +72,7 @@ export class Core<S extends CoreStore = Store> implements ClientRunApi {
     options: CoreOptions = {},
   ) {
     if (options.watch ?? options.buildCache ?? true) this.watcher = new RepoWatcher(settings.repo, logger);
-    if (this.watcher && (options.buildCache ?? true)) this.buildCache = new BuildCache(this.watcher, () => store.metadataVersion(), options.buildCacheBytes);
+    if (this.watcher && (options.buildCache ?? true)) this.buildCache = new BuildCache(this.watcher, () => store.metadataVersion(), options.buildCacheBytes, store.metadataVersionNow && (() => store.metadataVersionNow!()));
     const metas = plugins.filter((p) => p.buildMetadata && p.authenticate);
     if (metas.length === 0) throw new VacfgError("METADATA", "no Metadata plugin loaded");
     if (metas.length > 1) logger.error({ using: metas[0].name }, "multiple Metadata plugins loaded");
@@ -227,8 +227,22 @@ export class Core<S extends CoreStore = Store> implements ClientRunApi {
     return out;
   }
 
-  /** With a settled request's scope the answer is keyed without waiting for the repository again. */
-  async getConfig(client: string, scope?: RequestScope): Promise<string> {
+  /**
+   * With a settled request's scope the answer is keyed without waiting for the repository again, and
+   * one the build cache vouches for without a wait is returned as it is, not as a promise.
+   */
+  getConfig(client: string): Promise<string>;
+  getConfig(client: string, scope: RequestScope | undefined): string | Promise<string>;
+  getConfig(client: string, scope?: RequestScope): string | Promise<string> {
+    if (scope !== undefined && this.buildCache) {
+      const start = performance.now();
+      const reused = this.buildCache.reuseNow(client);
+      if (reused) {
+        this.endClientRun(reused.meta);
+        this.timings.add("Core:GetConfig", (performance.now() - start) / 1e3);
+        return reused.body;
+      }
+    }
     return this.timings.time("Core:GetConfig", async () => {
       // The repository generation and the store's metadata version are taken before anything is
       // read, so a change made during the build counts.

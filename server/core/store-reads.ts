@@ -132,6 +132,9 @@ export class SharedReads implements CoreStore {
   metadataVersion(): ReturnType<CoreStore["metadataVersion"]> {
     return this.inner.metadataVersion();
   }
+  metadataVersionNow(): number | undefined {
+    return this.inner.metadataVersionNow?.();
+  }
   recordRun(...a: Parameters<CoreStore["recordRun"]>): ReturnType<CoreStore["recordRun"]> {
     return this.inner.recordRun(...a);
   }

@@ -123,10 +123,10 @@ export function createXmlRpcHandler(opts: FrontOptions): (req: IncomingMessage, 
   const memo = new ResponseMemo();
 
   return async (req, res) => {
-    const started = process.hrtime.bigint();
+    const started = performance.now();
     const address = peerAddress(req.socket);
     const done = (status: number, extra: Record<string, unknown> = {}): void => {
-      const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      const ms = performance.now() - started;
       if (log.isLevelEnabled("debug")) log.debug({ status, address, path: req.url, ms, ...extra }, "request");
       opts.metrics?.observeRequest({ method: extra.method as string | undefined, status, fault: extra.fault as number | undefined, seconds: ms / 1000 });
     };
@@ -174,7 +174,7 @@ export function createXmlRpcHandler(opts: FrontOptions): (req: IncomingMessage, 
         const small: Buffer[] = [];
         let smallBytes = 0;
         let reader: XmlRpcReader | undefined;
-        await readBody(req, limit, (chunk) => {
+        const reading = readBody(req, limit, (chunk) => {
           if (!reader && smallBytes + chunk.length <= SMALL_BODY) {
             small.push(chunk);
             smallBytes += chunk.length;
@@ -186,6 +186,7 @@ export function createXmlRpcHandler(opts: FrontOptions): (req: IncomingMessage, 
           }
           reader.write(chunk);
         });
+        if (reading) await reading;
         const bare = reader ? undefined : bareMethodCall(small.length === 1 ? small[0] : Buffer.concat(small));
         if (bare) call = bare;
         else {
@@ -211,7 +212,9 @@ export function createXmlRpcHandler(opts: FrontOptions): (req: IncomingMessage, 
         return done(0);
       }
 
-      const outcome = await dispatcher.dispatch(call, { client, address, scope });
+      // A GetConfig answered from the build cache comes back without a promise: written in this turn.
+      const dispatched = dispatcher.dispatch(call, { client, address, scope });
+      const outcome = dispatched instanceof Promise ? await dispatched : dispatched;
       if (outcome.kind === "denied") {
         log.warn({ client, address, method: call.methodName }, outcome.reason);
         sendErrorPage(res, PAGES.unauthorized);

@@ -21,9 +21,11 @@ function tooLarge(size: number | string, limit: number): VacfgError {
 
 /**
  * Hands the body to `onChunk` as it arrives, refusing (before reading, when Content-Length says so)
- * anything over `limit`. An error thrown by `onChunk` stops the reading and rejects with it.
+ * anything over `limit`. An error thrown by `onChunk` stops the reading and rejects with it. A body
+ * that came whole with the headers is handed over at once: then nothing is returned (no promise), and
+ * a refusal is thrown.
  */
-export async function readBody(req: IncomingMessage, limit: number, onChunk: (chunk: Buffer) => void): Promise<void> {
+export function readBody(req: IncomingMessage, limit: number, onChunk: (chunk: Buffer) => void): Promise<void> | undefined {
   const declared = req.headers["content-length"];
   if (declared !== undefined && Number(declared) > limit) throw tooLarge(declared, limit);
   if (req.complete && req.readableFlowing === null) {
@@ -35,9 +37,9 @@ export async function readBody(req: IncomingMessage, limit: number, onChunk: (ch
       if (size > limit) throw tooLarge(`more than ${limit}`, limit);
       onChunk(c);
     }
-    return;
+    return undefined;
   }
-  return await new Promise<void>((resolve, reject) => {
+  return new Promise<void>((resolve, reject) => {
     let size = 0;
     let done = false;
     const finish = (err?: unknown): void => {

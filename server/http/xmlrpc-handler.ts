@@ -27,7 +27,8 @@ interface ClientMethod {
   /** Parameters, all strings, in order. */
   params: Param[];
   help: string;
-  call: (api: ClientRunApi, client: string, args: string[], scope?: RequestScope) => Promise<XmlRpcValue>;
+  /** The result, or a promise of it (a GetConfig answer at hand is returned as it is). */
+  call: (api: ClientRunApi, client: string, args: string[], scope?: RequestScope) => XmlRpcValue | Promise<XmlRpcValue>;
 }
 
 const CLIENT_METHODS: Record<string, ClientMethod> = {
@@ -126,32 +127,46 @@ export class XmlRpcDispatcher {
     return Object.hasOwn(admin, name) ? admin[name].help : "";
   }
 
-  async dispatch(call: MethodCall, ctx: CallContext): Promise<DispatchOutcome> {
+  /**
+   * The outcome of one call; synchronous when the method answered without a wait (a cached
+   * GetConfig), so that the front writes it without another turn of promises.
+   */
+  dispatch(call: MethodCall, ctx: CallContext): DispatchOutcome | Promise<DispatchOutcome> {
     const { methodName: name, params } = call;
     const client = Object.hasOwn(CLIENT_METHODS, name) ? CLIENT_METHODS[name] : undefined;
     const admin = client ? {} : this.api.adminMethods();
     if (!client && !this.allowed(name, ctx.address, admin)) {
       return { kind: "denied", reason: `${name} is an admin method, accepted only from 127.0.0.1 (caller ${ctx.address})` };
     }
+    let value: XmlRpcValue | Promise<XmlRpcValue>;
     try {
-      const value = await this.invoke(name, params, ctx, client, admin);
-      return { kind: "response", response: { kind: "result", value } };
+      value = this.invoke(name, params, ctx, client, admin);
     } catch (err) {
-      const fault = faultFor(err);
-      const log = fault.faultCode === 1 && !(err instanceof VacfgError) ? this.logger.error.bind(this.logger) : this.logger.warn.bind(this.logger);
-      log({ method: name, client: ctx.client, address: ctx.address, faultCode: fault.faultCode, err }, "method failed: %s", fault.faultString);
-      return { kind: "response", response: { kind: "fault", ...fault } };
+      return this.failed(name, ctx, err);
     }
+    if (!(value instanceof Promise)) return { kind: "response", response: { kind: "result", value } };
+    return value.then(
+      (v): DispatchOutcome => ({ kind: "response", response: { kind: "result", value: v } }),
+      (err: unknown) => this.failed(name, ctx, err),
+    );
   }
 
-  private async invoke(
+  /** A method that threw: logged, and answered with its fault. */
+  private failed(name: string, ctx: CallContext, err: unknown): DispatchOutcome {
+    const fault = faultFor(err);
+    const log = fault.faultCode === 1 && !(err instanceof VacfgError) ? this.logger.error.bind(this.logger) : this.logger.warn.bind(this.logger);
+    log({ method: name, client: ctx.client, address: ctx.address, faultCode: fault.faultCode, err }, "method failed: %s", fault.faultString);
+    return { kind: "response", response: { kind: "fault", ...fault } };
+  }
+
+  private invoke(
     name: string,
     params: XmlRpcValue[],
     ctx: CallContext,
     client: ClientMethod | undefined,
     admin: Record<string, AdminMethod>,
-  ): Promise<XmlRpcValue> {
-    if (client) return await client.call(this.api, ctx.client, checkStringParams(name, client.params, params), ctx.scope);
+  ): XmlRpcValue | Promise<XmlRpcValue> {
+    if (client) return client.call(this.api, ctx.client, checkStringParams(name, client.params, params), ctx.scope);
     if (name === "listMethods") {
       checkStringParams(name, [], params);
       return this.listMethods(ctx.address);
@@ -160,7 +175,7 @@ export class XmlRpcDispatcher {
       const [method] = checkStringParams(name, [["method_name", SHORT]], params);
       return this.methodHelp(method);
     }
-    if (Object.hasOwn(admin, name)) return await admin[name].call(...params);
+    if (Object.hasOwn(admin, name)) return admin[name].call(...params);
     throw new VacfgError("UNKNOWN_METHOD", `Unknown method ${name}`);
   }
 }

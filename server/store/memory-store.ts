@@ -61,6 +61,10 @@ export class MemoryStore implements CoreStore {
     return this.op("metadataVersion", () => this.changes);
   }
 
+  metadataVersionNow(): number {
+    return this.changes;
+  }
+
   putProbeData(d: ClientProbeData): Promise<void> {
     return this.op("putProbeData", () => {
       this.probes.set(d.client, toJson({ client: d.client, values: d.values, groups: d.groups, timestamp: d.timestamp }, "probe data"));

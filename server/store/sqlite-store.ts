@@ -163,15 +163,25 @@ export class SqliteStore implements Store {
    * are not in the header yet).
    */
   metadataVersion(): Promise<number> {
-    return this.op("metadataVersion", () => {
-      const wal = this.walIndex;
-      if (wal === undefined || this.db.inTransaction) return this.readVersion();
-      if (wal.unchanged()) return this.lastVersion;
-      // The header was read before the counter: a commit in between shows as a change next time.
-      this.lastVersion = this.readVersion();
-      wal.remember();
-      return this.lastVersion;
-    });
+    return this.op("metadataVersion", () => this.versionNow());
+  }
+
+  metadataVersionNow(): number | undefined {
+    try {
+      return this.versionNow();
+    } catch {
+      return undefined;
+    }
+  }
+
+  private versionNow(): number {
+    const wal = this.walIndex;
+    if (wal === undefined || this.db.inTransaction) return this.readVersion();
+    if (wal.unchanged()) return this.lastVersion;
+    // The header was read before the counter: a commit in between shows as a change next time.
+    this.lastVersion = this.readVersion();
+    wal.remember();
+    return this.lastVersion;
   }
 
   private readVersion(): number {

@@ -157,6 +157,11 @@ export interface Store extends RecordTable {
    * value read before reading those vouches for what was read until it moves.
    */
   metadataVersion(): Promise<number>;
+  /**
+   * metadataVersion() without waiting, where the engine can read it synchronously (SQLite, memory);
+   * undefined when it cannot (then ask metadataVersion(), which also reports the failure).
+   */
+  metadataVersionNow?(): number | undefined;
 
   /** Replaces the client's probe data (values + probe groups) in one transaction. */
   putProbeData(d: ClientProbeData): Promise<void>;
@@ -195,4 +200,4 @@ export interface Store extends RecordTable {
  * Reporting's RecvStats, records such as the registration rate). Every Store is one; local mode
  * (`memory-store.ts`) is one without a database.
  */
-export type CoreStore = Pick<Store, "getClient" | "upsertClient" | "listClients" | "metadataVersion" | "getProbeData" | "putProbeData" | "recordRun" | "get" | "put" | "close">;
+export type CoreStore = Pick<Store, "getClient" | "upsertClient" | "listClients" | "metadataVersion" | "metadataVersionNow" | "getProbeData" | "putProbeData" | "recordRun" | "get" | "put" | "close">;
