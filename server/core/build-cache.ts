@@ -66,6 +66,8 @@ const detached = (meta: ClientMetadata): ClientMetadata => ({ ...meta });
 
 export class BuildCache {
   private readonly built = new Map<string, Built>();
+  /** The entry last in `built` (most recently used), which a hit need not move. */
+  private newest?: Built;
   private bytes = 0;
   hits = 0;
   /** Hits answered without building the client's metadata (a subset of `hits`). */
@@ -168,7 +170,8 @@ export class BuildCache {
     if (failed || uncacheable !== undefined) return;
     const bytes = sizeOf(ticket, meta, body, inputs);
     if (bytes > this.maxBytes / 4) return;
-    this.built.set(meta.hostname, { ...ticket, meta: detached(meta), inputs, body, bytes });
+    this.newest = { ...ticket, meta: detached(meta), inputs, body, bytes };
+    this.built.set(meta.hostname, this.newest);
     this.bytes += bytes;
     for (const [name, b] of this.built) {
       if (this.bytes <= this.maxBytes) break;
@@ -178,18 +181,22 @@ export class BuildCache {
 
   clear(): void {
     this.built.clear();
+    this.newest = undefined;
     this.bytes = 0;
   }
 
   /** Most recently used last. */
   private touch(b: Built): void {
+    if (b === this.newest) return;
     this.built.delete(b.meta.hostname);
     this.built.set(b.meta.hostname, b);
+    this.newest = b;
   }
 
   private drop(name: string, b = this.built.get(name)): void {
     if (!b) return;
     this.built.delete(name);
+    if (b === this.newest) this.newest = undefined;
     this.bytes -= b.bytes;
   }
 

@@ -118,12 +118,14 @@ export class Core<S extends CoreStore = Store> implements ClientRunApi {
     }
   }
 
+  /** What a settled request runs vouched for by the repository watch (one object for every request). */
+  private readonly watchedScope: RequestScope = { vouched: (fn) => this.watcher!.trustedNow(fn) };
+
   /** A request's start: the repository settled as of its arrival (one event-loop turn, two when queued). */
-  async beginRequest(queued: boolean): Promise<RequestScope> {
+  beginRequest(queued: boolean): Promise<RequestScope> {
     const w = this.watcher;
-    if (!w) return UNWATCHED;
-    await (queued ? w.settle() : w.settleArrived());
-    return { vouched: (fn) => w.trustedNow(fn) };
+    if (!w) return Promise.resolve(UNWATCHED);
+    return queued ? w.settle(this.watchedScope) : w.settleArrived(this.watchedScope);
   }
 
   authenticate(req: AuthRequest): Promise<AuthDecision | undefined> {

@@ -81,8 +81,10 @@ export class RepoWatcher implements RepoClock {
    * setImmediate hops guarantee that a whole poll phase began after this call (one hop alone may
    * land in the check phase of an iteration whose poll already ran).
    */
-  settle(): Promise<void> {
-    return new Promise((resolve) => setImmediate(() => setImmediate(resolve)));
+  settle(): Promise<void>;
+  settle<T>(value: T): Promise<T>;
+  settle<T>(value?: T): Promise<T | undefined> {
+    return new Promise((resolve) => setImmediate(() => setImmediate(resolve, value)));
   }
 
   /**
@@ -91,8 +93,8 @@ export class RepoWatcher implements RepoClock {
    * wait that reported them (this iteration's poll phase or an earlier one) also reported the
    * change's inotify event, and the next check phase comes after that poll phase has run.
    */
-  settleArrived(): Promise<void> {
-    return new Promise((resolve) => setImmediate(resolve));
+  settleArrived<T>(value: T): Promise<T> {
+    return new Promise((resolve) => setImmediate(resolve, value));
   }
 
   /** `trusted` for synchronous work. */

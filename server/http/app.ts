@@ -125,10 +125,10 @@ export function createXmlRpcHandler(opts: FrontOptions): (req: IncomingMessage, 
   return async (req, res) => {
     const started = performance.now();
     const address = peerAddress(req.socket);
-    const done = (status: number, extra: Record<string, unknown> = {}): void => {
+    const done = (status: number, method?: string, client?: string, fault?: number): void => {
       const ms = performance.now() - started;
-      if (log.isLevelEnabled("debug")) log.debug({ status, address, path: req.url, ms, ...extra }, "request");
-      opts.metrics?.observeRequest({ method: extra.method as string | undefined, status, fault: extra.fault as number | undefined, seconds: ms / 1000 });
+      if (log.isLevelEnabled("debug")) log.debug({ status, address, path: req.url, ms, method, client, fault }, "request");
+      opts.metrics?.observeRequest({ method, status, fault, seconds: ms / 1000 });
     };
     try {
       if (req.method !== "POST") {
@@ -218,7 +218,7 @@ export function createXmlRpcHandler(opts: FrontOptions): (req: IncomingMessage, 
       if (outcome.kind === "denied") {
         log.warn({ client, address, method: call.methodName }, outcome.reason);
         sendErrorPage(res, PAGES.unauthorized);
-        return done(ERRORS.ADMIN_ONLY_LOCALHOST.http, { method: call.methodName });
+        return done(ERRORS.ADMIN_ONLY_LOCALHOST.http, call.methodName);
       }
       let payload = memo.encode(outcome.response);
       const headers: Record<string, string> = { "Content-type": "text/xml" };
@@ -229,7 +229,7 @@ export function createXmlRpcHandler(opts: FrontOptions): (req: IncomingMessage, 
       headers["Content-length"] = String(payload.length);
       res.writeHead(200, headers);
       res.end(payload);
-      return done(200, { method: call.methodName, client, fault: outcome.response.kind === "fault" ? outcome.response.faultCode : undefined });
+      return done(200, call.methodName, client, outcome.response.kind === "fault" ? outcome.response.faultCode : undefined);
     } catch (err) {
       // Nothing above should throw; if it does, the caller gets upstream's bare 500.
       log.error({ err, address }, "unexpected error in the request handler");

@@ -190,13 +190,20 @@ export function createServerMetrics(clientStates?: () => Promise<Record<string, 
       built?.(seconds);
     };
   };
+  /** The kinds answered 200 without a fault, by method name: most requests, found without building a key. */
+  const answered = new Map<string, (seconds: number) => void>();
   const observeRequest: ServerMetrics["observeRequest"] = ({ method, status, fault, seconds }) => {
+    if (status === 200 && fault === undefined && method !== undefined) {
+      const seen = answered.get(method);
+      if (seen) return seen(seconds);
+    }
     // Caller-chosen names must not grow the label set: plugin RMI names count only once they ran.
     const ran = status === 200 && fault !== -32601;
     const m = method === undefined ? "none" : KNOWN_METHODS.has(method) || (ran && /^[A-Za-z]\w{0,40}\.\w{1,60}$/.test(method)) ? method : "other";
     const k = `${m} ${status} ${fault ?? ""}`;
     let observe = kinds.get(k);
     if (!observe) kinds.set(k, (observe = kind(m, status, fault)));
+    if (status === 200 && fault === undefined && m === method) answered.set(m, observe);
     observe(seconds);
   };
   return { registry, requests, errors, getConfigSeconds, requestSeconds, observeRequest };

@@ -54,9 +54,13 @@ export async function serveApi(opts: ServeOptions): Promise<RunningServer> {
     // A response whose headers already went out as keep-alive: drop its connection once it is idle.
     res.once("finish", () => setImmediate(() => server.closeIdleConnections()));
   };
+  // One listener function for every response (no closure per request).
+  const answered = function (this: ServerResponse): void {
+    inFlight.delete(this);
+  };
   server.prependListener("request", (_req, res: ServerResponse) => {
     inFlight.add(res);
-    res.once("close", () => inFlight.delete(res));
+    res.on("close", answered);
     if (stopping) endConnectionAfter(res);
   });
   await new Promise<void>((resolve, reject) => {
