@@ -32,7 +32,11 @@ export function noteRepoWrite(): void {
 export function setVouching(clock: RepoClock, on: boolean): void {
   const i = vouching.indexOf(clock);
   if (on && i < 0) vouching.push(clock);
-  else if (!on && i >= 0) vouching.splice(i, 1);
+  else if (!on && i >= 0) {
+    // Removed without splice (which makes an array per call): the order of the clocks does not matter.
+    vouching[i] = vouching[vouching.length - 1];
+    vouching.pop();
+  }
 }
 
 /** The stamp to record for a check of `path` (the root itself or a path below it) starting now, or undefined when nothing vouches for it. */

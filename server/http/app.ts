@@ -11,11 +11,11 @@ import type { Logger } from "pino";
 import { ERRORS, VacfgError } from "../../protocol/errors.js";
 import { bareMethodCall, methodCallOf, XmlRpcReader } from "../../protocol/xmlrpc/parser.js";
 import type { MethodCall } from "../../protocol/xmlrpc/values.js";
-import type { ClientRunApi } from "../core/client-api.js";
+import type { ClientRunApi, RequestScope } from "../core/client-api.js";
 import type { AuthDecision, AuthRequest } from "../core/metadata.js";
 import { parseBasicAuth } from "./basic-auth.js";
 import { PAGES, sendErrorPage } from "./error-page.js";
-import { DEFAULT_BODY_LIMIT, HEADERS_TIMEOUT_MS, KEEP_ALIVE_TIMEOUT_MS, readBody, REQUEST_TIMEOUT_MS } from "./limits.js";
+import { DEFAULT_BODY_LIMIT, HEADERS_TIMEOUT_MS, KEEP_ALIVE_TIMEOUT_MS, readBody, REQUEST_TIMEOUT_MS, takeBufferedBody } from "./limits.js";
 import { peerAddress, verifiedCertCN } from "./peer.js";
 import { XmlRpcDispatcher } from "./xmlrpc-handler.js";
 import { ResponseMemo } from "./response-memo.js";
@@ -115,6 +115,45 @@ function wantsGzip(req: IncomingMessage): boolean {
   return typeof ae === "string" && /(^|,)\s*gzip\s*(;\s*q=(?!0(\.0*)?\s*(,|$))[\d.]+)?\s*(,|$)/i.test(ae);
 }
 
+/**
+ * The methodCall a body holds. A small one is held whole and, when it is a parameterless call in the
+ * form clients write, recognised by that form (`bareMethodCall`); anything else goes through the
+ * parser, a body still arriving streamed into it (never held whole) and refused at the first limit
+ * it passes. Synchronous when the body came whole with the headers.
+ */
+function readCall(req: IncomingMessage, limit: number): MethodCall | Promise<MethodCall> {
+  const chunks = takeBufferedBody(req, limit);
+  if (chunks === undefined) return streamCall(req, limit);
+  let size = 0;
+  for (const c of chunks) size += c.length;
+  const bare = size <= SMALL_BODY ? bareMethodCall(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)) : undefined;
+  return bare ?? parseCall(chunks, limit);
+}
+
+function parseCall(chunks: Buffer[], limit: number, reader = new XmlRpcReader("methodCall", { maxBytes: limit })): MethodCall {
+  for (const c of chunks) reader.write(c);
+  return methodCallOf(reader.end());
+}
+
+async function streamCall(req: IncomingMessage, limit: number): Promise<MethodCall> {
+  const small: Buffer[] = [];
+  let smallBytes = 0;
+  let reader: XmlRpcReader | undefined;
+  await readBody(req, limit, (chunk) => {
+    if (!reader && smallBytes + chunk.length <= SMALL_BODY) {
+      small.push(chunk);
+      smallBytes += chunk.length;
+      return;
+    }
+    if (!reader) {
+      reader = new XmlRpcReader("methodCall", { maxBytes: limit });
+      for (const c of small.splice(0)) reader.write(c);
+    }
+    reader.write(chunk);
+  });
+  return (reader ? undefined : bareMethodCall(small.length === 1 ? small[0] : Buffer.concat(small))) ?? parseCall(small, limit, reader);
+}
+
 /** The request handler behind every path and method. */
 export function createXmlRpcHandler(opts: FrontOptions): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
   const log = opts.logger;
@@ -122,18 +161,71 @@ export function createXmlRpcHandler(opts: FrontOptions): (req: IncomingMessage, 
   const dispatcher = new XmlRpcDispatcher(opts.api, log);
   const memo = new ResponseMemo();
 
+  /** One answered request: the debug line and the metrics. */
+  const done = (req: IncomingMessage, started: number, address: string, status: number, method?: string, client?: string, fault?: number): void => {
+    const ms = performance.now() - started;
+    if (log.isLevelEnabled("debug")) log.debug({ status, address, path: req.url, ms, method, client, fault }, "request");
+    opts.metrics?.observeRequest({ method, status, fault, seconds: ms / 1000 });
+  };
+
+  /**
+   * Authentication of a request its connection has not settled (through the failed-login limits): the
+   * client, or the status of the refusal sent. A success whose inputs can be watched is remembered for
+   * the connection.
+   */
+  const admit = async (req: IncomingMessage, res: ServerResponse, scope: RequestScope, address: string): Promise<string | number> => {
+    const auth = authRequest(req);
+    let decision: AuthDecision | undefined;
+    const authenticate = async (a: AuthRequest): Promise<string | undefined> => {
+      try {
+        decision = await opts.api.authenticate(a);
+        return decision?.client;
+      } catch (err) {
+        log.error({ err, user: a.user, address }, "authentication raised an error");
+        return undefined;
+      }
+    };
+    const admission: ClientAdmission = auth ? await scope.vouched(() => admitClient(opts.authLimit, auth, authenticate)) : { kind: "refused" };
+    forgetConnection(req);
+    if (admission.kind === "locked" || admission.kind === "unavailable") return refuseLimited(res, admission, log, { user: auth?.user, address });
+    if (admission.kind !== "ok") {
+      log.warn({ user: auth?.user, address, certCN: auth?.certCN }, auth ? "authentication failed" : "no Basic credentials presented");
+      sendErrorPage(res, PAGES.unauthorized);
+      return ERRORS.AUTH_FAILED.http;
+    }
+    rememberConnection(req, auth!, decision, opts.authLimit);
+    return admission.client;
+  };
+
+  /** A body that could not be read as a methodCall: the answer sent, its status. */
+  const refuseBody = (req: IncomingMessage, res: ServerResponse, err: unknown, client: string, address: string): number => {
+    if (err instanceof VacfgError && (err.code === "BODY_TOO_LARGE" || err.code === "XML_TOO_LARGE")) {
+      log.warn({ client, address }, err.message);
+      sendErrorPage(res, PAGES.tooLarge(err.message));
+      return 413;
+    }
+    if (err instanceof VacfgError) {
+      // Upstream answers anything that xmlrpclib.loads refuses with 500 and an empty body.
+      log.warn({ client, address, reason: err.message }, "body is not an XML-RPC methodCall");
+      res.writeHead(ERRORS.XMLRPC_MALFORMED.http, { "Content-length": "0" });
+      res.end();
+      return ERRORS.XMLRPC_MALFORMED.http;
+    }
+    log.warn({ err, client, address }, "request body could not be read");
+    req.socket.destroy();
+    return 0;
+  };
+
+  // A kept-alive GetConfig answered from the build cache waits only for the repository's changes:
+  // the connection's remembered client, a body that came with the headers and a cached answer are
+  // all taken without a promise.
   return async (req, res) => {
     const started = performance.now();
     const address = peerAddress(req.socket);
-    const done = (status: number, method?: string, client?: string, fault?: number): void => {
-      const ms = performance.now() - started;
-      if (log.isLevelEnabled("debug")) log.debug({ status, address, path: req.url, ms, method, client, fault }, "request");
-      opts.metrics?.observeRequest({ method, status, fault, seconds: ms / 1000 });
-    };
     try {
       if (req.method !== "POST") {
         sendErrorPage(res, PAGES.notImplemented(req.method ?? ""));
-        return done(ERRORS.HTTP_METHOD.http);
+        return done(req, started, address, ERRORS.HTTP_METHOD.http);
       }
       // Every repository change made before the request arrived is seen from here on; a response
       // still being written on the connection (a pipelined request) means one more turn.
@@ -142,83 +234,23 @@ export function createXmlRpcHandler(opts: FrontOptions): (req: IncomingMessage, 
       // credentials never makes us buffer anything.
       let client = scope.vouched(() => rememberedClient(req));
       if (client === undefined) {
-        const auth = authRequest(req);
-        let decision: AuthDecision | undefined;
-        const authenticate = async (a: AuthRequest): Promise<string | undefined> => {
-          try {
-            decision = await opts.api.authenticate(a);
-            return decision?.client;
-          } catch (err) {
-            log.error({ err, user: a.user, address }, "authentication raised an error");
-            return undefined;
-          }
-        };
-        const admission: ClientAdmission = auth ? await scope.vouched(() => admitClient(opts.authLimit, auth, authenticate)) : { kind: "refused" };
-        forgetConnection(req);
-        if (admission.kind === "locked" || admission.kind === "unavailable") return done(refuseLimited(res, admission, log, { user: auth?.user, address }));
-        client = admission.kind === "ok" ? admission.client : undefined;
-        if (client === undefined) {
-          log.warn({ user: auth?.user, address, certCN: auth?.certCN }, auth ? "authentication failed" : "no Basic credentials presented");
-          sendErrorPage(res, PAGES.unauthorized);
-          return done(ERRORS.AUTH_FAILED.http);
-        }
-        rememberConnection(req, auth!, decision, opts.authLimit);
+        const admitted = await admit(req, res, scope, address);
+        if (typeof admitted === "number") return done(req, started, address, admitted);
+        client = admitted;
       }
-
-      // The body streams into the parser: it is never held whole, and a hostile one is refused
-      // at the first limit it passes.
       let call: MethodCall;
       try {
-        // A small body is held until it ends: the parameterless calls clients make most are then
-        // recognised by their exact form; anything else streams into the parser.
-        const small: Buffer[] = [];
-        let smallBytes = 0;
-        let reader: XmlRpcReader | undefined;
-        const reading = readBody(req, limit, (chunk) => {
-          if (!reader && smallBytes + chunk.length <= SMALL_BODY) {
-            small.push(chunk);
-            smallBytes += chunk.length;
-            return;
-          }
-          if (!reader) {
-            reader = new XmlRpcReader("methodCall", { maxBytes: limit });
-            for (const c of small.splice(0)) reader.write(c);
-          }
-          reader.write(chunk);
-        });
-        if (reading) await reading;
-        const bare = reader ? undefined : bareMethodCall(small.length === 1 ? small[0] : Buffer.concat(small));
-        if (bare) call = bare;
-        else {
-          reader ??= new XmlRpcReader("methodCall", { maxBytes: limit });
-          for (const c of small) reader.write(c);
-          call = methodCallOf(reader.end());
-        }
+        const read = readCall(req, limit);
+        call = read instanceof Promise ? await read : read;
       } catch (err) {
-        if (err instanceof VacfgError && (err.code === "BODY_TOO_LARGE" || err.code === "XML_TOO_LARGE")) {
-          log.warn({ client, address }, err.message);
-          sendErrorPage(res, PAGES.tooLarge(err.message));
-          return done(413);
-        }
-        if (err instanceof VacfgError) {
-          // Upstream answers anything that xmlrpclib.loads refuses with 500 and an empty body.
-          log.warn({ client, address, reason: err.message }, "body is not an XML-RPC methodCall");
-          res.writeHead(ERRORS.XMLRPC_MALFORMED.http, { "Content-length": "0" });
-          res.end();
-          return done(ERRORS.XMLRPC_MALFORMED.http);
-        }
-        log.warn({ err, client, address }, "request body could not be read");
-        req.socket.destroy();
-        return done(0);
+        return done(req, started, address, refuseBody(req, res, err, client, address));
       }
-
-      // A GetConfig answered from the build cache comes back without a promise: written in this turn.
       const dispatched = dispatcher.dispatch(call, { client, address, scope });
       const outcome = dispatched instanceof Promise ? await dispatched : dispatched;
       if (outcome.kind === "denied") {
         log.warn({ client, address, method: call.methodName }, outcome.reason);
         sendErrorPage(res, PAGES.unauthorized);
-        return done(ERRORS.ADMIN_ONLY_LOCALHOST.http, call.methodName);
+        return done(req, started, address, ERRORS.ADMIN_ONLY_LOCALHOST.http, call.methodName);
       }
       let payload = memo.encode(outcome.response);
       const headers: Record<string, string> = { "Content-type": "text/xml" };
@@ -229,7 +261,7 @@ export function createXmlRpcHandler(opts: FrontOptions): (req: IncomingMessage, 
       headers["Content-length"] = String(payload.length);
       res.writeHead(200, headers);
       res.end(payload);
-      return done(200, call.methodName, client, outcome.response.kind === "fault" ? outcome.response.faultCode : undefined);
+      return done(req, started, address, 200, call.methodName, client, outcome.response.kind === "fault" ? outcome.response.faultCode : undefined);
     } catch (err) {
       // Nothing above should throw; if it does, the caller gets upstream's bare 500.
       log.error({ err, address }, "unexpected error in the request handler");
@@ -237,7 +269,7 @@ export function createXmlRpcHandler(opts: FrontOptions): (req: IncomingMessage, 
         res.writeHead(500, { "Content-length": "0" });
         res.end();
       } else res.destroy();
-      return done(500);
+      return done(req, started, address, 500);
     }
   };
 }

@@ -20,26 +20,35 @@ function tooLarge(size: number | string, limit: number): VacfgError {
 }
 
 /**
- * Hands the body to `onChunk` as it arrives, refusing (before reading, when Content-Length says so)
- * anything over `limit`. An error thrown by `onChunk` stops the reading and rejects with it. A body
- * that came whole with the headers is handed over at once: then nothing is returned (no promise), and
- * a refusal is thrown.
+ * The body when it came whole with the headers (a small call on a kept-alive connection: it is in the
+ * stream's buffer already), as the chunks it arrived in; undefined while some of it is still to come.
+ * Refuses a body over `limit`.
  */
-export function readBody(req: IncomingMessage, limit: number, onChunk: (chunk: Buffer) => void): Promise<void> | undefined {
+export function takeBufferedBody(req: IncomingMessage, limit: number): Buffer[] | undefined {
+  refuseDeclaredTooLarge(req, limit);
+  if (!req.complete || req.readableFlowing !== null) return undefined;
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for (let c = req.read() as Buffer | null; c !== null; c = req.read() as Buffer | null) {
+    size += c.length;
+    if (size > limit) throw tooLarge(`more than ${limit}`, limit);
+    chunks.push(c);
+  }
+  return chunks;
+}
+
+function refuseDeclaredTooLarge(req: IncomingMessage, limit: number): void {
   const declared = req.headers["content-length"];
   if (declared !== undefined && Number(declared) > limit) throw tooLarge(declared, limit);
-  if (req.complete && req.readableFlowing === null) {
-    // The whole body came with the headers (a small call on a kept-alive connection): it is in the
-    // stream's buffer already, taken at once.
-    let size = 0;
-    for (let c = req.read() as Buffer | null; c !== null; c = req.read() as Buffer | null) {
-      size += c.length;
-      if (size > limit) throw tooLarge(`more than ${limit}`, limit);
-      onChunk(c);
-    }
-    return undefined;
-  }
-  return new Promise<void>((resolve, reject) => {
+}
+
+/**
+ * Hands the body to `onChunk` as it arrives, refusing (before reading, when Content-Length says so)
+ * anything over `limit`. An error thrown by `onChunk` stops the reading and rejects with it.
+ */
+export async function readBody(req: IncomingMessage, limit: number, onChunk: (chunk: Buffer) => void): Promise<void> {
+  refuseDeclaredTooLarge(req, limit);
+  return await new Promise<void>((resolve, reject) => {
     let size = 0;
     let done = false;
     const finish = (err?: unknown): void => {
