@@ -242,6 +242,16 @@ function write(e: XmlElement, depth: number): string {
   return e.tail ? s + escapeText(e.tail) : s;
 }
 
+/** Whether an element's only attribute is its name (what a bundle's `<Path name="..."/>` gives). */
+export function namesOnlyItself(attrs: Attrs): boolean {
+  let named = false;
+  for (const k in attrs) {
+    if (k !== "name") return false;
+    named = true;
+  }
+  return named;
+}
+
 /** Deep copy, so a cached tree can be handed out and changed by one client run. */
 export function cloneElement(e: XmlElement): XmlElement {
   const c: XmlElement = { tag: e.tag, attrs: { ...e.attrs }, children: e.children.map(cloneElement) };

@@ -3,7 +3,7 @@
 import { join, posix, relative } from "node:path";
 import { statSync } from "node:fs";
 import { VacfgError } from "../../../protocol/errors.js";
-import type { XmlElement } from "../../../protocol/xml.js";
+import { namesOnlyItself, type XmlElement } from "../../../protocol/xml.js";
 import { DirCache, FileCache } from "../../core/file-cache.js";
 import type { PluginContext } from "../../core/context.js";
 import type { ClientMetadata } from "../../core/metadata.js";
@@ -25,9 +25,9 @@ import { renderAuthorizedKeys } from "./authorized-keys.js";
 import { confinedPath } from "../shared/confined-path.js";
 import { cfgAcceptPullData, cfgPullChoices } from "./cfg-pull.js";
 
-/** What one directory holds, classified once per listing (the DirCache returns the same array while unchanged). */
 type GeneratorFile = Extract<CfgFile, { role: "generator" }>;
 
+/** What one directory holds, classified once per listing (the DirCache returns the same array while unchanged). */
 interface DirScan {
   files: CfgFile[];
   /** Derived from `files` once per listing, not per entry bound: */
@@ -50,16 +50,6 @@ interface Generated {
 }
 
 /** The generated data as the entry's text (base64 when binary or asked for), in upstream's attribute order. */
-/** Whether the entry's only attribute is its name (what a bundle's <Path name=.../> gives). */
-function onlyName(attrs: Record<string, string>): boolean {
-  let named = false;
-  for (const k in attrs) {
-    if (k !== "name") return false;
-    named = true;
-  }
-  return named;
-}
-
 function setData(entry: XmlElement, data: Generated): void {
   let text = data.text;
   if (entry.attrs.encoding === "base64") {
@@ -235,7 +225,7 @@ export class CfgPlugin implements Plugin, GeneratorRole, PullTargetRole {
   }
 
   private bindInfo(entry: XmlElement, meta: ClientMetadata, scan: DirScan): void {
-    if (onlyName(entry.attrs)) entry.attrs = withDefaultPathMetadata(entry.attrs.name!);
+    if (namesOnlyItself(entry.attrs)) entry.attrs = withDefaultPathMetadata(entry.attrs.name!);
     else for (const [k, v] of DEFAULT_PATH_METADATA) entry.attrs[k] = v;
     const info = this.infoOf(scan);
     if (!info) return;

@@ -2,7 +2,7 @@
 // candidates after Group/Client resolution, highest priority wins, same-priority conflicts fail.
 import { join } from "node:path";
 import { VacfgError } from "../../../protocol/errors.js";
-import { cloneElement, type XmlElement } from "../../../protocol/xml.js";
+import { cloneElement, namesOnlyItself, type XmlElement } from "../../../protocol/xml.js";
 import { DirCache, FileCache } from "../../core/file-cache.js";
 import type { PluginContext } from "../../core/context.js";
 import type { ClientMetadata } from "../../core/metadata.js";
@@ -31,12 +31,7 @@ function withPriority(file: StructFile): PrioFile {
 
 /** Whether `attrs` holds only name= and `source`'s first attribute is name=. */
 function onlyNameAndNamedFirst(attrs: Record<string, string>, source: Record<string, string>): boolean {
-  let named = false;
-  for (const k in attrs) {
-    if (k !== "name") return false;
-    named = true;
-  }
-  if (!named) return false;
+  if (!namesOnlyItself(attrs)) return false;
   for (const k in source) return k === "name";
   return false;
 }

@@ -34,7 +34,6 @@ export interface KeyFile {
   encrypted?: boolean;
 }
 
-
 /** One key basename's files: host-specific ones by host, the rest (group, plain) in a list. */
 interface HostIndex {
   hosts: Map<string, KeyFile[]>;
