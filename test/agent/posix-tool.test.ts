@@ -3,11 +3,10 @@
 import { expect } from "chai";
 import { existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { RootSync } from "../../agent/root-sync.js";
 import { PosixTool } from "../../agent/tools/posix.js";
 import { el, type XmlElement } from "../../protocol/xml.js";
 import { makeBaseRoot, removeDir, tempDir } from "./fixtures.js";
-import { toolContext } from "./tool-context.js";
+import { RecordingRootSync, toolContext } from "./tool-context.js";
 
 const file = (name: string, text: string, attrs: Record<string, string> = {}) => el("Path", { name, type: "file", owner: "root", group: "root", mode: "0644", ...attrs }, [], text);
 
@@ -130,14 +129,7 @@ describe("agent POSIX tool", () => {
   });
 
   it("fsyncs what it changed in the background, not in line: every changed file, directory and parent, waited for by the run", async () => {
-    class Recording extends RootSync {
-      readonly seen: string[] = [];
-      override changed(path: string, inode: "file" | "directory" | undefined): void {
-        this.seen.push(`${path.slice(root.length)} ${inode ?? "entry"}`);
-        super.changed(path, inode);
-      }
-    }
-    const rootSync = new Recording();
+    const rootSync = new RecordingRootSync(root);
     const ctx = toolContext(root, { rootSync });
     const entries = [
       file("/etc/vacfg-new/motd", "hello\n"),
@@ -148,7 +140,7 @@ describe("agent POSIX tool", () => {
     expect(rootSync.seen).to.deep.equal(["/etc/vacfg-new directory", "/etc/vacfg-new/motd file", "/etc/vacfg-link entry", "/etc/passwd file"]);
     expect(await rootSync.flush()).to.deep.equal([]);
     // already right: verified, nothing installed, nothing to sync; a path gone since is no error
-    const again = new Recording();
+    const again = new RecordingRootSync(root);
     expect(await tool.verify(file("/etc/vacfg-new/motd", "hello\n"), toolContext(root, { rootSync: again }))).to.equal(true);
     expect(again.seen).to.deep.equal([]);
     again.changed(join(root, "etc/vacfg-gone"), "file");

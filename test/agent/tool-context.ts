@@ -28,3 +28,15 @@ export function toolContext(root: string, over: Partial<ToolContext> = {}): Tool
     ...over,
   };
 }
+
+/** A RootSync that also records what it was told changed, as "<path in the root> <file|directory|entry>". */
+export class RecordingRootSync extends RootSync {
+  readonly seen: string[] = [];
+  constructor(private readonly root: string) {
+    super();
+  }
+  override changed(path: string, inode: "file" | "directory" | undefined): void {
+    this.seen.push(`${path.slice(this.root.length)} ${inode ?? "entry"}`);
+    super.changed(path, inode);
+  }
+}

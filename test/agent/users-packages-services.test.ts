@@ -8,7 +8,6 @@ import { join } from "node:path";
 import { withAccountLock } from "../../agent/account-files.js";
 import { createLogger } from "../../agent/log.js";
 import { defaultOptions } from "../../agent/options.js";
-import { RootSync } from "../../agent/root-sync.js";
 import { runAgent } from "../../agent/run.js";
 import { AptTool } from "../../agent/tools/apt.js";
 import { PosixUsersTool } from "../../agent/tools/posix-users.js";
@@ -18,7 +17,7 @@ import { serializeConfiguration } from "../../protocol/documents/configuration.j
 import { el } from "../../protocol/xml.js";
 import { addShell, buildAptRepo, makeBaseRoot, removeDir, tempDir, torquePackages } from "./fixtures.js";
 import { readStats } from "./stats.js";
-import { toolContext } from "./tool-context.js";
+import { RecordingRootSync, toolContext } from "./tool-context.js";
 
 describe("agent POSIXUsers tool", () => {
   let root: string;
@@ -65,21 +64,14 @@ describe("agent POSIXUsers tool", () => {
   });
 
   it("leaves /etc's fsync to the run (once, before it reports), not one per account file; adding and removing alike", async () => {
-    class Recording extends RootSync {
-      readonly seen: string[] = [];
-      override changed(path: string, inode: "file" | "directory" | undefined): void {
-        this.seen.push(`${path.slice(root.length)} ${inode ?? "entry"}`);
-        super.changed(path, inode);
-      }
-    }
     const tool = new PosixUsersTool();
-    const adding = new Recording();
+    const adding = new RecordingRootSync(root);
     const entries = [el("POSIXGroup", { name: "cluster", gid: "2000" }), el("POSIXUser", { name: "alice", uid: "2001", group: "cluster", home: "/home/alice", shell: "/bin/bash" })];
     expect([...(await tool.install(entries, toolContext(root, { rootSync: adding }))).values()]).to.deep.equal([true, true]);
     // in the order that is consistent after a kill at any point, each file synced before its rename
     expect(adding.seen).to.deep.equal(["/etc/gshadow entry", "/etc/group entry", "/etc/shadow entry", "/etc/passwd entry"]);
     expect(await adding.flush()).to.deep.equal([]);
-    const removing = new Recording();
+    const removing = new RecordingRootSync(root);
     const ctx = toolContext(root, { rootSync: removing });
     await tool.remove(await new PosixUsersTool().findExtra([], ctx), ctx);
     expect(readFileSync(join(root, "etc/passwd"), "utf8")).to.not.contain("alice");
