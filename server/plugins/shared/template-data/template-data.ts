@@ -122,43 +122,68 @@ export class MetadataQuery {
   }
 }
 
-/** Upstream's ClientMetadata as templates see it (the password is not exposed). */
+/**
+ * Upstream's ClientMetadata as templates see it (the password is not exposed). The sorted copies
+ * and the query object are made when a template first reads them (most read only hostname and a
+ * connector): the view is made on every build, and its fields are read-only.
+ */
 export class TemplateMetadata {
   [connector: string]: unknown;
   declare readonly hostname: string;
   declare readonly profile: string;
-  declare readonly groups: Set<string>;
-  declare readonly bundles: Set<string>;
-  declare readonly aliases: Set<string>;
-  declare readonly addresses: Set<string>;
-  declare readonly categories: Record<string, string>;
   declare readonly uuid: string | null;
   declare readonly version: string | null;
-  /** Names of the connectors that added data (upstream's metadata.connectors). */
-  declare readonly connectors: string[];
-  declare readonly query: MetadataQuery;
+  readonly #meta: ClientMetadata;
+  #groups?: Set<string>;
+  #bundles?: Set<string>;
+  #aliases?: Set<string>;
+  #addresses?: Set<string>;
+  #categories?: Record<string, string>;
+  #connectors?: string[];
+  #query?: MetadataQuery;
 
   constructor(meta: ClientMetadata) {
-    const data: Record<string, unknown> = {
-      hostname: meta.hostname,
-      profile: meta.profile,
-      groups: sortedSet(meta.groups),
-      bundles: sortedSet(meta.bundles),
-      aliases: sortedSet(meta.aliases),
-      addresses: sortedSet(meta.addresses),
-      categories: Object.fromEntries([...meta.categories].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
-      uuid: meta.uuid ?? null,
-      version: meta.version ?? null,
-      connectors: Object.keys(meta.connectors ?? {}),
-      query: new MetadataQuery(meta),
-    };
-    for (const [name, value] of Object.entries(meta.connectors ?? {})) {
-      if (name === "Probes" && typeof value === "object" && value !== null) data[name] = new ProbeMap(value as Record<string, unknown>);
-      else if (name === "Properties") data[name] = propertiesView(value, meta);
-      else data[name] = value;
+    this.#meta = meta;
+    this.hostname = meta.hostname;
+    this.profile = meta.profile;
+    this.uuid = meta.uuid ?? null;
+    this.version = meta.version ?? null;
+    const connectors = meta.connectors;
+    let probes = false;
+    for (const name in connectors) {
+      const value = connectors[name];
+      if (name === "Probes") {
+        probes = true;
+        this.Probes = typeof value === "object" && value !== null ? new ProbeMap(value as Record<string, unknown>) : value;
+      } else if (name === "Properties") this.Properties = propertiesView(value, meta);
+      // A connector named like one of the fields above replaces it, as upstream's setattr does.
+      else if (name in TemplateMetadata.prototype) Object.defineProperty(this, name, { value, writable: true, enumerable: true, configurable: true });
+      else this[name] = value;
     }
-    if (!("Probes" in data)) data.Probes = new ProbeMap({});
-    Object.assign(this, data);
+    if (!probes) this.Probes = new ProbeMap({});
+  }
+
+  get groups(): Set<string> {
+    return (this.#groups ??= sortedSet(this.#meta.groups));
+  }
+  get bundles(): Set<string> {
+    return (this.#bundles ??= sortedSet(this.#meta.bundles));
+  }
+  get aliases(): Set<string> {
+    return (this.#aliases ??= sortedSet(this.#meta.aliases));
+  }
+  get addresses(): Set<string> {
+    return (this.#addresses ??= sortedSet(this.#meta.addresses));
+  }
+  get categories(): Record<string, string> {
+    return (this.#categories ??= Object.fromEntries([...this.#meta.categories].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))));
+  }
+  /** Names of the connectors that added data (upstream's metadata.connectors). */
+  get connectors(): string[] {
+    return (this.#connectors ??= Object.keys(this.#meta.connectors ?? {}));
+  }
+  get query(): MetadataQuery {
+    return (this.#query ??= new MetadataQuery(this.#meta));
   }
 
   inGroup(group: unknown): boolean {
