@@ -232,9 +232,11 @@ function write(e: XmlElement, depth: number): string {
   } else {
     s += hasText ? ">" + escapeText(e.text!) : ">";
     const indentKids = depth >= 0 && !hasText;
-    for (const c of e.children) {
+    const kids = e.children;
+    // An index loop: every GetConfig answer is written here, also before the JIT has optimized it.
+    for (let i = 0; i < kids.length; i++) {
       if (indentKids) s += "\n" + "  ".repeat(depth + 1);
-      s += write(c, depth >= 0 ? depth + 1 : -1);
+      s += write(kids[i]!, depth >= 0 ? depth + 1 : -1);
     }
     if (indentKids && e.children.length > 0) s += "\n" + "  ".repeat(depth);
     s += "</" + e.tag + ">";

@@ -24,7 +24,8 @@ export interface Configuration {
  */
 export function sortByName(e: XmlElement): void {
   const kids = e.children;
-  for (const c of kids) sortByName(c);
+  // Index loops: this runs on every GetConfig, early in a process too, where for-of costs an iterator result per step.
+  for (let i = 0; i < kids.length; i++) sortByName(kids[i]!);
   if (kids.length < 2) return;
   let sorted = true;
   for (let i = 0; i < kids.length; i++) {

@@ -5,6 +5,7 @@ import { sortByName } from "../../protocol/documents/configuration.js";
 import { el, type XmlElement } from "../../protocol/xml.js";
 import type { ClientMetadata } from "./metadata.js";
 import type { AnyPlugin } from "./roles.js";
+import { pluginsByRole } from "./plugin-roles.js";
 import { failureBundle } from "./structure-failure.js";
 import type { Timings } from "./timings.js";
 
@@ -23,14 +24,35 @@ class GeneratorIndex {
 
   /** The generators serving this exact name; synchronous once the tag's lists are known (no promise per entry). */
   exact(tag: string, name: string): readonly AnyPlugin[] | Promise<readonly AnyPlugin[]> {
-    const lists = this.byTag.get(tag);
-    return lists ? this.pick(lists, tag, name) : this.load(tag).then((l) => this.pick(l, tag, name));
+    const lists = this.byTag.get(tag) ?? this.load(tag);
+    return "then" in lists ? this.pickLater(lists, tag, name) : this.pick(lists, tag, name);
   }
 
-  private async load(tag: string): Promise<Array<Set<string> | undefined>> {
+  private async pickLater(lists: Promise<Array<Set<string> | undefined>>, tag: string, name: string): Promise<readonly AnyPlugin[]> {
+    return this.pick(await lists, tag, name);
+  }
+
+  /** The tag's lists, without a promise when every generator lists its names synchronously (Rules does). */
+  private load(tag: string): Array<Set<string> | undefined> | Promise<Array<Set<string> | undefined>> {
     const lists: Array<Set<string> | undefined> = [];
-    // A generator that can answer for one name is never asked for the whole list.
-    for (const gen of this.gens) lists.push(gen.entryNames && !gen.servesEntry ? await gen.entryNames(tag, this.meta) : undefined);
+    const gens = this.gens;
+    for (let i = 0; i < gens.length; i++) {
+      const gen = gens[i]!;
+      // A generator that can answer for one name is never asked for the whole list.
+      const names = gen.entryNames && !gen.servesEntry ? gen.entryNames(tag, this.meta) : undefined;
+      if (names !== undefined && "then" in names) return this.loadFrom(tag, lists, i);
+      lists.push(names);
+    }
+    this.byTag.set(tag, lists);
+    return lists;
+  }
+
+  /** load() from the first generator whose list comes as a promise. */
+  private async loadFrom(tag: string, lists: Array<Set<string> | undefined>, from: number): Promise<Array<Set<string> | undefined>> {
+    for (let i = from; i < this.gens.length; i++) {
+      const gen = this.gens[i]!;
+      lists.push(gen.entryNames && !gen.servesEntry ? await gen.entryNames(tag, this.meta) : undefined);
+    }
     this.byTag.set(tag, lists);
     return lists;
   }
@@ -56,7 +78,8 @@ class GeneratorIndex {
 
 function countFailures(e: XmlElement): number {
   let n = e.attrs.failure !== undefined ? 1 : 0;
-  for (const c of e.children) n += countFailures(c);
+  const kids = e.children;
+  for (let i = 0; i < kids.length; i++) n += countFailures(kids[i]!);
   return n;
 }
 
@@ -71,7 +94,12 @@ function errorText(e: unknown): string {
 function bind(entry: XmlElement, meta: ClientMetadata, gens: AnyPlugin[], index: GeneratorIndex, log: Logger): void | Promise<void> {
   if (entry.attrs.altsrc !== undefined) return bindAltsrc(entry, meta, gens, index, log);
   const found = index.exact(entry.tag, entry.attrs.name ?? "");
-  return "then" in found ? found.then((exact) => bindWith(exact, entry, meta, gens, log)) : bindWith(found, entry, meta, gens, log);
+  return "then" in found ? bindLater(found, entry, meta, gens, log) : bindWith(found, entry, meta, gens, log);
+}
+
+/** bind() once the generators are known (no closure in bind itself: its frame stays off the heap). */
+async function bindLater(found: Promise<readonly AnyPlugin[]>, entry: XmlElement, meta: ClientMetadata, gens: AnyPlugin[], log: Logger): Promise<void> {
+  return bindWith(await found, entry, meta, gens, log);
 }
 
 /** Binds under the altsrc name first; when that fails, under the entry's own name. */
@@ -116,42 +144,87 @@ function bindTiming(tag: string): string {
   return name;
 }
 
-/** Upstream Core.BindStructure: Bound* entries lose the prefix and pass through; failures are marked. */
-export async function bindStructure(structure: XmlElement, meta: ClientMetadata, gens: AnyPlugin[], index: GeneratorIndex, log: Logger, timings: Timings): Promise<void> {
+/**
+ * Upstream Core.BindStructure: Bound* entries lose the prefix and pass through; failures are marked.
+ * Returns a promise only from the first entry whose bind has to wait (most structures bind without one).
+ */
+export function bindStructure(structure: XmlElement, meta: ClientMetadata, gens: AnyPlugin[], index: GeneratorIndex, log: Logger, timings: Timings): Promise<void> | void {
+  // The entries as they were when binding started (a generator may add children to the structure).
+  const entries = structure.children.slice();
   // One clock read per entry: an entry's bind ends where the next one's starts (what lies between,
   // a skipped Bound* or failed entry, is a few comparisons).
   let start = performance.now();
-  for (const entry of [...structure.children]) {
-    if (entry.tag.startsWith("Bound")) {
-      entry.tag = entry.tag.slice(5);
-      continue;
-    }
-    // Already failed where the structure was built (structure-failure.ts): nothing to bind.
-    if (entry.attrs.failure !== undefined) continue;
+  for (let i = 0; i < entries.length; i++) {
+    const entry = entries[i]!;
+    if (skipBind(entry)) continue;
+    let pending: void | Promise<void> = undefined;
     try {
-      const pending = bind(entry, meta, gens, index, log);
-      if (pending) await pending;
+      pending = bind(entry, meta, gens, index, log);
     } catch (e) {
-      if (entry.attrs.failure === undefined) entry.attrs.failure = `bind error: ${errorText(e)}`;
-      log.error({ client: meta.hostname, entry: `${entry.tag}:${entry.attrs.name ?? ""}`, err: errorText(e) }, "failed to bind entry");
-    } finally {
-      const end = performance.now();
-      timings.add(bindTiming(entry.tag), (end - start) / 1e3);
-      start = end;
+      bindFailed(entry, meta, log, e);
     }
+    if (pending) return bindRest(pending, entries, i, start, meta, gens, index, log, timings);
+    start = timed(timings, entry, start);
   }
+}
+
+/** bindStructure from entry `i`, whose bind is pending, on. */
+async function bindRest(pending: void | Promise<void>, entries: XmlElement[], i: number, start: number, meta: ClientMetadata, gens: AnyPlugin[], index: GeneratorIndex, log: Logger, timings: Timings): Promise<void> {
+  for (;;) {
+    const entry = entries[i]!;
+    try {
+      await pending;
+    } catch (e) {
+      bindFailed(entry, meta, log, e);
+    }
+    start = timed(timings, entry, start);
+    pending = undefined;
+    for (i++; i < entries.length; i++) {
+      const next = entries[i]!;
+      if (skipBind(next)) continue;
+      try {
+        pending = bind(next, meta, gens, index, log);
+      } catch (e) {
+        bindFailed(next, meta, log, e);
+      }
+      if (pending) break;
+      start = timed(timings, next, start);
+    }
+    if (!pending) return;
+  }
+}
+
+/** A Bound* entry (the prefix dropped here) or one already failed where the structure was built (structure-failure.ts): nothing to bind. */
+function skipBind(entry: XmlElement): boolean {
+  if (entry.tag.startsWith("Bound")) {
+    entry.tag = entry.tag.slice(5);
+    return true;
+  }
+  return entry.attrs.failure !== undefined;
+}
+
+function bindFailed(entry: XmlElement, meta: ClientMetadata, log: Logger, e: unknown): void {
+  if (entry.attrs.failure === undefined) entry.attrs.failure = `bind error: ${errorText(e)}`;
+  log.error({ client: meta.hostname, entry: `${entry.tag}:${entry.attrs.name ?? ""}`, err: errorText(e) }, "failed to bind entry");
+}
+
+/** Records one entry's bind time (upstream's Core:Bind:TAG) and returns the clock reading it ended at. */
+function timed(timings: Timings, entry: XmlElement, start: number): number {
+  const end = performance.now();
+  timings.add(bindTiming(entry.tag), (end - start) / 1e3);
+  return end;
 }
 
 /** One entry bound outside any configuration, as bcfg2-info's buildfile does; failures are marked on it. */
 export async function bindOne(entry: XmlElement, meta: ClientMetadata, opts: BuildOptions): Promise<XmlElement> {
-  const gens = opts.plugins.filter((p) => p.bindEntry);
+  const gens = pluginsByRole(opts.plugins).generators;
   await bindStructure(el("Independent", {}, [entry]), meta, gens, new GeneratorIndex(gens, meta), opts.logger, opts.timings);
   return entry;
 }
 
 /** The generators that name this entry exactly (upstream's `Entries[tag]`), as bcfg2-admin pull looks them up. */
 export async function exactGenerators(tag: string, name: string, meta: ClientMetadata, plugins: AnyPlugin[]): Promise<AnyPlugin[]> {
-  const gens = plugins.filter((p) => p.bindEntry);
+  const gens = pluginsByRole(plugins).generators;
   return [...(await new GeneratorIndex(gens, meta).exact(tag, name))];
 }
 
@@ -168,13 +241,17 @@ export interface BuildOptions {
 export async function buildConfiguration(meta: ClientMetadata, opts: BuildOptions): Promise<XmlElement> {
   const { plugins, logger: log, timings } = opts;
   const config = el("Configuration", { version: "2.0", revision: opts.revision ?? "-1" });
-  const gens = plugins.filter((p) => p.bindEntry);
+  const roles = pluginsByRole(plugins);
+  const gens = roles.generators;
   const index = new GeneratorIndex(gens, meta);
   // Each step timed inline (no closure and promise per step: this runs on every build).
   let structures: XmlElement[] = [];
   let start = performance.now();
   try {
-    for (const p of plugins) if (p.buildStructures) structures.push(...(await p.buildStructures(meta)));
+    for (let i = 0; i < roles.structures.length; i++) {
+      const built = await roles.structures[i]!.buildStructures!(meta);
+      for (let j = 0; j < built.length; j++) structures.push(built[j]!);
+    }
   } catch (e) {
     log.error({ client: meta.hostname, err: errorText(e) }, "error in GetStructures");
     throw new StructureError(errorText(e));
@@ -193,10 +270,9 @@ export async function buildConfiguration(meta: ClientMetadata, opts: BuildOption
 
   start = performance.now();
   try {
-    for (const p of plugins) {
-      if (!p.validateStructures) continue;
+    for (const p of roles.structureValidators) {
       try {
-        await p.validateStructures(meta, structures);
+        await p.validateStructures!(meta, structures);
       } catch (e) {
         log.error({ plugin: p.name, err: errorText(e) }, "structure validation failed");
       }
@@ -208,7 +284,8 @@ export async function buildConfiguration(meta: ClientMetadata, opts: BuildOption
   start = performance.now();
   try {
     for (const s of structures) {
-      await bindStructure(s, meta, gens, index, log, timings);
+      const pending = bindStructure(s, meta, gens, index, log, timings);
+      if (pending) await pending;
       config.children.push(s);
     }
   } finally {
@@ -217,10 +294,9 @@ export async function buildConfiguration(meta: ClientMetadata, opts: BuildOption
 
   start = performance.now();
   try {
-    for (const p of plugins) {
-      if (!p.validateGoals) continue;
+    for (const p of roles.goalValidators) {
       try {
-        await p.validateGoals(meta, config);
+        await p.validateGoals!(meta, config);
       } catch (e) {
         log.error({ plugin: p.name, err: errorText(e) }, "goal validation failed");
       }

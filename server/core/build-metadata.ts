@@ -2,15 +2,21 @@
 // The core runs it for the calling client; templates run it for other clients (metadata.query).
 import type { ClientMetadata } from "./metadata.js";
 import type { AnyPlugin, MetadataRole } from "./roles.js";
+import { pluginsByRole } from "./plugin-roles.js";
 
-export async function buildClientMetadata(metadata: MetadataRole, plugins: AnyPlugin[], client: string): Promise<ClientMetadata> {
+export async function buildClientMetadata(metadata: MetadataRole, plugins: readonly AnyPlugin[], client: string): Promise<ClientMetadata> {
   // Connectors key their data by the canonical name (upstream hands them the metadata's hostname).
   const name = metadata.canonicalName?.(client) ?? client;
-  const extra: string[] = [];
-  for (const p of plugins) if (p.additionalGroups) extra.push(...(await p.additionalGroups(name)));
+  const { groupConnectors, dataConnectors } = pluginsByRole(plugins);
+  let extra: string[] = [];
+  for (let i = 0; i < groupConnectors.length; i++) {
+    const groups = await groupConnectors[i]!.additionalGroups!(name);
+    if (groups.length) extra = extra.length ? extra.concat(groups) : groups;
+  }
   const meta = await metadata.buildMetadata(name, extra);
-  for (const p of plugins) {
-    if (p.additionalData && !(p.name in meta.connectors)) meta.connectors[p.name] = await p.additionalData(meta);
+  for (let i = 0; i < dataConnectors.length; i++) {
+    const p = dataConnectors[i]!;
+    if (!(p.name in meta.connectors)) meta.connectors[p.name] = await p.additionalData!(meta);
   }
   return meta;
 }

@@ -16,6 +16,7 @@ import type { AuthDecision, AuthRequest, ClientMetadata } from "./metadata.js";
 import { METHOD_HELP } from "./method-help.js";
 import { RepoWatcher } from "./repo-watch.js";
 import { atStoreVersion, directReads } from "./store-reads.js";
+import { pluginsByRole } from "./plugin-roles.js";
 import type { AnyPlugin, MetadataRole } from "./roles.js";
 import { Timings } from "./timings.js";
 
@@ -294,9 +295,9 @@ export class Core<S extends CoreStore = Store> implements ClientRunApi {
 
   /** Upstream's end_client_run hook, after every configuration built (or answered from the build cache). */
   private endClientRun(meta: ClientMetadata): void {
-    for (const p of this.plugins) {
+    for (const p of pluginsByRole(this.plugins).runHooks) {
       try {
-        p.endClientRun?.(meta);
+        p.endClientRun!(meta);
       } catch (e) {
         this.logger.error({ plugin: p.name, client: meta.hostname, err: msg(e) }, "end_client_run hook failed");
       }

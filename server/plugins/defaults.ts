@@ -27,11 +27,13 @@ export class DefaultsPlugin extends PrioDir implements AnyPlugin, GoalValidatorR
   }
 
   async validateGoals(meta: ClientMetadata, config: XmlElement): Promise<void> {
-    for (const struct of config.children) {
-      for (const entry of struct.children) {
+    const structs = config.children;
+    for (let i = 0; i < structs.length; i++) {
+      const entries = structs[i]!.children;
+      for (let j = 0; j < entries.length; j++) {
         // No (or conflicting) defaults are fine; anything else (a bad regex) throws and stops, as upstream.
-        const r = this.winner(entry, meta);
-        if (typeof r !== "string") this.apply(entry, r);
+        const r = this.winner(entries[j]!, meta);
+        if (typeof r !== "string") this.apply(entries[j]!, r);
       }
     }
   }

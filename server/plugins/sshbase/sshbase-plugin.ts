@@ -63,9 +63,18 @@ export class SSHbasePlugin implements Plugin, GeneratorRole, PullTargetRole {
     return tag === "Path" && SERVED.has(name);
   }
 
+  /** The host key delivered in each build's parameters (asked by each of a build's SSHbase entries). */
+  private readonly deliveredKeys = new WeakMap<ClientMetadata, ReturnType<typeof paramHostKey> | null>();
+
+  private delivered(meta: ClientMetadata): ReturnType<typeof paramHostKey> {
+    let d = this.deliveredKeys.get(meta);
+    if (d === undefined) this.deliveredKeys.set(meta, (d = paramHostKey(meta) ?? null));
+    return d ?? undefined;
+  }
+
   /** Synchronous for a key once the client's keys exist (no promise per entry); known_hosts waits for the roster. */
   bindEntry(entry: XmlElement, meta: ClientMetadata): Promise<void> | void {
-    const delivered = paramHostKey(meta);
+    const delivered = this.delivered(meta);
     const generating = this.ctx.settings.readOnly ? undefined : this.keys.ensureKeys(meta, delivered?.type);
     return generating ? generating.then(() => this.bindWithKeys(entry, meta, delivered)) : this.bindWithKeys(entry, meta, delivered);
   }
@@ -136,7 +145,7 @@ export class SSHbasePlugin implements Plugin, GeneratorRole, PullTargetRole {
       const lines = this.knownHostsLines(roster, fromParams);
       return lines.length > 0 ? lines.join("\n") + "\n" : "";
     });
-    const delivered = paramHostKey(meta);
+    const delivered = this.delivered(meta);
     if (delivered) text += `localhost,localhost.localdomain,127.0.0.1 ${delivered.publicKey}`;
     const own = KEY_BASENAMES.filter((b) => b.endsWith(".pub"))
       .map((b) => this.keys.best(b, meta))
