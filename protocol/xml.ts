@@ -189,11 +189,12 @@ export function decodeEntities(s: string): string {
   });
 }
 
-const TEXT_SPECIAL = /[&<>\r]/;
 const ATTR_SPECIAL = /[&<>"\n\r\t]/;
 
 export function escapeText(s: string): string {
-  if (!TEXT_SPECIAL.test(s)) return s; // most text has nothing to escape: no copies
+  // Most text has nothing to escape: no copies. Four indexOf scans beat one regex test over the
+  // kilobytes of a key or file (every GetConfig answer's text goes through here).
+  if (s.indexOf("&") < 0 && s.indexOf("<") < 0 && s.indexOf(">") < 0 && s.indexOf("\r") < 0) return s;
   return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/\r/g, "&#13;");
 }
 
