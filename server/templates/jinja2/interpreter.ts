@@ -13,11 +13,14 @@ import {
 import { Cycler, htmlEscape, isUndefined, joiner, LoopContext, Markup, Namespace, PyIterator, PyRange, Undefined } from "./runtime.js";
 import { FILTERS, type FilterEnv } from "./filters.js";
 import { TESTS } from "./tests.js";
+import { compileStmt, type StmtFn } from "./compiled.js";
 
 /** A template as the interpreter needs it. */
 export interface LoadedTemplate {
   name: string;
   ast: TemplateAst;
+  /** The top-level statements as closures (compiled.ts), made at the first render of this template version. */
+  compiled?: StmtFn[];
 }
 
 /** What the interpreter asks of its environment. */
@@ -40,7 +43,7 @@ export class LocatedError extends Error {
   }
 }
 
-class Frame {
+export class Frame {
   readonly vars: Map<string, unknown>;
   constructor(
     readonly parent: Frame | null,
@@ -152,14 +155,23 @@ export class Renderer implements FilterEnv, Lookup {
       }
       const frame = new Frame(null, ctx, current.name, ctx.vars);
       let parent: LoadedTemplate | undefined;
-      for (const s of current.ast.body) {
+      const body = current.ast.body;
+      const compiled = (current.compiled ??= body.map(compileStmt));
+      for (let i = 0; i < body.length; i++) {
+        const s = body[i]!;
         if (parent && (s.k === "data" || s.k === "output" || s.k === "block")) continue;
         if (s.k === "extends") {
           if (parent) this.at(s.line, current.name, () => { throw new PyException("TemplateRuntimeError", "extended multiple times"); });
           parent = this.at(s.line, current.name, () => this.host.load(pyStr(this.eval(s.template, frame)), current!.name));
           continue;
         }
-        this.exec([s], frame, parent ? [] : out);
+        // As exec() runs one statement: its errors located at its line.
+        try {
+          compiled[i]!(this, frame, parent ? [] : out);
+        } catch (e) {
+          if (e instanceof LocatedError) throw e;
+          throw new LocatedError(e, frame.template, s.line);
+        }
       }
       current = parent;
     }
@@ -193,7 +205,8 @@ export class Renderer implements FilterEnv, Lookup {
     }
   }
 
-  private stmt(s: Stmt, frame: Frame, out: string[]): void {
+  /** @internal (compiled.ts) */
+  stmt(s: Stmt, frame: Frame, out: string[]): void {
     switch (s.k) {
       case "data": out.push(s.text); return;
       case "output": out.push(this.output(this.eval(s.node, frame))); return;
@@ -311,7 +324,8 @@ export class Renderer implements FilterEnv, Lookup {
     out.push(...run(this.eval(s.iter, frame), 0));
   }
 
-  private assign(t: Target, value: unknown, frame: Frame): void {
+  /** @internal (compiled.ts) */
+  assign(t: Target, value: unknown, frame: Frame): void {
     if (t.k === "name") {
       frame.vars.set(t.name, value);
       return;
@@ -500,7 +514,8 @@ export class Renderer implements FilterEnv, Lookup {
     }
   }
 
-  private compareOp(op: string, a: unknown, b: unknown): boolean {
+  /** @internal (compiled.ts) */
+  compareOp(op: string, a: unknown, b: unknown): boolean {
     switch (op) {
       case "==": return pyEq(a, b);
       case "!=": return !pyEq(a, b);
@@ -513,7 +528,8 @@ export class Renderer implements FilterEnv, Lookup {
     return op === "<" ? c < 0 : op === "<=" ? c <= 0 : op === ">" ? c > 0 : c >= 0;
   }
 
-  private callArgs(e: { args: Expr[]; kwargs: Array<[string, Expr]>; dynArgs?: Expr; dynKwargs?: Expr }, frame: Frame): { args: unknown[]; kwargs: Kwargs } {
+  /** @internal (compiled.ts) */
+  callArgs(e: { args: Expr[]; kwargs: Array<[string, Expr]>; dynArgs?: Expr; dynKwargs?: Expr }, frame: Frame): { args: unknown[]; kwargs: Kwargs } {
     const args: unknown[] = [];
     for (const a of e.args) args.push(this.eval(a, frame));
     if (e.dynArgs) args.push(...iterate(this.eval(e.dynArgs, frame)));
@@ -524,7 +540,8 @@ export class Renderer implements FilterEnv, Lookup {
     return { args, kwargs };
   }
 
-  private call(f: unknown, args: unknown[], kwargs: Kwargs): unknown {
+  /** @internal (compiled.ts) */
+  call(f: unknown, args: unknown[], kwargs: Kwargs): unknown {
     if (isUndefined(f)) f.fail();
     if (f instanceof LoopContext) {
       if (!f.recurse) throw new PyException("TypeError", "Tried to call non recursive loop.  Maybe you forgot the 'recursive' modifier.");
@@ -693,8 +710,19 @@ export class Renderer implements FilterEnv, Lookup {
 
 const NOT_FOUND = Symbol("not found");
 /** The keyword arguments of a call without any (most calls): shared, so never changed (a callee that adds copies first). */
-const NO_KWARGS: Kwargs = new Map();
-const MISSING = Symbol("missing");
+export const NO_KWARGS: Kwargs = new Map();
+/** Frame.lookup's answer for a name bound nowhere. */
+export const MISSING = Symbol("missing");
+
+/** Jinja2's default global of that name (undefined: none). */
+export function globalNamed(name: string): unknown {
+  return GLOBALS.get(name);
+}
+
+/** `self` where no variable of that name is bound. */
+export function selfReference(f: Frame): TemplateReference {
+  return new TemplateReference(f.ctx);
+}
 
 /** Jinja2's default globals: range, dict, lipsum, cycler, joiner, namespace. */
 const GLOBALS = new Map<string, unknown>([
