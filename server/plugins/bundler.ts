@@ -26,6 +26,12 @@ function supportsInheritModification(version: string | undefined): boolean {
   return m[4] === "rc" || Number(m[5]) >= 2;
 }
 
+function hasChildTagged(e: XmlElement, tag: string): boolean {
+  const kids = e.children;
+  for (let i = 0; i < kids.length; i++) if (kids[i]!.tag === tag) return true;
+  return false;
+}
+
 export class BundlerPlugin implements AnyPlugin, StructureRole, StructureValidatorRole {
   readonly name = "Bundler";
   private readonly dir: string;
@@ -92,12 +98,14 @@ export class BundlerPlugin implements AnyPlugin, StructureRole, StructureValidat
         delete data.attrs.independent;
       }
       data.attrs.name = name;
-      for (const child of data.children.filter((c) => c.tag === "Bundle")) {
+      // Most bundles have neither: no filtered copies of their children on every build.
+      if (hasChildTagged(data, "Bundle")) for (const child of data.children.filter((c) => c.tag === "Bundle")) {
         // An XIncluded bundle: its entries join this bundle; an empty <Bundle/> is dropped.
         data.children.push(...child.children);
         data.children.splice(data.children.indexOf(child), 1);
       }
-      for (const child of data.children.filter((c) => c.tag === "RequiredBundle")) {
+      // After the nested bundles' entries joined (they may require bundles too).
+      if (hasChildTagged(data, "RequiredBundle")) for (const child of data.children.filter((c) => c.tag === "RequiredBundle")) {
         const req = child.attrs.name;
         if (req) {
           if (!added.has(req)) {

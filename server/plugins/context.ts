@@ -58,6 +58,11 @@ function selected(value: unknown, position: ContextGroupRule["position"]): strin
   return names;
 }
 
+function isEmpty(o: Record<string, unknown>): boolean {
+  for (const _ in o) return false;
+  return true;
+}
+
 /** A probe value's parameters and why they are refused (undefined: accepted), or why it is not a parameter file. */
 type CheckedParams = { params: Record<string, unknown>; refusal: string | undefined } | { parseError: string };
 const CHECKED_MAX = 1024;
@@ -136,6 +141,8 @@ export class ContextPlugin implements AnyPlugin, ConnectorRole, StructureRole, G
     }
     if (!rules || rules.length === 0) return [];
     const params = await this.params(client);
+    // No parameters (a client without a signed vacfg-context probe): no rule can select it.
+    if (isEmpty(params)) return [];
     const { names } = await this.ctx.metadata().clientNames(client);
     const mine = new Set<string>();
     for (const n of names) {

@@ -60,15 +60,18 @@ export function loadPlugins(names: string[], ctx: PluginContext): AnyPlugin[] {
  */
 export function instantiatePlugins(settings: ServerSettings, store: CoreStore, logger: Logger, names: string[] = settings.plugins.length ? settings.plugins : DEFAULT_PLUGINS): AnyPlugin[] {
   let plugins: AnyPlugin[] = [];
+  let found: MetadataRole | undefined;
   const ctx: PluginContext = {
     settings,
     // Probe data, registrations and the client list are read once per GetConfig (store-reads.ts).
     store: sharedReads(store),
     logger,
+    // Asked several times per build; the list does not change once loaded.
     metadata: () => {
+      if (found) return found;
       const m = plugins.find((p) => p.buildMetadata && p.authenticate);
       if (!m) throw new VacfgError("METADATA", "no Metadata plugin loaded");
-      return m as unknown as MetadataRole;
+      return (found = m as unknown as MetadataRole);
     },
     plugins: () => plugins,
   };
