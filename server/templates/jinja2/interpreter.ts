@@ -626,6 +626,8 @@ export class Renderer implements FilterEnv, Lookup {
   /** The Python attribute `name` of `o`, or NOT_FOUND. */
   private pyAttr(o: unknown, name: string): unknown {
     if (name.startsWith("__")) throw new PyException("SecurityError", `access to the attribute ${name} is not allowed`);
+    // The commonest receivers first: for a str or a dict (no class below is either) the checks below come to this.
+    if (typeof o === "string" || o instanceof Map) return pyMethod(o, name, this) ?? NOT_FOUND;
     if (o instanceof LoopContext) return o.attr(name, (h) => new Undefined(h), pyEq) ?? NOT_FOUND;
     if (o instanceof Namespace) return o.attrs.has(name) ? o.attrs.get(name) : NOT_FOUND;
     if (o instanceof Cycler) return o.attr(name) ?? NOT_FOUND;
