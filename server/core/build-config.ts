@@ -150,11 +150,14 @@ function bindTiming(tag: string): string {
  */
 export function bindStructure(structure: XmlElement, meta: ClientMetadata, gens: AnyPlugin[], index: GeneratorIndex, log: Logger, timings: Timings): Promise<void> | void {
   // The entries as they were when binding started (a generator may add children to the structure).
-  const entries = structure.children.slice();
   // One clock read per entry: an entry's bind ends where the next one's starts (what lies between,
   // a skipped Bound* or failed entry, is a few comparisons).
-  let start = performance.now();
-  for (let i = 0; i < entries.length; i++) {
+  return bindFrom(structure.children.slice(), 0, performance.now(), meta, gens, index, log, timings);
+}
+
+/** Binds entries[i..]; a promise only from the first entry whose bind waits. */
+function bindFrom(entries: XmlElement[], i: number, start: number, meta: ClientMetadata, gens: AnyPlugin[], index: GeneratorIndex, log: Logger, timings: Timings): Promise<void> | void {
+  for (; i < entries.length; i++) {
     const entry = entries[i]!;
     if (skipBind(entry)) continue;
     let pending: void | Promise<void> = undefined;
@@ -163,35 +166,19 @@ export function bindStructure(structure: XmlElement, meta: ClientMetadata, gens:
     } catch (e) {
       bindFailed(entry, meta, log, e);
     }
-    if (pending) return bindRest(pending, entries, i, start, meta, gens, index, log, timings);
+    if (pending) return bindAfter(pending, entries, i, start, meta, gens, index, log, timings);
     start = timed(timings, entry, start);
   }
 }
 
-/** bindStructure from entry `i`, whose bind is pending, on. */
-async function bindRest(pending: void | Promise<void>, entries: XmlElement[], i: number, start: number, meta: ClientMetadata, gens: AnyPlugin[], index: GeneratorIndex, log: Logger, timings: Timings): Promise<void> {
-  for (;;) {
-    const entry = entries[i]!;
-    try {
-      await pending;
-    } catch (e) {
-      bindFailed(entry, meta, log, e);
-    }
-    start = timed(timings, entry, start);
-    pending = undefined;
-    for (i++; i < entries.length; i++) {
-      const next = entries[i]!;
-      if (skipBind(next)) continue;
-      try {
-        pending = bind(next, meta, gens, index, log);
-      } catch (e) {
-        bindFailed(next, meta, log, e);
-      }
-      if (pending) break;
-      start = timed(timings, next, start);
-    }
-    if (!pending) return;
+/** Waits for entry i's bind, then binds the rest. */
+async function bindAfter(pending: Promise<void>, entries: XmlElement[], i: number, start: number, meta: ClientMetadata, gens: AnyPlugin[], index: GeneratorIndex, log: Logger, timings: Timings): Promise<void> {
+  try {
+    await pending;
+  } catch (e) {
+    bindFailed(entries[i]!, meta, log, e);
   }
+  await bindFrom(entries, i + 1, timed(timings, entries[i]!, start), meta, gens, index, log, timings);
 }
 
 /** A Bound* entry (the prefix dropped here) or one already failed where the structure was built (structure-failure.ts): nothing to bind. */
