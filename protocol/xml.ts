@@ -222,11 +222,28 @@ export function serializeXml(root: XmlElement, opts: SerializeOptions = {}): str
   return (opts.declaration ? '<?xml version="1.0" encoding="UTF-8"?>\n' : "") + write(root, opts.pretty ? 0 : -1);
 }
 
+/**
+ * The fixed pieces around tag and attribute names ("<tag", "</tag>", ` name="`), made once per name:
+ * each `+` of short strings allocates a copy, and a GetConfig answer has hundreds of attributes.
+ * Bounded: names also come from documents clients send.
+ */
+const OPENS = new Map<string, string>();
+const CLOSES = new Map<string, string>();
+const ATTRS = new Map<string, string>();
+function piece(pieces: Map<string, string>, before: string, name: string, after: string): string {
+  let p = pieces.get(name);
+  if (p === undefined) {
+    p = before + name + after;
+    if (pieces.size < 1024) pieces.set(name, p);
+  }
+  return p;
+}
+
 /** One element as text: plain concatenation (V8 joins the pieces once, when the string is used). */
 function write(e: XmlElement, depth: number): string {
-  let s = "<" + e.tag;
+  let s = piece(OPENS, "<", e.tag, "");
   const attrs = e.attrs;
-  for (const k in attrs) s += " " + k + '="' + escapeAttr(attrs[k]!) + '"';
+  for (const k in attrs) s += piece(ATTRS, " ", k, '="') + escapeAttr(attrs[k]!) + '"';
   const hasText = e.text !== undefined && e.text !== "";
   if (!hasText && e.children.length === 0) {
     s += "/>";
@@ -240,7 +257,7 @@ function write(e: XmlElement, depth: number): string {
       s += write(kids[i]!, depth >= 0 ? depth + 1 : -1);
     }
     if (indentKids && e.children.length > 0) s += "\n" + "  ".repeat(depth);
-    s += "</" + e.tag + ">";
+    s += piece(CLOSES, "</", e.tag, ">");
   }
   return e.tail ? s + escapeText(e.tail) : s;
 }
