@@ -35,8 +35,28 @@ export function sortByName(e: XmlElement): void {
   }
   // Already in order (most entries' children, many bundles): no copy, no sort.
   if (sorted) return;
-  // Array.prototype.sort is stable: equal names keep their order.
-  e.children = kids.slice().sort(byName);
+  e.children = sortedCopy(kids);
+}
+
+/**
+ * A stably sorted copy: an insertion sort for the usual bundle sizes (no work arrays, as
+ * Array.prototype.sort's merge sort makes), Array.prototype.sort (stable) above that.
+ */
+function sortedCopy(kids: XmlElement[]): XmlElement[] {
+  const out = kids.slice();
+  if (out.length > 32) return out.sort(byName);
+  for (let i = 1; i < out.length; i++) {
+    const e = out[i]!;
+    const name = e.attrs.name!;
+    let j = i - 1;
+    // Strictly greater only: an equal name stays after the one before it (stable).
+    while (j >= 0 && out[j]!.attrs.name! > name) {
+      out[j + 1] = out[j]!;
+      j--;
+    }
+    out[j + 1] = e;
+  }
+  return out;
 }
 
 function byName(a: XmlElement, b: XmlElement): number {

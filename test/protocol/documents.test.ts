@@ -61,6 +61,18 @@ describe("Bcfg2 documents", () => {
     expect(mixed.children.map((c) => c.tag)).to.deep.equal(["B", "Unnamed", "A"]);
   });
 
+  it("sorts levels of every size as a stable sort by name does (duplicate names keep their order)", () => {
+    let seed = 7;
+    const next = () => (seed = (seed * 1103515245 + 12345) % 2147483648);
+    for (let n = 0; n <= 80; n++) {
+      const kids = Array.from({ length: n }, (_, i) => el("Path", { name: `/n${next() % 9}`, i: String(i) }));
+      const expected = kids.slice().sort((a, b) => (a.attrs.name! < b.attrs.name! ? -1 : a.attrs.name! > b.attrs.name! ? 1 : 0));
+      const root = el("Bundle", { name: "b" }, kids);
+      sortByName(root);
+      expect(root.children.map((c) => c.attrs.i), `${n} entries`).to.deep.equal(expected.map((c) => c.attrs.i));
+    }
+  });
+
   it("statistics documents round-trip byte for byte", () => {
     const docs = payloads("RecvStats.request.payload.xml");
     expect(docs.length).to.be.greaterThan(2);
