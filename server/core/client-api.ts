@@ -27,6 +27,11 @@ export interface ClientRunApi {
   beginRequest(queued: boolean): Promise<RequestScope>;
   /** The client and whether the decision still holds, or undefined → HTTP 401. */
   authenticate(req: AuthRequest): Promise<AuthDecision | undefined>;
+  /**
+   * A success `authenticate` would give, decided without a wait (from what this process watches);
+   * undefined when it cannot be (a refusal included): `authenticate` decides.
+   */
+  authenticateNow?(req: AuthRequest): AuthDecision | undefined;
   assertProfile(client: string, profile: string): Promise<boolean>;
   declareVersion(client: string, version: string): Promise<boolean>;
   /** The <probes> document. */

@@ -133,6 +133,15 @@ export class Core<S extends CoreStore = Store> implements ClientRunApi {
     return this.timings.time("Core:authenticate", () => this.metadata.authenticate(req));
   }
 
+  authenticateNow(req: AuthRequest): AuthDecision | undefined {
+    if (!this.metadata.authenticateNow) return undefined;
+    const start = performance.now();
+    const decision = this.metadata.authenticateNow(req);
+    // Timed as a decision only when it is one (undefined: `authenticate` decides, and is timed).
+    if (decision) this.timings.add("Core:authenticate", (performance.now() - start) / 1e3);
+    return decision;
+  }
+
   // Every request but GetConfig reads the store itself, also while a GetConfig shares its reads (store-reads.ts).
   assertProfile(client: string, profile: string): Promise<boolean> {
     return directReads(this.store, () => this.assertProfileNow(client, profile));

@@ -17,6 +17,8 @@ export interface Plugin {
 export interface MetadataRole {
   /** Settles the client name from credentials, or returns undefined (→ HTTP 401). Registers unknown clients. */
   authenticate(req: AuthRequest): Promise<AuthDecision | undefined>;
+  /** A success `authenticate` would give, when it can be decided without a wait; undefined: `authenticate` decides. */
+  authenticateNow?(req: AuthRequest): AuthDecision | undefined;
   /** Builds metadata (groups from groups.xml/clients.xml plus the given additional groups). */
   buildMetadata(client: string, additionalGroups: Iterable<string>): Promise<ClientMetadata>;
   /** AssertProfile: the group must exist and be profile="true" public="true"; the new profile is saved. */

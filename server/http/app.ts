@@ -20,7 +20,7 @@ import { peerAddress, verifiedCertCN } from "./peer.js";
 import { XmlRpcDispatcher } from "./xmlrpc-handler.js";
 import { ResponseMemo } from "./response-memo.js";
 import type { ServerMetrics } from "./metrics.js";
-import { admitClient, type ClientAdmission, type ClientAuthLimit } from "./client-auth-limit.js";
+import { admitClient, admitClientNow, type ClientAdmission, type ClientAuthLimit } from "./client-auth-limit.js";
 
 export interface FrontOptions {
   api: ClientRunApi;
@@ -62,6 +62,9 @@ interface ConnectionAuth {
   client: string;
   /** The decision's inputs unchanged (AuthDecision.holds) and the limits quiet (ClientAuthLimit.quietFor). */
   holds: () => boolean;
+  /** The request it was decided for, and its limit: `quiet` is made from them when the connection is reused. */
+  auth: AuthRequest;
+  limit?: ClientAuthLimit;
   quiet?: () => boolean;
 }
 
@@ -77,14 +80,16 @@ const connections = new WeakMap<Socket, ConnectionAuth>();
 function rememberedClient(req: IncomingMessage): string | undefined {
   const memo = connections.get(req.socket);
   if (memo === undefined || req.headers.authorization !== memo.authorization) return undefined;
-  if (!memo.holds() || (memo.quiet !== undefined && !memo.quiet())) return undefined;
+  if (!memo.holds()) return undefined;
+  if (memo.limit !== undefined && !(memo.quiet ??= memo.limit.quietFor(memo.auth))()) return undefined;
   return memo.client;
 }
 
+/** Most connections (a new one per call, as the Python client makes) never carry a second request: their memo costs one object. */
 function rememberConnection(req: IncomingMessage, auth: AuthRequest, decision: AuthDecision | undefined, limit: ClientAuthLimit | undefined): void {
   const authorization = req.headers.authorization;
   if (decision?.holds === undefined || authorization === undefined) return;
-  connections.set(req.socket, { authorization, client: decision.client, holds: decision.holds, ...(limit ? { quiet: limit.quietFor(auth) } : {}) });
+  connections.set(req.socket, { authorization, client: decision.client, holds: decision.holds, auth, limit });
 }
 
 function forgetConnection(req: IncomingMessage): void {
@@ -173,12 +178,12 @@ export function createXmlRpcHandler(opts: FrontOptions): (req: IncomingMessage, 
    * client, or the status of the refusal sent. A success whose inputs can be watched is remembered for
    * the connection.
    */
-  const admit = async (req: IncomingMessage, res: ServerResponse, scope: RequestScope, address: string): Promise<string | number> => {
-    const auth = authRequest(req);
+  const admit = async (req: IncomingMessage, res: ServerResponse, scope: RequestScope, address: string, auth: AuthRequest | undefined): Promise<string | number> => {
     let decision: AuthDecision | undefined;
     const authenticate = async (a: AuthRequest): Promise<string | undefined> => {
       try {
-        decision = await opts.api.authenticate(a);
+        // Its synchronous part (clients.xml read from its cache) vouched for as the request's own.
+        decision = await scope.vouched(() => opts.api.authenticate(a));
         return decision?.client;
       } catch (err) {
         log.error({ err, user: a.user, address }, "authentication raised an error");
@@ -195,6 +200,19 @@ export function createXmlRpcHandler(opts: FrontOptions): (req: IncomingMessage, 
     }
     rememberConnection(req, auth!, decision, opts.authLimit);
     return admission.client;
+  };
+
+  /**
+   * A success the limits and the API can tell without a wait (admitClientNow, authenticateNow): the
+   * client, remembered for the connection; undefined when `admit` must decide.
+   */
+  const admitNow = (req: IncomingMessage, auth: AuthRequest): string | undefined => {
+    const now = opts.api.authenticateNow;
+    if (now === undefined) return undefined;
+    let decision: AuthDecision | undefined;
+    const client = admitClientNow(opts.authLimit, auth, () => (decision = now.call(opts.api, auth))?.client);
+    if (client !== undefined) rememberConnection(req, auth, decision, opts.authLimit);
+    return client;
   };
 
   /** A body that could not be read as a methodCall: the answer sent, its status. */
@@ -234,9 +252,13 @@ export function createXmlRpcHandler(opts: FrontOptions): (req: IncomingMessage, 
       // credentials never makes us buffer anything.
       let client = scope.vouched(() => rememberedClient(req));
       if (client === undefined) {
-        const admitted = await admit(req, res, scope, address);
-        if (typeof admitted === "number") return done(req, started, address, admitted);
-        client = admitted;
+        const auth = authRequest(req);
+        client = auth && scope.vouched(() => admitNow(req, auth));
+        if (client === undefined) {
+          const admitted = await admit(req, res, scope, address, auth);
+          if (typeof admitted === "number") return done(req, started, address, admitted);
+          client = admitted;
+        }
       }
       let call: MethodCall;
       try {

@@ -10,9 +10,17 @@ export interface BasicCredentials {
 // One decoder serves every call: a fatal decode without `stream` starts afresh each time.
 const UTF8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
+/** The last header parsed and what it holds: a client sends the same header with every call. */
+let last: { header: string; creds: Readonly<BasicCredentials> | undefined } | undefined;
+
 /** undefined when there is no usable Basic header (→ 401 before anything else happens). */
-export function parseBasicAuth(header: string | undefined): BasicCredentials | undefined {
+export function parseBasicAuth(header: string | undefined): Readonly<BasicCredentials> | undefined {
   if (!header) return undefined;
+  if (last?.header !== header) last = { header, creds: parse(header) };
+  return last.creds;
+}
+
+function parse(header: string): Readonly<BasicCredentials> | undefined {
   // Upstream takes the second whitespace-separated word whatever the scheme says.
   const parts = header.trim().split(/\s+/);
   if (parts.length < 2) return undefined;
@@ -25,6 +33,5 @@ export function parseBasicAuth(header: string | undefined): BasicCredentials | u
     return undefined;
   }
   const pieces = decoded.split(":");
-  if (pieces.length === 2) return { user: pieces[0], password: pieces[1] };
-  return { user: decoded, password: "" };
+  return Object.freeze(pieces.length === 2 ? { user: pieces[0], password: pieces[1] } : { user: decoded, password: "" });
 }

@@ -15,6 +15,7 @@ export interface LoginGuard {
   attempt(subject: string, check: () => boolean | Promise<boolean>): Promise<{ kind: "ok" } | { kind: "wrong" } | { kind: "locked"; retryAfterMs: number } | { kind: "unavailable" }>;
   /** Until when the subject is known to have no failures and no lockout (0: not known), its key computed once (stored-login-throttle.ts). */
   quietUntilFor(subject: string): () => number;
+  quietUntil(subject: string): number;
 }
 
 /** key `${name key} ${address}`: { t } — where a name authenticated, by exact address. */
@@ -58,6 +59,14 @@ export interface ClientAuthLimit {
    * the check succeeding, admit. Only then may the front reuse a success it remembers for the connection.
    */
   quietFor(auth: AuthRequest): () => boolean;
+  /**
+   * `admit` without a wait, for a request whose outcome it can tell beforehand: when neither the
+   * address nor the user name has a failure or a lockout this process knows of (quietFor) and this
+   * process recorded lately where the name authenticated from, `admit` would only run the check and,
+   * on success, admit. Then the client `decide` settles synchronously, if it does; undefined in every
+   * other case (a refusal included), which `admit` decides and counts.
+   */
+  admitNow(auth: AuthRequest, decide: () => string | undefined): string | undefined;
 }
 
 /** Authentication through the limit when there is one (the front calls this for every XML-RPC request). */
@@ -67,6 +76,11 @@ export async function admitClient(limit: ClientAuthLimit | undefined, auth: Auth
   return client === undefined ? { kind: "refused" } : { kind: "ok", client };
 }
 
+/** admitNow through the limit when there is one. */
+export function admitClientNow(limit: ClientAuthLimit | undefined, auth: AuthRequest, decide: () => string | undefined): string | undefined {
+  return limit ? limit.admitNow(auth, decide) : decide();
+}
+
 /**
  * The key a client name is counted under: its canonical form (server/core/client-name.ts); a user that
  * breaks the rule (only with a certificate does it get this far) shares one key, so no hostile string
@@ -74,6 +88,11 @@ export async function admitClient(limit: ClientAuthLimit | undefined, auth: Auth
  */
 export function clientNameKey(user: string): string {
   return isValidClientName(user) ? canonicalClientName(user) : "#invalid";
+}
+
+/** The key of where a name authenticated from (CLIENT_SEEN_KIND). */
+function seenPair(auth: AuthRequest): string {
+  return `${clientNameKey(auth.user)} ${auth.address}`;
 }
 
 /** How long an address a client authenticated from stays exempt from that name's lockouts. */
@@ -88,10 +107,12 @@ export function createClientAuthLimit(o: ClientAuthLimitOptions): ClientAuthLimi
   const { byAddress, byName } = o;
   const seenHere = new Map<string, number>();
 
+  /** Whether this process recorded in the last day that the pair authenticated. */
+  const seenLately = (pair: string, t: number): boolean => t - (seenHere.get(pair) ?? Number.NEGATIVE_INFINITY) < 86400_000;
   /** Records where a name authenticated (at most once a day per pair and process); a failure only costs the exemption. */
   const noteSeen = async (pair: string): Promise<void> => {
     const t = now();
-    if (t - (seenHere.get(pair) ?? Number.NEGATIVE_INFINITY) < 86400_000) return;
+    if (seenLately(pair, t)) return;
     seenHere.delete(pair);
     while (seenHere.size >= SEEN_CACHE) seenHere.delete(seenHere.keys().next().value as string);
     seenHere.set(pair, t);
@@ -111,12 +132,18 @@ export function createClientAuthLimit(o: ClientAuthLimitOptions): ClientAuthLimi
         return address() > t && name() > t;
       };
     },
+    admitNow(auth, decide) {
+      if (auth.certCN === undefined && !isValidClientName(auth.user)) return undefined;
+      const t = now();
+      if (!(byAddress.quietUntil(auth.address) > t && byName.quietUntil(auth.user) > t) || !seenLately(seenPair(auth), t)) return undefined;
+      return decide();
+    },
     async admit(auth, authenticate) {
       // A name that breaks the client-name rule never authenticates: refused without a check or a count,
       // so a tool that sends such names does not lock its address out (and adds nothing to the store).
       // With a certificate the CN names the client and the user is not used (the CN is checked by authenticate).
       if (auth.certCN === undefined && !isValidClientName(auth.user)) return { kind: "refused" };
-      const pair = `${clientNameKey(auth.user)} ${auth.address}`;
+      const pair = seenPair(auth);
       let client: string | undefined;
       let nameLock: ClientAdmission | undefined;
       const check = async (): Promise<boolean> => {

@@ -64,6 +64,8 @@ export interface AdminLoginGuard {
    * none since. 0 when that is not known. A success remembered for a connection is reused only until then.
    */
   quietUntilFor(subject: string): () => number;
+  /** quietUntilFor(subject)(), once. */
+  quietUntil(subject: string): number;
 }
 
 interface Lock {
@@ -347,5 +349,5 @@ export function createStoredLoginThrottle(opts: StoredLoginThrottleOptions): Adm
     const key = keyOf(subject);
     return () => quietUntilKey(key);
   };
-  return { attempt, quietUntilFor };
+  return { attempt, quietUntilFor, quietUntil: (subject) => quietUntilKey(keyOf(subject)) };
 }

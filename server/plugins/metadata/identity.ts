@@ -31,24 +31,38 @@ export interface AuthReads {
   outside: boolean;
 }
 
+/** Said by a decision made from clients.xml alone where it needs reverse DNS or the store. */
+export const OUTSIDE = Symbol("outside");
+
+/** The client clients.xml gives an address (address or Alias address), OUTSIDE when it gives none. */
+function addressClient(c: ClientsModel, address: string): string | typeof OUTSIDE {
+  const names = c.addresses.get(address);
+  if (!names) return OUTSIDE;
+  if (names.length !== 1) {
+    throw new VacfgError("METADATA", `Address ${address} has multiple reverse assignments; a uuid must be used`);
+  }
+  return names[0];
+}
+
 /** The client an address belongs to: clients.xml address (or Alias address), else reverse DNS. */
 export async function resolveClient(c: ClientsModel, address: string, reads?: AuthReads): Promise<string> {
-  const names = c.addresses.get(address);
-  if (names) {
-    if (names.length !== 1) {
-      throw new VacfgError("METADATA", `Address ${address} has multiple reverse assignments; a uuid must be used`);
-    }
-    return names[0];
-  }
+  const listed = addressClient(c, address);
+  if (listed !== OUTSIDE) return listed;
   if (reads) reads.outside = true;
   const cname = await reverseName(address);
   return c.aliases.get(cname) ?? cname;
 }
 
-export async function validateAddress(c: ClientsModel, client: string, address: string, reads?: AuthReads): Promise<boolean> {
+/** Whether `client` may call from `address` by clients.xml alone (floating, or its listed addresses); OUTSIDE when only reverse DNS can say. */
+function addressAllowed(c: ClientsModel, client: string, address: string): boolean | typeof OUTSIDE {
   if (c.floating.has(client)) return true;
   const names = c.addresses.get(address);
-  if (names) return names.includes(client);
+  return names ? names.includes(client) : OUTSIDE;
+}
+
+export async function validateAddress(c: ClientsModel, client: string, address: string, reads?: AuthReads): Promise<boolean> {
+  const listed = addressAllowed(c, client, address);
+  if (listed !== OUTSIDE) return listed;
   try {
     return (await resolveClient(c, address, reads)).toLowerCase() === client.toLowerCase();
   } catch {
@@ -66,33 +80,43 @@ export interface AuthPolicy {
 
 type IdMethod = "cert" | "address" | "uuid";
 
-/**
- * Who the caller claims to be, canonical: the certificate CN, the client at the peer address
- * (user root), or the HTTP user; each checked against the client-name rule, then resolved through
- * uuid and alias (any case) to the client itself. undefined when the claim is refused.
- */
-export async function claimedClient(c: ClientsModel, req: AuthRequest, reads?: AuthReads): Promise<{ client: string; idMethod: IdMethod } | undefined> {
-  let claim: string;
-  let idMethod: IdMethod;
-  if (req.certCN !== undefined) {
-    idMethod = "cert";
-    claim = req.certCN;
-  } else if (req.user === "root") {
-    idMethod = "address";
-    try {
-      claim = await resolveClient(c, req.address, reads);
-    } catch {
-      return undefined;
-    }
-  } else {
-    idMethod = "uuid";
-    claim = req.user;
-  }
+type Claim = { client: string; idMethod: IdMethod } | undefined;
+
+/** A claim checked against the client-name rule and resolved through uuid and alias; undefined when refused. */
+function claimOf(c: ClientsModel, claim: string, idMethod: IdMethod): Claim {
   if (!isValidClientName(claim)) return undefined;
   const lc = canonicalClientName(claim);
   const client = (idMethod === "uuid" ? c.uuid.get(lc) : undefined) ?? c.aliases.get(lc) ?? lc;
   if (c.blocked.has(client)) return undefined;
   return { client, idMethod };
+}
+
+/**
+ * Who the caller claims to be, canonical: the certificate CN, the client at the peer address
+ * (user root), or the HTTP user; each checked against the client-name rule, then resolved through
+ * uuid and alias (any case) to the client itself. undefined when the claim is refused.
+ */
+export async function claimedClient(c: ClientsModel, req: AuthRequest, reads?: AuthReads): Promise<Claim> {
+  if (req.certCN !== undefined) return claimOf(c, req.certCN, "cert");
+  if (req.user !== "root") return claimOf(c, req.user, "uuid");
+  try {
+    return claimOf(c, await resolveClient(c, req.address, reads), "address");
+  } catch {
+    return undefined;
+  }
+}
+
+/** claimedClient from clients.xml alone: OUTSIDE when root's address needs reverse DNS. */
+function claimedClientNow(c: ClientsModel, req: AuthRequest): Claim | typeof OUTSIDE {
+  if (req.certCN !== undefined) return claimOf(c, req.certCN, "cert");
+  if (req.user !== "root") return claimOf(c, req.user, "uuid");
+  let listed: string | typeof OUTSIDE;
+  try {
+    listed = addressClient(c, req.address);
+  } catch {
+    return undefined;
+  }
+  return listed === OUTSIDE ? OUTSIDE : claimOf(c, listed, "address");
 }
 
 /** Whether the password is one `client` may use: its own when secure, else its own or the site's. */
@@ -123,4 +147,23 @@ export async function authenticate(c: ClientsModel, req: AuthRequest, policy: Au
   // bootstrap: once a client has shown its certificate, its password alone no longer suffices.
   if (authType === "bootstrap" && idMethod !== "cert" && (await policy.certSeen(client))) return undefined;
   return passwordAccepted(c, client, req.password, policy.sitePassword) ? client : undefined;
+}
+
+/**
+ * `authenticate` decided from clients.xml and the settings alone, without a wait: the same answer, or
+ * OUTSIDE when the decision needs reverse DNS or the store (bootstrap mode), which `authenticate` reads.
+ */
+export function authenticateNow(c: ClientsModel, req: AuthRequest, sitePassword: string, defaultAuth: string): string | undefined | typeof OUTSIDE {
+  const claimed = claimedClientNow(c, req);
+  if (claimed === OUTSIDE || claimed === undefined) return claimed;
+  const { client, idMethod } = claimed;
+  const authType = c.auth.get(client) ?? defaultAuth;
+  if (authType === "cert" && idMethod !== "cert") return undefined;
+  if (authType === "bootstrap") return OUTSIDE;
+  if (idMethod !== "uuid") {
+    const allowed = addressAllowed(c, client, req.address);
+    if (allowed !== true) return allowed === OUTSIDE ? OUTSIDE : undefined;
+  }
+  if (idMethod === "cert" && authType !== "cert+password") return client;
+  return passwordAccepted(c, client, req.password, sitePassword) ? client : undefined;
 }

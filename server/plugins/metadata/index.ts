@@ -15,7 +15,7 @@ import { canonicalClientName, checkClientName, isValidClientName, quoteName } fr
 import { applyClientsEdit, emptyClients, parseClientsXml, type ClientsModel } from "./clients-file.js";
 import { clientExistsInText, editClientsXml, type ClientsCommitHook } from "./clients-writer.js";
 import { parseGroupsXml, type GroupsModel } from "./groups-file.js";
-import { authenticate, type AuthReads } from "./identity.js";
+import { authenticate, authenticateNow, OUTSIDE, type AuthReads } from "./identity.js";
 import { includingParser } from "../shared/xinclude.js";
 import { addGroup, bundlesOf, firstProfile, mergeGroups, type GroupState } from "./resolve-groups.js";
 
@@ -141,14 +141,37 @@ export class MetadataPlugin implements AnyPlugin, MetadataRole, RmiRole, Structu
     );
     if (name === undefined || !(await this.admitNewClient(name, req.address, clients, reads))) return undefined;
     if (reads.outside) return { client: name };
-    const holds = (): boolean => {
+    return { client: name, holds: this.holding(revision, clients, sitePassword, defaultAuth) };
+  }
+
+  /**
+   * A success `authenticate` would give, decided without a wait from clients.xml and the settings
+   * alone, for a client clients.xml lists; undefined for anything else (a refusal, a new client,
+   * bootstrap mode, an address only reverse DNS can name), which `authenticate` decides.
+   */
+  authenticateNow(req: AuthRequest): AuthDecision | undefined {
+    const revision = this.clientsRevision;
+    let clients: ClientsModel;
+    try {
+      clients = this.clients();
+    } catch {
+      return undefined;
+    }
+    const { password: sitePassword, defaultAuth } = this.ctx.settings;
+    const name = authenticateNow(clients, req, sitePassword, defaultAuth);
+    if (name === undefined || name === OUTSIDE || !(clients.known.has(name) || clients.aliases.has(name))) return undefined;
+    return { client: name, holds: this.holding(revision, clients, sitePassword, defaultAuth) };
+  }
+
+  /** While a decision from these inputs holds: the same parsed clients.xml (no edit on disk or here), the same site password and default auth mode. */
+  private holding(revision: number, clients: ClientsModel, sitePassword: string, defaultAuth: string): () => boolean {
+    return () => {
       try {
         return this.clientsRevision === revision && this.clients() === clients && this.ctx.settings.password === sitePassword && this.ctx.settings.defaultAuth === defaultAuth;
       } catch {
         return false;
       }
     };
-    return { client: name, holds };
   }
 
   /**

@@ -105,33 +105,58 @@ describe("authentication remembered per kept-alive connection", function () {
     expect(stale.status).to.equal(401);
   });
 
-  it("refuses the same connection once its address is locked out by failures on other connections, with Retry-After", async function () {
-    const from = "127.0.0.21";
-    const conn = connection();
-    const first = await call(conn, "node1", "labsecret", from);
-    expect(ok(first)).to.equal(true);
-    expect(ok(await call(conn, "node1", "labsecret", from))).to.equal(true);
-    for (let i = 0; i < 10; i++) expect((await call(false, "node1", `guess-${i}`, from)).status).to.equal(401);
-    const locked = await call(conn, "node1", "labsecret", from);
-    expect(locked.localPort).to.equal(first.localPort);
-    expect(locked.status).to.equal(401);
-    expect(locked.headers["retry-after"]).to.equal("900");
-  });
+  // A new connection per call (as the Python client makes) is admitted without a wait while the limits
+  // know the address and the name to be quiet (ClientAuthLimit.admitNow): the same inputs must count.
+  for (const kept of [true, false]) {
+    const on = kept ? "the same connection" : "a new connection per call";
+    const conn = (): https.Agent | false => (kept ? connection() : false);
+    const same = (a: HttpReply, b: HttpReply): void => void (kept && expect(a.localPort).to.equal(b.localPort));
 
-  it("sees a lockout another server process stored once its own clean read is a second old, as without the memo", async function () {
-    const from = "127.0.0.22";
-    const b = await site.another({}); // the same store, its own limit and memo
-    const conn = connection();
-    const first = await call(conn, "node1", "labsecret", from);
-    expect(ok(first)).to.equal(true);
-    for (let i = 0; i < 10; i++) expect((await call(false, "node1", `guess-${i}`, from, b)).status).to.equal(401);
-    clock += 999;
-    expect(ok(await call(conn, "node1", "labsecret", from))).to.equal(true); // within the second its clean read is trusted
-    clock += 2;
-    const locked = await call(conn, "node1", "labsecret", from);
-    expect(locked.localPort).to.equal(first.localPort);
-    expect(locked.status).to.equal(401);
-    expect(locked.headers["retry-after"]).to.match(/^\d+$/);
+    it(`refuses ${on} once its address is locked out by failures on other connections, with Retry-After`, async function () {
+      const from = kept ? "127.0.0.21" : "127.0.0.31";
+      const c = conn();
+      const first = await call(c, "node1", "labsecret", from);
+      expect(ok(first)).to.equal(true);
+      expect(ok(await call(c, "node1", "labsecret", from))).to.equal(true);
+      for (let i = 0; i < 10; i++) expect((await call(false, "node1", `guess-${i}`, from)).status).to.equal(401);
+      const locked = await call(c, "node1", "labsecret", from);
+      same(locked, first);
+      expect(locked.status).to.equal(401);
+      expect(locked.headers["retry-after"]).to.equal("900");
+    });
+
+    it(`sees on ${on} a lockout another server process stored once its own clean read is a second old, as without the memo`, async function () {
+      const from = kept ? "127.0.0.22" : "127.0.0.32";
+      const b = await site.another({}); // the same store, its own limit and memo
+      const c = conn();
+      const first = await call(c, "node1", "labsecret", from);
+      expect(ok(first)).to.equal(true);
+      expect(ok(await call(c, "node1", "labsecret", from))).to.equal(true);
+      for (let i = 0; i < 10; i++) expect((await call(false, "node1", `guess-${i}`, from, b)).status).to.equal(401);
+      clock += 999;
+      expect(ok(await call(c, "node1", "labsecret", from))).to.equal(true); // within the second its clean read is trusted
+      clock += 2;
+      const locked = await call(c, "node1", "labsecret", from);
+      same(locked, first);
+      expect(locked.status).to.equal(401);
+      expect(locked.headers["retry-after"]).to.match(/^\d+$/);
+    });
+  }
+
+  it("decides every new connection afresh from clients.xml as it is: a changed password, a secure flag, a removed client", async function () {
+    writeClients(`  <Client name="nc-client" profile="appliance" password="${OWN}"/>\n`);
+    const before = decisions();
+    for (let i = 0; i < 3; i++) expect(ok(await call(false, "nc-client", OWN))).to.equal(true);
+    expect(ok(await call(false, "nc-client", "labsecret"))).to.equal(true);
+    expect(decisions()).to.equal(before + 4); // each new connection decided, none remembered
+    writeClients(`  <Client name="nc-client" profile="appliance" password="${OTHER}"/>\n`);
+    expect((await call(false, "nc-client", OWN)).status).to.equal(401);
+    expect(ok(await call(false, "nc-client", OTHER))).to.equal(true);
+    writeClients(`  <Client name="nc-client" profile="appliance" secure="true" password="${OTHER}"/>\n`);
+    expect((await call(false, "nc-client", "labsecret")).status).to.equal(401);
+    expect(ok(await call(false, "nc-client", OTHER))).to.equal(true);
+    writeClients("");
+    expect((await call(false, "nc-client", OTHER)).status).to.equal(401);
   });
 
   it("decides a different Authorization header on the connection afresh: a wrong password is refused and counted", async function () {
