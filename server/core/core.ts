@@ -352,7 +352,14 @@ export class Core<S extends CoreStore = Store> implements ClientRunApi {
     return this.debug;
   }
 
+  /** The plugins and their RMI are fixed once constructed: the table is built on first use. */
+  private admin?: Record<string, AdminMethod>;
+
   adminMethods(): Record<string, AdminMethod> {
+    return (this.admin ??= this.adminTable());
+  }
+
+  private adminTable(): Record<string, AdminMethod> {
     const out: Record<string, AdminMethod> = {
       get_statistics: { help: METHOD_HELP.get_statistics, call: async () => this.timings.display() },
       toggle_debug: { help: METHOD_HELP.toggle_debug, call: async () => this.setDebug(!this.debug) },

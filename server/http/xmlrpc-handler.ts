@@ -112,12 +112,19 @@ export class XmlRpcDispatcher {
     return isLocalhost(address);
   }
 
+  /** listMethods' two answers (from the loopback address, from elsewhere) for the API's current admin table; never changed once made. */
+  private listed?: { admin: Record<string, AdminMethod>; local: string[]; remote: string[] };
+
+  /** The answer shared by every call (the encoder only reads it). */
   listMethods(address: string): string[] {
     const admin = this.api.adminMethods();
-    // Upstream lists the core's exposed methods sorted by name, then plugin RMI in load order.
-    const core = [...Object.keys(CLIENT_METHODS), ...Object.keys(INTROSPECTION_HELP), ...Object.keys(admin).filter((n) => !n.includes("."))];
-    const rmi = Object.keys(admin).filter((n) => n.includes("."));
-    return [...new Set(core)].sort().concat(rmi).filter((n) => this.allowed(n, address, admin));
+    if (this.listed?.admin !== admin) {
+      // Upstream lists the core's exposed methods sorted by name, then plugin RMI in load order.
+      const core = [...Object.keys(CLIENT_METHODS), ...Object.keys(INTROSPECTION_HELP), ...Object.keys(admin).filter((n) => !n.includes("."))];
+      const all = [...new Set(core)].sort().concat(Object.keys(admin).filter((n) => n.includes(".")));
+      this.listed = { admin, local: all.filter((n) => this.allowed(n, "127.0.0.1", admin)), remote: all.filter((n) => this.allowed(n, "", admin)) };
+    }
+    return isLocalhost(address) ? this.listed.local : this.listed.remote;
   }
 
   methodHelp(name: string): string {

@@ -23,6 +23,7 @@ export interface LoginThrottleOptions {
  * whole /64, so counting single IPv6 addresses would not limit anything).
  */
 export function throttleKey(address: string): string {
+  if (!address.includes(":") && !address.includes("%")) return address; // IPv4, the usual case: no regex
   const a = address.startsWith("::ffff:") && address.includes(".") ? address.slice(7) : address.replace(/%.*$/, "");
   if (!a.includes(":")) return a;
   const [head, tail] = a.includes("::") ? a.split("::", 2) : [a, undefined];
