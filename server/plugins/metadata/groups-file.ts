@@ -106,7 +106,11 @@ export function parseGroupsXml(text: string, path: string, tree: TreeParser = pa
 }
 
 function all(conds: Predicate[]): Predicate {
-  return (c, g, cats) => conds.every((p) => p(c, g, cats));
+  // A loop, not every() with a callback: evaluated for every group on every build.
+  return (c, g, cats) => {
+    for (let i = 0; i < conds.length; i++) if (!conds[i]!(c, g, cats)) return false;
+    return true;
+  };
 }
 
 function push(m: Map<string, Predicate[]>, k: string, p: Predicate): void {

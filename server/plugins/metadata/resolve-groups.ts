@@ -33,7 +33,11 @@ export function mergeGroups(model: GroupsModel, client: string, st: GroupState):
     count = st.groups.size;
     // Made only when a pass changes something (the last pass never does): this runs twice per build.
     let added: string[] | undefined;
-    for (const g of model.ordered) {
+    // Index loops and forEach: this runs on every build, early in a process too, where for-of
+    // allocates an iterator result (and a Map entry pair) per step.
+    const ordered = model.ordered;
+    for (let i = 0; i < ordered.length; i++) {
+      const g = ordered[i]!;
       if (st.groups.has(g)) continue;
       if (anyHolds(model.membership.get(g)!, client, st)) {
         (added ??= []).push(g);
@@ -43,20 +47,22 @@ export function mergeGroups(model: GroupsModel, client: string, st: GroupState):
     }
     if (added) for (const g of added) st.groups.add(g);
     let removed: string[] | undefined;
-    for (const [g, preds] of model.negated) {
-      if (!st.groups.has(g)) continue;
-      if (anyHolds(preds, client, st)) {
-        (removed ??= []).push(g);
-        const cat = model.groups.get(g)?.category;
-        if (cat) st.categories.delete(cat);
-      }
+    if (model.negated.size > 0) {
+      model.negated.forEach((preds, g) => {
+        if (!st.groups.has(g)) return;
+        if (anyHolds(preds, client, st)) {
+          (removed ??= []).push(g);
+          const cat = model.groups.get(g)?.category;
+          if (cat) st.categories.delete(cat);
+        }
+      });
     }
     if (removed) for (const g of removed) st.groups.delete(g);
   }
 }
 
 function anyHolds(preds: Predicate[], client: string, st: GroupState): boolean {
-  for (const p of preds) if (p(client, st.groups, st.categories)) return true;
+  for (let i = 0; i < preds.length; i++) if (preds[i]!(client, st.groups, st.categories)) return true;
   return false;
 }
 
