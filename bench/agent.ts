@@ -14,7 +14,9 @@ import { cpSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { execCommand } from "../agent/exec.js";
 import { addShell, buildAptRepo, makeBaseRoot, type DebSpec } from "../agent/image-root.js";
+import { createLogger } from "../agent/log.js";
 import { AptTool } from "../agent/tools/apt.js";
 import { inChroot, makeClientRootTemplate, upstreamClientArgv } from "../harness/debian-client-root.js";
 import { freePort } from "../harness/free-port.js";
@@ -25,6 +27,7 @@ const TREE = resolve(here, "../agent/main.js");
 const REF = process.env.BCFG2_REF ?? "/opt/bcfg2-ref";
 const LAB = resolve(here, "../../../shared/bcfg2-ref/repo");
 const runs = Number(process.argv[2] ?? 5);
+const quiet = createLogger("error", "bench", { out: () => {}, err: () => {} });
 
 const unit = (d: string) => `[Unit]\nDescription=${d}\n[Service]\nExecStart=/bin/true\n[Install]\nWantedBy=multi-user.target\n`;
 // placeholders for the packages node0's bundles name, shipping the files the real ones would
@@ -128,7 +131,9 @@ async function main(): Promise<void> {
       debian.copy(alone);
       const missing = [...o.out.matchAll(/^Package:deb:(\S+): package not installed$/gm)].map((m) => m[1]!);
       if (!missing.length) throw new Error(`no "Package:deb:NAME: package not installed" line in the agent's -v output:\n${o.out}`);
-      const a = timed("apt-get install alone", new AptTool().aptArgv({ root: alone }, ["install", ...missing]), { ...process.env, DEBIAN_FRONTEND: "noninteractive" });
+      const run = await new AptTool().changeArgv({ root: alone, exec: execCommand, log: quiet }, ["install", ...missing]);
+      const a = timed("apt-get install alone", run.argv, { ...process.env, DEBIAN_FRONTEND: "noninteractive" });
+      run.done();
       t.aptAlone.push(a.ms);
       t.aptAloneCpu.push(a.cpu);
       finals = { ours: o.out, upstream: u.out };

@@ -1,0 +1,103 @@
+// Whether apt's DPkg::Pre-Install-Pkgs hooks would do nothing in this root, so apt-get may be told
+// to skip them. Only one case qualifies: the list is exactly debconf's own entry (70debconf:
+// `/usr/sbin/dpkg-preconfigure --apt || true`), the script is a debconf release read here, and
+// apt-utils (apt-extracttemplates) is absent. That script then, before any other effect, reads
+// debconf's configuration and databases, prints "delaying package configuration, since apt-utils is
+// not installed" and exits: the questions are asked by the packages' own maintainer scripts, as they
+// would be anyway. It still costs a perl start-up and a load of debconf's databases (~55 ms of CPU,
+// a quarter of a small install). Any other hook (apt-listbugs, etckeeper, a site's own), another
+// debconf, apt-utils, a debconf environment variable or a missing debconf database keeps the list.
+import { createHash } from "node:crypto";
+import { existsSync, readFileSync } from "node:fs";
+import { posix } from "node:path";
+import { inRoot } from "../root.js";
+import type { ExecResult } from "./tool.js";
+
+/** debconf's hook line, as its 70debconf writes it. */
+export const DEBCONF_HOOK = "/usr/sbin/dpkg-preconfigure --apt || true";
+
+/**
+ * sha256 of the dpkg-preconfigure scripts read for this (debconf 1.5.82, Debian 12; 1.5.91, Debian
+ * 13). In both, what runs before the apt-extracttemplates check has no effect but a database file
+ * created when debconf.conf names one that is missing (checked below), and a lock while loading.
+ */
+const KNOWN_PRECONFIGURE = new Set([
+  "557485d11a8ff37fc59614628d135302114e4f8712caf341e8d63c4802c591e9",
+  "39577985ac160864db65d2efe65e411941010fd3facb5c6e07e9c5da26998fea",
+]);
+
+/** apt's config text clearing the list (read after apt.conf.d when given with -c). */
+export const CLEAR_PRE_INSTALL_HOOKS = "#clear DPkg::Pre-Install-Pkgs;\n";
+
+/** The hooks of `apt-config dump` output in the format HOOKS_DUMP asks for (%-escaped values, as apt writes them). */
+export function parsePreInstallHooks(dump: string): string[] {
+  const hooks: string[] = [];
+  for (const line of dump.split("\n")) {
+    const tab = line.indexOf("\t");
+    if (tab < 0) continue;
+    const tag = line.slice(0, tab);
+    // only the list's own items run (pkgDPkgPM::RunScriptsWithPkgs), and empty ones are skipped
+    if (!/^DPkg::Pre-Install-Pkgs::[^:]*$/i.test(tag)) continue;
+    let value = line.slice(tab + 1);
+    try {
+      value = decodeURIComponent(value);
+    } catch {
+      // not UTF-8: kept as printed, which matches no known hook
+    }
+    if (value) hooks.push(value);
+  }
+  return hooks;
+}
+
+/** apt-config arguments printing DPkg::Pre-Install-Pkgs and its items as "TAG<TAB>VALUE" lines. */
+export const HOOKS_DUMP = ["-o", "APT::Config::Dump::Format=%f%N%V%n", "dump", "DPkg::Pre-Install-Pkgs"];
+
+export interface HookCheck {
+  /** The root as the hooks see it (apt-get runs in it: chrooted, or the live system). */
+  root: string;
+  /** The environment apt-get (and so the hook) gets. */
+  env: NodeJS.ProcessEnv;
+  /** Runs `apt-config ARGS` as apt-get would run in the root. */
+  aptConfig(args: string[]): Promise<ExecResult>;
+}
+
+/** Why the root's Pre-Install-Pkgs hooks must run, or undefined when they provably do nothing. */
+export async function preInstallHooksNeeded(c: HookCheck): Promise<string | undefined> {
+  for (const k of Object.keys(c.env)) if (k.startsWith("DEBCONF_") || k === "DPKG_ROOT") return `${k} is set`;
+  const script = readOrUndefined(inRoot(c.root, "/usr/sbin/dpkg-preconfigure"));
+  if (!script) return "no /usr/sbin/dpkg-preconfigure";
+  if (!KNOWN_PRECONFIGURE.has(createHash("sha256").update(script).digest("hex"))) return "dpkg-preconfigure is not a debconf release read for this";
+  // dpkg-preconfigure looks in /usr/lib/apt (debconf 1.5.91) and every directory of PATH
+  const path = (c.env.PATH ?? "").split(":");
+  if (path.some((d) => !d.startsWith("/"))) return "PATH has a relative directory";
+  for (const d of ["/usr/lib/apt", ...path]) if (existsSync(inRoot(c.root, posix.join(d, "apt-extracttemplates")))) return "apt-utils is installed";
+  const conf = debconfDatabasesMissing(c.root);
+  if (conf) return conf;
+  const r = await c.aptConfig(HOOKS_DUMP);
+  if (r.code !== 0) return `apt-config failed (exit ${r.code})`;
+  const hooks = parsePreInstallHooks(r.stdout);
+  if (hooks.length !== 1 || hooks[0] !== DEBCONF_HOOK) return `DPkg::Pre-Install-Pkgs is ${JSON.stringify(hooks)}`;
+  return undefined;
+}
+
+/** Why loading debconf's databases could write (a file its configuration names is missing), or undefined. */
+function debconfDatabasesMissing(root: string): string | undefined {
+  // debconf reads the first of ~root/.debconfrc, /etc/debconf.conf, /usr/share/debconf/debconf.conf
+  const passwd = readOrUndefined(inRoot(root, "/etc/passwd"))?.toString("utf8") ?? "";
+  const home = /^[^:\n]*:[^:\n]*:0:[^:\n]*:[^:\n]*:([^:\n]*):/m.exec(passwd)?.[1] || "/root";
+  if (existsSync(inRoot(root, posix.join(home, ".debconfrc")))) return `${home}/.debconfrc exists`;
+  const conf = readOrUndefined(inRoot(root, "/etc/debconf.conf"));
+  if (!conf) return "no /etc/debconf.conf";
+  for (const m of conf.toString("utf8").matchAll(/^\s*Filename:\s*(\S+)/gim)) {
+    if (!existsSync(inRoot(root, m[1]!))) return `debconf database ${m[1]} is missing`;
+  }
+  return undefined;
+}
+
+function readOrUndefined(p: string): Buffer | undefined {
+  try {
+    return readFileSync(p);
+  } catch {
+    return undefined;
+  }
+}
