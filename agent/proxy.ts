@@ -7,12 +7,13 @@ import { readFileSync } from "node:fs";
 import { Agent, request, type RequestOptions } from "node:https";
 import type { IncomingMessage } from "node:http";
 import { isIP } from "node:net";
-import { connect, createSecureContext, type SecureContext, type TLSSocket } from "node:tls";
+import { connect, type SecureContext, type TLSSocket } from "node:tls";
 import { gunzipSync } from "node:zlib";
 import { VacfgError, XmlRpcFault } from "../protocol/errors.js";
 import { parseMethodResponse, serializeMethodCall, type XmlRpcValue } from "../protocol/xmlrpc/index.js";
 import type { Logger } from "./log.js";
 import type { AgentOptions } from "./options.js";
+import { secureContext } from "./site-trust.js";
 
 /** The connection settings of the agent's options, with the server URL under its own name. */
 export interface ProxyOptions extends Pick<AgentOptions, "user" | "password" | "ca" | "insecure" | "cert" | "key" | "retries" | "retryDelayMs" | "timeoutMs"> {
@@ -60,7 +61,7 @@ export class XmlRpcProxy {
     }
     // One secure context for every connection: given ca/cert/key, each connection would parse them again
     // (upstream's server closes the connection after every call).
-    this.secureContext = createSecureContext({ ca: read("--ca", o.ca), cert: read("--cert", o.cert), key: read("--key", o.key) });
+    this.secureContext = secureContext({ ca: read("--ca", o.ca), cert: read("--cert", o.cert), key: read("--key", o.key) });
     this.agent = new Agent({ keepAlive: true, maxSockets: 1, secureContext: this.secureContext, rejectUnauthorized: !!o.ca });
     if (!o.ca) o.log.warn(`--insecure: the server certificate of ${this.target.host} is not verified; the password goes to whatever server answers`);
     this.auth = "Basic " + Buffer.from(`${o.user}:${o.password}`).toString("base64");

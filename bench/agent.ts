@@ -20,7 +20,7 @@ import { createLogger } from "../agent/log.js";
 import { AptTool } from "../agent/tools/apt.js";
 import { inChroot, makeClientRootTemplate, upstreamClientArgv } from "../harness/debian-client-root.js";
 import { freePort } from "../harness/free-port.js";
-import { AGENT_ENTRY, bundleAgent } from "../packaging/agent-bundle.js";
+import { AGENT_ENTRY, AGENT_NODE_OPTIONS, bundleAgent } from "../packaging/agent-bundle.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const TREE = resolve(here, "../agent/main.js");
@@ -81,12 +81,15 @@ async function main(): Promise<void> {
     await bundleAgent(resolve(here, "../.."), bundleDir);
     const bundle = join(bundleDir, AGENT_ENTRY);
     const debian = await makeClientRootTemplate(join(work, "debian-template"), repo, REF, url, ca);
-    const agent = (main: string, root: string) => [process.execPath, main, "-S", url, "-u", "node0", "-x", "node0secret", "--ca", ca, "--root", root, "-v", "-q"];
-    // The agent runs with the environment its systemd units give it, which has no NODE_EXTRA_CA_CERTS: node
-    // parses that whole bundle at start-up (a shell here sets it to the system's 140-odd roots: about 55 ms
-    // of CPU), and the agent never uses node's default CA store (it trusts --ca alone). Python ignores it.
+    // as /usr/sbin/vacfg-agent starts it (the compiled tree too, for a like-for-like no-change row)
+    const agent = (main: string, root: string) => [process.execPath, ...AGENT_NODE_OPTIONS, main, "-S", url, "-u", "node0", "-x", "node0secret", "--ca", ca, "--root", root, "-v", "-q"];
+    // The agent runs with the environment its systemd units give it, which has no NODE_EXTRA_CA_CERTS (node
+    // parses that whole bundle: a shell here sets it to the system's 140-odd roots, about 55 ms of CPU) and
+    // no SSL_CERT_FILE (which would make it parse that file instead of reading the system's certificate
+    // directory lazily, agent/site-trust.ts). Python ignores both.
     const agentEnv = { ...process.env };
     delete agentEnv.NODE_EXTRA_CA_CERTS;
+    delete agentEnv.SSL_CERT_FILE;
 
     const t = {
       imageFirst: [] as number[],
@@ -159,7 +162,7 @@ async function main(): Promise<void> {
     console.log(`  ratio upstream real run (less chroot set-up) / vacfg first run: ${((m.upstreamReal - m.chroot) / m.debianFirst).toFixed(2)}x`);
     console.log(`  same, CPU time of every process of the run (user + system):     ${((m.upstreamRealCpu - m.chrootCpu) / m.debianFirstCpu).toFixed(2)}x`);
     console.log(`  bound on that ratio were everything but apt-get free (upstream real run / apt-get alone): ${((m.upstreamReal - m.chroot) / m.aptAlone).toFixed(2)}x wall, ${((m.upstreamRealCpu - m.chrootCpu) / m.aptAloneCpu).toFixed(2)}x CPU`);
-    if (process.env.NODE_EXTRA_CA_CERTS) console.log(`  (the agent ran without this shell's NODE_EXTRA_CA_CERTS, as under its systemd units)`);
+    if (process.env.NODE_EXTRA_CA_CERTS || process.env.SSL_CERT_FILE) console.log(`  (the agent ran without this shell's NODE_EXTRA_CA_CERTS and SSL_CERT_FILE, as under its systemd units)`);
     console.log(`  load average: ${loadBefore} before, ${loadavg()} after (2 cores: wall times above stretch with it, CPU times much less)`);
   } finally {
     try {

@@ -8,6 +8,12 @@ import { VacfgError } from "../protocol/errors.js";
 
 /** Node version the bundle is compiled for; the vacfg-agent package depends on it. */
 export const AGENT_NODE_TARGET = "node18";
+/**
+ * node's options for the agent, in /usr/sbin/vacfg-agent (and bench/agent, which runs it so): the
+ * system's CA store (OpenSSL's, what apt trusts) for the requests not checked against the site CA,
+ * read lazily (agent/site-trust.ts) instead of node's bundled copy parsed at the first TLS context.
+ */
+export const AGENT_NODE_OPTIONS = ["--use-openssl-ca"];
 /** The entry's file name in the bundle directory (what /usr/sbin/vacfg-agent runs). */
 export const AGENT_ENTRY = "vacfg-agent.mjs";
 

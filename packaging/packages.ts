@@ -5,7 +5,7 @@ import { chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/pr
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { AGENT_ENTRY, bundleAgent } from "./agent-bundle.js";
+import { AGENT_ENTRY, AGENT_NODE_OPTIONS, bundleAgent } from "./agent-bundle.js";
 import { stageCliTree } from "./cli-tree.js";
 import { buildDeb, type DebSpec } from "./deb.js";
 import { postinst, postrm, prerm, type UnitActions } from "./maintainer-scripts.js";
@@ -73,7 +73,7 @@ const projectVersion = async (projectRoot: string): Promise<string> => (JSON.par
 /** vacfg-agent: the bundle in /usr/lib/vacfg-agent, /usr/sbin/vacfg-agent, the units and their defaults. */
 async function agentSpec(projectRoot: string, agent: string, version: string, readme: string): Promise<DebSpec> {
   await bundleAgent(projectRoot, join(agent, AGENT_LIB_DIR));
-  await put(agent, AGENT_COMMAND.slice(1), `#!/bin/sh\nexec node /${AGENT_LIB_DIR}/${AGENT_ENTRY} "$@"\n`, 0o755);
+  await put(agent, AGENT_COMMAND.slice(1), `#!/bin/sh\nexec node ${AGENT_NODE_OPTIONS.join(" ")} /${AGENT_LIB_DIR}/${AGENT_ENTRY} "$@"\n`, 0o755);
   await units(agent, ["vacfg-agent.service", "vacfg-agent-boot.service", "vacfg-agent.timer", "vacfg-configured.target"]);
   await put(agent, "etc/default/vacfg-agent", await file("vacfg-agent.default"));
   await put(agent, "usr/share/doc/vacfg-agent/vacfg.conf.example", await file("vacfg.conf.example"));
