@@ -26,15 +26,27 @@ export class Execution {
   private readonly bundles: XmlElement[];
   private readonly owner = new Map<XmlElement, Tool>();
   private readonly bundleOf = new Map<XmlElement, XmlElement>();
+  /**
+   * Steps that may have changed the machine so far: each tool's install or remove, and each
+   * after-install step (restarts, post actions) that ran a command. An entry verified since the
+   * last of them (by an inventory, or by its own tool's install) is not verified again: the answer
+   * would be the same, and asking costs a program run (systemctl, apt) per tool.
+   */
+  private changes = 0;
+  private readonly verifiedAt = new Map<XmlElement, number>();
+  /** Commands the tools have run (through ctx.exec), to tell an after-install step that changed nothing. */
+  private commands = 0;
+  private readonly ctx: ToolContext;
 
   constructor(
     config: Configuration,
     private readonly tools: Tool[],
-    private readonly ctx: ToolContext,
+    ctx: ToolContext,
     private readonly o: AgentOptions,
     private readonly decisions: Decision[],
     private readonly log: Logger,
   ) {
+    this.ctx = { ...ctx, exec: (argv, opts) => (this.commands++, ctx.exec(argv, opts)) };
     this.bundles = config.bundles.map((b) => el("Bundle", { name: b.name }, b.entries));
     if (config.independent.length) this.bundles.push(el("Independent", {}, config.independent));
     for (const b of this.bundles) {
@@ -88,7 +100,15 @@ export class Execution {
         for (const e of mine) results.set(e, await this.verify(e));
       }),
     );
-    for (const e of entries) this.states.set(e, results.get(e)!);
+    for (const e of entries) {
+      this.states.set(e, results.get(e)!);
+      this.verifiedAt.set(e, this.changes);
+    }
+  }
+
+  /** Whether something may have changed since `e` was last verified. */
+  private stale(e: XmlElement): boolean {
+    return (this.verifiedAt.get(e) ?? -1) < this.changes;
   }
 
   private async findExtra(): Promise<void> {
@@ -115,6 +135,7 @@ export class Execution {
       const mine = entries.filter((e) => this.owner.get(e) === t && !e.attrs.failure);
       if (!mine.length) continue;
       let states: States;
+      this.changes++;
       try {
         states = await t.install(mine, this.ctx);
       } catch (err) {
@@ -123,6 +144,7 @@ export class Execution {
       }
       for (const [e, ok] of states) {
         this.states.set(e, ok);
+        this.verifiedAt.set(e, this.changes); // a tool's install verifies what it installed
         if (ok && !this.modified.includes(e)) this.modified.push(e);
       }
     }
@@ -195,9 +217,10 @@ export class Execution {
     const mbundles = this.bundles.filter((b) => b.tag === "Bundle" && b.children.some((e) => this.modified.includes(e)));
     if (mbundles.length) {
       this.log.info(`The following bundles have been modified: ${mbundles.map((b) => b.attrs.name).join(" ")}`);
-      // an entry of a modified bundle that another install clobbered is installed again
+      // an entry of a modified bundle that another install clobbered is installed again (entries
+      // verified after the last install, by their own tool's install, need no second look)
       const bundleEntries = mbundles.flatMap((b) => b.children).filter((e) => e.tag !== "Action");
-      await this.inventory(bundleEntries);
+      await this.inventory(bundleEntries.filter((e) => this.stale(e)));
       // (entries whose own install just failed are not clobbered: trying again would only repeat it)
       const clobbered = bundleEntries.filter((e) => !this.states.get(e) && this.modified.includes(e) && this.inSelectedBundle(e));
       if (clobbered.length && !o.interactive) await this.dispatchInstall(clobbered);
@@ -208,13 +231,13 @@ export class Execution {
       for (const b of pending) {
         done.add(b);
         if (o.bundles.length && !o.bundles.includes(b.attrs.name ?? "")) continue;
-        for (const t of this.tools) if (t.bundleUpdated) this.merge(await this.safe(() => t.bundleUpdated!(b, this.ctx), `${t.name}.bundleUpdated(${b.attrs.name})`));
+        for (const t of this.tools) if (t.bundleUpdated) this.merge(await this.afterInstall(() => t.bundleUpdated!(b, this.ctx), `${t.name}.bundleUpdated(${b.attrs.name})`));
       }
       pending = this.bundles.filter((b) => b.tag === "Bundle" && !done.has(b) && b.children.some((e) => this.modified.includes(e)));
     }
     for (const b of this.bundles) {
       if (done.has(b) || (b.tag === "Bundle" && o.bundles.length && !o.bundles.includes(b.attrs.name ?? ""))) continue;
-      for (const t of this.tools) if (t.bundleNotUpdated) this.merge(await this.safe(() => t.bundleNotUpdated!(b, this.ctx), `${t.name}.bundleNotUpdated(${b.attrs.name ?? b.tag})`));
+      for (const t of this.tools) if (t.bundleNotUpdated) this.merge(await this.afterInstall(() => t.bundleNotUpdated!(b, this.ctx), `${t.name}.bundleNotUpdated(${b.attrs.name ?? b.tag})`));
     }
     times.install = Date.now() / 1000;
 
@@ -224,6 +247,7 @@ export class Execution {
       // An extra is removed by the tool that found it (never looked up by the tool's name).
       const mine = removal.filter((x) => (this.foundBy.get(x) ?? this.tools.find((u) => u.handles(x))) === t);
       if (!mine.length) continue;
+      this.changes++;
       await this.safe(async () => {
         await t.remove!(mine, this.ctx);
         return new Map();
@@ -239,7 +263,7 @@ export class Execution {
     if (this.modified.length || removal.length) {
       this.log.info("Rechecking system inventory");
       const actionStates = new Map([...this.states].filter(([e]) => e.tag === "Action"));
-      await this.inventory(this.entries.filter((e) => e.tag !== "Action"));
+      await this.inventory(this.entries.filter((e) => e.tag !== "Action" && this.stale(e)));
       for (const [e, v] of actionStates) this.states.set(e, v);
       await this.findExtra();
       times.reinventory = Date.now() / 1000;
@@ -263,6 +287,14 @@ export class Execution {
       this.states.set(e, v);
       if (v && !this.modified.includes(e)) this.modified.push(e);
     }
+  }
+
+  /** A restart or post-action step: a change unless it ran no command and reported nothing. */
+  private async afterInstall(f: () => Promise<States>, what: string): Promise<States> {
+    const before = this.commands;
+    const states = await this.safe(f, what);
+    if (this.commands !== before || states.size) this.changes++;
+    return states;
   }
 
   private async safe(f: () => Promise<States>, what: string): Promise<States> {

@@ -3,7 +3,7 @@
 // repository, systemctl --root enables units offline, and actions run chrooted.
 import { expect } from "chai";
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync, chmodSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { withAccountLock } from "../../agent/account-files.js";
 import { createLogger } from "../../agent/log.js";
@@ -234,6 +234,55 @@ describe("agent APT, Systemd and SysV tools (real dpkg/apt into a throwaway root
       "is-enabled torque-server pbs_server",
     ]);
     expect(batch[0]!.attrs).to.include({ current_status: "off", target_status: "on" });
+  });
+
+  describe("a whole run (cached configuration, -f): what is verified again after the installs", () => {
+    let shim: string;
+    let path: string | undefined;
+    before(() => {
+      // systemctl as found on PATH, recording each run's arguments before it runs the real one
+      shim = join(work, "shim");
+      mkdirSync(shim, { recursive: true });
+      writeFileSync(join(shim, "systemctl"), `#!/bin/sh\necho "$*" >> ${join(work, "systemctl.log")}\nexec /usr/bin/systemctl "$@"\n`);
+      chmodSync(join(shim, "systemctl"), 0o755);
+      path = process.env.PATH;
+      process.env.PATH = `${shim}:${path}`;
+    });
+    after(() => {
+      process.env.PATH = path;
+    });
+    const run = async (entries: ReturnType<typeof el>[]) => {
+      rmSync(join(work, "systemctl.log"), { force: true });
+      addShell(root);
+      const cfg = join(work, "cfg.xml");
+      writeFileSync(cfg, serializeConfiguration({ version: "2.0", revision: "7", bundles: [{ name: "server", attrs: {}, entries }], independent: [] }));
+      const stats = join(work, "stats.xml");
+      const o = { ...defaultOptions(), file: cfg, root, statsFile: stats, configFile: "/nonexistent" };
+      const r = await runAgent(o, createLogger("error", "test", { out: () => undefined, err: () => undefined }));
+      const calls = readFileSync(join(work, "systemctl.log"), "utf8").trim().split("\n").map((l) => l.replace(/^--root=\S+ /, ""));
+      return { r, s: readStats(stats), calls };
+    };
+    const entries = () => [
+      el("Package", { name: "torque-server", type: "deb", version: "auto" }),
+      el("Service", { name: "pbs_server", type: "systemd", status: "on" }),
+      el("Path", { name: "/srv/motd", type: "file", owner: "root", group: "root", mode: "0644" }, [], "hello\n"),
+    ];
+
+    it("a unit enabled and verified by its own install, with nothing installed after it, is not asked about again", async () => {
+      const { r, s, calls } = await run(entries());
+      expect(r.exitCode).to.equal(0);
+      expect(s.bad).to.deep.equal([]);
+      expect(s.goodEntries.map((e) => e.attrs.name).sort()).to.deep.equal(["/srv/motd", "pbs_server", "torque-server"]);
+      // the inventory, the enable and the enable's own check; no re-check by the clobber inventory or the final one
+      expect(calls).to.deep.equal(["is-enabled pbs_server", "enable pbs_server", "is-enabled pbs_server"]);
+    });
+
+    it("after a post action ran a command, every entry is verified again: a file it changed is reported bad", async () => {
+      const { s, calls } = await run([...entries(), el("Action", { name: "tamper", timing: "post", when: "modified", status: "check", command: "echo tampered > /srv/motd" })]);
+      expect(readFileSync(join(root, "srv/motd"), "utf8")).to.equal("tampered\n");
+      expect(s.bad.map((e) => e.attrs.name)).to.deep.equal(["/srv/motd"]);
+      expect(calls.filter((c) => c.startsWith("is-enabled")), "checked again in the final inventory").to.have.length(3);
+    });
   });
 
   it("manages SysV rc links under the root like update-rc.d", async () => {
