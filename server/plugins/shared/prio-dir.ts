@@ -78,18 +78,33 @@ export abstract class PrioDir {
 
   /** The loaded files (a broken file is logged and left out, as upstream's failed Index). */
   protected loadedFiles(): PrioFile[] {
-    const out: PrioFile[] = [];
-    for (const path of this.xmlPaths()) {
-      try {
-        const pf = this.files.get(path);
-        if (pf) out.push(pf);
-      } catch (e) {
-        this.ctx.logger.error({ file: path, err: (e as Error).message }, "failed to load file");
-      }
-    }
-    // The same list while no file changed, so what is derived from it can be kept (Rules' entry names).
+    // The same list while no file changed, so what is derived from it can be kept (Rules' entry
+    // names); a new list is made only from the first file that differs (asked several times per build).
     const last = this.lastLoaded;
-    if (last.length === out.length && last.every((f, i) => f === out[i])) return last;
+    const paths = this.xmlPaths();
+    let out: PrioFile[] | undefined;
+    let same = 0;
+    for (let i = 0; i < paths.length; i++) {
+      let pf: PrioFile | undefined;
+      try {
+        pf = this.files.get(paths[i]!);
+      } catch (e) {
+        this.ctx.logger.error({ file: paths[i], err: (e as Error).message }, "failed to load file");
+      }
+      if (!pf) continue;
+      if (out === undefined) {
+        if (same < last.length && last[same] === pf) {
+          same++;
+          continue;
+        }
+        out = last.slice(0, same);
+      }
+      out.push(pf);
+    }
+    if (out === undefined) {
+      if (same === last.length) return last;
+      out = last.slice(0, same);
+    }
     this.lastLoaded = out;
     return out;
   }
