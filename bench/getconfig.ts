@@ -3,8 +3,10 @@
 // keep-alive; against (a) an HTTPS server with the same TLS setup that returns the same
 // pre-built response, and (b) the upstream Bcfg2 server on the same repository when
 // /opt/bcfg2-ref is installed — all in the same run. Each scenario runs ROUNDS times, vacfg and the
-// baseline alternating, and the median is kept (other work on the machine comes and goes); the CPU
-// time of the thread serving vacfg and the baseline (this process's main thread) is printed per call.
+// baseline alternating (in turned order every other round), and the median round is kept for the
+// table; the ratios are the median of the rounds' own ratios, each against the baseline run next to
+// it (other work on the machine comes and goes: two runs side by side see about the same load). The
+// CPU time of the thread serving vacfg and the baseline (this process's main thread) is printed per call.
 // Usage: node dist/bench/getconfig.js [calls-per-scenario] [seconds-cap-per-scenario] [rounds]
 import { execFile } from "node:child_process";
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -27,7 +29,7 @@ const projectRoot = resolve(here, "../..");
 const upstreamHome = process.env.BCFG2_REF ?? "/opt/bcfg2-ref";
 const TOTAL = Number(process.argv[2] ?? 300);
 const CAP_MS = Number(process.argv[3] ?? 20) * 1000;
-const ROUNDS = Number(process.argv[4] ?? 3);
+const ROUNDS = Number(process.argv[4] ?? 5);
 const CLIENT = "node1";
 const PASSWORD = "labsecret";
 
@@ -91,6 +93,23 @@ interface Row {
   r: Measured;
 }
 
+/** A ratio of rates: the median of the rounds' own (each against the baseline run beside it), its range, and the ratio of the median rates. */
+interface Ratio {
+  median: number;
+  min: number;
+  max: number;
+  ofMedians: number;
+}
+
+function pairedRatio(a: Measured[], base: Measured[]): Ratio {
+  const each = a.map((r, i) => rate(r) / rate(base[i])).sort((x, y) => x - y);
+  return { median: each[Math.floor(each.length / 2)], min: each[0], max: each[each.length - 1], ofMedians: rate(median(a)) / rate(median(base)) };
+}
+
+function showRatio(r: Ratio): string {
+  return `${r.median.toFixed(2)}  (rounds ${r.min.toFixed(2)}-${r.max.toFixed(2)}; median rates ${r.ofMedians.toFixed(2)})`;
+}
+
 /** The round with the median rate. */
 function median(rounds: Measured[]): Measured {
   return [...rounds].sort((a, b) => rate(a) - rate(b))[Math.floor(rounds.length / 2)];
@@ -108,6 +127,7 @@ function rate(r: LoadResult): number {
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), "vacfg-bench-getconfig-"));
   const rows: Row[] = [];
+  const ratios = new Map<string, Ratio>();
   const closers: Array<() => Promise<void>> = [];
   try {
     cpSync(join(projectRoot, "repo"), join(dir, "repo"), { recursive: true });
@@ -160,15 +180,21 @@ async function main(): Promise<void> {
         // A kept-alive call costs about a tenth of a new connection's: ten times the calls, so that a
         // round lasts long enough (about a second) for the rate to mean something on a shared machine.
         const total = keepAlive ? TOTAL * 10 : TOTAL;
-        const rounds: Record<string, Measured[]> = { vacfg: [], baseline: [], front: [] };
+        const rounds = { vacfg: [] as Measured[], baseline: [] as Measured[], front: [] as Measured[] };
+        const runs: Record<keyof typeof rounds, () => Promise<Measured>> = {
+          vacfg: () => load({ port: vacfg.port, concurrency, total, keepAlive }),
+          baseline: () => load({ port: basePort, concurrency, total, keepAlive }),
+          front: () => load({ port: vacfg.port, concurrency, total, keepAlive }, LISTMETHODS),
+        };
+        // The baseline in the middle, next to both; the order turned every other round, so neither side always goes first.
         for (let i = 0; i < ROUNDS; i++) {
-          rounds.vacfg.push(await load({ port: vacfg.port, concurrency, total, keepAlive }));
-          rounds.baseline.push(await load({ port: basePort, concurrency, total, keepAlive }));
-          rounds.front.push(await load({ port: vacfg.port, concurrency, total, keepAlive }, LISTMETHODS));
+          for (const s of i % 2 === 0 ? (["vacfg", "baseline", "front"] as const) : (["front", "baseline", "vacfg"] as const)) rounds[s].push(await runs[s]());
         }
         rows.push({ server: "vacfg", mode, concurrency, r: median(rounds.vacfg) });
         rows.push({ server: "baseline (pre-built body)", mode, concurrency, r: median(rounds.baseline) });
         rows.push({ server: "vacfg listMethods (front)", mode, concurrency, r: median(rounds.front) });
+        ratios.set(`vacfg ${mode} ${concurrency}`, pairedRatio(rounds.vacfg, rounds.baseline));
+        ratios.set(`front ${mode} ${concurrency}`, pairedRatio(rounds.front, rounds.baseline));
         if (!keepAlive) rows.push({ server: "vacfg gzip", mode, concurrency, r: await load({ port: vacfgGz.port, concurrency, total: TOTAL, keepAlive }) });
         // The upstream server closes after every response (HTTP/1.0), so keep-alive does not apply.
         if (upstreamPort && !keepAlive) rows.push({ server: "upstream Bcfg2", mode, concurrency, r: await load({ port: upstreamPort, concurrency, total: TOTAL, keepAlive }) });
@@ -176,7 +202,7 @@ async function main(): Promise<void> {
     }
 
     console.log("");
-    console.log(`load average at the end: ${readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ")}; vacfg, baseline and front rows: median of ${ROUNDS} alternating rounds`);
+    console.log(`load average at the end: ${readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ")}; vacfg, baseline and front rows: the median of ${ROUNDS} alternating rounds`);
     console.log("server                     mode               clients   calls  errors   calls/s   p50 ms   p99 ms  server CPU us/call");
     for (const { server, mode, concurrency, r } of rows) {
       const s = [...r.latenciesMs].sort((a, b) => a - b);
@@ -188,13 +214,11 @@ async function main(): Promise<void> {
     }
     console.log("");
     const find = (server: string, mode: string, c: number): Row | undefined => rows.find((x) => x.server === server && x.mode === mode && x.concurrency === c);
+    console.log("ratios against the baseline: the median of the rounds' own ratios (each round against the baseline run beside it)");
     for (const c of [1, 8]) {
       for (const mode of ["new TLS conn/call", "keep-alive"]) {
-        const v = find("vacfg", mode, c)!;
-        const b = find("baseline (pre-built body)", mode, c)!;
-        console.log(`ratio vacfg / baseline      ${mode.padEnd(18)} ${c} client(s): ${(rate(v.r) / rate(b.r)).toFixed(2)}`);
-        const f = find("vacfg listMethods (front)", mode, c)!;
-        console.log(`ratio front-only / baseline ${mode.padEnd(18)} ${c} client(s): ${(rate(f.r) / rate(b.r)).toFixed(2)}`);
+        console.log(`ratio vacfg / baseline      ${mode.padEnd(18)} ${c} client(s): ${showRatio(ratios.get(`vacfg ${mode} ${c}`)!)}`);
+        console.log(`ratio front-only / baseline ${mode.padEnd(18)} ${c} client(s): ${showRatio(ratios.get(`front ${mode} ${c}`)!)}`);
       }
       const vn = find("vacfg", "new TLS conn/call", c)!;
       const u = find("upstream Bcfg2", "new TLS conn/call", c);
