@@ -12,6 +12,8 @@ export interface LoadSpec {
   body: string;
   /** Stop early (bounded run) after this many ms. */
   deadlineMs: number;
+  /** One caller alone: every other call goes to this port instead (its latencies in `alternateLatenciesMs`). */
+  alternatePort?: number;
 }
 
 export interface LoadResult {
@@ -19,13 +21,14 @@ export interface LoadResult {
   errors: number;
   seconds: number;
   latenciesMs: number[];
+  alternateLatenciesMs?: number[];
   firstError?: string;
 }
 
-function once(spec: LoadSpec, agent: https.Agent | false): Promise<void> {
+function once(spec: LoadSpec, agent: https.Agent | false, port = spec.port): Promise<void> {
   return new Promise((resolve, reject) => {
     const req = https.request(
-      { host: "127.0.0.1", port: spec.port, method: "POST", path: "/RPC2", headers: spec.headers, agent, rejectUnauthorized: false },
+      { host: "127.0.0.1", port, method: "POST", path: "/RPC2", headers: spec.headers, agent, rejectUnauthorized: false },
       (res) => {
         let n = 0;
         res.on("data", (c: Buffer) => (n += c.length));
@@ -67,7 +70,34 @@ async function runLoad(spec: LoadSpec): Promise<LoadResult> {
   return { calls: latencies.length, errors, seconds: (performance.now() - t0) / 1000, latenciesMs: latencies, firstError };
 }
 
+/** One caller, every other call to the other port: both servers measured call by call under the same load. */
+async function runAlternating(spec: LoadSpec & { alternatePort: number }): Promise<LoadResult> {
+  const lat: [number[], number[]] = [[], []];
+  const ports = [spec.port, spec.alternatePort];
+  const agents = ports.map(() => (spec.keepAlive ? new https.Agent({ keepAlive: true, maxSockets: 1 }) : false));
+  let errors = 0;
+  let firstError: string | undefined;
+  const t0 = performance.now();
+  try {
+    for (let i = 0; i < spec.total && performance.now() < t0 + spec.deadlineMs; i++) {
+      const side = i % 2;
+      const s = performance.now();
+      try {
+        await once(spec, agents[side], ports[side]);
+        lat[side].push(performance.now() - s);
+      } catch (e) {
+        errors++;
+        firstError ??= (e as Error).message;
+      }
+    }
+  } finally {
+    for (const a of agents) if (a) a.destroy();
+  }
+  return { calls: lat[0].length + lat[1].length, errors, seconds: (performance.now() - t0) / 1000, latenciesMs: lat[0], alternateLatenciesMs: lat[1], firstError };
+}
+
 if (parentPort) {
-  const result = await runLoad(workerData as LoadSpec);
+  const spec = workerData as LoadSpec;
+  const result = spec.alternatePort === undefined ? await runLoad(spec) : await runAlternating({ ...spec, alternatePort: spec.alternatePort });
   parentPort.postMessage(result);
 }

@@ -7,6 +7,7 @@
 // table; the ratios are the median of the rounds' own ratios, each against the baseline run next to
 // it (other work on the machine comes and goes: two runs side by side see about the same load). The
 // CPU time of the thread serving vacfg and the baseline (this process's main thread) is printed per call.
+// Last, one caller alternates its calls between vacfg and the baseline, call by call.
 // Usage: node dist/bench/getconfig.js [calls-per-scenario] [seconds-cap-per-scenario] [rounds]
 import { execFile } from "node:child_process";
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -201,6 +202,14 @@ async function main(): Promise<void> {
       }
     }
 
+    // One caller whose calls alternate between vacfg and the baseline: each call of one beside a call of
+    // the other, so both see the same load, however it changes (the ratio of their mean latencies).
+    const alternating: Array<{ mode: string; r: LoadResult }> = [];
+    for (const keepAlive of [false, true]) {
+      const mode = keepAlive ? "keep-alive" : "new TLS conn/call";
+      alternating.push({ mode, r: await loadOnce({ port: vacfg.port, alternatePort: basePort, concurrency: 1, total: 2 * ROUNDS * (keepAlive ? TOTAL * 10 : TOTAL), keepAlive }, GETCONFIG) });
+    }
+
     console.log("");
     console.log(`load average at the end: ${readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ")}; vacfg, baseline and front rows: the median of ${ROUNDS} alternating rounds`);
     console.log("server                     mode               clients   calls  errors   calls/s   p50 ms   p99 ms  server CPU us/call");
@@ -219,6 +228,16 @@ async function main(): Promise<void> {
       for (const mode of ["new TLS conn/call", "keep-alive"]) {
         console.log(`ratio vacfg / baseline      ${mode.padEnd(18)} ${c} client(s): ${showRatio(ratios.get(`vacfg ${mode} ${c}`)!)}`);
         console.log(`ratio front-only / baseline ${mode.padEnd(18)} ${c} client(s): ${showRatio(ratios.get(`front ${mode} ${c}`)!)}`);
+      }
+      if (c === 1) {
+        for (const { mode, r } of alternating) {
+          const sum = (xs: number[]): number => xs.reduce((a, b) => a + b, 0);
+          const [v, b] = [r.latenciesMs, r.alternateLatenciesMs ?? []];
+          const p50 = (xs: number[]): number => pct([...xs].sort((x, y) => x - y), 50);
+          console.log(
+            `ratio vacfg / baseline      ${mode.padEnd(18)} 1 client, calls alternating: ${(sum(b) / b.length / (sum(v) / v.length)).toFixed(2)}  (${v.length} + ${b.length} calls; p50 ${p50(v).toFixed(3)} / ${p50(b).toFixed(3)} ms${r.errors ? `; ${r.errors} errors` : ""})`,
+          );
+        }
       }
       const vn = find("vacfg", "new TLS conn/call", c)!;
       const u = find("upstream Bcfg2", "new TLS conn/call", c);
