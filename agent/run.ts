@@ -150,7 +150,9 @@ export async function runAgent(o: AgentOptions, log: Logger, tools: Tool[] = def
         decisions = parseDecisionList(await callBefore("Failed to get decision list", "GetDecisionList", o.decision));
         log.info(`Got decision list from server: ${JSON.stringify(decisions)}`);
       }
-      const cfg = await call("Failed to download configuration from the server", "GetConfig");
+      const answer = call("Failed to download configuration from the server", "GetConfig");
+      for (const t of tools) t.ahead?.({ root: o.root, dryRun: o.dryRun, exec: execCommand });
+      const cfg = await answer;
       if (typeof cfg !== "string") fatal("GetConfig did not return a string");
       raw = cfg as string;
       times.config_download = now();

@@ -8,7 +8,7 @@
 // a quarter of a small install). Any other hook (apt-listbugs, etckeeper, a site's own), another
 // debconf, apt-utils, a debconf environment variable or a missing debconf database keeps the list.
 import { createHash } from "node:crypto";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { posix } from "node:path";
 import { inRoot } from "../root.js";
 import type { ExecResult } from "./tool.js";
@@ -49,8 +49,44 @@ export function parsePreInstallHooks(dump: string): string[] {
   return hooks;
 }
 
-/** apt-config arguments printing DPkg::Pre-Install-Pkgs and its items as "TAG<TAB>VALUE" lines. */
-export const HOOKS_DUMP = ["-o", "APT::Config::Dump::Format=%f%N%V%n", "dump", "DPkg::Pre-Install-Pkgs"];
+/**
+ * apt-config arguments printing DPkg::Pre-Install-Pkgs and its items, and apt's directories (Dir,
+ * where it read its configuration among them), as "TAG<TAB>VALUE" lines.
+ */
+export const HOOKS_DUMP = ["-o", "APT::Config::Dump::Format=%f%N%V%n", "dump", "DPkg::Pre-Install-Pkgs", "Dir"];
+
+/**
+ * apt's hook list as apt-config prints it, asked ahead (while the server builds the configuration)
+ * and used at install time only while apt's configuration files are as they were when it was
+ * asked: their signature (`configSignature`) is taken before apt-config runs.
+ */
+export interface HookDump {
+  signature: string | undefined;
+  result: Promise<ExecResult>;
+}
+
+/**
+ * inode, size and times of apt's configuration files (apt.conf and each entry of apt.conf.d, in
+ * the root) as apt reads them by default; undefined where that is not where apt reads them.
+ */
+export function configSignature(root: string, env: NodeJS.ProcessEnv): string | undefined {
+  if (env.APT_CONFIG) return undefined;
+  const sig = (p: string) => {
+    try {
+      const st = statSync(inRoot(root, p), { bigint: true });
+      return `${p}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
+    } catch {
+      return `${p}:-`;
+    }
+  };
+  let parts: string[] = [];
+  try {
+    parts = readdirSync(inRoot(root, "/etc/apt/apt.conf.d")).sort();
+  } catch {
+    // none
+  }
+  return [sig("/etc/apt/apt.conf"), sig("/etc/apt/apt.conf.d"), ...parts.map((n) => sig(`/etc/apt/apt.conf.d/${n}`))].join("\n");
+}
 
 export interface HookCheck {
   /** The root as the hooks see it (apt-get runs in it: chrooted, or the live system). */
@@ -59,6 +95,8 @@ export interface HookCheck {
   env: NodeJS.ProcessEnv;
   /** Runs `apt-config ARGS` as apt-get would run in the root. */
   aptConfig(args: string[]): Promise<ExecResult>;
+  /** The dump asked ahead, if any: used when apt's configuration files have not changed since. */
+  ahead?: HookDump;
 }
 
 /** Why the root's Pre-Install-Pkgs hooks must run, or undefined when they provably do nothing. */
@@ -73,11 +111,18 @@ export async function preInstallHooksNeeded(c: HookCheck): Promise<string | unde
   for (const d of ["/usr/lib/apt", ...path]) if (existsSync(inRoot(c.root, posix.join(d, "apt-extracttemplates")))) return "apt-utils is installed";
   const conf = debconfDatabasesMissing(c.root);
   if (conf) return conf;
-  const r = await c.aptConfig(HOOKS_DUMP);
+  const ahead = c.ahead && c.ahead.signature !== undefined && c.ahead.signature === configSignature(c.root, c.env) ? await c.ahead.result : undefined;
+  const r = ahead?.code === 0 && defaultConfigPlaces(ahead.stdout) ? ahead : await c.aptConfig(HOOKS_DUMP);
   if (r.code !== 0) return `apt-config failed (exit ${r.code})`;
   const hooks = parsePreInstallHooks(r.stdout);
   if (hooks.length !== 1 || hooks[0] !== DEBCONF_HOOK) return `DPkg::Pre-Install-Pkgs is ${JSON.stringify(hooks)}`;
   return undefined;
+}
+
+/** Whether the dump says apt read /etc/apt/apt.conf and /etc/apt/apt.conf.d (what configSignature covers). */
+function defaultConfigPlaces(dump: string): boolean {
+  const lines = new Set(dump.split("\n"));
+  return lines.has("Dir\t/") && (lines.has("Dir::Etc\tetc/apt") || lines.has("Dir::Etc\tetc/apt/")) && lines.has("Dir::Etc::main\tapt.conf") && lines.has("Dir::Etc::parts\tapt.conf.d");
 }
 
 /** Why loading debconf's databases could write (a file its configuration names is missing), or undefined. */

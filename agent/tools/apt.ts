@@ -12,7 +12,7 @@ import { join, posix } from "node:path";
 import { packageEntry } from "../../protocol/entries.js";
 import { el, type XmlElement } from "../../protocol/xml.js";
 import { chrootArgv, inRoot } from "../root.js";
-import { CLEAR_PRE_INSTALL_HOOKS, preInstallHooksNeeded } from "./apt-hooks.js";
+import { CLEAR_PRE_INSTALL_HOOKS, configSignature, HOOKS_DUMP, preInstallHooksNeeded, type HookDump } from "./apt-hooks.js";
 import { staleListsReason } from "./apt-lists.js";
 import type { States, Tool, ToolContext } from "./tool.js";
 
@@ -65,6 +65,8 @@ export class AptTool implements Tool {
   /** Candidate versions apt reports for installed packages, since the last index refresh. */
   private candidates = new Map<string, string | undefined>();
   private refreshed = false;
+  /** apt's hook list, asked while the server built the configuration. */
+  private hooksAhead?: HookDump;
 
   handles(entry: XmlElement): boolean {
     return (entry.tag === "Package" || entry.tag === "BoundPackage") && (entry.attrs.type === "deb" || entry.attrs.type === "apt");
@@ -142,6 +144,13 @@ export class AptTool implements Tool {
     return [program, ...base, "-o", `Dir=${r}`, "-o", `Dir::State::status=${r}/var/lib/dpkg/status`, "-o", `DPkg::Options::=--root=${r}`, "-o", "Dir::Bin::dpkg=/usr/bin/dpkg", ...args];
   }
 
+  ahead(ctx: Pick<ToolContext, "root" | "dryRun" | "exec">): void {
+    if (ctx.dryRun || (ctx.root !== "/" && !this.chrooted(ctx))) return;
+    const env = { ...process.env, ...APT_ENV };
+    const signature = configSignature(ctx.root, env); // before apt-config reads the files
+    if (signature !== undefined) this.hooksAhead = { signature, result: ctx.exec(this.aptArgv(ctx, HOOKS_DUMP, "apt-config"), { env }) };
+  }
+
   /**
    * apt-get argv for a run that installs or removes, and what to clean up after it. Where apt-get
    * runs in the system it changes (chrooted, or the live system) and its only DPkg::Pre-Install-Pkgs
@@ -151,7 +160,7 @@ export class AptTool implements Tool {
     const none = { argv: this.aptArgv(ctx, args), done: () => {} };
     if (ctx.root !== "/" && !this.chrooted(ctx)) return none; // the host's apt aimed at the root runs the host's hooks
     const env = { ...process.env, ...APT_ENV };
-    const why = await preInstallHooksNeeded({ root: ctx.root, env, aptConfig: (a) => ctx.exec(this.aptArgv(ctx, a, "apt-config"), { env }) });
+    const why = await preInstallHooksNeeded({ root: ctx.root, env, aptConfig: (a) => ctx.exec(this.aptArgv(ctx, a, "apt-config"), { env }), ahead: this.hooksAhead });
     if (why) {
       ctx.log.debug(`APT: DPkg::Pre-Install-Pkgs hooks run: ${why}`);
       return none;

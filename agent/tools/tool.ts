@@ -42,6 +42,11 @@ export interface Tool {
   readonly name: string;
   /** True when this tool manages the entry (tag and type). */
   handles(entry: XmlElement): boolean;
+  /**
+   * While the server builds the configuration (nothing is known of it yet): what the tool may
+   * start asking ahead, reading only, for later use (apt's hook list, apt.ts).
+   */
+  ahead?(ctx: Pick<ToolContext, "root" | "dryRun" | "exec">): void;
   /** Before an inventory: the entries this tool is about to verify, to ask about them at once. */
   prepare?(entries: XmlElement[], ctx: ToolContext): Promise<void>;
   /** Checks one entry against the machine; records current_* attributes on it. */

@@ -38,13 +38,16 @@ describe("agent APT tool: apt-get's hooks and logs in a real Debian root", funct
   });
   afterEach(() => removeDir(root));
 
-  /** Installs vacfg-hello with the tool, recording the commands it ran. */
-  async function install(): Promise<{ runs: string[][]; lines: string[] }> {
+  /** Installs vacfg-hello with the tool, recording the commands it ran; `between` runs after the tool asked ahead. */
+  async function install(o: { ahead?: boolean; between?: () => void } = {}): Promise<{ runs: string[][]; lines: string[] }> {
     const runs: string[][] = [];
     const base = toolContext(root, { quick: false });
     const ctx = toolContext(root, { quick: false, exec: (argv, opts) => (runs.push(argv), base.exec(argv, opts)) });
+    const tool = new AptTool();
+    if (o.ahead) tool.ahead(ctx);
+    o.between?.();
     const pkg = el("Package", { name: "vacfg-hello", type: "deb", version: "auto" });
-    expect((await new AptTool().install([pkg], ctx)).get(pkg)).to.equal(true);
+    expect((await tool.install([pkg], ctx)).get(pkg)).to.equal(true);
     return { runs, lines: ctx.lines };
   }
   /** apt-get's own arguments (after the chroot wrapper). */
@@ -98,6 +101,18 @@ describe("agent APT tool: apt-get's hooks and logs in a real Debian root", funct
     expect(await check()).to.equal("apt-utils is installed");
     const { runs } = await install();
     expect(aptGet(runs)).to.not.include("-c");
+  });
+
+  it("asks apt's hook list ahead (while the server builds the configuration), and again if apt's configuration changed since", async () => {
+    const aptConfigs = (runs: string[][]) => runs.filter((a) => a.includes("apt-config")).length;
+    const kept = await install({ ahead: true });
+    expect(aptConfigs(kept.runs), "the answer asked ahead is used").to.equal(1);
+    expect(aptGet(kept.runs)).to.include("-c");
+    execFileSync("chroot", [root, "dpkg", "--purge", "vacfg-hello"]);
+    const changed = await install({ ahead: true, between: () => writeFileSync(join(root, "etc/apt/apt.conf.d/50site-hook"), 'DPkg::Pre-Install-Pkgs {"touch /tmp/site-hook-ran";};\n') });
+    expect(aptConfigs(changed.runs), "asked again: apt.conf.d changed since").to.equal(2);
+    expect(aptGet(changed.runs)).to.not.include("-c");
+    expect(existsSync(join(root, "tmp/site-hook-ran"))).to.equal(true);
   });
 
   it("reads apt's hook list as apt-config prints it (%-escaped values; empty items and deeper keys do not run)", () => {
