@@ -167,8 +167,14 @@ export class AptTool implements Tool {
     }
     // the file apt-get reads: in the root's /tmp (resolved as a chroot would) or the host's
     const base = ctx.root === "/" ? tmpdir() : inRoot(ctx.root, "/tmp");
-    const dir = mkdtempSync(join(base, "vacfg-apt-"));
-    writeFileSync(join(dir, "hooks.conf"), CLEAR_PRE_INSTALL_HOOKS);
+    let dir: string;
+    try {
+      dir = mkdtempSync(join(base, "vacfg-apt-"));
+      writeFileSync(join(dir, "hooks.conf"), CLEAR_PRE_INSTALL_HOOKS);
+    } catch (e) {
+      ctx.log.debug(`APT: DPkg::Pre-Install-Pkgs hooks run: no file for apt-get in ${base}: ${(e as Error).message}`);
+      return none;
+    }
     const seen = ctx.root === "/" ? join(dir, "hooks.conf") : "/" + posix.relative(ctx.root, join(dir, "hooks.conf"));
     ctx.log.debug("APT: debconf's dpkg-preconfigure would do nothing (no apt-utils): not run");
     return { argv: this.aptArgv(ctx, ["-c", seen, ...args]), done: () => rmSync(dir, { recursive: true, force: true }) };
