@@ -18,6 +18,7 @@ import { loadCa, type PemPair } from "../../../server/admin/tls-material.js";
 import { clockPastEveryLimit, startTestSite, type TestSite } from "./site.js";
 import { call, methodCall, pythonClientHeaders, request, type HttpReply } from "./wire.js";
 import { addKeyEntries } from "./key-site.js";
+import { seededRandom } from "../../support/seeded-random.js";
 
 const NAMES = Number(process.env.VACFG_NAMES_COUNT ?? 2000);
 const CERT_NAMES = 150;
@@ -27,14 +28,10 @@ const SITE_PASSWORD = "labsecret";
 // The rule, stated independently of the server's module: hostname-like ASCII, at most 128, no "..".
 const oracleValid = (n: string): boolean => n.length <= 128 && /^[A-Za-z0-9_][A-Za-z0-9._-]*$/.test(n) && !n.includes("..");
 
-/** mulberry32: a seeded sequence, so a failure replays (the seed is printed). */
+/** Integers in [0, n) from a seeded sequence, so a failure replays. */
 function prng(seed: number): (n: number) => number {
-  return (n) => {
-    let t = (seed = (seed + 0x6d2b79f5) | 0);
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return Math.floor((((t ^ (t >>> 14)) >>> 0) / 2 ** 32) * n);
-  };
+  const { rnd } = seededRandom(seed);
+  return (n) => Math.floor(rnd() * n);
 }
 
 // The site's own clients (clients.xml as the test writes it): who a name stands for, and what it needs.

@@ -8,19 +8,16 @@ import { expect } from "chai";
 import { parseClientsXml } from "../../../../server/plugins/metadata/clients-file.js";
 import { authenticate, authenticateNow, OUTSIDE, type AuthPolicy } from "../../../../server/plugins/metadata/identity.js";
 import type { AuthRequest } from "../../../../server/core/metadata.js";
+import { seededRandom } from "../../../support/seeded-random.js";
 
 const SEED = Number(process.env.VACFG_IDENTITY_SEED ?? 20261205);
 const FILES = 300;
 const REQUESTS = 60;
 
-/** mulberry32: a seeded sequence, so a failure replays. */
+/** Integers in [0, n) from a seeded sequence, so a failure replays. */
 function prng(seed: number): (n: number) => number {
-  return (n) => {
-    let t = (seed = (seed + 0x6d2b79f5) | 0);
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return Math.floor((((t ^ (t >>> 14)) >>> 0) / 2 ** 32) * n);
-  };
+  const { rnd } = seededRandom(seed);
+  return (n) => Math.floor(rnd() * n);
 }
 
 const SITE = "sitepw";
