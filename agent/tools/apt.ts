@@ -47,6 +47,8 @@ export function parseAptPolicy(text: string): Map<string, string> {
 }
 
 const APT_ENV = { DEBIAN_FRONTEND: "noninteractive" };
+/** The environment every apt program the tool runs gets (and its hooks see). */
+const aptEnv = (): NodeJS.ProcessEnv => ({ ...process.env, ...APT_ENV });
 
 /**
  * apt-get's options for an unattended run. Dpkg::Use-Pty=0: dpkg's output goes straight to our
@@ -146,7 +148,7 @@ export class AptTool implements Tool {
 
   ahead(ctx: Pick<ToolContext, "root" | "dryRun" | "exec">): void {
     if (ctx.dryRun || (ctx.root !== "/" && !this.chrooted(ctx))) return;
-    const env = { ...process.env, ...APT_ENV };
+    const env = aptEnv();
     const signature = configSignature(ctx.root, env); // before apt-config reads the files
     if (signature !== undefined) this.hooksAhead = { signature, result: ctx.exec(this.aptArgv(ctx, HOOKS_DUMP, "apt-config"), { env }) };
   }
@@ -159,7 +161,7 @@ export class AptTool implements Tool {
   async changeArgv(ctx: Pick<ToolContext, "root" | "exec" | "log">, args: string[]): Promise<{ argv: string[]; done(): void }> {
     const none = { argv: this.aptArgv(ctx, args), done: () => {} };
     if (ctx.root !== "/" && !this.chrooted(ctx)) return none; // the host's apt aimed at the root runs the host's hooks
-    const env = { ...process.env, ...APT_ENV };
+    const env = aptEnv();
     const why = await preInstallHooksNeeded({ root: ctx.root, env, aptConfig: (a) => ctx.exec(this.aptArgv(ctx, a, "apt-config"), { env }), ahead: this.hooksAhead });
     if (why) {
       ctx.log.debug(`APT: DPkg::Pre-Install-Pkgs hooks run: ${why}`);
@@ -197,7 +199,7 @@ export class AptTool implements Tool {
     }
     ctx.log.debug(`APT: apt-get update: ${stale}`);
     this.candidates.clear();
-    const r = await ctx.exec(this.aptArgv(ctx, ["update"]), { env: { ...process.env, ...APT_ENV } });
+    const r = await ctx.exec(this.aptArgv(ctx, ["update"]), { env: aptEnv() });
     if (r.code !== 0) ctx.log.error(`APT: apt-get update failed (exit ${r.code}): ${r.stderr.trim().split("\n").slice(-3).join(" / ")}`);
   }
 
@@ -205,7 +207,7 @@ export class AptTool implements Tool {
   private async candidate(name: string, ctx: ToolContext): Promise<string | undefined> {
     if (!this.candidates.has(name)) {
       const names = [...new Set([name, ...this.db(ctx).keys()])].filter((n) => !this.candidates.has(n));
-      const r = await ctx.exec(this.aptArgv(ctx, ["policy", ...names], "apt-cache"), { env: { ...process.env, ...APT_ENV } });
+      const r = await ctx.exec(this.aptArgv(ctx, ["policy", ...names], "apt-cache"), { env: aptEnv() });
       if (r.code !== 0) ctx.log.error(`APT: apt-cache policy failed (exit ${r.code}): ${r.stderr.trim().split("\n").slice(-3).join(" / ")}`);
       const found = parseAptPolicy(r.stdout);
       for (const n of names) this.candidates.set(n, found.get(n));
@@ -230,7 +232,7 @@ export class AptTool implements Tool {
       // The sources list may have just been written (Packages' apt_config is an important file).
       await this.refreshIndexes(ctx);
       const run = await this.changeArgv(ctx, [...(reinstall ? ["--reinstall"] : []), "install", ...specs]);
-      const r = await ctx.exec(run.argv, { env: { ...process.env, ...APT_ENV } }).finally(() => run.done());
+      const r = await ctx.exec(run.argv, { env: aptEnv() }).finally(() => run.done());
       this.installed = undefined;
       if (r.code !== 0) ctx.log.error(`APT: apt-get install ${specs.join(" ")} failed (exit ${r.code}): ${r.stderr.trim().split("\n").slice(-3).join(" / ")}`);
       // `apt-get install NAME` installed NAME's candidate: that stays the candidate until the lists
@@ -253,7 +255,7 @@ export class AptTool implements Tool {
     const names = extras.map((e) => e.attrs.name!).filter(Boolean);
     if (!names.length) return;
     const run = await this.changeArgv(ctx, ["remove", ...names]);
-    const r = await ctx.exec(run.argv, { env: { ...process.env, ...APT_ENV } }).finally(() => run.done());
+    const r = await ctx.exec(run.argv, { env: aptEnv() }).finally(() => run.done());
     if (r.code !== 0) ctx.log.error(`APT: apt-get remove ${names.join(" ")} failed (exit ${r.code}): ${r.stderr.trim()}`);
     this.installed = undefined;
   }
