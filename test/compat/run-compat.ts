@@ -2,6 +2,7 @@
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { projectRoot } from "../support/paths.js";
+import { exitLikeMocha } from "../support/mocha-exit.js";
 import { ensureUpstreamInstalled } from "../support/upstream-bcfg2.js";
 
 if (!ensureUpstreamInstalled()) {
@@ -13,4 +14,4 @@ const r = spawnSync(process.execPath, [mocha, "--no-config", "--forbid-pending",
   stdio: "inherit",
   cwd: projectRoot,
 });
-process.exit(r.status ?? 1);
+exitLikeMocha(r);

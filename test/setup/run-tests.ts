@@ -4,6 +4,7 @@ import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { exitLikeMocha } from "../support/mocha-exit.js";
 import { ensureUpstreamInstalled } from "../support/upstream-bcfg2.js";
 
 const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
@@ -43,4 +44,4 @@ if (!ensureUpstreamInstalled()) console.warn("[setup] upstream Bcfg2 reference n
 const mocha = join(projectRoot, "node_modules/mocha/bin/mocha.js");
 const args = process.argv.slice(2);
 const r = spawnSync(process.execPath, [mocha, ...(args.length ? args : [])], { stdio: "inherit", cwd: projectRoot });
-process.exit(r.status ?? 1);
+exitLikeMocha(r);
