@@ -219,47 +219,75 @@ export interface SerializeOptions {
 
 /** Serializes a tree the way lxml's tostring does: empty elements self-close, attributes in order. */
 export function serializeXml(root: XmlElement, opts: SerializeOptions = {}): string {
-  return (opts.declaration ? '<?xml version="1.0" encoding="UTF-8"?>\n' : "") + write(root, opts.pretty ? 0 : -1);
+  count = 0;
+  if (opts.declaration) put('<?xml version="1.0" encoding="UTF-8"?>\n');
+  try {
+    write(root, opts.pretty ? 0 : -1);
+    // Cut only when shorter than the last document (a cut may shrink the array's store).
+    if (pieces.length !== count) pieces.length = count;
+    return pieces.join("");
+  } finally {
+    // The last document's pieces stay until overwritten, unless there were many (a large answer).
+    if (count > MAX_KEPT_PIECES) pieces = [];
+    count = 0;
+  }
 }
 
 /**
- * The fixed pieces around tag and attribute names ("<tag", "</tag>", ` name="`), made once per name:
- * each `+` of short strings allocates a copy, and a GetConfig answer has hundreds of attributes.
+ * The document being written, as its pieces, joined once at the end: one flat string instead of a
+ * string object per `+` (hundreds per GetConfig answer). One array, reused: writing is synchronous.
+ */
+let pieces: string[] = [];
+let count = 0;
+const MAX_KEPT_PIECES = 8192;
+function put(s: string): void {
+  pieces[count++] = s;
+}
+
+/**
+ * The fixed pieces around tag and attribute names ("<tag", "</tag>", ` name="`, `" name="`), made once per name.
  * Bounded: names also come from documents clients send.
  */
 const OPENS = new Map<string, string>();
 const CLOSES = new Map<string, string>();
 const ATTRS = new Map<string, string>();
-function piece(pieces: Map<string, string>, before: string, name: string, after: string): string {
-  let p = pieces.get(name);
+const NEXT_ATTRS = new Map<string, string>();
+function piece(made: Map<string, string>, before: string, name: string, after: string): string {
+  let p = made.get(name);
   if (p === undefined) {
     p = before + name + after;
-    if (pieces.size < 1024) pieces.set(name, p);
+    if (made.size < 1024) made.set(name, p);
   }
   return p;
 }
 
-/** One element as text: plain concatenation (V8 joins the pieces once, when the string is used). */
-function write(e: XmlElement, depth: number): string {
-  let s = piece(OPENS, "<", e.tag, "");
+/** One element's pieces (the quote ending an attribute's value goes with what follows it). */
+function write(e: XmlElement, depth: number): void {
+  put(piece(OPENS, "<", e.tag, ""));
   const attrs = e.attrs;
-  for (const k in attrs) s += piece(ATTRS, " ", k, '="') + escapeAttr(attrs[k]!) + '"';
+  let quoted = false;
+  for (const k in attrs) {
+    put(quoted ? piece(NEXT_ATTRS, '" ', k, '="') : piece(ATTRS, " ", k, '="'));
+    put(escapeAttr(attrs[k]!));
+    quoted = true;
+  }
   const hasText = e.text !== undefined && e.text !== "";
-  if (!hasText && e.children.length === 0) {
-    s += "/>";
+  const kids = e.children;
+  if (!hasText && kids.length === 0) {
+    put(quoted ? '"/>' : "/>");
   } else {
-    s += hasText ? ">" + escapeText(e.text!) : ">";
+    put(quoted ? '">' : ">");
+    if (hasText) put(escapeText(e.text!));
     const indentKids = depth >= 0 && !hasText;
-    const kids = e.children;
     // An index loop: every GetConfig answer is written here, also before the JIT has optimized it.
     for (let i = 0; i < kids.length; i++) {
-      if (indentKids) s += "\n" + "  ".repeat(depth + 1);
-      s += write(kids[i]!, depth >= 0 ? depth + 1 : -1);
+      if (indentKids) put("\n" + "  ".repeat(depth + 1));
+      write(kids[i]!, depth >= 0 ? depth + 1 : -1);
     }
-    if (indentKids && e.children.length > 0) s += "\n" + "  ".repeat(depth);
-    s += piece(CLOSES, "</", e.tag, ">");
+    if (indentKids && kids.length > 0) put("\n" + "  ".repeat(depth));
+    put(piece(CLOSES, "</", e.tag, ">"));
   }
-  return e.tail ? s + escapeText(e.tail) : s;
+  if (e.tail) put(escapeText(e.tail));
 }
 
 /** Whether an element's only attribute is its name (what a bundle's `<Path name="..."/>` gives). */

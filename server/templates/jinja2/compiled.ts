@@ -6,7 +6,6 @@
 import type { Expr, Stmt } from "./ast.js";
 import { binaryOp, unaryOp } from "../python/operators.js";
 import { iterate, keyOf, PyException, toTuple, truthy } from "../python/values.js";
-import type { Kwargs } from "../python/callables.js";
 import { htmlEscape, isUndefined, LoopContext, Markup, Undefined } from "./runtime.js";
 import { globalNamed, LocatedError, MISSING, NO_KWARGS, selfReference, type Frame, type Renderer } from "./interpreter.js";
 
@@ -97,13 +96,11 @@ function positional(fns: ExprFn[], r: Renderer, f: Frame): unknown[] {
 
 type WithArgs = Expr & { args: Expr[]; kwargs: Array<[string, Expr]>; dynArgs?: Expr; dynKwargs?: Expr };
 
-/** How a node's arguments are evaluated: compiled when only positional, else by the interpreter. */
-function compileArgs(e: WithArgs): (r: Renderer, f: Frame) => { args: unknown[]; kwargs: Kwargs } {
-  if (e.kwargs.length === 0 && !e.dynArgs && !e.dynKwargs) {
-    const fns = e.args.map(compileExpr);
-    return (r, f) => ({ args: positional(fns, r, f), kwargs: NO_KWARGS });
-  }
-  return (r, f) => r.callArgs(e, f);
+/** The arguments of a call with positional ones only, compiled (its keyword arguments are NO_KWARGS); undefined otherwise (the interpreter evaluates them). */
+function compilePositional(e: WithArgs): ExprFn | undefined {
+  if (e.kwargs.length > 0 || e.dynArgs || e.dynKwargs) return undefined;
+  const fns = e.args.map(compileExpr);
+  return (r, f) => positional(fns, r, f);
 }
 
 export function compileExpr(e: Expr): ExprFn {
@@ -152,33 +149,49 @@ export function compileExpr(e: Expr): ExprFn {
         return r.getitem(obj, arg(r, f));
       };
     }
+    // Each of call, filter and test without keyword arguments (the usual case) evaluates its
+    // positional ones itself: no {args, kwargs} object per call.
     case "call": {
       const node = compileExpr(e.node);
-      const args = compileArgs(e);
+      const args = compilePositional(e);
+      if (args) return (r, f) => {
+        const fn = node(r, f);
+        return r.call(fn, args(r, f) as unknown[], NO_KWARGS);
+      };
       return (r, f) => {
         const fn = node(r, f);
-        const a = args(r, f);
+        const a = r.callArgs(e, f);
         return r.call(fn, a.args, a.kwargs);
       };
     }
     case "filter": {
       // The innermost node is null only in filter and set blocks, which the interpreter runs.
       const inner = e.node === null ? NOTHING : compileExpr(e.node);
-      const args = compileArgs(e);
+      const args = compilePositional(e);
       const name = e.name;
+      if (args) return (r, f) => {
+        const v = inner(r, f);
+        return r.callFilter(name, v, args(r, f) as unknown[], NO_KWARGS);
+      };
       return (r, f) => {
         const v = inner(r, f);
-        const a = args(r, f);
+        const a = r.callArgs(e, f);
         return r.callFilter(name, v, a.args, a.kwargs);
       };
     }
     case "test": {
       const node = compileExpr(e.node);
-      const args = compileArgs(e);
-      const { name, negate } = e;
+      const args = compilePositional(e);
+      const name = e.name;
+      const negate = e.negate;
+      if (args) return (r, f) => {
+        const v = node(r, f);
+        const res = r.callTest(name, v, args(r, f) as unknown[], NO_KWARGS);
+        return negate ? !res : res;
+      };
       return (r, f) => {
         const v = node(r, f);
-        const a = args(r, f);
+        const a = r.callArgs(e, f);
         const res = r.callTest(name, v, a.args, a.kwargs);
         return negate ? !res : res;
       };

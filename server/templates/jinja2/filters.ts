@@ -28,6 +28,7 @@ export interface FilterEnv {
 export type Filter = (env: FilterEnv, value: unknown, args: unknown[], kwargs: Kwargs) => unknown;
 
 const ONLY_VALUE: Array<[string, unknown?]> = [];
+const DEFAULT_PARAMS: Array<[string, unknown?]> = [["default_value", ""], ["boolean", false]];
 
 function params(name: string, spec: Array<[string, unknown?]>, args: unknown[], kwargs: Kwargs): unknown[] {
   return bindArgs(name, spec, args, kwargs);
@@ -356,8 +357,9 @@ export const FILTERS: Record<string, Filter> = {
   center: (e, v, a, k) => { const [w] = params("center", [["width", 80]], a, k); return pyCenter(softStr(e, v), num(w)); },
   count: (_e, v, a, k) => { params("count", ONLY_VALUE, a, k); return len(v); },
   default: (_e, v, a, k) => {
-    const [dflt, boolean] = params("default", [["default_value", ""], ["boolean", false]], a, k);
-    return isUndefined(v) || (truthy(boolean) && !truthy(v)) ? dflt : v;
+    // Index reads, not a destructuring: the lab's templates call this on every build, early too.
+    const bound = params("default", DEFAULT_PARAMS, a, k);
+    return isUndefined(v) || (truthy(bound[1]) && !truthy(v)) ? bound[0] : v;
   },
   dictsort: (_e, v, a, k) => {
     const [cs, by, rev] = params("dictsort", [["case_sensitive", false], ["by", "key"], ["reverse", false]], a, k);

@@ -571,7 +571,7 @@ export class Renderer implements FilterEnv, Lookup {
   callTest(name: string, value: unknown, args: unknown[], kwargs: Kwargs): boolean {
     const t = Object.prototype.hasOwnProperty.call(TESTS, name) ? TESTS[name] : undefined;
     if (!t) throw new PyException("TemplateRuntimeError", `No test named '${name}' found.`);
-    return t(value, args, kwargs, { hasFilter: (n) => Object.prototype.hasOwnProperty.call(FILTERS, n), hasTest: (n) => Object.prototype.hasOwnProperty.call(TESTS, n) });
+    return t(value, args, kwargs, TEST_ENV);
   }
 
   undefined(hint: string): Undefined {
@@ -628,7 +628,7 @@ export class Renderer implements FilterEnv, Lookup {
     if (name.startsWith("__")) throw new PyException("SecurityError", `access to the attribute ${name} is not allowed`);
     // The commonest receivers first: for a str or a dict (no class below is either) the checks below come to this.
     if (typeof o === "string" || o instanceof Map) return pyMethod(o, name, this) ?? NOT_FOUND;
-    if (o instanceof LoopContext) return o.attr(name, (h) => new Undefined(h), pyEq) ?? NOT_FOUND;
+    if (o instanceof LoopContext) return o.attr(name, undefinedFor, pyEq) ?? NOT_FOUND;
     if (o instanceof Namespace) return o.attrs.has(name) ? o.attrs.get(name) : NOT_FOUND;
     if (o instanceof Cycler) return o.attr(name) ?? NOT_FOUND;
     if (o instanceof TemplateModule) return o.exports.has(name) ? o.exports.get(name) : NOT_FOUND;
@@ -711,6 +711,9 @@ export class Renderer implements FilterEnv, Lookup {
 }
 
 const NOT_FOUND = Symbol("not found");
+const undefinedFor = (hint: string): Undefined => new Undefined(hint);
+/** What tests may ask of the environment (the same for every call). */
+const TEST_ENV = { hasFilter: (n: string) => Object.prototype.hasOwnProperty.call(FILTERS, n), hasTest: (n: string) => Object.prototype.hasOwnProperty.call(TESTS, n) };
 /** The keyword arguments of a call without any (most calls): shared, so never changed (a callee that adds copies first). */
 export const NO_KWARGS: Kwargs = new Map();
 /** Frame.lookup's answer for a name bound nowhere. */
