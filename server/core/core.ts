@@ -15,7 +15,7 @@ import type { ServerSettings } from "./context.js";
 import type { AuthDecision, AuthRequest, ClientMetadata } from "./metadata.js";
 import { METHOD_HELP } from "./method-help.js";
 import { RepoWatcher } from "./repo-watch.js";
-import { atStoreVersion, directReads } from "./store-reads.js";
+import { closeStoreVersion, directReads, openStoreVersion } from "./store-reads.js";
 import { pluginsByRole } from "./plugin-roles.js";
 import type { AnyPlugin, MetadataRole } from "./roles.js";
 import { Timings } from "./timings.js";
@@ -106,7 +106,13 @@ export class Core<S extends CoreStore = Store> implements ClientRunApi {
 
   /** Upstream build_metadata: initial metadata, then connector groups, then connector data. */
   async buildMetadata(client: string): Promise<ClientMetadata> {
-    return this.timings.time("Core:build_metadata", () => buildClientMetadata(this.metadata, this.plugins, client));
+    // Timed inline (no closure and second async frame: every build runs this).
+    const start = performance.now();
+    try {
+      return await buildClientMetadata(this.metadata, this.plugins, client);
+    } finally {
+      this.timings.add("Core:build_metadata", (performance.now() - start) / 1e3);
+    }
   }
 
   /** build_metadata as the client methods call it: any failure is a critical fault. */
@@ -255,7 +261,13 @@ export class Core<S extends CoreStore = Store> implements ClientRunApi {
         return reused.body;
       }
     }
-    return this.timings.time("Core:GetConfig", async () => {
+    return this.build(client, scope);
+  }
+
+  /** GetConfig from the build cache or built, timed as Core:GetConfig: one async frame for the whole request (no closure per step). */
+  private async build(client: string, scope: RequestScope | undefined): Promise<string> {
+    const start = performance.now();
+    try {
       // The repository generation and the store's metadata version are taken before anything is
       // read, so a change made during the build counts.
       let key: BuildKey | undefined;
@@ -270,9 +282,18 @@ export class Core<S extends CoreStore = Store> implements ClientRunApi {
         }
         version = key?.storeVersion;
       } else [version] = await Promise.all([this.store.metadataVersion().catch(() => undefined), this.watcher?.settle()]);
-      const answer = () => atStoreVersion(this.store, version, () => this.answer(client, key));
-      return this.watcher ? this.watcher.trusted(answer) : answer();
-    });
+      // The watcher vouches for the repository (repo-watch.ts trusted) and the store's reads are shared (store-reads.ts) while it is answered.
+      const trusted = this.watcher?.openTrust() ?? false;
+      const shared = openStoreVersion(this.store, version);
+      try {
+        return await this.answer(client, key);
+      } finally {
+        closeStoreVersion(shared);
+        if (trusted) this.watcher!.closeTrust();
+      }
+    } finally {
+      this.timings.add("Core:GetConfig", (performance.now() - start) / 1e3);
+    }
   }
 
   /** GetConfig once the repository's changes are settled: from the build cache, or built. */

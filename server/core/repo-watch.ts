@@ -37,13 +37,23 @@ export class RepoWatcher implements RepoClock {
    * (repo-trust.ts). Nothing is vouched for until the watch is complete, or once it is unreliable.
    */
   async trusted<T>(fn: () => Promise<T>): Promise<T> {
-    if (!this.reliable || !this.ready || this.closed) return fn();
-    if (this.scopes++ === 0) setVouching(this, true);
+    const open = this.openTrust();
     try {
       return await fn();
     } finally {
-      if (--this.scopes === 0) setVouching(this, false);
+      if (open) this.closeTrust();
     }
+  }
+
+  /** `trusted`'s start, for a caller that runs the request in its own frame: true when a scope opened, to be closed by closeTrust. */
+  openTrust(): boolean {
+    if (!this.reliable || !this.ready || this.closed) return false;
+    if (this.scopes++ === 0) setVouching(this, true);
+    return true;
+  }
+
+  closeTrust(): void {
+    if (--this.scopes === 0) setVouching(this, false);
   }
 
   /**
@@ -99,12 +109,11 @@ export class RepoWatcher implements RepoClock {
 
   /** `trusted` for synchronous work. */
   trustedNow<T>(fn: () => T): T {
-    if (!this.reliable || !this.ready || this.closed) return fn();
-    if (this.scopes++ === 0) setVouching(this, true);
+    const open = this.openTrust();
     try {
       return fn();
     } finally {
-      if (--this.scopes === 0) setVouching(this, false);
+      if (open) this.closeTrust();
     }
   }
 

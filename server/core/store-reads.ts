@@ -1,7 +1,7 @@
 // Store reads shared by the plugins of one GetConfig: the client's probe data (Probes' groups and
 // values, Context's parameters) and the list of clients are read once per build, not once per
 // plugin that asks; a client's registration (what decides a write) is always read from the store.
-// Like repo-trust.ts for files: while a GetConfig is answered (`atStoreVersion`), a read is reused
+// Like repo-trust.ts for files: while a GetConfig is answered (`openStoreVersion` to `closeStoreVersion`), a read is reused
 // when it was made after the store's metadata version (Store.metadataVersion: registrations and
 // probe data, any process) reached the version that GetConfig read before anything else, and this
 // process wrote none of those since. Outside a GetConfig every read goes to the store, and while
@@ -12,7 +12,7 @@ import type { CoreStore } from "../store/store.js";
 import { stampFor, stillTrusted, type TrustStamp } from "./repo-trust.js";
 
 /** Per store: GetConfigs being answered, the newest version they read first, writes made through `sharedReads`. */
-interface StoreScope {
+export interface StoreScope {
   open: number;
   /** Other requests being answered: nothing is shared meanwhile. */
   direct: number;
@@ -31,18 +31,19 @@ function scopeOf(store: CoreStore | undefined): StoreScope {
 }
 
 /**
- * Runs one GetConfig with reads shared at `version`, a Store.metadataVersion() read before
- * anything else (undefined when it could not be read: nothing is shared then).
+ * Opens one GetConfig's scope, with reads shared at `version`, a Store.metadataVersion() read before
+ * anything else (undefined when it could not be read: nothing is shared then, and nothing opens).
+ * The GetConfig closes it with closeStoreVersion once answered.
  */
-export async function atStoreVersion<T>(store: CoreStore, version: number | undefined, fn: () => Promise<T>): Promise<T> {
-  if (version === undefined) return fn();
+export function openStoreVersion(store: CoreStore, version: number | undefined): StoreScope | undefined {
+  if (version === undefined) return undefined;
   const s = scopeOf(store);
   if (s.open++ === 0 || version > s.version) s.version = version;
-  try {
-    return await fn();
-  } finally {
-    s.open--;
-  }
+  return s;
+}
+
+export function closeStoreVersion(s: StoreScope | undefined): void {
+  if (s) s.open--;
 }
 
 /** Runs a request other than GetConfig: every store read, its own and any GetConfig's meanwhile, goes to the store. */

@@ -225,11 +225,13 @@ export class CfgPlugin implements Plugin, GeneratorRole, PullTargetRole {
   }
 
   private bindInfo(entry: XmlElement, meta: ClientMetadata, scan: DirScan): void {
+    // Index loops: no iterator per entry while this runs unoptimized (every build binds here).
     if (namesOnlyItself(entry.attrs)) entry.attrs = withDefaultPathMetadata(entry.attrs.name!);
-    else for (const [k, v] of DEFAULT_PATH_METADATA) entry.attrs[k] = v;
+    else for (let i = 0; i < DEFAULT_PATH_METADATA.length; i++) entry.attrs[DEFAULT_PATH_METADATA[i]![0]] = DEFAULT_PATH_METADATA[i]![1];
     const info = this.infoOf(scan);
     if (!info) return;
-    for (const [k, v] of info.attributesFor(entry.attrs.realname ?? entry.attrs.name ?? "", meta)) entry.attrs[k] = v;
+    const attrs = info.attributesFor(entry.attrs.realname ?? entry.attrs.name ?? "", meta);
+    for (let i = 0; i < attrs.length; i++) entry.attrs[attrs[i]![0]] = attrs[i]![1];
   }
 
   /** The entry's info file (info.xml before :info), parsed; undefined when it has none. */

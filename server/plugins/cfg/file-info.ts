@@ -47,6 +47,14 @@ function collectInfo(items: XmlElement[], meta: ClientMetadata, entryName: strin
   }
 }
 
+/** An <Info>'s attributes as pairs, listed once per parsed element (the parse is never changed). */
+const infoAttrs = new WeakMap<XmlElement, ReadonlyArray<readonly [string, string]>>();
+function attrsOf(info: XmlElement): ReadonlyArray<readonly [string, string]> {
+  let pairs = infoAttrs.get(info);
+  if (!pairs) infoAttrs.set(info, (pairs = Object.entries(info.attrs)));
+  return pairs;
+}
+
 export function parseInfoXml(text: string, path: string): FileInfoSource {
   let root: XmlElement;
   try {
@@ -70,7 +78,7 @@ export function parseInfoXml(text: string, path: string): FileInfoSource {
       // Upstream warns on several matches and uses the first.
       const info = found[0];
       if (!info) throw new VacfgError("REPO_FILE", `Failed to set metadata for file ${entryName}: no <Info> in ${path} applies to ${meta.hostname}`);
-      return Object.entries(info.attrs);
+      return attrsOf(info);
     },
   };
 }

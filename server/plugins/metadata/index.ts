@@ -223,8 +223,12 @@ export class MetadataPlugin implements AnyPlugin, MetadataRole, RmiRole, Structu
     }
   }
 
-  /** Upstream's get_initial_metadata, registering unknown clients with the default profile. */
-  private async initial(name: string, newVersion?: string): Promise<{ meta: ClientMetadata; st: GroupState; model: GroupsModel }> {
+  /**
+   * Upstream's get_initial_metadata, registering unknown clients with the default profile.
+   * `settled`: the groups are at mergeGroups' fixpoint. `withBundles` false: meta.bundles left
+   * empty, for a caller that sets them itself (buildMetadata, once its groups are final).
+   */
+  private async initial(name: string, newVersion?: string, withBundles = true): Promise<{ meta: ClientMetadata; st: GroupState; model: GroupsModel; settled: boolean }> {
     const model = this.groups();
     const c = this.clients();
     let client = checkClientName(name);
@@ -248,17 +252,17 @@ export class MetadataPlugin implements AnyPlugin, MetadataRole, RmiRole, Structu
       }
     }
     for (const g of clientGroups) if (!st.groups.has(g)) addGroup(model, st, g);
-    mergeGroups(model, client, st);
+    let settled = mergeGroups(model, client, st);
     if (st.groups.size === 0 && model.defaultGroup) {
       addGroup(model, st, model.defaultGroup);
-      mergeGroups(model, client, st);
+      settled = mergeGroups(model, client, st);
     }
     const uuid = c.ruuid.get(client);
     const meta: ClientMetadata = {
       hostname: client,
       profile: st.profile ?? firstProfile(model, st.groups) ?? "",
       groups: st.groups,
-      bundles: bundlesOf(model, st.groups),
+      bundles: withBundles ? bundlesOf(model, st.groups) : new Set(),
       aliases: new Set(c.raliases.get(client) ?? []),
       addresses: new Set(c.raddresses.get(client) ?? []),
       categories: st.categories,
@@ -270,15 +274,21 @@ export class MetadataPlugin implements AnyPlugin, MetadataRole, RmiRole, Structu
     const version = c.versions.get(client) ?? stored?.version;
     if (version !== undefined) meta.version = version;
     st.profile = meta.profile || undefined;
-    return { meta, st, model };
+    return { meta, st, model, settled };
   }
 
   async buildMetadata(client: string, additionalGroups: Iterable<string>): Promise<ClientMetadata> {
-    const { meta, st, model } = await this.initial(client);
+    const { meta, st, model, settled } = await this.initial(client, undefined, false);
     // Upstream's merge_additional_groups (connector groups such as probe groups).
     const extra = [...additionalGroups];
-    for (const g of extra) if (!st.groups.has(g)) addGroup(model, st, g, false);
-    mergeGroups(model, meta.hostname, st);
+    let added = false;
+    for (const g of extra) {
+      if (st.groups.has(g)) continue;
+      addGroup(model, st, g, false);
+      added = true;
+    }
+    // Upstream merges again; on groups at the fixpoint with nothing added that pass changes nothing.
+    if (added || !settled) mergeGroups(model, meta.hostname, st);
     meta.bundles = bundlesOf(model, st.groups);
     if (!meta.profile) meta.profile = firstProfile(model, extra) ?? model.defaultGroup ?? "";
     return meta;

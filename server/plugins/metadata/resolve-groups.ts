@@ -26,9 +26,14 @@ export function addGroup(model: GroupsModel, st: GroupState, name: string, takeP
   }
 }
 
-/** Upstream's _merge_groups: fixpoint over membership predicates, then negations, until stable. */
-export function mergeGroups(model: GroupsModel, client: string, st: GroupState): void {
+/**
+ * Upstream's _merge_groups: fixpoint over membership predicates, then negations, until the number
+ * of groups is stable. Returns whether its last pass changed nothing (a pass can add and remove as
+ * many groups): then another call on the same state changes nothing either.
+ */
+export function mergeGroups(model: GroupsModel, client: string, st: GroupState): boolean {
   let count = -1;
+  let changed = true;
   while (count !== st.groups.size) {
     count = st.groups.size;
     // Made only when a pass changes something (the last pass never does): this runs twice per build.
@@ -58,7 +63,9 @@ export function mergeGroups(model: GroupsModel, client: string, st: GroupState):
       });
     }
     if (removed) for (const g of removed) st.groups.delete(g);
+    changed = added !== undefined || removed !== undefined;
   }
+  return !changed;
 }
 
 function anyHolds(preds: Predicate[], client: string, st: GroupState): boolean {
@@ -67,9 +74,12 @@ function anyHolds(preds: Predicate[], client: string, st: GroupState): boolean {
 }
 
 /** Bundles of every declared group the client is in. */
-export function bundlesOf(model: GroupsModel, groups: Iterable<string>): Set<string> {
+export function bundlesOf(model: GroupsModel, groups: Set<string>): Set<string> {
   const out = new Set<string>();
-  for (const g of groups) for (const b of model.groups.get(g)?.bundles ?? []) out.add(b);
+  groups.forEach((g) => {
+    const bundles = model.groups.get(g)?.bundles;
+    if (bundles) for (let i = 0; i < bundles.length; i++) out.add(bundles[i]!);
+  });
   return out;
 }
 

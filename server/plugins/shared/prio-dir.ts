@@ -164,8 +164,10 @@ export abstract class PrioDir {
   }
 
   handlesEntry(entry: XmlElement, meta: ClientMetadata): boolean {
-    for (const { byTag } of this.resolved(meta)) {
-      for (const c of byTag?.get(entry.tag) ?? []) if (this.matches(entry, c)) return true;
+    const resolved = this.resolved(meta);
+    for (let i = 0; i < resolved.length; i++) {
+      const cands = resolved[i]!.byTag?.get(entry.tag);
+      if (cands) for (let j = 0; j < cands.length; j++) if (this.matches(entry, cands[j]!)) return true;
     }
     return false;
   }
@@ -184,11 +186,15 @@ export abstract class PrioDir {
   protected winner(entry: XmlElement, meta: ClientMetadata): XmlElement | string {
     let first: { file: PrioFile; cand: XmlElement } | undefined;
     let matching: Array<{ file: PrioFile; cand: XmlElement }> | undefined;
-    for (const { file, byTag, error } of this.resolved(meta)) {
+    // Index loops: Defaults asks for every entry of every build, also before the JIT optimized this.
+    const resolved = this.resolved(meta);
+    for (let i = 0; i < resolved.length; i++) {
+      const { file, byTag, error } = resolved[i]!;
       if (error) throw error;
       const cands = byTag!.get(entry.tag);
       if (cands === undefined) continue;
-      for (const cand of cands) {
+      for (let j = 0; j < cands.length; j++) {
+        const cand = cands[j]!;
         if (!this.matches(entry, cand)) continue;
         if (first === undefined) first = { file, cand };
         else (matching ??= [first]).push({ file, cand });

@@ -17,6 +17,7 @@ import { paramHostKey, paramKnownHosts } from "./param-keys.js";
 
 const KNOWN_HOSTS = "/etc/ssh/ssh_known_hosts";
 
+const PUB_BASENAMES = KEY_BASENAMES.filter((b) => b.endsWith(".pub"));
 const SERVED: ReadonlySet<string> = new Set([KNOWN_HOSTS, ...KEY_BASENAMES.map((b) => `/etc/ssh/${b}`)]);
 
 /** Upstream's HostKeyEntrySet/KnownHostsEntrySet metadata, in its order. */
@@ -138,7 +139,8 @@ export class SSHbasePlugin implements Plugin, GeneratorRole, PullTargetRole {
   private knownHostsFromKeys(meta: ClientMetadata, roster: Roster): string {
     // The deployment's nodes from the signed parameters; SSHbase's own keys for those names are left out.
     const fromParams = paramKnownHosts(meta);
-    const key = `${[...fromParams.names].join("\0")}\0${fromParams.lines.join("\n")}`;
+    // (Most clients' parameters list no keys: their key, "\0", made without copies.)
+    const key = fromParams.names.size === 0 && fromParams.lines.length === 0 ? "\0" : `${[...fromParams.names].join("\0")}\0${fromParams.lines.join("\n")}`;
     let forRoster = this.otherLines.get(roster);
     if (!forRoster) this.otherLines.set(roster, (forRoster = new RepoDerived(this.keys.dir)));
     let text = forRoster.get(key, () => {
@@ -147,11 +149,15 @@ export class SSHbasePlugin implements Plugin, GeneratorRole, PullTargetRole {
     });
     const delivered = this.delivered(meta);
     if (delivered) text += `localhost,localhost.localdomain,127.0.0.1 ${delivered.publicKey}`;
-    const own = KEY_BASENAMES.filter((b) => b.endsWith(".pub"))
-      .map((b) => this.keys.best(b, meta))
-      .filter((f): f is KeyFile => f !== undefined && f.basename !== `ssh_host_${delivered?.type}_key.pub`)
-      .sort((a, b) => cmp(a.path, b.path));
-    for (const f of own) text += `localhost,localhost.localdomain,127.0.0.1 ${this.keys.readKey(f)}`;
+    // The client's own public keys but the delivered one's type, by path (one loop: this runs on every build).
+    const skipped = `ssh_host_${delivered?.type}_key.pub`;
+    const own: KeyFile[] = [];
+    for (let i = 0; i < PUB_BASENAMES.length; i++) {
+      const f = this.keys.best(PUB_BASENAMES[i]!, meta);
+      if (f !== undefined && f.basename !== skipped) own.push(f);
+    }
+    own.sort((a, b) => cmp(a.path, b.path));
+    for (let i = 0; i < own.length; i++) text += `localhost,localhost.localdomain,127.0.0.1 ${this.keys.readKey(own[i]!)}`;
     return text;
   }
 

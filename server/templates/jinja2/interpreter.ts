@@ -148,7 +148,8 @@ export class Renderer implements FilterEnv, Lookup {
     const out: string[] = [];
     let current: LoadedTemplate | undefined = tmpl;
     while (current) {
-      for (const [name, node] of current.ast.blocks) {
+      // (Most templates have no blocks: no iterator made for them.)
+      if (current.ast.blocks.size > 0) for (const [name, node] of current.ast.blocks) {
         const stack = ctx.blocks.get(name) ?? [];
         stack.push({ node, template: current.name });
         ctx.blocks.set(name, stack);

@@ -119,6 +119,25 @@ describe("server core: metadata", function () {
     expect(await h.core.getConfig("web1")).to.match(/^<Configuration version="2.0" revision="-1"><Bundle name="base">/);
   });
 
+  it("merges groups again after the connectors' groups, as upstream does: a pass that adds and removes as many groups does not end it", async () => {
+    // p's members are in b, b's in a, a's in c and not in b. The first merge stops after the pass
+    // that adds a and removes b (the count is unchanged); upstream's merge_additional_groups merges
+    // again, with no connector group to add, and that adds c.
+    writeFileSync(
+      join(h.repo, "Metadata/groups.xml"),
+      `<Groups>
+  <Group name="p" profile="true" public="true" default="true"><Group name="b"/></Group>
+  <Group name="b"><Group name="a"/></Group>
+  <Group name="a"><Group name="b" negate="true"/><Group name="c"/></Group>
+  <Group name="c"/>
+</Groups>
+`,
+    );
+    const meta = await h.core.buildMetadata("swap1");
+    expect([...meta.groups].sort()).to.deep.equal(["a", "c", "p"]);
+    expect(meta.profile).to.equal("p");
+  });
+
   it("an unknown client with no default group is a metadata error", async () => {
     writeFileSync(join(h.repo, "Metadata/groups.xml"), GROUPS_XML.replace(' default="true"', ""));
     expect(await h.core.getConfig("stranger")).to.equal('<error type="metadata error"/>');
