@@ -2,9 +2,9 @@
 // program is exit 127 instead of an exception, a killed one 128+signal, a timeout said in stderr.
 import { constants } from "node:os";
 import { runTool } from "../lib/host-tools.js";
-import type { ExecResult } from "./tools/tool.js";
+import type { ExecOptions, ExecResult } from "./tools/tool.js";
 
-export async function execCommand(argv: string[], opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number; input?: string } = {}): Promise<ExecResult> {
+export async function execCommand(argv: string[], opts: ExecOptions = {}): Promise<ExecResult> {
   try {
     const r = await runTool(argv[0], argv.slice(1), opts);
     const stderr = r.stderr + (r.timedOut ? `\n${argv[0]}: killed after ${opts.timeoutMs} ms` : "");

@@ -8,7 +8,7 @@ import type { Logger } from "./log.js";
 import type { AgentOptions } from "./options.js";
 import { entryDiff, explainEntry } from "./explain.js";
 import { displayState, entryLabel } from "./report.js";
-import type { States, Tool, ToolContext } from "./tools/tool.js";
+import type { StagedInstall, States, Tool, ToolContext } from "./tools/tool.js";
 
 /** Forgets what an earlier inventory recorded on an entry, so a re-inventory starts clean. */
 function clearCurrent(e: XmlElement): void {
@@ -131,13 +131,25 @@ export class Execution {
 
   /** Hands entries to their tools; successful installs become modified. */
   private async dispatchInstall(entries: XmlElement[]): Promise<void> {
-    for (const t of this.tools) {
-      const mine = entries.filter((e) => this.owner.get(e) === t && !e.attrs.failure);
-      if (!mine.length) continue;
+    const work = this.tools.map((t) => ({ t, mine: entries.filter((e) => this.owner.get(e) === t && !e.attrs.failure) })).filter((w) => w.mine.length);
+    // A tool that can begins its install while the tools before it install theirs (apt-get resolves
+    // and fetches while files and users are written); what changes the machine still waits for them.
+    const begun = new Map<Tool, StagedInstall>();
+    for (let i = 1; i < work.length; i++) {
+      const { t, mine } = work[i]!;
+      if (!t.begin || this.ctx.dryRun) continue;
+      try {
+        const staged = await t.begin(mine, work.slice(0, i).flatMap((w) => w.mine), this.ctx);
+        if (staged) begun.set(t, staged);
+      } catch (err) {
+        this.log.debug(`${t.name}: not begun early: ${(err as Error).message}`);
+      }
+    }
+    for (const { t, mine } of work) {
       let states: States;
       this.changes++;
       try {
-        states = await t.install(mine, this.ctx);
+        states = await (begun.get(t)?.finish() ?? t.install(mine, this.ctx));
       } catch (err) {
         this.log.error(`${t.name}.install failed: ${(err as Error).message}`);
         continue;

@@ -21,12 +21,24 @@ export interface ToolOptions {
   env?: NodeJS.ProcessEnv;
   /** Called with each chunk of stderr+stdout, for progress output of long builds. */
   onOutput?: (chunk: string) => void;
+  /**
+   * A pipe the tool reads as descriptor `fd` (3-9): `text` is written to it when it resolves, then
+   * it is closed. The tool sees end-of-file without the text if this process dies first.
+   */
+  later?: { fd: number; text: Promise<string> };
 }
 
 /** Runs a tool and resolves with its result whatever the exit status; rejects only when it cannot start. */
 export function runTool(cmd: string, args: readonly string[], opts: ToolOptions = {}): Promise<ToolResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env ?? process.env, stdio: ["pipe", "pipe", "pipe"] });
+    const extra: ("pipe" | "ignore")[] = [];
+    if (opts.later) for (let fd = 3; fd <= opts.later.fd; fd++) extra.push(fd === opts.later.fd ? "pipe" : "ignore");
+    const child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env ?? process.env, stdio: ["pipe", "pipe", "pipe", ...extra] as ["pipe", "pipe", "pipe"] });
+    if (opts.later) {
+      const pipe = child.stdio[opts.later.fd] as NodeJS.WritableStream;
+      pipe.on("error", () => { /* the tool exited without reading it */ });
+      void opts.later.text.then((t) => pipe.end(t), () => pipe.end());
+    }
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     let timer: NodeJS.Timeout | undefined;

@@ -29,31 +29,44 @@ const KNOWN_PRECONFIGURE = new Set([
 /** apt's config text clearing the list (read after apt.conf.d when given with -c). */
 export const CLEAR_PRE_INSTALL_HOOKS = "#clear DPkg::Pre-Install-Pkgs;\n";
 
-/** The hooks of `apt-config dump` output in the format HOOKS_DUMP asks for (%-escaped values, as apt writes them). */
-export function parsePreInstallHooks(dump: string): string[] {
-  const hooks: string[] = [];
+/** `apt-config dump` output in the format HOOKS_DUMP asks for: [tag, value] pairs, values %-decoded as apt escapes them. */
+export function parseDump(dump: string): [string, string][] {
+  const out: [string, string][] = [];
   for (const line of dump.split("\n")) {
     const tab = line.indexOf("\t");
     if (tab < 0) continue;
-    const tag = line.slice(0, tab);
-    // only the list's own items run (pkgDPkgPM::RunScriptsWithPkgs), and empty ones are skipped
-    if (!/^DPkg::Pre-Install-Pkgs::[^:]*$/i.test(tag)) continue;
     let value = line.slice(tab + 1);
     try {
       value = decodeURIComponent(value);
     } catch {
       // not UTF-8: kept as printed, which matches no known hook
     }
-    if (value) hooks.push(value);
+    out.push([line.slice(0, tab), value]);
   }
-  return hooks;
+  return out;
+}
+
+/** The items of the list `name` (apt's keys are case-insensitive): only its own items run (pkgDPkgPM::RunScripts), empty ones are skipped. */
+export function dumpItems(dump: string, name: string): string[] {
+  const item = new RegExp(`^${name.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}::[^:]*$`, "i");
+  return parseDump(dump).filter(([tag, value]) => item.test(tag) && value).map(([, value]) => value);
+}
+
+/** The value of one key of the dump (exactly as printed), or undefined. */
+export function dumpValue(dump: string, tag: string): string | undefined {
+  return parseDump(dump).find(([t]) => t === tag)?.[1];
+}
+
+/** The hooks of `apt-config dump` output in the format HOOKS_DUMP asks for. */
+export function parsePreInstallHooks(dump: string): string[] {
+  return dumpItems(dump, "DPkg::Pre-Install-Pkgs");
 }
 
 /**
- * apt-config arguments printing DPkg::Pre-Install-Pkgs and its items, and apt's directories (Dir,
- * where it read its configuration among them), as "TAG<TAB>VALUE" lines.
+ * apt-config arguments printing DPkg::Pre-Install-Pkgs and DPkg::Pre-Invoke with their items, and
+ * apt's directories (Dir, where it read its configuration among them), as "TAG<TAB>VALUE" lines.
  */
-export const HOOKS_DUMP = ["-o", "APT::Config::Dump::Format=%f%N%V%n", "dump", "DPkg::Pre-Install-Pkgs", "Dir"];
+export const HOOKS_DUMP = ["-o", "APT::Config::Dump::Format=%f%N%V%n", "dump", "DPkg::Pre-Install-Pkgs", "DPkg::Pre-Invoke", "Dir"];
 
 /**
  * apt's hook list as apt-config prints it, asked ahead (while the server builds the configuration)
@@ -97,6 +110,17 @@ export interface HookCheck {
   aptConfig(args: string[]): Promise<ExecResult>;
   /** The dump asked ahead, if any: used when apt's configuration files have not changed since. */
   ahead?: HookDump;
+  /** The dump this check uses, once asked (hookDump). */
+  dump?: Promise<ExecResult>;
+}
+
+/** The dump (HOOKS_DUMP) for this check: the one asked ahead while apt's configuration files are as they were then, else asked now; once. */
+export function hookDump(c: HookCheck): Promise<ExecResult> {
+  c.dump ??= (async () => {
+    const ahead = c.ahead && c.ahead.signature !== undefined && c.ahead.signature === configSignature(c.root, c.env) ? await c.ahead.result : undefined;
+    return ahead?.code === 0 && defaultConfigPlaces(ahead.stdout) ? ahead : await c.aptConfig(HOOKS_DUMP);
+  })();
+  return c.dump;
 }
 
 /** Why the root's Pre-Install-Pkgs hooks must run, or undefined when they provably do nothing. */
@@ -111,8 +135,7 @@ export async function preInstallHooksNeeded(c: HookCheck): Promise<string | unde
   for (const d of ["/usr/lib/apt", ...path]) if (existsSync(inRoot(c.root, posix.join(d, "apt-extracttemplates")))) return "apt-utils is installed";
   const conf = debconfDatabasesMissing(c.root);
   if (conf) return conf;
-  const ahead = c.ahead && c.ahead.signature !== undefined && c.ahead.signature === configSignature(c.root, c.env) ? await c.ahead.result : undefined;
-  const r = ahead?.code === 0 && defaultConfigPlaces(ahead.stdout) ? ahead : await c.aptConfig(HOOKS_DUMP);
+  const r = await hookDump(c);
   if (r.code !== 0) return `apt-config failed (exit ${r.code})`;
   const hooks = parsePreInstallHooks(r.stdout);
   if (hooks.length !== 1 || hooks[0] !== DEBCONF_HOOK) return `DPkg::Pre-Install-Pkgs is ${JSON.stringify(hooks)}`;

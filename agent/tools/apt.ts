@@ -12,9 +12,19 @@ import { join, posix } from "node:path";
 import { packageEntry } from "../../protocol/entries.js";
 import { el, type XmlElement } from "../../protocol/xml.js";
 import { chrootArgv, inRoot } from "../root.js";
-import { CLEAR_PRE_INSTALL_HOOKS, configSignature, HOOKS_DUMP, preInstallHooksNeeded, type HookDump } from "./apt-hooks.js";
+import { aptReadPaths, changesAptReads, configFilesSignature, GATE_FD, GATE_HOOK, GATE_OPTIONS, gateRefusal } from "./apt-early.js";
+import { CLEAR_PRE_INSTALL_HOOKS, configSignature, HOOKS_DUMP, hookDump, preInstallHooksNeeded, type HookCheck, type HookDump } from "./apt-hooks.js";
 import { staleListsReason } from "./apt-lists.js";
-import type { States, Tool, ToolContext } from "./tool.js";
+import type { ExecResult, StagedInstall, States, Tool, ToolContext } from "./tool.js";
+
+/** What one apt-get install asks for (AptTool.plan). */
+interface InstallPlan {
+  specs: string[];
+  /** Packages asked for by name alone: apt installs their candidate. */
+  names: string[];
+  /** apt-get's arguments; undefined when there is nothing to install. */
+  args: string[] | undefined;
+}
 
 export interface InstalledPackage {
   name: string;
@@ -146,8 +156,19 @@ export class AptTool implements Tool {
     return [program, ...base, "-o", `Dir=${r}`, "-o", `Dir::State::status=${r}/var/lib/dpkg/status`, "-o", `DPkg::Options::=--root=${r}`, "-o", "Dir::Bin::dpkg=/usr/bin/dpkg", ...args];
   }
 
+  /** Whether apt-get runs in the system it changes (chrooted into the root, or the live system), so the root's hooks are the ones it runs. */
+  private inSystem(ctx: Pick<ToolContext, "root">): boolean {
+    return ctx.root === "/" || this.chrooted(ctx);
+  }
+
+  /** What decides apt-get's hooks in this root: apt-config's dump, asked once (or the one asked ahead). */
+  private hookCheck(ctx: Pick<ToolContext, "root" | "exec">): HookCheck {
+    const env = aptEnv();
+    return { root: ctx.root, env, aptConfig: (a) => ctx.exec(this.aptArgv(ctx, a, "apt-config"), { env }), ahead: this.hooksAhead };
+  }
+
   ahead(ctx: Pick<ToolContext, "root" | "dryRun" | "exec">): void {
-    if (ctx.dryRun || (ctx.root !== "/" && !this.chrooted(ctx))) return;
+    if (ctx.dryRun || !this.inSystem(ctx)) return;
     const env = aptEnv();
     const signature = configSignature(ctx.root, env); // before apt-config reads the files
     if (signature !== undefined) this.hooksAhead = { signature, result: ctx.exec(this.aptArgv(ctx, HOOKS_DUMP, "apt-config"), { env }) };
@@ -158,11 +179,10 @@ export class AptTool implements Tool {
    * runs in the system it changes (chrooted, or the live system) and its only DPkg::Pre-Install-Pkgs
    * hook is debconf's without apt-utils, which does nothing (apt-hooks.ts), a -c file clears it.
    */
-  async changeArgv(ctx: Pick<ToolContext, "root" | "exec" | "log">, args: string[]): Promise<{ argv: string[]; done(): void }> {
-    const none = { argv: this.aptArgv(ctx, args), done: () => {} };
-    if (ctx.root !== "/" && !this.chrooted(ctx)) return none; // the host's apt aimed at the root runs the host's hooks
-    const env = aptEnv();
-    const why = await preInstallHooksNeeded({ root: ctx.root, env, aptConfig: (a) => ctx.exec(this.aptArgv(ctx, a, "apt-config"), { env }), ahead: this.hooksAhead });
+  async changeArgv(ctx: Pick<ToolContext, "root" | "exec" | "log">, args: string[], check = this.hookCheck(ctx), options: string[] = []): Promise<{ argv: string[]; done(): void }> {
+    const none = { argv: this.aptArgv(ctx, [...options, ...args]), done: () => {} };
+    if (!this.inSystem(ctx)) return none; // the host's apt aimed at the root runs the host's hooks
+    const why = await preInstallHooksNeeded(check);
     if (why) {
       ctx.log.debug(`APT: DPkg::Pre-Install-Pkgs hooks run: ${why}`);
       return none;
@@ -179,7 +199,7 @@ export class AptTool implements Tool {
     }
     const seen = ctx.root === "/" ? join(dir, "hooks.conf") : "/" + posix.relative(ctx.root, join(dir, "hooks.conf"));
     ctx.log.debug("APT: debconf's dpkg-preconfigure would do nothing (no apt-utils): not run");
-    return { argv: this.aptArgv(ctx, ["-c", seen, ...args]), done: () => rmSync(dir, { recursive: true, force: true }) };
+    return { argv: this.aptArgv(ctx, ["-c", seen, ...options, ...args]), done: () => rmSync(dir, { recursive: true, force: true }) };
   }
 
   /** apt-get update for the root when an archive changed (never in a dry run: it changes the machine's package lists). */
@@ -215,8 +235,8 @@ export class AptTool implements Tool {
     return this.candidates.get(name);
   }
 
-  async install(entries: XmlElement[], ctx: ToolContext): Promise<States> {
-    const states: States = new Map();
+  /** apt-get's arguments installing `entries` (undefined when there is nothing to ask apt for), and the names asked for alone. */
+  private plan(entries: XmlElement[]): InstallPlan {
     const specs: string[] = [];
     /** Packages asked for by name alone: apt installs their candidate. */
     const names: string[] = [];
@@ -228,17 +248,67 @@ export class AptTool implements Tool {
       specs.push(v === "auto" || v === "any" ? p.name : `${p.name}=${v}`);
       if (e.attrs.current_modified_files) reinstall = true;
     }
-    if (specs.length) {
+    return { specs, names, args: specs.length ? [...(reinstall ? ["--reinstall"] : []), "install", ...specs] : undefined };
+  }
+
+  async install(entries: XmlElement[], ctx: ToolContext): Promise<States> {
+    const plan = this.plan(entries);
+    let r: ExecResult | undefined;
+    if (plan.args) {
       // The sources list may have just been written (Packages' apt_config is an important file).
       await this.refreshIndexes(ctx);
-      const run = await this.changeArgv(ctx, [...(reinstall ? ["--reinstall"] : []), "install", ...specs]);
-      const r = await ctx.exec(run.argv, { env: aptEnv() }).finally(() => run.done());
+      const run = await this.changeArgv(ctx, plan.args);
+      r = await ctx.exec(run.argv, { env: aptEnv() }).finally(() => run.done());
+    }
+    return this.settle(entries, plan, r, ctx);
+  }
+
+  /**
+   * apt-get starts at once and resolves, fetches and plans while the tools before this one install
+   * `earlier`; it runs dpkg only once finish() is called (apt-early.ts). Only where none of `earlier`
+   * is something apt-get reads before dpkg, and no site DPkg::Pre-Invoke hook would run first.
+   */
+  async begin(entries: XmlElement[], earlier: XmlElement[], ctx: ToolContext): Promise<StagedInstall | undefined> {
+    const plan = this.plan(entries);
+    if (!plan.args || !this.inSystem(ctx)) return undefined;
+    const check = this.hookCheck(ctx);
+    const dump = await hookDump(check);
+    const why = gateRefusal(dump, check.env) ?? changesAptReads(ctx.root, earlier, await aptReadPaths(ctx.root, dump.stdout));
+    if (why) {
+      ctx.log.debug(`APT: apt-get starts after the entries before it: ${why}`);
+      return undefined;
+    }
+    await this.refreshIndexes(ctx);
+    const signature = configFilesSignature(ctx.root, dump.stdout);
+    const run = await this.changeArgv(ctx, plan.args, check, GATE_OPTIONS);
+    let open!: (go: boolean) => void;
+    const go = new Promise<boolean>((resolve) => (open = resolve));
+    const result = ctx.exec(run.argv, { env: check.env, later: { fd: GATE_FD, text: go.then((ok) => (ok ? "go\n" : "stop\n")) } }).finally(() => run.done());
+    ctx.log.debug("APT: apt-get started; dpkg waits until the entries before it are installed");
+    return {
+      finish: async () => {
+        const same = configFilesSignature(ctx.root, dump.stdout) === signature;
+        open(same);
+        const r = await result;
+        if (!same) ctx.log.debug("APT: apt's configuration changed while apt-get waited before dpkg: it stopped there; run again");
+        // an apt whose hooks cannot read the pipe fails there too, before dpkg
+        else if (r.code !== 0 && r.stderr.includes(GATE_HOOK)) ctx.log.debug("APT: apt-get's hook could not read the agent's pipe: run again without it");
+        else return this.settle(entries, plan, r, ctx);
+        return this.install(entries, ctx);
+      },
+    };
+  }
+
+  /** After apt-get (r; none when there was nothing to ask for): the entries verified again. */
+  private async settle(entries: XmlElement[], plan: InstallPlan, r: ExecResult | undefined, ctx: ToolContext): Promise<States> {
+    if (r) {
       this.installed = undefined;
-      if (r.code !== 0) ctx.log.error(`APT: apt-get install ${specs.join(" ")} failed (exit ${r.code}): ${r.stderr.trim().split("\n").slice(-3).join(" / ")}`);
+      if (r.code !== 0) ctx.log.error(`APT: apt-get install ${plan.specs.join(" ")} failed (exit ${r.code}): ${r.stderr.trim().split("\n").slice(-3).join(" / ")}`);
       // `apt-get install NAME` installed NAME's candidate: that stays the candidate until the lists
       // change, so the verify below asks apt-cache nothing about the packages just installed.
-      else for (const n of names) if (this.db(ctx).has(n)) this.candidates.set(n, this.db(ctx).get(n)!.version);
+      else for (const n of plan.names) if (this.db(ctx).has(n)) this.candidates.set(n, this.db(ctx).get(n)!.version);
     }
+    const states: States = new Map();
     for (const e of entries) {
       for (const k of Object.keys(e.attrs)) if (k.startsWith("current_")) delete e.attrs[k];
       states.set(e, await this.verify(e, ctx));

@@ -26,7 +26,15 @@ export interface ToolContext {
   /** Where a tool that changed paths without fsyncing them says so: fsynced in the background, waited for before the run reports. */
   rootSync: RootSync;
   /** Runs a command, never through a shell unless argv says so. */
-  exec(argv: string[], opts?: { env?: NodeJS.ProcessEnv; timeoutMs?: number; input?: string }): Promise<ExecResult>;
+  exec(argv: string[], opts?: ExecOptions): Promise<ExecResult>;
+}
+
+export interface ExecOptions {
+  env?: NodeJS.ProcessEnv;
+  timeoutMs?: number;
+  input?: string;
+  /** A pipe the command reads as descriptor `fd` (3-9), given `text` once it resolves (lib/host-tools.ts). */
+  later?: { fd: number; text: Promise<string> };
 }
 
 export interface ExecResult {
@@ -38,6 +46,12 @@ export interface ExecResult {
 /** Outcome of install: per entry, true when the entry is now correct. */
 export type States = Map<XmlElement, boolean>;
 
+/** An install begun early (Tool.begin). */
+export interface StagedInstall {
+  /** The tools before it are done: the install goes on; resolves as install() would. */
+  finish(): Promise<States>;
+}
+
 export interface Tool {
   readonly name: string;
   /** True when this tool manages the entry (tag and type). */
@@ -47,6 +61,13 @@ export interface Tool {
    * start asking ahead, reading only, for later use (apt's hook list, apt.ts).
    */
   ahead?(ctx: Pick<ToolContext, "root" | "dryRun" | "exec">): void;
+  /**
+   * Installing `entries` may begin while the tools before this one install `earlier`: the part that
+   * only reads what those leave alone (apt-get's resolver and downloads) starts now, and what
+   * changes the machine waits until finish() is called, once they are done. Undefined when it
+   * cannot (install is then called as usual); never called in a dry run.
+   */
+  begin?(entries: XmlElement[], earlier: XmlElement[], ctx: ToolContext): Promise<StagedInstall | undefined>;
   /** Before an inventory: the entries this tool is about to verify, to ask about them at once. */
   prepare?(entries: XmlElement[], ctx: ToolContext): Promise<void>;
   /** Checks one entry against the machine; records current_* attributes on it. */

@@ -1,16 +1,23 @@
 // apt-get as the agent runs it in a real Debian root (debootstrap bookworm, with apt, debconf and
 // no apt-utils): debconf's dpkg-preconfigure hook is left out only where it provably does nothing,
-// every other hook still runs, and apt's planner log is written with a cheap xz preset.
+// every other hook still runs, and apt's planner log is written with a cheap xz preset. apt-get
+// begun while the files and users before it are installed is held before dpkg until they are.
 import { expect } from "chai";
 import { execFileSync, spawnSync } from "node:child_process";
-import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
+import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { DEBCONF_HOOK, parsePreInstallHooks, preInstallHooksNeeded } from "../../agent/tools/apt-hooks.js";
+import { Execution } from "../../agent/execution.js";
+import { defaultOptions } from "../../agent/options.js";
+import { aptReadPaths, changesAptReads, GATE_HOOK } from "../../agent/tools/apt-early.js";
+import { DEBCONF_HOOK, HOOKS_DUMP, parsePreInstallHooks, preInstallHooksNeeded } from "../../agent/tools/apt-hooks.js";
 import { AptTool } from "../../agent/tools/apt.js";
+import { PosixTool } from "../../agent/tools/posix.js";
+import { PosixUsersTool } from "../../agent/tools/posix-users.js";
+import type { States, ToolContext } from "../../agent/tools/tool.js";
 import { chrootArgv } from "../../agent/root.js";
 import { resolveCacheDir, stderrProgress } from "../../hypervisor/appliance/cache.js";
 import { ensureRootfsTarball } from "../../hypervisor/appliance/rootfs.js";
-import { el } from "../../protocol/xml.js";
+import { el, type XmlElement } from "../../protocol/xml.js";
 import { buildAptRepo, removeDir, snapshot, tempDir, torquePackages } from "./fixtures.js";
 import { toolContext } from "./tool-context.js";
 
@@ -25,7 +32,9 @@ describe("agent APT tool: apt-get's hooks and logs in a real Debian root", funct
     mkdirSync(template);
     // the cached debootstrap root the appliance tests use (built once per machine)
     execFileSync("tar", ["-xzf", await ensureRootfsTarball(await resolveCacheDir(), {}, stderrProgress), "-C", template, "--numeric-owner"]);
-    const repo = buildAptRepo(work, torquePackages());
+    // vacfg-gated's preinst, the first thing dpkg runs of it, fails unless the run's file and user are there
+    const gated = { name: "vacfg-gated", version: "1.0-1", files: { "usr/share/vacfg-gated/x": "x\n", "DEBIAN/preinst": ["#!/bin/sh\nset -e\ntest -f /etc/vacfg-gated.conf\ngrep -q '^gated:' /etc/passwd\necho saw >> /var/tmp/vacfg-gated-preinst\n", 0o755] as [string, number] } };
+    const repo = buildAptRepo(work, [...torquePackages(), gated]);
     cpSync(repo, join(template, "srv/repo"), { recursive: true });
     writeFileSync(join(template, "etc/apt/sources.list"), "deb [trusted=yes] file:/srv/repo ./\n");
     for (const f of readdirSync(join(template, "etc/apt/sources.list.d"))) writeFileSync(join(template, "etc/apt/sources.list.d", f), "");
@@ -127,5 +136,103 @@ describe("agent APT tool: apt-get's hooks and logs in a real Debian root", funct
     await install();
     const list = execFileSync("xz", ["--list", "-vv", join(root, "var/log/apt/eipp.log.xz")], { encoding: "utf8" });
     expect(list).to.match(/--lzma2=dict=1MiB/);
+  });
+
+  describe("apt-get begun while the entries before it are installed (Tool.begin)", () => {
+    /** The whole install step of a run (Execution) with the users, files and APT tools; `during` runs inside the files tool's install, before it writes. */
+    async function run(entries: XmlElement[], during: (events: string[]) => Promise<void> = async () => {}) {
+      const events: string[] = [];
+      const base = toolContext(root);
+      const ctx: ToolContext & { lines: string[] } = {
+        ...base,
+        exec: (argv, opts) => {
+          if (argv.includes("apt-get") && argv.includes("install")) events.push("apt-get install started");
+          return base.exec(argv, opts);
+        },
+      };
+      class Files extends PosixTool {
+        override async install(e: XmlElement[], c: ToolContext): Promise<States> {
+          await during(events);
+          const states = await super.install(e, c);
+          events.push("files installed");
+          return states;
+        }
+      }
+      const config = { version: "2.0", revision: "1", bundles: [{ name: "gated", attrs: {}, entries }], independent: [] };
+      const exec = new Execution(config, [new PosixUsersTool(), new Files(), new AptTool()], ctx, { ...defaultOptions(), root }, [], ctx.log);
+      await exec.execute({});
+      const bad = [...exec.states].filter(([, ok]) => !ok).map(([e]) => `${e.tag}:${e.attrs.name}`);
+      return { events, bad, lines: ctx.lines };
+    }
+    const entries = (...more: XmlElement[]) => [
+      el("POSIXGroup", { name: "gated", gid: "2100" }),
+      el("POSIXUser", { name: "gated", uid: "2100", group: "gated", gecos: "", home: "/nonexistent", shell: "/usr/sbin/nologin" }),
+      el("Path", { name: "/etc/vacfg-gated.conf", type: "file", owner: "root", group: "root", mode: "0644" }, [], "gated\n"),
+      el("Package", { name: "vacfg-gated", type: "deb", version: "auto" }),
+      ...more,
+    ];
+    /** Waits until apt-get's hook is waiting on the agent's pipe: apt-get has resolved and fetched, and not run dpkg. */
+    const gateWaiting = async (events: string[]) => {
+      for (let i = 0; i < 3000; i++) {
+        const waiting = readdirSync("/proc").some((pid) => /^\d+$/.test(pid) && (() => {
+          try {
+            return readFileSync(`/proc/${pid}/cmdline`, "utf8").includes(GATE_HOOK);
+          } catch {
+            return false;
+          }
+        })());
+        if (waiting) return void events.push("apt-get waits before dpkg");
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    };
+    const preinstRuns = () => readFileSync(join(root, "var/tmp/vacfg-gated-preinst"), "utf8").split("\n").filter(Boolean).length;
+
+    it("starts apt-get before the files and users are installed, and dpkg waits for them: the package's preinst sees both", async () => {
+      const { events, bad } = await run(entries(), gateWaiting);
+      expect(events).to.deep.equal(["apt-get install started", "apt-get waits before dpkg", "files installed"]);
+      expect(bad).to.deep.equal([]);
+      expect(preinstRuns()).to.equal(1);
+      expect(execFileSync("chroot", [root, "dpkg-query", "-W", "-f", "${Status}", "vacfg-gated"], { encoding: "utf8" })).to.equal("install ok installed");
+    });
+
+    it("stops it before dpkg and runs it again when apt's configuration changed meanwhile", async () => {
+      const { events, bad } = await run(entries(), async (ev) => {
+        await gateWaiting(ev);
+        writeFileSync(join(root, "etc/apt/apt.conf.d/60late"), 'DPkg::Post-Invoke {"touch /var/tmp/late-conf-read";};\n');
+      });
+      expect(events).to.deep.equal(["apt-get install started", "apt-get waits before dpkg", "files installed", "apt-get install started"]);
+      expect(bad).to.deep.equal([]);
+      expect(preinstRuns(), "dpkg ran once, for the second apt-get").to.equal(1);
+      expect(existsSync(join(root, "var/tmp/late-conf-read")), "the second apt-get read the new configuration").to.equal(true);
+    });
+
+    it("starts it after the files when one of them is something apt reads", async () => {
+      const sources = await run(entries(el("Path", { name: "/etc/apt/sources.list.d/extra.list", type: "file", owner: "root", group: "root", mode: "0644" }, [], "# none\n")));
+      expect(sources.events).to.deep.equal(["files installed", "apt-get install started"]);
+      expect(sources.bad).to.deep.equal([]);
+      expect(sources.lines.join("\n")).to.include("apt-get starts after the entries before it: Path:/etc/apt/sources.list.d/extra.list: apt-get reads /etc/apt before dpkg");    });
+
+    it("starts it after the files when a site's DPkg::Pre-Invoke hook (etckeeper's commit of /etc) would run before them", async () => {
+      writeFileSync(join(root, "etc/apt/apt.conf.d/50etckeeper"), 'DPkg::Pre-Invoke {"touch /var/tmp/site-pre-invoke";};\n');
+      const site = await run(entries());
+      expect(site.events).to.deep.equal(["files installed", "apt-get install started"]);
+      expect(site.bad).to.deep.equal([]);
+      expect(existsSync(join(root, "var/tmp/site-pre-invoke"))).to.equal(true);
+    });
+
+    it("knows what apt-get reads before dpkg: its directories, file: archives, through symbolic links; name resolution only for a network archive; _apt", async () => {
+      const dump = execFileSync("chroot", [root, "apt-config", ...HOOKS_DUMP], { encoding: "utf8" });
+      const reads = await aptReadPaths(root, dump);
+      const path = (name: string, type = "file") => el("Path", { name, type });
+      mkdirSync(join(root, "srv/links"), { recursive: true });
+      symlinkSync("/etc/apt/apt.conf.d", join(root, "srv/links/aptconf"));
+      expect(changesAptReads(root, [path("/etc/motd"), path("/etc/hosts"), path("/srv/other")], reads)).to.equal(undefined);
+      expect(changesAptReads(root, [path("/srv/links/aptconf/99x")], reads)).to.equal("Path:/srv/links/aptconf/99x: apt-get reads /etc/apt before dpkg");
+      expect(changesAptReads(root, [path("/srv/repo/Packages")], reads)).to.equal("Path:/srv/repo/Packages: apt-get reads /srv/repo before dpkg");
+      expect(changesAptReads(root, [path("/var", "directory")], reads)).to.match(/^Path:\/var: apt-get reads \/var\/\S+ before dpkg$/);
+      expect(changesAptReads(root, [el("POSIXUser", { name: "_apt" })], reads)).to.equal("POSIXUser:_apt: apt-get runs its downloads as _apt");
+      writeFileSync(join(root, "etc/apt/sources.list.d/net.list"), "deb http://deb.example.org/debian bookworm main\n");
+      expect(changesAptReads(root, [path("/etc/hosts")], await aptReadPaths(root, dump))).to.equal("Path:/etc/hosts: apt-get reads /etc/hosts before dpkg");
+    });
   });
 });
