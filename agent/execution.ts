@@ -37,6 +37,8 @@ export class Execution {
   /** Commands the tools have run (through ctx.exec), to tell an after-install step that changed nothing. */
   private commands = 0;
   private readonly ctx: ToolContext;
+  /** An install begun before the inventory (beginEarly), until the install step takes or cancels it. */
+  private early?: { tool: Tool; entries: XmlElement[]; staged: StagedInstall };
 
   constructor(
     config: Configuration,
@@ -129,21 +131,61 @@ export class Execution {
     this.extra = extra.filter((x) => !managedKeys.has(`${x.tag}:${x.attrs.name}`));
   }
 
+  /**
+   * Before the inventory, a tool that can begin its install (apt-get) does so for the entries it
+   * already knows are bad (packages not installed), while the inventory and the installs before it
+   * run. Only where nothing but those installs runs before its turn: no dry run, no questions, no
+   * decision list or bundle selection (its entries are then exactly the bad ones) and no pre action
+   * (a command could change what it read). The install step takes it if it is given exactly those
+   * entries, else cancels it (stopped before dpkg) and installs as usual.
+   */
+  private async beginEarly(): Promise<void> {
+    const o = this.o;
+    const pre = this.entries.some((e) => e.tag === "Action" && ["pre", "both"].includes(e.attrs.timing ?? "post"));
+    if (o.dryRun || o.interactive || o.bundles.length || (!o.file && (o.decision === "whitelist" || o.decision === "blacklist")) || pre) return;
+    for (const [i, t] of this.tools.entries()) {
+      if (!t.begin || !t.knownBad) continue;
+      const mine = this.entries.filter((e) => this.owner.get(e) === t && !e.attrs.failure);
+      const entries = mine.length ? t.knownBad(mine, this.ctx) : [];
+      if (!entries.length) continue;
+      const before = this.tools.slice(0, i);
+      const earlier = this.entries.filter((e) => before.includes(this.owner.get(e)!));
+      const staged = await this.safeBegin(t, entries, earlier);
+      if (staged) this.early = { tool: t, entries, staged };
+      return; // one at a time: two would wait for each other's locks
+    }
+  }
+
+  private async safeBegin(t: Tool, entries: XmlElement[], earlier: XmlElement[]): Promise<StagedInstall | undefined> {
+    try {
+      return await t.begin!(entries, earlier, this.ctx);
+    } catch (err) {
+      this.log.debug(`${t.name}: not begun early: ${(err as Error).message}`);
+      return undefined;
+    }
+  }
+
+  /** The install begun before the inventory, if `t` is now to install exactly its entries; else it is cancelled. */
+  private async takeEarly(t?: Tool, mine: XmlElement[] = []): Promise<StagedInstall | undefined> {
+    const early = this.early;
+    if (!early || (t && early.tool !== t)) return undefined;
+    this.early = undefined;
+    if (t && mine.length === early.entries.length && mine.every((e) => early.entries.includes(e))) return early.staged;
+    this.log.debug(`${early.tool.name}: the install begun before the inventory is not the one to make: stopped`);
+    await early.staged.cancel();
+    return undefined;
+  }
+
   /** Hands entries to their tools; successful installs become modified. */
   private async dispatchInstall(entries: XmlElement[]): Promise<void> {
     const work = this.tools.map((t) => ({ t, mine: entries.filter((e) => this.owner.get(e) === t && !e.attrs.failure) })).filter((w) => w.mine.length);
     // A tool that can begins its install while the tools before it install theirs (apt-get resolves
     // and fetches while files and users are written); what changes the machine still waits for them.
     const begun = new Map<Tool, StagedInstall>();
-    for (let i = 1; i < work.length; i++) {
+    for (let i = 0; i < work.length; i++) {
       const { t, mine } = work[i]!;
-      if (!t.begin || this.ctx.dryRun) continue;
-      try {
-        const staged = await t.begin(mine, work.slice(0, i).flatMap((w) => w.mine), this.ctx);
-        if (staged) begun.set(t, staged);
-      } catch (err) {
-        this.log.debug(`${t.name}: not begun early: ${(err as Error).message}`);
-      }
+      const staged = (await this.takeEarly(t, mine)) ?? (i > 0 && t.begin && !this.ctx.dryRun ? await this.safeBegin(t, mine, work.slice(0, i).flatMap((w) => w.mine)) : undefined);
+      if (staged) begun.set(t, staged);
     }
     for (const { t, mine } of work) {
       let states: States;
@@ -171,6 +213,8 @@ export class Execution {
   async execute(times: Record<string, number>, readsOnly: () => void = () => {}): Promise<void> {
     const o = this.o;
     if (o.dryRun) readsOnly();
+    // first, alone: its few reads done at once, apt-get starts sooner than beside the inventory's work
+    await this.beginEarly();
     await this.inventory();
     await this.findExtra();
     times.inventory = Date.now() / 1000;
@@ -226,6 +270,7 @@ export class Execution {
 
     // ---- install -------------------------------------------------------------------------
     await this.dispatchInstall(whitelist);
+    await this.takeEarly(); // not taken: nothing of that tool's was to be installed
     const mbundles = this.bundles.filter((b) => b.tag === "Bundle" && b.children.some((e) => this.modified.includes(e)));
     if (mbundles.length) {
       this.log.info(`The following bundles have been modified: ${mbundles.map((b) => b.attrs.name).join(" ")}`);

@@ -109,6 +109,8 @@ export async function runAgent(o: AgentOptions, log: Logger, tools: Tool[] = def
         p.preconnect?.();
         return answer;
       };
+      // what the tools can ask ahead they ask while the run talks to the server
+      for (const t of tools) t.ahead?.({ root: o.root, dryRun: o.dryRun, exec: execCommand });
       if (o.profile) await call("Failed to set client profile", "AssertProfile", o.profile);
       await call("Failed to declare version", "DeclareVersion", DECLARED_VERSION);
       // the next connection opens while the server answers and the probes run
@@ -150,9 +152,7 @@ export async function runAgent(o: AgentOptions, log: Logger, tools: Tool[] = def
         decisions = parseDecisionList(await callBefore("Failed to get decision list", "GetDecisionList", o.decision));
         log.info(`Got decision list from server: ${JSON.stringify(decisions)}`);
       }
-      const answer = call("Failed to download configuration from the server", "GetConfig");
-      for (const t of tools) t.ahead?.({ root: o.root, dryRun: o.dryRun, exec: execCommand });
-      const cfg = await answer;
+      const cfg = await call("Failed to download configuration from the server", "GetConfig");
       if (typeof cfg !== "string") fatal("GetConfig did not return a string");
       raw = cfg as string;
       times.config_download = now();

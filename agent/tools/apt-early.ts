@@ -37,10 +37,14 @@ const READ_BEFORE_DPKG = ["/etc/dpkg", "/var/lib/dpkg", "/usr/lib/apt", "/usr/sh
 /** What it reads too when an archive is fetched over the network: name resolution and the certificates https is checked with. */
 const READ_FOR_NETWORK = ["/etc/hosts", "/etc/resolv.conf", "/etc/nsswitch.conf", "/etc/host.conf", "/etc/gai.conf", "/etc/ssl", "/usr/lib/ssl", "/usr/share/ca-certificates", "/usr/local/share/ca-certificates"];
 
-/** Client paths apt-get reads before dpkg in this root: its Dir settings (from the dump), the fixed ones, its archives. */
-export async function aptReadPaths(root: string, dump: string): Promise<string[]> {
+/**
+ * Client paths apt-get reads before dpkg in this root: its Dir settings (from the dump), the fixed
+ * ones, its archives; and whether one of those is reached over the network.
+ */
+export async function aptReads(root: string, dump: string): Promise<{ paths: string[]; network: boolean }> {
   const dir = dumpValue(dump, "Dir") ?? "/";
   const paths = [...READ_BEFORE_DPKG];
+  let network = false;
   for (const [tag, value] of parseDump(dump)) {
     if (!value) continue;
     if (/^Dir::(State|Cache|Etc|Log)$/.test(tag)) paths.push(posix.resolve("/", dir, value));
@@ -49,9 +53,10 @@ export async function aptReadPaths(root: string, dump: string): Promise<string[]
   for (const s of await readAptSources(inRoot(root, posix.resolve("/", dir, dumpValue(dump, "Dir::Etc") ?? "etc/apt")))) {
     const local = /^(?:file|copy):(?:\/\/)?(\/.*)$/i.exec(s.uri);
     if (local) paths.push(posix.normalize(local[1]!));
-    else paths.push(...READ_FOR_NETWORK); // http(s), tor, cdrom, …: whatever it may need to reach them
+    else network = true; // http(s), tor, cdrom, …: whatever it may need to reach them
   }
-  return [...new Set(paths)];
+  if (network) paths.push(...READ_FOR_NETWORK);
+  return { paths: [...new Set(paths)], network };
 }
 
 /** A client path's host path with every symbolic link resolved inside the root (the last one too). */
@@ -96,13 +101,15 @@ export function changesAptReads(root: string, entries: XmlElement[], reads: stri
 }
 
 /**
- * inode, size and times of apt's and dpkg's configuration files and dpkg's status file (the Dir::Etc
- * tree and /etc/dpkg two levels deep): taken when apt-get starts and again before it may go on.
+ * inode, size and times of apt's and dpkg's configuration files, dpkg's status file and apt's lists
+ * directory (the Dir::Etc tree and /etc/dpkg two levels deep): taken when apt-get starts and again
+ * before it may go on (and whether what was found ahead still holds).
  */
 export function configFilesSignature(root: string, dump: string): string {
   const dir = dumpValue(dump, "Dir") ?? "/";
   const etc = posix.resolve("/", dir, dumpValue(dump, "Dir::Etc") ?? "etc/apt");
   const status = dumpValue(dump, "Dir::State::status") ?? "/var/lib/dpkg/status";
+  const lists = posix.resolve("/", dir, dumpValue(dump, "Dir::State") ?? "var/lib/apt", dumpValue(dump, "Dir::State::lists") ?? "lists");
   const out: string[] = [];
   const stat = (p: string, depth: number) => {
     const host = inRoot(root, p);
@@ -117,5 +124,6 @@ export function configFilesSignature(root: string, dump: string): string {
   stat(etc, 2);
   stat("/etc/dpkg", 2);
   stat(status, 0);
+  stat(lists, 0);
   return out.join("\n");
 }

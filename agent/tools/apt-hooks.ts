@@ -69,7 +69,7 @@ export function parsePreInstallHooks(dump: string): string[] {
 export const HOOKS_DUMP = ["-o", "APT::Config::Dump::Format=%f%N%V%n", "dump", "DPkg::Pre-Install-Pkgs", "DPkg::Pre-Invoke", "Dir"];
 
 /**
- * apt's hook list as apt-config prints it, asked ahead (while the server builds the configuration)
+ * apt's hook list as apt-config prints it, asked ahead (while the run talks to the server)
  * and used at install time only while apt's configuration files are as they were when it was
  * asked: their signature (`configSignature`) is taken before apt-config runs.
  */

@@ -12,7 +12,7 @@ import { join, posix } from "node:path";
 import { packageEntry } from "../../protocol/entries.js";
 import { el, type XmlElement } from "../../protocol/xml.js";
 import { chrootArgv, inRoot } from "../root.js";
-import { aptReadPaths, changesAptReads, configFilesSignature, GATE_FD, GATE_HOOK, GATE_OPTIONS, gateRefusal } from "./apt-early.js";
+import { aptReads, changesAptReads, configFilesSignature, GATE_FD, GATE_HOOK, GATE_OPTIONS, gateRefusal } from "./apt-early.js";
 import { CLEAR_PRE_INSTALL_HOOKS, configSignature, HOOKS_DUMP, hookDump, preInstallHooksNeeded, type HookCheck, type HookDump } from "./apt-hooks.js";
 import { staleListsReason } from "./apt-lists.js";
 import type { ExecResult, StagedInstall, States, Tool, ToolContext } from "./tool.js";
@@ -76,9 +76,15 @@ export class AptTool implements Tool {
   private installed?: Map<string, InstalledPackage>;
   /** Candidate versions apt reports for installed packages, since the last index refresh. */
   private candidates = new Map<string, string | undefined>();
-  private refreshed = false;
-  /** apt's hook list, asked while the server built the configuration. */
+  /** The last refresh of the lists (refreshIndexes), which the checks of version="auto" wait for. */
+  private refreshing?: Promise<void>;
+  /** apt's hook list, asked while the run talked to the server. */
   private hooksAhead?: HookDump;
+  /**
+   * Found from that list meanwhile: what apt-get reads before dpkg and whether its lists are stale,
+   * with the signature of apt's and dpkg's configuration files (and lists) they were found under.
+   */
+  private readsAhead?: Promise<{ dump: ExecResult; files: string; reads: string[]; lists?: { stale: string | undefined } } | undefined>;
 
   handles(entry: XmlElement): boolean {
     return (entry.tag === "Package" || entry.tag === "BoundPackage") && (entry.attrs.type === "deb" || entry.attrs.type === "apt");
@@ -124,7 +130,7 @@ export class AptTool implements Tool {
       return false;
     }
     if (wanted === "auto") {
-      if (!this.refreshed) await this.refreshIndexes(ctx);
+      await (this.refreshing ??= this.refreshIndexes(ctx));
       const candidate = await this.candidate(p.name, ctx);
       if (candidate !== undefined && candidate !== have.version) {
         entry.attrs.current_version = have.version;
@@ -171,7 +177,19 @@ export class AptTool implements Tool {
     if (ctx.dryRun || !this.inSystem(ctx)) return;
     const env = aptEnv();
     const signature = configSignature(ctx.root, env); // before apt-config reads the files
-    if (signature !== undefined) this.hooksAhead = { signature, result: ctx.exec(this.aptArgv(ctx, HOOKS_DUMP, "apt-config"), { env }) };
+    if (signature === undefined) return;
+    const result = ctx.exec(this.aptArgv(ctx, HOOKS_DUMP, "apt-config"), { env });
+    this.hooksAhead = { signature, result };
+    // and what begin() needs that no configuration changes, while the run waits for the server
+    this.readsAhead = result
+      .then(async (dump) => {
+        if (dump.code !== 0) return undefined;
+        const files = configFilesSignature(ctx.root, dump.stdout);
+        const reads = await aptReads(ctx.root, dump.stdout);
+        // the lists' staleness too, unless finding it asks an archive over the network (a run may not need it)
+        return { dump, files, reads: reads.paths, lists: reads.network ? undefined : { stale: await this.staleReason(ctx) } };
+      })
+      .catch(() => undefined);
   }
 
   /**
@@ -203,16 +221,10 @@ export class AptTool implements Tool {
   }
 
   /** apt-get update for the root when an archive changed (never in a dry run: it changes the machine's package lists). */
-  private async refreshIndexes(ctx: ToolContext): Promise<void> {
-    this.refreshed = true;
+  /** `known`: the lists' staleness found ahead, still true (nothing it was found from changed since). */
+  private async refreshIndexes(ctx: ToolContext, known?: { stale: string | undefined }): Promise<void> {
     if (ctx.dryRun) return;
-    // file: sources are read by apt inside the root when it runs chrooted, else on the host
-    const chrooted = this.chrooted(ctx);
-    const stale = await staleListsReason({
-      etcApt: inRoot(ctx.root, "/etc/apt"),
-      listsDir: inRoot(ctx.root, "/var/lib/apt/lists"),
-      filePath: (p) => (chrooted ? inRoot(ctx.root, p) : p),
-    });
+    const stale = known ? known.stale : await this.staleReason(ctx);
     if (stale === undefined) {
       ctx.log.debug("APT: the package lists are as new as their archives: no apt-get update");
       return;
@@ -221,6 +233,17 @@ export class AptTool implements Tool {
     this.candidates.clear();
     const r = await ctx.exec(this.aptArgv(ctx, ["update"]), { env: aptEnv() });
     if (r.code !== 0) ctx.log.error(`APT: apt-get update failed (exit ${r.code}): ${r.stderr.trim().split("\n").slice(-3).join(" / ")}`);
+  }
+
+  /** Why the root's lists are older than their archives (apt-lists.ts), or undefined when they are not. */
+  private staleReason(ctx: Pick<ToolContext, "root">): Promise<string | undefined> {
+    // file: sources are read by apt inside the root when it runs chrooted, else on the host
+    const chrooted = this.chrooted(ctx);
+    return staleListsReason({
+      etcApt: inRoot(ctx.root, "/etc/apt"),
+      listsDir: inRoot(ctx.root, "/var/lib/apt/lists"),
+      filePath: (p) => (chrooted ? inRoot(ctx.root, p) : p),
+    });
   }
 
   /** The version apt would install now; asked once for every installed package at a time (one apt-cache run). */
@@ -256,7 +279,7 @@ export class AptTool implements Tool {
     let r: ExecResult | undefined;
     if (plan.args) {
       // The sources list may have just been written (Packages' apt_config is an important file).
-      await this.refreshIndexes(ctx);
+      await (this.refreshing = this.refreshIndexes(ctx));
       const run = await this.changeArgv(ctx, plan.args);
       r = await ctx.exec(run.argv, { env: aptEnv() }).finally(() => run.done());
     }
@@ -273,19 +296,25 @@ export class AptTool implements Tool {
     if (!plan.args || !this.inSystem(ctx)) return undefined;
     const check = this.hookCheck(ctx);
     const dump = await hookDump(check);
-    const why = gateRefusal(dump, check.env) ?? changesAptReads(ctx.root, earlier, await aptReadPaths(ctx.root, dump.stdout));
+    const signature = configFilesSignature(ctx.root, dump.stdout);
+    const found = await this.readsAhead;
+    const ahead = found && found.dump === dump && found.files === signature ? found : undefined;
+    const why = gateRefusal(dump, check.env) ?? changesAptReads(ctx.root, earlier, ahead?.reads ?? (await aptReads(ctx.root, dump.stdout)).paths);
     if (why) {
       ctx.log.debug(`APT: apt-get starts after the entries before it: ${why}`);
       return undefined;
     }
-    await this.refreshIndexes(ctx);
-    const signature = configFilesSignature(ctx.root, dump.stdout);
+    await (this.refreshing = this.refreshIndexes(ctx, ahead?.lists));
     const run = await this.changeArgv(ctx, plan.args, check, GATE_OPTIONS);
     let open!: (go: boolean) => void;
     const go = new Promise<boolean>((resolve) => (open = resolve));
     const result = ctx.exec(run.argv, { env: check.env, later: { fd: GATE_FD, text: go.then((ok) => (ok ? "go\n" : "stop\n")) } }).finally(() => run.done());
     ctx.log.debug("APT: apt-get started; dpkg waits until the entries before it are installed");
     return {
+      cancel: async () => {
+        open(false);
+        await result;
+      },
       finish: async () => {
         const same = configFilesSignature(ctx.root, dump.stdout) === signature;
         open(same);
@@ -297,6 +326,10 @@ export class AptTool implements Tool {
         return this.install(entries, ctx);
       },
     };
+  }
+
+  knownBad(entries: XmlElement[], ctx: ToolContext): XmlElement[] {
+    return entries.filter((e) => !this.db(ctx).has(packageEntry(e).name));
   }
 
   /** After apt-get (r; none when there was nothing to ask for): the entries verified again. */

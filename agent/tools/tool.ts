@@ -50,6 +50,8 @@ export type States = Map<XmlElement, boolean>;
 export interface StagedInstall {
   /** The tools before it are done: the install goes on; resolves as install() would. */
   finish(): Promise<States>;
+  /** Not to go on (the run installs other entries, or none): stopped before it changed anything. */
+  cancel(): Promise<void>;
 }
 
 export interface Tool {
@@ -57,8 +59,8 @@ export interface Tool {
   /** True when this tool manages the entry (tag and type). */
   handles(entry: XmlElement): boolean;
   /**
-   * While the server builds the configuration (nothing is known of it yet): what the tool may
-   * start asking ahead, reading only, for later use (apt's hook list, apt.ts).
+   * While the run talks to the server (nothing is known of the configuration yet): what the tool
+   * may start asking ahead, reading only, for later use (apt's hook list, apt.ts).
    */
   ahead?(ctx: Pick<ToolContext, "root" | "dryRun" | "exec">): void;
   /**
@@ -68,6 +70,12 @@ export interface Tool {
    * cannot (install is then called as usual); never called in a dry run.
    */
   begin?(entries: XmlElement[], earlier: XmlElement[], ctx: ToolContext): Promise<StagedInstall | undefined>;
+  /**
+   * Of `entries`, those its verify will find bad whatever else the run finds, told before the
+   * inventory from what it reads in-process (a package not installed at all): a tool that can
+   * begin its install (begin) is then begun for them while the inventory runs.
+   */
+  knownBad?(entries: XmlElement[], ctx: ToolContext): XmlElement[];
   /** Before an inventory: the entries this tool is about to verify, to ask about them at once. */
   prepare?(entries: XmlElement[], ctx: ToolContext): Promise<void>;
   /** Checks one entry against the machine; records current_* attributes on it. */

@@ -8,7 +8,7 @@ import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, readdirSync, sy
 import { join } from "node:path";
 import { Execution } from "../../agent/execution.js";
 import { defaultOptions } from "../../agent/options.js";
-import { aptReadPaths, changesAptReads, GATE_HOOK } from "../../agent/tools/apt-early.js";
+import { aptReads, changesAptReads, GATE_HOOK } from "../../agent/tools/apt-early.js";
 import { DEBCONF_HOOK, HOOKS_DUMP, parsePreInstallHooks, preInstallHooksNeeded } from "../../agent/tools/apt-hooks.js";
 import { AptTool } from "../../agent/tools/apt.js";
 import { PosixTool } from "../../agent/tools/posix.js";
@@ -112,7 +112,7 @@ describe("agent APT tool: apt-get's hooks and logs in a real Debian root", funct
     expect(aptGet(runs)).to.not.include("-c");
   });
 
-  it("asks apt's hook list ahead (while the server builds the configuration), and again if apt's configuration changed since", async () => {
+  it("asks apt's hook list ahead (while the run talks to the server), and again if apt's configuration changed since", async () => {
     const aptConfigs = (runs: string[][]) => runs.filter((a) => a.includes("apt-config")).length;
     const kept = await install({ ahead: true });
     expect(aptConfigs(kept.runs), "the answer asked ahead is used").to.equal(1);
@@ -139,10 +139,13 @@ describe("agent APT tool: apt-get's hooks and logs in a real Debian root", funct
   });
 
   describe("apt-get begun while the entries before it are installed (Tool.begin)", () => {
-    /** The whole install step of a run (Execution) with the users, files and APT tools; `during` runs inside the files tool's install, before it writes. */
-    async function run(entries: XmlElement[], during: (events: string[]) => Promise<void> = async () => {}) {
+    /**
+     * A run's execution (Execution: inventory, install, re-inventory) with the users, files and APT
+     * tools; `during` runs inside the files tool's install before it writes, `verifying` in its first verify.
+     */
+    async function run(entries: XmlElement[], during: (events: string[]) => Promise<void> = async () => {}, verifying: (events: string[]) => Promise<void> = async () => {}, bundles: string[] = []) {
       const events: string[] = [];
-      const base = toolContext(root);
+      const base = toolContext(root, { quick: false });
       const ctx: ToolContext & { lines: string[] } = {
         ...base,
         exec: (argv, opts) => {
@@ -150,7 +153,16 @@ describe("agent APT tool: apt-get's hooks and logs in a real Debian root", funct
           return base.exec(argv, opts);
         },
       };
+      let verified = false;
       class Files extends PosixTool {
+        override async verify(e: XmlElement, c: ToolContext): Promise<boolean> {
+          if (!verified) {
+            verified = true;
+            await verifying(events);
+            events.push("files verified");
+          }
+          return super.verify(e, c);
+        }
         override async install(e: XmlElement[], c: ToolContext): Promise<States> {
           await during(events);
           const states = await super.install(e, c);
@@ -159,7 +171,7 @@ describe("agent APT tool: apt-get's hooks and logs in a real Debian root", funct
         }
       }
       const config = { version: "2.0", revision: "1", bundles: [{ name: "gated", attrs: {}, entries }], independent: [] };
-      const exec = new Execution(config, [new PosixUsersTool(), new Files(), new AptTool()], ctx, { ...defaultOptions(), root }, [], ctx.log);
+      const exec = new Execution(config, [new PosixUsersTool(), new Files(), new AptTool()], ctx, { ...defaultOptions(), root, bundles }, [], ctx.log);
       await exec.execute({});
       const bad = [...exec.states].filter(([, ok]) => !ok).map(([e]) => `${e.tag}:${e.attrs.name}`);
       return { events, bad, lines: ctx.lines };
@@ -188,11 +200,31 @@ describe("agent APT tool: apt-get's hooks and logs in a real Debian root", funct
     const preinstRuns = () => readFileSync(join(root, "var/tmp/vacfg-gated-preinst"), "utf8").split("\n").filter(Boolean).length;
 
     it("starts apt-get before the files and users are installed, and dpkg waits for them: the package's preinst sees both", async () => {
-      const { events, bad } = await run(entries(), gateWaiting);
-      expect(events).to.deep.equal(["apt-get install started", "apt-get waits before dpkg", "files installed"]);
+      // -b: not begun before the inventory (bundle selection), begun by the install step
+      const { events, bad } = await run(entries(), gateWaiting, async () => {}, ["gated"]);
+      expect(events).to.deep.equal(["files verified", "apt-get install started", "apt-get waits before dpkg", "files installed"]);
       expect(bad).to.deep.equal([]);
       expect(preinstRuns()).to.equal(1);
       expect(execFileSync("chroot", [root, "dpkg-query", "-W", "-f", "${Status}", "vacfg-gated"], { encoding: "utf8" })).to.equal("install ok installed");
+    });
+
+    it("begins it before the inventory for the packages not installed at all: it waits before dpkg while the inventory runs", async () => {
+      const { events, bad } = await run(entries(), async () => {}, gateWaiting);
+      expect(events).to.deep.equal(["apt-get install started", "apt-get waits before dpkg", "files verified", "files installed"]);
+      expect(bad).to.deep.equal([]);
+      expect(preinstRuns()).to.equal(1);
+    });
+
+    it("stops the one begun before the inventory when the install step asks for other packages (one to reinstall), and installs them all", async () => {
+      execFileSync("chroot", [root, "apt-get", "-q", "-y", "install", "vacfg-hello"], { stdio: "pipe", env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" } });
+      writeFileSync(join(root, "usr/share/vacfg-hello/hello.txt"), "changed\n");
+      const { events, bad, lines } = await run(entries(el("Package", { name: "vacfg-hello", type: "deb", version: "auto" })), async () => {}, async () => {});
+      expect(bad).to.deep.equal([]);
+      // the second begins while the files are installed (the install step's own begin)
+      expect(events).to.deep.equal(["apt-get install started", "files verified", "apt-get install started", "files installed"]);
+      expect(lines.join("\n")).to.include("APT: the install begun before the inventory is not the one to make: stopped");
+      expect(readFileSync(join(root, "usr/share/vacfg-hello/hello.txt"), "utf8")).to.equal("hello\n");
+      expect(preinstRuns(), "dpkg ran for the second apt-get only").to.equal(1);
     });
 
     it("stops it before dpkg and runs it again when apt's configuration changed meanwhile", async () => {
@@ -200,7 +232,7 @@ describe("agent APT tool: apt-get's hooks and logs in a real Debian root", funct
         await gateWaiting(ev);
         writeFileSync(join(root, "etc/apt/apt.conf.d/60late"), 'DPkg::Post-Invoke {"touch /var/tmp/late-conf-read";};\n');
       });
-      expect(events).to.deep.equal(["apt-get install started", "apt-get waits before dpkg", "files installed", "apt-get install started"]);
+      expect(events).to.deep.equal(["apt-get install started", "files verified", "apt-get waits before dpkg", "files installed", "apt-get install started"]);
       expect(bad).to.deep.equal([]);
       expect(preinstRuns(), "dpkg ran once, for the second apt-get").to.equal(1);
       expect(existsSync(join(root, "var/tmp/late-conf-read")), "the second apt-get read the new configuration").to.equal(true);
@@ -208,21 +240,22 @@ describe("agent APT tool: apt-get's hooks and logs in a real Debian root", funct
 
     it("starts it after the files when one of them is something apt reads", async () => {
       const sources = await run(entries(el("Path", { name: "/etc/apt/sources.list.d/extra.list", type: "file", owner: "root", group: "root", mode: "0644" }, [], "# none\n")));
-      expect(sources.events).to.deep.equal(["files installed", "apt-get install started"]);
+      expect(sources.events).to.deep.equal(["files verified", "files installed", "apt-get install started"]);
       expect(sources.bad).to.deep.equal([]);
       expect(sources.lines.join("\n")).to.include("apt-get starts after the entries before it: Path:/etc/apt/sources.list.d/extra.list: apt-get reads /etc/apt before dpkg");    });
 
     it("starts it after the files when a site's DPkg::Pre-Invoke hook (etckeeper's commit of /etc) would run before them", async () => {
       writeFileSync(join(root, "etc/apt/apt.conf.d/50etckeeper"), 'DPkg::Pre-Invoke {"touch /var/tmp/site-pre-invoke";};\n');
       const site = await run(entries());
-      expect(site.events).to.deep.equal(["files installed", "apt-get install started"]);
+      expect(site.events).to.deep.equal(["files verified", "files installed", "apt-get install started"]);
       expect(site.bad).to.deep.equal([]);
       expect(existsSync(join(root, "var/tmp/site-pre-invoke"))).to.equal(true);
     });
 
     it("knows what apt-get reads before dpkg: its directories, file: archives, through symbolic links; name resolution only for a network archive; _apt", async () => {
       const dump = execFileSync("chroot", [root, "apt-config", ...HOOKS_DUMP], { encoding: "utf8" });
-      const reads = await aptReadPaths(root, dump);
+      const { paths: reads, network } = await aptReads(root, dump);
+      expect(network).to.equal(false);
       const path = (name: string, type = "file") => el("Path", { name, type });
       mkdirSync(join(root, "srv/links"), { recursive: true });
       symlinkSync("/etc/apt/apt.conf.d", join(root, "srv/links/aptconf"));
@@ -232,7 +265,7 @@ describe("agent APT tool: apt-get's hooks and logs in a real Debian root", funct
       expect(changesAptReads(root, [path("/var", "directory")], reads)).to.match(/^Path:\/var: apt-get reads \/var\/\S+ before dpkg$/);
       expect(changesAptReads(root, [el("POSIXUser", { name: "_apt" })], reads)).to.equal("POSIXUser:_apt: apt-get runs its downloads as _apt");
       writeFileSync(join(root, "etc/apt/sources.list.d/net.list"), "deb http://deb.example.org/debian bookworm main\n");
-      expect(changesAptReads(root, [path("/etc/hosts")], await aptReadPaths(root, dump))).to.equal("Path:/etc/hosts: apt-get reads /etc/hosts before dpkg");
+      expect(changesAptReads(root, [path("/etc/hosts")], (await aptReads(root, dump)).paths)).to.equal("Path:/etc/hosts: apt-get reads /etc/hosts before dpkg");
     });
   });
 });
