@@ -32,3 +32,18 @@ export function createLogger(level: Level, component = "agent", sink: { out: (s:
     child: (c) => createLogger(level, `${component}.${c}`, sink),
   };
 }
+
+/** A logger that keeps its lines until flush(to) writes them to `to` (and to its children, by component), in order. */
+export function deferredLogger(): { log: Logger; flush(to: Logger): void } {
+  const lines: { path: string[]; level: Level | "summary"; msg: string }[] = [];
+  const make = (path: string[]): Logger => {
+    const keep = (level: Level | "summary") => (msg: string) => void lines.push({ path, level, msg });
+    return { error: keep("error"), warn: keep("warn"), info: keep("info"), debug: keep("debug"), summary: keep("summary"), child: (c) => make([...path, c]) };
+  };
+  return {
+    log: make([]),
+    flush: (to) => {
+      for (const l of lines.splice(0)) l.path.reduce((lg, c) => lg.child(c), to)[l.level](l.msg);
+    },
+  };
+}

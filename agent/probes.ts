@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { dirname, join, posix } from "node:path";
 import type { Probe, ProbeDataItem } from "../protocol/documents/probes.js";
 import { execCommand } from "./exec.js";
-import type { Logger } from "./log.js";
+import { deferredLogger, type Logger } from "./log.js";
 import { chrootArgv, chrootRefusal, inRoot } from "./root.js";
 
 export interface ProbeOutcome {
@@ -63,6 +63,27 @@ export class ProbeScratch {
       return r.code === 0 ? { item } : { item, failure: r.code === 127 ? r.stderr.trim() : `Return value ${r.code}${r.stderr.includes("killed after") ? " (timed out)" : ""}` };
     } finally {
       rmSync(script, { force: true });
+    }
+  }
+
+  /**
+   * Runs the probes side by side (each in its own script file) and hands their outcomes to `each`
+   * in the server's order, each with its log lines, so the output reads as one after the other.
+   * When `each` throws (a failure that ends the run), the probes still running are waited for.
+   */
+  async runAll(probes: Probe[], timeoutMs: number, log: Logger, each: (probe: Probe, outcome: ProbeOutcome) => void): Promise<void> {
+    const runs = probes.map((probe) => {
+      const d = deferredLogger();
+      return { probe, d, outcome: this.run(probe, timeoutMs, d.log) };
+    });
+    try {
+      for (const r of runs) {
+        const outcome = await r.outcome;
+        r.d.flush(log);
+        each(r.probe, outcome);
+      }
+    } finally {
+      await Promise.allSettled(runs.map((r) => r.outcome));
     }
   }
 

@@ -129,24 +129,27 @@ export async function runAgent(o: AgentOptions, log: Logger, tools: Tool[] = def
       // The CA (--ca) the server was checked with is the site CA an https parameter location uses too.
       const ctxItem = await contextProbeData(o.root, log, o.ca ? readFileSync(o.ca, "utf8") : undefined);
       if (ctxItem) items.push(ctxItem);
-      const scratch = probes.some((p) => p.name !== ctxItem?.name) ? ProbeScratch.open(o.root) : undefined;
+      const theirs = probes.filter((probe) => {
+        if (ctxItem && probe.name === ctxItem.name) ctxItem.source = probe.source;
+        return probe.name !== ctxItem?.name;
+      });
+      const scratch = theirs.length ? ProbeScratch.open(o.root) : undefined;
+      let closed: Promise<void> | undefined;
       try {
-        for (const probe of probes) {
-          if (ctxItem && probe.name === ctxItem.name) {
-            ctxItem.source = probe.source;
-            continue;
-          }
-          const r = await scratch!.run(probe, o.probeTimeoutMs, log);
+        // side by side, reported in the server's order (ProbeScratch.runAll)
+        await scratch?.runAll(theirs, o.probeTimeoutMs, log, (probe, r) => {
           if (r.failure) {
             if (o.exitOnProbeFailure) fatal(`Failed to execute probe ${probe.name}: ${r.failure}`);
             log.error(`Failed to execute probe ${probe.name}: ${r.failure}`);
           }
           items.push(r.item);
-        }
+        });
+        // the scratch directory goes (and /tmp's times come back) while the server takes the data
+        closed = scratch?.close();
+        if (items.length) await callBefore("Failed to upload probe data", "RecvProbeData", serializeProbeData(items));
       } finally {
-        await scratch?.close();
+        await (closed ?? scratch?.close());
       }
-      if (items.length) await callBefore("Failed to upload probe data", "RecvProbeData", serializeProbeData(items));
       times.probe_upload = now();
       if (o.decision === "whitelist" || o.decision === "blacklist") {
         decisions = parseDecisionList(await callBefore("Failed to get decision list", "GetDecisionList", o.decision));

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { spawn } from "node:child_process";
 import { createLogger } from "../../agent/log.js";
 import { agentRunLockBase } from "../../agent/pid-lock.js";
-import { runProbe } from "../../agent/probes.js";
+import { ProbeScratch, runProbe, type ProbeOutcome } from "../../agent/probes.js";
 import { serializeConfiguration } from "../../protocol/documents/configuration.js";
 import { el } from "../../protocol/xml.js";
 import { makeBaseRoot, removeDir, runAgentProcess, tempDir } from "./fixtures.js";
@@ -28,6 +28,60 @@ describe("agent probes", () => {
     expect(slow.failure).to.match(/timed out/);
     const pid = Number(slow.item.output.trim());
     expect(() => process.kill(pid, 0), `probe process ${pid} still alive`).to.throw(/ESRCH/);
+  });
+});
+
+describe("agent probes of one run", () => {
+  it("run side by side and are reported in the server's order, each with its own lines: the first waits for what the second does", async () => {
+    const work = tempDir("vacfg-probes-");
+    try {
+      const mark = join(work, "second-ran");
+      // the first ends only once the second has run (or fails after 30 s, as it would one after the other)
+      const first = { name: "first", source: "Probes", interpreter: "/bin/sh", script: `i=0\nwhile [ ! -e ${mark} ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done\ntest -e ${mark} && echo waited\n` };
+      const second = { name: "second", source: "Probes", interpreter: "/bin/sh", script: `touch ${mark}\necho ran\necho note >&2\n` };
+      const lines: string[] = [];
+      const log = createLogger("info", "test", { out: (l) => lines.push(l), err: (l) => lines.push(l) });
+      const seen: [string, ProbeOutcome][] = [];
+      const scratch = ProbeScratch.open();
+      try {
+        await scratch.runAll([first, second], 60_000, log, (probe, outcome) => void seen.push([probe.name, outcome]));
+      } finally {
+        await scratch.close();
+      }
+      expect(seen.map(([n, o]) => [n, o.failure, o.item.output])).to.deep.equal([
+        ["first", undefined, "waited\n"],
+        ["second", undefined, "ran\n"],
+      ]);
+      expect(lines).to.deep.equal(["Running probe first", "Probe first has result:\nwaited\n", "Running probe second", "test: warn: Probe second has error output: note", "Probe second has result:\nran\n"]);
+    } finally {
+      removeDir(work);
+    }
+  });
+
+  it("a failure that ends the run stops the reporting there, after every probe has ended", async () => {
+    const work = tempDir("vacfg-probes-");
+    try {
+      const bad = { name: "bad", source: "Probes", interpreter: "/bin/sh", script: "exit 3\n" };
+      const late = { name: "late", source: "Probes", interpreter: "/bin/sh", script: `sleep 0.2\ntouch ${join(work, "late-ended")}\n` };
+      const seen: string[] = [];
+      const scratch = ProbeScratch.open();
+      let thrown: unknown;
+      try {
+        await scratch.runAll([bad, late], 60_000, quiet, (probe, outcome) => {
+          seen.push(probe.name);
+          if (outcome.failure) throw new Error(`fatal: ${outcome.failure}`);
+        });
+      } catch (e) {
+        thrown = e;
+      } finally {
+        await scratch.close();
+      }
+      expect((thrown as Error).message).to.equal("fatal: Return value 3");
+      expect(seen).to.deep.equal(["bad"]);
+      expect(existsSync(join(work, "late-ended")), "the other probe ended before runAll returned").to.equal(true);
+    } finally {
+      removeDir(work);
+    }
   });
 });
 
