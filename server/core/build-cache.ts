@@ -166,6 +166,10 @@ export class BuildCache {
   /** Keeps a finished build (not one with failed entries: a failure may be passing). */
   store(meta: ClientMetadata, ticket: BuildTicket, body: string, failed: boolean): void {
     const { inputs, uncacheable } = buildInputsOf(meta);
+    // An answer built again the same keeps the string object it had: whoever keys on it (the front's
+    // wire bytes) finds it by identity, not by comparing every character on each call.
+    const before = this.built.get(meta.hostname)?.body;
+    if (before !== undefined && before.length === body.length && before === body) body = before;
     this.drop(meta.hostname);
     if (failed || uncacheable !== undefined) return;
     const bytes = sizeOf(ticket, meta, body, inputs);

@@ -10,7 +10,7 @@ import express, { type Express } from "express";
 import type { Logger } from "pino";
 import { ERRORS, VacfgError } from "../../protocol/errors.js";
 import { bareMethodCall, methodCallOf, XmlRpcReader } from "../../protocol/xmlrpc/parser.js";
-import type { MethodCall } from "../../protocol/xmlrpc/values.js";
+import type { MethodCall, XmlRpcValue } from "../../protocol/xmlrpc/values.js";
 import type { ClientRunApi, RequestScope } from "../core/client-api.js";
 import type { AuthDecision, AuthRequest } from "../core/metadata.js";
 import { parseBasicAuth } from "./basic-auth.js";
@@ -126,13 +126,31 @@ function wantsGzip(req: IncomingMessage): boolean {
  * parser, a body still arriving streamed into it (never held whole) and refused at the first limit
  * it passes. Synchronous when the body came whole with the headers.
  */
-function readCall(req: IncomingMessage, limit: number): MethodCall | Promise<MethodCall> {
+function readCall(req: IncomingMessage, limit: number, bare: BareCalls): MethodCall | Promise<MethodCall> {
   const chunks = takeBufferedBody(req, limit);
   if (chunks === undefined) return streamCall(req, limit);
   let size = 0;
   for (const c of chunks) size += c.length;
-  const bare = size <= SMALL_BODY ? bareMethodCall(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)) : undefined;
-  return bare ?? parseCall(chunks, limit);
+  const call = size <= SMALL_BODY ? bare.of(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)) : undefined;
+  return call ?? parseCall(chunks, limit);
+}
+
+/**
+ * bareMethodCall, with the last body it recognised kept: a client on a kept-alive connection sends
+ * the same bytes call after call, which are then compared, not matched again. The call is frozen:
+ * every request shares it.
+ */
+class BareCalls {
+  private last?: { bytes: Buffer; call: MethodCall };
+
+  of(bytes: Buffer): MethodCall | undefined {
+    const last = this.last;
+    if (last !== undefined && bytes.equals(last.bytes)) return last.call;
+    const call = bareMethodCall(bytes);
+    if (call === undefined) return undefined;
+    this.last = { bytes: Buffer.from(bytes), call: Object.freeze({ methodName: call.methodName, params: Object.freeze([]) as unknown as XmlRpcValue[] }) };
+    return this.last.call;
+  }
 }
 
 function parseCall(chunks: Buffer[], limit: number, reader = new XmlRpcReader("methodCall", { maxBytes: limit })): MethodCall {
@@ -165,6 +183,7 @@ export function createXmlRpcHandler(opts: FrontOptions): (req: IncomingMessage, 
   const limit = opts.bodyLimit ?? DEFAULT_BODY_LIMIT;
   const dispatcher = new XmlRpcDispatcher(opts.api, log);
   const memo = new ResponseMemo();
+  const bare = new BareCalls();
 
   /** One answered request: the debug line and the metrics. */
   const done = (req: IncomingMessage, started: number, address: string, status: number, method?: string, client?: string, fault?: number): void => {
@@ -262,7 +281,7 @@ export function createXmlRpcHandler(opts: FrontOptions): (req: IncomingMessage, 
       }
       let call: MethodCall;
       try {
-        const read = readCall(req, limit);
+        const read = readCall(req, limit, bare);
         call = read instanceof Promise ? await read : read;
       } catch (err) {
         return done(req, started, address, refuseBody(req, res, err, client, address));

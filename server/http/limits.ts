@@ -29,7 +29,8 @@ export function takeBufferedBody(req: IncomingMessage, limit: number): Buffer[] 
   if (!req.complete || req.readableFlowing !== null) return undefined;
   const chunks: Buffer[] = [];
   let size = 0;
-  for (let c = req.read() as Buffer | null; c !== null; c = req.read() as Buffer | null) {
+  // Paused, a read() takes all that is buffered: a second one only when more is left.
+  for (let c = req.read() as Buffer | null; c !== null; c = req.readableLength > 0 ? (req.read() as Buffer | null) : null) {
     size += c.length;
     if (size > limit) throw tooLarge(`more than ${limit}`, limit);
     chunks.push(c);

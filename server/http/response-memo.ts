@@ -10,8 +10,8 @@ const MIN_CHARS = 4096;
 
 export class ResponseMemo {
   private readonly wire = new Map<string, Buffer>();
-  /** The key last in `wire` (most recently used), which a hit need not move. */
-  private newest?: string;
+  /** The bytes last in `wire` (most recently used), which a hit need not move; compared as an object, not as a long string. */
+  private newest?: Buffer;
   private bytes = 0;
 
   constructor(private readonly maxBytes = 32 * 1024 * 1024) {}
@@ -24,21 +24,21 @@ export class ResponseMemo {
     const key = res.value;
     const hit = this.wire.get(key);
     if (hit) {
-      if (key !== this.newest) {
+      if (hit !== this.newest) {
         this.wire.delete(key); // most recently used last
         this.wire.set(key, hit);
-        this.newest = key;
+        this.newest = hit;
       }
       return hit;
     }
     const bytes = Buffer.from(serializeMethodResponse(res), "utf8");
     if (bytes.length > this.maxBytes / 4) return bytes;
     this.wire.set(key, bytes);
-    this.newest = key;
+    this.newest = bytes;
     this.bytes += bytes.length + key.length;
     for (const [k, b] of this.wire) {
       if (this.bytes <= this.maxBytes) break;
-      if (k === this.newest) this.newest = undefined;
+      if (b === this.newest) this.newest = undefined;
       this.wire.delete(k);
       this.bytes -= b.length + k.length;
     }

@@ -1,7 +1,8 @@
 // Serving a ClientRunApi over HTTPS: listen, report the bound port and URL, and close
 // promptly (stop accepting, drop idle kept-alive connections, let requests in flight finish with
 // `Connection: close`, then close what the API holds).
-import type { ServerResponse } from "node:http";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Socket } from "node:net";
 import type { Logger } from "pino";
 import type { ClientRunApi } from "../core/client-api.js";
 import { createHttpsFront, type FrontOptions, type TlsMaterial } from "./app.js";
@@ -46,21 +47,23 @@ export async function serveApi(opts: ServeOptions): Promise<RunningServer> {
   const root = opts.logger ?? createLogger();
   const log = componentLogger(root, "http");
   const server = createHttpsFront({ api: opts.api, logger: log, bodyLimit: opts.bodyLimit, gzipMinBytes: opts.gzipMinBytes, tls: opts.tls, metrics: opts.metrics, routes: opts.routes, authLimit: opts.authLimit });
-  // Responses in flight, so that a close can tell their clients not to keep the connection.
-  const inFlight = new Set<ServerResponse>();
+  // Each open connection and its latest response, so that a close can tell the clients of responses
+  // in flight not to keep the connection. Kept per connection: a kept-alive request only replaces
+  // its connection's entry (a pipelined request's predecessor is answered before it, on the same
+  // connection, so closing after the latest closes after both).
+  const connections = new Map<Socket, ServerResponse | undefined>();
   let stopping = false;
   const endConnectionAfter = (res: ServerResponse): void => {
     if (!res.headersSent) res.setHeader("Connection", "close");
     // A response whose headers already went out as keep-alive: drop its connection once it is idle.
     res.once("finish", () => setImmediate(() => server.closeIdleConnections()));
   };
-  // One listener function for every response (no closure per request).
-  const answered = function (this: ServerResponse): void {
-    inFlight.delete(this);
-  };
-  server.prependListener("request", (_req, res: ServerResponse) => {
-    inFlight.add(res);
-    res.on("close", answered);
+  server.on("secureConnection", (socket: Socket) => {
+    connections.set(socket, undefined);
+    socket.once("close", () => connections.delete(socket));
+  });
+  server.prependListener("request", (req: IncomingMessage, res: ServerResponse) => {
+    connections.set(req.socket, res);
     if (stopping) endConnectionAfter(res);
   });
   await new Promise<void>((resolve, reject) => {
@@ -80,7 +83,7 @@ export async function serveApi(opts: ServeOptions): Promise<RunningServer> {
       stopping = true;
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
-      for (const res of inFlight) endConnectionAfter(res);
+      for (const res of connections.values()) if (res !== undefined && !res.writableFinished) endConnectionAfter(res);
       // Requests in flight get a short grace period, then their connections are cut.
       const timer = setTimeout(() => server.closeAllConnections(), CLOSE_GRACE_MS);
       await closed;

@@ -81,8 +81,12 @@ function typeName(v: XmlRpcValue): string {
   return typeof v;
 }
 
+/** The parameters of a parameterless call (GetConfig, GetProbes), shared: no method changes them. */
+const NO_STRINGS: string[] = Object.freeze([]) as unknown as string[];
+
 /** The string parameters of `method`, or a BAD_PARAMS error naming the parameter. */
 export function checkStringParams(method: string, spec: Param[], params: XmlRpcValue[]): string[] {
+  if (spec.length === 0 && params.length === 0) return NO_STRINGS;
   const names = spec.map((p) => (typeof p === "string" ? p : p[0]));
   if (params.length !== names.length) {
     const want = names.length === 0 ? "no parameters" : `${names.length} parameter${names.length > 1 ? "s" : ""} (${names.join(", ")})`;
