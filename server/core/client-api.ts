@@ -20,9 +20,10 @@ export interface RequestScope {
 
 export interface ClientRunApi {
   /**
-   * Called first for each request read from the network. `queued`: it was read while an earlier
-   * request on its connection was still being answered (pipelined), so it may have been read in
-   * the same turn as that one, before a change its client made in between was reported.
+   * Called first for each request read from the network. `queued`: its bytes may have come in the
+   * same read as bytes of an earlier request on its connection (several requests in one write, or
+   * the rest of a streamed body and the next request), after the poll that reported the socket, so
+   * a change its client made in between may be reported only by the next poll (two turns, not one).
    */
   beginRequest(queued: boolean): Promise<RequestScope>;
   /** The client and whether the decision still holds, or undefined → HTTP 401. */

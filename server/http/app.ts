@@ -71,6 +71,29 @@ interface ConnectionAuth {
 const connections = new WeakMap<Socket, ConnectionAuth>();
 
 /**
+ * A request as its connection's reads see it: `past` once it has passed its turn (so it was read in an
+ * earlier poll phase than any request read after it) with its body taken whole with its headers.
+ * Until then, the request read next on the connection may have come in the same read as bytes of
+ * this one, after the poll that reported the socket readable: an inotify event queued between that
+ * poll and the read is reported only by the next poll, so that request waits two turns
+ * (RepoWatcher.settle), not one (settleArrived). A request answered elsewhere (the reporting routes)
+ * or refused before its body is read is never past.
+ */
+interface Arrival {
+  past: boolean;
+}
+
+/** Each connection's latest request. */
+const arrivals = new WeakMap<Socket, Arrival>();
+
+/** Records a request's arrival on its connection: whether it must wait two turns (see Arrival). */
+function arrive(socket: Socket, arrival: Arrival): boolean {
+  const before = arrivals.get(socket);
+  arrivals.set(socket, arrival);
+  return before !== undefined && !before.past;
+}
+
+/**
  * The client a kept-alive connection settled before, when this request presents the same Authorization
  * header and nothing that decision depended on has changed since: clients.xml and the settings
  * (decision.holds) and the failed-login limits (no failure or lockout known for the address or the
@@ -259,14 +282,16 @@ export function createXmlRpcHandler(opts: FrontOptions): (req: IncomingMessage, 
   return async (req, res) => {
     const started = performance.now();
     const address = peerAddress(req.socket);
+    const arrival: Arrival = { past: false };
+    const queued = arrive(req.socket, arrival);
     try {
       if (req.method !== "POST") {
         sendErrorPage(res, PAGES.notImplemented(req.method ?? ""));
         return done(req, started, address, ERRORS.HTTP_METHOD.http);
       }
-      // Every repository change made before the request arrived is seen from here on; a response
-      // still being written on the connection (a pipelined request) means one more turn.
-      const scope = await opts.api.beginRequest(res.socket === null);
+      // Every repository change made before the request arrived is seen from here on; bytes that may
+      // have shared a read with the previous request's on the connection mean one more turn.
+      const scope = await opts.api.beginRequest(queued);
       // Upstream authenticates in parse_request, before reading the body: a caller without
       // credentials never makes us buffer anything.
       let client = scope.vouched(() => rememberedClient(req));
@@ -282,7 +307,11 @@ export function createXmlRpcHandler(opts: FrontOptions): (req: IncomingMessage, 
       let call: MethodCall;
       try {
         const read = readCall(req, limit, bare);
-        call = read instanceof Promise ? await read : read;
+        if (read instanceof Promise) call = await read;
+        else {
+          arrival.past = true;
+          call = read;
+        }
       } catch (err) {
         return done(req, started, address, refuseBody(req, res, err, client, address));
       }
@@ -330,7 +359,10 @@ export function createListener(opts: FrontOptions): (req: IncomingMessage, res: 
   app.use((req, res) => handler(req, res));
   return (req, res) => {
     if (req.method === "POST" && (req.url === "/RPC2" || req.url === "/")) void handler(req, res);
-    else app(req, res);
+    else {
+      arrive(req.socket, { past: false });
+      app(req, res);
+    }
   };
 }
 

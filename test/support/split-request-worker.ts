@@ -3,6 +3,7 @@
 // while the server's thread (the test's main thread) is held in Atomics.wait. When the server's loop
 // runs again, the socket was readable before the edit's inotify event was queued: the kernel reports
 // the socket first, so the request is read in that poll phase before the watcher has seen the edit.
+// request-turns.test.ts also has it send a request the moment the previous answer is in.
 import { renameSync, writeFileSync } from "node:fs";
 import tls from "node:tls";
 import { parentPort, workerData } from "node:worker_threads";
@@ -15,18 +16,26 @@ export interface SplitRequestJob {
 
 /**
  * One request, sent as `head` then `rest`. With `edit`: `content` is written to `path` (renamed over
- * it when `rename`) between the two halves, and `sent` is set once the second is out.
+ * it when `rename`) between the two halves, and `sent` is set once the second is out. With `then`
+ * (and no edit): the moment its answer is in, the whole request `then` is sent, `sent` is set, and
+ * the reply is `then`'s answer.
  */
 export interface SplitRound {
   head: string;
   rest: string;
   edit?: { path: string; content: string; rename: boolean };
+  then?: string;
 }
 
 export type SplitReply = { status: number; body: string; localPort: number } | { error: string };
 
 const job = workerData as SplitRequestJob;
 const sent = new Int32Array(job.sent);
+
+function signalSent(): void {
+  Atomics.store(sent, 0, 1);
+  Atomics.notify(sent, 0);
+}
 
 function written(socket: tls.TLSSocket, data: string): Promise<void> {
   return new Promise((resolve, reject) => socket.write(data, (err) => (err ? reject(err) : resolve())));
@@ -64,7 +73,15 @@ parentPort!.on("message", (round: SplitRound) => {
     const edit = round.edit;
     if (edit === undefined) {
       await written(socket, round.head + round.rest);
-      return { ...(await answered), localPort: socket.localPort ?? 0 };
+      const first = await answered;
+      if (round.then === undefined || first.status !== 200) return { ...first, localPort: socket.localPort ?? 0 };
+      const next = reply(socket);
+      try {
+        await written(socket, round.then);
+      } finally {
+        signalSent();
+      }
+      return { ...(await next), localPort: socket.localPort ?? 0 };
     }
     try {
       await written(socket, round.head);
@@ -77,8 +94,7 @@ parentPort!.on("message", (round: SplitRound) => {
       } else writeFileSync(edit.path, edit.content);
       await written(socket, round.rest);
     } finally {
-      Atomics.store(sent, 0, 1);
-      Atomics.notify(sent, 0);
+      signalSent();
     }
     return { ...(await answered), localPort: socket.localPort ?? 0 };
   })().then(
