@@ -281,7 +281,14 @@ export class Core<S extends CoreStore = Store> implements ClientRunApi {
           return reused.body;
         }
         version = key?.storeVersion;
-      } else [version] = await Promise.all([this.store.metadataVersion().catch(() => undefined), this.watcher?.settle()]);
+      } else {
+        // Read before the repository settles; SQLite and memory stores answer without a promise.
+        const now = this.store.metadataVersionNow?.();
+        if (now !== undefined) {
+          version = now;
+          await this.watcher?.settle();
+        } else [version] = await Promise.all([this.store.metadataVersion().catch(() => undefined), this.watcher?.settle()]);
+      }
       // The watcher vouches for the repository (repo-watch.ts trusted) and the store's reads are shared (store-reads.ts) while it is answered.
       const trusted = this.watcher?.openTrust() ?? false;
       const shared = openStoreVersion(this.store, version);

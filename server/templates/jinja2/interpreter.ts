@@ -82,8 +82,12 @@ interface BlockImpl {
 
 /** jinja2.runtime.Context: the variables of one render and the block stacks of its inheritance chain. */
 class Context {
-  readonly blocks = new Map<string, BlockImpl[]>();
+  #blocks?: Map<string, BlockImpl[]>;
   constructor(readonly vars: Map<string, unknown>) {}
+  /** Made when first asked for (most templates have no blocks). */
+  get blocks(): Map<string, BlockImpl[]> {
+    return (this.#blocks ??= new Map());
+  }
 }
 
 /** `import 'x' as m`: the template's exported names; printing it prints its output. */
