@@ -4,7 +4,7 @@
 // the baseline of a fresh Core per call (every file parsed again), measured in the same run. Each is
 // measured once the JIT is done with it (warmUp); the cold build also early in its Core's life.
 // Usage: node dist/bench/core-getconfig.js [calls]
-import { cpSync, mkdtempSync, rmSync } from "node:fs";
+import { cpSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -43,20 +43,36 @@ async function warmUp(call: () => Promise<string>): Promise<number> {
   return n;
 }
 
+/**
+ * This thread's own CPU time (ns, Linux's schedstat; undefined elsewhere): unlike process.cpuUsage it
+ * leaves out the JIT's compile threads and the GC's helpers, and unlike the wall time the waits for a
+ * core on a loaded machine.
+ */
+function mainThreadNs(): number | undefined {
+  try {
+    return Number(readFileSync("/proc/thread-self/schedstat", "utf8").split(" ")[0]);
+  } catch {
+    return undefined;
+  }
+}
+
 async function measure(label: string, call: () => Promise<string>, warmed = false): Promise<number> {
   // A function called once per build is optimized only after a thousand builds or more: until
   // then the JIT's compile threads and the unoptimized code count in what is measured.
   const warmups = warmed ? 0 : await warmUp(call);
+  const main0 = mainThreadNs();
   const t0 = process.hrtime.bigint();
   const cpu0 = process.cpuUsage();
   let bytes = 0;
   for (let i = 0; i < CALLS; i++) bytes = (await call()).length;
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
   const cpu = process.cpuUsage(cpu0);
+  const main1 = mainThreadNs();
   const perSec = (CALLS * 1000) / ms;
   // CPU time per call too: on a loaded machine the wall time also counts the time spent waiting for a core.
   const cpuMs = (cpu.user + cpu.system) / 1000 / CALLS;
-  console.log(`${label.padEnd(34)} ${perSec.toFixed(1).padStart(8)} calls/s  mean ${(ms / CALLS).toFixed(3)} ms  cpu ${cpuMs.toFixed(3)} ms  (${bytes} bytes${warmed ? "" : `, after ${warmups} warm-up calls`})`);
+  const main = main0 !== undefined && main1 !== undefined ? `  main thread ${((main1 - main0) / 1e6 / CALLS).toFixed(3)} ms` : "";
+  console.log(`${label.padEnd(34)} ${perSec.toFixed(1).padStart(8)} calls/s  mean ${(ms / CALLS).toFixed(3)} ms  cpu ${cpuMs.toFixed(3)} ms${main}  (${bytes} bytes${warmed ? "" : `, after ${warmups} warm-up calls`})`);
   return perSec;
 }
 
