@@ -189,8 +189,6 @@ export function decodeEntities(s: string): string {
   });
 }
 
-const ATTR_SPECIAL = /[&<>"\n\r\t]/;
-
 export function escapeText(s: string): string {
   // Most text has nothing to escape: no copies. Four indexOf scans beat one regex test over the
   // kilobytes of a key or file (every GetConfig answer's text goes through here).
@@ -198,8 +196,18 @@ export function escapeText(s: string): string {
   return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/\r/g, "&#13;");
 }
 
+/** Whether an attribute value holds a character escapeAttr replaces (a loop: values are short, and there are hundreds per answer). */
+function attrNeedsEscape(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    // & < > " \n \r \t
+    if (c === 38 || c === 60 || c === 62 || c === 34 || c === 10 || c === 13 || c === 9) return true;
+  }
+  return false;
+}
+
 export function escapeAttr(s: string): string {
-  if (!ATTR_SPECIAL.test(s)) return s;
+  if (!attrNeedsEscape(s)) return s;
   return s
     .replace(/&/g, "&amp;")
     .replace(/</g, "&lt;")
