@@ -252,6 +252,22 @@ describe("agent APT tool: apt-get's hooks and logs in a real Debian root", funct
       expect(existsSync(join(root, "var/tmp/site-pre-invoke"))).to.equal(true);
     });
 
+    it("finds again what it found ahead (lists' staleness, what apt-get reads) when apt's sources changed since", async () => {
+      const ctx = toolContext(root);
+      const tool = new AptTool();
+      tool.ahead(ctx);
+      await (tool as unknown as { readsAhead: Promise<unknown> }).readsAhead; // found while the run talked to the server
+      // then a second local archive, whose lists apt has not fetched, joins the sources
+      cpSync(join(root, "srv/repo"), join(root, "srv/repo2"), { recursive: true });
+      writeFileSync(join(root, "etc/apt/sources.list.d/second.list"), "deb [trusted=yes] file:/srv/repo2 ./\n");
+      const pkg = el("Package", { name: "vacfg-hello", type: "deb", version: "auto" });
+      const staged = await tool.begin([pkg], [el("Path", { name: "/srv/repo2/extra", type: "file" })], ctx);
+      expect(staged, "a file in the new archive is something apt-get reads").to.equal(undefined);
+      const again = await tool.begin([pkg], [], ctx);
+      expect((await again!.finish()).get(pkg)).to.equal(true);
+      expect(ctx.lines.join("\n")).to.include("APT: apt-get update: file:/srv/repo2 ./: no package list yet");
+    });
+
     it("knows what apt-get reads before dpkg: its directories, file: archives, through symbolic links; name resolution only for a network archive; _apt", async () => {
       const dump = execFileSync("chroot", [root, "apt-config", ...HOOKS_DUMP], { encoding: "utf8" });
       const { paths: reads, network } = await aptReads(root, dump);
