@@ -207,6 +207,8 @@ function attrNeedsEscape(s: string): boolean {
 }
 
 export function escapeAttr(s: string): string {
+  // A value that is not a string (a plugin's slip) is written as its text, as concatenation wrote it.
+  if (typeof s !== "string") s = String(s);
   if (!attrNeedsEscape(s)) return s;
   return s
     .replace(/&/g, "&amp;")
