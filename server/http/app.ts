@@ -47,10 +47,10 @@ export interface TlsMaterial {
   ca: string | Buffer;
 }
 
-function authRequest(req: IncomingMessage): AuthRequest | undefined {
+function authRequest(req: IncomingMessage, address: string): AuthRequest | undefined {
   const creds = parseBasicAuth(req.headers.authorization);
   if (!creds) return undefined;
-  const out: AuthRequest = { user: creds.user, password: creds.password, address: peerAddress(req.socket) };
+  const out: AuthRequest = { user: creds.user, password: creds.password, address };
   const cn = verifiedCertCN(req.socket);
   if (cn !== undefined) out.certCN = cn;
   return out;
@@ -68,8 +68,6 @@ interface ConnectionAuth {
   quiet?: () => boolean;
 }
 
-const connections = new WeakMap<Socket, ConnectionAuth>();
-
 /**
  * A request as its connection's reads see it: `past` once it has passed its turn (so it was read in an
  * earlier poll phase than any request read after it) with its body taken whole with its headers.
@@ -83,13 +81,28 @@ interface Arrival {
   past: boolean;
 }
 
-/** Each connection's latest request. */
-const arrivals = new WeakMap<Socket, Arrival>();
+/** What the front keeps of a TLS connection: one record, found once per request. */
+interface Connection {
+  /** The peer's address, as upstream sees it (a connection's cannot change). */
+  readonly address: string;
+  /** Its latest request. */
+  arrival?: Arrival;
+  /** A success remembered for it. */
+  auth?: ConnectionAuth;
+}
+
+const connections = new WeakMap<Socket, Connection>();
+
+function connectionOf(socket: Socket): Connection {
+  let c = connections.get(socket);
+  if (c === undefined) connections.set(socket, (c = { address: peerAddress(socket), arrival: undefined, auth: undefined }));
+  return c;
+}
 
 /** Records a request's arrival on its connection: whether it must wait two turns (see Arrival). */
-function arrive(socket: Socket, arrival: Arrival): boolean {
-  const before = arrivals.get(socket);
-  arrivals.set(socket, arrival);
+function arrive(conn: Connection, arrival: Arrival): boolean {
+  const before = conn.arrival;
+  conn.arrival = arrival;
   return before !== undefined && !before.past;
 }
 
@@ -100,8 +113,8 @@ function arrive(socket: Socket, arrival: Arrival): boolean {
  * name). The connection's address and certificate cannot change (renegotiation is refused). Anything
  * else is decided afresh, and a refusal is never remembered.
  */
-function rememberedClient(req: IncomingMessage): string | undefined {
-  const memo = connections.get(req.socket);
+function rememberedClient(req: IncomingMessage, conn: Connection): string | undefined {
+  const memo = conn.auth;
   if (memo === undefined || req.headers.authorization !== memo.authorization) return undefined;
   if (!memo.holds()) return undefined;
   if (memo.limit !== undefined && !(memo.quiet ??= memo.limit.quietFor(memo.auth))()) return undefined;
@@ -109,14 +122,10 @@ function rememberedClient(req: IncomingMessage): string | undefined {
 }
 
 /** Most connections (a new one per call, as the Python client makes) never carry a second request: their memo costs one object. */
-function rememberConnection(req: IncomingMessage, auth: AuthRequest, decision: AuthDecision | undefined, limit: ClientAuthLimit | undefined): void {
+function rememberConnection(req: IncomingMessage, conn: Connection, auth: AuthRequest, decision: AuthDecision | undefined, limit: ClientAuthLimit | undefined): void {
   const authorization = req.headers.authorization;
   if (decision?.holds === undefined || authorization === undefined) return;
-  connections.set(req.socket, { authorization, client: decision.client, holds: decision.holds, auth, limit });
-}
-
-function forgetConnection(req: IncomingMessage): void {
-  connections.delete(req.socket);
+  conn.auth = { authorization, client: decision.client, holds: decision.holds, auth, limit };
 }
 
 /**
@@ -220,7 +229,8 @@ export function createXmlRpcHandler(opts: FrontOptions): (req: IncomingMessage, 
    * client, or the status of the refusal sent. A success whose inputs can be watched is remembered for
    * the connection.
    */
-  const admit = async (req: IncomingMessage, res: ServerResponse, scope: RequestScope, address: string, auth: AuthRequest | undefined): Promise<string | number> => {
+  const admit = async (req: IncomingMessage, res: ServerResponse, scope: RequestScope, conn: Connection, auth: AuthRequest | undefined): Promise<string | number> => {
+    const address = conn.address;
     let decision: AuthDecision | undefined;
     const authenticate = async (a: AuthRequest): Promise<string | undefined> => {
       try {
@@ -233,14 +243,14 @@ export function createXmlRpcHandler(opts: FrontOptions): (req: IncomingMessage, 
       }
     };
     const admission: ClientAdmission = auth ? await scope.vouched(() => admitClient(opts.authLimit, auth, authenticate)) : { kind: "refused" };
-    forgetConnection(req);
+    conn.auth = undefined;
     if (admission.kind === "locked" || admission.kind === "unavailable") return refuseLimited(res, admission, log, { user: auth?.user, address });
     if (admission.kind !== "ok") {
       log.warn({ user: auth?.user, address, certCN: auth?.certCN }, auth ? "authentication failed" : "no Basic credentials presented");
       sendErrorPage(res, PAGES.unauthorized);
       return ERRORS.AUTH_FAILED.http;
     }
-    rememberConnection(req, auth!, decision, opts.authLimit);
+    rememberConnection(req, conn, auth!, decision, opts.authLimit);
     return admission.client;
   };
 
@@ -248,12 +258,12 @@ export function createXmlRpcHandler(opts: FrontOptions): (req: IncomingMessage, 
    * A success the limits and the API can tell without a wait (admitClientNow, authenticateNow): the
    * client, remembered for the connection; undefined when `admit` must decide.
    */
-  const admitNow = (req: IncomingMessage, auth: AuthRequest): string | undefined => {
+  const admitNow = (req: IncomingMessage, conn: Connection, auth: AuthRequest): string | undefined => {
     const now = opts.api.authenticateNow;
     if (now === undefined) return undefined;
     let decision: AuthDecision | undefined;
     const client = admitClientNow(opts.authLimit, auth, () => (decision = now.call(opts.api, auth))?.client);
-    if (client !== undefined) rememberConnection(req, auth, decision, opts.authLimit);
+    if (client !== undefined) rememberConnection(req, conn, auth, decision, opts.authLimit);
     return client;
   };
 
@@ -281,9 +291,10 @@ export function createXmlRpcHandler(opts: FrontOptions): (req: IncomingMessage, 
   // all taken without a promise.
   return async (req, res) => {
     const started = performance.now();
-    const address = peerAddress(req.socket);
+    const conn = connectionOf(req.socket);
+    const address = conn.address;
     const arrival: Arrival = { past: false };
-    const queued = arrive(req.socket, arrival);
+    const queued = arrive(conn, arrival);
     try {
       if (req.method !== "POST") {
         sendErrorPage(res, PAGES.notImplemented(req.method ?? ""));
@@ -294,12 +305,12 @@ export function createXmlRpcHandler(opts: FrontOptions): (req: IncomingMessage, 
       const scope = await opts.api.beginRequest(queued);
       // Upstream authenticates in parse_request, before reading the body: a caller without
       // credentials never makes us buffer anything.
-      let client = scope.vouched(() => rememberedClient(req));
+      let client = scope.vouched(() => rememberedClient(req, conn));
       if (client === undefined) {
-        const auth = authRequest(req);
-        client = auth && scope.vouched(() => admitNow(req, auth));
+        const auth = authRequest(req, address);
+        client = auth && scope.vouched(() => admitNow(req, conn, auth));
         if (client === undefined) {
-          const admitted = await admit(req, res, scope, address, auth);
+          const admitted = await admit(req, res, scope, conn, auth);
           if (typeof admitted === "number") return done(req, started, address, admitted);
           client = admitted;
         }
@@ -360,7 +371,7 @@ export function createListener(opts: FrontOptions): (req: IncomingMessage, res: 
   return (req, res) => {
     if (req.method === "POST" && (req.url === "/RPC2" || req.url === "/")) void handler(req, res);
     else {
-      arrive(req.socket, { past: false });
+      arrive(connectionOf(req.socket), { past: false });
       app(req, res);
     }
   };
