@@ -187,20 +187,27 @@ export class Execution {
       const staged = (await this.takeEarly(t, mine)) ?? (i > 0 && t.begin && !this.ctx.dryRun ? await this.safeBegin(t, mine, work.slice(0, i).flatMap((w) => w.mine)) : undefined);
       if (staged) begun.set(t, staged);
     }
-    for (const { t, mine } of work) {
-      let states: States;
-      this.changes++;
-      try {
-        states = await (begun.get(t)?.finish() ?? t.install(mine, this.ctx));
-      } catch (err) {
-        this.log.error(`${t.name}.install failed: ${(err as Error).message}`);
-        continue;
+    try {
+      for (const { t, mine } of work) {
+        let states: States;
+        this.changes++;
+        try {
+          const staged = begun.get(t);
+          begun.delete(t);
+          states = await (staged?.finish() ?? t.install(mine, this.ctx));
+        } catch (err) {
+          this.log.error(`${t.name}.install failed: ${(err as Error).message}`);
+          continue;
+        }
+        for (const [e, ok] of states) {
+          this.states.set(e, ok);
+          this.verifiedAt.set(e, this.changes); // a tool's install verifies what it installed
+          if (ok && !this.modified.includes(e)) this.modified.push(e);
+        }
       }
-      for (const [e, ok] of states) {
-        this.states.set(e, ok);
-        this.verifiedAt.set(e, this.changes); // a tool's install verifies what it installed
-        if (ok && !this.modified.includes(e)) this.modified.push(e);
-      }
+    } finally {
+      // one begun and never finished waits for a word it would never get (and the run for it)
+      for (const staged of begun.values()) await staged.cancel();
     }
   }
 
@@ -211,6 +218,14 @@ export class Execution {
 
   /** `readsOnly` is called once, at the point from which the run changes nothing more. */
   async execute(times: Record<string, number>, readsOnly: () => void = () => {}): Promise<void> {
+    try {
+      await this.apply(times, readsOnly);
+    } finally {
+      await this.takeEarly(); // begun before the inventory and not taken (the run ended before its turn): stopped
+    }
+  }
+
+  private async apply(times: Record<string, number>, readsOnly: () => void): Promise<void> {
     const o = this.o;
     if (o.dryRun) readsOnly();
     // first, alone: its few reads done at once, apt-get starts sooner than beside the inventory's work
@@ -270,7 +285,7 @@ export class Execution {
 
     // ---- install -------------------------------------------------------------------------
     await this.dispatchInstall(whitelist);
-    await this.takeEarly(); // not taken: nothing of that tool's was to be installed
+    await this.takeEarly(); // not taken: nothing of that tool's was to be installed (stopped before it changes the machine)
     const mbundles = this.bundles.filter((b) => b.tag === "Bundle" && b.children.some((e) => this.modified.includes(e)));
     if (mbundles.length) {
       this.log.info(`The following bundles have been modified: ${mbundles.map((b) => b.attrs.name).join(" ")}`);

@@ -237,8 +237,10 @@ export class AptTool implements Tool {
     return { argv: this.aptArgv(ctx, ["-c", seen, ...options, ...args]), done: () => rmSync(dir, { recursive: true, force: true }) };
   }
 
-  /** apt-get update for the root when an archive changed (never in a dry run: it changes the machine's package lists). */
-  /** `known`: the lists' staleness found ahead, still true (nothing it was found from changed since). */
+  /**
+   * apt-get update for the root when an archive changed (never in a dry run: it changes the
+   * machine's package lists). `known`: the staleness found ahead, still true (nothing it was found from changed since).
+   */
   private async refreshIndexes(ctx: ToolContext, known?: { stale: string | undefined }): Promise<void> {
     if (ctx.dryRun) return;
     const stale = known ? known.stale : await this.staleReason(ctx);
