@@ -4,13 +4,23 @@
 // directories for the inotify limit, a watch error) `reliable` is false and callers check the disk.
 // A large tree is watched in slices between requests, so the server answers (uncached) from the
 // start instead of waiting for tens of thousands of watches; `ready` says when the walk is done.
-import { watch, readdirSync, lstatSync, realpathSync, type FSWatcher } from "node:fs";
+import { watch, readdirSync, readFileSync, lstatSync, realpathSync, type FSWatcher } from "node:fs";
 import { join } from "node:path";
 import type { Logger } from "pino";
 import { setVouching, type RepoClock } from "./repo-trust.js";
 
 /** Directories never watched: version-control internals no repository reader looks into. */
 const SKIPPED = new Set([".git", ".svn", ".hg"]);
+
+/** How many events the kernel queues for an inotify reader before it drops the rest. */
+function inotifyQueueLimit(): number {
+  try {
+    const n = Number(readFileSync("/proc/sys/fs/inotify/max_queued_events", "utf8"));
+    return Number.isInteger(n) && n > 0 ? n : 16384;
+  } catch {
+    return 16384;
+  }
+}
 
 export class RepoWatcher implements RepoClock {
   /** Moves (never back) whenever anything under the root changed since it was last read. */
@@ -23,6 +33,15 @@ export class RepoWatcher implements RepoClock {
   ready = false;
   private readonly watchers = new Map<string, FSWatcher>();
   private closed = false;
+  /** Which walk of the tree is current: a walk started again (events lost) ends the older one's slices. */
+  private walk = 0;
+  /**
+   * Events seen in this poll phase. libuv drains the inotify queue in one poll phase and drops the
+   * kernel's overflow event (its wd is -1), so a burst near the queue's length is the only sign
+   * that the kernel may have dropped events: then every watch is made again from a fresh walk.
+   */
+  private burst = 0;
+  private readonly burstLimit = Math.max(1, Math.floor(inotifyQueueLimit() / 2));
 
   constructor(
     readonly root: string,
@@ -72,7 +91,9 @@ export class RepoWatcher implements RepoClock {
       return Promise.resolve();
     }
     const pending = [root];
+    const walk = ++this.walk;
     const slice = (budget: number): boolean => {
+      if (walk !== this.walk) return true;
       for (let n = 0; n < budget && pending.length > 0; n++) this.watchDir(pending.pop()!, false, pending);
       if (pending.length > 0 && this.reliable && !this.closed) return false;
       this.ready = true;
@@ -135,6 +156,24 @@ export class RepoWatcher implements RepoClock {
     this.watchers.clear();
   }
 
+  /**
+   * The kernel may have dropped events (a burst as long as half its queue in one read): what they
+   * said is unknown, a directory made meanwhile may be unwatched and a watched one replaced. The
+   * generation moves, nothing is vouched for, and the tree is watched again from scratch.
+   */
+  private eventsLost(): void {
+    this.logger.warn(
+      { root: this.root, events: this.burst, queueLimit: this.burstLimit * 2 },
+      "repository change events may have been lost (inotify queue overflow): watching the repository again; raise fs.inotify.max_queued_events if this recurs",
+    );
+    this.burst = 0;
+    this.generation++;
+    this.ready = false;
+    for (const w of this.watchers.values()) w.close();
+    this.watchers.clear();
+    void this.start(0);
+  }
+
   /** Watches `dir` and every directory below it, now (a directory that appeared). */
   private watchTree(dir: string): void {
     try {
@@ -186,6 +225,8 @@ export class RepoWatcher implements RepoClock {
   private changed(dir: string, name: string | Buffer | null): void {
     this.generation++;
     if (this.closed) return;
+    if (this.burst++ === 0) setImmediate(() => (this.burst = 0));
+    if (this.burst >= this.burstLimit) return this.eventsLost();
     // A new (or replaced) directory is watched at once; files already in it are seen by the next
     // build anyway, since the generation moved.
     if (name === null) return;

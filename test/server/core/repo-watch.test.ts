@@ -1,8 +1,9 @@
 import { expect } from "chai";
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { pino } from "pino";
+import { pino, type Logger } from "pino";
 import { RepoWatcher } from "../../../server/core/repo-watch.js";
 
 const silent = pino({ level: "silent" });
@@ -46,5 +47,55 @@ describe("server core: repository watch", () => {
     watcher = new RepoWatcher(root, silent);
     await watcher.start(3, 2);
     expect(watcher.reliable).to.equal(false);
+  });
+
+  describe("when the kernel's inotify queue overflows", () => {
+    const queueLimit = Number(readFileSync("/proc/sys/fs/inotify/max_queued_events", "utf8"));
+    /** Creates `n` files then the directory `late` in `dir`, in a child the event loop waits for (nothing is read meanwhile). */
+    const burst = (dir: string, n: number): void => {
+      execFileSync("sh", ["-c", 'cd "$1" && i=0; while [ $i -lt "$2" ]; do : > "f$i"; i=$((i+1)); done; mkdir late', "sh", dir, String(n)]);
+    };
+    const warnings = (): { lines: string[]; logger: Logger } => {
+      const lines: string[] = [];
+      return { lines, logger: pino({ level: "warn" }, { write: (l: string) => void lines.push(l) }) };
+    };
+    const waitReady = async (w: RepoWatcher): Promise<void> => {
+      for (let i = 0; i < 500 && !w.ready; i++) await new Promise((r) => setTimeout(r, 10));
+      expect(w.ready, "ready again after the walk").to.equal(true);
+    };
+
+    it("watches the tree again, so a directory whose creation event the kernel dropped is watched", async () => {
+      const log = warnings();
+      watcher = new RepoWatcher(root, log.logger);
+      await watcher.start();
+      const dir = join(root, "Cfg", "d3");
+      const before = watcher.generation;
+      burst(dir, queueLimit + 2000);
+      await watcher.settle();
+      expect(watcher.generation).to.be.greaterThan(before);
+      expect(log.lines.join("")).to.match(/may have been lost \(inotify queue overflow\)/);
+      await waitReady(watcher);
+      expect(watcher.reliable).to.equal(true);
+      const g = watcher.generation;
+      writeFileSync(join(dir, "late", "f"), "x");
+      await new Promise((r) => setTimeout(r, 50));
+      await watcher.settle();
+      expect(watcher.generation, "a change in the directory made during the overflow").to.be.greaterThan(g);
+    });
+
+    it("keeps its watches through a burst well within the queue", async () => {
+      const log = warnings();
+      watcher = new RepoWatcher(root, log.logger);
+      await watcher.start();
+      burst(join(root, "Cfg", "d3"), Math.floor(queueLimit / 8));
+      await watcher.settle();
+      expect(watcher.ready).to.equal(true);
+      expect(log.lines).to.deep.equal([]);
+      const g = watcher.generation;
+      writeFileSync(join(root, "Cfg", "d3", "late", "f"), "x");
+      await new Promise((r) => setTimeout(r, 50));
+      await watcher.settle();
+      expect(watcher.generation).to.be.greaterThan(g);
+    });
   });
 });
