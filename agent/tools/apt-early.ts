@@ -78,13 +78,17 @@ function resolvedInRoot(root: string, path: string): string {
 
 const within = (a: string, b: string) => a === b || a.startsWith(b.endsWith("/") ? b : b + "/");
 
+/** The host paths of `reads` (aptReads) in the root: each as named, and with every symbolic link resolved as a chroot would. */
+export function readHostPaths(root: string, reads: string[]): string[] {
+  return [...new Set(reads.flatMap((p) => [inRoot(root, p), resolvedInRoot(root, p)]))];
+}
+
 /**
  * Why installing `entries` may change what apt-get reads before dpkg (the first such entry), or
- * undefined when none can: a Path at, under or above one of `reads` (symbolic links resolved as a
- * chroot would), the _apt account, or an entry of a kind not known here.
+ * undefined when none can: a Path at, under or above one of `sensitive` (readHostPaths; its own
+ * symbolic links resolved as a chroot would), the _apt account, or an entry of a kind not known here.
  */
-export function changesAptReads(root: string, entries: XmlElement[], reads: string[]): string | undefined {
-  const sensitive = reads.flatMap((p) => [inRoot(root, p), resolvedInRoot(root, p)]);
+export function changesAptReads(root: string, entries: XmlElement[], sensitive: string[]): string | undefined {
   for (const e of entries) {
     const label = `${e.tag}:${e.attrs.name ?? ""}`;
     if (e.tag === "POSIXUser") {

@@ -12,7 +12,7 @@ import { join, posix } from "node:path";
 import { packageEntry } from "../../protocol/entries.js";
 import { el, type XmlElement } from "../../protocol/xml.js";
 import { chrootArgv, inRoot } from "../root.js";
-import { aptReads, changesAptReads, configFilesSignature, GATE_FD, GATE_HOOK, GATE_OPTIONS, gateRefusal } from "./apt-early.js";
+import { aptReads, changesAptReads, configFilesSignature, GATE_FD, GATE_HOOK, GATE_OPTIONS, gateRefusal, readHostPaths } from "./apt-early.js";
 import { CLEAR_PRE_INSTALL_HOOKS, configSignature, HOOKS_DUMP, hookDump, preInstallHooksNeeded, type HookCheck, type HookDump } from "./apt-hooks.js";
 import { staleListsReason } from "./apt-lists.js";
 import type { ExecResult, StagedInstall, States, Tool, ToolContext } from "./tool.js";
@@ -318,7 +318,8 @@ export class AptTool implements Tool {
     const signature = configFilesSignature(ctx.root, dump.stdout);
     const found = await this.readsAhead;
     const ahead = found && found.dump === dump && found.files === signature ? found : undefined;
-    const why = gateRefusal(dump, check.env) ?? changesAptReads(ctx.root, earlier, ahead?.reads ?? (await aptReads(ctx.root, dump.stdout)).paths);
+    // their host paths resolved now (symbolic links as they are when apt-get starts)
+    const why = gateRefusal(dump, check.env) ?? changesAptReads(ctx.root, earlier, readHostPaths(ctx.root, ahead?.reads ?? (await aptReads(ctx.root, dump.stdout)).paths));
     if (why) {
       ctx.log.debug(`APT: apt-get starts after the entries before it: ${why}`);
       return undefined;

@@ -8,7 +8,7 @@ import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, readdirSync, sy
 import { join } from "node:path";
 import { Execution } from "../../agent/execution.js";
 import { defaultOptions } from "../../agent/options.js";
-import { aptReads, changesAptReads, GATE_HOOK } from "../../agent/tools/apt-early.js";
+import { aptReads, changesAptReads, GATE_HOOK, readHostPaths } from "../../agent/tools/apt-early.js";
 import { DEBCONF_HOOK, HOOKS_DUMP, parsePreInstallHooks, preInstallHooksNeeded } from "../../agent/tools/apt-hooks.js";
 import { AptTool } from "../../agent/tools/apt.js";
 import { PosixTool } from "../../agent/tools/posix.js";
@@ -270,18 +270,19 @@ describe("agent APT tool: apt-get's hooks and logs in a real Debian root", funct
 
     it("knows what apt-get reads before dpkg: its directories, file: archives, through symbolic links; name resolution only for a network archive; _apt", async () => {
       const dump = execFileSync("chroot", [root, "apt-config", ...HOOKS_DUMP], { encoding: "utf8" });
-      const { paths: reads, network } = await aptReads(root, dump);
+      const { paths, network } = await aptReads(root, dump);
       expect(network).to.equal(false);
       const path = (name: string, type = "file") => el("Path", { name, type });
       mkdirSync(join(root, "srv/links"), { recursive: true });
       symlinkSync("/etc/apt/apt.conf.d", join(root, "srv/links/aptconf"));
+      const reads = readHostPaths(root, paths);
       expect(changesAptReads(root, [path("/etc/motd"), path("/etc/hosts"), path("/srv/other")], reads)).to.equal(undefined);
       expect(changesAptReads(root, [path("/srv/links/aptconf/99x")], reads)).to.equal("Path:/srv/links/aptconf/99x: apt-get reads /etc/apt before dpkg");
       expect(changesAptReads(root, [path("/srv/repo/Packages")], reads)).to.equal("Path:/srv/repo/Packages: apt-get reads /srv/repo before dpkg");
       expect(changesAptReads(root, [path("/var", "directory")], reads)).to.match(/^Path:\/var: apt-get reads \/var\/\S+ before dpkg$/);
       expect(changesAptReads(root, [el("POSIXUser", { name: "_apt" })], reads)).to.equal("POSIXUser:_apt: apt-get runs its downloads as _apt");
       writeFileSync(join(root, "etc/apt/sources.list.d/net.list"), "deb http://deb.example.org/debian bookworm main\n");
-      expect(changesAptReads(root, [path("/etc/hosts")], (await aptReads(root, dump)).paths)).to.equal("Path:/etc/hosts: apt-get reads /etc/hosts before dpkg");
+      expect(changesAptReads(root, [path("/etc/hosts")], readHostPaths(root, (await aptReads(root, dump)).paths))).to.equal("Path:/etc/hosts: apt-get reads /etc/hosts before dpkg");
     });
   });
 });
