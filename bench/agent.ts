@@ -55,12 +55,6 @@ function timed(what: string, argv: string[], env: NodeJS.ProcessEnv = process.en
   if (r.status !== 0) throw new Error(`${what} failed (${r.status}):\n${r.stdout}${r.stderr}`);
   return { ms, cpu: childrenCpuMs() - c0, out: r.stdout + r.stderr };
 }
-/**
- * Writes back the dirty pages of the roots just copied (300 MB each) before a timed run: else the
- * first run after the copies (the agent's) pays for their writeback (dpkg's fsyncs wait behind it),
- * and the next less. A first run on a booted machine meets no such backlog.
- */
-const settle = () => execFileSync("sync");
 const loadavg = () => readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -126,7 +120,6 @@ async function main(): Promise<void> {
       const theirs = join(work, `debian-upstream${i}`);
       debian.copy(ours);
       debian.copy(theirs);
-      settle();
       const o = timed("agent first run (Debian root)", agent(bundle, ours), agentEnv);
       t.debianFirst.push(o.ms);
       t.debianFirstCpu.push(o.cpu);
@@ -139,7 +132,6 @@ async function main(): Promise<void> {
       // the packages our run found missing (-v: "Package:deb:NAME: package not installed"), by apt-get alone
       const alone = join(work, `debian-apt${i}`);
       debian.copy(alone);
-      settle();
       const missing = [...o.out.matchAll(/^Package:deb:(\S+): package not installed$/gm)].map((m) => m[1]!);
       if (!missing.length) throw new Error(`no "Package:deb:NAME: package not installed" line in the agent's -v output:\n${o.out}`);
       const run = await new AptTool().changeArgv({ root: alone, exec: execCommand, log: quiet }, ["install", ...missing]);
