@@ -1,4 +1,4 @@
-// Worker thread for keepalive-fresh.test.ts: a client with one kept-alive TLS connection, in its own
+// Worker thread for keepalive-fresh.test.ts (started by split-request-client.ts): a client with one kept-alive TLS connection, in its own
 // event loop, that sends a request in two writes with an edit of a repository file in between,
 // while the server's thread (the test's main thread) is held in Atomics.wait. When the server's loop
 // runs again, the socket was readable before the edit's inotify event was queued: the kernel reports

@@ -5,9 +5,9 @@
 import https from "node:https";
 import { renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { Worker } from "node:worker_threads";
 import { expect } from "chai";
-import type { SplitReply, SplitRequestJob, SplitRound } from "../../support/split-request-worker.js";
+import { splitRequestClient } from "../../support/split-request-client.js";
+import type { SplitRound } from "../../support/split-request-worker.js";
 import { startTestSite, type TestSite } from "./site.js";
 import { methodCall, pythonClientHeaders, request } from "./wire.js";
 
@@ -52,23 +52,7 @@ describe("GetConfig on a kept-alive connection sees the edit made just before it
     const body = methodCall("GetConfig");
     const headers: Record<string, string> = { ...pythonClientHeaders("node1", "labsecret"), "Content-Length": String(Buffer.byteLength(body)) };
     const text = `POST /RPC2 HTTP/1.1\r\n${Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join("")}\r\n${body}`;
-    const sent = new SharedArrayBuffer(4);
-    const job: SplitRequestJob = { port: site.server.port, sent };
-    const worker = new Worker(new URL("../../support/split-request-worker.js", import.meta.url), { workerData: job });
-    const inbox: Array<SplitReply | { connected: true }> = [];
-    let wake: (() => void) | undefined;
-    worker.on("message", (m: SplitReply | { connected: true }) => {
-      inbox.push(m);
-      wake?.();
-    });
-    worker.on("error", (e) => {
-      inbox.push({ error: e.message });
-      wake?.();
-    });
-    const next = async (): Promise<SplitReply | { connected: true }> => {
-      while (inbox.length === 0) await new Promise<void>((r) => (wake = r));
-      return inbox.shift()!;
-    };
+    const { worker, next, sent } = splitRequestClient(site.server.port);
     try {
       expect(await next()).to.deep.equal({ connected: true });
       let port: number | undefined;
@@ -76,8 +60,8 @@ describe("GetConfig on a kept-alive connection sees the edit made just before it
         worker.postMessage(job);
         if (job.edit) {
           // This thread (the server's event loop) stands still until the whole request is sent.
-          const waited = Atomics.wait(new Int32Array(sent), 0, 0, 30_000);
-          Atomics.store(new Int32Array(sent), 0, 0);
+          const waited = Atomics.wait(sent, 0, 0, 30_000);
+          Atomics.store(sent, 0, 0);
           expect(waited, `round ${round}: the worker sent the request`).to.not.equal("timed-out");
         }
         const r = await next();

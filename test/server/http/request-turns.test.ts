@@ -4,10 +4,10 @@
 // the next poll), one otherwise, also when the server has not yet finished the previous answer's
 // bookkeeping (a write's completion runs a turn after the write).
 import tls from "node:tls";
-import { Worker } from "node:worker_threads";
 import { expect } from "chai";
 import type { RequestScope } from "../../../server/core/client-api.js";
-import type { SplitReply, SplitRequestJob, SplitRound } from "../../support/split-request-worker.js";
+import { splitRequestClient } from "../../support/split-request-client.js";
+import type { SplitRound } from "../../support/split-request-worker.js";
 import { startTestSite, type TestSite } from "./site.js";
 import { methodCall, pythonClientHeaders } from "./wire.js";
 
@@ -103,24 +103,7 @@ describe("the event-loop turns a request waits for the repository", function () 
   });
 
   it("waits one turn for a request sent the moment the previous answer arrived, before the server finished that answer", async function () {
-    const sent = new SharedArrayBuffer(4);
-    const flag = new Int32Array(sent);
-    const job: SplitRequestJob = { port: site.server.port, sent };
-    const worker = new Worker(new URL("../../support/split-request-worker.js", import.meta.url), { workerData: job });
-    const inbox: Array<SplitReply | { connected: true }> = [];
-    let wake: (() => void) | undefined;
-    worker.on("message", (m: SplitReply | { connected: true }) => {
-      inbox.push(m);
-      wake?.();
-    });
-    worker.on("error", (e) => {
-      inbox.push({ error: e.message });
-      wake?.();
-    });
-    const next = async (): Promise<SplitReply | { connected: true }> => {
-      while (inbox.length === 0) await new Promise<void>((r) => (wake = r));
-      return inbox.shift()!;
-    };
+    const { worker, next, sent: flag } = splitRequestClient(site.server.port);
     const request = getConfigRequest();
     try {
       expect(await next()).to.deep.equal({ connected: true });
