@@ -169,7 +169,7 @@ export class BuildCache {
     // An answer built again the same keeps the string object it had: whoever keys on it (the front's
     // wire bytes) finds it by identity, not by comparing every character on each call.
     const before = this.built.get(meta.hostname)?.body;
-    if (before !== undefined && before.length === body.length && before === body) body = before;
+    if (before === body) body = before;
     this.drop(meta.hostname);
     if (failed || uncacheable !== undefined) return;
     const bytes = sizeOf(ticket, meta, body, inputs);
