@@ -39,15 +39,23 @@ export interface MacroSignature {
   defaults: Expr[];
 }
 
+/** The names a loop's or `with`'s frame owns (scopes.ts), on those whose body defines a macro. */
+export interface OwnedNames {
+  /** Its targets (and a loop's `loop`): read raw, so a macro prints "missing" for them after it ends. */
+  params: string[];
+  /** Everything else the loop owns: Undefined after the loop. */
+  others: string[];
+}
+
 export type Stmt = { line: number } & (
   | { k: "data"; text: string }
   | { k: "output"; node: Expr }
-  | { k: "for"; target: Target; iter: Expr; body: Stmt[]; else_: Stmt[]; test?: Expr; recursive: boolean }
+  | { k: "for"; target: Target; iter: Expr; body: Stmt[]; else_: Stmt[]; test?: Expr; recursive: boolean; scope?: OwnedNames }
   | { k: "if"; test: Expr; body: Stmt[]; else_: Stmt[] }
   | ({ k: "macro"; name: string; body: Stmt[] } & MacroSignature)
   | ({ k: "callblock"; call: Expr & { k: "call" }; body: Stmt[] } & MacroSignature)
   | { k: "filterblock"; filter: Expr; body: Stmt[] }
-  | { k: "with"; targets: Target[]; values: Expr[]; body: Stmt[] }
+  | { k: "with"; targets: Target[]; values: Expr[]; body: Stmt[]; scope?: OwnedNames }
   | { k: "block"; name: string; body: Stmt[]; scoped: boolean; required: boolean }
   | { k: "extends"; template: Expr }
   | { k: "include"; template: Expr; withContext: boolean; ignoreMissing: boolean }

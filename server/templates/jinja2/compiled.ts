@@ -65,7 +65,7 @@ export function compileStmt(s: Stmt): StmtFn {
       return (r, f) => r.assign(target, node(r, f), f);
     }
     case "for": {
-      if (s.recursive || s.test) break;
+      if (s.recursive || s.test || s.scope) break;
       const iter = compileExpr(s.iter);
       const target = s.target;
       const body = compileBody(s.body);

@@ -5,6 +5,7 @@ import { PyException } from "../python/values.js";
 import type { Expr, TemplateAst } from "./ast.js";
 import { TemplateSyntaxError } from "./errors.js";
 import { FILTERS } from "./filters.js";
+import { markScopes } from "./scopes.js";
 import { LocatedError, Renderer, type Host, type LoadedTemplate } from "./interpreter.js";
 import { parseTemplate } from "./parser.js";
 import { TESTS } from "./tests.js";
@@ -48,6 +49,7 @@ export class Jinja2Engine implements TemplateEngine {
     try {
       const ast = parseTemplate(source, name);
       checkNames(ast, name, this.opts.filters ?? {});
+      markScopes(ast.body);
       return { name, ast };
     } catch (e) {
       if (e instanceof TemplateSyntaxError) throw new CompileError("TemplateSyntaxError", e.detail, e.file, e.line);

@@ -1,7 +1,7 @@
 // Renders a parsed Jinja2 template: Jinja2 3.x's scoping (loop bodies and macros have their
 // own scope, `if` does not, top-level assignments are exported), attribute/item lookup with
 // Undefined fallbacks, macros and call blocks, blocks and inheritance, include and import.
-import type { Expr, Stmt, Target, TemplateAst } from "./ast.js";
+import type { Expr, OwnedNames, Stmt, Target, TemplateAst } from "./ast.js";
 import { callValue, isPyFunction, pyFunction, type Kwargs, type PyFunction } from "../python/callables.js";
 import { hostMethod } from "../python/host-objects.js";
 import { pyMethod, type Lookup } from "../python/methods.js";
@@ -10,7 +10,7 @@ import {
   compare, contains, isMapping, isNumber, iterate, keyOf, mappingEntries, mappingGet, mappingHas, PyException, PyFloat,
   pyEq, pyStr, PyTuple, strValue, toTuple, truthy,
 } from "../python/values.js";
-import { Cycler, htmlEscape, isUndefined, joiner, LoopContext, Markup, Namespace, PyIterator, PyRange, Undefined } from "./runtime.js";
+import { Cycler, htmlEscape, isUndefined, JINJA_MISSING, joiner, LoopContext, Markup, Namespace, PyIterator, PyRange, Undefined } from "./runtime.js";
 import { FILTERS, type FilterEnv } from "./filters.js";
 import { TESTS } from "./tests.js";
 import { compileStmt, type StmtFn } from "./compiled.js";
@@ -127,6 +127,13 @@ function namesIn(stmts: Stmt[]): Set<string> {
   return out;
 }
 
+/** Jinja2's leave_frame: every name the scope owns set to `missing` (read raw: its parameters) or undefined. */
+function leaveScope(f: Frame, scope: OwnedNames): void {
+  f.vars.clear();
+  for (const p of scope.params) f.vars.set(p, JINJA_MISSING);
+  for (const n of scope.others) f.vars.set(n, new Undefined(undefined, undefined, n));
+}
+
 function isSliceNode(e: Expr): e is Expr & { k: "slice" } {
   return e.k === "slice";
 }
@@ -138,6 +145,8 @@ class TemplateReference {
 
 export class Renderer implements FilterEnv, Lookup {
   autoescape: boolean;
+  /** Made for the first scope that needs it (few templates have one). */
+  private scopeFrames?: WeakMap<Frame, Map<Stmt, Frame>>;
 
   constructor(private readonly host: Host) {
     this.autoescape = host.autoescape;
@@ -246,9 +255,10 @@ export class Renderer implements FilterEnv, Lookup {
       }
       case "with": {
         const values = s.values.map((v) => this.eval(v, frame));
-        const inner = frame.child();
+        const inner = s.scope ? this.scopeFrame(s, frame) : frame.child();
         s.targets.forEach((t, i) => this.assign(t, values[i], inner));
         this.exec(s.body, inner, out);
+        if (s.scope) leaveScope(inner, s.scope);
         return;
       }
       case "block": {
@@ -299,6 +309,7 @@ export class Renderer implements FilterEnv, Lookup {
   }
 
   private forLoop(s: Stmt & { k: "for" }, frame: Frame, out: string[]): void {
+    const scope = s.scope;
     const run = (iterable: unknown, depth0: number): string[] => {
       const buf: string[] = [];
       let items = iterate(iterable);
@@ -316,17 +327,35 @@ export class Renderer implements FilterEnv, Lookup {
         })
         : undefined;
       const loop = new LoopContext(items, depth0, recurse);
+      // A loop whose body defines a macro has one frame for all its iterations (scopes.ts).
+      const shared = scope && (s.recursive ? frame.child() : this.scopeFrame(s, frame));
       for (let i = 0; i < items.length; i++) {
         loop.index0 = i;
-        const f = frame.child();
+        let f: Frame;
+        if (shared) (f = shared).vars.clear();
+        else f = frame.child();
         this.assign(s.target, items[i], f);
         f.vars.set("loop", loop);
         this.exec(s.body, f, buf);
       }
       if (!items.length) this.exec(s.else_, frame.child(), buf);
+      // Jinja2's leave_frame (a recursive loop without else keeps its Python scope instead).
+      if (shared && (!s.recursive || s.else_.length)) leaveScope(shared, scope);
       return buf;
     };
     out.push(...run(this.eval(s.iter, frame), 0));
+  }
+
+  /** The frame of a loop or `with` that has a `scope`, in `frame`: the same one each time it runs there, as
+   *  Jinja2's Python locals are (emptied first). */
+  private scopeFrame(s: Stmt, frame: Frame): Frame {
+    const frames = (this.scopeFrames ??= new WeakMap());
+    let inner = frames.get(frame);
+    if (!inner) frames.set(frame, (inner = new Map()));
+    let f = inner.get(s);
+    if (!f) inner.set(s, (f = frame.child()));
+    else f.vars.clear();
+    return f;
   }
 
   /** @internal (compiled.ts) */

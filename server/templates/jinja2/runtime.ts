@@ -52,6 +52,20 @@ export class Undefined {
   }
 }
 
+/** jinja2.utils.missing: what a scope's variables hold after it ends, seen by a macro defined in it. */
+class MissingType {
+  [PY_TYPE](): string {
+    return "MissingType";
+  }
+  [PY_STR](): string {
+    return "missing";
+  }
+  [PY_REPR](): string {
+    return "missing";
+  }
+}
+export const JINJA_MISSING = Object.freeze(new MissingType());
+
 export function isUndefined(v: unknown): v is Undefined {
   return v instanceof Undefined;
 }

@@ -1,0 +1,118 @@
+// Which names the frame of a for loop or `with` block owns, as Jinja2's compiler decides it
+// (jinja2/idtracking.py), for those whose body defines a macro: only a macro (a closure) can see
+// their variables from another iteration or after they end, where Jinja2's compiled code shows:
+// - a loop's variables are one set of Python locals for all its iterations, so a macro made in
+//   the first iteration sees the second iteration's values when called then;
+// - when the scope ends they are all set to `missing` (`leave_frame`): a macro that reads its
+//   targets (or `loop`) prints "missing" (they are parameters, read raw), and one that reads any
+//   other name the scope owns gets Undefined.
+// A scope owns its targets, a loop also `loop`, every name assigned at its level (not in a
+// nested scope), and every name read at its level that no enclosing level declares (Jinja2
+// resolves those from the context into the scope's own local).
+import type { Expr, OwnedNames, Stmt, Target } from "./ast.js";
+
+function exprNames(e: Expr | undefined, into: Set<string>): void {
+  if (!e) return;
+  const seen = (v: unknown): void => {
+    if (Array.isArray(v)) v.forEach(seen);
+    else if (v && typeof v === "object") {
+      const o = v as { k?: unknown; name?: unknown };
+      if (o.k === "name" && typeof o.name === "string") into.add(o.name);
+      for (const x of Object.values(o)) if (x && typeof x === "object") seen(x);
+    }
+  };
+  seen(e);
+}
+
+function targetNames(t: Target, stores: Set<string>, loads: Set<string>): void {
+  if (t.k === "name") stores.add(t.name);
+  else if (t.k === "nsref") loads.add(t.name);
+  else for (const x of t.items) targetNames(x, stores, loads);
+}
+
+interface Level {
+  stores: Set<string>;
+  loads: Set<string>;
+  /** Statements that open a scope of their own, analysed once this level is complete. */
+  nested: Stmt[];
+}
+
+/** One level's names, without descending into the scopes nested in it. */
+function levelOf(stmts: Stmt[], level: Level = { stores: new Set(), loads: new Set(), nested: [] }): Level {
+  const { stores, loads, nested } = level;
+  for (const s of stmts) {
+    switch (s.k) {
+      case "data": break;
+      case "output": exprNames(s.node, loads); break;
+      case "if": exprNames(s.test, loads); levelOf(s.body, level); levelOf(s.else_, level); break;
+      case "autoescape": exprNames(s.value, loads); levelOf(s.body, level); break;
+      case "assign": exprNames(s.node, loads); targetNames(s.target, stores, loads); break;
+      case "for": exprNames(s.iter, loads); levelOf(s.else_, level); nested.push(s); break;
+      case "macro": stores.add(s.name); nested.push(s); break;
+      case "callblock": exprNames(s.call, loads); nested.push(s); break;
+      case "filterblock": exprNames(s.filter, loads); nested.push(s); break;
+      case "with": for (const v of s.values) exprNames(v, loads); nested.push(s); break;
+      case "assignblock": exprNames(s.filter, loads); targetNames(s.target, stores, loads); nested.push(s); break;
+      case "block": nested.push(s); break;
+      case "extends": case "include": exprNames(s.template, loads); break;
+      case "import": exprNames(s.template, loads); stores.add(s.target); break;
+      case "fromimport": exprNames(s.template, loads); for (const [, alias] of s.names) stores.add(alias); break;
+    }
+  }
+  return level;
+}
+
+function definesMacro(stmts: Stmt[]): boolean {
+  const seen = (v: unknown): boolean => {
+    if (Array.isArray(v)) return v.some(seen);
+    if (!v || typeof v !== "object") return false;
+    if ((v as { k?: unknown }).k === "macro") return true;
+    return Object.values(v).some((x) => x && typeof x === "object" && seen(x));
+  };
+  return seen(stmts);
+}
+
+function owned(params: Set<string>, level: Level, enclosing: Set<string>[]): OwnedNames {
+  const others = new Set(level.stores);
+  for (const n of level.loads) if (!enclosing.some((l) => l.has(n))) others.add(n);
+  for (const p of params) others.delete(p);
+  return { params: [...params], others: [...others] };
+}
+
+/** Analyses the nested scopes of a level whose enclosing levels declare `outer`. */
+function visitNested(level: Level, outer: Set<string>[]): void {
+  const enclosing = [...outer, new Set([...level.stores, ...level.loads])];
+  for (const s of level.nested) {
+    switch (s.k) {
+      case "for": {
+        const params = new Set<string>(["loop"]);
+        targetNames(s.target, params, new Set());
+        const inner = levelOf(s.body);
+        exprNames(s.test, inner.loads);
+        if (definesMacro(s.body)) s.scope = owned(params, inner, enclosing);
+        visitNested(inner, [...enclosing, params]);
+        break;
+      }
+      case "macro": case "callblock": {
+        const inner = levelOf(s.body);
+        visitNested(inner, [...enclosing, new Set([...s.params, "varargs", "kwargs", "caller"])]);
+        break;
+      }
+      case "with": {
+        const params = new Set<string>();
+        for (const t of s.targets) targetNames(t, params, new Set());
+        const inner = levelOf(s.body);
+        if (definesMacro(s.body)) s.scope = owned(params, inner, enclosing);
+        visitNested(inner, [...enclosing, params]);
+        break;
+      }
+      case "filterblock": case "assignblock": visitNested(levelOf(s.body), enclosing); break;
+      case "block": visitNested(levelOf(s.body), s.scoped ? enclosing : []); break;
+    }
+  }
+}
+
+/** Sets `scope` on the loops and `with` blocks of a template whose body defines a macro. */
+export function markScopes(body: Stmt[]): void {
+  visitNested(levelOf(body), []);
+}
