@@ -12,7 +12,7 @@ import { isValidVmName, validateVmSpec } from "../vm/spec.js";
 import { existingCpuCgroup, launchInCgroup, prepareCpuCgroup, removeCpuCgroup, cpuLimitsRequested, type CpuCgroup, type CpuCgroupOptions } from "./cpu-cgroup.js";
 import { probeKvm, type KvmProbeOptions } from "./kvm-probe.js";
 import { buildQemuArgs, type Accel, type Machine } from "./qemu-args.js";
-import { qmpOnce } from "./qmp.js";
+import { QmpClient, qmpOnce } from "./qmp.js";
 
 export interface QemuDriverOptions {
   /** One sub-directory per VM: pid, qmp.sock, spec.json. Keep it short: unix socket paths are limited to 107 bytes. */
@@ -152,18 +152,30 @@ export class QemuDriver implements VmDriver {
     return pidFileLeft ? "crashed" : "shutdown";
   }
 
-  /** ACPI power button first (repeated, in case the guest was still booting), then quit, then kill. */
+  /**
+   * The ACPI power button until the guest powers off, then QEMU's own exit; quit, then kill, at the
+   * deadline. One QMP connection, silent from the guest's SHUTDOWN event on: QEMU 7.2 can hang in its
+   * exit (monitor_cleanup) when a command arrives as the guest powers off.
+   */
   async shutdown(name: string): Promise<void> {
     const pid = await this.pidOf(name);
     if (!pid) return this.cleanup(name);
     const deadline = Date.now() + (this.opts.shutdownTimeoutMs ?? 30_000);
-    let lastPress = 0;
-    while (Date.now() < deadline && processAlive(pid)) {
-      if (Date.now() - lastPress >= 2000) {
-        lastPress = Date.now();
-        await qmpOnce(this.files(name).qmpSocket, "system_powerdown", undefined, 2000).catch(() => undefined);
+    const socket = this.files(name).qmpSocket;
+    const qmp = await QmpClient.connect(socket, 2000).catch(() => undefined);
+    try {
+      let lastPress = 0;
+      while (Date.now() < deadline && processAlive(pid)) {
+        // Pressed again every 2 s: a guest still booting has no acpid yet to hear the first press.
+        if (Date.now() - lastPress >= 2000 && !qmp?.events.some((e) => e.event === "SHUTDOWN")) {
+          lastPress = Date.now();
+          if (qmp) qmp.execute("system_powerdown").catch(() => undefined);
+          else await qmpOnce(socket, "system_powerdown", undefined, 2000).catch(() => undefined);
+        }
+        await sleep(100);
       }
-      await sleep(100);
+    } finally {
+      qmp?.close();
     }
     await this.destroy(name);
   }
