@@ -59,7 +59,10 @@ export abstract class PrioDir {
   private readonly matched = new WeakMap<ClientMetadata, Matched[]>();
   /** Files as they apply to clients, shared between clients alike (read-only), with their candidates by tag. */
   private readonly shared: SharedMatches;
-  private readonly byTag = new WeakMap<XmlElement, Map<string, XmlElement[]>>();
+  /** A shared tree's Matched (candidates by tag), made once per tree, not per build. */
+  private readonly matchedTrees = new WeakMap<XmlElement, Matched>();
+  /** The last list resolved(), reused while every file resolves to the same Matched (no array per build). */
+  private lastResolved: Matched[] = [];
   private readonly regexCache = new Map<string, RegExp>();
 
   constructor(
@@ -120,29 +123,50 @@ export abstract class PrioDir {
     return paths;
   }
 
-  /** The files resolved for this client; checked against the disk once per metadata object (one run). */
+  /**
+   * The files resolved for this client; checked against the disk once per metadata object (one run).
+   * Clients alike get the same list: a WeakMap's values outlive their build in V8's young-generation
+   * collections (kept as if the key were alive), so a new list per build would be promoted and
+   * switch its allocation site to old space (deoptimizing the code that inlines it).
+   */
   private resolved(meta: ClientMetadata): Matched[] {
     let r = this.matched.get(meta);
-    if (!r) {
-      r = this.loadedFiles().map((file) => {
-        try {
-          return this.matchFor(file, meta);
-        } catch (error) {
-          // A template that fails to render fails the entries this plugin binds (upstream's XMLMatch raises in BindEntry).
-          return { file, error };
-        }
-      });
-      this.matched.set(meta, r);
-    }
+    if (!r) this.matched.set(meta, (r = this.resolveFiles(meta)));
     return r;
+  }
+
+  private resolveFiles(meta: ClientMetadata): Matched[] {
+    const files = this.loadedFiles();
+    const last = this.lastResolved;
+    let out: Matched[] | undefined;
+    for (let i = 0; i < files.length; i++) {
+      const m = this.matchFor(files[i]!, meta);
+      if (out === undefined) {
+        if (i < last.length && last[i] === m) continue;
+        out = last.slice(0, i);
+      }
+      out.push(m);
+    }
+    if (out === undefined) {
+      if (files.length === last.length) return last;
+      out = last.slice(0, files.length);
+    }
+    this.lastResolved = out;
+    return out;
   }
 
   /** The file as it applies to this client, its candidates indexed by tag (once per shared tree). */
   private matchFor(file: PrioFile, meta: ClientMetadata): Matched {
-    const tree = this.shared.get(file, meta);
-    let byTag = this.byTag.get(tree);
-    if (!byTag) this.byTag.set(tree, (byTag = descendantsByTag(tree)));
-    return { file, byTag };
+    let tree: XmlElement;
+    try {
+      tree = this.shared.get(file, meta);
+    } catch (error) {
+      // A template that fails to render fails the entries this plugin binds (upstream's XMLMatch raises in BindEntry).
+      return { file, error };
+    }
+    let m = this.matchedTrees.get(tree);
+    if (!m) this.matchedTrees.set(tree, (m = { file, byTag: descendantsByTag(tree) }));
+    return m;
   }
 
   protected matches(entry: XmlElement, candidate: XmlElement): boolean {

@@ -20,8 +20,6 @@ interface QuerySnapshot {
 }
 
 const snapshots = new WeakMap<ClientMetadata, QuerySnapshot>();
-const views = new WeakMap<ClientMetadata, TemplateMetadata>();
-const owners = new WeakMap<TemplateMetadata, ClientMetadata>();
 
 const queryUsers = new WeakSet<object>();
 
@@ -198,23 +196,36 @@ export class TemplateMetadata {
   [PY_TYPE](): string {
     return "ClientMetadata";
   }
+  static metaOf(v: TemplateMetadata): ClientMetadata {
+    return v.#meta;
+  }
 }
 for (const m of ["inGroup", "group_in_category"]) Object.defineProperty(TemplateMetadata.prototype, m, { enumerable: false });
 
+/**
+ * The views of the last few metadata objects (a build asks for its client's once per template;
+ * builds in flight at once get their own). Not a WeakMap keyed by the metadata: V8's young-generation
+ * collections keep a WeakMap's values as if their keys were alive, and the view holds its metadata,
+ * so every build's metadata since the last full collection would be copied and promoted.
+ */
+const RECENT_VIEWS = 8;
+const recentMetas: Array<ClientMetadata | undefined> = new Array<ClientMetadata | undefined>(RECENT_VIEWS).fill(undefined);
+const recentViews: Array<TemplateMetadata | undefined> = new Array<TemplateMetadata | undefined>(RECENT_VIEWS).fill(undefined);
+let nextView = 0;
+
 /** The metadata templates see, one view per metadata object (connector data is per run). */
 export function templateMetadata(meta: ClientMetadata): TemplateMetadata {
-  let v = views.get(meta);
-  if (!v) {
-    v = new TemplateMetadata(meta);
-    views.set(meta, v);
-    owners.set(v, meta);
-  }
+  for (let i = 0; i < RECENT_VIEWS; i++) if (recentMetas[i] === meta) return recentViews[i]!;
+  const v = new TemplateMetadata(meta);
+  recentMetas[nextView] = meta;
+  recentViews[nextView] = v;
+  nextView = (nextView + 1) % RECENT_VIEWS;
   return v;
 }
 
 /** The ClientMetadata behind a template's metadata view (for XMLMatch(metadata) calls). */
 export function clientMetadataOf(v: unknown): ClientMetadata | undefined {
-  return v instanceof TemplateMetadata ? owners.get(v) : undefined;
+  return v instanceof TemplateMetadata ? TemplateMetadata.metaOf(v) : undefined;
 }
 
 export interface TemplateVars {
