@@ -193,9 +193,12 @@ export class CfgPlugin implements Plugin, GeneratorRole, PullTargetRole {
   }
 
   private scan(dir: string): DirScan {
+    // The classification of a listing is made out of line: this is inlined where every entry binds.
     const listing = this.dirs.list(dir);
-    const cached = this.scans.get(listing);
-    if (cached) return cached;
+    return this.scans.get(listing) ?? this.scanListing(dir, listing);
+  }
+
+  private scanListing(dir: string, listing: string[]): DirScan {
     const base = dir.slice(dir.lastIndexOf("/") + 1);
     const scan: DirScan = { files: [], generators: [], subdirs: [], isEntry: false };
     for (const n of listing) {

@@ -34,9 +34,13 @@ export function confinedPath(dir: string, fileName: string): string {
     refuse(dir, fileName, "not a single file name");
   }
   // Per directory, then per name: no key string made (and hashed) per call.
-  let inDir = confirmed.get(dir);
+  const inDir = confirmed.get(dir);
   const known = inDir?.get(fileName);
-  if (known && stillTrusted(known.trust)) return known.path;
+  return known !== undefined && stillTrusted(known.trust) ? known.path : confirm(dir, fileName, inDir);
+}
+
+/** confinedPath of a name not vouched for (out of line: the vouched-for answer is inlined where files are read). */
+function confirm(dir: string, fileName: string, inDir: Map<string, { path: string; trust: TrustStamp }> | undefined): string {
   const trust = stampFor(dir);
   const path = checkedPath(dir, fileName);
   if (trust) {

@@ -5,7 +5,7 @@ import { VacfgError } from "../../../protocol/errors.js";
 import type { EncryptionSettings } from "../../core/context.js";
 import { decryptWithAny, sslEncrypt, type EncryptWith } from "../shared/encryption.js";
 import { writeFileAtomic } from "../../../lib/atomic-file.js";
-import { basename, join } from "node:path";
+import { join } from "node:path";
 import { DirCache, FileCache } from "../../core/file-cache.js";
 import type { ClientMetadata } from "../../core/metadata.js";
 import { isIgnoredName } from "../shared/ignored-names.js";
@@ -30,6 +30,8 @@ export interface KeyFile {
   basename: string;
   spec: Specificity;
   path: string;
+  /** The file's name in SSHbase/ (the last component of path). */
+  name: string;
   /** A `.crypt` file (upstream's [sshbase] passphrase): decrypted with the [encryption] passphrases when read. */
   encrypted?: boolean;
 }
@@ -75,16 +77,19 @@ export class HostKeyStore {
 
   /** All key files, classified (cached while the directory is unchanged). */
   files(): KeyFile[] {
+    // The classification out of line (this is inlined where every host key binds).
     const listing = this.dirs.list(this.dir);
-    const cached = this.scans.get(listing);
-    if (cached) return cached;
+    return this.scans.get(listing) ?? this.classify(listing);
+  }
+
+  private classify(listing: string[]): KeyFile[] {
     const files: KeyFile[] = [];
     for (const name of listing) {
       if (isIgnoredName(name)) continue;
       for (const p of this.patterns) {
         const m = p.re.exec(name);
         if (m) {
-          files.push({ basename: p.basename, spec: specificityFromMatch(m), path: join(this.dir, name), ...(p.encrypted ? { encrypted: true } : {}) });
+          files.push({ basename: p.basename, spec: specificityFromMatch(m), path: join(this.dir, name), name, ...(p.encrypted ? { encrypted: true } : {}) });
           break;
         }
       }
@@ -103,7 +108,7 @@ export class HostKeyStore {
 
   /** A key file's text; a host-specific file is read only when it resolves inside SSHbase/ (confinedPath). */
   readKey(f: KeyFile): string {
-    const text = this.read(f.spec.kind === "host" ? confinedPath(this.dir, basename(f.path)) : f.path);
+    const text = this.read(f.spec.kind === "host" ? confinedPath(this.dir, f.name) : f.path);
     return f.encrypted ? this.decrypt(text, f.path) : text;
   }
 
@@ -145,9 +150,11 @@ export class HostKeyStore {
   /** files() by basename, host-specific ones by host (a lookup, not a scan of every client's keys). */
   private indexed(): Map<string, HostIndex> {
     const files = this.files();
-    let index = this.indexes.get(files);
-    if (index) return index;
-    index = new Map();
+    return this.indexes.get(files) ?? this.index(files);
+  }
+
+  private index(files: KeyFile[]): Map<string, HostIndex> {
+    const index = new Map<string, HostIndex>();
     for (const f of files) {
       let slot = index.get(f.basename);
       if (!slot) index.set(f.basename, (slot = { hosts: new Map(), others: [], groupFree: true, memo: new Map() }));
