@@ -8,7 +8,10 @@
 // The agent is the esbuild bundle the vacfg-agent package ships; its no-change run from the
 // compiled tree (dist/agent/main.js) is printed beside it. Beside the first runs: the same
 // packages installed by apt-get alone (as the agent runs it) into a third copy of the root, the
-// part both clients spend in the same apt-get/dpkg/debconf, and the bound it puts on the ratio.
+// part both clients spend in the same apt-get/dpkg/debconf, and the bound it puts on the ratio. The
+// bundle keeps its V8 code cache as the package's does (written by the first run, here the first
+// image-root run); its first run into a Debian root and its start-up alone (--help, beside node's
+// own start) are also run without the cache, side by side.
 import { execFileSync, spawnSync } from "node:child_process";
 import { cpSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -21,6 +24,7 @@ import { AptTool } from "../agent/tools/apt.js";
 import { inChroot, makeClientRootTemplate, upstreamClientArgv } from "../harness/debian-client-root.js";
 import { freePort } from "../harness/free-port.js";
 import { AGENT_ENTRY, AGENT_NODE_OPTIONS, bundleAgent } from "../packaging/agent-bundle.js";
+import { AGENT_CODE_CACHE_ENV } from "../packaging/agent-layout.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const TREE = resolve(here, "../agent/main.js");
@@ -87,9 +91,10 @@ async function main(): Promise<void> {
     // parses that whole bundle: a shell here sets it to the system's 140-odd roots, about 55 ms of CPU) and
     // no SSL_CERT_FILE (which would make it parse that file instead of reading the system's certificate
     // directory lazily, agent/site-trust.ts). Python ignores both.
-    const agentEnv = { ...process.env };
+    const agentEnv: NodeJS.ProcessEnv = { ...process.env, [AGENT_CODE_CACHE_ENV]: join(work, "code-cache") };
     delete agentEnv.NODE_EXTRA_CA_CERTS;
     delete agentEnv.SSL_CERT_FILE;
+    const uncachedEnv = { ...agentEnv, [AGENT_CODE_CACHE_ENV]: "off" };
 
     const t = {
       imageFirst: [] as number[],
@@ -104,6 +109,11 @@ async function main(): Promise<void> {
       chrootCpu: [] as number[],
       aptAlone: [] as number[],
       aptAloneCpu: [] as number[],
+      debianFirstUncached: [] as number[],
+      debianFirstUncachedCpu: [] as number[],
+      nodeStart: [] as number[],
+      help: [] as number[],
+      helpUncached: [] as number[],
     };
     const loadBefore = loadavg();
     let finals = { ours: "", upstream: "" };
@@ -132,6 +142,17 @@ async function main(): Promise<void> {
       // the packages our run found missing (-v: "Package:deb:NAME: package not installed"), by apt-get alone
       const alone = join(work, `debian-apt${i}`);
       debian.copy(alone);
+      // the same first run without the code cache, and the start-up alone, each beside the cached one
+      const uncached = join(work, `debian-uncached${i}`);
+      debian.copy(uncached);
+      const n = timed("agent first run (Debian root, no code cache)", agent(bundle, uncached), uncachedEnv);
+      t.debianFirstUncached.push(n.ms);
+      t.debianFirstUncachedCpu.push(n.cpu);
+      for (let k = 0; k < 5; k++) {
+        t.nodeStart.push(timed("node -e 0", [process.execPath, ...AGENT_NODE_OPTIONS, "-e", "0"], agentEnv).ms);
+        t.help.push(timed("agent --help", [process.execPath, ...AGENT_NODE_OPTIONS, bundle, "--help"], agentEnv).ms);
+        t.helpUncached.push(timed("agent --help, no code cache", [process.execPath, ...AGENT_NODE_OPTIONS, bundle, "--help"], uncachedEnv).ms);
+      }
       const missing = [...o.out.matchAll(/^Package:deb:(\S+): package not installed$/gm)].map((m) => m[1]!);
       if (!missing.length) throw new Error(`no "Package:deb:NAME: package not installed" line in the agent's -v output:\n${o.out}`);
       const run = await new AptTool().changeArgv({ root: alone, exec: execCommand, log: quiet }, ["install", ...missing]);
@@ -140,7 +161,7 @@ async function main(): Promise<void> {
       t.aptAlone.push(a.ms);
       t.aptAloneCpu.push(a.cpu);
       finals = { ours: o.out, upstream: u.out };
-      for (const d of [image, ours, theirs, alone]) rmSync(d, { recursive: true, force: true });
+      for (const d of [image, ours, theirs, alone, uncached]) rmSync(d, { recursive: true, force: true });
     }
     const m = Object.fromEntries(Object.entries(t).map(([k, v]) => [k, median(v)])) as Record<keyof typeof t, number>;
     const state = (out: string) => {
@@ -157,10 +178,13 @@ async function main(): Promise<void> {
     console.log(`    upstream bcfg2 client, real run (-v -q) chrooted into the root:     ${f(m.upstreamReal)}   CPU ${f(m.upstreamRealCpu)}   final: ${state(finals.upstream)}`);
     console.log(`      of which unshare + mounts + chroot (measured with /bin/true):     ${f(m.chroot)}   CPU ${f(m.chrootCpu)}`);
     console.log(`    the same packages by apt-get install alone (chrooted, as the agent): ${f(m.aptAlone)}   CPU ${f(m.aptAloneCpu)}`);
+    console.log(`    vacfg agent without its code cache (the bundle compiled from source): ${f(m.debianFirstUncached)}   CPU ${f(m.debianFirstUncachedCpu)}`);
+    console.log(`  start-up alone: node -e 0 ${f(m.nodeStart)}; vacfg-agent --help ${f(m.help)}, without the code cache ${f(m.helpUncached)}`);
     console.log(`  first run into a fresh minimal image root, vacfg agent:               ${f(m.imageFirst)}`);
     console.log(`  ratio upstream dry run / vacfg no-change run:                  ${(m.dry / m.noChange).toFixed(2)}x`);
     console.log(`  ratio upstream real run (less chroot set-up) / vacfg first run: ${((m.upstreamReal - m.chroot) / m.debianFirst).toFixed(2)}x`);
     console.log(`  same, CPU time of every process of the run (user + system):     ${((m.upstreamRealCpu - m.chrootCpu) / m.debianFirstCpu).toFixed(2)}x`);
+    console.log(`  code cache: first run without / with it ${(m.debianFirstUncached / m.debianFirst).toFixed(2)}x wall, ${(m.debianFirstUncachedCpu / m.debianFirstCpu).toFixed(2)}x CPU; bundle load (--help less node -e 0) ${f(m.helpUncached - m.nodeStart)} -> ${f(m.help - m.nodeStart)}`);
     console.log(`  bound on that ratio were everything but apt-get free (upstream real run / apt-get alone): ${((m.upstreamReal - m.chroot) / m.aptAlone).toFixed(2)}x wall, ${((m.upstreamRealCpu - m.chrootCpu) / m.aptAloneCpu).toFixed(2)}x CPU`);
     if (process.env.NODE_EXTRA_CA_CERTS || process.env.SSL_CERT_FILE) console.log(`  (the agent ran without this shell's NODE_EXTRA_CA_CERTS and SSL_CERT_FILE, as under its systemd units)`);
     console.log(`  load average: ${loadBefore} before, ${loadavg()} after (2 cores: wall times above stretch with it, CPU times much less)`);

@@ -1,11 +1,16 @@
-// The agent for the vacfg-agent package: dist/cli/agent-main.js and everything it imports (saxes,
-// …) bundled by esbuild into ES modules for Node 18 (Debian bookworm's nodejs, what appliances run).
-// The entry is one file; the server core that --local needs is a second file it imports only for
-// --local (esbuild code splitting), so a normal run parses none of it.
-import { readdir } from "node:fs/promises";
-import { join } from "node:path";
+// The agent for the vacfg-agent package: dist/cli/agent-main.js and everything it imports, bundled by
+// esbuild for Node 18 (Debian bookworm's nodejs, what appliances run) as CommonJS modules, and the
+// launcher (cli/agent-launch.ts) that loads them with V8's code cache (lib/code-cache.ts): ES modules
+// cannot be given a code cache. The agent module is one file, plus the server core that --local needs
+// in a second file it requires only for --local (esbuild's code splitting, done in ES module form,
+// each file then turned into CommonJS), so a normal run parses none of it, and the modules both use
+// are one shared file, one instance in the process.
+import { mkdir, readdir, writeFile } from "node:fs/promises";
+import { basename, join } from "node:path";
 import { VacfgError } from "../protocol/errors.js";
+import { AGENT_ENTRY, AGENT_MODULE } from "./agent-layout.js";
 
+export { AGENT_ENTRY } from "./agent-layout.js";
 /** Node version the bundle is compiled for; the vacfg-agent package depends on it. */
 export const AGENT_NODE_TARGET = "node18";
 /**
@@ -14,10 +19,8 @@ export const AGENT_NODE_TARGET = "node18";
  * read lazily (agent/site-trust.ts) instead of node's bundled copy parsed at the first TLS context.
  */
 export const AGENT_NODE_OPTIONS = ["--use-openssl-ca"];
-/** The entry's file name in the bundle directory (what /usr/sbin/vacfg-agent runs). */
-export const AGENT_ENTRY = "vacfg-agent.mjs";
 
-/** Writes the bundle into `outDir` (created); returns its files' names, the entry first. */
+/** Writes the bundle into `outDir` (created); returns its files' names, the launcher first. */
 export async function bundleAgent(projectRoot: string, outDir: string): Promise<string[]> {
   // esbuild is a build tool (devDependency): imported only here, so the installed command never loads it.
   let esbuild: typeof import("esbuild");
@@ -26,35 +29,29 @@ export async function bundleAgent(projectRoot: string, outDir: string): Promise<
   } catch (e) {
     throw new VacfgError("PACKAGE", `bundling the agent needs esbuild (npm install in the project): ${(e as Error).message}`);
   }
-  await esbuild.build({
-    entryPoints: { "vacfg-agent": join(projectRoot, "dist", "cli", "agent-main.js") },
+  const common = { bundle: true, platform: "node", target: AGENT_NODE_TARGET, legalComments: "inline", logLevel: "warning" } as const;
+  const split = await esbuild.build({
+    ...common,
+    entryPoints: { [AGENT_MODULE.replace(/\.cjs$/, "")]: join(projectRoot, "dist", "cli", "agent-main.js") },
     outdir: outDir,
-    outExtension: { ".js": ".mjs" },
+    outExtension: { ".js": ".cjs" },
     chunkNames: "vacfg-agent-[name]-[hash]",
-    bundle: true,
     splitting: true,
-    platform: "node",
     format: "esm",
-    target: AGENT_NODE_TARGET,
     // Optional native parts (ssh2's crypto binding, cpu-features) are loaded in try/catch by their
     // packages: left out, they fall back to JavaScript and node:crypto.
     external: ["*.node"],
-    // CommonJS dependencies need a real require (for node built-ins) and __dirname (ssh2's poly1305
-    // module) in an ES module.
-    banner: {
-      js: [
-        'import { createRequire as vacfgCreateRequire } from "node:module";',
-        'import { dirname as vacfgDirname } from "node:path";',
-        'import { fileURLToPath as vacfgFileURLToPath } from "node:url";',
-        "const require = vacfgCreateRequire(import.meta.url);",
-        "const __filename = vacfgFileURLToPath(import.meta.url);",
-        "const __dirname = vacfgDirname(__filename);",
-      ].join("\n"),
-    },
-    legalComments: "inline",
-    logLevel: "warning",
+    write: false,
   });
-  const files = (await readdir(outDir)).filter((f) => f.endsWith(".mjs")).sort();
-  if (!files.includes(AGENT_ENTRY)) throw new VacfgError("PACKAGE", `esbuild wrote no ${AGENT_ENTRY} in ${outDir}`);
+  await mkdir(outDir, { recursive: true });
+  for (const f of split.outputFiles) {
+    // imports between the files become require("./NAME.cjs"), import() of the --local file a
+    // require when called; CommonJS dependencies keep their require, __dirname and __filename
+    const cjs = await esbuild.transform(f.text, { format: "cjs", platform: "node", target: AGENT_NODE_TARGET, supported: { "dynamic-import": false }, legalComments: "inline", logLevel: "error" });
+    await writeFile(join(outDir, basename(f.path)), cjs.code);
+  }
+  await esbuild.build({ ...common, entryPoints: [join(projectRoot, "dist", "cli", "agent-launch.js")], outfile: join(outDir, AGENT_ENTRY), format: "cjs" });
+  const files = (await readdir(outDir)).filter((f) => f.endsWith(".cjs")).sort();
+  for (const f of [AGENT_ENTRY, AGENT_MODULE]) if (!files.includes(f)) throw new VacfgError("PACKAGE", `esbuild wrote no ${f} in ${outDir}`);
   return [AGENT_ENTRY, ...files.filter((f) => f !== AGENT_ENTRY)];
 }

@@ -55,10 +55,10 @@ export function postinst(units: UnitActions, configure = ""): string {
   return HEADER + own + enableBlock(units.enable) + startBlock(units.start);
 }
 
-/** prerm: stop the units when the package is removed (not on upgrade: postinst restarts them). */
-export function prerm(units: UnitActions): string {
+/** prerm: stop the units when the package is removed (not on upgrade: postinst restarts them), after the package's own step (shell, may be empty). */
+export function prerm(units: UnitActions, own = ""): string {
   const all = [...new Set([...units.start, ...units.enable])].join(" ");
-  return `${HEADER}
+  return `${HEADER}${own ? `\n${own.trimEnd()}\n` : ""}
 if [ -d /run/systemd/system ] && [ "$1" = remove ]; then
   for unit in ${all}; do
     if command -v deb-systemd-invoke >/dev/null 2>&1; then deb-systemd-invoke stop "$unit" >/dev/null || true; else systemctl stop "$unit" >/dev/null 2>&1 || true; fi

@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { AGENT_ENTRY, AGENT_NODE_OPTIONS, bundleAgent } from "./agent-bundle.js";
+import { AGENT_CODE_CACHE_DIR } from "./agent-layout.js";
 import { stageCliTree } from "./cli-tree.js";
 import { buildDeb, type DebSpec } from "./deb.js";
 import { postinst, postrm, prerm, type UnitActions } from "./maintainer-scripts.js";
@@ -70,6 +71,12 @@ fi`;
 
 const projectVersion = async (projectRoot: string): Promise<string> => (JSON.parse(await readFile(join(projectRoot, "package.json"), "utf8")) as { version: string }).version;
 
+/**
+ * The agent's code cache is made from this version's bundle, by its runs: gone before an upgrade
+ * (the new bundle's modules have other names and keys) or a removal, as py3clean does for .pyc files.
+ */
+const AGENT_PRERM = `rm -rf ${AGENT_CODE_CACHE_DIR}`;
+
 /** vacfg-agent: the bundle in /usr/lib/vacfg-agent, /usr/sbin/vacfg-agent, the units and their defaults. */
 async function agentSpec(projectRoot: string, agent: string, version: string, readme: string): Promise<DebSpec> {
   await bundleAgent(projectRoot, join(agent, AGENT_LIB_DIR));
@@ -86,7 +93,7 @@ async function agentSpec(projectRoot: string, agent: string, version: string, re
     description: ["vacfg agent (Bcfg2-compatible client) bundled for Node 18, with boot unit and timer", "Runs at boot before vacfg-configured.target and hourly with a random delay\n(vacfg-agent.timer), once /etc/vacfg.conf names the server. `vacfg-agent --local REPO`\nrenders a repository shipped on the machine without a server."],
     root: agent,
     conffiles: ["/etc/default/vacfg-agent"],
-    scripts: { postinst: postinst(AGENT_UNITS), prerm: prerm(AGENT_UNITS), postrm: postrm(AGENT_UNITS) },
+    scripts: { postinst: postinst(AGENT_UNITS), prerm: prerm(AGENT_UNITS, AGENT_PRERM), postrm: postrm(AGENT_UNITS) },
   };
 }
 

@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { expect } from "chai";
+import { AGENT_ENTRY } from "../../packaging/agent-layout.js";
 import { buildPackages, type BuiltPackage } from "../../packaging/packages.js";
 import { bootContainer, removeRoot, unpackSystemdRoot, type BootedContainer } from "../../harness/systemd-container.js";
 
@@ -63,7 +64,7 @@ describe("the Debian packages, installed into a booted systemd root", function (
     expect(info).to.match(/Package: vacfg-server\nDepends: vacfg \(= [^)]+\), perl-base, passwd/);
     // The agent is one file: no node_modules tree.
     const agentFiles = await box!.shOk("dpkg-deb -c /root/debs/vacfg-agent_*.deb | awk '{print $6}'");
-    expect(agentFiles).to.include("./usr/lib/vacfg-agent/vacfg-agent.mjs");
+    expect(agentFiles).to.include(`./usr/lib/vacfg-agent/${AGENT_ENTRY}`);
     expect(agentFiles).to.not.include("node_modules");
   });
 

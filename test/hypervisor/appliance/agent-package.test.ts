@@ -20,6 +20,7 @@ import type { GuestFile } from "../../../hypervisor/image/debugfs.js";
 import { QemuDriver } from "../../../hypervisor/qemu/qemu-driver.js";
 import { waitForSerial } from "../../../hypervisor/vm/serial.js";
 import { ensureAgentAppliance } from "../../../hypervisor/workspace/agent-appliance.js";
+import { AGENT_ENTRY } from "../../../packaging/agent-layout.js";
 import { buildAgentPackage, type BuiltPackage } from "../../../packaging/packages.js";
 import { exampleRepo } from "../../support/paths.js";
 import { projectRoot, tempDir } from "../helpers.js";
@@ -76,7 +77,7 @@ describe("hypervisor/appliance: the agent in the image is the vacfg-agent packag
     expect(installed.find((p) => p.name === "nodejs")?.version).to.match(/^18\./);
     expect(list!.toString("utf8")).to.not.match(/\.node$|node_modules/m);
     const files = readdirSync(join(packaged, GUEST_AGENT_LIB));
-    expect(files).to.include("vacfg-agent.mjs");
+    expect(files).to.include(AGENT_ENTRY);
     for (const f of files) expect(list!.toString("utf8").split("\n"), f).to.include(`${GUEST_AGENT_LIB}/${f}`);
     const inImage = readGuestRegularFiles(view.spec, files.map((f) => `${GUEST_AGENT_LIB}/${f}`));
     files.forEach((f, i) => expect(sha256(inImage[i]!), f).to.equal(sha256(readFileSync(join(packaged, GUEST_AGENT_LIB, f)))));
@@ -95,7 +96,7 @@ describe("hypervisor/appliance: the agent in the image is the vacfg-agent packag
     expect(sha256(readFileSync(rebuilt.path))).to.equal(sha256(readFileSync(deb.path)));
     const tree = join(dir.path, "changed");
     execFileSync("dpkg-deb", ["-R", deb.path, tree]);
-    writeFileSync(join(tree, GUEST_AGENT_LIB, "vacfg-agent.mjs"), readFileSync(join(tree, GUEST_AGENT_LIB, "vacfg-agent.mjs"), "utf8") + "\n");
+    writeFileSync(join(tree, GUEST_AGENT_LIB, AGENT_ENTRY), readFileSync(join(tree, GUEST_AGENT_LIB, AGENT_ENTRY), "utf8") + "\n");
     const changed = join(dir.path, "changed.deb");
     execFileSync("dpkg-deb", ["--root-owner-group", "-Zxz", "--build", tree, changed], { env: { ...process.env, SOURCE_DATE_EPOCH: "1767225600" } });
     const tarball = await ensureRootfsTarball(cacheDir, {}, stderrProgress);

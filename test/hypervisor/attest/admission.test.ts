@@ -70,7 +70,7 @@ describe("attest: attestation and admission of a real ext4 image", function () {
 
   it("attests the agent as the vacfg-agent package: its digest follows the bundle's bytes, none without the package", async () => {
     const changed = join(dir, "changed-agent.img");
-    makeDebianImage(changed, { packages: DEFAULT_PACKAGES, debianVersion: "12.5", files: { "/usr/lib/vacfg-agent/vacfg-agent.mjs": "// another bundle\n" } });
+    makeDebianImage(changed, { packages: DEFAULT_PACKAGES, debianVersion: "12.5", files: { "/usr/lib/vacfg-agent/vacfg-agent.cjs": "// another bundle\n" } });
     const same = join(dir, "same-agent.img");
     makeDebianImage(same, { packages: DEFAULT_PACKAGES, debianVersion: "12.5" });
     const opts = { signingKey: signer.privateKey, issuer: "ci@site", appliance: { name: "torque-head", version: "1.2" }, now: issued };

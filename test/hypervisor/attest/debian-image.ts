@@ -82,7 +82,7 @@ export function makeDebianImage(path: string, o: FixtureOptions): void {
     chownSync(join(root, "etc/vacfg/sub dir/with space.conf"), 1000, 1000);
     symlinkSync("site.conf", join(root, "etc/vacfg/current"));
     // what the vacfg-agent package installs (files may replace the bundle)
-    put("usr/lib/vacfg-agent/vacfg-agent.mjs", "// the agent bundle\n");
+    put("usr/lib/vacfg-agent/vacfg-agent.cjs", "// the agent bundle\n");
     for (const [p, data] of Object.entries(o.files ?? {})) put(p.replace(/^\//, ""), data);
     sh("mkfs.ext4", ["-q", "-F", "-d", root, path, `${o.sizeMiB ?? 16}M`]);
   } finally {
