@@ -59,7 +59,7 @@ function sizeOf(ticket: BuildTicket, meta: ClientMetadata, body: string, inputs:
 
 /**
  * The metadata as the end-of-run hooks need it, without what the build hung on the object it built
- * from (template views and metadata.query snapshots are kept in WeakMaps keyed by it: about as much
+ * from (metadata.query snapshots and per-build memos are kept in WeakMaps keyed by it: about as much
  * again as the entry, or every client's metadata).
  */
 const detached = (meta: ClientMetadata): ClientMetadata => ({ ...meta });

@@ -236,7 +236,9 @@ export async function buildConfiguration(meta: ClientMetadata, opts: BuildOption
   let start = performance.now();
   try {
     for (let i = 0; i < roles.structures.length; i++) {
-      const built = await roles.structures[i]!.buildStructures!(meta);
+      // Each role awaited only when it answers with a promise (roles.ts).
+      const answer = roles.structures[i]!.buildStructures!(meta);
+      const built = answer instanceof Promise ? await answer : answer;
       for (let j = 0; j < built.length; j++) structures.push(built[j]!);
     }
   } catch (e) {
@@ -259,7 +261,8 @@ export async function buildConfiguration(meta: ClientMetadata, opts: BuildOption
   try {
     for (const p of roles.structureValidators) {
       try {
-        await p.validateStructures!(meta, structures);
+        const pending = p.validateStructures!(meta, structures);
+        if (pending) await pending;
       } catch (e) {
         log.error({ plugin: p.name, err: errorText(e) }, "structure validation failed");
       }
@@ -283,7 +286,8 @@ export async function buildConfiguration(meta: ClientMetadata, opts: BuildOption
   try {
     for (const p of roles.goalValidators) {
       try {
-        await p.validateGoals!(meta, config);
+        const pending = p.validateGoals!(meta, config);
+        if (pending) await pending;
       } catch (e) {
         log.error({ plugin: p.name, err: errorText(e) }, "goal validation failed");
       }

@@ -10,13 +10,17 @@ export async function buildClientMetadata(metadata: MetadataRole, plugins: reado
   const { groupConnectors, dataConnectors } = pluginsByRole(plugins);
   let extra: string[] = [];
   for (let i = 0; i < groupConnectors.length; i++) {
-    const groups = await groupConnectors[i]!.additionalGroups!(name);
+    // Awaited only when it is a promise (roles.ts: most connectors answer without waiting).
+    const answer = groupConnectors[i]!.additionalGroups!(name);
+    const groups = answer instanceof Promise ? await answer : answer;
     if (groups.length) extra = extra.length ? extra.concat(groups) : groups;
   }
   const meta = await metadata.buildMetadata(name, extra);
   for (let i = 0; i < dataConnectors.length; i++) {
     const p = dataConnectors[i]!;
-    if (!(p.name in meta.connectors)) meta.connectors[p.name] = await p.additionalData!(meta);
+    if (p.name in meta.connectors) continue;
+    const data = p.additionalData!(meta);
+    meta.connectors[p.name] = data instanceof Promise ? await data : data;
   }
   return meta;
 }

@@ -39,11 +39,15 @@ export interface MetadataRole {
   clientNames(client: string): Promise<{ names: string[]; addresses: string[] }>;
 }
 
-/** Connector: adds groups and template data to a client's metadata. */
+/**
+ * Connector: adds groups and template data to a client's metadata. Like the roles below that run on
+ * every build, it answers without a promise when it has nothing to wait for (the core awaits only
+ * promises: an await and an async frame per plugin per build cost more than the work of most).
+ */
 export interface ConnectorRole {
-  additionalGroups?(client: string): Promise<string[]>;
-  /** Stored as metadata.connectors[plugin.name]. */
-  additionalData?(meta: ClientMetadata): Promise<unknown>;
+  additionalGroups?(client: string): Promise<string[]> | string[];
+  /** Stored as metadata.connectors[plugin.name] (not a Promise itself). */
+  additionalData?(meta: ClientMetadata): Promise<unknown> | unknown;
 }
 
 /** Probing: which probes the client runs, and what to do with their output. */
@@ -54,12 +58,12 @@ export interface ProbingRole {
 
 /** Structure: the abstract entries a client needs, as <Bundle name=..> elements (Group/Client resolved). */
 export interface StructureRole {
-  buildStructures(meta: ClientMetadata): Promise<XmlElement[]>;
+  buildStructures(meta: ClientMetadata): Promise<XmlElement[]> | XmlElement[];
 }
 
 /** StructureValidator: may change the structures before binding (e.g. Defaults fills attributes). */
 export interface StructureValidatorRole {
-  validateStructures(meta: ClientMetadata, structures: XmlElement[]): Promise<void>;
+  validateStructures(meta: ClientMetadata, structures: XmlElement[]): Promise<void> | void;
 }
 
 /**
@@ -80,7 +84,7 @@ export interface GeneratorRole {
 
 /** GoalValidator: checks (and may complete) the finished configuration before it is sent. */
 export interface GoalValidatorRole {
-  validateGoals(meta: ClientMetadata, config: XmlElement): Promise<void>;
+  validateGoals(meta: ClientMetadata, config: XmlElement): Promise<void> | void;
 }
 
 /** Statistics: store what the client reported. */

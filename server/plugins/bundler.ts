@@ -127,8 +127,14 @@ export class BundlerPlugin implements AnyPlugin, StructureRole, StructureValidat
   }
 
   /** Upstream's validate_structures: <Path glob=..> → one <Path name=..> per generator path that matches. */
-  async validateStructures(meta: ClientMetadata, structures: XmlElement[]): Promise<void> {
-    for (const s of structures) if (hasGlob(s)) await this.expandIn(s, meta);
+  validateStructures(meta: ClientMetadata, structures: XmlElement[]): Promise<void> | undefined {
+    // Without a glob (most builds) nothing to wait for: no promise.
+    for (let i = 0; i < structures.length; i++) if (hasGlob(structures[i]!)) return this.expandFrom(structures, i, meta);
+    return undefined;
+  }
+
+  private async expandFrom(structures: XmlElement[], from: number, meta: ClientMetadata): Promise<void> {
+    for (let i = from; i < structures.length; i++) if (hasGlob(structures[i]!)) await this.expandIn(structures[i]!, meta);
   }
 
   private async expandIn(parent: XmlElement, meta: ClientMetadata): Promise<void> {

@@ -162,7 +162,7 @@ export class ContextPlugin implements AnyPlugin, ConnectorRole, StructureRole, G
   }
 
   /** The `users` parameter as a bundle of bound entries (context-users.ts); none without users. */
-  async buildStructures(meta: ClientMetadata): Promise<XmlElement[]> {
+  buildStructures(meta: ClientMetadata): XmlElement[] {
     const params = (meta.connectors.Context ?? {}) as Record<string, unknown>;
     try {
       const users = contextUsers(params);

@@ -26,7 +26,7 @@ export class DefaultsPlugin extends PrioDir implements AnyPlugin, GoalValidatorR
     return false;
   }
 
-  async validateGoals(meta: ClientMetadata, config: XmlElement): Promise<void> {
+  validateGoals(meta: ClientMetadata, config: XmlElement): void {
     const structs = config.children;
     for (let i = 0; i < structs.length; i++) {
       const entries = structs[i]!.children;

@@ -49,7 +49,7 @@ export class PropertiesPlugin implements AnyPlugin, ConnectorRole {
   }
 
   /** Each file's data; templates see it through shared/template-data (automatch is applied there, per client). */
-  async additionalData(_meta: ClientMetadata): Promise<Readonly<Record<string, PropertyData>>> {
+  additionalData(_meta: ClientMetadata): Readonly<Record<string, PropertyData>> {
     return this.data.get("", () => Object.freeze(this.load()));
   }
 

@@ -104,7 +104,7 @@ export class MetadataPlugin implements AnyPlugin, MetadataRole, RmiRole, Structu
   }
 
   /** A refused clients.xml edit reaches every client as a failure entry, so no run counts as clean meanwhile. */
-  async buildStructures(): Promise<XmlElement[]> {
+  buildStructures(): XmlElement[] {
     this.clients();
     return this.clientsRefusal === undefined ? [] : [failureBundle("Metadata", this.clientsRefusal, "Metadata/clients.xml")];
   }
