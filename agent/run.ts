@@ -144,9 +144,11 @@ export async function runAgent(o: AgentOptions, log: Logger, tools: Tool[] = def
           }
           items.push(r.item);
         });
-        // the scratch directory goes (and /tmp's times come back) while the server takes the data
-        closed = scratch?.close();
-        if (items.length) await callBefore("Failed to upload probe data", "RecvProbeData", serializeProbeData(items));
+        // the data leaves first (the request is written in this turn's next ticks); the scratch
+        // directory goes (and /tmp's times come back: two programs started) while the server takes it
+        const sent = items.length ? callBefore("Failed to upload probe data", "RecvProbeData", serializeProbeData(items)) : undefined;
+        closed = new Promise<void>((written) => setImmediate(written)).then(() => scratch?.close());
+        await sent;
       } finally {
         await (closed ?? scratch?.close());
       }

@@ -106,8 +106,8 @@ export function changesAptReads(root: string, entries: XmlElement[], sensitive: 
 
 /**
  * inode, size and times of apt's and dpkg's configuration files, dpkg's status file and apt's lists
- * directory (the Dir::Etc tree and /etc/dpkg two levels deep): taken when apt-get starts and again
- * before it may go on (and whether what was found ahead still holds).
+ * directory (the Dir::Etc tree and /etc/dpkg two levels deep; the lists' line last): taken while
+ * the run talks to the server, and again before a held apt-get may go on.
  */
 export function configFilesSignature(root: string, dump: string): string {
   const dir = dumpValue(dump, "Dir") ?? "/";
@@ -130,4 +130,9 @@ export function configFilesSignature(root: string, dump: string): string {
   stat(status, 0);
   stat(lists, 0);
   return out.join("\n");
+}
+
+/** Whether two signatures (configFilesSignature) differ at most in the package lists' directory: apt-get update ran between them, nothing else changed. */
+export function onlyListsChanged(before: string, after: string): boolean {
+  return before.slice(0, before.lastIndexOf("\n")) === after.slice(0, after.lastIndexOf("\n"));
 }

@@ -114,12 +114,16 @@ export interface HookCheck {
   dump?: Promise<ExecResult>;
 }
 
+/** The dump asked ahead, if it still holds: apt-config succeeded, read the files configSignature covers, and they are as they were when it was asked. */
+export async function aheadDump(ahead: HookDump | undefined, root: string, env: NodeJS.ProcessEnv): Promise<ExecResult | undefined> {
+  if (ahead?.signature === undefined || ahead.signature !== configSignature(root, env)) return undefined;
+  const dump = await ahead.result;
+  return dump.code === 0 && defaultConfigPlaces(dump.stdout) ? dump : undefined;
+}
+
 /** The dump (HOOKS_DUMP) for this check: the one asked ahead while apt's configuration files are as they were then, else asked now; once. */
 export function hookDump(c: HookCheck): Promise<ExecResult> {
-  c.dump ??= (async () => {
-    const ahead = c.ahead && c.ahead.signature !== undefined && c.ahead.signature === configSignature(c.root, c.env) ? await c.ahead.result : undefined;
-    return ahead?.code === 0 && defaultConfigPlaces(ahead.stdout) ? ahead : await c.aptConfig(HOOKS_DUMP);
-  })();
+  c.dump ??= (async () => (await aheadDump(c.ahead, c.root, c.env)) ?? (await c.aptConfig(HOOKS_DUMP)))();
   return c.dump;
 }
 

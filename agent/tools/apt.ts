@@ -12,8 +12,8 @@ import { join, posix } from "node:path";
 import { packageEntry } from "../../protocol/entries.js";
 import { el, type XmlElement } from "../../protocol/xml.js";
 import { chrootArgv, inRoot } from "../root.js";
-import { aptReads, changesAptReads, configFilesSignature, GATE_FD, GATE_HOOK, GATE_OPTIONS, gateRefusal, readHostPaths } from "./apt-early.js";
-import { CLEAR_PRE_INSTALL_HOOKS, configSignature, HOOKS_DUMP, hookDump, preInstallHooksNeeded, type HookCheck, type HookDump } from "./apt-hooks.js";
+import { aptReads, changesAptReads, configFilesSignature, GATE_FD, GATE_HOOK, GATE_OPTIONS, gateRefusal, onlyListsChanged, readHostPaths } from "./apt-early.js";
+import { aheadDump, CLEAR_PRE_INSTALL_HOOKS, configSignature, HOOKS_DUMP, hookDump, preInstallHooksNeeded, type HookCheck, type HookDump } from "./apt-hooks.js";
 import { staleListsReason } from "./apt-lists.js";
 import type { ExecResult, StagedInstall, States, Tool, ToolContext } from "./tool.js";
 
@@ -94,12 +94,13 @@ export class AptTool implements Tool {
   /** Candidate versions apt reports for installed packages, since the last index refresh. */
   private candidates = new Map<string, string | undefined>();
   /** The last refresh of the lists (refreshIndexes), which the checks of version="auto" wait for. */
-  private refreshing?: Promise<void>;
+  private refreshing?: Promise<boolean>;
   /** apt's hook list, asked while the run talked to the server. */
   private hooksAhead?: HookDump;
   /**
    * Found from that list meanwhile: what apt-get reads before dpkg and whether its lists are stale,
    * with the signature of apt's and dpkg's configuration files (and lists) they were found under.
+   * Taken by the first begin().
    */
   private readsAhead?: Promise<{ dump: ExecResult; files: string; reads: string[]; lists?: { stale: string | undefined } } | undefined>;
 
@@ -202,6 +203,8 @@ export class AptTool implements Tool {
       .then(async (dump) => {
         if (dump.code !== 0) return undefined;
         const files = configFilesSignature(ctx.root, dump.stdout);
+        // the dump holds for the files so signed if apt's configuration is still as apt-config read it
+        if ((await aheadDump(this.hooksAhead, ctx.root, env)) !== dump) return undefined;
         const reads = await aptReads(ctx.root, dump.stdout);
         // the lists' staleness too, unless finding it asks an archive over the network (a run may not need it)
         return { dump, files, reads: reads.paths, lists: reads.network ? undefined : { stale: await this.staleReason(ctx) } };
@@ -239,19 +242,20 @@ export class AptTool implements Tool {
 
   /**
    * apt-get update for the root when an archive changed (never in a dry run: it changes the
-   * machine's package lists). `known`: the staleness found ahead, still true (nothing it was found from changed since).
+   * machine's package lists); whether it ran. `known`: the staleness found ahead, still true (nothing it was found from changed since).
    */
-  private async refreshIndexes(ctx: ToolContext, known?: { stale: string | undefined }): Promise<void> {
-    if (ctx.dryRun) return;
+  private async refreshIndexes(ctx: ToolContext, known?: { stale: string | undefined }): Promise<boolean> {
+    if (ctx.dryRun) return false;
     const stale = known ? known.stale : await this.staleReason(ctx);
     if (stale === undefined) {
       ctx.log.debug("APT: the package lists are as new as their archives: no apt-get update");
-      return;
+      return false;
     }
     ctx.log.debug(`APT: apt-get update: ${stale}`);
     this.candidates.clear();
     const r = await ctx.exec(this.aptArgv(ctx, ["update"]), { env: aptEnv() });
     if (r.code !== 0) ctx.log.error(`APT: apt-get update failed (exit ${r.code}): ${r.stderr.trim().split("\n").slice(-3).join(" / ")}`);
+    return true;
   }
 
   /** Why the root's lists are older than their archives (apt-lists.ts), or undefined when they are not. */
@@ -314,17 +318,29 @@ export class AptTool implements Tool {
     const plan = this.plan(entries);
     if (!plan.args || !this.inSystem(ctx)) return undefined;
     const check = this.hookCheck(ctx);
-    const dump = await hookDump(check);
-    const signature = configFilesSignature(ctx.root, dump.stdout);
+    // What was found while the run talked to the server is used as found, without looking again:
+    // finish() compares the signature taken then, so a change since stops apt-get before dpkg, and
+    // it runs again. Once: a later begin (after one stopped) looks again.
     const found = await this.readsAhead;
-    const ahead = found && found.dump === dump && found.files === signature ? found : undefined;
+    this.readsAhead = undefined;
+    if (found) check.dump = Promise.resolve(found.dump);
+    const dump = await hookDump(check);
+    let signature = found?.files ?? configFilesSignature(ctx.root, dump.stdout);
     // their host paths resolved now (symbolic links as they are when apt-get starts)
-    const why = gateRefusal(dump, check.env) ?? changesAptReads(ctx.root, earlier, readHostPaths(ctx.root, ahead?.reads ?? (await aptReads(ctx.root, dump.stdout)).paths));
+    const why = gateRefusal(dump, check.env) ?? changesAptReads(ctx.root, earlier, readHostPaths(ctx.root, found?.reads ?? (await aptReads(ctx.root, dump.stdout)).paths));
     if (why) {
       ctx.log.debug(`APT: apt-get starts after the entries before it: ${why}`);
       return undefined;
     }
-    await (this.refreshing = this.refreshIndexes(ctx, ahead?.lists));
+    if (await (this.refreshing = this.refreshIndexes(ctx, found?.lists))) {
+      // apt-get update wrote the lists: what finish() compares with is taken again, if nothing else changed
+      const updated = configFilesSignature(ctx.root, dump.stdout);
+      if (!onlyListsChanged(signature, updated)) {
+        ctx.log.debug("APT: apt-get starts after the entries before it: apt's configuration changed while the run talked to the server");
+        return undefined;
+      }
+      signature = updated;
+    }
     const run = await this.changeArgv(ctx, plan.args, check, GATE_OPTIONS);
     let open!: (go: boolean) => void;
     const go = new Promise<boolean>((resolve) => (open = resolve));

@@ -252,7 +252,7 @@ describe("agent APT tool: apt-get's hooks and logs in a real Debian root", funct
       expect(existsSync(join(root, "var/tmp/site-pre-invoke"))).to.equal(true);
     });
 
-    it("finds again what it found ahead (lists' staleness, what apt-get reads) when apt's sources changed since", async () => {
+    it("goes by what it found ahead until apt-get may run dpkg: apt's sources changed since stop it there, and it runs again with them", async () => {
       const ctx = toolContext(root);
       const tool = new AptTool();
       tool.ahead(ctx);
@@ -261,11 +261,33 @@ describe("agent APT tool: apt-get's hooks and logs in a real Debian root", funct
       cpSync(join(root, "srv/repo"), join(root, "srv/repo2"), { recursive: true });
       writeFileSync(join(root, "etc/apt/sources.list.d/second.list"), "deb [trusted=yes] file:/srv/repo2 ./\n");
       const pkg = el("Package", { name: "vacfg-hello", type: "deb", version: "auto" });
+      // begun on what was found ahead, without looking again
       const staged = await tool.begin([pkg], [el("Path", { name: "/srv/repo2/extra", type: "file" })], ctx);
-      expect(staged, "a file in the new archive is something apt-get reads").to.equal(undefined);
-      const again = await tool.begin([pkg], [], ctx);
-      expect((await again!.finish()).get(pkg)).to.equal(true);
-      expect(ctx.lines.join("\n")).to.include("APT: apt-get update: file:/srv/repo2 ./: no package list yet");
+      expect(staged, "begun as found ahead").to.not.equal(undefined);
+      expect((await staged!.finish()).get(pkg)).to.equal(true);
+      const log = ctx.lines.join("\n");
+      expect(log).to.include("APT: apt's configuration changed while apt-get waited before dpkg: it stopped there; run again");
+      expect(log).to.include("APT: apt-get update: file:/srv/repo2 ./: no package list yet");
+      // a later begin looks again: the new archive is something apt-get reads
+      execFileSync("chroot", [root, "dpkg", "--purge", "vacfg-hello"]);
+      expect(await tool.begin([pkg], [el("Path", { name: "/srv/repo2/extra", type: "file" })], ctx)).to.equal(undefined);
+    });
+
+    it("lets apt-get run dpkg after an apt-get update of its own (lists found stale ahead): no stop and second apt-get", async () => {
+      // the archive's list is gone: apt-get update fetches it again
+      for (const f of readdirSync(join(root, "var/lib/apt/lists")).filter((n) => n.endsWith("_Packages"))) removeDir(join(root, "var/lib/apt/lists", f));
+      const runs: string[][] = [];
+      const base = toolContext(root);
+      const ctx = { ...base, exec: (argv: string[], opts?: Parameters<ToolContext["exec"]>[1]) => (runs.push(argv), base.exec(argv, opts)) };
+      const tool = new AptTool();
+      tool.ahead(ctx);
+      const pkg = el("Package", { name: "vacfg-hello", type: "deb", version: "auto" });
+      const staged = await tool.begin([pkg], [el("Path", { name: "/etc/motd", type: "file" })], ctx);
+      expect(staged).to.not.equal(undefined);
+      expect((await staged!.finish()).get(pkg)).to.equal(true);
+      expect(base.lines.join("\n")).to.include("APT: apt-get update: file:/srv/repo ./: no package list yet");
+      expect(base.lines.join("\n")).to.not.include("changed while apt-get waited");
+      expect(runs.filter((a) => a.includes("apt-get") && a.includes("install")).length, "one apt-get install").to.equal(1);
     });
 
     it("knows what apt-get reads before dpkg: its directories, file: archives, through symbolic links; name resolution only for a network archive; _apt", async () => {

@@ -1,14 +1,19 @@
 // Probes run with their interpreter and a timeout, failures reported; -I asks before each change.
 import { expect } from "chai";
-import { existsSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { spawn } from "node:child_process";
+import { pino } from "pino";
 import { createLogger } from "../../agent/log.js";
+import { defaultOptions } from "../../agent/options.js";
 import { agentRunLockBase } from "../../agent/pid-lock.js";
 import { ProbeScratch, runProbe, type ProbeOutcome } from "../../agent/probes.js";
+import { defaultTools, runAgent, type LocalServerOpener } from "../../agent/run.js";
+import { openLocalServer } from "../../server/admin/local-server.js";
 import { serializeConfiguration } from "../../protocol/documents/configuration.js";
 import { el } from "../../protocol/xml.js";
-import { makeBaseRoot, removeDir, runAgentProcess, tempDir } from "./fixtures.js";
+import { exampleRepo } from "../support/paths.js";
+import { addShell, makeBaseRoot, removeDir, runAgentProcess, tempDir } from "./fixtures.js";
 
 const quiet = createLogger("error", "test", { out: () => undefined, err: () => undefined });
 
@@ -79,6 +84,41 @@ describe("agent probes of one run", () => {
       expect((thrown as Error).message).to.equal("fatal: Return value 3");
       expect(seen).to.deep.equal(["bad"]);
       expect(existsSync(join(work, "late-ended")), "the other probe ended before runAll returned").to.equal(true);
+    } finally {
+      removeDir(work);
+    }
+  });
+});
+
+describe("agent probes of one run, with the server", function () {
+  this.timeout(120_000);
+  it("sends the probe data before the probes' scratch directory is removed and /tmp's times are put back", async () => {
+    if (process.getuid?.() !== 0) throw new Error("needs root: the probe runs chrooted in the root (CI runs as root)");
+    const work = tempDir("vacfg-probe-data-");
+    try {
+      const repo = join(work, "repo");
+      cpSync(exampleRepo, repo, { recursive: true });
+      writeFileSync(join(repo, "Probes/probed"), "#!/bin/sh\necho group:probed\n");
+      const root = join(work, "root");
+      makeBaseRoot(root);
+      addShell(root);
+      const scratchThere: boolean[] = [];
+      // the server core in process (--local), told apart only in that RecvProbeData looks at the root's /tmp when it is called
+      const opener: LocalServerOpener = async (o) => {
+        const server = await openLocalServer({ repo: o.local, client: o.user, logger: pino({ level: "silent" }) });
+        return {
+          call: (method, ...params) => {
+            if (method === "RecvProbeData") scratchThere.push(readdirSync(join(root, "tmp")).some((n) => n.startsWith("vacfg-probe-")));
+            return server.call(method, ...params);
+          },
+          close: () => server.close(),
+        };
+      };
+      const o = { ...defaultOptions(), local: repo, user: "node1", profile: "torque-worker", root, dryRun: true, configFile: "/nonexistent" };
+      const r = await runAgent(o, createLogger("error", "test", { out: () => undefined, err: () => undefined }), defaultTools(), opener);
+      expect(r.exitCode).to.equal(0);
+      expect(scratchThere, "the scratch directory was still there when the data was sent").to.deep.equal([true]);
+      expect(readdirSync(join(root, "tmp")).filter((n) => n.startsWith("vacfg-probe-")), "and is gone after the run").to.deep.equal([]);
     } finally {
       removeDir(work);
     }
