@@ -105,8 +105,8 @@ export function changesAptReads(root: string, entries: XmlElement[], sensitive: 
 }
 
 /**
- * inode, size and times of apt's and dpkg's configuration files, dpkg's status file and apt's lists
- * directory (the Dir::Etc tree and /etc/dpkg two levels deep; the lists' line last): taken while
+ * inode, size and times of apt's and dpkg's configuration files, dpkg's status and arch files and
+ * apt's lists directory (the Dir::Etc tree and /etc/dpkg two levels deep; the lists' line last): taken while
  * the run talks to the server, and again before a held apt-get may go on.
  */
 export function configFilesSignature(root: string, dump: string): string {
@@ -128,6 +128,7 @@ export function configFilesSignature(root: string, dump: string): string {
   stat(etc, 2);
   stat("/etc/dpkg", 2);
   stat(status, 0);
+  stat(posix.join(posix.dirname(status), "arch"), 0); // dpkg's foreign architectures, which apt-get was told (apt-hooks.ts)
   stat(lists, 0);
   return out.join("\n");
 }

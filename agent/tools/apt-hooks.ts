@@ -63,10 +63,12 @@ export function parsePreInstallHooks(dump: string): string[] {
 }
 
 /**
- * apt-config arguments printing DPkg::Pre-Install-Pkgs and DPkg::Pre-Invoke with their items, and
- * apt's directories (Dir, where it read its configuration among them), as "TAG<TAB>VALUE" lines.
+ * apt-config arguments printing DPkg::Pre-Install-Pkgs and DPkg::Pre-Invoke with their items, apt's
+ * directories (Dir, where it read its configuration among them), the architectures apt uses (which
+ * apt-config works out as apt-get does, asking dpkg for the foreign ones) and dpkg's options, as
+ * "TAG<TAB>VALUE" lines.
  */
-export const HOOKS_DUMP = ["-o", "APT::Config::Dump::Format=%f%N%V%n", "dump", "DPkg::Pre-Install-Pkgs", "DPkg::Pre-Invoke", "Dir"];
+export const HOOKS_DUMP = ["-o", "APT::Config::Dump::Format=%f%N%V%n", "dump", "DPkg::Pre-Install-Pkgs", "DPkg::Pre-Invoke", "Dir", "APT::Architectures", "DPkg::Options"];
 
 /**
  * apt's hook list as apt-config prints it, asked ahead (while the run talks to the server)
@@ -80,7 +82,8 @@ export interface HookDump {
 
 /**
  * inode, size and times of apt's configuration files (apt.conf and each entry of apt.conf.d, in
- * the root) as apt reads them by default; undefined where that is not where apt reads them.
+ * the root) as apt reads them by default, and of what dpkg's foreign architectures come from (its
+ * configuration files and its arch file); undefined where that is not where apt reads them.
  */
 export function configSignature(root: string, env: NodeJS.ProcessEnv): string | undefined {
   if (env.APT_CONFIG) return undefined;
@@ -92,13 +95,34 @@ export function configSignature(root: string, env: NodeJS.ProcessEnv): string | 
       return `${p}:-`;
     }
   };
-  let parts: string[] = [];
-  try {
-    parts = readdirSync(inRoot(root, "/etc/apt/apt.conf.d")).sort();
-  } catch {
-    // none
-  }
-  return [sig("/etc/apt/apt.conf"), sig("/etc/apt/apt.conf.d"), ...parts.map((n) => sig(`/etc/apt/apt.conf.d/${n}`))].join("\n");
+  const dir = (d: string) => {
+    let parts: string[] = [];
+    try {
+      parts = readdirSync(inRoot(root, d)).sort();
+    } catch {
+      // none
+    }
+    return [sig(d), ...parts.map((n) => sig(`${d}/${n}`))];
+  };
+  return [sig("/etc/apt/apt.conf"), ...dir("/etc/apt/apt.conf.d"), sig("/etc/dpkg/dpkg.cfg"), ...dir("/etc/dpkg/dpkg.cfg.d"), sig(DPKG_ARCH_FILE)].join("\n");
+}
+
+/** Where dpkg keeps the architectures added with --add-architecture (its default admin directory). */
+const DPKG_ARCH_FILE = "/var/lib/dpkg/arch";
+
+/**
+ * apt's configuration naming the architectures of the dump (`APT::Architectures`, as apt-config
+ * worked them out: APT::Architecture first, then dpkg's foreign ones, in apt-get's order), so that
+ * apt-get asks dpkg for none (--print-foreign-architectures: two runs before dpkg and three after,
+ * while it rebuilds its cache). Empty where dpkg's state or programs are not the default ones
+ * configSignature watches, or a name is not an architecture's.
+ */
+export function architecturesConfig(dump: string): string {
+  const archs = dumpItems(dump, "APT::Architectures");
+  if (!archs.length || !archs.every((a) => /^[a-z0-9][a-z0-9-]*$/.test(a))) return "";
+  if (dumpValue(dump, "Dir::State::status") !== "/var/lib/dpkg/status" || dumpValue(dump, "Dir::Bin::dpkg") !== "/usr/bin/dpkg") return "";
+  if (dumpItems(dump, "DPkg::Options").some((opt) => /admindir|root|instdir/.test(opt))) return "";
+  return `#clear APT::Architectures;\nAPT::Architectures {${archs.map((a) => ` "${a}";`).join("")} };\n`;
 }
 
 export interface HookCheck {

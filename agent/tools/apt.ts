@@ -13,7 +13,7 @@ import { packageEntry } from "../../protocol/entries.js";
 import { el, type XmlElement } from "../../protocol/xml.js";
 import { chrootArgv, inRoot } from "../root.js";
 import { aptReads, changesAptReads, configFilesSignature, GATE_FD, GATE_HOOK, GATE_OPTIONS, gateRefusal, onlyListsChanged, readHostPaths } from "./apt-early.js";
-import { aheadDump, CLEAR_PRE_INSTALL_HOOKS, configSignature, HOOKS_DUMP, hookDump, preInstallHooksNeeded, type HookCheck, type HookDump } from "./apt-hooks.js";
+import { aheadDump, architecturesConfig, CLEAR_PRE_INSTALL_HOOKS, configSignature, HOOKS_DUMP, hookDump, preInstallHooksNeeded, type HookCheck, type HookDump } from "./apt-hooks.js";
 import { staleListsReason } from "./apt-lists.js";
 import type { ExecResult, StagedInstall, States, Tool, ToolContext } from "./tool.js";
 
@@ -215,7 +215,9 @@ export class AptTool implements Tool {
   /**
    * apt-get argv for a run that installs or removes, and what to clean up after it. Where apt-get
    * runs in the system it changes (chrooted, or the live system) and its only DPkg::Pre-Install-Pkgs
-   * hook is debconf's without apt-utils, which does nothing (apt-hooks.ts), a -c file clears it.
+   * hook is debconf's without apt-utils, which does nothing (apt-hooks.ts), a -c file clears it,
+   * and names the architectures apt-config found, so apt-get asks dpkg for them no more (no hook
+   * is left to be handed the configuration that then holds them).
    */
   async changeArgv(ctx: Pick<ToolContext, "root" | "exec" | "log">, args: string[], check = this.hookCheck(ctx), options: string[] = []): Promise<{ argv: string[]; done(): void }> {
     const none = { argv: this.aptArgv(ctx, [...options, ...args]), done: () => {} };
@@ -230,12 +232,12 @@ export class AptTool implements Tool {
     let dir: string;
     try {
       dir = mkdtempSync(join(base, "vacfg-apt-"));
-      writeFileSync(join(dir, "hooks.conf"), CLEAR_PRE_INSTALL_HOOKS);
+      writeFileSync(join(dir, "apt.conf"), CLEAR_PRE_INSTALL_HOOKS + architecturesConfig((await hookDump(check)).stdout));
     } catch (e) {
       ctx.log.debug(`APT: DPkg::Pre-Install-Pkgs hooks run: no file for apt-get in ${base}: ${(e as Error).message}`);
       return none;
     }
-    const seen = ctx.root === "/" ? join(dir, "hooks.conf") : "/" + posix.relative(ctx.root, join(dir, "hooks.conf"));
+    const seen = ctx.root === "/" ? join(dir, "apt.conf") : "/" + posix.relative(ctx.root, join(dir, "apt.conf"));
     ctx.log.debug("APT: debconf's dpkg-preconfigure would do nothing (no apt-utils): not run");
     return { argv: this.aptArgv(ctx, ["-c", seen, ...options, ...args]), done: () => rmSync(dir, { recursive: true, force: true }) };
   }

@@ -83,10 +83,42 @@ describe("agent APT tool: apt-get's hooks and logs in a real Debian root", funct
     const argv = aptGet(runs);
     const c = argv.indexOf("-c");
     expect(c, "apt-get is given a -c file").to.be.greaterThan(-1);
-    expect(argv[c + 1]).to.match(/^\/tmp\/vacfg-apt-\w+\/hooks\.conf$/);
+    expect(argv[c + 1]).to.match(/^\/tmp\/vacfg-apt-\w+\/apt\.conf$/);
     expect(existsSync(join(root, argv[c + 1]!)), "the -c file is removed after apt-get").to.equal(false);
     expect(execFileSync("chroot", [root, "dpkg-query", "-W", "-f", "${Status}", "vacfg-hello"], { encoding: "utf8" })).to.equal("install ok installed");
     expect(readdirSync(join(root, "tmp")).filter((n) => n.startsWith("vacfg-apt-"))).to.deep.equal([]);
+  });
+
+  it("tells apt-get the architectures apt-config found (foreign ones too, in apt's order), so it asks dpkg for none", async () => {
+    // dpkg in the root, recording each run's arguments
+    execFileSync("mv", [join(root, "usr/bin/dpkg"), join(root, "usr/bin/dpkg.real")]);
+    writeFileSync(join(root, "usr/bin/dpkg"), '#!/bin/sh\necho "$*" >> /var/tmp/dpkg-runs\nexec /usr/bin/dpkg.real "$@"\n');
+    chmodSync(join(root, "usr/bin/dpkg"), 0o755);
+    const asked = () => readFileSync(join(root, "var/tmp/dpkg-runs"), "utf8").split("\n").filter((l) => l.includes("--print-foreign-architectures")).length;
+    const given: string[] = [];
+    const base = toolContext(root);
+    const ctx = {
+      ...base,
+      exec: (argv: string[], opts?: Parameters<ToolContext["exec"]>[1]) => {
+        const c = argv.lastIndexOf("-c"); // apt-get's (after the chroot wrapper's sh -c)
+        if (argv.includes("apt-get") && c > argv.indexOf("apt-get")) given.push(readFileSync(join(root, argv[c + 1]!), "utf8"));
+        return base.exec(argv, opts);
+      },
+    };
+    const pkg = el("Package", { name: "vacfg-hello", type: "deb", version: "auto" });
+    expect((await new AptTool().install([pkg], ctx)).get(pkg)).to.equal(true);
+    expect(asked(), "once, by apt-config").to.equal(1);
+    expect(given[0]).to.include('APT::Architectures { "amd64"; };');
+    execFileSync("chroot", [root, "dpkg", "--purge", "vacfg-hello"]);
+    execFileSync("chroot", [root, "dpkg", "--add-architecture", "i386"]);
+    writeFileSync(join(root, "var/tmp/dpkg-runs"), "");
+    expect((await new AptTool().install([pkg], ctx)).get(pkg)).to.equal(true);
+    expect(asked(), "once, by apt-config").to.equal(1);
+    expect(given[1]).to.include('APT::Architectures { "amd64"; "i386"; };');
+    // apt works them out as it would without them
+    writeFileSync(join(root, "tmp/given.conf"), given[1]!);
+    const archs = (...c: string[]) => execFileSync("chroot", [root, "apt-config", ...c, "dump", "APT::Architectures"], { encoding: "utf8" });
+    expect(archs("-c", "/tmp/given.conf")).to.equal(archs());
   });
 
   it("runs every hook when another one is configured (a site's, apt-listbugs, etckeeper)", async () => {
