@@ -2,7 +2,7 @@
 // certificate, Basic auth, and upstream's retry rule (any failure, N tries, a fixed delay apart).
 // A server that closes the connection after each call (upstream's speaks HTTP/1.0) gets the next
 // call's connection opened ahead, when the run says one follows (preconnect), so the TCP and TLS
-// handshakes overlap the run's own work instead of adding to it.
+// handshakes overlap the run's own work (and the server's answer) instead of adding to them.
 import { readFileSync } from "node:fs";
 import { Agent, request, type RequestOptions } from "node:https";
 import type { IncomingMessage } from "node:http";
@@ -20,6 +20,13 @@ export interface ProxyOptions extends Pick<AgentOptions, "user" | "password" | "
   url: string;
   log: Logger;
 }
+
+/**
+ * The protocol the agent names in its TLS handshake (ALPN). A server naming it back (vacfg's) keeps
+ * connections; one naming none (upstream's HTTP/1.0 server) is taken, until its first answer says,
+ * for one that closes them.
+ */
+const ALPN = ["http/1.1"];
 
 /** Responses bigger than this are refused (a configuration is a few MB at most). */
 const MAX_RESPONSE = 256 * 1024 * 1024;
@@ -39,6 +46,10 @@ export class XmlRpcProxy {
   private closes = false;
   /** A connection opened ahead for the next call, to a server that closes them. */
   private spare?: TLSSocket;
+  /** Whether an answer has come, telling whether the server closes connections (closes). */
+  private answered = false;
+  /** preconnect() was asked before any answer told whether the server closes (the first connection's ALPN and the first answer's headers decide). */
+  private wanted = false;
 
   constructor(private readonly o: ProxyOptions) {
     this.target = new URL(o.url);
@@ -62,7 +73,7 @@ export class XmlRpcProxy {
     // One secure context for every connection: given ca/cert/key, each connection would parse them again
     // (upstream's server closes the connection after every call).
     this.secureContext = secureContext({ ca: read("--ca", o.ca), cert: read("--cert", o.cert), key: read("--key", o.key) });
-    this.agent = new Agent({ keepAlive: true, maxSockets: 1, secureContext: this.secureContext, rejectUnauthorized: !!o.ca });
+    this.agent = new Agent({ keepAlive: true, maxSockets: 1, secureContext: this.secureContext, rejectUnauthorized: !!o.ca, ALPNProtocols: ALPN });
     if (!o.ca) o.log.warn(`--insecure: the server certificate of ${this.target.host} is not verified; the password goes to whatever server answers`);
     this.auth = "Basic " + Buffer.from(`${o.user}:${o.password}`).toString("base64");
   }
@@ -72,9 +83,34 @@ export class XmlRpcProxy {
    * next connection is opened now (TCP, TLS handshake and certificate check, as the agent would),
    * and the next call uses it; a kept-alive connection needs nothing. A call takes its connection
    * before call() returns its promise, so preconnect() right after call() opens the one after.
+   * Before any answer (the run's first call), it is opened as soon as the first connection's
+   * handshake shows a server that does not name HTTP/1.1 (upstream's), beside that call, and
+   * closed again if the answer says the connection stays; or once the answer's headers say it closes.
    */
   preconnect(): void {
-    if (!this.closes || this.spare) return;
+    if (!this.answered) this.wanted = true;
+    else if (this.closes) this.openSpare();
+  }
+
+  /** The first connection is up before any answer: a server that names no HTTP/1.1 gets the connection asked for now. */
+  private secured(socket: TLSSocket): void {
+    if (!this.answered && this.wanted && socket.alpnProtocol !== ALPN[0]) this.openSpare();
+  }
+
+  /** What the first answer's headers say: whether the server closes connections, and so whether a connection asked for is opened, or the one opened on a guess closed. */
+  private firstAnswer(res: IncomingMessage): void {
+    this.answered = true;
+    this.closes = closesAfter(res);
+    if (this.closes && this.wanted) this.openSpare();
+    else if (!this.closes) {
+      this.spare?.destroy();
+      this.spare = undefined;
+    }
+    this.wanted = false;
+  }
+
+  private openSpare(): void {
+    if (this.spare) return;
     const host = this.target.hostname.replace(/^\[(.*)\]$/, "$1");
     const socket = connect({
       host,
@@ -82,6 +118,7 @@ export class XmlRpcProxy {
       servername: isIP(host) ? undefined : host,
       secureContext: this.secureContext,
       rejectUnauthorized: !!this.o.ca,
+      ALPNProtocols: ALPN,
     });
     // a failed or dropped spare is left out when the next call looks at it (the call then connects itself)
     socket.on("error", () => socket.destroy());
@@ -149,6 +186,8 @@ export class XmlRpcProxy {
         },
         (res) => {
           onAnswer?.();
+          if (this.answered) this.closes = closesAfter(res);
+          else this.firstAnswer(res);
           const chunks: Buffer[] = [];
           let size = 0;
           res.on("data", (c: Buffer) => {
@@ -158,7 +197,6 @@ export class XmlRpcProxy {
           });
           res.on("error", reject);
           res.on("end", () => {
-            this.closes = closesAfter(res);
             if (res.statusCode !== 200) {
               reject(new VacfgError("AGENT_RUN", `${method}: HTTP ${res.statusCode} ${res.statusMessage ?? ""}`.trim()));
               return;
@@ -175,6 +213,7 @@ export class XmlRpcProxy {
           });
         },
       );
+      if (!this.answered) req.once("socket", (socket: TLSSocket) => socket.once("secureConnect", () => this.secured(socket)));
       req.on("timeout", () => req.destroy(new VacfgError("AGENT_RUN", `${method}: no answer within ${this.o.timeoutMs} ms`)));
       req.on("error", reject);
       req.end(body);

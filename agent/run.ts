@@ -111,8 +111,9 @@ export async function runAgent(o: AgentOptions, log: Logger, tools: Tool[] = def
       };
       // what the tools can ask ahead they ask while the run talks to the server
       for (const t of tools) t.ahead?.({ root: o.root, dryRun: o.dryRun, exec: execCommand });
-      if (o.profile) await call("Failed to set client profile", "AssertProfile", o.profile);
-      await call("Failed to declare version", "DeclareVersion", DECLARED_VERSION);
+      // each next connection opens while the server answers (the first answer's headers tell whether it takes one)
+      if (o.profile) await callBefore("Failed to set client profile", "AssertProfile", o.profile);
+      await callBefore("Failed to declare version", "DeclareVersion", DECLARED_VERSION);
       // the next connection opens while the server answers and the probes run
       const probesXml = await callBefore("Failed to download probes from the server", "GetProbes");
       let probes;

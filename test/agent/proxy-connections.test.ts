@@ -28,10 +28,12 @@ const cert = issueCertificate(ca, { cn: "127.0.0.1", altNames: ["127.0.0.1"], us
 /**
  * A TLS XML-RPC server answering every method with its own name. `closes`: Connection: close on
  * every answer, as upstream's HTTP/1.0 server. `before(method, seen)` may hold an answer back.
+ * `alpn`: names HTTP/1.1 in the handshake, as vacfg's server (node's https) does; upstream's names nothing.
  */
-async function startServer(closes: boolean, before: (method: string, seen: Seen) => Promise<void> = async () => {}): Promise<{ server: Server; url: string; seen: Seen }> {
+async function startServer(closes: boolean, before: (method: string, seen: Seen) => Promise<void> = async () => {}, alpn = !closes): Promise<{ server: Server; url: string; seen: Seen }> {
   const seen: Seen = { connections: [], calls: [] };
-  const server = createServer({ cert: cert.certPem, key: cert.keyPem }, (req, res) => {
+  // node's https server names HTTP/1.1 unless told to name nothing
+  const server = createServer({ cert: cert.certPem, key: cert.keyPem, ...(alpn ? {} : { ALPNProtocols: [] }) }, (req, res) => {
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", () => {
@@ -92,6 +94,72 @@ describe("agent XML-RPC proxy: connections", function () {
     expect(s.seen.calls.map((c) => c.method)).to.deep.equal(["A", "B", "C"]);
     expect(new Set(s.seen.calls.map((c) => c.connection)), "a connection of its own per call").to.have.property("size", 3);
     expect(s.seen.connections).to.have.length(3);
+  });
+
+  it("to a server that names no protocol (upstream's): the connection asked for before the first answer opens beside the first call", async () => {
+    let openBeforeA = -1;
+    const s = await startServer(true, async (method, seen) => {
+      if (method !== "A") return;
+      // answer A only once a second connection is up (or after a bound, for the old code)
+      for (let i = 0; i < 200 && seen.connections.length < 2; i++) await new Promise((r) => setTimeout(r, 10));
+      openBeforeA = seen.connections.length;
+    });
+    server = s.server;
+    const proxy = proxyFor(s.url);
+    try {
+      const a = proxy.call("A");
+      proxy.preconnect();
+      expect(await a).to.equal("A");
+      expect(await proxy.call("B")).to.equal("B");
+    } finally {
+      proxy.close();
+    }
+    expect(openBeforeA, "B's connection open while A was being answered").to.equal(2);
+    expect(s.seen.calls).to.deep.equal([
+      { method: "A", connection: 0 },
+      { method: "B", connection: 1 },
+    ]);
+  });
+
+  it("to a kept-alive server that names no protocol: the connection opened on that guess is closed by the first answer, and one connection carries every call", async () => {
+    const s = await startServer(false, async () => {}, false);
+    server = s.server;
+    const closed: Promise<unknown>[] = [];
+    s.server.on("secureConnection", (sock: TLSSocket) => closed.push(once(sock, "close")));
+    const proxy = proxyFor(s.url);
+    try {
+      const a = proxy.call("A");
+      proxy.preconnect();
+      expect(await a).to.equal("A");
+      for (const m of ["B", "C"]) expect(await proxy.call(m)).to.equal(m);
+      // the guessed one (the second, if it got as far as the server before the answer) is closed by the agent
+      if (s.seen.connections.length > 1) await closed[1];
+    } finally {
+      proxy.close();
+    }
+    expect(s.seen.calls.map((c) => c.connection)).to.deep.equal([0, 0, 0]);
+    expect(s.seen.connections.length).to.be.at.most(2);
+  });
+
+  it("to a server that closes after each call but names HTTP/1.1: asked for before the first answer, the next connection opens once that answer says so, before the next call", async () => {
+    const s = await startServer(true, async () => {}, true);
+    server = s.server;
+    const proxy = proxyFor(s.url);
+    try {
+      const a = proxy.call("A");
+      proxy.preconnect(); // no answer yet: nothing tells whether the server closes
+      expect(await a).to.equal("A");
+      // B's connection is opened without B being called (or never, by the old code: bounded)
+      for (let i = 0; i < 200 && s.seen.connections.length < 2; i++) await new Promise((r) => setTimeout(r, 10));
+      expect(s.seen.connections, "opened before B is called").to.have.length(2);
+      expect(await proxy.call("B")).to.equal("B");
+    } finally {
+      proxy.close();
+    }
+    expect(s.seen.calls).to.deep.equal([
+      { method: "A", connection: 0 },
+      { method: "B", connection: 1 },
+    ]);
   });
 
   it("to a kept-alive server: one connection carries every call, and preconnect opens none", async () => {

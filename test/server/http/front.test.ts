@@ -5,6 +5,7 @@ import { execFile } from "node:child_process";
 import { readFileSync } from "node:fs";
 import https from "node:https";
 import { join } from "node:path";
+import tls from "node:tls";
 import { promisify } from "node:util";
 import { gunzipSync } from "node:zlib";
 import { expect } from "chai";
@@ -295,6 +296,22 @@ describe("configuration server over HTTPS (startServer, real Core)", function ()
       } finally {
         agent.destroy();
       }
+    });
+
+    // node's https server does so by default; the agent's first call relies on it (agent/proxy.ts)
+    it("names HTTP/1.1 in the TLS handshake (ALPN), so a client knows before any answer that connections stay open", async function () {
+      const alpn = (offer?: string[]) =>
+        new Promise<string | false>((resolve, reject) => {
+          const s = tls.connect({ host: "127.0.0.1", port, rejectUnauthorized: false, ...(offer ? { ALPNProtocols: offer } : {}) }, () => {
+            resolve(s.alpnProtocol ?? false);
+            s.destroy();
+          });
+          s.on("error", reject);
+        });
+      expect(await alpn(["http/1.1"])).to.equal("http/1.1");
+      expect(await alpn(["h2", "http/1.1"])).to.equal("http/1.1");
+      // a client naming nothing (Python's) gets nothing named, as before
+      expect(await alpn()).to.equal(false);
     });
 
     it("closes after the response for HTTP/1.0 and for Connection: close", async function () {
