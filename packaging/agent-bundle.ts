@@ -20,6 +20,16 @@ export const AGENT_NODE_TARGET = "node18";
  */
 export const AGENT_NODE_OPTIONS = ["--use-openssl-ca"];
 
+/**
+ * The code with every character beyond ASCII written as its \\u escape, as esbuild writes them in
+ * code (left: those in the comments it keeps): one character beyond ASCII makes V8 hold the whole
+ * source as two bytes per character, twice the memory to read, hash and scan. The escape means the
+ * same character in a string, template, regular expression or name; in a comment it is never read.
+ */
+export function asciiOnly(code: string): string {
+  return code.replace(/[^\0-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+}
+
 /** Writes the bundle into `outDir` (created); returns its files' names, the launcher first. */
 export async function bundleAgent(projectRoot: string, outDir: string): Promise<string[]> {
   // esbuild is a build tool (devDependency): imported only here, so the installed command never loads it.
@@ -48,7 +58,7 @@ export async function bundleAgent(projectRoot: string, outDir: string): Promise<
     // imports between the files become require("./NAME.cjs"), import() of the --local file a
     // require when called; CommonJS dependencies keep their require, __dirname and __filename
     const cjs = await esbuild.transform(f.text, { format: "cjs", platform: "node", target: AGENT_NODE_TARGET, supported: { "dynamic-import": false }, legalComments: "inline", logLevel: "error" });
-    await writeFile(join(outDir, basename(f.path)), cjs.code);
+    await writeFile(join(outDir, basename(f.path)), asciiOnly(cjs.code));
   }
   await esbuild.build({ ...common, entryPoints: [join(projectRoot, "dist", "cli", "agent-launch.js")], outfile: join(outDir, AGENT_ENTRY), format: "cjs" });
   const files = (await readdir(outDir)).filter((f) => f.endsWith(".cjs")).sort();

@@ -8,7 +8,7 @@ import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, stat
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { addShell, makeBaseRoot } from "../../agent/image-root.js";
-import { AGENT_NODE_OPTIONS, bundleAgent } from "../../packaging/agent-bundle.js";
+import { AGENT_NODE_OPTIONS, asciiOnly, bundleAgent } from "../../packaging/agent-bundle.js";
 import { AGENT_CODE_CACHE_ENV, AGENT_ENTRY, AGENT_MODULE } from "../../packaging/agent-layout.js";
 import { exampleRepo, projectRoot } from "../support/paths.js";
 
@@ -50,10 +50,21 @@ describe("packaging: the agent bundle and its code cache", function () {
   /** Each cache file's inode: a file written again is a new inode (temp + rename). */
   const cacheFiles = () => Object.fromEntries(readdirSync(cache).map((f) => [f, statSync(join(cache, f)).ino]));
 
-  it("is the launcher, the agent module, the shared module and the --local server core", () => {
+  it("is the launcher, the agent module, the shared module and the --local server core, all ASCII", () => {
     expect(files[0]).to.equal(AGENT_ENTRY);
     expect(files).to.include(AGENT_MODULE);
     expect(files).to.have.length(4);
+    // one character beyond ASCII (the agent's comments have "…") and V8 holds the whole source at two bytes a character
+    for (const f of files) expect(readFileSync(join(bundle, f)).every((b) => b < 0x80), f).to.equal(true);
+  });
+
+  it("writes characters beyond ASCII as escapes that mean the same in code", () => {
+    const code = 'const s = "caf\\u00e9 \\u2026"; const r = /\\u2192/; const t = `\\ud83d\\ude00`;';
+    const raw = 'const s = "café …"; const r = /→/; const t = `😀`;';
+    const escaped = asciiOnly(raw);
+    expect(escaped).to.equal(code);
+    const run = (src: string) => new Function(`${src} return [s, r.test("→"), t];`)() as unknown[];
+    expect(run(escaped)).to.deep.equal(run(raw));
   });
 
   it("writes no cache for --help, one after a local-mode run, and the next run uses it (not written again)", () => {
