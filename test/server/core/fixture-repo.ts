@@ -349,3 +349,41 @@ export const GROUP_PATTERNS_NO_RANGE_REPO: Record<string, string> = {
   </GroupPatterns>
 `),
 };
+
+/**
+ * Bundler's `<Path glob>`: expanded to every generator's Path name it matches (upstream's
+ * validate_structures). The reference kit's server logs "unexpected structure validation failure"
+ * for it and binds the glob entries as they are (failure="bind error: 'NoneType' object has no
+ * attribute 'rstrip'"), so this is checked against the expected document, not against upstream.
+ */
+export const GLOB_REPO: Record<string, string> = {
+  "Metadata/groups.xml": `<Groups>
+  <Group name="g" profile="true" public="true" default="true">
+    <Bundle name="globbed"/>
+    <Bundle name="plain"/>
+  </Group>
+</Groups>
+`,
+  "Metadata/clients.xml": `<Clients>
+  <Client name="g1" profile="g"/>
+</Clients>
+`,
+  "Bundler/globbed.xml": `<Bundle>
+  <Path glob="/etc/app/*"/>
+  <Package name="glob-pkg"/>
+  <Group name="g">
+    <Path glob="/srv/*.conf"/>
+  </Group>
+</Bundle>
+`,
+  "Bundler/plain.xml": `<Bundle><Path name="/etc/other"/></Bundle>`,
+  "Rules/r.xml": `<Rules priority="1">
+  <Path name="/etc/app/a" type="directory" owner="root" group="root" mode="0755"/>
+  <Path name="/etc/app/b" type="symlink" to="/etc/app/a"/>
+  <Path name="/etc/other" type="directory" owner="root" group="root" mode="0700"/>
+  <Path name="/srv/x.conf" type="directory" owner="root" group="root" mode="0750"/>
+  <Path name="/srv/y.txt" type="directory" owner="root" group="root" mode="0750"/>
+  <Package name="glob-pkg" type="deb" version="any"/>
+</Rules>
+`,
+};

@@ -7,7 +7,7 @@ import { parseXml } from "../../../protocol/xml.js";
 import { serializeStatistics } from "../../../protocol/documents/statistics.js";
 import type { AnyPlugin } from "../../../server/core/roles.js";
 import { harness, type Harness } from "./harness.js";
-import { REPO, BASE_BUNDLE } from "./fixture-repo.js";
+import { REPO, BASE_BUNDLE, GLOB_REPO } from "./fixture-repo.js";
 
 // What the real upstream server sends for these clients on REPO (captured with xmlrpc-call.py).
 const WEB1 =
@@ -25,6 +25,14 @@ describe("server core: GetConfig", function () {
     h = await harness(REPO);
     expect(await h.core.getConfig("web1")).to.equal(WEB1);
     expect(await h.core.getConfig("db1")).to.equal(DB1);
+  });
+
+  it("expands a bundle's <Path glob> to every generator's Path name it matches, also inside a Group", async () => {
+    h = await harness(GLOB_REPO);
+    const expected =
+      '<Configuration version="2.0" revision="-1"><Bundle name="globbed"><Path name="/etc/app/a" type="directory" owner="root" group="root" mode="0755"/><Path name="/etc/app/b" type="symlink" to="/etc/app/a"/><Path name="/srv/x.conf" type="directory" owner="root" group="root" mode="0750"/><Package name="glob-pkg" type="deb" version="any"/></Bundle><Bundle name="plain"><Path name="/etc/other" type="directory" owner="root" group="root" mode="0700"/></Bundle></Configuration>';
+    expect(await h.core.getConfig("g1")).to.equal(expected);
+    expect(await h.core.getConfig("g1")).to.equal(expected);
   });
 
   it("probe groups bring in conditional entries (group:big → bighost → bigpkg)", async () => {
