@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { expect } from "chai";
-import { AGENT_ENTRY } from "../../packaging/agent-layout.js";
+import { AGENT_CODE_CACHE_DIR, AGENT_ENTRY, AGENT_MODULE } from "../../packaging/agent-layout.js";
 import { buildPackages, type BuiltPackage } from "../../packaging/packages.js";
 import { bootContainer, removeRoot, unpackSystemdRoot, type BootedContainer } from "../../harness/systemd-container.js";
 
@@ -95,10 +95,14 @@ describe("the Debian packages, installed into a booted systemd root", function (
     expect(await prop("vacfg-agent.service", "Result")).to.equal("success");
     const row = await runs();
     expect(row?.lastRun, "the run the server stored").to.include({ id: 1 });
+    // the first run left its V8 code cache for the next ones
+    expect((await box!.shOk(`ls ${AGENT_CODE_CACHE_DIR}`)).split("\n")).to.include(`${AGENT_MODULE}.v8cache`);
   });
 
-  it("the agent's timer runs the agent again", async function () {
+  it("the agent's timer runs the agent again, with the code cache the first run left (not written again)", async function () {
     const before = (await runs())!.lastRun!.id;
+    const cacheInode = async () => (await box!.shOk(`stat -c %i ${AGENT_CODE_CACHE_DIR}/${AGENT_MODULE}.v8cache`)).trim();
+    const inode = await cacheInode();
     // The hourly period shortened for the test; the jitter (RandomizedDelaySec) stays. AccuracySec too:
     // its default (1 min) lets systemd fire the timer up to a minute late, as long as the wait below.
     await box!.shOk("mkdir -p /etc/systemd/system/vacfg-agent.timer.d && printf '[Timer]\\nOnBootSec=\\nOnUnitInactiveSec=\\nOnActiveSec=1s\\nRandomizedDelaySec=3s\\nAccuracySec=1s\\n' > /etc/systemd/system/vacfg-agent.timer.d/soon.conf && systemctl daemon-reload && systemctl restart vacfg-agent.timer");
@@ -107,6 +111,7 @@ describe("the Debian packages, installed into a booted systemd root", function (
     for (const until = Date.now() + 180_000; !((row = await runs())?.lastRun && row.lastRun.id > before) && Date.now() < until; ) await new Promise((r) => setTimeout(r, 500));
     expect(row?.lastRun?.id, "a run after the timer fired").to.be.greaterThan(before);
     expect(await prop("vacfg-agent.timer", "LastTriggerUSec")).to.not.equal("n/a");
+    expect(await cacheInode()).to.equal(inode);
     await box!.shOk("rm -r /etc/systemd/system/vacfg-agent.timer.d && systemctl daemon-reload");
   });
 
@@ -135,5 +140,10 @@ describe("the Debian packages, installed into a booted systemd root", function (
     const target = Number(await prop("vacfg-configured.target", "ActiveEnterTimestampMonotonic"));
     expect(bootDone).to.be.at.most(target);
     expect((await runs())!.lastRun!.id).to.be.greaterThan(before);
+  });
+
+  it("removing vacfg-agent removes its code cache", async function () {
+    await box!.shOk("dpkg -r vacfg-agent", 120_000);
+    expect(await box!.shOk(`test -e ${AGENT_CODE_CACHE_DIR} && echo left || echo gone`)).to.equal("gone\n");
   });
 });
