@@ -160,7 +160,7 @@ export function sharedReads(store: CoreStore): CoreStore {
  * SSHbase's roster of every client's names), reused within GetConfigs while neither moved.
  */
 export class StoreAndRepoDerived<T> {
-  private last?: { read: ReadStamp; repo: TrustStamp; value: Promise<T> };
+  private last?: { read: ReadStamp; repo: TrustStamp; value: Promise<T>; settled?: { value: T } };
 
   constructor(
     private readonly store: CoreStore | undefined,
@@ -175,8 +175,18 @@ export class StoreAndRepoDerived<T> {
     const read = readStamp(s);
     const repo = stampFor(this.repoPath);
     const value = compute();
-    this.last = read && repo ? { read, repo, value } : undefined;
-    value.catch(() => this.last?.value === value && (this.last = undefined));
+    const entry: typeof this.last = read && repo ? { read, repo, value } : undefined;
+    this.last = entry;
+    value.then(
+      (v) => entry && (entry.settled = { value: v }),
+      () => this.last?.value === value && (this.last = undefined),
+    );
     return value;
+  }
+
+  /** What get() would answer, without a promise, when that answer has already settled (else undefined: call get). */
+  now(): { value: T } | undefined {
+    const last = this.last;
+    return last?.settled !== undefined && stampHolds(scopeOf(this.store), last.read) && stillTrusted(last.repo) ? last.settled : undefined;
   }
 }

@@ -84,7 +84,9 @@ export class SSHbasePlugin implements Plugin, GeneratorRole, PullTargetRole {
     const name = entry.attrs.name ?? "";
     if (name === KNOWN_HOSTS) {
       bindKeyInfo(entry, "0644");
-      return this.knownHostsFor(meta).then((text) => setText(entry, text));
+      const text = this.knownHostsFor(meta);
+      if (typeof text === "string") return setText(entry, text);
+      return text.then((t) => setText(entry, t));
     }
     const basename = name.slice("/etc/ssh/".length);
     if (!name.startsWith("/etc/ssh/") || !KEY_BASENAMES.includes(basename)) {
@@ -125,13 +127,18 @@ export class SSHbasePlugin implements Plugin, GeneratorRole, PullTargetRole {
    * the *.static files, then one line per public key file ("names,aliases,addrs type key"),
    * then the client's own keys for localhost.
    */
-  async knownHostsFor(meta: ClientMetadata): Promise<string> {
+  knownHostsFor(meta: ClientMetadata): string | Promise<string> {
     const fixed = this.staticKnownHosts.get(this.staticKnownHostsPath);
     if (fixed !== undefined) return fixed;
+    // The roster read while neither the store's client data nor the repository moved: no promise.
+    const known = this.rosters.now();
+    return known !== undefined ? this.knownHostsWith(meta, known.value) : this.currentRoster().then((r) => this.knownHostsWith(meta, r));
+  }
+
+  private knownHostsWith(meta: ClientMetadata, { roster, key }: { roster: Roster; key: string }): string {
     // The text follows from repository files (which the build cache tracks) and the roster of
     // clients (names, addresses, group members: the store), so only the roster is read again
     // before a cached build is reused.
-    const { roster, key } = await this.currentRoster();
     recordBuildInputValue(meta, "SSHbase:roster", key, async () => (await this.currentRoster()).key, { fromRepositoryAndStore: true });
     return this.knownHostsFromKeys(meta, roster);
   }
