@@ -6,10 +6,12 @@
 // cache of another source of the same length would be taken and run stale code. A cache here is
 // used only for exactly its source under exactly this node: its header holds a digest of both, and
 // a digest of its payload (a damaged file is never given to V8). It is read only when written by
-// root or by this user and writable by nobody else (a cache is code). Anything else: the module is
-// compiled from its source, as without a cache, and `save` writes a new cache after the run.
+// root or by this user and writable by nobody else (a cache is code), and written only into a
+// directory of root's or this user's that nobody else can write, never through a link planted there.
+// Anything else: the module is compiled from its source, as without a cache, and `save` writes a new
+// cache after the run.
 import { createHash } from "node:crypto";
-import { closeSync, constants, fstatSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, type Stats } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { Script } from "node:vm";
@@ -45,6 +47,9 @@ export const cacheFileOf = (cacheDir: string, name: string): string => join(cach
 /** The key a cache of `source` carries: the source and the runtime that compiled it. */
 const keyOf = (source: string): string => sha256(RUNTIME, "\0", source);
 
+/** Root's or this user's, and writable by nobody else. */
+const ownedSafely = (st: Stats): boolean => (st.uid === 0 || st.uid === (process.geteuid?.() ?? 0)) && (st.mode & 0o022) === 0;
+
 /** The cache's payload for `source`, or why there is none to use. */
 function readCache(file: string, source: string): Buffer | Exclude<CacheState, "accepted" | "rejected" | "off"> {
   let fd: number;
@@ -55,8 +60,7 @@ function readCache(file: string, source: string): Buffer | Exclude<CacheState, "
   }
   try {
     const st = fstatSync(fd);
-    const uid = process.geteuid?.() ?? 0;
-    if (!st.isFile() || (st.uid !== 0 && st.uid !== uid) || (st.mode & 0o022) !== 0) return "untrusted";
+    if (!st.isFile() || !ownedSafely(st)) return "untrusted";
     const bytes = readFileSync(fd);
     const nl = bytes.indexOf(10);
     const [magic, key, digest] = (nl > 0 ? bytes.subarray(0, nl).toString("latin1") : "").split(" ");
@@ -103,6 +107,13 @@ export function cachedModuleLoader(dir: string, cacheDir: string | null): Cached
 
   function save(): string[] {
     if (cacheDir === null) return [];
+    try {
+      mkdirSync(cacheDir, { recursive: true, mode: 0o755 });
+      const st = lstatSync(cacheDir);
+      if (!st.isDirectory() || !ownedSafely(st)) return [];
+    } catch {
+      return [];
+    }
     const written: string[] = [];
     for (const [name, state] of states) {
       if (state === "accepted") continue;
@@ -110,16 +121,16 @@ export function cachedModuleLoader(dir: string, cacheDir: string | null): Cached
       const file = cacheFileOf(cacheDir, name);
       const tmp = `${file}.${process.pid}.tmp`;
       try {
-        mkdirSync(cacheDir, { recursive: true, mode: 0o755 });
         const payload = script.createCachedData();
-        writeFileSync(tmp, Buffer.concat([Buffer.from(`${MAGIC} ${keyOf(source)} ${sha256(payload)}\n`, "latin1"), payload]), { mode: 0o644 });
+        // "wx": a new file, never one (or a link) already at that name
+        writeFileSync(tmp, Buffer.concat([Buffer.from(`${MAGIC} ${keyOf(source)} ${sha256(payload)}\n`, "latin1"), payload]), { mode: 0o644, flag: "wx" });
         renameSync(tmp, file);
         written.push(name);
       } catch {
         try {
-          rmSync(tmp, { force: true });
+          rmSync(tmp, { force: true }); // ours half-written, or what was planted at its name
         } catch {
-          /* the directory itself is not there */
+          /* nothing of ours to take back */
         }
       }
     }

@@ -21,7 +21,7 @@ export const AGENT_NODE_TARGET = "node18";
 export const AGENT_NODE_OPTIONS = ["--use-openssl-ca"];
 
 /**
- * The code with every character beyond ASCII written as its \\u escape, as esbuild writes them in
+ * The code with every character beyond ASCII written as its \u escape, as esbuild writes them in
  * code (left: those in the comments it keeps): one character beyond ASCII makes V8 hold the whole
  * source as two bytes per character, twice the memory to read, hash and scan. The escape means the
  * same character in a string, template, regular expression or name; in a comment it is never read.

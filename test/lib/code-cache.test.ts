@@ -4,7 +4,7 @@
 // others is not used, and the next save replaces it.
 import { expect } from "chai";
 import { execFileSync } from "node:child_process";
-import { chmodSync, chownSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { cacheFileOf, cachedModuleLoader, type CacheState } from "../../lib/code-cache.js";
@@ -104,6 +104,23 @@ describe("lib: code cache", () => {
       chmodSync(file, 0o644);
       chownSync(file, process.getuid?.() ?? 0, process.getgid?.() ?? 0);
     }
+  });
+
+  it("writes no cache into a directory others can write, nor through a link planted at its temporary name", () => {
+    const open = join(dir, "open");
+    mkdirSync(open, { mode: 0o777 });
+    chmodSync(open, 0o777);
+    const inOpen = run(open);
+    expect([inOpen.states["main.cjs"], inOpen.word]).to.deep.equal(["absent", "alpha"]);
+    expect(inOpen.loader.save()).to.deep.equal([]);
+    expect(readdirSync(open)).to.deep.equal([]);
+    // a link at the name save writes first: the file it names stays as it was
+    const victim = join(dir, "victim");
+    writeFileSync(victim, "precious\n");
+    mkdirSync(cache, { mode: 0o755 });
+    symlinkSync(victim, `${cacheFileOf(cache, "main.cjs")}.${process.pid}.tmp`);
+    expect(run().loader.save()).to.deep.equal(["b.cjs"]);
+    expect(readFileSync(victim, "utf8")).to.equal("precious\n");
   });
 
   it("without a cache directory, or with one it cannot write, runs the same and saves nothing", () => {
