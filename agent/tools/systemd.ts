@@ -1,6 +1,6 @@
 // The systemd tool: Service entries of type systemd. Enablement through `systemctl [--root=DIR]
 // enable|disable` (works offline on an image); start/stop/restart only on a host booted with systemd.
-import { existsSync, readdirSync } from "node:fs";
+import { existsSync, lstatSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { serviceEntry } from "../../protocol/entries.js";
 import { el, type XmlElement } from "../../protocol/xml.js";
@@ -38,13 +38,22 @@ export class SystemdTool implements Tool, ServiceControl {
   }
 
   /**
-   * `systemctl is-enabled A B …` for the services about to be verified, in as few runs as it
-   * takes: it stops at the first unknown unit, so each unknown unit costs one more run (for the rest).
+   * `systemctl is-enabled A B …` for the services about to be verified. systemctl stops at the first
+   * unit it does not know, so a unit with no file in the root's unit directories (its package not
+   * installed yet, on a first run) is asked about in a run of its own, beside the run for the others;
+   * which unit systemctl knows is still its answer alone.
    */
   async prepare(entries: XmlElement[], ctx: ToolContext): Promise<void> {
     this.enabled.clear();
-    let rest = entries.map((e) => serviceEntry(e)).filter((s) => s.status !== "ignore").map((s) => s.name);
-    while (rest.length > 1) {
+    const names = entries.map((e) => serviceEntry(e)).filter((s) => s.status !== "ignore").map((s) => s.name);
+    const alone = names.filter((n) => !unitFileThere(ctx.root, n));
+    await Promise.all([this.askEnabled(names.filter((n) => !alone.includes(n)), ctx), ...alone.map((n) => this.askEnabled([n], ctx))]);
+  }
+
+  /** is-enabled for `names`, in as few runs as it takes: each unit systemctl does not know costs one more run (for the rest). */
+  private async askEnabled(names: string[], ctx: ToolContext): Promise<void> {
+    let rest = names;
+    while (rest.length) {
       const r = await ctx.exec(this.systemctl(ctx, ["is-enabled", ...rest]));
       const states = r.stdout.split("\n").filter(Boolean);
       const err = r.stderr.trim();
@@ -151,6 +160,17 @@ export class SystemdTool implements Tool, ServiceControl {
   bundleUpdated(bundle: XmlElement, ctx: ToolContext): Promise<States> {
     return restartBundleServices(this, bundle, ctx, this.restarted);
   }
+}
+
+/** Where systemctl looks for a system unit's file (--root or not; generators and runtime control dirs left out). */
+const UNIT_DIRS = ["/etc/systemd/system", "/run/systemd/system", "/usr/local/lib/systemd/system", "/usr/lib/systemd/system", "/lib/systemd/system"];
+const UNIT_SUFFIX = /\.(service|socket|device|mount|automount|swap|target|path|timer|snapshot|slice|scope)$/;
+
+/** Whether a file (or link) named for the unit, or for its template, is in one of the root's unit directories. */
+function unitFileThere(root: string, name: string): boolean {
+  const unit = UNIT_SUFFIX.test(name) ? name : `${name}.service`;
+  const template = unit.replace(/@[^.]*\./, "@.");
+  return UNIT_DIRS.some((d) => [unit, template].some((u) => lstatSync(inRoot(root, `${d}/${u}`), { throwIfNoEntry: false }) !== undefined));
 }
 
 function readdirOrEmpty(dir: string): string[] {

@@ -3,7 +3,7 @@
 // repository, systemctl --root enables units offline, and actions run chrooted.
 import { expect } from "chai";
 import { spawn, spawnSync } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { withAccountLock } from "../../agent/account-files.js";
 import { createLogger } from "../../agent/log.js";
@@ -200,7 +200,7 @@ describe("agent APT, Systemd and SysV tools (real dpkg/apt into a throwaway root
     expect(runs.filter((a) => a.includes("apt-cache"))).to.deep.equal([]);
   });
 
-  it("enables several units with one systemctl run and asks is-enabled once per unknown unit, not once per unit", async () => {
+  it("enables several units with one systemctl run; asks is-enabled of a unit with no unit file in a run of its own, beside one run for the others", async () => {
     const runs: string[][] = [];
     const base = toolContext(root);
     const ctx = toolContext(root, { exec: (argv, opts) => (runs.push(argv), base.exec(argv, opts)) });
@@ -223,17 +223,20 @@ describe("agent APT, Systemd and SysV tools (real dpkg/apt into a throwaway root
     expect(systemctl().slice(0, 3)).to.deep.equal(["enable vacfg-nosuch pbs_server", "enable vacfg-nosuch", "enable pbs_server"]);
     expect(ctx.lines.join("\n")).to.match(/enable vacfg-nosuch failed/);
     expect(wanted("pbs_server")).to.equal(true);
-    // unknown units first: one is-enabled run, and one more for the rest after each unknown unit
+    // units with no unit file in the root: each asked about in its own run, beside one run for the others (systemctl stops at an unknown unit)
     runs.length = 0;
     const batch = ["vacfg-nosuch", "vacfg-nosuch2", "torque-server", "pbs_server"].map((name) => el("Service", { name, type: "systemd", status: "on" }));
     await tool.prepare(batch, ctx);
     expect(await Promise.all(batch.map((e) => tool.verify(e, ctx)))).to.deep.equal([false, false, true, true]);
-    expect(systemctl()).to.deep.equal([
-      "is-enabled vacfg-nosuch vacfg-nosuch2 torque-server pbs_server",
-      "is-enabled vacfg-nosuch2 torque-server pbs_server",
-      "is-enabled torque-server pbs_server",
-    ]);
+    expect(systemctl()).to.deep.equal(["is-enabled torque-server pbs_server", "is-enabled vacfg-nosuch", "is-enabled vacfg-nosuch2"]);
     expect(batch[0]!.attrs).to.include({ current_status: "off", target_status: "on" });
+    // a unit file systemctl cannot load (a dangling link to a template) is still its answer: the run for the rest goes on after it
+    symlinkSync("/lib/systemd/system/vacfg-gone@.service", join(root, "etc/systemd/system/vacfg-dangling.service"));
+    runs.length = 0;
+    const odd = ["vacfg-dangling", "pbs_server"].map((name) => el("Service", { name, type: "systemd", status: "on" }));
+    await tool.prepare(odd, ctx);
+    expect(await Promise.all(odd.map((e) => tool.verify(e, ctx)))).to.deep.equal([false, true]);
+    expect(systemctl()[0]).to.equal("is-enabled vacfg-dangling pbs_server");
   });
 
   describe("a whole run (cached configuration, -f): what is verified again after the installs", () => {
