@@ -73,6 +73,8 @@ export async function runAgent(o: AgentOptions, log: Logger, tools: Tool[] = def
   let proxy: ServerConnection | undefined;
   let rl: Interface | undefined;
   let unlockRun: (() => void) | undefined;
+  /** The run returned (a fatal error can end it before the tools asked ahead). */
+  let ended = false;
   const fatal = (msg: string): never => {
     log.error(`Fatal error: ${msg}`);
     throw new Fatal(msg);
@@ -109,8 +111,12 @@ export async function runAgent(o: AgentOptions, log: Logger, tools: Tool[] = def
         p.preconnect?.();
         return answer;
       };
-      // what the tools can ask ahead they ask while the run talks to the server
-      for (const t of tools) t.ahead?.({ root: o.root, dryRun: o.dryRun, exec: execCommand });
+      // What the tools can ask ahead they ask while the run talks to the server, once the first
+      // request's connection is under way: a program started (apt-config) holds this thread until
+      // it runs, and the handshake then waits for the server, not for it.
+      setImmediate(() => {
+        if (!ended) for (const t of tools) t.ahead?.({ root: o.root, dryRun: o.dryRun, exec: execCommand });
+      });
       // each next connection opens while the server answers (the first answer's headers tell whether it takes one)
       if (o.profile) await callBefore("Failed to set client profile", "AssertProfile", o.profile);
       await callBefore("Failed to declare version", "DeclareVersion", DECLARED_VERSION);
@@ -248,6 +254,7 @@ export async function runAgent(o: AgentOptions, log: Logger, tools: Tool[] = def
     if (e instanceof Fatal) return { exitCode: 1, states: new Map(), modified: [], extra: [], statistics: "" };
     throw e;
   } finally {
+    ended = true;
     unlockRun?.();
     await proxy?.close();
     rl?.close();

@@ -6,7 +6,7 @@
 // an archive changed since they were fetched (apt-lists.ts asks, in-process), never in a dry run,
 // so a version the archive published since is an upgrade and an unchanged archive costs no apt-get.
 import { createHash } from "node:crypto";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, posix } from "node:path";
 import { packageEntry } from "../../protocol/entries.js";
@@ -73,6 +73,12 @@ export function parseAptPolicy(text: string): Map<string, string> {
   return out;
 }
 
+/** inode, size and times of the root's dpkg status file, or "-" when it is missing. */
+function statusStamp(root: string): string {
+  const st = statSync(inRoot(root, "/var/lib/dpkg/status"), { bigint: true, throwIfNoEntry: false });
+  return st ? `${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}` : "-";
+}
+
 const APT_ENV = { DEBIAN_FRONTEND: "noninteractive" };
 /** The environment every apt program the tool runs gets (and its hooks see). */
 const aptEnv = (): NodeJS.ProcessEnv => ({ ...process.env, ...APT_ENV });
@@ -91,6 +97,8 @@ const APT_GET_OPTIONS = ["-q", "-y", "-o", "DPkg::Options::=--force-confold", "-
 export class AptTool implements Tool {
   readonly name = "APT";
   private installed?: Map<string, InstalledPackage>;
+  /** `installed` was read ahead, from the status file so stamped (statusStamp): checked at its first use. */
+  private installedAhead?: { stamp: string };
   /** Candidate versions apt reports for installed packages, since the last index refresh. */
   private candidates = new Map<string, string | undefined>();
   /** The last refresh of the lists (refreshIndexes), which the checks of version="auto" wait for. */
@@ -108,7 +116,10 @@ export class AptTool implements Tool {
     return (entry.tag === "Package" || entry.tag === "BoundPackage") && (entry.attrs.type === "deb" || entry.attrs.type === "apt");
   }
 
-  private db(ctx: ToolContext): Map<string, InstalledPackage> {
+  private db(ctx: Pick<ToolContext, "root">): Map<string, InstalledPackage> {
+    // read ahead (while the run talked to the server): kept if the file is the one read then
+    if (this.installedAhead && this.installedAhead.stamp !== statusStamp(ctx.root)) this.installed = undefined;
+    this.installedAhead = undefined;
     if (!this.installed) {
       const p = inRoot(ctx.root, "/var/lib/dpkg/status");
       this.installed = existsSync(p) ? parseDpkgStatus(readFileSync(p, "utf8")) : new Map();
@@ -206,10 +217,24 @@ export class AptTool implements Tool {
         // the dump holds for the files so signed if apt's configuration is still as apt-config read it
         if ((await aheadDump(this.hooksAhead, ctx.root, env)) !== dump) return undefined;
         const reads = await aptReads(ctx.root, dump.stdout);
+        // dpkg's status too, read before apt-get starts (knownBad) and the inventory
+        this.readStatusAhead(ctx);
         // the lists' staleness too, unless finding it asks an archive over the network (a run may not need it)
         return { dump, files, reads: reads.paths, lists: reads.network ? undefined : { stale: await this.staleReason(ctx) } };
       })
       .catch(() => undefined);
+  }
+
+  /** Reads dpkg's status file now, stamped, for the run's first look at it (db). */
+  private readStatusAhead(ctx: Pick<ToolContext, "root">): void {
+    if (this.installed) return;
+    try {
+      const stamp = statusStamp(ctx.root);
+      this.db(ctx);
+      this.installedAhead = { stamp };
+    } catch {
+      this.installed = undefined; // read at first use, and its error met there
+    }
   }
 
   /**

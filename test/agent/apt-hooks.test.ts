@@ -305,6 +305,21 @@ describe("agent APT tool: apt-get's hooks and logs in a real Debian root", funct
       expect(await tool.begin([pkg], [el("Path", { name: "/srv/repo2/extra", type: "file" })], ctx)).to.equal(undefined);
     });
 
+    it("reads dpkg's status while the run talks to the server, and again if it changed before its first use", async () => {
+      execFileSync("chroot", [root, "apt-get", "-q", "-y", "install", "vacfg-hello"], { stdio: "pipe", env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" } });
+      const ctx = toolContext(root);
+      const pkgs = ["vacfg-hello", "vacfg-gated"].map((name) => el("Package", { name, type: "deb", version: "auto" }));
+      const missing = async (change?: () => void) => {
+        const tool = new AptTool();
+        tool.ahead(ctx);
+        await (tool as unknown as { readsAhead: Promise<unknown> }).readsAhead;
+        change?.();
+        return tool.knownBad(pkgs, ctx).map((e) => e.attrs.name);
+      };
+      expect(await missing()).to.deep.equal(["vacfg-gated"]);
+      expect(await missing(() => execFileSync("chroot", [root, "dpkg", "--purge", "vacfg-hello"]))).to.deep.equal(["vacfg-hello", "vacfg-gated"]);
+    });
+
     it("lets apt-get run dpkg after an apt-get update of its own (lists found stale ahead): no stop and second apt-get", async () => {
       // the archive's list is gone: apt-get update fetches it again
       for (const f of readdirSync(join(root, "var/lib/apt/lists")).filter((n) => n.endsWith("_Packages"))) removeDir(join(root, "var/lib/apt/lists", f));

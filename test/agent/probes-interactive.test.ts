@@ -9,6 +9,7 @@ import { defaultOptions } from "../../agent/options.js";
 import { agentRunLockBase } from "../../agent/pid-lock.js";
 import { ProbeScratch, runProbe, type ProbeOutcome } from "../../agent/probes.js";
 import { defaultTools, runAgent, type LocalServerOpener } from "../../agent/run.js";
+import { AptTool } from "../../agent/tools/apt.js";
 import { openLocalServer } from "../../server/admin/local-server.js";
 import { serializeConfiguration } from "../../protocol/documents/configuration.js";
 import { el } from "../../protocol/xml.js";
@@ -119,6 +120,37 @@ describe("agent probes of one run, with the server", function () {
       expect(r.exitCode).to.equal(0);
       expect(scratchThere, "the scratch directory was still there when the data was sent").to.deep.equal([true]);
       expect(readdirSync(join(root, "tmp")).filter((n) => n.startsWith("vacfg-probe-")), "and is gone after the run").to.deep.equal([]);
+    } finally {
+      removeDir(work);
+    }
+  });
+});
+
+describe("agent tools asking ahead", function () {
+  this.timeout(120_000);
+  it("ask once the first request is under way, not before it (a program started holds the run's thread)", async () => {
+    const work = tempDir("vacfg-ahead-");
+    try {
+      const root = join(work, "root");
+      makeBaseRoot(root);
+      addShell(root);
+      const events: string[] = [];
+      const opener: LocalServerOpener = async (o) => {
+        const server = await openLocalServer({ repo: o.local, client: o.user, logger: pino({ level: "silent" }) });
+        return { call: (method, ...params) => (events.push(`call ${method}`), server.call(method, ...params)), close: () => server.close() };
+      };
+      class Recording extends AptTool {
+        override ahead(ctx: Parameters<AptTool["ahead"]>[0]): void {
+          events.push("ahead");
+          super.ahead(ctx);
+        }
+      }
+      const tools = defaultTools().map((t) => (t instanceof AptTool ? new Recording() : t));
+      const o = { ...defaultOptions(), local: exampleRepo, user: "node1", profile: "torque-worker", root, dryRun: true, configFile: "/nonexistent" };
+      const r = await runAgent(o, createLogger("error", "test", { out: () => undefined, err: () => undefined }), tools, opener);
+      expect(r.exitCode).to.equal(0);
+      expect(events[0]).to.equal("call AssertProfile");
+      expect(events.filter((e) => e === "ahead")).to.have.length(1);
     } finally {
       removeDir(work);
     }
