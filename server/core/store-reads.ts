@@ -86,7 +86,7 @@ const KEPT = 64;
 /** The store as plugins see it: getProbeData and listClients shared within a GetConfig. */
 export class SharedReads implements CoreStore {
   private readonly scope: StoreScope;
-  private readonly kept = new Map<string, { stamp: ReadStamp; value: Promise<unknown> }>();
+  private readonly kept = new Map<string, { stamp: ReadStamp; value: Promise<unknown>; settled?: { value: unknown } }>();
 
   constructor(readonly inner: CoreStore) {
     this.scope = scopeOf(inner);
@@ -98,9 +98,13 @@ export class SharedReads implements CoreStore {
     const stamp = readStamp(this.scope);
     if (!stamp) return read();
     const value = read().then(frozen);
-    value.catch(() => this.kept.get(key)?.value === value && this.kept.delete(key));
+    const entry: { stamp: ReadStamp; value: Promise<unknown>; settled?: { value: unknown } } = { stamp, value };
+    value.then(
+      (v) => (entry.settled = { value: v }),
+      () => this.kept.get(key) === entry && this.kept.delete(key),
+    );
     this.kept.delete(key);
-    this.kept.set(key, { stamp, value });
+    this.kept.set(key, entry);
     if (this.kept.size > KEPT) this.kept.delete(this.kept.keys().next().value!);
     return value;
   }
@@ -117,6 +121,12 @@ export class SharedReads implements CoreStore {
 
   getProbeData(client: string): ReturnType<CoreStore["getProbeData"]> {
     return this.shared(`p\0${client}`, () => this.inner.getProbeData(client));
+  }
+
+  /** What getProbeData would answer, without a promise, when that shared read has already settled (else undefined). */
+  probeDataNow(client: string): { value: Awaited<ReturnType<CoreStore["getProbeData"]>> } | undefined {
+    const hit = this.kept.get(`p\0${client}`);
+    return hit?.settled !== undefined && stampHolds(this.scope, hit.stamp) ? (hit.settled as { value: Awaited<ReturnType<CoreStore["getProbeData"]>> }) : undefined;
   }
   getClient(name: string): ReturnType<CoreStore["getClient"]> {
     return this.inner.getClient(name);
@@ -148,6 +158,14 @@ export class SharedReads implements CoreStore {
   close(): Promise<void> {
     return this.inner.close();
   }
+}
+
+/**
+ * A client's probe data without a promise when the store plugins are given has it from a shared read
+ * that still holds (within a GetConfig, as getProbeData would answer); undefined: ask getProbeData.
+ */
+export function probeDataNow(store: CoreStore, client: string): { value: Awaited<ReturnType<CoreStore["getProbeData"]>> } | undefined {
+  return store instanceof SharedReads ? store.probeDataNow(client) : undefined;
 }
 
 /** The store plugins are given: reads shared within a GetConfig (see above). */

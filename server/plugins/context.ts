@@ -13,6 +13,8 @@ import { parseEd25519Key } from "../../protocol/ed25519-key.js";
 import { parametersRefusal } from "../../protocol/params-signature.js";
 import type { XmlElement } from "../../protocol/xml.js";
 import { FileCache } from "../core/file-cache.js";
+import { probeDataNow } from "../core/store-reads.js";
+import type { ClientProbeData } from "../store/store.js";
 import type { PluginContext, PluginFactory } from "../core/context.js";
 import type { ClientMetadata } from "../core/metadata.js";
 import type { AnyPlugin, ConnectorRole, GeneratorRole, StructureRole } from "../core/roles.js";
@@ -68,6 +70,12 @@ type CheckedParams = { params: Record<string, unknown>; refusal: string | undefi
 const CHECKED_MAX = 1024;
 const NO_FILE_RULES: ReadonlyMap<string, ContextFileRule> = new Map();
 
+/** The client's vacfg-context probe value, or undefined when it sent none (or a blank one). */
+function rawParams(data: ClientProbeData | undefined): string | undefined {
+  const raw = data?.values.find((v) => v.name === CONTEXT_PROBE)?.value;
+  return raw === undefined || raw.trim() === "" ? undefined : raw;
+}
+
 export class ContextPlugin implements AnyPlugin, ConnectorRole, StructureRole, GeneratorRole {
   readonly name = "Context";
   private readonly rules = new FileCache<ContextGroupRule[]>(parseContextGroups);
@@ -89,10 +97,17 @@ export class ContextPlugin implements AnyPlugin, ConnectorRole, StructureRole, G
    * The client's parameters from its `vacfg-context` probe value, once their signature is checked
    * against the site's keys and names this client; {} when absent, malformed, unsigned or not its own.
    */
-  async params(client: string): Promise<Record<string, unknown>> {
-    const data = await this.ctx.store.getProbeData(client.toLowerCase());
-    const raw = data?.values.find((v) => v.name === CONTEXT_PROBE)?.value;
-    if (raw === undefined || raw.trim() === "") return {};
+  params(client: string): Promise<Record<string, unknown>> | Record<string, unknown> {
+    // A client without parameters is answered without a promise when this GetConfig's shared read
+    // of its probe data has settled (store-reads.ts); parameters to check go the async way.
+    const now = probeDataNow(this.ctx.store, client.toLowerCase());
+    if (now !== undefined && rawParams(now.value) === undefined) return {};
+    return this.paramsLater(client);
+  }
+
+  private async paramsLater(client: string): Promise<Record<string, unknown>> {
+    const raw = rawParams(await this.ctx.store.getProbeData(client.toLowerCase()));
+    if (raw === undefined) return {};
     const { names } = await this.ctx.metadata().clientNames(client);
     const checked = this.check(client, raw, names);
     if ("parseError" in checked) {
@@ -131,7 +146,7 @@ export class ContextPlugin implements AnyPlugin, ConnectorRole, StructureRole, G
     return result;
   }
 
-  async additionalGroups(client: string): Promise<string[]> {
+  additionalGroups(client: string): Promise<string[]> | string[] {
     let rules: ContextGroupRule[] | undefined;
     try {
       rules = this.rules.get(this.groupsPath);
@@ -140,9 +155,16 @@ export class ContextPlugin implements AnyPlugin, ConnectorRole, StructureRole, G
       return [];
     }
     if (!rules || rules.length === 0) return [];
-    const params = await this.params(client);
+    const params = this.params(client);
+    return params instanceof Promise ? params.then((p) => this.groupsFor(client, rules, p)) : this.groupsFor(client, rules, params);
+  }
+
+  private groupsFor(client: string, rules: ContextGroupRule[], params: Record<string, unknown>): Promise<string[]> | string[] {
     // No parameters (a client without a signed vacfg-context probe): no rule can select it.
-    if (isEmpty(params)) return [];
+    return isEmpty(params) ? [] : this.selectedGroups(client, rules, params);
+  }
+
+  private async selectedGroups(client: string, rules: ContextGroupRule[], params: Record<string, unknown>): Promise<string[]> {
     const { names } = await this.ctx.metadata().clientNames(client);
     const mine = new Set<string>();
     for (const n of names) {
@@ -157,7 +179,7 @@ export class ContextPlugin implements AnyPlugin, ConnectorRole, StructureRole, G
     return out;
   }
 
-  async additionalData(meta: ClientMetadata): Promise<Record<string, unknown>> {
+  additionalData(meta: ClientMetadata): Promise<Record<string, unknown>> | Record<string, unknown> {
     return this.params(meta.hostname);
   }
 

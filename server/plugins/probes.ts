@@ -4,6 +4,8 @@ import { join } from "node:path";
 import type { Probe, ProbeDataItem } from "../../protocol/documents/probes.js";
 import { parseXml, type XmlElement } from "../../protocol/xml.js";
 import { DirCache, FileCache } from "../core/file-cache.js";
+import { probeDataNow } from "../core/store-reads.js";
+import type { ClientProbeData } from "../store/store.js";
 import type { PluginContext, PluginFactory } from "../core/context.js";
 import type { ClientMetadata, ProbeValueView } from "../core/metadata.js";
 import type { AnyPlugin, ConnectorRole, ProbingRole } from "../core/roles.js";
@@ -135,15 +137,26 @@ export class ProbesPlugin implements AnyPlugin, ProbingRole, ConnectorRole {
     await this.ctx.store.putProbeData({ client: meta.hostname, values: [...values.values()], groups: [...groups], timestamp: Date.now() });
   }
 
-  async additionalGroups(client: string): Promise<string[]> {
-    return (await this.ctx.store.getProbeData(client.toLowerCase()))?.groups ?? [];
+  // Without a promise when this GetConfig's shared read of the probe data has already settled (store-reads.ts).
+  additionalGroups(client: string): Promise<string[]> | string[] {
+    const now = probeDataNow(this.ctx.store, client.toLowerCase());
+    return now !== undefined ? groupsOf(now.value) : this.ctx.store.getProbeData(client.toLowerCase()).then(groupsOf);
   }
 
-  async additionalData(meta: ClientMetadata): Promise<Record<string, ProbeValue>> {
-    const out: Record<string, ProbeValue> = {};
-    for (const v of (await this.ctx.store.getProbeData(meta.hostname))?.values ?? []) out[v.name] = new ProbeValue(v.value);
-    return out;
+  additionalData(meta: ClientMetadata): Promise<Record<string, ProbeValue>> | Record<string, ProbeValue> {
+    const now = probeDataNow(this.ctx.store, meta.hostname);
+    return now !== undefined ? valuesOf(now.value) : this.ctx.store.getProbeData(meta.hostname).then(valuesOf);
   }
+}
+
+function groupsOf(data: ClientProbeData | undefined): string[] {
+  return data?.groups ?? [];
+}
+
+function valuesOf(data: ClientProbeData | undefined): Record<string, ProbeValue> {
+  const out: Record<string, ProbeValue> = {};
+  for (const v of data?.values ?? []) out[v.name] = new ProbeValue(v.value);
+  return out;
 }
 
 export const probesPlugin: PluginFactory = (ctx) => new ProbesPlugin(ctx);
