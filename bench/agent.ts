@@ -21,6 +21,7 @@ import { execCommand } from "../agent/exec.js";
 import { addShell, buildAptRepo, makeBaseRoot, type DebSpec } from "../agent/image-root.js";
 import { createLogger } from "../agent/log.js";
 import { AptTool } from "../agent/tools/apt.js";
+import { parseStatistics } from "../protocol/documents/statistics.js";
 import { inChroot, makeClientRootTemplate, upstreamClientArgv } from "../harness/debian-client-root.js";
 import { freePort } from "../harness/free-port.js";
 import { AGENT_ENTRY, AGENT_NODE_OPTIONS, bundleAgent } from "../packaging/agent-bundle.js";
@@ -60,6 +61,28 @@ function timed(what: string, argv: string[], env: NodeJS.ProcessEnv = process.en
   return { ms, cpu: childrenCpuMs() - c0, out: r.stdout + r.stderr };
 }
 const loadavg = () => readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
+
+/**
+ * The phases of one run, in ms, from the OpStamps of its statistics (seconds since the epoch) and the
+ * wall clock around its process: start-up until the run's start stamp, the run's phases, and what
+ * follows the re-inventory (the background fsyncs waited for, RecvStats, exit).
+ */
+function runPhases(statistics: string, began: number, ended: number): Record<string, number> {
+  const s = parseStatistics(statistics).opStamps;
+  const at = (k: string) => Number(s[k]) * 1000;
+  if (!["start", "probe_download", "probe_upload", "config_download", "inventory", "install", "finished"].every((k) => Number.isFinite(at(k)))) throw new Error(`OpStamps lacks a phase: ${JSON.stringify(s)}`);
+  const reinventory = Number.isFinite(at("reinventory")) ? at("reinventory") : at("remove");
+  return {
+    startup: at("start") - began,
+    probes: at("probe_download") - at("start"),
+    probeData: at("probe_upload") - at("probe_download"),
+    config: at("config_download") - at("probe_upload"),
+    inventory: at("inventory") - at("config_download"),
+    install: at("install") - at("inventory"),
+    reinventory: reinventory - at("install"),
+    end: ended - reinventory,
+  };
+}
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const summary = (out: string) => /Correct entries:\s+(\d+)\s+Incorrect entries:\s+(\d+)[\s\S]*?$/.exec(out.slice(out.lastIndexOf("Phase: final")));
@@ -115,6 +138,8 @@ async function main(): Promise<void> {
       help: [] as number[],
       helpUncached: [] as number[],
     };
+    /** Where each first run's time went, from its own stamps (ms). */
+    const phases: Record<string, number>[] = [];
     const loadBefore = loadavg();
     let finals = { ours: "", upstream: "" };
     for (let i = 0; i < runs; i++) {
@@ -130,9 +155,13 @@ async function main(): Promise<void> {
       const theirs = join(work, `debian-upstream${i}`);
       debian.copy(ours);
       debian.copy(theirs);
-      const o = timed("agent first run (Debian root)", agent(bundle, ours), agentEnv);
+      const stats = join(work, `stats${i}.xml`);
+      const began = Date.now();
+      const o = timed("agent first run (Debian root)", [...agent(bundle, ours), "--stats-file", stats], agentEnv);
+      const ended = Date.now();
       t.debianFirst.push(o.ms);
       t.debianFirstCpu.push(o.cpu);
+      phases.push(runPhases(readFileSync(stats, "utf8"), began, ended));
       const u = timed("upstream real run", upstreamClientArgv(theirs, ["-v", "-q", "-S", url, "-u", "node0", "-x", "node0secret"]));
       t.upstreamReal.push(u.ms);
       t.upstreamRealCpu.push(u.cpu);
@@ -175,6 +204,8 @@ async function main(): Promise<void> {
     console.log(`  upstream bcfg2 client dry run (-n -v -q -O), same configuration:      ${f(m.dry)}`);
     console.log(`  first run into a fresh Debian root (bookworm minbase + client deps):`);
     console.log(`    vacfg agent --root (apt-get chrooted, systemctl --root):            ${f(m.debianFirst)}   CPU ${f(m.debianFirstCpu)}   final: ${state(finals.ours)}`);
+    const phase = (k: string) => median(phases.map((p) => p[k]!)).toFixed(0);
+    console.log(`      where that run goes, by its statistics' OpStamps (median ms): start-up ${phase("startup")}, DeclareVersion + GetProbes ${phase("probes")}, probes + RecvProbeData ${phase("probeData")}, GetConfig ${phase("config")}, to the end of the inventory ${phase("inventory")}, installs ${phase("install")}, re-inventory ${phase("reinventory")}, fsyncs waited for + RecvStats + exit ${phase("end")}`);
     console.log(`    upstream bcfg2 client, real run (-v -q) chrooted into the root:     ${f(m.upstreamReal)}   CPU ${f(m.upstreamRealCpu)}   final: ${state(finals.upstream)}`);
     console.log(`      of which unshare + mounts + chroot (measured with /bin/true):     ${f(m.chroot)}   CPU ${f(m.chrootCpu)}`);
     console.log(`    the same packages by apt-get install alone (chrooted, as the agent): ${f(m.aptAlone)}   CPU ${f(m.aptAloneCpu)}`);
