@@ -91,6 +91,14 @@ describe("agent probes of one run", () => {
   });
 });
 
+/** The server core in process (--local, silent), telling `onCall` of each call as it is made. */
+const localServer =
+  (onCall: (method: string) => void): LocalServerOpener =>
+  async (o) => {
+    const server = await openLocalServer({ repo: o.local, client: o.user, logger: pino({ level: "silent" }) });
+    return { call: (method, ...params) => (onCall(method), server.call(method, ...params)), close: () => server.close() };
+  };
+
 describe("agent probes of one run, with the server", function () {
   this.timeout(120_000);
   it("sends the probe data before the probes' scratch directory is removed and /tmp's times are put back", async () => {
@@ -104,17 +112,10 @@ describe("agent probes of one run, with the server", function () {
       makeBaseRoot(root);
       addShell(root);
       const scratchThere: boolean[] = [];
-      // the server core in process (--local), told apart only in that RecvProbeData looks at the root's /tmp when it is called
-      const opener: LocalServerOpener = async (o) => {
-        const server = await openLocalServer({ repo: o.local, client: o.user, logger: pino({ level: "silent" }) });
-        return {
-          call: (method, ...params) => {
-            if (method === "RecvProbeData") scratchThere.push(readdirSync(join(root, "tmp")).some((n) => n.startsWith("vacfg-probe-")));
-            return server.call(method, ...params);
-          },
-          close: () => server.close(),
-        };
-      };
+      // RecvProbeData looks at the root's /tmp when it is called
+      const opener = localServer((method) => {
+        if (method === "RecvProbeData") scratchThere.push(readdirSync(join(root, "tmp")).some((n) => n.startsWith("vacfg-probe-")));
+      });
       const o = { ...defaultOptions(), local: repo, user: "node1", profile: "torque-worker", root, dryRun: true, configFile: "/nonexistent" };
       const r = await runAgent(o, createLogger("error", "test", { out: () => undefined, err: () => undefined }), defaultTools(), opener);
       expect(r.exitCode).to.equal(0);
@@ -135,10 +136,7 @@ describe("agent tools asking ahead", function () {
       makeBaseRoot(root);
       addShell(root);
       const events: string[] = [];
-      const opener: LocalServerOpener = async (o) => {
-        const server = await openLocalServer({ repo: o.local, client: o.user, logger: pino({ level: "silent" }) });
-        return { call: (method, ...params) => (events.push(`call ${method}`), server.call(method, ...params)), close: () => server.close() };
-      };
+      const opener = localServer((method) => events.push(`call ${method}`));
       class Recording extends AptTool {
         override ahead(ctx: Parameters<AptTool["ahead"]>[0]): void {
           events.push("ahead");
