@@ -12,7 +12,7 @@ import { posix } from "node:path";
 import { readAptSources } from "../../lib/apt-sources.js";
 import type { XmlElement } from "../../protocol/xml.js";
 import { inRoot } from "../root.js";
-import { dumpItems, dumpValue, parseDump } from "./apt-hooks.js";
+import { dumpItems, dumpValue, fileStamp, parseDump } from "./apt-hooks.js";
 import type { ExecResult } from "./tool.js";
 
 /** The descriptor apt-get, its hooks and dpkg inherit the gate pipe on (a shell redirects 0-9 only). */
@@ -119,7 +119,7 @@ export function configFilesSignature(root: string, dump: string): string {
     const host = inRoot(root, p);
     try {
       const st = statSync(host, { bigint: true });
-      out.push(`${p}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`);
+      out.push(`${p}:${fileStamp(st)}`);
       if (depth > 0 && st.isDirectory()) for (const n of readdirSync(host).sort()) stat(posix.join(p, n), depth - 1);
     } catch {
       out.push(`${p}:-`);

@@ -8,7 +8,7 @@
 // a quarter of a small install). Any other hook (apt-listbugs, etckeeper, a site's own), another
 // debconf, apt-utils, a debconf environment variable or a missing debconf database keeps the list.
 import { createHash } from "node:crypto";
-import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync, type BigIntStats } from "node:fs";
 import { posix } from "node:path";
 import { inRoot } from "../root.js";
 import type { ExecResult } from "./tool.js";
@@ -80,6 +80,11 @@ export interface HookDump {
   result: Promise<ExecResult>;
 }
 
+/** A file's inode, size and times (ns): what the agent's signatures of apt's and dpkg's files compare. */
+export function fileStamp(st: BigIntStats): string {
+  return `${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
+}
+
 /**
  * inode, size and times of apt's configuration files (apt.conf and each entry of apt.conf.d, in
  * the root) as apt reads them by default, and of what dpkg's foreign architectures come from (its
@@ -89,8 +94,7 @@ export function configSignature(root: string, env: NodeJS.ProcessEnv): string | 
   if (env.APT_CONFIG) return undefined;
   const sig = (p: string) => {
     try {
-      const st = statSync(inRoot(root, p), { bigint: true });
-      return `${p}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
+      return `${p}:${fileStamp(statSync(inRoot(root, p), { bigint: true }))}`;
     } catch {
       return `${p}:-`;
     }

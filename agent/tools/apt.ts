@@ -13,7 +13,7 @@ import { packageEntry } from "../../protocol/entries.js";
 import { el, type XmlElement } from "../../protocol/xml.js";
 import { chrootArgv, inRoot } from "../root.js";
 import { aptReads, changesAptReads, configFilesSignature, GATE_FD, GATE_HOOK, GATE_OPTIONS, gateRefusal, onlyListsChanged, readHostPaths } from "./apt-early.js";
-import { aheadDump, architecturesConfig, CLEAR_PRE_INSTALL_HOOKS, configSignature, HOOKS_DUMP, hookDump, preInstallHooksNeeded, type HookCheck, type HookDump } from "./apt-hooks.js";
+import { aheadDump, architecturesConfig, CLEAR_PRE_INSTALL_HOOKS, configSignature, fileStamp, HOOKS_DUMP, hookDump, preInstallHooksNeeded, type HookCheck, type HookDump } from "./apt-hooks.js";
 import { staleListsReason } from "./apt-lists.js";
 import type { ExecResult, StagedInstall, States, Tool, ToolContext } from "./tool.js";
 
@@ -76,7 +76,7 @@ export function parseAptPolicy(text: string): Map<string, string> {
 /** inode, size and times of the root's dpkg status file, or "-" when it is missing. */
 function statusStamp(root: string): string {
   const st = statSync(inRoot(root, "/var/lib/dpkg/status"), { bigint: true, throwIfNoEntry: false });
-  return st ? `${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}` : "-";
+  return st ? fileStamp(st) : "-";
 }
 
 const APT_ENV = { DEBIAN_FRONTEND: "noninteractive" };

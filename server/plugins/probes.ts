@@ -139,8 +139,9 @@ export class ProbesPlugin implements AnyPlugin, ProbingRole, ConnectorRole {
 
   // Without a promise when this GetConfig's shared read of the probe data has already settled (store-reads.ts).
   additionalGroups(client: string): Promise<string[]> | string[] {
-    const now = probeDataNow(this.ctx.store, client.toLowerCase());
-    return now !== undefined ? groupsOf(now.value) : this.ctx.store.getProbeData(client.toLowerCase()).then(groupsOf);
+    const name = client.toLowerCase();
+    const now = probeDataNow(this.ctx.store, name);
+    return now !== undefined ? groupsOf(now.value) : this.ctx.store.getProbeData(name).then(groupsOf);
   }
 
   additionalData(meta: ClientMetadata): Promise<Record<string, ProbeValue>> | Record<string, ProbeValue> {

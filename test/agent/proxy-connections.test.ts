@@ -52,6 +52,12 @@ async function startServer(closes: boolean, before: (method: string, seen: Seen)
 }
 
 
+/** How many connections the server has seen once it saw `n`, or after 2 s (the old code opens fewer). */
+async function connectionsBy(seen: Seen, n: number): Promise<number> {
+  for (let i = 0; i < 200 && seen.connections.length < n; i++) await new Promise((r) => setTimeout(r, 10));
+  return seen.connections.length;
+}
+
 describe("agent XML-RPC proxy: connections", function () {
   this.timeout(60_000);
   let server: Server | undefined;
@@ -76,8 +82,7 @@ describe("agent XML-RPC proxy: connections", function () {
     const s = await startServer(true, async (method, seen) => {
       if (method !== "B") return;
       // answer B only once the connection for C has been opened (or after a bound, for the old code)
-      for (let i = 0; i < 200 && seen.connections.length < 3; i++) await new Promise((r) => setTimeout(r, 10));
-      openBeforeB = seen.connections.length;
+      openBeforeB = await connectionsBy(seen, 3);
     });
     server = s.server;
     const proxy = proxyFor(s.url);
@@ -101,8 +106,7 @@ describe("agent XML-RPC proxy: connections", function () {
     const s = await startServer(true, async (method, seen) => {
       if (method !== "A") return;
       // answer A only once a second connection is up (or after a bound, for the old code)
-      for (let i = 0; i < 200 && seen.connections.length < 2; i++) await new Promise((r) => setTimeout(r, 10));
-      openBeforeA = seen.connections.length;
+      openBeforeA = await connectionsBy(seen, 2);
     });
     server = s.server;
     const proxy = proxyFor(s.url);
@@ -150,8 +154,7 @@ describe("agent XML-RPC proxy: connections", function () {
       proxy.preconnect(); // no answer yet: nothing tells whether the server closes
       expect(await a).to.equal("A");
       // B's connection is opened without B being called (or never, by the old code: bounded)
-      for (let i = 0; i < 200 && s.seen.connections.length < 2; i++) await new Promise((r) => setTimeout(r, 10));
-      expect(s.seen.connections, "opened before B is called").to.have.length(2);
+      expect(await connectionsBy(s.seen, 2), "opened before B is called").to.equal(2);
       expect(await proxy.call("B")).to.equal("B");
     } finally {
       proxy.close();

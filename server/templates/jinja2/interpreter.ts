@@ -14,6 +14,7 @@ import { Cycler, htmlEscape, isUndefined, JINJA_MISSING, joiner, LoopContext, Ma
 import { FILTERS, type FilterEnv } from "./filters.js";
 import { TESTS } from "./tests.js";
 import { compileStmt, type StmtFn } from "./compiled.js";
+import { namesIn } from "./scopes.js";
 
 /** A template as the interpreter needs it. */
 export interface LoadedTemplate {
@@ -112,20 +113,6 @@ type Macro = PyFunction & { [MACRO]: MacroInfo };
 
 const NUMBER_ATTRS = new Set(["real", "imag", "numerator", "denominator", "conjugate", "bit_length", "bit_count", "to_bytes", "from_bytes", "as_integer_ratio", "is_integer", "hex", "fromhex"]);
 const JS_ONLY = new Set(["constructor", "toString", "valueOf", "toJSON", "toLocaleString", "hasOwnProperty", "isPrototypeOf", "propertyIsEnumerable"]);
-
-function namesIn(stmts: Stmt[]): Set<string> {
-  const out = new Set<string>();
-  const seen = (v: unknown): void => {
-    if (Array.isArray(v)) v.forEach(seen);
-    else if (v && typeof v === "object" && !(v instanceof PyFloat)) {
-      const o = v as Record<string, unknown>;
-      if (o.k === "name" && typeof o.name === "string") out.add(o.name);
-      for (const x of Object.values(o)) seen(x);
-    }
-  };
-  seen(stmts);
-  return out;
-}
 
 /** Jinja2's leave_frame: every name the scope owns set to `missing` (read raw: its parameters) or undefined. */
 function leaveScope(f: Frame, scope: OwnedNames): void {

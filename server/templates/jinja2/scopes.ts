@@ -9,19 +9,21 @@
 // A scope owns its targets, a loop also `loop`, every name assigned at its level (not in a
 // nested scope), and every name read at its level that no enclosing level declares (Jinja2
 // resolves those from the context into the scope's own local).
-import type { Expr, OwnedNames, Stmt, Target } from "./ast.js";
+import { PyFloat } from "../python/values.js";
+import type { OwnedNames, Stmt, Target } from "./ast.js";
 
-function exprNames(e: Expr | undefined, into: Set<string>): void {
-  if (!e) return;
+/** Every name a node reads or assigns, nested nodes included (`into`, or a new set). */
+export function namesIn(node: unknown, into = new Set<string>()): Set<string> {
   const seen = (v: unknown): void => {
     if (Array.isArray(v)) v.forEach(seen);
-    else if (v && typeof v === "object") {
-      const o = v as { k?: unknown; name?: unknown };
+    else if (v && typeof v === "object" && !(v instanceof PyFloat)) {
+      const o = v as Record<string, unknown>;
       if (o.k === "name" && typeof o.name === "string") into.add(o.name);
-      for (const x of Object.values(o)) if (x && typeof x === "object") seen(x);
+      for (const x of Object.values(o)) seen(x);
     }
   };
-  seen(e);
+  seen(node);
+  return into;
 }
 
 function targetNames(t: Target, stores: Set<string>, loads: Set<string>): void {
@@ -43,20 +45,20 @@ function levelOf(stmts: Stmt[], level: Level = { stores: new Set(), loads: new S
   for (const s of stmts) {
     switch (s.k) {
       case "data": break;
-      case "output": exprNames(s.node, loads); break;
-      case "if": exprNames(s.test, loads); levelOf(s.body, level); levelOf(s.else_, level); break;
-      case "autoescape": exprNames(s.value, loads); levelOf(s.body, level); break;
-      case "assign": exprNames(s.node, loads); targetNames(s.target, stores, loads); break;
-      case "for": exprNames(s.iter, loads); levelOf(s.else_, level); nested.push(s); break;
+      case "output": namesIn(s.node, loads); break;
+      case "if": namesIn(s.test, loads); levelOf(s.body, level); levelOf(s.else_, level); break;
+      case "autoescape": namesIn(s.value, loads); levelOf(s.body, level); break;
+      case "assign": namesIn(s.node, loads); targetNames(s.target, stores, loads); break;
+      case "for": namesIn(s.iter, loads); levelOf(s.else_, level); nested.push(s); break;
       case "macro": stores.add(s.name); nested.push(s); break;
-      case "callblock": exprNames(s.call, loads); nested.push(s); break;
-      case "filterblock": exprNames(s.filter, loads); nested.push(s); break;
-      case "with": for (const v of s.values) exprNames(v, loads); nested.push(s); break;
-      case "assignblock": exprNames(s.filter, loads); targetNames(s.target, stores, loads); nested.push(s); break;
+      case "callblock": namesIn(s.call, loads); nested.push(s); break;
+      case "filterblock": namesIn(s.filter, loads); nested.push(s); break;
+      case "with": for (const v of s.values) namesIn(v, loads); nested.push(s); break;
+      case "assignblock": namesIn(s.filter, loads); targetNames(s.target, stores, loads); nested.push(s); break;
       case "block": nested.push(s); break;
-      case "extends": case "include": exprNames(s.template, loads); break;
-      case "import": exprNames(s.template, loads); stores.add(s.target); break;
-      case "fromimport": exprNames(s.template, loads); for (const [, alias] of s.names) stores.add(alias); break;
+      case "extends": case "include": namesIn(s.template, loads); break;
+      case "import": namesIn(s.template, loads); stores.add(s.target); break;
+      case "fromimport": namesIn(s.template, loads); for (const [, alias] of s.names) stores.add(alias); break;
     }
   }
   return level;
@@ -88,7 +90,7 @@ function visitNested(level: Level, outer: Set<string>[]): void {
         const params = new Set<string>(["loop"]);
         targetNames(s.target, params, new Set());
         const inner = levelOf(s.body);
-        exprNames(s.test, inner.loads);
+        namesIn(s.test, inner.loads);
         if (definesMacro(s.body)) s.scope = owned(params, inner, enclosing);
         visitNested(inner, [...enclosing, params]);
         break;
