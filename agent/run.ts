@@ -1,6 +1,7 @@
 // The run sequence, as the upstream Bcfg2 client runs it: AssertProfile → DeclareVersion →
 // GetProbes → probes → RecvProbeData → GetDecisionList → GetConfig → inventory → decide →
-// install → remove → re-inventory → RecvStats. Exit 0 finished, 1 fatal, 2 RecvStats failed,
+// install → remove → re-inventory → RecvStats; but DeclareVersion goes after GetProbes, beside the
+// probes (its answer awaited before GetConfig). Exit 0 finished, 1 fatal, 2 RecvStats failed,
 // 3 (only with --exit-dirty) finished but not clean.
 import { readFileSync } from "node:fs";
 import type { Interface } from "node:readline";
@@ -119,9 +120,13 @@ export async function runAgent(o: AgentOptions, log: Logger, tools: Tool[] = def
       });
       // each next connection opens while the server answers (the first answer's headers tell whether it takes one)
       if (o.profile) await callBefore("Failed to set client profile", "AssertProfile", o.profile);
-      await callBefore("Failed to declare version", "DeclareVersion", DECLARED_VERSION);
       // the next connection opens while the server answers and the probes run
       const probesXml = await callBefore("Failed to download probes from the server", "GetProbes");
+      // The version is declared while the probes run, not before GetProbes as upstream's client does:
+      // the server has the client by now (a new one is registered by GetProbes, never by two calls at
+      // once), and GetConfig, whose build may read the version, goes once the answer has come.
+      const declared = callBefore("Failed to declare version", "DeclareVersion", DECLARED_VERSION);
+      declared.catch(() => {}); // met (fatal) where it is awaited, before GetConfig
       let probes;
       try {
         probes = parseProbes(String(probesXml));
@@ -159,6 +164,7 @@ export async function runAgent(o: AgentOptions, log: Logger, tools: Tool[] = def
       } finally {
         await (closed ?? scratch?.close());
       }
+      await declared;
       times.probe_upload = now();
       if (o.decision === "whitelist" || o.decision === "blacklist") {
         decisions = parseDecisionList(await callBefore("Failed to get decision list", "GetDecisionList", o.decision));

@@ -46,8 +46,13 @@ export class SystemdTool implements Tool, ServiceControl {
   async prepare(entries: XmlElement[], ctx: ToolContext): Promise<void> {
     this.enabled.clear();
     const names = entries.map((e) => serviceEntry(e)).filter((s) => s.status !== "ignore").map((s) => s.name);
-    const alone = names.filter((n) => !unitFileThere(ctx.root, n));
-    await Promise.all([this.askEnabled(names.filter((n) => !alone.includes(n)), ctx), ...alone.map((n) => this.askEnabled([n], ctx))]);
+    const alone: string[] = [];
+    for (const n of names.filter((n) => !unitFileThere(ctx.root, n))) {
+      // nothing anywhere systemctl would look: its answer is known without starting it
+      if (nowhere(ctx.root, n)) this.enabled.set(n, { state: "", ok: false, err: `Failed to get unit file state for ${unitName(n)}: No such file or directory` });
+      else alone.push(n);
+    }
+    await Promise.all([this.askEnabled(names.filter((n) => !alone.includes(n) && !this.enabled.has(n)), ctx), ...alone.map((n) => this.askEnabled([n], ctx))]);
   }
 
   /** is-enabled for `names`, in as few runs as it takes: each unit systemctl does not know costs one more run (for the rest). */
@@ -164,13 +169,29 @@ export class SystemdTool implements Tool, ServiceControl {
 
 /** Where systemctl looks for a system unit's file (--root or not; generators and runtime control dirs left out). */
 const UNIT_DIRS = ["/etc/systemd/system", "/run/systemd/system", "/usr/local/lib/systemd/system", "/usr/lib/systemd/system", "/lib/systemd/system"];
+/** The rest of systemd's system unit search path (path-lookup.c): control, transient, attached and generated units. */
+const OTHER_UNIT_DIRS = ["/etc/systemd/system.control", "/run/systemd/system.control", "/run/systemd/transient", "/run/systemd/generator.early", "/etc/systemd/system.attached", "/run/systemd/system.attached", "/run/systemd/generator", "/run/systemd/generator.late"];
 const UNIT_SUFFIX = /\.(service|socket|device|mount|automount|swap|target|path|timer|snapshot|slice|scope)$/;
 
-/** Whether a file (or link) named for the unit, or for its template, is in one of the root's unit directories. */
-function unitFileThere(root: string, name: string): boolean {
-  const unit = UNIT_SUFFIX.test(name) ? name : `${name}.service`;
+/** The unit a Service entry's name stands for: itself with a unit type's suffix, else NAME.service. */
+const unitName = (name: string) => (UNIT_SUFFIX.test(name) ? name : `${name}.service`);
+
+/** Whether a file (or link) named for the unit, or for its template, is in one of `dirs` in the root. */
+function unitFileThere(root: string, name: string, dirs = UNIT_DIRS): boolean {
+  const unit = unitName(name);
   const template = unit.replace(/@[^.]*\./, "@.");
-  return UNIT_DIRS.some((d) => [unit, template].some((u) => lstatSync(inRoot(root, `${d}/${u}`), { throwIfNoEntry: false }) !== undefined));
+  return dirs.some((d) => [unit, template].some((u) => lstatSync(inRoot(root, `${d}/${u}`), { throwIfNoEntry: false }) !== undefined));
+}
+
+/**
+ * Whether systemctl is-enabled can only say the unit has no file: a plain unit name (systemctl
+ * judges others), no SYSTEMD_UNIT_PATH adding directories, nothing in any of its unit directories,
+ * and no SysV script of the name (which it asks systemd-sysv-install about).
+ */
+function nowhere(root: string, name: string): boolean {
+  if (process.env.SYSTEMD_UNIT_PATH !== undefined || !/^[A-Za-z0-9:_.@-]+$/.test(name)) return false;
+  if (unitFileThere(root, name, OTHER_UNIT_DIRS)) return false;
+  return lstatSync(inRoot(root, `/etc/init.d/${unitName(name).replace(/\.service$/, "")}`), { throwIfNoEntry: false }) === undefined;
 }
 
 function readdirOrEmpty(dir: string): string[] {

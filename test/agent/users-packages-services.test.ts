@@ -223,13 +223,28 @@ describe("agent APT, Systemd and SysV tools (real dpkg/apt into a throwaway root
     expect(systemctl().slice(0, 3)).to.deep.equal(["enable vacfg-nosuch pbs_server", "enable vacfg-nosuch", "enable pbs_server"]);
     expect(ctx.lines.join("\n")).to.match(/enable vacfg-nosuch failed/);
     expect(wanted("pbs_server")).to.equal(true);
-    // units with no unit file in the root: each asked about in its own run, beside one run for the others (systemctl stops at an unknown unit)
+    // units with nothing in the root systemctl would look at: answered as systemctl answers, without it;
+    // one with only a SysV script is asked about in its own run, beside one run for the others (systemctl stops at an unknown unit)
+    writeFileSync(join(root, "etc/init.d/vacfg-sysv"), "#!/bin/sh\nexit 0\n");
+    chmodSync(join(root, "etc/init.d/vacfg-sysv"), 0o755);
     runs.length = 0;
-    const batch = ["vacfg-nosuch", "vacfg-nosuch2", "torque-server", "pbs_server"].map((name) => el("Service", { name, type: "systemd", status: "on" }));
+    const batch = ["vacfg-nosuch", "vacfg-nosuch2.service", "vacfg-sysv", "torque-server", "pbs_server"].map((name) => el("Service", { name, type: "systemd", status: "on" }));
     await tool.prepare(batch, ctx);
-    expect(await Promise.all(batch.map((e) => tool.verify(e, ctx)))).to.deep.equal([false, false, true, true]);
-    expect(systemctl()).to.deep.equal(["is-enabled torque-server pbs_server", "is-enabled vacfg-nosuch", "is-enabled vacfg-nosuch2"]);
+    const lines = ctx.lines.length;
+    expect(await Promise.all(batch.map((e) => tool.verify(e, ctx)))).to.deep.equal([false, false, false, true, true]);
+    expect(systemctl()).to.deep.equal(["is-enabled torque-server pbs_server", "is-enabled vacfg-sysv"]);
     expect(batch[0]!.attrs).to.include({ current_status: "off", target_status: "on" });
+    const real = await base.exec(["systemctl", `--root=${root}`, "is-enabled", "vacfg-nosuch"]);
+    expect(real.code).to.equal(1);
+    expect(ctx.lines.slice(lines).join("\n")).to.include(`Service vacfg-nosuch: ${real.stderr.trim()}`).and.include("Service vacfg-nosuch2.service: Failed to get unit file state for vacfg-nosuch2.service: No such file or directory");
+    // a unit in another of systemd's unit directories (a generator's) is asked about
+    mkdirSync(join(root, "run/systemd/generator"), { recursive: true });
+    writeFileSync(join(root, "run/systemd/generator/vacfg-nosuch.service"), "[Service]\nExecStart=/bin/true\n");
+    runs.length = 0;
+    await tool.prepare(batch.slice(0, 1), ctx);
+    expect(systemctl()).to.deep.equal(["is-enabled vacfg-nosuch"]);
+    rmSync(join(root, "run/systemd/generator"), { recursive: true });
+    rmSync(join(root, "etc/init.d/vacfg-sysv"));
     // a unit file systemctl cannot load (a dangling link to a template) is still its answer: the run for the rest goes on after it
     symlinkSync("/lib/systemd/system/vacfg-gone@.service", join(root, "etc/systemd/system/vacfg-dangling.service"));
     runs.length = 0;
@@ -276,15 +291,16 @@ describe("agent APT, Systemd and SysV tools (real dpkg/apt into a throwaway root
       expect(r.exitCode).to.equal(0);
       expect(s.bad).to.deep.equal([]);
       expect(s.goodEntries.map((e) => e.attrs.name).sort()).to.deep.equal(["/srv/motd", "pbs_server", "torque-server"]);
-      // the inventory, the enable and the enable's own check; no re-check by the clobber inventory or the final one
-      expect(calls).to.deep.equal(["is-enabled pbs_server", "enable pbs_server", "is-enabled pbs_server"]);
+      // the enable and its own check (the inventory needs no systemctl: the unit has no file before the package);
+      // no re-check by the clobber inventory or the final one
+      expect(calls).to.deep.equal(["enable pbs_server", "is-enabled pbs_server"]);
     });
 
     it("after a post action ran a command, every entry is verified again: a file it changed is reported bad", async () => {
       const { s, calls } = await run([...entries(), el("Action", { name: "tamper", timing: "post", when: "modified", status: "check", command: "echo tampered > /srv/motd" })]);
       expect(readFileSync(join(root, "srv/motd"), "utf8")).to.equal("tampered\n");
       expect(s.bad.map((e) => e.attrs.name)).to.deep.equal(["/srv/motd"]);
-      expect(calls.filter((c) => c.startsWith("is-enabled")), "checked again in the final inventory").to.have.length(3);
+      expect(calls.filter((c) => c.startsWith("is-enabled")), "checked again in the final inventory").to.deep.equal(["is-enabled pbs_server", "is-enabled pbs_server"]);
     });
   });
 
