@@ -13,6 +13,7 @@ import { AptTool } from "../../agent/tools/apt.js";
 import { openLocalServer } from "../../server/admin/local-server.js";
 import { serializeConfiguration } from "../../protocol/documents/configuration.js";
 import { el } from "../../protocol/xml.js";
+import { XmlRpcFault } from "../../protocol/errors.js";
 import { exampleRepo } from "../support/paths.js";
 import { addShell, makeBaseRoot, removeDir, runAgentProcess, tempDir } from "./fixtures.js";
 
@@ -121,6 +122,70 @@ describe("agent probes of one run, with the server", function () {
       expect(r.exitCode).to.equal(0);
       expect(scratchThere, "the scratch directory was still there when the data was sent").to.deep.equal([true]);
       expect(readdirSync(join(root, "tmp")).filter((n) => n.startsWith("vacfg-probe-")), "and is gone after the run").to.deep.equal([]);
+    } finally {
+      removeDir(work);
+    }
+  });
+});
+
+describe("agent run order", function () {
+  this.timeout(120_000);
+  /** A root with a shell (its probe runs chrooted there) and the example repository with one probe. */
+  const setUp = (work: string) => {
+    if (process.getuid?.() !== 0) throw new Error("needs root: the probe runs chrooted in the root (CI runs as root)");
+    const repo = join(work, "repo");
+    cpSync(exampleRepo, repo, { recursive: true });
+    writeFileSync(join(repo, "Probes/probed"), "#!/bin/sh\necho group:probed\n");
+    const root = join(work, "root");
+    makeBaseRoot(root);
+    addShell(root);
+    return { ...defaultOptions(), local: repo, user: "node1", profile: "torque-worker", root, dryRun: true, configFile: "/nonexistent" };
+  };
+  /** The in-process server; DeclareVersion is answered only once RecvProbeData has come (or after 10 s), or `refuse`d then. */
+  const holdingDeclaration =
+    (events: string[], refuse = false): LocalServerOpener =>
+    async (o) => {
+      const server = await openLocalServer({ repo: o.local, client: o.user, logger: pino({ level: "silent" }) });
+      let dataCame!: () => void;
+      const data = new Promise<void>((resolve) => (dataCame = resolve));
+      return {
+        call: async (method, ...params) => {
+          events.push(`call ${method}`);
+          if (method === "RecvProbeData") dataCame();
+          if (method === "DeclareVersion") {
+            await Promise.race([data, new Promise((r) => setTimeout(r, 10_000))]);
+            if (refuse) throw new XmlRpcFault(7, "version refused");
+          }
+          const answer = await server.call(method, ...params);
+          if (method === "DeclareVersion") events.push("answered DeclareVersion");
+          return answer;
+        },
+        close: () => server.close(),
+      };
+    };
+  const quietLog = () => createLogger("error", "test", { out: () => undefined, err: () => undefined });
+
+  it("declares the version while the probes run and their data goes, and asks for the configuration once that is answered", async () => {
+    const work = tempDir("vacfg-order-");
+    try {
+      const events: string[] = [];
+      const r = await runAgent(setUp(work), quietLog(), defaultTools(), holdingDeclaration(events));
+      expect(r.exitCode).to.equal(0);
+      expect(events).to.deep.equal(["call AssertProfile", "call GetProbes", "call DeclareVersion", "call RecvProbeData", "answered DeclareVersion", "call GetConfig", "call RecvStats"]);
+    } finally {
+      removeDir(work);
+    }
+  });
+
+  it("a declaration the server refuses ends the run before GetConfig (exit 1)", async () => {
+    const work = tempDir("vacfg-order-");
+    try {
+      const events: string[] = [];
+      const lines: string[] = [];
+      const r = await runAgent(setUp(work), createLogger("error", "test", { out: (l) => lines.push(l), err: (l) => lines.push(l) }), defaultTools(), holdingDeclaration(events, true));
+      expect(r.exitCode).to.equal(1);
+      expect(events).to.deep.equal(["call AssertProfile", "call GetProbes", "call DeclareVersion", "call RecvProbeData"]);
+      expect(lines.join("\n")).to.match(/Fatal error: Failed to declare version: .*version refused/);
     } finally {
       removeDir(work);
     }
