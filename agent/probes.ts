@@ -90,7 +90,7 @@ export class ProbeScratch {
   /** Removes the directory and puts the root's /tmp times back, so a dry run leaves the image as it found it. */
   async close(): Promise<void> {
     if (this.dir) rmSync(this.dir, { recursive: true, force: true });
-    if (this.baseStat) await restoreTimes(this.base, this.baseStat);
+    if (this.baseStat) await restoreTimes(this.base, this.baseStat, statSync(this.base, { bigint: true }));
   }
 }
 
@@ -105,11 +105,15 @@ export async function runProbe(probe: Probe, timeoutMs: number, log: Logger, roo
 }
 
 /**
- * Puts a directory's times back. touch(1) sets them to the nanosecond; fs.utimes takes seconds as
- * a double (libuv keeps microseconds) and would not. Access and modification time are separate
- * touches (each leaves the other alone), so they run side by side.
+ * Puts a directory's times back to `was`, those that differ `now`. touch(1) sets them to the
+ * nanosecond; fs.utimes takes seconds as a double (libuv keeps microseconds) and would not. Access
+ * and modification time are separate touches (each leaves the other alone), side by side; the
+ * access time usually needs none (nothing lists /tmp): one program started, not two.
  */
-async function restoreTimes(path: string, st: BigIntStats): Promise<void> {
+async function restoreTimes(path: string, was: BigIntStats, now: BigIntStats): Promise<void> {
   const at = (ns: bigint) => `@${ns / 1_000_000_000n}.${(ns % 1_000_000_000n).toString().padStart(9, "0")}`;
-  await Promise.all([execCommand(["touch", "-a", "-d", at(st.atimeNs), path]), execCommand(["touch", "-m", "-d", at(st.mtimeNs), path])]);
+  const touches: Promise<unknown>[] = [];
+  if (now.atimeNs !== was.atimeNs) touches.push(execCommand(["touch", "-a", "-d", at(was.atimeNs), path]));
+  if (now.mtimeNs !== was.mtimeNs) touches.push(execCommand(["touch", "-m", "-d", at(was.mtimeNs), path]));
+  await Promise.all(touches);
 }

@@ -76,6 +76,8 @@ export async function runAgent(o: AgentOptions, log: Logger, tools: Tool[] = def
   let unlockRun: (() => void) | undefined;
   /** The run returned (a fatal error can end it before the tools asked ahead). */
   let ended = false;
+  /** The probes' scratch directory removed and the root's /tmp times put back (done beside the calls that follow the probes). */
+  let scratchClosed: Promise<void> | undefined;
   const fatal = (msg: string): never => {
     log.error(`Fatal error: ${msg}`);
     throw new Fatal(msg);
@@ -146,7 +148,11 @@ export async function runAgent(o: AgentOptions, log: Logger, tools: Tool[] = def
         return probe.name !== ctxItem?.name;
       });
       const scratch = theirs.length ? ProbeScratch.open(o.root) : undefined;
-      let closed: Promise<void> | undefined;
+      // once the probe data's request is written (setImmediate): the run goes on meanwhile
+      const closeScratch = () =>
+        (scratchClosed ??= new Promise<void>((written) => setImmediate(written))
+          .then(() => scratch?.close())
+          .catch((e: unknown) => void log.error(`Probe scratch directory: ${(e as Error).message}`)));
       try {
         // side by side, reported in the server's order (ProbeScratch.runAll)
         await scratch?.runAll(theirs, o.probeTimeoutMs, log, (probe, r) => {
@@ -157,12 +163,13 @@ export async function runAgent(o: AgentOptions, log: Logger, tools: Tool[] = def
           items.push(r.item);
         });
         // the data leaves first (the request is written in this turn's next ticks); the scratch
-        // directory goes (and /tmp's times come back: two programs started) while the server takes it
+        // directory goes (and /tmp's times come back: a program started) while the server takes
+        // it and then the configuration is asked for: it is waited for once that has come
         const sent = items.length ? callBefore("Failed to upload probe data", "RecvProbeData", serializeProbeData(items)) : undefined;
-        closed = new Promise<void>((written) => setImmediate(written)).then(() => scratch?.close());
+        closeScratch();
         await sent;
       } finally {
-        await (closed ?? scratch?.close());
+        closeScratch();
       }
       await declared;
       times.probe_upload = now();
@@ -171,6 +178,7 @@ export async function runAgent(o: AgentOptions, log: Logger, tools: Tool[] = def
         log.info(`Got decision list from server: ${JSON.stringify(decisions)}`);
       }
       const cfg = await call("Failed to download configuration from the server", "GetConfig");
+      await scratchClosed;
       if (typeof cfg !== "string") fatal("GetConfig did not return a string");
       raw = cfg as string;
       times.config_download = now();
@@ -261,6 +269,7 @@ export async function runAgent(o: AgentOptions, log: Logger, tools: Tool[] = def
     throw e;
   } finally {
     ended = true;
+    await scratchClosed; // a fatal error after the probes: the scratch directory still goes first
     unlockRun?.();
     await proxy?.close();
     rl?.close();

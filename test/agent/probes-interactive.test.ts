@@ -1,9 +1,10 @@
 // Probes run with their interpreter and a timeout, failures reported; -I asks before each change.
 import { expect } from "chai";
-import { cpSync, existsSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { spawn } from "node:child_process";
 import { pino } from "pino";
+import { execCommand } from "../../agent/exec.js";
 import { createLogger } from "../../agent/log.js";
 import { defaultOptions } from "../../agent/options.js";
 import { agentRunLockBase } from "../../agent/pid-lock.js";
@@ -35,6 +36,32 @@ describe("agent probes", () => {
     expect(slow.failure).to.match(/timed out/);
     const pid = Number(slow.item.output.trim());
     expect(() => process.kill(pid, 0), `probe process ${pid} still alive`).to.throw(/ESRCH/);
+  });
+});
+
+describe("agent probes under --root", () => {
+  it("leave the root's /tmp times as they were, to the nanosecond, whether or not the probe lists /tmp", async () => {
+    if (process.getuid?.() !== 0) throw new Error("needs root: the probe runs chrooted in the root (CI runs as root)");
+    const work = tempDir("vacfg-probe-times-");
+    try {
+      const root = join(work, "root");
+      makeBaseRoot(root);
+      addShell(root);
+      const tmp = join(root, "tmp");
+      for (const script of ["echo quiet\n", "ls /tmp >/dev/null\necho listed\n"]) {
+        // an access time older than the modification time: listing /tmp (relatime) moves it
+        expect((await execCommand(["touch", "-m", "-d", "@1600000000.123456789", tmp])).code).to.equal(0);
+        expect((await execCommand(["touch", "-a", "-d", "@1500000000.987654321", tmp])).code).to.equal(0);
+        const before = statSync(tmp, { bigint: true });
+        const r = await runProbe({ name: "t", source: "Probes", interpreter: "/bin/sh", script }, 10_000, quiet, root);
+        expect(r.failure).to.equal(undefined);
+        const after = statSync(tmp, { bigint: true });
+        expect([after.atimeNs, after.mtimeNs], script).to.deep.equal([before.atimeNs, before.mtimeNs]);
+        expect(readdirSync(tmp)).to.deep.equal([]);
+      }
+    } finally {
+      removeDir(work);
+    }
   });
 });
 
