@@ -50,6 +50,9 @@ export class XmlRpcProxy {
   private answered = false;
   /** preconnect() was asked before any answer told whether the server closes (the first connection's ALPN and the first answer's headers decide). */
   private wanted = false;
+  private firstSecured!: () => void;
+  /** Resolved once the first connection's TLS handshake is done; never rejected. */
+  readonly secured = new Promise<void>((resolve) => (this.firstSecured = resolve));
 
   constructor(private readonly o: ProxyOptions) {
     this.target = new URL(o.url);
@@ -93,7 +96,8 @@ export class XmlRpcProxy {
   }
 
   /** The first connection is up before any answer: a server that names no HTTP/1.1 gets the connection asked for now. */
-  private secured(socket: TLSSocket): void {
+  private handshakeDone(socket: TLSSocket): void {
+    this.firstSecured();
     if (!this.answered && this.wanted && socket.alpnProtocol !== ALPN[0]) this.openSpare();
   }
 
@@ -213,7 +217,7 @@ export class XmlRpcProxy {
           });
         },
       );
-      if (!this.answered) req.once("socket", (socket: TLSSocket) => socket.once("secureConnect", () => this.secured(socket)));
+      if (!this.answered) req.once("socket", (socket: TLSSocket) => socket.once("secureConnect", () => this.handshakeDone(socket)));
       req.on("timeout", () => req.destroy(new VacfgError("AGENT_RUN", `${method}: no answer within ${this.o.timeoutMs} ms`)));
       req.on("error", reject);
       req.end(body);

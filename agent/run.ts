@@ -57,6 +57,8 @@ export interface ServerConnection {
   call(method: string, ...params: XmlRpcValue[]): Promise<XmlRpcValue>;
   /** Another call follows soon: open its connection now if it will need a new one (proxy.ts). */
   preconnect?(): void;
+  /** Resolved once the first connection's handshake is done (the first request then goes out); never rejected. */
+  readonly secured?: Promise<void>;
   close(): void | Promise<void>;
 }
 
@@ -115,11 +117,14 @@ export async function runAgent(o: AgentOptions, log: Logger, tools: Tool[] = def
         return answer;
       };
       // What the tools can ask ahead they ask while the run talks to the server, once the first
-      // request's connection is under way: a program started (apt-config) holds this thread until
-      // it runs, and the handshake then waits for the server, not for it.
-      setImmediate(() => {
-        if (!ended) for (const t of tools) t.ahead?.({ root: o.root, dryRun: o.dryRun, exec: execCommand });
-      });
+      // request is on its way (its connection's handshake done, where there is one): a program
+      // started (apt-config) holds this thread for a fork, which then delays no handshake and
+      // overlaps the server's work on the request.
+      void (p.secured ?? Promise.resolve()).then(() =>
+        setImmediate(() => {
+          if (!ended) for (const t of tools) t.ahead?.({ root: o.root, dryRun: o.dryRun, exec: execCommand });
+        }),
+      );
       // each next connection opens while the server answers (the first answer's headers tell whether it takes one)
       if (o.profile) await callBefore("Failed to set client profile", "AssertProfile", o.profile);
       // the next connection opens while the server answers and the probes run

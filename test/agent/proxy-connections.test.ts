@@ -101,6 +101,25 @@ describe("agent XML-RPC proxy: connections", function () {
     expect(s.seen.connections).to.have.length(3);
   });
 
+  it("tells when the first connection's handshake is done, before its call is answered", async () => {
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const s = await startServer(true, async () => held);
+    server = s.server;
+    const proxy = proxyFor(s.url);
+    try {
+      let answered = false;
+      const a = proxy.call("A").then((v) => ((answered = true), v));
+      await proxy.secured;
+      expect(answered, "told before the answer").to.equal(false);
+      release();
+      expect(await a).to.equal("A");
+    } finally {
+      release();
+      proxy.close();
+    }
+  });
+
   it("to a server that names no protocol (upstream's): the connection asked for before the first answer opens beside the first call", async () => {
     let openBeforeA = -1;
     const s = await startServer(true, async (method, seen) => {
