@@ -45,6 +45,12 @@ export interface OwnedNames {
   params: string[];
   /** Everything else the loop owns: Undefined after the loop. */
   others: string[];
+  /**
+   * Its frame's depth in the compiled function it is part of (the template's body, a macro's, a
+   * block's): Jinja2 names a frame's locals by that depth (`l_1_x`), so sibling scopes at one depth
+   * share them, and a macro made in one sees what the next one assigns.
+   */
+  level: number;
 }
 
 export type Stmt = { line: number } & (

@@ -46,16 +46,20 @@ export class LocatedError extends Error {
 
 export class Frame {
   readonly vars: Map<string, unknown>;
+  /** The frame of the compiled function (template body, macro call, block) this one is part of. */
+  readonly fn: Frame;
   constructor(
     readonly parent: Frame | null,
     readonly ctx: Context,
     readonly template: string,
     vars?: Map<string, unknown>,
+    fn?: Frame,
   ) {
     this.vars = vars ?? new Map();
+    this.fn = fn ?? this;
   }
   child(): Frame {
-    return new Frame(this, this.ctx, this.template);
+    return new Frame(this, this.ctx, this.template, undefined, this.fn);
   }
   /** The innermost binding of `name`, or MISSING (no object per lookup: names are looked up often). */
   lookup(name: string): unknown {
@@ -114,6 +118,40 @@ type Macro = PyFunction & { [MACRO]: MacroInfo };
 const NUMBER_ATTRS = new Set(["real", "imag", "numerator", "denominator", "conjugate", "bit_length", "bit_count", "to_bytes", "from_bytes", "as_integer_ratio", "is_integer", "hex", "fromhex"]);
 const JS_ONLY = new Set(["constructor", "toString", "valueOf", "toJSON", "toLocaleString", "hasOwnProperty", "isPrototypeOf", "propertyIsEnumerable"]);
 
+/**
+ * The variables of one run of a loop or `with` block that has a `scope` (scopes.ts): the names it
+ * owns live in `cells`, the Python locals of its depth in its compiled function, which sibling
+ * scopes at that depth (and the macros made in them) share; any other name is its own. Clearing
+ * (a new iteration: Jinja2 loads them again) removes its owned names, so they are looked up
+ * outside until assigned.
+ */
+class ScopeVars extends Map<string, unknown> {
+  constructor(
+    private readonly cells: Map<string, unknown>,
+    private readonly owned: ReadonlySet<string>,
+  ) {
+    super();
+  }
+  override get(name: string): unknown {
+    return this.owned.has(name) ? this.cells.get(name) : super.get(name);
+  }
+  override has(name: string): boolean {
+    return this.owned.has(name) ? this.cells.has(name) : super.has(name);
+  }
+  override set(name: string, value: unknown): this {
+    if (this.owned.has(name)) this.cells.set(name, value);
+    else super.set(name, value);
+    return this;
+  }
+  override delete(name: string): boolean {
+    return this.owned.has(name) ? this.cells.delete(name) : super.delete(name);
+  }
+  override clear(): void {
+    for (const n of this.owned) this.cells.delete(n);
+    super.clear();
+  }
+}
+
 /** Jinja2's leave_frame: every name the scope owns set to `missing` (read raw: its parameters) or undefined. */
 function leaveScope(f: Frame, scope: OwnedNames): void {
   f.vars.clear();
@@ -132,8 +170,8 @@ class TemplateReference {
 
 export class Renderer implements FilterEnv, Lookup {
   autoescape: boolean;
-  /** Made for the first scope that needs it (few templates have one). */
-  private scopeFrames?: WeakMap<Frame, Map<Stmt, Frame>>;
+  /** Per compiled function (its frame), the locals of each depth that scopes own (ScopeVars); made for the first scope (few templates have one). */
+  private scopeCells?: WeakMap<Frame, Map<number, Map<string, unknown>>>;
 
   constructor(private readonly host: Host) {
     this.autoescape = host.autoescape;
@@ -242,7 +280,7 @@ export class Renderer implements FilterEnv, Lookup {
       }
       case "with": {
         const values = s.values.map((v) => this.eval(v, frame));
-        const inner = s.scope ? this.scopeFrame(s, frame) : frame.child();
+        const inner = s.scope ? this.scopeFrame(s.scope, frame) : frame.child();
         s.targets.forEach((t, i) => this.assign(t, values[i], inner));
         this.exec(s.body, inner, out);
         if (s.scope) leaveScope(inner, s.scope);
@@ -314,8 +352,9 @@ export class Renderer implements FilterEnv, Lookup {
         })
         : undefined;
       const loop = new LoopContext(items, depth0, recurse);
-      // A loop whose body defines a macro has one frame for all its iterations (scopes.ts).
-      const shared = scope && (s.recursive ? frame.child() : this.scopeFrame(s, frame));
+      // A loop with a scope has one frame for all its iterations (scopes.ts); a recursive one's
+      // body is a function of its own (each call its own locals).
+      const shared = scope && (s.recursive ? new Frame(frame, frame.ctx, frame.template) : this.scopeFrame(scope, frame));
       for (let i = 0; i < items.length; i++) {
         loop.index0 = i;
         let f: Frame;
@@ -333,16 +372,16 @@ export class Renderer implements FilterEnv, Lookup {
     out.push(...run(this.eval(s.iter, frame), 0));
   }
 
-  /** The frame of a loop or `with` that has a `scope`, in `frame`: the same one each time it runs there, as
-   *  Jinja2's Python locals are (emptied first). */
-  private scopeFrame(s: Stmt, frame: Frame): Frame {
-    const frames = (this.scopeFrames ??= new WeakMap());
-    let inner = frames.get(frame);
-    if (!inner) frames.set(frame, (inner = new Map()));
-    let f = inner.get(s);
-    if (!f) inner.set(s, (f = frame.child()));
-    else f.vars.clear();
-    return f;
+  /** The frame of a run of a loop or `with` that has a `scope`, in `frame`: its owned names in the locals of its depth in `frame`'s function (emptied of them first). */
+  private scopeFrame(scope: OwnedNames, frame: Frame): Frame {
+    const fns = (this.scopeCells ??= new WeakMap());
+    let levels = fns.get(frame.fn);
+    if (!levels) fns.set(frame.fn, (levels = new Map()));
+    let cells = levels.get(scope.level);
+    if (!cells) levels.set(scope.level, (cells = new Map()));
+    const vars = new ScopeVars(cells, new Set([...scope.params, ...scope.others]));
+    vars.clear();
+    return new Frame(frame, frame.ctx, frame.template, vars, frame.fn);
   }
 
   /** @internal (compiled.ts) */

@@ -6,9 +6,13 @@
 // - when the scope ends they are all set to `missing` (`leave_frame`): a macro that reads its
 //   targets (or `loop`) prints "missing" (they are parameters, read raw), and one that reads any
 //   other name the scope owns gets Undefined.
+// - the locals are named by the frame's depth in its compiled function (the template's body, a
+//   macro's, a block's), so sibling scopes at one depth share them: a macro made in one loop sees
+//   what a later loop assigns to a name both own (and `missing` again when that one ends).
 // A scope owns its targets, a loop also `loop`, every name assigned at its level (not in a
 // nested scope), and every name read at its level that no enclosing level declares (Jinja2
-// resolves those from the context into the scope's own local).
+// resolves those from the context into the scope's own local). In a template where some scope's
+// body defines a macro, every loop and `with` block gets its owned names and depth.
 import { PyFloat } from "../python/values.js";
 import type { OwnedNames, Stmt, Target } from "./ast.js";
 
@@ -64,57 +68,69 @@ function levelOf(stmts: Stmt[], level: Level = { stores: new Set(), loads: new S
   return level;
 }
 
-function definesMacro(stmts: Stmt[]): boolean {
+/** Whether a statement in `stmts`, at any depth, is one `is` picks. */
+function contains(stmts: Stmt[], is: (node: { k?: unknown; scoped?: unknown }) => boolean): boolean {
   const seen = (v: unknown): boolean => {
     if (Array.isArray(v)) return v.some(seen);
     if (!v || typeof v !== "object") return false;
-    if ((v as { k?: unknown }).k === "macro") return true;
+    if (is(v as { k?: unknown })) return true;
     return Object.values(v).some((x) => x && typeof x === "object" && seen(x));
   };
   return seen(stmts);
 }
+const definesMacro = (stmts: Stmt[]) => contains(stmts, (n) => n.k === "macro");
+const hasScopedBlock = (stmts: Stmt[]) => contains(stmts, (n) => n.k === "block" && n.scoped === true);
 
-function owned(params: Set<string>, level: Level, enclosing: Set<string>[]): OwnedNames {
+function owned(params: Set<string>, level: Level, enclosing: Set<string>[], depth: number): OwnedNames {
   const others = new Set(level.stores);
   for (const n of level.loads) if (!enclosing.some((l) => l.has(n))) others.add(n);
   for (const p of params) others.delete(p);
-  return { params: [...params], others: [...others] };
+  return { params: [...params], others: [...others], level: depth };
 }
 
-/** Analyses the nested scopes of a level whose enclosing levels declare `outer`. */
-function visitNested(level: Level, outer: Set<string>[]): void {
+/**
+ * Analyses the nested scopes of a level whose enclosing levels declare `outer`, at `depth` in its
+ * compiled function (a frame Jinja2 makes with frame.inner() is one deeper; a macro, call block or
+ * block is a function of its own). Returns whether some loop or `with` in it defines a macro.
+ */
+function visitNested(level: Level, outer: Set<string>[], depth: number, mark: boolean): boolean {
   const enclosing = [...outer, new Set([...level.stores, ...level.loads])];
+  let found = false;
   for (const s of level.nested) {
     switch (s.k) {
       case "for": {
-        const params = new Set<string>(["loop"]);
+        // Jinja2 makes `loop` (an "extended loop") only where the body reads it, or the loop is
+        // recursive, or holds a scoped block; only then is it one of the frame's locals
+        const extended = s.recursive || namesIn(s.body).has("loop") || hasScopedBlock(s.body);
+        const params = new Set<string>(extended ? ["loop"] : []);
         targetNames(s.target, params, new Set());
         const inner = levelOf(s.body);
         namesIn(s.test, inner.loads);
-        if (definesMacro(s.body)) s.scope = owned(params, inner, enclosing);
-        visitNested(inner, [...enclosing, params]);
+        if (mark) s.scope = owned(params, inner, enclosing, depth + 1);
+        found = visitNested(inner, [...enclosing, params], depth + 1, mark) || definesMacro(s.body) || found;
         break;
       }
       case "macro": case "callblock": {
         const inner = levelOf(s.body);
-        visitNested(inner, [...enclosing, new Set([...s.params, "varargs", "kwargs", "caller"])]);
+        found = visitNested(inner, [...enclosing, new Set([...s.params, "varargs", "kwargs", "caller"])], 0, mark) || found;
         break;
       }
       case "with": {
         const params = new Set<string>();
         for (const t of s.targets) targetNames(t, params, new Set());
         const inner = levelOf(s.body);
-        if (definesMacro(s.body)) s.scope = owned(params, inner, enclosing);
-        visitNested(inner, [...enclosing, params]);
+        if (mark) s.scope = owned(params, inner, enclosing, depth + 1);
+        found = visitNested(inner, [...enclosing, params], depth + 1, mark) || definesMacro(s.body) || found;
         break;
       }
-      case "filterblock": case "assignblock": visitNested(levelOf(s.body), enclosing); break;
-      case "block": visitNested(levelOf(s.body), s.scoped ? enclosing : []); break;
+      case "filterblock": case "assignblock": found = visitNested(levelOf(s.body), enclosing, depth + 1, mark) || found; break;
+      case "block": found = visitNested(levelOf(s.body), s.scoped ? enclosing : [], 0, mark) || found; break;
     }
   }
+  return found;
 }
 
-/** Sets `scope` on the loops and `with` blocks of a template whose body defines a macro. */
+/** Sets `scope` on every loop and `with` block of a template where one of them defines a macro. */
 export function markScopes(body: Stmt[]): void {
-  visitNested(levelOf(body), []);
+  if (visitNested(levelOf(body), [], 0, false)) visitNested(levelOf(body), [], 0, true);
 }

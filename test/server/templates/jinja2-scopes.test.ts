@@ -37,6 +37,18 @@ const CASES = [
   "{% set ns = namespace(f=none) %}{% for x in [1] %}{{ w }}{% macro m() %}[{{ w }}]{% endmacro %}{% set ns.f = m %}{% endfor %}{% set w = 4 %}{{ ns.f() }}",
   "{% set ns = namespace(f=none) %}{% for x in [1] %}{% macro m() %}[{{ m2() }}]{% endmacro %}{% macro m2() %}{{ x }}{% endmacro %}{% set ns.f = m %}{% endfor %}{{ ns.f() }}",
   "{% set ns = namespace(f=none) %}{% for x in [1] %}{% with y = x %}{% macro m() %}[{{ x }}{{ y }}]{% endmacro %}{% set ns.f = m %}{% endwith %}{% endfor %}{{ ns.f() }}",
+  // Sibling scopes at one depth of one compiled function share its locals (`l_1_x`): a macro made
+  // in one loop sees what a later loop or `with` assigns to a name both own, and `missing` again
+  // after it; not a loop inside a macro (another function), nor one at another depth.
+  "{% set ns = namespace(f=none) %}{% for x in [1,2] %}{% macro m() %}[{{ x }}]{% endmacro %}{% set ns.f = m %}{% endfor %}{% for x in [7,8] %}{{ ns.f() }}{{ x }}{% endfor %}{{ ns.f() }}",
+  "{% set ns = namespace(f=none) %}{% for x in [1,2] %}{% macro m() %}[{{ x }}]{% endmacro %}{% set ns.f = m %}{% endfor %}{% for y in [7,8] %}{{ ns.f() }}{% endfor %}",
+  "{% set ns = namespace(f=none) %}{% for x in [1,2] %}{% set y = x %}{% macro m() %}[{{ y }}]{% endmacro %}{% set ns.f = m %}{% endfor %}{% for x in [7,8] %}{% set y = x * 2 %}{{ ns.f() }}{% endfor %}",
+  "{% set ns = namespace(f=none) %}{% with x = 1 %}{% macro m() %}[{{ x }}]{% endmacro %}{% set ns.f = m %}{% endwith %}{% with x = 2 %}{{ ns.f() }}{% endwith %}{% for x in [3] %}{{ ns.f() }}{% endfor %}",
+  "{% set ns = namespace(f=none) %}{% for x in [1,2] %}{% macro m() %}[{{ x }}]{% endmacro %}{% set ns.f = m %}{% endfor %}{% macro n() %}{% for x in [5] %}{{ ns.f() }}{% endfor %}{% endmacro %}{{ n() }}",
+  "{% set ns = namespace(f=none) %}{% for a in [1] %}{% for x in [1,2] %}{% macro m() %}[{{ x }}]{% endmacro %}{% set ns.f = m %}{% endfor %}{% for x in [3] %}{{ ns.f() }}{% endfor %}{% endfor %}{% for x in [4] %}{{ ns.f() }}{% endfor %}",
+  "{% set ns = namespace(f=none) %}{% for x in [1,2] %}{% macro m() %}[{{ x }}{{ loop.index }}]{% endmacro %}{% set ns.f = m %}{% endfor %}{% for q in [3] %}{{ ns.f() }}{% endfor %}{% for q in [4, 5] %}{{ loop.index }}{{ ns.f() }}{% endfor %}",
+  "{% set ns = namespace(f=none) %}{% for x in [1,2] %}{% macro m() %}[{{ x }}]{% endmacro %}{% set ns.f = m %}{% endfor %}{% filter upper %}{% for x in ['b'] %}{{ ns.f() }}{% endfor %}{% endfilter %}{% for x in ['c'] recursive %}{{ ns.f() }}{% endfor %}",
+  "{% set ns = namespace(f=none) %}{% set z = 'outer' %}{% for x in [1] %}{% set z = 'mine' %}{% macro m() %}[{{ z }}]{% endmacro %}{% set ns.f = m %}{% endfor %}{% for x in [2] %}{{ z }}{{ ns.f() }}{% set z = 'two' %}{{ ns.f() }}{% endfor %}{{ z }}{{ ns.f() }}",
   // As a site might write it: one macro per interface made in a loop, kept in a namespace and
   // called after the loop (each prints the last interface's values in a naive closure).
   "{% set ns = namespace(stanzas=[]) %}{% for iface in ifaces %}{% set addr = iface.addr %}{% macro stanza() %}iface {{ iface.name }} {{ addr }} {{ loop.index }}\n{% endmacro %}{% set ns.stanzas = ns.stanzas + [stanza] %}{{ stanza() }}{% endfor %}{% for s in ns.stanzas %}{{ s() }}{% endfor %}",
