@@ -127,28 +127,33 @@ const localServer =
     return { call: (method, ...params) => (onCall(method), server.call(method, ...params)), close: () => server.close() };
   };
 
+/** A dry run's options against the example repository with one probe added, in a fresh root with a shell (the probe runs chrooted there). */
+function probedRun(work: string) {
+  if (process.getuid?.() !== 0) throw new Error("needs root: the probe runs chrooted in the root (CI runs as root)");
+  const repo = join(work, "repo");
+  cpSync(exampleRepo, repo, { recursive: true });
+  writeFileSync(join(repo, "Probes/probed"), "#!/bin/sh\necho group:probed\n");
+  const root = join(work, "root");
+  makeBaseRoot(root);
+  addShell(root);
+  return { ...defaultOptions(), local: repo, user: "node1", profile: "torque-worker", root, dryRun: true, configFile: "/nonexistent" };
+}
+
 describe("agent probes of one run, with the server", function () {
   this.timeout(120_000);
   it("sends the probe data before the probes' scratch directory is removed and /tmp's times are put back", async () => {
-    if (process.getuid?.() !== 0) throw new Error("needs root: the probe runs chrooted in the root (CI runs as root)");
     const work = tempDir("vacfg-probe-data-");
     try {
-      const repo = join(work, "repo");
-      cpSync(exampleRepo, repo, { recursive: true });
-      writeFileSync(join(repo, "Probes/probed"), "#!/bin/sh\necho group:probed\n");
-      const root = join(work, "root");
-      makeBaseRoot(root);
-      addShell(root);
+      const o = probedRun(work);
       const scratchThere: boolean[] = [];
       // RecvProbeData looks at the root's /tmp when it is called
       const opener = localServer((method) => {
-        if (method === "RecvProbeData") scratchThere.push(readdirSync(join(root, "tmp")).some((n) => n.startsWith("vacfg-probe-")));
+        if (method === "RecvProbeData") scratchThere.push(readdirSync(join(o.root, "tmp")).some((n) => n.startsWith("vacfg-probe-")));
       });
-      const o = { ...defaultOptions(), local: repo, user: "node1", profile: "torque-worker", root, dryRun: true, configFile: "/nonexistent" };
       const r = await runAgent(o, createLogger("error", "test", { out: () => undefined, err: () => undefined }), defaultTools(), opener);
       expect(r.exitCode).to.equal(0);
       expect(scratchThere, "the scratch directory was still there when the data was sent").to.deep.equal([true]);
-      expect(readdirSync(join(root, "tmp")).filter((n) => n.startsWith("vacfg-probe-")), "and is gone after the run").to.deep.equal([]);
+      expect(readdirSync(join(o.root, "tmp")).filter((n) => n.startsWith("vacfg-probe-")), "and is gone after the run").to.deep.equal([]);
     } finally {
       removeDir(work);
     }
@@ -157,17 +162,6 @@ describe("agent probes of one run, with the server", function () {
 
 describe("agent run order", function () {
   this.timeout(120_000);
-  /** A root with a shell (its probe runs chrooted there) and the example repository with one probe. */
-  const setUp = (work: string) => {
-    if (process.getuid?.() !== 0) throw new Error("needs root: the probe runs chrooted in the root (CI runs as root)");
-    const repo = join(work, "repo");
-    cpSync(exampleRepo, repo, { recursive: true });
-    writeFileSync(join(repo, "Probes/probed"), "#!/bin/sh\necho group:probed\n");
-    const root = join(work, "root");
-    makeBaseRoot(root);
-    addShell(root);
-    return { ...defaultOptions(), local: repo, user: "node1", profile: "torque-worker", root, dryRun: true, configFile: "/nonexistent" };
-  };
   /** The in-process server; DeclareVersion is answered only once RecvProbeData has come (or after 10 s), or `refuse`d then. */
   const holdingDeclaration =
     (events: string[], refuse = false): LocalServerOpener =>
@@ -196,7 +190,7 @@ describe("agent run order", function () {
     const work = tempDir("vacfg-order-");
     try {
       const events: string[] = [];
-      const r = await runAgent(setUp(work), quietLog(), defaultTools(), holdingDeclaration(events));
+      const r = await runAgent(probedRun(work), quietLog(), defaultTools(), holdingDeclaration(events));
       expect(r.exitCode).to.equal(0);
       expect(events).to.deep.equal(["call AssertProfile", "call GetProbes", "call DeclareVersion", "call RecvProbeData", "answered DeclareVersion", "call GetConfig", "call RecvStats"]);
     } finally {
@@ -209,7 +203,7 @@ describe("agent run order", function () {
     try {
       const events: string[] = [];
       const lines: string[] = [];
-      const r = await runAgent(setUp(work), createLogger("error", "test", { out: (l) => lines.push(l), err: (l) => lines.push(l) }), defaultTools(), holdingDeclaration(events, true));
+      const r = await runAgent(probedRun(work), createLogger("error", "test", { out: (l) => lines.push(l), err: (l) => lines.push(l) }), defaultTools(), holdingDeclaration(events, true));
       expect(r.exitCode).to.equal(1);
       expect(events).to.deep.equal(["call AssertProfile", "call GetProbes", "call DeclareVersion", "call RecvProbeData"]);
       expect(lines.join("\n")).to.match(/Fatal error: Failed to declare version: .*version refused/);
