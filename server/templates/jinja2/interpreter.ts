@@ -75,7 +75,7 @@ export class Frame {
     const chain: Frame[] = [];
     for (let f: Frame | null = this; f; f = f.parent) chain.unshift(f);
     const out = new Map(this.ctx.vars);
-    for (const f of chain) for (const [k, v] of f.vars) out.set(k, v);
+    for (const f of chain) for (const [k, v] of f.vars instanceof ScopeVars ? f.vars.visible() : f.vars) out.set(k, v);
     return out;
   }
 }
@@ -149,6 +149,11 @@ class ScopeVars extends Map<string, unknown> {
   override clear(): void {
     for (const n of this.owned) this.cells.delete(n);
     super.clear();
+  }
+  /** Every name this run sees here, owned or its own (Frame.all: an include with context). */
+  *visible(): Generator<[string, unknown]> {
+    yield* super.entries();
+    for (const n of this.owned) if (this.cells.has(n)) yield [n, this.cells.get(n)];
   }
 }
 

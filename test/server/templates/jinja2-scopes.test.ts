@@ -49,6 +49,8 @@ const CASES = [
   "{% set ns = namespace(f=none) %}{% for x in [1,2] %}{% macro m() %}[{{ x }}{{ loop.index }}]{% endmacro %}{% set ns.f = m %}{% endfor %}{% for q in [3] %}{{ ns.f() }}{% endfor %}{% for q in [4, 5] %}{{ loop.index }}{{ ns.f() }}{% endfor %}",
   "{% set ns = namespace(f=none) %}{% for x in [1,2] %}{% macro m() %}[{{ x }}]{% endmacro %}{% set ns.f = m %}{% endfor %}{% filter upper %}{% for x in ['b'] %}{{ ns.f() }}{% endfor %}{% endfilter %}{% for x in ['c'] recursive %}{{ ns.f() }}{% endfor %}",
   "{% set ns = namespace(f=none) %}{% set z = 'outer' %}{% for x in [1] %}{% set z = 'mine' %}{% macro m() %}[{{ z }}]{% endmacro %}{% set ns.f = m %}{% endfor %}{% for x in [2] %}{{ z }}{{ ns.f() }}{% set z = 'two' %}{{ ns.f() }}{% endfor %}{{ z }}{{ ns.f() }}",
+  // an include with context inside such a loop sees its variables (part.j2 prints x and y)
+  "{% for x in [1,2] %}{% set y = x * 3 %}{% macro m() %}[{{ y }}]{% endmacro %}{% include 'part.j2' %}{{ m() }}{% endfor %}",
   // As a site might write it: one macro per interface made in a loop, kept in a namespace and
   // called after the loop (each prints the last interface's values in a naive closure).
   "{% set ns = namespace(stanzas=[]) %}{% for iface in ifaces %}{% set addr = iface.addr %}{% macro stanza() %}iface {{ iface.name }} {{ addr }} {{ loop.index }}\n{% endmacro %}{% set ns.stanzas = ns.stanzas + [stanza] %}{{ stanza() }}{% endfor %}{% for s in ns.stanzas %}{{ s() }}{% endfor %}",
@@ -63,6 +65,7 @@ describe("Jinja2 scopes: macros made in loops and with blocks, as python3-jinja2
   let dir: string;
   before(() => {
     dir = mkdtempSync(join(tmpdir(), "vacfg-jinja2-scopes-"));
+    writeFileSync(join(dir, "part.j2"), "<{{ x }}{{ y }}>");
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
