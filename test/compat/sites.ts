@@ -64,11 +64,11 @@ export async function sideBySide(repo: string, opts: SideBySideOptions = {}): Pr
     upstream,
     vacfg,
     dir,
+    // one after the other: both servers may issue certificates from one OpenSSL CA, whose `openssl ca`
+    // keeps its serial and index files without a lock (two at once: "Unable to rename …/serial.new")
     both: async (client, password, method, ...args) => {
-      const [u, v] = await Promise.all([
-        upstreamCall(upstream.url, client, password, method, ...args),
-        upstreamCall(vacfg.url, client, password, method, ...args),
-      ]);
+      const u = await upstreamCall(upstream.url, client, password, method, ...args);
+      const v = await upstreamCall(vacfg.url, client, password, method, ...args);
       return { upstream: u, vacfg: v };
     },
     stop: async () => {
