@@ -69,7 +69,7 @@ function levelOf(stmts: Stmt[], level: Level = { stores: new Set(), loads: new S
 }
 
 /** Whether a statement in `stmts`, at any depth, is one `is` picks. */
-function contains(stmts: Stmt[], is: (node: { k?: unknown; scoped?: unknown }) => boolean): boolean {
+function contains(stmts: Stmt[], is: (node: { k?: unknown; scoped?: unknown; body?: unknown }) => boolean): boolean {
   const seen = (v: unknown): boolean => {
     if (Array.isArray(v)) return v.some(seen);
     if (!v || typeof v !== "object") return false;
@@ -91,11 +91,10 @@ function owned(params: Set<string>, level: Level, enclosing: Set<string>[], dept
 /**
  * Analyses the nested scopes of a level whose enclosing levels declare `outer`, at `depth` in its
  * compiled function (a frame Jinja2 makes with frame.inner() is one deeper; a macro, call block or
- * block is a function of its own). Returns whether some loop or `with` in it defines a macro.
+ * block is a function of its own).
  */
-function visitNested(level: Level, outer: Set<string>[], depth: number, mark: boolean): boolean {
+function visitNested(level: Level, outer: Set<string>[], depth: number): void {
   const enclosing = [...outer, new Set([...level.stores, ...level.loads])];
-  let found = false;
   for (const s of level.nested) {
     switch (s.k) {
       case "for": {
@@ -106,31 +105,30 @@ function visitNested(level: Level, outer: Set<string>[], depth: number, mark: bo
         targetNames(s.target, params, new Set());
         const inner = levelOf(s.body);
         namesIn(s.test, inner.loads);
-        if (mark) s.scope = owned(params, inner, enclosing, depth + 1);
-        found = visitNested(inner, [...enclosing, params], depth + 1, mark) || definesMacro(s.body) || found;
+        s.scope = owned(params, inner, enclosing, depth + 1);
+        visitNested(inner, [...enclosing, params], depth + 1);
         break;
       }
       case "macro": case "callblock": {
         const inner = levelOf(s.body);
-        found = visitNested(inner, [...enclosing, new Set([...s.params, "varargs", "kwargs", "caller"])], 0, mark) || found;
+        visitNested(inner, [...enclosing, new Set([...s.params, "varargs", "kwargs", "caller"])], 0);
         break;
       }
       case "with": {
         const params = new Set<string>();
         for (const t of s.targets) targetNames(t, params, new Set());
         const inner = levelOf(s.body);
-        if (mark) s.scope = owned(params, inner, enclosing, depth + 1);
-        found = visitNested(inner, [...enclosing, params], depth + 1, mark) || definesMacro(s.body) || found;
+        s.scope = owned(params, inner, enclosing, depth + 1);
+        visitNested(inner, [...enclosing, params], depth + 1);
         break;
       }
-      case "filterblock": case "assignblock": found = visitNested(levelOf(s.body), enclosing, depth + 1, mark) || found; break;
-      case "block": found = visitNested(levelOf(s.body), s.scoped ? enclosing : [], 0, mark) || found; break;
+      case "filterblock": case "assignblock": visitNested(levelOf(s.body), enclosing, depth + 1); break;
+      case "block": visitNested(levelOf(s.body), s.scoped ? enclosing : [], 0); break;
     }
   }
-  return found;
 }
 
 /** Sets `scope` on every loop and `with` block of a template where one of them defines a macro. */
 export function markScopes(body: Stmt[]): void {
-  if (visitNested(levelOf(body), [], 0, false)) visitNested(levelOf(body), [], 0, true);
+  if (contains(body, (n) => (n.k === "for" || n.k === "with") && definesMacro(n.body as Stmt[]))) visitNested(levelOf(body), [], 0);
 }
