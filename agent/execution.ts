@@ -177,7 +177,8 @@ export class Execution {
   }
 
   /** Hands entries to their tools; successful installs become modified. */
-  private async dispatchInstall(entries: XmlElement[]): Promise<void> {
+  /** Installs `entries`, tool by tool; `last` is called as the last tool's install begins. */
+  private async dispatchInstall(entries: XmlElement[], last?: () => void): Promise<void> {
     const work = this.tools.map((t) => ({ t, mine: entries.filter((e) => this.owner.get(e) === t && !e.attrs.failure) })).filter((w) => w.mine.length);
     // A tool that can begins its install while the tools before it install theirs (apt-get resolves
     // and fetches while files and users are written); what changes the machine still waits for them.
@@ -188,9 +189,10 @@ export class Execution {
       if (staged) begun.set(t, staged);
     }
     try {
-      for (const { t, mine } of work) {
+      for (const [i, { t, mine }] of work.entries()) {
         let states: States;
         this.changes++;
+        if (i === work.length - 1) last?.();
         try {
           const staged = begun.get(t);
           begun.delete(t);
@@ -216,16 +218,21 @@ export class Execution {
     return !this.o.bundles.length || (!!b && this.o.bundles.includes(b.attrs.name ?? ""));
   }
 
-  /** `readsOnly` is called once, at the point from which the run changes nothing more. */
-  async execute(times: Record<string, number>, readsOnly: () => void = () => {}): Promise<void> {
+  /**
+   * `readsOnly` is called once, at the point from which the run changes nothing more; `lastSteps`
+   * as the install step of the last tool with entries to install begins (restarts, actions and
+   * removals may still follow).
+   */
+  async execute(times: Record<string, number>, hooks: { readsOnly?: () => void; lastSteps?: () => void } = {}): Promise<void> {
+    const readsOnly = hooks.readsOnly ?? (() => {});
     try {
-      await this.apply(times, readsOnly);
+      await this.apply(times, readsOnly, hooks.lastSteps);
     } finally {
       await this.takeEarly(); // begun before the inventory and not taken (the run ended before its turn): stopped
     }
   }
 
-  private async apply(times: Record<string, number>, readsOnly: () => void): Promise<void> {
+  private async apply(times: Record<string, number>, readsOnly: () => void, lastSteps?: () => void): Promise<void> {
     const o = this.o;
     if (o.dryRun) readsOnly();
     // first, alone: its few reads done at once, apt-get starts sooner than beside the inventory's work
@@ -284,7 +291,7 @@ export class Execution {
     }
 
     // ---- install -------------------------------------------------------------------------
-    await this.dispatchInstall(whitelist);
+    await this.dispatchInstall(whitelist, lastSteps);
     await this.takeEarly(); // not taken: nothing of that tool's was to be installed (stopped before it changes the machine)
     const mbundles = this.bundles.filter((b) => b.tag === "Bundle" && b.children.some((e) => this.modified.includes(e)));
     if (mbundles.length) {

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync, statSync, writeFileSync, type BigIntStats } from "
 import { tmpdir } from "node:os";
 import { dirname, join, posix } from "node:path";
 import type { Probe, ProbeDataItem } from "../protocol/documents/probes.js";
-import { execCommand } from "./exec.js";
+import { execCommand, nextTurn } from "./exec.js";
 import { deferredLogger, type Logger } from "./log.js";
 import { chrootArgv, chrootRefusal, inRoot } from "./root.js";
 
@@ -72,10 +72,13 @@ export class ProbeScratch {
    * When `each` throws (a failure that ends the run), the probes still running are waited for.
    */
   async runAll(probes: Probe[], timeoutMs: number, log: Logger, each: (probe: Probe, outcome: ProbeOutcome) => void): Promise<void> {
-    const runs = probes.map((probe) => {
+    const runs: { probe: Probe; d: ReturnType<typeof deferredLogger>; outcome: Promise<ProbeOutcome> }[] = [];
+    for (const probe of probes) {
+      // each starts on a turn of its own (exec.ts nextTurn)
+      if (runs.length) await nextTurn();
       const d = deferredLogger();
-      return { probe, d, outcome: this.run(probe, timeoutMs, d.log) };
-    });
+      runs.push({ probe, d, outcome: this.run(probe, timeoutMs, d.log) });
+    }
     try {
       for (const r of runs) {
         const outcome = await r.outcome;

@@ -1,8 +1,10 @@
 // The agent's XML-RPC client: node:https with a keep-alive agent, the site CA, an optional client
 // certificate, Basic auth, and upstream's retry rule (any failure, N tries, a fixed delay apart).
-// A server that closes the connection after each call (upstream's speaks HTTP/1.0) gets the next
-// call's connection opened ahead, when the run says one follows (preconnect), so the TCP and TLS
-// handshakes overlap the run's own work (and the server's answer) instead of adding to them.
+// A server that closes the connection after each call (upstream's speaks HTTP/1.0) gets the
+// connections of the calls the run says follow opened ahead (preconnect), so the TCP and TLS
+// handshakes overlap the run's own work (and the server's answers) instead of adding to them.
+// Upstream's server makes each handshake in its one accepting thread, and a request can wait for
+// it: every known next call's connection opens at once, while the server has nothing else to do.
 import { readFileSync } from "node:fs";
 import { Agent, request, type RequestOptions } from "node:https";
 import type { IncomingMessage } from "node:http";
@@ -31,6 +33,9 @@ const ALPN = ["http/1.1"];
 /** Responses bigger than this are refused (a configuration is a few MB at most). */
 const MAX_RESPONSE = 256 * 1024 * 1024;
 
+/** Whether a connection opened ahead can still carry a call. */
+const usable = (s: TLSSocket) => !s.destroyed && s.writable && !s.readableEnded;
+
 /** Whether the server closes the connection after this answer (HTTP/1.0 unless keep-alive, or Connection: close). */
 function closesAfter(res: IncomingMessage): boolean {
   const connection = (res.headers.connection ?? "").toLowerCase();
@@ -44,12 +49,15 @@ export class XmlRpcProxy {
   private readonly secureContext: SecureContext;
   /** The last answer came with the connection closed after it: the next call needs a new one. */
   private closes = false;
-  /** A connection opened ahead for the next call, to a server that closes them. */
-  private spare?: TLSSocket;
+  /** Connections opened ahead for the next calls, in the order they are taken, to a server that closes them. */
+  private spares: TLSSocket[] = [];
   /** Whether an answer has come, telling whether the server closes connections (closes). */
   private answered = false;
-  /** preconnect() was asked before any answer told whether the server closes (the first connection's ALPN and the first answer's headers decide). */
-  private wanted = false;
+  /** How many connections preconnect() asked for before any answer told whether the server closes (the first connection's ALPN and the first answer's headers decide), and within what time. */
+  private wanted = 0;
+  private wantedWithin?: number;
+  /** When a spare opened with a time bound is closed unused. */
+  private readonly expiry = new WeakMap<TLSSocket, NodeJS.Timeout>();
   private firstSecured!: () => void;
   /** Resolved once the first connection's TLS handshake is done; never rejected. */
   readonly secured = new Promise<void>((resolve) => (this.firstSecured = resolve));
@@ -82,39 +90,65 @@ export class XmlRpcProxy {
   }
 
   /**
-   * Another call follows soon. To a server that closed the connection after its last answer, the
-   * next connection is opened now (TCP, TLS handshake and certificate check, as the agent would),
-   * and the next call uses it; a kept-alive connection needs nothing. A call takes its connection
-   * before call() returns its promise, so preconnect() right after call() opens the one after.
-   * Before any answer (the run's first call), it is opened as soon as the first connection's
-   * handshake shows a server that does not name HTTP/1.1 (upstream's), beside that call, and
-   * closed again if the answer says the connection stays; or once the answer's headers say it closes.
+   * The next `calls` calls follow soon. To a server that closed the connection after its last
+   * answer, their connections are opened now, those not open yet (TCP, TLS handshake and
+   * certificate check, as the agent would), and the next calls take them in turn; a kept-alive
+   * connection needs nothing. A call takes its connection before call() returns its promise, so
+   * preconnect(n) right after call() counts the calls after that one. Before any answer (the run's
+   * first call), they are opened as soon as the first connection's handshake shows a server that
+   * does not name HTTP/1.1 (upstream's), beside that call, and closed again if the answer says the
+   * connection stays; or once the answer's headers say it closes.
+   * `within` (ms): a connection opened now that no call has taken by then is closed, before a
+   * server's idle timeout would drop it (upstream's, 10 s, logs each); the call then connects itself.
    */
-  preconnect(): void {
-    if (!this.answered) this.wanted = true;
-    else if (this.closes) this.openSpare();
+  preconnect(calls = 1, within?: number): void {
+    if (!this.answered) [this.wanted, this.wantedWithin] = [Math.max(this.wanted, calls), within];
+    else if (this.closes) this.openSpares(calls, within);
   }
 
-  /** The first connection is up before any answer: a server that names no HTTP/1.1 gets the connection asked for now. */
+  /** The first connection is up before any answer: a server that names no HTTP/1.1 gets the connections asked for now. */
   private handshakeDone(socket: TLSSocket): void {
     this.firstSecured();
-    if (!this.answered && this.wanted && socket.alpnProtocol !== ALPN[0]) this.openSpare();
+    if (!this.answered && socket.alpnProtocol !== ALPN[0]) this.openSpares(this.wanted, this.wantedWithin);
   }
 
-  /** What the first answer's headers say: whether the server closes connections, and so whether a connection asked for is opened, or the one opened on a guess closed. */
+  /** What the first answer's headers say: whether the server closes connections, and so whether the connections asked for are opened, or those opened on a guess closed. */
   private firstAnswer(res: IncomingMessage): void {
     this.answered = true;
     this.closes = closesAfter(res);
-    if (this.closes && this.wanted) this.openSpare();
-    else if (!this.closes) {
-      this.spare?.destroy();
-      this.spare = undefined;
-    }
-    this.wanted = false;
+    if (this.closes) this.openSpares(this.wanted, this.wantedWithin);
+    else this.dropSpares();
+    this.wanted = 0;
   }
 
-  private openSpare(): void {
-    if (this.spare) return;
+  /** Opens connections ahead until `n` are open (a dropped one is left out and replaced); those opened now close unused after `within` ms. */
+  private openSpares(n: number, within?: number): void {
+    this.spares = this.spares.filter((s) => {
+      if (!usable(s)) s.destroy();
+      return usable(s);
+    });
+    while (this.spares.length < n) {
+      const socket = this.openSpare();
+      this.spares.push(socket);
+      if (within === undefined) continue;
+      const timer = setTimeout(() => {
+        this.spares = this.spares.filter((s) => s !== socket);
+        socket.destroySoon(); // TLS close_notify, then the TCP close: the server sees a connection that asked nothing
+      }, within);
+      timer.unref();
+      this.expiry.set(socket, timer);
+    }
+  }
+
+  private dropSpares(): void {
+    for (const s of this.spares) {
+      clearTimeout(this.expiry.get(s));
+      s.destroy();
+    }
+    this.spares = [];
+  }
+
+  private openSpare(): TLSSocket {
     const host = this.target.hostname.replace(/^\[(.*)\]$/, "$1");
     const socket = connect({
       host,
@@ -124,17 +158,18 @@ export class XmlRpcProxy {
       rejectUnauthorized: !!this.o.ca,
       ALPNProtocols: ALPN,
     });
-    // a failed or dropped spare is left out when the next call looks at it (the call then connects itself)
+    // a failed or dropped spare is left out when a call looks at it (the call then connects itself)
     socket.on("error", () => socket.destroy());
-    this.spare = socket;
+    return socket;
   }
 
-  /** The connection opened ahead, if it is still open (a server may drop an idle one); else undefined. */
+  /** The oldest connection opened ahead that is still open (a server may drop an idle one); else undefined. */
   private takeSpare(): TLSSocket | undefined {
-    const s = this.spare;
-    this.spare = undefined;
-    if (s && !s.destroyed && s.writable && !s.readableEnded) return s;
-    s?.destroy();
+    for (let s = this.spares.shift(); s; s = this.spares.shift()) {
+      clearTimeout(this.expiry.get(s));
+      if (usable(s)) return s;
+      s.destroy();
+    }
     return undefined;
   }
 
@@ -225,8 +260,7 @@ export class XmlRpcProxy {
   }
 
   close(): void {
-    this.spare?.destroy();
-    this.spare = undefined;
+    this.dropSpares();
     this.agent.destroy();
   }
 }

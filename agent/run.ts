@@ -13,7 +13,7 @@ import { loadAccounts, type AccountDb } from "./accounts.js";
 import { writeFileAtomic } from "../lib/atomic-file.js";
 import { contextProbeData } from "./context-probe.js";
 import { parseDecisionList, type Decision } from "./decisions.js";
-import { execCommand } from "./exec.js";
+import { execCommand, nextTurn } from "./exec.js";
 import type { Logger } from "./log.js";
 import type { AgentOptions } from "./options.js";
 import { agentRunLockBase, takePidLock } from "./pid-lock.js";
@@ -29,6 +29,9 @@ import { SystemdTool } from "./tools/systemd.js";
 import { SysvTool } from "./tools/sysv.js";
 import type { Tool, ToolContext } from "./tools/tool.js";
 import { Execution } from "./execution.js";
+
+/** How long RecvStats' connection, opened as the run's last steps begin, waits for it (below upstream's 10 s idle timeout). */
+const LAST_STEPS_MS = 3000;
 
 /** The protocol version declared to the server (the Bcfg2 release whose wire format we speak). */
 export const DECLARED_VERSION = "1.4.0pre2";
@@ -55,8 +58,8 @@ export function defaultTools(): Tool[] {
 /** Whom the run talks to: the XML-RPC proxy, or (--local) the server core in process. */
 export interface ServerConnection {
   call(method: string, ...params: XmlRpcValue[]): Promise<XmlRpcValue>;
-  /** Another call follows soon: open its connection now if it will need a new one (proxy.ts). */
-  preconnect?(): void;
+  /** The next `calls` calls (default 1) follow soon: open their connections now if they will need new ones, closed unused after `within` ms if given (proxy.ts). */
+  preconnect?(calls?: number, within?: number): void;
   /** Resolved once the first connection's handshake is done (the first request then goes out); never rejected. */
   readonly secured?: Promise<void>;
   close(): void | Promise<void>;
@@ -103,6 +106,9 @@ export async function runAgent(o: AgentOptions, log: Logger, tools: Tool[] = def
         return fatal((e as Error).message);
       }
       const p = proxy;
+      /** GetConfig asked: the run only waits for the server (the tools' AheadContext.idle). */
+      let idle!: () => void;
+      const waiting = new Promise<void>((resolve) => (idle = resolve));
       const call = async (what: string, method: string, ...args: XmlRpcValue[]) => {
         try {
           return await p.call(method, ...args);
@@ -110,30 +116,28 @@ export async function runAgent(o: AgentOptions, log: Logger, tools: Tool[] = def
           return fatal(`${what}: ${(e as Error).message}`);
         }
       };
-      /** call, when another call follows it soon: that one's connection is opened meanwhile. */
-      const callBefore = (what: string, method: string, ...args: XmlRpcValue[]) => {
+      /** call, when `follows` calls (known now) come after it: their connections are opened meanwhile. */
+      const callBefore = (follows: number, what: string, method: string, ...args: XmlRpcValue[]) => {
         const answer = call(what, method, ...args);
-        p.preconnect?.();
+        p.preconnect?.(follows);
         return answer;
       };
       // What the tools can ask ahead they ask while the run talks to the server, once the first
-      // request is on its way (its connection's handshake done, where there is one): a program
-      // started (apt-config) holds this thread for a fork, which then delays no handshake and
-      // overlaps the server's work on the request.
-      void (p.secured ?? Promise.resolve()).then(() =>
+      // request is on its way (its connection's handshake done, where there is one), a turn of the
+      // loop later: the connections opened ahead at that handshake send their hellos first. A
+      // program started (apt-config) holds this thread for a fork, which then delays no handshake
+      // (upstream's server makes them in its one accepting thread, waiting on each client).
+      void (p.secured ?? Promise.resolve()).then(nextTurn).then(() =>
         setImmediate(() => {
-          if (!ended) for (const t of tools) t.ahead?.({ root: o.root, dryRun: o.dryRun, exec: execCommand });
+          if (!ended) for (const t of tools) t.ahead?.({ root: o.root, dryRun: o.dryRun, exec: execCommand, idle: waiting });
         }),
       );
-      // each next connection opens while the server answers (the first answer's headers tell whether it takes one)
-      if (o.profile) await callBefore("Failed to set client profile", "AssertProfile", o.profile);
-      // the next connection opens while the server answers and the probes run
-      const probesXml = await callBefore("Failed to download probes from the server", "GetProbes");
-      // The version is declared while the probes run, not before GetProbes as upstream's client does:
-      // the server has the client by now (a new one is registered by GetProbes, never by two calls at
-      // once), and GetConfig, whose build may read the version, goes once the answer has come.
-      const declared = callBefore("Failed to declare version", "DeclareVersion", DECLARED_VERSION);
-      declared.catch(() => {}); // met (fatal) where it is awaited, before GetConfig
+      // The calls known to follow (DeclareVersion, GetDecisionList with -l, GetConfig; RecvProbeData
+      // once the probes are known) have their connections opened while the server answers, where it
+      // takes one per call (the first answer's headers tell).
+      const decisionList = o.decision === "whitelist" || o.decision === "blacklist" ? 1 : 0;
+      if (o.profile) await callBefore(3 + decisionList, "Failed to set client profile", "AssertProfile", o.profile);
+      const probesXml = await callBefore(2 + decisionList, "Failed to download probes from the server", "GetProbes");
       let probes;
       try {
         probes = parseProbes(String(probesXml));
@@ -141,6 +145,14 @@ export async function runAgent(o: AgentOptions, log: Logger, tools: Tool[] = def
         return fatal(`Server returned invalid probe requests: ${(e as Error).message}`);
       }
       times.probe_download = now();
+      // The version is declared while the probes run, not before GetProbes as upstream's client does:
+      // the server has the client by now (a new one is registered by GetProbes, never by two calls at
+      // once), and GetConfig, whose build may read the version, goes once the answer has come.
+      // With probes, their data (RecvProbeData) is one more call to come.
+      const declared = callBefore((probes.length ? 2 : 1) + decisionList, "Failed to declare version", "DeclareVersion", DECLARED_VERSION);
+      declared.catch(() => {}); // met (fatal) where it is awaited, before GetConfig
+      // a turn of the loop: a connection just opened sends its hello before the probes' work holds this thread
+      await nextTurn();
       const items: ProbeDataItem[] = [];
       // The built-in context probe speaks for vacfg-context. When the repository also has a probe
       // of that name (it can only read a copy of the parameters), the agent's data answers it
@@ -170,7 +182,7 @@ export async function runAgent(o: AgentOptions, log: Logger, tools: Tool[] = def
         // the data leaves first (the request is written in this turn's next ticks); the scratch
         // directory goes (and /tmp's times come back: a program started) while the server takes
         // it and then the configuration is asked for: it is waited for once that has come
-        const sent = items.length ? callBefore("Failed to upload probe data", "RecvProbeData", serializeProbeData(items)) : undefined;
+        const sent = items.length ? callBefore(1 + decisionList, "Failed to upload probe data", "RecvProbeData", serializeProbeData(items)) : undefined;
         closeScratch();
         await sent;
       } finally {
@@ -178,11 +190,13 @@ export async function runAgent(o: AgentOptions, log: Logger, tools: Tool[] = def
       }
       await declared;
       times.probe_upload = now();
-      if (o.decision === "whitelist" || o.decision === "blacklist") {
-        decisions = parseDecisionList(await callBefore("Failed to get decision list", "GetDecisionList", o.decision));
+      if (decisionList) {
+        decisions = parseDecisionList(await callBefore(1, "Failed to get decision list", "GetDecisionList", o.decision));
         log.info(`Got decision list from server: ${JSON.stringify(decisions)}`);
       }
-      const cfg = await call("Failed to download configuration from the server", "GetConfig");
+      const asked = call("Failed to download configuration from the server", "GetConfig");
+      idle();
+      const cfg = await asked;
       await scratchClosed;
       if (typeof cfg !== "string") fatal("GetConfig did not return a string");
       raw = cfg as string;
@@ -240,14 +254,22 @@ export async function runAgent(o: AgentOptions, log: Logger, tools: Tool[] = def
     };
 
     const exec = new Execution(config, tools, ctx, o, decisions, log);
-    // RecvStats' connection opens once the rest of the run only reads (not during an install: a
-    // server that drops idle connections would, and they would idle on it meanwhile)
-    await exec.execute(times, () => proxy?.preconnect?.());
+    await exec.execute(times, {
+      // RecvStats' connection opens as the last install step begins (usually short: the services
+      // enabled after the packages), closed unused after a few seconds (a long install, restart or
+      // action: a server may drop an idle connection, upstream's logs it), and then opens once the
+      // rest of the run only reads
+      lastSteps: () => proxy?.preconnect?.(1, LAST_STEPS_MS),
+      readsOnly: () => proxy?.preconnect?.(),
+    });
     times.finished = now();
     displayState(log, "final", exec.states, exec.extra, o.showExtra);
 
     const statistics = buildStatistics({ states: exec.states, modified: exec.modified, extra: exec.extra, revision: config.revision, dryRun: o.dryRun, times });
     let exitCode = 0;
+    // sent first: the copy is written while the server takes it
+    const sent = proxy?.call("RecvStats", statistics);
+    sent?.catch(() => {}); // met below
     if (o.statsFile) {
       try {
         writeFileAtomic(o.statsFile, statistics, { mode: 0o600 });
@@ -256,9 +278,9 @@ export async function runAgent(o: AgentOptions, log: Logger, tools: Tool[] = def
       }
     }
     const dirty = [...exec.states.values()].some((ok) => !ok);
-    if (proxy) {
+    if (sent) {
       try {
-        await proxy.call("RecvStats", statistics);
+        await sent;
         log.info(`Statistics accepted by the server (${exec.states.size} entries)`);
       } catch (e) {
         log.error(`Failed to upload configuration statistics: ${(e as Error).message}`);

@@ -15,7 +15,7 @@ import { chrootArgv, inRoot } from "../root.js";
 import { aptReads, changesAptReads, configFilesSignature, GATE_FD, GATE_HOOK, GATE_OPTIONS, gateRefusal, onlyListsChanged, readHostPaths } from "./apt-early.js";
 import { aheadDump, architecturesConfig, CLEAR_PRE_INSTALL_HOOKS, configSignature, fileStamp, HOOKS_DUMP, hookDump, preInstallHooksNeeded, type HookCheck, type HookDump } from "./apt-hooks.js";
 import { staleListsReason } from "./apt-lists.js";
-import type { ExecResult, StagedInstall, States, Tool, ToolContext } from "./tool.js";
+import type { AheadContext, ExecResult, StagedInstall, States, Tool, ToolContext } from "./tool.js";
 
 /** What one apt-get install asks for (AptTool.plan). */
 interface InstallPlan {
@@ -202,7 +202,7 @@ export class AptTool implements Tool {
     return { root: ctx.root, env, aptConfig: (a) => ctx.exec(this.aptArgv(ctx, a, "apt-config"), { env }), ahead: this.hooksAhead };
   }
 
-  ahead(ctx: Pick<ToolContext, "root" | "dryRun" | "exec">): void {
+  ahead(ctx: AheadContext): void {
     if (ctx.dryRun || !this.inSystem(ctx)) return;
     const env = aptEnv();
     const signature = configSignature(ctx.root, env); // before apt-config reads the files
@@ -210,8 +210,9 @@ export class AptTool implements Tool {
     const result = ctx.exec(this.aptArgv(ctx, HOOKS_DUMP, "apt-config"), { env });
     this.hooksAhead = { signature, result };
     // and what begin() needs that no configuration changes, while the run waits for the server
-    this.readsAhead = result
-      .then(async (dump) => {
+    // (idle: this thread's part, a few ms with the first calls' cold code, while it has nothing else to do)
+    this.readsAhead = Promise.all([result, ctx.idle])
+      .then(async ([dump]) => {
         if (dump.code !== 0) return undefined;
         const files = configFilesSignature(ctx.root, dump.stdout);
         // the dump holds for the files so signed if apt's configuration is still as apt-config read it

@@ -54,6 +54,16 @@ export interface StagedInstall {
   cancel(): Promise<void>;
 }
 
+/** What a tool asking ahead is given. */
+export interface AheadContext extends Pick<ToolContext, "root" | "dryRun" | "exec"> {
+  /**
+   * Resolved once the run only waits for the server, with no connection of its own to answer
+   * (GetConfig asked): work of this thread that can wait goes then, not while handshakes are under
+   * way (upstream's server makes each in its one accepting thread, waiting on the client). Absent: now.
+   */
+  idle?: Promise<void>;
+}
+
 export interface Tool {
   readonly name: string;
   /** True when this tool manages the entry (tag and type). */
@@ -62,7 +72,7 @@ export interface Tool {
    * While the run talks to the server (nothing is known of the configuration yet): what the tool
    * may start asking ahead, reading only, for later use (apt's hook list, apt.ts).
    */
-  ahead?(ctx: Pick<ToolContext, "root" | "dryRun" | "exec">): void;
+  ahead?(ctx: AheadContext): void;
   /**
    * Installing `entries` may begin while the tools before this one install `earlier`: the part that
    * only reads what those leave alone (apt-get's resolver and downloads) starts now, and what

@@ -204,9 +204,11 @@ describe("agent APT tool: apt-get's hooks and logs in a real Debian root", funct
       }
       const config = { version: "2.0", revision: "1", bundles: [{ name: "gated", attrs: {}, entries }], independent: [] };
       const exec = new Execution(config, [new PosixUsersTool(), new Files(), new AptTool()], ctx, { ...defaultOptions(), root, bundles }, [], ctx.log);
-      await exec.execute({});
+      /** What had happened when the execution said its last steps began, and when it said it only reads from then on. */
+      const at: { lastSteps?: string[]; readsOnly?: string[] } = {};
+      await exec.execute({}, { lastSteps: () => (at.lastSteps = [...events]), readsOnly: () => (at.readsOnly = [...events]) });
       const bad = [...exec.states].filter(([, ok]) => !ok).map(([e]) => `${e.tag}:${e.attrs.name}`);
-      return { events, bad, lines: ctx.lines };
+      return { events, bad, lines: ctx.lines, at };
     }
     const entries = (...more: XmlElement[]) => [
       el("POSIXGroup", { name: "gated", gid: "2100" }),
@@ -233,9 +235,12 @@ describe("agent APT tool: apt-get's hooks and logs in a real Debian root", funct
 
     it("starts apt-get before the files and users are installed, and dpkg waits for them: the package's preinst sees both", async () => {
       // -b: not begun before the inventory (bundle selection), begun by the install step
-      const { events, bad } = await run(entries(), gateWaiting, async () => {}, ["gated"]);
+      const { events, bad, at } = await run(entries(), gateWaiting, async () => {}, ["gated"]);
       expect(events).to.deep.equal(["files verified", "apt-get install started", "apt-get waits before dpkg", "files installed"]);
       expect(bad).to.deep.equal([]);
+      // the last tool's install (APT's, the held apt-get told to go on) is the run's last step; then it only reads
+      expect(at.lastSteps).to.deep.equal(events);
+      expect(at.readsOnly).to.deep.equal(events);
       expect(preinstRuns()).to.equal(1);
       expect(execFileSync("chroot", [root, "dpkg-query", "-W", "-f", "${Status}", "vacfg-gated"], { encoding: "utf8" })).to.equal("install ok installed");
     });

@@ -215,7 +215,7 @@ describe("agent run order", function () {
 
 describe("agent tools asking ahead", function () {
   this.timeout(120_000);
-  it("ask once the first request is under way, not before it (a program started holds the run's thread)", async () => {
+  it("ask once the first request is under way, not before it (a program started holds the run's thread), and are told when the run only waits", async () => {
     const work = tempDir("vacfg-ahead-");
     try {
       const root = join(work, "root");
@@ -226,6 +226,7 @@ describe("agent tools asking ahead", function () {
       class Recording extends AptTool {
         override ahead(ctx: Parameters<AptTool["ahead"]>[0]): void {
           events.push("ahead");
+          void ctx.idle?.then(() => events.push("idle"));
           super.ahead(ctx);
         }
       }
@@ -235,6 +236,8 @@ describe("agent tools asking ahead", function () {
       expect(r.exitCode).to.equal(0);
       expect(events[0]).to.equal("call AssertProfile");
       expect(events.filter((e) => e === "ahead")).to.have.length(1);
+      // what can wait of their own work waits until GetConfig is asked (no handshake of the run's is then under way)
+      expect(events.indexOf("idle"), events.join(", ")).to.equal(events.indexOf("call GetConfig") + 1);
     } finally {
       removeDir(work);
     }
