@@ -8,6 +8,13 @@ import { inRoot } from "../root.js";
 import { restartBundleServices, type ServiceControl } from "./service-restart.js";
 import type { States, Tool, ToolContext } from "./tool.js";
 
+/**
+ * systemctl's report of a link it made ("Created symlink A → B.", "->" outside UTF-8; quoted since
+ * systemd 254), and its note when the link is in the .wants/ of a unit the root does not have (an
+ * image without systemd's own units): the link is made all the same.
+ */
+const LINK_MADE = /^(Created symlink \S.* (→|->) \S.*|Unit \S.* is added as a dependency to a non-existent unit \S.*)\.$/;
+
 export class SystemdTool implements Tool, ServiceControl {
   readonly name = "Systemd";
   private readonly restarted = new Set<string>();
@@ -116,14 +123,29 @@ export class SystemdTool implements Tool, ServiceControl {
       if (e.attrs.install === "false" || s.status === "ignore") states.set(e, s.status === "ignore");
       else todo.push(e);
     }
+    // Units systemctl enabled saying nothing but the links it made: it made each one's [Install]
+    // links (or found them made), and `is-enabled` would say "enabled"; not asked again (upstream's
+    // client takes the enable's exit status alone). Any other word (no [Install] section: "static";
+    // a SysV script synchronized) and the unit is asked.
+    const enabled: string[] = [];
     for (const verb of ["enable", "disable"] as const) {
       const names = todo.map((e) => serviceEntry(e)).filter((s) => (s.status === "on") === (verb === "enable")).map((s) => s.name);
       if (!names.length) continue;
+      const clean = (r: { code: number; stderr: string }, done: string[]) => {
+        if (verb === "enable" && r.code === 0 && r.stderr.split("\n").every((l) => !l.trim() || LINK_MADE.test(l))) enabled.push(...done);
+      };
       // one systemctl for all of them; when that fails (one unknown unit fails the lot), each on its own for its own error
-      if (names.length > 1 && (await ctx.exec(this.systemctl(ctx, [verb, ...names]))).code === 0) continue;
+      if (names.length > 1) {
+        const r = await ctx.exec(this.systemctl(ctx, [verb, ...names]));
+        if (r.code === 0) {
+          clean(r, names);
+          continue;
+        }
+      }
       for (const name of names) {
         const r = await ctx.exec(this.systemctl(ctx, [verb, name]));
         if (r.code !== 0) ctx.log.error(`Systemd: ${verb} ${name} failed: ${r.stderr.trim()}`);
+        else clean(r, [name]);
       }
     }
     if (this.live(ctx)) {
@@ -134,7 +156,8 @@ export class SystemdTool implements Tool, ServiceControl {
         else if (s.status === "on") this.restarted.add(s.name); // just started: no restart needed this run
       }
     }
-    await this.prepare(todo, ctx);
+    await this.prepare(todo.filter((e) => !enabled.includes(serviceEntry(e).name)), ctx);
+    for (const name of enabled) this.enabled.set(name, { state: "enabled", ok: true, err: "" });
     for (const e of todo) states.set(e, await this.verify(e, ctx));
     return states;
   }
