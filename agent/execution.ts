@@ -176,8 +176,7 @@ export class Execution {
     return undefined;
   }
 
-  /** Hands entries to their tools; successful installs become modified. */
-  /** Installs `entries`, tool by tool; `last` is called as the last tool's install begins. */
+  /** Hands entries to their tools, tool by tool (`last` is called as the last one's install begins); successful installs become modified. */
   private async dispatchInstall(entries: XmlElement[], last?: () => void): Promise<void> {
     const work = this.tools.map((t) => ({ t, mine: entries.filter((e) => this.owner.get(e) === t && !e.attrs.failure) })).filter((w) => w.mine.length);
     // A tool that can begins its install while the tools before it install theirs (apt-get resolves

@@ -4,7 +4,8 @@
 // connections of the calls the run says follow opened ahead (preconnect), so the TCP and TLS
 // handshakes overlap the run's own work (and the server's answers) instead of adding to them.
 // Upstream's server makes each handshake in its one accepting thread, and a request can wait for
-// it: every known next call's connection opens at once, while the server has nothing else to do.
+// it: every known next call's connection opens at once, and their handshakes are made while the
+// server makes its first answers and the run's probes run.
 import { readFileSync } from "node:fs";
 import { Agent, request, type RequestOptions } from "node:https";
 import type { IncomingMessage } from "node:http";
@@ -118,14 +119,16 @@ export class XmlRpcProxy {
     this.closes = closesAfter(res);
     if (this.closes) this.openSpares(this.wanted, this.wantedWithin);
     else this.dropSpares();
-    this.wanted = 0;
+    [this.wanted, this.wantedWithin] = [0, undefined];
   }
 
   /** Opens connections ahead until `n` are open (a dropped one is left out and replaced); those opened now close unused after `within` ms. */
   private openSpares(n: number, within?: number): void {
     this.spares = this.spares.filter((s) => {
-      if (!usable(s)) s.destroy();
-      return usable(s);
+      if (usable(s)) return true;
+      clearTimeout(this.expiry.get(s));
+      s.destroy();
+      return false;
     });
     while (this.spares.length < n) {
       const socket = this.openSpare();
