@@ -126,8 +126,7 @@ export class XmlRpcProxy {
   private openSpares(n: number, within?: number): void {
     this.spares = this.spares.filter((s) => {
       if (usable(s)) return true;
-      clearTimeout(this.expiry.get(s));
-      s.destroy();
+      this.discard(s);
       return false;
     });
     while (this.spares.length < n) {
@@ -144,11 +143,14 @@ export class XmlRpcProxy {
   }
 
   private dropSpares(): void {
-    for (const s of this.spares) {
-      clearTimeout(this.expiry.get(s));
-      s.destroy();
-    }
+    for (const s of this.spares) this.discard(s);
     this.spares = [];
+  }
+
+  /** Closes a spare, and its time bound with it. */
+  private discard(s: TLSSocket): void {
+    clearTimeout(this.expiry.get(s));
+    s.destroy();
   }
 
   private openSpare(): TLSSocket {
@@ -169,9 +171,11 @@ export class XmlRpcProxy {
   /** The oldest connection opened ahead that is still open (a server may drop an idle one); else undefined. */
   private takeSpare(): TLSSocket | undefined {
     for (let s = this.spares.shift(); s; s = this.spares.shift()) {
-      clearTimeout(this.expiry.get(s));
-      if (usable(s)) return s;
-      s.destroy();
+      if (usable(s)) {
+        clearTimeout(this.expiry.get(s));
+        return s;
+      }
+      this.discard(s);
     }
     return undefined;
   }

@@ -120,57 +120,54 @@ describe("agent XML-RPC proxy: connections", function () {
     }
   });
 
-  it("to a server that names no protocol (upstream's): the connection asked for before the first answer opens beside the first call", async () => {
+  /**
+   * To a server that names no protocol (upstream's): `ask` connections asked for before the first
+   * answer (preconnect() when undefined), then the `next` calls, each counting the ones after it.
+   * How many connections were up when the first call was answered, and what the server saw.
+   */
+  async function besideFirstCall(ask: number | undefined, next: string[]) {
     let openBeforeA = -1;
     const s = await startServer(true, async (method, seen) => {
       if (method !== "A") return;
-      // answer A only once a second connection is up (or after a bound, for the old code)
-      openBeforeA = await connectionsBy(seen, 2);
+      // answer A only once the connections asked for are up (or after a bound, for the old code)
+      openBeforeA = await connectionsBy(seen, 1 + (ask ?? 1));
     });
     server = s.server;
     const proxy = proxyFor(s.url);
     try {
       const a = proxy.call("A");
-      proxy.preconnect();
+      if (ask === undefined) proxy.preconnect();
+      else proxy.preconnect(ask);
       expect(await a).to.equal("A");
-      expect(await proxy.call("B")).to.equal("B");
+      for (const [i, m] of next.entries()) {
+        const answer = proxy.call(m);
+        proxy.preconnect(next.length - i - 1); // those asked for are open already: nothing more opens
+        expect(await answer).to.equal(m);
+      }
     } finally {
       proxy.close();
     }
+    return { openBeforeA, seen: s.seen };
+  }
+
+  it("to a server that names no protocol (upstream's): the connection asked for before the first answer opens beside the first call", async () => {
+    const { openBeforeA, seen } = await besideFirstCall(undefined, ["B"]);
     expect(openBeforeA, "B's connection open while A was being answered").to.equal(2);
-    expect(s.seen.calls).to.deep.equal([
+    expect(seen.calls).to.deep.equal([
       { method: "A", connection: 0 },
       { method: "B", connection: 1 },
     ]);
   });
 
   it("to a server that names no protocol: the connections of every call said to follow open beside the first call, and each next call takes one in turn", async () => {
-    let openBeforeA = -1;
-    const s = await startServer(true, async (method, seen) => {
-      if (method !== "A") return;
-      // answer A only once both connections asked for are up (or after a bound, for the old code: one)
-      openBeforeA = await connectionsBy(seen, 3);
-    });
-    server = s.server;
-    const proxy = proxyFor(s.url);
-    try {
-      const a = proxy.call("A");
-      proxy.preconnect(2);
-      expect(await a).to.equal("A");
-      const b = proxy.call("B");
-      proxy.preconnect(1); // C's is open already: nothing more opens
-      expect(await b).to.equal("B");
-      expect(await proxy.call("C")).to.equal("C");
-    } finally {
-      proxy.close();
-    }
+    const { openBeforeA, seen } = await besideFirstCall(2, ["B", "C"]);
     expect(openBeforeA, "B's and C's connections open while A was being answered").to.equal(3);
-    expect(s.seen.calls).to.deep.equal([
+    expect(seen.calls).to.deep.equal([
       { method: "A", connection: 0 },
       { method: "B", connection: 1 },
       { method: "C", connection: 2 },
     ]);
-    expect(s.seen.connections).to.have.length(3);
+    expect(seen.connections).to.have.length(3);
   });
 
   it("to a kept-alive server that names no protocol: the connection opened on that guess is closed by the first answer, and one connection carries every call", async () => {
