@@ -12,38 +12,40 @@ const MAX_HOPS = 40;
  */
 export function inRoot(root: string, clientPath: string): string {
   if (root === "/" || root === "") return posix.normalize(clientPath);
+  const normal = posix.normalize(root);
+  const base = normal.endsWith("/") ? normal.slice(0, -1) : normal;
   const parts = posix.normalize("/" + clientPath).split("/").filter(Boolean);
   let resolved: string[] = [];
   let hops = 0;
+  // Below a component that does not exist nothing does: the rest is taken literally without an
+  // lstat each (tools ask for many paths that are not there, unit files in every directory).
+  let missing = false;
   while (parts.length > 0) {
     const part = parts.shift()!;
     if (part === "..") {
       resolved.pop();
+      missing = false;
       continue;
     }
     if (part === ".") continue;
-    const candidate = [...resolved, part];
-    if (parts.length === 0) {
-      resolved = candidate;
-      break;
-    }
-    const host = posix.join(root, ...candidate);
+    resolved.push(part);
+    if (parts.length === 0 || missing) continue;
+    const host = `${base}/${resolved.join("/")}`;
     let target: string | undefined;
     try {
-      if (lstatSync(host).isSymbolicLink()) target = readlinkSync(host);
+      const st = lstatSync(host, { throwIfNoEntry: false });
+      if (!st) missing = true;
+      else if (st.isSymbolicLink()) target = readlinkSync(host);
     } catch {
-      // a missing component: nothing more to resolve, the rest is taken literally
+      missing = true; // not a directory, or not readable: nothing more to resolve
     }
-    if (target === undefined) {
-      resolved = candidate;
-      continue;
-    }
+    if (target === undefined) continue;
+    resolved.pop();
     if (++hops > MAX_HOPS) throw new Error(`${clientPath}: too many levels of symbolic links under ${root}`);
-    const tparts = target.split("/").filter(Boolean);
     if (target.startsWith("/")) resolved = [];
-    parts.unshift(...tparts);
+    parts.unshift(...target.split("/").filter(Boolean));
   }
-  return posix.join(root, ...resolved);
+  return resolved.length ? `${base}/${resolved.join("/")}` : normal;
 }
 
 /**
