@@ -5,6 +5,7 @@ import { readdirSync, readFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import {
   bareMethodCall,
+  stringResponse,
   parseMethodCall,
   parseMethodResponse,
   serializeMethodCall,
@@ -152,5 +153,71 @@ sys.stdout.write(json.dumps([xmlrpc.client.dumps((), methodname=m) for m in ["Ge
       `<?xml version='1.0'?><methodCall><methodName>GetConfig</methodName>${" ".repeat(600)}</methodCall>`,
     ];
     for (const doc of docs) expect(bareMethodCall(Buffer.from(doc)), doc).to.equal(undefined);
+  });
+});
+
+describe("XML-RPC: responses of one string read without a parser (stringResponse)", () => {
+  // Strings made of what a configuration and its edge cases hold: markup characters, entities
+  // already escaped once, CR, tabs, control characters, "]]>", characters beyond ASCII and beyond
+  // the BMP.
+  const pieces = ["a", " ", "\n", "\t", "\r", "\r\n", "<", ">", "&", '"', "'", "&amp;", "&#13;", "]]>", "é", "\u{1f600}", "\u0001", "\ufffd", "<Path name='/etc/hosts'/>"];
+  let seed = 7;
+  const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const strings = ["", "plain", ...Array.from({ length: 250 }, () => Array.from({ length: 1 + Math.floor(random() * 12) }, () => pieces[Math.floor(random() * pieces.length)]).join(""))];
+  // Python's xmlrpc.client writes each as upstream's server does, and reads it back as the reference (strings Python refuses to write are left out)
+  const cases = JSON.parse(
+    python(
+      `
+import xmlrpc.client, json, sys
+out = []
+for s in json.load(sys.stdin):
+    try:
+        doc = xmlrpc.client.dumps((s,), methodresponse=True)
+        value = xmlrpc.client.loads(doc)[0][0]
+    except Exception:
+        continue
+    out.append([doc, value])
+sys.stdout.write(json.dumps(out))`,
+      JSON.stringify(strings),
+    ),
+  ) as [string, string][];
+
+  it("gives what Python's xmlrpc.client reads, for every string as Python writes it, with or without the parser", () => {
+    expect(cases.length).to.be.greaterThan(150);
+    let plain = 0;
+    for (const [doc, value] of cases) {
+      expect(parseMethodResponse(doc), JSON.stringify(doc)).to.deep.equal({ kind: "result", value });
+      const fast = stringResponse(doc);
+      if (fast !== undefined) {
+        plain++;
+        expect(fast, JSON.stringify(doc)).to.equal(value);
+      }
+    }
+    // most go without the parser; those with CR, control characters or other references do not
+    expect(plain).to.be.greaterThan(cases.length / 4);
+    expect(stringResponse(serializeMethodResponse({ kind: "result", value: "<Configuration>&amp; é</Configuration>" }))).to.equal("<Configuration>&amp; é</Configuration>");
+  });
+
+  it("leaves to the parser every other response, which still refuses what it refuses", () => {
+    const wrap = (inner: string) => `<?xml version='1.0'?>\n<methodResponse>\n<params>\n<param>\n${inner}\n</param>\n</params>\n</methodResponse>\n`;
+    const others = [
+      wrap("<value><string>a\r\nb</string></value>"),
+      wrap("<value><string>a&#10;b</string></value>"),
+      wrap("<value><string><![CDATA[x]]></string></value>"),
+      wrap("<value><string>a<!-- c -->b</string></value>"),
+      wrap("<value><int>1</int></value>"),
+      wrap("<value><string>x</string></value>\n</param>\n<param>\n<value><string>y</string></value>"),
+      `<?xml version='1.0' encoding='latin-1'?>\n<methodResponse><params><param><value><string>x</string></value></param></params></methodResponse>`,
+      `<?xml version='1.0'?>\n<!DOCTYPE methodResponse [<!ENTITY e "x">]><methodResponse><params><param><value><string>&e;</string></value></param></params></methodResponse>`,
+      serializeMethodResponse({ kind: "fault", faultCode: 1, faultString: "no" }),
+    ];
+    for (const doc of others) expect(stringResponse(doc), doc).to.equal(undefined);
+    expect(parseMethodResponse(others[0]!)).to.deep.equal({ kind: "result", value: "a\nb" });
+    expect(parseMethodResponse(others[1]!)).to.deep.equal({ kind: "result", value: "a\nb" });
+    expect(() => parseMethodResponse(others[5]!)).to.throw(ProtocolError, /exactly one param/);
+    expect(() => parseMethodResponse(others[7]!)).to.throw(ProtocolError);
+    expect(() => parseMethodResponse(wrap("<value><string>a]]>b</string></value>"))).to.throw(ProtocolError);
+    // the limits hold as before: a body over the byte limit is refused, not read around the parser
+    expect(() => parseMethodResponse(wrap("<value><string>xxxx</string></value>"), { maxBytes: 40 })).to.throw(ProtocolError, /exceeds 40 bytes/);
   });
 });
