@@ -11,7 +11,6 @@ import { Agent, request, type RequestOptions } from "node:https";
 import type { IncomingMessage } from "node:http";
 import { isIP } from "node:net";
 import { connect, type SecureContext, type TLSSocket } from "node:tls";
-import { gunzipSync } from "node:zlib";
 import { VacfgError, XmlRpcFault } from "../protocol/errors.js";
 import { parseMethodResponse, serializeMethodCall, type XmlRpcValue } from "../protocol/xmlrpc/index.js";
 import type { Logger } from "./log.js";
@@ -247,12 +246,16 @@ export class XmlRpcProxy {
               reject(new VacfgError("AGENT_RUN", `${method}: HTTP ${res.statusCode} ${res.statusMessage ?? ""}`.trim()));
               return;
             }
-            try {
-              let raw = Buffer.concat(chunks);
-              if (res.headers["content-encoding"] === "gzip") raw = gunzipSync(raw);
+            const answer = (raw: Buffer) => {
               const r = parseMethodResponse(raw.toString("utf8"));
               if (r.kind === "fault") reject(new XmlRpcFault(r.faultCode, r.faultString));
               else resolve(r.value);
+            };
+            try {
+              const raw = Buffer.concat(chunks);
+              // zlib is loaded for the first compressed answer only (upstream's server sends none): not at start-up
+              if (res.headers["content-encoding"] === "gzip") import("node:zlib").then((z) => answer(z.gunzipSync(raw))).catch(reject);
+              else answer(raw);
             } catch (e) {
               reject(e);
             }

@@ -7,13 +7,12 @@
 // (measured: over a second on a busy machine). Account files are fsynced before each rename, as
 // shadow's tools write them, and only /etc's fsync comes here (account-files.ts); dpkg syncs what
 // it unpacks itself.
-import { constants } from "node:fs";
-import { open } from "node:fs/promises";
+import { constants, promises as fsp } from "node:fs";
 import { dirname } from "node:path";
 
 async function fsyncPath(path: string, directory: boolean): Promise<string | undefined> {
   try {
-    const fh = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | (directory ? constants.O_DIRECTORY : 0));
+    const fh = await fsp.open(path, constants.O_RDONLY | constants.O_NOFOLLOW | (directory ? constants.O_DIRECTORY : 0));
     try {
       await fh.sync();
     } finally {

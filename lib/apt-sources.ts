@@ -1,7 +1,7 @@
 // apt's sources (one-line sources.list and deb822 .sources files) as apt reads them, for the
 // appliance build (which mirror debootstrap must use) and the agent (whether a root's package lists
 // are as new as their archives).
-import { readFile, readdir } from "node:fs/promises";
+import { promises as fsp } from "node:fs";
 import { join } from "node:path";
 
 export interface AptSource {
@@ -40,12 +40,12 @@ export function parseAptSources(text: string, file: string): AptSource[] {
 export async function readAptSources(root = "/etc/apt"): Promise<AptSource[]> {
   const files = [join(root, "sources.list")];
   const dir = join(root, "sources.list.d");
-  for (const f of (await readdir(dir).catch(() => [] as string[])).sort()) {
+  for (const f of (await fsp.readdir(dir).catch(() => [] as string[])).sort()) {
     if (f.endsWith(".list") || f.endsWith(".sources")) files.push(join(dir, f));
   }
   const sources: AptSource[] = [];
   for (const f of files) {
-    const text = await readFile(f, "utf8").catch(() => null);
+    const text = await fsp.readFile(f, "utf8").catch(() => null);
     if (text !== null) sources.push(...parseAptSources(text, f));
   }
   return sources;

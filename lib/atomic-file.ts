@@ -1,7 +1,8 @@
 // Crash-safe file replacement: a temporary sibling is written, fsynced, given its final owner
 // and mode, and renamed over the target, so a kill at any point leaves the old or the new file.
-import { closeSync, fchmodSync, fchownSync, fsyncSync, openSync, readdirSync, renameSync, rmSync, symlinkSync, linkSync, unlinkSync, writeSync, constants } from "node:fs";
-import { copyFile, open, rm, type FileHandle } from "node:fs/promises";
+// node:fs's `promises` is loaded at its first use, not with this module (the agent's start-up)
+import { closeSync, fchmodSync, fchownSync, fsyncSync, openSync, readdirSync, renameSync, rmSync, symlinkSync, linkSync, unlinkSync, writeSync, constants, promises as fsp } from "node:fs";
+import type { FileHandle } from "node:fs/promises";
 import { randomBytes } from "node:crypto";
 import { dirname, basename, join } from "node:path";
 
@@ -75,7 +76,7 @@ export function writeFileAtomic(target: string, data: Buffer | string, meta: Fil
  */
 export async function writeFileAtomicAsync(target: string, data: Buffer | string, meta: FileMeta = {}, renamed?: () => void): Promise<void> {
   const tmp = tempSibling(target);
-  const fh = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+  const fh = await fsp.open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
   await finishTemp(tmp, fh, meta, () => fh.writeFile(data));
   await placeTemp(tmp, target, renamed);
 }
@@ -87,9 +88,9 @@ export async function writeFileAtomicAsync(target: string, data: Buffer | string
  */
 export async function replaceTailAtomic(target: string, offset: number, data: Buffer | string, meta: FileMeta = {}, renamed?: () => void): Promise<void> {
   const tmp = tempSibling(target);
-  await copyFile(target, tmp, constants.COPYFILE_EXCL);
-  const fh = await open(tmp, constants.O_WRONLY | constants.O_NOFOLLOW).catch(async (e: unknown) => {
-    await rm(tmp, { force: true });
+  await fsp.copyFile(target, tmp, constants.COPYFILE_EXCL);
+  const fh = await fsp.open(tmp, constants.O_WRONLY | constants.O_NOFOLLOW).catch(async (e: unknown) => {
+    await fsp.rm(tmp, { force: true });
     throw e;
   });
   await finishTemp(tmp, fh, meta, async () => {
@@ -110,7 +111,7 @@ async function finishTemp(tmp: string, fh: FileHandle, meta: FileMeta, fill: () 
     await fh.sync();
   } catch (e) {
     await fh.close();
-    await rm(tmp, { force: true });
+    await fsp.rm(tmp, { force: true });
     throw e;
   }
   await fh.close();
@@ -125,7 +126,7 @@ async function placeTemp(tmp: string, target: string, renamed?: () => void): Pro
     throw e;
   }
   renamed?.();
-  const dir = await open(dirname(target), constants.O_RDONLY | constants.O_DIRECTORY).catch(() => undefined);
+  const dir = await fsp.open(dirname(target), constants.O_RDONLY | constants.O_DIRECTORY).catch(() => undefined);
   try {
     await dir?.sync();
   } catch {

@@ -1,10 +1,11 @@
 // The agent for the vacfg-agent package: dist/cli/agent-main.js and everything it imports, bundled by
 // esbuild for Node 18 (Debian bookworm's nodejs, what appliances run) as CommonJS modules, and the
 // launcher (cli/agent-launch.ts) that loads them with V8's code cache (lib/code-cache.ts): ES modules
-// cannot be given a code cache. The agent module is one file, plus the server core that --local needs
-// in a second file it requires only for --local (esbuild's code splitting, done in ES module form,
-// each file then turned into CommonJS), so a normal run parses none of it, and the modules both use
-// are one shared file, one instance in the process.
+// cannot be given a code cache. The agent module is one file, plus what it imports only when needed
+// in files of their own (esbuild's code splitting, done in ES module form, each file then turned into
+// CommonJS): the server core that --local needs, and the kernel command line's decoder (with zlib),
+// so a normal run parses none of them; the modules they share with the agent are shared files, one
+// instance in the process.
 import { mkdir, readdir, writeFile } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { VacfgError } from "../protocol/errors.js";

@@ -4,7 +4,6 @@
 import { existsSync, readFileSync } from "node:fs";
 import { get as httpsGet } from "node:https";
 import { join } from "node:path";
-import { decodeCtxFromCmdline } from "../../protocol/ctx-cmdline.js";
 import { ProtocolError } from "../../protocol/errors.js";
 import { CONTEXT_FILE_PATH, parseSignedParameterFile, type SignedParameters } from "../../protocol/params.js";
 import { readNoCloudDrive } from "./nocloud-drive.js";
@@ -54,7 +53,8 @@ export async function locateParameters(input: LocateInput): Promise<LocatedParam
 
   const cmdline = input.cmdline ?? readIfExists(join(root, "proc/cmdline"));
   if (cmdline !== undefined) {
-    const found = decodeCtxFromCmdline(cmdline);
+    // loaded here (with zlib), not with the agent: most roots have no command line of their own
+    const found = (await import("../../protocol/ctx-cmdline.js")).decodeCtxFromCmdline(cmdline);
     if (found) return { source: "cmdline", origin: "kernel command line", ...found };
   }
 

@@ -9,6 +9,7 @@ import { createServer, type Server } from "node:https";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import type { TLSSocket } from "node:tls";
+import { gzipSync } from "node:zlib";
 import { createLogger } from "../../agent/log.js";
 import { XmlRpcProxy } from "../../agent/proxy.js";
 import { parseMethodCall, serializeMethodResponse } from "../../protocol/xmlrpc/index.js";
@@ -276,5 +277,31 @@ describe("agent XML-RPC proxy: connections", function () {
     }
     expect(s.seen.calls.map((c) => c.method)).to.deep.equal(["A", "B"]);
     expect(s.seen.connections).to.have.length(3);
+  });
+  it("reads a gzip-compressed answer (zlib loaded for it), a compressed fault as the fault, and refuses a damaged body with an error", async () => {
+    // vacfg's server compresses when told to (gzipMinBytes); each method here answers otherwise
+    const served = createServer({ cert: cert.certPem, key: cert.keyPem }, (req, res) => {
+      const chunks: Buffer[] = [];
+      req.on("data", (c: Buffer) => chunks.push(c));
+      req.on("end", () => {
+        const { methodName } = parseMethodCall(Buffer.concat(chunks).toString("utf8"));
+        const body = serializeMethodResponse(methodName === "Fails" ? { kind: "fault", faultCode: 7, faultString: "no such client" } : { kind: "result", value: `<Configuration name="${methodName}"/>` });
+        res.writeHead(200, { "Content-Type": "text/xml", "Content-Encoding": "gzip" });
+        res.end(methodName === "Damaged" ? Buffer.from("not gzip at all") : gzipSync(body));
+      });
+    });
+    server = served;
+    served.listen(0, "127.0.0.1");
+    await once(served, "listening");
+    const proxy = proxyFor(`https://127.0.0.1:${(served.address() as AddressInfo).port}`, 1);
+    try {
+      expect(await proxy.call("GetConfig")).to.equal('<Configuration name="GetConfig"/>');
+      const fault = await proxy.call("Fails").then(() => undefined, (e: unknown) => e);
+      expect(fault).to.include({ faultCode: 7, faultString: "no such client" });
+      const damaged = await proxy.call("Damaged").then(() => undefined, (e: unknown) => e as Error);
+      expect(damaged?.message).to.match(/header check|incorrect|invalid/i);
+    } finally {
+      await proxy.close();
+    }
   });
 });

@@ -50,10 +50,13 @@ describe("packaging: the agent bundle and its code cache", function () {
   /** Each cache file's inode: a file written again is a new inode (temp + rename). */
   const cacheFiles = () => Object.fromEntries(readdirSync(cache).map((f) => [f, statSync(join(cache, f)).ino]));
 
-  it("is the launcher, the agent module, the shared module and the --local server core, all ASCII", () => {
+  it("is the launcher, the agent module, the shared modules, the --local server core and the kernel command line's decoder, all ASCII", () => {
     expect(files[0]).to.equal(AGENT_ENTRY);
     expect(files).to.include(AGENT_MODULE);
-    expect(files).to.have.length(4);
+    // loaded when asked for: the server core for --local, the decoder (and zlib) for a root with a command line
+    expect(files.filter((f) => /^vacfg-agent-(agent-local|ctx-cmdline)-\w+\.cjs$/.test(f))).to.have.length(2);
+    expect(files.filter((f) => /^vacfg-agent-chunk-\w+\.cjs$/.test(f))).to.have.length(2);
+    expect(files).to.have.length(6);
     // one character beyond ASCII (the agent's comments have "…") and V8 holds the whole source at two bytes a character
     for (const f of files) expect(readFileSync(join(bundle, f)).every((b) => b < 0x80), f).to.equal(true);
   });
@@ -74,7 +77,8 @@ describe("packaging: the agent bundle and its code cache", function () {
     expect(() => readdirSync(cache)).to.throw(/ENOENT/);
     localRun("root1");
     const written = cacheFiles();
-    expect(Object.keys(written).sort()).to.deep.equal(files.slice(1).map((f) => `${f}.v8cache`).sort());
+    // every module the run loaded: all but the command line's decoder (the root has no /proc/cmdline)
+    expect(Object.keys(written).sort()).to.deep.equal(files.slice(1).filter((f) => !f.includes("-ctx-cmdline-")).map((f) => `${f}.v8cache`).sort());
     localRun("root2");
     expect(cacheFiles()).to.deep.equal(written);
   });
