@@ -2,7 +2,7 @@
 // entities (DOCTYPE is refused), and bounded: a message is parsed as it streams in, under a
 // byte, element and depth limit, so a hostile body costs at most about its own size.
 import { ProtocolError } from "../errors.js";
-import { XmlTreeParser, type XmlElement } from "../xml.js";
+import { decodeEntities, XML_FORBIDDEN, XmlTreeParser, type XmlElement } from "../xml.js";
 import { XmlRpcDouble, type MethodCall, type MethodResponse, type XmlRpcValue } from "./values.js";
 
 function bad(msg: string, e?: XmlElement): never {
@@ -181,9 +181,8 @@ export function parseMethodCall(body: string, limits: CodecLimits = {}): MethodC
 // serializer write it (optional encoding declaration, XML whitespace between the elements).
 const STRING_RESPONSE =
   /^<\?xml version=(["'])1\.0\1(?: encoding=(["'])(?:utf-8|UTF-8)\2)?\?>[ \t\r\n]*<methodResponse>[ \t\r\n]*<params>[ \t\r\n]*<param>[ \t\r\n]*<value>(?:<string>([^<]*)<\/string>|([^<]*))<\/value>[ \t\r\n]*<\/param>[ \t\r\n]*<\/params>[ \t\r\n]*<\/methodResponse>[ \t\r\n]*$/;
-/** What in a text the parser judges or rewrites: CR (XML reads it as LF), characters XML does not allow, "]]>", references but the five named ones. */
-const NOT_PLAIN_TEXT = /[\r\0-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]|\]\]>|&(?!(?:lt|gt|amp|quot|apos);)/;
-const NAMED_ENTITY: Record<string, string> = { lt: "<", gt: ">", amp: "&", quot: '"', apos: "'" };
+/** What in a text the parser rewrites or judges besides the characters XML forbids: CR (XML reads it as LF), "]]>", references but the five named ones. */
+const NOT_PLAIN_TEXT = /\r|\]\]>|&(?!(?:lt|gt|amp|quot|apos);)/;
 
 /**
  * The value of `body` when it is a response of one string in that form, whose text needs nothing
@@ -193,8 +192,8 @@ const NAMED_ENTITY: Record<string, string> = { lt: "<", gt: ">", amp: "&", quot:
 export function stringResponse(body: string): string | undefined {
   const m = STRING_RESPONSE.exec(body);
   const text = m?.[3] ?? m?.[4];
-  if (text === undefined || NOT_PLAIN_TEXT.test(text)) return undefined;
-  return text.replace(/&(lt|gt|amp|quot|apos);/g, (_, name: string) => NAMED_ENTITY[name]!);
+  if (text === undefined || NOT_PLAIN_TEXT.test(text) || XML_FORBIDDEN.test(text)) return undefined;
+  return decodeEntities(text);
 }
 
 export function parseMethodResponse(body: string, limits: CodecLimits = {}): MethodResponse {

@@ -6,6 +6,7 @@ import { expect } from "chai";
 import { once } from "node:events";
 import { writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:https";
+import type { IncomingMessage } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import type { TLSSocket } from "node:tls";
@@ -26,6 +27,13 @@ interface Seen {
 const ca = createCa("proxy test CA");
 const cert = issueCertificate(ca, { cn: "127.0.0.1", altNames: ["127.0.0.1"], usage: "server" });
 
+/** Hands the method name of the XML-RPC call `req` carries to `handle`, once it is read. */
+function onCall(req: IncomingMessage, handle: (methodName: string) => void): void {
+  const chunks: Buffer[] = [];
+  req.on("data", (c: Buffer) => chunks.push(c));
+  req.on("end", () => handle(parseMethodCall(Buffer.concat(chunks).toString("utf8")).methodName));
+}
+
 /**
  * A TLS XML-RPC server answering every method with its own name. `closes`: Connection: close on
  * every answer, as upstream's HTTP/1.0 server. `before(method, seen)` may hold an answer back.
@@ -35,10 +43,7 @@ async function startServer(closes: boolean, before: (method: string, seen: Seen)
   const seen: Seen = { connections: [], calls: [] };
   // node's https server names HTTP/1.1 unless told to name nothing
   const server = createServer({ cert: cert.certPem, key: cert.keyPem, ...(alpn ? {} : { ALPNProtocols: [] }) }, (req, res) => {
-    const chunks: Buffer[] = [];
-    req.on("data", (c: Buffer) => chunks.push(c));
-    req.on("end", () => {
-      const { methodName } = parseMethodCall(Buffer.concat(chunks).toString("utf8"));
+    onCall(req, (methodName) => {
       seen.calls.push({ method: methodName, connection: seen.connections.indexOf(req.socket as TLSSocket) });
       void before(methodName, seen).then(() => {
         res.writeHead(200, { "Content-Type": "text/xml", ...(closes ? { Connection: "close" } : {}) });
@@ -278,13 +283,11 @@ describe("agent XML-RPC proxy: connections", function () {
     expect(s.seen.calls.map((c) => c.method)).to.deep.equal(["A", "B"]);
     expect(s.seen.connections).to.have.length(3);
   });
+
   it("reads a gzip-compressed answer (zlib loaded for it), a compressed fault as the fault, and refuses a damaged body with an error", async () => {
     // vacfg's server compresses when told to (gzipMinBytes); each method here answers otherwise
     const served = createServer({ cert: cert.certPem, key: cert.keyPem }, (req, res) => {
-      const chunks: Buffer[] = [];
-      req.on("data", (c: Buffer) => chunks.push(c));
-      req.on("end", () => {
-        const { methodName } = parseMethodCall(Buffer.concat(chunks).toString("utf8"));
+      onCall(req, (methodName) => {
         const body = serializeMethodResponse(methodName === "Fails" ? { kind: "fault", faultCode: 7, faultString: "no such client" } : { kind: "result", value: `<Configuration name="${methodName}"/>` });
         res.writeHead(200, { "Content-Type": "text/xml", "Content-Encoding": "gzip" });
         res.end(methodName === "Damaged" ? Buffer.from("not gzip at all") : gzipSync(body));
