@@ -1,10 +1,12 @@
 // The systemd tool: Service entries of type systemd. Enablement through `systemctl [--root=DIR]
-// enable|disable` (works offline on an image); start/stop/restart only on a host booted with systemd.
+// enable|disable` (works offline on an image), a plain enable on a host not run by systemd made
+// in-process (systemd-enable.ts); start/stop/restart only on a host booted with systemd.
 import { existsSync, lstatSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { serviceEntry } from "../../protocol/entries.js";
 import { el, type XmlElement } from "../../protocol/xml.js";
 import { inRoot } from "../root.js";
+import { makeUnitLinks, plainEnableLinks, UNIT_SEARCH_PATH } from "./systemd-enable.js";
 import { restartBundleServices, type ServiceControl } from "./service-restart.js";
 import type { States, Tool, ToolContext } from "./tool.js";
 
@@ -56,7 +58,7 @@ export class SystemdTool implements Tool, ServiceControl {
     const alone: string[] = [];
     for (const n of names.filter((n) => !unitFileThere(ctx.root, n))) {
       // nothing anywhere systemctl would look: its answer is known without starting it
-      if (nowhere(ctx.root, n)) this.enabled.set(n, { state: "", ok: false, err: `Failed to get unit file state for ${unitName(n)}: No such file or directory` });
+      if (unknownToSystemctl(ctx.root, n)) this.enabled.set(n, { state: "", ok: false, err: `Failed to get unit file state for ${unitName(n)}: No such file or directory` });
       else alone.push(n);
     }
     await Promise.all([this.askEnabled(names.filter((n) => !alone.includes(n) && !this.enabled.has(n)), ctx), ...alone.map((n) => this.askEnabled([n], ctx))]);
@@ -131,6 +133,14 @@ export class SystemdTool implements Tool, ServiceControl {
     for (const verb of ["enable", "disable"] as const) {
       const names = todo.map((e) => serviceEntry(e)).filter((s) => (s.status === "on") === (verb === "enable")).map((s) => s.name);
       if (!names.length) continue;
+      // with no manager to reload, a plain enable is made here as systemctl would make it
+      const links = verb === "enable" && !this.live(ctx) ? plainEnableLinks(ctx.root, names.map(unitName)) : undefined;
+      if (links) {
+        makeUnitLinks(ctx.root, links);
+        for (const l of links) ctx.log.debug(`Systemd: created symlink ${l.link} → ${l.target}`);
+        enabled.push(...names);
+        continue;
+      }
       const clean = (r: { code: number; stderr: string }, done: string[]) => {
         if (verb === "enable" && r.code === 0 && r.stderr.split("\n").every((l) => !l.trim() || LINK_MADE.test(l))) enabled.push(...done);
       };
@@ -190,30 +200,25 @@ export class SystemdTool implements Tool, ServiceControl {
   }
 }
 
-/** Where systemctl looks for a system unit's file (--root or not; generators and runtime control dirs left out). */
-const UNIT_DIRS = ["/etc/systemd/system", "/run/systemd/system", "/usr/local/lib/systemd/system", "/usr/lib/systemd/system", "/lib/systemd/system"];
-/** The rest of systemd's system unit search path (path-lookup.c): control, transient, attached and generated units. */
-const OTHER_UNIT_DIRS = ["/etc/systemd/system.control", "/run/systemd/system.control", "/run/systemd/transient", "/run/systemd/generator.early", "/etc/systemd/system.attached", "/run/systemd/system.attached", "/run/systemd/generator", "/run/systemd/generator.late"];
 const UNIT_SUFFIX = /\.(service|socket|device|mount|automount|swap|target|path|timer|snapshot|slice|scope)$/;
 
 /** The unit a Service entry's name stands for: itself with a unit type's suffix, else NAME.service. */
 const unitName = (name: string) => (UNIT_SUFFIX.test(name) ? name : `${name}.service`);
 
-/** Whether a file (or link) named for the unit, or for its template, is in one of `dirs` in the root. */
-function unitFileThere(root: string, name: string, dirs = UNIT_DIRS): boolean {
+/** Whether a file (or link) named for the unit, or for its template, is anywhere on systemd's unit search path in the root. */
+function unitFileThere(root: string, name: string): boolean {
   const unit = unitName(name);
   const template = unit.replace(/@[^.]*\./, "@.");
-  return dirs.some((d) => [unit, template].some((u) => lstatSync(inRoot(root, `${d}/${u}`), { throwIfNoEntry: false }) !== undefined));
+  return UNIT_SEARCH_PATH.some((d) => [unit, template].some((u) => lstatSync(inRoot(root, `${d}/${u}`), { throwIfNoEntry: false }) !== undefined));
 }
 
 /**
- * Whether systemctl is-enabled can only say the unit has no file: a plain unit name (systemctl
- * judges others), no SYSTEMD_UNIT_PATH adding directories, nothing in any of its unit directories,
+ * Whether systemctl is-enabled can only say a unit with no file on the search path (unitFileThere)
+ * has none: a plain unit name (systemctl judges others), no SYSTEMD_UNIT_PATH adding directories,
  * and no SysV script of the name (which it asks systemd-sysv-install about).
  */
-function nowhere(root: string, name: string): boolean {
+function unknownToSystemctl(root: string, name: string): boolean {
   if (process.env.SYSTEMD_UNIT_PATH !== undefined || !/^[A-Za-z0-9:_.@-]+$/.test(name)) return false;
-  if (unitFileThere(root, name, OTHER_UNIT_DIRS)) return false;
   return lstatSync(inRoot(root, `/etc/init.d/${unitName(name).replace(/\.service$/, "")}`), { throwIfNoEntry: false }) === undefined;
 }
 

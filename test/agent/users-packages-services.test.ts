@@ -158,7 +158,7 @@ describe("agent APT, Systemd and SysV tools (real dpkg/apt into a throwaway root
     expect(readFileSync(join(root, "var/lib/dpkg/status"), "utf8")).to.not.match(/Package: vacfg-hello\nStatus: install ok installed/);
   });
 
-  it("enables and disables systemd units offline with systemctl --root, and lists enabled extras", async () => {
+  it("enables systemd units offline (in-process, as systemctl --root would) and disables them (systemctl --root), and lists enabled extras", async () => {
     const ctx = toolContext(root);
     await new AptTool().install([el("Package", { name: "torque-server", type: "deb", version: "auto" })], ctx);
     const tool = new SystemdTool();
@@ -200,7 +200,7 @@ describe("agent APT, Systemd and SysV tools (real dpkg/apt into a throwaway root
     expect(runs.filter((a) => a.includes("apt-cache"))).to.deep.equal([]);
   });
 
-  it("enables several units with one systemctl run; asks is-enabled of a unit with no unit file in a run of its own, beside one run for the others", async () => {
+  it("enables plain units in-process, others with one systemctl run; asks is-enabled of a unit with no unit file in a run of its own, beside one run for the others", async () => {
     const runs: string[][] = [];
     const base = toolContext(root);
     const ctx = toolContext(root, { exec: (argv, opts) => (runs.push(argv), base.exec(argv, opts)) });
@@ -211,11 +211,20 @@ describe("agent APT, Systemd and SysV tools (real dpkg/apt into a throwaway root
     // the links are absolute inside the root: look at the link, not at where it points on this host
     const wanted = (u: string) => readdirSync(join(root, "etc/systemd/system/multi-user.target.wants")).includes(`${u}.service`);
     expect([...(await tool.install(units, ctx)).values()]).to.deep.equal([true, true]);
-    // enabled without a warning: not asked again (is-enabled would say "enabled")
-    expect(systemctl()).to.deep.equal(["enable pbs_server torque-server"]);
+    // plain [Install] sections, no manager to reload: the links made here (systemd-enable.test.ts), not asked again
+    expect(systemctl()).to.deep.equal([]);
     expect(["pbs_server", "torque-server"].map(wanted)).to.deep.equal([true, true]);
     const real = await base.exec(["systemctl", `--root=${root}`, "is-enabled", "pbs_server", "torque-server"]);
     expect(real.stdout.split("\n").filter(Boolean)).to.deep.equal(["enabled", "enabled"]);
+    // one that is not plain (Alias=) goes to systemctl with the others, in one run; enabled without a warning: not asked again
+    await tool.install(["pbs_server", "torque-server"].map((name) => el("Service", { name, type: "systemd", status: "off" })), base);
+    writeFileSync(join(root, "etc/systemd/system/vacfg-alias.service"), "[Service]\nExecStart=/bin/true\n[Install]\nWantedBy=multi-user.target\nAlias=vacfg-alias2.service\n");
+    runs.length = 0;
+    const withAlias = ["vacfg-alias", "torque-server"].map((name) => el("Service", { name, type: "systemd", status: "on" }));
+    expect([...(await tool.install(withAlias, ctx)).values()]).to.deep.equal([true, true]);
+    expect(systemctl()).to.deep.equal(["enable vacfg-alias torque-server"]);
+    expect(readlinkSync(join(root, "etc/systemd/system/vacfg-alias2.service"))).to.equal("/etc/systemd/system/vacfg-alias.service");
+    expect(["vacfg-alias", "torque-server"].map(wanted)).to.deep.equal([true, true]);
     // one enabled with a warning (no [Install] section) is asked, and is not on ("static")
     writeFileSync(join(root, "etc/systemd/system/vacfg-static.service"), "[Service]\nExecStart=/bin/true\n");
     runs.length = 0;
@@ -289,7 +298,8 @@ describe("agent APT, Systemd and SysV tools (real dpkg/apt into a throwaway root
       const stats = join(work, "stats.xml");
       const o = { ...defaultOptions(), file: cfg, root, statsFile: stats, configFile: "/nonexistent" };
       const r = await runAgent(o, createLogger("error", "test", { out: () => undefined, err: () => undefined }));
-      const calls = readFileSync(join(work, "systemctl.log"), "utf8").trim().split("\n").map((l) => l.replace(/^--root=\S+ /, ""));
+      const log = existsSync(join(work, "systemctl.log")) ? readFileSync(join(work, "systemctl.log"), "utf8").trim() : "";
+      const calls = log ? log.split("\n").map((l) => l.replace(/^--root=\S+ /, "")) : [];
       return { r, s: readStats(stats), calls };
     };
     const entries = () => [
@@ -303,9 +313,10 @@ describe("agent APT, Systemd and SysV tools (real dpkg/apt into a throwaway root
       expect(r.exitCode).to.equal(0);
       expect(s.bad).to.deep.equal([]);
       expect(s.goodEntries.map((e) => e.attrs.name).sort()).to.deep.equal(["/srv/motd", "pbs_server", "torque-server"]);
-      // the enable alone, without a warning (the inventory needs no systemctl: the unit has no file before
-      // the package); no re-check by the clobber inventory or the final one
-      expect(calls).to.deep.equal(["enable pbs_server"]);
+      // no systemctl at all: the inventory needs none (the unit has no file before the package), the
+      // plain enable is made in-process, and neither the clobber inventory nor the final one checks again
+      expect(calls).to.deep.equal([]);
+      expect(readlinkSync(join(root, "etc/systemd/system/multi-user.target.wants/pbs_server.service"))).to.equal("/lib/systemd/system/pbs_server.service");
     });
 
     it("after a post action ran a command, every entry is verified again: a file it changed is reported bad", async () => {
