@@ -176,7 +176,7 @@ export class Execution {
     return undefined;
   }
 
-  /** Hands entries to their tools, tool by tool (`last` is called as the last one's install begins); successful installs become modified. */
+  /** Hands entries to their tools, tool by tool (`last` is called as each of the last two installs begins); successful installs become modified. */
   private async dispatchInstall(entries: XmlElement[], last?: () => void): Promise<void> {
     const work = this.tools.map((t) => ({ t, mine: entries.filter((e) => this.owner.get(e) === t && !e.attrs.failure) })).filter((w) => w.mine.length);
     // A tool that can begins its install while the tools before it install theirs (apt-get resolves
@@ -191,7 +191,9 @@ export class Execution {
       for (const [i, { t, mine }] of work.entries()) {
         let states: States;
         this.changes++;
-        if (i === work.length - 1) last?.();
+        if (i >= work.length - 2) last?.();
+        // what the tools before this one changed is made durable while it installs (apt-get's dpkg)
+        if (i > 0) this.ctx.rootSync.syncDirsNow();
         try {
           const staged = begun.get(t);
           begun.delete(t);
@@ -219,8 +221,8 @@ export class Execution {
 
   /**
    * `readsOnly` is called once, at the point from which the run changes nothing more; `lastSteps`
-   * as the install step of the last tool with entries to install begins (restarts, actions and
-   * removals may still follow).
+   * as the install step of each of the last two tools with entries to install begins (restarts,
+   * actions and removals may still follow).
    */
   async execute(times: Record<string, number>, hooks: { readsOnly?: () => void; lastSteps?: () => void } = {}): Promise<void> {
     const readsOnly = hooks.readsOnly ?? (() => {});

@@ -42,6 +42,17 @@ export class RootSync {
     this.dirs.add(dirname(path));
   }
 
+  /**
+   * Begins the fsync of the directories changed so far, in the background (flush waits for it): a
+   * tool about to run a long step of its own (apt-get's dpkg) has them written meanwhile, not after
+   * it, when each directory's fsync would commit that step's metadata too. One changed again later
+   * is synced again at flush.
+   */
+  syncDirsNow(): void {
+    for (const d of this.dirs) this.pending.push(fsyncPath(d, true));
+    this.dirs.clear();
+  }
+
   /** Waits for the fsyncs begun so far and fsyncs the directories; the errors, in words. */
   async flush(): Promise<string[]> {
     const files = this.pending.splice(0);

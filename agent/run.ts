@@ -255,10 +255,11 @@ export async function runAgent(o: AgentOptions, log: Logger, tools: Tool[] = def
 
     const exec = new Execution(config, tools, ctx, o, decisions, log);
     await exec.execute(times, {
-      // RecvStats' connection opens as the last install step begins (usually short: the services
-      // enabled after the packages), closed unused after a few seconds (a long install, restart or
-      // action: a server may drop an idle connection, upstream's logs it), and then opens once the
-      // rest of the run only reads
+      // RecvStats' connection opens as the last two install steps begin (usually the packages and
+      // the services enabled after them: its handshake, 5-8 ms on upstream's server, is made while
+      // dpkg runs), closed unused after a few seconds (a long install, restart or action: a server
+      // may drop an idle connection, upstream's logs it) and opened again at the next of them (if
+      // none is open), and then once the rest of the run only reads
       lastSteps: () => proxy?.preconnect?.(1, LAST_STEPS_MS),
       readsOnly: () => proxy?.preconnect?.(),
     });

@@ -5,7 +5,7 @@
 // system calls) right after apt-get on a first run, on the run's critical path. Anything else
 // (templates, Alias=, Also=, drop-ins, specifiers, quoting, masks, SysV scripts, a link already
 // made differently, SYSTEMD_UNIT_PATH) is left to systemctl: the caller asks it instead.
-import { lstatSync, mkdirSync, readFileSync, readlinkSync, symlinkSync } from "node:fs";
+import { lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, symlinkSync } from "node:fs";
 import { posix } from "node:path";
 import { inRoot } from "../root.js";
 
@@ -42,8 +42,24 @@ export interface UnitLink {
   target: string;
 }
 
-/** Whether anything (file, link, directory) is at the client path `p` in `root`. */
-const there = (root: string, p: string) => lstatSync(inRoot(root, p), { throwIfNoEntry: false }) !== undefined;
+/** The names in each directory of the search path in a root (none for a missing one), each listed once: one readdir, not a dozen lstats per unit. */
+class SearchPathListing {
+  private readonly names = new Map<string, Set<string>>();
+  constructor(private readonly root: string) {}
+  /** Whether anything (file, link, directory) named `name` is in the search path directory `dir`. */
+  has(dir: string, name: string): boolean {
+    let names = this.names.get(dir);
+    if (names === undefined) {
+      try {
+        names = new Set(readdirSync(inRoot(this.root, dir)));
+      } catch {
+        names = new Set(); // missing (or not a directory): systemd finds nothing there either
+      }
+      this.names.set(dir, names);
+    }
+    return names.has(name);
+  }
+}
 
 /**
  * The drop-in directories systemd reads for `unit` (NAME.TYPE.d, each dash-prefix's PREFIX-.TYPE.d,
@@ -83,12 +99,12 @@ function installTargets(text: string): Map<string, string[]> | undefined {
 }
 
 /** The links enabling the unit makes, or undefined when systemctl must be asked. */
-function unitLinks(root: string, unit: string): UnitLink[] | undefined {
+function unitLinks(root: string, unit: string, listing: SearchPathListing): UnitLink[] | undefined {
   const base = unit.replace(/\.service$/, "");
-  if (unit.endsWith(".service") && there(root, `/etc/init.d/${base}`)) return undefined; // systemd-sysv-install
+  if (unit.endsWith(".service") && lstatSync(inRoot(root, `/etc/init.d/${base}`), { throwIfNoEntry: false })) return undefined; // systemd-sysv-install
   const drops = dropInNames(unit);
-  if (UNIT_SEARCH_PATH.some((d) => drops.some((n) => there(root, `${d}/${n}`)))) return undefined;
-  const dir = UNIT_SEARCH_PATH.find((d) => there(root, `${d}/${unit}`));
+  if (UNIT_SEARCH_PATH.some((d) => drops.some((n) => listing.has(d, n)))) return undefined;
+  const dir = UNIT_SEARCH_PATH.find((d) => listing.has(d, unit));
   if (dir === undefined || !PLAIN_DIRS.has(dir)) return undefined;
   const file = `${dir}/${unit}`;
   const st = lstatSync(inRoot(root, file));
@@ -110,9 +126,10 @@ function unitLinks(root: string, unit: string): UnitLink[] | undefined {
 export function plainEnableLinks(root: string, units: string[]): UnitLink[] | undefined {
   if (process.env.SYSTEMD_UNIT_PATH !== undefined) return undefined;
   const todo: UnitLink[] = [];
+  const listing = new SearchPathListing(root);
   for (const unit of units) {
     if (!PLAIN_UNIT.test(unit)) return undefined;
-    const links = unitLinks(root, unit);
+    const links = unitLinks(root, unit, listing);
     if (!links) return undefined;
     for (const l of links) {
       const dir = lstatSync(inRoot(root, posix.dirname(l.link)), { throwIfNoEntry: false });
