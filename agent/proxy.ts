@@ -5,7 +5,9 @@
 // handshakes overlap the run's own work (and the server's answers) instead of adding to them.
 // Upstream's server makes each handshake in its one accepting thread, and a request can wait for
 // it: every known next call's connection opens at once, and their handshakes are made while the
-// server makes its first answers and the run's probes run.
+// server makes its first answers and the run's probes run. Once the server has sent a session
+// ticket, those connections resume that session: the server sends no certificate and makes no
+// signature for them.
 import { readFileSync } from "node:fs";
 import { Agent, request, type RequestOptions } from "node:https";
 import type { IncomingMessage } from "node:http";
@@ -56,6 +58,8 @@ export class XmlRpcProxy {
   /** How many connections preconnect() asked for before any answer told whether the server closes (the first connection's ALPN and the first answer's headers decide), and within what time. */
   private wanted = 0;
   private wantedWithin?: number;
+  /** The server's last TLS session ticket: a connection opened ahead resumes it (no certificate sent or checked, no signature made). */
+  private session?: Buffer;
   /** When a spare opened with a time bound is closed unused. */
   private readonly expiry = new WeakMap<TLSSocket, NodeJS.Timeout>();
   private firstSecured!: () => void;
@@ -161,10 +165,16 @@ export class XmlRpcProxy {
       secureContext: this.secureContext,
       rejectUnauthorized: !!this.o.ca,
       ALPNProtocols: ALPN,
+      session: this.session,
     });
+    this.keepSession(socket);
     // a failed or dropped spare is left out when a call looks at it (the call then connects itself)
     socket.on("error", () => socket.destroy());
     return socket;
+  }
+
+  private keepSession(socket: TLSSocket): void {
+    socket.on("session", (ticket: Buffer) => (this.session = ticket));
   }
 
   /** The oldest connection opened ahead that is still open (a server may drop an idle one); else undefined. */
@@ -262,7 +272,7 @@ export class XmlRpcProxy {
           });
         },
       );
-      if (!this.answered) req.once("socket", (socket: TLSSocket) => socket.once("secureConnect", () => this.handshakeDone(socket)));
+      if (!this.answered) req.once("socket", (socket: TLSSocket) => (this.keepSession(socket), socket.once("secureConnect", () => this.handshakeDone(socket))));
       req.on("timeout", () => req.destroy(new VacfgError("AGENT_RUN", `${method}: no answer within ${this.o.timeoutMs} ms`)));
       req.on("error", reject);
       req.end(body);

@@ -22,6 +22,8 @@ interface Seen {
   connections: TLSSocket[];
   /** Method name and the index of the connection that carried it, per request. */
   calls: { method: string; connection: number }[];
+  /** Whether each connection resumed a TLS session, in the same order. */
+  resumed: boolean[];
 }
 
 const ca = createCa("proxy test CA");
@@ -40,7 +42,7 @@ function onCall(req: IncomingMessage, handle: (methodName: string) => void): voi
  * `alpn`: names HTTP/1.1 in the handshake, as vacfg's server (node's https) does; upstream's names nothing.
  */
 async function startServer(closes: boolean, before: (method: string, seen: Seen) => Promise<void> = async () => {}, alpn = !closes): Promise<{ server: Server; url: string; seen: Seen }> {
-  const seen: Seen = { connections: [], calls: [] };
+  const seen: Seen = { connections: [], calls: [], resumed: [] };
   // node's https server names HTTP/1.1 unless told to name nothing
   const server = createServer({ cert: cert.certPem, key: cert.keyPem, ...(alpn ? {} : { ALPNProtocols: [] }) }, (req, res) => {
     onCall(req, (methodName) => {
@@ -51,7 +53,7 @@ async function startServer(closes: boolean, before: (method: string, seen: Seen)
       });
     });
   });
-  server.on("secureConnection", (s: TLSSocket) => seen.connections.push(s));
+  server.on("secureConnection", (s: TLSSocket) => (seen.connections.push(s), seen.resumed.push(s.isSessionReused())));
   server.listen(0, "127.0.0.1");
   await once(server, "listening");
   return { server, url: `https://127.0.0.1:${(server.address() as AddressInfo).port}`, seen };
@@ -105,6 +107,24 @@ describe("agent XML-RPC proxy: connections", function () {
     expect(s.seen.calls.map((c) => c.method)).to.deep.equal(["A", "B", "C"]);
     expect(new Set(s.seen.calls.map((c) => c.connection)), "a connection of its own per call").to.have.property("size", 3);
     expect(s.seen.connections).to.have.length(3);
+  });
+
+  it("to a server that closes after each call: a connection opened ahead resumes the last connection's TLS session (no certificate sent or signature made again)", async () => {
+    const s = await startServer(true);
+    server = s.server;
+    const proxy = proxyFor(s.url);
+    try {
+      expect(await proxy.call("A")).to.equal("A");
+      const b = proxy.call("B");
+      proxy.preconnect();
+      expect(await b).to.equal("B");
+      expect(await proxy.call("C")).to.equal("C");
+    } finally {
+      proxy.close();
+    }
+    // the first connection's handshake is the only full one (the others finish in either order)
+    expect(s.seen.resumed).to.deep.equal([false, true, true]);
+    expect(new Set(s.seen.calls.map((c) => c.connection)), "a connection of its own per call").to.have.property("size", 3);
   });
 
   it("tells when the first connection's handshake is done, before its call is answered", async () => {
