@@ -173,6 +173,7 @@ export class XmlRpcProxy {
     return socket;
   }
 
+  /** Keeps each session ticket `socket` gets from the server, for the next connection opened ahead. */
   private keepSession(socket: TLSSocket): void {
     socket.on("session", (ticket: Buffer) => (this.session = ticket));
   }

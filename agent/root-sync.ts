@@ -2,7 +2,8 @@
 // place without an fsync each (a kill still leaves the old or the new file) and says here what it
 // changed: a changed file or directory is fsynced right away in the background (libuv's thread
 // pool, while the run goes on, e.g. into apt-get), and before the run reports (statistics, exit
-// code) flush() waits for those and fsyncs each directory whose entries changed. Only the run's own
+// code) flush() waits for those and fsyncs each directory whose entries changed (those changed
+// before a tool's install are fsynced as it begins, syncDirsNow, e.g. beside dpkg). Only the run's own
 // paths are synced: a syncfs of the whole filesystem also waits for everybody else's dirty data
 // (measured: over a second on a busy machine). Account files are fsynced before each rename, as
 // shadow's tools write them, and only /etc's fsync comes here (account-files.ts); dpkg syncs what
@@ -53,12 +54,10 @@ export class RootSync {
     this.dirs.clear();
   }
 
-  /** Waits for the fsyncs begun so far and fsyncs the directories; the errors, in words. */
+  /** Fsyncs the directories changed since syncDirsNow and waits for every fsync begun; the errors, in words. */
   async flush(): Promise<string[]> {
-    const files = this.pending.splice(0);
-    const dirs = [...this.dirs];
-    this.dirs.clear();
-    const errors = await Promise.all([...files, ...dirs.map((d) => fsyncPath(d, true))]);
+    this.syncDirsNow();
+    const errors = await Promise.all(this.pending.splice(0));
     return errors.filter((e): e is string => e !== undefined);
   }
 }
