@@ -15,11 +15,17 @@ export { AGENT_ENTRY } from "./agent-layout.js";
 /** Node version the bundle is compiled for; the vacfg-agent package depends on it. */
 export const AGENT_NODE_TARGET = "node18";
 /**
- * node's options for the agent, in /usr/sbin/vacfg-agent (and bench/agent, which runs it so): the
- * system's CA store (OpenSSL's, what apt trusts) for the requests not checked against the site CA,
- * read lazily (agent/site-trust.ts) instead of node's bundled copy parsed at the first TLS context.
+ * node's options for the agent, in /usr/sbin/vacfg-agent (and bench/agent, which runs it so):
+ * - `--use-openssl-ca`: the system's CA store (OpenSSL's, what apt trusts) for the requests not
+ *   checked against the site CA, read lazily (agent/site-trust.ts) instead of node's bundled copy
+ *   parsed at the first TLS context;
+ * - `--single-threaded-gc`: V8 collects the agent's small heap (a few MB) on the main thread. Its
+ *   helper threads otherwise take a core from the programs the run starts (apt-get, dpkg, probes)
+ *   and the server beside it, and the main thread waits for them (seen in scheduler traces: 2-3 ms
+ *   stalls in a first run on 2 cores; 40 alternating first runs 181.9 -> 179.0 ms median). Node 18
+ *   (Debian bookworm's) and 20 take it.
  */
-export const AGENT_NODE_OPTIONS = ["--use-openssl-ca"];
+export const AGENT_NODE_OPTIONS = ["--use-openssl-ca", "--single-threaded-gc"];
 
 /**
  * The code with every character beyond ASCII written as its \u escape, as esbuild writes them in

@@ -1,4 +1,4 @@
-// The vacfg-agent bundle as the package runs it (node --use-openssl-ca vacfg-agent.cjs): the agent in
+// The vacfg-agent bundle as the package runs it (node with AGENT_NODE_OPTIONS vacfg-agent.cjs): the agent in
 // local mode (its module, the shared module and the --local server core, one instance each), its V8
 // code cache written after a run that went to its end and used by the next, and a bundle changed
 // since its cache was made running its new code.
