@@ -228,6 +228,10 @@ async function main(): Promise<void> {
     console.log(`  same, CPU time of every process of the run (user + system):     ${((m.upstreamRealCpu - m.chrootCpu) / m.debianFirstCpu).toFixed(2)}x`);
     console.log(`  code cache: first run without / with it ${(m.debianFirstUncached / m.debianFirst).toFixed(2)}x wall, ${(m.debianFirstUncachedCpu / m.debianFirstCpu).toFixed(2)}x CPU; bundle load (--help less node -e 0) ${f(m.helpUncached - m.nodeStart)} -> ${f(m.help - m.nodeStart)}`);
     console.log(`  bound on that ratio were everything but apt-get free (upstream real run / apt-get alone): ${((m.upstreamReal - m.chroot) / m.aptAlone).toFixed(2)}x wall, ${((m.upstreamRealCpu - m.chrootCpu) / m.aptAloneCpu).toFixed(2)}x CPU`);
+    // what each client spends beside the apt-get/dpkg work both do alike (apt-get alone stands for it)
+    const ownUpstream = m.upstreamReal - m.chroot - m.aptAlone;
+    const ownVacfg = m.debianFirst - m.aptAlone;
+    console.log(`  the clients' own work, each first run less apt-get alone: upstream ${f(ownUpstream)}, vacfg ${f(ownVacfg)}: ${(ownUpstream / ownVacfg).toFixed(2)}x`);
     if (process.env.NODE_EXTRA_CA_CERTS || process.env.SSL_CERT_FILE) console.log(`  (the agent ran without this shell's NODE_EXTRA_CA_CERTS and SSL_CERT_FILE, as under its systemd units)`);
     console.log(`  load average: ${loadBefore} before, ${loadavg()} after (2 cores: wall times above stretch with it, CPU times much less)`);
   } finally {
