@@ -8,7 +8,8 @@
 // The agent is the esbuild bundle the vacfg-agent package ships; its no-change run from the
 // compiled tree (dist/agent/main.js) is printed beside it. Beside the first runs: the same
 // packages installed by apt-get alone (as the agent runs it) into a third copy of the root, the
-// part both clients spend in the same apt-get/dpkg/debconf, and the bound it puts on the ratio. The
+// part both clients spend in the same apt-get/dpkg/debconf, the bound it puts on the ratio, and the
+// ratio of what each client spends beside it (its first run less apt-get alone). The
 // bundle keeps its V8 code cache as the package's does (written by the first run, here the first
 // image-root run); its first run into a Debian root and its start-up alone (--help, beside node's
 // own start) are also run without the cache, side by side.
